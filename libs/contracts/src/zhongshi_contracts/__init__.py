@@ -1,0 +1,1 @@
+"""The public contract every zhongshi service and subscriber shares."""

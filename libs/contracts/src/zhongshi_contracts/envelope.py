@@ -1,0 +1,63 @@
+"""CloudEvents 1.0 Kafka binary-mode headers (DESIGN §4)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from zhongshi_contracts.topics import Topic
+
+SPEC_VERSION = "1.0"
+CONTENT_TYPE = "application/json"
+
+
+class CloudEvent(BaseModel):
+    """The CloudEvents attributes carried as ``ce_*`` headers; the value is the event model as JSON."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(description="Unique event id; subscribers dedupe on it (ce_id).")
+    source: str = Field(description="The service that produced the event, e.g. /zhongshi/intake.")
+    type: str = Field(description="cn.gov.hubei.pilot.<aggregate>.<event>.v<N>")
+    subject: str = Field(description="The aggregate id: the application id (platform id later).")
+    time: datetime = Field(description="When the event happened (UTC, RFC 3339).")
+    specversion: str = SPEC_VERSION
+
+    def headers(self) -> dict[str, str]:
+        """Kafka headers in CloudEvents binary mode."""
+        return {
+            "ce_id": self.id,
+            "ce_source": self.source,
+            "ce_type": self.type,
+            "ce_specversion": self.specversion,
+            "ce_time": self.time.isoformat().replace("+00:00", "Z"),
+            "ce_subject": self.subject,
+            "content-type": CONTENT_TYPE,
+        }
+
+    @classmethod
+    def new(cls, topic: Topic, *, source: str, subject: str, at: datetime | None = None) -> CloudEvent:
+        return cls(
+            id=str(uuid.uuid4()),
+            source=source,
+            type=topic.ce_type(),
+            subject=subject,
+            time=at or datetime.now(UTC),
+        )
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> CloudEvent:
+        """Parse binary-mode headers; raises pydantic.ValidationError naming a missing attribute."""
+        return cls.model_validate(
+            {
+                "id": headers.get("ce_id"),
+                "source": headers.get("ce_source"),
+                "type": headers.get("ce_type"),
+                "subject": headers.get("ce_subject"),
+                "time": headers.get("ce_time"),
+                "specversion": headers.get("ce_specversion", SPEC_VERSION),
+            }
+        )

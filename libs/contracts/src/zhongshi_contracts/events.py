@@ -1,0 +1,94 @@
+"""Event models of the public contract: frozen, past-tense, versioned by their CloudEvents type."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import ClassVar
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from zhongshi_contracts import topics
+from zhongshi_contracts.dossier import Dossier
+from zhongshi_contracts.topics import Topic
+
+
+class Event(BaseModel):
+    """Base of every event: consumers ignore unknown fields so optional additions never break them."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    topic: ClassVar[Topic]
+
+    application_id: str = Field(description="The application (message key).", examples=["A2026-4201-000017"])
+    round_id: str = Field(description="The round (批次).", examples=["R2026-01"])
+
+
+class ApplicationSubmitted(Event):
+    """An applicant submitted (or resubmitted) an application; carries the full dossier snapshot."""
+
+    topic = topics.APPLICATION_SUBMITTED
+    revision: int = Field(ge=1, description="1 for the first submission, +1 for each resubmission.")
+    rule_set_version: str = Field(description="The screening rule set the round uses.")
+    submitted_at: datetime
+    city_code: str = Field(description="City-level region code derived from the applicant's county.")
+    dossier: Dossier
+
+
+class ApplicationWithdrawn(Event):
+    """The applicant withdrew its application."""
+
+    topic = topics.APPLICATION_WITHDRAWN
+    revision: int = Field(ge=1)
+    withdrawn_at: datetime
+    reason: str = Field(max_length=2000)
+    applicant_credit_code: str
+    region_code: str
+    city_code: str
+
+
+class ScreeningOutcome(StrEnum):
+    ELIGIBLE = "eligible"
+    INELIGIBLE = "ineligible"
+    NEEDS_EXCEPTION = "needs_exception"
+
+
+class ClauseStatus(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    FLAGGED = "flagged"
+
+
+class ClauseResult(BaseModel):
+    """One condition of DIGEST §5b as measured on a dossier."""
+
+    model_config = ConfigDict(frozen=True)
+
+    clause: str = Field(examples=["C5"])
+    title: str = Field(examples=["设备原值1000万元以上"])
+    in_principle: bool = Field(description="原则上: a shortfall is flagged for an exception, not failed.")
+    measured: str = Field(examples=["8500000.00"])
+    threshold: str = Field(examples=["≥ 10000000"])
+    status: ClauseStatus
+    reason: str = Field(description="Why, in Simplified Chinese, for the applicant and officials.")
+
+
+class ApplicationScreened(Event):
+    """Screening evaluated a submission against its round's rule set."""
+
+    topic = topics.APPLICATION_SCREENED
+    revision: int = Field(ge=1)
+    rule_set_version: str
+    as_of: date = Field(description="The Asia/Shanghai date the rules were applied at (the submission date).")
+    outcome: ScreeningOutcome
+    clauses: list[ClauseResult]
+    failing: list[str] = Field(description="Every failing hard clause, e.g. ['C2', 'C7'].")
+    flagged: list[str] = Field(description="In-principle clauses needing an exception decision.")
+    screened_at: datetime
+    applicant_name: str
+    applicant_credit_code: str
+    platform_name: str
+    region_code: str
+    city_code: str
+
+
+EVENT_TYPES: tuple[type[Event], ...] = (ApplicationSubmitted, ApplicationWithdrawn, ApplicationScreened)

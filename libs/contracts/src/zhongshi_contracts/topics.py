@@ -1,0 +1,55 @@
+"""Topic names (DESIGN §4): one topic per event type, `pilot.<aggregate>.<event>`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CE_TYPE_PREFIX = "cn.gov.hubei.pilot"
+DLQ_SUFFIX = ".dlq"
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A Kafka topic of the public contract, with its partition count."""
+
+    name: str
+    partitions: int = 3
+
+    @property
+    def dlq(self) -> str:
+        return self.name + DLQ_SUFFIX
+
+    def ce_type(self, version: int = 1) -> str:
+        """The CloudEvents type, e.g. ``cn.gov.hubei.pilot.application.submitted.v1``."""
+        return f"{CE_TYPE_PREFIX}.{self.name.removeprefix('pilot.')}.v{version}"
+
+
+APPLICATION_SUBMITTED = Topic("pilot.application.submitted")
+APPLICATION_WITHDRAWN = Topic("pilot.application.withdrawn")
+APPLICATION_SCREENED = Topic("pilot.application.screened")
+APPLICATION_RECOMMENDED = Topic("pilot.application.recommended")
+APPLICATION_RETURNED = Topic("pilot.application.returned")
+APPLICATION_REJECTED = Topic("pilot.application.rejected")
+APPLICATION_FORWARDED = Topic("pilot.application.forwarded")
+APPLICATION_EXCEPTION_DECIDED = Topic("pilot.application.exception-decided")
+REVIEW_PANEL_DRAWN = Topic("pilot.review.panel-drawn")
+REVIEW_ASSIGNMENT_DECLINED = Topic("pilot.review.assignment-declined")
+REVIEW_SCORED = Topic("pilot.review.scored")
+REVIEW_DECIDED = Topic("pilot.review.decided")
+PUBLICITY_OPENED = Topic("pilot.publicity.opened")
+PUBLICITY_OBJECTION_FILED = Topic("pilot.publicity.objection-filed")
+PUBLICITY_CLOSED = Topic("pilot.publicity.closed")
+PLATFORM_ACCREDITED = Topic("pilot.platform.accredited")
+PLATFORM_CULTIVATION_LISTED = Topic("pilot.platform.cultivation-listed")
+PLATFORM_ANNUAL_REPORT_FILED = Topic("pilot.platform.annual-report-filed")
+PLATFORM_WARNED = Topic("pilot.platform.warned")
+PLATFORM_REVOKED = Topic("pilot.platform.revoked")
+PLATFORM_NATIONAL_RECOMMENDED = Topic("pilot.platform.national-recommended")
+
+ALL_TOPICS: tuple[Topic, ...] = tuple(v for v in globals().values() if isinstance(v, Topic))
+BY_NAME: dict[str, Topic] = {t.name: t for t in ALL_TOPICS}
+
+
+def topic_named(name: str) -> Topic:
+    """The contract topic called ``name``; KeyError for a name outside the contract."""
+    return BY_NAME[name]

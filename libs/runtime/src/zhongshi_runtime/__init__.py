@@ -1,0 +1,1 @@
+"""The runtime kit shared by every zhongshi service."""

@@ -1,0 +1,45 @@
+"""Prometheus metrics shared by every service, each service with its own registry (no globals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+@dataclass
+class RuntimeMetrics:
+    """Delivery-machinery metrics: outbox, duplicates, retries, dead letters."""
+
+    service: str
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.dead_letters = Counter(
+            "zhongshi_dead_letters_total", "Messages sent to a DLQ", ["service", "topic", "kind"], registry=r
+        )
+        self.retries = Counter(
+            "zhongshi_handler_retries_total", "Handler attempts that failed and were retried",
+            ["service", "topic"], registry=r,
+        )
+        self.duplicates = Counter(
+            "zhongshi_duplicate_events_total", "Redelivered events absorbed by the idempotent consumer",
+            ["service", "topic"], registry=r,
+        )
+        self.handled = Histogram(
+            "zhongshi_handler_seconds", "Time to handle one event, including its transaction",
+            ["service", "topic"], registry=r, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
+        self.outbox_published = Counter(
+            "zhongshi_outbox_published_total", "Events published by the outbox relay", ["service", "topic"],
+            registry=r,
+        )
+        self.outbox_pending = Gauge(
+            "zhongshi_outbox_pending", "Events written but not yet published", ["service"], registry=r
+        )
+        self.outbox_replays = Counter(
+            "zhongshi_outbox_replays_total", "Times the outbox republished retained events to a new broker",
+            ["service"], registry=r,
+        )
+        self.outbox_pending.labels(self.service).set(0)

@@ -1,0 +1,228 @@
+"""Transactional outbox and idempotent consumer on MongoDB, and the relay that publishes the outbox.
+
+A state change, the id of the event that caused it and the events it causes are written in one
+transaction (`MongoUnitOfWork.run`). The relay publishes unpublished outbox records in write order and
+keeps published ones for a retention period, so a new (empty) embedded broker can be refilled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from faststream.kafka import KafkaBroker
+from pymongo import ASCENDING, AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+from zhongshi_contracts.envelope import CloudEvent
+from zhongshi_contracts.events import Event
+
+from zhongshi_runtime.metrics import RuntimeMetrics
+
+Session = Any  # AsyncClientSession for Mongo, None for the in-memory fakes
+Work = Callable[[Session], Awaitable[Sequence[Event]]]
+
+
+@dataclass(frozen=True)
+class Consumed:
+    """The event a unit of work consumes: (handler, event id) is recorded once."""
+
+    handler: str
+    event: CloudEvent
+    topic: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.handler}/{self.event.id}"
+
+
+class UnitOfWork(Protocol):
+    """Runs ``work`` atomically with its outgoing events; returns False for an already-consumed event."""
+
+    async def run(self, work: Work, *, consumed: Consumed | None = None) -> bool: ...
+
+
+class _Sequence:
+    """Monotonic write order for outbox records within a process."""
+
+    def __init__(self) -> None:
+        self._last = 0
+
+    def next(self) -> int:
+        self._last = max(time.time_ns(), self._last + 1)
+        return self._last
+
+
+def outbox_record(event: Event, *, source: str, seq: int, at: datetime) -> dict[str, Any]:
+    """The stored form of one outgoing event: CloudEvents headers, key and JSON value."""
+    envelope = CloudEvent.new(event.topic, source=source, subject=event.application_id, at=at)
+    return {
+        "_id": envelope.id,
+        "seq": seq,
+        "topic": event.topic.name,
+        "key": event.application_id,
+        "headers": envelope.headers(),
+        "value": event.model_dump_json(),
+        "created_at": at,
+        "published_at": None,
+    }
+
+
+class MongoUnitOfWork:
+    """The Mongo adapter of `UnitOfWork`: one multi-document transaction, retried on write conflicts."""
+
+    def __init__(
+        self,
+        client: AsyncMongoClient[Any],
+        db: AsyncDatabase[Any],
+        *,
+        source: str,
+        metrics: RuntimeMetrics,
+        on_commit: Callable[[], None],
+    ) -> None:
+        self.client, self.db, self.source, self.metrics = client, db, source, metrics
+        self._on_commit = on_commit
+        self._seq = _Sequence()
+
+    async def run(self, work: Work, *, consumed: Consumed | None = None) -> bool:
+        if consumed and await self.db.processed_events.find_one({"_id": consumed.key}, {"_id": 1}):
+            self._count_duplicate(consumed)
+            return False
+
+        async def transaction(session: Session) -> None:
+            now = datetime.now(UTC)
+            if consumed:
+                await self.db.processed_events.insert_one(
+                    {"_id": consumed.key, "topic": consumed.topic, "at": now}, session=session
+                )
+            events = await work(session)
+            if events:
+                records = [outbox_record(e, source=self.source, seq=self._seq.next(), at=now) for e in events]
+                await self.db.outbox.insert_many(records, session=session)
+
+        async with self.client.start_session() as session:
+            try:
+                await session.with_transaction(transaction)
+            except DuplicateKeyError as exc:
+                if consumed and "processed_events" in str(exc):
+                    self._count_duplicate(consumed)
+                    return False
+                raise
+        self._on_commit()
+        return True
+
+    def _count_duplicate(self, consumed: Consumed) -> None:
+        self.metrics.duplicates.labels(self.metrics.service, consumed.topic).inc()
+
+
+async def ensure_outbox_indexes(db: AsyncDatabase[Any]) -> None:
+    await db.outbox.create_index([("published_at", ASCENDING), ("seq", ASCENDING)])
+    await db.outbox.create_index([("seq", ASCENDING)])
+
+
+class OutboxRelay:
+    """Publishes outbox records in write order; replays retained ones when the broker epoch changes."""
+
+    def __init__(
+        self,
+        db: AsyncDatabase[Any],
+        broker: KafkaBroker,
+        *,
+        metrics: RuntimeMetrics,
+        epoch: str,
+        retention: timedelta,
+        logger: logging.Logger,
+        idle_poll_s: float = 0.5,
+    ) -> None:
+        self.db, self.broker, self.metrics, self.epoch = db, broker, metrics, epoch
+        self.retention, self.logger, self.idle_poll_s = retention, logger, idle_poll_s
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def start(self) -> None:
+        await self.replay_if_new_broker()
+        self._task = asyncio.create_task(self._loop(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task:
+            await self._task
+
+    async def replay_if_new_broker(self) -> int:
+        """When the launcher started a new (empty) broker, mark retained events for republishing."""
+        if not self.epoch:
+            return 0
+        marker = await self.db.meta.find_one({"_id": "broker_epoch"})
+        if marker and marker.get("epoch") == self.epoch:
+            return 0
+        result = await self.db.outbox.update_many(
+            {"published_at": {"$ne": None}}, {"$set": {"published_at": None}}
+        )
+        await self.db.meta.update_one({"_id": "broker_epoch"}, {"$set": {"epoch": self.epoch}}, upsert=True)
+        if result.modified_count:
+            self.metrics.outbox_replays.labels(self.metrics.service).inc()
+            self.logger.info("new broker epoch: republishing %d retained events", result.modified_count)
+        return result.modified_count
+
+    async def publish_pending(self, limit: int = 500) -> int:
+        """Publish one batch of unpublished records in order; return how many were published."""
+        docs = await self.db.outbox.find({"published_at": None}).sort("seq", ASCENDING).to_list(limit)
+        if not docs:
+            return 0
+        pending = [
+            await self.broker.publish(
+                d["value"].encode(), topic=d["topic"], key=d["key"].encode(), headers=d["headers"],
+                no_confirm=True,
+            )
+            for d in docs
+        ]
+        await asyncio.gather(*pending)
+        await self.db.outbox.update_many(
+            {"_id": {"$in": [d["_id"] for d in docs]}}, {"$set": {"published_at": datetime.now(UTC)}}
+        )
+        for d in docs:
+            self.metrics.outbox_published.labels(self.metrics.service, d["topic"]).inc()
+        return len(docs)
+
+    async def prune(self) -> None:
+        cutoff = datetime.now(UTC) - self.retention
+        await self.db.outbox.delete_many({"published_at": {"$lt": cutoff}})
+
+    async def _loop(self) -> None:
+        failures = 0
+        for tick in itertools.count():
+            if self._stopping:
+                return
+            self._wake.clear()  # before reading, so a commit during the batch wakes the next round
+            try:
+                published = await self.publish_pending()
+                if tick % 120 == 0:
+                    await self.prune()
+                    pending = await self.db.outbox.count_documents({"published_at": None})
+                    self.metrics.outbox_pending.labels(self.metrics.service).set(pending)
+                failures = 0
+            except Exception:
+                failures += 1
+                self.logger.exception("outbox relay failed (attempt %d); retrying", failures)
+                await asyncio.sleep(min(5.0, 0.1 * 2**failures))
+                continue
+            if not published:
+                self.metrics.outbox_pending.labels(self.metrics.service).set(0)
+                await self._idle()
+
+    async def _idle(self) -> None:
+        try:
+            await asyncio.wait_for(self._wake.wait(), self.idle_poll_s)
+        except TimeoutError:
+            pass

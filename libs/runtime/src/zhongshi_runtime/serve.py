@@ -1,0 +1,18 @@
+"""Run one service with uvicorn: ``python -m zhongshi_<service>`` calls `run`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import uvicorn
+from fastapi import FastAPI
+
+from zhongshi_runtime.settings import ServiceSettings
+
+
+def run(create_app: Callable[[ServiceSettings], FastAPI], settings: ServiceSettings) -> None:
+    """Serve until SIGTERM/SIGINT; uvicorn then runs the lifespan's graceful shutdown."""
+    uvicorn.run(
+        create_app(settings), host=settings.http_host, port=settings.port, log_config=None,
+        access_log=False, timeout_graceful_shutdown=20,
+    )

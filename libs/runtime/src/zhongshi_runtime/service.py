@@ -1,0 +1,121 @@
+"""The shape every service shares: `ServiceKit` wires broker, Mongo, outbox, consumers, auth and metrics,
+and `ServiceKit.asgi` builds the FastAPI app with /health, /ready, /metrics and the AsyncAPI docs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+from faststream.specification import AsyncAPI, get_asyncapi_html
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from zhongshi_runtime.auth import Authenticator
+from zhongshi_runtime.logs import configure_logging
+from zhongshi_runtime.messaging import Consumers, create_broker
+from zhongshi_runtime.metrics import RuntimeMetrics
+from zhongshi_runtime.outbox import MongoUnitOfWork, OutboxRelay, ensure_outbox_indexes
+from zhongshi_runtime.settings import ServiceSettings
+
+StartupHook = Callable[[], Awaitable[None]]
+
+
+class ServiceKit:
+    """Everything a service needs at run time, built without I/O; `asgi()` connects it on start-up."""
+
+    def __init__(self, settings: ServiceSettings, *, title: str, description: str) -> None:
+        name = settings.service_name
+        self.settings, self.title, self.description = settings, title, description
+        self.logger = configure_logging(name, settings.log_level)
+        self.metrics = RuntimeMetrics(name)
+        self.broker = create_broker(settings, self.metrics, self.logger)
+        self.mongo: AsyncMongoClient[Any] = AsyncMongoClient(
+            settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=10_000
+        )
+        self.db: AsyncDatabase[Any] = self.mongo[settings.database]
+        self.relay = OutboxRelay(
+            self.db, self.broker, metrics=self.metrics, epoch=settings.broker_epoch,
+            retention=timedelta(hours=settings.outbox_retention_hours), logger=self.logger,
+        )
+        self.uow = MongoUnitOfWork(
+            self.mongo, self.db, source=f"/zhongshi/{name}", metrics=self.metrics, on_commit=self.relay.wake
+        )
+        self.consumers = Consumers(self.broker, settings, self.metrics, self.logger)
+        self.authenticator = Authenticator(
+            issuer=settings.auth_issuer, audience=settings.auth_audience,
+            jwks_file=settings.auth_jwks_file, jwks_url=settings.auth_jwks_url,
+        )
+        self._startup: list[StartupHook] = [lambda: ensure_outbox_indexes(self.db)]
+
+    def on_startup(self, hook: StartupHook) -> None:
+        """Run ``hook`` (index creation, seeding reference data) before consuming starts."""
+        self._startup.append(hook)
+
+    def asyncapi(self) -> AsyncAPI:
+        return AsyncAPI(self.broker, title=f"zhongshi {self.settings.service_name}", version="1.0.0",
+                        description=self.description)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
+        for hook in self._startup:
+            await hook()
+        await self.broker.start()
+        await self.relay.start()
+        self.logger.info("started on port %d", self.settings.port)
+        try:
+            yield
+        finally:
+            await self.broker.stop()
+            await self.relay.stop()
+            await self.mongo.close()
+            self.logger.info("stopped")
+
+    async def readiness(self) -> dict[str, str]:
+        checks: dict[str, str] = {}
+        try:
+            await asyncio.wait_for(self.mongo.admin.command("ping"), 3)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        checks["broker"] = "ok" if await self.broker.ping(timeout=3) else "unreachable"
+        return checks
+
+    def asgi(self, routers: Sequence[APIRouter]) -> FastAPI:
+        """The service's FastAPI app: its routers plus the operational endpoints."""
+        self.consumers.subscribe()
+        app = FastAPI(title=self.title, description=self.description, version="1.0.0", lifespan=self.lifespan)
+        app.state.authenticator = self.authenticator
+        app.state.kit = self
+        for router in routers:
+            app.include_router(router)
+        spec = self.asyncapi()
+
+        @app.get("/health", tags=["operations"], summary="Liveness")
+        async def health() -> dict[str, str]:
+            return {"status": "ok", "service": self.settings.service_name}
+
+        @app.get("/ready", tags=["operations"], summary="Readiness: broker and database reachable")
+        async def ready() -> JSONResponse:
+            checks = await self.readiness()
+            healthy = all(v == "ok" for v in checks.values())
+            return JSONResponse({"ready": healthy, **checks}, status_code=200 if healthy else 503)
+
+        @app.get("/metrics", tags=["operations"], include_in_schema=False)
+        async def metrics() -> Response:
+            return Response(generate_latest(self.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+        @app.get("/asyncapi", tags=["operations"], include_in_schema=False)
+        async def asyncapi_html() -> HTMLResponse:
+            return HTMLResponse(get_asyncapi_html(spec.to_specification()))
+
+        @app.get("/asyncapi.json", tags=["operations"], summary="AsyncAPI 3.0 document")
+        async def asyncapi_json() -> Any:
+            return spec.to_specification().to_jsonable()
+
+        return app

@@ -1,0 +1,58 @@
+"""Settings shared by every service; each service adds its own prefixed fields (INTAKE_PORT, ...)."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal, Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDERS = ("changeme", "change-me", "placeholder", "secret", "xxx", "todo")
+
+
+class ServiceSettings(BaseSettings):
+    """Configuration read from the environment; see the README's configuration table."""
+
+    model_config = SettingsConfigDict(populate_by_name=True, extra="ignore")
+
+    service_name: ClassVar[str] = "service"
+
+    environment: Literal["development", "test", "production"] = Field(
+        "development", validation_alias="ZHONGSHI_ENV"
+    )
+    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+    kafka_fetch_max_wait_ms: int = Field(20, ge=1, le=5000, validation_alias="KAFKA_FETCH_MAX_WAIT_MS")
+    mongodb_uri: str = Field(
+        "mongodb://127.0.0.1:27017/?directConnection=true", validation_alias="MONGODB_URI"
+    )
+    broker_epoch: str = Field(
+        "",
+        validation_alias="ZHONGSHI_BROKER_EPOCH",
+        description="Set by the embedded launcher per broker start: a new epoch replays the outbox.",
+    )
+    auth_issuer: str = Field("zhongshi-dev", validation_alias="AUTH_ISSUER")
+    auth_audience: str = Field("zhongshi", validation_alias="AUTH_AUDIENCE")
+    auth_jwks_file: str = Field("var/auth/jwks.json", validation_alias="AUTH_JWKS_FILE")
+    auth_jwks_url: str = Field("", validation_alias="AUTH_JWKS_URL")
+    log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+    http_host: str = Field("127.0.0.1", validation_alias="HTTP_HOST")
+    outbox_retention_hours: int = Field(168, ge=1, validation_alias="OUTBOX_RETENTION_HOURS")
+    handler_max_attempts: int = Field(3, ge=1, le=20, validation_alias="HANDLER_MAX_ATTEMPTS")
+    handler_retry_backoff_s: float = Field(0.2, ge=0, validation_alias="HANDLER_RETRY_BACKOFF_S")
+
+    # Each service overrides these two with its own prefixed environment variable.
+    port: int = 8000
+    database: str = "zhongshi"
+
+    @model_validator(mode="after")
+    def _no_placeholders_outside_development(self) -> Self:
+        if self.environment == "development":
+            return self
+        if not (self.auth_jwks_url or self.auth_jwks_file):
+            raise ValueError("AUTH_JWKS_URL or AUTH_JWKS_FILE is required outside development")
+        if self.auth_issuer == "zhongshi-dev":
+            raise ValueError("AUTH_ISSUER must name the real token issuer outside development")
+        lowered = self.mongodb_uri.lower()
+        if any(p in lowered for p in PLACEHOLDERS):
+            raise ValueError("MONGODB_URI still holds a placeholder secret")
+        return self

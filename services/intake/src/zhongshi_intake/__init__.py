@@ -1,0 +1,1 @@
+"""Intake service: rounds, applications and the applicant-facing timeline."""

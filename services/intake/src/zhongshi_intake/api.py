@@ -1,0 +1,268 @@
+"""Intake's HTTP API: rounds (province) and applications (applicants; officials read within scope)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, Response, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field, ValidationError
+from zhongshi_contracts.dossier import Dossier
+from zhongshi_runtime.auth import OFFICIALS, Principal, Role, current_principal, require
+from zhongshi_runtime.clock import Clock, shanghai_date
+from zhongshi_runtime.outbox import Session, UnitOfWork
+
+from zhongshi_intake import domain
+from zhongshi_intake.domain import Application, Round, Status, TimelineEntry, TransitionRefused
+from zhongshi_intake.repository import AlreadyExists, ApplicationFilter, IntakeRepository
+
+
+ApplicantCaller = Annotated[Principal, Depends(require(Role.APPLICANT))]
+
+
+class NewApplication(BaseModel):
+    round_id: str = Field(examples=["R2026-01"])
+    dossier: Dossier
+
+
+class Withdrawal(BaseModel):
+    reason: str = Field("", max_length=2000)
+
+
+class ApplicationView(BaseModel):
+    """An application as its applicant or an official sees it."""
+
+    id: str
+    round_id: str
+    status: Status
+    status_label: str
+    revision: int
+    region_code: str
+    city_code: str
+    dossier: Dossier
+    created_at: Any
+    updated_at: Any
+    timeline: list[TimelineEntry]
+
+    @classmethod
+    def of(cls, app: Application) -> ApplicationView:
+        return cls(**app.model_dump(exclude={"applicant_credit_code", "idempotency_key"}),
+                   status_label=app.status_label)
+
+
+class ApplicationSummary(BaseModel):
+    id: str
+    round_id: str
+    applicant_name: str
+    platform_name: str
+    region_code: str
+    city_code: str
+    status: Status
+    status_label: str
+    revision: int
+    updated_at: Any
+
+
+class Page(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    items: list[ApplicationSummary]
+
+
+def _summary(app: Application) -> ApplicationSummary:
+    return ApplicationSummary(
+        id=app.id, round_id=app.round_id, applicant_name=app.dossier.applicant.name,
+        platform_name=app.dossier.platform.name, region_code=app.region_code, city_code=app.city_code,
+        status=app.status, status_label=app.status_label, revision=app.revision, updated_at=app.updated_at,
+    )
+
+
+def _refuse_future_dates(dossier: Dossier, clock: Clock) -> None:
+    future = dossier.future_dates(shanghai_date(clock()))
+    if future:
+        raise RequestValidationError(
+            [{"loc": ("body", "dossier", *loc), "msg": "日期不能晚于今天", "type": "value_error"} for loc in future]
+        )
+
+
+def _conflict(message: str) -> HTTPException:
+    return HTTPException(status.HTTP_409_CONFLICT, message)
+
+
+def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
+    api = APIRouter(prefix="/api/v1")
+
+    # ---- rounds (批次) ----
+    @api.post("/rounds", status_code=201, tags=["rounds"], summary="Open a round (province)")
+    async def open_round(round_: Round, _: Annotated[Principal, Depends(require(Role.PROVINCE_OFFICIAL))]) -> Round:
+        try:
+            await repo.add_round(round_)
+        except AlreadyExists:
+            raise _conflict(f"批次 {round_.id} 已存在") from None
+        return round_
+
+    @api.get("/rounds", tags=["rounds"], dependencies=[Depends(current_principal)])
+    async def list_rounds() -> list[Round]:
+        return await repo.rounds()
+
+    @api.get("/rounds/{round_id}", tags=["rounds"], dependencies=[Depends(current_principal)])
+    async def get_round(round_id: str) -> Round:
+        found = await repo.round(round_id)
+        if found is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"批次 {round_id} 不存在")
+        return found
+
+    # ---- applications (申报) ----
+    async def owned(application_id: str, principal: Principal) -> Application:
+        """The caller's own application, or 404 (an application outside one's scope is not revealed)."""
+        app = await repo.get(application_id)
+        if app is None or not _may_read(principal, app):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"申报 {application_id} 不存在")
+        return app
+
+    async def known_round(round_id: str) -> Round:
+        round_ = await repo.round(round_id)
+        if round_ is None:
+            raise RequestValidationError(
+                [{"loc": ("body", "round_id"), "msg": f"批次 {round_id} 不存在", "type": "value_error"}]
+            )
+        return round_
+
+    @api.post("/applications", status_code=201, tags=["applications"], summary="Create a draft")
+    async def create(
+        body: NewApplication, response: Response, principal: ApplicantCaller,
+        idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
+    ) -> ApplicationView:
+        if body.dossier.applicant.credit_code != principal.scope:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "只能以本单位（令牌中的统一社会信用代码）名义申报")
+        if idempotency_key and (earlier := await repo.by_idempotency_key(principal.scope, idempotency_key)):
+            response.status_code = status.HTTP_200_OK
+            return ApplicationView.of(earlier)
+        _refuse_future_dates(body.dossier, clock)
+        app = domain.draft(body.dossier, await known_round(body.round_id), now=clock(),
+                           idempotency_key=idempotency_key)
+        try:
+            await repo.add(app)
+        except AlreadyExists:  # a concurrent request with the same idempotency key won
+            earlier = await repo.by_idempotency_key(principal.scope, idempotency_key or "")
+            if earlier is None:
+                raise
+            response.status_code = status.HTTP_200_OK
+            return ApplicationView.of(earlier)
+        return ApplicationView.of(app)
+
+    @api.patch("/applications/{application_id}", tags=["applications"], summary="Edit a draft or returned application")
+    async def edit(
+        application_id: str, patch: Annotated[dict[str, Any], Body(description="JSON merge patch of the dossier")],
+        principal: ApplicantCaller,
+    ) -> ApplicationView:
+        app = await owned(application_id, principal)
+        try:
+            dossier = Dossier.model_validate(_merge(app.dossier.model_dump(mode="json"), patch))
+        except ValidationError as exc:
+            raise RequestValidationError(
+                [{**e, "loc": ("body", "dossier", *e["loc"])} for e in exc.errors(include_url=False)]
+            ) from None
+        _refuse_future_dates(dossier, clock)
+        try:
+            updated = domain.revise(app, dossier, now=clock())
+        except TransitionRefused as exc:
+            raise _conflict(str(exc)) from None
+        await repo.save(updated)
+        return ApplicationView.of(updated)
+
+    @api.post("/applications/{application_id}/submit", tags=["applications"], summary="Submit (or resubmit)")
+    async def submit(application_id: str, principal: ApplicantCaller) -> ApplicationView:
+        app = await owned(application_id, principal)
+        round_ = await repo.round(app.round_id)
+        if round_ is None:
+            raise _conflict(f"批次 {app.round_id} 不存在")
+        return await _transition(app, lambda current: domain.submit(
+            current, round_, now=clock(), event_id=str(uuid.uuid4())))
+
+    @api.post("/applications/{application_id}/withdraw", tags=["applications"], summary="Withdraw")
+    async def withdraw(
+        application_id: str, principal: ApplicantCaller,
+        body: Withdrawal | None = None,
+    ) -> ApplicationView:
+        app = await owned(application_id, principal)
+        reason = body.reason if body else ""
+        return await _transition(app, lambda current: domain.withdraw(
+            current, reason=reason, now=clock(), event_id=str(uuid.uuid4())))
+
+    async def _transition(app: Application, step: Any) -> ApplicationView:
+        """Apply ``step`` to the stored application and write it with its event in one transaction."""
+        result: list[Application] = []
+
+        async def work(session: Session) -> list[Any]:
+            current = await repo.get(app.id, session)
+            if current is None:
+                raise HTTPException(status.HTTP_404_NOT_FOUND, f"申报 {app.id} 不存在")
+            updated, event = step(current)
+            await repo.save(updated, session)
+            result[:] = [updated]
+            return [event]
+
+        try:
+            await uow.run(work)
+        except TransitionRefused as exc:
+            raise _conflict(str(exc)) from None
+        return ApplicationView.of(result[0])
+
+    @api.get("/applications/{application_id}", tags=["applications"], summary="An application with its timeline")
+    async def read(application_id: str, principal: Annotated[Principal, Depends(current_principal)]) -> ApplicationView:
+        return ApplicationView.of(await owned(application_id, principal))
+
+    @api.get("/applications", tags=["applications"], summary="Own applications, or those within an official's scope")
+    async def listing(
+        principal: Annotated[Principal, Depends(require(Role.APPLICANT, *OFFICIALS))],
+        round_id: str | None = None, status_: Annotated[Status | None, Query(alias="status")] = None,
+        region_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+        city_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+        offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    ) -> Page:
+        where = _scoped(principal, ApplicationFilter(
+            round_id=round_id, status=status_.value if status_ else None, region_code=region_code,
+            city_code=city_code,
+        ))
+        total, apps = (0, []) if where is None else await repo.list(where, offset=offset, limit=limit)
+        return Page(total=total, offset=offset, limit=limit, items=[_summary(a) for a in apps])
+
+    return api
+
+
+def _may_read(principal: Principal, app: Application) -> bool:
+    if principal.role is Role.APPLICANT:
+        return app.applicant_credit_code == principal.scope
+    return principal.role in OFFICIALS and principal.covers_region(app.region_code)
+
+
+def _scoped(principal: Principal, where: ApplicationFilter) -> ApplicationFilter | None:
+    """Narrow a filter to the caller's scope; None when the filter asks for something outside it."""
+    fields = vars(where).copy()
+    if principal.role is Role.APPLICANT:
+        fields["applicant_credit_code"] = principal.scope
+    elif principal.role is Role.COUNTY_OFFICIAL:
+        if where.region_code not in (None, principal.scope):
+            return None
+        fields["region_code"] = principal.scope
+    elif principal.role is Role.CITY_OFFICIAL:
+        if where.city_code not in (None, principal.scope):
+            return None
+        fields["city_code"] = principal.scope
+    return ApplicationFilter(**fields)
+
+
+def _merge(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch."""
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = _merge(merged.get(key), value)
+    return merged

@@ -1,0 +1,23 @@
+"""The intake service factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from zhongshi_runtime.clock import Clock, utc_now
+from zhongshi_runtime.service import ServiceKit
+
+from zhongshi_intake import api, handlers
+from zhongshi_intake.repository import MongoIntakeRepository
+from zhongshi_intake.settings import IntakeSettings
+
+
+def create_app(settings: IntakeSettings | None = None, clock: Clock = utc_now) -> FastAPI:
+    settings = settings or IntakeSettings()
+    kit = ServiceKit(
+        settings, title="zhongshi intake",
+        description="Rounds (批次), applications (申报) and the applicant's status timeline.",
+    )
+    repo = MongoIntakeRepository(kit.db)
+    kit.on_startup(repo.ensure_indexes)
+    handlers.register(kit.consumers, kit.uow, repo)
+    return kit.asgi([api.router(repo, kit.uow, clock)])

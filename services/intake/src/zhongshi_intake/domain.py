@@ -1,0 +1,198 @@
+"""Rounds and applications: pure state transitions that return the events they cause."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from zhongshi_contracts.dossier import Dossier
+from zhongshi_contracts.events import (
+    ApplicationScreened,
+    ApplicationSubmitted,
+    ApplicationWithdrawn,
+    ScreeningOutcome,
+)
+from zhongshi_contracts.reference import region
+from zhongshi_runtime.clock import shanghai_date
+
+
+class Round(BaseModel):
+    """A round (批次): its submission window (Asia/Shanghai dates, inclusive) and the rule set it uses."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=r"^[A-Za-z0-9-]{1,40}$", examples=["R2026-01"])
+    title: str = Field(min_length=1, max_length=200, examples=["2026年度第一批省级制造业中试平台认定"])
+    opens_on: date
+    closes_on: date
+    rule_set_version: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$", examples=["hubei-2025-v1"])
+
+    @model_validator(mode="after")
+    def _window(self) -> Round:
+        if self.closes_on < self.opens_on:
+            raise ValueError("closes_on 不得早于 opens_on")
+        return self
+
+    def is_open(self, instant: datetime) -> bool:
+        return self.opens_on <= shanghai_date(instant) <= self.closes_on
+
+
+class Status(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    ELIGIBLE = "eligible"
+    NEEDS_EXCEPTION = "needs_exception"
+    RETURNED = "returned"
+    WITHDRAWN = "withdrawn"
+
+
+STATUS_LABELS = {
+    Status.DRAFT: "草稿",
+    Status.SUBMITTED: "已提交，待形式审查",
+    Status.ELIGIBLE: "形式审查通过，待县级初审",
+    Status.NEEDS_EXCEPTION: "形式审查通过（部分条件待省级例外认定），待县级初审",
+    Status.RETURNED: "未通过形式审查，已退回申报主体修改",
+    Status.WITHDRAWN: "已撤回",
+}
+EDITABLE = (Status.DRAFT, Status.RETURNED)
+OUTCOME_STATUS = {
+    ScreeningOutcome.ELIGIBLE: Status.ELIGIBLE,
+    ScreeningOutcome.NEEDS_EXCEPTION: Status.NEEDS_EXCEPTION,
+    ScreeningOutcome.INELIGIBLE: Status.RETURNED,
+}
+
+
+class TransitionRefused(Exception):
+    """The action is not allowed in the application's current state (HTTP 409)."""
+
+
+class TimelineEntry(BaseModel):
+    """One step of the applicant-facing timeline."""
+
+    at: datetime
+    event_type: str
+    event_id: str
+    status: Status
+    actor_role: str
+    summary: str = Field(description="In Simplified Chinese, for the applicant.")
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class Application(BaseModel):
+    """An application (申报) of one applicant in one round."""
+
+    id: str
+    round_id: str
+    applicant_credit_code: str
+    region_code: str
+    city_code: str
+    status: Status = Status.DRAFT
+    revision: int = Field(0, description="How many times it was submitted.")
+    dossier: Dossier
+    idempotency_key: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+    def has_event(self, event_id: str) -> bool:
+        return any(entry.event_id == event_id for entry in self.timeline)
+
+
+def new_application_id(now: datetime) -> str:
+    return f"A{shanghai_date(now):%Y%m%d}-{secrets.token_hex(4)}"
+
+
+def draft(
+    dossier: Dossier, round_: Round, *, now: datetime, idempotency_key: str | None = None
+) -> Application:
+    county = region(dossier.applicant.region_code)
+    return Application(
+        id=new_application_id(now), round_id=round_.id, applicant_credit_code=dossier.applicant.credit_code,
+        region_code=county.code, city_code=county.city_code, dossier=dossier,
+        idempotency_key=idempotency_key, created_at=now, updated_at=now,
+    )
+
+
+def revise(app: Application, dossier: Dossier, *, now: datetime) -> Application:
+    if app.status not in EDITABLE:
+        raise TransitionRefused(f"申报当前状态为“{app.status_label}”，不能修改")
+    if dossier.applicant.credit_code != app.applicant_credit_code:
+        raise TransitionRefused("不能修改申报主体的统一社会信用代码")
+    county = region(dossier.applicant.region_code)
+    return app.model_copy(
+        update={"dossier": dossier, "region_code": county.code, "city_code": county.city_code, "updated_at": now}
+    )
+
+
+def submit(
+    app: Application, round_: Round, *, now: datetime, event_id: str
+) -> tuple[Application, ApplicationSubmitted]:
+    if app.status not in EDITABLE:
+        raise TransitionRefused(f"申报当前状态为“{app.status_label}”，不能提交")
+    if not round_.is_open(now):
+        raise TransitionRefused(
+            f"批次“{round_.title}”的申报时间为{round_.opens_on}至{round_.closes_on}，当前不在申报期内"
+        )
+    revision = app.revision + 1
+    event = ApplicationSubmitted(
+        application_id=app.id, round_id=app.round_id, revision=revision,
+        rule_set_version=round_.rule_set_version, submitted_at=now, city_code=app.city_code, dossier=app.dossier,
+    )
+    entry = TimelineEntry(
+        at=now, event_type=event.topic.name, event_id=event_id, status=Status.SUBMITTED, actor_role="applicant",
+        summary="已提交申报" if revision == 1 else f"已修改并第{revision}次提交申报",
+        details={"revision": revision},
+    )
+    updated = app.model_copy(
+        update={"status": Status.SUBMITTED, "revision": revision, "updated_at": now,
+                "timeline": [*app.timeline, entry]}
+    )
+    return updated, event
+
+
+def withdraw(
+    app: Application, *, reason: str, now: datetime, event_id: str
+) -> tuple[Application, ApplicationWithdrawn]:
+    if app.status is Status.WITHDRAWN:
+        raise TransitionRefused("申报已撤回")
+    event = ApplicationWithdrawn(
+        application_id=app.id, round_id=app.round_id, revision=max(app.revision, 1), withdrawn_at=now,
+        reason=reason, applicant_credit_code=app.applicant_credit_code, region_code=app.region_code, city_code=app.city_code,
+    )
+    entry = TimelineEntry(
+        at=now, event_type=event.topic.name, event_id=event_id, status=Status.WITHDRAWN, actor_role="applicant",
+        summary=f"申报主体撤回申报：{reason}" if reason else "申报主体撤回申报",
+    )
+    updated = app.model_copy(
+        update={"status": Status.WITHDRAWN, "updated_at": now, "timeline": [*app.timeline, entry]}
+    )
+    return updated, event
+
+
+def record_screening(app: Application, event: ApplicationScreened, *, event_id: str) -> Application:
+    """Add the verdict to the timeline; it moves the status only if it is about the current submission."""
+    current = event.revision == app.revision and app.status is Status.SUBMITTED
+    status = OUTCOME_STATUS[event.outcome] if current else app.status
+    problems = [c for c in event.clauses if c.status != "pass"]
+    if event.outcome is ScreeningOutcome.INELIGIBLE:
+        summary = "形式审查未通过，已退回修改：" + "；".join(f"{c.clause} {c.reason}" for c in problems)
+    elif event.outcome is ScreeningOutcome.NEEDS_EXCEPTION:
+        summary = "形式审查通过，以下“原则上”条件待省级认定：" + "；".join(f"{c.clause} {c.reason}" for c in problems)
+    else:
+        summary = "形式审查通过，符合全部申报条件"
+    entry = TimelineEntry(
+        at=event.screened_at, event_type=event.topic.name, event_id=event_id, status=status,
+        actor_role="screening",
+        summary=summary if current else f"（第{event.revision}次提交的审查结果，已被后续操作取代）{summary}",
+        details={"revision": event.revision, "outcome": event.outcome, "rule_set_version": event.rule_set_version,
+                 "failing": event.failing, "flagged": event.flagged,
+                 "clauses": [c.model_dump(mode="json") for c in event.clauses]},
+    )
+    return app.model_copy(update={"status": status, "timeline": [*app.timeline, entry]})

@@ -1,0 +1,1 @@
+"""Notify: e-mail, inbox, SMS and webhooks for every step."""

@@ -1,0 +1,1 @@
+"""Registry: publicity, accredited platforms, cultivation objects, certificates, public data."""

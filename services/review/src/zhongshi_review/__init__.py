@@ -1,0 +1,1 @@
+"""Review: expert pool, panels, scoring, ranking and decisions."""

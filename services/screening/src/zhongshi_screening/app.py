@@ -1,0 +1,29 @@
+"""The screening service factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from zhongshi_runtime.clock import Clock, utc_now
+from zhongshi_runtime.service import ServiceKit
+
+from zhongshi_screening import api, handlers
+from zhongshi_screening.repository import MongoScreeningRepository
+from zhongshi_screening.rules import DEFAULT_RULE_SET
+from zhongshi_screening.settings import ScreeningSettings
+
+
+def create_app(settings: ScreeningSettings | None = None, clock: Clock = utc_now) -> FastAPI:
+    settings = settings or ScreeningSettings()
+    kit = ServiceKit(
+        settings, title="zhongshi screening",
+        description="Checks each submitted application against its round's rule set (C1–C9, DIGEST §5b).",
+    )
+    repo = MongoScreeningRepository(kit.db)
+
+    async def prepare() -> None:
+        await repo.ensure_indexes()
+        await repo.add_rule_set(DEFAULT_RULE_SET)
+
+    kit.on_startup(prepare)
+    handlers.register(kit.consumers, kit.uow, repo, handlers.ScreeningMetrics(kit.metrics.registry), clock)
+    return kit.asgi([api.router(repo, clock)])

@@ -1,0 +1,1 @@
+"""zhongshi: the launcher, the CLI, the demo round."""

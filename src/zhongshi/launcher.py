@@ -1,0 +1,147 @@
+"""`zhongshi up`: the embedded stack (unless KAFKA_BOOTSTRAP_SERVERS / MONGODB_URI point elsewhere) and
+the five services, each its own process on its own port."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from zhongshi_runtime.auth import Role, ensure_dev_keys, mint_dev_token
+
+from zhongshi import embedded
+
+SERVICES = ("intake", "screening", "review", "registry", "notify")
+DEFAULT_PORTS = {"intake": 8001, "screening": 8002, "review": 8003, "registry": 8004, "notify": 8005}
+
+
+@dataclass
+class StackConfig:
+    """Where everything lives and listens; defaults are `make run`'s, tests pick free ports."""
+
+    var_dir: Path = Path("var")
+    host: str = "127.0.0.1"
+    kafka_port: int = 9092
+    mongo_port: int = 27017
+    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    services: tuple[str, ...] = SERVICES
+    kafka_bootstrap_servers: str = field(default_factory=lambda: os.environ.get("KAFKA_BOOTSTRAP_SERVERS", ""))
+    mongodb_uri: str = field(default_factory=lambda: os.environ.get("MONGODB_URI", ""))
+    log_level: str = "INFO"
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def isolated(cls, var_dir: Path, **overrides: object) -> StackConfig:
+        """A stack on free ports under ``var_dir``, ignoring any external broker/database settings."""
+        ports = {name: embedded.free_port() for name in SERVICES}
+        return cls(var_dir=var_dir, kafka_port=embedded.free_port(), mongo_port=embedded.free_port(),
+                   ports=ports, kafka_bootstrap_servers="", mongodb_uri="", **overrides)  # type: ignore[arg-type]
+
+
+class Stack:
+    """Starts and stops the stack; tests use it to kill and restart pieces."""
+
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.var = config.var_dir.resolve()
+        self.broker: subprocess.Popen[bytes] | None = None
+        self.database: subprocess.Popen[bytes] | None = None
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.epoch = ""
+        self.bootstrap = config.kafka_bootstrap_servers
+        self.mongodb_uri = config.mongodb_uri
+        self.embedded_broker = not config.kafka_bootstrap_servers
+        self.embedded_database = not config.mongodb_uri
+
+    # ---- infrastructure ----
+    def start_infrastructure(self) -> None:
+        if self.embedded_database:
+            self.start_database()
+        if self.embedded_broker:
+            self.start_broker()
+        embedded.ensure_topics(self.bootstrap)
+        ensure_dev_keys(self.var / "auth")
+
+    def start_broker(self) -> None:
+        c = self.config
+        self.broker = embedded.start_broker(c.host, c.kafka_port, self.var / "logs" / "tansu.log")
+        self.bootstrap = f"{c.host}:{c.kafka_port}"
+        self.epoch = uuid.uuid4().hex  # a new, empty broker: services republish their retained outbox
+
+    def start_database(self) -> None:
+        c = self.config
+        self.database = embedded.start_database(c.host, c.mongo_port, self.var / "db", self.var / "logs" / "db.log")
+        self.mongodb_uri = f"mongodb://{c.host}:{c.mongo_port}/?directConnection=true"
+
+    # ---- services ----
+    def service_env(self, name: str) -> dict[str, str]:
+        env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+            "MONGODB_URI": self.mongodb_uri,
+            "ZHONGSHI_BROKER_EPOCH": self.epoch,
+            "AUTH_JWKS_FILE": str(self.var / "auth" / "jwks.json"),
+            "LOG_LEVEL": self.config.log_level,
+            f"{name.upper()}_PORT": str(self.config.ports[name]),
+            **self.config.extra_env,
+        }
+        return env
+
+    def start_service(self, name: str) -> None:
+        self.processes[name] = embedded.spawn(
+            [sys.executable, "-m", f"zhongshi_{name}"], self.log(name), env=self.service_env(name)
+        )
+
+    def log(self, name: str) -> Path:
+        return self.var / "logs" / f"{name}.log"
+
+    def url(self, name: str) -> str:
+        return f"http://{self.config.host}:{self.config.ports[name]}"
+
+    def is_ready(self, name: str) -> bool:
+        try:
+            return httpx.get(self.url(name) + "/ready", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def wait_ready(self, names: tuple[str, ...] | None = None, timeout: float = 90) -> None:
+        for name in names or tuple(self.processes):
+            embedded.wait_until(lambda n=name: self.is_ready(n), f"service {name}", timeout,  # type: ignore[misc]
+                                self.processes[name], self.log(name))
+
+    def start(self) -> float:
+        """Start everything; return the seconds it took until all services were ready."""
+        began = time.monotonic()
+        self.start_infrastructure()
+        for name in self.config.services:
+            self.start_service(name)
+        self.wait_ready()
+        return time.monotonic() - began
+
+    def stop_service(self, name: str) -> None:
+        embedded.stop(self.processes.pop(name))
+
+    def kill_service(self, name: str) -> None:
+        process = self.processes.pop(name)
+        process.kill()
+        process.wait(10)
+
+    def stop(self) -> None:
+        """Stop services (gracefully, in parallel), then the broker and the database."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for name in list(self.processes):
+            self.stop_service(name)
+        for process in (self.broker, self.database):
+            if process is not None:
+                embedded.stop(process, timeout=15)
+        self.broker = self.database = None
+
+    def token(self, role: Role | str, scope: str, subject: str | None = None) -> str:
+        return mint_dev_token(self.var / "auth", role=Role(role), scope=scope, subject=subject)
