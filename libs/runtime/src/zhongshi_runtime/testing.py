@@ -1,10 +1,18 @@
-"""In-memory fakes of the runtime ports, for fast unit and handler tests only."""
+"""In-memory fakes and helpers for fast unit and handler tests (never used in production code)."""
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
+from faststream.kafka import KafkaBroker, KafkaMessage
+from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import Event
 
+from zhongshi_runtime.messaging import Consumers, create_broker
+from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.outbox import Consumed, Work
+from zhongshi_runtime.settings import ServiceSettings
 
 
 class InMemoryUnitOfWork:
@@ -24,3 +32,31 @@ class InMemoryUnitOfWork:
             self.consumed.add(consumed.key)
         self.published.extend(events)
         return True
+
+
+class HandlerHarness:
+    """A service's consumers on a broker meant for FastStream's TestKafkaBroker, with its DLQs captured."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.metrics = RuntimeMetrics(settings.service_name)
+        self.broker: KafkaBroker = create_broker(settings, self.metrics, logging.getLogger("test"))
+        self.consumers = Consumers(self.broker, settings, self.metrics, logging.getLogger("test"))
+        self.uow = InMemoryUnitOfWork()
+        self.dead_letters: list[tuple[str, dict[str, str], bytes]] = []
+
+    def ready(self) -> KafkaBroker:
+        """Subscribe the routed topics and their DLQ captors; return the broker to wrap in TestKafkaBroker."""
+        self.consumers.subscribe()
+        for topic in self.consumers.topics:
+            self.broker.subscriber(topic + ".dlq", group_id="dlq-captor")(self._capture)
+        return self.broker
+
+    async def _capture(self, msg: KafkaMessage) -> None:
+        self.dead_letters.append((msg.raw_message.topic, dict(msg.headers), msg.body))  # type: ignore[union-attr]
+
+
+def envelope(event: Event, **header_overrides: Any) -> dict[str, Any]:
+    """Publish kwargs for ``event`` as its producer's outbox would send it."""
+    headers = CloudEvent.new(event.topic, source="/test", subject=event.application_id).headers()
+    return {"message": event.model_dump_json().encode(), "topic": event.topic.name,
+            "key": event.application_id.encode(), "headers": {**headers, **header_overrides}}

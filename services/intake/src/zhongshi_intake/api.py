@@ -19,6 +19,7 @@ from zhongshi_intake.repository import AlreadyExists, ApplicationFilter, IntakeR
 
 
 ApplicantCaller = Annotated[Principal, Depends(require(Role.APPLICANT))]
+ReaderCaller = Annotated[Principal, Depends(require(Role.APPLICANT, *OFFICIALS))]
 
 
 class NewApplication(BaseModel):
@@ -212,12 +213,12 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
         return ApplicationView.of(result[0])
 
     @api.get("/applications/{application_id}", tags=["applications"], summary="An application with its timeline")
-    async def read(application_id: str, principal: Annotated[Principal, Depends(current_principal)]) -> ApplicationView:
+    async def read(application_id: str, principal: ReaderCaller) -> ApplicationView:
         return ApplicationView.of(await owned(application_id, principal))
 
     @api.get("/applications", tags=["applications"], summary="Own applications, or those within an official's scope")
     async def listing(
-        principal: Annotated[Principal, Depends(require(Role.APPLICANT, *OFFICIALS))],
+        principal: ReaderCaller,
         round_id: str | None = None, status_: Annotated[Status | None, Query(alias="status")] = None,
         region_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
         city_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,

@@ -1,0 +1,31 @@
+# The targets CI and developers share. `make run` and `make test` are the whole set-up.
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+PYTEST_ARGS ?=
+
+.PHONY: install run test test-unit lint bench contracts clean
+
+install:
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@$(UV) sync --all-packages --frozen --quiet
+
+run: install
+	$(UV) run zhongshi up --demo
+
+test: install
+	$(UV) run pytest $(PYTEST_ARGS)
+
+test-unit: install
+	$(UV) run pytest -m "not integration" $(PYTEST_ARGS)
+
+lint: install
+	$(UV) run ruff check .
+	$(UV) run mypy libs/contracts/src libs/runtime/src services/*/src src
+
+bench: install
+	$(UV) run python bench/run.py
+
+contracts: install
+	$(UV) run python -m zhongshi.contracts
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,189 @@
+"""Intake's HTTP API over in-memory fakes: validation, windows, transitions, idempotency, scope."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from zhongshi_intake import api
+from zhongshi_intake.repository import InMemoryIntakeRepository
+from zhongshi_runtime.auth import Authenticator, Role, ensure_dev_keys, mint_dev_token
+from zhongshi_runtime.testing import InMemoryUnitOfWork
+
+NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+ROUND = {"id": "R2026-01", "title": "2026年度第一批", "opens_on": "2026-11-01", "closes_on": "2026-12-31",
+         "rule_set_version": "hubei-2025-v1"}
+
+
+class Client:
+    def __init__(self, keys: Path, http: httpx.AsyncClient, uow: InMemoryUnitOfWork) -> None:
+        self.keys, self.http, self.uow = keys, http, uow
+
+    def auth(self, role: Role, scope: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {mint_dev_token(self.keys, role=role, scope=scope)}"}
+
+
+@pytest.fixture
+async def client(tmp_path: Path):  # type: ignore[no-untyped-def]
+    ensure_dev_keys(tmp_path)
+    app = FastAPI()
+    app.state.authenticator = Authenticator(issuer="zhongshi-dev", audience="zhongshi",
+                                            jwks_file=str(tmp_path / "jwks.json"))
+    uow = InMemoryUnitOfWork()
+    app.include_router(api.router(InMemoryIntakeRepository(), uow, lambda: app.state.now))
+    app.state.now = NOW
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        c = Client(tmp_path, http, uow)
+        c.app = app
+        assert (await http.post("/api/v1/rounds", json=ROUND,
+                                headers=c.auth(Role.PROVINCE_OFFICIAL, "42"))).status_code == 201
+        yield c
+
+
+async def create(client: Client, dossier: dict, key: str | None = None) -> httpx.Response:  # type: ignore[type-arg]
+    headers = client.auth(Role.APPLICANT, dossier["applicant"]["credit_code"])
+    if key:
+        headers["Idempotency-Key"] = key
+    return await client.http.post("/api/v1/applications", json={"round_id": "R2026-01", "dossier": dossier},
+                                  headers=headers)
+
+
+async def test_draft_submit_then_read_with_timeline(client, dossier_json) -> None:  # type: ignore[no-untyped-def]
+    d = dossier_json()
+    app = (await create(client, d)).json()
+    assert app["status"] == "draft" and app["city_code"] == "420100"
+    me = client.auth(Role.APPLICANT, d["applicant"]["credit_code"])
+    submitted = (await client.http.post(f"/api/v1/applications/{app['id']}/submit", headers=me)).json()
+    assert submitted["status"] == "submitted" and submitted["revision"] == 1
+    assert [t["event_type"] for t in submitted["timeline"]] == ["pilot.application.submitted"]
+    [event] = client.uow.published
+    assert event.revision == 1 and event.rule_set_version == "hubei-2025-v1" and event.dossier.platform.name
+
+
+async def test_submitting_twice_is_a_409_and_emits_nothing_more(client, dossier_json) -> None:  # type: ignore[no-untyped-def]
+    d = dossier_json()
+    app = (await create(client, d)).json()
+    me = client.auth(Role.APPLICANT, d["applicant"]["credit_code"])
+    await client.http.post(f"/api/v1/applications/{app['id']}/submit", headers=me)
+    again = await client.http.post(f"/api/v1/applications/{app['id']}/submit", headers=me)
+    assert again.status_code == 409 and "不能提交" in again.json()["detail"]
+    assert len(client.uow.published) == 1
+
+
+async def test_submission_outside_the_window_is_a_409_naming_the_window(client, dossier_json) -> None:  # type: ignore[no-untyped-def]
+    d = dossier_json()
+    app = (await create(client, d)).json()
+    client.app.state.now = datetime(2026, 12, 31, 16, 0, tzinfo=UTC)  # 2027-01-01 00:00 in Shanghai
+    r = await client.http.post(f"/api/v1/applications/{app['id']}/submit",
+                               headers=client.auth(Role.APPLICANT, d["applicant"]["credit_code"]))
+    assert r.status_code == 409 and "2026-11-01至2026-12-31" in r.json()["detail"]
+    assert client.uow.published == []
+
+
+async def test_the_last_day_of_the_window_in_shanghai_is_inside(client, dossier_json) -> None:  # type: ignore[no-untyped-def]
+    d = dossier_json()
+    app = (await create(client, d)).json()
+    client.app.state.now = datetime(2026, 12, 31, 15, 59, tzinfo=UTC)  # 23:59 in Shanghai
+    r = await client.http.post(f"/api/v1/applications/{app['id']}/submit",
+                               headers=client.auth(Role.APPLICANT, d["applicant"]["credit_code"]))
+    assert r.status_code == 200
+
+
+@pytest.mark.parametrize(("changes", "location"), [
+    ({"applicant": {"credit_code": "91350100M000100Y44"}}, ["body", "dossier", "applicant", "credit_code"]),
+    ({"applicant": {"region_code": "110101"}}, ["body", "dossier", "applicant", "region_code"]),
+    ({"platform": {"clusters": ["steam"]}}, ["body", "dossier", "platform", "clusters", 0]),
+    ({"platform": {"site_area_m2": "-5"}}, ["body", "dossier", "platform", "site_area_m2"]),
+    ({"outcomes": {"technology_transfers": [{"date": "2027-01-01", "title": "x", "client": "y"}]}},
+     ["body", "dossier", "outcomes", "technology_transfers", "0", "date"]),
+])
+async def test_bad_input_is_a_422_naming_the_field_and_stores_nothing(  # type: ignore[no-untyped-def]
+    client, dossier_json, changes, location
+) -> None:
+    d = dossier_json(**changes)
+    headers = client.auth(Role.APPLICANT, dossier_json()["applicant"]["credit_code"])
+    r = await client.http.post("/api/v1/applications", json={"round_id": "R2026-01", "dossier": d}, headers=headers)
+    assert r.status_code == 422
+    assert location in [e["loc"] for e in r.json()["detail"]]
+    listing = await client.http.get("/api/v1/applications", headers=headers)
+    assert listing.json()["total"] == 0
+
+
+async def test_an_unknown_round_is_a_422_on_round_id(client, dossier_json) -> None:  # type: ignore[no-untyped-def]
+    d = dossier_json()
+    r = await client.http.post("/api/v1/applications", json={"round_id": "R9", "dossier": d},
+                               headers=client.auth(Role.APPLICANT, d["applicant"]["credit_code"]))
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "round_id"]
+
+
+async def test_the_same_idempotency_key_returns_the_same_draft(client, dossier_json) -> None:  # type: ignore[no-untyped-def]
+    d = dossier_json()
+    first, second = await create(client, d, key="k1"), await create(client, d, key="k1")
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.json()["id"] == second.json()["id"]
+
+
+async def test_patch_merges_into_a_draft_and_revalidates(client, dossier_json) -> None:  # type: ignore[no-untyped-def]
+    d = dossier_json()
+    app = (await create(client, d)).json()
+    me = client.auth(Role.APPLICANT, d["applicant"]["credit_code"])
+    ok = await client.http.patch(f"/api/v1/applications/{app['id']}", json={"platform": {"site_area_m2": "900"}},
+                                 headers=me)
+    assert ok.status_code == 200 and Decimal(ok.json()["dossier"]["platform"]["site_area_m2"]) == 900
+    bad = await client.http.patch(f"/api/v1/applications/{app['id']}", json={"platform": {"site_area_m2": "x"}},
+                                  headers=me)
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "site_area_m2"
+
+
+async def test_withdrawal_is_final(client, dossier_json) -> None:  # type: ignore[no-untyped-def]
+    d = dossier_json()
+    app = (await create(client, d)).json()
+    me = client.auth(Role.APPLICANT, d["applicant"]["credit_code"])
+    await client.http.post(f"/api/v1/applications/{app['id']}/submit", headers=me)
+    w = await client.http.post(f"/api/v1/applications/{app['id']}/withdraw", json={"reason": "调整方案"}, headers=me)
+    assert w.json()["status"] == "withdrawn"
+    again = await client.http.post(f"/api/v1/applications/{app['id']}/withdraw", headers=me)
+    assert again.status_code == 409
+    assert [e.topic.name for e in client.uow.published] == ["pilot.application.submitted", "pilot.application.withdrawn"]
+
+
+async def test_access_401_403_404(client, dossier_json) -> None:  # type: ignore[no-untyped-def]
+    d = dossier_json()
+    app = (await create(client, d)).json()
+    url = f"/api/v1/applications/{app['id']}"
+    assert (await client.http.get(url)).status_code == 401
+    assert (await client.http.get(url, headers={"Authorization": "Bearer junk"})).status_code == 401
+    assert (await client.http.get(url, headers=client.auth(Role.EXPERT, "E1"))).status_code == 403
+    other = dossier_json(1)["applicant"]["credit_code"]
+    assert (await client.http.get(url, headers=client.auth(Role.APPLICANT, other))).status_code == 404
+    assert (await client.http.get(url, headers=client.auth(Role.COUNTY_OFFICIAL, "420115"))).status_code == 404
+    assert (await client.http.get(url, headers=client.auth(Role.CITY_OFFICIAL, "420500"))).status_code == 404
+    for role, scope in [(Role.COUNTY_OFFICIAL, "420111"), (Role.CITY_OFFICIAL, "420100"),
+                        (Role.PROVINCE_OFFICIAL, "42")]:
+        assert (await client.http.get(url, headers=client.auth(role, scope))).status_code == 200
+    # an applicant cannot apply in another's name, nor open rounds
+    r = await client.http.post(
+        "/api/v1/applications", json={"round_id": "R2026-01", "dossier": dossier_json(1)},
+        headers=client.auth(Role.APPLICANT, d["applicant"]["credit_code"]))
+    assert r.status_code == 403
+    assert (await client.http.post("/api/v1/rounds", json={**ROUND, "id": "R2"},
+                                   headers=client.auth(Role.APPLICANT, "x"))).status_code == 403
+
+
+async def test_listings_are_narrowed_to_the_callers_scope(client, dossier_json) -> None:  # type: ignore[no-untyped-def]
+    for i in (0, 1, 7):  # 洪山区 and 江夏区 in 武汉; 大冶 in 黄石
+        await create(client, dossier_json(i))
+
+    async def total(role: Role, scope: str, **params: str) -> int:
+        r = await client.http.get("/api/v1/applications", params=params, headers=client.auth(role, scope))
+        return int(r.json()["total"])
+
+    assert await total(Role.PROVINCE_OFFICIAL, "42") == 3
+    assert await total(Role.CITY_OFFICIAL, "420100") == 2
+    assert await total(Role.CITY_OFFICIAL, "420100", city_code="420200") == 0
+    assert await total(Role.COUNTY_OFFICIAL, "420111") == 1
+    assert await total(Role.APPLICANT, dossier_json(7)["applicant"]["credit_code"]) == 1

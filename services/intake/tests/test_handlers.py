@@ -1,0 +1,70 @@
+"""Intake's timeline handler on FastStream's TestKafkaBroker with in-memory fakes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from faststream.kafka import TestKafkaBroker
+from zhongshi_contracts.events import ApplicationScreened, ClauseResult
+from zhongshi_intake import domain, handlers
+from zhongshi_intake.domain import Round, Status
+from zhongshi_intake.repository import InMemoryIntakeRepository
+from zhongshi_intake.settings import IntakeSettings
+from zhongshi_runtime.testing import HandlerHarness, envelope
+
+NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+ROUND = Round(id="R1", title="t", opens_on="2026-11-01", closes_on="2026-12-31", rule_set_version="v1")
+
+
+@pytest.fixture
+async def harness(make_dossier):  # type: ignore[no-untyped-def]
+    h = HandlerHarness(IntakeSettings(handler_retry_backoff_s=0))
+    h.repo = InMemoryIntakeRepository()
+    app, _ = domain.submit(domain.draft(make_dossier(), ROUND, now=NOW), ROUND, now=NOW, event_id="e0")
+    await h.repo.add(app)
+    h.app_id = app.id
+    handlers.register(h.consumers, h.uow, h.repo)
+    return h
+
+
+def screened(app_id: str, outcome: str, revision: int = 1) -> ApplicationScreened:
+    failing = ["C7"] if outcome == "ineligible" else []
+    return ApplicationScreened(
+        application_id=app_id, round_id="R1", revision=revision, rule_set_version="v1", as_of="2026-11-27",
+        outcome=outcome, failing=failing, flagged=[], screened_at=NOW, applicant_name="a",
+        applicant_credit_code="c", platform_name="p", region_code="420111", city_code="420100",
+        clauses=[ClauseResult(clause="C7", title="专业人才10人以上", in_principle=False, measured="7人",
+                              threshold="≥ 10人", status="fail" if failing else "pass",
+                              reason="专业人才7人，不足10人" if failing else "符合")],
+    )
+
+
+async def test_an_ineligible_verdict_returns_the_application_with_reasons(harness) -> None:  # type: ignore[no-untyped-def]
+    async with TestKafkaBroker(harness.ready()) as broker:
+        await broker.publish(**envelope(screened(harness.app_id, "ineligible")))
+    app = await harness.repo.get(harness.app_id)
+    assert app.status is Status.RETURNED
+    assert "C7 专业人才7人，不足10人" in app.timeline[-1].summary
+
+
+async def test_a_redelivered_verdict_appears_once_in_the_timeline(harness) -> None:  # type: ignore[no-untyped-def]
+    message = envelope(screened(harness.app_id, "eligible"))
+    async with TestKafkaBroker(harness.ready()) as broker:
+        await broker.publish(**message)
+        await broker.publish(**message)
+    app = await harness.repo.get(harness.app_id)
+    assert [t.event_type for t in app.timeline] == ["pilot.application.submitted", "pilot.application.screened"]
+
+
+async def test_a_stale_verdict_is_recorded_but_does_not_move_the_status(harness) -> None:  # type: ignore[no-untyped-def]
+    async with TestKafkaBroker(harness.ready()) as broker:
+        await broker.publish(**envelope(screened(harness.app_id, "eligible", revision=2)))
+    app = await harness.repo.get(harness.app_id)
+    assert app.status is Status.SUBMITTED and "已被后续操作取代" in app.timeline[-1].summary
+
+
+async def test_a_verdict_for_an_unknown_application_is_dead_lettered(harness) -> None:  # type: ignore[no-untyped-def]
+    async with TestKafkaBroker(harness.ready()) as broker:
+        await broker.publish(**envelope(screened("A-unknown", "eligible")))
+    assert harness.dead_letters[0][1]["dlq_kind"] == "rejected"

@@ -1,0 +1,98 @@
+"""Screening's handlers on FastStream's TestKafkaBroker with in-memory fakes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from faststream.kafka import TestKafkaBroker
+from zhongshi_contracts.events import ApplicationScreened, ApplicationSubmitted, ApplicationWithdrawn
+from zhongshi_runtime.testing import HandlerHarness, envelope
+from zhongshi_screening import handlers
+from zhongshi_screening.repository import InMemoryScreeningRepository
+from zhongshi_screening.rules import DEFAULT_RULE_SET
+from zhongshi_screening.settings import ScreeningSettings
+
+NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def harness():  # type: ignore[no-untyped-def]
+    h = HandlerHarness(ScreeningSettings(handler_retry_backoff_s=0))
+    h.repo = InMemoryScreeningRepository()
+    await h.repo.add_rule_set(DEFAULT_RULE_SET)
+    handlers.register(h.consumers, h.uow, h.repo, handlers.ScreeningMetrics(h.metrics.registry), lambda: NOW)
+    return h
+
+
+def submitted(make_dossier, revision: int = 1, **changes) -> ApplicationSubmitted:  # type: ignore[no-untyped-def]
+    return ApplicationSubmitted(
+        application_id="A1", round_id="R1", revision=revision, rule_set_version="hubei-2025-v1",
+        submitted_at=NOW, city_code="420100", dossier=make_dossier(**changes),
+    )
+
+
+async def test_a_submission_is_screened_and_announced(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
+    async with TestKafkaBroker(harness.ready()) as broker:
+        await broker.publish(**envelope(submitted(make_dossier, platform={"site_area_m2": "100"})))
+    [screened] = harness.uow.published
+    assert isinstance(screened, ApplicationScreened)
+    assert screened.outcome == "needs_exception" and screened.flagged == ["C6"]
+    assert screened.as_of.isoformat() == "2026-11-27" and screened.rule_set_version == "hubei-2025-v1"
+    assert [r["revision"] for r in await harness.repo.screenings("A1")] == [1]
+
+
+async def test_a_redelivered_event_changes_nothing(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
+    message = envelope(submitted(make_dossier))
+    async with TestKafkaBroker(harness.ready()) as broker:
+        await broker.publish(**message)
+        await broker.publish(**message)
+    assert len(harness.uow.published) == 1 and harness.uow.duplicates == 1
+
+
+async def test_a_malformed_payload_is_dead_lettered_with_its_reason(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
+    bad = envelope(submitted(make_dossier))
+    bad["message"] = b'{"application_id": "A1"}'
+    async with TestKafkaBroker(harness.ready()) as broker:
+        await broker.publish(**bad)
+        await broker.publish(**envelope(submitted(make_dossier)))
+    [(topic, headers, body)] = harness.dead_letters
+    assert topic == "pilot.application.submitted.dlq" and body == b'{"application_id": "A1"}'
+    assert headers["dlq_kind"] == "invalid" and "dossier" in headers["dlq_reason"]
+    assert headers["dlq_source_topic"] == "pilot.application.submitted"
+    assert len(harness.uow.published) == 1  # the next good message still flowed
+
+
+async def test_an_unknown_rule_set_is_dead_lettered_at_once(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
+    event = submitted(make_dossier).model_copy(update={"rule_set_version": "nope"})
+    async with TestKafkaBroker(harness.ready()) as broker:
+        await broker.publish(**envelope(event))
+    [(_, headers, _)] = harness.dead_letters
+    assert headers["dlq_kind"] == "rejected" and "nope" in headers["dlq_reason"]
+    assert harness.uow.published == []
+
+
+async def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
+    async def broken(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise ConnectionError("database unreachable")
+
+    harness.repo.rule_set = broken
+    async with TestKafkaBroker(harness.ready()) as broker:
+        await broker.publish(**envelope(submitted(make_dossier)))
+    [(_, headers, _)] = harness.dead_letters
+    assert headers["dlq_kind"] == "failed" and "database unreachable" in headers["dlq_reason"]
+    retries = harness.metrics.registry.get_sample_value(
+        "zhongshi_handler_retries_total", {"service": "screening", "topic": "pilot.application.submitted"})
+    assert retries == 2  # three attempts in all
+
+
+async def test_a_withdrawn_application_gets_no_late_verdict(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
+    withdrawn = ApplicationWithdrawn(
+        application_id="A1", round_id="R1", revision=1, withdrawn_at=NOW, reason="",
+        applicant_credit_code="x", region_code="420111", city_code="420100",
+    )
+    async with TestKafkaBroker(harness.ready()) as broker:
+        await broker.publish(**envelope(withdrawn))
+        await broker.publish(**envelope(submitted(make_dossier)))
+    assert harness.uow.published == []
+    assert (await harness.repo.application("A1"))["status"] == "withdrawn"
