@@ -50,15 +50,18 @@ async def test_a_redelivered_event_changes_nothing(harness, make_dossier) -> Non
     assert len(harness.uow.published) == 1 and harness.uow.duplicates == 1
 
 
-async def test_a_malformed_payload_is_dead_lettered_with_its_reason(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(("body", "reason"), [(b'{"application_id": "A1"}', "dossier"), (b"{not json", "JSON")])
+async def test_a_malformed_payload_is_dead_lettered_with_its_reason(  # type: ignore[no-untyped-def]
+    harness, make_dossier, body: bytes, reason: str
+) -> None:
     bad = envelope(submitted(make_dossier))
-    bad["message"] = b'{"application_id": "A1"}'
+    bad["message"] = body
     async with TestKafkaBroker(harness.ready()) as broker:
         await broker.publish(**bad)
         await broker.publish(**envelope(submitted(make_dossier)))
-    [(topic, headers, body)] = harness.dead_letters
-    assert topic == "pilot.application.submitted.dlq" and body == b'{"application_id": "A1"}'
-    assert headers["dlq_kind"] == "invalid" and "dossier" in headers["dlq_reason"]
+    [(topic, headers, dead_body)] = harness.dead_letters
+    assert topic == "pilot.application.submitted.dlq" and dead_body == body
+    assert headers["dlq_kind"] == "invalid" and reason in headers["dlq_reason"]
     assert headers["dlq_source_topic"] == "pilot.application.submitted"
     assert len(harness.uow.published) == 1  # the next good message still flowed
 

@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from faststream import AckPolicy
+from faststream.exceptions import NackMessage
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.message import StreamMessage
 from pydantic import ValidationError
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import Event
@@ -43,6 +45,10 @@ def create_broker(settings: ServiceSettings, metrics: RuntimeMetrics, logger: lo
     )
 
 
+async def raw_body(msg: StreamMessage[Any]) -> bytes:
+    return msg.body
+
+
 def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}" for e in exc.errors())[:2000]
 
@@ -52,7 +58,8 @@ class Consumers:
 
     A message that does not parse, or whose handler keeps failing (or raises `Rejected`), goes to
     ``<topic>.dlq`` with headers saying why and where it came from; then it is acked and the next
-    message flows. Only when the DLQ itself cannot be written does the exception reach the ack policy.
+    message flows. When the DLQ itself cannot be written the message is nacked (read again), never
+    acked: FastStream's `AckPolicy.ACK` acks on an unhandled exception, which would lose it.
     """
 
     def __init__(
@@ -85,10 +92,11 @@ class Consumers:
             auto_offset_reset="earliest",
             fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
             ack_policy=AckPolicy.ACK,
+            decoder=raw_body,  # we parse ourselves, so a body that is not JSON reaches the DLQ
             title=f"{self.settings.service_name}:consume",
             description="Consumes: " + ", ".join(self.topics),
         )
-        subscriber(self.dispatch)
+        subscriber(self.dispatch_or_nack)
 
     async def dispatch(self, msg: KafkaMessage) -> None:
         record = msg.raw_message
@@ -102,6 +110,13 @@ class Consumers:
             return
         with bound(event_id=meta.id, application_id=meta.subject, topic=topic):
             await self._handle_with_retries(msg, topic, handler, event, meta)
+
+    async def dispatch_or_nack(self, msg: KafkaMessage) -> None:
+        try:
+            await self.dispatch(msg)
+        except Exception as exc:
+            self.logger.exception("could not handle nor dead-letter; the message will be read again")
+            raise NackMessage() from exc
 
     async def _handle_with_retries(
         self, msg: KafkaMessage, topic: str, handler: Handler[Any], event: Event, meta: CloudEvent

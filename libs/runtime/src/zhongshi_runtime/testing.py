@@ -9,7 +9,7 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import Event
 
-from zhongshi_runtime.messaging import Consumers, create_broker
+from zhongshi_runtime.messaging import Consumers, create_broker, raw_body
 from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.outbox import Consumed, Work
 from zhongshi_runtime.settings import ServiceSettings
@@ -48,7 +48,7 @@ class HandlerHarness:
         """Subscribe the routed topics and their DLQ captors; return the broker to wrap in TestKafkaBroker."""
         self.consumers.subscribe()
         for topic in self.consumers.topics:
-            self.broker.subscriber(topic + ".dlq", group_id="dlq-captor")(self._capture)
+            self.broker.subscriber(topic + ".dlq", group_id="dlq-captor", decoder=raw_body)(self._capture)
         return self.broker
 
     async def _capture(self, msg: KafkaMessage) -> None:
