@@ -1,0 +1,81 @@
+"""The embedded broker keeps nothing across restarts; the outbox must make sure nothing is lost."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from zhongshi.launcher import SERVICES, Stack, StackConfig
+from zhongshi_runtime.auth import Role
+from zhongshi_runtime.clock import shanghai_date, utc_now
+
+from tests.integration.helpers import unique_credit_code
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_restart_of_the_embedded_stack_loses_no_in_flight_application(tmp_path: Path, dossier_json) -> None:  # type: ignore[no-untyped-def]
+    stack = Stack(StackConfig.isolated(tmp_path, services=("intake",)))  # screening down: all stay in flight
+    province = {"Authorization": f"Bearer {stack.token(Role.PROVINCE_OFFICIAL, '42')}"}
+    ids: list[str] = []
+    try:
+        stack.start()
+        with httpx.Client(base_url=stack.url("intake"), timeout=30) as http:
+            http.post("/api/v1/rounds", headers=province, json={
+                "id": "R-restart", "title": "重启测试", "opens_on": "2020-01-01", "closes_on": "2099-12-31",
+                "rule_set_version": "hubei-2025-v1"}).raise_for_status()
+            for i in range(5):
+                d = dossier_json(i, shanghai_date(utc_now()))
+                d["applicant"]["credit_code"] = code = unique_credit_code(d["applicant"]["region_code"])
+                me = {"Authorization": f"Bearer {stack.token(Role.APPLICANT, code)}"}
+                app = http.post("/api/v1/applications", headers=me, json={"round_id": "R-restart", "dossier": d})
+                http.post(f"/api/v1/applications/{app.json()['id']}/submit", headers=me).raise_for_status()
+                ids.append(app.json()["id"])
+    finally:
+        stack.stop()  # the broker and every record on it are gone now
+
+    stack.config.services = SERVICES
+    try:
+        stack.start()  # a new, empty broker: intake's outbox replays what screening never saw
+        deadline = time.monotonic() + 60
+        with httpx.Client(base_url=stack.url("intake"), timeout=30) as http:
+            while True:
+                statuses = {i: http.get(f"/api/v1/applications/{i}", headers=province).json()["status"] for i in ids}
+                if all(s != "submitted" for s in statuses.values()) or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+            assert statuses == dict.fromkeys(ids, "eligible")
+            for i in ids:
+                timeline = http.get(f"/api/v1/applications/{i}", headers=province).json()["timeline"]
+                assert [t["event_type"] for t in timeline] == ["pilot.application.submitted",
+                                                               "pilot.application.screened"]
+    finally:
+        stack.stop()
+
+    try:
+        stack.start()  # once more: everything is replayed, and the idempotent consumers absorb all of it
+        with httpx.Client(timeout=30) as http:
+            wait_for_metric(http, stack.url("screening"), 'topic="pilot.application.submitted"', 5)
+            wait_for_metric(http, stack.url("intake"), 'topic="pilot.application.screened"', 5)
+            for i in ids:
+                app = http.get(f"{stack.url('intake')}/api/v1/applications/{i}", headers=province).json()
+                assert len(app["timeline"]) == 2 and app["status"] == "eligible"
+    finally:
+        stack.stop()
+
+
+def wait_for_metric(http: httpx.Client, base: str, labels: str, expected: float, timeout: float = 60) -> None:
+    """Poll the duplicate counter with these labels until it reaches ``expected``."""
+    deadline = time.monotonic() + timeout
+    value = 0.0
+    while time.monotonic() < deadline:
+        for line in http.get(base + "/metrics").text.splitlines():
+            if line.startswith("zhongshi_duplicate_events_total{") and labels in line:
+                value = float(line.rsplit(" ", 1)[1])
+        if value >= expected:
+            assert value == expected
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{labels}: {value} duplicates absorbed, expected {expected}")
