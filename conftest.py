@@ -50,3 +50,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture
+def mongo_db(stack: Stack) -> Iterator[Any]:
+    """A fresh database on the stack's real SecantusDB (an async handle), dropped afterwards."""
+    import uuid
+
+    from pymongo import AsyncMongoClient, MongoClient
+
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    client: AsyncMongoClient[Any] = AsyncMongoClient(stack.mongodb_uri, tz_aware=True)
+    yield client[name]
+    with MongoClient(stack.mongodb_uri) as sync_client:
+        sync_client.drop_database(name)

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
 
@@ -128,4 +129,6 @@ async def create_topics(bootstrap: str, timeout: float = 30) -> list[str]:
 
 
 def ensure_topics(bootstrap: str) -> list[str]:
-    return asyncio.run(create_topics(bootstrap))
+    """`create_topics` from synchronous code, even when the caller's thread runs an event loop."""
+    with ThreadPoolExecutor(1) as worker:
+        return worker.submit(asyncio.run, create_topics(bootstrap)).result()
