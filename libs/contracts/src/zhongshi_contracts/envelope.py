@@ -61,3 +61,17 @@ class CloudEvent(BaseModel):
                 "specversion": headers.get("ce_specversion", SPEC_VERSION),
             }
         )
+
+
+def headers_schema() -> dict[str, object]:
+    """JSON Schema of the binary-mode headers, for the AsyncAPI documents (FastStream leaves them out)."""
+    return {
+        "type": "object",
+        "description": "CloudEvents 1.0 Kafka binary mode: attributes are ce_* headers; key = the aggregate id.",
+        "required": [f"ce_{name}" for name in CloudEvent.model_fields] + ["content-type"],
+        "properties": {
+            **{f"ce_{name}": {"type": "string", "description": field.description or name}
+               for name, field in CloudEvent.model_fields.items()},
+            "content-type": {"type": "string", "const": CONTENT_TYPE},
+        },
+    }

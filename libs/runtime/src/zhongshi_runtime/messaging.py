@@ -79,6 +79,10 @@ class Consumers:
         return register
 
     @property
+    def models(self) -> list[type[Event]]:
+        return [self._routes[t][0] for t in self.topics]
+
+    @property
     def topics(self) -> list[str]:
         return sorted(self._routes)
 

@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import HTMLResponse, JSONResponse
+from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI, get_asyncapi_html
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from zhongshi_contracts.envelope import headers_schema
+from zhongshi_contracts.events import Event
 
 from zhongshi_runtime.auth import Authenticator
 from zhongshi_runtime.logs import configure_logging
@@ -29,9 +34,12 @@ StartupHook = Callable[[], Awaitable[None]]
 class ServiceKit:
     """Everything a service needs at run time, built without I/O; `asgi()` connects it on start-up."""
 
-    def __init__(self, settings: ServiceSettings, *, title: str, description: str) -> None:
+    def __init__(
+        self, settings: ServiceSettings, *, title: str, description: str, produces: Sequence[type[Event]] = ()
+    ) -> None:
         name = settings.service_name
         self.settings, self.title, self.description = settings, title, description
+        self.produces = tuple(produces)
         self.logger = configure_logging(name, settings.log_level)
         self.metrics = RuntimeMetrics(name)
         self.broker = create_broker(settings, self.metrics, self.logger)
@@ -57,9 +65,27 @@ class ServiceKit:
         """Run ``hook`` (index creation, seeding reference data) before consuming starts."""
         self._startup.append(hook)
 
-    def asyncapi(self) -> AsyncAPI:
-        return AsyncAPI(self.broker, title=f"zhongshi {self.settings.service_name}", version="1.0.0",
+    def asyncapi(self) -> dict[str, Any]:
+        """The AsyncAPI 3.0 document: what the service consumes and publishes, with payload and header schemas."""
+        broker = KafkaBroker(self.settings.kafka_bootstrap_servers, description=self.description)
+        models = {m.topic.name: m for m in (*self.produces, *self.consumers.models)}
+        for model in self.produces:
+            broker.publisher(model.topic.name, title=f"{self.settings.service_name}:publish:{model.topic.name}",
+                             description=model.__doc__, schema=model, include_in_schema=True)
+        for model in self.consumers.models:
+            broker.subscriber(model.topic.name, group_id=self.consumers.group_id,
+                              title=f"{self.settings.service_name}:consume:{model.topic.name}",
+                              description=model.__doc__)(_documented(model))
+        spec = AsyncAPI(broker, title=f"zhongshi {self.settings.service_name}", version="1.0.0",
                         description=self.description)
+        document: dict[str, Any] = spec.to_specification().to_jsonable()
+        messages = document.get("components", {}).get("messages", {})
+        for channel in document.get("channels", {}).values():
+            for ref in channel.get("messages", {}).values():
+                message = messages[ref["$ref"].rsplit("/", 1)[1]]
+                message["headers"] = headers_schema()
+                message["payload"] = models[channel["address"]].model_json_schema()
+        return document
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
@@ -94,7 +120,7 @@ class ServiceKit:
         app.state.kit = self
         for router in routers:
             app.include_router(router)
-        spec = self.asyncapi()
+        document = self.asyncapi()
 
         @app.get("/health", tags=["operations"], summary="Liveness")
         async def health() -> dict[str, str]:
@@ -112,10 +138,30 @@ class ServiceKit:
 
         @app.get("/asyncapi", tags=["operations"], include_in_schema=False)
         async def asyncapi_html() -> HTMLResponse:
-            return HTMLResponse(get_asyncapi_html(spec.to_specification()))
+            return HTMLResponse(get_asyncapi_html(_Rendered(document, self.title), try_it_out_path=None))
 
         @app.get("/asyncapi.json", tags=["operations"], summary="AsyncAPI 3.0 document")
         async def asyncapi_json() -> Any:
-            return spec.to_specification().to_jsonable()
+            return document
 
         return app
+
+
+def _documented(model: type[Event]) -> Callable[..., Awaitable[None]]:
+    """A stand-in handler whose signature carries ``model``, for the document only."""
+
+    async def handler(event: model) -> None:  # type: ignore[valid-type]
+        return None
+
+    return handler
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    """Our finished AsyncAPI document in the shape FastStream's HTML page reads."""
+
+    document: dict[str, Any]
+    title: str
+
+    def to_json(self) -> str:
+        return json.dumps(self.document, ensure_ascii=False)

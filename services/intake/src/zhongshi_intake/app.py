@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from zhongshi_contracts.events import ApplicationSubmitted, ApplicationWithdrawn
 from zhongshi_runtime.clock import Clock, utc_now
 from zhongshi_runtime.service import ServiceKit
 
@@ -16,6 +17,7 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock = utc_now) -
     kit = ServiceKit(
         settings, title="zhongshi intake",
         description="Rounds (批次), applications (申报) and the applicant's status timeline.",
+        produces=[ApplicationSubmitted, ApplicationWithdrawn],
     )
     repo = MongoIntakeRepository(kit.db)
     kit.on_startup(repo.ensure_indexes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from zhongshi_contracts.events import ApplicationScreened
 from zhongshi_runtime.clock import Clock, utc_now
 from zhongshi_runtime.service import ServiceKit
 
@@ -17,6 +18,7 @@ def create_app(settings: ScreeningSettings | None = None, clock: Clock = utc_now
     kit = ServiceKit(
         settings, title="zhongshi screening",
         description="Checks each submitted application against its round's rule set (C1–C9, DIGEST §5b).",
+        produces=[ApplicationScreened],
     )
     repo = MongoScreeningRepository(kit.db)
 
