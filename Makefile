@@ -19,7 +19,8 @@ test-unit: install
 
 lint: install
 	$(UV) run ruff check .
-	$(UV) run mypy libs/contracts/src libs/runtime/src services/*/src src
+	$(UV) run mypy -p zhongshi_contracts -p zhongshi_runtime -p zhongshi_intake -p zhongshi_screening \
+		-p zhongshi_review -p zhongshi_registry -p zhongshi_notify -p zhongshi
 
 bench: install
 	$(UV) run python bench/run.py

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
+from zhongshi_contracts.dossier import Dossier
+
 from zhongshi.demo import dossier as demo_dossier
 from zhongshi.demo_data import APPLICANTS
 from zhongshi.launcher import Stack, StackConfig
-from zhongshi_contracts.dossier import Dossier
 
 TODAY = date(2026, 11, 27)
 

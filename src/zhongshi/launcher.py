@@ -138,9 +138,9 @@ class Stack:
                 process.terminate()
         for name in list(self.processes):
             self.stop_service(name)
-        for process in (self.broker, self.database):
-            if process is not None:
-                embedded.stop(process, timeout=15)
+        for infrastructure in (self.broker, self.database):
+            if infrastructure is not None:
+                embedded.stop(infrastructure, timeout=15)
         self.broker = self.database = None
 
     def token(self, role: Role | str, scope: str, subject: str | None = None) -> str:

@@ -5,9 +5,9 @@ from typing import Any
 
 import httpx
 import pytest
-from zhongshi.launcher import Stack
 
 from tests.integration.helpers import Api, unique_credit_code
+from zhongshi.launcher import Stack
 
 pytestmark = pytest.mark.integration
 

@@ -11,9 +11,10 @@ from typing import Any, TypeVar
 import httpx
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
-from zhongshi.launcher import Stack
 from zhongshi_contracts.credit_code import make_credit_code
 from zhongshi_runtime.auth import Role
+
+from zhongshi.launcher import Stack
 
 T = TypeVar("T")
 

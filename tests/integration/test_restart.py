@@ -7,11 +7,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from zhongshi.launcher import SERVICES, Stack, StackConfig
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.clock import shanghai_date, utc_now
 
 from tests.integration.helpers import unique_credit_code
+from zhongshi.launcher import SERVICES, Stack, StackConfig
 
 pytestmark = pytest.mark.integration
 

@@ -148,7 +148,8 @@ async def test_withdrawal_is_final(client, dossier_json) -> None:  # type: ignor
     assert w.json()["status"] == "withdrawn"
     again = await client.http.post(f"/api/v1/applications/{app['id']}/withdraw", headers=me)
     assert again.status_code == 409
-    assert [e.topic.name for e in client.uow.published] == ["pilot.application.submitted", "pilot.application.withdrawn"]
+    topics = [e.topic.name for e in client.uow.published]
+    assert topics == ["pilot.application.submitted", "pilot.application.withdrawn"]
 
 
 async def test_access_401_403_404(client, dossier_json) -> None:  # type: ignore[no-untyped-def]

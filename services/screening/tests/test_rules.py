@@ -79,6 +79,7 @@ def test_c6_site_area_shortfall_is_flagged_not_failed(make_dossier, area: str, s
 @given(st.decimals(min_value=0, max_value=Decimal("99999999.99"), places=2))
 def test_c5_is_exactly_value_at_least_ten_million(value: Decimal) -> None:
     from zhongshi_contracts.dossier import Dossier
+
     from zhongshi.demo import dossier
     from zhongshi.demo_data import APPLICANTS
 
@@ -96,7 +97,9 @@ def test_c7_ten_professionals_across_categories(make_dossier, rd: int, status: C
 
 def _outcomes(transfer_dates: list[str], revenue: str, start: str = "2024-01-01") -> dict:  # type: ignore[type-arg]
     return {
-        "technology_transfers": [{"date": d, "title": f"转化{i}", "client": "某企业"} for i, d in enumerate(transfer_dates)],
+        "technology_transfers": [
+            {"date": d, "title": f"转化{i}", "client": "某企业"} for i, d in enumerate(transfer_dates)
+        ],
         "service_revenue": [{"period_start": start, "period_end": "2024-12-31", "amount": revenue}],
     }
 

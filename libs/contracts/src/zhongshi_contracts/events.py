@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import ClassVar
 from enum import StrEnum
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -53,7 +53,7 @@ class ScreeningOutcome(StrEnum):
 
 
 class ClauseStatus(StrEnum):
-    PASS = "pass"
+    PASS = "pass"  # noqa: S105 - a clause result, not a password
     FAIL = "fail"
     FLAGGED = "flagged"
 

@@ -137,8 +137,8 @@ def ensure_dev_keys(directory: Path) -> Path:
             )
         )
         private_path.chmod(0o600)
-    key = serialization.load_pem_private_key(private_path.read_bytes(), password=None)
-    jwk = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(key.public_key()))  # type: ignore[arg-type]
+    private = serialization.load_pem_private_key(private_path.read_bytes(), password=None)
+    jwk = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(private.public_key()))  # type: ignore[arg-type]
     jwks_path.write_text(json.dumps({"keys": [{**jwk, "kid": DEV_KID, "alg": ALGORITHM, "use": "sig"}]}))
     return jwks_path
 

@@ -26,7 +26,7 @@ E = TypeVar("E", bound=Event)
 Handler = Callable[[E, CloudEvent], Awaitable[None]]
 
 
-class Rejected(Exception):  # noqa: N818 - a domain outcome, not a programming error
+class Rejected(Exception):
     """A handler's permanent refusal of an event (retrying cannot help): dead-letter it at once."""
 
 

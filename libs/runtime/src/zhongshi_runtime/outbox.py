@@ -8,6 +8,7 @@ keeps published ones for a retention period, so a new (empty) embedded broker ca
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import time
@@ -222,7 +223,5 @@ class OutboxRelay:
                 await self._idle()
 
     async def _idle(self) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), self.idle_poll_s)
-        except TimeoutError:
-            pass

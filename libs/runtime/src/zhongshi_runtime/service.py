@@ -138,7 +138,8 @@ class ServiceKit:
 
         @app.get("/asyncapi", tags=["operations"], include_in_schema=False)
         async def asyncapi_html() -> HTMLResponse:
-            return HTMLResponse(get_asyncapi_html(_Rendered(document, self.title), try_it_out_path=None))
+            page = get_asyncapi_html(_Rendered(document, self.title), try_it_out_path=None)  # type: ignore[arg-type]
+            return HTMLResponse(page)
 
         @app.get("/asyncapi.json", tags=["operations"], summary="AsyncAPI 3.0 document")
         async def asyncapi_json() -> Any:

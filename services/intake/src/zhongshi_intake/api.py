@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, Resp
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 from zhongshi_contracts.dossier import Dossier
+from zhongshi_contracts.events import Event
 from zhongshi_runtime.auth import OFFICIALS, Principal, Role, current_principal, require
 from zhongshi_runtime.clock import Clock, shanghai_date
 from zhongshi_runtime.outbox import Session, UnitOfWork
@@ -16,7 +17,6 @@ from zhongshi_runtime.outbox import Session, UnitOfWork
 from zhongshi_intake import domain
 from zhongshi_intake.domain import Application, Round, Status, TimelineEntry, TransitionRefused
 from zhongshi_intake.repository import AlreadyExists, ApplicationFilter, IntakeRepository
-
 
 ApplicantCaller = Annotated[Principal, Depends(require(Role.APPLICANT))]
 ReaderCaller = Annotated[Principal, Depends(require(Role.APPLICANT, *OFFICIALS))]
@@ -197,7 +197,7 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
         """Apply ``step`` to the stored application and write it with its event in one transaction."""
         result: list[Application] = []
 
-        async def work(session: Session) -> list[Any]:
+        async def work(session: Session) -> list[Event]:
             current = await repo.get(app.id, session)
             if current is None:
                 raise HTTPException(status.HTTP_404_NOT_FOUND, f"申报 {app.id} 不存在")

@@ -164,7 +164,8 @@ def withdraw(
         raise TransitionRefused("申报已撤回")
     event = ApplicationWithdrawn(
         application_id=app.id, round_id=app.round_id, revision=max(app.revision, 1), withdrawn_at=now,
-        reason=reason, applicant_credit_code=app.applicant_credit_code, region_code=app.region_code, city_code=app.city_code,
+        reason=reason, applicant_credit_code=app.applicant_credit_code, region_code=app.region_code,
+        city_code=app.city_code,
     )
     entry = TimelineEntry(
         at=now, event_type=event.topic.name, event_id=event_id, status=Status.WITHDRAWN, actor_role="applicant",

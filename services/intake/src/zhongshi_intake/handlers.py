@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from zhongshi_contracts.envelope import CloudEvent
-from zhongshi_contracts.events import ApplicationScreened
+from zhongshi_contracts.events import ApplicationScreened, Event
 from zhongshi_runtime.messaging import Consumers, Rejected
 from zhongshi_runtime.outbox import Consumed, Session, UnitOfWork
 
@@ -16,7 +16,7 @@ def register(consumers: Consumers, uow: UnitOfWork, repo: IntakeRepository) -> N
 
     @consumers.on(ApplicationScreened)
     async def on_screened(event: ApplicationScreened, meta: CloudEvent) -> None:
-        async def work(session: Session) -> list[object]:
+        async def work(session: Session) -> list[Event]:
             app = await repo.get(event.application_id, session)
             if app is None:
                 raise Rejected(f"application {event.application_id} is unknown to intake")

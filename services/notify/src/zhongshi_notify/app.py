@@ -34,7 +34,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
                      description="Who is told what, on which channel: inbox, e-mail, SMS, signed webhooks.")
 
     async def deliver(meta: CloudEvent, event: Event, recipient: str, title: str, body: str) -> None:
-        async def work(session: Session) -> list[object]:
+        async def work(session: Session) -> list[Event]:
             await kit.db.inbox.update_one(
                 {"_id": f"{meta.id}/{recipient}/inbox"},
                 {"$setOnInsert": {"recipient": recipient, "title": title, "body": body, "read": False,
@@ -77,8 +77,11 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         return {"unread": unread, "items": items}
 
     @inbox.post("/{message_id:path}/read", summary="Mark a message read")
-    async def mark_read(message_id: str, principal: Annotated[Principal, Depends(current_principal)]) -> dict[str, bool]:
-        result = await kit.db.inbox.update_one({"_id": message_id, "recipient": principal.scope}, {"$set": {"read": True}})
+    async def mark_read(
+        message_id: str, principal: Annotated[Principal, Depends(current_principal)]
+    ) -> dict[str, bool]:
+        mine = {"_id": message_id, "recipient": principal.scope}
+        result = await kit.db.inbox.update_one(mine, {"$set": {"read": True}})
         if result.matched_count == 0:
             raise HTTPException(404, "消息不存在")
         return {"read": True}

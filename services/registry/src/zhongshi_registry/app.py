@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from zhongshi_contracts.envelope import CloudEvent
-from zhongshi_contracts.events import ApplicationScreened, ScreeningOutcome
+from zhongshi_contracts.events import ApplicationScreened, Event, ScreeningOutcome
 from zhongshi_contracts.reference import hubei_cities
 from zhongshi_runtime.outbox import Consumed, Session
 from zhongshi_runtime.service import ServiceKit
@@ -24,7 +24,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
 
     @kit.consumers.on(ApplicationScreened)
     async def on_screened(event: ApplicationScreened, meta: CloudEvent) -> None:
-        async def work(session: Session) -> list[object]:
+        async def work(session: Session) -> list[Event]:
             candidate = event.outcome is not ScreeningOutcome.INELIGIBLE
             await kit.db.pipeline.replace_one(
                 {"_id": event.application_id},

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from zhongshi_contracts.envelope import CloudEvent
-from zhongshi_contracts.events import ApplicationWithdrawn
+from zhongshi_contracts.events import ApplicationWithdrawn, Event
 from zhongshi_runtime.outbox import Consumed, Session
 from zhongshi_runtime.service import ServiceKit
 
@@ -19,7 +19,7 @@ def create_app(settings: ReviewSettings | None = None) -> FastAPI:
 
     @kit.consumers.on(ApplicationWithdrawn)
     async def on_withdrawn(event: ApplicationWithdrawn, meta: CloudEvent) -> None:
-        async def work(session: Session) -> list[object]:
+        async def work(session: Session) -> list[Event]:
             await kit.db.withdrawals.replace_one(
                 {"_id": event.application_id},
                 {"round_id": event.round_id, "withdrawn_at": event.withdrawn_at}, upsert=True, session=session,

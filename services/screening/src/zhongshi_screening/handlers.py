@@ -7,7 +7,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from zhongshi_contracts.envelope import CloudEvent
-from zhongshi_contracts.events import ApplicationScreened, ApplicationSubmitted, ApplicationWithdrawn
+from zhongshi_contracts.events import ApplicationScreened, ApplicationSubmitted, ApplicationWithdrawn, Event
 from zhongshi_runtime.clock import Clock, shanghai_date
 from zhongshi_runtime.messaging import Consumers, Rejected
 from zhongshi_runtime.outbox import Consumed, Session, UnitOfWork
@@ -78,7 +78,7 @@ def register(
 
     @consumers.on(ApplicationWithdrawn)
     async def on_withdrawn(event: ApplicationWithdrawn, meta: CloudEvent) -> None:
-        async def work(session: Session) -> list[Any]:
+        async def work(session: Session) -> list[Event]:
             app = await repo.application(event.application_id, session) or {"_id": event.application_id}
             await repo.save_application(
                 {**app, "status": "withdrawn", "withdrawn_revision": event.revision,
