@@ -68,3 +68,7 @@ def load_demo_round(var_dir: Annotated[Path, typer.Option()] = Path("var")) -> N
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -26,9 +26,10 @@ class StackConfig:
 
     var_dir: Path = Path("var")
     host: str = "127.0.0.1"
-    kafka_port: int = 9092
-    mongo_port: int = 27017
-    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    kafka_port: int = field(default_factory=lambda: int(os.environ.get("ZHONGSHI_KAFKA_PORT", "9092")))
+    mongo_port: int = field(default_factory=lambda: int(os.environ.get("ZHONGSHI_MONGO_PORT", "27017")))
+    ports: dict[str, int] = field(default_factory=lambda: {
+        name: int(os.environ.get(f"{name.upper()}_PORT", port)) for name, port in DEFAULT_PORTS.items()})
     services: tuple[str, ...] = SERVICES
     kafka_bootstrap_servers: str = field(default_factory=lambda: os.environ.get("KAFKA_BOOTSTRAP_SERVERS", ""))
     mongodb_uri: str = field(default_factory=lambda: os.environ.get("MONGODB_URI", ""))
