@@ -11,10 +11,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from zhongshi_contracts.reference import PlatformType, region
+
 from zhongshi import demo
 from zhongshi.embedded import free_port
 from zhongshi.launcher import SERVICES, Stack
-from zhongshi_contracts.reference import PlatformType, region
 
 pytestmark = pytest.mark.integration
 
