@@ -12,7 +12,7 @@ ARG PYTHON_IMAGE=python:3.11-slim
 FROM ${PYTHON_IMAGE} AS builder
 
 ARG UV_VERSION=0.13.9
-RUN pip install --no-cache-dir --disable-pip-version-check "uv==${UV_VERSION}"
+RUN pip install --no-cache-dir --disable-pip-version-check --root-user-action=ignore "uv==${UV_VERSION}"
 
 ENV UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from zhongshi_contracts.events import EVENT_TYPES
+from zhongshi_contracts.catalog import EVENT_TYPES
 
 from zhongshi.launcher import SERVICES
 

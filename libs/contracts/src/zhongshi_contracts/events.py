@@ -89,6 +89,3 @@ class ApplicationScreened(Event):
     platform_name: str
     region_code: str
     city_code: str
-
-
-EVENT_TYPES: tuple[type[Event], ...] = (ApplicationSubmitted, ApplicationWithdrawn, ApplicationScreened)

@@ -60,10 +60,24 @@ class ServiceKit:
             jwks_file=settings.auth_jwks_file, jwks_url=settings.auth_jwks_url,
         )
         self._startup: list[StartupHook] = [lambda: ensure_outbox_indexes(self.db)]
+        self._periodic: list[tuple[float, StartupHook]] = []
+        self._tasks: list[asyncio.Task[None]] = []
 
     def on_startup(self, hook: StartupHook) -> None:
         """Run ``hook`` (index creation, seeding reference data) before consuming starts."""
         self._startup.append(hook)
+
+    def every(self, seconds: float, job: StartupHook) -> None:
+        """Run ``job`` every ``seconds`` while the service runs (gauges, timers); failures are logged."""
+        self._periodic.append((seconds, job))
+
+    async def _repeat(self, seconds: float, job: StartupHook) -> None:
+        while True:
+            try:
+                await job()
+            except Exception:
+                self.logger.exception("periodic job %s failed", getattr(job, "__name__", job))
+            await asyncio.sleep(seconds)
 
     def asyncapi(self) -> dict[str, Any]:
         """The AsyncAPI 3.0 document: what the service consumes and publishes, with payload and header schemas."""
@@ -93,10 +107,13 @@ class ServiceKit:
             await hook()
         await self.broker.start()
         await self.relay.start()
+        self._tasks = [asyncio.create_task(self._repeat(s, job)) for s, job in self._periodic]
         self.logger.info("started on port %d", self.settings.port)
         try:
             yield
         finally:
+            for task in self._tasks:
+                task.cancel()
             await self.broker.stop()
             await self.relay.stop()
             await self.mongo.close()

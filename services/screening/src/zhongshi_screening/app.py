@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from zhongshi_contracts.events import ApplicationScreened
+from zhongshi_contracts.recommendation import (
+    ApplicationExceptionDecided,
+    ApplicationForwarded,
+    ApplicationRecommended,
+    ApplicationRejected,
+    ApplicationReturned,
+)
 from zhongshi_runtime.clock import Clock, utc_now
 from zhongshi_runtime.service import ServiceKit
 
-from zhongshi_screening import api, handlers
+from zhongshi_screening import api, chain_api, handlers
 from zhongshi_screening.repository import MongoScreeningRepository
 from zhongshi_screening.rules import DEFAULT_RULE_SET
 from zhongshi_screening.settings import ScreeningSettings
@@ -18,7 +25,8 @@ def create_app(settings: ScreeningSettings | None = None, clock: Clock = utc_now
     kit = ServiceKit(
         settings, title="zhongshi screening",
         description="Checks each submitted application against its round's rule set (C1–C9, DIGEST §5b).",
-        produces=[ApplicationScreened],
+        produces=[ApplicationScreened, ApplicationRecommended, ApplicationReturned, ApplicationRejected,
+                  ApplicationForwarded, ApplicationExceptionDecided],
     )
     repo = MongoScreeningRepository(kit.db)
 
@@ -28,4 +36,6 @@ def create_app(settings: ScreeningSettings | None = None, clock: Clock = utc_now
 
     kit.on_startup(prepare)
     handlers.register(kit.consumers, kit.uow, repo, handlers.ScreeningMetrics(kit.metrics.registry), clock)
-    return kit.asgi([api.router(repo, clock)])
+    chain_metrics = chain_api.ChainMetrics(kit.metrics.registry)
+    kit.every(15, lambda: chain_api.refresh_gauges(repo, chain_metrics, clock))
+    return kit.asgi([api.router(repo, clock), chain_api.router(repo, kit.uow, clock, chain_metrics)])

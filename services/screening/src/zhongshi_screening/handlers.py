@@ -12,6 +12,8 @@ from zhongshi_runtime.clock import Clock, shanghai_date
 from zhongshi_runtime.messaging import Consumers, Rejected
 from zhongshi_runtime.outbox import Consumed, Session, UnitOfWork
 
+from zhongshi_screening import chain
+from zhongshi_screening.chain import Stage
 from zhongshi_screening.domain import Verdict, evaluate
 from zhongshi_screening.repository import ScreeningRepository
 
@@ -63,13 +65,13 @@ def register(
         verdict = evaluate(event.dossier, rule_set, shanghai_date(event.submitted_at))
         screened = screened_event(event, verdict, clock())
 
-        async def work(session: Session) -> list[ApplicationScreened]:
-            app = await repo.application(event.application_id, session) or {}
-            if app.get("withdrawn_revision", 0) >= event.revision:
+        async def work(session: Session) -> list[Event]:
+            if await repo.withdrawal(event.application_id, session) >= event.revision:
                 return []  # withdrawn before this submission was screened: no verdict to announce
-            await repo.save_application(
-                {**app, **application_record(screened), "status": verdict.outcome.value}, session
-            )
+            case = await repo.case(event.application_id, session)
+            if case and case.revision > event.revision:
+                return []  # a later submission was screened already
+            await repo.save_case(chain.screened(case, screened, event.dossier), session)
             await repo.save_screening(screening_record(screened), session)
             return [screened]
 
@@ -79,22 +81,15 @@ def register(
     @consumers.on(ApplicationWithdrawn)
     async def on_withdrawn(event: ApplicationWithdrawn, meta: CloudEvent) -> None:
         async def work(session: Session) -> list[Event]:
-            app = await repo.application(event.application_id, session) or {"_id": event.application_id}
-            await repo.save_application(
-                {**app, "status": "withdrawn", "withdrawn_revision": event.revision,
-                 "region_code": event.region_code, "city_code": event.city_code}, session,
-            )
+            await repo.record_withdrawal(event.application_id, event.revision, session)
+            case = await repo.case(event.application_id, session)
+            if case and case.stage is not Stage.WITHDRAWN:
+                if case.stage in (Stage.EXCEPTION_REVIEW, Stage.EXPERT_REVIEW):
+                    await repo.release_quota(case.round_id, case.city_code, session)  # the city may forward another
+                await repo.save_case(chain.withdrawn(case, event.revision, clock()), session)
             return []
 
         await uow.run(work, consumed=Consumed("screening.on_withdrawn", meta, event.topic.name))
-
-
-def application_record(e: ApplicationScreened) -> dict[str, Any]:
-    return {
-        "_id": e.application_id, "round_id": e.round_id, "revision": e.revision,
-        "applicant_credit_code": e.applicant_credit_code, "applicant_name": e.applicant_name,
-        "platform_name": e.platform_name, "region_code": e.region_code, "city_code": e.city_code,
-    }
 
 
 def screening_record(e: ApplicationScreened) -> dict[str, Any]:

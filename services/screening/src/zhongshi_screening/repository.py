@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pymongo import ASCENDING, DESCENDING
@@ -9,11 +10,25 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from zhongshi_runtime.outbox import Session
 
+from zhongshi_screening.chain import Case, RoundSettings, Stage
 from zhongshi_screening.rules import RuleSet
 
 
 class RuleSetConflict(Exception):
     """A rule-set version is immutable: the same version with other content is refused."""
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """Which cases a queue or summary covers."""
+
+    round_id: str | None = None
+    stage: Stage | None = None
+    region_code: str | None = None
+    city_code: str | None = None
+
+    def query(self) -> dict[str, Any]:
+        return {k: str(v) for k, v in vars(self).items() if v is not None}
 
 
 class ScreeningRepository(Protocol):
@@ -24,8 +39,37 @@ class ScreeningRepository(Protocol):
         ...
     async def save_screening(self, record: dict[str, Any], session: Session = None) -> None: ...
     async def screenings(self, application_id: str) -> list[dict[str, Any]]: ...
-    async def application(self, application_id: str, session: Session = None) -> dict[str, Any] | None: ...
-    async def save_application(self, record: dict[str, Any], session: Session = None) -> None: ...
+    async def case(self, application_id: str, session: Session = None) -> Case | None: ...
+    async def save_case(self, case: Case, session: Session = None) -> None: ...
+    async def cases(self, where: CaseFilter, *, offset: int = 0, limit: int = 10_000) -> tuple[int, list[Case]]: ...
+    async def withdrawal(self, application_id: str, session: Session = None) -> int:
+        """The revision at which the application was withdrawn, 0 when it was not."""
+        ...
+    async def record_withdrawal(self, application_id: str, revision: int, session: Session = None) -> None: ...
+    async def settings(self, round_id: str, session: Session = None) -> RoundSettings | None: ...
+    async def save_settings(self, settings: RoundSettings) -> None: ...
+    async def claim_quota(self, round_id: str, city_code: str, quota: int, session: Session = None) -> int | None:
+        """Take one of the city's forwarding slots: the number used including it, or None when all are used."""
+        ...
+    async def release_quota(self, round_id: str, city_code: str, session: Session = None) -> None: ...
+    async def quota_used(self, round_id: str) -> dict[str, int]: ...
+
+
+UNRANKED = 10**9
+
+
+def _case_doc(case: Case) -> dict[str, Any]:
+    return {"_id": case.id, **case.model_dump(mode="json", exclude={"id"}), "stage_since": case.stage_since,
+            "queue_order": _queue_order(case)[0]}
+
+
+def _queue_order(case: Case) -> tuple[int, Any, str]:
+    """Ranked cases first (1, 2, …), then unranked in arrival order — the order a city works in."""
+    return (UNRANKED if case.priority is None else case.priority, case.stage_since, case.id)
+
+
+def _case(doc: dict[str, Any]) -> Case:
+    return Case.model_validate({**{k: v for k, v in doc.items() if k != "queue_order"}, "id": doc["_id"]})
 
 
 class MongoScreeningRepository:
@@ -34,7 +78,9 @@ class MongoScreeningRepository:
 
     async def ensure_indexes(self) -> None:
         await self.db.screenings.create_index([("application_id", ASCENDING), ("revision", DESCENDING)])
-        await self.db.screenings.create_index([("outcome", ASCENDING), ("round_id", ASCENDING)])
+        for key in ("region_code", "city_code"):
+            await self.db.cases.create_index([(key, ASCENDING), ("stage", ASCENDING), ("round_id", ASCENDING)])
+        await self.db.cases.create_index([("round_id", ASCENDING), ("stage", ASCENDING)])
 
     async def rule_set(self, version: str, session: Session = None) -> RuleSet | None:
         doc = await self.db.rule_sets.find_one({"_id": version}, session=session)
@@ -59,12 +105,53 @@ class MongoScreeningRepository:
         cursor = self.db.screenings.find({"application_id": application_id}).sort("revision", ASCENDING)
         return [d async for d in cursor]
 
-    async def application(self, application_id: str, session: Session = None) -> dict[str, Any] | None:
-        doc: dict[str, Any] | None = await self.db.applications.find_one({"_id": application_id}, session=session)
-        return doc
+    async def case(self, application_id: str, session: Session = None) -> Case | None:
+        doc = await self.db.cases.find_one({"_id": application_id}, session=session)
+        return _case(doc) if doc else None
 
-    async def save_application(self, record: dict[str, Any], session: Session = None) -> None:
-        await self.db.applications.replace_one({"_id": record["_id"]}, record, upsert=True, session=session)
+    async def save_case(self, case: Case, session: Session = None) -> None:
+        await self.db.cases.replace_one({"_id": case.id}, _case_doc(case), upsert=True, session=session)
+
+    async def cases(self, where: CaseFilter, *, offset: int = 0, limit: int = 10_000) -> tuple[int, list[Case]]:
+        query = where.query()
+        total = await self.db.cases.count_documents(query)
+        order = [("queue_order", ASCENDING), ("stage_since", ASCENDING), ("_id", ASCENDING)]
+        return total, [_case(d) async for d in self.db.cases.find(query).sort(order).skip(offset).limit(limit)]
+
+    async def withdrawal(self, application_id: str, session: Session = None) -> int:
+        doc = await self.db.withdrawals.find_one({"_id": application_id}, session=session)
+        return int(doc["revision"]) if doc else 0
+
+    async def record_withdrawal(self, application_id: str, revision: int, session: Session = None) -> None:
+        await self.db.withdrawals.replace_one({"_id": application_id}, {"revision": revision}, upsert=True,
+                                              session=session)
+
+    async def settings(self, round_id: str, session: Session = None) -> RoundSettings | None:
+        doc = await self.db.round_settings.find_one({"_id": round_id}, {"_id": 0}, session=session)
+        return RoundSettings.model_validate(doc) if doc else None
+
+    async def save_settings(self, settings: RoundSettings) -> None:
+        await self.db.round_settings.replace_one(
+            {"_id": settings.round_id}, settings.model_dump(mode="json"), upsert=True
+        )
+
+    async def claim_quota(self, round_id: str, city_code: str, quota: int, session: Session = None) -> int | None:
+        key = f"{round_id}/{city_code}"
+        await self.db.quota_usage.update_one({"_id": key}, {"$setOnInsert": {"used": 0}}, upsert=True,
+                                             session=session)
+        doc = await self.db.quota_usage.find_one_and_update(
+            {"_id": key, "used": {"$lt": quota}}, {"$inc": {"used": 1}}, return_document=True, session=session
+        )
+        return int(doc["used"]) if doc else None
+
+    async def release_quota(self, round_id: str, city_code: str, session: Session = None) -> None:
+        await self.db.quota_usage.update_one({"_id": f"{round_id}/{city_code}", "used": {"$gt": 0}},
+                                             {"$inc": {"used": -1}}, session=session)
+
+    async def quota_used(self, round_id: str) -> dict[str, int]:
+        prefix = f"{round_id}/"
+        return {d["_id"].removeprefix(prefix): int(d["used"])
+                async for d in self.db.quota_usage.find({"_id": {"$regex": f"^{round_id}/"}})}
 
 
 class InMemoryScreeningRepository:
@@ -73,7 +160,10 @@ class InMemoryScreeningRepository:
     def __init__(self) -> None:
         self._rule_sets: dict[str, RuleSet] = {}
         self._screenings: dict[str, dict[str, Any]] = {}
-        self._applications: dict[str, dict[str, Any]] = {}
+        self._cases: dict[str, Case] = {}
+        self._withdrawals: dict[str, int] = {}
+        self._settings: dict[str, RoundSettings] = {}
+        self._used: dict[str, int] = {}
 
     async def rule_set(self, version: str, session: Session = None) -> RuleSet | None:
         return self._rule_sets.get(version)
@@ -97,8 +187,40 @@ class InMemoryScreeningRepository:
         found = [r for r in self._screenings.values() if r["application_id"] == application_id]
         return sorted(found, key=lambda r: r["revision"])
 
-    async def application(self, application_id: str, session: Session = None) -> dict[str, Any] | None:
-        return self._applications.get(application_id)
+    async def case(self, application_id: str, session: Session = None) -> Case | None:
+        return self._cases.get(application_id)
 
-    async def save_application(self, record: dict[str, Any], session: Session = None) -> None:
-        self._applications[record["_id"]] = dict(record)
+    async def save_case(self, case: Case, session: Session = None) -> None:
+        self._cases[case.id] = case
+
+    async def cases(self, where: CaseFilter, *, offset: int = 0, limit: int = 10_000) -> tuple[int, list[Case]]:
+        query = where.query()
+        found = [c for c in self._cases.values() if all(str(getattr(c, k)) == v for k, v in query.items())]
+        found.sort(key=_queue_order)
+        return len(found), found[offset : offset + limit]
+
+    async def withdrawal(self, application_id: str, session: Session = None) -> int:
+        return self._withdrawals.get(application_id, 0)
+
+    async def record_withdrawal(self, application_id: str, revision: int, session: Session = None) -> None:
+        self._withdrawals[application_id] = revision
+
+    async def settings(self, round_id: str, session: Session = None) -> RoundSettings | None:
+        return self._settings.get(round_id)
+
+    async def save_settings(self, settings: RoundSettings) -> None:
+        self._settings[settings.round_id] = settings
+
+    async def claim_quota(self, round_id: str, city_code: str, quota: int, session: Session = None) -> int | None:
+        key = f"{round_id}/{city_code}"
+        if self._used.get(key, 0) >= quota:
+            return None
+        self._used[key] = self._used.get(key, 0) + 1
+        return self._used[key]
+
+    async def release_quota(self, round_id: str, city_code: str, session: Session = None) -> None:
+        key = f"{round_id}/{city_code}"
+        self._used[key] = max(0, self._used.get(key, 0) - 1)
+
+    async def quota_used(self, round_id: str) -> dict[str, int]:
+        return {k.split("/", 1)[1]: v for k, v in self._used.items() if k.startswith(f"{round_id}/")}

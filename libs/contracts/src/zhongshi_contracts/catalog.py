@@ -1,0 +1,23 @@
+"""Every event type of the public contract, for schema generation and documentation."""
+
+from __future__ import annotations
+
+from zhongshi_contracts.events import ApplicationScreened, ApplicationSubmitted, ApplicationWithdrawn, Event
+from zhongshi_contracts.recommendation import (
+    ApplicationExceptionDecided,
+    ApplicationForwarded,
+    ApplicationRecommended,
+    ApplicationRejected,
+    ApplicationReturned,
+)
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    ApplicationSubmitted,
+    ApplicationWithdrawn,
+    ApplicationScreened,
+    ApplicationRecommended,
+    ApplicationReturned,
+    ApplicationRejected,
+    ApplicationForwarded,
+    ApplicationExceptionDecided,
+)
