@@ -68,3 +68,36 @@ async def test_a_verdict_for_an_unknown_application_is_dead_lettered(harness) ->
     async with TestKafkaBroker(harness.ready()) as broker:
         await broker.publish(**envelope(screened("A-unknown", "eligible")))
     assert harness.dead_letters[0][1]["dlq_kind"] == "rejected"
+
+
+def chain_step(cls, app_id: str, revision: int = 1, **extra):  # type: ignore[no-untyped-def]
+    from zhongshi_contracts.recommendation import Actor
+
+    return cls(application_id=app_id, round_id="R1", revision=revision, level=extra.pop("level", "county"),
+               actor=Actor(id="u1", role="county_official", region_code="420111"), opinion="经审核，同意推荐",
+               acted_at=NOW, region_code="420111", city_code="420100", applicant_credit_code="c",
+               applicant_name="a", platform_name="p", **extra)
+
+
+async def test_department_steps_show_in_the_timeline_once_each_with_their_opinion(harness) -> None:  # type: ignore[no-untyped-def]
+    from zhongshi_contracts.recommendation import ApplicationExceptionDecided, ApplicationRecommended
+
+    recommended = envelope(chain_step(ApplicationRecommended, harness.app_id))
+    decided = envelope(chain_step(ApplicationExceptionDecided, harness.app_id, level="province", approved=False,
+                                  clauses=["C5"]))
+    async with TestKafkaBroker(harness.ready()) as broker:
+        for message in (recommended, recommended, decided, decided):
+            await broker.publish(**message)
+    app = await harness.repo.get(harness.app_id)
+    assert [t.event_type.rsplit(".", 1)[1] for t in app.timeline] == ["submitted", "recommended", "exception-decided"]
+    assert "县市区经信部门初审通过并推荐。意见：经审核，同意推荐" in app.timeline[1].summary
+    assert "不同意" in app.timeline[2].summary and app.status is Status.DECLINED
+
+
+async def test_a_step_about_an_earlier_submission_does_not_move_the_status(harness) -> None:  # type: ignore[no-untyped-def]
+    from zhongshi_contracts.recommendation import ApplicationRejected
+
+    async with TestKafkaBroker(harness.ready()) as broker:
+        await broker.publish(**envelope(chain_step(ApplicationRejected, harness.app_id, revision=0 + 2)))
+    app = await harness.repo.get(harness.app_id)
+    assert app.status is Status.SUBMITTED and app.timeline[-1].event_type == "pilot.application.rejected"

@@ -98,4 +98,4 @@ async def test_a_withdrawn_application_gets_no_late_verdict(harness, make_dossie
         await broker.publish(**envelope(withdrawn))
         await broker.publish(**envelope(submitted(make_dossier)))
     assert harness.uow.published == []
-    assert (await harness.repo.application("A1"))["status"] == "withdrawn"
+    assert await harness.repo.withdrawal("A1") == 1 and await harness.repo.case("A1") is None

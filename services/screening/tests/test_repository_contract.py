@@ -37,8 +37,42 @@ async def test_screenings_are_kept_per_revision_oldest_first(repo) -> None:  # t
     assert await repo.screenings("A2") == []
 
 
-async def test_application_records_are_replaced_whole(repo) -> None:  # type: ignore[no-untyped-def]
-    assert await repo.application("A1") is None
-    await repo.save_application({"_id": "A1", "status": "eligible", "x": 1})
-    await repo.save_application({"_id": "A1", "status": "withdrawn"})
-    assert await repo.application("A1") == {"_id": "A1", "status": "withdrawn"}
+
+
+async def test_cases_list_ranked_first_then_by_arrival_and_filter(repo, make_dossier) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from zhongshi_screening.chain import Stage
+    from zhongshi_screening.repository import CaseFilter
+
+    from .chain_fixtures import NOW, case_of
+
+    for i, (app_id, priority) in enumerate([("a", None), ("b", 2), ("c", None), ("d", 1)]):
+        case = case_of(make_dossier(), app_id, Stage.CITY_REVIEW)
+        await repo.save_case(case.model_copy(update={"priority": priority, "stage_since": NOW + timedelta(seconds=i)}))
+    await repo.save_case(case_of(make_dossier(7), "e", Stage.COUNTY_REVIEW))
+    total, cases = await repo.cases(CaseFilter(stage=Stage.CITY_REVIEW, city_code="420100"), offset=1, limit=2)
+    assert total == 4 and [c.id for c in cases] == ["b", "a"]
+    _, county = await repo.cases(CaseFilter(region_code="420281"))
+    assert [c.id for c in county] == ["e"] and county[0] == case_of(make_dossier(7), "e", Stage.COUNTY_REVIEW)
+
+
+async def test_quota_slots_are_claimed_until_used_up_and_released(repo) -> None:  # type: ignore[no-untyped-def]
+    assert [await repo.claim_quota("R1", "420100", 2) for _ in range(3)] == [1, 2, None]
+    await repo.release_quota("R1", "420100")
+    assert await repo.claim_quota("R1", "420100", 2) == 2
+    assert await repo.quota_used("R1") == {"420100": 2}
+    assert await repo.quota_used("R2") == {}
+
+
+async def test_settings_and_withdrawals_round_trip(repo) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from zhongshi_screening.chain import RoundSettings, Stage
+
+    settings = RoundSettings(round_id="R1", quotas={"420100": 3}, deadlines={Stage.COUNTY_REVIEW: date(2026, 12, 1)})
+    await repo.save_settings(settings)
+    assert await repo.settings("R1") == settings and await repo.settings("R2") is None
+    assert await repo.withdrawal("A1") == 0
+    await repo.record_withdrawal("A1", 2)
+    assert await repo.withdrawal("A1") == 2

@@ -52,6 +52,15 @@ class Principal:
             return county is not None and county.city_code == self.scope
         return False
 
+    def covers_city(self, city_code: str) -> bool:
+        """Whether an official's scope reaches into this city-level unit."""
+        if self.role is Role.PROVINCE_OFFICIAL:
+            return True
+        if self.role is Role.CITY_OFFICIAL:
+            return city_code == self.scope
+        county = hubei_counties().get(self.scope)
+        return self.role is Role.COUNTY_OFFICIAL and county is not None and county.city_code == city_code
+
 
 class Authenticator:
     """Verifies tokens against a JWKS document (file or URL)."""

@@ -15,6 +15,15 @@ from zhongshi_contracts.events import (
     ApplicationWithdrawn,
     ScreeningOutcome,
 )
+from zhongshi_contracts.recommendation import (
+    ApplicationExceptionDecided,
+    ApplicationForwarded,
+    ApplicationRecommended,
+    ApplicationRejected,
+    ApplicationReturned,
+    ChainStep,
+    Level,
+)
 from zhongshi_contracts.reference import region
 from zhongshi_runtime.clock import shanghai_date
 
@@ -46,6 +55,11 @@ class Status(StrEnum):
     ELIGIBLE = "eligible"
     NEEDS_EXCEPTION = "needs_exception"
     RETURNED = "returned"
+    CITY_REVIEW = "city_review"
+    EXCEPTION_REVIEW = "exception_review"
+    EXPERT_REVIEW = "expert_review"
+    REJECTED = "rejected"
+    DECLINED = "declined"
     WITHDRAWN = "withdrawn"
 
 
@@ -54,10 +68,17 @@ STATUS_LABELS = {
     Status.SUBMITTED: "已提交，待形式审查",
     Status.ELIGIBLE: "形式审查通过，待县级初审",
     Status.NEEDS_EXCEPTION: "形式审查通过（部分条件待省级例外认定），待县级初审",
-    Status.RETURNED: "未通过形式审查，已退回申报主体修改",
+    Status.RETURNED: "已退回申报主体修改，可在申报期内修改后重新提交",
+    Status.CITY_REVIEW: "县级已推荐，待市州推荐",
+    Status.EXCEPTION_REVIEW: "市州已推荐至省经信厅，待省级例外认定",
+    Status.EXPERT_REVIEW: "已推荐至省经信厅，待专家评审",
+    Status.REJECTED: "不予推荐（本批次办结）",
+    Status.DECLINED: "例外认定未通过（本批次办结）",
     Status.WITHDRAWN: "已撤回",
 }
 EDITABLE = (Status.DRAFT, Status.RETURNED)
+FINAL = (Status.WITHDRAWN, Status.REJECTED, Status.DECLINED)
+LEVEL_LABELS = {Level.COUNTY: "县市区经信部门", Level.CITY: "市州经信部门", Level.PROVINCE: "省经信厅"}
 OUTCOME_STATUS = {
     ScreeningOutcome.ELIGIBLE: Status.ELIGIBLE,
     ScreeningOutcome.NEEDS_EXCEPTION: Status.NEEDS_EXCEPTION,
@@ -160,8 +181,8 @@ def submit(
 def withdraw(
     app: Application, *, reason: str, now: datetime, event_id: str
 ) -> tuple[Application, ApplicationWithdrawn]:
-    if app.status is Status.WITHDRAWN:
-        raise TransitionRefused("申报已撤回")
+    if app.status in FINAL:
+        raise TransitionRefused(f"申报当前状态为“{app.status_label}”，不能撤回")
     event = ApplicationWithdrawn(
         application_id=app.id, round_id=app.round_id, revision=max(app.revision, 1), withdrawn_at=now,
         reason=reason, applicant_credit_code=app.applicant_credit_code, region_code=app.region_code,
@@ -195,5 +216,50 @@ def record_screening(app: Application, event: ApplicationScreened, *, event_id: 
         details={"revision": event.revision, "outcome": event.outcome, "rule_set_version": event.rule_set_version,
                  "failing": event.failing, "flagged": event.flagged,
                  "clauses": [c.model_dump(mode="json") for c in event.clauses]},
+    )
+    return app.model_copy(update={"status": status, "timeline": [*app.timeline, entry]})
+
+
+def chain_status(event: ChainStep) -> Status:
+    """The applicant-facing status a department's step leads to."""
+    if isinstance(event, ApplicationRecommended):
+        return Status.CITY_REVIEW
+    if isinstance(event, ApplicationForwarded):
+        return Status.EXCEPTION_REVIEW if event.flagged else Status.EXPERT_REVIEW
+    if isinstance(event, ApplicationReturned):
+        return Status.RETURNED
+    if isinstance(event, ApplicationRejected):
+        return Status.REJECTED
+    if isinstance(event, ApplicationExceptionDecided):
+        return Status.EXPERT_REVIEW if event.approved else Status.DECLINED
+    raise TypeError(type(event).__name__)
+
+
+def _chain_summary(event: ChainStep) -> str:
+    who = LEVEL_LABELS[event.level]
+    if isinstance(event, ApplicationRecommended):
+        return f"{who}初审通过并推荐。意见：{event.opinion}"
+    if isinstance(event, ApplicationForwarded):
+        return f"{who}推荐至省经信厅（推荐排序第{event.priority}位）。意见：{event.opinion}"
+    if isinstance(event, ApplicationReturned):
+        return f"{who}退回修改，请在申报期内修改后重新提交。意见：{event.opinion}"
+    if isinstance(event, ApplicationRejected):
+        return f"{who}不予推荐。理由：{event.opinion}"
+    if isinstance(event, ApplicationExceptionDecided):
+        verdict = "同意" if event.approved else "不同意"
+        return f"{who}对{'、'.join(event.clauses)}“原则上”条件的例外认定：{verdict}。理由：{event.opinion}"
+    raise TypeError(type(event).__name__)
+
+
+def record_chain_step(app: Application, event: ChainStep, *, event_id: str) -> Application:
+    """Add a department's step, with its opinion, to the timeline; it moves the status only if it is about
+    the current submission and the application is not withdrawn."""
+    current = event.revision == app.revision and app.status is not Status.WITHDRAWN
+    status = chain_status(event) if current else app.status
+    entry = TimelineEntry(
+        at=event.acted_at, event_type=event.topic.name, event_id=event_id, status=status,
+        actor_role=event.actor.role, summary=_chain_summary(event),
+        details={"revision": event.revision, "level": event.level, "opinion": event.opinion,
+                 "actor": event.actor.model_dump()},
     )
     return app.model_copy(update={"status": status, "timeline": [*app.timeline, entry]})

@@ -264,7 +264,7 @@ def router(repo: ScreeningRepository, uow: UnitOfWork, clock: Clock, metrics: Ch
     async def put_settings(round_id: str, body: RoundSettings, _: Province) -> RoundSettings:
         unknown = sorted(set(body.quotas) - set(hubei_cities()))
         if unknown or body.round_id != round_id or any(q < 0 for q in body.quotas.values()):
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, [{
+            raise HTTPException(422, [{
                 "loc": ["body", "quotas" if unknown else "round_id"], "type": "value_error",
                 "msg": f"不是湖北省市州代码：{unknown}" if unknown else "round_id 与路径不一致，或指标为负数"}])
         await repo.save_settings(body)
@@ -282,7 +282,7 @@ def router(repo: ScreeningRepository, uow: UnitOfWork, clock: Clock, metrics: Ch
         today = shanghai_date(clock())
         rows = []
         for code, name in sorted(hubei_cities().items()):
-            if principal.role is not Role.PROVINCE_OFFICIAL and code != region(principal.scope).city_code:
+            if not principal.covers_city(code):
                 continue
             mine = [c for c in cases if c.city_code == code]
             rows.append({

@@ -1,0 +1,199 @@
+"""The chain's HTTP API over in-memory fakes: the access table, quotas, double actions, priorities."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+from zhongshi_runtime.auth import Authenticator, Role, ensure_dev_keys, mint_dev_token
+from zhongshi_runtime.testing import InMemoryUnitOfWork
+from zhongshi_screening import chain_api
+from zhongshi_screening.chain import RoundSettings, Stage
+from zhongshi_screening.repository import InMemoryScreeningRepository
+
+from .chain_fixtures import NOW, case_of
+
+
+class World:
+    """A round in Wuhan and 仙桃 with cases at every step, and a token for every kind of caller."""
+
+    def __init__(self, keys: Path, http: httpx.AsyncClient, repo: InMemoryScreeningRepository,
+                 uow: InMemoryUnitOfWork, codes: dict[str, str]) -> None:
+        self.keys, self.http, self.repo, self.uow, self.codes = keys, http, repo, uow, codes
+
+    def headers(self, who: str) -> dict[str, str]:
+        if who == "anonymous":
+            return {}
+        role, scope = CALLERS[who]
+        scope = self.codes.get(scope, scope)
+        return {"Authorization": f"Bearer {mint_dev_token(self.keys, role=role, scope=scope)}"}
+
+    async def call(self, who: str, method: str, path: str, **kwargs) -> httpx.Response:  # type: ignore[no-untyped-def]
+        return await self.http.request(method, path, headers=self.headers(who), **kwargs)
+
+
+CALLERS = {
+    "applicant": (Role.APPLICANT, "own"), "other_applicant": (Role.APPLICANT, "other"),
+    "county": (Role.COUNTY_OFFICIAL, "420111"), "other_county": (Role.COUNTY_OFFICIAL, "420115"),
+    "city": (Role.CITY_OFFICIAL, "420100"), "other_city": (Role.CITY_OFFICIAL, "420200"),
+    "unit": (Role.COUNTY_OFFICIAL, "429004"), "province": (Role.PROVINCE_OFFICIAL, "42"),
+    "expert": (Role.EXPERT, "E1"), "operator": (Role.OPERATOR, "*"),
+}
+
+
+@pytest.fixture
+async def world(tmp_path: Path, make_dossier):  # type: ignore[no-untyped-def]
+    ensure_dev_keys(tmp_path)
+    repo, uow = InMemoryScreeningRepository(), InMemoryUnitOfWork()
+    app = FastAPI()
+    app.state.authenticator = Authenticator(issuer="zhongshi-dev", audience="zhongshi",
+                                            jwks_file=str(tmp_path / "jwks.json"))
+    app.include_router(chain_api.router(repo, uow, lambda: NOW, chain_api.ChainMetrics(CollectorRegistry())))
+    wuhan = make_dossier()
+    for app_id, stage, dossier in [
+        ("county-case", Stage.COUNTY_REVIEW, wuhan), ("city-case", Stage.CITY_REVIEW, wuhan),
+        ("city-case-2", Stage.CITY_REVIEW, wuhan),
+        ("exception-case", Stage.EXCEPTION_REVIEW, make_dossier(platform={"site_area_m2": "10"})),
+        ("unit-case", Stage.COUNTY_REVIEW, make_dossier(30)),
+    ]:
+        await repo.save_case(case_of(dossier, app_id, stage))
+    await repo.save_settings(RoundSettings(round_id="R1", quotas={"420100": 1, "429004": 1}))
+    codes = {"own": wuhan.applicant.credit_code, "other": make_dossier(1).applicant.credit_code}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        yield World(tmp_path, http, repo, uow, codes)
+
+
+OPINION = {"json": {"opinion": "经审核，同意"}}
+ACCESS = [
+    # (what, method, path, body, who may do it → status; everyone else's expected status)
+    ("recommend", "POST", "/api/v1/applications/county-case/recommend", OPINION,
+     {"county": 200, "other_county": 404, "city": 403, "other_city": 404, "unit": 404, "province": 403}),
+    ("forward", "POST", "/api/v1/applications/city-case/forward", OPINION,
+     {"city": 200, "other_city": 404, "county": 403, "other_county": 404, "unit": 404, "province": 403}),
+    ("return", "POST", "/api/v1/applications/county-case/return", OPINION,
+     {"county": 200, "other_county": 404, "city": 403, "other_city": 404, "unit": 404, "province": 403}),
+    ("city return", "POST", "/api/v1/applications/city-case/return", OPINION,
+     {"city": 200, "county": 403, "other_city": 404, "other_county": 404, "unit": 404, "province": 403}),
+    ("reject", "POST", "/api/v1/applications/city-case/reject", OPINION,
+     {"city": 200, "county": 403, "other_city": 404, "other_county": 404, "unit": 404, "province": 403}),
+    ("exception", "POST", "/api/v1/applications/exception-case/exception-decision",
+     {"json": {"approved": True, "justification": "设备先进，同意例外"}},
+     {"province": 200, "city": 403, "county": 403, "other_city": 403, "other_county": 403, "unit": 403}),
+    ("unit recommends", "POST", "/api/v1/applications/unit-case/recommend", OPINION,
+     {"unit": 200, "county": 404, "city": 404, "other_county": 404, "other_city": 404, "province": 403}),
+    ("read case", "GET", "/api/v1/cases/county-case", {},
+     {"applicant": 200, "other_applicant": 404, "county": 200, "other_county": 404, "city": 200,
+      "other_city": 404, "unit": 404, "province": 200}),
+    ("priorities", "PUT", "/api/v1/rounds/R1/priorities", {"json": {"application_ids": ["city-case-2", "city-case"]}},
+     {"city": 200, "county": 403, "other_city": 404, "other_county": 404, "unit": 404, "province": 403}),
+    ("settings", "PUT", "/api/v1/rounds/R1/settings", {"json": {"round_id": "R1", "quotas": {"420100": 3}}},
+     {"province": 200, "city": 403, "county": 403, "other_city": 403, "other_county": 403, "unit": 403}),
+    ("read settings", "GET", "/api/v1/rounds/R1/settings", {},
+     {"province": 200, "city": 200, "county": 200, "other_city": 200, "other_county": 200, "unit": 200}),
+    ("progress", "GET", "/api/v1/rounds/R1/progress", {},
+     {"province": 200, "city": 200, "county": 200, "other_city": 200, "other_county": 200, "unit": 200}),
+    ("county queue", "GET", "/api/v1/queues/county", {},
+     {"province": 200, "city": 200, "county": 200, "other_city": 200, "other_county": 200, "unit": 200}),
+]
+NOBODY_ELSE = {"applicant": 403, "other_applicant": 403, "expert": 403, "operator": 403, "anonymous": 401}
+
+
+@pytest.mark.parametrize(("what", "method", "path", "body", "allowed"), ACCESS, ids=[row[0] for row in ACCESS])
+@pytest.mark.parametrize("who", [*CALLERS, "anonymous"])
+async def test_the_access_table(world, what, method, path, body, allowed, who) -> None:  # type: ignore[no-untyped-def]
+    expected = allowed.get(who, NOBODY_ELSE.get(who))
+    response = await world.call(who, method, path, **body)
+    assert response.status_code == expected, response.text
+    if expected != 200:
+        assert world.uow.published == []  # a refused call changes nothing
+
+
+async def test_queues_show_only_what_is_in_scope(world) -> None:  # type: ignore[no-untyped-def]
+    async def ids(who: str, level: str) -> list[str]:
+        return [i["id"] for i in (await world.call(who, "GET", f"/api/v1/queues/{level}")).json()["items"]]
+
+    assert await ids("county", "county") == ["county-case"]
+    assert await ids("other_county", "county") == []
+    assert await ids("city", "county") == ["county-case"]
+    assert await ids("province", "county") == ["county-case", "unit-case"]
+    assert await ids("city", "city") == ["city-case", "city-case-2"]
+    assert await ids("province", "province") == ["exception-case"]
+    assert await ids("city", "province") == ["exception-case"]
+    item = (await world.call("county", "GET", "/api/v1/queues/county")).json()["items"][0]
+    assert item["stage_label"] == "县级初审" and item["region_name"] == "洪山区" and len(item["clauses"]) == 9
+
+
+async def test_forwarding_beyond_the_quota_is_a_409_saying_quota_and_use(world) -> None:  # type: ignore[no-untyped-def]
+    assert (await world.call("city", "POST", "/api/v1/applications/city-case/forward", **OPINION)).status_code == 200
+    refused = await world.call("city", "POST", "/api/v1/applications/city-case-2/forward", **OPINION)
+    assert refused.status_code == 409 and refused.json()["detail"] == "武汉市本批次推荐指标为1个，已推荐1个，指标已用完"
+    assert len(world.uow.published) == 1 and (await world.repo.case("city-case-2")).stage is Stage.CITY_REVIEW
+
+
+async def test_forwarding_without_a_quota_is_refused(world) -> None:  # type: ignore[no-untyped-def]
+    await world.repo.save_settings(RoundSettings(round_id="R1"))
+    refused = await world.call("city", "POST", "/api/v1/applications/city-case/forward", **OPINION)
+    assert refused.status_code == 409 and "尚未下达" in refused.json()["detail"]
+
+
+async def test_a_double_action_is_a_409_and_no_second_event(world) -> None:  # type: ignore[no-untyped-def]
+    path = "/api/v1/applications/county-case/recommend"
+    assert (await world.call("county", "POST", path, **OPINION)).status_code == 200
+    again = await world.call("county", "POST", path, **OPINION)
+    assert again.status_code == 409 and "市州推荐" in again.json()["detail"]
+    assert len(world.uow.published) == 1
+
+
+async def test_acting_on_a_withdrawn_application_is_a_409(world) -> None:  # type: ignore[no-untyped-def]
+    from zhongshi_screening import chain
+
+    case = await world.repo.case("county-case")
+    await world.repo.save_case(chain.withdrawn(case, 1, NOW))
+    r = await world.call("county", "POST", "/api/v1/applications/county-case/recommend", **OPINION)
+    assert r.status_code == 409 and "已撤回" in r.json()["detail"] and world.uow.published == []
+
+
+async def test_an_opinion_is_required(world) -> None:  # type: ignore[no-untyped-def]
+    r = await world.call("county", "POST", "/api/v1/applications/county-case/recommend", json={"opinion": ""})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "opinion"]
+
+
+async def test_the_citys_order_travels_with_the_forwarded_application(world) -> None:  # type: ignore[no-untyped-def]
+    await world.repo.save_settings(RoundSettings(round_id="R1", quotas={"420100": 5}))
+    order = {"json": {"application_ids": ["city-case-2", "city-case"]}}
+    ranked = (await world.call("city", "PUT", "/api/v1/rounds/R1/priorities", **order)).json()
+    assert [(c["id"], c["priority"]) for c in ranked] == [("city-case-2", 1), ("city-case", 2)]
+    queue = (await world.call("city", "GET", "/api/v1/queues/city")).json()["items"]
+    assert [c["id"] for c in queue] == ["city-case-2", "city-case"]
+    await world.call("city", "POST", "/api/v1/applications/city-case/forward", **OPINION)
+    assert world.uow.published[0].priority == 2
+
+
+async def test_the_unit_recommendation_emits_both_steps_and_uses_its_quota(world) -> None:  # type: ignore[no-untyped-def]
+    r = await world.call("unit", "POST", "/api/v1/applications/unit-case/recommend", **OPINION)
+    assert r.status_code == 200 and r.json()["stage"] == "expert_review"
+    assert [e.topic.name for e in world.uow.published] == ["pilot.application.recommended",
+                                                          "pilot.application.forwarded"]
+    assert await world.repo.quota_used("R1") == {"429004": 1}
+
+
+async def test_progress_counts_by_stage_quota_and_overdue(world) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    await world.repo.save_settings(RoundSettings(round_id="R1", quotas={"420100": 4},
+                                                 deadlines={Stage.CITY_REVIEW: date(2026, 11, 1)}))
+    rows = (await world.call("province", "GET", "/api/v1/rounds/R1/progress")).json()
+    wuhan = next(r for r in rows if r["city_code"] == "420100")
+    assert len(rows) == 17 and wuhan["quota"] == 4 and wuhan["quota_used"] == 0
+    assert wuhan["by_stage"]["city_review"] == 2 and wuhan["overdue"] == 2
+    own = (await world.call("city", "GET", "/api/v1/rounds/R1/progress")).json()
+    assert [r["city_code"] for r in own] == ["420100"]
+
+
+async def test_settings_name_only_hubei_cities(world) -> None:  # type: ignore[no-untyped-def]
+    r = await world.call("province", "PUT", "/api/v1/rounds/R1/settings",
+                         json={"round_id": "R1", "quotas": {"110000": 3}})
+    assert r.status_code == 422 and "110000" in r.text
