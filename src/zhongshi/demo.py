@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import time
 import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -15,6 +17,7 @@ from zhongshi_contracts.reference import (
     PLATFORM_TYPE_LABELS,
     TIER_LABELS,
     Cluster,
+    ClusterTier,
     PlatformType,
     ServiceKind,
     region,
@@ -23,11 +26,14 @@ from zhongshi_runtime.auth import Role
 from zhongshi_runtime.clock import shanghai_date, utc_now
 
 from zhongshi.demo_data import APPLICANTS
+from zhongshi.demo_officials import run_chain
 from zhongshi.launcher import Stack
 
 ROUND_ID = "R2026-DEMO"
-OUTCOME_LABELS = {"eligible": "通过", "needs_exception": "待例外认定", "returned": "退回修改",
-                  "submitted": "审查中", "withdrawn": "已撤回"}
+OUTCOME_LABELS = {"eligible": "待县级初审", "needs_exception": "待县级初审", "returned": "退回修改",
+                  "submitted": "审查中", "withdrawn": "已撤回", "city_review": "待市州推荐",
+                  "exception_review": "待省级例外认定", "expert_review": "待专家评审", "rejected": "不予推荐",
+                  "declined": "例外认定未通过"}
 
 
 def demo_round(today: date) -> dict[str, Any]:
@@ -105,8 +111,17 @@ def dossier(i: int, row: tuple[str, str, str, PlatformType, list[Cluster], str],
     }
 
 
-def load(stack: Stack, timeout: float = 120) -> list[dict[str, Any]]:
-    """Open the round, create and submit every application (idempotent), wait until all are screened."""
+@dataclass
+class RoundOutcome:
+    """The sample round as it stands: every application and the per-city progress of the chain."""
+
+    applications: list[dict[str, Any]]
+    progress: list[dict[str, Any]]
+
+
+def load(stack: Stack, timeout: float = 120) -> RoundOutcome:
+    """Open the round, create and submit every application (idempotent), wait until all are screened,
+    then let the simulated officials take them through the recommendation chain."""
     today = shanghai_date(utc_now())
     intake = stack.url("intake")
     province = {"Authorization": f"Bearer {stack.token(Role.PROVINCE_OFFICIAL, '42')}"}
@@ -122,7 +137,10 @@ def load(stack: Stack, timeout: float = 120) -> list[dict[str, Any]]:
             if app["status"] == "draft":
                 _ok(http.post(f"{intake}/api/v1/applications/{app['id']}/submit", headers=auth), 200)
             ids.append(app["id"])
-        return wait_screened(http, intake, province, ids, timeout)
+        wait_screened(http, intake, province, ids, timeout)
+        progress = run_chain(stack, ROUND_ID, ids, timeout)
+        apps = [http.get(f"{intake}/api/v1/applications/{i}", headers=province).json() for i in ids]
+    return RoundOutcome(applications=apps, progress=progress)
 
 
 def _ok(response: httpx.Response, *expected: int) -> Any:
@@ -136,7 +154,7 @@ def wait_screened(http: httpx.Client, intake: str, headers: dict[str, str], ids:
     deadline = time.monotonic() + timeout
     while True:
         apps = [http.get(f"{intake}/api/v1/applications/{i}", headers=headers).json() for i in ids]
-        if all(a["status"] != "submitted" for a in apps) or time.monotonic() > deadline:
+        if all(a["status"] not in ("draft", "submitted") for a in apps) or time.monotonic() > deadline:
             return apps
         time.sleep(0.2)
 
@@ -146,29 +164,44 @@ def _pad(text: str, width: int) -> str:
     return text + " " * max(0, width - shown)
 
 
-def summary(apps: list[dict[str, Any]]) -> str:
-    """The sample round's outcomes as a text table, with per-city and per-outcome counts."""
-    rows = [("城市", "申报主体", "平台类型", "集群层级", "审查结论", "原因")]
+def _table(rows: Sequence[tuple[str, ...]], widths: list[int]) -> list[str]:
+    return ["  ".join(_pad(cell, w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+
+
+def _note(app: dict[str, Any]) -> str:
+    """Why the application stands where it does: failing or flagged clauses, or the last opinion."""
+    last = app["timeline"][-1]
+    if last["event_type"].endswith("screened"):
+        return "；".join(f"{c['clause']} {c['reason']}" for c in last["details"]["clauses"] if c["status"] != "pass")
+    return str(last["details"].get("opinion", ""))
+
+
+def summary(outcome: RoundOutcome) -> str:
+    """The sample round as text tables: every application, then the per-city results of the chain."""
+    apps = outcome.applications
+    rows = [("城市", "申报主体", "平台类型", "集群层级", "当前环节", "说明")]
     for a in apps:
         d = a["dossier"]
-        last = next((t for t in reversed(a["timeline"]) if t["event_type"] == "pilot.application.screened"), None)
-        reasons = "；".join(
-            f"{c['clause']} {c['reason']}" for c in (last["details"]["clauses"] if last else [])
-            if c["status"] != "pass"
-        )
-        tiers = sorted({TIER_LABELS[CLUSTERS[Cluster(c)][1]] for c in d["platform"]["clusters"]})
+        served = {CLUSTERS[Cluster(c)][1] for c in d["platform"]["clusters"]}
+        tiers = [TIER_LABELS[t] for t in ClusterTier if t in served]
         rows.append((
             region(a["region_code"]).city_name, d["applicant"]["name"][:16],
             PLATFORM_TYPE_LABELS[PlatformType(d["platform"]["platform_type"])], "/".join(tiers),
-            OUTCOME_LABELS.get(a["status"], a["status"]), reasons[:60],
+            OUTCOME_LABELS.get(a["status"], a["status"]), _note(a)[:48],
         ))
-    widths = [14, 34, 18, 20, 12, 0]
-    lines = ["  ".join(_pad(cell, w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines = _table(rows, [20, 34, 18, 22, 16, 0])
     counts: dict[str, int] = {}
     for a in apps:
         label = OUTCOME_LABELS.get(a["status"], a["status"])
         counts[label] = counts.get(label, 0) + 1
     cities = {region(a["region_code"]).city_code for a in apps}
-    lines.append("")
-    lines.append(f"共{len(apps)}份申报，来自{len(cities)}个市州：" + "，".join(f"{k}{v}份" for k, v in counts.items()))
-    return "\n".join(lines)
+    tally = "，".join(f"{k}{v}份" for k, v in counts.items())
+    lines += ["", f"共{len(apps)}份申报，来自{len(cities)}个市州：{tally}", ""]
+    stages = ("county_review", "city_review", "exception_review", "expert_review", "returned", "rejected", "declined")
+    header = ("市州", "推荐指标", "已推荐", "县级初审", "市州推荐", "例外认定", "专家评审", "退回", "不予推荐",
+              "例外未过")
+    city_rows = [header] + [
+        (p["city_name"], str(p["quota"]), str(p["quota_used"]), *(str(p["by_stage"][s]) for s in stages))
+        for p in outcome.progress if any(p["by_stage"].values())
+    ]
+    return "\n".join(lines + _table(city_rows, [24, 10, 8, 10, 10, 10, 10, 6, 10, 10]))

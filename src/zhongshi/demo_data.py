@@ -69,3 +69,14 @@ APPLICANTS: list[tuple[str, str, str, T, list[C], str]] = [
     ("420502", "宜昌量子光子科技有限公司", "光子芯片中试平台", T.ENTERPRISE_PARTLY_OPEN,
      [C.QUANTUM_PHOTONICS, C.OPTOELECTRONIC_INFORMATION], "c5"),
 ]
+
+# What the simulated departments do that is not a plain recommendation (by applicant name).
+COUNTY_RETURNS = {"武汉理工大学": "请补充近两年中试服务收入的审计报告及安全评价报告后重新提交。"}
+COUNTY_REJECTS = {"十堰汽车零部件检测中心": "该平台主要服务本单位检测业务，对外开放共享不足，本批次不予推荐。"}
+EXCEPTION_REFUSALS = {"武穴医药化工有限公司": "设备原值明显不足，难以支撑原料药中试服务，不同意例外认定。"}
+RECOMMEND_OPINION = "经初审，申报材料齐全，中试条件和服务成效符合要求，同意推荐。"
+FORWARD_OPINION = "经市州经信部门审核，该平台符合本地产业布局，同意推荐至省经济和信息化厅。"
+EXCEPTION_APPROVAL = "该平台依托园区公共试验场地和共享设备开展中试，实际能力满足要求，同意按“原则上”条件例外认定。"
+# 推荐指标 per city in the sample round; every other city gets DEFAULT_QUOTA.
+QUOTAS = {"420100": 4, "420500": 2, "420600": 2}
+DEFAULT_QUOTA = 3

@@ -73,17 +73,24 @@ def test_up_starts_everything_and_sigterm_leaves_no_process_behind(tmp_path: Pat
             up.kill()
 
 
-def test_the_sample_round_loads_idempotently_with_a_realistic_spread(stack: Stack) -> None:
+def test_the_sample_round_loads_idempotently_and_goes_through_the_chain(stack: Stack) -> None:
     first = demo.load(stack)
-    second = demo.load(stack)  # a restart of `make run` loads it again
-    assert [a["id"] for a in first] == [a["id"] for a in second]
-    assert len(first) >= 30
-    assert len({region(a["region_code"]).city_code for a in first}) >= 8
-    assert {a["dossier"]["platform"]["platform_type"] for a in first} == {t.value for t in PlatformType}
-    statuses = {a["status"] for a in second}
-    assert statuses == {"eligible", "needs_exception", "returned"}
-    failing = {c for a in second for t in a["timeline"] if t["event_type"].endswith("screened")
+    second = demo.load(stack)  # a restart of `make run` loads it again: nothing is duplicated or redone
+    apps = second.applications
+    assert [a["id"] for a in first.applications] == [a["id"] for a in apps]
+    assert [[t["event_id"] for t in a["timeline"]] for a in first.applications] == [
+        [t["event_id"] for t in a["timeline"]] for a in apps]
+    assert len(apps) >= 30
+    assert len({region(a["region_code"]).city_code for a in apps}) >= 8
+    assert {a["dossier"]["platform"]["platform_type"] for a in apps} == {t.value for t in PlatformType}
+    failing = {c for a in apps for t in a["timeline"] if t["event_type"].endswith("screened")
                for c in t["details"]["failing"]}
     assert failing >= {"C1", "C2", "C3", "C4", "C7", "C8", "C9"}
+    statuses = {a["status"] for a in apps}
+    assert statuses >= {"returned", "rejected", "city_review", "expert_review", "declined"}
+    wuhan = next(p for p in second.progress if p["city_code"] == "420100")
+    assert wuhan["quota_used"] == wuhan["quota"] == 4 and wuhan["by_stage"]["city_review"] >= 1  # quota ran out
+    opinions = [t["details"].get("opinion", "") for a in apps for t in a["timeline"]]
+    assert any("同意推荐" in o for o in opinions) and any("例外认定" in o for o in opinions)
     table = demo.summary(second)
-    assert "退回修改" in table and "待例外认定" in table and f"共{len(second)}份申报" in table
+    assert "待专家评审" in table and "推荐指标" in table and f"共{len(apps)}份申报" in table

@@ -58,10 +58,12 @@ async def test_a_redelivered_verdict_appears_once_in_the_timeline(harness) -> No
 
 
 async def test_a_stale_verdict_is_recorded_but_does_not_move_the_status(harness) -> None:  # type: ignore[no-untyped-def]
-    async with TestKafkaBroker(harness.ready()) as broker:
-        await broker.publish(**envelope(screened(harness.app_id, "eligible", revision=2)))
     app = await harness.repo.get(harness.app_id)
-    assert app.status is Status.SUBMITTED and "已被后续操作取代" in app.timeline[-1].summary
+    await harness.repo.save(app.model_copy(update={"revision": 2}))  # resubmitted before the first verdict came
+    async with TestKafkaBroker(harness.ready()) as broker:
+        await broker.publish(**envelope(screened(harness.app_id, "eligible", revision=1)))
+    app = await harness.repo.get(harness.app_id)
+    assert app.status is Status.SUBMITTED and "已被取代" in app.timeline[-1].summary
 
 
 async def test_a_verdict_for_an_unknown_application_is_dead_lettered(harness) -> None:  # type: ignore[no-untyped-def]
@@ -101,3 +103,17 @@ async def test_a_step_about_an_earlier_submission_does_not_move_the_status(harne
         await broker.publish(**envelope(chain_step(ApplicationRejected, harness.app_id, revision=0 + 2)))
     app = await harness.repo.get(harness.app_id)
     assert app.status is Status.SUBMITTED and app.timeline[-1].event_type == "pilot.application.rejected"
+
+
+async def test_steps_arriving_out_of_order_across_topics_end_in_the_later_status(harness) -> None:  # type: ignore[no-untyped-def]
+    from zhongshi_contracts.recommendation import ApplicationForwarded, ApplicationRecommended
+
+    forwarded = chain_step(ApplicationForwarded, harness.app_id, level="city", priority=1, quota=3, opinions=[],
+                           flagged=[], rule_set_version="v1", clauses=[],
+                           dossier=(await harness.repo.get(harness.app_id)).dossier)
+    async with TestKafkaBroker(harness.ready()) as broker:
+        await broker.publish(**envelope(forwarded))  # a province-administered unit emits both at once
+        await broker.publish(**envelope(chain_step(ApplicationRecommended, harness.app_id)))
+        await broker.publish(**envelope(screened(harness.app_id, "eligible")))
+    app = await harness.repo.get(harness.app_id)
+    assert app.status is Status.EXPERT_REVIEW and len(app.timeline) == 4

@@ -74,10 +74,10 @@ def test_recommending_outside_county_review_is_refused(make_dossier, stage: Stag
 
 
 def test_a_resubmission_returns_to_county_review_keeping_earlier_opinions(make_dossier) -> None:  # type: ignore[no-untyped-def]
+    from zhongshi_contracts.events import ApplicationSubmitted
     from zhongshi_screening.domain import evaluate
     from zhongshi_screening.handlers import screened_event
     from zhongshi_screening.rules import DEFAULT_RULE_SET
-    from zhongshi_contracts.events import ApplicationSubmitted
 
     case, _ = chain.return_for_correction(case_of(make_dossier()), COUNTY, "请补充材料", NOW)
     resubmitted = ApplicationSubmitted(application_id="A1", round_id="R1", revision=2, rule_set_version="hubei-2025-v1",

@@ -112,6 +112,7 @@ class Application(BaseModel):
     city_code: str
     status: Status = Status.DRAFT
     revision: int = Field(0, description="How many times it was submitted.")
+    chain_step: int = Field(0, description="How far this revision got in the chain (see `step_order`).")
     dossier: Dossier
     idempotency_key: str | None = None
     created_at: datetime
@@ -172,7 +173,7 @@ def submit(
         details={"revision": revision},
     )
     updated = app.model_copy(
-        update={"status": Status.SUBMITTED, "revision": revision, "updated_at": now,
+        update={"status": Status.SUBMITTED, "revision": revision, "chain_step": 0, "updated_at": now,
                 "timeline": [*app.timeline, entry]}
     )
     return updated, event
@@ -212,7 +213,7 @@ def record_screening(app: Application, event: ApplicationScreened, *, event_id: 
     entry = TimelineEntry(
         at=event.screened_at, event_type=event.topic.name, event_id=event_id, status=status,
         actor_role="screening",
-        summary=summary if current else f"（第{event.revision}次提交的审查结果，已被后续操作取代）{summary}",
+        summary=summary if event.revision >= app.revision else f"（第{event.revision}次提交的结果，已被取代）{summary}",
         details={"revision": event.revision, "outcome": event.outcome, "rule_set_version": event.rule_set_version,
                  "failing": event.failing, "flagged": event.flagged,
                  "clauses": [c.model_dump(mode="json") for c in event.clauses]},
@@ -251,10 +252,20 @@ def _chain_summary(event: ChainStep) -> str:
     raise TypeError(type(event).__name__)
 
 
+def step_order(event: ChainStep) -> int:
+    """Steps of one revision happen in this order; events on different topics may arrive in another."""
+    if isinstance(event, ApplicationForwarded):
+        return 2
+    if isinstance(event, ApplicationExceptionDecided):
+        return 3
+    return 1 if event.level is Level.COUNTY else 2
+
+
 def record_chain_step(app: Application, event: ChainStep, *, event_id: str) -> Application:
     """Add a department's step, with its opinion, to the timeline; it moves the status only if it is about
-    the current submission and the application is not withdrawn."""
-    current = event.revision == app.revision and app.status is not Status.WITHDRAWN
+    the current submission, the application is not withdrawn and no later step arrived first."""
+    current = (event.revision == app.revision and app.status is not Status.WITHDRAWN
+               and step_order(event) > app.chain_step)
     status = chain_status(event) if current else app.status
     entry = TimelineEntry(
         at=event.acted_at, event_type=event.topic.name, event_id=event_id, status=status,
@@ -262,4 +273,5 @@ def record_chain_step(app: Application, event: ChainStep, *, event_id: str) -> A
         details={"revision": event.revision, "level": event.level, "opinion": event.opinion,
                  "actor": event.actor.model_dump()},
     )
-    return app.model_copy(update={"status": status, "timeline": [*app.timeline, entry]})
+    step = step_order(event) if current else app.chain_step
+    return app.model_copy(update={"status": status, "chain_step": step, "timeline": [*app.timeline, entry]})
