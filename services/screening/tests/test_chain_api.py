@@ -197,3 +197,20 @@ async def test_settings_name_only_hubei_cities(world) -> None:  # type: ignore[n
     r = await world.call("province", "PUT", "/api/v1/rounds/R1/settings",
                          json={"round_id": "R1", "quotas": {"110000": 3}})
     assert r.status_code == 422 and "110000" in r.text
+
+
+async def test_the_overdue_and_stage_gauges_follow_the_deadlines(world) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    registry = CollectorRegistry()
+    metrics = chain_api.ChainMetrics(registry)
+    await world.repo.save_settings(RoundSettings(round_id="R1", deadlines={Stage.CITY_REVIEW: date(2026, 11, 26),
+                                                                           Stage.COUNTY_REVIEW: date(2026, 11, 27)}))
+    await chain_api.refresh_gauges(world.repo, metrics, lambda: NOW)
+
+    def gauge(name: str, stage: str, city: str) -> float | None:
+        return registry.get_sample_value(name, {"stage": stage, "city": city})
+
+    assert gauge("zhongshi_chain_overdue", "city_review", "420100") == 2  # the day after the deadline
+    assert gauge("zhongshi_chain_overdue", "county_review", "420100") == 0  # the deadline day itself
+    assert gauge("zhongshi_applications_by_stage", "county_review", "429004") == 1
