@@ -9,6 +9,7 @@ from zhongshi_contracts.recommendation import (
     ApplicationRecommended,
     ApplicationRejected,
     ApplicationReturned,
+    RoundScheduled,
 )
 
 EVENT_TYPES: tuple[type[Event], ...] = (
@@ -20,4 +21,5 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     ApplicationRejected,
     ApplicationForwarded,
     ApplicationExceptionDecided,
+    RoundScheduled,
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -90,6 +90,21 @@ class ApplicationForwarded(ChainStep):
     rule_set_version: str
     clauses: list[ClauseResult] = Field(description="The screening report of this revision.")
     dossier: Dossier
+
+
+class RoundScheduled(Event):
+    """The province set (or changed) a round's city quotas and stage deadlines.
+
+    Keyed by the round id (``application_id`` carries the round id too, so every event has a key field).
+    """
+
+    topic = topics.ROUND_SCHEDULED
+    quotas: dict[str, int] = Field(description="City-level code → its quota (推荐指标) in the round.")
+    deadlines: dict[str, date] = Field(
+        description="Stage → last day (Asia/Shanghai): county_review, city_review, exception_review, …"
+    )
+    scheduled_at: datetime
+    actor: Actor
 
 
 class ApplicationExceptionDecided(ChainStep):

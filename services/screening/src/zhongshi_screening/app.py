@@ -10,6 +10,7 @@ from zhongshi_contracts.recommendation import (
     ApplicationRecommended,
     ApplicationRejected,
     ApplicationReturned,
+    RoundScheduled,
 )
 from zhongshi_runtime.clock import Clock, utc_now
 from zhongshi_runtime.service import ServiceKit
@@ -26,7 +27,7 @@ def create_app(settings: ScreeningSettings | None = None, clock: Clock = utc_now
         settings, title="zhongshi screening",
         description="Checks each submitted application against its round's rule set (C1–C9, DIGEST §5b).",
         produces=[ApplicationScreened, ApplicationRecommended, ApplicationReturned, ApplicationRejected,
-                  ApplicationForwarded, ApplicationExceptionDecided],
+                  ApplicationForwarded, ApplicationExceptionDecided, RoundScheduled],
     )
     repo = MongoScreeningRepository(kit.db)
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from pydantic import BaseModel, Field, field_validator
 from zhongshi_contracts.events import ClauseResult, Event, ScreeningOutcome
-from zhongshi_contracts.recommendation import Actor, Level, Opinion
+from zhongshi_contracts.recommendation import Actor, Level, Opinion, RoundScheduled
 from zhongshi_contracts.reference import hubei_cities, region
 from zhongshi_runtime.auth import OFFICIALS, Principal, Role, require
 from zhongshi_runtime.clock import Clock, shanghai_date
@@ -261,13 +261,21 @@ def router(repo: ScreeningRepository, uow: UnitOfWork, clock: Clock, metrics: Ch
         return [await view(c.model_copy(update={"priority": rank})) for rank, c in enumerate(ordered, start=1)]
 
     @api.put("/rounds/{round_id}/settings", summary="Province: quotas per city and stage deadlines")
-    async def put_settings(round_id: str, body: RoundSettings, _: Province) -> RoundSettings:
+    async def put_settings(round_id: str, body: RoundSettings, principal: Province) -> RoundSettings:
         unknown = sorted(set(body.quotas) - set(hubei_cities()))
         if unknown or body.round_id != round_id or any(q < 0 for q in body.quotas.values()):
             raise HTTPException(422, [{
                 "loc": ["body", "quotas" if unknown else "round_id"], "type": "value_error",
                 "msg": f"不是湖北省市州代码：{unknown}" if unknown else "round_id 与路径不一致，或指标为负数"}])
-        await repo.save_settings(body)
+        async def work(session: Session) -> list[Event]:
+            await repo.save_settings(body, session)
+            return [RoundScheduled(
+                application_id=round_id, round_id=round_id, quotas=body.quotas,
+                deadlines={stage.value: day for stage, day in body.deadlines.items()}, scheduled_at=clock(),
+                actor=actor(principal),
+            )]
+
+        await uow.run(work)
         return body
 
     @api.get("/rounds/{round_id}/settings", summary="Quotas and deadlines of a round")

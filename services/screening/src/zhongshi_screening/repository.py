@@ -47,7 +47,7 @@ class ScreeningRepository(Protocol):
         ...
     async def record_withdrawal(self, application_id: str, revision: int, session: Session = None) -> None: ...
     async def settings(self, round_id: str, session: Session = None) -> RoundSettings | None: ...
-    async def save_settings(self, settings: RoundSettings) -> None: ...
+    async def save_settings(self, settings: RoundSettings, session: Session = None) -> None: ...
     async def claim_quota(self, round_id: str, city_code: str, quota: int, session: Session = None) -> int | None:
         """Take one of the city's forwarding slots: the number used including it, or None when all are used."""
         ...
@@ -130,9 +130,9 @@ class MongoScreeningRepository:
         doc = await self.db.round_settings.find_one({"_id": round_id}, {"_id": 0}, session=session)
         return RoundSettings.model_validate(doc) if doc else None
 
-    async def save_settings(self, settings: RoundSettings) -> None:
+    async def save_settings(self, settings: RoundSettings, session: Session = None) -> None:
         await self.db.round_settings.replace_one(
-            {"_id": settings.round_id}, settings.model_dump(mode="json"), upsert=True
+            {"_id": settings.round_id}, settings.model_dump(mode="json"), upsert=True, session=session
         )
 
     async def claim_quota(self, round_id: str, city_code: str, quota: int, session: Session = None) -> int | None:
@@ -208,7 +208,7 @@ class InMemoryScreeningRepository:
     async def settings(self, round_id: str, session: Session = None) -> RoundSettings | None:
         return self._settings.get(round_id)
 
-    async def save_settings(self, settings: RoundSettings) -> None:
+    async def save_settings(self, settings: RoundSettings, session: Session = None) -> None:
         self._settings[settings.round_id] = settings
 
     async def claim_quota(self, round_id: str, city_code: str, quota: int, session: Session = None) -> int | None:
