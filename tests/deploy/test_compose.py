@@ -1,0 +1,32 @@
+"""docker-compose.yml cannot run here (no Docker engine): check what it promises against the code."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+from zhongshi_contracts.topics import ALL_TOPICS
+
+from zhongshi.launcher import DEFAULT_PORTS, SERVICES
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_the_topic_initialiser_creates_every_contract_topic_with_its_partitions() -> None:
+    script = " ".join(COMPOSE["services"]["kafka-init"]["command"]) if isinstance(
+        COMPOSE["services"]["kafka-init"]["command"], list) else COMPOSE["services"]["kafka-init"]["command"]
+    specs = dict(re.findall(r"(pilot\.[a-z.-]+):(\d+)", str(script)))
+    assert specs == {t.name: str(t.partitions) for t in ALL_TOPICS}
+
+
+def test_every_service_is_built_from_its_own_target_and_listens_on_its_port() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for name in SERVICES:
+        service = COMPOSE["services"][name]
+        assert service["build"]["target"] == name
+        assert re.search(rf"^FROM \S+ AS {name}$", dockerfile, re.MULTILINE)
+        env = service["environment"]
+        assert str(env[f"{name.upper()}_PORT"]) == str(DEFAULT_PORTS[name])
+        assert env["ZHONGSHI_ENV"] == "production"
