@@ -20,6 +20,7 @@ from zhongshi_contracts.reference import (
     ClusterTier,
     PlatformType,
     ServiceKind,
+    hubei_cities,
     region,
 )
 from zhongshi_runtime.auth import Role
@@ -27,13 +28,15 @@ from zhongshi_runtime.clock import shanghai_date, utc_now
 
 from zhongshi.demo_data import APPLICANTS
 from zhongshi.demo_officials import run_chain
+from zhongshi.demo_review import run_review
 from zhongshi.launcher import Stack
 
 ROUND_ID = "R2026-DEMO"
 OUTCOME_LABELS = {"eligible": "待县级初审", "needs_exception": "待县级初审", "returned": "退回修改",
                   "submitted": "审查中", "withdrawn": "已撤回", "city_review": "待市州推荐",
                   "exception_review": "待省级例外认定", "expert_review": "待专家评审", "rejected": "不予推荐",
-                  "declined": "例外认定未通过"}
+                  "declined": "例外认定未通过", "proposed_accreditation": "拟认定",
+                  "proposed_cultivation": "拟列培育对象", "review_declined": "评审未通过"}
 
 
 def demo_round(today: date) -> dict[str, Any]:
@@ -117,6 +120,7 @@ class RoundOutcome:
 
     applications: list[dict[str, Any]]
     progress: list[dict[str, Any]]
+    review: dict[str, Any]
 
 
 def load(stack: Stack, timeout: float = 120) -> RoundOutcome:
@@ -139,8 +143,9 @@ def load(stack: Stack, timeout: float = 120) -> RoundOutcome:
             ids.append(app["id"])
         wait_screened(http, intake, province, ids, timeout)
         progress = run_chain(stack, ROUND_ID, ids, timeout)
+        review = run_review(stack, ROUND_ID, ids, timeout)
         apps = [http.get(f"{intake}/api/v1/applications/{i}", headers=province).json() for i in ids]
-    return RoundOutcome(applications=apps, progress=progress)
+    return RoundOutcome(applications=apps, progress=progress, review=review)
 
 
 def _ok(response: httpx.Response, *expected: int) -> Any:
@@ -204,4 +209,12 @@ def summary(outcome: RoundOutcome) -> str:
         (p["city_name"], str(p["quota"]), str(p["quota_used"]), *(str(p["by_stage"][s]) for s in stages))
         for p in outcome.progress if any(p["by_stage"].values())
     ]
-    return "\n".join(lines + _table(city_rows, [24, 10, 8, 10, 10, 10, 10, 6, 10, 10]))
+    lines += _table(city_rows, [24, 10, 8, 10, 10, 10, 10, 6, 10, 10])
+    decided = [("排名", "市州", "平台名称", "综合得分", "评审结论")] + [
+        (str(i["rank"] or "—"), hubei_cities()[i["city_code"]], i["platform_name"], str(i["score"] or "—"),
+         i["label"] + ("（省厅调整）" if i["override"] else ""))
+        for i in outcome.review.get("items", [])
+    ]
+    confirmed = "省经信厅已确认" if outcome.review.get("confirmed_at") else "待确认"
+    lines += ["", f"专家评审结果（{confirmed}）:"]
+    return "\n".join(lines + _table(decided, [6, 24, 32, 10, 0]))

@@ -11,6 +11,7 @@ from zhongshi_contracts.recommendation import (
     ApplicationReturned,
     RoundScheduled,
 )
+from zhongshi_contracts.review import AssignmentDeclined, PanelDrawn, ReviewDecided, Scored
 
 EVENT_TYPES: tuple[type[Event], ...] = (
     ApplicationSubmitted,
@@ -22,4 +23,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     ApplicationForwarded,
     ApplicationExceptionDecided,
     RoundScheduled,
+    PanelDrawn,
+    AssignmentDeclined,
+    Scored,
+    ReviewDecided,
 )

@@ -25,6 +25,7 @@ from zhongshi_contracts.recommendation import (
     Level,
 )
 from zhongshi_contracts.reference import region
+from zhongshi_contracts.review import DECISION_LABELS, Decision, PanelDrawn, ReviewDecided
 from zhongshi_runtime.clock import shanghai_date
 
 
@@ -60,6 +61,9 @@ class Status(StrEnum):
     EXPERT_REVIEW = "expert_review"
     REJECTED = "rejected"
     DECLINED = "declined"
+    PROPOSED_ACCREDITATION = "proposed_accreditation"
+    PROPOSED_CULTIVATION = "proposed_cultivation"
+    REVIEW_DECLINED = "review_declined"
     WITHDRAWN = "withdrawn"
 
 
@@ -74,10 +78,16 @@ STATUS_LABELS = {
     Status.EXPERT_REVIEW: "已推荐至省经信厅，待专家评审",
     Status.REJECTED: "不予推荐（本批次办结）",
     Status.DECLINED: "例外认定未通过（本批次办结）",
+    Status.PROPOSED_ACCREDITATION: "专家评审通过，拟认定为省级制造业中试平台（待公示）",
+    Status.PROPOSED_CULTIVATION: "专家评审后拟列为培育对象（待公示）",
+    Status.REVIEW_DECLINED: "未通过专家评审（本批次办结）",
     Status.WITHDRAWN: "已撤回",
 }
 EDITABLE = (Status.DRAFT, Status.RETURNED)
-FINAL = (Status.WITHDRAWN, Status.REJECTED, Status.DECLINED)
+FINAL = (Status.WITHDRAWN, Status.REJECTED, Status.DECLINED, Status.PROPOSED_ACCREDITATION,
+         Status.PROPOSED_CULTIVATION, Status.REVIEW_DECLINED)  # withdrawal is possible until the decision
+DECISION_STATUS = {Decision.ACCREDIT: Status.PROPOSED_ACCREDITATION, Decision.CULTIVATE: Status.PROPOSED_CULTIVATION,
+                   Decision.DECLINE: Status.REVIEW_DECLINED}
 LEVEL_LABELS = {Level.COUNTY: "县市区经信部门", Level.CITY: "市州经信部门", Level.PROVINCE: "省经信厅"}
 OUTCOME_STATUS = {
     ScreeningOutcome.ELIGIBLE: Status.ELIGIBLE,
@@ -275,3 +285,23 @@ def record_chain_step(app: Application, event: ChainStep, *, event_id: str) -> A
     )
     step = step_order(event) if current else app.chain_step
     return app.model_copy(update={"status": status, "chain_step": step, "timeline": [*app.timeline, entry]})
+
+
+def record_panel(app: Application, event: PanelDrawn, *, event_id: str) -> Application:
+    """The applicant learns that a panel was formed, never who is on it."""
+    entry = TimelineEntry(at=event.drawn_at, event_type=event.topic.name, event_id=event_id, status=app.status,
+                          actor_role="province_official", summary="省经信厅已组织专家评审（评审专家名单保密）")
+    return app.model_copy(update={"timeline": [*app.timeline, entry]})
+
+
+def record_decision(app: Application, event: ReviewDecided, *, event_id: str) -> Application:
+    current = app.status is Status.EXPERT_REVIEW  # nothing can be resubmitted once in expert review
+    status = DECISION_STATUS[event.decision] if current else app.status
+    score = f"综合得分{event.score}，排名第{event.rank}。" if event.rank else ""
+    entry = TimelineEntry(
+        at=event.decided_at, event_type=event.topic.name, event_id=event_id, status=status,
+        actor_role="province_official", summary=f"{DECISION_LABELS[event.decision]}。{score}{event.justification}",
+        details={"decision": event.decision, "score": str(event.score) if event.score is not None else None,
+                 "rank": event.rank, "rubric_version": event.rubric_version},
+    )
+    return app.model_copy(update={"status": status, "timeline": [*app.timeline, entry]})

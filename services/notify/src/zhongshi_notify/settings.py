@@ -1,12 +1,74 @@
+"""Notify's settings: the shared ones plus its channels, retries and reminders (env prefix ``NOTIFY_``)."""
+
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import Field
-from zhongshi_runtime.settings import ServiceSettings
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import NoDecode
+from zhongshi_runtime.settings import PLACEHOLDERS, ServiceSettings
 
 
 class NotifySettings(ServiceSettings):
     service_name: ClassVar[str] = "notify"
     port: int = Field(8005, validation_alias="NOTIFY_PORT")
     database: str = Field("zhongshi_notify", validation_alias="NOTIFY_MONGODB_DATABASE")
+
+    smtp_host: str = Field("", validation_alias="NOTIFY_SMTP_HOST", description="Empty: e-mail is off.")
+    smtp_port: int = Field(25, ge=1, le=65535, validation_alias="NOTIFY_SMTP_PORT")
+    smtp_sender: str = Field("湖北省制造业中试平台认定 <noreply@zhongshi.local>", validation_alias="NOTIFY_SMTP_SENDER")
+    smtp_username: str = Field("", validation_alias="NOTIFY_SMTP_USERNAME")
+    smtp_password: str = Field("", validation_alias="NOTIFY_SMTP_PASSWORD")
+    smtp_starttls: bool = Field(False, validation_alias="NOTIFY_SMTP_STARTTLS")
+    smtp_timeout_s: float = Field(10, gt=0, validation_alias="NOTIFY_SMTP_TIMEOUT_S")
+
+    sms_gateway_url: str = Field("", validation_alias="NOTIFY_SMS_GATEWAY_URL", description="Empty: SMS is off.")
+    sms_gateway_token: str = Field("", validation_alias="NOTIFY_SMS_GATEWAY_TOKEN")
+    sms_timeout_s: float = Field(10, gt=0, validation_alias="NOTIFY_SMS_TIMEOUT_S")
+
+    webhook_timeout_s: float = Field(10, gt=0, validation_alias="NOTIFY_WEBHOOK_TIMEOUT_S")
+    webhook_failure_threshold: int = Field(5, ge=1, validation_alias="NOTIFY_WEBHOOK_FAILURE_THRESHOLD")
+
+    dispatch_interval_s: float = Field(1.0, gt=0, validation_alias="NOTIFY_DISPATCH_INTERVAL_S")
+    dispatch_batch: int = Field(50, ge=1, le=1000, validation_alias="NOTIFY_DISPATCH_BATCH")
+    max_attempts: int = Field(8, ge=1, le=50, validation_alias="NOTIFY_MAX_ATTEMPTS")
+    retry_backoff_s: float = Field(5, ge=0, validation_alias="NOTIFY_RETRY_BACKOFF_S")
+    retry_backoff_max_s: float = Field(3600, ge=0, validation_alias="NOTIFY_RETRY_BACKOFF_MAX_S")
+    lease_s: float = Field(120, gt=0, validation_alias="NOTIFY_LEASE_S")
+
+    reminder_days_before: Annotated[list[int], NoDecode] = Field(
+        default_factory=lambda: [3, 1], validation_alias="NOTIFY_REMINDER_DAYS_BEFORE",
+        description="Remind this many days before a stage deadline, e.g. 3,1.",
+    )
+    reminder_interval_s: float = Field(300, gt=0, validation_alias="NOTIFY_REMINDER_INTERVAL_S")
+
+    @field_validator("reminder_days_before", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [int(part) for part in value.replace(" ", "").split(",") if part]
+        return value
+
+    @field_validator("reminder_days_before")
+    @classmethod
+    def _non_negative(cls, value: list[int]) -> list[int]:
+        if any(days < 0 for days in value):
+            raise ValueError("reminder days must be 0 or more")
+        return sorted(set(value), reverse=True)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        slowest = max(self.smtp_timeout_s, self.sms_timeout_s, self.webhook_timeout_s)
+        if self.lease_s <= slowest:
+            raise ValueError(f"NOTIFY_LEASE_S ({self.lease_s}) must exceed the slowest send timeout ({slowest})")
+        if self.environment == "development":
+            return self
+        if self.sms_gateway_url and not self.sms_gateway_token:
+            raise ValueError("NOTIFY_SMS_GATEWAY_TOKEN is required when NOTIFY_SMS_GATEWAY_URL is set")
+        if self.smtp_username and not self.smtp_password:
+            raise ValueError("NOTIFY_SMTP_PASSWORD is required when NOTIFY_SMTP_USERNAME is set")
+        for name, secret in (("NOTIFY_SMTP_PASSWORD", self.smtp_password),
+                             ("NOTIFY_SMS_GATEWAY_TOKEN", self.sms_gateway_token)):
+            if any(p in secret.lower() for p in PLACEHOLDERS):
+                raise ValueError(f"{name} still holds a placeholder secret")
+        return self

@@ -1,31 +1,25 @@
-"""The review service factory. Expert review lands with its own issue; today the service keeps the
-withdrawals it will need (a withdrawn application must never reach a panel)."""
+"""The review service factory."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
-from zhongshi_contracts.envelope import CloudEvent
-from zhongshi_contracts.events import ApplicationWithdrawn, Event
-from zhongshi_runtime.outbox import Consumed, Session
+from zhongshi_contracts.review import AssignmentDeclined, PanelDrawn, ReviewDecided, Scored
+from zhongshi_runtime.clock import Clock, utc_now
 from zhongshi_runtime.service import ServiceKit
 
+from zhongshi_review import api_pool, api_review, handlers
+from zhongshi_review.repository import ReviewRepository, ensure_indexes
 from zhongshi_review.settings import ReviewSettings
 
 
-def create_app(settings: ReviewSettings | None = None) -> FastAPI:
+def create_app(settings: ReviewSettings | None = None, clock: Clock = utc_now) -> FastAPI:
     settings = settings or ReviewSettings()
-    kit = ServiceKit(settings, title="zhongshi review",
-                     description="Expert pool, conflict-free panels, scoring, ranking and decisions.")
-
-    @kit.consumers.on(ApplicationWithdrawn)
-    async def on_withdrawn(event: ApplicationWithdrawn, meta: CloudEvent) -> None:
-        async def work(session: Session) -> list[Event]:
-            await kit.db.withdrawals.replace_one(
-                {"_id": event.application_id},
-                {"round_id": event.round_id, "withdrawn_at": event.withdrawn_at}, upsert=True, session=session,
-            )
-            return []
-
-        await kit.uow.run(work, consumed=Consumed("review.on_withdrawn", meta, event.topic.name))
-
-    return kit.asgi([])
+    kit = ServiceKit(
+        settings, title="zhongshi review",
+        description="Expert pool, conflict-free panels, scoring, ranking and the round's decisions.",
+        produces=[PanelDrawn, AssignmentDeclined, Scored, ReviewDecided],
+    )
+    repo = ReviewRepository.mongo(kit.db)
+    kit.on_startup(lambda: ensure_indexes(kit.db))
+    handlers.register(kit.consumers, kit.uow, repo)
+    return kit.asgi([api_pool.router(repo), api_review.router(repo, kit.uow, clock)])

@@ -1,0 +1,85 @@
+"""Events of expert review (评审认定, DIGEST §6 step 3): panels, declines, scores, decisions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from zhongshi_contracts import topics
+from zhongshi_contracts.events import Event
+
+
+class Decision(StrEnum):
+    ACCREDIT = "accredit"  # 认定为省级制造业中试平台
+    CULTIVATE = "cultivate"  # 列为培育对象
+    DECLINE = "decline"  # 未通过
+
+
+DECISION_LABELS = {Decision.ACCREDIT: "拟认定为省级制造业中试平台", Decision.CULTIVATE: "拟列为培育对象",
+                   Decision.DECLINE: "未通过评审"}
+
+
+class PanelDrawn(Event):
+    """A panel of experts was drawn at random, reproducibly, among those whose fields match and who have
+    no conflict of interest. Experts are named by id only."""
+
+    topic = topics.REVIEW_PANEL_DRAWN
+    panel_id: str
+    experts: list[str] = Field(description="Expert ids; the first is the panel lead.")
+    seed: str = Field(description="The recorded seed: the same pool, application and seed give the same panel.")
+    candidates: int = Field(ge=0, description="How many experts qualified.")
+    excluded: int = Field(ge=0, description="How many field-matching experts were excluded for conflicts.")
+    drawn_at: datetime
+
+
+class AssignmentDeclined(Event):
+    """An expert declined an assignment (declaring a conflict); a replacement was drawn when one qualified."""
+
+    topic = topics.REVIEW_ASSIGNMENT_DECLINED
+    panel_id: str
+    expert_id: str
+    reason: str = Field(description="The declared reason, Simplified Chinese.")
+    replacement: str | None = Field(description="The expert drawn in their place, if any.")
+    declined_at: datetime
+
+
+class Scored(Event):
+    """An expert scored an assigned application against the round's rubric."""
+
+    topic = topics.REVIEW_SCORED
+    panel_id: str
+    expert_id: str
+    rubric_version: str
+    total: Decimal = Field(description="The expert's weighted total, 0–100.")
+    scores: dict[str, int] = Field(description="Criterion → score.")
+    scored_at: datetime
+
+
+class PanelMember(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    expert_id: str
+    total: Decimal | None = Field(description="This expert's total, once scoring closed.")
+
+
+class ReviewDecided(Event):
+    """The province confirmed the round's decision for this application."""
+
+    topic = topics.REVIEW_DECIDED
+    decision: Decision
+    score: Decimal | None = Field(description="The aggregated score (None when not scored, e.g. inspection fail).")
+    rank: int | None = Field(description="Rank within the round, 1 = best (None when not ranked).")
+    rubric_version: str
+    aggregation: str = Field(examples=["trimmed_mean"])
+    panel: list[PanelMember]
+    overridden: bool = Field(description="The province overrode the proposed decision.")
+    justification: str = Field(description="Why, in Simplified Chinese (the override's or the rule's).")
+    platform_name: str
+    applicant_name: str
+    applicant_credit_code: str
+    region_code: str
+    city_code: str
+    decided_at: datetime

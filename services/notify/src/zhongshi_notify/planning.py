@@ -1,0 +1,270 @@
+"""Channels and deliveries, pure: which channels a notice goes on, the deliveries to send, the redacted
+webhook payload, and what a send attempt leads to (sent, retried later, given up)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, NamedTuple
+
+from pydantic import BaseModel, ConfigDict, Field
+from zhongshi_contracts.envelope import CloudEvent
+from zhongshi_contracts.events import Event
+from zhongshi_runtime.logs import mask_personal_data
+
+from zhongshi_notify.domain import Notice
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class Channel(StrEnum):
+    INBOX = "inbox"  # 站内信
+    EMAIL = "email"
+    SMS = "sms"
+    WEBHOOK = "webhook"
+
+
+HUMAN_CHANNELS = (Channel.INBOX, Channel.EMAIL, Channel.SMS)
+SENT_CHANNELS = (Channel.EMAIL, Channel.SMS, Channel.WEBHOOK)  # sent by the dispatcher
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # given up: permanent refusal or attempts exhausted
+    HELD = "held"  # its webhook subscription is disabled; released when an operator enables it
+
+
+class Contact(BaseModel):
+    """Where a recipient is reached besides the inbox (an applicant's contact, an official's directory entry)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = ""
+    email: str | None = None
+    phone: str | None = None
+
+
+class ApplicantContact(BaseModel):
+    """The applicant's contact from its latest submission's dossier (a resubmission may change it)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    application_id: str
+    revision: int
+    contact: Contact
+
+
+class Preferences(BaseModel):
+    """A recipient's channels; the inbox is always written (it is the record of what was said)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    email: bool = True
+    sms: bool = True
+
+
+class Rendered(NamedTuple):
+    title: str
+    body: str
+
+
+Render = Callable[[str, Channel, Mapping[str, str]], Rendered]
+
+
+class InboxMessage(BaseModel):
+    id: str
+    recipient: str
+    title: str
+    body: str
+    application_id: str
+    event_type: str
+    created_at: datetime
+    read: bool = False
+
+
+class Delivery(BaseModel):
+    """One message to send on one channel to one recipient: the unit of exactly-once, retry and lease."""
+
+    id: str = Field(description="<event or timer id>/<recipient>/<channel>")
+    source_id: str = Field(description="The CloudEvent id (or the timer id) that caused it.")
+    kind: str = Field(description="The template, or the event type for webhooks.")
+    channel: Channel
+    recipient: str = Field(description="Credit code, region scope, or webhook subscription id.")
+    address: str = Field(description="E-mail address, phone number or webhook URL.")
+    title: str = ""
+    body: str
+    application_id: str
+    status: Status = Status.PENDING
+    attempts: int = 0
+    created_at: datetime
+    next_attempt_at: datetime
+    lease_until: datetime = EPOCH
+    lease_owner: str = ""
+    last_error: str = ""
+    sent_at: datetime | None = None
+
+
+class Subscription(BaseModel):
+    """An outside system's webhook: where to, for which event types, with which signing secret."""
+
+    id: str
+    url: str
+    event_types: list[str]
+    secret: str
+    description: str = ""
+    enabled: bool = True
+    consecutive_failures: int = 0
+    created_at: datetime
+    disabled_at: datetime | None = None
+
+
+class Attempt(BaseModel):
+    """One send attempt, as the delivery log keeps it."""
+
+    delivery_id: str
+    source_id: str
+    channel: Channel
+    recipient: str
+    kind: str
+    attempt: int
+    at: datetime
+    outcome: str = Field(description="sent, retry or failed")
+    status_code: int | None = None
+    error: str = ""
+    duration_ms: float
+
+
+def delivery_id(source_id: str, recipient: str, channel: Channel) -> str:
+    return f"{source_id}/{recipient}/{channel}"
+
+
+def channels_for(contact: Contact | None, prefs: Preferences, enabled: Iterable[Channel]) -> list[tuple[Channel, str]]:
+    """The outgoing channels (beyond the inbox) and their addresses: known, wanted and switched on."""
+    on = set(enabled)
+    wanted = [(Channel.EMAIL, contact.email if contact and prefs.email else None),
+              (Channel.SMS, contact.phone if contact and prefs.sms else None)]
+    return [(channel, address) for channel, address in wanted if address and channel in on]
+
+
+def plan_notice(
+    source_id: str, event_type: str, application_id: str, notice: Notice, contact: Contact | None,
+    prefs: Preferences, enabled: Iterable[Channel], render: Render, now: datetime,
+) -> tuple[InboxMessage, list[Delivery]]:
+    """The inbox message (always) and the e-mail/SMS deliveries of one notice."""
+    title, body = render(notice.template, Channel.INBOX, notice.facts)
+    inbox = InboxMessage(id=delivery_id(source_id, notice.recipient, Channel.INBOX), recipient=notice.recipient,
+                         title=title, body=body, application_id=application_id, event_type=event_type, created_at=now)
+    outgoing = []
+    for channel, address in channels_for(contact, prefs, enabled):
+        title, body = render(notice.template, channel, notice.facts)
+        outgoing.append(Delivery(
+            id=delivery_id(source_id, notice.recipient, channel), source_id=source_id, kind=notice.template,
+            channel=channel, recipient=notice.recipient, address=address, title=title, body=body,
+            application_id=application_id, created_at=now, next_attempt_at=now,
+        ))
+    return inbox, outgoing
+
+
+# ---- webhooks ----------------------------------------------------------------------------------------
+
+_PERSONAL_KEYS = frozenset({"contact", "phone", "email", "mobile", "id_number"})
+
+
+def redact(value: Any, key: str = "") -> Any:
+    """A copy fit for outside systems: no contact details, no officials' user ids, phone numbers masked."""
+    if isinstance(value, dict):
+        personal = _PERSONAL_KEYS | ({"id"} if key == "actor" else set())
+        return {k: redact(v, k) for k, v in value.items() if k not in personal}
+    if isinstance(value, list):
+        return [redact(v, key) for v in value]
+    if isinstance(value, str):
+        return mask_personal_data(value)
+    return value
+
+
+def webhook_payload(meta: CloudEvent, event: Event) -> str:
+    """The event as a structured-mode CloudEvent (JSON), its data redacted."""
+    document = {
+        "specversion": meta.specversion, "id": meta.id, "source": meta.source, "type": meta.type,
+        "subject": meta.subject, "time": meta.time.isoformat().replace("+00:00", "Z"),
+        "datacontenttype": "application/json", "data": redact(event.model_dump(mode="json")),
+    }
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+
+
+def webhook_deliveries(meta: CloudEvent, event: Event, subscriptions: Iterable[Subscription],
+                       now: datetime) -> list[Delivery]:
+    """One delivery per subscription to this event type; a disabled subscription's is held."""
+    payload = webhook_payload(meta, event)
+    return [
+        Delivery(id=delivery_id(meta.id, s.id, Channel.WEBHOOK), source_id=meta.id, kind=event.topic.name,
+                 channel=Channel.WEBHOOK, recipient=s.id, address=s.url, body=payload,
+                 application_id=event.application_id, status=Status.PENDING if s.enabled else Status.HELD,
+                 created_at=now, next_attempt_at=now)
+        for s in subscriptions if event.topic.name in s.event_types
+    ]
+
+
+# ---- after a send attempt ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendResult:
+    ok: bool
+    retryable: bool = False
+    status_code: int | None = None
+    error: str = ""
+    retry_after_s: float | None = None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 8
+    backoff_s: float = 5
+    backoff_max_s: float = 3600
+
+    def delay(self, attempts: int, retry_after_s: float | None = None) -> timedelta:
+        """Exponential backoff after the ``attempts``-th attempt, at least what the receiver asked for."""
+        seconds = min(self.backoff_max_s, self.backoff_s * 2 ** max(0, attempts - 1))
+        if retry_after_s is not None:
+            seconds = max(seconds, min(retry_after_s, self.backoff_max_s))
+        return timedelta(seconds=seconds)
+
+
+def after_attempt(delivery: Delivery, result: SendResult, policy: RetryPolicy, now: datetime) -> Delivery:
+    """The delivery after its latest attempt (``delivery.attempts`` counts it): sent, retried later, or given up."""
+    if result.ok:
+        update: dict[str, Any] = {"status": Status.SENT, "sent_at": now, "last_error": ""}
+    elif result.retryable and delivery.attempts < policy.max_attempts:
+        update = {"status": Status.PENDING, "last_error": result.error,
+                  "next_attempt_at": now + policy.delay(delivery.attempts, result.retry_after_s)}
+    else:
+        update = {"status": Status.FAILED, "last_error": result.error}
+    return delivery.model_copy(update={**update, "lease_until": EPOCH, "lease_owner": ""})
+
+
+def outcome_of(delivery: Delivery) -> str:
+    return {Status.SENT: "sent", Status.PENDING: "retry", Status.HELD: "held"}.get(delivery.status, "failed")
+
+
+def http_result(status_code: int, retry_after: str | None = None) -> SendResult:
+    """2xx is delivered; 408, 429 and 5xx are worth retrying; any other answer is a permanent refusal."""
+    if 200 <= status_code < 300:
+        return SendResult(ok=True, status_code=status_code)
+    wait = float(retry_after) if retry_after and retry_after.strip().isdigit() else None
+    retryable = status_code in (408, 429) or status_code >= 500
+    return SendResult(ok=False, retryable=retryable, status_code=status_code, error=f"HTTP {status_code}",
+                      retry_after_s=wait)
+
+
+_EMAIL = re.compile(r"^(.)[^@]*(@.*)$")
+
+
+def mask_address(address: str) -> str:
+    """An address fit for logs: p***@example.cn, 138****0000; URLs unchanged."""
+    return _EMAIL.sub(r"\1***\2", address) if "@" in address else mask_personal_data(address)

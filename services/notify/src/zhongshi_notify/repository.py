@@ -1,0 +1,176 @@
+"""Notify's state port — cases, contacts, round schedules, the officials' directory, preferences and the
+inbox — with its MongoDB adapter and the in-memory fake (one contract test covers both)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from zhongshi_runtime.outbox import Session
+
+from zhongshi_notify.domain import QUEUE_STAGES, Case, RoundSchedule
+from zhongshi_notify.planning import ApplicantContact, Contact, InboxMessage, Preferences
+
+
+class NotifyRepository(Protocol):
+    async def case(self, application_id: str, session: Session = None) -> Case | None: ...
+    async def save_case(self, case: Case, session: Session = None) -> None: ...
+    async def open_cases(self) -> list[Case]:
+        """Cases waiting in an official's queue (county, city or province review)."""
+        ...
+    async def contact(self, application_id: str, session: Session = None) -> ApplicantContact | None: ...
+    async def save_contact(self, contact: ApplicantContact, session: Session = None) -> None: ...
+    async def schedule(self, round_id: str, session: Session = None) -> RoundSchedule | None: ...
+    async def save_schedule(self, schedule: RoundSchedule, session: Session = None) -> None: ...
+    async def schedules(self) -> list[RoundSchedule]: ...
+    async def directory_entry(self, scope: str, session: Session = None) -> Contact | None: ...
+    async def set_directory_entry(self, scope: str, contact: Contact) -> None: ...
+    async def preferences(self, recipient: str, session: Session = None) -> Preferences: ...
+    async def set_preferences(self, recipient: str, preferences: Preferences) -> None: ...
+    async def add_inbox(self, messages: Iterable[InboxMessage], session: Session = None) -> None:
+        """Store each message unless one with its id exists (a replay writes nothing twice)."""
+        ...
+    async def inbox(self, recipient: str, *, offset: int = 0, limit: int = 50) -> tuple[int, list[InboxMessage]]:
+        """The unread count and one page of messages, newest first."""
+        ...
+    async def mark_read(self, message_id: str, recipient: str) -> bool: ...
+
+
+def _newest_first(m: InboxMessage) -> tuple[float, str]:
+    return (-m.created_at.timestamp(), m.id)
+
+
+class MongoNotifyRepository:
+    def __init__(self, db: AsyncDatabase[Any]) -> None:
+        self.db = db
+
+    async def ensure_indexes(self) -> None:
+        await self.db.inbox.create_index([("recipient", ASCENDING), ("created_at", DESCENDING)])
+        await self.db.inbox.create_index([("application_id", ASCENDING)])
+        await self.db.cases.create_index([("stage", ASCENDING)])
+
+    async def case(self, application_id: str, session: Session = None) -> Case | None:
+        doc = await self.db.cases.find_one({"_id": application_id}, session=session)
+        return Case.model_validate(doc) if doc else None
+
+    async def save_case(self, case: Case, session: Session = None) -> None:
+        await self.db.cases.replace_one({"_id": case.application_id}, case.model_dump(mode="json"), upsert=True,
+                                        session=session)
+
+    async def open_cases(self) -> list[Case]:
+        query = {"stage": {"$in": [s.value for s in QUEUE_STAGES]}}
+        return [Case.model_validate(d) async for d in self.db.cases.find(query).sort("_id")]
+
+    async def contact(self, application_id: str, session: Session = None) -> ApplicantContact | None:
+        doc = await self.db.contacts.find_one({"_id": application_id}, session=session)
+        return ApplicantContact.model_validate(doc) if doc else None
+
+    async def save_contact(self, contact: ApplicantContact, session: Session = None) -> None:
+        await self.db.contacts.replace_one({"_id": contact.application_id}, contact.model_dump(), upsert=True,
+                                           session=session)
+
+    async def schedule(self, round_id: str, session: Session = None) -> RoundSchedule | None:
+        doc = await self.db.schedules.find_one({"_id": round_id}, session=session)
+        return RoundSchedule.model_validate(doc) if doc else None
+
+    async def save_schedule(self, schedule: RoundSchedule, session: Session = None) -> None:
+        doc = {**schedule.model_dump(mode="json"), "scheduled_at": schedule.scheduled_at}
+        await self.db.schedules.replace_one({"_id": schedule.round_id}, doc, upsert=True, session=session)
+
+    async def schedules(self) -> list[RoundSchedule]:
+        return [RoundSchedule.model_validate(d) async for d in self.db.schedules.find().sort("_id")]
+
+    async def directory_entry(self, scope: str, session: Session = None) -> Contact | None:
+        doc = await self.db.directory.find_one({"_id": scope}, session=session)
+        return Contact.model_validate(doc) if doc else None
+
+    async def set_directory_entry(self, scope: str, contact: Contact) -> None:
+        await self.db.directory.replace_one({"_id": scope}, contact.model_dump(), upsert=True)
+
+    async def preferences(self, recipient: str, session: Session = None) -> Preferences:
+        doc = await self.db.preferences.find_one({"_id": recipient}, session=session)
+        return Preferences.model_validate(doc) if doc else Preferences()
+
+    async def set_preferences(self, recipient: str, preferences: Preferences) -> None:
+        await self.db.preferences.replace_one({"_id": recipient}, preferences.model_dump(), upsert=True)
+
+    async def add_inbox(self, messages: Iterable[InboxMessage], session: Session = None) -> None:
+        for m in messages:
+            await self.db.inbox.update_one({"_id": m.id}, {"$setOnInsert": m.model_dump(exclude={"id"})},
+                                           upsert=True, session=session)
+
+    async def inbox(self, recipient: str, *, offset: int = 0, limit: int = 50) -> tuple[int, list[InboxMessage]]:
+        mine = {"recipient": recipient}
+        cursor = self.db.inbox.find(mine).sort([("created_at", DESCENDING), ("_id", ASCENDING)]).skip(offset)
+        items = [InboxMessage.model_validate({**d, "id": d["_id"]}) async for d in cursor.limit(limit)]
+        return await self.db.inbox.count_documents({**mine, "read": False}), items
+
+    async def mark_read(self, message_id: str, recipient: str) -> bool:
+        result = await self.db.inbox.update_one({"_id": message_id, "recipient": recipient},
+                                                {"$set": {"read": True}})
+        return result.matched_count == 1
+
+
+class InMemoryNotifyRepository:
+    """The fake for fast tests; behaves as the Mongo adapter does (see the contract test)."""
+
+    def __init__(self) -> None:
+        self.cases: dict[str, Case] = {}
+        self.contacts: dict[str, ApplicantContact] = {}
+        self._schedules: dict[str, RoundSchedule] = {}
+        self._directory: dict[str, Contact] = {}
+        self._preferences: dict[str, Preferences] = {}
+        self.messages: dict[str, InboxMessage] = {}
+
+    async def case(self, application_id: str, session: Session = None) -> Case | None:
+        return self.cases.get(application_id)
+
+    async def save_case(self, case: Case, session: Session = None) -> None:
+        self.cases[case.application_id] = case
+
+    async def open_cases(self) -> list[Case]:
+        return [self.cases[k] for k in sorted(self.cases) if self.cases[k].stage in QUEUE_STAGES]
+
+    async def contact(self, application_id: str, session: Session = None) -> ApplicantContact | None:
+        return self.contacts.get(application_id)
+
+    async def save_contact(self, contact: ApplicantContact, session: Session = None) -> None:
+        self.contacts[contact.application_id] = contact
+
+    async def schedule(self, round_id: str, session: Session = None) -> RoundSchedule | None:
+        return self._schedules.get(round_id)
+
+    async def save_schedule(self, schedule: RoundSchedule, session: Session = None) -> None:
+        self._schedules[schedule.round_id] = schedule
+
+    async def schedules(self) -> list[RoundSchedule]:
+        return [self._schedules[k] for k in sorted(self._schedules)]
+
+    async def directory_entry(self, scope: str, session: Session = None) -> Contact | None:
+        return self._directory.get(scope)
+
+    async def set_directory_entry(self, scope: str, contact: Contact) -> None:
+        self._directory[scope] = contact
+
+    async def preferences(self, recipient: str, session: Session = None) -> Preferences:
+        return self._preferences.get(recipient, Preferences())
+
+    async def set_preferences(self, recipient: str, preferences: Preferences) -> None:
+        self._preferences[recipient] = preferences
+
+    async def add_inbox(self, messages: Iterable[InboxMessage], session: Session = None) -> None:
+        for m in messages:
+            self.messages.setdefault(m.id, m)
+
+    async def inbox(self, recipient: str, *, offset: int = 0, limit: int = 50) -> tuple[int, list[InboxMessage]]:
+        mine = sorted((m for m in self.messages.values() if m.recipient == recipient), key=_newest_first)
+        return sum(not m.read for m in mine), mine[offset : offset + limit]
+
+    async def mark_read(self, message_id: str, recipient: str) -> bool:
+        message = self.messages.get(message_id)
+        if message is None or message.recipient != recipient:
+            return False
+        self.messages[message_id] = message.model_copy(update={"read": True})
+        return True

@@ -1,0 +1,88 @@
+"""The province's expert pool (专家库) and each round's review settings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from pydantic import BaseModel
+from zhongshi_contracts.reference import Cluster
+from zhongshi_runtime.auth import Principal, Role, require
+
+from zhongshi_review.pool import HELP, Expert, parse_rows, read_table
+from zhongshi_review.repository import ReviewRepository
+from zhongshi_review.rubric import RoundConfig
+
+Province = Annotated[Principal, Depends(require(Role.PROVINCE_OFFICIAL))]
+ProvinceOrExpert = Annotated[Principal, Depends(require(Role.PROVINCE_OFFICIAL, Role.EXPERT))]
+MAX_UPLOAD = 5 * 1024 * 1024
+
+
+class ImportResult(BaseModel):
+    imported: int
+    ids: list[str]
+
+
+def router(repo: ReviewRepository) -> APIRouter:
+    api = APIRouter(prefix="/api/v1", tags=["expert pool"])
+
+    @api.put("/experts/{expert_id}", summary="Add or update an expert (province)")
+    async def put_expert(expert_id: str, expert: Expert, _: Province) -> Expert:
+        if expert.id != expert_id:
+            raise HTTPException(422, [{"loc": ["body", "id"], "msg": "id 与路径不一致", "type": "value_error"}])
+        await repo.experts.put(expert.id, expert)
+        return expert
+
+    @api.get("/experts", summary="The pool, with filters")
+    async def list_experts(
+        _: Province, field: Cluster | None = None, active: bool | None = None,
+        offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> dict[str, Any]:
+        found = [e for e in await repo.experts.find()
+                 if (field is None or field in e.fields) and (active is None or e.active is active)]
+        return {"total": len(found), "items": found[offset : offset + limit]}
+
+    @api.get("/experts/{expert_id}", summary="One expert")
+    async def get_expert(expert_id: str, _: Province) -> Expert:
+        expert = await repo.experts.get(expert_id)
+        if expert is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"专家 {expert_id} 不存在")
+        return expert
+
+    @api.post("/experts/import", summary="Bulk import from CSV or XLSX (all rows or none)",
+              description=f"Body: the file's bytes; `filename` ends in .csv or .xlsx. Columns: id, name, "
+                          f"organisation, organisation_credit_code, title, fields, region_code, email, phone, "
+                          f"active, relations. {HELP}")
+    async def import_experts(request: Request, _: Province, filename: str = Query(pattern=r"\.(csv|xlsx)$")
+                             ) -> ImportResult:
+        content = await request.body()
+        if len(content) > MAX_UPLOAD:
+            raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "文件不得超过5MB")
+        try:
+            rows = read_table(content, filename)
+        except (UnicodeDecodeError, ValueError, KeyError, OSError) as exc:
+            problem = [{"loc": ["body"], "msg": f"无法读取文件：{exc}", "type": "value_error"}]
+            raise HTTPException(422, problem) from None
+        experts, errors = parse_rows(rows)
+        if errors:
+            raise HTTPException(422, {"message": f"{len(errors)}行有误，未导入任何专家", "rows": errors})
+        for expert in experts:
+            await repo.experts.put(expert.id, expert)
+        return ImportResult(imported=len(experts), ids=[e.id for e in experts])
+
+    @api.put("/rounds/{round_id}/review-settings", summary="Rubric, aggregation, panel size, lines, quota")
+    async def put_settings(round_id: str, settings: RoundConfig, _: Province) -> RoundConfig:
+        if settings.round_id != round_id:
+            raise HTTPException(422, [{"loc": ["body", "round_id"], "msg": "round_id 与路径不一致",
+                                       "type": "value_error"}])
+        state = await repo.rounds.get(round_id)
+        if state and state.confirmed_at:
+            raise HTTPException(status.HTTP_409_CONFLICT, "本批次评审结果已确认，不能修改评审设置")
+        await repo.settings.put(round_id, settings)
+        return settings
+
+    @api.get("/rounds/{round_id}/review-settings", summary="The round's review settings (defaults if unset)")
+    async def get_settings(round_id: str, _: ProvinceOrExpert) -> RoundConfig:
+        return await repo.settings.get(round_id) or RoundConfig(round_id=round_id)
+
+    return api

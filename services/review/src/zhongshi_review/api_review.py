@@ -1,0 +1,296 @@
+"""Panels, assignments, scoring, inspections and the round's decision (province and experts)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from pydantic import BaseModel, Field
+from zhongshi_contracts.events import Event
+from zhongshi_contracts.review import (
+    DECISION_LABELS,
+    AssignmentDeclined,
+    Decision,
+    PanelDrawn,
+    PanelMember,
+    ReviewDecided,
+    Scored,
+)
+from zhongshi_runtime.auth import Principal, Role, require
+from zhongshi_runtime.clock import Clock, shanghai_date
+from zhongshi_runtime.outbox import Session, UnitOfWork
+
+from zhongshi_review.domain import Candidate, DrawFailed, ScoreProblem, check_sheet, draw_panel, weighted_total
+from zhongshi_review.progress import propose, round_standings, settings_of, standing
+from zhongshi_review.records import Declination, Inspection, Override, Panel, RoundState, ScoreSheet
+from zhongshi_review.repository import ReviewRepository
+
+Province = Annotated[Principal, Depends(require(Role.PROVINCE_OFFICIAL))]
+ExpertCaller = Annotated[Principal, Depends(require(Role.EXPERT))]
+Note = Annotated[str, Field(min_length=2, max_length=2000)]
+
+
+class DrawRequest(BaseModel):
+    seed: str | None = Field(None, max_length=64, description="Recorded with the panel; random when omitted.")
+    application_ids: list[str] | None = Field(None, description="Only these; default: every ready candidate.")
+
+
+class Sheet(BaseModel):
+    scores: dict[str, int]
+    comments: dict[str, str] = Field(default_factory=dict)
+    overall_comment: str = Field("", max_length=4000)
+
+
+class Reason(BaseModel):
+    reason: Note
+
+
+class Reconciliation(BaseModel):
+    note: Note
+
+
+class InspectionResult(BaseModel):
+    passed: bool
+    notes: str = Field("", max_length=4000)
+
+
+class OverrideRequest(BaseModel):
+    decision: Decision
+    justification: Note
+
+
+def _refused(message: str) -> HTTPException:
+    return HTTPException(status.HTTP_409_CONFLICT, message)
+
+
+def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
+    api = APIRouter(prefix="/api/v1", tags=["expert review"])
+
+    async def open_round(round_id: str) -> None:
+        state = await repo.rounds.get(round_id)
+        if state and state.confirmed_at:
+            raise _refused("本批次评审结果已确认")
+
+    async def candidate(application_id: str) -> Candidate:
+        found = await repo.candidates.get(application_id)
+        if found is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"申报 {application_id} 不在专家评审阶段")
+        return found
+
+    async def my_panel(application_id: str, expert: Principal) -> Panel:
+        """The panel of an application the expert is assigned to; 404 otherwise (not revealed)."""
+        panel = await repo.panels.get(application_id)
+        if panel is None or expert.scope not in panel.experts:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"没有申报 {application_id} 的评审任务")
+        return panel
+
+    # ---- panels (province) ----
+    @api.post("/rounds/{round_id}/panels", summary="Draw panels for the round's ready candidates")
+    async def draw(round_id: str, body: DrawRequest, _: Province) -> list[dict[str, Any]]:
+        await open_round(round_id)
+        settings = await settings_of(repo, round_id)
+        seed = body.seed or secrets.token_hex(8)
+        pool = await repo.experts.find()
+        wanted = [c for c in await repo.candidates.find(round_id=round_id)
+                  if c.ready and (body.application_ids is None or c.id in body.application_ids)]
+        results: list[dict[str, Any]] = []
+        for cand in wanted:
+            if await repo.panels.get(cand.id):
+                continue
+            try:
+                drawn = draw_panel(pool, cand, settings, seed, shanghai_date(clock()))
+            except DrawFailed as exc:
+                results.append({"application_id": cand.id, "error": str(exc)})
+                continue
+            panel = Panel(application_id=cand.id, round_id=round_id, panel_id=f"P-{cand.id}", seed=seed,
+                          experts=drawn.experts, drawn_at=clock())
+            event = PanelDrawn(application_id=cand.id, round_id=round_id, panel_id=panel.panel_id,
+                               experts=drawn.experts, seed=seed, candidates=drawn.candidates,
+                               excluded=len(drawn.exclusions), drawn_at=panel.drawn_at)
+
+            async def work(session: Session, panel: Panel = panel, event: PanelDrawn = event) -> list[Event]:
+                return [event] if await repo.panels.add(panel.application_id, panel, session) else []
+
+            await uow.run(work)
+            results.append({"application_id": cand.id, "panel_id": panel.panel_id, "experts": drawn.experts,
+                            "seed": seed, "excluded_for_conflicts": drawn.exclusions})
+        return results
+
+    @api.get("/panels/{application_id}", summary="A panel with every score sheet (province)")
+    async def read_panel(application_id: str, _: Province) -> dict[str, Any]:
+        cand = await candidate(application_id)
+        state = await standing(repo, cand, await settings_of(repo, cand.round_id))
+        if state.panel is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "尚未抽取评审组")
+        return {"panel": state.panel, "sheets": state.sheets, "missing": state.missing,
+                "score": state.scoring.score if state.scoring else None}
+
+    # ---- assignments (experts) ----
+    @api.get("/assignments", summary="My assignments")
+    async def assignments(expert: ExpertCaller) -> list[dict[str, Any]]:
+        mine = []
+        for panel in await repo.panels.find(experts=expert.scope):
+            cand = await candidate(panel.application_id)
+            sheet = await repo.scores.get(f"{panel.application_id}/{expert.scope}")
+            mine.append({"application_id": cand.id, "round_id": cand.round_id, "platform_name": cand.platform_name,
+                         "applicant_name": cand.applicant_name, "lead": panel.lead == expert.scope,
+                         "scored": sheet is not None})
+        return mine
+
+    @api.get("/assignments/{application_id}", summary="An assignment: dossier, report, opinions, my score")
+    async def assignment(application_id: str, expert: ExpertCaller) -> dict[str, Any]:
+        panel = await my_panel(application_id, expert)
+        cand = await candidate(application_id)
+        settings = await settings_of(repo, cand.round_id)
+        state = await standing(repo, cand, settings)
+        closed = len(state.sheets) == len(panel.experts)  # others' scores only once everyone has scored
+        return {
+            "application_id": cand.id, "platform_name": cand.platform_name, "dossier": cand.dossier,
+            "screening_report": cand.clauses, "opinions": cand.opinions, "rubric": settings.rubric,
+            "lead": panel.lead == expert.scope,
+            "my_sheet": next((s for s in state.sheets if s.expert_id == expert.scope), None),
+            "scoring_closed": closed, "panel_sheets": state.sheets if closed else None,
+            "missing": state.missing,
+        }
+
+    @api.post("/assignments/{application_id}/score", summary="Score against the rubric")
+    async def score(application_id: str, sheet: Sheet, expert: ExpertCaller) -> ScoreSheet:
+        panel = await my_panel(application_id, expert)
+        await open_round(panel.round_id)
+        rubric = (await settings_of(repo, panel.round_id)).rubric
+        try:
+            check_sheet(rubric, sheet.scores, sheet.comments)
+        except ScoreProblem as exc:
+            raise HTTPException(422, [{"loc": ["body", "scores", exc.field], "msg": str(exc),
+                                       "type": "value_error"}]) from None
+        record = ScoreSheet(application_id=application_id, panel_id=panel.panel_id, expert_id=expert.scope,
+                            rubric_version=rubric.version, scores=sheet.scores, comments=sheet.comments,
+                            overall_comment=sheet.overall_comment, total=weighted_total(rubric, sheet.scores),
+                            scored_at=clock())
+
+        async def work(session: Session) -> list[Event]:
+            if not await repo.scores.add(f"{application_id}/{expert.scope}", record, session):
+                raise _refused("您已对该申报评分，不能重复提交")
+            return [Scored(application_id=application_id, round_id=panel.round_id, panel_id=panel.panel_id,
+                           expert_id=expert.scope, rubric_version=rubric.version, total=record.total,
+                           scores=record.scores, scored_at=record.scored_at)]
+
+        await uow.run(work)
+        return record
+
+    @api.post("/assignments/{application_id}/decline", summary="Decline (declaring a conflict); a redraw follows")
+    async def decline(application_id: str, body: Reason, expert: ExpertCaller) -> dict[str, Any]:
+        panel = await my_panel(application_id, expert)
+        await open_round(panel.round_id)
+        if await repo.scores.get(f"{application_id}/{expert.scope}"):
+            raise _refused("已评分的任务不能回避")
+        cand = await candidate(application_id)
+        settings = await settings_of(repo, cand.round_id)
+        declined = {d.expert_id for d in panel.declined} | {expert.scope}
+        try:
+            drawn = draw_panel(await repo.experts.find(), cand, settings, f"{panel.seed}/redraw-{len(declined)}",
+                               shanghai_date(clock()), size=1, exclude=frozenset(declined | set(panel.experts)))
+            replacement: str | None = drawn.experts[0]
+        except DrawFailed:
+            replacement = None
+        experts = [replacement if e == expert.scope else e for e in panel.experts]
+        updated = panel.model_copy(update={
+            "experts": [e for e in experts if e is not None],
+            "declined": [*panel.declined, Declination(expert_id=expert.scope, reason=body.reason, at=clock())]})
+
+        async def work(session: Session) -> list[Event]:
+            current = await repo.panels.get(application_id, session)
+            if current is None or expert.scope not in current.experts:
+                raise _refused("该任务已回避")
+            await repo.panels.put(application_id, updated, session)
+            return [AssignmentDeclined(application_id=application_id, round_id=panel.round_id,
+                                       panel_id=panel.panel_id, expert_id=expert.scope, reason=body.reason,
+                                       replacement=replacement, declined_at=clock())]
+
+        await uow.run(work)
+        return {"replacement_drawn": replacement is not None,
+                "message": "已回避并补抽专家" if replacement else "已回避；符合条件的专家不足，待省经信厅补充"}
+
+    @api.post("/assignments/{application_id}/reconcile", summary="The lead's note on diverging scores")
+    async def reconcile(application_id: str, body: Reconciliation, expert: ExpertCaller) -> Panel:
+        panel = await my_panel(application_id, expert)
+        await open_round(panel.round_id)
+        if panel.lead != expert.scope:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "仅评审组组长可出具协调意见")
+        updated = panel.model_copy(update={"reconciliation": body.note})
+        await repo.panels.put(application_id, updated)
+        return updated
+
+    # ---- inspection and decisions (province) ----
+    @api.post("/applications/{application_id}/inspection", summary="Record the on-site inspection (现场核查)")
+    async def inspection(application_id: str, body: InspectionResult, _: Province) -> Inspection:
+        cand = await candidate(application_id)
+        await open_round(cand.round_id)
+        record = Inspection(application_id=application_id, passed=body.passed, notes=body.notes, at=clock())
+        await repo.inspections.put(application_id, record)
+        return record
+
+    @api.post("/rounds/{round_id}/overrides/{application_id}", summary="Override one proposed decision")
+    async def override(round_id: str, application_id: str, body: OverrideRequest, _: Province) -> Override:
+        await open_round(round_id)
+        if (await candidate(application_id)).round_id != round_id:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"申报 {application_id} 不属于批次 {round_id}")
+        record = Override(application_id=application_id, decision=body.decision,
+                          justification=body.justification, at=clock())
+        await repo.overrides.put(application_id, record)
+        return record
+
+    @api.get("/rounds/{round_id}/proposal", summary="The proposed decision list, ranked, with what is missing")
+    async def proposal(round_id: str, _: Province) -> dict[str, Any]:
+        settings, standings = await round_standings(repo, round_id)
+        by_id = {s.candidate.id: s for s in standings}
+        items = []
+        for p in propose(settings, standings):
+            o = await repo.overrides.get(p.application_id)
+            cand = by_id[p.application_id].candidate
+            decision = o.decision if o else p.decision
+            items.append({"application_id": p.application_id, "platform_name": cand.platform_name,
+                          "applicant_name": cand.applicant_name, "city_code": cand.city_code,
+                          "score": p.score, "rank": p.rank, "proposed": p.decision, "reason": p.reason,
+                          "decision": decision, "label": DECISION_LABELS[decision],
+                          "override": o.justification if o else None})
+        incomplete = [{"application_id": s.candidate.id, "missing": s.missing} for s in standings if s.missing]
+        state = await repo.rounds.get(round_id)
+        return {"settings": settings, "items": items, "incomplete": incomplete,
+                "confirmed_at": state.confirmed_at if state else None}
+
+    @api.post("/rounds/{round_id}/confirm", summary="Confirm the decision list: pilot.review.decided for each")
+    async def confirm(round_id: str, _: Province) -> dict[str, Any]:
+        settings, standings = await round_standings(repo, round_id)
+        missing = [f"{s.candidate.id}（{s.missing}）" for s in standings if s.missing]
+        if missing:
+            raise _refused("以下申报尚未完成评审，不能确认：" + "；".join(missing))
+        if not standings:
+            raise _refused("本批次没有可确认的评审结果")
+        by_id = {s.candidate.id: s for s in standings}
+        now = clock()
+        events: list[Event] = []
+        for p in propose(settings, standings):
+            o = await repo.overrides.get(p.application_id)
+            s = by_id[p.application_id]
+            totals = {sheet.expert_id: sheet.total for sheet in s.sheets}
+            events.append(ReviewDecided(
+                application_id=p.application_id, round_id=round_id, decision=o.decision if o else p.decision,
+                score=p.score, rank=p.rank, rubric_version=settings.rubric.version,
+                aggregation=settings.aggregation.value,
+                panel=[PanelMember(expert_id=e, total=totals.get(e)) for e in (s.panel.experts if s.panel else [])],
+                overridden=o is not None, justification=o.justification if o else p.reason,
+                platform_name=s.candidate.platform_name, applicant_name=s.candidate.applicant_name,
+                applicant_credit_code=s.candidate.applicant_credit_code, region_code=s.candidate.region_code,
+                city_code=s.candidate.city_code, decided_at=now))
+
+        async def work(session: Session) -> list[Event]:
+            if not await repo.rounds.add(round_id, RoundState(round_id=round_id, confirmed_at=now), session):
+                raise _refused("本批次评审结果已确认")
+            return events
+
+        await uow.run(work)
+        return {"confirmed": len(events), "confirmed_at": now}
+
+    return api

@@ -1,0 +1,69 @@
+"""Review's handlers: forwarded applications become candidates; exception decisions and withdrawals
+change whether they can be reviewed."""
+
+from __future__ import annotations
+
+from zhongshi_contracts.envelope import CloudEvent
+from zhongshi_contracts.events import ApplicationWithdrawn, Event
+from zhongshi_contracts.recommendation import ApplicationExceptionDecided, ApplicationForwarded
+from zhongshi_runtime.messaging import Consumers
+from zhongshi_runtime.outbox import Consumed, Session, UnitOfWork
+
+from zhongshi_review.domain import Candidate
+from zhongshi_review.records import CandidateNote
+from zhongshi_review.repository import ReviewRepository
+
+
+def candidate_of(event: ApplicationForwarded) -> Candidate:
+    return Candidate(
+        id=event.application_id, round_id=event.round_id, revision=event.revision,
+        applicant_name=event.applicant_name, applicant_credit_code=event.applicant_credit_code,
+        platform_name=event.platform_name, region_code=event.region_code, city_code=event.city_code,
+        priority=event.priority, forwarded_at=event.acted_at, awaiting_exception=bool(event.flagged),
+        dossier=event.dossier, clauses=event.clauses, opinions=event.opinions,
+    )
+
+
+def with_note(candidate: Candidate, note: CandidateNote | None) -> Candidate:
+    """Apply what is known from other topics: exception decisions and withdrawals."""
+    if note is None:
+        return candidate
+    return candidate.model_copy(update={
+        "awaiting_exception": candidate.awaiting_exception and note.exception_approved is None,
+        "declined_by_province": note.exception_approved is False,
+        "withdrawn": note.withdrawn,
+    })
+
+
+def register(consumers: Consumers, uow: UnitOfWork, repo: ReviewRepository) -> None:
+    @consumers.on(ApplicationForwarded)
+    async def on_forwarded(event: ApplicationForwarded, meta: CloudEvent) -> None:
+        async def work(session: Session) -> list[Event]:
+            note = await repo.notes.get(event.application_id, session)
+            await repo.candidates.put(event.application_id, with_note(candidate_of(event), note), session)
+            return []
+
+        await uow.run(work, consumed=Consumed("review.on_forwarded", meta, event.topic.name))
+
+    async def noted(application_id: str, session: Session, **change: object) -> None:
+        note = (await repo.notes.get(application_id, session) or CandidateNote()).model_copy(update=change)
+        await repo.notes.put(application_id, note, session)
+        known = await repo.candidates.get(application_id, session)
+        if known is not None:
+            await repo.candidates.put(application_id, with_note(known, note), session)
+
+    @consumers.on(ApplicationExceptionDecided)
+    async def on_exception_decided(event: ApplicationExceptionDecided, meta: CloudEvent) -> None:
+        async def work(session: Session) -> list[Event]:
+            await noted(event.application_id, session, exception_approved=event.approved)
+            return []
+
+        await uow.run(work, consumed=Consumed("review.on_exception_decided", meta, event.topic.name))
+
+    @consumers.on(ApplicationWithdrawn)
+    async def on_withdrawn(event: ApplicationWithdrawn, meta: CloudEvent) -> None:
+        async def work(session: Session) -> list[Event]:
+            await noted(event.application_id, session, withdrawn=True)
+            return []
+
+        await uow.run(work, consumed=Consumed("review.on_withdrawn", meta, event.topic.name))

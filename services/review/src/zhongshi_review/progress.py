@@ -1,0 +1,68 @@
+"""Where each candidate's review stands, and the round's proposed decision list (reads only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from zhongshi_review.domain import Candidate, Proposal, Scoring, aggregate, divergent, rank_and_decide
+from zhongshi_review.records import Panel, ScoreSheet
+from zhongshi_review.repository import ReviewRepository
+from zhongshi_review.rubric import RoundConfig
+
+
+@dataclass(frozen=True)
+class Standing:
+    candidate: Candidate
+    panel: Panel | None
+    sheets: list[ScoreSheet]
+    scoring: Scoring | None
+    missing: str | None  # why the review is not finished, in Chinese
+
+    @property
+    def totals(self) -> list[Decimal]:
+        return [s.total for s in self.sheets]
+
+
+async def settings_of(repo: ReviewRepository, round_id: str) -> RoundConfig:
+    return await repo.settings.get(round_id) or RoundConfig(round_id=round_id)
+
+
+async def standing(repo: ReviewRepository, candidate: Candidate, settings: RoundConfig) -> Standing:
+    panel = await repo.panels.get(candidate.id)
+    inspection = await repo.inspections.get(candidate.id)
+    sheets = [s for s in await repo.scores.find(application_id=candidate.id)
+              if panel is not None and s.expert_id in panel.experts]
+    if inspection is not None and not inspection.passed:
+        return Standing(candidate, panel, sheets, _scoring(candidate, sheets, settings, failed=True), None)
+    if panel is None:
+        return Standing(candidate, None, [], None, "未组织专家评审")
+    if len(panel.experts) < settings.panel_size:
+        return Standing(candidate, panel, sheets, None, f"评审组不足{settings.panel_size}人，待补充抽取")
+    if len(sheets) < len(panel.experts):
+        return Standing(candidate, panel, sheets, None, f"尚有{len(panel.experts) - len(sheets)}名专家未评分")
+    if divergent([s.total for s in sheets], settings.divergence_threshold) and not panel.reconciliation:
+        return Standing(candidate, panel, sheets, None, "专家评分分歧超过阈值，待评审组组长出具协调意见")
+    return Standing(candidate, panel, sheets, _scoring(candidate, sheets, settings), None)
+
+
+def _scoring(candidate: Candidate, sheets: list[ScoreSheet], settings: RoundConfig,
+             failed: bool = False) -> Scoring:
+    key = settings.tie_break_criterion
+    tie = [Decimal(s.scores[key]) for s in sheets if key in s.scores]
+    return Scoring(
+        application_id=candidate.id,
+        score=aggregate([s.total for s in sheets], settings.aggregation) if sheets else None,
+        outcomes_mean=sum(tie, Decimal(0)) / len(tie) if tie else Decimal(0),
+        priority=candidate.priority, inspection_failed=failed,
+    )
+
+
+async def round_standings(repo: ReviewRepository, round_id: str) -> tuple[RoundConfig, list[Standing]]:
+    settings = await settings_of(repo, round_id)
+    candidates = [c for c in await repo.candidates.find(round_id=round_id) if c.ready]
+    return settings, [await standing(repo, c, settings) for c in candidates]
+
+
+def propose(settings: RoundConfig, standings: list[Standing]) -> list[Proposal]:
+    return rank_and_decide([s.scoring for s in standings if s.scoring is not None], settings)

@@ -1,0 +1,112 @@
+"""Review's storage: one small document-store port per record type, a MongoDB adapter and an in-memory
+fake that pass the same contract test."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, Protocol, TypeVar
+
+from pydantic import BaseModel
+from pymongo import ASCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+from zhongshi_runtime.outbox import Session
+
+from zhongshi_review.domain import Candidate
+from zhongshi_review.pool import Expert
+from zhongshi_review.records import CandidateNote, Inspection, Override, Panel, RoundState, ScoreSheet
+from zhongshi_review.rubric import RoundConfig
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Store(Protocol[M]):
+    async def get(self, key: str, session: Session = None) -> M | None: ...
+    async def put(self, key: str, item: M, session: Session = None) -> None: ...
+    async def add(self, key: str, item: M, session: Session = None) -> bool:
+        """Insert unless the key exists; False when it does."""
+        ...
+    async def find(self, **equals: str) -> list[M]:
+        """Items whose fields equal the values (a list field matches when it contains the value), by key."""
+        ...
+
+
+class MongoStore(Generic[M]):
+    def __init__(self, db: AsyncDatabase[Any], name: str, model: type[M]) -> None:
+        self.collection, self.model = db[name], model
+
+    def _doc(self, key: str, item: M) -> dict[str, Any]:
+        return {"_id": key, **item.model_dump(mode="json")}
+
+    def _item(self, doc: dict[str, Any]) -> M:
+        return self.model.model_validate({k: v for k, v in doc.items() if k != "_id"})
+
+    async def get(self, key: str, session: Session = None) -> M | None:
+        doc = await self.collection.find_one({"_id": key}, session=session)
+        return self._item(doc) if doc else None
+
+    async def put(self, key: str, item: M, session: Session = None) -> None:
+        await self.collection.replace_one({"_id": key}, self._doc(key, item), upsert=True, session=session)
+
+    async def add(self, key: str, item: M, session: Session = None) -> bool:
+        try:
+            await self.collection.insert_one(self._doc(key, item), session=session)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def find(self, **equals: str) -> list[M]:
+        return [self._item(d) async for d in self.collection.find(equals).sort("_id", ASCENDING)]
+
+
+class MemoryStore(Generic[M]):
+    def __init__(self) -> None:
+        self.items: dict[str, M] = {}
+
+    async def get(self, key: str, session: Session = None) -> M | None:
+        return self.items.get(key)
+
+    async def put(self, key: str, item: M, session: Session = None) -> None:
+        self.items[key] = item
+
+    async def add(self, key: str, item: M, session: Session = None) -> bool:
+        if key in self.items:
+            return False
+        self.items[key] = item
+        return True
+
+    async def find(self, **equals: str) -> list[M]:
+        def matches(item: M) -> bool:
+            data = item.model_dump(mode="json")
+            return all(v in data[k] if isinstance(data[k], list) else data[k] == v for k, v in equals.items())
+
+        return [self.items[k] for k in sorted(self.items) if matches(self.items[k])]
+
+
+class ReviewRepository:
+    """The stores review keeps; `mongo` and `memory` build the two adapters."""
+
+    def __init__(self, make: Any) -> None:
+        self.experts: Store[Expert] = make("experts", Expert)
+        self.candidates: Store[Candidate] = make("candidates", Candidate)
+        self.panels: Store[Panel] = make("panels", Panel)
+        self.scores: Store[ScoreSheet] = make("scores", ScoreSheet)
+        self.settings: Store[RoundConfig] = make("review_settings", RoundConfig)
+        self.inspections: Store[Inspection] = make("inspections", Inspection)
+        self.overrides: Store[Override] = make("overrides", Override)
+        self.rounds: Store[RoundState] = make("round_states", RoundState)
+        self.notes: Store[CandidateNote] = make("candidate_notes", CandidateNote)
+
+    @classmethod
+    def mongo(cls, db: AsyncDatabase[Any]) -> ReviewRepository:
+        return cls(lambda name, model: MongoStore(db, name, model))
+
+    @classmethod
+    def memory(cls) -> ReviewRepository:
+        return cls(lambda name, model: MemoryStore())
+
+
+async def ensure_indexes(db: AsyncDatabase[Any]) -> None:
+    await db.candidates.create_index([("round_id", ASCENDING)])
+    await db.panels.create_index([("experts", ASCENDING)])
+    await db.panels.create_index([("round_id", ASCENDING)])
+    await db.scores.create_index([("application_id", ASCENDING)])

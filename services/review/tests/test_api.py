@@ -1,0 +1,191 @@
+"""Review's HTTP API over in-memory fakes: pool import, draws, assignments, scoring, decisions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from zhongshi_runtime.auth import Authenticator, Role, ensure_dev_keys, mint_dev_token
+from zhongshi_runtime.testing import InMemoryUnitOfWork
+from zhongshi_review import api_pool, api_review
+from zhongshi_review.repository import ReviewRepository
+from zhongshi_review.rubric import DEFAULT_RUBRIC
+
+from .review_fixtures import NOW, candidate_of, expert
+
+
+class Client:
+    def __init__(self, keys: Path, http: httpx.AsyncClient, repo: ReviewRepository, uow: InMemoryUnitOfWork) -> None:
+        self.keys, self.http, self.repo, self.uow = keys, http, repo, uow
+
+    async def as_(self, role: Role, scope: str, method: str, path: str, **kw) -> httpx.Response:  # type: ignore[no-untyped-def]
+        token = mint_dev_token(self.keys, role=role, scope=scope)
+        return await self.http.request(method, path, headers={"Authorization": f"Bearer {token}"}, **kw)
+
+    async def province(self, method: str, path: str, **kw) -> httpx.Response:  # type: ignore[no-untyped-def]
+        return await self.as_(Role.PROVINCE_OFFICIAL, "42", method, path, **kw)
+
+    def published(self, topic: str) -> list:  # type: ignore[type-arg]
+        return [e for e in self.uow.published if e.topic.name == topic]
+
+
+@pytest.fixture
+async def client(tmp_path: Path, make_dossier):  # type: ignore[no-untyped-def]
+    ensure_dev_keys(tmp_path)
+    repo, uow = ReviewRepository.memory(), InMemoryUnitOfWork()
+    app = FastAPI()
+    app.state.authenticator = Authenticator(issuer="zhongshi-dev", audience="zhongshi",
+                                            jwks_file=str(tmp_path / "jwks.json"))
+    app.include_router(api_pool.router(repo))
+    app.include_router(api_review.router(repo, uow, lambda: NOW))
+    for n in range(8):
+        await repo.experts.put(f"E{n:03d}", expert(n, ["laser"]))
+    for i, app_id in enumerate(("A1", "A2")):
+        await repo.candidates.put(app_id, candidate_of(make_dossier(), app_id, priority=i + 1))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        yield Client(tmp_path, http, repo, uow)
+
+
+def sheet(value: int) -> dict:  # type: ignore[type-arg]
+    comments = {c.key: "理由充分" for c in DEFAULT_RUBRIC.criteria} if value <= 3 or value >= 9 else {}
+    return {"scores": {c.key: value for c in DEFAULT_RUBRIC.criteria}, "comments": comments}
+
+
+async def draw(client: Client, **body) -> list[dict]:  # type: ignore[no-untyped-def, type-arg]
+    r = await client.province("POST", "/api/v1/rounds/R1/panels", json={"seed": "s1", **body})
+    assert r.status_code == 200, r.text
+    return list(r.json())
+
+
+async def test_a_draw_is_recorded_with_its_seed_and_announced(client) -> None:  # type: ignore[no-untyped-def]
+    [first, second] = await draw(client)
+    assert first["seed"] == "s1" and len(first["experts"]) == 5
+    assert [e.experts for e in client.published("pilot.review.panel-drawn")] == [first["experts"], second["experts"]]
+    assert await draw(client) == []  # drawn already: nothing redrawn
+
+
+async def test_experts_see_only_their_assignments_and_no_other_scores_before_closing(client) -> None:  # type: ignore[no-untyped-def]
+    [panel, _] = await draw(client)
+    members = panel["experts"]
+    outsider = next(f"E{n:03d}" for n in range(8) if f"E{n:03d}" not in members)
+    r = await client.as_(Role.EXPERT, outsider, "GET", "/api/v1/assignments/A1")
+    if outsider not in (await client.province("GET", "/api/v1/panels/A2")).json()["panel"]["experts"]:
+        assert (await client.as_(Role.EXPERT, outsider, "GET", "/api/v1/assignments")).json() == []
+    assert r.status_code == 404
+    assert (await client.as_(Role.EXPERT, outsider, "POST", "/api/v1/assignments/A1/score",
+                             json=sheet(7))).status_code == 404
+    await client.as_(Role.EXPERT, members[0], "POST", "/api/v1/assignments/A1/score", json=sheet(7))
+    view = (await client.as_(Role.EXPERT, members[1], "GET", "/api/v1/assignments/A1")).json()
+    assert view["panel_sheets"] is None and view["my_sheet"] is None and view["scoring_closed"] is False
+    assert view["dossier"]["platform"]["name"]
+    for member in members[1:]:
+        await client.as_(Role.EXPERT, member, "POST", "/api/v1/assignments/A1/score", json=sheet(8))
+    closed = (await client.as_(Role.EXPERT, members[1], "GET", "/api/v1/assignments/A1")).json()
+    assert closed["scoring_closed"] and len(closed["panel_sheets"]) == 5
+    assert (await client.as_(Role.APPLICANT, "x", "GET", "/api/v1/assignments/A1")).status_code == 403
+
+
+async def test_scoring_twice_is_a_409_and_a_bad_sheet_a_422_naming_the_criterion(client) -> None:  # type: ignore[no-untyped-def]
+    [panel, _] = await draw(client)
+    me = panel["experts"][0]
+    bad = {"scores": {**sheet(7)["scores"], "talent_team": 2}}
+    r = await client.as_(Role.EXPERT, me, "POST", "/api/v1/assignments/A1/score", json=bad)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "scores", "talent_team"]
+    assert (await client.as_(Role.EXPERT, me, "POST", "/api/v1/assignments/A1/score", json=sheet(7))).status_code == 200
+    again = await client.as_(Role.EXPERT, me, "POST", "/api/v1/assignments/A1/score", json=sheet(6))
+    assert again.status_code == 409 and len(client.published("pilot.review.scored")) == 1
+
+
+async def test_a_decline_draws_a_replacement_who_was_not_on_the_panel(client) -> None:  # type: ignore[no-untyped-def]
+    [panel] = await draw(client, application_ids=["A1"])
+    leaving = panel["experts"][2]
+    r = await client.as_(Role.EXPERT, leaving, "POST", "/api/v1/assignments/A1/decline",
+                         json={"reason": "曾与申报单位合作研发项目"})
+    assert r.json()["replacement_drawn"] is True
+    [declined] = client.published("pilot.review.assignment-declined")
+    now = (await client.province("GET", "/api/v1/panels/A1")).json()["panel"]
+    assert leaving not in now["experts"] and declined.replacement in now["experts"]
+    assert declined.replacement not in panel["experts"] and len(now["experts"]) == 5
+    assert (await client.as_(Role.EXPERT, leaving, "GET", "/api/v1/assignments/A1")).status_code == 404
+
+
+async def score_all(client: Client, app_id: str, values: list[int]) -> list[str]:
+    panel = (await client.province("GET", f"/api/v1/panels/{app_id}")).json()["panel"]
+    for member, value in zip(panel["experts"], values, strict=True):
+        r = await client.as_(Role.EXPERT, member, "POST", f"/api/v1/assignments/{app_id}/score", json=sheet(value))
+        assert r.status_code == 200, r.text
+    return list(panel["experts"])
+
+
+async def test_the_round_is_proposed_reconciled_overridden_and_confirmed_once(client) -> None:  # type: ignore[no-untyped-def]
+    await client.province("PUT", "/api/v1/rounds/R1/review-settings",
+                          json={"round_id": "R1", "quota": 1, "accreditation_line": "80", "cultivation_line": "70"})
+    await draw(client)
+    experts_a1 = await score_all(client, "A1", [9, 9, 9, 9, 9])
+    await score_all(client, "A2", [9, 9, 5, 5, 3])  # totals 90, 90, 50, 50, 30: diverging; trimmed 63.33
+    proposal = (await client.province("GET", "/api/v1/rounds/R1/proposal")).json()
+    assert proposal["incomplete"] == [{"application_id": "A2", "missing": "专家评分分歧超过阈值，待评审组组长出具协调意见"}]
+    assert (await client.province("POST", "/api/v1/rounds/R1/confirm")).status_code == 409
+    lead = (await client.province("GET", "/api/v1/panels/A2")).json()["panel"]["experts"][0]
+    not_lead = experts_a1[0] if experts_a1[0] != lead else experts_a1[1]
+    assert (await client.as_(Role.EXPERT, not_lead, "POST", "/api/v1/assignments/A2/reconcile",
+                             json={"note": "x" * 5})).status_code in (403, 404)
+    assert (await client.as_(Role.EXPERT, lead, "POST", "/api/v1/assignments/A2/reconcile",
+                             json={"note": "经组内讨论，分歧源于对服务成效的理解不同，维持各自评分"})).status_code == 200
+    items = {i["application_id"]: i for i in (await client.province("GET", "/api/v1/rounds/R1/proposal")).json()["items"]}
+    assert items["A1"]["decision"] == "accredit" and items["A1"]["rank"] == 1 and items["A2"]["decision"] == "decline"
+    await client.province("POST", "/api/v1/rounds/R1/overrides/A2",
+                          json={"decision": "cultivate", "justification": "地方产业急需，列为培育对象"})
+    assert (await client.province("POST", "/api/v1/rounds/R1/confirm")).json()["confirmed"] == 2
+    decided = {e.application_id: e for e in client.published("pilot.review.decided")}
+    assert decided["A2"].decision == "cultivate" and decided["A2"].overridden
+    assert decided["A1"].score == 90 and decided["A1"].rubric_version == DEFAULT_RUBRIC.version
+    assert [m.expert_id for m in decided["A1"].panel] == experts_a1
+    assert (await client.province("POST", "/api/v1/rounds/R1/confirm")).status_code == 409
+    assert len(client.published("pilot.review.decided")) == 2
+
+
+async def test_a_failed_inspection_declines(client) -> None:  # type: ignore[no-untyped-def]
+    await draw(client)
+    await score_all(client, "A1", [9, 9, 9, 9, 9])
+    await score_all(client, "A2", [8, 8, 8, 8, 8])
+    await client.province("POST", "/api/v1/applications/A1/inspection", json={"passed": False, "notes": "中试线未投运"})
+    items = {i["application_id"]: i for i in (await client.province("GET", "/api/v1/rounds/R1/proposal")).json()["items"]}
+    assert items["A1"]["decision"] == "decline" and items["A1"]["rank"] is None and items["A2"]["rank"] == 1
+
+
+async def test_csv_import_reports_every_bad_row_and_imports_nothing(client) -> None:  # type: ignore[no-untyped-def]
+    header = "id,name,organisation,organisation_credit_code,title,fields,region_code,email,phone,active,relations\n"
+    good = 'X1,李明,武汉大学,,教授,laser;new_materials,420111,li@example.cn,,true,\n'
+    bad = 'X2,王芳,华中科技大学,,教授,steam,420111,,,true,\nX3,,某院,,研究员,laser,4201,,,true,"[{""x"":1}]"\n'
+    r = await client.province("POST", "/api/v1/experts/import", params={"filename": "pool.csv"},
+                              content=(header + good + bad).encode())
+    assert r.status_code == 422
+    rows = r.json()["detail"]["rows"]
+    assert [row["row"] for row in rows] == [3, 4]
+    assert rows[0]["errors"][0]["field"].startswith("fields")
+    assert {e["field"] for e in rows[1]["errors"]} >= {"name", "region_code"}
+    assert await client.repo.experts.get("X1") is None
+    ok = await client.province("POST", "/api/v1/experts/import", params={"filename": "pool.csv"},
+                               content=(header + good).encode())
+    assert ok.json() == {"imported": 1, "ids": ["X1"]}
+
+
+async def test_xlsx_import(client) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet_ = book.active
+    sheet_.append(["id", "name", "organisation", "title", "fields", "region_code", "relations"])
+    sheet_.append(["X9", "赵强", "湖北工业大学", "教授", "laser", "420106",
+                   '[{"organisation": "某公司", "kind": "shareholding", "start": "2022-01-01"}]'])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    r = await client.province("POST", "/api/v1/experts/import", params={"filename": "pool.xlsx"},
+                              content=buffer.getvalue())
+    assert r.status_code == 200, r.text
+    assert (await client.repo.experts.get("X9")).relations[0].kind == "shareholding"
