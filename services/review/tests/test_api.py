@@ -7,11 +7,11 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from zhongshi_runtime.auth import Authenticator, Role, ensure_dev_keys, mint_dev_token
-from zhongshi_runtime.testing import InMemoryUnitOfWork
 from zhongshi_review import api_pool, api_review
 from zhongshi_review.repository import ReviewRepository
 from zhongshi_review.rubric import DEFAULT_RUBRIC
+from zhongshi_runtime.auth import Authenticator, Role, ensure_dev_keys, mint_dev_token
+from zhongshi_runtime.testing import InMemoryUnitOfWork
 
 from .review_fixtures import NOW, candidate_of, expert
 
@@ -119,6 +119,11 @@ async def score_all(client: Client, app_id: str, values: list[int]) -> list[str]
     return list(panel["experts"])
 
 
+async def proposal_items(client: Client) -> dict[str, dict]:  # type: ignore[type-arg]
+    items = (await client.province("GET", "/api/v1/rounds/R1/proposal")).json()["items"]
+    return {i["application_id"]: i for i in items}
+
+
 async def test_the_round_is_proposed_reconciled_overridden_and_confirmed_once(client) -> None:  # type: ignore[no-untyped-def]
     await client.province("PUT", "/api/v1/rounds/R1/review-settings",
                           json={"round_id": "R1", "quota": 1, "accreditation_line": "80", "cultivation_line": "70"})
@@ -126,15 +131,16 @@ async def test_the_round_is_proposed_reconciled_overridden_and_confirmed_once(cl
     experts_a1 = await score_all(client, "A1", [9, 9, 9, 9, 9])
     await score_all(client, "A2", [9, 9, 5, 5, 3])  # totals 90, 90, 50, 50, 30: diverging; trimmed 63.33
     proposal = (await client.province("GET", "/api/v1/rounds/R1/proposal")).json()
-    assert proposal["incomplete"] == [{"application_id": "A2", "missing": "专家评分分歧超过阈值，待评审组组长出具协调意见"}]
+    missing = "专家评分分歧超过阈值，待评审组组长出具协调意见"
+    assert proposal["incomplete"] == [{"application_id": "A2", "missing": missing}]
     assert (await client.province("POST", "/api/v1/rounds/R1/confirm")).status_code == 409
     lead = (await client.province("GET", "/api/v1/panels/A2")).json()["panel"]["experts"][0]
     not_lead = experts_a1[0] if experts_a1[0] != lead else experts_a1[1]
     assert (await client.as_(Role.EXPERT, not_lead, "POST", "/api/v1/assignments/A2/reconcile",
                              json={"note": "x" * 5})).status_code in (403, 404)
     assert (await client.as_(Role.EXPERT, lead, "POST", "/api/v1/assignments/A2/reconcile",
-                             json={"note": "经组内讨论，分歧源于对服务成效的理解不同，维持各自评分"})).status_code == 200
-    items = {i["application_id"]: i for i in (await client.province("GET", "/api/v1/rounds/R1/proposal")).json()["items"]}
+                             json={"note": "经组内讨论，维持各自评分"})).status_code == 200
+    items = await proposal_items(client)
     assert items["A1"]["decision"] == "accredit" and items["A1"]["rank"] == 1 and items["A2"]["decision"] == "decline"
     await client.province("POST", "/api/v1/rounds/R1/overrides/A2",
                           json={"decision": "cultivate", "justification": "地方产业急需，列为培育对象"})
@@ -151,8 +157,9 @@ async def test_a_failed_inspection_declines(client) -> None:  # type: ignore[no-
     await draw(client)
     await score_all(client, "A1", [9, 9, 9, 9, 9])
     await score_all(client, "A2", [8, 8, 8, 8, 8])
-    await client.province("POST", "/api/v1/applications/A1/inspection", json={"passed": False, "notes": "中试线未投运"})
-    items = {i["application_id"]: i for i in (await client.province("GET", "/api/v1/rounds/R1/proposal")).json()["items"]}
+    await client.province("POST", "/api/v1/applications/A1/inspection",
+                          json={"passed": False, "notes": "中试线未投运"})
+    items = await proposal_items(client)
     assert items["A1"]["decision"] == "decline" and items["A1"]["rank"] is None and items["A2"]["rank"] == 1
 
 

@@ -141,9 +141,10 @@ relations = st.lists(st.fixed_dictionaries({
 @given(st.lists(st.tuples(st.sampled_from(["A", "B", "某大学", "C"]), relations), min_size=5, max_size=25),
        st.text(min_size=1, max_size=8))
 def test_a_draw_never_picks_a_conflicted_expert(members, seed: str) -> None:  # type: ignore[no-untyped-def]
+    from zhongshi_contracts.dossier import Dossier
+
     from zhongshi.demo import dossier
     from zhongshi.demo_data import APPLICANTS
-    from zhongshi_contracts.dossier import Dossier
 
     data = dossier(0, APPLICANTS[0], TODAY)
     data["applicant"]["name"] = "A"

@@ -1,0 +1,221 @@
+"""The delivery outbox port — deliveries with leases, the attempt log, webhook subscriptions — with its
+MongoDB adapter and the in-memory fake (one contract test covers both).
+
+A delivery's id is ``<event id>/<recipient>/<channel>``: adding it twice stores it once, so a replayed
+event plans nothing new. A dispatcher *claims* a due delivery by setting a lease (``lease_until``,
+``lease_owner``) in one atomic update; another replica skips it until the lease expires, and only the
+lease owner may record the outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Protocol
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+from zhongshi_runtime.outbox import Session
+
+from zhongshi_notify.planning import EPOCH, Attempt, Channel, Delivery, Status, Subscription
+
+_OUTCOME_FIELDS = ("status", "attempts", "next_attempt_at", "lease_until", "lease_owner", "last_error", "sent_at")
+_RELEASE = {"status": Status.PENDING.value, "attempts": 0}
+
+
+class DeliveryStore(Protocol):
+    async def add(self, deliveries: Iterable[Delivery], session: Session = None) -> None:
+        """Store each delivery unless one with its id exists."""
+        ...
+    async def claim(self, channel: Channel, now: datetime, lease_until: datetime, owner: str,
+                    limit: int) -> list[Delivery]:
+        """Lease up to ``limit`` due pending deliveries of ``channel``, earliest first; each claim counts an attempt."""
+        ...
+    async def finish(self, delivery: Delivery, owner: str) -> bool:
+        """Record the outcome of ``owner``'s attempt; False when its lease was lost to another dispatcher."""
+        ...
+    async def deliveries(self, channel: Channel | None = None) -> list[Delivery]: ...
+    async def log_attempt(self, attempt: Attempt) -> None: ...
+    async def attempts(self, recipient: str, *, offset: int = 0, limit: int = 50) -> list[Attempt]:
+        """The delivery log of one recipient (a webhook subscription), newest first."""
+        ...
+    async def add_subscription(self, subscription: Subscription) -> None: ...
+    async def subscription(self, subscription_id: str) -> Subscription | None: ...
+    async def subscriptions(self, session: Session = None) -> list[Subscription]: ...
+    async def subscription_failed(self, subscription_id: str, threshold: int, now: datetime) -> bool:
+        """Count a failed attempt; True when this failure reached ``threshold`` and disabled the subscription."""
+        ...
+    async def subscription_succeeded(self, subscription_id: str) -> None: ...
+    async def enable(self, subscription_id: str, now: datetime) -> Subscription | None:
+        """Enable again with a clean run, and release the deliveries held while it was disabled."""
+        ...
+
+
+def _attempt_key(a: Attempt) -> tuple[float, int]:
+    return (-a.at.timestamp(), -a.attempt)
+
+
+class MongoDeliveryStore:
+    def __init__(self, db: AsyncDatabase[Any]) -> None:
+        self.db = db
+
+    async def ensure_indexes(self) -> None:
+        await self.db.deliveries.create_index(
+            [("channel", ASCENDING), ("status", ASCENDING), ("next_attempt_at", ASCENDING)])
+        await self.db.deliveries.create_index([("recipient", ASCENDING), ("status", ASCENDING)])
+        await self.db.delivery_attempts.create_index([("recipient", ASCENDING), ("at", DESCENDING)])
+
+    async def add(self, deliveries: Iterable[Delivery], session: Session = None) -> None:
+        for d in deliveries:
+            await self.db.deliveries.update_one({"_id": d.id}, {"$setOnInsert": d.model_dump(exclude={"id"})},
+                                                upsert=True, session=session)
+
+    async def claim(self, channel: Channel, now: datetime, lease_until: datetime, owner: str,
+                    limit: int) -> list[Delivery]:
+        due = {"channel": channel.value, "status": Status.PENDING.value, "next_attempt_at": {"$lte": now},
+               "lease_until": {"$lte": now}}
+        claimed = []
+        for _ in range(limit):
+            doc = await self.db.deliveries.find_one_and_update(
+                due, {"$set": {"lease_until": lease_until, "lease_owner": owner}, "$inc": {"attempts": 1}},
+                sort=[("next_attempt_at", ASCENDING), ("_id", ASCENDING)], return_document=ReturnDocument.AFTER,
+            )
+            if doc is None:
+                break
+            claimed.append(Delivery.model_validate({**doc, "id": doc["_id"]}))
+        return claimed
+
+    async def finish(self, delivery: Delivery, owner: str) -> bool:
+        outcome = delivery.model_dump(include=set(_OUTCOME_FIELDS))
+        result = await self.db.deliveries.update_one({"_id": delivery.id, "lease_owner": owner}, {"$set": outcome})
+        return result.modified_count == 1
+
+    async def deliveries(self, channel: Channel | None = None) -> list[Delivery]:
+        query = {"channel": channel.value} if channel else {}
+        cursor = self.db.deliveries.find(query).sort([("created_at", ASCENDING), ("_id", ASCENDING)])
+        return [Delivery.model_validate({**d, "id": d["_id"]}) async for d in cursor]
+
+    async def log_attempt(self, attempt: Attempt) -> None:
+        try:
+            await self.db.delivery_attempts.insert_one(
+                {"_id": f"{attempt.delivery_id}#{attempt.attempt}", **attempt.model_dump()})
+        except DuplicateKeyError:
+            pass  # a lease taken over mid-attempt: the first record of this attempt number stays
+
+    async def attempts(self, recipient: str, *, offset: int = 0, limit: int = 50) -> list[Attempt]:
+        cursor = self.db.delivery_attempts.find({"recipient": recipient}).sort(
+            [("at", DESCENDING), ("attempt", DESCENDING)]).skip(offset).limit(limit)
+        return [Attempt.model_validate(d) async for d in cursor]
+
+    async def add_subscription(self, subscription: Subscription) -> None:
+        await self.db.subscriptions.insert_one({"_id": subscription.id, **subscription.model_dump(exclude={"id"})})
+
+    async def subscription(self, subscription_id: str) -> Subscription | None:
+        doc = await self.db.subscriptions.find_one({"_id": subscription_id})
+        return Subscription.model_validate({**doc, "id": doc["_id"]}) if doc else None
+
+    async def subscriptions(self, session: Session = None) -> list[Subscription]:
+        cursor = self.db.subscriptions.find({}, session=session).sort([("created_at", ASCENDING), ("_id", ASCENDING)])
+        return [Subscription.model_validate({**d, "id": d["_id"]}) async for d in cursor]
+
+    async def subscription_failed(self, subscription_id: str, threshold: int, now: datetime) -> bool:
+        doc = await self.db.subscriptions.find_one_and_update(
+            {"_id": subscription_id}, {"$inc": {"consecutive_failures": 1}}, return_document=ReturnDocument.AFTER)
+        if doc is None or not doc["enabled"] or doc["consecutive_failures"] < threshold:
+            return False
+        result = await self.db.subscriptions.update_one(
+            {"_id": subscription_id, "enabled": True}, {"$set": {"enabled": False, "disabled_at": now}})
+        return result.modified_count == 1
+
+    async def subscription_succeeded(self, subscription_id: str) -> None:
+        await self.db.subscriptions.update_one({"_id": subscription_id}, {"$set": {"consecutive_failures": 0}})
+
+    async def enable(self, subscription_id: str, now: datetime) -> Subscription | None:
+        result = await self.db.subscriptions.update_one(
+            {"_id": subscription_id}, {"$set": {"enabled": True, "consecutive_failures": 0, "disabled_at": None}})
+        if result.matched_count == 0:
+            return None
+        await self.db.deliveries.update_many(
+            {"recipient": subscription_id, "status": Status.HELD.value},
+            {"$set": {**_RELEASE, "next_attempt_at": now, "lease_until": EPOCH, "lease_owner": ""}})
+        return await self.subscription(subscription_id)
+
+
+class InMemoryDeliveryStore:
+    """The fake for fast tests; behaves as the Mongo adapter does (see the contract test)."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, Delivery] = {}
+        self.log: list[Attempt] = []
+        self.subs: dict[str, Subscription] = {}
+
+    async def add(self, deliveries: Iterable[Delivery], session: Session = None) -> None:
+        for d in deliveries:
+            self.items.setdefault(d.id, d)
+
+    async def claim(self, channel: Channel, now: datetime, lease_until: datetime, owner: str,
+                    limit: int) -> list[Delivery]:
+        due = sorted((d for d in self.items.values() if d.channel is channel and d.status is Status.PENDING
+                      and d.next_attempt_at <= now and d.lease_until <= now),
+                     key=lambda d: (d.next_attempt_at, d.id))[:limit]
+        claimed = [d.model_copy(update={"lease_until": lease_until, "lease_owner": owner,
+                                        "attempts": d.attempts + 1}) for d in due]
+        self.items.update({d.id: d for d in claimed})
+        return claimed
+
+    async def finish(self, delivery: Delivery, owner: str) -> bool:
+        current = self.items.get(delivery.id)
+        if current is None or current.lease_owner != owner:
+            return False
+        self.items[delivery.id] = current.model_copy(update=delivery.model_dump(include=set(_OUTCOME_FIELDS)))
+        return True
+
+    async def deliveries(self, channel: Channel | None = None) -> list[Delivery]:
+        found = [d for d in self.items.values() if channel is None or d.channel is channel]
+        return sorted(found, key=lambda d: (d.created_at, d.id))
+
+    async def log_attempt(self, attempt: Attempt) -> None:
+        key = (attempt.delivery_id, attempt.attempt)
+        if all((a.delivery_id, a.attempt) != key for a in self.log):
+            self.log.append(attempt)
+
+    async def attempts(self, recipient: str, *, offset: int = 0, limit: int = 50) -> list[Attempt]:
+        return sorted((a for a in self.log if a.recipient == recipient), key=_attempt_key)[offset : offset + limit]
+
+    async def add_subscription(self, subscription: Subscription) -> None:
+        if subscription.id in self.subs:
+            raise DuplicateKeyError(f"subscription {subscription.id} exists")
+        self.subs[subscription.id] = subscription
+
+    async def subscription(self, subscription_id: str) -> Subscription | None:
+        return self.subs.get(subscription_id)
+
+    async def subscriptions(self, session: Session = None) -> list[Subscription]:
+        return sorted(self.subs.values(), key=lambda s: (s.created_at, s.id))
+
+    async def subscription_failed(self, subscription_id: str, threshold: int, now: datetime) -> bool:
+        sub = self.subs.get(subscription_id)
+        if sub is None:
+            return False
+        failures = sub.consecutive_failures + 1
+        disable = sub.enabled and failures >= threshold
+        self.subs[subscription_id] = sub.model_copy(update={"consecutive_failures": failures, **(
+            {"enabled": False, "disabled_at": now} if disable else {})})
+        return disable
+
+    async def subscription_succeeded(self, subscription_id: str) -> None:
+        if subscription_id in self.subs:
+            self.subs[subscription_id] = self.subs[subscription_id].model_copy(update={"consecutive_failures": 0})
+
+    async def enable(self, subscription_id: str, now: datetime) -> Subscription | None:
+        sub = self.subs.get(subscription_id)
+        if sub is None:
+            return None
+        self.subs[subscription_id] = sub.model_copy(update={"enabled": True, "consecutive_failures": 0,
+                                                            "disabled_at": None})
+        for d in list(self.items.values()):
+            if d.recipient == subscription_id and d.status is Status.HELD:
+                self.items[d.id] = d.model_copy(update={**_RELEASE, "status": Status.PENDING, "next_attempt_at": now,
+                                                        "lease_until": EPOCH, "lease_owner": ""})
+        return self.subs[subscription_id]
