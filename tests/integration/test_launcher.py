@@ -87,10 +87,20 @@ def test_the_sample_round_loads_idempotently_and_goes_through_the_chain(stack: S
                for c in t["details"]["failing"]}
     assert failing >= {"C1", "C2", "C3", "C4", "C7", "C8", "C9"}
     statuses = {a["status"] for a in apps}
-    assert statuses >= {"returned", "rejected", "city_review", "expert_review", "declined"}
+    assert statuses >= {"returned", "rejected", "city_review", "declined", "proposed_accreditation",
+                        "proposed_cultivation", "review_declined"}
     wuhan = next(p for p in second.progress if p["city_code"] == "420100")
     assert wuhan["quota_used"] == wuhan["quota"] == 4 and wuhan["by_stage"]["city_review"] >= 1  # quota ran out
     opinions = [t["details"].get("opinion", "") for a in apps for t in a["timeline"]]
     assert any("同意推荐" in o for o in opinions) and any("例外认定" in o for o in opinions)
+    review = second.review
+    assert review["confirmed_at"] and not review["incomplete"]
+    ranks = [i["rank"] for i in review["items"] if i["rank"]]
+    assert ranks == list(range(1, len(ranks) + 1))
+    accredited = [i for i in review["items"] if i["decision"] == "accredit"]
+    assert 0 < len(accredited) <= review["settings"]["quota"]
+    assert all(float(i["score"]) >= 80 for i in accredited)
+    panel_steps = [t for a in apps for t in a["timeline"] if t["event_type"] == "pilot.review.panel-drawn"]
+    assert panel_steps and all("E0" not in t["summary"] for t in panel_steps)  # experts are never named
     table = demo.summary(second)
-    assert "待专家评审" in table and "推荐指标" in table and f"共{len(apps)}份申报" in table
+    assert "拟认定为省级制造业中试平台" in table and "推荐指标" in table and f"共{len(apps)}份申报" in table

@@ -1,94 +1,78 @@
-"""The notify service factory. E-mail, SMS, webhooks and reminders land with their own issue; today
-the service keeps each applicant's in-app inbox (站内信) for the intake and screening steps."""
+"""The notify service factory: who is told what, on which channel — inbox, e-mail, SMS, signed webhooks —
+with reminders before deadlines and escalation after them."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query
-from zhongshi_contracts.envelope import CloudEvent
-from zhongshi_contracts.events import (
-    ApplicationScreened,
-    ApplicationSubmitted,
-    ApplicationWithdrawn,
-    Event,
-    ScreeningOutcome,
-)
-from zhongshi_runtime.auth import Principal, current_principal
-from zhongshi_runtime.outbox import Consumed, Session
+from fastapi import FastAPI
+from zhongshi_runtime.clock import Clock, utc_now
 from zhongshi_runtime.service import ServiceKit
 
+from zhongshi_notify import api, handlers
+from zhongshi_notify.channels import EmailSender, Sender, SmsSender, WebhookSender
+from zhongshi_notify.deliveries import MongoDeliveryStore
+from zhongshi_notify.dispatcher import Dispatcher
+from zhongshi_notify.metrics import NotifyMetrics
+from zhongshi_notify.planning import Channel, RetryPolicy
+from zhongshi_notify.repository import MongoNotifyRepository
 from zhongshi_notify.settings import NotifySettings
-
-OUTCOME_TEXT = {
-    ScreeningOutcome.ELIGIBLE: "已通过形式审查，进入县级初审。",
-    ScreeningOutcome.NEEDS_EXCEPTION: "已通过形式审查，部分“原则上”条件待省经信厅认定，进入县级初审。",
-    ScreeningOutcome.INELIGIBLE: "未通过形式审查（不符合：{failing}），已退回修改，请在申报期内修改后重新提交。",
-}
+from zhongshi_notify.templates import Templates
 
 
-def create_app(settings: NotifySettings | None = None) -> FastAPI:
+def senders(settings: NotifySettings) -> dict[Channel, Sender]:
+    """The channels switched on by the settings: webhooks always, e-mail and SMS when configured."""
+    found: dict[Channel, Sender] = {Channel.WEBHOOK: WebhookSender(settings.webhook_timeout_s)}
+    if settings.smtp_host:
+        found[Channel.EMAIL] = EmailSender(
+            host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_sender,
+            username=settings.smtp_username, password=settings.smtp_password, starttls=settings.smtp_starttls,
+            timeout_s=settings.smtp_timeout_s,
+        )
+    if settings.sms_gateway_url:
+        found[Channel.SMS] = SmsSender(url=settings.sms_gateway_url, token=settings.sms_gateway_token,
+                                       timeout_s=settings.sms_timeout_s)
+    return found
+
+
+def retry_policy(settings: NotifySettings) -> RetryPolicy:
+    return RetryPolicy(max_attempts=settings.max_attempts, backoff_s=settings.retry_backoff_s,
+                       backoff_max_s=settings.retry_backoff_max_s)
+
+
+def create_app(settings: NotifySettings | None = None, clock: Clock = utc_now) -> FastAPI:
     settings = settings or NotifySettings()
     kit = ServiceKit(settings, title="zhongshi notify",
-                     description="Who is told what, on which channel: inbox, e-mail, SMS, signed webhooks.")
+                     description="Who is told what, on which channel: inbox, e-mail, SMS, signed webhooks; "
+                                 "reminders before deadlines and escalation after them.")
+    repo, store = MongoNotifyRepository(kit.db), MongoDeliveryStore(kit.db)
+    metrics = NotifyMetrics(kit.metrics.registry)
+    channels = senders(settings)
+    planner = handlers.Planner(repo, store, Templates.load(), enabled=[Channel.INBOX, *channels], clock=clock)
+    handlers.register(kit.consumers, kit.uow, planner, metrics)
+    dispatcher = Dispatcher(
+        store, channels, policy=retry_policy(settings), lease_s=settings.lease_s, batch=settings.dispatch_batch,
+        failure_threshold=settings.webhook_failure_threshold, metrics=metrics, clock=clock, logger=kit.logger,
+    )
+    for channel in dispatcher.channels:  # one loop per channel: a hanging SMTP server never delays webhooks
+        kit.every(settings.dispatch_interval_s, _drain(dispatcher, channel))
 
-    async def deliver(meta: CloudEvent, event: Event, recipient: str, title: str, body: str) -> None:
-        async def work(session: Session) -> list[Event]:
-            await kit.db.inbox.update_one(
-                {"_id": f"{meta.id}/{recipient}/inbox"},
-                {"$setOnInsert": {"recipient": recipient, "title": title, "body": body, "read": False,
-                                  "application_id": event.application_id, "event_type": meta.type,
-                                  "created_at": datetime.now(UTC)}},
-                upsert=True, session=session,
-            )
-            return []
-
-        await kit.uow.run(work, consumed=Consumed("notify.inbox", meta, event.topic.name))
-
-    @kit.consumers.on(ApplicationSubmitted)
-    async def on_submitted(event: ApplicationSubmitted, meta: CloudEvent) -> None:
-        name = event.dossier.platform.name
-        await deliver(meta, event, event.dossier.applicant.credit_code, f"已收到“{name}”的申报",
-                      f"您的申报（编号{event.application_id}，第{event.revision}次提交）已收到，正在进行形式审查。")
-
-    @kit.consumers.on(ApplicationScreened)
-    async def on_screened(event: ApplicationScreened, meta: CloudEvent) -> None:
-        text = OUTCOME_TEXT[event.outcome].format(failing="、".join(event.failing))
-        await deliver(meta, event, event.applicant_credit_code, f"“{event.platform_name}”形式审查结果",
-                      f"您的申报（编号{event.application_id}）{text}")
-
-    @kit.consumers.on(ApplicationWithdrawn)
-    async def on_withdrawn(event: ApplicationWithdrawn, meta: CloudEvent) -> None:
-        await deliver(meta, event, event.applicant_credit_code, "申报已撤回",
-                      f"您的申报（编号{event.application_id}）已撤回。")
-
-    inbox = APIRouter(prefix="/api/v1/inbox", tags=["inbox"])
-
-    @inbox.get("", summary="My messages, newest first, with the unread count")
-    async def messages(
-        principal: Annotated[Principal, Depends(current_principal)],
-        offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    ) -> dict[str, Any]:
-        mine = {"recipient": principal.scope}
-        cursor = kit.db.inbox.find(mine).sort([("created_at", -1), ("_id", 1)]).skip(offset).limit(limit)
-        items = [{"id": d.pop("_id"), **{k: v for k, v in d.items() if k != "recipient"}} async for d in cursor]
-        unread = await kit.db.inbox.count_documents({**mine, "read": False})
-        return {"unread": unread, "items": items}
-
-    @inbox.post("/{message_id:path}/read", summary="Mark a message read")
-    async def mark_read(
-        message_id: str, principal: Annotated[Principal, Depends(current_principal)]
-    ) -> dict[str, bool]:
-        mine = {"_id": message_id, "recipient": principal.scope}
-        result = await kit.db.inbox.update_one(mine, {"$set": {"read": True}})
-        if result.matched_count == 0:
-            raise HTTPException(404, "消息不存在")
-        return {"read": True}
+    async def fire_timers() -> None:
+        await handlers.fire_due_timers(kit.uow, planner, metrics, settings.reminder_days_before)
 
     async def indexes() -> None:
-        await kit.db.inbox.create_index([("recipient", 1), ("created_at", -1)])
-        await kit.db.inbox.create_index([("application_id", 1)])
+        await repo.ensure_indexes()
+        await store.ensure_indexes()
 
     kit.on_startup(indexes)
-    return kit.asgi([inbox])
+    kit.every(settings.reminder_interval_s, fire_timers)
+    https_only = settings.environment == "production"
+    return kit.asgi([api.router(repo, store, topics=kit.consumers.topics, clock=clock, https_only=https_only)])
+
+
+def _drain(dispatcher: Dispatcher, channel: Channel) -> Callable[[], Awaitable[None]]:
+    async def drain() -> None:
+        await dispatcher.drain(channel)
+
+    drain.__name__ = f"drain_{channel.value}"
+    return drain

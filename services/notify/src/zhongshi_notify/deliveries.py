@@ -9,6 +9,7 @@ lease owner may record the outcome.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Protocol
@@ -97,11 +98,9 @@ class MongoDeliveryStore:
         return [Delivery.model_validate({**d, "id": d["_id"]}) async for d in cursor]
 
     async def log_attempt(self, attempt: Attempt) -> None:
-        try:
+        with contextlib.suppress(DuplicateKeyError):  # a lease taken over mid-attempt: the first record stays
             await self.db.delivery_attempts.insert_one(
                 {"_id": f"{attempt.delivery_id}#{attempt.attempt}", **attempt.model_dump()})
-        except DuplicateKeyError:
-            pass  # a lease taken over mid-attempt: the first record of this attempt number stays
 
     async def attempts(self, recipient: str, *, offset: int = 0, limit: int = 50) -> list[Attempt]:
         cursor = self.db.delivery_attempts.find({"recipient": recipient}).sort(

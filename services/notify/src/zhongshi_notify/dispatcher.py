@@ -1,0 +1,126 @@
+"""The dispatcher: sends due deliveries from the outbox, one channel independently of the others.
+
+Each round claims due deliveries of one channel with a lease, sends them concurrently (each bounded by
+its sender's timeout), logs every attempt and records the outcome: sent, pending again with backoff, or
+failed for good. Webhook attempts also keep their subscription's run of failures, which disables it at
+the threshold. A crash between a send and its record leaves the lease to expire and the delivery is
+sent again: delivery to SMTP, the SMS gateway and webhooks is at least once, with ids that let the
+receiver recognise a repeat (Message-ID, the gateway's ``id``, ``webhook-id``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from datetime import timedelta
+
+from zhongshi_runtime.clock import Clock
+
+from zhongshi_notify.channels import Sender
+from zhongshi_notify.deliveries import DeliveryStore
+from zhongshi_notify.metrics import NotifyMetrics
+from zhongshi_notify.planning import (
+    EPOCH,
+    Attempt,
+    Channel,
+    Delivery,
+    RetryPolicy,
+    SendResult,
+    Status,
+    Subscription,
+    after_attempt,
+    mask_address,
+    outcome_of,
+)
+
+
+class Dispatcher:
+    def __init__(
+        self, store: DeliveryStore, senders: Mapping[Channel, Sender], *, policy: RetryPolicy, lease_s: float,
+        batch: int, failure_threshold: int, metrics: NotifyMetrics, clock: Clock, logger: logging.Logger,
+        owner: str | None = None,
+    ) -> None:
+        self.store, self.senders, self.policy = store, dict(senders), policy
+        self.lease, self.batch, self.failure_threshold = timedelta(seconds=lease_s), batch, failure_threshold
+        self.metrics, self.clock, self.logger = metrics, clock, logger
+        self.owner = owner or f"dispatcher-{uuid.uuid4().hex[:12]}"
+
+    @property
+    def channels(self) -> list[Channel]:
+        return list(self.senders)
+
+    async def drain(self, channel: Channel) -> int:
+        """Send every due delivery of ``channel``, a batch at a time; return how many were attempted."""
+        total = 0
+        while True:
+            now = self.clock()
+            claimed = await self.store.claim(channel, now, now + self.lease, self.owner, self.batch)
+            results = await asyncio.gather(*(self._deliver(d) for d in claimed), return_exceptions=True)
+            for delivery, result in zip(claimed, results, strict=True):
+                if isinstance(result, BaseException):  # its lease expires and it is tried again
+                    self.logger.error("recording delivery %s failed: %r", delivery.id, result)
+            total += len(claimed)
+            if len(claimed) < self.batch:
+                return total
+
+    async def run_once(self) -> int:
+        """Drain every channel concurrently (tests; the service runs one periodic drain per channel)."""
+        return sum(await asyncio.gather(*(self.drain(c) for c in self.channels)))
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        subscription = None
+        if delivery.channel is Channel.WEBHOOK:
+            subscription = await self.store.subscription(delivery.recipient)
+            if subscription is None or not subscription.enabled:
+                await self._hold(delivery)
+                return
+        started = time.monotonic()
+        result = await self._send(delivery, subscription)
+        elapsed_ms = (time.monotonic() - started) * 1000
+        now = self.clock()
+        done = after_attempt(delivery, result, self.policy, now)
+        await self.store.log_attempt(Attempt(
+            delivery_id=delivery.id, source_id=delivery.source_id, channel=delivery.channel,
+            recipient=delivery.recipient, kind=delivery.kind, attempt=delivery.attempts, at=now,
+            outcome=outcome_of(done), status_code=result.status_code, error=result.error, duration_ms=elapsed_ms,
+        ))
+        if not await self.store.finish(done, self.owner):
+            self.logger.warning("lease on delivery %s expired before its outcome was recorded", delivery.id)
+        self._count(delivery, done)
+        if subscription is not None:
+            await self._track(subscription, result)
+
+    async def _send(self, delivery: Delivery, subscription: Subscription | None) -> SendResult:
+        try:
+            return await self.senders[delivery.channel].send(delivery, subscription)
+        except Exception as exc:  # a sender bug: counted as a retryable failed attempt, so it ends in `failed`
+            self.logger.exception("sender for %s raised", delivery.channel)
+            return SendResult(ok=False, retryable=True, error=f"{type(exc).__name__}: {exc}"[:500])
+
+    async def _hold(self, delivery: Delivery) -> None:
+        held = delivery.model_copy(update={"status": Status.HELD, "attempts": delivery.attempts - 1,
+                                           "lease_until": EPOCH, "lease_owner": ""})
+        await self.store.finish(held, self.owner)
+        self.metrics.deliveries.labels(delivery.channel.value, "held").inc()
+
+    def _count(self, before: Delivery, done: Delivery) -> None:
+        outcome = outcome_of(done)
+        self.metrics.deliveries.labels(done.channel.value, outcome).inc()
+        if done.status is Status.SENT and done.sent_at is not None:
+            self.metrics.latency.labels(done.channel.value).observe(
+                max(0.0, (done.sent_at - done.created_at).total_seconds()))
+        log = self.logger.info if done.status is Status.SENT else self.logger.warning
+        log("%s %s to %s (attempt %d)%s", done.channel.value, outcome, mask_address(done.address), before.attempts,
+            f": {done.last_error}" if done.last_error else "")
+
+    async def _track(self, subscription: Subscription, result: SendResult) -> None:
+        if result.ok:
+            await self.store.subscription_succeeded(subscription.id)
+            return
+        self.metrics.webhook_failures.inc()
+        if await self.store.subscription_failed(subscription.id, self.failure_threshold, self.clock()):
+            self.logger.warning("webhook subscription %s disabled after %d failures in a row", subscription.id,
+                                self.failure_threshold)

@@ -1,0 +1,79 @@
+"""The message templates: one per event type, audience and channel; each renders with the facts it is given."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from zhongshi_notify.domain import NOTIFIED_EVENTS, notices
+from zhongshi_notify.planning import HUMAN_CHANNELS, Channel
+from zhongshi_notify.reminders import due
+from zhongshi_notify.templates import Templates
+
+from .samples import one_of_each, screened, submitted, withdrawn
+from .test_reminders import DEADLINE, ROUND, case
+
+TEMPLATES = Templates.load()
+
+
+def every_notice(d):  # type: ignore[no-untyped-def]
+    """The notices of one event of every type, with and without a case before, plus the timers."""
+    found = [n for e in one_of_each(d) for n in notices(e, None, {"county_review": date(2026, 12, 1)})]
+    from zhongshi_notify.domain import Stage, advance
+
+    in_queue = advance(None, screened(d))
+    found += notices(withdrawn(d), in_queue, {})
+    assert in_queue is not None and in_queue.stage is Stage.COUNTY_REVIEW
+    for day in (DEADLINE, date(2026, 12, 11)):
+        found += [t.notice() for t in due(day, ROUND, [case("a")], [3, 1])]
+    return found
+
+
+def test_every_consumed_event_type_has_a_template_on_every_channel() -> None:
+    kinds = {kind for kind, _ in TEMPLATES.keys}
+    for model in NOTIFIED_EVENTS:
+        prefix = model.topic.name.removeprefix("pilot.")
+        for channel in HUMAN_CHANNELS:
+            assert any(k.startswith(prefix + ".") and (k, channel) in TEMPLATES.keys for k in kinds), (prefix, channel)
+
+
+def test_every_template_kind_exists_on_all_three_channels_and_nothing_else() -> None:
+    kinds = {kind for kind, _ in TEMPLATES.keys}
+    assert TEMPLATES.keys == {(k, c) for k in kinds for c in HUMAN_CHANNELS}
+    assert len(kinds) == 16
+
+
+def test_every_planned_notice_renders_on_every_channel_without_a_missing_fact(make_dossier) -> None:  # type: ignore[no-untyped-def]
+    planned = every_notice(make_dossier())
+    kinds = {kind for kind, _ in TEMPLATES.keys}
+    assert {n.template for n in planned} == kinds  # every template is used by some notice
+    for notice in planned:
+        for channel in HUMAN_CHANNELS:
+            title, body = TEMPLATES.render(notice.template, channel, notice.facts)
+            assert body and "$" not in title + body, (notice.template, channel)
+            assert (title != "") is (channel is not Channel.SMS)
+
+
+def test_sms_texts_are_one_short_line(make_dossier) -> None:  # type: ignore[no-untyped-def]
+    for notice in every_notice(make_dossier()):
+        _, text = TEMPLATES.render(notice.template, Channel.SMS, notice.facts)
+        assert "\n" not in text and text.startswith("【湖北中试平台】") and len(text) <= 140, text
+
+
+def test_the_titles_the_pipeline_relies_on(make_dossier) -> None:  # type: ignore[no-untyped-def]
+    d = make_dossier()
+    [withdrawal] = notices(withdrawn(d), None, {})
+    assert TEMPLATES.render(withdrawal.template, Channel.INBOX, withdrawal.facts).title == "申报已撤回"
+    screening = notices(screened(d), None, {})[0]
+    assert "形式审查结果" in TEMPLATES.render(screening.template, Channel.INBOX, screening.facts).title
+    [received] = notices(submitted(d), None, {})
+    title, body = TEMPLATES.render(received.template, Channel.EMAIL, received.facts)
+    assert title == f"【湖北省中试平台认定】已收到“{d.platform.name}”的申报" and "A1" in body
+
+
+def test_a_missing_fact_is_an_error_not_a_hole() -> None:
+    with pytest.raises(KeyError, match="platform_name"):
+        TEMPLATES.render("application.submitted.applicant", Channel.INBOX, {"application_id": "A1"})
+    with pytest.raises(ValueError, match="webhook"):
+        TEMPLATES.render("application.submitted.applicant", Channel.WEBHOOK, {})
+    assert TEMPLATES.placeholders("reminder.official", Channel.SMS) >= {"round_id", "stage", "deadline"}
