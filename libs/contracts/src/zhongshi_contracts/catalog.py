@@ -11,6 +11,17 @@ from zhongshi_contracts.recommendation import (
     ApplicationReturned,
     RoundScheduled,
 )
+from zhongshi_contracts.registry import (
+    AnnualReportFiled,
+    NationalRecommended,
+    PlatformAccredited,
+    PlatformCultivationListed,
+    PlatformRevoked,
+    PlatformWarned,
+    PublicityClosed,
+    PublicityObjectionFiled,
+    PublicityOpened,
+)
 from zhongshi_contracts.review import AssignmentDeclined, PanelDrawn, ReviewDecided, Scored
 
 EVENT_TYPES: tuple[type[Event], ...] = (
@@ -27,4 +38,13 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     AssignmentDeclined,
     Scored,
     ReviewDecided,
+    PublicityOpened,
+    PublicityObjectionFiled,
+    PublicityClosed,
+    PlatformAccredited,
+    PlatformCultivationListed,
+    AnnualReportFiled,
+    PlatformWarned,
+    PlatformRevoked,
+    NationalRecommended,
 )

@@ -1,58 +1,63 @@
-"""The registry service factory. Publicity and the registry land with their own issue; today the
-service serves the public progress toward the 2030 targets and the candidate pipeline by city."""
+"""The registry service factory: publicity and objections, accredited platforms and cultivation objects,
+verifiable certificates, the lifecycle of platforms, public data and officials' exports."""
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cache
+from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
-from zhongshi_contracts.envelope import CloudEvent
-from zhongshi_contracts.events import ApplicationScreened, Event, ScreeningOutcome
-from zhongshi_contracts.reference import hubei_cities
-from zhongshi_runtime.outbox import Consumed, Session
+from fastapi import FastAPI
+from zhongshi_contracts.registry import (
+    AnnualReportFiled,
+    NationalRecommended,
+    PlatformAccredited,
+    PlatformCultivationListed,
+    PlatformRevoked,
+    PlatformWarned,
+    PublicityClosed,
+    PublicityObjectionFiled,
+    PublicityOpened,
+)
+from zhongshi_runtime.clock import Clock, utc_now
 from zhongshi_runtime.service import ServiceKit
 
+from zhongshi_registry import api_exports, api_lifecycle, api_public, api_publicity, handlers
+from zhongshi_registry.certificates import Signer
+from zhongshi_registry.entries import Thresholds
+from zhongshi_registry.repository import RegistryRepository, ensure_indexes
 from zhongshi_registry.settings import RegistrySettings
 
-TARGET_PROVINCIAL, TARGET_NATIONAL = 200, 1  # DIGEST §1, by 2030
+PRODUCES = (PublicityOpened, PublicityObjectionFiled, PublicityClosed, PlatformAccredited,
+            PlatformCultivationListed, AnnualReportFiled, PlatformWarned, PlatformRevoked, NationalRecommended)
 
 
-def create_app(settings: RegistrySettings | None = None) -> FastAPI:
+def thresholds_of(settings: RegistrySettings) -> Thresholds:
+    return Thresholds(equipment_value=settings.threshold_equipment_value, staff=settings.threshold_staff,
+                      service_revenue=settings.threshold_service_revenue,
+                      technology_transfers=settings.threshold_technology_transfers)
+
+
+def create_app(settings: RegistrySettings | None = None, clock: Clock = utc_now,
+               signer: Signer | None = None) -> FastAPI:
     settings = settings or RegistrySettings()
-    kit = ServiceKit(settings, title="zhongshi registry",
+    kit = ServiceKit(settings, title="zhongshi registry", produces=PRODUCES,
                      description="Publicity, accredited platforms, cultivation objects, certificates, public data.")
+    repo = RegistryRepository.mongo(kit.db)
 
-    @kit.consumers.on(ApplicationScreened)
-    async def on_screened(event: ApplicationScreened, meta: CloudEvent) -> None:
-        async def work(session: Session) -> list[Event]:
-            candidate = event.outcome is not ScreeningOutcome.INELIGIBLE
-            await kit.db.pipeline.replace_one(
-                {"_id": event.application_id},
-                {"round_id": event.round_id, "city_code": event.city_code, "candidate": candidate},
-                upsert=True, session=session,
-            )
-            return []
+    @cache
+    def signing_key() -> Signer:
+        return signer or Signer.from_file(Path(settings.certificate_key_file),
+                                          create=settings.environment == "development")
 
-        await kit.uow.run(work, consumed=Consumed("registry.on_screened", meta, event.topic.name))
+    async def load_key() -> None:
+        signing_key()  # fail at start-up, not at the first certificate, when the key is missing
 
-    public = APIRouter(prefix="/api/v1/public", tags=["public"])
-
-    @public.get("/stats", summary="Progress toward the 2030 targets (no login)")
-    async def stats() -> dict[str, Any]:
-        cities = hubei_cities()
-        pipeline = {
-            row["_id"]: row["n"]
-            async for row in await kit.db.pipeline.aggregate(
-                [{"$match": {"candidate": True}}, {"$group": {"_id": "$city_code", "n": {"$sum": 1}}}]
-            )
-        }
-        return {
-            "targets": {"provincial": TARGET_PROVINCIAL, "national": TARGET_NATIONAL, "by": 2030},
-            "accredited": {"provincial": 0, "national": 0},
-            "candidates_by_city": [
-                {"city_code": code, "city_name": cities[code], "candidates": pipeline.get(code, 0)}
-                for code in sorted(cities)
-            ],
-        }
-
-    return kit.asgi([public])
+    kit.on_startup(lambda: ensure_indexes(kit.db))
+    kit.on_startup(load_key)
+    handlers.register(kit.consumers, kit.uow, repo)
+    return kit.asgi([
+        api_public.router(repo, signing_key),
+        api_publicity.router(repo, kit.uow, clock, settings),
+        api_lifecycle.router(repo, kit.uow, clock, thresholds_of(settings)),
+        api_exports.router(repo),
+    ])

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import ClassVar
 
 from pydantic import Field
@@ -10,3 +11,18 @@ class RegistrySettings(ServiceSettings):
     service_name: ClassVar[str] = "registry"
     port: int = Field(8004, validation_alias="REGISTRY_PORT")
     database: str = Field("zhongshi_registry", validation_alias="REGISTRY_MONGODB_DATABASE")
+    publicity_working_days: int = Field(5, ge=1, le=60, validation_alias="REGISTRY_PUBLICITY_WORKING_DAYS")
+    certificate_format: str = Field("鄂中试〔{year}〕{seq:03d}号", validation_alias="REGISTRY_CERTIFICATE_FORMAT",
+                                    description="Default format; {year} = accreditation year, {seq} = sequence.")
+    certificate_formats: dict[str, str] = Field(default_factory=dict,
+                                                validation_alias="REGISTRY_CERTIFICATE_FORMATS",
+                                                description="Round id → format, overriding the default (JSON).")
+    certificate_key_file: str = Field("var/registry/certificate-ed25519.pem",
+                                      validation_alias="REGISTRY_CERTIFICATE_KEY_FILE")
+    threshold_equipment_value: Decimal = Field(Decimal(10_000_000), validation_alias="REGISTRY_THRESHOLD_EQUIPMENT")
+    threshold_staff: int = Field(10, validation_alias="REGISTRY_THRESHOLD_STAFF")
+    threshold_service_revenue: Decimal = Field(Decimal(5_000_000), validation_alias="REGISTRY_THRESHOLD_REVENUE")
+    threshold_technology_transfers: int = Field(3, validation_alias="REGISTRY_THRESHOLD_TRANSFERS")
+
+    def format_for(self, round_id: str) -> str:
+        return self.certificate_formats.get(round_id, self.certificate_format)

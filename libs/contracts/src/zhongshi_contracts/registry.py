@@ -1,0 +1,163 @@
+"""Events of the registry (DIGEST §1, §6 steps 3–4): publicity, accredited platforms, cultivation objects,
+annual reports, standing, revocation and national recommendation.
+
+Publicity events are keyed by the round id (``application_id`` carries the round id, as `RoundScheduled`
+does); platform events keep the originating application id as key and add ``platform_id``. No event
+carries an objector's personal data or an applicant's contacts.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from zhongshi_contracts import topics
+from zhongshi_contracts.events import Event
+from zhongshi_contracts.reference import Cluster, PlatformType, ServiceKind
+from zhongshi_contracts.review import Decision
+
+
+class PublicityItem(BaseModel):
+    """One publicised decision: only public registry data."""
+
+    model_config = ConfigDict(frozen=True)
+
+    application_id: str
+    platform_name: str
+    applicant_name: str
+    city_code: str
+    region_code: str
+    platform_type: PlatformType | None = Field(None, description="None when the dossier was never seen.")
+    clusters: list[Cluster] = Field(default_factory=list)
+    decision: Decision
+
+
+class PublicityOpened(Event):
+    """The province opened the round's publicity (公示) for N working days (Chinese calendar)."""
+
+    topic = topics.PUBLICITY_OPENED
+    working_days: int = Field(ge=1)
+    starts_on: date = Field(description="First day of the window (Asia/Shanghai), a working day.")
+    ends_on: date = Field(description="Last day of the window (Asia/Shanghai), inclusive.")
+    items: list[PublicityItem]
+    opened_at: datetime
+
+
+class PublicityObjectionFiled(Event):
+    """Someone filed a real-name objection during publicity; the objector's identity is not in the event."""
+
+    topic = topics.PUBLICITY_OBJECTION_FILED
+    objection_id: str
+    filed_at: datetime
+
+
+class ObjectionOutcome(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    objection_id: str
+    application_id: str
+    upheld: bool
+    reason: str
+
+
+class FinalDecision(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    application_id: str
+    decision: Decision
+    changed_by_objection: bool
+
+
+class PublicityClosed(Event):
+    """The window ended and every objection was resolved: the round's decisions are final."""
+
+    topic = topics.PUBLICITY_CLOSED
+    closed_at: datetime
+    decisions: list[FinalDecision]
+    objections: list[ObjectionOutcome]
+
+
+class PlatformListed(Event):
+    """What a registry entry publishes about itself."""
+
+    platform_id: str
+    platform_name: str
+    applicant_name: str
+    applicant_credit_code: str
+    region_code: str
+    city_code: str
+    platform_type: PlatformType | None
+    clusters: list[Cluster]
+    service_kinds: list[ServiceKind]
+    listed_on: date
+    previous_entry_id: str | None = Field(None, description="An earlier entry of the same credit code.")
+
+
+class PlatformAccredited(PlatformListed):
+    """An applicant's platform was accredited as a provincial pilot platform (省级制造业中试平台)."""
+
+    topic = topics.PLATFORM_ACCREDITED
+    certificate_no: str = Field(examples=["鄂中试〔2026〕001号"])
+    accredited_on: date
+
+
+class PlatformCultivationListed(PlatformListed):
+    """A platform was listed as a cultivation object (培育对象) of its round."""
+
+    topic = topics.PLATFORM_CULTIVATION_LISTED
+
+
+class AnnualReportFiled(Event):
+    """An accredited platform filed its annual report; ``shortfalls`` names each threshold it missed."""
+
+    topic = topics.PLATFORM_ANNUAL_REPORT_FILED
+    platform_id: str
+    year: int
+    service_projects: int
+    clients_served: int
+    service_revenue: Decimal
+    technology_transfers: int
+    equipment_value: Decimal
+    staff: int
+    shortfalls: list[str]
+    filed_at: datetime
+
+
+class PlatformWarned(Event):
+    """The province put a platform on warning for a year, with a rectification deadline."""
+
+    topic = topics.PLATFORM_WARNED
+    platform_id: str
+    year: int
+    reason: str
+    rectify_by: date | None
+    warned_at: datetime
+
+
+class PlatformRevoked(Event):
+    """The province revoked an accreditation (annual evaluation, on request or for cause)."""
+
+    topic = topics.PLATFORM_REVOKED
+    platform_id: str
+    certificate_no: str | None
+    reason: str
+    revoked_at: datetime
+
+
+class NationalOutcome(StrEnum):
+    PENDING = "pending"
+    UPGRADED = "upgraded"  # 获批国家制造业中试平台
+    NOT_SELECTED = "not_selected"
+
+
+class NationalRecommended(Event):
+    """The province recommended a platform for national upgrade (or recorded the outcome of it)."""
+
+    topic = topics.PLATFORM_NATIONAL_RECOMMENDED
+    platform_id: str
+    profile: dict[str, dict[str, str]] = Field(description="Dimension → {score, notes} on the six national dimensions.")
+    outcome: NationalOutcome
+    at: datetime

@@ -1,0 +1,170 @@
+"""Lifecycle of accredited platforms: annual reports (applicant), yearly standing, revocation and national
+recommendation (province)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from pydantic import BaseModel, Field
+from zhongshi_contracts.events import Event
+from zhongshi_contracts.registry import (
+    AnnualReportFiled,
+    NationalOutcome,
+    NationalRecommended,
+    PlatformRevoked,
+    PlatformWarned,
+)
+from zhongshi_runtime.auth import Principal, Role, require
+from zhongshi_runtime.clock import Clock, shanghai_date
+from zhongshi_runtime.outbox import Session, UnitOfWork
+
+from zhongshi_registry import entries as lifecycle
+from zhongshi_registry.domain import Refused
+from zhongshi_registry.entries import AnnualReport, Entry, Standing, Thresholds
+from zhongshi_registry.repository import RegistryRepository
+
+Province = Annotated[Principal, Depends(require(Role.PROVINCE_OFFICIAL))]
+ApplicantCaller = Annotated[Principal, Depends(require(Role.APPLICANT))]
+Reason = Annotated[str, Field(min_length=2, max_length=2000)]
+Yuan = Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=2, description="CNY yuan, exact.")]
+Count = Annotated[int, Field(ge=0, le=1_000_000)]
+
+
+class ReportRequest(BaseModel):
+    year: int = Field(ge=2024, le=2100)
+    service_projects: Count
+    clients_served: Count
+    service_revenue: Yuan
+    technology_transfers: Count
+    equipment_value: Yuan
+    staff: Count
+
+
+class Evaluation(BaseModel):
+    standing: Standing
+    reason: Reason
+    rectify_by: date | None = None
+
+
+class Revocation(BaseModel):
+    reason: Reason
+
+
+class Recommendation(BaseModel):
+    profile: dict[str, dict[str, str]] = Field(description="Each of the six national dimensions → {score, notes}.")
+
+
+class OutcomeRequest(BaseModel):
+    outcome: NationalOutcome
+
+
+def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, thresholds: Thresholds) -> APIRouter:
+    api = APIRouter(prefix="/api/v1/platforms", tags=["lifecycle"])
+
+    async def entry_of(platform_id: str) -> Entry:
+        found = await repo.entries.get(platform_id)
+        if found is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"登记簿中没有 {platform_id}")
+        return found
+
+    async def save(entry: Entry, event: Event | None) -> dict[str, Any]:
+        async def work(session: Session) -> list[Event]:
+            await repo.entries.put(entry.id, entry, session)
+            return [event] if event else []
+
+        await uow.run(work)
+        return entry.model_dump(mode="json")
+
+    def refused(exc: Refused) -> HTTPException:
+        return HTTPException(status.HTTP_409_CONFLICT, str(exc))
+
+    @api.post("/{platform_id}/annual-reports", status_code=201, summary="File the year's report (the applicant)")
+    async def report(platform_id: str, body: ReportRequest, caller: ApplicantCaller) -> AnnualReport:
+        entry = await entry_of(platform_id)
+        if caller.scope != entry.applicant_credit_code:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "只有该平台的申报主体可以填报年度报告")
+        now = clock()
+        try:
+            lifecycle.check_accredited(entry)
+        except Refused as exc:
+            raise refused(exc) from exc
+        if body.year > shanghai_date(now).year:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"year：{body.year} 年尚未开始")
+        filed = AnnualReport(platform_id=platform_id, filed_at=now, **body.model_dump())
+        filed = filed.model_copy(update={"shortfalls": lifecycle.shortfalls(filed, thresholds)})
+
+        async def work(session: Session) -> list[Event]:
+            await repo.reports.put(f"{platform_id}/{body.year}", filed, session)
+            return [AnnualReportFiled(application_id=entry.application_id, round_id=entry.round_id,
+                                      **filed.model_dump(exclude={"platform_id"}), platform_id=platform_id)]
+
+        await uow.run(work)
+        return filed
+
+    @api.get("/{platform_id}/annual-reports", summary="The platform's reports (province or the applicant)")
+    async def reports(platform_id: str, caller: Annotated[Principal, Depends(
+            require(Role.PROVINCE_OFFICIAL, Role.APPLICANT))]) -> list[AnnualReport]:
+        entry = await entry_of(platform_id)
+        if caller.role is Role.APPLICANT and caller.scope != entry.applicant_credit_code:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "只能查看本单位平台的年度报告")
+        return await repo.reports.find(platform_id=platform_id)
+
+    @api.post("/{platform_id}/evaluations/{year}", summary="Mark the year good / warning / revoked (province)")
+    async def evaluate(platform_id: str, year: int, body: Evaluation, _: Province) -> dict[str, Any]:
+        entry, now = await entry_of(platform_id), clock()
+        try:
+            changed = lifecycle.evaluate(entry, year, body.standing, body.reason, body.rectify_by, now)
+        except Refused as exc:
+            raise refused(exc) from exc
+        event: Event | None = None
+        if body.standing is Standing.WARNING:
+            event = PlatformWarned(application_id=entry.application_id, round_id=entry.round_id,
+                                   platform_id=entry.id, year=year, reason=body.reason,
+                                   rectify_by=body.rectify_by, warned_at=now)
+        elif body.standing is Standing.REVOKED:
+            event = revoked_event(changed, body.reason, now)
+        return await save(changed, event)
+
+    @api.post("/{platform_id}/revoke", summary="Revoke the accreditation, on request or for cause (province)")
+    async def revoke(platform_id: str, body: Revocation, _: Province) -> dict[str, Any]:
+        entry, now = await entry_of(platform_id), clock()
+        try:
+            changed = lifecycle.revoke(entry, body.reason, now)
+        except Refused as exc:
+            raise refused(exc) from exc
+        return await save(changed, revoked_event(changed, body.reason, now))
+
+    @api.post("/{platform_id}/national-recommendation", summary="Recommend for national upgrade (province)")
+    async def recommend(platform_id: str, body: Recommendation, _: Province) -> dict[str, Any]:
+        entry, now = await entry_of(platform_id), clock()
+        try:
+            changed = lifecycle.recommend_national(entry, body.profile, now)
+        except Refused as exc:
+            raise refused(exc) from exc
+        return await save(changed, national_event(changed, now))
+
+    @api.put("/{platform_id}/national-recommendation/outcome", summary="Record the national outcome (province)")
+    async def outcome(platform_id: str, body: OutcomeRequest, _: Province) -> dict[str, Any]:
+        entry, now = await entry_of(platform_id), clock()
+        try:
+            changed = lifecycle.record_national_outcome(entry, body.outcome, now)
+        except Refused as exc:
+            raise refused(exc) from exc
+        return await save(changed, national_event(changed, now))
+
+    return api
+
+
+def revoked_event(entry: Entry, reason: str, now: Any) -> PlatformRevoked:
+    return PlatformRevoked(application_id=entry.application_id, round_id=entry.round_id, platform_id=entry.id,
+                           certificate_no=entry.certificate_no, reason=reason, revoked_at=now)
+
+
+def national_event(entry: Entry, now: Any) -> NationalRecommended:
+    if entry.national is None:
+        raise ValueError("no national recommendation")
+    return NationalRecommended(application_id=entry.application_id, round_id=entry.round_id, platform_id=entry.id,
+                               profile=entry.national.profile, outcome=entry.national.outcome, at=now)

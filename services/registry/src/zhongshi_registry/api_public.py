@@ -1,0 +1,89 @@
+"""The public read API (no login): the registry list, entry detail, statistics, certificates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from pydantic import BaseModel
+
+from zhongshi_registry import public
+from zhongshi_registry.certificates import CertificateDocument, Signer, Verdict, verdict
+from zhongshi_registry.entries import Entry, Status
+from zhongshi_registry.repository import RegistryRepository
+
+
+class SignedCertificate(BaseModel):
+    document: CertificateDocument
+    signature: str
+    algorithm: str = "Ed25519"
+
+
+class VerificationResult(BaseModel):
+    result: Verdict
+    message: str
+
+
+MESSAGES = {Verdict.VALID: "证书有效", Verdict.REVOKED: "证书签名有效，但该平台的认定已被撤销",
+            Verdict.UNKNOWN: "登记簿中没有该证书编号",
+            Verdict.INVALID: "签名校验失败或内容与登记簿不一致（证书可能被篡改）"}
+
+
+def document_of(entry: Entry) -> CertificateDocument:
+    if entry.certificate_no is None or entry.accredited_on is None:
+        raise ValueError(f"{entry.id} has no certificate")
+    return CertificateDocument(certificate_no=entry.certificate_no, platform_id=entry.id,
+                               platform_name=entry.platform_name, applicant_name=entry.applicant_name,
+                               applicant_credit_code=entry.applicant_credit_code,
+                               accredited_on=entry.accredited_on, round_id=entry.round_id)
+
+
+def router(repo: RegistryRepository, signer: Callable[[], Signer]) -> APIRouter:
+    api = APIRouter(prefix="/api/v1/public", tags=["public"])
+
+    async def by_certificate(number: str) -> Entry | None:
+        found = await repo.entries.find(certificate_no=number)
+        return found[0] if found else None
+
+    @api.get("/platforms", summary="Accredited platforms and cultivation objects, filtered and paged")
+    async def platforms(filters: Annotated[public.Filters, Depends()],
+                        offset: Annotated[int, Query(ge=0)] = 0,
+                        limit: Annotated[int, Query(ge=1, le=200)] = 20) -> dict[str, Any]:
+        return public.page(await repo.entries.find(), filters, offset, limit)
+
+    @api.get("/platforms/{platform_id}", summary="One registry entry")
+    async def platform(platform_id: str) -> dict[str, Any]:
+        entry = await repo.entries.get(platform_id)
+        if entry is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"登记簿中没有 {platform_id}")
+        return public.published(entry)
+
+    @api.get("/stats", summary="Progress toward the 2030 targets, by city, tier, cluster, type and year")
+    async def stats() -> dict[str, Any]:
+        candidates: dict[str, int] = {}
+        for c in await repo.pipeline.find(candidate=True):
+            candidates[c.city_code] = candidates.get(c.city_code, 0) + 1
+        return public.stats(await repo.entries.find(), candidates)
+
+    @api.get("/certificates/{number}", summary="A signed certificate document")
+    async def certificate(number: str) -> SignedCertificate:
+        entry = await by_certificate(number)
+        if entry is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"登记簿中没有证书 {number}")
+        document = document_of(entry)
+        return SignedCertificate(document=document, signature=signer().sign(document))
+
+    @api.get("/certificates-key", summary="The PEM public key that verifies certificate signatures")
+    async def key() -> dict[str, str]:
+        return {"algorithm": "Ed25519", "public_key_pem": signer().public_pem()}
+
+    @api.post("/certificates/verify", summary="Verify a certificate: valid, revoked, unknown or invalid")
+    async def verify(body: SignedCertificate) -> VerificationResult:
+        entry = await by_certificate(body.document.certificate_no)
+        registered = document_of(entry) if entry else None
+        result = verdict(signer(), body.document, body.signature, registered,
+                         revoked=entry is not None and entry.status is Status.REVOKED)
+        return VerificationResult(result=result, message=MESSAGES[result])
+
+    return api

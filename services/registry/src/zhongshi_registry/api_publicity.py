@@ -1,0 +1,207 @@
+"""Publicity (公示): the province opens it per round, anyone files a real-name objection in the window, the
+province resolves objections and closes publicity, which lists platforms and cultivation objects."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from pydantic import BaseModel, Field
+from zhongshi_contracts.events import Event
+from zhongshi_contracts.registry import (
+    FinalDecision,
+    ObjectionOutcome,
+    PlatformAccredited,
+    PlatformCultivationListed,
+    PublicityClosed,
+    PublicityObjectionFiled,
+    PublicityOpened,
+)
+from zhongshi_contracts.review import Decision
+from zhongshi_runtime.auth import Principal, Role, require
+from zhongshi_runtime.clock import Clock, shanghai_date
+from zhongshi_runtime.outbox import Session, UnitOfWork
+
+from zhongshi_registry import domain
+from zhongshi_registry.domain import Objection, ObjectionStatus, Publicity, Refused
+from zhongshi_registry.entries import Entry, Status, new_entry
+from zhongshi_registry.repository import RegistryRepository
+from zhongshi_registry.settings import RegistrySettings
+from zhongshi_registry.workdays import CalendarNotCovered
+
+Province = Annotated[Principal, Depends(require(Role.PROVINCE_OFFICIAL))]
+Reason = Annotated[str, Field(min_length=2, max_length=2000)]
+
+
+class OpenRequest(BaseModel):
+    working_days: int | None = Field(None, ge=1, le=60, description="Default: REGISTRY_PUBLICITY_WORKING_DAYS (5).")
+
+
+class ObjectionRequest(BaseModel):
+    application_id: str = Field(min_length=1, max_length=64, description="The publicised application objected to.")
+    name: str = Field(min_length=2, max_length=50, description="Real name (实名), never published.")
+    contact: str = Field(min_length=5, max_length=100, description="Phone or e-mail, never published.")
+    grounds: str = Field(min_length=10, max_length=4000, description="异议理由.")
+    evidence: list[str] = Field(default_factory=list, max_length=20, description="Evidence descriptions.")
+
+
+class Resolution(BaseModel):
+    upheld: bool
+    reason: Reason
+
+
+def conflict(message: str) -> HTTPException:
+    return HTTPException(status.HTTP_409_CONFLICT, message)
+
+
+def public_objection(o: Objection) -> dict[str, Any]:
+    """What anyone may see of an objection: no name, contact, grounds text or evidence."""
+    return {"id": o.id, "application_id": o.application_id, "has_grounds": bool(o.grounds),
+            "filed_at": o.filed_at, "status": o.status}
+
+
+def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, settings: RegistrySettings) -> APIRouter:
+    api = APIRouter(prefix="/api/v1", tags=["publicity"])
+
+    async def publicity_of(round_id: str) -> Publicity:
+        found = await repo.publicity.get(round_id)
+        if found is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"批次 {round_id} 尚未公示")
+        return found
+
+    @api.post("/rounds/{round_id}/publicity", summary="Open the round's publicity (province)")
+    async def open_publicity(round_id: str, body: OpenRequest, _: Province) -> Publicity:
+        if await repo.publicity.get(round_id) is not None:
+            raise conflict(f"批次 {round_id} 已公示")
+        decisions = await repo.decisions.find(round_id=round_id)
+        profiles = {p.application_id: p for p in await repo.profiles.find(round_id=round_id)}
+        now = clock()
+        try:
+            publicity = domain.open_publicity(round_id, decisions, profiles, shanghai_date(now),
+                                              body.working_days or settings.publicity_working_days, now)
+        except (Refused, CalendarNotCovered) as exc:
+            raise conflict(str(exc)) from exc
+
+        async def work(session: Session) -> list[Event]:
+            if not await repo.publicity.add(round_id, publicity, session):
+                raise conflict(f"批次 {round_id} 已公示")
+            return [PublicityOpened(application_id=round_id, round_id=round_id, working_days=publicity.working_days,
+                                    starts_on=publicity.starts_on, ends_on=publicity.ends_on,
+                                    items=publicity.items, opened_at=now)]
+
+        await uow.run(work)
+        return publicity
+
+    @api.get("/public/publicity/{round_id}", tags=["public"], summary="The publicity list (no login)")
+    async def show(round_id: str) -> dict[str, Any]:
+        publicity = await publicity_of(round_id)
+        objections = await repo.objections.find(round_id=round_id)
+        return {**publicity.model_dump(mode="json"), "objections": [public_objection(o) for o in objections]}
+
+    @api.post("/publicity/{round_id}/objections", status_code=201, tags=["public"],
+              summary="File a real-name objection during the window (no login)")
+    async def object_(round_id: str, body: ObjectionRequest) -> dict[str, Any]:
+        now = clock()
+        try:
+            domain.check_objection(await repo.publicity.get(round_id), body.application_id, shanghai_date(now))
+        except Refused as exc:
+            raise conflict(str(exc)) from exc
+        objection = Objection(id=f"OBJ-{uuid.uuid4().hex[:12]}", round_id=round_id, filed_at=now,
+                              **body.model_dump())
+
+        async def work(session: Session) -> list[Event]:
+            await repo.objections.put(objection.id, objection, session)
+            return [PublicityObjectionFiled(application_id=round_id, round_id=round_id,
+                                            objection_id=objection.id, filed_at=now)]
+
+        await uow.run(work)
+        return public_objection(objection)
+
+    @api.get("/rounds/{round_id}/objections", summary="The round's objections in full (province)")
+    async def objections(round_id: str, _: Province) -> list[Objection]:
+        return await repo.objections.find(round_id=round_id)
+
+    @api.post("/objections/{objection_id}/resolve", summary="Dismiss or uphold an objection (province)")
+    async def resolve(objection_id: str, body: Resolution, _: Province) -> Objection:
+        found = await repo.objections.get(objection_id)
+        if found is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"异议 {objection_id} 不存在")
+        try:
+            resolved = domain.resolve(found, body.upheld, body.reason, clock())
+        except Refused as exc:
+            raise conflict(str(exc)) from exc
+
+        async def work(session: Session) -> list[Event]:
+            await repo.objections.put(objection_id, resolved, session)
+            return []
+
+        await uow.run(work)
+        return resolved
+
+    @api.post("/rounds/{round_id}/publicity/close", summary="Close publicity: decisions become final (province)")
+    async def close(round_id: str, _: Province) -> dict[str, Any]:
+        publicity = await publicity_of(round_id)
+        objections = await repo.objections.find(round_id=round_id)
+        now = clock()
+        today = shanghai_date(now)
+        try:
+            finals = domain.final_decisions(publicity, objections, today)
+        except Refused as exc:
+            raise conflict(str(exc)) from exc
+
+        used = len([e for e in await repo.entries.find(kind="platform")
+                    if e.accredited_on and e.accredited_on.year == today.year])
+
+        async def work(session: Session) -> list[Event]:
+            sequence = iter(range(used + 1, used + 1 + len(finals)))
+            events: list[Event] = [await listed(f, today, now, sequence, session) for f in finals
+                                   if f.decision is not Decision.DECLINE]
+            await repo.publicity.put(round_id, publicity.model_copy(update={"closed_at": now}), session)
+            outcomes = [ObjectionOutcome(objection_id=o.id, application_id=o.application_id,
+                                         upheld=o.status is ObjectionStatus.UPHELD, reason=o.reason)
+                        for o in objections]
+            return [*events, PublicityClosed(application_id=round_id, round_id=round_id, closed_at=now,
+                                             decisions=finals, objections=outcomes)]
+
+        await uow.run(work)
+        entries = [await repo.entries.get(f"P-{f.application_id}") for f in finals]
+        return {"round_id": round_id, "decisions": [f.model_dump(mode="json") for f in finals],
+                "entries": [e.id for e in entries if e is not None]}
+
+    async def listed(final: FinalDecision, today: date, now: datetime, sequence: Iterator[int],
+                     session: Session) -> Event:
+        decision = await repo.decisions.get(final.application_id, session)
+        if decision is None:
+            raise conflict(f"申报 {final.application_id} 的评审结果缺失")
+        accredit = final.decision is Decision.ACCREDIT
+        previous = await earlier_entry(decision.applicant_credit_code)
+        number = None
+        if accredit:
+            number = domain.certificate_number(settings.format_for(decision.round_id), today.year, next(sequence))
+        entry = new_entry(decision, await repo.profiles.get(final.application_id, session), accredit=accredit,
+                          listed_on=today, now=now, certificate_no=number, previous=previous)
+        await repo.entries.put(entry.id, entry, session)
+        if previous is not None and accredit:
+            await repo.entries.put(previous.id, previous.noted(now, "accredited_later", entry.id,
+                                                               status=Status.UPGRADED, next_entry_id=entry.id), session)
+        return event_of(entry)
+
+    async def earlier_entry(credit_code: str) -> Entry | None:
+        cultivated = [e for e in await repo.entries.find(applicant_credit_code=credit_code)
+                      if e.status is Status.CULTIVATION]
+        return max(cultivated, key=lambda e: e.listed_on, default=None)
+
+    return api
+
+
+def event_of(entry: Entry) -> PlatformAccredited | PlatformCultivationListed:
+    common = entry.model_dump(include={"platform_name", "applicant_name", "applicant_credit_code", "region_code",
+                                       "city_code", "platform_type", "clusters", "service_kinds", "listed_on",
+                                       "previous_entry_id", "application_id", "round_id"})
+    if entry.certificate_no and entry.accredited_on:
+        return PlatformAccredited(**common, platform_id=entry.id, certificate_no=entry.certificate_no,
+                                  accredited_on=entry.accredited_on)
+    return PlatformCultivationListed(**common, platform_id=entry.id)

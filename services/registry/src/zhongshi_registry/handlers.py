@@ -1,0 +1,54 @@
+"""The registry's handlers: screened applications feed the pipeline statistics, forwarded applications
+leave a public profile (type, clusters, service kinds), review decisions wait for publicity."""
+
+from __future__ import annotations
+
+from zhongshi_contracts.envelope import CloudEvent
+from zhongshi_contracts.events import ApplicationScreened, Event, ScreeningOutcome
+from zhongshi_contracts.recommendation import ApplicationForwarded
+from zhongshi_contracts.review import ReviewDecided
+from zhongshi_runtime.messaging import Consumers
+from zhongshi_runtime.outbox import Consumed, Session, UnitOfWork
+
+from zhongshi_registry.domain import DecisionRecord, Profile
+from zhongshi_registry.repository import Candidacy, RegistryRepository
+
+
+def profile_of(event: ApplicationForwarded) -> Profile:
+    platform = event.dossier.platform
+    return Profile(application_id=event.application_id, round_id=event.round_id,
+                   platform_type=platform.platform_type, clusters=platform.clusters,
+                   service_kinds=platform.service_kinds, equipment_original_value=platform.equipment_original_value,
+                   professionals=platform.professionals.total)
+
+
+def decision_of(event: ReviewDecided) -> DecisionRecord:
+    return DecisionRecord.model_validate(event.model_dump(include=set(DecisionRecord.model_fields)))
+
+
+def register(consumers: Consumers, uow: UnitOfWork, repo: RegistryRepository) -> None:
+    @consumers.on(ApplicationScreened)
+    async def on_screened(event: ApplicationScreened, meta: CloudEvent) -> None:
+        async def work(session: Session) -> list[Event]:
+            candidate = event.outcome is not ScreeningOutcome.INELIGIBLE
+            await repo.pipeline.put(event.application_id, Candidacy(
+                round_id=event.round_id, city_code=event.city_code, candidate=candidate), session)
+            return []
+
+        await uow.run(work, consumed=Consumed("registry.on_screened", meta, event.topic.name))
+
+    @consumers.on(ApplicationForwarded)
+    async def on_forwarded(event: ApplicationForwarded, meta: CloudEvent) -> None:
+        async def work(session: Session) -> list[Event]:
+            await repo.profiles.put(event.application_id, profile_of(event), session)
+            return []
+
+        await uow.run(work, consumed=Consumed("registry.on_forwarded", meta, event.topic.name))
+
+    @consumers.on(ReviewDecided)
+    async def on_decided(event: ReviewDecided, meta: CloudEvent) -> None:
+        async def work(session: Session) -> list[Event]:
+            await repo.decisions.put(event.application_id, decision_of(event), session)
+            return []
+
+        await uow.run(work, consumed=Consumed("registry.on_decided", meta, event.topic.name))

@@ -1,0 +1,247 @@
+"""The registry's HTTP API over in-memory fakes: publicity, objections, closing, certificates, lifecycle,
+public data and exports."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import FastAPI
+from openpyxl import load_workbook
+from zhongshi_contracts.dossier import Dossier
+from zhongshi_contracts.review import Decision
+from zhongshi_registry import api_exports, api_lifecycle, api_public, api_publicity
+from zhongshi_registry.certificates import Signer
+from zhongshi_registry.entries import Thresholds
+from zhongshi_registry.repository import RegistryRepository
+from zhongshi_registry.settings import RegistrySettings
+from zhongshi_runtime.auth import Authenticator, Role, ensure_dev_keys
+from zhongshi_runtime.testing import InMemoryUnitOfWork
+
+from .registry_fixtures import Client, Clock, decision_of, profile_of
+
+FRIDAY = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # opens Monday 2026-11-30, 5 working days → 2026-12-04
+AFTER = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def client(tmp_path: Path, make_dossier: Callable[..., Dossier]) -> AsyncIterator[Client]:
+    ensure_dev_keys(tmp_path)
+    repo, uow, clock = RegistryRepository.memory(), InMemoryUnitOfWork(), Clock(FRIDAY)
+    signer = Signer(Ed25519PrivateKey.generate())
+    settings = RegistrySettings(certificate_formats={"R2": "HB-PILOT-{year}-{seq:03d}"})
+    app = FastAPI()
+    app.state.authenticator = Authenticator(issuer="zhongshi-dev", audience="zhongshi",
+                                            jwks_file=str(tmp_path / "jwks.json"))
+    app.include_router(api_public.router(repo, lambda: signer))
+    app.include_router(api_publicity.router(repo, uow, clock, settings))
+    app.include_router(api_lifecycle.router(repo, uow, clock, Thresholds()))
+    app.include_router(api_exports.router(repo))
+    for i, kind in enumerate((Decision.ACCREDIT, Decision.ACCREDIT, Decision.CULTIVATE, Decision.DECLINE)):
+        dossier = make_dossier(i)
+        await repo.decisions.put(f"A{i}", decision_of(dossier, f"A{i}", kind, i + 1))
+        await repo.profiles.put(f"A{i}", profile_of(dossier, f"A{i}"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        yield Client(tmp_path, http, repo, uow, clock)
+
+
+OBJECTION = {"application_id": "A1", "name": "张三", "contact": "13800000000",
+             "grounds": "该平台申报的设备原值与实际不符，请核实。", "evidence": ["现场照片"]}
+
+
+async def open_and_object(client: Client) -> str:
+    r = await client.province("POST", "/api/v1/rounds/R1/publicity", json={})
+    assert r.status_code == 200, r.text
+    client.clock.now = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
+    r = await client.http.post("/api/v1/publicity/R1/objections", json=OBJECTION)
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+async def close(client: Client) -> dict[str, Any]:
+    client.clock.now = AFTER
+    r = await client.province("POST", "/api/v1/rounds/R1/publicity/close")
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+async def test_publicity_opens_on_the_next_working_day_and_lists_no_declined_application(client: Client) -> None:
+    r = await client.province("POST", "/api/v1/rounds/R1/publicity", json={})
+    body = r.json()
+    assert (body["starts_on"], body["ends_on"]) == ("2026-11-30", "2026-12-04")
+    assert [i["application_id"] for i in body["items"]] == ["A0", "A1", "A2"]
+    assert body["items"][0]["platform_type"] and body["items"][0]["clusters"]
+    assert client.published("pilot.publicity.opened")[0].ends_on.isoformat() == "2026-12-04"
+    assert (await client.province("POST", "/api/v1/rounds/R1/publicity", json={})).status_code == 409
+    assert (await client.http.post("/api/v1/rounds/R1/publicity", json={})).status_code == 401
+
+
+async def test_a_window_reaching_an_uncovered_year_is_refused_with_409(client: Client) -> None:
+    client.clock.now = datetime(2026, 12, 28, 2, 0, tzinfo=UTC)
+    r = await client.province("POST", "/api/v1/rounds/R1/publicity", json={"working_days": 5})
+    assert r.status_code == 409 and "2027" in r.json()["detail"] and "节假日数据尚未覆盖" in r.json()["detail"]
+    assert await client.repo.publicity.get("R1") is None
+
+
+async def test_an_objection_outside_the_window_is_refused_with_a_clear_message(client: Client) -> None:
+    assert (await client.http.post("/api/v1/publicity/R1/objections", json=OBJECTION)).status_code == 409
+    await client.province("POST", "/api/v1/rounds/R1/publicity", json={})
+    r = await client.http.post("/api/v1/publicity/R1/objections", json=OBJECTION)  # Friday: opens Monday
+    assert r.status_code == 409 and "2026-11-30 至 2026-12-04" in r.json()["detail"]
+    client.clock.now = AFTER
+    assert (await client.http.post("/api/v1/publicity/R1/objections", json=OBJECTION)).status_code == 409
+    r = await client.http.post("/api/v1/publicity/R1/objections", json={**OBJECTION, "name": ""})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "name"
+
+
+async def test_closing_is_refused_early_or_with_pending_objections(client: Client) -> None:
+    objection_id = await open_and_object(client)
+    r = await client.province("POST", "/api/v1/rounds/R1/publicity/close")
+    assert r.status_code == 409 and "2026-12-04" in r.json()["detail"]
+    client.clock.now = AFTER
+    r = await client.province("POST", "/api/v1/rounds/R1/publicity/close")
+    assert r.status_code == 409 and objection_id in r.json()["detail"]
+
+
+async def test_an_upheld_objection_declines_the_application_when_publicity_closes(client: Client) -> None:
+    objection_id = await open_and_object(client)
+    r = await client.province("POST", f"/api/v1/objections/{objection_id}/resolve",
+                              json={"upheld": True, "reason": "经核实，设备原值虚报"})
+    assert r.status_code == 200 and r.json()["status"] == "upheld"
+    body = await close(client)
+    assert {d["application_id"]: d["decision"] for d in body["decisions"]} == {
+        "A0": "accredit", "A1": "decline", "A2": "cultivate"}
+    assert body["entries"] == ["P-A0", "P-A2"]
+    [accredited] = client.published("pilot.platform.accredited")
+    assert accredited.certificate_no == "鄂中试〔2026〕001号" and accredited.accredited_on.isoformat() == "2026-12-07"
+    assert [e.platform_id for e in client.published("pilot.platform.cultivation-listed")] == ["P-A2"]
+    closed = client.published("pilot.publicity.closed")[0]
+    assert closed.objections[0].upheld and "张三" not in closed.model_dump_json()
+
+
+async def test_certificates_verify_as_valid_then_tampered_then_revoked(client: Client) -> None:
+    await client.province("POST", "/api/v1/rounds/R1/publicity", json={})
+    await close(client)
+    number = "鄂中试〔2026〕002号"
+    signed = (await client.http.get(f"/api/v1/public/certificates/{number}")).json()
+    assert signed["document"]["platform_id"] == "P-A1"
+
+    async def verify(body: dict[str, Any]) -> str:
+        return str((await client.http.post("/api/v1/public/certificates/verify", json=body)).json()["result"])
+
+    assert await verify(signed) == "valid"
+    assert await verify({**signed, "document": {**signed["document"], "platform_name": "冒名平台"}}) == "invalid"
+    unknown = {**signed["document"], "certificate_no": "鄂中试〔2026〕999号"}
+    assert await verify({**signed, "document": unknown}) == "unknown"
+    r = await client.province("POST", "/api/v1/platforms/P-A1/revoke", json={"reason": "申请主体主动申请撤销"})
+    assert r.status_code == 200 and r.json()["status"] == "revoked"
+    assert await verify(signed) == "revoked"
+    assert client.published("pilot.platform.revoked")[0].certificate_no == number
+
+
+async def test_the_public_api_never_returns_objectors_or_contacts(client: Client, make_dossier) -> None:  # type: ignore[no-untyped-def]
+    await open_and_object(client)
+    publicity = (await client.http.get("/api/v1/public/publicity/R1")).text
+    assert "objections" in publicity and "has_grounds" in publicity
+    await client.province("POST", f"/api/v1/objections/{(await client.repo.objections.find())[0].id}/resolve",
+                          json={"upheld": False, "reason": "理由不成立"})
+    await close(client)
+    texts = [publicity, (await client.http.get("/api/v1/public/platforms")).text,
+             (await client.http.get("/api/v1/public/platforms/P-A0")).text,
+             (await client.http.get("/api/v1/public/stats")).text,
+             *[json.dumps(e.model_dump(mode="json"), ensure_ascii=False) for e in client.uow.published]]
+    contacts = [make_dossier(i).applicant.contact for i in range(3)]
+    secrets = ["张三", "13800000000", "设备原值与实际不符", "现场照片",
+               *[c.phone for c in contacts], *[c.email for c in contacts], *[c.name for c in contacts]]
+    for text in texts:
+        assert not [s for s in secrets if s in text]
+
+
+async def test_the_public_list_filters_and_pages_and_stats_count_progress(client: Client, make_dossier) -> None:  # type: ignore[no-untyped-def]
+    await client.province("POST", "/api/v1/rounds/R1/publicity", json={})
+    await close(client)
+    everything = (await client.http.get("/api/v1/public/platforms", params={"limit": 2})).json()
+    assert everything["total"] == 3 and len(everything["items"]) == 2
+    a0 = make_dossier(0)
+    r = (await client.http.get("/api/v1/public/platforms", params={
+        "cluster": a0.platform.clusters[0], "type": a0.platform.platform_type, "status": "accredited",
+        "q": a0.platform.name[:4], "service_kind": a0.platform.service_kinds[0]})).json()
+    assert "P-A0" in [i["id"] for i in r["items"]]
+    cultivation = (await client.http.get("/api/v1/public/platforms", params={"status": "cultivation"})).json()
+    assert [i["id"] for i in cultivation["items"]] == ["P-A2"]
+    stats = (await client.http.get("/api/v1/public/stats")).json()
+    assert stats["accredited"]["provincial"] == 2 and stats["accredited"]["cultivation"] == 1
+    assert stats["targets"] == {"provincial": 200, "national": 1, "by": 2030}
+    assert sum(c["accredited"] for c in stats["by_city"]) == 2 and stats["by_year"] == {"2026": 2}
+    assert len(stats["candidates_by_city"]) == 17 and stats["by_type"] and stats["by_tier"]
+
+
+async def test_annual_reports_are_checked_and_the_province_warns_and_recommends(client: Client) -> None:
+    await client.province("POST", "/api/v1/rounds/R1/publicity", json={})
+    await close(client)
+    entry = await client.repo.entries.get("P-A0")
+    assert entry is not None
+    report = {"year": 2026, "service_projects": 12, "clients_served": 30, "service_revenue": "4000000.00",
+              "technology_transfers": 1, "equipment_value": "12000000", "staff": 9}
+    assert (await client.as_(Role.APPLICANT, "91420100XXXXXXXXXX", "POST", "/api/v1/platforms/P-A0/annual-reports",
+                             json=report)).status_code == 403
+    r = await client.as_(Role.APPLICANT, entry.applicant_credit_code, "POST",
+                         "/api/v1/platforms/P-A0/annual-reports", json=report)
+    assert r.status_code == 201 and len(r.json()["shortfalls"]) == 2
+    r = await client.province("POST", "/api/v1/platforms/P-A0/evaluations/2026", json={"standing": "warning",
+                              "reason": "人才与服务成效不达标"})
+    assert r.status_code == 409 and "rectify_by" in r.json()["detail"]
+    r = await client.province("POST", "/api/v1/platforms/P-A0/evaluations/2026", json={
+        "standing": "warning", "reason": "人才与服务成效不达标", "rectify_by": "2027-06-30"})
+    assert r.json()["status"] == "warning" and client.published("pilot.platform.warned")
+    dims = {d: {"score": "8", "notes": "良好"} for d in ("战略定位", "基础能力", "技术优势", "服务成效", "运行机制")}
+    r = await client.province("POST", "/api/v1/platforms/P-A0/national-recommendation", json={"profile": dims})
+    assert r.status_code == 409 and "未来潜力" in r.json()["detail"]
+    dims["未来潜力"] = {"score": "9", "notes": "潜力大"}
+    assert (await client.province("POST", "/api/v1/platforms/P-A0/national-recommendation",
+                                  json={"profile": dims})).status_code == 200
+    r = await client.province("PUT", "/api/v1/platforms/P-A0/national-recommendation/outcome",
+                              json={"outcome": "upgraded"})
+    assert r.json()["national"]["outcome"] == "upgraded"
+    assert (await client.http.get("/api/v1/public/stats")).json()["accredited"]["national"] == 1
+    assert [e.outcome for e in client.published("pilot.platform.national-recommended")] == ["pending", "upgraded"]
+
+
+async def test_a_cultivation_object_accredited_in_a_later_round_links_to_its_entry(
+        client: Client, make_dossier: Callable[..., Dossier]) -> None:
+    await client.province("POST", "/api/v1/rounds/R1/publicity", json={})
+    await close(client)
+    later = make_dossier(2)
+    await client.repo.decisions.put("B2", decision_of(later, "B2", Decision.ACCREDIT, 1, round_id="R2"))
+    client.clock.now = datetime(2026, 12, 8, 2, 0, tzinfo=UTC)
+    assert (await client.province("POST", "/api/v1/rounds/R2/publicity", json={})).status_code == 200
+    client.clock.now = datetime(2026, 12, 16, 2, 0, tzinfo=UTC)
+    assert (await client.province("POST", "/api/v1/rounds/R2/publicity/close")).status_code == 200
+    new, old = await client.repo.entries.get("P-B2"), await client.repo.entries.get("P-A2")
+    assert new and old and new.previous_entry_id == "P-A2" and old.next_entry_id == "P-B2"
+    assert new.certificate_no == "HB-PILOT-2026-003" and old.status == "upgraded"
+
+
+async def test_exports_have_chinese_headers_and_a_city_sees_only_its_own(client: Client) -> None:
+    await client.province("POST", "/api/v1/rounds/R1/publicity", json={})
+    await close(client)
+    csv_text = (await client.province("GET", "/api/v1/exports/platforms.csv")).content.decode("utf-8-sig")
+    assert csv_text.startswith("登记编号,平台名称,申报主体") and csv_text.count("\n") == 4
+    entry = await client.repo.entries.get("P-A0")
+    assert entry is not None
+    own = (await client.as_(Role.CITY_OFFICIAL, entry.city_code, "GET", "/api/v1/exports/platforms.csv")).content
+    mine = [e for e in await client.repo.entries.find() if e.city_code == entry.city_code]
+    assert own.decode("utf-8-sig").count("\n") == 1 + len(mine)
+    r = await client.province("GET", "/api/v1/exports/rounds/R1/results.xlsx")
+    sheet = load_workbook(io.BytesIO(r.content)).active
+    assert sheet is not None and sheet["A1"].value == "申报编号" and sheet.max_row == 5
+    assert (await client.province("GET", "/api/v1/exports/annual-reports/2026.csv")).status_code == 200
+    assert (await client.province("GET", "/api/v1/exports/platforms.pdf")).status_code == 404
+    assert (await client.as_(Role.APPLICANT, "x", "GET", "/api/v1/exports/platforms.csv")).status_code == 403

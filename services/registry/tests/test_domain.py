@@ -1,0 +1,137 @@
+"""Pure rules: working days on the Chinese calendar, publicity and objections, thresholds, certificates."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import chinese_calendar
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given
+from hypothesis import strategies as st
+from zhongshi_contracts.review import Decision
+from zhongshi_registry import domain, workdays
+from zhongshi_registry.certificates import CertificateDocument, Signer, Verdict, canonical, verdict
+from zhongshi_registry.domain import DecisionRecord, Objection, ObjectionStatus, Refused
+from zhongshi_registry.entries import AnnualReport, Thresholds, shortfalls
+
+NOW = datetime(2025, 9, 26, 2, 0, tzinfo=UTC)
+
+
+def decision(app_id: str, kind: Decision, rank: int = 1) -> DecisionRecord:
+    return DecisionRecord(application_id=app_id, round_id="R1", decision=kind, score=Decimal("80.5"), rank=rank,
+                          platform_name=f"平台{app_id}", applicant_name=f"公司{app_id}",
+                          applicant_credit_code="91420100MA4KXXXX0X", region_code="420111", city_code="420100",
+                          decided_at=NOW)
+
+
+def test_five_working_days_from_30_september_2025_skip_national_day_and_count_11_october() -> None:
+    assert workdays.window(date(2025, 9, 30), 5) == date(2025, 10, 13)
+    counted = [d for d in (date(2025, 9, 30) + timedelta(n) for n in range(14)) if chinese_calendar.is_workday(d)]
+    assert counted[:5] == [date(2025, 9, 30), date(2025, 10, 9), date(2025, 10, 10), date(2025, 10, 11),
+                           date(2025, 10, 13)]
+
+
+def test_the_next_working_day_after_friday_26_september_2025_is_the_adjusted_sunday() -> None:
+    assert chinese_calendar.is_workday(date(2025, 9, 28)) and chinese_calendar.is_holiday(date(2025, 10, 8))
+    starts = workdays.next_working_day(date(2025, 9, 26))
+    assert starts == date(2025, 9, 28)
+    assert workdays.window(starts, 5) == date(2025, 10, 10)
+
+
+def test_a_year_the_calendar_does_not_cover_is_refused_not_guessed() -> None:
+    uncovered = date(2100, 1, 4)
+    with pytest.raises(workdays.CalendarNotCovered, match="2100"):
+        workdays.next_working_day(uncovered)
+
+
+@given(st.dates(min_value=date(2005, 1, 1), max_value=date(2025, 12, 1)), st.integers(1, 10))
+def test_a_window_holds_exactly_n_working_days(start: date, n: int) -> None:
+    first = workdays.next_working_day(start - timedelta(days=1)) if not chinese_calendar.is_workday(start) else start
+    last = workdays.window(first, n)
+    days = [first + timedelta(k) for k in range((last - first).days + 1)]
+    assert sum(chinese_calendar.is_workday(d) for d in days) == n and chinese_calendar.is_workday(last)
+
+
+def publicity() -> domain.Publicity:
+    decisions = [decision("A1", Decision.ACCREDIT), decision("A2", Decision.CULTIVATE, 2),
+                 decision("A3", Decision.DECLINE, 3)]
+    return domain.open_publicity("R1", decisions, {}, date(2025, 9, 26), 5, NOW)
+
+
+def objection(status: ObjectionStatus = ObjectionStatus.PENDING, app_id: str = "A1") -> Objection:
+    return Objection(id="O1", round_id="R1", application_id=app_id, name="张三", contact="13800000000",
+                     grounds="申报数据与实际不符", filed_at=NOW, status=status)
+
+
+def test_declined_applications_are_not_publicised() -> None:
+    assert [i.application_id for i in publicity().items] == ["A1", "A2"]
+
+
+def test_objections_are_accepted_only_inside_the_window() -> None:
+    p = publicity()
+    domain.check_objection(p, "A1", date(2025, 9, 28))
+    domain.check_objection(p, "A1", date(2025, 10, 10))
+    for outside in (date(2025, 9, 27), date(2025, 10, 11)):
+        with pytest.raises(Refused, match="不在公示期内"):
+            domain.check_objection(p, "A1", outside)
+    with pytest.raises(Refused, match="application_id"):
+        domain.check_objection(p, "A3", date(2025, 9, 29))
+
+
+def test_closing_waits_for_the_window_and_every_objection() -> None:
+    p = publicity()
+    with pytest.raises(Refused, match="届满"):
+        domain.final_decisions(p, [], date(2025, 10, 10))
+    with pytest.raises(Refused, match="O1"):
+        domain.final_decisions(p, [objection()], date(2025, 10, 11))
+
+
+def test_an_upheld_objection_declines_the_decision_and_a_dismissed_one_does_not() -> None:
+    p = publicity()
+    upheld = domain.resolve(objection(), True, "核实属实", NOW)
+    finals = domain.final_decisions(p, [upheld], date(2025, 10, 11))
+    assert [(f.decision, f.changed_by_objection) for f in finals] == [(Decision.DECLINE, True),
+                                                                      (Decision.CULTIVATE, False)]
+    dismissed = domain.resolve(objection(), False, "理由不成立", NOW)
+    assert domain.final_decisions(p, [dismissed], date(2025, 10, 11))[0].decision is Decision.ACCREDIT
+    with pytest.raises(Refused, match="已处理"):
+        domain.resolve(upheld, False, "再议", NOW)
+
+
+def report(**figures: object) -> AnnualReport:
+    base: dict[str, object] = {"platform_id": "P1", "year": 2026, "service_projects": 5, "clients_served": 9,
+                               "service_revenue": Decimal(5_000_000), "technology_transfers": 0,
+                               "equipment_value": Decimal(10_000_000), "staff": 10, "filed_at": NOW}
+    return AnnualReport.model_validate({**base, **figures})
+
+
+def test_thresholds_at_the_boundary_pass_and_just_under_are_flagged() -> None:
+    t = Thresholds()
+    assert shortfalls(report(), t) == []
+    assert shortfalls(report(service_revenue=Decimal(0), technology_transfers=3), t) == []
+    low = report(equipment_value=Decimal("9999999.99"), staff=9, service_revenue=Decimal("4999999.99"),
+                 technology_transfers=2)
+    assert len(shortfalls(low, t)) == 3
+
+
+def test_certificate_numbers_follow_the_rounds_format() -> None:
+    assert domain.certificate_number("鄂中试〔{year}〕{seq:03d}号", 2026, 7) == "鄂中试〔2026〕007号"
+    assert domain.certificate_number("HB-PILOT-{year}-{seq:03d}", 2026, 12) == "HB-PILOT-2026-012"
+
+
+def test_a_certificate_is_valid_and_tampering_or_revocation_is_detected() -> None:
+    signer = Signer(Ed25519PrivateKey.generate())
+    doc = CertificateDocument(certificate_no="鄂中试〔2026〕001号", platform_id="P-A1", platform_name="光谷中试平台",
+                              applicant_name="某公司", applicant_credit_code="91420100MA4KXXXX0X",
+                              accredited_on=date(2026, 12, 9), round_id="R1")
+    signature = signer.sign(doc)
+    assert canonical(doc).decode().startswith('{"accredited_on":"2026-12-09","applicant_credit_code"')
+    assert "光谷" in canonical(doc).decode()
+    assert verdict(signer, doc, signature, doc, revoked=False) is Verdict.VALID
+    tampered = doc.model_copy(update={"platform_name": "别的平台"})
+    assert verdict(signer, tampered, signature, doc, revoked=False) is Verdict.INVALID
+    assert verdict(signer, doc, "not-base64!", doc, revoked=False) is Verdict.INVALID
+    assert verdict(signer, doc, signature, doc, revoked=True) is Verdict.REVOKED
+    assert verdict(signer, doc, signature, None, revoked=False) is Verdict.UNKNOWN

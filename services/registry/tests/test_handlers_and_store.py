@@ -1,0 +1,90 @@
+"""The registry's handlers (redelivery, profiles from forwarded dossiers) and its store contract (fake and
+Mongo)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from faststream.kafka import TestKafkaBroker
+from zhongshi_contracts.dossier import Dossier
+from zhongshi_contracts.recommendation import Actor, ApplicationForwarded
+from zhongshi_contracts.review import Decision, ReviewDecided
+from zhongshi_registry import handlers
+from zhongshi_registry.entries import Entry, Status
+from zhongshi_registry.repository import MemoryStore, MongoStore, RegistryRepository
+from zhongshi_registry.settings import RegistrySettings
+from zhongshi_runtime.testing import HandlerHarness, envelope
+
+from .registry_fixtures import DECIDED
+
+ACTOR = Actor(id="u", role="city_official", region_code="420100")
+COMMON = {"round_id": "R1", "region_code": "420111", "city_code": "420100", "applicant_credit_code": "c",
+          "applicant_name": "某公司", "platform_name": "某平台"}
+
+
+def forwarded(dossier: Dossier, app_id: str = "A1") -> ApplicationForwarded:
+    return ApplicationForwarded(**COMMON, application_id=app_id, revision=1, actor=ACTOR, opinion="同意",
+                                acted_at=DECIDED, level="city", priority=1, quota=3, opinions=[], flagged=[],
+                                rule_set_version="v1", clauses=[], dossier=dossier)
+
+
+def decided(app_id: str = "A1") -> ReviewDecided:
+    return ReviewDecided(**COMMON, application_id=app_id, decision=Decision.ACCREDIT, score=Decimal("88.50"), rank=1,
+                         rubric_version="v1", aggregation="trimmed_mean", panel=[], overridden=False,
+                         justification="按分数排名", decided_at=DECIDED)
+
+
+@pytest.fixture
+def harness() -> Any:
+    h = HandlerHarness(RegistrySettings(handler_retry_backoff_s=0))
+    h.repo = RegistryRepository.memory()  # type: ignore[attr-defined]
+    handlers.register(h.consumers, h.uow, h.repo)  # type: ignore[attr-defined]
+    return h
+
+
+async def test_a_forwarded_dossier_leaves_a_profile_without_contacts(harness: Any,
+                                                                     make_dossier: Callable[..., Dossier]) -> None:
+    dossier = make_dossier(5)
+    async with TestKafkaBroker(harness.ready()) as broker:
+        await broker.publish(**envelope(forwarded(dossier)))
+    profile = await harness.repo.profiles.get("A1")
+    assert profile.platform_type == dossier.platform.platform_type and profile.clusters == dossier.platform.clusters
+    assert dossier.applicant.contact.phone not in profile.model_dump_json()
+
+
+async def test_a_redelivered_decision_is_recorded_once(harness: Any) -> None:
+    message = envelope(decided())
+    async with TestKafkaBroker(harness.ready()) as broker:
+        await broker.publish(**message)
+        await broker.publish(**message)
+    record = await harness.repo.decisions.get("A1")
+    assert record.decision is Decision.ACCREDIT and record.rank == 1 and harness.uow.duplicates == 1
+    assert harness.dead_letters == []
+
+
+def entry(n: int, credit_code: str, status: Status = Status.ACCREDITED) -> Entry:
+    return Entry(id=f"P-A{n}", kind="platform", status=status, application_id=f"A{n}", round_id="R1",
+                 platform_name=f"平台{n}", applicant_name="某公司", applicant_credit_code=credit_code,
+                 region_code="420111", city_code="420100", platform_type=None, clusters=["laser"], service_kinds=[],
+                 listed_on=date(2026, 12, 7), certificate_no=f"鄂中试〔2026〕00{n}号", accredited_on=date(2026, 12, 7))
+
+
+@pytest.fixture(params=["memory", pytest.param("mongo", marks=pytest.mark.integration)])
+def store(request: pytest.FixtureRequest) -> Any:
+    return MemoryStore() if request.param == "memory" else MongoStore(request.getfixturevalue("mongo_db"), "e", Entry)
+
+
+async def test_the_store_contract(store: Any) -> None:
+    a, b = entry(1, "C1"), entry(2, "C2", Status.REVOKED)
+    assert await store.add("P-A1", a) is True
+    assert await store.add("P-A1", b) is False
+    await store.put("P-A2", b)
+    assert await store.get("P-A1") == a and await store.get("nope") is None
+    assert [e.id for e in await store.find(clusters="laser")] == ["P-A1", "P-A2"]
+    assert [e.id for e in await store.find(certificate_no="鄂中试〔2026〕002号")] == ["P-A2"]
+    assert [e.id for e in await store.find(applicant_credit_code="C1", status="accredited")] == ["P-A1"]
+    assert await store.find(kind="cultivation") == []
