@@ -28,6 +28,7 @@ from zhongshi_runtime.clock import shanghai_date, utc_now
 
 from zhongshi.demo_data import APPLICANTS
 from zhongshi.demo_officials import run_chain
+from zhongshi.demo_registry import run_publicity
 from zhongshi.demo_review import run_review
 from zhongshi.launcher import Stack
 
@@ -121,6 +122,7 @@ class RoundOutcome:
     applications: list[dict[str, Any]]
     progress: list[dict[str, Any]]
     review: dict[str, Any]
+    registry: dict[str, Any]
 
 
 def load(stack: Stack, timeout: float = 120) -> RoundOutcome:
@@ -144,8 +146,9 @@ def load(stack: Stack, timeout: float = 120) -> RoundOutcome:
         wait_screened(http, intake, province, ids, timeout)
         progress = run_chain(stack, ROUND_ID, ids, timeout)
         review = run_review(stack, ROUND_ID, ids, timeout)
+        registry = run_publicity(stack, ROUND_ID)
         apps = [http.get(f"{intake}/api/v1/applications/{i}", headers=province).json() for i in ids]
-    return RoundOutcome(applications=apps, progress=progress, review=review)
+    return RoundOutcome(applications=apps, progress=progress, review=review, registry=registry)
 
 
 def _ok(response: httpx.Response, *expected: int) -> Any:
@@ -217,4 +220,21 @@ def summary(outcome: RoundOutcome) -> str:
     ]
     confirmed = "省经信厅已确认" if outcome.review.get("confirmed_at") else "待确认"
     lines += ["", f"专家评审结果（{confirmed}）:"]
-    return "\n".join(lines + _table(decided, [6, 24, 32, 10, 0]))
+    return "\n".join(lines + _table(decided, [6, 24, 32, 10, 0]) + _registry_lines(outcome.registry))
+
+
+def _registry_lines(registry: dict[str, Any]) -> list[str]:
+    lines = [""]
+    publicity = registry.get("publicity")
+    if publicity:
+        state = "已办结" if publicity.get("closed_at") else "公示中"
+        lines.append(f"公示（{state}）：{publicity['starts_on']}至{publicity['ends_on']}，共{publicity['working_days']}个"
+                     f"工作日，公示{len(publicity['items'])}项，收到实名异议{len(publicity['objections'])}件")
+    if registry.get("note"):
+        lines.append(f"说明：{registry['note']}（公示期满后再次运行 `zhongshi demo` 即办结公示并发放证书）")
+    stats = registry.get("stats", {})
+    done, targets = stats.get("accredited", {}), stats.get("targets", {})
+    if targets:
+        lines.append(f"2030年目标进度：省级中试平台{done.get('provincial', 0)}/{targets['provincial']}个，"
+                     f"国家级{done.get('national', 0)}/{targets['national']}个，培育对象{done.get('cultivation', 0)}个")
+    return lines
