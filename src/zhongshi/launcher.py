@@ -89,6 +89,7 @@ class Stack:
             "AUTH_JWKS_FILE": str(self.var / "auth" / "jwks.json"),
             "LOG_LEVEL": self.config.log_level,
             f"{name.upper()}_PORT": str(self.config.ports[name]),
+            "REGISTRY_CERTIFICATE_KEY_FILE": str(self.var / "registry" / "certificate-ed25519.pem"),
             **self.config.extra_env,
         }
         return env
