@@ -13,9 +13,9 @@ from zhongshi_notify.domain import (
     advance,
     department,
     holder,
-    notices,
     schedule,
 )
+from zhongshi_notify.notices import notices
 
 from .samples import (
     NOW,

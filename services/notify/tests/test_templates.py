@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from zhongshi_notify.domain import NOTIFIED_EVENTS, notices
+from zhongshi_notify.notices import NOTIFIED_EVENTS, notices
 from zhongshi_notify.planning import HUMAN_CHANNELS, Channel
 from zhongshi_notify.reminders import due
 from zhongshi_notify.templates import Templates

@@ -9,7 +9,7 @@ lease owner may record the outcome.
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Protocol
@@ -76,16 +76,14 @@ class MongoDeliveryStore:
                     limit: int) -> list[Delivery]:
         due = {"channel": channel.value, "status": Status.PENDING.value, "next_attempt_at": {"$lte": now},
                "lease_until": {"$lte": now}}
-        claimed = []
-        for _ in range(limit):
-            doc = await self.db.deliveries.find_one_and_update(
-                due, {"$set": {"lease_until": lease_until, "lease_owner": owner}, "$inc": {"attempts": 1}},
-                sort=[("next_attempt_at", ASCENDING), ("_id", ASCENDING)], return_document=ReturnDocument.AFTER,
-            )
-            if doc is None:
-                break
-            claimed.append(Delivery.model_validate({**doc, "id": doc["_id"]}))
-        return claimed
+        order = [("next_attempt_at", ASCENDING), ("_id", ASCENDING)]
+        candidates = [d["_id"] async for d in self.db.deliveries.find(due, {"_id": 1}).sort(order).limit(limit)]
+        lease = {"$set": {"lease_until": lease_until, "lease_owner": owner}, "$inc": {"attempts": 1}}
+        # Each candidate is taken with a conditional update: of two dispatchers racing for it, one wins.
+        results = await asyncio.gather(*(self.db.deliveries.update_one({"_id": i, **due}, lease) for i in candidates))
+        won = [i for i, r in zip(candidates, results, strict=True) if r.modified_count == 1]
+        docs = {d["_id"]: d async for d in self.db.deliveries.find({"_id": {"$in": won}, "lease_owner": owner})}
+        return [Delivery.model_validate({**docs[i], "id": i}) for i in won if i in docs]
 
     async def finish(self, delivery: Delivery, owner: str) -> bool:
         outcome = delivery.model_dump(include=set(_OUTCOME_FIELDS))
@@ -98,9 +96,7 @@ class MongoDeliveryStore:
         return [Delivery.model_validate({**d, "id": d["_id"]}) async for d in cursor]
 
     async def log_attempt(self, attempt: Attempt) -> None:
-        with contextlib.suppress(DuplicateKeyError):  # a lease taken over mid-attempt: the first record stays
-            await self.db.delivery_attempts.insert_one(
-                {"_id": f"{attempt.delivery_id}#{attempt.attempt}", **attempt.model_dump()})
+        await self.db.delivery_attempts.insert_one(attempt.model_dump())
 
     async def attempts(self, recipient: str, *, offset: int = 0, limit: int = 50) -> list[Attempt]:
         cursor = self.db.delivery_attempts.find({"recipient": recipient}).sort(
@@ -175,9 +171,7 @@ class InMemoryDeliveryStore:
         return sorted(found, key=lambda d: (d.created_at, d.id))
 
     async def log_attempt(self, attempt: Attempt) -> None:
-        key = (attempt.delivery_id, attempt.attempt)
-        if all((a.delivery_id, a.attempt) != key for a in self.log):
-            self.log.append(attempt)
+        self.log.append(attempt)
 
     async def attempts(self, recipient: str, *, offset: int = 0, limit: int = 50) -> list[Attempt]:
         return sorted((a for a in self.log if a.recipient == recipient), key=_attempt_key)[offset : offset + limit]

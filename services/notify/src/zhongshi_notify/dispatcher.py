@@ -58,7 +58,9 @@ class Dispatcher:
         while True:
             now = self.clock()
             claimed = await self.store.claim(channel, now, now + self.lease, self.owner, self.batch)
-            results = await asyncio.gather(*(self._deliver(d) for d in claimed), return_exceptions=True)
+            subscriptions = await self._subscriptions(claimed)
+            results = await asyncio.gather(*(self._deliver(d, subscriptions) for d in claimed),
+                                           return_exceptions=True)
             for delivery, result in zip(claimed, results, strict=True):
                 if isinstance(result, BaseException):  # its lease expires and it is tried again
                     self.logger.error("recording delivery %s failed: %r", delivery.id, result)
@@ -70,10 +72,16 @@ class Dispatcher:
         """Drain every channel concurrently (tests; the service runs one periodic drain per channel)."""
         return sum(await asyncio.gather(*(self.drain(c) for c in self.channels)))
 
-    async def _deliver(self, delivery: Delivery) -> None:
+    async def _subscriptions(self, claimed: list[Delivery]) -> dict[str, Subscription]:
+        """The webhook subscriptions, read once per batch (enabled flag and failure run as of now)."""
+        if not any(d.channel is Channel.WEBHOOK for d in claimed):
+            return {}
+        return {s.id: s for s in await self.store.subscriptions()}
+
+    async def _deliver(self, delivery: Delivery, subscriptions: Mapping[str, Subscription]) -> None:
         subscription = None
         if delivery.channel is Channel.WEBHOOK:
-            subscription = await self.store.subscription(delivery.recipient)
+            subscription = subscriptions.get(delivery.recipient)
             if subscription is None or not subscription.enabled:
                 await self._hold(delivery)
                 return
@@ -118,7 +126,8 @@ class Dispatcher:
 
     async def _track(self, subscription: Subscription, result: SendResult) -> None:
         if result.ok:
-            await self.store.subscription_succeeded(subscription.id)
+            if subscription.consecutive_failures:  # as read before the send: saves a write per success
+                await self.store.subscription_succeeded(subscription.id)
             return
         self.metrics.webhook_failures.inc()
         if await self.store.subscription_failed(subscription.id, self.failure_threshold, self.clock()):

@@ -15,8 +15,9 @@ from zhongshi_runtime.outbox import Consumed, Session, UnitOfWork
 
 from zhongshi_notify import reminders
 from zhongshi_notify.deliveries import DeliveryStore
-from zhongshi_notify.domain import NOTIFIED_EVENTS, Audience, Case, Notice, advance, notices, schedule
+from zhongshi_notify.domain import Audience, Case, Notice, advance, schedule
 from zhongshi_notify.metrics import NotifyMetrics
+from zhongshi_notify.notices import NOTIFIED_EVENTS, notices
 from zhongshi_notify.planning import (
     ApplicantContact,
     Channel,

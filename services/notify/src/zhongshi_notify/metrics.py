@@ -9,6 +9,7 @@ from zhongshi_notify.planning import Channel
 
 class NotifyMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
         self.deliveries = Counter(
             "zhongshi_notify_deliveries_total",
             "Delivery outcomes by channel: sent, retry (failed, will be retried), failed (given up), held",
