@@ -140,3 +140,5 @@ def test_addresses_are_masked_for_logs() -> None:
     assert mask_address("pilot0@example.cn") == "p***@example.cn"
     assert mask_address("13802710000") == "138****0000"
     assert mask_address("https://gov.example/hook") == "https://gov.example/hook"
+    refused = "SMTPRecipientsRefused: [(550, 'no such user', 'pilot0@example.cn')] 13802710000"
+    assert mask_address(refused) == "SMTPRecipientsRefused: [(550, 'no such user', 'p***@example.cn')] 138****0000"

@@ -122,7 +122,7 @@ class Dispatcher:
                 max(0.0, (done.sent_at - done.created_at).total_seconds()))
         log = self.logger.info if done.status is Status.SENT else self.logger.warning
         log("%s %s to %s (attempt %d)%s", done.channel.value, outcome, mask_address(done.address), before.attempts,
-            f": {done.last_error}" if done.last_error else "")
+            f": {mask_address(done.last_error)}" if done.last_error else "")
 
     async def _track(self, subscription: Subscription, result: SendResult) -> None:
         if result.ok:

@@ -262,9 +262,10 @@ def http_result(status_code: int, retry_after: str | None = None) -> SendResult:
                       retry_after_s=wait)
 
 
-_EMAIL = re.compile(r"^(.)[^@]*(@.*)$")
+_STOP = r"@\s<>\"',;:()\[\]"  # characters that end an e-mail address in running text
+_EMAIL = re.compile(rf"([^{_STOP}])[^{_STOP}]*(@[^{_STOP}]+)")
 
 
 def mask_address(address: str) -> str:
-    """An address fit for logs: p***@example.cn, 138****0000; URLs unchanged."""
-    return _EMAIL.sub(r"\1***\2", address) if "@" in address else mask_personal_data(address)
+    """Text fit for logs — an address or an error quoting one: p***@example.cn, 138****0000."""
+    return mask_personal_data(_EMAIL.sub(r"\1***\2", address))

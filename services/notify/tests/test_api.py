@@ -1,0 +1,150 @@
+"""Notify's HTTP API over in-memory fakes: the inbox, preferences, the directory and webhook subscriptions."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from zhongshi_notify import api
+from zhongshi_notify.deliveries import InMemoryDeliveryStore
+from zhongshi_notify.notices import NOTIFIED_EVENTS
+from zhongshi_notify.planning import Attempt, Channel, InboxMessage
+from zhongshi_notify.repository import InMemoryNotifyRepository
+from zhongshi_runtime.auth import Authenticator, Role, ensure_dev_keys, mint_dev_token
+
+from .samples import NOW, Clock
+
+TOPICS = sorted(m.topic.name for m in NOTIFIED_EVENTS)
+APPLICANT = (Role.APPLICANT, "91420111MA0000000W")
+COUNTY = (Role.COUNTY_OFFICIAL, "420111")
+OPERATOR = (Role.OPERATOR, "*")
+PROVINCE = (Role.PROVINCE_OFFICIAL, "42")
+
+
+class Client:
+    def __init__(self, keys: Path, http: httpx.AsyncClient, repo: InMemoryNotifyRepository,
+                 store: InMemoryDeliveryStore) -> None:
+        self.keys, self.http, self.repo, self.store = keys, http, repo, store
+
+    async def call(self, who: tuple[Role, str] | None, method: str, path: str, **kw) -> httpx.Response:  # type: ignore[no-untyped-def]
+        headers = {"Authorization": f"Bearer {mint_dev_token(self.keys, role=who[0], scope=who[1])}"} if who else {}
+        return await self.http.request(method, path, headers=headers, **kw)
+
+
+def build(tmp_path: Path, repo, store, https_only: bool = False) -> FastAPI:  # type: ignore[no-untyped-def]
+    ensure_dev_keys(tmp_path)
+    app = FastAPI()
+    app.state.authenticator = Authenticator(issuer="zhongshi-dev", audience="zhongshi",
+                                            jwks_file=str(tmp_path / "jwks.json"))
+    app.include_router(api.router(repo, store, topics=TOPICS, clock=Clock(), https_only=https_only))
+    return app
+
+
+@pytest.fixture
+async def client(tmp_path: Path):  # type: ignore[no-untyped-def]
+    repo, store = InMemoryNotifyRepository(), InMemoryDeliveryStore()
+    transport = httpx.ASGITransport(app=build(tmp_path, repo, store))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        yield Client(tmp_path, http, repo, store)
+
+
+def message(n: int, recipient: str) -> InboxMessage:
+    return InboxMessage(id=f"ev{n}/{recipient}/inbox", recipient=recipient, title=f"标题{n}", body="正文",
+                        application_id="A1", event_type="t", created_at=NOW.replace(minute=n))
+
+
+async def test_the_inbox_lists_my_messages_newest_first_and_marks_them_read(client) -> None:  # type: ignore[no-untyped-def]
+    await client.repo.add_inbox([message(1, APPLICANT[1]), message(2, APPLICANT[1]), message(3, "420111")])
+    page = (await client.call(APPLICANT, "GET", "/api/v1/inbox")).json()
+    assert page["unread"] == 2 and [m["title"] for m in page["items"]] == ["标题2", "标题1"]
+    assert set(page["items"][0]) == {"id", "title", "body", "read", "application_id", "event_type", "created_at"}
+    first = page["items"][1]["id"]
+    assert (await client.call(APPLICANT, "POST", f"/api/v1/inbox/{first}/read")).json() == {"read": True}
+    assert (await client.call(APPLICANT, "GET", "/api/v1/inbox?limit=1")).json()["unread"] == 1
+    assert (await client.call(COUNTY, "POST", f"/api/v1/inbox/{first}/read")).status_code == 404  # not theirs
+    assert (await client.call(None, "GET", "/api/v1/inbox")).status_code == 401
+    assert (await client.call(COUNTY, "GET", "/api/v1/inbox")).json()["unread"] == 1
+
+
+async def test_preferences_belong_to_the_callers_scope(client) -> None:  # type: ignore[no-untyped-def]
+    assert (await client.call(APPLICANT, "GET", "/api/v1/preferences")).json() == {"email": True, "sms": True}
+    r = await client.call(APPLICANT, "PUT", "/api/v1/preferences", json={"email": True, "sms": False})
+    assert r.status_code == 200
+    assert (await client.repo.preferences(APPLICANT[1])).sms is False
+    assert (await client.call(COUNTY, "GET", "/api/v1/preferences")).json()["sms"] is True
+    assert (await client.call(OPERATOR, "GET", "/api/v1/preferences")).status_code == 403
+    bad = await client.call(APPLICANT, "PUT", "/api/v1/preferences", json={"sms": "sometimes"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "sms"]
+
+
+async def test_the_directory_is_kept_by_operators_and_the_province(client) -> None:  # type: ignore[no-untyped-def]
+    entry = {"name": "武汉市经信局科技处", "email": "kjc@wh.gov.cn", "phone": "027-12345678"}
+    for who in (OPERATOR, PROVINCE):
+        assert (await client.call(who, "PUT", "/api/v1/contacts/420100", json=entry)).status_code == 200
+    assert (await client.call(PROVINCE, "GET", "/api/v1/contacts/420100")).json() == entry
+    assert (await client.repo.directory_entry("420100")).email == "kjc@wh.gov.cn"  # type: ignore[union-attr]
+    assert (await client.call(COUNTY, "PUT", "/api/v1/contacts/420111", json=entry)).status_code == 403
+    assert (await client.call(OPERATOR, "GET", "/api/v1/contacts/420111")).status_code == 404
+    unknown = await client.call(OPERATOR, "PUT", "/api/v1/contacts/110000", json=entry)
+    assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"] == ["path", "scope"]
+    bad = await client.call(OPERATOR, "PUT", "/api/v1/contacts/420100", json={**entry, "email": "no-at-sign"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "email"]
+
+
+async def test_an_operator_registers_a_webhook_and_sees_the_secret_once(client) -> None:  # type: ignore[no-untyped-def]
+    body = {"url": "https://gov.example/hook", "event_types": ["pilot.application.forwarded"], "description": "省政务"}
+    created = await client.call(OPERATOR, "POST", "/api/v1/webhooks", json=body)
+    assert created.status_code == 201, created.text
+    sub = created.json()
+    assert sub["secret"].startswith("whsec_") and len(base64.b64decode(sub["secret"][6:])) == 32
+    assert sub["enabled"] is True and sub["event_types"] == ["pilot.application.forwarded"]
+    [listed] = (await client.call(OPERATOR, "GET", "/api/v1/webhooks")).json()
+    assert listed["id"] == sub["id"] and "secret" not in listed
+    assert (await client.call(PROVINCE, "GET", "/api/v1/webhooks")).status_code == 403
+    own = {**body, "secret": "whsec_" + base64.b64encode(b"k" * 24).decode()}
+    assert (await client.call(OPERATOR, "POST", "/api/v1/webhooks", json=own)).json()["secret"] == own["secret"]
+
+
+@pytest.mark.parametrize(("change", "loc"), [
+    ({"event_types": ["pilot.application.forwarded", "pilot.review.decided"]}, ["body", "event_types", 1]),
+    ({"event_types": []}, ["body", "event_types"]),
+    ({"url": "ftp://gov.example/hook"}, ["body", "url"]),
+    ({"secret": "whsec_c2hvcnQ="}, ["body", "secret"]),
+    ({"secret": "not-a-secret"}, ["body", "secret"]),
+])
+async def test_a_bad_subscription_is_refused_naming_the_field(client, change, loc) -> None:  # type: ignore[no-untyped-def]
+    body = {"url": "https://gov.example/hook", "event_types": ["pilot.application.forwarded"], **change}
+    r = await client.call(OPERATOR, "POST", "/api/v1/webhooks", json=body)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == loc
+    assert client.store.subs == {}
+
+
+async def test_production_accepts_only_https_callbacks(tmp_path: Path) -> None:
+    repo, store = InMemoryNotifyRepository(), InMemoryDeliveryStore()
+    transport = httpx.ASGITransport(app=build(tmp_path, repo, store, https_only=True))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        c = Client(tmp_path, http, repo, store)
+        body = {"url": "http://gov.example/hook", "event_types": ["pilot.application.forwarded"]}
+        r = await c.call(OPERATOR, "POST", "/api/v1/webhooks", json=body)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "url"]
+
+
+async def test_the_operator_enables_a_subscription_and_reads_its_delivery_log(client) -> None:  # type: ignore[no-untyped-def]
+    body = {"url": "https://gov.example/hook", "event_types": ["pilot.application.forwarded"]}
+    sub_id = (await client.call(OPERATOR, "POST", "/api/v1/webhooks", json=body)).json()["id"]
+    await client.store.subscription_failed(sub_id, 1, NOW)
+    for n, outcome in [(1, "retry"), (2, "sent")]:
+        await client.store.log_attempt(Attempt(
+            delivery_id=f"e/{sub_id}/webhook", source_id="e", channel=Channel.WEBHOOK, recipient=sub_id, kind="t",
+            attempt=n, at=NOW.replace(second=n), outcome=outcome, status_code=503 if n == 1 else 200,
+            duration_ms=3.0))
+    log = (await client.call(OPERATOR, "GET", f"/api/v1/webhooks/{sub_id}/deliveries")).json()
+    assert [(a["attempt"], a["outcome"], a["status_code"]) for a in log] == [(2, "sent", 200), (1, "retry", 503)]
+    enabled = (await client.call(OPERATOR, "POST", f"/api/v1/webhooks/{sub_id}/enable")).json()
+    assert enabled["enabled"] is True and enabled["consecutive_failures"] == 0 and "secret" not in enabled
+    assert (await client.call(OPERATOR, "POST", "/api/v1/webhooks/nope/enable")).status_code == 404
+    assert (await client.call(OPERATOR, "GET", "/api/v1/webhooks/nope/deliveries")).status_code == 404
+    assert (await client.call(COUNTY, "GET", f"/api/v1/webhooks/{sub_id}/deliveries")).status_code == 403

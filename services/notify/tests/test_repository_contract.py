@@ -1,0 +1,147 @@
+"""The in-memory fakes and the Mongo adapters pass the same contract."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from zhongshi_notify.deliveries import InMemoryDeliveryStore, MongoDeliveryStore
+from zhongshi_notify.domain import Case, RoundSchedule, Stage
+from zhongshi_notify.planning import (
+    ApplicantContact,
+    Attempt,
+    Channel,
+    Contact,
+    Delivery,
+    InboxMessage,
+    Preferences,
+    Status,
+    Subscription,
+)
+from zhongshi_notify.repository import InMemoryNotifyRepository, MongoNotifyRepository
+
+from .samples import NOW
+
+LATER = NOW + timedelta(minutes=5)
+
+
+@pytest.fixture(params=["memory", pytest.param("mongo", marks=pytest.mark.integration)])
+async def repo(request):  # type: ignore[no-untyped-def]
+    if request.param == "memory":
+        return InMemoryNotifyRepository()
+    mongo = MongoNotifyRepository(request.getfixturevalue("mongo_db"))
+    await mongo.ensure_indexes()
+    return mongo
+
+
+@pytest.fixture(params=["memory", pytest.param("mongo", marks=pytest.mark.integration)])
+async def store(request):  # type: ignore[no-untyped-def]
+    if request.param == "memory":
+        return InMemoryDeliveryStore()
+    mongo = MongoDeliveryStore(request.getfixturevalue("mongo_db"))
+    await mongo.ensure_indexes()
+    return mongo
+
+
+def case(app_id: str, stage: Stage) -> Case:
+    return Case(application_id=app_id, round_id="R1", revision=1, stage=stage, region_code="420111",
+                city_code="420100", applicant_name="甲", platform_name="乙")
+
+
+def delivery(n: int, channel: Channel = Channel.EMAIL, recipient: str = "c", status: Status = Status.PENDING,
+             due: int = 0) -> Delivery:
+    return Delivery(id=f"e{n}/{recipient}/{channel}", source_id=f"e{n}", kind="k", channel=channel,
+                    recipient=recipient, address="a@b.cn", title="标题", body="正文", application_id="A1",
+                    status=status, created_at=NOW + timedelta(seconds=n), next_attempt_at=NOW + timedelta(seconds=due))
+
+
+async def test_cases_contacts_and_schedules_round_trip(repo) -> None:  # type: ignore[no-untyped-def]
+    for app_id, stage in [("b", Stage.CITY_REVIEW), ("a", Stage.COUNTY_REVIEW), ("c", Stage.EXPERT_REVIEW)]:
+        await repo.save_case(case(app_id, stage))
+    await repo.save_case(case("a", Stage.EXCEPTION_REVIEW))
+    assert await repo.case("a") == case("a", Stage.EXCEPTION_REVIEW) and await repo.case("z") is None
+    assert [c.application_id for c in await repo.open_cases()] == ["a", "b"]
+    contact = ApplicantContact(application_id="a", revision=2, contact=Contact(name="张工", email="x@y.cn",
+                                                                               phone="13800000000"))
+    await repo.save_contact(contact)
+    assert await repo.contact("a") == contact and await repo.contact("b") is None
+    plan = RoundSchedule(round_id="R1", deadlines={"county_review": date(2026, 12, 1)}, scheduled_at=NOW)
+    await repo.save_schedule(plan)
+    assert await repo.schedule("R1") == plan and await repo.schedules() == [plan]
+
+
+async def test_directory_and_preferences_default_and_round_trip(repo) -> None:  # type: ignore[no-untyped-def]
+    assert await repo.directory_entry("420100") is None
+    await repo.set_directory_entry("420100", Contact(name="科技处", email="k@wh.gov.cn"))
+    assert await repo.directory_entry("420100") == Contact(name="科技处", email="k@wh.gov.cn")
+    assert await repo.preferences("x") == Preferences()
+    await repo.set_preferences("x", Preferences(sms=False))
+    assert await repo.preferences("x") == Preferences(sms=False)
+
+
+async def test_the_inbox_stores_a_message_once_and_pages_newest_first(repo) -> None:  # type: ignore[no-untyped-def]
+    def message(n: int, recipient: str = "me", title: str = "t") -> InboxMessage:
+        return InboxMessage(id=f"e{n}/{recipient}/inbox", recipient=recipient, title=title, body="b",
+                            application_id="A1", event_type="x", created_at=NOW + timedelta(minutes=n))
+
+    await repo.add_inbox([message(1), message(2), message(3, "other")])
+    await repo.add_inbox([message(1, title="changed")])  # a replay changes nothing
+    unread, items = await repo.inbox("me")
+    assert unread == 2 and [(m.id, m.title) for m in items] == [("e2/me/inbox", "t"), ("e1/me/inbox", "t")]
+    assert items[0] == message(2)
+    assert await repo.mark_read("e1/me/inbox", "me") and not await repo.mark_read("e3/other/inbox", "me")
+    unread, page = await repo.inbox("me", offset=1, limit=1)
+    assert unread == 1 and [m.read for m in page] == [True]
+
+
+async def test_a_delivery_is_stored_once_and_claimed_by_one_lease(store) -> None:  # type: ignore[no-untyped-def]
+    await store.add([delivery(1, due=2), delivery(2), delivery(3, Channel.SMS), delivery(4, status=Status.HELD)])
+    await store.add([delivery(2).model_copy(update={"body": "changed"})])
+    assert [d.id for d in await store.deliveries(Channel.EMAIL)] == ["e1/c/email", "e2/c/email", "e4/c/email"]
+    assert (await store.deliveries(Channel.EMAIL))[1].body == "正文"
+    lease = NOW + timedelta(seconds=30)
+    [first] = await store.claim(Channel.EMAIL, NOW, lease, "A", 10)  # e1 is not due yet, e4 is held
+    assert (first.id, first.attempts, first.lease_owner, first.lease_until) == ("e2/c/email", 1, "A", lease)
+    assert await store.claim(Channel.EMAIL, NOW, lease, "B", 10) == []
+    later = NOW + timedelta(seconds=31)
+    [again] = await store.claim(Channel.EMAIL, later, later + timedelta(seconds=30), "B", 1)  # A's lease expired
+    assert (again.id, again.attempts) == ("e2/c/email", 2)  # the earliest due first
+    taken = await store.claim(Channel.EMAIL, later, later + timedelta(seconds=30), "B", 5)
+    assert [(d.id, d.attempts) for d in taken] == [("e1/c/email", 1)]
+    assert not await store.finish(first.model_copy(update={"status": Status.SENT}), "A")
+    assert await store.finish(again.model_copy(update={"status": Status.SENT, "sent_at": later, "lease_owner": ""}),
+                              "B")
+    stored = {d.id: d for d in await store.deliveries()}
+    assert stored["e2/c/email"].status is Status.SENT and stored["e2/c/email"].sent_at == later
+    assert stored["e2/c/email"].lease_owner == "" and stored["e3/c/sms"].attempts == 0
+
+
+async def test_subscriptions_count_failures_disable_and_enable_releasing_held_deliveries(store) -> None:  # type: ignore[no-untyped-def]
+    sub = Subscription(id="wh", url="https://x", event_types=["pilot.application.submitted"], secret="s",
+                       created_at=NOW)
+    await store.add_subscription(sub)
+    assert await store.subscription("wh") == sub and await store.subscription("no") is None
+    assert [await store.subscription_failed("wh", 2, NOW) for _ in range(3)] == [False, True, False]
+    disabled = await store.subscription("wh")
+    assert (disabled.enabled, disabled.consecutive_failures, disabled.disabled_at) == (False, 3, NOW)
+    held = delivery(1, Channel.WEBHOOK, "wh", Status.HELD).model_copy(update={"attempts": 4})
+    await store.add([held])
+    enabled = await store.enable("wh", LATER)
+    assert (enabled.enabled, enabled.consecutive_failures, enabled.disabled_at) == (True, 0, None)
+    [released] = await store.deliveries(Channel.WEBHOOK)
+    assert (released.status, released.attempts, released.next_attempt_at) == (Status.PENDING, 0, LATER)
+    await store.subscription_failed("wh", 5, NOW)
+    await store.subscription_succeeded("wh")
+    assert (await store.subscription("wh")).consecutive_failures == 0
+    assert await store.enable("nope", NOW) is None
+    assert [s.id for s in await store.subscriptions()] == ["wh"]
+
+
+async def test_the_delivery_log_is_per_recipient_newest_first(store) -> None:  # type: ignore[no-untyped-def]
+    for n, recipient in [(1, "wh"), (2, "wh"), (3, "other")]:
+        await store.log_attempt(Attempt(delivery_id=f"e{n}", source_id=f"e{n}", channel=Channel.WEBHOOK,
+                                        recipient=recipient, kind="k", attempt=1, at=NOW + timedelta(seconds=n),
+                                        outcome="retry", status_code=503, error="HTTP 503", duration_ms=1.5))
+    assert [a.delivery_id for a in await store.attempts("wh")] == ["e2", "e1"]
+    assert [a.delivery_id for a in await store.attempts("wh", offset=1, limit=5)] == ["e1"]
+    assert (await store.attempts("other"))[0].status_code == 503

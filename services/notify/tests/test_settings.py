@@ -1,0 +1,63 @@
+"""Notify's settings: channels switch on with their configuration, secrets are real outside development."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+from zhongshi_notify.app import create_app, senders
+from zhongshi_notify.planning import Channel
+from zhongshi_notify.settings import NotifySettings
+
+PRODUCTION = {"environment": "production", "auth_issuer": "https://id.hubei.gov.cn", "auth_jwks_url": "https://k"}
+
+
+def test_by_default_only_the_inbox_and_webhooks_are_on() -> None:
+    settings = NotifySettings()
+    assert set(senders(settings)) == {Channel.WEBHOOK}
+    assert settings.reminder_days_before == [3, 1] and settings.port == 8005
+
+
+def test_e_mail_and_sms_switch_on_with_their_server_and_gateway() -> None:
+    settings = NotifySettings(smtp_host="mail.local", sms_gateway_url="http://sms.local/send")
+    assert set(senders(settings)) == {Channel.WEBHOOK, Channel.EMAIL, Channel.SMS}
+
+
+def test_environment_variables_are_read_with_the_notify_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NOTIFY_REMINDER_DAYS_BEFORE", "1, 7,3")
+    monkeypatch.setenv("NOTIFY_SMTP_HOST", "mailpit")
+    monkeypatch.setenv("NOTIFY_SMTP_PORT", "1025")
+    monkeypatch.setenv("NOTIFY_WEBHOOK_FAILURE_THRESHOLD", "9")
+    settings = NotifySettings()
+    assert settings.reminder_days_before == [7, 3, 1]
+    assert (settings.smtp_host, settings.smtp_port, settings.webhook_failure_threshold) == ("mailpit", 1025, 9)
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"sms_gateway_url": "https://sms", "sms_gateway_token": ""}, "NOTIFY_SMS_GATEWAY_TOKEN is required"),
+    ({"sms_gateway_url": "https://sms", "sms_gateway_token": "changeme"}, "placeholder"),
+    ({"smtp_username": "notify", "smtp_password": ""}, "NOTIFY_SMTP_PASSWORD is required"),
+    ({"smtp_username": "notify", "smtp_password": "secret"}, "placeholder"),
+])
+def test_production_refuses_missing_or_placeholder_secrets(changes: dict[str, str], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        NotifySettings(**PRODUCTION, **changes)
+    NotifySettings(**changes)  # development accepts them
+
+
+def test_production_without_e_mail_or_sms_needs_no_secret() -> None:
+    assert NotifySettings(**PRODUCTION).smtp_host == ""
+
+
+def test_a_lease_shorter_than_a_send_could_take_is_refused() -> None:
+    with pytest.raises(ValidationError, match="NOTIFY_LEASE_S"):
+        NotifySettings(lease_s=5, webhook_timeout_s=10)
+    with pytest.raises(ValidationError, match="0 or more"):
+        NotifySettings(reminder_days_before=[-1])
+
+
+def test_the_service_builds_without_io_and_documents_what_it_consumes() -> None:
+    app = create_app(NotifySettings(smtp_host="mail.local"))
+    channels = app.state.kit.asyncapi()["channels"]
+    assert len(channels) == 9 and "notify:consume:pilot.round.scheduled" in channels
+    jobs = [getattr(job, "__name__", "") for _, job in app.state.kit._periodic]
+    assert jobs == ["drain_webhook", "drain_email", "fire_timers"]  # one loop per channel
