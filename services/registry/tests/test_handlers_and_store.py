@@ -15,8 +15,9 @@ from zhongshi_contracts.recommendation import Actor, ApplicationForwarded
 from zhongshi_contracts.review import Decision, ReviewDecided
 from zhongshi_registry import handlers
 from zhongshi_registry.entries import Entry, Status
-from zhongshi_registry.repository import MemoryStore, MongoStore, RegistryRepository
+from zhongshi_registry.repository import RegistryRepository
 from zhongshi_registry.settings import RegistrySettings
+from zhongshi_runtime.store import MemoryStore, MongoStore
 from zhongshi_runtime.testing import HandlerHarness, envelope
 
 from .registry_fixtures import DECIDED

@@ -6,8 +6,9 @@ import pytest
 from faststream.kafka import TestKafkaBroker
 from zhongshi_contracts.recommendation import Actor, ApplicationExceptionDecided, ApplicationForwarded
 from zhongshi_review import handlers
-from zhongshi_review.repository import MemoryStore, MongoStore, ReviewRepository
+from zhongshi_review.repository import ReviewRepository
 from zhongshi_review.settings import ReviewSettings
+from zhongshi_runtime.store import MemoryStore, MongoStore
 from zhongshi_runtime.testing import HandlerHarness, envelope
 
 from .review_fixtures import NOW, expert
