@@ -20,6 +20,8 @@ from zhongshi_contracts.recommendation import (
     RoundScheduled,
 )
 from zhongshi_contracts.reference import region
+from zhongshi_contracts.registry import PlatformAccredited, PlatformCultivationListed, PlatformListed
+from zhongshi_contracts.review import AssignmentDeclined, PanelDrawn, PanelMember, ReviewDecided
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 
@@ -105,8 +107,38 @@ def scheduled(round_id: str = "R1", quotas: dict[str, int] | None = None, at: da
                           deadlines=deadlines, scheduled_at=at, actor=actor(Level.PROVINCE, "42"))
 
 
+def panel_drawn(app_id: str = "A1") -> PanelDrawn:
+    return PanelDrawn(application_id=app_id, round_id="R1", panel_id=f"P-{app_id}", experts=["E001", "E002"],
+                      seed="s", candidates=9, excluded=1, drawn_at=NOW)
+
+
+def declined(replacement: str | None = "E003") -> AssignmentDeclined:
+    return AssignmentDeclined(application_id="A1", round_id="R1", panel_id="P-A1", expert_id="E002",
+                              reason="曾合作", replacement=replacement, declined_at=NOW)
+
+
+def decided(d: Dossier, decision: str = "accredit") -> ReviewDecided:
+    return ReviewDecided(
+        application_id="A1", round_id="R1", decision=decision, score="86.50", rank=2, rubric_version="v1",
+        aggregation="trimmed_mean", panel=[PanelMember(expert_id="E001", total="86.50")], overridden=False,
+        justification="达到认定线", platform_name=d.platform.name, applicant_name=d.applicant.name,
+        applicant_credit_code=d.applicant.credit_code, region_code=d.applicant.region_code,
+        city_code=region(d.applicant.region_code).city_code, decided_at=NOW)
+
+
+def listed(d: Dossier, cls: type[PlatformListed] = PlatformAccredited) -> PlatformListed:
+    extra = {"certificate_no": "鄂中试〔2026〕001号", "accredited_on": date(2026, 12, 7)} \
+        if cls is PlatformAccredited else {}
+    return cls(application_id="A1", round_id="R1", platform_id="P-A1", platform_name=d.platform.name,
+               applicant_name=d.applicant.name, applicant_credit_code=d.applicant.credit_code,
+               region_code=d.applicant.region_code, city_code=region(d.applicant.region_code).city_code,
+               platform_type=d.platform.platform_type, clusters=d.platform.clusters,
+               service_kinds=d.platform.service_kinds, listed_on=date(2026, 12, 7), **extra)
+
+
 def one_of_each(d: Dossier) -> list[Event]:
     """An event of every type notify consumes."""
     return [submitted(d), screened(d, flagged=["C5"], outcome="needs_exception"), recommended(d),
             forwarded(d, flagged=["C5"]), exception_decided(d), returned(d), rejected(d), withdrawn(d),
-            scheduled(county_review=date(2026, 12, 1))]
+            scheduled(county_review=date(2026, 12, 1)), panel_drawn(), declined(), declined(None), decided(d),
+            listed(d), listed(d, PlatformCultivationListed)]

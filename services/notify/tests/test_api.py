@@ -109,7 +109,8 @@ async def test_an_operator_registers_a_webhook_and_sees_the_secret_once(client) 
 
 
 @pytest.mark.parametrize(("change", "loc"), [
-    ({"event_types": ["pilot.application.forwarded", "pilot.review.decided"]}, ["body", "event_types", 1]),
+    ({"event_types": ["pilot.application.forwarded", "pilot.platform.annual-report-filed"]},
+     ["body", "event_types", 1]),
     ({"event_types": []}, ["body", "event_types"]),
     ({"url": "ftp://gov.example/hook"}, ["body", "url"]),
     ({"secret": "whsec_c2hvcnQ="}, ["body", "secret"]),

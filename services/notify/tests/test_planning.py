@@ -142,3 +142,30 @@ def test_addresses_are_masked_for_logs() -> None:
     assert mask_address("https://gov.example/hook") == "https://gov.example/hook"
     refused = "SMTPRecipientsRefused: [(550, 'no such user', 'pilot0@example.cn')] 13802710000"
     assert mask_address(refused) == "SMTPRecipientsRefused: [(550, 'no such user', 'p***@example.cn')] 138****0000"
+
+
+def test_webhooks_never_name_the_experts(make_dossier) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from zhongshi_notify.planning import webhook_payload
+
+    from .samples import decided, declined, meta, panel_drawn
+
+    for event in (panel_drawn(), declined(), decided(make_dossier())):
+        data = json.loads(webhook_payload(meta(event), event))["data"]
+        assert "E00" not in json.dumps(data), data
+
+
+def test_experts_are_told_of_their_assignment_and_the_applicant_of_the_decision(make_dossier) -> None:  # type: ignore[no-untyped-def]
+    from zhongshi_notify.notices import notices
+
+    from .samples import decided, declined, panel_drawn
+
+    drawn = notices(panel_drawn(), None, {})
+    assert [(n.recipient, n.template) for n in drawn] == [("E001", "review.panel-drawn.expert"),
+                                                          ("E002", "review.panel-drawn.expert")]
+    assert drawn[0].facts["lead"] and not drawn[1].facts["lead"]
+    assert [n.recipient for n in notices(declined(), None, {})] == ["E003"]
+    assert [n.recipient for n in notices(declined(None), None, {})] == ["42"]
+    [told] = notices(decided(make_dossier()), None, {})
+    assert told.recipient == make_dossier().applicant.credit_code and "拟认定" in told.facts["decision"]

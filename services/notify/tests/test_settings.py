@@ -58,6 +58,6 @@ def test_a_lease_shorter_than_a_send_could_take_is_refused() -> None:
 def test_the_service_builds_without_io_and_documents_what_it_consumes() -> None:
     app = create_app(NotifySettings(smtp_host="mail.local"))
     channels = app.state.kit.asyncapi()["channels"]
-    assert len(channels) == 9 and "notify:consume:pilot.round.scheduled" in channels
+    assert len(channels) == 14 and "notify:consume:pilot.platform.accredited" in channels
     jobs = [getattr(job, "__name__", "") for _, job in app.state.kit._periodic]
     assert jobs == ["drain_webhook", "drain_email", "fire_timers"]  # one loop per channel

@@ -40,7 +40,7 @@ def test_every_consumed_event_type_has_a_template_on_every_channel() -> None:
 def test_every_template_kind_exists_on_all_three_channels_and_nothing_else() -> None:
     kinds = {kind for kind, _ in TEMPLATES.keys}
     assert TEMPLATES.keys == {(k, c) for k in kinds for c in HUMAN_CHANNELS}
-    assert len(kinds) == 16
+    assert len(kinds) == 22
 
 
 def test_every_planned_notice_renders_on_every_channel_without_a_missing_fact(make_dossier) -> None:  # type: ignore[no-untyped-def]

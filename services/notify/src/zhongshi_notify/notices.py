@@ -22,6 +22,8 @@ from zhongshi_contracts.recommendation import (
     ChainStep,
     RoundScheduled,
 )
+from zhongshi_contracts.registry import PlatformAccredited, PlatformCultivationListed
+from zhongshi_contracts.review import DECISION_LABELS, AssignmentDeclined, Decision, PanelDrawn, ReviewDecided
 
 from zhongshi_notify.domain import (
     PROVINCE,
@@ -156,10 +158,49 @@ def _round_scheduled(e: RoundScheduled, _base: dict[str, str], *_: Any) -> list[
             for city, quota in sorted(e.quotas.items())]
 
 
+def _panel_drawn(e: PanelDrawn, base: dict[str, str], *_: Any) -> list[Notice]:
+    """Each drawn expert (addressed by expert id; the applicant is not told who judges it)."""
+    return [_official("review.panel-drawn.expert", expert, base, lead="（您为评审组组长）" if i == 0 else "")
+            for i, expert in enumerate(e.experts)]
+
+
+def _assignment_declined(e: AssignmentDeclined, base: dict[str, str], *_: Any) -> list[Notice]:
+    """The expert drawn in place of one who declined; without a replacement the province must act."""
+    if e.replacement:
+        return [_official("review.assignment-declined.expert", e.replacement, base)]
+    return [_official("review.assignment-declined.province", PROVINCE, base, expert_id=e.expert_id)]
+
+
+_NEXT_AFTER_DECISION = {
+    Decision.ACCREDIT: "省经信厅将按程序进行公示，公示无异议后正式认定并颁发证书",
+    Decision.CULTIVATE: "省经信厅将按程序进行公示，公示无异议后列为培育对象",
+    Decision.DECLINE: "本批次申报办理结束，欢迎在后续批次再次申报",
+}
+
+
+def _decided(e: ReviewDecided, base: dict[str, str], *_: Any) -> list[Notice]:
+    score = f"综合得分{e.score}，排名第{e.rank}。" if e.rank else ""
+    return [_applicant(e, "review.decided", base | {"applicant_name": e.applicant_name,
+                                                     "platform_name": e.platform_name},
+                       decision=DECISION_LABELS[e.decision], score=score, next_step=_NEXT_AFTER_DECISION[e.decision])]
+
+
+def _accredited(e: PlatformAccredited, base: dict[str, str], *_: Any) -> list[Notice]:
+    names = {"applicant_name": e.applicant_name, "platform_name": e.platform_name}
+    return [_applicant(e, "platform.accredited", base | names, certificate_no=e.certificate_no,
+                       accredited_on=cn_date(e.accredited_on))]
+
+
+def _cultivation_listed(e: PlatformCultivationListed, base: dict[str, str], *_: Any) -> list[Notice]:
+    names = {"applicant_name": e.applicant_name, "platform_name": e.platform_name}
+    return [_applicant(e, "platform.cultivation-listed", base | names, listed_on=cn_date(e.listed_on))]
+
+
 _BUILDERS: dict[type[Event], Builder] = {
     ApplicationSubmitted: _submitted, ApplicationScreened: _screened, ApplicationWithdrawn: _withdrawn,
     ApplicationRecommended: _recommended, ApplicationReturned: _returned, ApplicationRejected: _rejected,
     ApplicationForwarded: _forwarded, ApplicationExceptionDecided: _exception_decided,
-    RoundScheduled: _round_scheduled,
+    RoundScheduled: _round_scheduled, PanelDrawn: _panel_drawn, AssignmentDeclined: _assignment_declined,
+    ReviewDecided: _decided, PlatformAccredited: _accredited, PlatformCultivationListed: _cultivation_listed,
 }
 NOTIFIED_EVENTS: tuple[type[Event], ...] = tuple(_BUILDERS)

@@ -172,11 +172,14 @@ def plan_notice(
 
 # ---- webhooks ----------------------------------------------------------------------------------------
 
-_PERSONAL_KEYS = frozenset({"contact", "phone", "email", "mobile", "id_number"})
+_PERSONAL_KEYS = frozenset({"contact", "phone", "email", "mobile", "id_number",
+                            # who reviews what is confidential (评审专家名单保密)
+                            "experts", "expert_id", "replacement", "panel"})
 
 
 def redact(value: Any, key: str = "") -> Any:
-    """A copy fit for outside systems: no contact details, no officials' user ids, phone numbers masked."""
+    """A copy fit for outside systems: no contact details, no officials' user ids, no expert identities,
+    phone numbers masked."""
     if isinstance(value, dict):
         personal = _PERSONAL_KEYS | ({"id"} if key == "actor" else set())
         return {k: redact(v, k) for k, v in value.items() if k not in personal}
