@@ -114,8 +114,8 @@ class ServiceKit:
         finally:
             for task in self._tasks:
                 task.cancel()
+            await self.relay.stop()  # finish the batch in flight while the producer still runs
             await self.broker.stop()
-            await self.relay.stop()
             await self.mongo.close()
             self.logger.info("stopped")
 
