@@ -8,6 +8,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -123,6 +124,8 @@ class RoundOutcome:
     progress: list[dict[str, Any]]
     review: dict[str, Any]
     registry: dict[str, Any]
+    mailbox: str = ""
+    mails: int = 0
 
 
 def load(stack: Stack, timeout: float = 120) -> RoundOutcome:
@@ -148,7 +151,19 @@ def load(stack: Stack, timeout: float = 120) -> RoundOutcome:
         review = run_review(stack, ROUND_ID, ids, timeout)
         registry = run_publicity(stack, ROUND_ID)
         apps = [http.get(f"{intake}/api/v1/applications/{i}", headers=province).json() for i in ids]
-    return RoundOutcome(applications=apps, progress=progress, review=review, registry=registry)
+    mails = wait_for_mail(stack.mailbox / "new", at_least=len(ids)) if stack.mail_sink else 0
+    return RoundOutcome(applications=apps, progress=progress, review=review, registry=registry,
+                        mailbox=str(stack.mailbox), mails=mails)
+
+
+def wait_for_mail(folder: Path, at_least: int, timeout: float = 30) -> int:
+    """How many e-mails notify delivered to the local maildir, once at least ``at_least`` have arrived."""
+    deadline = time.monotonic() + timeout
+    while True:
+        count = len(list(folder.iterdir())) if folder.exists() else 0
+        if count >= at_least or time.monotonic() > deadline:
+            return count
+        time.sleep(0.2)
 
 
 def _ok(response: httpx.Response, *expected: int) -> Any:
@@ -177,11 +192,11 @@ def _table(rows: Sequence[tuple[str, ...]], widths: list[int]) -> list[str]:
 
 
 def _note(app: dict[str, Any]) -> str:
-    """Why the application stands where it does: failing or flagged clauses, or the last opinion."""
+    """Why the application stands where it does: failing or flagged clauses, the last opinion or step."""
     last = app["timeline"][-1]
     if last["event_type"].endswith("screened"):
         return "；".join(f"{c['clause']} {c['reason']}" for c in last["details"]["clauses"] if c["status"] != "pass")
-    return str(last["details"].get("opinion", ""))
+    return str(last["details"].get("opinion") or last["summary"])
 
 
 def summary(outcome: RoundOutcome) -> str:
@@ -220,7 +235,10 @@ def summary(outcome: RoundOutcome) -> str:
     ]
     confirmed = "省经信厅已确认" if outcome.review.get("confirmed_at") else "待确认"
     lines += ["", f"专家评审结果（{confirmed}）:"]
-    return "\n".join(lines + _table(decided, [6, 24, 32, 10, 0]) + _registry_lines(outcome.registry))
+    mail = [f"通知邮件：{outcome.mails}封，已投递到本地邮箱 {outcome.mailbox}（maildir 格式）"]
+    if not outcome.mailbox:
+        mail = []
+    return "\n".join(lines + _table(decided, [6, 24, 32, 10, 0]) + _registry_lines(outcome.registry) + mail)
 
 
 def _registry_lines(registry: dict[str, Any]) -> list[str]:

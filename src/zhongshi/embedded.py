@@ -111,6 +111,16 @@ def start_database(host: str, port: int, data: Path, log: Path) -> subprocess.Po
     return process
 
 
+def start_mail_sink(host: str, port: int, maildir: Path, log: Path) -> subprocess.Popen[bytes]:
+    """A local SMTP server (aiosmtpd) that files every message into a maildir, for development e-mail."""
+    for part in ("tmp", "new", "cur"):  # a maildir's three folders
+        (maildir / part).mkdir(parents=True, exist_ok=True)
+    process = spawn([sys.executable, "-m", "aiosmtpd", "-n", "-u", "-l", f"{host}:{port}",
+                     "-c", "aiosmtpd.handlers.Mailbox", str(maildir)], log)
+    wait_until(lambda: port_open(host, port), "mail sink", 30, process, log)
+    return process
+
+
 async def create_topics(bootstrap: str, request_timeout_s: float = 30) -> list[str]:
     """Create every contract topic and its DLQ with explicit partition counts; return those created."""
     wanted = [NewTopic(t.name, t.partitions, 1) for t in ALL_TOPICS]

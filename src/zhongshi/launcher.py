@@ -28,6 +28,7 @@ class StackConfig:
     host: str = "127.0.0.1"
     kafka_port: int = field(default_factory=lambda: int(os.environ.get("ZHONGSHI_KAFKA_PORT", "9092")))
     mongo_port: int = field(default_factory=lambda: int(os.environ.get("ZHONGSHI_MONGO_PORT", "27017")))
+    mail_port: int = field(default_factory=lambda: int(os.environ.get("ZHONGSHI_SMTP_PORT", "2525")))
     ports: dict[str, int] = field(default_factory=lambda: {
         name: int(os.environ.get(f"{name.upper()}_PORT", port)) for name, port in DEFAULT_PORTS.items()})
     services: tuple[str, ...] = SERVICES
@@ -41,6 +42,7 @@ class StackConfig:
         """A stack on free ports under ``var_dir``, ignoring any external broker/database settings."""
         ports = {name: embedded.free_port() for name in SERVICES}
         return cls(var_dir=var_dir, kafka_port=embedded.free_port(), mongo_port=embedded.free_port(),
+                   mail_port=embedded.free_port(),
                    ports=ports, kafka_bootstrap_servers="", mongodb_uri="", **overrides)  # type: ignore[arg-type]
 
 
@@ -58,6 +60,8 @@ class Stack:
         self.mongodb_uri = config.mongodb_uri
         self.embedded_broker = not config.kafka_bootstrap_servers
         self.embedded_database = not config.mongodb_uri
+        self.embedded_mail = not os.environ.get("NOTIFY_SMTP_HOST")
+        self.mail_sink: subprocess.Popen[bytes] | None = None
 
     # ---- infrastructure ----
     def start_infrastructure(self) -> None:
@@ -67,6 +71,9 @@ class Stack:
             self.start_broker()
         embedded.ensure_topics(self.bootstrap)
         ensure_dev_keys(self.var / "auth")
+        if self.embedded_mail:
+            self.mail_sink = embedded.start_mail_sink(self.config.host, self.config.mail_port, self.mailbox,
+                                                      self.var / "logs" / "mail.log")
 
     def start_broker(self) -> None:
         c = self.config
@@ -79,6 +86,11 @@ class Stack:
         self.database = embedded.start_database(c.host, c.mongo_port, self.var / "db", self.var / "logs" / "db.log")
         self.mongodb_uri = f"mongodb://{c.host}:{c.mongo_port}/?directConnection=true"
 
+    @property
+    def mailbox(self) -> Path:
+        """The local maildir the embedded SMTP sink delivers notify's e-mail to."""
+        return self.var / "mail"
+
     # ---- services ----
     def service_env(self, name: str) -> dict[str, str]:
         env = {
@@ -90,6 +102,8 @@ class Stack:
             "LOG_LEVEL": self.config.log_level,
             f"{name.upper()}_PORT": str(self.config.ports[name]),
             "REGISTRY_CERTIFICATE_KEY_FILE": str(self.var / "registry" / "certificate-ed25519.pem"),
+            **({"NOTIFY_SMTP_HOST": self.config.host, "NOTIFY_SMTP_PORT": str(self.config.mail_port)}
+               if self.mail_sink is not None else {}),
             **self.config.extra_env,
         }
         return env
@@ -140,10 +154,10 @@ class Stack:
                 process.terminate()
         for name in list(self.processes):
             self.stop_service(name)
-        for infrastructure in (self.broker, self.database):
+        for infrastructure in (self.broker, self.database, self.mail_sink):
             if infrastructure is not None:
                 embedded.stop(infrastructure, timeout=15)
-        self.broker = self.database = None
+        self.broker = self.database = self.mail_sink = None
 
     def token(self, role: Role | str, scope: str, subject: str | None = None) -> str:
         return mint_dev_token(self.var / "auth", role=Role(role), scope=scope, subject=subject)

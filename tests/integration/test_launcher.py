@@ -63,7 +63,7 @@ def test_up_starts_everything_and_sigterm_leaves_no_process_behind(tmp_path: Pat
             assert f"{url}/docs" in output and f"{url}/asyncapi" in output and f"{url}/metrics" in output
             assert httpx.get(url + "/ready").status_code == 200
         children = children_of(up.pid)
-        assert len(children) == 7  # the broker, the database and five services
+        assert len(children) == 8  # the broker, the database, the mail sink and five services
         up.send_signal(signal.SIGTERM)
         assert up.wait(60) == 0
         assert "stopped" in up.stdout.read()  # type: ignore[union-attr]
@@ -102,5 +102,6 @@ def test_the_sample_round_loads_idempotently_and_goes_through_the_chain(stack: S
     assert all(float(i["score"]) >= 80 for i in accredited)
     panel_steps = [t for a in apps for t in a["timeline"] if t["event_type"] == "pilot.review.panel-drawn"]
     assert panel_steps and all("E0" not in t["summary"] for t in panel_steps)  # experts are never named
+    assert second.mails >= len(apps)  # every applicant was e-mailed at least once, into the local maildir
     table = demo.summary(second)
     assert "拟认定为省级制造业中试平台" in table and "推荐指标" in table and f"共{len(apps)}份申报" in table
