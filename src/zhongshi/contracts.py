@@ -13,6 +13,7 @@ from typing import Any
 
 from zhongshi_contracts.catalog import EVENT_TYPES
 
+from zhongshi.compat import breaking_changes
 from zhongshi.launcher import SERVICES
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -42,7 +43,17 @@ def generated() -> dict[Path, str]:
 
 
 def main() -> int:
-    for path, text in generated().items():
+    files = generated()
+    refused = {
+        path: problems for path, text in files.items()
+        if path.parent.name == "schemas" and path.exists()
+        and (problems := breaking_changes(json.loads(path.read_text(encoding="utf-8")), json.loads(text)))
+    }
+    for path, problems in refused.items():
+        print(f"breaking change to {path.name} (publish a .v2 type instead): {'; '.join(problems)}")
+    if refused:
+        return 1
+    for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         print(f"wrote {path.relative_to(DOCS.parent)}")
