@@ -3,7 +3,8 @@ recommendation (province)."""
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -61,6 +62,9 @@ class OutcomeRequest(BaseModel):
     outcome: NationalOutcome
 
 
+Step = Callable[[Entry, datetime], tuple[Entry, Event | None]]
+
+
 def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, thresholds: Thresholds) -> APIRouter:
     api = APIRouter(prefix="/api/v1/platforms", tags=["lifecycle"])
 
@@ -70,13 +74,25 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, thresholds: 
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"登记簿中没有 {platform_id}")
         return found
 
-    async def save(entry: Entry, event: Event | None) -> dict[str, Any]:
+    async def change(platform_id: str, step: Step) -> dict[str, Any]:
+        """Apply a province action to the entry as stored, with its event, in one transaction (no lost update)."""
+        now = clock()
+        done: list[Entry] = []
+
         async def work(session: Session) -> list[Event]:
-            await repo.entries.put(entry.id, entry, session)
+            entry = await repo.entries.get(platform_id, session)
+            if entry is None:
+                raise HTTPException(status.HTTP_404_NOT_FOUND, f"登记簿中没有 {platform_id}")
+            try:
+                changed, event = step(entry, now)
+            except Refused as exc:
+                raise refused(exc) from exc
+            await repo.entries.put(changed.id, changed, session)
+            done[:] = [changed]
             return [event] if event else []
 
         await uow.run(work)
-        return entry.model_dump(mode="json")
+        return done[0].model_dump(mode="json")
 
     def refused(exc: Refused) -> HTTPException:
         return HTTPException(status.HTTP_409_CONFLICT, str(exc))
@@ -114,46 +130,41 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, thresholds: 
 
     @api.post("/{platform_id}/evaluations/{year}", summary="Mark the year good / warning / revoked (province)")
     async def evaluate(platform_id: str, year: int, body: Evaluation, _: Province) -> dict[str, Any]:
-        entry, now = await entry_of(platform_id), clock()
-        try:
+        def step(entry: Entry, now: datetime) -> tuple[Entry, Event | None]:
             changed = lifecycle.evaluate(entry, year, body.standing, body.reason, body.rectify_by, now)
-        except Refused as exc:
-            raise refused(exc) from exc
-        event: Event | None = None
-        if body.standing is Standing.WARNING:
-            event = PlatformWarned(application_id=entry.application_id, round_id=entry.round_id,
-                                   platform_id=entry.id, year=year, reason=body.reason,
-                                   rectify_by=body.rectify_by, warned_at=now)
-        elif body.standing is Standing.REVOKED:
-            event = revoked_event(changed, body.reason, now)
-        return await save(changed, event)
+            if body.standing is Standing.WARNING:
+                return changed, PlatformWarned(application_id=entry.application_id, round_id=entry.round_id,
+                                               platform_id=entry.id, year=year, reason=body.reason,
+                                               rectify_by=body.rectify_by, warned_at=now)
+            if body.standing is Standing.REVOKED:
+                return changed, revoked_event(changed, body.reason, now)
+            return changed, None
+
+        return await change(platform_id, step)
 
     @api.post("/{platform_id}/revoke", summary="Revoke the accreditation, on request or for cause (province)")
     async def revoke(platform_id: str, body: Revocation, _: Province) -> dict[str, Any]:
-        entry, now = await entry_of(platform_id), clock()
-        try:
+        def step(entry: Entry, now: datetime) -> tuple[Entry, Event | None]:
             changed = lifecycle.revoke(entry, body.reason, now)
-        except Refused as exc:
-            raise refused(exc) from exc
-        return await save(changed, revoked_event(changed, body.reason, now))
+            return changed, revoked_event(changed, body.reason, now)
+
+        return await change(platform_id, step)
 
     @api.post("/{platform_id}/national-recommendation", summary="Recommend for national upgrade (province)")
     async def recommend(platform_id: str, body: Recommendation, _: Province) -> dict[str, Any]:
-        entry, now = await entry_of(platform_id), clock()
-        try:
+        def step(entry: Entry, now: datetime) -> tuple[Entry, Event | None]:
             changed = lifecycle.recommend_national(entry, body.profile, now)
-        except Refused as exc:
-            raise refused(exc) from exc
-        return await save(changed, national_event(changed, now))
+            return changed, national_event(changed, now)
+
+        return await change(platform_id, step)
 
     @api.put("/{platform_id}/national-recommendation/outcome", summary="Record the national outcome (province)")
     async def outcome(platform_id: str, body: OutcomeRequest, _: Province) -> dict[str, Any]:
-        entry, now = await entry_of(platform_id), clock()
-        try:
+        def step(entry: Entry, now: datetime) -> tuple[Entry, Event | None]:
             changed = lifecycle.record_national_outcome(entry, body.outcome, now)
-        except Refused as exc:
-            raise refused(exc) from exc
-        return await save(changed, national_event(changed, now))
+            return changed, national_event(changed, now)
+
+        return await change(platform_id, step)
 
     return api
 
