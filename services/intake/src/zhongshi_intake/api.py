@@ -13,6 +13,7 @@ from zhongshi_contracts.events import Event
 from zhongshi_runtime.auth import OFFICIALS, Principal, Role, current_principal, require
 from zhongshi_runtime.clock import Clock, shanghai_date
 from zhongshi_runtime.outbox import Session, UnitOfWork
+from zhongshi_runtime.validation import refuse_future_dates
 
 from zhongshi_intake import domain
 from zhongshi_intake.domain import Application, Round, Status, TimelineEntry, TransitionRefused
@@ -80,14 +81,6 @@ def _summary(app: Application) -> ApplicationSummary:
     )
 
 
-def _refuse_future_dates(dossier: Dossier, clock: Clock) -> None:
-    future = dossier.future_dates(shanghai_date(clock()))
-    if future:
-        raise RequestValidationError(
-            [{"loc": ("body", "dossier", *loc), "msg": "日期不能晚于今天", "type": "value_error"} for loc in future]
-        )
-
-
 def _conflict(message: str) -> HTTPException:
     return HTTPException(status.HTTP_409_CONFLICT, message)
 
@@ -141,7 +134,7 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
         if idempotency_key and (earlier := await repo.by_idempotency_key(principal.scope, idempotency_key)):
             response.status_code = status.HTTP_200_OK
             return ApplicationView.of(earlier)
-        _refuse_future_dates(body.dossier, clock)
+        refuse_future_dates(body.dossier, shanghai_date(clock()))
         app = domain.draft(body.dossier, await known_round(body.round_id), now=clock(),
                            idempotency_key=idempotency_key)
         try:
@@ -166,7 +159,7 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
             raise RequestValidationError(
                 [{**e, "loc": ("body", "dossier", *e["loc"])} for e in exc.errors(include_url=False)]
             ) from None
-        _refuse_future_dates(dossier, clock)
+        refuse_future_dates(dossier, shanghai_date(clock()))
         try:
             updated = domain.revise(app, dossier, now=clock())
         except TransitionRefused as exc:

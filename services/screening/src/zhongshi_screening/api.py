@@ -6,12 +6,12 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, status
-from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.events import ClauseResult, ScreeningOutcome
 from zhongshi_runtime.auth import OFFICIALS, Principal, Role, current_principal, require
 from zhongshi_runtime.clock import Clock, shanghai_date
+from zhongshi_runtime.validation import refuse_future_dates
 
 from zhongshi_screening.domain import evaluate
 from zhongshi_screening.repository import RuleSetConflict, ScreeningRepository
@@ -69,11 +69,7 @@ def router(repo: ScreeningRepository, clock: Clock) -> APIRouter:
         body: EligibilityCheck, _: Annotated[Principal, Depends(require(Role.APPLICANT, *OFFICIALS))]
     ) -> VerdictView:
         today = shanghai_date(clock())
-        future = body.dossier.future_dates(today)
-        if future:
-            raise RequestValidationError(
-                [{"loc": ("body", "dossier", *loc), "msg": "日期不能晚于今天", "type": "value_error"} for loc in future]
-            )
+        refuse_future_dates(body.dossier, today)
         verdict = evaluate(body.dossier, await known_rule_set(body.rule_set_version), today)
         return VerdictView(
             outcome=verdict.outcome, rule_set_version=verdict.rule_set_version, as_of=verdict.as_of,
