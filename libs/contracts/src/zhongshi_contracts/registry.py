@@ -52,6 +52,21 @@ class PublicityObjectionFiled(Event):
     topic = topics.PUBLICITY_OBJECTION_FILED
     objection_id: str
     filed_at: datetime
+    objected_application_id: str | None = Field(None, description="The publicised application objected to.")
+
+
+class ObjectionResolved(Event):
+    """The province dismissed or upheld an objection. ``reply_to`` is the objector's own contact (phone or
+    e-mail), carried only so that notify can tell the objector: it is personal data, never published and
+    removed from webhook payloads."""
+
+    topic = topics.PUBLICITY_OBJECTION_RESOLVED
+    objection_id: str
+    objected_application_id: str
+    upheld: bool
+    reason: str
+    resolved_at: datetime
+    reply_to: str = Field(description="Personal data: the objector's phone or e-mail.")
 
 
 class ObjectionOutcome(BaseModel):
@@ -93,6 +108,7 @@ class PlatformListed(Event):
     clusters: list[Cluster]
     service_kinds: list[ServiceKind]
     listed_on: date
+    listed_at: datetime | None = Field(None, description="The instant the entry was created (publicity closed).")
     previous_entry_id: str | None = Field(None, description="An earlier entry of the same credit code.")
 
 
@@ -126,6 +142,16 @@ class AnnualReportFiled(Event):
     filed_at: datetime
 
 
+class PlatformStandingConfirmed(Event):
+    """The province marked a platform's year in good standing (年度评价合格); a warning, if any, is lifted."""
+
+    topic = topics.PLATFORM_STANDING_CONFIRMED
+    platform_id: str
+    year: int
+    reason: str
+    confirmed_at: datetime
+
+
 class PlatformWarned(Event):
     """The province put a platform on warning for a year, with a rectification deadline."""
 
@@ -145,6 +171,7 @@ class PlatformRevoked(Event):
     certificate_no: str | None
     reason: str
     revoked_at: datetime
+    year: int | None = Field(None, description="The evaluation year when revoked by the yearly evaluation.")
 
 
 class NationalOutcome(StrEnum):

@@ -33,12 +33,12 @@ class MongoStore(Generic[M]):
     def _doc(self, key: str, item: M) -> dict[str, Any]:
         return {"_id": key, **item.model_dump(mode="json")}
 
-    def _item(self, doc: dict[str, Any]) -> M:
+    def item(self, doc: dict[str, Any]) -> M:
         return self.model.model_validate({k: v for k, v in doc.items() if k != "_id"})
 
     async def get(self, key: str, session: Session = None) -> M | None:
         doc = await self.collection.find_one({"_id": key}, session=session)
-        return self._item(doc) if doc else None
+        return self.item(doc) if doc else None
 
     async def put(self, key: str, item: M, session: Session = None) -> None:
         await self.collection.replace_one({"_id": key}, self._doc(key, item), upsert=True, session=session)
@@ -51,7 +51,7 @@ class MongoStore(Generic[M]):
         return True
 
     async def find(self, **equals: object) -> list[M]:
-        return [self._item(d) async for d in self.collection.find(equals).sort("_id", ASCENDING)]
+        return [self.item(d) async for d in self.collection.find(equals).sort("_id", ASCENDING)]
 
 
 class MemoryStore(Generic[M]):

@@ -172,7 +172,7 @@ def plan_notice(
 
 # ---- webhooks ----------------------------------------------------------------------------------------
 
-_PERSONAL_KEYS = frozenset({"contact", "phone", "email", "mobile", "id_number",
+_PERSONAL_KEYS = frozenset({"contact", "phone", "email", "mobile", "id_number", "reply_to",
                             # who reviews what is confidential (评审专家名单保密)
                             "experts", "expert_id", "replacement", "panel"})
 

@@ -16,6 +16,7 @@ from zhongshi_contracts.registry import (
     NationalOutcome,
     NationalRecommended,
     PlatformRevoked,
+    PlatformStandingConfirmed,
     PlatformWarned,
 )
 from zhongshi_runtime.auth import Principal, Role, require
@@ -62,7 +63,7 @@ class OutcomeRequest(BaseModel):
     outcome: NationalOutcome
 
 
-Step = Callable[[Entry, datetime], tuple[Entry, Event | None]]
+Step = Callable[[Entry, datetime], tuple[Entry, Event]]
 
 
 def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, thresholds: Thresholds) -> APIRouter:
@@ -89,7 +90,7 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, thresholds: 
                 raise refused(exc) from exc
             await repo.entries.put(changed.id, changed, session)
             done[:] = [changed]
-            return [event] if event else []
+            return [event]
 
         await uow.run(work)
         return done[0].model_dump(mode="json")
@@ -130,21 +131,23 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, thresholds: 
 
     @api.post("/{platform_id}/evaluations/{year}", summary="Mark the year good / warning / revoked (province)")
     async def evaluate(platform_id: str, year: int, body: Evaluation, _: Province) -> dict[str, Any]:
-        def step(entry: Entry, now: datetime) -> tuple[Entry, Event | None]:
+        def step(entry: Entry, now: datetime) -> tuple[Entry, Event]:
             changed = lifecycle.evaluate(entry, year, body.standing, body.reason, body.rectify_by, now)
             if body.standing is Standing.WARNING:
                 return changed, PlatformWarned(application_id=entry.application_id, round_id=entry.round_id,
                                                platform_id=entry.id, year=year, reason=body.reason,
                                                rectify_by=body.rectify_by, warned_at=now)
             if body.standing is Standing.REVOKED:
-                return changed, revoked_event(changed, body.reason, now)
-            return changed, None
+                return changed, revoked_event(changed, body.reason, now, year)
+            return changed, PlatformStandingConfirmed(application_id=entry.application_id, round_id=entry.round_id,
+                                                      platform_id=entry.id, year=year, reason=body.reason,
+                                                      confirmed_at=now)
 
         return await change(platform_id, step)
 
     @api.post("/{platform_id}/revoke", summary="Revoke the accreditation, on request or for cause (province)")
     async def revoke(platform_id: str, body: Revocation, _: Province) -> dict[str, Any]:
-        def step(entry: Entry, now: datetime) -> tuple[Entry, Event | None]:
+        def step(entry: Entry, now: datetime) -> tuple[Entry, Event]:
             changed = lifecycle.revoke(entry, body.reason, now)
             return changed, revoked_event(changed, body.reason, now)
 
@@ -152,7 +155,7 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, thresholds: 
 
     @api.post("/{platform_id}/national-recommendation", summary="Recommend for national upgrade (province)")
     async def recommend(platform_id: str, body: Recommendation, _: Province) -> dict[str, Any]:
-        def step(entry: Entry, now: datetime) -> tuple[Entry, Event | None]:
+        def step(entry: Entry, now: datetime) -> tuple[Entry, Event]:
             changed = lifecycle.recommend_national(entry, body.profile, now)
             return changed, national_event(changed, now)
 
@@ -160,7 +163,7 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, thresholds: 
 
     @api.put("/{platform_id}/national-recommendation/outcome", summary="Record the national outcome (province)")
     async def outcome(platform_id: str, body: OutcomeRequest, _: Province) -> dict[str, Any]:
-        def step(entry: Entry, now: datetime) -> tuple[Entry, Event | None]:
+        def step(entry: Entry, now: datetime) -> tuple[Entry, Event]:
             changed = lifecycle.record_national_outcome(entry, body.outcome, now)
             return changed, national_event(changed, now)
 
@@ -169,12 +172,12 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, thresholds: 
     return api
 
 
-def revoked_event(entry: Entry, reason: str, now: Any) -> PlatformRevoked:
+def revoked_event(entry: Entry, reason: str, now: datetime, year: int | None = None) -> PlatformRevoked:
     return PlatformRevoked(application_id=entry.application_id, round_id=entry.round_id, platform_id=entry.id,
-                           certificate_no=entry.certificate_no, reason=reason, revoked_at=now)
+                           certificate_no=entry.certificate_no, reason=reason, revoked_at=now, year=year)
 
 
-def national_event(entry: Entry, now: Any) -> NationalRecommended:
+def national_event(entry: Entry, now: datetime) -> NationalRecommended:
     if entry.national is None:
         raise ValueError("no national recommendation")
     return NationalRecommended(application_id=entry.application_id, round_id=entry.round_id, platform_id=entry.id,

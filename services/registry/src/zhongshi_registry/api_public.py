@@ -50,7 +50,8 @@ def router(repo: RegistryRepository, signer: Callable[[], Signer]) -> APIRouter:
     async def platforms(filters: Annotated[public.Filters, Depends()],
                         offset: Annotated[int, Query(ge=0)] = 0,
                         limit: Annotated[int, Query(ge=1, le=200)] = 20) -> dict[str, Any]:
-        return public.page(await repo.entries.find(), filters, offset, limit)
+        total, entries = await repo.listing.page(filters, offset, limit)
+        return public.page(total, entries, offset, limit)
 
     @api.get("/platforms/{platform_id}", summary="One registry entry")
     async def platform(platform_id: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from zhongshi_contracts.events import Event
 from zhongshi_contracts.registry import (
     FinalDecision,
     ObjectionOutcome,
+    ObjectionResolved,
     PlatformAccredited,
     PlatformCultivationListed,
     PublicityClosed,
@@ -114,8 +115,8 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, settings: Re
 
         async def work(session: Session) -> list[Event]:
             await repo.objections.put(objection.id, objection, session)
-            return [PublicityObjectionFiled(application_id=round_id, round_id=round_id,
-                                            objection_id=objection.id, filed_at=now)]
+            return [PublicityObjectionFiled(application_id=round_id, round_id=round_id, objection_id=objection.id,
+                                            filed_at=now, objected_application_id=objection.application_id)]
 
         await uow.run(work)
         return public_objection(objection)
@@ -129,14 +130,18 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, settings: Re
         found = await repo.objections.get(objection_id)
         if found is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"异议 {objection_id} 不存在")
+        now = clock()
         try:
-            resolved = domain.resolve(found, body.upheld, body.reason, clock())
+            resolved = domain.resolve(found, body.upheld, body.reason, now)
         except Refused as exc:
             raise conflict(str(exc)) from exc
 
         async def work(session: Session) -> list[Event]:
             await repo.objections.put(objection_id, resolved, session)
-            return []
+            return [ObjectionResolved(application_id=resolved.round_id, round_id=resolved.round_id,
+                                      objection_id=objection_id, objected_application_id=resolved.application_id,
+                                      upheld=resolved.status is ObjectionStatus.UPHELD, reason=resolved.reason,
+                                      resolved_at=now, reply_to=resolved.contact)]
 
         await uow.run(work)
         return resolved
@@ -152,11 +157,11 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, settings: Re
         except Refused as exc:
             raise conflict(str(exc)) from exc
 
-        used = len([e for e in await repo.entries.find(kind="platform")
-                    if e.accredited_on and e.accredited_on.year == today.year])
+        accredited = sum(f.decision is Decision.ACCREDIT for f in finals)
 
         async def work(session: Session) -> list[Event]:
-            sequence = iter(range(used + 1, used + 1 + len(finals)))
+            first = await repo.sequences.claim(certificate_sequence(today.year), accredited, session)
+            sequence = iter(range(first, first + accredited))
             events: list[Event] = [await listed(f, today, now, sequence, session) for f in finals
                                    if f.decision is not Decision.DECLINE]
             await repo.publicity.put(round_id, publicity.model_copy(update={"closed_at": now}), session)
@@ -187,7 +192,7 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, settings: Re
         if previous is not None and accredit:
             await repo.entries.put(previous.id, previous.noted(now, "accredited_later", entry.id,
                                                                status=Status.UPGRADED, next_entry_id=entry.id), session)
-        return event_of(entry)
+        return event_of(entry, now)
 
     async def earlier_entry(credit_code: str) -> Entry | None:
         cultivated = [e for e in await repo.entries.find(applicant_credit_code=credit_code)
@@ -197,10 +202,16 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, settings: Re
     return api
 
 
-def event_of(entry: Entry) -> PlatformAccredited | PlatformCultivationListed:
+def certificate_sequence(year: int) -> str:
+    """Certificate numbers run in one sequence per accreditation year, across rounds."""
+    return f"certificate/{year}"
+
+
+def event_of(entry: Entry, now: datetime) -> PlatformAccredited | PlatformCultivationListed:
     common = entry.model_dump(include={"platform_name", "applicant_name", "applicant_credit_code", "region_code",
                                        "city_code", "platform_type", "clusters", "service_kinds", "listed_on",
                                        "previous_entry_id", "application_id", "round_id"})
+    common["listed_at"] = now
     if entry.certificate_no and entry.accredited_on:
         return PlatformAccredited(**common, platform_id=entry.id, certificate_no=entry.certificate_no,
                                   accredited_on=entry.accredited_on)

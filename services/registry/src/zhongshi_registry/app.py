@@ -10,9 +10,11 @@ from fastapi import FastAPI
 from zhongshi_contracts.registry import (
     AnnualReportFiled,
     NationalRecommended,
+    ObjectionResolved,
     PlatformAccredited,
     PlatformCultivationListed,
     PlatformRevoked,
+    PlatformStandingConfirmed,
     PlatformWarned,
     PublicityClosed,
     PublicityObjectionFiled,
@@ -27,8 +29,9 @@ from zhongshi_registry.entries import Thresholds
 from zhongshi_registry.repository import RegistryRepository, ensure_indexes
 from zhongshi_registry.settings import RegistrySettings
 
-PRODUCES = (PublicityOpened, PublicityObjectionFiled, PublicityClosed, PlatformAccredited,
-            PlatformCultivationListed, AnnualReportFiled, PlatformWarned, PlatformRevoked, NationalRecommended)
+PRODUCES = (PublicityOpened, PublicityObjectionFiled, ObjectionResolved, PublicityClosed, PlatformAccredited,
+            PlatformCultivationListed, AnnualReportFiled, PlatformStandingConfirmed, PlatformWarned, PlatformRevoked,
+            NationalRecommended)
 
 
 def thresholds_of(settings: RegistrySettings) -> Thresholds:

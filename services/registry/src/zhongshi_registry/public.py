@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
@@ -48,6 +49,20 @@ class Filters(BaseModel):
         ]
         return all(checks)
 
+    def mongo_query(self) -> dict[str, Any]:
+        """The same filters as a MongoDB query, so the database filters and pages (indexes in repository)."""
+        query: dict[str, Any] = {field: value for field, value in (
+            ("city_code", self.city), ("region_code", self.county), ("clusters", self.cluster),
+            ("platform_type", self.type), ("status", self.status), ("service_kinds", self.service_kind))
+            if value is not None}
+        if self.tier is not None:
+            query.setdefault("$and", []).append(
+                {"clusters": {"$in": [c.value for c, (_, tier) in CLUSTERS.items() if tier.value == self.tier]}})
+        if self.q:
+            text = {"$regex": re.escape(self.q)}
+            query.setdefault("$and", []).append({"$or": [{"platform_name": text}, {"applicant_name": text}]})
+        return query
+
 
 def published(entry: Entry) -> dict[str, Any]:
     """An entry as the public sees it: registry data, labels and history actions; no contacts, no notes."""
@@ -58,10 +73,8 @@ def published(entry: Entry) -> dict[str, Any]:
     return data
 
 
-def page(entries: list[Entry], filters: Filters, offset: int, limit: int) -> dict[str, Any]:
-    found = [e for e in entries if filters.matches(e)]
-    return {"total": len(found), "offset": offset, "limit": limit,
-            "items": [published(e) for e in found[offset:offset + limit]]}
+def page(total: int, entries: list[Entry], offset: int, limit: int) -> dict[str, Any]:
+    return {"total": total, "offset": offset, "limit": limit, "items": [published(e) for e in entries]}
 
 
 def _counts(entries: list[Entry], key: Any) -> dict[str, int]:

@@ -3,15 +3,17 @@ fake that pass the same contract test."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
-from pymongo import ASCENDING
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
+from zhongshi_runtime.outbox import Session
 from zhongshi_runtime.store import MemoryStore, MongoStore, Store
 
 from zhongshi_registry.domain import DecisionRecord, Objection, Profile, Publicity
 from zhongshi_registry.entries import AnnualReport, Entry
+from zhongshi_registry.public import Filters
 
 
 class Candidacy(BaseModel):
@@ -22,8 +24,63 @@ class Candidacy(BaseModel):
     candidate: bool
 
 
+class Sequences(Protocol):
+    async def claim(self, name: str, count: int, session: Session = None) -> int:
+        """Reserve the next ``count`` numbers of the named sequence (in the caller's transaction); the first."""
+        ...
+
+
+class Listing(Protocol):
+    async def page(self, filters: Filters, offset: int, limit: int) -> tuple[int, list[Entry]]:
+        """Entries matching the public filters, by id: the total and one page."""
+        ...
+
+
+class MongoSequences:
+    def __init__(self, db: AsyncDatabase[Any]) -> None:
+        self.collection = db.sequences
+
+    async def claim(self, name: str, count: int, session: Session = None) -> int:
+        doc = await self.collection.find_one_and_update({"_id": name}, {"$inc": {"last": count}}, upsert=True,
+                                                        return_document=ReturnDocument.AFTER, session=session)
+        assert doc is not None  # upsert with the document after the update
+        return int(doc["last"]) - count + 1
+
+
+class MemorySequences:
+    def __init__(self) -> None:
+        self.last: dict[str, int] = {}
+
+    async def claim(self, name: str, count: int, session: Session = None) -> int:
+        self.last[name] = self.last.get(name, 0) + count
+        return self.last[name] - count + 1
+
+
+class MongoListing:
+    def __init__(self, entries: MongoStore[Entry]) -> None:
+        self.entries = entries
+
+    async def page(self, filters: Filters, offset: int, limit: int) -> tuple[int, list[Entry]]:
+        query = filters.mongo_query()
+        total = await self.entries.collection.count_documents(query)
+        cursor = self.entries.collection.find(query).sort("_id", ASCENDING).skip(offset).limit(limit)
+        return total, [self.entries.item(d) async for d in cursor]
+
+
+class MemoryListing:
+    def __init__(self, entries: Store[Entry]) -> None:
+        self.entries = entries
+
+    async def page(self, filters: Filters, offset: int, limit: int) -> tuple[int, list[Entry]]:
+        found = [e for e in await self.entries.find() if filters.matches(e)]
+        return len(found), found[offset:offset + limit]
+
+
 class RegistryRepository:
     """The stores the registry keeps; `mongo` and `memory` build the two adapters."""
+
+    sequences: Sequences
+    listing: Listing
 
     def __init__(self, make: Any) -> None:
         self.pipeline: Store[Candidacy] = make("pipeline", Candidacy)
@@ -36,16 +93,23 @@ class RegistryRepository:
 
     @classmethod
     def mongo(cls, db: AsyncDatabase[Any]) -> RegistryRepository:
-        return cls(lambda name, model: MongoStore(db, name, model))
+        repo = cls(lambda name, model: MongoStore(db, name, model))
+        repo.sequences, repo.listing = MongoSequences(db), MongoListing(MongoStore(db, "entries", Entry))
+        return repo
 
     @classmethod
     def memory(cls) -> RegistryRepository:
-        return cls(lambda name, model: MemoryStore())
+        repo = cls(lambda name, model: MemoryStore())
+        repo.sequences, repo.listing = MemorySequences(), MemoryListing(repo.entries)
+        return repo
 
 
 async def ensure_indexes(db: AsyncDatabase[Any]) -> None:
     await db.decisions.create_index([("round_id", ASCENDING)])
     await db.objections.create_index([("round_id", ASCENDING)])
     await db.entries.create_index([("applicant_credit_code", ASCENDING)])
-    await db.entries.create_index([("certificate_no", ASCENDING)])
+    await db.entries.create_index([("certificate_no", ASCENDING)], unique=True,  # a number is never issued twice
+                                  partialFilterExpression={"certificate_no": {"$type": "string"}})
+    for field in ("city_code", "region_code", "status", "clusters", "platform_type", "service_kinds"):
+        await db.entries.create_index([(field, ASCENDING)])  # the public list's filters
     await db.annual_reports.create_index([("year", ASCENDING)])
