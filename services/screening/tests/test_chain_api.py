@@ -214,3 +214,22 @@ async def test_the_overdue_and_stage_gauges_follow_the_deadlines(world) -> None:
     assert gauge("zhongshi_chain_overdue", "city_review", "420100") == 2  # the day after the deadline
     assert gauge("zhongshi_chain_overdue", "county_review", "420100") == 0  # the deadline day itself
     assert gauge("zhongshi_applications_by_stage", "county_review", "429004") == 1
+
+
+def test_leaving_a_stage_observes_the_time_spent_in_it(make_dossier) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    registry = CollectorRegistry()
+    metrics = chain_api.ChainMetrics(registry)
+    before = case_of(make_dossier(), stage=Stage.COUNTY_REVIEW)
+    later = before.stage_since + timedelta(hours=3)
+    after = before.model_copy(update={"stage": Stage.CITY_REVIEW, "stage_since": later})
+    metrics.left(before, after)
+    metrics.left(after, after)  # an action that keeps the stage (none today) observes nothing
+
+    def sample(name: str, stage: str) -> float | None:
+        return registry.get_sample_value(name, {"stage": stage})
+
+    assert sample("zhongshi_stage_seconds_count", "county_review") == 1
+    assert sample("zhongshi_stage_seconds_sum", "county_review") == 3 * 3600
+    assert sample("zhongshi_stage_seconds_count", "city_review") == 0  # exported at zero before anything leaves

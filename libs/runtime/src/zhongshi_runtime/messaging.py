@@ -90,6 +90,7 @@ class Consumers:
         """Register the one subscriber for every routed topic (call once, before the broker starts)."""
         if not self._routes:
             return
+        self.metrics.consuming(self.topics)
         subscriber = self.broker.subscriber(
             *self.topics,
             group_id=self.group_id,
@@ -130,6 +131,8 @@ class Consumers:
             try:
                 with self.metrics.handled.labels(self.metrics.service, topic).time():
                     await handler(event, meta)
+                age = (datetime.now(UTC) - meta.time).total_seconds()
+                self.metrics.delivery.labels(self.metrics.service, topic).observe(max(0.0, age))
                 return
             except Rejected as exc:
                 await self.dead_letter(msg, topic, "rejected", str(exc))

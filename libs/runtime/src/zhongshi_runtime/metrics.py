@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+DEAD_LETTER_KINDS = ("invalid", "rejected", "failed")
 
 
 @dataclass
@@ -31,6 +34,15 @@ class RuntimeMetrics:
             "zhongshi_handler_seconds", "Time to handle one event, including its transaction",
             ["service", "topic"], registry=r, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
+        self.delivery = Histogram(
+            "zhongshi_event_delivery_seconds", "From an event's time (ce_time) to its handler's success here",
+            ["service", "topic"], registry=r,
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800),
+        )
+        self.rebalances = Counter(
+            "zhongshi_consumer_rebalances_total", "Partition assignments received by this process's consumer "
+            "(one per group rebalance it took part in)", ["service"], registry=r,
+        )
         self.outbox_published = Counter(
             "zhongshi_outbox_published_total", "Events published by the outbox relay", ["service", "topic"],
             registry=r,
@@ -43,3 +55,13 @@ class RuntimeMetrics:
             ["service"], registry=r,
         )
         self.outbox_pending.labels(self.service).set(0)
+        self.outbox_replays.labels(self.service)
+
+    def consuming(self, topics: Iterable[str]) -> None:
+        """Export every consumer series at zero from the start: a dashboard or alert on dead letters or
+        retries sees a series before the first failure, not an empty result."""
+        for topic in topics:
+            for series in (self.retries, self.duplicates, self.handled, self.delivery):
+                series.labels(self.service, topic)
+            for kind in DEAD_LETTER_KINDS:
+                self.dead_letters.labels(self.service, topic, kind)

@@ -26,6 +26,7 @@ from zhongshi_runtime.service import ServiceKit
 from zhongshi_registry import api_exports, api_lifecycle, api_public, api_publicity, handlers
 from zhongshi_registry.certificates import Signer
 from zhongshi_registry.entries import Thresholds
+from zhongshi_registry.metrics import RegistryMetrics
 from zhongshi_registry.repository import RegistryRepository, ensure_indexes
 from zhongshi_registry.settings import RegistrySettings
 
@@ -58,6 +59,8 @@ def create_app(settings: RegistrySettings | None = None, clock: Clock = utc_now,
     kit.on_startup(lambda: ensure_indexes(kit.db))
     kit.on_startup(load_key)
     handlers.register(kit.consumers, kit.uow, repo)
+    progress = RegistryMetrics(kit.metrics.registry)
+    kit.every(15, lambda: progress.refresh(repo))
     return kit.asgi([
         api_public.router(repo, signing_key),
         api_publicity.router(repo, kit.uow, clock, settings),

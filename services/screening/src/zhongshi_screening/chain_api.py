@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from pydantic import BaseModel, Field, field_validator
 from zhongshi_contracts.events import ClauseResult, Event, ScreeningOutcome
 from zhongshi_contracts.recommendation import Actor, Level, Opinion, RoundScheduled
@@ -75,6 +75,10 @@ class QueuePage(BaseModel):
     items: list[CaseView]
 
 
+HOUR, DAY = 3600, 86400
+STAGE_BUCKETS = (1, 10, 60, 600, HOUR, 6 * HOUR, DAY, 3 * DAY, 7 * DAY, 14 * DAY, 30 * DAY, 60 * DAY)
+
+
 class ChainMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.actions = Counter("zhongshi_chain_actions_total", "Department actions in the recommendation chain",
@@ -83,6 +87,17 @@ class ChainMetrics:
                               ["stage", "city"], registry=registry)
         self.overdue = Gauge("zhongshi_chain_overdue", "Applications past their stage deadline",
                              ["stage", "city"], registry=registry)
+        self.stage_seconds = Histogram(
+            "zhongshi_stage_seconds", "Time an application spent in a chain stage, observed as it leaves it",
+            ["stage"], registry=registry, buckets=STAGE_BUCKETS,
+        )
+        for stage in Stage:
+            self.stage_seconds.labels(stage.value)
+
+    def left(self, before: Case, after: Case) -> None:
+        if after.stage is not before.stage:
+            spent = (after.stage_since - before.stage_since).total_seconds()
+            self.stage_seconds.labels(before.stage.value).observe(max(0.0, spent))
 
 
 def may_see(principal: Principal, case: Case) -> bool:
@@ -143,14 +158,16 @@ def router(repo: ScreeningRepository, uow: UnitOfWork, clock: Clock, metrics: Ch
                 raise HTTPException(status.HTTP_404_NOT_FOUND, f"申报 {application_id} 不存在")
             updated, events = await step(case, session)
             await repo.save_case(updated, session)
-            done[:] = [updated]
+            done[:] = [case, updated]
             return events
 
         try:
             await uow.run(work)
         except ActionRefused as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-        return await view(done[0])
+        before, after = done
+        metrics.left(before, after)
+        return await view(after)
 
     async def claim_slot(case: Case, session: Session) -> tuple[int, int]:
         """Take one of the city's forwarding slots or refuse, saying the quota and how many are used."""
