@@ -9,10 +9,15 @@ from fastapi import FastAPI
 
 from zhongshi_runtime.settings import ServiceSettings
 
+# Seconds uvicorn waits for open HTTP requests on SIGTERM before the lifespan shutdown (the outbox relay,
+# then the broker, which waits up to its own graceful timeout for handlers in flight). Orchestrators give
+# more: docker-compose.yml's stop_grace_period, deploy/k8s's terminationGracePeriodSeconds.
+GRACEFUL_SHUTDOWN_S = 20
+
 
 def run(create_app: Callable[[ServiceSettings], FastAPI], settings: ServiceSettings) -> None:
     """Serve until SIGTERM/SIGINT; uvicorn then runs the lifespan's graceful shutdown."""
     uvicorn.run(
         create_app(settings), host=settings.http_host, port=settings.port, log_config=None,
-        access_log=False, timeout_graceful_shutdown=20,
+        access_log=False, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
