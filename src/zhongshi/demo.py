@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -38,7 +38,8 @@ OUTCOME_LABELS = {"eligible": "待县级初审", "needs_exception": "待县级�
                   "submitted": "审查中", "withdrawn": "已撤回", "city_review": "待市州推荐",
                   "exception_review": "待省级例外认定", "expert_review": "待专家评审", "rejected": "不予推荐",
                   "declined": "例外认定未通过", "proposed_accreditation": "拟认定",
-                  "proposed_cultivation": "拟列培育对象", "review_declined": "评审未通过"}
+                  "proposed_cultivation": "拟列培育对象", "review_declined": "评审未通过",
+                  "accredited": "已认定", "cultivation": "培育对象", "objection_upheld": "异议成立未认定"}
 
 
 def demo_round(today: date) -> dict[str, Any]:
@@ -146,11 +147,13 @@ def load(stack: Stack, timeout: float = 120) -> RoundOutcome:
             if app["status"] == "draft":
                 _ok(http.post(f"{intake}/api/v1/applications/{app['id']}/submit", headers=auth), 200)
             ids.append(app["id"])
-        wait_screened(http, intake, province, ids, timeout)
+        wait_until_all(http, intake, province, ids, timeout, lambda s: s not in ("draft", "submitted"))
         progress = run_chain(stack, ROUND_ID, ids, timeout)
         review = run_review(stack, ROUND_ID, ids, timeout)
         registry = run_publicity(stack, ROUND_ID)
-        apps = [http.get(f"{intake}/api/v1/applications/{i}", headers=province).json() for i in ids]
+        closed = bool(registry.get("entries"))  # publicity closed: intake records each listing
+        apps = wait_until_all(http, intake, province, ids, timeout,
+                              lambda s: not closed or not s.startswith("proposed_"))
     mails = wait_for_mail(stack.mailbox / "new", at_least=len(ids)) if stack.mail_sink else 0
     return RoundOutcome(applications=apps, progress=progress, review=review, registry=registry,
                         mailbox=str(stack.mailbox), mails=mails)
@@ -172,12 +175,13 @@ def _ok(response: httpx.Response, *expected: int) -> Any:
     return response.json()
 
 
-def wait_screened(http: httpx.Client, intake: str, headers: dict[str, str], ids: list[str],
-                  timeout: float) -> list[dict[str, Any]]:
+def wait_until_all(http: httpx.Client, intake: str, headers: dict[str, str], ids: list[str], timeout: float,
+                   done: Callable[[str], bool]) -> list[dict[str, Any]]:
+    """The applications once every status is ``done`` (or the deadline passed)."""
     deadline = time.monotonic() + timeout
     while True:
-        apps = [http.get(f"{intake}/api/v1/applications/{i}", headers=headers).json() for i in ids]
-        if all(a["status"] not in ("draft", "submitted") for a in apps) or time.monotonic() > deadline:
+        apps = [_ok(http.get(f"{intake}/api/v1/applications/{i}", headers=headers), 200) for i in ids]
+        if all(done(a["status"]) for a in apps) or time.monotonic() > deadline:
             return apps
         time.sleep(0.2)
 
@@ -247,12 +251,23 @@ def _registry_lines(registry: dict[str, Any]) -> list[str]:
     if publicity:
         state = "已办结" if publicity.get("closed_at") else "公示中"
         lines.append(f"公示（{state}）：{publicity['starts_on']}至{publicity['ends_on']}，共{publicity['working_days']}个"
-                     f"工作日，公示{len(publicity['items'])}项，收到实名异议{len(publicity['objections'])}件")
+                     f"工作日，公示{len(publicity['items'])}项，收到实名异议{len(publicity['objections'])}件"
+                     f"（开发环境：登记服务的日期已拨至{registry['today']}，以演示公示期满）")
     if registry.get("note"):
-        lines.append(f"说明：{registry['note']}（公示期满后再次运行 `zhongshi demo` 即办结公示并发放证书）")
+        lines.append(f"说明：{registry['note']}")
+    entries = registry.get("entries", [])
+    if entries:
+        lines += ["", "登记簿（本批次）:"]
+        rows = [("类别", "证书编号", "平台名称", "市州")] + [
+            (e["status_label"], e["certificate_no"] or "—", e["platform_name"], hubei_cities()[e["city_code"]])
+            for e in sorted(entries, key=lambda e: (e["certificate_no"] is None, e["certificate_no"] or "", e["id"]))]
+        lines += _table(rows, [20, 20, 32, 0])
     stats = registry.get("stats", {})
     done, targets = stats.get("accredited", {}), stats.get("targets", {})
     if targets:
-        lines.append(f"2030年目标进度：省级中试平台{done.get('provincial', 0)}/{targets['provincial']}个，"
-                     f"国家级{done.get('national', 0)}/{targets['national']}个，培育对象{done.get('cultivation', 0)}个")
+        by_city = "，".join(f"{c['city_name']}{c['accredited']}个" for c in stats.get("by_city", []))
+        lines += ["", f"2030年目标进度：省级中试平台{done.get('provincial', 0)}/{targets['provincial']}个"
+                      f"（{done.get('provincial_progress_percent', 0)}%），国家级{done.get('national', 0)}/"
+                      f"{targets['national']}个，培育对象{done.get('cultivation', 0)}个",
+                  f"按市州：{by_city or '暂无'}"]
     return lines

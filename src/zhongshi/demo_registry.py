@@ -1,9 +1,12 @@
-"""The sample round's publicity (公示) and registry: the province opens publicity for the decided round,
-a citizen files a real-name objection that the province dismisses, and once the window has passed a
-later run closes publicity, which issues the certificates."""
+"""The sample round's publicity (公示) and registry: the province opens publicity for the decided round, a
+citizen files a real-name objection that the province dismisses, and when the window has passed the
+province closes publicity, which issues the certificates. The window is counted in working days, so the
+sample round moves the registry's development clock (`/api/v1/dev/clock`, development only) to the
+window's first day and then to the day after it ends."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -20,26 +23,38 @@ DISMISSAL = "经核查，所涉技术成果转化合同真实有效，受让方�
 
 
 def run_publicity(stack: Stack, round_id: str) -> dict[str, Any]:
-    """Open, object, resolve, and close when the window is over; return the publicity and the stats."""
+    """Open, object, resolve and close; return the publicity, the registry's date and the stats."""
     registry = stack.url("registry") + "/api/v1"
     province = {"Authorization": f"Bearer {stack.token(Role.PROVINCE_OFFICIAL, '42')}"}
     with httpx.Client(timeout=30) as http:
+
+        def travel_to(day: date) -> None:  # forward only: a reload never moves the registry back
+            if date.fromisoformat(http.get(f"{registry}/dev/clock", headers=province).json()["today"]) < day:
+                http.put(f"{registry}/dev/clock", json={"today": day.isoformat()}, headers=province).raise_for_status()
+
         opened = http.post(f"{registry}/rounds/{round_id}/publicity", json={}, headers=province)
         if opened.status_code not in (200, 409):
             opened.raise_for_status()
         shown = http.get(f"{registry}/public/publicity/{round_id}")
+        note = ""
         if shown.status_code != 200:  # e.g. the holiday calendar does not cover the window yet
-            return {"publicity": None, "note": opened.json().get("detail", ""),
-                    "stats": http.get(f"{registry}/public/stats").json()}
-        publicity = shown.json()
-        if not publicity["objections"] and publicity["items"]:
-            target = publicity["items"][0]["application_id"]
-            http.post(f"{registry}/publicity/{round_id}/objections", json={**OBJECTION, "application_id": target})
-        for objection in http.get(f"{registry}/rounds/{round_id}/objections", headers=province).json():
-            if objection["status"] == "pending":
-                http.post(f"{registry}/objections/{objection['id']}/resolve",
-                          json={"upheld": False, "reason": DISMISSAL}, headers=province)
-        closed = http.post(f"{registry}/rounds/{round_id}/publicity/close", headers=province)
-        return {"publicity": http.get(f"{registry}/public/publicity/{round_id}").json(),
-                "note": "" if closed.status_code == 200 else closed.json().get("detail", ""),
+            note = opened.json().get("detail", "")
+        elif not shown.json().get("closed_at"):
+            publicity = shown.json()
+            travel_to(date.fromisoformat(publicity["starts_on"]))
+            if not publicity["objections"] and publicity["items"]:
+                target = publicity["items"][0]["application_id"]
+                http.post(f"{registry}/publicity/{round_id}/objections",
+                          json={**OBJECTION, "application_id": target}).raise_for_status()
+            for objection in http.get(f"{registry}/rounds/{round_id}/objections", headers=province).json():
+                if objection["status"] == "pending":
+                    http.post(f"{registry}/objections/{objection['id']}/resolve",
+                              json={"upheld": False, "reason": DISMISSAL}, headers=province).raise_for_status()
+            travel_to(date.fromisoformat(publicity["ends_on"]) + timedelta(days=1))
+            closed = http.post(f"{registry}/rounds/{round_id}/publicity/close", headers=province)
+            note = "" if closed.status_code == 200 else closed.json().get("detail", "")
+        entries = http.get(f"{registry}/public/platforms", params={"limit": 200}).json()["items"]
+        return {"publicity": http.get(f"{registry}/public/publicity/{round_id}").json() if not note else None,
+                "note": note, "today": http.get(f"{registry}/dev/clock", headers=province).json()["today"],
+                "entries": [e for e in entries if e["round_id"] == round_id],
                 "stats": http.get(f"{registry}/public/stats").json()}

@@ -37,6 +37,16 @@ class StackConfig:
     log_level: str = "INFO"
     extra_env: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def broker_address(self) -> str:
+        """The configured Kafka, else where the embedded broker listens."""
+        return self.kafka_bootstrap_servers or f"{self.host}:{self.kafka_port}"
+
+    @property
+    def database_uri(self) -> str:
+        """The configured MongoDB, else where the embedded database listens."""
+        return self.mongodb_uri or f"mongodb://{self.host}:{self.mongo_port}/?directConnection=true"
+
     @classmethod
     def isolated(cls, var_dir: Path, **overrides: object) -> StackConfig:
         """A stack on free ports under ``var_dir``, ignoring any external broker/database settings."""
@@ -84,7 +94,7 @@ class Stack:
     def start_database(self) -> None:
         c = self.config
         self.database = embedded.start_database(c.host, c.mongo_port, self.var / "db", self.var / "logs" / "db.log")
-        self.mongodb_uri = f"mongodb://{c.host}:{c.mongo_port}/?directConnection=true"
+        self.mongodb_uri = c.database_uri
 
     @property
     def mailbox(self) -> Path:

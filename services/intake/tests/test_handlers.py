@@ -7,6 +7,12 @@ from datetime import UTC, datetime
 import pytest
 from faststream.kafka import TestKafkaBroker
 from zhongshi_contracts.events import ApplicationScreened, ClauseResult
+from zhongshi_contracts.registry import (
+    FinalDecision,
+    PlatformAccredited,
+    PlatformCultivationListed,
+    PublicityClosed,
+)
 from zhongshi_intake import domain, handlers
 from zhongshi_intake.domain import Round, Status
 from zhongshi_intake.repository import InMemoryIntakeRepository
@@ -117,3 +123,44 @@ async def test_steps_arriving_out_of_order_across_topics_end_in_the_later_status
         await broker.publish(**envelope(screened(harness.app_id, "eligible")))
     app = await harness.repo.get(harness.app_id)
     assert app.status is Status.EXPERT_REVIEW and len(app.timeline) == 4
+
+
+def listed(app_id: str, accredited: bool) -> PlatformAccredited | PlatformCultivationListed:
+    common = {"application_id": app_id, "round_id": "R1", "platform_id": f"P-{app_id}", "platform_name": "p",
+              "applicant_name": "a", "applicant_credit_code": "c", "region_code": "420111", "city_code": "420100",
+              "platform_type": None, "clusters": [], "service_kinds": [], "listed_on": "2026-12-07",
+              "listed_at": NOW}
+    if accredited:
+        return PlatformAccredited(**common, certificate_no="鄂中试〔2026〕001号", accredited_on="2026-12-07")
+    return PlatformCultivationListed(**common)
+
+
+@pytest.mark.parametrize(("proposed", "accredited", "final"), [
+    (Status.PROPOSED_ACCREDITATION, True, Status.ACCREDITED),
+    (Status.PROPOSED_CULTIVATION, False, Status.CULTIVATION),
+    (Status.WITHDRAWN, True, Status.WITHDRAWN),  # a listing never revives a withdrawn application
+])
+async def test_a_listing_after_publicity_makes_the_proposed_decision_final(  # type: ignore[no-untyped-def]
+        harness, proposed, accredited, final) -> None:
+    await harness.repo.save((await harness.repo.get(harness.app_id)).model_copy(update={"status": proposed}))
+    message = envelope(listed(harness.app_id, accredited))
+    async with TestKafkaBroker(harness.ready()) as broker:
+        await broker.publish(**message)
+        await broker.publish(**message)  # redelivered: one timeline entry
+    app = await harness.repo.get(harness.app_id)
+    assert app.status is final
+    assert [t.event_type for t in app.timeline].count(message["topic"]) == 1
+    if accredited:
+        assert "鄂中试〔2026〕001号" in app.timeline[-1].summary
+
+
+async def test_an_upheld_objection_at_closing_declines_only_the_application_it_was_about(harness) -> None:  # type: ignore[no-untyped-def]
+    await harness.repo.save((await harness.repo.get(harness.app_id)).model_copy(
+        update={"status": Status.PROPOSED_ACCREDITATION}))
+    closed = PublicityClosed(application_id="R1", round_id="R1", closed_at=NOW, objections=[], decisions=[
+        FinalDecision(application_id=harness.app_id, decision="decline", changed_by_objection=True),
+        FinalDecision(application_id="A-other", decision="accredit", changed_by_objection=False)])
+    async with TestKafkaBroker(harness.ready()) as broker:
+        await broker.publish(**envelope(closed))
+    app = await harness.repo.get(harness.app_id)
+    assert app.status is Status.OBJECTION_UPHELD and "异议" in app.timeline[-1].summary

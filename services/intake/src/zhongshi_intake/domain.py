@@ -25,6 +25,7 @@ from zhongshi_contracts.recommendation import (
     Level,
 )
 from zhongshi_contracts.reference import region
+from zhongshi_contracts.registry import PlatformAccredited, PlatformCultivationListed, PublicityClosed
 from zhongshi_contracts.review import DECISION_LABELS, Decision, PanelDrawn, ReviewDecided
 from zhongshi_runtime.clock import shanghai_date
 
@@ -64,6 +65,9 @@ class Status(StrEnum):
     PROPOSED_ACCREDITATION = "proposed_accreditation"
     PROPOSED_CULTIVATION = "proposed_cultivation"
     REVIEW_DECLINED = "review_declined"
+    ACCREDITED = "accredited"
+    CULTIVATION = "cultivation"
+    OBJECTION_UPHELD = "objection_upheld"
     WITHDRAWN = "withdrawn"
 
 
@@ -81,11 +85,16 @@ STATUS_LABELS = {
     Status.PROPOSED_ACCREDITATION: "专家评审通过，拟认定为省级制造业中试平台（待公示）",
     Status.PROPOSED_CULTIVATION: "专家评审后拟列为培育对象（待公示）",
     Status.REVIEW_DECLINED: "未通过专家评审（本批次办结）",
+    Status.ACCREDITED: "公示期满，已认定为省级制造业中试平台",
+    Status.CULTIVATION: "公示期满，已列为培育对象",
+    Status.OBJECTION_UPHELD: "公示期间异议成立，不予认定（本批次办结）",
     Status.WITHDRAWN: "已撤回",
 }
 EDITABLE = (Status.DRAFT, Status.RETURNED)
 FINAL = (Status.WITHDRAWN, Status.REJECTED, Status.DECLINED, Status.PROPOSED_ACCREDITATION,
-         Status.PROPOSED_CULTIVATION, Status.REVIEW_DECLINED)  # withdrawal is possible until the decision
+         Status.PROPOSED_CULTIVATION, Status.REVIEW_DECLINED, Status.ACCREDITED, Status.CULTIVATION,
+         Status.OBJECTION_UPHELD)  # withdrawal is possible until the decision
+PROPOSED = (Status.PROPOSED_ACCREDITATION, Status.PROPOSED_CULTIVATION)
 DECISION_STATUS = {Decision.ACCREDIT: Status.PROPOSED_ACCREDITATION, Decision.CULTIVATE: Status.PROPOSED_CULTIVATION,
                    Decision.DECLINE: Status.REVIEW_DECLINED}
 LEVEL_LABELS = {Level.COUNTY: "县市区经信部门", Level.CITY: "市州经信部门", Level.PROVINCE: "省经信厅"}
@@ -304,4 +313,27 @@ def record_decision(app: Application, event: ReviewDecided, *, event_id: str) ->
         details={"decision": event.decision, "score": str(event.score) if event.score is not None else None,
                  "rank": event.rank, "rubric_version": event.rubric_version},
     )
+    return app.model_copy(update={"status": status, "timeline": [*app.timeline, entry]})
+
+
+def record_listing(app: Application, event: PlatformAccredited | PlatformCultivationListed, *,
+                   event_id: str) -> Application:
+    """Publicity closed: the proposed decision became final and the platform is in the registry."""
+    if isinstance(event, PlatformAccredited):
+        final, number = Status.ACCREDITED, event.certificate_no
+        summary = f"公示期满，认定为省级制造业中试平台，证书编号{number}（认定日期{event.accredited_on}）。"
+    else:
+        final, number, summary = Status.CULTIVATION, None, "公示期满，列为省级制造业中试平台培育对象。"
+    status = final if app.status in PROPOSED else app.status
+    entry = TimelineEntry(at=event.listed_at or app.updated_at, event_type=event.topic.name, event_id=event_id,
+                          status=status, actor_role="province_official", summary=summary,
+                          details={"platform_id": event.platform_id, "certificate_no": number})
+    return app.model_copy(update={"status": status, "timeline": [*app.timeline, entry]})
+
+
+def record_objection_upheld(app: Application, event: PublicityClosed, *, event_id: str) -> Application:
+    """Publicity closed with an upheld objection against this application: it is not accredited."""
+    status = Status.OBJECTION_UPHELD if app.status in PROPOSED else app.status
+    entry = TimelineEntry(at=event.closed_at, event_type=event.topic.name, event_id=event_id, status=status,
+                          actor_role="province_official", summary="公示期间收到的实名异议经核查成立，不予认定。")
     return app.model_copy(update={"status": status, "timeline": [*app.timeline, entry]})

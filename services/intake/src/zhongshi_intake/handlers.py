@@ -14,11 +14,20 @@ from zhongshi_contracts.recommendation import (
     ApplicationReturned,
     ChainStep,
 )
+from zhongshi_contracts.registry import PlatformAccredited, PlatformCultivationListed, PublicityClosed
 from zhongshi_contracts.review import PanelDrawn, ReviewDecided
 from zhongshi_runtime.messaging import Consumers, Rejected
 from zhongshi_runtime.outbox import Consumed, Session, UnitOfWork
 
-from zhongshi_intake.domain import Application, record_chain_step, record_decision, record_panel, record_screening
+from zhongshi_intake.domain import (
+    Application,
+    record_chain_step,
+    record_decision,
+    record_listing,
+    record_objection_upheld,
+    record_panel,
+    record_screening,
+)
 from zhongshi_intake.repository import IntakeRepository
 
 CHAIN_STEPS: tuple[type[ChainStep], ...] = (
@@ -60,3 +69,23 @@ def register(consumers: Consumers, uow: UnitOfWork, repo: IntakeRepository) -> N
     @consumers.on(ReviewDecided)
     async def on_decided(event: ReviewDecided, meta: CloudEvent) -> None:
         await record(event, meta, "intake.on_decided", lambda app: record_decision(app, event, event_id=meta.id))
+
+    async def on_listed(event: PlatformAccredited | PlatformCultivationListed, meta: CloudEvent) -> None:
+        await record(event, meta, "intake.on_listed", lambda app: record_listing(app, event, event_id=meta.id))
+
+    consumers.on(PlatformAccredited)(on_listed)
+    consumers.on(PlatformCultivationListed)(on_listed)
+
+    @consumers.on(PublicityClosed)
+    async def on_publicity_closed(event: PublicityClosed, meta: CloudEvent) -> None:
+        """Keyed by the round: the applications an upheld objection declined (the others arrive as listings)."""
+        declined = [d.application_id for d in event.decisions if d.changed_by_objection]
+
+        async def work(session: Session) -> list[Event]:
+            for application_id in declined:
+                app = await repo.get(application_id, session)
+                if app is not None and not app.has_event(meta.id):
+                    await repo.save(record_objection_upheld(app, event, event_id=meta.id), session)
+            return []
+
+        await uow.run(work, consumed=Consumed("intake.on_publicity_closed", meta, event.topic.name))

@@ -20,10 +20,10 @@ from zhongshi_contracts.registry import (
     PublicityObjectionFiled,
     PublicityOpened,
 )
-from zhongshi_runtime.clock import Clock, utc_now
+from zhongshi_runtime.clock import Clock, DevelopmentClock, utc_now
 from zhongshi_runtime.service import ServiceKit
 
-from zhongshi_registry import api_exports, api_lifecycle, api_public, api_publicity, handlers
+from zhongshi_registry import api_dev, api_exports, api_lifecycle, api_public, api_publicity, handlers
 from zhongshi_registry.certificates import Signer
 from zhongshi_registry.entries import Thresholds
 from zhongshi_registry.metrics import RegistryMetrics
@@ -61,8 +61,13 @@ def create_app(settings: RegistrySettings | None = None, clock: Clock = utc_now,
     handlers.register(kit.consumers, kit.uow, repo)
     progress = RegistryMetrics(kit.metrics.registry)
     kit.every(15, lambda: progress.refresh(repo))
+    routers = [api_public.router(repo, signing_key)]
+    if settings.environment == "development":
+        clock = dev_clock = DevelopmentClock(clock)
+        kit.on_startup(lambda: api_dev.restore(kit.db, dev_clock))
+        routers.append(api_dev.router(kit.db, dev_clock))
     return kit.asgi([
-        api_public.router(repo, signing_key),
+        *routers,
         api_publicity.router(repo, kit.uow, clock, settings),
         api_lifecycle.router(repo, kit.uow, clock, thresholds_of(settings)),
         api_exports.router(repo),

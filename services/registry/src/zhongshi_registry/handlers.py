@@ -22,6 +22,11 @@ def profile_of(event: ApplicationForwarded) -> Profile:
                    professionals=platform.professionals.total)
 
 
+def candidacy_of(event: ApplicationScreened) -> Candidacy:
+    return Candidacy(round_id=event.round_id, city_code=event.city_code,
+                     candidate=event.outcome is not ScreeningOutcome.INELIGIBLE)
+
+
 def decision_of(event: ReviewDecided) -> DecisionRecord:
     return DecisionRecord.model_validate(event.model_dump(include=set(DecisionRecord.model_fields)))
 
@@ -30,9 +35,7 @@ def register(consumers: Consumers, uow: UnitOfWork, repo: RegistryRepository) ->
     @consumers.on(ApplicationScreened)
     async def on_screened(event: ApplicationScreened, meta: CloudEvent) -> None:
         async def work(session: Session) -> list[Event]:
-            candidate = event.outcome is not ScreeningOutcome.INELIGIBLE
-            await repo.pipeline.put(event.application_id, Candidacy(
-                round_id=event.round_id, city_code=event.city_code, candidate=candidate), session)
+            await repo.pipeline.put(event.application_id, candidacy_of(event), session)
             return []
 
         await uow.run(work, consumed=Consumed("registry.on_screened", meta, event.topic.name))

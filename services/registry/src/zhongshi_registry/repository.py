@@ -83,13 +83,19 @@ class RegistryRepository:
     listing: Listing
 
     def __init__(self, make: Any) -> None:
-        self.pipeline: Store[Candidacy] = make("pipeline", Candidacy)
-        self.profiles: Store[Profile] = make("profiles", Profile)
-        self.decisions: Store[DecisionRecord] = make("decisions", DecisionRecord)
-        self.publicity: Store[Publicity] = make("publicity", Publicity)
-        self.objections: Store[Objection] = make("objections", Objection)
-        self.entries: Store[Entry] = make("entries", Entry)
-        self.reports: Store[AnnualReport] = make("annual_reports", AnnualReport)
+        self.collections: dict[str, Store[Any]] = {}
+
+        def store(name: str, model: type[BaseModel]) -> Any:
+            self.collections[name] = made = make(name, model)
+            return made
+
+        self.pipeline: Store[Candidacy] = store("pipeline", Candidacy)
+        self.profiles: Store[Profile] = store("profiles", Profile)
+        self.decisions: Store[DecisionRecord] = store("decisions", DecisionRecord)
+        self.publicity: Store[Publicity] = store("publicity", Publicity)
+        self.objections: Store[Objection] = store("objections", Objection)
+        self.entries: Store[Entry] = store("entries", Entry)
+        self.reports: Store[AnnualReport] = store("annual_reports", AnnualReport)
 
     @classmethod
     def mongo(cls, db: AsyncDatabase[Any]) -> RegistryRepository:
