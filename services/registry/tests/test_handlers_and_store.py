@@ -15,6 +15,7 @@ from zhongshi_contracts.recommendation import Actor, ApplicationForwarded
 from zhongshi_contracts.review import Decision, ReviewDecided
 from zhongshi_registry import handlers
 from zhongshi_registry.entries import Entry, Status
+from zhongshi_registry.public import Filters
 from zhongshi_registry.repository import RegistryRepository
 from zhongshi_registry.settings import RegistrySettings
 from zhongshi_runtime.store import MemoryStore, MongoStore
@@ -89,3 +90,39 @@ async def test_the_store_contract(store: Any) -> None:
     assert [e.id for e in await store.find(certificate_no="鄂中试〔2026〕002号")] == ["P-A2"]
     assert [e.id for e in await store.find(applicant_credit_code="C1", status="accredited")] == ["P-A1"]
     assert await store.find(kind="cultivation") == []
+
+
+@pytest.fixture(params=["memory", pytest.param("mongo", marks=pytest.mark.integration)])
+def repo(request: pytest.FixtureRequest) -> RegistryRepository:
+    if request.param == "memory":
+        return RegistryRepository.memory()
+    return RegistryRepository.mongo(request.getfixturevalue("mongo_db"))
+
+
+async def test_the_public_listing_filters_and_pages_the_same_in_memory_and_in_the_database(
+        repo: RegistryRepository) -> None:
+    items = [entry(1, "C1"), entry(2, "C2", Status.REVOKED),
+             Entry.model_validate({**entry(3, "C3").model_dump(), "clusters": ["big_health"],
+                                   "platform_name": "大健康(中试)平台", "city_code": "420500", "region_code": "420502"})]
+    for item in items:
+        await repo.entries.put(item.id, item)
+
+    async def ids(offset: int = 0, limit: int = 20, **filters: str) -> tuple[int, list[str]]:
+        total, page = await repo.listing.page(Filters(**filters), offset, limit)
+        return total, [e.id for e in page]
+
+    assert await ids() == (3, ["P-A1", "P-A2", "P-A3"])
+    assert await ids(offset=1, limit=1) == (3, ["P-A2"])
+    assert await ids(city="420500") == (1, ["P-A3"])
+    assert await ids(county="420502", status="accredited") == (1, ["P-A3"])
+    assert await ids(cluster="laser", status="revoked") == (1, ["P-A2"])
+    assert await ids(tier="trillion") == (1, ["P-A3"])  # big_health is a trillion-yuan cluster, laser is not
+    assert await ids(tier="hundred_billion") == (2, ["P-A1", "P-A2"])
+    assert await ids(q="(中试)") == (1, ["P-A3"])  # text, not a pattern
+    assert await ids(q=".*") == (0, [])
+
+
+async def test_certificate_sequences_hand_out_each_number_once(repo: RegistryRepository) -> None:
+    assert await repo.sequences.claim("certificate/2026", 3) == 1
+    assert await repo.sequences.claim("certificate/2026", 1) == 4
+    assert await repo.sequences.claim("certificate/2027", 2) == 1

@@ -170,10 +170,10 @@ async def test_csv_import_reports_every_bad_row_and_imports_nothing(client) -> N
     r = await client.province("POST", "/api/v1/experts/import", params={"filename": "pool.csv"},
                               content=(header + good + bad).encode())
     assert r.status_code == 422
-    rows = r.json()["detail"]["rows"]
-    assert [row["row"] for row in rows] == [3, 4]
-    assert rows[0]["errors"][0]["field"].startswith("fields")
-    assert {e["field"] for e in rows[1]["errors"]} >= {"name", "region_code"}
+    cells = [e["loc"] for e in r.json()["detail"]]
+    assert {row for _, row, _ in cells} == {3, 4}
+    assert next(field for _, row, field in cells if row == 3).startswith("fields")
+    assert {field for _, row, field in cells if row == 4} >= {"name", "region_code"}
     assert await client.repo.experts.get("X1") is None
     ok = await client.province("POST", "/api/v1/experts/import", params={"filename": "pool.csv"},
                                content=(header + good).encode())

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from zhongshi_contracts.reference import hubei_counties
 
@@ -119,9 +119,13 @@ def current_principal(
 
 
 def require(*roles: Role) -> Callable[..., Principal]:
-    """FastAPI dependency factory: the caller, who must hold one of ``roles`` (403 otherwise)."""
+    """FastAPI dependency factory: the caller, who must hold one of ``roles`` (403 otherwise).
 
-    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    The roles are the security requirement's scopes, so each operation's OpenAPI entry names who may call it."""
+
+    caller = Security(current_principal, scopes=[role.value for role in roles])
+
+    def dependency(principal: Principal = caller) -> Principal:
         if principal.role not in roles:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"角色 {principal.role} 无权执行此操作")
         return principal

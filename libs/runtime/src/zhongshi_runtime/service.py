@@ -22,6 +22,7 @@ from zhongshi_contracts.envelope import headers_schema
 from zhongshi_contracts.events import Event
 
 from zhongshi_runtime.auth import Authenticator
+from zhongshi_runtime.errors import document_kit_errors, too_large, unreadable_body
 from zhongshi_runtime.logs import configure_logging
 from zhongshi_runtime.messaging import Consumers, create_broker
 from zhongshi_runtime.metrics import RuntimeMetrics
@@ -132,18 +133,24 @@ class ServiceKit:
     def asgi(self, routers: Sequence[APIRouter]) -> FastAPI:
         """The service's FastAPI app: its routers plus the operational endpoints."""
         self.consumers.subscribe()
-        app = FastAPI(title=self.title, description=self.description, version="1.0.0", lifespan=self.lifespan)
+        app = FastAPI(title=self.title, description=self.description, version="1.0.0", lifespan=self.lifespan,
+                      max_body_size=self.settings.http_max_body_bytes)
         app.state.authenticator = self.authenticator
         app.state.kit = self
+        app.add_exception_handler(400, unreadable_body)
+        app.add_exception_handler(413, too_large)
         for router in routers:
             app.include_router(router)
+        generate = app.openapi
+        app.openapi = lambda: app.openapi_schema or document_kit_errors(generate())  # type: ignore[method-assign]
         document = self.asyncapi()
 
         @app.get("/health", tags=["operations"], summary="Liveness")
         async def health() -> dict[str, str]:
             return {"status": "ok", "service": self.settings.service_name}
 
-        @app.get("/ready", tags=["operations"], summary="Readiness: broker and database reachable")
+        @app.get("/ready", tags=["operations"], summary="Readiness: broker and database reachable",
+                 responses={503: {"description": "The broker or the database is unreachable"}})
         async def ready() -> JSONResponse:
             checks = await self.readiness()
             healthy = all(v == "ok" for v in checks.values())

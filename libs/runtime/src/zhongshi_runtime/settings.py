@@ -39,6 +39,10 @@ class ServiceSettings(BaseSettings):
     outbox_retention_hours: int = Field(168, ge=1, validation_alias="OUTBOX_RETENTION_HOURS")
     handler_max_attempts: int = Field(3, ge=1, le=20, validation_alias="HANDLER_MAX_ATTEMPTS")
     handler_retry_backoff_s: float = Field(0.2, ge=0, validation_alias="HANDLER_RETRY_BACKOFF_S")
+    http_max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, validation_alias="HTTP_MAX_BODY_BYTES",
+        description="Largest request body accepted (413 beyond); a route may set its own (the expert import).",
+    )
 
     # Each service overrides these two with its own prefixed environment variable.
     port: int = 8000

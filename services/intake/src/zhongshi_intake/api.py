@@ -12,7 +12,9 @@ from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.events import Event
 from zhongshi_runtime.auth import OFFICIALS, Principal, Role, current_principal, require
 from zhongshi_runtime.clock import Clock, shanghai_date
+from zhongshi_runtime.errors import errors
 from zhongshi_runtime.outbox import Session, UnitOfWork
+from zhongshi_runtime.paging import Offset
 from zhongshi_runtime.validation import refuse_future_dates
 
 from zhongshi_intake import domain
@@ -89,7 +91,7 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
     api = APIRouter(prefix="/api/v1")
 
     # ---- rounds (批次) ----
-    @api.post("/rounds", status_code=201, tags=["rounds"], summary="Open a round (province)")
+    @api.post("/rounds", status_code=201, tags=["rounds"], summary="Open a round (province)", responses=errors(409))
     async def open_round(round_: Round, _: Annotated[Principal, Depends(require(Role.PROVINCE_OFFICIAL))]) -> Round:
         try:
             await repo.add_round(round_)
@@ -101,7 +103,7 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
     async def list_rounds() -> list[Round]:
         return await repo.rounds()
 
-    @api.get("/rounds/{round_id}", tags=["rounds"], dependencies=[Depends(current_principal)])
+    @api.get("/rounds/{round_id}", tags=["rounds"], dependencies=[Depends(current_principal)], responses=errors(404))
     async def get_round(round_id: str) -> Round:
         found = await repo.round(round_id)
         if found is None:
@@ -124,7 +126,8 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
             )
         return round_
 
-    @api.post("/applications", status_code=201, tags=["applications"], summary="Create a draft")
+    @api.post("/applications", status_code=201, tags=["applications"], summary="Create a draft",
+              responses={200: {"model": ApplicationView, "description": "同一 Idempotency-Key 的既有申报（重放）"}})
     async def create(
         body: NewApplication, response: Response, principal: ApplicantCaller,
         idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
@@ -147,7 +150,8 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
             return ApplicationView.of(earlier)
         return ApplicationView.of(app)
 
-    @api.patch("/applications/{application_id}", tags=["applications"], summary="Edit a draft or returned application")
+    @api.patch("/applications/{application_id}", tags=["applications"], summary="Edit a draft or returned application",
+               responses=errors(404, 409))
     async def edit(
         application_id: str, patch: Annotated[dict[str, Any], Body(description="JSON merge patch of the dossier")],
         principal: ApplicantCaller,
@@ -167,7 +171,8 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
         await repo.save(updated)
         return ApplicationView.of(updated)
 
-    @api.post("/applications/{application_id}/submit", tags=["applications"], summary="Submit (or resubmit)")
+    @api.post("/applications/{application_id}/submit", tags=["applications"], summary="Submit (or resubmit)",
+              responses=errors(404, 409))
     async def submit(application_id: str, principal: ApplicantCaller) -> ApplicationView:
         app = await owned(application_id, principal)
         round_ = await repo.round(app.round_id)
@@ -176,7 +181,8 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
         return await _transition(app, lambda current: domain.submit(
             current, round_, now=clock(), event_id=str(uuid.uuid4())))
 
-    @api.post("/applications/{application_id}/withdraw", tags=["applications"], summary="Withdraw")
+    @api.post("/applications/{application_id}/withdraw", tags=["applications"], summary="Withdraw",
+              responses=errors(404, 409))
     async def withdraw(
         application_id: str, principal: ApplicantCaller,
         body: Withdrawal | None = None,
@@ -205,7 +211,8 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
             raise _conflict(str(exc)) from None
         return ApplicationView.of(result[0])
 
-    @api.get("/applications/{application_id}", tags=["applications"], summary="An application with its timeline")
+    @api.get("/applications/{application_id}", tags=["applications"], summary="An application with its timeline",
+             responses=errors(404))
     async def read(application_id: str, principal: ReaderCaller) -> ApplicationView:
         return ApplicationView.of(await owned(application_id, principal))
 
@@ -215,7 +222,7 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
         round_id: str | None = None, status_: Annotated[Status | None, Query(alias="status")] = None,
         region_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
         city_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
-        offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        offset: Offset = 0, limit: Annotated[int, Query(ge=1, le=200)] = 50,
     ) -> Page:
         where = _scoped(principal, ApplicationFilter(
             round_id=round_id, status=status_.value if status_ else None, region_code=region_code,

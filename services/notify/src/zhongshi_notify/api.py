@@ -17,6 +17,8 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from zhongshi_contracts.reference import hubei_cities, hubei_counties
 from zhongshi_runtime.auth import Principal, Role, current_principal, require
 from zhongshi_runtime.clock import Clock
+from zhongshi_runtime.errors import errors
+from zhongshi_runtime.paging import Offset
 
 from zhongshi_notify.deliveries import DeliveryStore
 from zhongshi_notify.domain import PROVINCE
@@ -28,7 +30,6 @@ Recipient = Annotated[Principal, Depends(require(Role.APPLICANT, Role.COUNTY_OFF
                                                  Role.PROVINCE_OFFICIAL, Role.EXPERT))]
 Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
 DirectoryKeeper = Annotated[Principal, Depends(require(Role.OPERATOR, Role.PROVINCE_OFFICIAL))]
-Offset = Annotated[int, Query(ge=0)]
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -115,7 +116,8 @@ def router(repo: NotifyRepository, store: DeliveryStore, *, topics: Sequence[str
         unread, items = await repo.inbox(principal.scope, offset=offset, limit=limit)
         return InboxPage(unread=unread, items=[InboxItem.model_validate(m.model_dump()) for m in items])
 
-    @api.post("/inbox/{message_id:path}/read", tags=["inbox"], summary="Mark one of my messages read")
+    @api.post("/inbox/{message_id:path}/read", tags=["inbox"], summary="Mark one of my messages read",
+              responses=errors(404))
     async def mark_read(message_id: str, principal: SignedIn) -> dict[str, bool]:
         if not await repo.mark_read(message_id, principal.scope):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "消息不存在")
@@ -142,7 +144,8 @@ def router(repo: NotifyRepository, store: DeliveryStore, *, topics: Sequence[str
         await repo.set_directory_entry(known_scope(scope), Contact.model_validate(body.model_dump()))
         return body
 
-    @api.get("/contacts/{scope}", tags=["directory"], summary="A department's notice addresses (operator, province)")
+    @api.get("/contacts/{scope}", tags=["directory"], summary="A department's notice addresses (operator, province)",
+             responses=errors(404))
     async def get_contact(scope: str, _: DirectoryKeeper) -> DirectoryEntry:
         found = await repo.directory_entry(known_scope(scope))
         if found is None:
@@ -166,7 +169,7 @@ def router(repo: NotifyRepository, store: DeliveryStore, *, topics: Sequence[str
     async def subscriptions(_: Operator) -> list[SubscriptionView]:
         return [SubscriptionView.model_validate(_view(s)) for s in await store.subscriptions()]
 
-    @api.post("/webhooks/{subscription_id}/enable", tags=["webhooks"],
+    @api.post("/webhooks/{subscription_id}/enable", tags=["webhooks"], responses=errors(404),
               summary="Enable a subscription again and release its held deliveries (operator)")
     async def enable(subscription_id: str, _: Operator) -> SubscriptionView:
         sub = await store.enable(subscription_id, clock())
@@ -174,7 +177,7 @@ def router(repo: NotifyRepository, store: DeliveryStore, *, topics: Sequence[str
             raise HTTPException(status.HTTP_404_NOT_FOUND, "订阅不存在")
         return SubscriptionView.model_validate(_view(sub))
 
-    @api.get("/webhooks/{subscription_id}/deliveries", tags=["webhooks"],
+    @api.get("/webhooks/{subscription_id}/deliveries", tags=["webhooks"], responses=errors(404),
              summary="The subscription's delivery log: every attempt, newest first (operator)")
     async def delivery_log(subscription_id: str, _: Operator, offset: Offset = 0, limit: Limit = 50) -> list[Attempt]:
         if await store.subscription(subscription_id) is None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Response, status
 from zhongshi_runtime.auth import Principal, Role, require
+from zhongshi_runtime.errors import errors
 
 from zhongshi_registry import domain, exports
 from zhongshi_registry.exports import Table
@@ -13,6 +14,9 @@ from zhongshi_registry.repository import RegistryRepository
 
 Official = Annotated[Principal, Depends(require(Role.PROVINCE_OFFICIAL, Role.CITY_OFFICIAL))]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FILE: dict[int | str, dict[str, Any]] = {200: {"description": "CSV (UTF-8) or XLSX, by the path's extension",
+              "content": {"text/csv": {"schema": {"type": "string"}},
+                          XLSX: {"schema": {"type": "string", "format": "binary"}}}}}
 
 
 def rendered(table: Table, fmt: str, name: str) -> Response:
@@ -28,12 +32,14 @@ def rendered(table: Table, fmt: str, name: str) -> Response:
 def router(repo: RegistryRepository) -> APIRouter:
     api = APIRouter(prefix="/api/v1/exports", tags=["exports"])
 
-    @api.get("/platforms.{fmt}", summary="The published list (registry entries)")
+    @api.get("/platforms.{fmt}", summary="The published list (registry entries)", response_class=Response,
+             responses={**FILE, **errors(404)})
     async def platforms(fmt: str, caller: Official) -> Response:
         entries = [e for e in await repo.entries.find() if caller.covers_city(e.city_code)]
         return rendered(exports.platforms_table(entries), fmt, "platforms")
 
-    @api.get("/rounds/{round_id}/results.{fmt}", summary="A round's review results and final decisions")
+    @api.get("/rounds/{round_id}/results.{fmt}", summary="A round's review results and final decisions",
+             response_class=Response, responses={**FILE, **errors(404)})
     async def results(round_id: str, fmt: str, caller: Official) -> Response:
         decisions = [d for d in await repo.decisions.find(round_id=round_id) if caller.covers_city(d.city_code)]
         publicity = await repo.publicity.get(round_id)
@@ -42,7 +48,8 @@ def router(repo: RegistryRepository) -> APIRouter:
         finals = domain.outcome(publicity, objections) if publicity is not None and closed else []
         return rendered(exports.results_table(decisions, finals), fmt, f"results-{round_id}")
 
-    @api.get("/annual-reports/{year}.{fmt}", summary="The year's annual-report summary")
+    @api.get("/annual-reports/{year}.{fmt}", summary="The year's annual-report summary", response_class=Response,
+             responses={**FILE, **errors(404)})
     async def reports(year: int, fmt: str, caller: Official) -> Response:
         cities = {e.id: e.city_code for e in await repo.entries.find()}
         found = [r for r in await repo.reports.find(year=year) if caller.covers_city(cities.get(r.platform_id, ""))]

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from zhongshi_contracts.events import Event
 from zhongshi_contracts.registry import (
@@ -21,6 +22,7 @@ from zhongshi_contracts.registry import (
 )
 from zhongshi_runtime.auth import Principal, Role, require
 from zhongshi_runtime.clock import Clock, shanghai_date
+from zhongshi_runtime.errors import errors
 from zhongshi_runtime.outbox import Session, UnitOfWork
 
 from zhongshi_registry import entries as lifecycle
@@ -98,7 +100,8 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, thresholds: 
     def refused(exc: Refused) -> HTTPException:
         return HTTPException(status.HTTP_409_CONFLICT, str(exc))
 
-    @api.post("/{platform_id}/annual-reports", status_code=201, summary="File the year's report (the applicant)")
+    @api.post("/{platform_id}/annual-reports", status_code=201, summary="File the year's report (the applicant)",
+              responses=errors(404, 409))
     async def report(platform_id: str, body: ReportRequest, caller: ApplicantCaller) -> AnnualReport:
         entry = await entry_of(platform_id)
         if caller.scope != entry.applicant_credit_code:
@@ -109,7 +112,8 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, thresholds: 
         except Refused as exc:
             raise refused(exc) from exc
         if body.year > shanghai_date(now).year:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"year：{body.year} 年尚未开始")
+            raise RequestValidationError([{"loc": ("body", "year"), "msg": f"{body.year} 年尚未开始",
+                                           "type": "value_error"}])
         filed = AnnualReport(platform_id=platform_id, filed_at=now, **body.model_dump())
         filed = filed.model_copy(update={"shortfalls": lifecycle.shortfalls(filed, thresholds)})
 
@@ -121,7 +125,8 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, thresholds: 
         await uow.run(work)
         return filed
 
-    @api.get("/{platform_id}/annual-reports", summary="The platform's reports (province or the applicant)")
+    @api.get("/{platform_id}/annual-reports", summary="The platform's reports (province or the applicant)",
+             responses=errors(404))
     async def reports(platform_id: str, caller: Annotated[Principal, Depends(
             require(Role.PROVINCE_OFFICIAL, Role.APPLICANT))]) -> list[AnnualReport]:
         entry = await entry_of(platform_id)
@@ -129,7 +134,8 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, thresholds: 
             raise HTTPException(status.HTTP_403_FORBIDDEN, "只能查看本单位平台的年度报告")
         return await repo.reports.find(platform_id=platform_id)
 
-    @api.post("/{platform_id}/evaluations/{year}", summary="Mark the year good / warning / revoked (province)")
+    @api.post("/{platform_id}/evaluations/{year}", summary="Mark the year good / warning / revoked (province)",
+              responses=errors(404, 409))
     async def evaluate(platform_id: str, year: int, body: Evaluation, _: Province) -> dict[str, Any]:
         def step(entry: Entry, now: datetime) -> tuple[Entry, Event]:
             changed = lifecycle.evaluate(entry, year, body.standing, body.reason, body.rectify_by, now)
@@ -145,7 +151,8 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, thresholds: 
 
         return await change(platform_id, step)
 
-    @api.post("/{platform_id}/revoke", summary="Revoke the accreditation, on request or for cause (province)")
+    @api.post("/{platform_id}/revoke", summary="Revoke the accreditation, on request or for cause (province)",
+              responses=errors(404, 409))
     async def revoke(platform_id: str, body: Revocation, _: Province) -> dict[str, Any]:
         def step(entry: Entry, now: datetime) -> tuple[Entry, Event]:
             changed = lifecycle.revoke(entry, body.reason, now)
@@ -153,7 +160,8 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, thresholds: 
 
         return await change(platform_id, step)
 
-    @api.post("/{platform_id}/national-recommendation", summary="Recommend for national upgrade (province)")
+    @api.post("/{platform_id}/national-recommendation", summary="Recommend for national upgrade (province)",
+              responses=errors(404, 409))
     async def recommend(platform_id: str, body: Recommendation, _: Province) -> dict[str, Any]:
         def step(entry: Entry, now: datetime) -> tuple[Entry, Event]:
             changed = lifecycle.recommend_national(entry, body.profile, now)
@@ -161,7 +169,8 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, thresholds: 
 
         return await change(platform_id, step)
 
-    @api.put("/{platform_id}/national-recommendation/outcome", summary="Record the national outcome (province)")
+    @api.put("/{platform_id}/national-recommendation/outcome", summary="Record the national outcome (province)",
+             responses=errors(404, 409))
     async def outcome(platform_id: str, body: OutcomeRequest, _: Province) -> dict[str, Any]:
         def step(entry: Entry, now: datetime) -> tuple[Entry, Event]:
             changed = lifecycle.record_national_outcome(entry, body.outcome, now)

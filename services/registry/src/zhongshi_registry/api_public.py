@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel
+from zhongshi_runtime.errors import errors
+from zhongshi_runtime.paging import Offset
 
 from zhongshi_registry import public
 from zhongshi_registry.certificates import CertificateDocument, Signer, Verdict, verdict
@@ -48,12 +50,13 @@ def router(repo: RegistryRepository, signer: Callable[[], Signer]) -> APIRouter:
 
     @api.get("/platforms", summary="Accredited platforms and cultivation objects, filtered and paged")
     async def platforms(filters: Annotated[public.Filters, Depends()],
-                        offset: Annotated[int, Query(ge=0)] = 0,
+                        offset: Offset = 0,
                         limit: Annotated[int, Query(ge=1, le=200)] = 20) -> dict[str, Any]:
         total, entries = await repo.listing.page(filters, offset, limit)
         return public.page(total, entries, offset, limit)
 
-    @api.get("/platforms/{platform_id}", summary="One registry entry")
+    @api.get("/platforms/{platform_id}", summary="One registry entry",
+             responses=errors(404))
     async def platform(platform_id: str) -> dict[str, Any]:
         entry = await repo.entries.get(platform_id)
         if entry is None:
@@ -67,7 +70,8 @@ def router(repo: RegistryRepository, signer: Callable[[], Signer]) -> APIRouter:
             candidates[c.city_code] = candidates.get(c.city_code, 0) + 1
         return public.stats(await repo.entries.find(), candidates)
 
-    @api.get("/certificates/{number}", summary="A signed certificate document")
+    @api.get("/certificates/{number}", summary="A signed certificate document",
+             responses=errors(404))
     async def certificate(number: str) -> SignedCertificate:
         entry = await by_certificate(number)
         if entry is None:

@@ -24,6 +24,7 @@ from zhongshi_contracts.registry import (
 from zhongshi_contracts.review import Decision
 from zhongshi_runtime.auth import Principal, Role, require
 from zhongshi_runtime.clock import Clock, shanghai_date
+from zhongshi_runtime.errors import errors
 from zhongshi_runtime.outbox import Session, UnitOfWork
 
 from zhongshi_registry import domain
@@ -73,7 +74,8 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, settings: Re
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"批次 {round_id} 尚未公示")
         return found
 
-    @api.post("/rounds/{round_id}/publicity", summary="Open the round's publicity (province)")
+    @api.post("/rounds/{round_id}/publicity", summary="Open the round's publicity (province)",
+              responses=errors(409))
     async def open_publicity(round_id: str, body: OpenRequest, _: Province) -> Publicity:
         if await repo.publicity.get(round_id) is not None:
             raise conflict(f"批次 {round_id} 已公示")
@@ -96,14 +98,15 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, settings: Re
         await uow.run(work)
         return publicity
 
-    @api.get("/public/publicity/{round_id}", tags=["public"], summary="The publicity list (no login)")
+    @api.get("/public/publicity/{round_id}", tags=["public"], summary="The publicity list (no login)",
+             responses=errors(404))
     async def show(round_id: str) -> dict[str, Any]:
         publicity = await publicity_of(round_id)
         objections = await repo.objections.find(round_id=round_id)
         return {**publicity.model_dump(mode="json"), "objections": [public_objection(o) for o in objections]}
 
     @api.post("/publicity/{round_id}/objections", status_code=201, tags=["public"],
-              summary="File a real-name objection during the window (no login)")
+              summary="File a real-name objection during the window (no login)", responses=errors(409))
     async def object_(round_id: str, body: ObjectionRequest) -> dict[str, Any]:
         now = clock()
         try:
@@ -125,7 +128,8 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, settings: Re
     async def objections(round_id: str, _: Province) -> list[Objection]:
         return await repo.objections.find(round_id=round_id)
 
-    @api.post("/objections/{objection_id}/resolve", summary="Dismiss or uphold an objection (province)")
+    @api.post("/objections/{objection_id}/resolve", summary="Dismiss or uphold an objection (province)",
+              responses=errors(404, 409))
     async def resolve(objection_id: str, body: Resolution, _: Province) -> Objection:
         found = await repo.objections.get(objection_id)
         if found is None:
@@ -146,7 +150,8 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, settings: Re
         await uow.run(work)
         return resolved
 
-    @api.post("/rounds/{round_id}/publicity/close", summary="Close publicity: decisions become final (province)")
+    @api.post("/rounds/{round_id}/publicity/close", summary="Close publicity: decisions become final (province)",
+              responses=errors(404, 409))
     async def close(round_id: str, _: Province) -> dict[str, Any]:
         publicity = await publicity_of(round_id)
         objections = await repo.objections.find(round_id=round_id)

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel
 from zhongshi_contracts.reference import Cluster
 from zhongshi_runtime.auth import Principal, Role, require
+from zhongshi_runtime.errors import errors
+from zhongshi_runtime.paging import Offset
 
 from zhongshi_review.pool import HELP, Expert, parse_rows, read_table
 from zhongshi_review.repository import ReviewRepository
@@ -36,13 +38,13 @@ def router(repo: ReviewRepository) -> APIRouter:
     @api.get("/experts", summary="The pool, with filters")
     async def list_experts(
         _: Province, field: Cluster | None = None, active: bool | None = None,
-        offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=500)] = 100,
+        offset: Offset = 0, limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> dict[str, Any]:
         found = [e for e in await repo.experts.find()
                  if (field is None or field in e.fields) and (active is None or e.active is active)]
         return {"total": len(found), "items": found[offset : offset + limit]}
 
-    @api.get("/experts/{expert_id}", summary="One expert")
+    @api.get("/experts/{expert_id}", summary="One expert", responses=errors(404))
     async def get_expert(expert_id: str, _: Province) -> Expert:
         expert = await repo.experts.get(expert_id)
         if expert is None:
@@ -52,25 +54,26 @@ def router(repo: ReviewRepository) -> APIRouter:
     @api.post("/experts/import", summary="Bulk import from CSV or XLSX (all rows or none)",
               description=f"Body: the file's bytes; `filename` ends in .csv or .xlsx. Columns: id, name, "
                           f"organisation, organisation_credit_code, title, fields, region_code, email, phone, "
-                          f"active, relations. {HELP}")
+                          f"active, relations. {HELP}", max_body_size=MAX_UPLOAD, responses=errors(413))
     async def import_experts(request: Request, _: Province, filename: str = Query(pattern=r"\.(csv|xlsx)$")
                              ) -> ImportResult:
         content = await request.body()
-        if len(content) > MAX_UPLOAD:
-            raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "文件不得超过5MB")
         try:
             rows = read_table(content, filename)
         except (UnicodeDecodeError, ValueError, KeyError, OSError) as exc:
             problem = [{"loc": ["body"], "msg": f"无法读取文件：{exc}", "type": "value_error"}]
             raise HTTPException(422, problem) from None
-        experts, errors = parse_rows(rows)
-        if errors:
-            raise HTTPException(422, {"message": f"{len(errors)}行有误，未导入任何专家", "rows": errors})
+        experts, problems = parse_rows(rows)
+        if problems:  # every bad cell, located by row and column; nothing is imported
+            raise HTTPException(422, [{"loc": ["body", p["row"], e["field"]], "type": "value_error",
+                                       "msg": f"第{p['row']}行 {e['field']}：{e['message']}（未导入任何专家）"}
+                                      for p in problems for e in p["errors"]])
         for expert in experts:
             await repo.experts.put(expert.id, expert)
         return ImportResult(imported=len(experts), ids=[e.id for e in experts])
 
-    @api.put("/rounds/{round_id}/review-settings", summary="Rubric, aggregation, panel size, lines, quota")
+    @api.put("/rounds/{round_id}/review-settings", summary="Rubric, aggregation, panel size, lines, quota",
+             responses=errors(409))
     async def put_settings(round_id: str, settings: RoundConfig, _: Province) -> RoundConfig:
         if settings.round_id != round_id:
             raise HTTPException(422, [{"loc": ["body", "round_id"], "msg": "round_id 与路径不一致",

@@ -19,6 +19,7 @@ from zhongshi_contracts.review import (
 )
 from zhongshi_runtime.auth import Principal, Role, require
 from zhongshi_runtime.clock import Clock, shanghai_date
+from zhongshi_runtime.errors import errors
 from zhongshi_runtime.outbox import Session, UnitOfWork
 
 from zhongshi_review.domain import Candidate, DrawFailed, ScoreProblem, check_sheet, draw_panel, weighted_total
@@ -86,7 +87,8 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
         return panel
 
     # ---- panels (province) ----
-    @api.post("/rounds/{round_id}/panels", summary="Draw panels for the round's ready candidates")
+    @api.post("/rounds/{round_id}/panels", summary="Draw panels for the round's ready candidates",
+              responses=errors(409))
     async def draw(round_id: str, body: DrawRequest, _: Province) -> list[dict[str, Any]]:
         await open_round(round_id)
         settings = await settings_of(repo, round_id)
@@ -117,7 +119,8 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
                             "seed": seed, "excluded_for_conflicts": drawn.exclusions})
         return results
 
-    @api.get("/panels/{application_id}", summary="A panel with every score sheet (province)")
+    @api.get("/panels/{application_id}", summary="A panel with every score sheet (province)",
+             responses=errors(404))
     async def read_panel(application_id: str, _: Province) -> dict[str, Any]:
         cand = await candidate(application_id)
         state = await standing(repo, cand, await settings_of(repo, cand.round_id))
@@ -138,7 +141,8 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
                          "scored": sheet is not None})
         return mine
 
-    @api.get("/assignments/{application_id}", summary="An assignment: dossier, report, opinions, my score")
+    @api.get("/assignments/{application_id}", summary="An assignment: dossier, report, opinions, my score",
+             responses=errors(404))
     async def assignment(application_id: str, expert: ExpertCaller) -> dict[str, Any]:
         panel = await my_panel(application_id, expert)
         cand = await candidate(application_id)
@@ -154,7 +158,8 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
             "missing": state.missing,
         }
 
-    @api.post("/assignments/{application_id}/score", summary="Score against the rubric")
+    @api.post("/assignments/{application_id}/score", summary="Score against the rubric",
+              responses=errors(404, 409))
     async def score(application_id: str, sheet: Sheet, expert: ExpertCaller) -> ScoreSheet:
         panel = await my_panel(application_id, expert)
         await open_round(panel.round_id)
@@ -179,7 +184,8 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
         await uow.run(work)
         return record
 
-    @api.post("/assignments/{application_id}/decline", summary="Decline (declaring a conflict); a redraw follows")
+    @api.post("/assignments/{application_id}/decline", summary="Decline (declaring a conflict); a redraw follows",
+              responses=errors(404, 409))
     async def decline(application_id: str, body: Reason, expert: ExpertCaller) -> dict[str, Any]:
         panel = await my_panel(application_id, expert)
         await open_round(panel.round_id)
@@ -212,7 +218,8 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
         return {"replacement_drawn": replacement is not None,
                 "message": "已回避并补抽专家" if replacement else "已回避；符合条件的专家不足，待省经信厅补充"}
 
-    @api.post("/assignments/{application_id}/reconcile", summary="The lead's note on diverging scores")
+    @api.post("/assignments/{application_id}/reconcile", summary="The lead's note on diverging scores",
+              responses=errors(404, 409))
     async def reconcile(application_id: str, body: Reconciliation, expert: ExpertCaller) -> Panel:
         panel = await my_panel(application_id, expert)
         await open_round(panel.round_id)
@@ -223,7 +230,8 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
         return updated
 
     # ---- inspection and decisions (province) ----
-    @api.post("/applications/{application_id}/inspection", summary="Record the on-site inspection (现场核查)")
+    @api.post("/applications/{application_id}/inspection", summary="Record the on-site inspection (现场核查)",
+              responses=errors(404, 409))
     async def inspection(application_id: str, body: InspectionResult, _: Province) -> Inspection:
         cand = await candidate(application_id)
         await open_round(cand.round_id)
@@ -231,7 +239,8 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
         await repo.inspections.put(application_id, record)
         return record
 
-    @api.post("/rounds/{round_id}/overrides/{application_id}", summary="Override one proposed decision")
+    @api.post("/rounds/{round_id}/overrides/{application_id}", summary="Override one proposed decision",
+              responses=errors(404, 409))
     async def override(round_id: str, application_id: str, body: OverrideRequest, _: Province) -> Override:
         await open_round(round_id)
         if (await candidate(application_id)).round_id != round_id:
@@ -260,7 +269,8 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
         return {"settings": settings, "items": items, "incomplete": incomplete,
                 "confirmed_at": state.confirmed_at if state else None}
 
-    @api.post("/rounds/{round_id}/confirm", summary="Confirm the decision list: pilot.review.decided for each")
+    @api.post("/rounds/{round_id}/confirm", summary="Confirm the decision list: pilot.review.decided for each",
+              responses=errors(409))
     async def confirm(round_id: str, _: Province) -> dict[str, Any]:
         settings, standings = await round_standings(repo, round_id)
         missing = [f"{s.candidate.id}（{s.missing}）" for s in standings if s.missing]

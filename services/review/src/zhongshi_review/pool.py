@@ -97,7 +97,10 @@ def read_table(content: bytes, filename: str) -> list[dict[str, Any]]:
     if filename.lower().endswith(".xlsx"):
         from openpyxl import load_workbook
 
-        sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
+        try:
+            sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
+        except Exception as exc:  # openpyxl fails in many ways on a file that is not a workbook: all are bad input
+            raise ValueError(f"不是有效的 XLSX 文件（{type(exc).__name__}）") from exc
         if sheet is None:
             return []
         values = list(sheet.iter_rows(values_only=True))

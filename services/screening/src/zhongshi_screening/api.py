@@ -6,11 +6,13 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.events import ClauseResult, ScreeningOutcome
 from zhongshi_runtime.auth import OFFICIALS, Principal, Role, current_principal, require
 from zhongshi_runtime.clock import Clock, shanghai_date
+from zhongshi_runtime.errors import errors
 from zhongshi_runtime.validation import refuse_future_dates
 
 from zhongshi_screening.domain import evaluate
@@ -48,11 +50,11 @@ def router(repo: ScreeningRepository, clock: Clock) -> APIRouter:
     async def list_rule_sets() -> list[RuleSet]:
         return await repo.rule_sets()
 
-    @api.get("/rule-sets/{version}", summary="One rule-set version", dependencies=[signed_in])
+    @api.get("/rule-sets/{version}", summary="One rule-set version", dependencies=[signed_in], responses=errors(404))
     async def get_rule_set(version: str) -> RuleSet:
         return await known_rule_set(version)
 
-    @api.post("/rule-sets", status_code=201, summary="Add a rule-set version (province)")
+    @api.post("/rule-sets", status_code=201, summary="Add a rule-set version (province)", responses=errors(409))
     async def add_rule_set(
         rule_set: RuleSet, _: Annotated[Principal, Depends(require(Role.PROVINCE_OFFICIAL))]
     ) -> RuleSet:
@@ -70,13 +72,18 @@ def router(repo: ScreeningRepository, clock: Clock) -> APIRouter:
     ) -> VerdictView:
         today = shanghai_date(clock())
         refuse_future_dates(body.dossier, today)
-        verdict = evaluate(body.dossier, await known_rule_set(body.rule_set_version), today)
+        rule_set = await repo.rule_set(body.rule_set_version)
+        if rule_set is None:  # a field of the body naming nothing: bad input, like intake's unknown round
+            raise RequestValidationError([{"loc": ("body", "rule_set_version"), "type": "value_error",
+                                           "msg": f"规则集 {body.rule_set_version} 不存在"}])
+        verdict = evaluate(body.dossier, rule_set, today)
         return VerdictView(
             outcome=verdict.outcome, rule_set_version=verdict.rule_set_version, as_of=verdict.as_of,
             failing=verdict.failing, flagged=verdict.flagged, clauses=list(verdict.clauses),
         )
 
-    @api.get("/screenings/{application_id}", summary="Screening reports of an application, oldest first")
+    @api.get("/screenings/{application_id}", summary="Screening reports of an application, oldest first",
+             responses=errors(404))
     async def screenings(
         application_id: str, principal: Annotated[Principal, Depends(current_principal)]
     ) -> list[dict[str, Any]]:

@@ -14,7 +14,9 @@ from zhongshi_contracts.recommendation import Actor, Level, Opinion, RoundSchedu
 from zhongshi_contracts.reference import hubei_cities, region
 from zhongshi_runtime.auth import OFFICIALS, Principal, Role, require
 from zhongshi_runtime.clock import Clock, shanghai_date
+from zhongshi_runtime.errors import errors
 from zhongshi_runtime.outbox import Session, UnitOfWork
+from zhongshi_runtime.paging import Offset
 
 from zhongshi_screening import chain
 from zhongshi_screening.chain import STAGE_LABELS, ActionRefused, Case, RoundSettings, Stage
@@ -187,7 +189,7 @@ def router(repo: ScreeningRepository, uow: UnitOfWork, clock: Clock, metrics: Ch
         region_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
         city_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
         overdue: bool | None = None,
-        offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        offset: Offset = 0, limit: Annotated[int, Query(ge=1, le=200)] = 50,
     ) -> QueuePage:
         where = _scoped(principal, CaseFilter(round_id=round_id, stage=chain.QUEUE_STAGES[level],
                                               region_code=region_code, city_code=city_code))
@@ -197,7 +199,8 @@ def router(repo: ScreeningRepository, uow: UnitOfWork, clock: Clock, metrics: Ch
             views = [v for v in views if v.overdue is overdue]
         return QueuePage(total=len(views), offset=offset, limit=limit, items=views[offset : offset + limit])
 
-    @api.get("/cases/{application_id}", summary="An application's place in the chain, with every opinion")
+    @api.get("/cases/{application_id}", summary="An application's place in the chain, with every opinion",
+             responses=errors(404))
     async def read_case(
         application_id: str, principal: Annotated[Principal, Depends(require(Role.APPLICANT, *OFFICIALS))]
     ) -> CaseView:
@@ -206,7 +209,8 @@ def router(repo: ScreeningRepository, uow: UnitOfWork, clock: Clock, metrics: Ch
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"申报 {application_id} 不存在")
         return await view(case)
 
-    @api.post("/applications/{application_id}/recommend", summary="County: recommend (units: recommend and forward)")
+    @api.post("/applications/{application_id}/recommend", summary="County: recommend (units: recommend and forward)",
+              responses=errors(404, 409))
     async def recommend(application_id: str, body: OpinionBody, principal: CityOfficial) -> CaseView:
         async def step(case: Case, session: Session) -> tuple[Case, list[Event]]:
             _authority(principal, case, Level.COUNTY)
@@ -220,7 +224,8 @@ def router(repo: ScreeningRepository, uow: UnitOfWork, clock: Clock, metrics: Ch
         metrics.actions.labels("recommend", "county").inc()
         return done
 
-    @api.post("/applications/{application_id}/forward", summary="City: forward to the province within the quota")
+    @api.post("/applications/{application_id}/forward", summary="City: forward to the province within the quota",
+              responses=errors(404, 409))
     async def forward(application_id: str, body: OpinionBody, principal: CityOfficial) -> CaseView:
         async def step(case: Case, session: Session) -> tuple[Case, list[Event]]:
             _authority(principal, case, Level.CITY)
@@ -240,20 +245,23 @@ def router(repo: ScreeningRepository, uow: UnitOfWork, clock: Clock, metrics: Ch
 
         return step
 
-    @api.post("/applications/{application_id}/return", summary="County or city: return for correction")
+    @api.post("/applications/{application_id}/return", summary="County or city: return for correction",
+              responses=errors(404, 409))
     async def return_(application_id: str, body: OpinionBody, principal: CityOfficial) -> CaseView:
         done = await act(application_id, principal,
                          department_step(chain.return_for_correction, principal, body.opinion))
         metrics.actions.labels("return", done.opinions[-1].level).inc()
         return done
 
-    @api.post("/applications/{application_id}/reject", summary="County or city: reject (final)")
+    @api.post("/applications/{application_id}/reject", summary="County or city: reject (final)",
+              responses=errors(404, 409))
     async def reject(application_id: str, body: OpinionBody, principal: CityOfficial) -> CaseView:
         done = await act(application_id, principal, department_step(chain.reject, principal, body.opinion))
         metrics.actions.labels("reject", done.opinions[-1].level).inc()
         return done
 
-    @api.post("/applications/{application_id}/exception-decision", summary="Province: decide flagged C5/C6")
+    @api.post("/applications/{application_id}/exception-decision", summary="Province: decide flagged C5/C6",
+              responses=errors(404, 409))
     async def exception_decision(application_id: str, body: ExceptionDecision, principal: Province) -> CaseView:
         async def step(case: Case, session: Session) -> tuple[Case, list[Event]]:
             return chain.decide_exception(case, actor(principal), body.approved, body.justification, clock())
@@ -262,7 +270,8 @@ def router(repo: ScreeningRepository, uow: UnitOfWork, clock: Clock, metrics: Ch
         metrics.actions.labels("approve" if body.approved else "refuse", "province").inc()
         return done
 
-    @api.put("/rounds/{round_id}/priorities", summary="City: order its recommendations (first = 1)")
+    @api.put("/rounds/{round_id}/priorities", summary="City: order its recommendations (first = 1)",
+             responses=errors(404, 409))
     async def priorities(round_id: str, body: Priorities, principal: CityOfficial) -> list[CaseView]:
         ordered: list[Case] = []
         for application_id in body.application_ids:

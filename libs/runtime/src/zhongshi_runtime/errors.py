@@ -1,0 +1,81 @@
+"""The error bodies every service answers with, and their place in the OpenAPI documents.
+
+A refusal is ``{"detail": "<why, in Chinese>"}`` (401, 403, 404, 409, 413); bad input is FastAPI's 422 whose
+``detail[].loc`` names the field. A route declares its own refusals with ``responses=errors(404, 409)``; the
+kit declares what it enforces itself on every operation (`document_kit_errors`): 401 where a token is needed,
+403 where roles are named, 413 where there is a body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
+
+
+class Problem(BaseModel):
+    """A refusal, with its reason in Chinese."""
+
+    detail: str = Field(examples=["申报 A-1 不存在"])
+
+
+DESCRIPTIONS = {
+    401: "缺少或无效的身份令牌（Bearer JWT）",
+    403: "调用者的角色无权执行此操作",
+    404: "记录不存在，或不在调用者的范围内（不透露其是否存在）",
+    409: "当前状态不允许此操作（原因见 detail）",
+    413: "请求体超过上限",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route that refuses with these status codes."""
+    return {code: {"model": Problem, "description": DESCRIPTIONS[code]} for code in codes}
+
+
+def document_kit_errors(document: dict[str, Any]) -> dict[str, Any]:
+    """Declare, on every operation of an OpenAPI ``document``, the refusals the kit itself makes."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault("Problem", Problem.model_json_schema())
+    for path in document.get("paths", {}).values():
+        for operation in path.values():
+            codes = _kit_codes(operation)
+            for code in codes:
+                operation["responses"].setdefault(str(code), {
+                    "description": DESCRIPTIONS[code],
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                })
+    return document
+
+
+def _kit_codes(operation: dict[str, Any]) -> list[int]:
+    codes = []
+    requirements = operation.get("security", [])
+    if requirements:
+        codes.append(401)
+    if any(roles for requirement in requirements for roles in requirement.values()):
+        codes.append(403)  # `require(...)` names the roles as the requirement's scopes
+    if "requestBody" in operation:
+        codes.append(413)
+    return codes
+
+
+async def too_large(request: Request, exc: Exception) -> JSONResponse:
+    """The 413 of the body limit (`HTTP_MAX_BODY_BYTES`, or a route's own), in the project's shape."""
+    if isinstance(exc, HTTPException) and exc.detail != "Content Too Large":
+        return JSONResponse({"detail": exc.detail}, status_code=413)  # a route's own refusal
+    limit = request.scope.get(MAX_BODY_SIZE_SCOPE_KEY)
+    detail = f"请求体超过上限（{limit} 字节）" if limit is not None else "请求体超过上限"
+    return JSONResponse({"detail": detail}, status_code=413)
+
+
+async def unreadable_body(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI answers a body it cannot decode (bytes that are not UTF-8) with an English 400; it is bad
+    input like any malformed JSON, so it gets the same 422 naming the body."""
+    problem = [{"loc": ["body"], "msg": "请求体不是有效的 JSON（须为 UTF-8 编码）", "type": "json_invalid"}]
+    if isinstance(exc, HTTPException) and exc.detail != "There was an error parsing the body":
+        return JSONResponse({"detail": exc.detail}, status_code=400)
+    return JSONResponse({"detail": problem}, status_code=422)
