@@ -62,7 +62,8 @@ ENV PATH="/app/.venv/bin:${PATH}" \
 WORKDIR /app
 USER 10001:10001
 
-# uvicorn drains for up to 20 s on SIGTERM; docker-compose.yml sets stop_grace_period above that.
+# On SIGTERM uvicorn drains for up to 20 s, then FastStream waits up to 15 s for handlers in flight;
+# docker-compose.yml (stop_grace_period) and deploy/k8s (terminationGracePeriodSeconds) allow more.
 STOPSIGNAL SIGTERM
 
 # ---- one final stage per service ---------------------------------------------------------------------

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
 import yaml
 from zhongshi_contracts.topics import ALL_TOPICS
+from zhongshi_intake.settings import IntakeSettings
+from zhongshi_runtime.messaging import create_broker
+from zhongshi_runtime.metrics import RuntimeMetrics
+from zhongshi_runtime.serve import GRACEFUL_SHUTDOWN_S
 
 from zhongshi.launcher import DEFAULT_PORTS, SERVICES
 
@@ -30,3 +35,12 @@ def test_every_service_is_built_from_its_own_target_and_listens_on_its_port() ->
         env = service["environment"]
         assert str(env[f"{name.upper()}_PORT"]) == str(DEFAULT_PORTS[name])
         assert env["ZHONGSHI_ENV"] == "production"
+
+
+def test_services_get_longer_to_stop_than_the_shutdown_they_wait_for() -> None:
+    handlers_in_flight = create_broker(IntakeSettings(), RuntimeMetrics("intake"), logging.getLogger()).config
+    assert handlers_in_flight.graceful_timeout is not None
+    needed = GRACEFUL_SHUTDOWN_S + handlers_in_flight.graceful_timeout
+    for name in SERVICES:
+        grace = str(COMPOSE["services"][name]["stop_grace_period"])
+        assert int(grace.removesuffix("s")) > needed
