@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from pymongo.asynchronous.database import AsyncDatabase
 from zhongshi_runtime.auth import Principal, Role, require
@@ -40,8 +41,9 @@ def router(db: AsyncDatabase[Any], clock: DevelopmentClock) -> APIRouter:
     async def travel(body: Travel, _: Province) -> dict[str, Any]:
         try:
             days = clock.travel_to(body.today)
-        except ValueError as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+        except ValueError as exc:  # the project's 422: detail[].loc names the field
+            raise RequestValidationError([{"loc": ("body", "today"), "msg": str(exc).removeprefix("today："),
+                                           "type": "value_error"}]) from exc
         await db.dev_clock.replace_one(KEY, {"days": days}, upsert=True)
         return shown()
 
