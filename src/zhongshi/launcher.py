@@ -87,14 +87,31 @@ class Stack:
 
     def start_broker(self) -> None:
         c = self.config
-        self.broker = embedded.start_broker(c.host, c.kafka_port, self.var / "logs" / "tansu.log")
+        # A new, empty broker: services republish their retained outbox. The epoch is also the broker's
+        # cluster id, so services already running notice the new broker too.
+        self.epoch = uuid.uuid4().hex
+        self.broker = embedded.start_broker(c.host, c.kafka_port, self.var / "logs" / "tansu.log", self.epoch)
         self.bootstrap = f"{c.host}:{c.kafka_port}"
-        self.epoch = uuid.uuid4().hex  # a new, empty broker: services republish their retained outbox
+
+    def restart_broker(self) -> None:
+        """Kill the embedded broker (it forgets every record) and start an empty one on the same port."""
+        if self.broker is not None:
+            self.broker.kill()
+            self.broker.wait(10)
+        self.start_broker()
+        embedded.ensure_topics(self.bootstrap)
 
     def start_database(self) -> None:
         c = self.config
         self.database = embedded.start_database(c.host, c.mongo_port, self.var / "db", self.var / "logs" / "db.log")
         self.mongodb_uri = c.database_uri
+
+    def kill_database(self) -> None:
+        """SIGKILL the embedded database server (it syncs on commit: nothing acknowledged is lost)."""
+        if self.database is not None:
+            self.database.kill()
+            self.database.wait(10)
+            self.database = None
 
     @property
     def mailbox(self) -> Path:
@@ -103,6 +120,7 @@ class Stack:
 
     # ---- services ----
     def service_env(self, name: str) -> dict[str, str]:
+        base = name.split("-")[0]  # a replica ("screening-2") is configured as its service
         env = {
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
@@ -110,7 +128,7 @@ class Stack:
             "ZHONGSHI_BROKER_EPOCH": self.epoch,
             "AUTH_JWKS_FILE": str(self.var / "auth" / "jwks.json"),
             "LOG_LEVEL": self.config.log_level,
-            f"{name.upper()}_PORT": str(self.config.ports[name]),
+            f"{base.upper()}_PORT": str(self.config.ports[name]),
             "REGISTRY_CERTIFICATE_KEY_FILE": str(self.var / "registry" / "certificate-ed25519.pem"),
             **({"NOTIFY_SMTP_HOST": self.config.host, "NOTIFY_SMTP_PORT": str(self.config.mail_port)}
                if self.mail_sink is not None else {}),
@@ -119,9 +137,26 @@ class Stack:
         return env
 
     def start_service(self, name: str) -> None:
-        self.processes[name] = embedded.spawn(
-            [sys.executable, "-m", f"zhongshi_{name}"], self.log(name), env=self.service_env(name)
-        )
+        module = f"zhongshi_{name.split('-')[0]}"  # a replica ("screening-2") runs its service's module
+        self.processes[name] = embedded.spawn([sys.executable, "-m", module], self.log(name),
+                                              env=self.service_env(name))
+
+    def restart_service(self, name: str, timeout: float = 90) -> None:
+        """Start ``name`` again (after a kill or a crash) and wait until it is ready."""
+        self.processes.pop(name, None)
+        self.start_service(name)
+        self.wait_ready((name,), timeout)
+
+    def add_replica(self, name: str, timeout: float = 90) -> str:
+        """Start another process of service ``name`` (same consumer group, its own port); return its key."""
+        key = f"{name}-{sum(k.split('-')[0] == name for k in self.processes) + 1}"
+        self.config.ports[key] = embedded.free_port()
+        self.start_service(key)
+        self.wait_ready((key,), timeout)
+        return key
+
+    def pid(self, name: str) -> int:
+        return self.processes[name].pid
 
     def log(self, name: str) -> Path:
         return self.var / "logs" / f"{name}.log"

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from aiokafka import ConsumerRebalanceListener, TopicPartition
 from faststream import AckPolicy
 from faststream.exceptions import NackMessage
 from faststream.kafka import KafkaBroker, KafkaMessage
@@ -18,6 +19,7 @@ from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import Event
 from zhongshi_contracts.topics import DLQ_SUFFIX
 
+from zhongshi_runtime.faults import Faults
 from zhongshi_runtime.logs import bound
 from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.settings import ServiceSettings
@@ -53,6 +55,19 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}" for e in exc.errors())[:2000]
 
 
+class RebalanceCounter(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Counts the partition assignments the consumer receives: a storm of rebalances shows in metrics."""
+
+    def __init__(self, metrics: RuntimeMetrics) -> None:
+        self.metrics = metrics
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self.metrics.rebalances.labels(self.metrics.service).inc()
+
+
 class Consumers:
     """The service's one consumer group: routes each topic to its handler and never blocks a partition.
 
@@ -63,9 +78,11 @@ class Consumers:
     """
 
     def __init__(
-        self, broker: KafkaBroker, settings: ServiceSettings, metrics: RuntimeMetrics, logger: logging.Logger
+        self, broker: KafkaBroker, settings: ServiceSettings, metrics: RuntimeMetrics, logger: logging.Logger,
+        faults: Faults | None = None,
     ) -> None:
         self.broker, self.settings, self.metrics, self.logger = broker, settings, metrics, logger
+        self.faults = faults or Faults(settings.service_name)
         self.group_id = f"zhongshi-{settings.service_name}"
         self._routes: dict[str, tuple[type[Event], Handler[Any]]] = {}
 
@@ -98,6 +115,7 @@ class Consumers:
             fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
             ack_policy=AckPolicy.ACK,
             decoder=raw_body,  # we parse ourselves, so a body that is not JSON reaches the DLQ
+            listener=RebalanceCounter(self.metrics),
             title=f"{self.settings.service_name}:consume",
             description="Consumes: " + ", ".join(self.topics),
         )
@@ -130,6 +148,7 @@ class Consumers:
         for attempt in range(1, attempts + 1):
             try:
                 with self.metrics.handled.labels(self.metrics.service, topic).time():
+                    self.faults.check_subject(meta.subject)
                     await handler(event, meta)
                 age = (datetime.now(UTC) - meta.time).total_seconds()
                 self.metrics.delivery.labels(self.metrics.service, topic).observe(max(0.0, age))

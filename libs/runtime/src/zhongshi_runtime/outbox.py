@@ -24,6 +24,7 @@ from pymongo.errors import DuplicateKeyError
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import Event
 
+from zhongshi_runtime.faults import Faults
 from zhongshi_runtime.metrics import RuntimeMetrics
 
 Session = Any  # AsyncClientSession for Mongo, None for the in-memory fakes
@@ -86,9 +87,11 @@ class MongoUnitOfWork:
         source: str,
         metrics: RuntimeMetrics,
         on_commit: Callable[[], None],
+        faults: Faults | None = None,
     ) -> None:
         self.client, self.db, self.source, self.metrics = client, db, source, metrics
         self._on_commit = on_commit
+        self.faults = faults or Faults(source)
         self._seq = _Sequence()
 
     async def run(self, work: Work, *, consumed: Consumed | None = None) -> bool:
@@ -106,6 +109,7 @@ class MongoUnitOfWork:
             if events:
                 records = [outbox_record(e, source=self.source, seq=self._seq.next(), at=now) for e in events]
                 await self.db.outbox.insert_many(records, session=session)
+            await self.faults.before_commit()
 
         async with self.client.start_session() as session:
             try:
@@ -115,6 +119,8 @@ class MongoUnitOfWork:
                     self._count_duplicate(consumed)
                     return False
                 raise
+        if consumed:
+            self.faults.after_consumed_commit()
         self._on_commit()
         return True
 

@@ -23,6 +23,7 @@ from zhongshi_contracts.events import Event
 
 from zhongshi_runtime.auth import Authenticator
 from zhongshi_runtime.errors import document_kit_errors, too_large, unreadable_body
+from zhongshi_runtime.faults import Faults
 from zhongshi_runtime.logs import configure_logging
 from zhongshi_runtime.messaging import Consumers, create_broker
 from zhongshi_runtime.metrics import RuntimeMetrics
@@ -52,10 +53,12 @@ class ServiceKit:
             self.db, self.broker, metrics=self.metrics, epoch=settings.broker_epoch,
             retention=timedelta(hours=settings.outbox_retention_hours), logger=self.logger,
         )
+        faults = Faults(name, settings.faults_file)  # test-only hooks, inert without a faults file
         self.uow = MongoUnitOfWork(
-            self.mongo, self.db, source=f"/zhongshi/{name}", metrics=self.metrics, on_commit=self.relay.wake
+            self.mongo, self.db, source=f"/zhongshi/{name}", metrics=self.metrics, on_commit=self.relay.wake,
+            faults=faults,
         )
-        self.consumers = Consumers(self.broker, settings, self.metrics, self.logger)
+        self.consumers = Consumers(self.broker, settings, self.metrics, self.logger, faults)
         self.authenticator = Authenticator(
             issuer=settings.auth_issuer, audience=settings.auth_audience,
             jwks_file=settings.auth_jwks_file, jwks_url=settings.auth_jwks_url,

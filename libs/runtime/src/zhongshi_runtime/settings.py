@@ -39,6 +39,8 @@ class ServiceSettings(BaseSettings):
     outbox_retention_hours: int = Field(168, ge=1, validation_alias="OUTBOX_RETENTION_HOURS")
     handler_max_attempts: int = Field(3, ge=1, le=20, validation_alias="HANDLER_MAX_ATTEMPTS")
     handler_retry_backoff_s: float = Field(0.2, ge=0, validation_alias="HANDLER_RETRY_BACKOFF_S")
+    faults_file: str = Field("", validation_alias="ZHONGSHI_FAULTS_FILE",
+                             description="Test-only: the fault suite's hooks (zhongshi_runtime.faults).")
     http_max_body_bytes: int = Field(
         1024 * 1024, ge=1024, validation_alias="HTTP_MAX_BODY_BYTES",
         description="Largest request body accepted (413 beyond); a route may set its own (the expert import).",
@@ -50,6 +52,8 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_placeholders_outside_development(self) -> Self:
+        if self.faults_file and self.environment == "production":
+            raise ValueError("ZHONGSHI_FAULTS_FILE injects faults for tests and is refused in production")
         if self.environment == "development":
             return self
         if not (self.auth_jwks_url or self.auth_jwks_file):
