@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -64,6 +65,24 @@ async def test_a_draw_is_recorded_with_its_seed_and_announced(client) -> None:  
     assert first["seed"] == "s1" and len(first["experts"]) == 5
     assert [e.experts for e in client.published("pilot.review.panel-drawn")] == [first["experts"], second["experts"]]
     assert await draw(client) == []  # drawn already: nothing redrawn
+
+
+async def test_the_scoring_deadline_is_the_draw_day_plus_the_rounds_scoring_days(client) -> None:  # type: ignore[no-untyped-def]
+    settings = {"round_id": "R1", "scoring_days": 7}
+    assert (await client.province("PUT", "/api/v1/rounds/R1/review-settings", json=settings)).status_code == 200
+    [first] = await draw(client, application_ids=["A1"])
+    assert first["score_by"] == "2026-12-04"  # drawn 2026-11-27 (Asia/Shanghai) + 7 days
+    [event] = client.published("pilot.review.panel-drawn")
+    assert event.score_by == date(2026, 12, 4)
+    mine = (await client.as_(Role.EXPERT, first["experts"][0], "GET", "/api/v1/assignments")).json()
+    assert [a["score_by"] for a in mine] == ["2026-12-04"]
+
+
+async def test_without_round_settings_experts_get_the_default_ten_days(client) -> None:  # type: ignore[no-untyped-def]
+    [first, _] = await draw(client)
+    assert first["score_by"] == "2026-12-07"
+    r = await client.province("PUT", "/api/v1/rounds/R1/review-settings", json={"round_id": "R1", "scoring_days": 0})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "scoring_days"]
 
 
 async def test_experts_see_only_their_assignments_and_no_other_scores_before_closing(client) -> None:  # type: ignore[no-untyped-def]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -33,6 +33,10 @@ class PanelDrawn(Event):
     candidates: int = Field(ge=0, description="How many experts qualified.")
     excluded: int = Field(ge=0, description="How many field-matching experts were excluded for conflicts.")
     drawn_at: datetime
+    score_by: date | None = Field(
+        None, description="Last day (Asia/Shanghai, inclusive) for the panel's experts to score, from the round's "
+                          "review settings; a replacement drawn after a decline inherits it. None: no deadline set.",
+        examples=["2026-12-07"])
 
 
 class AssignmentDeclined(Event):

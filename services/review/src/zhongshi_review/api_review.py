@@ -105,18 +105,19 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
             except DrawFailed as exc:
                 results.append({"application_id": cand.id, "error": str(exc)})
                 continue
+            now = clock()
             panel = Panel(application_id=cand.id, round_id=round_id, panel_id=f"P-{cand.id}", seed=seed,
-                          experts=drawn.experts, drawn_at=clock())
+                          experts=drawn.experts, drawn_at=now, score_by=settings.score_by(shanghai_date(now)))
             event = PanelDrawn(application_id=cand.id, round_id=round_id, panel_id=panel.panel_id,
                                experts=drawn.experts, seed=seed, candidates=drawn.candidates,
-                               excluded=len(drawn.exclusions), drawn_at=panel.drawn_at)
+                               excluded=len(drawn.exclusions), drawn_at=panel.drawn_at, score_by=panel.score_by)
 
             async def work(session: Session, panel: Panel = panel, event: PanelDrawn = event) -> list[Event]:
                 return [event] if await repo.panels.add(panel.application_id, panel, session) else []
 
             await uow.run(work)
             results.append({"application_id": cand.id, "panel_id": panel.panel_id, "experts": drawn.experts,
-                            "seed": seed, "excluded_for_conflicts": drawn.exclusions})
+                            "seed": seed, "excluded_for_conflicts": drawn.exclusions, "score_by": panel.score_by})
         return results
 
     @api.get("/panels/{application_id}", summary="A panel with every score sheet (province)",
@@ -138,7 +139,7 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
             sheet = await repo.scores.get(f"{panel.application_id}/{expert.scope}")
             mine.append({"application_id": cand.id, "round_id": cand.round_id, "platform_name": cand.platform_name,
                          "applicant_name": cand.applicant_name, "lead": panel.lead == expert.scope,
-                         "scored": sheet is not None})
+                         "scored": sheet is not None, "score_by": panel.score_by})
         return mine
 
     @api.get("/assignments/{application_id}", summary="An assignment: dossier, report, opinions, my score",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from pydantic import BaseModel, Field
@@ -26,6 +26,7 @@ class Panel(BaseModel):
     declined: list[Declination] = Field(default_factory=list)
     reconciliation: str | None = Field(None, description="The lead's note when the totals diverge.")
     drawn_at: datetime
+    score_by: date | None = Field(None, description="Last day to score (None: drawn before rounds had one).")
 
     @property
     def lead(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Self
@@ -81,6 +82,12 @@ class RoundConfig(BaseModel):
     cultivation_line: Decimal = Field(Decimal(70), ge=0, le=100)
     quota: int = Field(10, ge=0, description="How many the province accredits in the round.")
     tie_break_criterion: str = Field("service_outcomes", description="Equal scores: the higher mean here ranks first.")
+    scoring_days: int = Field(10, ge=1, le=90, description="Experts score by the day the panel is drawn "
+                              "(Asia/Shanghai) plus this many calendar days; notify reminds and escalates.")
+
+    def score_by(self, drawn_on: date) -> date:
+        """The last day to score for a panel drawn on ``drawn_on`` (a replacement keeps its panel's day)."""
+        return drawn_on + timedelta(days=self.scoring_days)
 
     @model_validator(mode="after")
     def _lines_ordered(self) -> Self:
