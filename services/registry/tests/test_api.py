@@ -3,6 +3,7 @@ public data and exports."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from collections.abc import AsyncIterator, Callable
@@ -124,6 +125,20 @@ async def test_an_upheld_objection_declines_the_application_when_publicity_close
     assert [e.platform_id for e in client.published("pilot.platform.cultivation-listed")] == ["P-A2"]
     closed = client.published("pilot.publicity.closed")[0]
     assert closed.objections[0].upheld and "张三" not in closed.model_dump_json()
+
+
+async def test_concurrent_resolutions_and_closings_take_effect_once(client: Client) -> None:
+    objection_id = await open_and_object(client)
+    path = f"/api/v1/objections/{objection_id}/resolve"
+    answers = await asyncio.gather(*(client.province("POST", path, json={"upheld": upheld, "reason": "经核实处理"})
+                                     for upheld in (True, False)))
+    assert sorted(r.status_code for r in answers) == [200, 409]
+    assert len(client.published("pilot.publicity.objection-resolved")) == 1
+    client.clock.now = AFTER
+    answers = await asyncio.gather(*(client.province("POST", "/api/v1/rounds/R1/publicity/close") for _ in range(2)))
+    assert sorted(r.status_code for r in answers) == [200, 409]
+    numbers = [e.certificate_no for e in client.published("pilot.platform.accredited")]
+    assert len(numbers) == len(set(numbers)) == len(client.published("pilot.publicity.closed")) == 1
 
 
 async def test_certificates_verify_as_valid_then_tampered_then_revoked(client: Client) -> None:

@@ -102,8 +102,8 @@ def repo(request: pytest.FixtureRequest) -> RegistryRepository:
 async def test_the_public_listing_filters_and_pages_the_same_in_memory_and_in_the_database(
         repo: RegistryRepository) -> None:
     items = [entry(1, "C1"), entry(2, "C2", Status.REVOKED),
-             Entry.model_validate({**entry(3, "C3").model_dump(), "clusters": ["big_health"],
-                                   "platform_name": "大健康(中试)平台", "city_code": "420500", "region_code": "420502"})]
+             Entry.model_validate({**entry(3, "C3").model_dump(), "clusters": ["big_health"], "city_code": "420500",
+                                   "platform_name": "大健康(中试)平台", "region_code": "420502"})]
     for item in items:
         await repo.entries.put(item.id, item)
 

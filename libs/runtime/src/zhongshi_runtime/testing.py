@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -16,18 +17,21 @@ from zhongshi_runtime.settings import ServiceSettings
 
 
 class InMemoryUnitOfWork:
-    """Runs work immediately, remembers consumed event ids and collects the outgoing events."""
+    """Runs work one unit at a time (as serializable transactions would), remembers consumed event ids and
+    collects the outgoing events."""
 
     def __init__(self) -> None:
         self.consumed: set[str] = set()
         self.published: list[Event] = []
         self.duplicates = 0
+        self._serial = asyncio.Lock()
 
     async def run(self, work: Work, *, consumed: Consumed | None = None) -> bool:
         if consumed and consumed.key in self.consumed:
             self.duplicates += 1
             return False
-        events = await work(None)
+        async with self._serial:
+            events = await work(None)
         if consumed:
             self.consumed.add(consumed.key)
         self.published.extend(events)

@@ -131,24 +131,26 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, settings: Re
     @api.post("/objections/{objection_id}/resolve", summary="Dismiss or uphold an objection (province)",
               responses=errors(404, 409))
     async def resolve(objection_id: str, body: Resolution, _: Province) -> Objection:
-        found = await repo.objections.get(objection_id)
-        if found is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"异议 {objection_id} 不存在")
         now = clock()
-        try:
-            resolved = domain.resolve(found, body.upheld, body.reason, now)
-        except Refused as exc:
-            raise conflict(str(exc)) from exc
+        done: list[Objection] = []
 
-        async def work(session: Session) -> list[Event]:
+        async def work(session: Session) -> list[Event]:  # read and resolve in one transaction: resolved once
+            found = await repo.objections.get(objection_id, session)
+            if found is None:
+                raise HTTPException(status.HTTP_404_NOT_FOUND, f"异议 {objection_id} 不存在")
+            try:
+                resolved = domain.resolve(found, body.upheld, body.reason, now)
+            except Refused as exc:
+                raise conflict(str(exc)) from exc
             await repo.objections.put(objection_id, resolved, session)
+            done[:] = [resolved]
             return [ObjectionResolved(application_id=resolved.round_id, round_id=resolved.round_id,
                                       objection_id=objection_id, objected_application_id=resolved.application_id,
                                       upheld=resolved.status is ObjectionStatus.UPHELD, reason=resolved.reason,
                                       resolved_at=now, reply_to=resolved.contact)]
 
         await uow.run(work)
-        return resolved
+        return done[0]
 
     @api.post("/rounds/{round_id}/publicity/close", summary="Close publicity: decisions become final (province)",
               responses=errors(404, 409))
@@ -165,6 +167,9 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, settings: Re
         accredited = sum(f.decision is Decision.ACCREDIT for f in finals)
 
         async def work(session: Session) -> list[Event]:
+            current = await repo.publicity.get(round_id, session)
+            if current is None or current.closed_at is not None:  # closed meanwhile by another request
+                raise conflict("公示已结束")
             first = await repo.sequences.claim(certificate_sequence(today.year), accredited, session)
             sequence = iter(range(first, first + accredited))
             events: list[Event] = [await listed(f, today, now, sequence, session) for f in finals
