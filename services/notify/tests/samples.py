@@ -20,8 +20,21 @@ from zhongshi_contracts.recommendation import (
     RoundScheduled,
 )
 from zhongshi_contracts.reference import region
-from zhongshi_contracts.registry import PlatformAccredited, PlatformCultivationListed, PlatformListed
-from zhongshi_contracts.review import AssignmentDeclined, PanelDrawn, PanelMember, ReviewDecided
+from zhongshi_contracts.registry import (
+    AnnualReportFiled,
+    ObjectionResolved,
+    PlatformAccredited,
+    PlatformCultivationListed,
+    PlatformListed,
+    PlatformRevoked,
+    PlatformStandingConfirmed,
+    PlatformWarned,
+    PublicityClosed,
+    PublicityItem,
+    PublicityObjectionFiled,
+    PublicityOpened,
+)
+from zhongshi_contracts.review import AssignmentDeclined, PanelDrawn, PanelMember, ReviewDecided, Scored
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 
@@ -107,33 +120,92 @@ def scheduled(round_id: str = "R1", quotas: dict[str, int] | None = None, at: da
                           deadlines=deadlines, scheduled_at=at, actor=actor(Level.PROVINCE, "42"))
 
 
-def panel_drawn(app_id: str = "A1") -> PanelDrawn:
-    return PanelDrawn(application_id=app_id, round_id="R1", panel_id=f"P-{app_id}", experts=["E001", "E002"],
-                      seed="s", candidates=9, excluded=1, drawn_at=NOW)
+SCORE_BY = date(2026, 12, 7)
 
 
-def declined(replacement: str | None = "E003") -> AssignmentDeclined:
-    return AssignmentDeclined(application_id="A1", round_id="R1", panel_id="P-A1", expert_id="E002",
+def panel_drawn(app_id: str = "A1", experts: tuple[str, ...] = ("E001", "E002"),
+                score_by: date | None = SCORE_BY, round_id: str = "R1") -> PanelDrawn:
+    return PanelDrawn(application_id=app_id, round_id=round_id, panel_id=f"P-{app_id}", experts=list(experts),
+                      seed="s", candidates=9, excluded=1, drawn_at=NOW, score_by=score_by)
+
+
+def declined(replacement: str | None = "E003", app_id: str = "A1", expert: str = "E002") -> AssignmentDeclined:
+    return AssignmentDeclined(application_id=app_id, round_id="R1", panel_id=f"P-{app_id}", expert_id=expert,
                               reason="曾合作", replacement=replacement, declined_at=NOW)
 
 
-def decided(d: Dossier, decision: str = "accredit") -> ReviewDecided:
+def scored(expert: str, app_id: str = "A1") -> Scored:
+    return Scored(application_id=app_id, round_id="R1", panel_id=f"P-{app_id}", expert_id=expert,
+                  rubric_version="v1", total="82.50", scores={"talent_team": 8}, scored_at=NOW)
+
+
+def decided(d: Dossier, decision: str = "accredit", app_id: str = "A1") -> ReviewDecided:
     return ReviewDecided(
-        application_id="A1", round_id="R1", decision=decision, score="86.50", rank=2, rubric_version="v1",
+        application_id=app_id, round_id="R1", decision=decision, score="86.50", rank=2, rubric_version="v1",
         aggregation="trimmed_mean", panel=[PanelMember(expert_id="E001", total="86.50")], overridden=False,
         justification="达到认定线", platform_name=d.platform.name, applicant_name=d.applicant.name,
         applicant_credit_code=d.applicant.credit_code, region_code=d.applicant.region_code,
         city_code=region(d.applicant.region_code).city_code, decided_at=NOW)
 
 
-def listed(d: Dossier, cls: type[PlatformListed] = PlatformAccredited) -> PlatformListed:
-    extra = {"certificate_no": "鄂中试〔2026〕001号", "accredited_on": date(2026, 12, 7)} \
-        if cls is PlatformAccredited else {}
-    return cls(application_id="A1", round_id="R1", platform_id="P-A1", platform_name=d.platform.name,
+def listed(d: Dossier, cls: type[PlatformListed] = PlatformAccredited, app_id: str = "A1",
+           on: date = date(2026, 12, 7)) -> PlatformListed:
+    extra = {"certificate_no": "鄂中试〔2026〕001号", "accredited_on": on} if cls is PlatformAccredited else {}
+    return cls(application_id=app_id, round_id="R1", platform_id=f"P-{app_id}", platform_name=d.platform.name,
                applicant_name=d.applicant.name, applicant_credit_code=d.applicant.credit_code,
                region_code=d.applicant.region_code, city_code=region(d.applicant.region_code).city_code,
                platform_type=d.platform.platform_type, clusters=d.platform.clusters,
-               service_kinds=d.platform.service_kinds, listed_on=date(2026, 12, 7), **extra)
+               service_kinds=d.platform.service_kinds, listed_on=on, **extra)
+
+
+OBJECTOR_PHONE, OBJECTOR_EMAIL = "13800001111", "zhang.san@example.cn"
+ENDS_ON = date(2026, 12, 4)
+
+
+def publicity_opened(d: Dossier, round_id: str = "R1", ends_on: date = ENDS_ON) -> PublicityOpened:
+    where = _where(d)
+    item = PublicityItem(application_id="A1", platform_name=d.platform.name, applicant_name=d.applicant.name,
+                         city_code=where["city_code"], region_code=where["region_code"], decision="accredit")
+    return PublicityOpened(application_id=round_id, round_id=round_id, working_days=5,
+                           starts_on=date(2026, 11, 30), ends_on=ends_on, items=[item], opened_at=NOW)
+
+
+def objection_filed(objection_id: str = "OBJ-1", round_id: str = "R1") -> PublicityObjectionFiled:
+    return PublicityObjectionFiled(application_id=round_id, round_id=round_id, objection_id=objection_id,
+                                   filed_at=NOW, objected_application_id="A1")
+
+
+def objection_resolved(upheld: bool = False, reply_to: str = OBJECTOR_PHONE, objection_id: str = "OBJ-1",
+                       reason: str = "经核查，所涉技术成果转化合同真实有效，异议不成立。") -> ObjectionResolved:
+    return ObjectionResolved(application_id="R1", round_id="R1", objection_id=objection_id,
+                             objected_application_id="A1", upheld=upheld, reason=reason, resolved_at=NOW,
+                             reply_to=reply_to)
+
+
+def publicity_closed(round_id: str = "R1") -> PublicityClosed:
+    return PublicityClosed(application_id=round_id, round_id=round_id, closed_at=NOW, decisions=[], objections=[])
+
+
+def report_filed(year: int, app_id: str = "A1") -> AnnualReportFiled:
+    return AnnualReportFiled(application_id=app_id, round_id="R1", platform_id=f"P-{app_id}", year=year,
+                             service_projects=30, clients_served=20, service_revenue="6000000.00",
+                             technology_transfers=4, equipment_value="12000000.00", staff=25, shortfalls=[],
+                             filed_at=NOW)
+
+
+def standing_confirmed(year: int = 2026) -> PlatformStandingConfirmed:
+    return PlatformStandingConfirmed(application_id="A1", round_id="R1", platform_id="P-A1", year=year,
+                                     reason="各项指标达到要求", confirmed_at=NOW)
+
+
+def warned(rectify_by: date | None = date(2027, 9, 30)) -> PlatformWarned:
+    return PlatformWarned(application_id="A1", round_id="R1", platform_id="P-A1", year=2026,
+                          reason="服务收入未达到要求，公共服务开放不足", rectify_by=rectify_by, warned_at=NOW)
+
+
+def revoked(app_id: str = "A1") -> PlatformRevoked:
+    return PlatformRevoked(application_id=app_id, round_id="R1", platform_id=f"P-{app_id}",
+                           certificate_no="鄂中试〔2026〕001号", reason="整改期满仍未达到认定条件", revoked_at=NOW)
 
 
 def one_of_each(d: Dossier) -> list[Event]:
@@ -141,4 +213,5 @@ def one_of_each(d: Dossier) -> list[Event]:
     return [submitted(d), screened(d, flagged=["C5"], outcome="needs_exception"), recommended(d),
             forwarded(d, flagged=["C5"]), exception_decided(d), returned(d), rejected(d), withdrawn(d),
             scheduled(county_review=date(2026, 12, 1)), panel_drawn(), declined(), declined(None), decided(d),
-            listed(d), listed(d, PlatformCultivationListed)]
+            listed(d), listed(d, PlatformCultivationListed), objection_resolved(), standing_confirmed(), warned(),
+            revoked()]

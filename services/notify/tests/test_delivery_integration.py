@@ -187,7 +187,9 @@ async def test_a_failing_receiver_is_retried_disabled_after_the_run_and_enabled_
                                                                ("retry", None)]
     assert "Timeout" in log[-1]["error"]
     assert {r.headers["webhook-id"] for r in hooks.requests} == {event_id}  # one id: the receiver can dedupe
-    assert [r.verified for r in hooks.accepted] == [True]
+    # the stalled first attempt is recorded as answered once its stall ends (the sender gave up on it already):
+    # on a busy machine that happens before this line
+    assert [r.verified for r in hooks.accepted] in ([True], [True, True])
 
 
 async def test_a_hanging_smtp_server_holds_up_neither_the_inbox_nor_webhooks(  # type: ignore[no-untyped-def]

@@ -26,14 +26,19 @@ def make_planner(repo, store, clock, enabled=tuple(Channel)):  # type: ignore[no
     return handlers.Planner(repo, store, TEMPLATES, enabled=enabled, clock=clock)
 
 
-@pytest.fixture
-def harness():  # type: ignore[no-untyped-def]
+def new_harness():  # type: ignore[no-untyped-def]
+    """Notify's handler over in-memory fakes, with a clock the test moves."""
     h = HandlerHarness(NotifySettings(handler_retry_backoff_s=0))
     h.repo, h.store, h.clock = InMemoryNotifyRepository(), InMemoryDeliveryStore(), Clock()
     h.notify_metrics = NotifyMetrics(h.metrics.registry)
     h.planner = make_planner(h.repo, h.store, h.clock)
     handlers.register(h.consumers, h.uow, h.planner, h.notify_metrics)
     return h
+
+
+@pytest.fixture
+def harness():  # type: ignore[no-untyped-def]
+    return new_harness()
 
 
 async def inbox_of(h, recipient: str) -> list:  # type: ignore[no-untyped-def, type-arg]
@@ -168,6 +173,7 @@ async def test_reminders_and_escalations_fire_once_each(harness, make_dossier) -
     [mail] = [o for o in await harness.store.deliveries() if o.kind == "escalation.official"]
     assert (mail.channel, mail.recipient, mail.address) == (Channel.EMAIL, "420100", "kjc@wh.gov.cn")
     assert mail.title == "【湖北省中试平台认定】逾期督办：武汉市洪山区县级初审逾期"
-    fired = {k: harness.metrics.registry.get_sample_value("zhongshi_notify_reminders_total", {"kind": k})
+    fired = {k: harness.metrics.registry.get_sample_value("zhongshi_notify_reminders_total",
+                                                          {"kind": k, "deadline": "county_review"})
              for k in ("reminder", "escalation")}
     assert fired == {"reminder": 2, "escalation": 1}

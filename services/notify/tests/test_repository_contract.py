@@ -19,6 +19,7 @@ from zhongshi_notify.planning import (
     Subscription,
 )
 from zhongshi_notify.repository import InMemoryNotifyRepository, MongoNotifyRepository
+from zhongshi_notify.tracking import ExpertPanel, Platform, PublicityWindow
 
 from .samples import NOW
 
@@ -68,6 +69,25 @@ async def test_cases_contacts_and_schedules_round_trip(repo) -> None:  # type: i
     plan = RoundSchedule(round_id="R1", deadlines={"county_review": date(2026, 12, 1)}, scheduled_at=NOW)
     await repo.save_schedule(plan)
     assert await repo.schedule("R1") == plan and await repo.schedules() == [plan]
+
+
+async def test_panels_publicity_and_platforms_are_found_by_whether_they_still_call_for_timers(repo) -> None:  # type: ignore[no-untyped-def]
+    waiting = ExpertPanel(application_id="A1", round_id="R1", score_by=date(2026, 12, 7), members=["E1", "E2"],
+                          scored=["E1"])
+    await repo.panels.put("A1", waiting)
+    await repo.panels.put("A2", waiting.model_copy(update={"application_id": "A2", "scored": ["E1", "E2"]}))
+    await repo.panels.put("A3", waiting.model_copy(update={"application_id": "A3", "closed": True}))
+    assert await repo.panels.find(open=True) == [waiting] and await repo.panels.get("A1") == waiting
+    window = PublicityWindow(round_id="R1", ends_on=date(2026, 12, 4), filed=["O1"])
+    await repo.publicity.put("R1", window)
+    await repo.publicity.put("R0", PublicityWindow(round_id="R0", ends_on=date(2026, 6, 1), closed=True))
+    assert await repo.publicity.find(open=True) == [window]
+    active = Platform(application_id="A1", round_id="R1", platform_id="P-A1", accredited_on=date(2026, 12, 7),
+                      reports_filed=[2026], decision="accredit")
+    await repo.platforms.put("A1", active)
+    await repo.platforms.put("A2", active.model_copy(update={"application_id": "A2", "revoked": True}))
+    await repo.platforms.put("A3", Platform(application_id="A3", round_id="R1", decision="cultivate"))
+    assert await repo.platforms.find(active=True) == [active]
 
 
 async def test_directory_and_preferences_default_and_round_trip(repo) -> None:  # type: ignore[no-untyped-def]

@@ -48,6 +48,23 @@ def test_production_without_e_mail_or_sms_needs_no_secret() -> None:
     assert NotifySettings(**PRODUCTION).smtp_host == ""
 
 
+def test_the_annual_report_is_due_on_31_march_of_the_next_year_unless_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    default = NotifySettings()
+    assert (default.report_due, default.annual_report_days_before) == ((3, 31), [30, 7])
+    monkeypatch.setenv("NOTIFY_ANNUAL_REPORT_DUE", "04-30")
+    monkeypatch.setenv("NOTIFY_ANNUAL_REPORT_DAYS_BEFORE", "14,60")
+    configured = NotifySettings()
+    assert (configured.report_due, configured.annual_report_days_before) == ((4, 30), [60, 14])
+
+
+@pytest.mark.parametrize("due", ["02-29", "13-01", "04-31", "3-31", "0331"])
+def test_an_annual_report_due_day_not_in_every_year_is_refused(due: str) -> None:
+    with pytest.raises(ValidationError, match=r"annual_report_due|NOTIFY_ANNUAL_REPORT_DUE"):
+        NotifySettings(annual_report_due=due)
+
+
 def test_a_lease_shorter_than_a_send_could_take_is_refused() -> None:
     with pytest.raises(ValidationError, match="NOTIFY_LEASE_S"):
         NotifySettings(lease_s=5, webhook_timeout_s=10)
@@ -58,6 +75,8 @@ def test_a_lease_shorter_than_a_send_could_take_is_refused() -> None:
 def test_the_service_builds_without_io_and_documents_what_it_consumes() -> None:
     app = create_app(NotifySettings(smtp_host="mail.local"))
     channels = app.state.kit.asyncapi()["channels"]
-    assert len(channels) == 14 and "notify:consume:pilot.platform.accredited" in channels
+    assert len(channels) == 23 and "notify:consume:pilot.platform.accredited" in channels
+    assert {"notify:consume:pilot.publicity.objection-resolved", "notify:consume:pilot.review.scored",
+            "notify:consume:pilot.platform.annual-report-filed"} <= set(channels)
     jobs = [getattr(job, "__name__", "") for _, job in app.state.kit._periodic]
     assert jobs == ["drain_webhook", "drain_email", "fire_timers"]  # one loop per channel

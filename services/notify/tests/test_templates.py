@@ -2,23 +2,47 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from zhongshi_notify.deadlines import annual_reports_due, publicity_due, scoring_due
 from zhongshi_notify.notices import NOTIFIED_EVENTS, notices
 from zhongshi_notify.planning import HUMAN_CHANNELS, Channel
 from zhongshi_notify.reminders import due
 from zhongshi_notify.templates import Templates
+from zhongshi_notify.tracking import Platform, panel_after, platform_after, publicity_after
 
-from .samples import one_of_each, screened, submitted, withdrawn
+from .samples import (
+    ENDS_ON,
+    SCORE_BY,
+    decided,
+    listed,
+    objection_filed,
+    objection_resolved,
+    one_of_each,
+    panel_drawn,
+    publicity_opened,
+    screened,
+    submitted,
+    withdrawn,
+)
 from .test_reminders import DEADLINE, ROUND, case
 
 TEMPLATES = Templates.load()
 
 
+def outcome(d) -> Platform:  # type: ignore[no-untyped-def]
+    """What notify knows of A1 once it was decided and accredited."""
+    known = platform_after(platform_after(None, decided(d)), listed(d))
+    assert known is not None
+    return known
+
+
 def every_notice(d):  # type: ignore[no-untyped-def]
     """The notices of one event of every type, with and without a case before, plus the timers."""
-    found = [n for e in one_of_each(d) for n in notices(e, None, {"county_review": date(2026, 12, 1)})]
+    known = outcome(d)
+    events = [*one_of_each(d), objection_resolved(upheld=True)]
+    found = [n for e in events for n in notices(e, None, {"county_review": date(2026, 12, 1)}, known)]
     from zhongshi_notify.domain import Stage, advance
 
     in_queue = advance(None, screened(d))
@@ -26,6 +50,14 @@ def every_notice(d):  # type: ignore[no-untyped-def]
     assert in_queue is not None and in_queue.stage is Stage.COUNTY_REVIEW
     for day in (DEADLINE, date(2026, 12, 11)):
         found += [t.notice() for t in due(day, ROUND, [case("a")], [3, 1])]
+    panel = panel_after(None, panel_drawn(), d.platform.name)
+    window = publicity_after(publicity_after(None, publicity_opened(d)), objection_filed())
+    for day in (SCORE_BY, SCORE_BY + timedelta(days=1)):
+        found += [t.notice() for t in scoring_due(day, [panel], [3, 1])]
+    for day in (ENDS_ON, ENDS_ON + timedelta(days=1)):
+        found += [t.notice() for t in publicity_due(day, [window], [3, 1])]
+    for day in (date(2027, 3, 31), date(2027, 4, 1)):
+        found += [t.notice() for t in annual_reports_due(day, [known], (3, 31), [30, 7])]
     return found
 
 
@@ -40,7 +72,7 @@ def test_every_consumed_event_type_has_a_template_on_every_channel() -> None:
 def test_every_template_kind_exists_on_all_three_channels_and_nothing_else() -> None:
     kinds = {kind for kind, _ in TEMPLATES.keys}
     assert TEMPLATES.keys == {(k, c) for k in kinds for c in HUMAN_CHANNELS}
-    assert len(kinds) == 22
+    assert len(kinds) == 33
 
 
 def test_every_planned_notice_renders_on_every_channel_without_a_missing_fact(make_dossier) -> None:  # type: ignore[no-untyped-def]

@@ -58,7 +58,9 @@ def create_app(settings: NotifySettings | None = None, clock: Clock = utc_now) -
         kit.every(settings.dispatch_interval_s, _drain(dispatcher, channel))
 
     async def fire_timers() -> None:
-        await handlers.fire_due_timers(kit.uow, planner, metrics, settings.reminder_days_before)
+        await handlers.fire_due_timers(kit.uow, planner, metrics, settings.reminder_days_before,
+                                       report_days_before=settings.annual_report_days_before,
+                                       report_due=settings.report_due)
 
     async def indexes() -> None:
         await repo.ensure_indexes()

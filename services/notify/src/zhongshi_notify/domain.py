@@ -86,7 +86,8 @@ class RoundSchedule(BaseModel):
 
 class Audience(StrEnum):
     APPLICANT = "applicant"  # addressed by credit code; e-mail and phone from the dossier's contact
-    OFFICIAL = "official"  # addressed by scope; e-mail and phone from the operator's directory
+    OFFICIAL = "official"  # addressed by scope (or expert id); e-mail and phone from the operator's directory
+    PUBLIC = "public"  # a member of the public (an objector): reached only at the address the event carries
 
 
 class Notice(BaseModel):
@@ -98,6 +99,8 @@ class Notice(BaseModel):
     recipient: str
     audience: Audience
     facts: dict[str, str]
+    application_id: str = ""  # the application concerned, when not the event's key (an objection's target)
+    address: str | None = None  # PUBLIC only: the phone or e-mail the event carries (personal data)
 
 
 def holder(stage: Stage, region_code: str, city_code: str) -> str | None:

@@ -4,16 +4,20 @@ redelivered event plans nothing new. Reminders and escalations fire the same way
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
+from pydantic import BaseModel
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import ApplicationSubmitted, Event
 from zhongshi_contracts.recommendation import RoundScheduled
+from zhongshi_contracts.registry import ObjectionResolved, PlatformStandingConfirmed, PlatformWarned
 from zhongshi_runtime.clock import Clock, shanghai_date
 from zhongshi_runtime.messaging import Consumers
 from zhongshi_runtime.outbox import Consumed, Session, UnitOfWork
+from zhongshi_runtime.store import Store
 
-from zhongshi_notify import reminders
+from zhongshi_notify import deadlines, reminders
 from zhongshi_notify.deliveries import DeliveryStore
 from zhongshi_notify.domain import Audience, Case, Notice, advance, schedule
 from zhongshi_notify.metrics import NotifyMetrics
@@ -25,11 +29,25 @@ from zhongshi_notify.planning import (
     Delivery,
     InboxMessage,
     plan_notice,
+    reply_contact,
     webhook_deliveries,
 )
-from zhongshi_notify.reminders import Timer
+from zhongshi_notify.reminders import Due
 from zhongshi_notify.repository import NotifyRepository
 from zhongshi_notify.templates import Templates
+from zhongshi_notify.tracking import (
+    FOLLOWED_EVENTS,
+    PANEL_EVENTS,
+    PLATFORM_EVENTS,
+    PUBLICITY_EVENTS,
+    Platform,
+    panel_after,
+    platform_after,
+    publicity_after,
+)
+
+CONSUMED_EVENTS: tuple[type[Event], ...] = (*NOTIFIED_EVENTS, *FOLLOWED_EVENTS)
+M = TypeVar("M", bound=BaseModel)
 
 Planned = tuple[list[InboxMessage], list[Delivery]]
 
@@ -44,17 +62,35 @@ class Planner:
 
     async def plan(self, event: Event, meta: CloudEvent, session: Session) -> Planned:
         before = await self._follow(event, session)
+        outcome = await self._track(event, before, session)
         known = await self.repo.schedule(event.round_id, session)
-        said = notices(event, before, known.deadlines if known else {})
+        said = notices(event, before, known.deadlines if known else {}, outcome)
         inbox, outgoing = await self._plan(meta.id, meta.type, event.application_id, said, session)
         outgoing += webhook_deliveries(meta, event, await self.store.subscriptions(session), self.clock())
         await self._store(inbox, outgoing, session)
         return inbox, outgoing
 
-    async def fire(self, timer: Timer, session: Session) -> Planned:
-        inbox, outgoing = await self._plan(timer.id, f"notify.{timer.kind.value}", "", [timer.notice()], session)
+    async def fire(self, timer: Due, session: Session) -> Planned:
+        said = [timer.notice()]
+        inbox, outgoing = await self._plan(timer.id, f"notify.{timer.kind.value}", timer.application_id, said, session)
         await self._store(inbox, outgoing, session)
         return inbox, outgoing
+
+    async def _track(self, event: Event, before: Case | None, session: Session) -> Platform | None:
+        """Keep the panels, publicity windows and outcomes the other deadlines come from; return the outcome
+        of the application the event's notices are about."""
+        if isinstance(event, PANEL_EVENTS):
+            name = before.platform_name if before else ""
+            await _update(self.repo.panels, event.application_id, session, lambda p: panel_after(p, event, name))
+        if isinstance(event, PUBLICITY_EVENTS):
+            await _update(self.repo.publicity, event.round_id, session, lambda w: publicity_after(w, event))
+        if isinstance(event, ObjectionResolved):
+            return await self.repo.platforms.get(event.objected_application_id, session)
+        if isinstance(event, PlatformStandingConfirmed | PlatformWarned):
+            return await self.repo.platforms.get(event.application_id, session)
+        if isinstance(event, PLATFORM_EVENTS):
+            return await _update(self.repo.platforms, event.application_id, session, lambda p: platform_after(p, event))
+        return None
 
     async def _follow(self, event: Event, session: Session) -> Case | None:
         """Keep what later notices need (the case's stage, the contact, the round's deadlines); return the
@@ -78,15 +114,18 @@ class Planner:
                     session: Session) -> Planned:
         inbox, outgoing = [], []
         for notice in said:
-            contact = await self._contact(notice, application_id, session)
+            about = notice.application_id or application_id
+            contact = await self._contact(notice, about, session)
             prefs = await self.repo.preferences(notice.recipient, session)
-            message, deliveries = plan_notice(source_id, event_type, application_id, notice, contact, prefs,
+            message, deliveries = plan_notice(source_id, event_type, about, notice, contact, prefs,
                                               self.enabled, self.templates.render, self.clock())
             inbox.append(message)
             outgoing.extend(deliveries)
         return inbox, outgoing
 
     async def _contact(self, notice: Notice, application_id: str, session: Session) -> Contact | None:
+        if notice.audience is Audience.PUBLIC:
+            return reply_contact(notice.address)
         if notice.audience is Audience.APPLICANT:
             known = await self.repo.contact(application_id, session)
             return known.contact if known else None
@@ -95,6 +134,15 @@ class Planner:
     async def _store(self, inbox: list[InboxMessage], outgoing: list[Delivery], session: Session) -> None:
         await self.repo.add_inbox(inbox, session)
         await self.store.add(outgoing, session)
+
+
+async def _update(store: Store[M], key: str, session: Session, step: Callable[[M | None], M | None]) -> M | None:
+    """Apply ``step`` to the stored record and save it if it changed; return it as it now is."""
+    current = await store.get(key, session)
+    after = step(current)
+    if after is not None and after != current:
+        await store.put(key, after, session)
+    return after
 
 
 def register(consumers: Consumers, uow: UnitOfWork, planner: Planner, metrics: NotifyMetrics) -> None:
@@ -110,29 +158,40 @@ def register(consumers: Consumers, uow: UnitOfWork, planner: Planner, metrics: N
         if await uow.run(work, consumed=Consumed("notify.plan", meta, event.topic.name)):
             metrics.deliveries.labels(Channel.INBOX.value, "sent").inc(len(planned[0][0]))
 
-    for model in NOTIFIED_EVENTS:
+    for model in CONSUMED_EVENTS:
         consumers.on(model)(on_event)
 
 
-def timer_event(timer: Timer, planner: Planner) -> CloudEvent:
+def timer_event(timer: Due, planner: Planner) -> CloudEvent:
     """The timer as the consumed 'event' of its unit of work: its id is recorded once, like an event's."""
     return CloudEvent(id=timer.id, source="/zhongshi/notify", type=f"cn.gov.hubei.pilot.notify.{timer.kind}.v1",
-                      subject=timer.round_id, time=planner.clock())
+                      subject=timer.subject, time=planner.clock())
 
 
-async def fire_due_timers(uow: UnitOfWork, planner: Planner, metrics: NotifyMetrics,
-                          days_before: Sequence[int]) -> int:
+async def due_timers(planner: Planner, days_before: Sequence[int], report_days_before: Sequence[int],
+                     report_due: deadlines.MonthDay) -> list[Due]:
+    """Every reminder and escalation due on today's date (Asia/Shanghai), fired or not."""
+    today, repo = shanghai_date(planner.clock()), planner.repo
+    stages = {s.round_id: s.deadlines for s in await repo.schedules()}
+    return [*reminders.due(today, stages, await repo.open_cases(), days_before),
+            *deadlines.scoring_due(today, await repo.panels.find(open=True), days_before),
+            *deadlines.publicity_due(today, await repo.publicity.find(open=True), days_before),
+            *deadlines.annual_reports_due(today, await repo.platforms.find(active=True), report_due,
+                                          report_days_before)]
+
+
+async def fire_due_timers(uow: UnitOfWork, planner: Planner, metrics: NotifyMetrics, days_before: Sequence[int],
+                          *, report_days_before: Sequence[int] = (30, 7),
+                          report_due: deadlines.MonthDay = (3, 31)) -> int:
     """Fire every reminder and escalation due today that has not fired yet; return how many fired."""
-    today = shanghai_date(planner.clock())
-    deadlines = {s.round_id: s.deadlines for s in await planner.repo.schedules()}
     fired = 0
-    for timer in reminders.due(today, deadlines, await planner.repo.open_cases(), days_before):
-        async def work(session: Session, timer: Timer = timer) -> list[Event]:
+    for timer in await due_timers(planner, days_before, report_days_before, report_due):
+        async def work(session: Session, timer: Due = timer) -> list[Event]:
             await planner.fire(timer, session)
             return []
 
         if await uow.run(work, consumed=Consumed("notify.timer", timer_event(timer, planner), "notify.timers")):
-            metrics.reminders.labels(timer.kind.value).inc()
+            metrics.reminders.labels(timer.kind.value, timer.deadline_name).inc()
             metrics.deliveries.labels(Channel.INBOX.value, "sent").inc()
             fired += 1
     return fired

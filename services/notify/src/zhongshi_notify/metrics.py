@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from zhongshi_notify.deadlines import ANNUAL_REPORT, PUBLICITY, SCORING
+from zhongshi_notify.domain import QUEUE_STAGES
 from zhongshi_notify.planning import Channel
+
+DEADLINES = (*(s.value for s in QUEUE_STAGES), SCORING, PUBLICITY, ANNUAL_REPORT)
 
 
 class NotifyMetrics:
@@ -25,11 +29,14 @@ class NotifyMetrics:
             registry=registry,
         )
         self.reminders = Counter(
-            "zhongshi_notify_reminders_total", "Reminders and escalations fired", ["kind"], registry=registry
+            "zhongshi_notify_reminders_total",
+            "Reminders and escalations fired, by deadline: a chain stage, scoring, publicity or annual_report",
+            ["kind", "deadline"], registry=registry,
         )
         for channel in Channel:
             self.latency.labels(channel.value)
             for outcome in ("sent", "retry", "failed"):
                 self.deliveries.labels(channel.value, outcome)
         for kind in ("reminder", "escalation"):
-            self.reminders.labels(kind)
+            for deadline in DEADLINES:
+                self.reminders.labels(kind, deadline)

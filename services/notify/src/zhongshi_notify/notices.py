@@ -43,6 +43,9 @@ from zhongshi_notify.domain import (
     region_of,
     scope_name,
 )
+from zhongshi_notify.registry_notices import NOTIFIED as NOTIFIED_BY_REGISTRY
+from zhongshi_notify.registry_notices import registry_notices
+from zhongshi_notify.tracking import Platform
 
 OUTCOME_TEXT = {
     ScreeningOutcome.ELIGIBLE: "已通过形式审查，进入县级初审。",
@@ -64,13 +67,16 @@ def facts(event: Event, case: Case | None) -> dict[str, str]:
     return said
 
 
-def notices(event: Event, before: Case | None, deadlines: Deadlines) -> list[Notice]:
-    """Everyone ``event`` concerns: the applicant, and the officials whose queue it enters or leaves."""
+def notices(event: Event, before: Case | None, deadlines: Deadlines, outcome: Platform | None = None) -> list[Notice]:
+    """Everyone ``event`` concerns: the applicant, the officials whose queue it enters or leaves, the experts
+    drawn; for publicity and registry events, those `registry_notices` names (``outcome``: what notify knows
+    of the application concerned)."""
+    builder = _BUILDERS.get(type(event))
+    if builder is None:
+        return registry_notices(event, outcome)
     after = advance(before, event)
     moved = after is not None and after != before
-    base = facts(event, before)
-    builder = _BUILDERS.get(type(event))
-    return builder(event, base, before if moved else None, moved, deadlines) if builder else []
+    return builder(event, facts(event, before), before if moved else None, moved, deadlines)
 
 
 def _applicant(event: Event, kind: str, base: dict[str, str], **more: str) -> Notice:
@@ -160,8 +166,9 @@ def _round_scheduled(e: RoundScheduled, _base: dict[str, str], *_: Any) -> list[
 
 def _panel_drawn(e: PanelDrawn, base: dict[str, str], *_: Any) -> list[Notice]:
     """Each drawn expert (addressed by expert id; the applicant is not told who judges it)."""
-    return [_official("review.panel-drawn.expert", expert, base, lead="（您为评审组组长）" if i == 0 else "")
-            for i, expert in enumerate(e.experts)]
+    score_by = cn_date(e.score_by) if e.score_by else "评审通知规定的期限"
+    return [_official("review.panel-drawn.expert", expert, base, lead="（您为评审组组长）" if i == 0 else "",
+                      score_by=score_by) for i, expert in enumerate(e.experts)]
 
 
 def _assignment_declined(e: AssignmentDeclined, base: dict[str, str], *_: Any) -> list[Notice]:
@@ -203,4 +210,4 @@ _BUILDERS: dict[type[Event], Builder] = {
     RoundScheduled: _round_scheduled, PanelDrawn: _panel_drawn, AssignmentDeclined: _assignment_declined,
     ReviewDecided: _decided, PlatformAccredited: _accredited, PlatformCultivationListed: _cultivation_listed,
 }
-NOTIFIED_EVENTS: tuple[type[Event], ...] = tuple(_BUILDERS)
+NOTIFIED_EVENTS: tuple[type[Event], ...] = (*_BUILDERS, *NOTIFIED_BY_REGISTRY)

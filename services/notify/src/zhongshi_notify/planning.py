@@ -139,6 +139,20 @@ class Attempt(BaseModel):
     duration_ms: float
 
 
+_MOBILE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")
+_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def reply_contact(reply_to: str | None) -> Contact | None:
+    """Where a member of the public asked to be answered: a mainland mobile number (by SMS) or an e-mail
+    address; anything else (a landline, a typo) reaches nobody beyond the record."""
+    text = (reply_to or "").strip()
+    if _ADDRESS.match(text):
+        return Contact(email=text)
+    mobile = _MOBILE.match(re.sub(r"[\s()-]", "", text))
+    return Contact(phone=mobile.group(1)) if mobile else None
+
+
 def delivery_id(source_id: str, recipient: str, channel: Channel) -> str:
     return f"{source_id}/{recipient}/{channel}"
 

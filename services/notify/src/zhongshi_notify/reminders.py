@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Protocol
 
 from zhongshi_notify.domain import (
     QUEUE_STAGES,
@@ -30,6 +31,35 @@ from zhongshi_notify.domain import (
 class TimerKind(StrEnum):
     REMINDER = "reminder"
     ESCALATION = "escalation"
+
+
+class Due(Protocol):
+    """A timer that is due: fired once, by its id, as one notice (this module's and `deadlines.py`'s)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> TimerKind: ...
+    @property
+    def deadline_name(self) -> str:
+        """Which deadline: a chain stage, ``scoring``, ``publicity`` or ``annual_report`` (a metrics label)."""
+        ...
+    @property
+    def subject(self) -> str:
+        """What the timer is about (a round or a platform): the subject of its unit of work."""
+        ...
+    @property
+    def application_id(self) -> str:
+        """The application whose applicant contact is used ("" when the recipient is no applicant)."""
+        ...
+    def notice(self) -> Notice: ...
+
+
+def timing(deadline: date, today: date) -> dict[str, str]:
+    """The facts every deadline message states: the day, the time left, how late."""
+    days = (deadline - today).days
+    return {"deadline": cn_date(deadline), "remaining": "今天截止" if days == 0 else f"还剩{days}天",
+            "overdue_days": str(max(0, -days))}
 
 
 @dataclass(frozen=True)
@@ -52,13 +82,21 @@ class Timer:
         parts = [self.kind.value, self.round_id, self.stage.value, self.holder, self.deadline.isoformat()]
         return ":".join(parts + ([f"{self.window}d"] if self.window is not None else []))
 
+    @property
+    def deadline_name(self) -> str:
+        return self.stage.value
+
+    @property
+    def subject(self) -> str:
+        return self.round_id
+
+    @property
+    def application_id(self) -> str:
+        return ""
+
     def notice(self) -> Notice:
-        days = (self.deadline - self.today).days
-        facts = {
-            "round_id": self.round_id, "stage": STAGE_LABELS[self.stage], "holder_name": scope_name(self.holder),
-            "count": str(self.count), "deadline": cn_date(self.deadline),
-            "remaining": "今天截止" if days == 0 else f"还剩{days}天", "overdue_days": str(max(0, -days)),
-        }
+        facts = {"round_id": self.round_id, "stage": STAGE_LABELS[self.stage], "holder_name": scope_name(self.holder),
+                 "count": str(self.count), **timing(self.deadline, self.today)}
         return Notice(template=f"{self.kind.value}.official", recipient=self.recipient, audience=Audience.OFFICIAL,
                       facts=facts)
 

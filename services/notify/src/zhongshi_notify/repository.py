@@ -1,5 +1,6 @@
-"""Notify's state port — cases, contacts, round schedules, the officials' directory, preferences and the
-inbox — with its MongoDB adapter and the in-memory fake (one contract test covers both)."""
+"""Notify's state port — cases, contacts, round schedules, the officials' directory, preferences, the
+inbox, and the expert panels, publicity windows and outcomes its other deadlines come from — with its
+MongoDB adapter and the in-memory fake (one contract test covers both)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,18 @@ from typing import Any, Protocol
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from zhongshi_runtime.outbox import Session
+from zhongshi_runtime.store import MemoryStore, MongoStore, Store
 
 from zhongshi_notify.domain import QUEUE_STAGES, Case, RoundSchedule
 from zhongshi_notify.planning import ApplicantContact, Contact, InboxMessage, Preferences
+from zhongshi_notify.tracking import ExpertPanel, Platform, PublicityWindow
 
 
 class NotifyRepository(Protocol):
+    panels: Store[ExpertPanel]  # by application id; ``open=True``: still waiting for scores
+    publicity: Store[PublicityWindow]  # by round id; ``open=True``: not closed
+    platforms: Store[Platform]  # by application id; ``active=True``: accredited, not revoked
+
     async def case(self, application_id: str, session: Session = None) -> Case | None: ...
     async def save_case(self, case: Case, session: Session = None) -> None: ...
     async def open_cases(self) -> list[Case]:
@@ -45,11 +52,16 @@ def _newest_first(m: InboxMessage) -> tuple[float, str]:
 class MongoNotifyRepository:
     def __init__(self, db: AsyncDatabase[Any]) -> None:
         self.db = db
+        self.panels: Store[ExpertPanel] = MongoStore(db, "expert_panels", ExpertPanel)
+        self.publicity: Store[PublicityWindow] = MongoStore(db, "publicity", PublicityWindow)
+        self.platforms: Store[Platform] = MongoStore(db, "platforms", Platform)
 
     async def ensure_indexes(self) -> None:
         await self.db.inbox.create_index([("recipient", ASCENDING), ("created_at", DESCENDING)])
         await self.db.inbox.create_index([("application_id", ASCENDING)])
         await self.db.cases.create_index([("stage", ASCENDING)])
+        await self.db.expert_panels.create_index([("open", ASCENDING)])
+        await self.db.platforms.create_index([("active", ASCENDING)])
 
     async def case(self, application_id: str, session: Session = None) -> Case | None:
         doc = await self.db.cases.find_one({"_id": application_id}, session=session)
@@ -123,6 +135,9 @@ class InMemoryNotifyRepository:
         self._directory: dict[str, Contact] = {}
         self._preferences: dict[str, Preferences] = {}
         self.messages: dict[str, InboxMessage] = {}
+        self.panels: Store[ExpertPanel] = MemoryStore()
+        self.publicity: Store[PublicityWindow] = MemoryStore()
+        self.platforms: Store[Platform] = MemoryStore()
 
     async def case(self, application_id: str, session: Session = None) -> Case | None:
         return self.cases.get(application_id)

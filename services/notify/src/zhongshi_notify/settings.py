@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import Field, field_validator, model_validator
@@ -41,20 +42,44 @@ class NotifySettings(ServiceSettings):
         description="Remind this many days before a stage deadline, e.g. 3,1.",
     )
     reminder_interval_s: float = Field(300, gt=0, validation_alias="NOTIFY_REMINDER_INTERVAL_S")
+    annual_report_due: str = Field(
+        "03-31", pattern=r"^\d{2}-\d{2}$", validation_alias="NOTIFY_ANNUAL_REPORT_DUE",
+        description="MM-DD of the year after the reported one: the last day to file a year's annual report.",
+    )
+    annual_report_days_before: Annotated[list[int], NoDecode] = Field(
+        default_factory=lambda: [30, 7], validation_alias="NOTIFY_ANNUAL_REPORT_DAYS_BEFORE",
+        description="Remind the applicant this many days before its annual report is due, e.g. 30,7.",
+    )
 
-    @field_validator("reminder_days_before", mode="before")
+    @field_validator("reminder_days_before", "annual_report_days_before", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [int(part) for part in value.replace(" ", "").split(",") if part]
         return value
 
-    @field_validator("reminder_days_before")
+    @field_validator("reminder_days_before", "annual_report_days_before")
     @classmethod
     def _non_negative(cls, value: list[int]) -> list[int]:
         if any(days < 0 for days in value):
             raise ValueError("reminder days must be 0 or more")
         return sorted(set(value), reverse=True)
+
+    @field_validator("annual_report_due")
+    @classmethod
+    def _a_day_of_every_year(cls, value: str) -> str:
+        month, day = (int(part) for part in value.split("-"))
+        try:
+            date(2001, month, day)  # not a leap year: 02-29 would be missing three years in four
+        except ValueError:
+            raise ValueError(f"{value} is not a day every year has (MM-DD)") from None
+        return value
+
+    @property
+    def report_due(self) -> tuple[int, int]:
+        """The annual report's due day as (month, day)."""
+        month, day = self.annual_report_due.split("-")
+        return int(month), int(day)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
