@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import re
 from pathlib import Path
@@ -44,3 +45,11 @@ def test_services_get_longer_to_stop_than_the_shutdown_they_wait_for() -> None:
     for name in SERVICES:
         grace = str(COMPOSE["services"][name]["stop_grace_period"])
         assert int(grace.removesuffix("s")) > needed
+
+
+def test_every_variable_given_to_a_service_is_one_its_settings_class_reads() -> None:
+    for name in SERVICES:
+        settings = importlib.import_module(f"zhongshi_{name}.app").create_app().state.kit.settings
+        read = {f.validation_alias for f in type(settings).model_fields.values() if isinstance(f.validation_alias, str)}
+        given = set(COMPOSE["services"][name]["environment"])
+        assert given <= read, f"{name} does not read {given - read}"
