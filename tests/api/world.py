@@ -41,6 +41,7 @@ class World:
         self.panels: dict[str, dict[str, Any]] = {}
         self.experts: list[str] = []
         self.bodies: dict[str, Any] = {}
+        self.rubric: dict[str, Any] = {"criteria": []}
 
     def dossier(self, **platform: Any) -> dict[str, Any]:
         d = demo_dossier(0, APPLICANTS[0], self.today)
@@ -72,11 +73,17 @@ class World:
         return r.json()
 
     # ---- building ----
-    async def build(self, stack_mongodb_uri: str) -> World:
-        await self.intake_and_chain()
-        await self.review()
+    async def build(self, stack_mongodb_uri: str, *, full: bool = True) -> World:
+        """Every record the matrix needs; without ``full``, only a round, an application and the registry's."""
+        if full:
+            await self.intake_and_chain()
+            await self.review()
+        else:
+            self.ids["round"] = await self.api.open_round()
+            self.ids["read"] = self.ids["r1"] = await self.application(submit=False)
         await self.registry(stack_mongodb_uri)
-        await self.notify()
+        if full:
+            await self.notify()
         self.make_bodies()
         await self.complete_bodies()
         return self
@@ -177,7 +184,7 @@ class World:
             "new_rule_set": {"version": rule_set_version},  # completed in `rule_set_body`
             "check": {"dossier": self.dossier()},
             "opinion": OPINION,
-            "priorities": {"application_ids": [self.ids["c_rej"]]},
+            "priorities": {"application_ids": [self.ids.get("c_rej", "")]},
             "exception": {"approved": True, "justification": "依托共享设备，能力满足要求"},
             "chain_settings": {"round_id": self.ids["round"], "quotas": {CITY: 10, OTHER_CITY: 10}},
             "new_expert": {"id": self.ids["new_expert_id"], "name": "新专家", "organisation": "矩阵大学",
@@ -185,7 +192,7 @@ class World:
             "expert_csv": ("id,name,organisation,organisation_credit_code,title,fields,region_code,email,phone,"
                            f"active,relations\nE-{self.uid}-csv,李明,武汉大学,,教授,laser,420111,,,false,\n"),
             "review_settings": {"round_id": self.ids["round"], "panel_size": 2},
-            "draw": {"seed": self.uid, "application_ids": [self.ids["r1"], self.ids["r2"]]},
+            "draw": {"seed": self.uid, "application_ids": [self.ids["r1"], self.ids.get("r2", "")]},
             "sheet": {"scores": {c["key"]: c["max_score"] for c in criteria},
                       "comments": {c["key"]: "表现突出，具有示范带动作用。" for c in criteria}},
             "note": {"note": "经组内讨论，维持各自评分"},

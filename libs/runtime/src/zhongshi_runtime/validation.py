@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 from fastapi.exceptions import RequestValidationError
 from zhongshi_contracts.dossier import Dossier
@@ -15,3 +18,25 @@ def refuse_future_dates(dossier: Dossier, today: date) -> None:
         raise RequestValidationError(
             [{"loc": ("body", "dossier", *loc), "msg": "日期不能晚于今天", "type": "value_error"} for loc in future]
         )
+
+
+def refuse_control_characters(dossier: Dossier) -> None:
+    """A 422 naming every dossier text holding a control character (line breaks and tabs aside): they are
+    invisible in the officials' screens and exports and corrupt the CSV files."""
+    found = list(_control_characters(dossier.model_dump(mode="json"), ()))
+    if found:
+        raise RequestValidationError(
+            [{"loc": ("body", "dossier", *loc), "msg": "不能包含控制字符", "type": "value_error"} for loc in found]
+        )
+
+
+def _control_characters(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[str | int, ...]]:
+    if isinstance(value, str):
+        if any(unicodedata.category(c) == "Cc" and c not in "\n\r\t" for c in value):
+            yield loc
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _control_characters(item, (*loc, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _control_characters(item, (*loc, index))

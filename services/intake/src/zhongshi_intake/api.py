@@ -15,7 +15,7 @@ from zhongshi_runtime.clock import Clock, shanghai_date
 from zhongshi_runtime.errors import errors
 from zhongshi_runtime.outbox import Session, UnitOfWork
 from zhongshi_runtime.paging import Offset
-from zhongshi_runtime.validation import refuse_future_dates
+from zhongshi_runtime.validation import refuse_control_characters, refuse_future_dates
 
 from zhongshi_intake import domain
 from zhongshi_intake.domain import Application, Round, Status, TimelineEntry, TransitionRefused
@@ -138,6 +138,7 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
             response.status_code = status.HTTP_200_OK
             return ApplicationView.of(earlier)
         refuse_future_dates(body.dossier, shanghai_date(clock()))
+        refuse_control_characters(body.dossier)
         app = domain.draft(body.dossier, await known_round(body.round_id), now=clock(),
                            idempotency_key=idempotency_key)
         try:
@@ -164,6 +165,7 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
                 [{**e, "loc": ("body", "dossier", *e["loc"])} for e in exc.errors(include_url=False)]
             ) from None
         refuse_future_dates(dossier, shanghai_date(clock()))
+        refuse_control_characters(dossier)
         try:
             updated = domain.revise(app, dossier, now=clock())
         except TransitionRefused as exc:
