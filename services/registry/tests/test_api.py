@@ -215,13 +215,14 @@ async def test_annual_reports_are_checked_and_the_province_warns_and_recommends(
     assert r.status_code == 201 and len(r.json()["shortfalls"]) == 2
     r = await client.province("POST", "/api/v1/platforms/P-A0/evaluations/2026", json={"standing": "warning",
                               "reason": "人才与服务成效不达标"})
-    assert r.status_code == 409 and "rectify_by" in r.json()["detail"]
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "rectify_by"
     r = await client.province("POST", "/api/v1/platforms/P-A0/evaluations/2026", json={
         "standing": "warning", "reason": "人才与服务成效不达标", "rectify_by": "2027-06-30"})
     assert r.json()["status"] == "warning" and client.published("pilot.platform.warned")
     dims = {d: {"score": "8", "notes": "良好"} for d in ("战略定位", "基础能力", "技术优势", "服务成效", "运行机制")}
     r = await client.province("POST", "/api/v1/platforms/P-A0/national-recommendation", json={"profile": dims})
-    assert r.status_code == 409 and "未来潜力" in r.json()["detail"]
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "profile"
+    assert "未来潜力" in r.json()["detail"][0]["msg"]
     dims["未来潜力"] = {"score": "9", "notes": "潜力大"}
     assert (await client.province("POST", "/api/v1/platforms/P-A0/national-recommendation",
                                   json={"profile": dims})).status_code == 200

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from zhongshi_contracts.events import Event
 from zhongshi_contracts.registry import (
     AnnualReportFiled,
@@ -50,7 +50,15 @@ class ReportRequest(BaseModel):
 class Evaluation(BaseModel):
     standing: Standing
     reason: Reason
-    rectify_by: date | None = None
+    rectify_by: date | None = Field(None, validate_default=True,
+                                    description="Required with a warning: the rectification deadline.")
+
+    @field_validator("rectify_by")
+    @classmethod
+    def required_with_a_warning(cls, rectify_by: date | None, info: ValidationInfo) -> date | None:
+        if rectify_by is None and info.data.get("standing") is Standing.WARNING:
+            raise ValueError("限期整改须填写整改期限")
+        return rectify_by
 
 
 class Revocation(BaseModel):
@@ -59,6 +67,13 @@ class Revocation(BaseModel):
 
 class Recommendation(BaseModel):
     profile: dict[str, dict[str, str]] = Field(description="Each of the six national dimensions → {score, notes}.")
+
+    @field_validator("profile")
+    @classmethod
+    def six_dimensions(cls, profile: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        if problem := lifecycle.national_profile_problem(profile):
+            raise ValueError(problem)
+        return profile
 
 
 class OutcomeRequest(BaseModel):

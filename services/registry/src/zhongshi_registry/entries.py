@@ -163,13 +163,20 @@ def revoke(entry: Entry, reason: str, now: datetime) -> Entry:
     return entry.noted(now, "revoked", reason, status=Status.REVOKED, rectify_by=None)
 
 
-def recommend_national(entry: Entry, profile: dict[str, dict[str, str]], now: datetime) -> Entry:
-    check_accredited(entry)
+def national_profile_problem(profile: dict[str, dict[str, str]]) -> str | None:
+    """What is wrong with a readiness profile on the six national dimensions, or None."""
     missing = [d for d in NATIONAL_DIMENSIONS if d not in profile]
     unknown = [d for d in profile if d not in NATIONAL_DIMENSIONS]
     if missing or unknown:
-        raise Refused(f"profile：须且仅须包含六个维度 {'、'.join(NATIONAL_DIMENSIONS)}"
-                      f"（缺少：{'、'.join(missing) or '无'}；多余：{'、'.join(unknown) or '无'}）")
+        return (f"须且仅须包含六个维度 {'、'.join(NATIONAL_DIMENSIONS)}"
+                f"（缺少：{'、'.join(missing) or '无'}；多余：{'、'.join(unknown) or '无'}）")
+    return None
+
+
+def recommend_national(entry: Entry, profile: dict[str, dict[str, str]], now: datetime) -> Entry:
+    check_accredited(entry)
+    if problem := national_profile_problem(profile):
+        raise Refused(f"profile：{problem}")
     return entry.noted(now, "national_recommended", national=National(profile=profile, recommended_at=now))
 
 
