@@ -66,6 +66,20 @@ async def test_submit_and_screen_tell_the_applicant_on_every_channel_and_the_cou
     assert sent_inbox == 3
 
 
+async def test_the_verdict_consumed_before_the_submission_is_still_e_mailed_and_texted(  # type: ignore[no-untyped-def]
+    harness, make_dossier
+) -> None:
+    d = make_dossier()
+    async with TestKafkaBroker(harness.ready()) as broker:
+        await broker.publish(**envelope(screened(d)))  # another topic: it may overtake the submission
+        assert {o.status for o in await harness.store.deliveries()} == {Status.AWAITING}
+        await broker.publish(**envelope(submitted(d)))
+    out = await harness.store.deliveries()
+    assert sorted((o.channel, o.address, o.status) for o in out) == [
+        (Channel.EMAIL, "pilot0@example.cn", Status.PENDING), (Channel.EMAIL, "pilot0@example.cn", Status.PENDING),
+        (Channel.SMS, "13802710000", Status.PENDING), (Channel.SMS, "13802710000", Status.PENDING)]
+
+
 async def test_a_redelivered_event_plans_nothing_new(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
     d = make_dossier()
     harness.store.subs["wh"] = Subscription(id="wh", url="http://x", event_types=["pilot.application.submitted"],

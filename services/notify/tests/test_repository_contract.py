@@ -136,6 +136,21 @@ async def test_a_delivery_is_stored_once_and_claimed_by_one_lease(store) -> None
     assert stored["e2/c/email"].lease_owner == "" and stored["e3/c/sms"].attempts == 0
 
 
+async def test_deliveries_awaiting_the_applicants_contact_are_addressed_once_it_is_known(store) -> None:  # type: ignore[no-untyped-def]
+    waiting = [delivery(n, channel, status=Status.AWAITING).model_copy(update={"address": ""})
+               for n, channel in ((1, Channel.EMAIL), (2, Channel.SMS))]
+    other = delivery(3, status=Status.AWAITING).model_copy(update={"address": "", "application_id": "A2"})
+    await store.add([*waiting, other])
+    assert await store.claim(Channel.EMAIL, LATER, LATER, "A", 10) == []  # no address: not sent
+    assert await store.address_awaiting("A1", "c", Contact(email="x@y.cn"), LATER) == 2
+    stored = {d.id: d for d in await store.deliveries()}
+    assert (stored["e1/c/email"].status, stored["e1/c/email"].address) == (Status.PENDING, "x@y.cn")
+    assert stored["e1/c/email"].next_attempt_at == LATER
+    assert stored["e2/c/sms"].status is Status.FAILED  # the dossier gave no phone
+    assert stored["e3/c/email"].status is Status.AWAITING  # another application's contact is not known yet
+    assert await store.address_awaiting("A1", "c", Contact(email="x@y.cn"), LATER) == 0
+
+
 async def test_subscriptions_count_failures_disable_and_enable_releasing_held_deliveries(store) -> None:  # type: ignore[no-untyped-def]
     sub = Subscription(id="wh", url="https://x", event_types=["pilot.application.submitted"], secret="s",
                        created_at=NOW)

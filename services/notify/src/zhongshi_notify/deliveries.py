@@ -19,15 +19,20 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from zhongshi_runtime.outbox import Session
 
-from zhongshi_notify.planning import EPOCH, Attempt, Channel, Delivery, Status, Subscription
+from zhongshi_notify.planning import EPOCH, Attempt, Channel, Contact, Delivery, Status, Subscription, addressed
 
 _OUTCOME_FIELDS = ("status", "attempts", "next_attempt_at", "lease_until", "lease_owner", "last_error", "sent_at")
+_ADDRESSED_FIELDS = {"status", "address", "next_attempt_at", "last_error"}
 _RELEASE = {"status": Status.PENDING.value, "attempts": 0}
 
 
 class DeliveryStore(Protocol):
     async def add(self, deliveries: Iterable[Delivery], session: Session = None) -> None:
         """Store each delivery unless one with its id exists."""
+        ...
+    async def address_awaiting(self, application_id: str, recipient: str, contact: Contact, now: datetime,
+                               session: Session = None) -> int:
+        """Address the deliveries to ``recipient`` about the application that awaited its contact; how many."""
         ...
     async def claim(self, channel: Channel, now: datetime, lease_until: datetime, owner: str,
                     limit: int) -> list[Delivery]:
@@ -71,6 +76,16 @@ class MongoDeliveryStore:
         for d in deliveries:
             await self.db.deliveries.update_one({"_id": d.id}, {"$setOnInsert": d.model_dump(exclude={"id"})},
                                                 upsert=True, session=session)
+
+    async def address_awaiting(self, application_id: str, recipient: str, contact: Contact, now: datetime,
+                               session: Session = None) -> int:
+        waiting = {"recipient": recipient, "status": Status.AWAITING.value, "application_id": application_id}
+        found = [Delivery.model_validate({**d, "id": d["_id"]})
+                 async for d in self.db.deliveries.find(waiting, session=session)]
+        for d in found:
+            done = addressed(d, contact, now).model_dump(include=_ADDRESSED_FIELDS)
+            await self.db.deliveries.update_one({"_id": d.id, **waiting}, {"$set": done}, session=session)
+        return len(found)
 
     async def claim(self, channel: Channel, now: datetime, lease_until: datetime, owner: str,
                     limit: int) -> list[Delivery]:
@@ -148,6 +163,13 @@ class InMemoryDeliveryStore:
     async def add(self, deliveries: Iterable[Delivery], session: Session = None) -> None:
         for d in deliveries:
             self.items.setdefault(d.id, d)
+
+    async def address_awaiting(self, application_id: str, recipient: str, contact: Contact, now: datetime,
+                               session: Session = None) -> int:
+        found = [d for d in self.items.values() if d.recipient == recipient and d.status is Status.AWAITING
+                 and d.application_id == application_id]
+        self.items.update({d.id: addressed(d, contact, now) for d in found})
+        return len(found)
 
     async def claim(self, channel: Channel, now: datetime, lease_until: datetime, owner: str,
                     limit: int) -> list[Delivery]:

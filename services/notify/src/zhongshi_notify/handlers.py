@@ -108,6 +108,8 @@ class Planner:
                 contact = Contact.model_validate(event.dossier.applicant.contact.model_dump())
                 await self.repo.save_contact(ApplicantContact(
                     application_id=event.application_id, revision=event.revision, contact=contact), session)
+                await self.store.address_awaiting(event.application_id, event.dossier.applicant.credit_code,
+                                                  contact, self.clock(), session)
         return before
 
     async def _plan(self, source_id: str, event_type: str, application_id: str, said: Sequence[Notice],

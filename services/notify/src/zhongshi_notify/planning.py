@@ -16,7 +16,7 @@ from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import Event
 from zhongshi_runtime.logs import mask_personal_data
 
-from zhongshi_notify.domain import Notice
+from zhongshi_notify.domain import Audience, Notice
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -37,6 +37,7 @@ class Status(StrEnum):
     SENT = "sent"
     FAILED = "failed"  # given up: permanent refusal or attempts exhausted
     HELD = "held"  # its webhook subscription is disabled; released when an operator enables it
+    AWAITING = "awaiting_contact"  # to an applicant whose submission (with the contact) is not consumed yet
 
 
 class Contact(BaseModel):
@@ -174,14 +175,28 @@ def plan_notice(
     inbox = InboxMessage(id=delivery_id(source_id, notice.recipient, Channel.INBOX), recipient=notice.recipient,
                          title=title, body=body, application_id=application_id, event_type=event_type, created_at=now)
     outgoing = []
-    for channel, address in channels_for(contact, prefs, enabled):
+    if contact is None and notice.audience is Audience.APPLICANT:  # events on other topics may come first
+        routes = [(c, "") for c, wanted in ((Channel.EMAIL, prefs.email), (Channel.SMS, prefs.sms))
+                  if wanted and c in set(enabled)]
+    else:
+        routes = channels_for(contact, prefs, enabled)
+    for channel, address in routes:
         title, body = render(notice.template, channel, notice.facts)
         outgoing.append(Delivery(
             id=delivery_id(source_id, notice.recipient, channel), source_id=source_id, kind=notice.template,
             channel=channel, recipient=notice.recipient, address=address, title=title, body=body,
             application_id=application_id, created_at=now, next_attempt_at=now,
+            status=Status.PENDING if address else Status.AWAITING,
         ))
     return inbox, outgoing
+
+
+def addressed(delivery: Delivery, contact: Contact, now: datetime) -> Delivery:
+    """A delivery that awaited the applicant's contact, now known: due at once, or failed without that address."""
+    address = contact.email if delivery.channel is Channel.EMAIL else contact.phone
+    if not address:
+        return delivery.model_copy(update={"status": Status.FAILED, "last_error": "no address on this channel"})
+    return delivery.model_copy(update={"status": Status.PENDING, "address": address, "next_attempt_at": now})
 
 
 # ---- webhooks ----------------------------------------------------------------------------------------
