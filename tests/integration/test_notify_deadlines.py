@@ -31,15 +31,29 @@ async def forwarded_to_review(api, fresh_dossier) -> tuple[str, str, dict[str, A
     return round_id, app["id"], d
 
 
-async def test_drawn_experts_are_told_the_rounds_scoring_deadline(api, fresh_dossier) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture
+async def experts(api, fresh_dossier):  # type: ignore[no-untyped-def]
+    """A round forwarded to review, and five experts for its clusters — retired afterwards, so that later
+    draws on the session's stack never pick them."""
     round_id, app_id, d = await forwarded_to_review(api, fresh_dossier)
     tag = uuid.uuid4().hex[:6]
-    for n in range(5):
-        expert = {"id": f"X{tag}-{n}", "name": f"专家{n}", "organisation": f"某研究院{tag}{n}", "title": "研究员",
-                  "fields": d["platform"]["clusters"], "region_code": "420102"}
+    pool = [{"id": f"X{tag}-{n}", "name": f"专家{n}", "organisation": f"某研究院{tag}{n}", "title": "研究员",
+             "fields": d["platform"]["clusters"], "region_code": "420102"} for n in range(5)]
+
+    async def put(expert: dict[str, Any]) -> None:
         r = await api.call("PUT", "review", f"/api/v1/experts/{expert['id']}", Role.PROVINCE_OFFICIAL, "42",
                            json=expert)
         assert r.status_code == 200, r.text
+
+    for expert in pool:
+        await put(expert)
+    yield round_id, app_id, d, tag
+    for expert in pool:
+        await put({**expert, "active": False})
+
+
+async def test_drawn_experts_are_told_the_rounds_scoring_deadline(api, experts) -> None:  # type: ignore[no-untyped-def]
+    round_id, app_id, d, tag = experts
     r = await api.call("PUT", "review", f"/api/v1/rounds/{round_id}/review-settings", Role.PROVINCE_OFFICIAL, "42",
                        json={"round_id": round_id, "scoring_days": 6})
     assert r.status_code == 200, r.text
