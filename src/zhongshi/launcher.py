@@ -141,13 +141,13 @@ class Stack:
         self.processes[name] = embedded.spawn([sys.executable, "-m", module], self.log(name),
                                               env=self.service_env(name))
 
-    def restart_service(self, name: str, timeout: float = 90) -> None:
+    def restart_service(self, name: str, timeout: float = 180) -> None:
         """Start ``name`` again (after a kill or a crash) and wait until it is ready."""
         self.processes.pop(name, None)
         self.start_service(name)
         self.wait_ready((name,), timeout)
 
-    def add_replica(self, name: str, timeout: float = 90) -> str:
+    def add_replica(self, name: str, timeout: float = 180) -> str:
         """Start another process of service ``name`` (same consumer group, its own port); return its key."""
         key = f"{name}-{sum(k.split('-')[0] == name for k in self.processes) + 1}"
         self.config.ports[key] = embedded.free_port()
@@ -170,7 +170,7 @@ class Stack:
         except httpx.HTTPError:
             return False
 
-    def wait_ready(self, names: tuple[str, ...] | None = None, timeout: float = 90) -> None:
+    def wait_ready(self, names: tuple[str, ...] | None = None, timeout: float = 180) -> None:
         for name in names or tuple(self.processes):
             embedded.wait_until(lambda n=name: self.is_ready(n), f"service {name}", timeout,  # type: ignore[misc]
                                 self.processes[name], self.log(name))
