@@ -76,3 +76,26 @@ async def test_settings_and_withdrawals_round_trip(repo) -> None:  # type: ignor
     assert await repo.withdrawal("A1") == 0
     await repo.record_withdrawal("A1", 2)
     assert await repo.withdrawal("A1") == 2
+
+
+@pytest.mark.integration
+async def test_the_mongo_adapter_reads_a_rule_set_version_once(mongo_db) -> None:  # type: ignore[no-untyped-def]
+    repo = MongoScreeningRepository(mongo_db)
+    await repo.add_rule_set(DEFAULT_RULE_SET)
+    assert await repo.rule_set(DEFAULT_RULE_SET.version) == DEFAULT_RULE_SET
+    await mongo_db.rule_sets.delete_many({})  # a version never changes, so the first read serves every later one
+    assert await repo.rule_set(DEFAULT_RULE_SET.version) == DEFAULT_RULE_SET
+    assert await repo.rule_set("missing") is None
+
+
+async def test_stage_counts_tally_cases_by_round_stage_and_city(repo, make_dossier) -> None:  # type: ignore[no-untyped-def]
+    from zhongshi_screening.chain import Stage
+
+    from .chain_fixtures import case_of
+
+    for app_id, stage in (("a", Stage.CITY_REVIEW), ("b", Stage.CITY_REVIEW), ("c", Stage.COUNTY_REVIEW)):
+        await repo.save_case(case_of(make_dossier(), app_id, stage))
+    await repo.save_case(case_of(make_dossier(7), "d", Stage.COUNTY_REVIEW, round_id="R2"))
+    assert await repo.stage_counts() == {("R1", Stage.CITY_REVIEW, "420100"): 2,
+                                         ("R1", Stage.COUNTY_REVIEW, "420100"): 1,
+                                         ("R2", Stage.COUNTY_REVIEW, "420200"): 1}

@@ -63,6 +63,10 @@ class RoundSettings(BaseModel):
         default_factory=dict, description="Last day (Asia/Shanghai) of county_review, city_review, exception_review."
     )
 
+    def overdue(self, stage: Stage, today: date) -> bool:
+        deadline = self.deadlines.get(stage)
+        return deadline is not None and today > deadline
+
 
 class Case(BaseModel):
     """One application in the chain: the current submission, its report and the departments' opinions."""
@@ -92,8 +96,7 @@ class Case(BaseModel):
         return region(self.region_code).province_administered
 
     def overdue(self, settings: RoundSettings | None, today: date) -> bool:
-        deadline = settings.deadlines.get(self.stage) if settings else None
-        return deadline is not None and today > deadline
+        return settings is not None and settings.overdue(self.stage, today)
 
 
 def screened(case: Case | None, event: ApplicationScreened, dossier: Dossier) -> Case:

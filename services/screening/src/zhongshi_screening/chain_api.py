@@ -331,18 +331,18 @@ def router(repo: ScreeningRepository, uow: UnitOfWork, clock: Clock, metrics: Ch
 
 
 async def refresh_gauges(repo: ScreeningRepository, metrics: ChainMetrics, clock: Clock) -> None:
-    """Recompute applications by stage and overdue items for the dashboards and alerts."""
-    _, cases = await repo.cases(CaseFilter())
+    """Recompute applications by stage and overdue items for the dashboards and alerts, from counts: loading
+    every case with its dossier every 15 s grew with each round (7 % of screening's time in `make bench`)."""
     today = shanghai_date(clock())
     settings: dict[str, RoundSettings | None] = {}
     stages: dict[tuple[str, str], int] = {}
     overdue: dict[tuple[str, str], int] = {}
-    for case in cases:
-        if case.round_id not in settings:
-            settings[case.round_id] = await repo.settings(case.round_id)
-        key = (case.stage.value, case.city_code)
-        stages[key] = stages.get(key, 0) + 1
-        overdue[key] = overdue.get(key, 0) + case.overdue(settings[case.round_id], today)
+    for (round_id, stage, city_code), count in (await repo.stage_counts()).items():
+        if round_id not in settings:
+            settings[round_id] = await repo.settings(round_id)
+        key, round_settings = (stage.value, city_code), settings[round_id]
+        stages[key] = stages.get(key, 0) + count
+        overdue[key] = overdue.get(key, 0) + (count if round_settings and round_settings.overdue(stage, today) else 0)
     for stage in Stage:
         for city in hubei_cities():
             metrics.by_stage.labels(stage.value, city).set(stages.get((stage.value, city), 0))

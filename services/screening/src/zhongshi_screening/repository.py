@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -42,6 +43,9 @@ class ScreeningRepository(Protocol):
     async def case(self, application_id: str, session: Session = None) -> Case | None: ...
     async def save_case(self, case: Case, session: Session = None) -> None: ...
     async def cases(self, where: CaseFilter, *, offset: int = 0, limit: int = 10_000) -> tuple[int, list[Case]]: ...
+    async def stage_counts(self) -> dict[tuple[str, Stage, str], int]:
+        """How many cases each (round, stage, city) holds — without loading the cases."""
+        ...
     async def withdrawal(self, application_id: str, session: Session = None) -> int:
         """The revision at which the application was withdrawn, 0 when it was not."""
         ...
@@ -75,6 +79,7 @@ def _case(doc: dict[str, Any]) -> Case:
 class MongoScreeningRepository:
     def __init__(self, db: AsyncDatabase[Any]) -> None:
         self.db = db
+        self._rule_sets: dict[str, RuleSet] = {}  # a stored version never changes (`add_rule_set`): read it once
 
     async def ensure_indexes(self) -> None:
         await self.db.screenings.create_index([("application_id", ASCENDING), ("revision", DESCENDING)])
@@ -83,8 +88,12 @@ class MongoScreeningRepository:
         await self.db.cases.create_index([("round_id", ASCENDING), ("stage", ASCENDING)])
 
     async def rule_set(self, version: str, session: Session = None) -> RuleSet | None:
-        doc = await self.db.rule_sets.find_one({"_id": version}, session=session)
-        return RuleSet.model_validate(doc["rule_set"]) if doc else None
+        if version not in self._rule_sets:
+            doc = await self.db.rule_sets.find_one({"_id": version}, session=session)
+            if doc is None:
+                return None
+            self._rule_sets[version] = RuleSet.model_validate(doc["rule_set"])
+        return self._rule_sets[version]
 
     async def rule_sets(self) -> list[RuleSet]:
         return [RuleSet.model_validate(d["rule_set"]) async for d in self.db.rule_sets.find().sort("_id")]
@@ -117,6 +126,12 @@ class MongoScreeningRepository:
         total = await self.db.cases.count_documents(query)
         order = [("queue_order", ASCENDING), ("stage_since", ASCENDING), ("_id", ASCENDING)]
         return total, [_case(d) async for d in self.db.cases.find(query).sort(order).skip(offset).limit(limit)]
+
+    async def stage_counts(self) -> dict[tuple[str, Stage, str], int]:
+        counts: Counter[tuple[str, Stage, str]] = Counter()
+        async for d in self.db.cases.find({}, {"_id": 0, "round_id": 1, "stage": 1, "city_code": 1}):
+            counts[d["round_id"], Stage(d["stage"]), d["city_code"]] += 1
+        return dict(counts)
 
     async def withdrawal(self, application_id: str, session: Session = None) -> int:
         doc = await self.db.withdrawals.find_one({"_id": application_id}, session=session)
@@ -198,6 +213,9 @@ class InMemoryScreeningRepository:
         found = [c for c in self._cases.values() if all(str(getattr(c, k)) == v for k, v in query.items())]
         found.sort(key=_queue_order)
         return len(found), found[offset : offset + limit]
+
+    async def stage_counts(self) -> dict[tuple[str, Stage, str], int]:
+        return dict(Counter((c.round_id, c.stage, c.city_code) for c in self._cases.values()))
 
     async def withdrawal(self, application_id: str, session: Session = None) -> int:
         return self._withdrawals.get(application_id, 0)
