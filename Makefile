@@ -1,6 +1,7 @@
 # The targets CI and developers share. `make run` and `make test` are the whole set-up.
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: install run test test-unit lint bench contracts clean
 
@@ -23,7 +24,7 @@ lint: install
 		-p zhongshi_review -p zhongshi_registry -p zhongshi_notify -p zhongshi
 
 bench: install
-	$(UV) run python bench/run.py
+	$(UV) run python bench/run.py $(BENCH_ARGS)
 
 contracts: install
 	$(UV) run python -m zhongshi.contracts

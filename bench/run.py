@@ -1,32 +1,29 @@
-"""`make bench`: figures a reviewer can rerun. Prints a table and writes bench/results.json.
+"""`make bench`: figures a reviewer can rerun, each against a baseline measured in the same run (issue #8).
 
-Measured today (issue #2): stack cold start and RSS, submit→screened latency at a steady 20/s, and
-sustained submit→screened throughput. The framework-free baseline and the other figures of the
-benchmark issue come with it.
-"""
+One embedded stack serves every figure, in this order: P5 cold start and idle RSS; P1 latency at a steady
+20/s and sustained throughput with all five services; P2 a round through every stage; P3 public registry reads
+(with the registry P2 published) against a bare FastAPI endpoint; RSS after load; P1 sustained throughput with
+only intake and screening running, and the bare loop; P4 (services stopped, an empty broker) the registry
+rebuilt from 100k events against the raw consume rate of the same records. Prints a table and writes
+bench/results.json. ``--smoke`` runs everything tiny (it checks the bench, not the stack)."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import json
-import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-from zhongshi_contracts.credit_code import make_credit_code
-from zhongshi_runtime.auth import Role
-from zhongshi_runtime.clock import shanghai_date, utc_now
+if __package__ in (None, ""):  # `python bench/run.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from zhongshi.demo import dossier
-from zhongshi.demo_data import APPLICANTS
+from bench import bare, pipeline, reads, replay, report, round_
 from zhongshi.launcher import Stack, StackConfig
 
-RESULTS = Path(__file__).with_name("results.json")
+SIDE_SERVICES = ("review", "registry", "notify")  # not on the submit→screened path
 
 
 def rss_mb(pids: list[int]) -> float:
@@ -35,115 +32,82 @@ def rss_mb(pids: list[int]) -> float:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 total += int(line.split()[1])
-    return total / 1024
+    return round(total / 1024, 1)
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+def stack_pids(stack: Stack) -> list[int]:
+    return [p.pid for p in (*stack.processes.values(), stack.broker, stack.database, stack.mail_sink) if p]
 
 
-class Bench:
-    def __init__(self, stack: Stack, http: httpx.AsyncClient) -> None:
-        self.stack, self.http = stack, http
-        self.province = {"Authorization": f"Bearer {stack.token(Role.PROVINCE_OFFICIAL, '42')}"}
-        self.counter = 0
-
-    async def open_round(self, round_id: str) -> None:
-        today = shanghai_date(utc_now())
-        body = {"id": round_id, "title": "基准测试", "opens_on": "2020-01-01", "closes_on": "2099-12-31",
-                "rule_set_version": "hubei-2025-v1"}
-        (await self.http.post("/api/v1/rounds", json=body, headers=self.province)).raise_for_status()
-        self.today = today
-
-    async def submit(self, round_id: str) -> str:
-        self.counter += 1
-        i = self.counter % len(APPLICANTS)
-        d = dossier(i, APPLICANTS[i], self.today)
-        d["applicant"]["credit_code"] = code = make_credit_code(f"91{d['applicant']['region_code']}B{self.counter:08d}")
-        me = {"Authorization": f"Bearer {self.stack.token(Role.APPLICANT, code)}"}
-        r = await self.http.post("/api/v1/applications", json={"round_id": round_id, "dossier": d}, headers=me)
-        app_id = r.json()["id"]
-        (await self.http.post(f"/api/v1/applications/{app_id}/submit", headers=me)).raise_for_status()
-        return str(app_id)
-
-    async def wait_all_screened(self, ids: list[str], within_s: float = 300) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + within_s
-        pending, done = set(ids), {}
-        while pending and time.monotonic() < deadline:
-            for app_id in list(pending):
-                app = (await self.http.get(f"/api/v1/applications/{app_id}", headers=self.province)).json()
-                if app["status"] != "submitted":
-                    done[app_id] = app
-                    pending.discard(app_id)
-            await asyncio.sleep(0.2)
-        if pending:
-            raise RuntimeError(f"{len(pending)} applications not screened within {within_s}s")
-        return [done[i] for i in ids]
+def parse(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--smoke", action="store_true", help="tiny sizes: checks that the bench runs")
+    p.add_argument("--round-size", type=int, default=300, help="P2: applications in the round (issue: 2,000)")
+    p.add_argument("--sustained", type=int, default=400, help="P1: applications in the sustained runs")
+    p.add_argument("--events", type=int, default=100_000, help="P4: events to rebuild the registry from")
+    p.add_argument("--seconds", type=float, default=10, help="P3: seconds per load run")
+    p.add_argument("--only", default="p1,p2,p3,p4", help="which of p1..p4 to run (P5 always)")
+    p.add_argument("--out", type=Path, default=report.RESULTS)
+    p.add_argument("--var", type=Path, help="keep the stack's data and logs here (default: a temporary folder)")
+    args = p.parse_args(argv)
+    if args.smoke:
+        args.round_size, args.sustained, args.events, args.seconds = 12, 16, 400, 1
+    return args
 
 
-def screening_latencies(apps: list[dict[str, Any]]) -> list[float]:
-    """Seconds from the submit transaction to the screening verdict, from the timeline's own times."""
-    out = []
-    for app in apps:
-        at = {t["event_type"]: datetime.fromisoformat(t["at"]) for t in app["timeline"]}
-        out.append((at["pilot.application.screened"] - at["pilot.application.submitted"]).total_seconds())
-    return out
+def cold_start(stack: Stack, within_s: float = 900) -> float:
+    """`Stack.start`, with patience for a loaded machine: seconds until every service is ready."""
+    began = time.monotonic()
+    stack.start_infrastructure()
+    for name in stack.config.services:
+        stack.start_service(name)
+    stack.wait_ready(timeout=within_s)
+    return time.monotonic() - began
 
 
-async def measure(stack: Stack) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=stack.url("intake"), timeout=60) as http:
-        bench = Bench(stack, http)
-        await bench.open_round("R-bench")
-        # steady 20/s for 10 s
-        ids, start = [], time.monotonic()
-        for n in range(200):
-            await asyncio.sleep(max(0.0, start + n / 20 - time.monotonic()))
-            ids.append(await bench.submit("R-bench"))
-        steady = screening_latencies(await bench.wait_all_screened(ids))
-        # sustained: 400 submissions from 8 concurrent clients, until the last is screened
-        began = time.monotonic()
-        queue = list(range(400))
-
-        async def client() -> list[str]:
-            mine = []
-            while queue:
-                queue.pop()
-                mine.append(await bench.submit("R-bench"))
-            return mine
-
-        burst = [i for ids_ in await asyncio.gather(*(client() for _ in range(8))) for i in ids_]
-        await bench.wait_all_screened(burst)
-        wall = time.monotonic() - began
-    return {
-        "steady_20_per_s": {"n": len(steady), "p50_ms": 1000 * statistics.median(steady),
-                            "p99_ms": 1000 * percentile(steady, 0.99), "max_ms": 1000 * max(steady)},
-        "sustained": {"n": len(burst), "wall_s": wall, "applications_per_s": len(burst) / wall},
-    }
+def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
+    only = set(args.only.split(","))
+    figures: dict[str, Any] = {"p5": {"cold_start_s": round(cold_start(stack), 1),
+                                      "rss_mb": {"idle": rss_mb(stack_pids(stack))}}}
+    p1: dict[str, Any] = {}
+    if "p1" in only:
+        steady_n = 20 if args.smoke else 200
+        p1["steady_20_per_s"] = asyncio.run(pipeline.steady(stack, "R-bench-steady", steady_n))
+        p1["all_services"] = asyncio.run(pipeline.sustained(stack, "R-bench-all", args.sustained))
+    if "p2" in only or "p3" in only or "p4" in only:
+        figures["p2"] = round_.run(stack, "R-bench-round", args.round_size)
+    if "p3" in only:
+        figures["p3"] = reads.measure(stack, args.seconds)
+    figures["p5"]["rss_mb"]["after_load"] = rss_mb(stack_pids(stack))
+    if "p1" in only:
+        for name in SIDE_SERVICES:
+            stack.stop_service(name)
+        p1["path"] = asyncio.run(pipeline.sustained(stack, "R-bench-path", args.sustained))
+        p1["bare"] = asyncio.run(bare.measure(stack.bootstrap, stack.mongodb_uri, "R-bench-path", args.sustained))
+        figures["p1"] = p1
+    if "p4" in only:
+        templates = asyncio.run(replay.templates(stack.bootstrap))
+        for name in list(stack.processes):
+            stack.stop_service(name)
+        stack.restart_broker()  # empty: the rebuild reads exactly the records P4 publishes
+        figures["p4"] = asyncio.run(replay.measure(stack.bootstrap, stack.mongodb_uri, templates, args.events))
+    return figures
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
     with tempfile.TemporaryDirectory() as tmp:
-        stack = Stack(StackConfig.isolated(Path(tmp), log_level="WARNING"))
+        stack = Stack(StackConfig.isolated(args.var or Path(tmp), log_level="WARNING"))
         try:
-            cold = stack.start()
-            pids = [p.pid for p in (*stack.processes.values(), stack.broker, stack.database) if p]
-            idle_rss = rss_mb(pids)
-            figures = asyncio.run(measure(stack))
-            figures["cold_start_s"] = cold
-            figures["rss_mb"] = {"idle": idle_rss, "after_load": rss_mb(pids)}
+            figures = measure(stack, args)
         finally:
             stack.stop()
-    RESULTS.write_text(json.dumps(figures, indent=2))
-    s, b = figures["steady_20_per_s"], figures["sustained"]
-    print(f"{'figure':<44}{'value':>12}")
-    print(f"{'P5 cold start to all healthy (s)':<44}{figures['cold_start_s']:>12.1f}")
-    rss = figures["rss_mb"]
-    print(f"{'P5 total RSS idle / after load (MB)':<44}{rss['idle']:>6.0f} / {rss['after_load']:.0f}")
-    print(f"{'submit→screened p50 at 20/s (ms)':<44}{s['p50_ms']:>12.1f}")
-    print(f"{'submit→screened p99 at 20/s (ms)':<44}{s['p99_ms']:>12.1f}")
-    print(f"{'sustained submit→screened (applications/s)':<44}{b['applications_per_s']:>12.1f}")
-    print(f"written to {RESULTS}")
+    figures["conditions"] = report.conditions()
+    figures["sizes"] = {"round": args.round_size, "sustained": args.sustained, "events": args.events,
+                        "smoke": args.smoke}
+    report.write(figures, args.out)
+    print(report.table(figures))
+    print(f"written to {args.out}")
     return 0
 
 
