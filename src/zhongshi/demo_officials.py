@@ -119,9 +119,12 @@ def wait_settled(stack: Stack, http: httpx.Client, app_ids: list[str], timeout: 
         time.sleep(0.2)
 
 
+LISTED = ("accredited", "cultivation", "objection_upheld")  # intake's statuses after publicity closed
+
+
 def _intake_statuses(case: dict[str, Any]) -> set[str]:
     """What intake may show once it has caught up with screening's stage (or gone beyond it)."""
     stage = str(case["stage"])
-    if stage == "expert_review":
-        return {stage, "proposed_accreditation", "proposed_cultivation", "review_declined"}
+    if stage == "expert_review":  # and beyond: decided, then listed once publicity closed
+        return {stage, "proposed_accreditation", "proposed_cultivation", "review_declined", *LISTED}
     return {{"county_review": str(case["outcome"]), "screened_out": "returned"}.get(stage, stage)}

@@ -13,6 +13,7 @@ from zhongshi_contracts.reference import Cluster, hubei_counties
 from zhongshi_runtime.auth import Role
 
 from zhongshi.demo_data import APPLICANTS
+from zhongshi.demo_officials import LISTED
 from zhongshi.launcher import Stack
 
 SURNAMES = "王李张刘陈杨黄赵周吴徐孙马胡朱郭何罗高林"
@@ -126,7 +127,7 @@ def inspect(http: httpx.Client, review: str, round_id: str, province: dict[str, 
 
 
 def wait_decided(stack: Stack, http: httpx.Client, province: dict[str, str], ids: list[str], timeout: float) -> None:
-    decided = {"proposed_accreditation", "proposed_cultivation", "review_declined", "withdrawn"}
+    decided = {"proposed_accreditation", "proposed_cultivation", "review_declined", "withdrawn", *LISTED}
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         statuses = [http.get(f"{stack.url('intake')}/api/v1/applications/{i}", headers=province).json()["status"]
