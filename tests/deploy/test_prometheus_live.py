@@ -128,7 +128,7 @@ def wait_until(check: Any, what: str, timeout: float, process: subprocess.Popen[
         if process is not None and process.poll() is not None:
             raise AssertionError(f"{what}: the process exited with {process.returncode}")
         if time.monotonic() > deadline:
-            raise AssertionError(f"{what} within {timeout} s")
+            raise AssertionError(f"{what}: not within {timeout} s")
         time.sleep(0.2)
 
 
