@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -102,10 +102,11 @@ class Authenticator:
 _bearer = HTTPBearer(auto_error=False)
 
 
-def current_principal(
+async def current_principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
-    """FastAPI dependency: the verified caller, or 401."""
+    """FastAPI dependency: the verified caller, or 401. Async, as `require`'s check: FastAPI runs a plain
+    function dependency in a worker thread, two thread hand-offs on every request for ~0.1 ms of work."""
     unauthorized = HTTPException(
         status.HTTP_401_UNAUTHORIZED, "需要有效的身份令牌（Bearer JWT）", headers={"WWW-Authenticate": "Bearer"}
     )
@@ -118,14 +119,14 @@ def current_principal(
         raise unauthorized from exc
 
 
-def require(*roles: Role) -> Callable[..., Principal]:
+def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     """FastAPI dependency factory: the caller, who must hold one of ``roles`` (403 otherwise).
 
     The roles are the security requirement's scopes, so each operation's OpenAPI entry names who may call it."""
 
     caller = Security(current_principal, scopes=[role.value for role in roles])
 
-    def dependency(principal: Principal = caller) -> Principal:
+    async def dependency(principal: Principal = caller) -> Principal:
         if principal.role not in roles:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"角色 {principal.role} 无权执行此操作")
         return principal
