@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import uvloop
 from pymongo import AsyncMongoClient
 from zhongshi_contracts.reference import hubei_cities
 from zhongshi_runtime.auth import Role
@@ -236,4 +237,4 @@ def run(stack: Stack, round_id: str, size: int) -> dict[str, Any]:
         async with httpx.AsyncClient(timeout=120) as http:
             return await Round(stack, http, round_id, size).run()
 
-    return asyncio.run(go())
+    return uvloop.run(go())

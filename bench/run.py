@@ -10,7 +10,6 @@ bench/results.json. ``--smoke`` runs everything tiny (it checks the bench, not t
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import tempfile
 import time
@@ -19,6 +18,8 @@ from typing import Any
 
 if __package__ in (None, ""):  # `python bench/run.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import uvloop
 
 from bench import bare, pipeline, reads, replay, report, round_
 from zhongshi.launcher import Stack, StackConfig
@@ -72,8 +73,8 @@ def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     p1: dict[str, Any] = {}
     if "p1" in only:
         steady_n = 20 if args.smoke else 200
-        p1["steady_20_per_s"] = asyncio.run(pipeline.steady(stack, "R-bench-steady", steady_n))
-        p1["all_services"] = asyncio.run(pipeline.sustained(stack, "R-bench-all", args.sustained))
+        p1["steady_20_per_s"] = uvloop.run(pipeline.steady(stack, "R-bench-steady", steady_n))
+        p1["all_services"] = uvloop.run(pipeline.sustained(stack, "R-bench-all", args.sustained))
     if "p2" in only or "p3" in only or "p4" in only:
         figures["p2"] = round_.run(stack, "R-bench-round", args.round_size)
     if "p3" in only:
@@ -82,15 +83,15 @@ def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
     if "p1" in only:
         for name in SIDE_SERVICES:
             stack.stop_service(name)
-        p1["path"] = asyncio.run(pipeline.sustained(stack, "R-bench-path", args.sustained))
-        p1["bare"] = asyncio.run(bare.measure(stack.bootstrap, stack.mongodb_uri, "R-bench-path", args.sustained))
+        p1["path"] = uvloop.run(pipeline.sustained(stack, "R-bench-path", args.sustained))
+        p1["bare"] = uvloop.run(bare.measure(stack.bootstrap, stack.mongodb_uri, "R-bench-path", args.sustained))
         figures["p1"] = p1
     if "p4" in only:
-        templates = asyncio.run(replay.templates(stack.bootstrap))
+        templates = uvloop.run(replay.templates(stack.bootstrap))
         for name in list(stack.processes):
             stack.stop_service(name)
         stack.restart_broker()  # empty: the rebuild reads exactly the records P4 publishes
-        figures["p4"] = asyncio.run(replay.measure(stack.bootstrap, stack.mongodb_uri, templates, args.events))
+        figures["p4"] = uvloop.run(replay.measure(stack.bootstrap, stack.mongodb_uri, templates, args.events))
     return figures
 
 
