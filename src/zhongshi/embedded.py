@@ -26,7 +26,8 @@ _PR_SET_PDEATHSIG = 1
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """Children get SIGTERM when the launcher dies, even by SIGKILL: no process is left behind."""
+    """Children get SIGTERM when the launcher dies, even by SIGKILL: no process is left behind. (The signal
+    follows the thread that spawned the child: start processes from a thread that lives as long as they do.)"""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     os.setpgrp()

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from faststream import AckPolicy
 from faststream.exceptions import NackMessage
 from faststream.kafka import KafkaBroker, KafkaMessage
@@ -45,6 +46,31 @@ def create_broker(settings: ServiceSettings, metrics: RuntimeMetrics, logger: lo
         log_level=logging.DEBUG,
         description=f"zhongshi {settings.service_name} service",
     )
+
+
+class ClusterId:
+    """Asks the broker for its cluster id. The embedded launcher gives every broker start its own, so a
+    change tells a running service that the broker was replaced by an empty one."""
+
+    def __init__(self, bootstrap_servers: str, timeout_s: float = 5) -> None:
+        self.bootstrap_servers, self.timeout_ms = bootstrap_servers, int(timeout_s * 1000)
+        self._admin: AIOKafkaAdminClient | None = None
+
+    async def __call__(self) -> str:
+        if self._admin is None:
+            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers, request_timeout_ms=self.timeout_ms)
+            await admin.start()
+            self._admin = admin
+        try:
+            return str((await self._admin.describe_cluster())["cluster_id"] or "")
+        except Exception:
+            await self.close()  # connect afresh next time
+            raise
+
+    async def close(self) -> None:
+        admin, self._admin = self._admin, None
+        if admin is not None:
+            await admin.close()
 
 
 async def raw_body(msg: StreamMessage[Any]) -> bytes:

@@ -132,7 +132,10 @@ async def ensure_outbox_indexes(db: AsyncDatabase[Any]) -> None:
 
 
 class OutboxRelay:
-    """Publishes outbox records in write order; replays retained ones when the broker epoch changes."""
+    """Publishes outbox records in write order; replays retained ones when the broker epoch changes.
+
+    With ``identify`` (the broker's cluster id, which the embedded launcher makes the epoch of each broker
+    start) the relay also notices a broker restarted under a running service, every ``epoch_check_s``."""
 
     def __init__(
         self,
@@ -144,9 +147,13 @@ class OutboxRelay:
         retention: timedelta,
         logger: logging.Logger,
         idle_poll_s: float = 0.5,
+        identify: Callable[[], Awaitable[str]] | None = None,
+        epoch_check_s: float = 2.0,
     ) -> None:
         self.db, self.broker, self.metrics, self.epoch = db, broker, metrics, epoch
         self.retention, self.logger, self.idle_poll_s = retention, logger, idle_poll_s
+        self.identify, self.epoch_check_s = identify, epoch_check_s
+        self._checked = time.monotonic()
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -164,17 +171,29 @@ class OutboxRelay:
         if self._task:
             await self._task
 
+    async def current_epoch(self) -> str:
+        """The broker's cluster id when it can be asked, else the configured epoch ("" while unreachable)."""
+        if self.identify is None:
+            return self.epoch
+        try:
+            return await self.identify() or self.epoch
+        except Exception as exc:
+            self.logger.warning("cannot ask the broker for its cluster id: %r", exc)
+            return ""
+
     async def replay_if_new_broker(self) -> int:
         """When the launcher started a new (empty) broker, mark retained events for republishing."""
+        self._checked = time.monotonic()
         if not self.epoch:
             return 0
+        epoch = await self.current_epoch()
         marker = await self.db.meta.find_one({"_id": "broker_epoch"})
-        if marker and marker.get("epoch") == self.epoch:
+        if not epoch or (marker and marker.get("epoch") == epoch):
             return 0
         result = await self.db.outbox.update_many(
             {"published_at": {"$ne": None}}, {"$set": {"published_at": None}}
         )
-        await self.db.meta.update_one({"_id": "broker_epoch"}, {"$set": {"epoch": self.epoch}}, upsert=True)
+        await self.db.meta.update_one({"_id": "broker_epoch"}, {"$set": {"epoch": epoch}}, upsert=True)
         if result.modified_count:
             self.metrics.outbox_replays.labels(self.metrics.service).inc()
             self.logger.info("new broker epoch: republishing %d retained events", result.modified_count)
@@ -211,6 +230,8 @@ class OutboxRelay:
                 return
             self._wake.clear()  # before reading, so a commit during the batch wakes the next round
             try:
+                if self.identify and time.monotonic() - self._checked >= self.epoch_check_s:
+                    await self.replay_if_new_broker()
                 published = await self.publish_pending()
                 if tick % 120 == 0:
                     await self.prune()

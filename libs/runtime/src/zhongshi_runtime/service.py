@@ -25,7 +25,7 @@ from zhongshi_runtime.auth import Authenticator
 from zhongshi_runtime.errors import document_kit_errors, too_large, unreadable_body
 from zhongshi_runtime.faults import Faults
 from zhongshi_runtime.logs import configure_logging
-from zhongshi_runtime.messaging import Consumers, create_broker
+from zhongshi_runtime.messaging import ClusterId, Consumers, create_broker
 from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.outbox import MongoUnitOfWork, OutboxRelay, ensure_outbox_indexes
 from zhongshi_runtime.settings import ServiceSettings
@@ -49,9 +49,11 @@ class ServiceKit:
             settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=10_000
         )
         self.db: AsyncDatabase[Any] = self.mongo[settings.database]
+        self.cluster_id = ClusterId(settings.kafka_bootstrap_servers)
         self.relay = OutboxRelay(
             self.db, self.broker, metrics=self.metrics, epoch=settings.broker_epoch,
             retention=timedelta(hours=settings.outbox_retention_hours), logger=self.logger,
+            identify=self.cluster_id if settings.broker_epoch else None,
         )
         faults = Faults(name, settings.faults_file)  # test-only hooks, inert without a faults file
         self.uow = MongoUnitOfWork(
@@ -119,6 +121,7 @@ class ServiceKit:
             for task in self._tasks:
                 task.cancel()
             await self.relay.stop()  # finish the batch in flight while the producer still runs
+            await self.cluster_id.close()
             await self.broker.stop()
             await self.mongo.close()
             self.logger.info("stopped")
