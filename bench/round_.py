@@ -64,7 +64,7 @@ class Round:
         while not await check():
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{self.round_id}: {what} not within {within_s:.0f}s")
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.5)
 
     # ---- applicants ----
     async def submit_all(self) -> None:
