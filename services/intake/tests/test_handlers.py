@@ -123,6 +123,8 @@ async def test_steps_arriving_out_of_order_across_topics_end_in_the_later_status
         await broker.publish(**envelope(screened(harness.app_id, "eligible")))
     app = await harness.repo.get(harness.app_id)
     assert app.status is Status.EXPERT_REVIEW and len(app.timeline) == 4
+    steps = [t.event_type.rsplit(".", 1)[1] for t in app.timeline]
+    assert steps == ["submitted", "screened", "recommended", "forwarded"]  # in the order they happened
 
 
 def listed(app_id: str, accredited: bool) -> PlatformAccredited | PlatformCultivationListed:

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from zhongshi_contracts import topics
 from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.events import (
     ApplicationScreened,
@@ -109,6 +110,15 @@ class TransitionRefused(Exception):
     """The action is not allowed in the application's current state (HTTP 409)."""
 
 
+# The order of steps that happen at one instant (a unit's recommendation and forward are one action).
+_FLOW = {t.name: rank for rank, t in enumerate((
+    topics.APPLICATION_SUBMITTED, topics.APPLICATION_SCREENED, topics.APPLICATION_RECOMMENDED,
+    topics.APPLICATION_RETURNED, topics.APPLICATION_REJECTED, topics.APPLICATION_FORWARDED,
+    topics.APPLICATION_EXCEPTION_DECIDED, topics.REVIEW_PANEL_DRAWN, topics.REVIEW_DECIDED,
+    topics.PLATFORM_ACCREDITED, topics.PLATFORM_CULTIVATION_LISTED, topics.PUBLICITY_CLOSED,
+    topics.APPLICATION_WITHDRAWN))}
+
+
 class TimelineEntry(BaseModel):
     """One step of the applicant-facing timeline."""
 
@@ -144,6 +154,10 @@ class Application(BaseModel):
 
     def has_event(self, event_id: str) -> bool:
         return any(entry.event_id == event_id for entry in self.timeline)
+
+    def with_step(self, entry: TimelineEntry) -> list[TimelineEntry]:
+        """The timeline with ``entry`` where it happened: steps arrive on different topics, in any order."""
+        return sorted([*self.timeline, entry], key=lambda e: (e.at, _FLOW.get(e.event_type, len(_FLOW))))
 
 
 def new_application_id(now: datetime) -> str:
@@ -193,7 +207,7 @@ def submit(
     )
     updated = app.model_copy(
         update={"status": Status.SUBMITTED, "revision": revision, "chain_step": 0, "updated_at": now,
-                "timeline": [*app.timeline, entry]}
+                "timeline": app.with_step(entry)}
     )
     return updated, event
 
@@ -213,7 +227,7 @@ def withdraw(
         summary=f"申报主体撤回申报：{reason}" if reason else "申报主体撤回申报",
     )
     updated = app.model_copy(
-        update={"status": Status.WITHDRAWN, "updated_at": now, "timeline": [*app.timeline, entry]}
+        update={"status": Status.WITHDRAWN, "updated_at": now, "timeline": app.with_step(entry)}
     )
     return updated, event
 
@@ -237,7 +251,7 @@ def record_screening(app: Application, event: ApplicationScreened, *, event_id: 
                  "failing": event.failing, "flagged": event.flagged,
                  "clauses": [c.model_dump(mode="json") for c in event.clauses]},
     )
-    return app.model_copy(update={"status": status, "timeline": [*app.timeline, entry]})
+    return app.model_copy(update={"status": status, "timeline": app.with_step(entry)})
 
 
 def chain_status(event: ChainStep) -> Status:
@@ -293,14 +307,14 @@ def record_chain_step(app: Application, event: ChainStep, *, event_id: str) -> A
                  "actor": event.actor.model_dump()},
     )
     step = step_order(event) if current else app.chain_step
-    return app.model_copy(update={"status": status, "chain_step": step, "timeline": [*app.timeline, entry]})
+    return app.model_copy(update={"status": status, "chain_step": step, "timeline": app.with_step(entry)})
 
 
 def record_panel(app: Application, event: PanelDrawn, *, event_id: str) -> Application:
     """The applicant learns that a panel was formed, never who is on it."""
     entry = TimelineEntry(at=event.drawn_at, event_type=event.topic.name, event_id=event_id, status=app.status,
                           actor_role="province_official", summary="省经信厅已组织专家评审（评审专家名单保密）")
-    return app.model_copy(update={"timeline": [*app.timeline, entry]})
+    return app.model_copy(update={"timeline": app.with_step(entry)})
 
 
 def record_decision(app: Application, event: ReviewDecided, *, event_id: str) -> Application:
@@ -313,7 +327,7 @@ def record_decision(app: Application, event: ReviewDecided, *, event_id: str) ->
         details={"decision": event.decision, "score": str(event.score) if event.score is not None else None,
                  "rank": event.rank, "rubric_version": event.rubric_version},
     )
-    return app.model_copy(update={"status": status, "timeline": [*app.timeline, entry]})
+    return app.model_copy(update={"status": status, "timeline": app.with_step(entry)})
 
 
 def record_listing(app: Application, event: PlatformAccredited | PlatformCultivationListed, *,
@@ -328,7 +342,7 @@ def record_listing(app: Application, event: PlatformAccredited | PlatformCultiva
     entry = TimelineEntry(at=event.listed_at or app.updated_at, event_type=event.topic.name, event_id=event_id,
                           status=status, actor_role="province_official", summary=summary,
                           details={"platform_id": event.platform_id, "certificate_no": number})
-    return app.model_copy(update={"status": status, "timeline": [*app.timeline, entry]})
+    return app.model_copy(update={"status": status, "timeline": app.with_step(entry)})
 
 
 def record_objection_upheld(app: Application, event: PublicityClosed, *, event_id: str) -> Application:
@@ -336,4 +350,4 @@ def record_objection_upheld(app: Application, event: PublicityClosed, *, event_i
     status = Status.OBJECTION_UPHELD if app.status in PROPOSED else app.status
     entry = TimelineEntry(at=event.closed_at, event_type=event.topic.name, event_id=event_id, status=status,
                           actor_role="province_official", summary="公示期间收到的实名异议经核查成立，不予认定。")
-    return app.model_copy(update={"status": status, "timeline": [*app.timeline, entry]})
+    return app.model_copy(update={"status": status, "timeline": app.with_step(entry)})
