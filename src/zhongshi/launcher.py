@@ -141,18 +141,20 @@ class Stack:
         self.processes[name] = embedded.spawn([sys.executable, "-m", module], self.log(name),
                                               env=self.service_env(name))
 
-    def restart_service(self, name: str, timeout: float = 180) -> None:
-        """Start ``name`` again (after a kill or a crash) and wait until it is ready."""
+    def restart_service(self, name: str, timeout: float | None = 180) -> None:
+        """Start ``name`` again (after a kill or a crash) and wait until it is ready (``timeout=None``: don't)."""
         self.processes.pop(name, None)
         self.start_service(name)
-        self.wait_ready((name,), timeout)
+        if timeout is not None:
+            self.wait_ready((name,), timeout)
 
-    def add_replica(self, name: str, timeout: float = 180) -> str:
+    def add_replica(self, name: str, timeout: float | None = 180) -> str:
         """Start another process of service ``name`` (same consumer group, its own port); return its key."""
         key = f"{name}-{sum(k.split('-')[0] == name for k in self.processes) + 1}"
         self.config.ports[key] = embedded.free_port()
         self.start_service(key)
-        self.wait_ready((key,), timeout)
+        if timeout is not None:
+            self.wait_ready((key,), timeout)
         return key
 
     def pid(self, name: str) -> int:

@@ -1,0 +1,259 @@
+"""One round of applications through every stage — submit, screening, the county/city/province chain, expert
+review and the decision, publicity and the registry — driven by the sample round's simulated officials and
+experts (`zhongshi.demo_*`). Faults make any request fail, so each stage repeats its pass (the drivers are
+idempotent: a rerun finds nothing left to do) until the services show the stage done."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+from pymongo import MongoClient
+from zhongshi_contracts.credit_code import make_credit_code
+from zhongshi_contracts.reference import hubei_cities
+from zhongshi_runtime.auth import Role
+from zhongshi_runtime.clock import shanghai_date, utc_now
+
+from zhongshi import demo
+from zhongshi.demo_data import APPLICANTS
+from zhongshi.demo_officials import Officials
+from zhongshi.demo_registry import run_publicity
+from zhongshi.demo_review import run_review
+from zhongshi.launcher import Stack
+
+STAGES = ("submit", "screening", "chain", "review", "publicity", "settle", "done")
+CHAIN_DONE = {"returned", "rejected", "declined", "expert_review", "proposed_accreditation",
+              "proposed_cultivation", "review_declined"}
+DECIDED = {"proposed_accreditation", "proposed_cultivation", "review_declined"}
+
+
+def applicant_code(sample: str, name: str) -> str:
+    """The applicant ``name`` of a round, like ``sample`` (same kind of legal person and county): rounds never
+    share an applicant, and a repeated submission is the same applicant's (its Idempotency-Key holds)."""
+    return make_credit_code(sample[:8] + hashlib.sha256(name.encode()).hexdigest()[:9].upper())
+
+
+class NotYet(Exception):
+    """A stage's precondition is not met yet (a downstream service has not caught up)."""
+
+
+class RoundOfficials(Officials):
+    """The sample round's officials, with quotas large enough that every recommendation is forwarded; the
+    counties without an applicant in the round have nothing in their queues, so they are not asked."""
+
+    def __init__(self, stack: Stack, http: httpx.Client, round_id: str, quota: int, rows: Iterable[int]) -> None:
+        super().__init__(stack, http, round_id)
+        self.quota = quota
+        self.counties = {APPLICANTS[row % len(APPLICANTS)][0] for row in rows}
+
+    def queue(self, level: str, role: Role, scope: str) -> list[dict[str, Any]]:
+        if level == "county" and scope not in self.counties:
+            return []
+        return super().queue(level, role, scope)
+
+    def set_round(self) -> None:
+        today = shanghai_date(utc_now())
+        settings = {"round_id": self.round_id, "quotas": dict.fromkeys(hubei_cities(), self.quota),
+                    "deadlines": {"county_review": str(today + timedelta(days=10)),
+                                  "city_review": str(today + timedelta(days=20)),
+                                  "exception_review": str(today + timedelta(days=30))}}
+        r = self.http.put(f"{self.screening}/rounds/{self.round_id}/settings", json=settings,
+                          headers=self.auth(Role.PROVINCE_OFFICIAL, "42"))
+        r.raise_for_status()
+
+
+class RoundFlow:
+    """Drives one round; ``stage`` says where it is (fault plans wait for a stage)."""
+
+    def __init__(self, stack: Stack, round_id: str, size: int, rate: float, log: Callable[[str], None],
+                 stage_timeout: float = 300) -> None:
+        self.stack, self.round_id, self.size, self.rate, self.log = stack, round_id, size, rate, log
+        self.stage_timeout = stage_timeout
+        self.stage = "submit"
+        self.rows: dict[str, int] = {}  # acknowledged application id → row of the sample applicants
+        self.publicity_note = ""
+        self.submit_seconds = 0.0
+        self._lock = threading.Lock()
+        self.province = {"Authorization": f"Bearer {stack.token(Role.PROVINCE_OFFICIAL, '42')}"}
+
+    # ---- the whole round ----
+    def run(self) -> None:
+        with httpx.Client(timeout=30) as http:
+            self.http = http
+            self._step("submit", self.submit_all, lambda: len(self.rows) == self.size)
+            self._step("screening", lambda: None, lambda: self._all_in(lambda s: s not in ("draft", "submitted")))
+            officials = RoundOfficials(self.stack, http, self.round_id, quota=self.size, rows=self.rows.values())
+            self._step("chain", officials.set_round, lambda: True)
+            self._step("chain", lambda: self._chain_pass(officials), lambda: self._all_in(CHAIN_DONE.__contains__))
+            self._step("review", self._review_pass, self._reviewed)
+            self._step("publicity", self._publicity_pass, self._published)
+            self.stage = "settle"
+
+    def _step(self, stage: str, action: Callable[[], None], done: Callable[[], bool], patience: float = 20) -> None:
+        """Run ``action``, then wait up to ``patience`` seconds for ``done()``; repeat the (idempotent) action
+        when it failed under a fault or the stage is still not done."""
+        self.stage = stage
+        began, deadline, last = time.monotonic(), time.monotonic() + self.stage_timeout, ""
+        while time.monotonic() < deadline:
+            try:
+                action()
+                last = self._wait(done, min(deadline, time.monotonic() + patience))
+                if not last:
+                    self.log(f"{self.round_id}: {stage} done in {time.monotonic() - began:.1f}s")
+                    return
+            except NotYet as exc:
+                last = str(exc)
+                time.sleep(0.5)
+            except Exception as exc:  # a fault hit a request: the pass is repeated
+                why = f"{type(exc).__name__}: {exc}"[:300]
+                if why != last:
+                    self.log(f"{self.round_id}: {stage} pass failed ({why}); repeating")
+                last = why
+                time.sleep(0.5)
+        raise AssertionError(f"{self.round_id}: stage {stage} not done within {self.stage_timeout:.0f}s: {last}")
+
+    @staticmethod
+    def _wait(done: Callable[[], bool], until: float) -> str:
+        """Poll ``done`` until it holds (returns "") or ``until``; returns why it did not."""
+        while True:
+            try:
+                if done():
+                    return ""
+                why = "not done"
+            except Exception as exc:
+                why = f"{type(exc).__name__}: {exc}"[:300]
+            if time.monotonic() > until:
+                return why
+            time.sleep(0.3)
+
+    # ---- submit ----
+    def submit_all(self) -> None:
+        """Create and submit the applications at ``rate`` per second, 8 at a time; acknowledged ones count."""
+        todo = [i for i in range(self.size) if i not in self.rows.values()]
+        if not self.rows:
+            r = self.http.post(f"{self.stack.url('intake')}/api/v1/rounds", headers=self.province,
+                               json={**demo.demo_round(shanghai_date(utc_now())), "id": self.round_id,
+                                     "title": f"故障测试批次 {self.round_id}"})
+            if r.status_code not in (201, 409):
+                r.raise_for_status()
+        began = time.monotonic()
+        with httpx.Client(timeout=30) as http, ThreadPoolExecutor(8) as pool:  # the pool finishes first
+            for k, i in enumerate(todo):
+                pause = began + k / self.rate - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)
+                pool.submit(self._submit_one, http, i)
+        self.submit_seconds += time.monotonic() - began
+
+    def _submit_one(self, http: httpx.Client, i: int) -> None:
+        today = shanghai_date(utc_now())
+        row = i % len(APPLICANTS)
+        body = demo.dossier(row, APPLICANTS[row], today)
+        code = applicant_code(body["applicant"]["credit_code"], f"{self.round_id}/{i}")
+        body["applicant"]["credit_code"] = code
+        me = {"Authorization": f"Bearer {self.stack.token(Role.APPLICANT, code)}"}
+        intake = f"{self.stack.url('intake')}/api/v1/applications"
+        last: Exception | None = None
+        for _ in range(120):
+            try:
+                app = http.post(intake, json={"round_id": self.round_id, "dossier": body},
+                                headers={**me, "Idempotency-Key": f"{self.round_id}-{i}"})
+                app.raise_for_status()
+                app_id = app.json()["id"]
+                if app.json()["status"] == "draft":
+                    r = http.post(f"{intake}/{app_id}/submit", headers=me)
+                    if r.status_code != 409:
+                        r.raise_for_status()
+                if http.get(f"{intake}/{app_id}", headers=me).json()["status"] != "draft":
+                    with self._lock:
+                        self.rows[app_id] = i
+                    return
+            except (httpx.HTTPError, KeyError, ValueError) as exc:  # a fault: the Idempotency-Key makes a repeat safe
+                last = exc
+            time.sleep(0.5)
+        self.log(f"{self.round_id}: application {i} not acknowledged: {last!r}")
+
+    # ---- what intake shows ----
+    def statuses(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        offset = 0
+        while True:
+            page = self.http.get(f"{self.stack.url('intake')}/api/v1/applications", headers=self.province,
+                                 params={"round_id": self.round_id, "offset": offset, "limit": 200})
+            page.raise_for_status()
+            found |= {a["id"]: a["status"] for a in page.json()["items"]}
+            offset += 200
+            if offset >= page.json()["total"]:
+                return found
+
+    def _all_in(self, accepted: Callable[[str], bool]) -> bool:
+        statuses = self.statuses()
+        waiting = [a for a in self.rows if not accepted(statuses.get(a, "missing"))]
+        if waiting:
+            raise NotYet(f"{len(waiting)} applications not there yet, e.g. {waiting[0]}: {statuses.get(waiting[0])}")
+        return True
+
+    # ---- the chain ----
+    def _chain_pass(self, officials: RoundOfficials) -> None:
+        officials.counties_review()
+        officials.cities_forward()
+        officials.province_decides()
+
+    # ---- review ----
+    def in_review(self) -> list[str]:
+        statuses = self.statuses()
+        return sorted(a for a in self.rows if statuses.get(a) == "expert_review" or statuses.get(a) in DECIDED)
+
+    def _review_pass(self) -> None:
+        """Experts review only once review knows every forwarded candidate (its consumer may lag)."""
+        expected = self.in_review()
+        proposal = self.http.get(f"{self.stack.url('review')}/api/v1/rounds/{self.round_id}/proposal",
+                                 headers=self.province)
+        proposal.raise_for_status()
+        body = proposal.json()
+        known = {i["application_id"] for i in body["items"]} | {i["application_id"] for i in body["incomplete"]}
+        if body["confirmed_at"] is None and not set(expected) <= known:
+            raise NotYet(f"review knows {len(known & set(expected))} of {len(expected)} candidates")
+        run_review(self.stack, self.round_id, expected, timeout=1)
+
+    def _reviewed(self) -> bool:
+        return self._all_in(lambda s: s in CHAIN_DONE - {"expert_review"})
+
+    # ---- publicity and the registry ----
+    def registry_db(self) -> Any:
+        return MongoClient(self.stack.mongodb_uri, serverSelectionTimeoutMS=5000)["zhongshi_registry"]
+
+    def _publicity_pass(self) -> None:
+        """Publicity opens once the registry holds every decision; its clock starts at today's date."""
+        decided = len(self.in_review())
+        registry = self.registry_db()
+        held = registry.decisions.count_documents({"round_id": self.round_id})
+        registry.client.close()
+        if held < decided:
+            raise NotYet(f"the registry holds {held} of {decided} decisions")
+        base = f"{self.stack.url('registry')}/api/v1"
+        if self.http.get(f"{base}/public/publicity/{self.round_id}").status_code == 404:
+            self._registry_clock_to(shanghai_date(utc_now()))
+        result = run_publicity(self.stack, self.round_id)
+        if "节假日数据尚未覆盖" in str(result.get("note")):
+            self.publicity_note = str(result["note"])  # the holiday calendar ends: publicity cannot open
+
+    def _registry_clock_to(self, day: date) -> None:
+        """Every round opens publicity on the real date: rounds one after another would run the clock on."""
+        r = self.http.put(f"{self.stack.url('registry')}/api/v1/dev/clock", json={"today": day.isoformat()},
+                          headers=self.province)
+        r.raise_for_status()
+
+    def _published(self) -> bool:
+        if self.publicity_note:
+            return True
+        shown = self.http.get(f"{self.stack.url('registry')}/api/v1/public/publicity/{self.round_id}")
+        if shown.status_code != 200 or not shown.json().get("closed_at"):
+            raise NotYet(f"publicity not closed yet ({shown.status_code})")
+        return True

@@ -1,0 +1,141 @@
+"""One scenario: a round through every stage with faults fired at seeded points of it, then the invariant
+checked until the stack has settled, and the figures: lost / duplicated / redelivered / dead-lettered."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tests.faults.chaos import Chaos
+from tests.faults.flow import STAGES, RoundFlow
+from tests.faults.invariant import Findings, Invariant
+
+APPS = int(os.environ.get("ZHONGSHI_FAULT_APPS", "12"))
+RATE = float(os.environ.get("ZHONGSHI_FAULT_RATE", "50"))
+SEED = int(os.environ.get("ZHONGSHI_FAULT_SEED", "20261127"))
+FAULT_STAGES = ("submit", "screening", "chain", "review", "publicity")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """``action`` fires ``delay`` seconds after the round reaches ``stage``; it heals what it breaks."""
+
+    stage: str
+    delay: float
+    label: str
+    action: Callable[[], None]
+
+
+def seeded_points(rng: random.Random, count: int, stages: tuple[str, ...] = FAULT_STAGES) -> list[tuple[str, float]]:
+    """``count`` random points of a round: a stage and a delay into it, in the order the round reaches them."""
+    points = [(rng.choice(stages), round(rng.uniform(0.2, 3.0), 2)) for _ in range(count)]
+    return sorted(points, key=lambda p: (STAGES.index(p[0]), p[1]))
+
+
+@dataclass
+class Report:
+    scenario: str
+    applications: int = 0
+    submitted_per_s: float = 0
+    seconds: float = 0
+    lost: int = 0
+    duplicated: int = 0
+    out_of_order: int = 0
+    redelivered: int = 0
+    dead_lettered: int = 0
+    rebalances: int = 0
+    retries: int = 0
+    replays: int = 0
+    resent: int = 0
+    faults: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    note: str = ""
+
+    def line(self) -> str:
+        return (f"{self.scenario:<34} apps {self.applications:>5}  lost {self.lost:>3}  duplicated {self.duplicated:>3}"
+                f"  out-of-order {self.out_of_order:>3}  redelivered {self.redelivered:>5}  dead-lettered"
+                f" {self.dead_lettered:>3}  rebalances {self.rebalances:>3}  replays {self.replays:>2}"
+                f"  resent {self.resent:>2}  {self.seconds:>6.1f}s")
+
+    def details(self) -> str:
+        lines = [self.line(), f"    submitted at {self.submitted_per_s:.1f}/s; {self.retries} handler retries",
+                 *(f"    fault: {f}" for f in self.faults), *(f"    PROBLEM {p}" for p in self.problems)]
+        return "\n".join(lines + ([f"    note: {self.note}"] if self.note else []))
+
+
+class Scenario:
+    """Runs one round under ``faults`` on the chaos stack and reports."""
+
+    def __init__(self, chaos: Chaos, name: str, *, size: int = APPS, rate: float = RATE) -> None:
+        self.chaos, self.name, self.size, self.rate = chaos, name, size, rate
+        self.settle_timeout = max(180.0, size * 0.6)  # notify's e-mails, a few per application, go out last
+        self.round_id = f"F-{re.sub(r'[^A-Za-z0-9]+', '-', name)[:20]}-{random.Random(SEED).randrange(16**4):04x}"
+        self.flow = RoundFlow(chaos.stack, self.round_id, size, rate, self._say,
+                              stage_timeout=max(240.0, size * 1.5))
+        self.fired: list[str] = []
+        self.errors: list[str] = []
+
+    def _say(self, text: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+    def run(self, faults: list[Fault], before_check: Callable[[], None] | None = None) -> tuple[Report, Findings]:
+        began = time.monotonic()
+        self.chaos.tally.scrape_all()
+        start = self.chaos.tally.totals()
+        log_mark = len(self.chaos.log)
+        plan = threading.Thread(target=self._fire, args=(faults,), name=f"faults-{self.name}", daemon=True)
+        plan.start()
+        try:
+            self.flow.run()
+        except AssertionError as exc:
+            self.errors.append(str(exc))
+        plan.join(600)
+        if before_check:
+            before_check()
+        findings = self._settle()
+        self.chaos.tally.scrape_all()
+        delta = {k: v - start[k] for k, v in self.chaos.tally.totals().items()}
+        report = Report(
+            scenario=self.name, applications=len(self.flow.rows), seconds=time.monotonic() - began,
+            submitted_per_s=len(self.flow.rows) / max(self.flow.submit_seconds, 1e-9),
+            lost=len(findings.lost_applications()), duplicated=len(findings.duplicated),
+            out_of_order=len(findings.out_of_order), redelivered=int(delta["redelivered"]),
+            dead_lettered=int(delta["dead_lettered"]), rebalances=int(delta["rebalances"]),
+            retries=int(delta["retries"]), replays=int(delta["outbox_replays"]), resent=findings.resent,
+            faults=self.chaos.log[log_mark:], note=self.flow.publicity_note,
+            problems=self.errors + findings.lost[:10] + findings.duplicated[:10] + findings.out_of_order[:10],
+        )
+        self._say(report.details())
+        return report, findings
+
+    def _fire(self, faults: list[Fault]) -> None:
+        for fault in faults:
+            while self.flow.stage != "settle" and STAGES.index(self.flow.stage) < STAGES.index(fault.stage):
+                time.sleep(0.05)
+            time.sleep(fault.delay)
+            self._say(f"{self.round_id}: fault at {self.flow.stage}: {fault.label}")
+            try:
+                fault.action()
+                self.fired.append(fault.label)
+            except Exception:
+                self.errors.append(f"fault {fault.label} failed: {traceback.format_exc(limit=3)}")
+
+    def _settle(self) -> Findings:
+        """Check until the invariant holds (the stack has caught up) or the time is up; the last findings."""
+        invariant = Invariant(self.chaos.stack.mongodb_uri, self.round_id, dict(self.flow.rows),
+                              registry=not self.flow.publicity_note)
+        deadline = time.monotonic() + self.settle_timeout
+        while True:
+            try:
+                findings = invariant.check()
+            except Exception as exc:  # the database may be restarting
+                findings = Findings(lost=[f"check failed: {exc!r}"])
+            if findings.clean or time.monotonic() > deadline:
+                return findings
+            time.sleep(1)
