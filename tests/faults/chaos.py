@@ -63,6 +63,9 @@ class Tally:
         with self._lock:
             self._last[process.pid] = samples
 
+    def close(self) -> None:
+        self._http.close()
+
     def scrape_all(self, skip: frozenset[str] = frozenset()) -> None:
         for name in list(self.stack.processes):
             if name not in skip:
@@ -121,6 +124,7 @@ class Chaos:
     def close(self) -> None:
         """After the stack stopped: the spawner thread may end now."""
         self._spawner.shutdown()
+        self.tally.close()
 
     def note(self, text: str) -> None:
         self.log.append(f"{time.strftime('%H:%M:%S')} {text}")

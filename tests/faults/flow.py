@@ -76,9 +76,10 @@ class RoundFlow:
         self.stack, self.round_id, self.size, self.rate, self.log = stack, round_id, size, rate, log
         self.stage_timeout = stage_timeout
         self.stage = "submit"
-        self.rows: dict[str, int] = {}  # acknowledged application id → row of the sample applicants
+        self.rows: dict[str, int] = {}  # acknowledged application id → its number i (sample applicant i % 36)
         self.publicity_note = ""
         self.submit_seconds = 0.0
+        self._scheduled = False
         self._lock = threading.Lock()
         self.province = {"Authorization": f"Bearer {stack.token(Role.PROVINCE_OFFICIAL, '42')}"}
 
@@ -89,7 +90,6 @@ class RoundFlow:
             self._step("submit", self.submit_all, lambda: len(self.rows) == self.size)
             self._step("screening", lambda: None, lambda: self._all_in(lambda s: s not in ("draft", "submitted")))
             officials = RoundOfficials(self.stack, http, self.round_id, quota=self.size, rows=self.rows.values())
-            self._step("chain", officials.set_round, lambda: True)
             self._step("chain", lambda: self._chain_pass(officials), lambda: self._all_in(CHAIN_DONE.__contains__))
             self._step("review", self._review_pass, self._reviewed)
             self._step("publicity", self._publicity_pass, self._published)
@@ -201,6 +201,9 @@ class RoundFlow:
 
     # ---- the chain ----
     def _chain_pass(self, officials: RoundOfficials) -> None:
+        if not self._scheduled:  # quotas and deadlines once (each time would announce the round again)
+            officials.set_round()
+            self._scheduled = True
         officials.counties_review()
         officials.cities_forward()
         officials.province_decides()

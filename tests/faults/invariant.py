@@ -88,7 +88,8 @@ class Invariant:
             produced = self._produced(client, found)
             decisions = {key: json.loads(r["value"])["decision"] for (topic, key), r in produced.items()
                          if topic == DEC}
-            apps = {a["_id"]: a for a in client.zhongshi_intake.applications.find({"round_id": self.round_id})}
+            mine = {"round_id": self.round_id}
+            apps: dict[str, dict[str, Any]] = {a["_id"]: a for a in client.zhongshi_intake.applications.find(mine)}
             for app_id, row in sorted(self.rows.items()):
                 self._application(apps.get(app_id), app_id, row, decisions.get(app_id), found)
             if self.registry:
