@@ -118,9 +118,9 @@ class RoundFlow:
                 time.sleep(0.5)
         raise AssertionError(f"{self.round_id}: stage {stage} not done within {self.stage_timeout:.0f}s: {last}")
 
-    @staticmethod
-    def _wait(done: Callable[[], bool], until: float) -> str:
-        """Poll ``done`` until it holds (returns "") or ``until``; returns why it did not."""
+    def _wait(self, done: Callable[[], bool], until: float) -> str:
+        """Poll ``done`` until it holds (returns "") or ``until``; returns why it did not. Polls of a large
+        round are spaced out: each reads every application, and the services have work to do."""
         while True:
             try:
                 if done():
@@ -130,7 +130,7 @@ class RoundFlow:
                 why = f"{type(exc).__name__}: {exc}"[:300]
             if time.monotonic() > until:
                 return why
-            time.sleep(0.3)
+            time.sleep(max(0.3, self.size / 500))
 
     # ---- submit ----
     def submit_all(self) -> None:

@@ -3,6 +3,7 @@ checked until the stack has settled, and the figures: lost / duplicated / redeli
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -10,7 +11,8 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from tests.faults.chaos import Chaos
 from tests.faults.flow import STAGES, RoundFlow
@@ -19,6 +21,7 @@ from tests.faults.invariant import Findings, Invariant
 APPS = int(os.environ.get("ZHONGSHI_FAULT_APPS", "12"))
 RATE = float(os.environ.get("ZHONGSHI_FAULT_RATE", "50"))
 SEED = int(os.environ.get("ZHONGSHI_FAULT_SEED", "20261127"))
+RESULTS = os.environ.get("ZHONGSHI_FAULT_RESULTS", "")
 FAULT_STAGES = ("submit", "screening", "chain", "review", "publicity")
 
 
@@ -112,6 +115,9 @@ class Scenario:
             problems=self.errors + findings.lost[:10] + findings.duplicated[:10] + findings.out_of_order[:10],
         )
         self._say(report.details())
+        if RESULTS:  # one JSON line per scenario, for a long run whose output scrolls away
+            with Path(RESULTS).open("a") as out:
+                out.write(json.dumps(asdict(report), ensure_ascii=False) + "\n")
         return report, findings
 
     def _fire(self, faults: list[Fault]) -> None:
@@ -138,4 +144,4 @@ class Scenario:
                 findings = Findings(lost=[f"check failed: {exc!r}"])
             if findings.clean or time.monotonic() > deadline:
                 return findings
-            time.sleep(1)
+            time.sleep(max(1.0, self.size / 100))
