@@ -87,13 +87,16 @@ class RoundFlow:
     def run(self) -> None:
         with httpx.Client(timeout=30) as http:
             self.http = http
-            self._step("submit", self.submit_all, lambda: len(self.rows) == self.size)
-            self._step("screening", lambda: None, lambda: self._all_in(lambda s: s not in ("draft", "submitted")))
-            officials = RoundOfficials(self.stack, http, self.round_id, quota=self.size, rows=self.rows.values())
-            self._step("chain", lambda: self._chain_pass(officials), lambda: self._all_in(CHAIN_DONE.__contains__))
-            self._step("review", self._review_pass, self._reviewed)
-            self._step("publicity", self._publicity_pass, self._published)
-            self.stage = "settle"
+            try:
+                self._step("submit", self.submit_all, lambda: len(self.rows) == self.size)
+                self._step("screening", lambda: None, lambda: self._all_in(lambda s: s not in ("draft", "submitted")))
+                officials = RoundOfficials(self.stack, http, self.round_id, quota=self.size, rows=self.rows.values())
+                self._step("chain", lambda: self._chain_pass(officials),
+                           lambda: self._all_in(CHAIN_DONE.__contains__))
+                self._step("review", self._review_pass, self._reviewed)
+                self._step("publicity", self._publicity_pass, self._published)
+            finally:
+                self.stage = "settle"  # also when a stage timed out: the faults still planned fire now
 
     def _step(self, stage: str, action: Callable[[], None], done: Callable[[], bool], patience: float = 20) -> None:
         """Run ``action``, then wait up to ``patience`` seconds for ``done()``; repeat the (idempotent) action
