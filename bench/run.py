@@ -66,46 +66,54 @@ def cold_start(stack: Stack, within_s: float = 900) -> float:
     return time.monotonic() - began
 
 
-def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
+def measure(stack: Stack, args: argparse.Namespace, figures: dict[str, Any]) -> None:
+    """Fill ``figures`` phase by phase; each phase is written out as soon as it is measured."""
     only = set(args.only.split(","))
-    figures: dict[str, Any] = {"p5": {"cold_start_s": round(cold_start(stack), 1),
-                                      "rss_mb": {"idle": rss_mb(stack_pids(stack))}}}
-    p1: dict[str, Any] = {}
+
+    def done(phase: str, value: Any, *path: str) -> None:
+        target = figures
+        for part in path:
+            target = target.setdefault(part, {})
+        target[phase] = value
+        report.write(figures, args.out)
+        print(f"{'.'.join((*path, phase))}: {value}", flush=True)
+
+    done("cold_start_s", round(cold_start(stack), 1), "p5")
+    done("idle", rss_mb(stack_pids(stack)), "p5", "rss_mb")
     if "p1" in only:
-        steady_n = 20 if args.smoke else 200
-        p1["steady_20_per_s"] = uvloop.run(pipeline.steady(stack, "R-bench-steady", steady_n))
-        p1["all_services"] = uvloop.run(pipeline.sustained(stack, "R-bench-all", args.sustained))
+        done("steady_20_per_s", uvloop.run(pipeline.steady(stack, "R-bench-steady", 20 if args.smoke else 200)), "p1")
+        done("all_services", uvloop.run(pipeline.sustained(stack, "R-bench-all", args.sustained)), "p1")
     if "p2" in only or "p3" in only or "p4" in only:
-        figures["p2"] = round_.run(stack, "R-bench-round", args.round_size)
+        done("p2", round_.run(stack, "R-bench-round", args.round_size))
     if "p3" in only:
-        figures["p3"] = reads.measure(stack, args.seconds)
-    figures["p5"]["rss_mb"]["after_load"] = rss_mb(stack_pids(stack))
+        done("p3", reads.measure(stack, args.seconds))
+    done("after_load", rss_mb(stack_pids(stack)), "p5", "rss_mb")
     if "p1" in only:
         for name in SIDE_SERVICES:
             stack.stop_service(name)
-        p1["path"] = uvloop.run(pipeline.sustained(stack, "R-bench-path", args.sustained))
-        p1["bare"] = uvloop.run(bare.measure(stack.bootstrap, stack.mongodb_uri, "R-bench-path", args.sustained))
-        figures["p1"] = p1
+        done("path", uvloop.run(pipeline.sustained(stack, "R-bench-path", args.sustained)), "p1")
+        done("bare", uvloop.run(bare.measure(stack.bootstrap, stack.mongodb_uri, "R-bench-path", args.sustained)),
+             "p1")
     if "p4" in only:
         templates = uvloop.run(replay.templates(stack.bootstrap))
         for name in list(stack.processes):
             stack.stop_service(name)
         stack.restart_broker()  # empty: the rebuild reads exactly the records P4 publishes
-        figures["p4"] = uvloop.run(replay.measure(stack.bootstrap, stack.mongodb_uri, templates, args.events))
-    return figures
+        done("p4", uvloop.run(replay.measure(stack.bootstrap, stack.mongodb_uri, templates, args.events)))
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
+    figures: dict[str, Any] = {"sizes": {"round": args.round_size, "sustained": args.sustained,
+                                         "events": args.events, "smoke": args.smoke},
+                               "conditions_at_start": report.conditions()}
     with tempfile.TemporaryDirectory() as tmp:
         stack = Stack(StackConfig.isolated(args.var or Path(tmp), log_level="WARNING"))
         try:
-            figures = measure(stack, args)
+            measure(stack, args, figures)
         finally:
             stack.stop()
     figures["conditions"] = report.conditions()
-    figures["sizes"] = {"round": args.round_size, "sustained": args.sustained, "events": args.events,
-                        "smoke": args.smoke}
     report.write(figures, args.out)
     print(report.table(figures))
     print(f"written to {args.out}")
