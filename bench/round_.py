@@ -7,6 +7,7 @@ would. The wall time runs from the first submission until intake shows every lis
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
@@ -174,8 +175,6 @@ class Round:
         _ok(await self.http.put(f"{self.review}/experts/{expert_id}", json=expert, headers=self.province))
 
     async def _expert_scores(self, expert_id: str) -> None:
-        import random
-
         rng = random.Random(expert_id)  # noqa: S311 - a simulation
         me = self.auth(Role.EXPERT, expert_id)
         for task in _ok(await self.http.get(f"{self.review}/assignments", headers=me)):
