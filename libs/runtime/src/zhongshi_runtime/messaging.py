@@ -81,17 +81,38 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}" for e in exc.errors())[:2000]
 
 
-class RebalanceCounter(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Counts the partition assignments the consumer receives: a storm of rebalances shows in metrics."""
+class Assignments(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Counts the partition assignments the consumer receives (a storm of rebalances shows in metrics).
 
-    def __init__(self, metrics: RuntimeMetrics) -> None:
-        self.metrics = metrics
+    With ``identify`` (the broker's cluster id, new at every start of the embedded broker) it also reads the
+    assigned partitions from the beginning when the broker was replaced by an empty one since the previous
+    assignment: an offset from the old broker means nothing in the new log — and one committed while the
+    consumer re-joined lands there — while Tansu answers a fetch beyond the end of a partition with nothing
+    instead of OffsetOutOfRange, so the consumer would skip whatever is written up to that offset."""
+
+    def __init__(self, metrics: RuntimeMetrics, logger: logging.Logger,
+                 identify: Callable[[], Awaitable[str]] | None = None) -> None:
+        self.metrics, self.logger, self.identify = metrics, logger, identify
+        self.consumer: Callable[[], Any] = lambda: None
+        self._cluster: str | None = None
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         return None
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         self.metrics.rebalances.labels(self.metrics.service).inc()
+        if self.identify is None or not assigned:
+            return
+        try:
+            cluster = await self.identify()
+        except Exception as exc:
+            self.logger.warning("cannot ask the broker for its cluster id: %r", exc)
+            return
+        if self._cluster is not None and cluster != self._cluster:
+            self.logger.warning("the broker was replaced by an empty one: reading %d partitions from the start",
+                                len(assigned))
+            await self.consumer().seek_to_beginning(*assigned)
+        self._cluster = cluster
 
 
 class Consumers:
@@ -105,10 +126,11 @@ class Consumers:
 
     def __init__(
         self, broker: KafkaBroker, settings: ServiceSettings, metrics: RuntimeMetrics, logger: logging.Logger,
-        faults: Faults | None = None,
+        faults: Faults | None = None, identify: Callable[[], Awaitable[str]] | None = None,
     ) -> None:
         self.broker, self.settings, self.metrics, self.logger = broker, settings, metrics, logger
         self.faults = faults or Faults(settings.service_name)
+        self.assignments = Assignments(metrics, logger, identify)
         self.group_id = f"zhongshi-{settings.service_name}"
         self._routes: dict[str, tuple[type[Event], Handler[Any]]] = {}
 
@@ -141,11 +163,12 @@ class Consumers:
             fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
             ack_policy=AckPolicy.ACK,
             decoder=raw_body,  # we parse ourselves, so a body that is not JSON reaches the DLQ
-            listener=RebalanceCounter(self.metrics),
+            listener=self.assignments,
             title=f"{self.settings.service_name}:consume",
             description="Consumes: " + ", ".join(self.topics),
         )
         subscriber(self.dispatch_or_nack)
+        self.assignments.consumer = lambda: subscriber.consumer
 
     async def dispatch(self, msg: KafkaMessage) -> None:
         record = msg.raw_message

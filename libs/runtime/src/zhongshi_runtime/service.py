@@ -60,7 +60,9 @@ class ServiceKit:
             self.mongo, self.db, source=f"/zhongshi/{name}", metrics=self.metrics, on_commit=self.relay.wake,
             faults=faults,
         )
-        self.consumers = Consumers(self.broker, settings, self.metrics, self.logger, faults)
+        self.consumers_cluster_id = ClusterId(settings.kafka_bootstrap_servers)  # one per task that asks
+        self.consumers = Consumers(self.broker, settings, self.metrics, self.logger, faults,
+                                   identify=self.consumers_cluster_id if settings.broker_epoch else None)
         self.authenticator = Authenticator(
             issuer=settings.auth_issuer, audience=settings.auth_audience,
             jwks_file=settings.auth_jwks_file, jwks_url=settings.auth_jwks_url,
@@ -122,6 +124,7 @@ class ServiceKit:
                 task.cancel()
             await self.relay.stop()  # finish the batch in flight while the producer still runs
             await self.cluster_id.close()
+            await self.consumers_cluster_id.close()
             await self.broker.stop()
             await self.mongo.close()
             self.logger.info("stopped")
