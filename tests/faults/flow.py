@@ -80,6 +80,7 @@ class RoundFlow:
         self.publicity_note = ""
         self.submit_seconds = 0.0
         self._scheduled = False
+        self.pause = max(0.3, size / 200)  # between polls: a large round is polled less often
         self._lock = threading.Lock()
         self.province = {"Authorization": f"Bearer {stack.token(Role.PROVINCE_OFFICIAL, '42')}"}
 
@@ -112,7 +113,7 @@ class RoundFlow:
                     return
             except NotYet as exc:
                 last = str(exc)
-                time.sleep(0.5)
+                time.sleep(self.pause)
             except Exception as exc:  # a fault hit a request: the pass is repeated
                 why = f"{type(exc).__name__}: {exc}"[:300]
                 if why != last:
@@ -133,7 +134,7 @@ class RoundFlow:
                 why = f"{type(exc).__name__}: {exc}"[:300]
             if time.monotonic() > until:
                 return why
-            time.sleep(max(0.3, self.size / 500))
+            time.sleep(self.pause)
 
     # ---- submit ----
     def submit_all(self) -> None:
@@ -184,16 +185,14 @@ class RoundFlow:
 
     # ---- what intake shows ----
     def statuses(self) -> dict[str, str]:
-        found: dict[str, str] = {}
-        offset = 0
-        while True:
-            page = self.http.get(f"{self.stack.url('intake')}/api/v1/applications", headers=self.province,
-                                 params={"round_id": self.round_id, "offset": offset, "limit": 200})
-            page.raise_for_status()
-            found |= {a["id"]: a["status"] for a in page.json()["items"]}
-            offset += 200
-            if offset >= page.json()["total"]:
-                return found
+        """Each application's status, from intake's database: asking its API for a large round every few
+        seconds would take a good share of the capacity the round itself needs."""
+        with self._db() as client:
+            found = client.zhongshi_intake.applications.find({"round_id": self.round_id}, {"status": 1})
+            return {a["_id"]: a["status"] for a in found}
+
+    def _db(self) -> MongoClient[dict[str, Any]]:
+        return MongoClient(self.stack.mongodb_uri, serverSelectionTimeoutMS=5000)
 
     def _all_in(self, accepted: Callable[[str], bool]) -> bool:
         statuses = self.statuses()
@@ -217,30 +216,27 @@ class RoundFlow:
         return sorted(a for a in self.rows if statuses.get(a) == "expert_review" or statuses.get(a) in DECIDED)
 
     def _review_pass(self) -> None:
-        """Experts review only once review knows every forwarded candidate (its consumer may lag)."""
+        """Experts review only once review holds every forwarded candidate, ready (its consumer may lag)."""
         expected = self.in_review()
-        proposal = self.http.get(f"{self.stack.url('review')}/api/v1/rounds/{self.round_id}/proposal",
-                                 headers=self.province)
-        proposal.raise_for_status()
-        body = proposal.json()
-        known = {i["application_id"] for i in body["items"]} | {i["application_id"] for i in body["incomplete"]}
-        if body["confirmed_at"] is None and not set(expected) <= known:
-            raise NotYet(f"review knows {len(known & set(expected))} of {len(expected)} candidates")
+        with self._db() as client:
+            review = client.zhongshi_review
+            confirmed = review.round_states.find_one({"_id": self.round_id}) is not None
+            ready = {c["_id"] for c in review.candidates.find(
+                {"round_id": self.round_id, "awaiting_exception": False, "withdrawn": False,
+                 "declined_by_province": False}, {"_id": 1})}
+        if not confirmed and not set(expected) <= ready:
+            raise NotYet(f"review holds {len(ready & set(expected))} of {len(expected)} candidates ready")
         run_review(self.stack, self.round_id, expected, timeout=1)
 
     def _reviewed(self) -> bool:
         return self._all_in(lambda s: s in CHAIN_DONE - {"expert_review"})
 
     # ---- publicity and the registry ----
-    def registry_db(self) -> Any:
-        return MongoClient(self.stack.mongodb_uri, serverSelectionTimeoutMS=5000)["zhongshi_registry"]
-
     def _publicity_pass(self) -> None:
         """Publicity opens once the registry holds every decision; its clock starts at today's date."""
         decided = len(self.in_review())
-        registry = self.registry_db()
-        held = registry.decisions.count_documents({"round_id": self.round_id})
-        registry.client.close()
+        with self._db() as client:
+            held = client.zhongshi_registry.decisions.count_documents({"round_id": self.round_id})
         if held < decided:
             raise NotYet(f"the registry holds {held} of {decided} decisions")
         base = f"{self.stack.url('registry')}/api/v1"
