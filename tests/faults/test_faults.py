@@ -28,6 +28,7 @@ def passed(report: Report, scenario: Scenario, reports: list[Report], planned: i
     assert not report.problems, report.details()
 
 
+# Scenario 5 runs first: the new broker gets every retained event again, and later rounds would add to them.
 def test_a_broker_restart_that_loses_every_record_is_recovered_from_the_outboxes(
         chaos: Chaos, reports: list[Report]) -> None:
     rng = random.Random(SEED + 5)
