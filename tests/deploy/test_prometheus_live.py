@@ -201,6 +201,11 @@ def test_every_dashboard_and_alert_expression_returns_data_while_the_sample_roun
     round_stack: Stack, prometheus: str
 ) -> None:
     with httpx.Client(base_url=prometheus, timeout=30) as http:
+        # Prometheus applies its targets a few seconds after it is ready: a round loaded before every target's
+        # first scrape could finish a stage unseen (screening takes a second), leaving its rates flat.
+        jobs = len(yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())["scrape_configs"])
+        wait_until(lambda: len(http.get("/api/v1/query", params={"query": "up == 1"}).json()["data"]["result"])
+                   == jobs, "every target scraped once", 60)
         started = time.time()
         demo.load(round_stack)
         loaded = time.time()
