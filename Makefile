@@ -21,7 +21,7 @@ test-unit: install
 lint: install
 	$(UV) run ruff check .
 	$(UV) run mypy -p zhongshi_contracts -p zhongshi_runtime -p zhongshi_intake -p zhongshi_screening \
-		-p zhongshi_review -p zhongshi_registry -p zhongshi_notify -p zhongshi
+		-p zhongshi_review -p zhongshi_registry -p zhongshi_notify -p zhongshi -p bench
 
 bench: install
 	$(UV) run python bench/run.py $(BENCH_ARGS)

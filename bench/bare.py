@@ -179,11 +179,13 @@ class BareLoop:
             self.finished.set()
 
     async def consume(self, consumer: AIOKafkaConsumer, handle: Any) -> None:
-        async for message in consumer:
-            await handle(message.key.decode(), f"{message.topic}/{message.partition}/{message.offset}")
-            await consumer.commit()
-            if self.finished.is_set():
-                return  # no commit in flight when the others are cancelled
+        """One message at a time, its offset committed after its transaction, until the run is finished
+        (returning, not cancelled: a cancelled commit would fail later, when the broker is gone)."""
+        while not self.finished.is_set():
+            for messages in (await consumer.getmany(timeout_ms=100, max_records=1)).values():
+                for message in messages:
+                    await handle(message.key.decode(), f"{message.topic}/{message.partition}/{message.offset}")
+                    await consumer.commit()
 
     async def run(self) -> dict[str, Any]:
         ids = await self.prepare()
@@ -217,7 +219,8 @@ class BareLoop:
             cpu = resource.getrusage(resource.RUSAGE_SELF)
         finally:
             intake_relay.stopping = screening_relay.stopping = True
-            for task in tasks:
+            self.finished.set()
+            for task in tasks[:2]:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             for consumer in consumers:

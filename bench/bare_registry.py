@@ -11,6 +11,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI, HTTPException
 from pymongo import ASCENDING, AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
 
 FIELDS = ("id", "kind", "status", "round_id", "platform_name", "applicant_name", "applicant_credit_code",
           "region_code", "city_code", "platform_type", "clusters", "service_kinds", "listed_on", "certificate_no",
@@ -20,7 +21,7 @@ PROJECTION = dict.fromkeys(FIELDS, 1)
 
 def create_app(mongodb_uri: str, database: str = "zhongshi_registry") -> FastAPI:
     app = FastAPI()
-    entries = AsyncMongoClient(mongodb_uri, tz_aware=True)[database].entries
+    entries: AsyncCollection[dict[str, Any]] = AsyncMongoClient(mongodb_uri, tz_aware=True)[database].entries
 
     @app.get("/platforms")
     async def platforms(city: str | None = None, county: str | None = None, cluster: str | None = None,
@@ -36,7 +37,7 @@ def create_app(mongodb_uri: str, database: str = "zhongshi_registry") -> FastAPI
         found = await entries.find_one({"_id": platform_id}, PROJECTION)
         if found is None:
             raise HTTPException(404)
-        return found
+        return dict(found)
 
     return app
 

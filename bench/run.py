@@ -2,10 +2,10 @@
 
 One embedded stack serves every figure, in this order: P5 cold start and idle RSS; P1 latency at a steady
 20/s and sustained throughput with all five services; P2 a round through every stage; P3 public registry reads
-(with the registry P2 published) against a bare FastAPI endpoint; RSS after load; P1 sustained throughput with
-only intake and screening running, and the bare loop; P4 (services stopped, an empty broker) the registry
-rebuilt from 100k events against the raw consume rate of the same records. Prints a table and writes
-bench/results.json. ``--smoke`` runs everything tiny (it checks the bench, not the stack)."""
+(with the registry P2 published) against a bare FastAPI endpoint; RSS after load; P1 latency at a steady 20/s
+and sustained throughput with only intake and screening running, and the bare loop; P4 (services stopped, an
+empty broker) the registry rebuilt from 100k events against the raw consume rate of the same records. Prints a
+table and writes bench/results.json. ``--smoke`` runs everything tiny (it checks the bench, not the stack)."""
 
 from __future__ import annotations
 
@@ -91,6 +91,8 @@ def measure(stack: Stack, args: argparse.Namespace, figures: dict[str, Any]) -> 
     if "p1" in only:
         for name in SIDE_SERVICES:
             stack.stop_service(name)
+        done("path_steady_20_per_s", uvloop.run(pipeline.steady(stack, "R-bench-path-steady",
+                                                                 20 if args.smoke else 200)), "p1")
         done("path", uvloop.run(pipeline.sustained(stack, "R-bench-path", args.sustained)), "p1")
         done("bare", uvloop.run(bare.measure(stack.bootstrap, stack.mongodb_uri, "R-bench-path", args.sustained)),
              "p1")

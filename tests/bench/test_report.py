@@ -9,7 +9,8 @@ from bench import report
 
 FIGURES = {
     "p1": {"path": {"applications_per_s": 30.0}, "bare": {"applications_per_s": 40.0},
-           "steady_20_per_s": {"p50_ms": 40.0, "p99_ms": 90.0}},
+           "steady_20_per_s": {"p50_ms": 400.0, "p99_ms": 900.0},
+           "path_steady_20_per_s": {"p50_ms": 40.0, "p99_ms": 90.0}},
     "p3": {"list": {"max": {"requests_per_s": 300.0}, "at_200": {"p99_ms": 12.0}},
            "bare_list": {"max": {"requests_per_s": 600.0}, "at_200": {"p99_ms": 6.0}}},
     "p5": {"cold_start_s": 12.0, "rss_mb": {"idle": 500.0}},
@@ -28,6 +29,9 @@ def test_the_table_shows_ours_the_baseline_and_the_ratio_and_skips_what_was_not_
     lines = report.table(FIGURES).splitlines()
     throughput = next(line for line in lines if line.startswith("P1 submit→screened, intake+screening"))
     assert throughput.split()[-4:] == ["30.0", "40.0", "0.75", "apps/s"]
+    latency = [line.split() for line in lines if "at 20/s" in line]
+    assert [(row[-2], row[-3]) for row in latency] == [("40.0", "path"), ("90.0", "path"), ("400.0", "five"),
+                                                        ("900.0", "five")], "each steady figure under its own label"
     assert not any(line.startswith("P4") for line in lines)
     assert any(line.startswith("P5 cold start") for line in lines)
 
