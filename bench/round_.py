@@ -10,7 +10,7 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -24,7 +24,7 @@ from bench.pipeline import Applicants, in_parallel, wait_screened
 from zhongshi import demo_data as d
 from zhongshi import demo_review
 from zhongshi.demo import demo_round
-from zhongshi.demo_registry import DISMISSAL, OBJECTION
+from zhongshi.demo_registry import run_publicity
 from zhongshi.launcher import Stack
 
 CLIENTS = 8
@@ -199,32 +199,16 @@ class Round:
 
     # ---- publicity and the registry ----
     async def publicity(self) -> None:
-        """As `zhongshi.demo_registry.run_publicity` (open, one objection dismissed, the window passed on the
-        registry's development clock, close), with patience: closing issues every entry in one request."""
         decided = await self.count(DECIDED)
         await self.until(lambda: self._registry_holds(decided), "the registry holding every decision")
         registry = self.stack.url("registry") + "/api/v1"
-        today = shanghai_date(utc_now())
-        await self._clock(registry, today)
-        _ok(await self.http.post(f"{registry}/rounds/{self.round_id}/publicity", json={}, headers=self.province,
-                                 timeout=900))
-        shown = _ok(await self.http.get(f"{registry}/public/publicity/{self.round_id}"))
-        await self._clock(registry, date.fromisoformat(shown["starts_on"]))
-        target = shown["items"][0]["application_id"]
-        _ok(await self.http.post(f"{registry}/publicity/{self.round_id}/objections",
-                                 json={**OBJECTION, "application_id": target}))
-        for objection in _ok(await self.http.get(f"{registry}/rounds/{self.round_id}/objections",
-                                                 headers=self.province)):
-            _ok(await self.http.post(f"{registry}/objections/{objection['id']}/resolve", headers=self.province,
-                                     json={"upheld": False, "reason": DISMISSAL}))
-        await self._clock(registry, date.fromisoformat(shown["ends_on"]) + timedelta(days=1))
-        _ok(await self.http.post(f"{registry}/rounds/{self.round_id}/publicity/close", headers=self.province,
-                                 timeout=1800))
+        today = shanghai_date(utc_now()).isoformat()
+        _ok(await self.http.put(f"{registry}/dev/clock", json={"today": today}, headers=self.province))
+        outcome = await asyncio.to_thread(run_publicity, self.stack, self.round_id, timeout=1800)
+        if outcome.get("note"):
+            raise RuntimeError(f"publicity did not close: {outcome['note']}")
         await self.until(lambda: self._none_in(("proposed_accreditation", "proposed_cultivation")),
                          "intake showing every listing")
-
-    async def _clock(self, registry: str, day: date) -> None:
-        _ok(await self.http.put(f"{registry}/dev/clock", json={"today": day.isoformat()}, headers=self.province))
 
     async def _registry_holds(self, decided: int) -> bool:
         return await self.mongo.zhongshi_registry.decisions.count_documents({"round_id": self.round_id}) >= decided

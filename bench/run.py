@@ -69,6 +69,7 @@ def cold_start(stack: Stack, within_s: float = 900) -> float:
 def measure(stack: Stack, args: argparse.Namespace, figures: dict[str, Any]) -> None:
     """Fill ``figures`` phase by phase; each phase is written out as soon as it is measured."""
     only = set(args.only.split(","))
+    steady_n = 20 if args.smoke else 200
 
     def done(phase: str, value: Any, *path: str) -> None:
         target = figures
@@ -81,7 +82,7 @@ def measure(stack: Stack, args: argparse.Namespace, figures: dict[str, Any]) -> 
     done("cold_start_s", round(cold_start(stack), 1), "p5")
     done("idle", rss_mb(stack_pids(stack)), "p5", "rss_mb")
     if "p1" in only:
-        done("steady_20_per_s", uvloop.run(pipeline.steady(stack, "R-bench-steady", 20 if args.smoke else 200)), "p1")
+        done("steady_20_per_s", uvloop.run(pipeline.steady(stack, "R-bench-steady", steady_n)), "p1")
         done("all_services", uvloop.run(pipeline.sustained(stack, "R-bench-all", args.sustained)), "p1")
     if "p2" in only or "p3" in only or "p4" in only:
         done("p2", round_.run(stack, "R-bench-round", args.round_size))
@@ -91,8 +92,7 @@ def measure(stack: Stack, args: argparse.Namespace, figures: dict[str, Any]) -> 
     if "p1" in only:
         for name in SIDE_SERVICES:
             stack.stop_service(name)
-        done("path_steady_20_per_s", uvloop.run(pipeline.steady(stack, "R-bench-path-steady",
-                                                                 20 if args.smoke else 200)), "p1")
+        done("path_steady_20_per_s", uvloop.run(pipeline.steady(stack, "R-bench-path-steady", steady_n)), "p1")
         done("path", uvloop.run(pipeline.sustained(stack, "R-bench-path", args.sustained)), "p1")
         done("bare", uvloop.run(bare.measure(stack.bootstrap, stack.mongodb_uri, "R-bench-path", args.sustained)),
              "p1")
