@@ -86,7 +86,9 @@ class RoundFlow:
 
     # ---- the whole round ----
     def run(self) -> None:
-        with httpx.Client(timeout=30) as http:
+        # One client each for the whole round (the database's reconnects by itself after a restart).
+        self.db: MongoClient[dict[str, Any]] = MongoClient(self.stack.mongodb_uri, serverSelectionTimeoutMS=5000)
+        with httpx.Client(timeout=30) as http, self.db:
             self.http = http
             try:
                 self._step("submit", self.submit_all, lambda: len(self.rows) == self.size)
@@ -187,12 +189,8 @@ class RoundFlow:
     def statuses(self) -> dict[str, str]:
         """Each application's status, from intake's database: asking its API for a large round every few
         seconds would take a good share of the capacity the round itself needs."""
-        with self._db() as client:
-            found = client.zhongshi_intake.applications.find({"round_id": self.round_id}, {"status": 1})
-            return {a["_id"]: a["status"] for a in found}
-
-    def _db(self) -> MongoClient[dict[str, Any]]:
-        return MongoClient(self.stack.mongodb_uri, serverSelectionTimeoutMS=5000)
+        found = self.db.zhongshi_intake.applications.find({"round_id": self.round_id}, {"status": 1})
+        return {a["_id"]: a["status"] for a in found}
 
     def _all_in(self, accepted: Callable[[str], bool]) -> bool:
         statuses = self.statuses()
@@ -218,12 +216,11 @@ class RoundFlow:
     def _review_pass(self) -> None:
         """Experts review only once review holds every forwarded candidate, ready (its consumer may lag)."""
         expected = self.in_review()
-        with self._db() as client:
-            review = client.zhongshi_review
-            confirmed = review.round_states.find_one({"_id": self.round_id}) is not None
-            ready = {c["_id"] for c in review.candidates.find(
-                {"round_id": self.round_id, "awaiting_exception": False, "withdrawn": False,
-                 "declined_by_province": False}, {"_id": 1})}
+        review = self.db.zhongshi_review
+        confirmed = review.round_states.find_one({"_id": self.round_id}) is not None
+        ready = {c["_id"] for c in review.candidates.find(
+            {"round_id": self.round_id, "awaiting_exception": False, "withdrawn": False,
+             "declined_by_province": False}, {"_id": 1})}
         if not confirmed and not set(expected) <= ready:
             raise NotYet(f"review holds {len(ready & set(expected))} of {len(expected)} candidates ready")
         run_review(self.stack, self.round_id, expected, timeout=1)
@@ -235,8 +232,7 @@ class RoundFlow:
     def _publicity_pass(self) -> None:
         """Publicity opens once the registry holds every decision; its clock starts at today's date."""
         decided = len(self.in_review())
-        with self._db() as client:
-            held = client.zhongshi_registry.decisions.count_documents({"round_id": self.round_id})
+        held = self.db.zhongshi_registry.decisions.count_documents({"round_id": self.round_id})
         if held < decided:
             raise NotYet(f"the registry holds {held} of {decided} decisions")
         base = f"{self.stack.url('registry')}/api/v1"
