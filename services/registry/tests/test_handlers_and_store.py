@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 from faststream.kafka import TestKafkaBroker
+from pymongo.errors import DuplicateKeyError
 from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.recommendation import Actor, ApplicationForwarded
 from zhongshi_contracts.review import Decision, ReviewDecided
 from zhongshi_registry import handlers
 from zhongshi_registry.entries import Entry, Status
 from zhongshi_registry.public import Filters
-from zhongshi_registry.repository import RegistryRepository
+from zhongshi_registry.repository import RegistryRepository, ensure_indexes
 from zhongshi_registry.settings import RegistrySettings
 from zhongshi_runtime.store import MemoryStore, MongoStore
 from zhongshi_runtime.testing import HandlerHarness, envelope
@@ -126,3 +127,14 @@ async def test_certificate_sequences_hand_out_each_number_once(repo: RegistryRep
     assert await repo.sequences.claim("certificate/2026", 3) == 1
     assert await repo.sequences.claim("certificate/2026", 1) == 4
     assert await repo.sequences.claim("certificate/2027", 2) == 1
+
+
+@pytest.mark.integration
+async def test_an_older_database_gets_its_certificate_number_index_made_unique(mongo_db: Any) -> None:
+    await mongo_db.entries.create_index([("certificate_no", 1)])  # as created before numbers were unique
+    await ensure_indexes(mongo_db)
+    await ensure_indexes(mongo_db)  # and again at the next start: nothing to change
+    assert (await mongo_db.entries.index_information())["certificate_no_1"]["unique"] is True
+    await mongo_db.entries.insert_one({"_id": "P-A1", "certificate_no": "鄂中试〔2026〕001号"})
+    with pytest.raises(DuplicateKeyError):
+        await mongo_db.entries.insert_one({"_id": "P-A2", "certificate_no": "鄂中试〔2026〕001号"})

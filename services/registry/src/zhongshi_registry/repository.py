@@ -114,6 +114,8 @@ async def ensure_indexes(db: AsyncDatabase[Any]) -> None:
     await db.decisions.create_index([("round_id", ASCENDING)])
     await db.objections.create_index([("round_id", ASCENDING)])
     await db.entries.create_index([("applicant_credit_code", ASCENDING)])
+    if not (await db.entries.index_information()).get("certificate_no_1", {"unique": True}).get("unique"):
+        await db.entries.drop_index("certificate_no_1")  # not unique before 8dc1010: rebuilt as unique
     await db.entries.create_index([("certificate_no", ASCENDING)], unique=True,  # a number is never issued twice
                                   partialFilterExpression={"certificate_no": {"$type": "string"}})
     for field in ("city_code", "region_code", "status", "clusters", "platform_type", "service_kinds"):
