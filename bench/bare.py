@@ -28,8 +28,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from zhongshi_runtime.settings import ServiceSettings
 
 SUBMITTED, SCREENED = "bench.bare.submitted", "bench.bare.screened"
+FETCH_MAX_WAIT_MS = ServiceSettings().kafka_fetch_max_wait_ms  # the services' own, so both wait alike
 
 
 @dataclass
@@ -191,7 +193,8 @@ class BareLoop:
         ids = await self.prepare()
         producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=False)
         consumers = [AIOKafkaConsumer(topic, bootstrap_servers=self.bootstrap, group_id=f"{self.group}-{topic}",
-                                      auto_offset_reset="earliest", enable_auto_commit=False, fetch_max_wait_ms=20)
+                                      auto_offset_reset="earliest", enable_auto_commit=False,
+                                      fetch_max_wait_ms=FETCH_MAX_WAIT_MS)
                      for topic in (SUBMITTED, SCREENED)]
         await producer.start()
         for consumer in consumers:

@@ -78,3 +78,5 @@ async def test_the_store_contract(store) -> None:  # type: ignore[no-untyped-def
     assert [e.id for e in await store.find(fields="aerospace")] == ["E001"]
     assert [e.id for e in await store.find(fields="laser")] == ["E001", "E002"]
     assert [e.id for e in await store.find(name="专家2")] == ["E002"]
+    assert await store.many(["E002", "nope", "E001"]) == {"E001": a, "E002": b}
+    assert await store.many([]) == {}

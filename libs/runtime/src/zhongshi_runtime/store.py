@@ -3,6 +3,7 @@ same contract test (each service runs it with its own records). Services build t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
@@ -23,6 +24,9 @@ class Store(Protocol[M]):
         ...
     async def find(self, **equals: object) -> list[M]:
         """Items whose fields equal the values (a list field matches when it contains the value), by key."""
+        ...
+    async def many(self, keys: Iterable[str]) -> dict[str, M]:
+        """The items stored under ``keys`` (one query), by key; keys without an item are left out."""
         ...
 
 
@@ -53,6 +57,9 @@ class MongoStore(Generic[M]):
     async def find(self, **equals: object) -> list[M]:
         return [self.item(d) async for d in self.collection.find(equals).sort("_id", ASCENDING)]
 
+    async def many(self, keys: Iterable[str]) -> dict[str, M]:
+        return {d["_id"]: self.item(d) async for d in self.collection.find({"_id": {"$in": list(keys)}})}
+
 
 class MemoryStore(Generic[M]):
     def __init__(self) -> None:
@@ -76,3 +83,6 @@ class MemoryStore(Generic[M]):
             return all(v in data[k] if isinstance(data[k], list) else data[k] == v for k, v in equals.items())
 
         return [self.items[k] for k in sorted(self.items) if matches(self.items[k])]
+
+    async def many(self, keys: Iterable[str]) -> dict[str, M]:
+        return {k: self.items[k] for k in keys if k in self.items}

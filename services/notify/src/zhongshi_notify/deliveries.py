@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from zhongshi_runtime.outbox import Session
@@ -73,9 +73,10 @@ class MongoDeliveryStore:
         await self.db.delivery_attempts.create_index([("recipient", ASCENDING), ("at", DESCENDING)])
 
     async def add(self, deliveries: Iterable[Delivery], session: Session = None) -> None:
-        for d in deliveries:
-            await self.db.deliveries.update_one({"_id": d.id}, {"$setOnInsert": d.model_dump(exclude={"id"})},
-                                                upsert=True, session=session)
+        writes = [UpdateOne({"_id": d.id}, {"$setOnInsert": d.model_dump(exclude={"id"})}, upsert=True)
+                  for d in deliveries]
+        if writes:  # one round trip for the event's deliveries
+            await self.db.deliveries.bulk_write(writes, ordered=False, session=session)
 
     async def address_awaiting(self, application_id: str, recipient: str, contact: Contact, now: datetime,
                                session: Session = None) -> int:

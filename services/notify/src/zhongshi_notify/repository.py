@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from zhongshi_runtime.outbox import Session
 from zhongshi_runtime.store import MemoryStore, MongoStore, Store
@@ -109,9 +109,10 @@ class MongoNotifyRepository:
         await self.db.preferences.replace_one({"_id": recipient}, preferences.model_dump(), upsert=True)
 
     async def add_inbox(self, messages: Iterable[InboxMessage], session: Session = None) -> None:
-        for m in messages:
-            await self.db.inbox.update_one({"_id": m.id}, {"$setOnInsert": m.model_dump(exclude={"id"})},
-                                           upsert=True, session=session)
+        writes = [UpdateOne({"_id": m.id}, {"$setOnInsert": m.model_dump(exclude={"id"})}, upsert=True)
+                  for m in messages]
+        if writes:  # one round trip for the event's messages
+            await self.db.inbox.bulk_write(writes, ordered=False, session=session)
 
     async def inbox(self, recipient: str, *, offset: int = 0, limit: int = 50) -> tuple[int, list[InboxMessage]]:
         mine = {"recipient": recipient}

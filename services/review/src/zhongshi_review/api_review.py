@@ -96,9 +96,10 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
         pool = await repo.experts.find()
         wanted = [c for c in await repo.candidates.find(round_id=round_id)
                   if c.ready and (body.application_ids is None or c.id in body.application_ids)]
+        drawn_before = await repo.panels.many(c.id for c in wanted)
         results: list[dict[str, Any]] = []
         for cand in wanted:
-            if await repo.panels.get(cand.id):
+            if cand.id in drawn_before:
                 continue
             try:
                 drawn = draw_panel(pool, cand, settings, seed, shanghai_date(clock()))
@@ -133,14 +134,13 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
     # ---- assignments (experts) ----
     @api.get("/assignments", summary="My assignments")
     async def assignments(expert: ExpertCaller) -> list[dict[str, Any]]:
-        mine = []
-        for panel in await repo.panels.find(experts=expert.scope):
-            cand = await candidate(panel.application_id)
-            sheet = await repo.scores.get(f"{panel.application_id}/{expert.scope}")
-            mine.append({"application_id": cand.id, "round_id": cand.round_id, "platform_name": cand.platform_name,
-                         "applicant_name": cand.applicant_name, "lead": panel.lead == expert.scope,
-                         "scored": sheet is not None, "score_by": panel.score_by})
-        return mine
+        panels = await repo.panels.find(experts=expert.scope)
+        cands = await repo.candidates.many(p.application_id for p in panels)
+        sheets = await repo.scores.many(f"{p.application_id}/{expert.scope}" for p in panels)
+        return [{"application_id": cand.id, "round_id": cand.round_id, "platform_name": cand.platform_name,
+                 "applicant_name": cand.applicant_name, "lead": panel.lead == expert.scope,
+                 "scored": f"{cand.id}/{expert.scope}" in sheets, "score_by": panel.score_by}
+                for panel in panels if (cand := cands.get(panel.application_id))]
 
     @api.get("/assignments/{application_id}", summary="An assignment: dossier, report, opinions, my score",
              responses=errors(404))
@@ -255,9 +255,11 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
     async def proposal(round_id: str, _: Province) -> dict[str, Any]:
         settings, standings = await round_standings(repo, round_id)
         by_id = {s.candidate.id: s for s in standings}
+        proposed = propose(settings, standings)
+        overrides = await repo.overrides.many(p.application_id for p in proposed)
         items = []
-        for p in propose(settings, standings):
-            o = await repo.overrides.get(p.application_id)
+        for p in proposed:
+            o = overrides.get(p.application_id)
             cand = by_id[p.application_id].candidate
             decision = o.decision if o else p.decision
             items.append({"application_id": p.application_id, "platform_name": cand.platform_name,
@@ -281,9 +283,11 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
             raise _refused("本批次没有可确认的评审结果")
         by_id = {s.candidate.id: s for s in standings}
         now = clock()
+        proposed = propose(settings, standings)
+        overrides = await repo.overrides.many(p.application_id for p in proposed)
         events: list[Event] = []
-        for p in propose(settings, standings):
-            o = await repo.overrides.get(p.application_id)
+        for p in proposed:
+            o = overrides.get(p.application_id)
             s = by_id[p.application_id]
             totals = {sheet.expert_id: sheet.total for sheet in s.sheets}
             events.append(ReviewDecided(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from zhongshi_review.domain import Candidate, Proposal, Scoring, aggregate, divergent, rank_and_decide
-from zhongshi_review.records import Panel, ScoreSheet
+from zhongshi_review.records import Inspection, Panel, ScoreSheet
 from zhongshi_review.repository import ReviewRepository
 from zhongshi_review.rubric import RoundConfig
 
@@ -30,9 +30,20 @@ async def settings_of(repo: ReviewRepository, round_id: str) -> RoundConfig:
 
 async def standing(repo: ReviewRepository, candidate: Candidate, settings: RoundConfig) -> Standing:
     panel = await repo.panels.get(candidate.id)
-    inspection = await repo.inspections.get(candidate.id)
-    sheets = [s for s in await repo.scores.find(application_id=candidate.id)
-              if panel is not None and s.expert_id in panel.experts]
+    keys = _sheet_keys(candidate.id, panel)
+    sheets = await repo.scores.many(keys)
+    return standing_of(candidate, panel, await repo.inspections.get(candidate.id),
+                       [sheets[k] for k in keys if k in sheets], settings)
+
+
+def _sheet_keys(application_id: str, panel: Panel | None) -> list[str]:
+    """Where the sheets of the panel's experts are stored, in the experts' order of ids."""
+    return sorted(f"{application_id}/{e}" for e in panel.experts) if panel else []
+
+
+def standing_of(candidate: Candidate, panel: Panel | None, inspection: Inspection | None, sheets: list[ScoreSheet],
+                settings: RoundConfig) -> Standing:
+    """Where a candidate stands, from its panel, inspection and the sheets of its panel's experts."""
     if inspection is not None and not inspection.passed:
         return Standing(candidate, panel, sheets, _scoring(candidate, sheets, settings, failed=True), None)
     if panel is None:
@@ -61,7 +72,12 @@ def _scoring(candidate: Candidate, sheets: list[ScoreSheet], settings: RoundConf
 async def round_standings(repo: ReviewRepository, round_id: str) -> tuple[RoundConfig, list[Standing]]:
     settings = await settings_of(repo, round_id)
     candidates = [c for c in await repo.candidates.find(round_id=round_id) if c.ready]
-    return settings, [await standing(repo, c, settings) for c in candidates]
+    ids = [c.id for c in candidates]  # a few queries for the whole round, not three per candidate
+    panels, inspections = await repo.panels.many(ids), await repo.inspections.many(ids)
+    keys = {c.id: _sheet_keys(c.id, panels.get(c.id)) for c in candidates}
+    sheets = await repo.scores.many(k for ks in keys.values() for k in ks)
+    return settings, [standing_of(c, panels.get(c.id), inspections.get(c.id),
+                                  [sheets[k] for k in keys[c.id] if k in sheets], settings) for c in candidates]
 
 
 def propose(settings: RoundConfig, standings: list[Standing]) -> list[Proposal]:
