@@ -58,7 +58,10 @@ class MongoStore(Generic[M]):
         return [self.item(d) async for d in self.collection.find(equals).sort("_id", ASCENDING)]
 
     async def many(self, keys: Iterable[str]) -> dict[str, M]:
-        return {d["_id"]: self.item(d) async for d in self.collection.find({"_id": {"$in": list(keys)}})}
+        wanted = list(keys)
+        if not wanted:  # a candidate without a panel has no sheets: no query
+            return {}
+        return {d["_id"]: self.item(d) async for d in self.collection.find({"_id": {"$in": wanted}})}
 
 
 class MemoryStore(Generic[M]):
