@@ -7,13 +7,23 @@ from collections.abc import Iterable
 from typing import Any, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
-from pymongo import ASCENDING
+from pymongo import ASCENDING, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from zhongshi_runtime.outbox import Session
 
 M = TypeVar("M", bound=BaseModel)
+
+
+async def insert_missing(collection: AsyncCollection[Any], items: Iterable[BaseModel], session: Session = None) -> None:
+    """Insert each item, keyed by its ``id`` field, unless one with that id is stored already — in one round
+    trip. A redelivered event's records are left as they were."""
+    docs = [i.model_dump() for i in items]
+    writes = [UpdateOne({"_id": d.pop("id")}, {"$setOnInsert": d}, upsert=True) for d in docs]
+    if writes:
+        await collection.bulk_write(writes, ordered=False, session=session)
 
 
 class Store(Protocol[M]):

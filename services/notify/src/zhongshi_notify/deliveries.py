@@ -14,10 +14,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from zhongshi_runtime.outbox import Session
+from zhongshi_runtime.store import insert_missing
 
 from zhongshi_notify.planning import EPOCH, Attempt, Channel, Contact, Delivery, Status, Subscription, addressed
 
@@ -73,10 +74,7 @@ class MongoDeliveryStore:
         await self.db.delivery_attempts.create_index([("recipient", ASCENDING), ("at", DESCENDING)])
 
     async def add(self, deliveries: Iterable[Delivery], session: Session = None) -> None:
-        writes = [UpdateOne({"_id": d.id}, {"$setOnInsert": d.model_dump(exclude={"id"})}, upsert=True)
-                  for d in deliveries]
-        if writes:  # one round trip for the event's deliveries
-            await self.db.deliveries.bulk_write(writes, ordered=False, session=session)
+        await insert_missing(self.db.deliveries, deliveries, session)
 
     async def address_awaiting(self, application_id: str, recipient: str, contact: Contact, now: datetime,
                                session: Session = None) -> int:

@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from pymongo import ASCENDING, DESCENDING, UpdateOne
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from zhongshi_runtime.outbox import Session
-from zhongshi_runtime.store import MemoryStore, MongoStore, Store
+from zhongshi_runtime.store import MemoryStore, MongoStore, Store, insert_missing
 
 from zhongshi_notify.domain import QUEUE_STAGES, Case, RoundSchedule
 from zhongshi_notify.planning import ApplicantContact, Contact, InboxMessage, Preferences
@@ -109,10 +109,7 @@ class MongoNotifyRepository:
         await self.db.preferences.replace_one({"_id": recipient}, preferences.model_dump(), upsert=True)
 
     async def add_inbox(self, messages: Iterable[InboxMessage], session: Session = None) -> None:
-        writes = [UpdateOne({"_id": m.id}, {"$setOnInsert": m.model_dump(exclude={"id"})}, upsert=True)
-                  for m in messages]
-        if writes:  # one round trip for the event's messages
-            await self.db.inbox.bulk_write(writes, ordered=False, session=session)
+        await insert_missing(self.db.inbox, messages, session)
 
     async def inbox(self, recipient: str, *, offset: int = 0, limit: int = 50) -> tuple[int, list[InboxMessage]]:
         mine = {"recipient": recipient}
