@@ -201,10 +201,8 @@ class Round:
     async def publicity(self) -> None:
         decided = await self.count(DECIDED)
         await self.until(lambda: self._registry_holds(decided), "the registry holding every decision")
-        registry = self.stack.url("registry") + "/api/v1"
-        today = shanghai_date(utc_now()).isoformat()
-        _ok(await self.http.put(f"{registry}/dev/clock", json={"today": today}, headers=self.province))
-        outcome = await asyncio.to_thread(run_publicity, self.stack, self.round_id, timeout=1800)
+        outcome = await asyncio.to_thread(run_publicity, self.stack, self.round_id, timeout=1800,
+                                          opens_on=shanghai_date(utc_now()))
         if outcome.get("note"):
             raise RuntimeError(f"publicity did not close: {outcome['note']}")
         await self.until(lambda: self._none_in(("proposed_accreditation", "proposed_cultivation")),

@@ -22,9 +22,11 @@ OBJECTION = {
 DISMISSAL = "经核查，所涉技术成果转化合同真实有效，受让方与申报主体无关联关系，异议不成立。"
 
 
-def run_publicity(stack: Stack, round_id: str, timeout: float = 30) -> dict[str, Any]:
+def run_publicity(stack: Stack, round_id: str, timeout: float = 30, opens_on: date | None = None) -> dict[str, Any]:
     """Open, object, resolve and close; return the publicity, the registry's date and the stats. ``timeout``
-    per request: closing issues every entry of the round in one request (the 2,000 round of P2 needs minutes)."""
+    per request: closing issues every entry of the round in one request (the 2,000 round of P2 needs minutes).
+    ``opens_on`` sets the registry's clock before a publicity not opened yet (rounds run one after another
+    would otherwise each start where the previous one's window ended)."""
     registry = stack.url("registry") + "/api/v1"
     province = {"Authorization": f"Bearer {stack.token(Role.PROVINCE_OFFICIAL, '42')}"}
     with httpx.Client(timeout=timeout) as http:
@@ -33,6 +35,8 @@ def run_publicity(stack: Stack, round_id: str, timeout: float = 30) -> dict[str,
             if date.fromisoformat(http.get(f"{registry}/dev/clock", headers=province).json()["today"]) < day:
                 http.put(f"{registry}/dev/clock", json={"today": day.isoformat()}, headers=province).raise_for_status()
 
+        if opens_on is not None and http.get(f"{registry}/public/publicity/{round_id}").status_code == 404:
+            http.put(f"{registry}/dev/clock", json={"today": opens_on.isoformat()}, headers=province).raise_for_status()
         opened = http.post(f"{registry}/rounds/{round_id}/publicity", json={}, headers=province)
         if opened.status_code not in (200, 409):
             opened.raise_for_status()

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -235,18 +235,9 @@ class RoundFlow:
         held = self.db.zhongshi_registry.decisions.count_documents({"round_id": self.round_id})
         if held < decided:
             raise NotYet(f"the registry holds {held} of {decided} decisions")
-        base = f"{self.stack.url('registry')}/api/v1"
-        if self.http.get(f"{base}/public/publicity/{self.round_id}").status_code == 404:
-            self._registry_clock_to(shanghai_date(utc_now()))
-        result = run_publicity(self.stack, self.round_id)
+        result = run_publicity(self.stack, self.round_id, opens_on=shanghai_date(utc_now()))
         if "节假日数据尚未覆盖" in str(result.get("note")):
             self.publicity_note = str(result["note"])  # the holiday calendar ends: publicity cannot open
-
-    def _registry_clock_to(self, day: date) -> None:
-        """Every round opens publicity on the real date: rounds one after another would run the clock on."""
-        r = self.http.put(f"{self.stack.url('registry')}/api/v1/dev/clock", json={"today": day.isoformat()},
-                          headers=self.province)
-        r.raise_for_status()
 
     def _published(self) -> bool:
         if self.publicity_note:

@@ -89,7 +89,8 @@ class Invariant:
             decisions = {key: json.loads(r["value"])["decision"] for (topic, key), r in produced.items()
                          if topic == DEC}
             mine = {"round_id": self.round_id}
-            apps: dict[str, dict[str, Any]] = {a["_id"]: a for a in client.zhongshi_intake.applications.find(mine)}
+            stored: list[dict[str, Any]] = list(client.zhongshi_intake.applications.find(mine))
+            apps = {a["_id"]: a for a in stored}
             for app_id, row in sorted(self.rows.items()):
                 self._application(apps.get(app_id), app_id, row, decisions.get(app_id), found)
             if self.registry:
