@@ -29,11 +29,7 @@ async def settings_of(repo: ReviewRepository, round_id: str) -> RoundConfig:
 
 
 async def standing(repo: ReviewRepository, candidate: Candidate, settings: RoundConfig) -> Standing:
-    panel = await repo.panels.get(candidate.id)
-    keys = _sheet_keys(candidate.id, panel)
-    sheets = await repo.scores.many(keys)
-    return standing_of(candidate, panel, await repo.inspections.get(candidate.id),
-                       [sheets[k] for k in keys if k in sheets], settings)
+    return (await _standings(repo, [candidate], settings))[0]
 
 
 def _sheet_keys(application_id: str, panel: Panel | None) -> list[str]:
@@ -72,12 +68,17 @@ def _scoring(candidate: Candidate, sheets: list[ScoreSheet], settings: RoundConf
 async def round_standings(repo: ReviewRepository, round_id: str) -> tuple[RoundConfig, list[Standing]]:
     settings = await settings_of(repo, round_id)
     candidates = [c for c in await repo.candidates.find(round_id=round_id) if c.ready]
-    ids = [c.id for c in candidates]  # a few queries for the whole round, not three per candidate
+    return settings, await _standings(repo, candidates, settings)
+
+
+async def _standings(repo: ReviewRepository, candidates: list[Candidate], settings: RoundConfig) -> list[Standing]:
+    """Where each candidate stands, read in a few queries for all of them (not three per candidate)."""
+    ids = [c.id for c in candidates]
     panels, inspections = await repo.panels.many(ids), await repo.inspections.many(ids)
     keys = {c.id: _sheet_keys(c.id, panels.get(c.id)) for c in candidates}
     sheets = await repo.scores.many(k for ks in keys.values() for k in ks)
-    return settings, [standing_of(c, panels.get(c.id), inspections.get(c.id),
-                                  [sheets[k] for k in keys[c.id] if k in sheets], settings) for c in candidates]
+    return [standing_of(c, panels.get(c.id), inspections.get(c.id), [sheets[k] for k in keys[c.id] if k in sheets],
+                        settings) for c in candidates]
 
 
 def propose(settings: RoundConfig, standings: list[Standing]) -> list[Proposal]:
