@@ -67,6 +67,27 @@ async def test_a_draw_is_recorded_with_its_seed_and_announced(client) -> None:  
     assert await draw(client) == []  # drawn already: nothing redrawn
 
 
+async def test_panels_are_stored_a_batch_per_transaction_and_each_announced_once(client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    transactions = []
+    run = client.uow.run
+
+    async def counted(work, **kw):  # type: ignore[no-untyped-def]
+        transactions.append(work)
+        return await run(work, **kw)
+
+    monkeypatch.setattr(client.uow, "run", counted)
+    monkeypatch.setattr(api_review, "DRAW_BATCH", 1)
+    assert [d["application_id"] for d in await draw(client, application_ids=["A1", "A2"])] == ["A1", "A2"]
+    assert len(transactions) == 2  # a batch of one each
+    assert [e.application_id for e in client.published("pilot.review.panel-drawn")] == ["A1", "A2"]
+    first = await client.repo.candidates.get("A1")
+    for app_id in ("B1", "B2", "B3"):
+        await client.repo.candidates.put(app_id, first.model_copy(update={"id": app_id}))
+    monkeypatch.setattr(api_review, "DRAW_BATCH", 100)
+    assert [d["application_id"] for d in await draw(client)] == ["B1", "B2", "B3"]
+    assert len(transactions) == 3  # three candidates left, one transaction
+
+
 async def test_the_scoring_deadline_is_the_draw_day_plus_the_rounds_scoring_days(client) -> None:  # type: ignore[no-untyped-def]
     settings = {"round_id": "R1", "scoring_days": 7}
     assert (await client.province("PUT", "/api/v1/rounds/R1/review-settings", json=settings)).status_code == 200

@@ -30,6 +30,7 @@ from zhongshi_review.repository import ReviewRepository
 Province = Annotated[Principal, Depends(require(Role.PROVINCE_OFFICIAL))]
 ExpertCaller = Annotated[Principal, Depends(require(Role.EXPERT))]
 Note = Annotated[str, Field(min_length=2, max_length=2000)]
+DRAW_BATCH = 100  # panels stored per transaction: a round of 1,000 candidates is drawn in ten
 
 
 class DrawRequest(BaseModel):
@@ -98,6 +99,7 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
                   if c.ready and (body.application_ids is None or c.id in body.application_ids)]
         drawn_before = await repo.panels.many(c.id for c in wanted)
         results: list[dict[str, Any]] = []
+        new: list[tuple[Panel, PanelDrawn]] = []
         for cand in wanted:
             if cand.id in drawn_before:
                 continue
@@ -109,16 +111,19 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
             now = clock()
             panel = Panel(application_id=cand.id, round_id=round_id, panel_id=f"P-{cand.id}", seed=seed,
                           experts=drawn.experts, drawn_at=now, score_by=settings.score_by(shanghai_date(now)))
-            event = PanelDrawn(application_id=cand.id, round_id=round_id, panel_id=panel.panel_id,
-                               experts=drawn.experts, seed=seed, candidates=drawn.candidates,
-                               excluded=len(drawn.exclusions), drawn_at=panel.drawn_at, score_by=panel.score_by)
-
-            async def work(session: Session, panel: Panel = panel, event: PanelDrawn = event) -> list[Event]:
-                return [event] if await repo.panels.add(panel.application_id, panel, session) else []
-
-            await uow.run(work)
+            new.append((panel, PanelDrawn(
+                application_id=cand.id, round_id=round_id, panel_id=panel.panel_id, experts=drawn.experts,
+                seed=seed, candidates=drawn.candidates, excluded=len(drawn.exclusions), drawn_at=panel.drawn_at,
+                score_by=panel.score_by)))
             results.append({"application_id": cand.id, "panel_id": panel.panel_id, "experts": drawn.experts,
                             "seed": seed, "excluded_for_conflicts": drawn.exclusions, "score_by": panel.score_by})
+        for start in range(0, len(new), DRAW_BATCH):  # a transaction per batch, not per candidate
+
+            async def work(session: Session, batch: list[tuple[Panel, PanelDrawn]] = new[start:start + DRAW_BATCH]
+                           ) -> list[Event]:
+                return [event for panel, event in batch if await repo.panels.add(panel.application_id, panel, session)]
+
+            await uow.run(work)
         return results
 
     @api.get("/panels/{application_id}", summary="A panel with every score sheet (province)",
