@@ -31,12 +31,15 @@ def run_publicity(stack: Stack, round_id: str, timeout: float = 30, opens_on: da
     province = {"Authorization": f"Bearer {stack.token(Role.PROVINCE_OFFICIAL, '42')}"}
     with httpx.Client(timeout=timeout) as http:
 
+        def set_clock(day: date) -> None:
+            http.put(f"{registry}/dev/clock", json={"today": day.isoformat()}, headers=province).raise_for_status()
+
         def travel_to(day: date) -> None:  # forward only: a reload never moves the registry back
             if date.fromisoformat(http.get(f"{registry}/dev/clock", headers=province).json()["today"]) < day:
-                http.put(f"{registry}/dev/clock", json={"today": day.isoformat()}, headers=province).raise_for_status()
+                set_clock(day)
 
         if opens_on is not None and http.get(f"{registry}/public/publicity/{round_id}").status_code == 404:
-            http.put(f"{registry}/dev/clock", json={"today": opens_on.isoformat()}, headers=province).raise_for_status()
+            set_clock(opens_on)
         opened = http.post(f"{registry}/rounds/{round_id}/publicity", json={}, headers=province)
         if opened.status_code not in (200, 409):
             opened.raise_for_status()
