@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 DEAD_LETTER_KINDS = ("invalid", "rejected", "failed")
 
@@ -54,6 +57,14 @@ class RuntimeMetrics:
             "zhongshi_outbox_replays_total", "Times the outbox republished retained events to a new broker",
             ["service"], registry=r,
         )
+        self.http_requests = Counter(
+            "zhongshi_http_requests_total", "HTTP requests answered, by route template and status class (2xx…5xx)",
+            ["service", "method", "route", "status"], registry=r,
+        )
+        self.http_seconds = Histogram(
+            "zhongshi_http_request_seconds", "Time to answer one HTTP request", ["service", "method", "route"],
+            registry=r, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
         self.outbox_pending.labels(self.service).set(0)
         self.outbox_replays.labels(self.service)
 
@@ -65,3 +76,41 @@ class RuntimeMetrics:
                 series.labels(self.service, topic)
             for kind in DEAD_LETTER_KINDS:
                 self.dead_letters.labels(self.service, topic, kind)
+
+    def serving(self, routes: Iterable[tuple[str, str]]) -> None:
+        """Export each (method, route)'s server-error series at zero from the start, as `consuming` does."""
+        for method, route in routes:
+            self.http_requests.labels(self.service, method, route, "5xx")
+
+
+UNMATCHED = "unmatched"  # the route label of a request no route matched: one series, not one per stray path
+
+
+class RequestMetrics:
+    """ASGI middleware counting and timing every HTTP request by its route template (``/applications/{id}``,
+    never the concrete path, so the series stay few). An exception that escapes the app counts as a 5xx."""
+
+    def __init__(self, app: ASGIApp, metrics: RuntimeMetrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+        started = time.perf_counter()
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route: Any = scope.get("route")
+            template = getattr(route, "path", UNMATCHED)
+            m, service, method = self.metrics, self.metrics.service, scope["method"]
+            m.http_requests.labels(service, method, template, f"{status // 100}xx").inc()
+            m.http_seconds.labels(service, method, template).observe(time.perf_counter() - started)
