@@ -137,6 +137,15 @@ def _field_cases(world: World) -> list[tuple[str, str, str, tuple[Role, str], An
          (*d, "platform", "professionals", "rd")),
         ("intake", "POST", apps, me, application(**{"platform.operating_since": "2999-01-01"}),
          (*d, "platform", "operating_since")),
+        # lax conversions a person did not mean: 0 would be 1970-01-01, a platform "operating" for 56 years
+        ("intake", "POST", apps, me, application(**{"platform.operating_since": 0}),
+         (*d, "platform", "operating_since")),
+        ("intake", "POST", apps, me, application(**{"platform.operating_since": "2020-01-01T00:00:00"}),
+         (*d, "platform", "operating_since")),
+        ("intake", "POST", apps, me, application(**{"platform.safety_facilities": 1}),
+         (*d, "platform", "safety_facilities")),
+        ("intake", "POST", apps, me, application(**{"platform.serves_external_clients": "yes"}),
+         (*d, "platform", "serves_external_clients")),
         ("intake", "POST", apps, me, application(**{"platform.name": HUGE}), (*d, "platform", "name")),
         ("intake", "POST", apps, me, application(**{"platform.name": "平台\x00\x07名称"}), (*d, "platform", "name")),
         ("intake", "POST", apps, me, {"round_id": "R-none", "dossier": world.dossier()}, ("body", "round_id")),
@@ -168,6 +177,11 @@ def _field_cases(world: World) -> list[tuple[str, str, str, tuple[Role, str], An
         ("notify", "POST", "/api/v1/webhooks", operator, {"url": "ftp://127.0.0.1/x", "event_types": ["x"]},
          ("body", "url")),
         ("notify", "PUT", "/api/v1/preferences", me, {"email": "perhaps"}, ("body", "email")),
+        ("notify", "PUT", "/api/v1/preferences", me, {"sms": 0}, ("body", "sms")),
+        ("registry", "POST", "/api/v1/objections/none/resolve", province,
+         {"upheld": "false", "reason": "经核查异议不成立"}, ("body", "upheld")),
+        ("screening", "POST", f"/api/v1/applications/{world.ids['read']}/exception-decision", province,
+         {"approved": 1, "justification": "符合原则上条款"}, ("body", "approved")),
     ]
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import given
@@ -98,6 +98,19 @@ def test_bad_money_is_refused(dossier_json, amount: str) -> None:  # type: ignor
     assert _error_locations(data) == [("platform", "equipment_original_value")]
 
 
+@pytest.mark.parametrize("when", [0, "0", 1_700_006_400, "2020-01-01T00:00:00", "2020-1-1", True])
+def test_a_date_is_a_date_not_what_converts_to_one(dossier_json, when: object) -> None:  # type: ignore[no-untyped-def]
+    """Lax mode would read 0 as 1970-01-01 (56 years of operation) and a midnight timestamp as its day."""
+    assert _error_locations(dossier_json(platform={"operating_since": when})) == [("platform", "operating_since")]
+    valid = Dossier.model_validate(dossier_json(platform={"operating_since": "2020-01-01"}))
+    assert valid.platform.operating_since == date(2020, 1, 1)
+
+
+@pytest.mark.parametrize("answer", [1, 0, "yes", "true", "off"])
+def test_a_yes_or_no_is_json_true_or_false(dossier_json, answer: object) -> None:  # type: ignore[no-untyped-def]
+    assert _error_locations(dossier_json(platform={"safety_facilities": answer})) == [("platform", "safety_facilities")]
+
+
 def test_joint_construction_needs_its_partners(dossier_json) -> None:  # type: ignore[no-untyped-def]
     data = dossier_json(platform={"platform_type": "joint_construction", "partners": []})
     with pytest.raises(ValidationError, match="共建各方"):
@@ -105,8 +118,6 @@ def test_joint_construction_needs_its_partners(dossier_json) -> None:  # type: i
 
 
 def test_future_dates_are_located(make_dossier) -> None:  # type: ignore[no-untyped-def]
-    from datetime import date
-
     d = make_dossier()
     assert d.future_dates(date(2026, 11, 27)) == []
     assert ("platform", "operating_since") in d.future_dates(date(2000, 1, 1))

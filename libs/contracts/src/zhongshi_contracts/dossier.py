@@ -9,6 +9,7 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from zhongshi_contracts.credit_code import credit_code_problem
+from zhongshi_contracts.inputs import CalendarDate, Flag
 from zhongshi_contracts.reference import Cluster, LegalPersonKind, PlatformType, ServiceKind, hubei_counties
 
 Yuan = Annotated[
@@ -103,12 +104,12 @@ class Platform(_Part):
     platform_type: PlatformType
     clusters: list[Cluster] = Field(max_length=35, description="51020 clusters the platform serves.")
     service_kinds: list[ServiceKind] = Field(max_length=9)
-    serves_external_clients: bool = Field(description="Open to outside users (public-service character, C3).")
-    operating_since: date = Field(description="Date of formal operation (正式运行).")
-    has_pilot_line_or_test_site: bool
+    serves_external_clients: Flag = Field(description="Open to outside users (public-service character, C3).")
+    operating_since: CalendarDate = Field(description="Date of formal operation (正式运行).")
+    has_pilot_line_or_test_site: Flag
     pilot_line_description: LongText = ""
-    safety_facilities: bool
-    environmental_facilities: bool
+    safety_facilities: Flag
+    environmental_facilities: Flag
     equipment_original_value: Yuan
     site_area_m2: SquareMetres
     professionals: Professionals
@@ -128,7 +129,7 @@ class Platform(_Part):
 class TechnologyTransfer(_Part):
     """A technology transfer (技术成果转化) the platform delivered."""
 
-    date: date
+    date: CalendarDate
     title: Text
     client: Text
 
@@ -136,8 +137,8 @@ class TechnologyTransfer(_Part):
 class RevenuePeriod(_Part):
     """Pilot-service revenue (中试服务收入) for one period."""
 
-    period_start: date
-    period_end: date
+    period_start: CalendarDate
+    period_end: CalendarDate
     amount: Yuan
 
     @model_validator(mode="after")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -16,6 +16,7 @@ from zhongshi_contracts.events import (
     ApplicationWithdrawn,
     ScreeningOutcome,
 )
+from zhongshi_contracts.inputs import CalendarDate
 from zhongshi_contracts.recommendation import (
     ApplicationExceptionDecided,
     ApplicationForwarded,
@@ -38,8 +39,8 @@ class Round(BaseModel):
 
     id: str = Field(pattern=r"^[A-Za-z0-9-]{1,40}$", examples=["R2026-01"])
     title: str = Field(min_length=1, max_length=200, examples=["2026年度第一批省级制造业中试平台认定"])
-    opens_on: date
-    closes_on: date
+    opens_on: CalendarDate
+    closes_on: CalendarDate
     rule_set_version: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$", examples=["hubei-2025-v1"])
 
     @model_validator(mode="after")

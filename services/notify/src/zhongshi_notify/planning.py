@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import Event
+from zhongshi_contracts.inputs import Flag
 from zhongshi_runtime.logs import mask_personal_data
 
 from zhongshi_notify.domain import Audience, Notice
@@ -65,8 +66,8 @@ class Preferences(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    email: bool = True
-    sms: bool = True
+    email: Flag = True
+    sms: Flag = True
 
 
 class Rendered(NamedTuple):

@@ -4,13 +4,13 @@ restart keeps it."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from pymongo.asynchronous.database import AsyncDatabase
+from zhongshi_contracts.inputs import CalendarDate
 from zhongshi_runtime.auth import Principal, Role, require
 from zhongshi_runtime.clock import DevelopmentClock, shanghai_date
 
@@ -19,7 +19,7 @@ KEY = {"_id": "offset"}
 
 
 class Travel(BaseModel):
-    today: date
+    today: CalendarDate
 
 
 async def restore(db: AsyncDatabase[Any], clock: DevelopmentClock) -> None:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from zhongshi_contracts.events import Event
+from zhongshi_contracts.inputs import CalendarDate
 from zhongshi_contracts.registry import (
     AnnualReportFiled,
     NationalOutcome,
@@ -50,7 +51,7 @@ class ReportRequest(BaseModel):
 class Evaluation(BaseModel):
     standing: Standing
     reason: Reason
-    rectify_by: date | None = Field(None, validate_default=True,
+    rectify_by: CalendarDate | None = Field(None, validate_default=True,
                                     description="Required with a warning: the rectification deadline.")
 
     @field_validator("rectify_by")

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, Field
 from zhongshi_contracts.events import Event
+from zhongshi_contracts.inputs import Flag
 from zhongshi_contracts.registry import (
     FinalDecision,
     ObjectionOutcome,
@@ -51,7 +52,7 @@ class ObjectionRequest(BaseModel):
 
 
 class Resolution(BaseModel):
-    upheld: bool
+    upheld: Flag
     reason: Reason
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from pydantic import BaseModel, Field, field_validator
 from zhongshi_contracts.events import ClauseResult, Event, ScreeningOutcome
+from zhongshi_contracts.inputs import Flag
 from zhongshi_contracts.recommendation import Actor, Level, Opinion, RoundScheduled
 from zhongshi_contracts.reference import hubei_cities, region
 from zhongshi_runtime.auth import OFFICIALS, Principal, Role, require
@@ -34,7 +35,7 @@ class OpinionBody(BaseModel):
 
 
 class ExceptionDecision(BaseModel):
-    approved: bool
+    approved: Flag
     justification: Annotated[str, Field(min_length=2, max_length=4000, description="认定理由（必填）")]
 
 
