@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from zhongshi_notify.deadlines import annual_reports_due, publicity_due, report_due, scoring_due
+from zhongshi_notify.deadlines import annual_reports_due, publicity_due, rectifications_due, report_due, scoring_due
 from zhongshi_notify.domain import PROVINCE, Audience
 from zhongshi_notify.planning import Contact, redact, reply_contact, webhook_payload
 from zhongshi_notify.reminders import TimerKind
@@ -40,6 +40,8 @@ from .samples import (
     report_filed,
     revoked,
     scored,
+    standing_confirmed,
+    warned,
     withdrawn,
 )
 
@@ -222,6 +224,47 @@ def test_a_report_filed_before_the_accreditation_arrives_is_kept(make_dossier) -
     d = make_dossier()
     p = platform_after(platform_after(None, report_filed(2026)), listed(d))
     assert p is not None and p.active and p.reports_filed == [2026] and p.applicant_credit_code
+
+
+# ---- a warning's rectification deadline ----------------------------------------------------------------
+
+
+def test_a_warned_platform_is_reminded_before_its_rectification_day_and_the_province_told_after(make_dossier) -> None:  # type: ignore[no-untyped-def]
+    p = platform_of(make_dossier, warned(date(2027, 9, 30)))
+    assert (p.rectify_by, p.warned_year) == (date(2027, 9, 30), 2026)
+    assert rectifications_due(date(2027, 8, 30), [p], [30, 7]) == []
+    [soon] = rectifications_due(date(2027, 8, 31), [p], [30, 7])
+    assert (soon.id, soon.recipient, soon.audience, soon.application_id) == (
+        "reminder:rectification:P-A1:2027-09-30:30d", p.applicant_credit_code, Audience.APPLICANT, "A1")
+    assert soon.notice().facts["remaining"] == "还剩30天" and soon.notice().facts["year"] == "2026"
+    assert rectifications_due(date(2027, 9, 30), [p], [30, 7])[0].id.endswith(":7d")  # the last day: still 7d
+    [late] = rectifications_due(date(2027, 10, 1), [p], [30, 7])
+    assert (late.kind, late.id, late.recipient) == (TimerKind.ESCALATION,
+                                                    "escalation:rectification:P-A1:2027-09-30", PROVINCE)
+    assert late.notice().facts["overdue_days"] == "1"
+
+
+def test_a_confirmation_lifts_the_warning_and_revocation_ends_it(make_dossier) -> None:  # type: ignore[no-untyped-def]
+    lifted = platform_of(make_dossier, warned(), standing_confirmed(2026).model_copy(
+        update={"confirmed_at": warned().warned_at + timedelta(days=30)}))
+    assert lifted.rectify_by is None and rectifications_due(date(2027, 10, 1), [lifted], [30, 7]) == []
+    gone = platform_of(make_dossier, warned(), revoked())
+    assert rectifications_due(date(2027, 10, 1), [gone], [30, 7]) == []
+    assert rectifications_due(date(2027, 10, 1), [platform_of(make_dossier)], [30, 7]) == []  # never warned
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
+def test_the_evaluation_given_last_wins_whatever_order_the_two_topics_arrive_in(make_dossier, order) -> None:  # type: ignore[no-untyped-def]
+    """warned (day 0) → confirmed (day 30) → warned again with a new deadline (day 60): the last stands."""
+    start = warned().warned_at
+    given = [warned(date(2027, 9, 30)),
+             standing_confirmed(2026).model_copy(update={"confirmed_at": start + timedelta(days=30)}),
+             warned(date(2028, 1, 31)).model_copy(update={"warned_at": start + timedelta(days=60)})]
+    p = platform_of(make_dossier, *(given[i] for i in order))
+    assert p.rectify_by == date(2028, 1, 31)
+    assert [t.id for t in rectifications_due(date(2027, 10, 1), [p], [30, 7])] == []
+    only_lifted = platform_of(make_dossier, *(given[i] for i in order if i < 2))
+    assert only_lifted.rectify_by is None
 
 
 # ---- the objector's address, and what outside systems never see ------------------------------------------------

@@ -1,5 +1,6 @@
 """After the chain, on TestKafkaBroker with in-memory fakes: objectors and applicants told of resolved
-objections, the yearly standing, and the scoring, publicity and annual-report timers, each firing once."""
+objections, the yearly standing, and the scoring, publicity, annual-report and rectification timers, each firing
+once."""
 
 from __future__ import annotations
 
@@ -202,3 +203,32 @@ async def test_a_filed_report_and_a_revocation_cancel_the_annual_report_timers(h
     assert await fire_on(harness, date(2027, 3, 1)) == [] and await fire_on(harness, date(2027, 4, 1)) == []
     await publish(harness, revoked())
     assert await fire_on(harness, date(2028, 3, 1)) == [] and await fire_on(harness, date(2028, 4, 1)) == []
+
+
+# ---- rectification -----------------------------------------------------------------------------------------
+
+
+async def test_a_warned_platform_is_reminded_to_rectify_and_the_province_told_when_the_day_passes(  # type: ignore[no-untyped-def]
+    harness, make_dossier
+) -> None:
+    d = make_dossier()
+    await publish(harness, submitted(d), decided(d), listed(d), report_filed(2026), warned(date(2027, 9, 30)))
+    code, name = d.applicant.credit_code, d.platform.name
+    assert await fire_on(harness, date(2027, 8, 30)) == []
+    assert await fire_on(harness, date(2027, 8, 31)) == [f"{code}: 整改提醒：请于2027年9月30日前完成整改"]
+    assert await fire_on(harness, date(2027, 9, 1)) == []  # the same window: fired already
+    [text] = [o for o in await harness.store.deliveries() if o.kind == "reminder.rectification.applicant"
+              and o.channel is Channel.SMS]
+    assert text.address == "13802710000" and "还剩30天" in text.body
+    assert await fire_on(harness, date(2027, 9, 23)) == [f"{code}: 整改提醒：请于2027年9月30日前完成整改"]
+    assert await fire_on(harness, date(2027, 10, 1)) == [f"42: 整改到期：“{name}”2026年度限期整改已到期"]
+    assert await fire_on(harness, date(2027, 10, 2)) == []
+    sent = (reminders(harness, "reminder", "rectification"), reminders(harness, "escalation", "rectification"))
+    assert sent == (2, 1)
+
+
+async def test_a_confirmation_after_the_warning_cancels_its_rectification_timers(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
+    d = make_dossier()
+    later = standing_confirmed(2026).model_copy(update={"confirmed_at": NOW + timedelta(days=30)})
+    await publish(harness, decided(d), listed(d), report_filed(2026), later, warned(date(2027, 9, 30)))
+    assert await fire_on(harness, date(2027, 8, 31)) == [] and await fire_on(harness, date(2027, 10, 1)) == []

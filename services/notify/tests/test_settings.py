@@ -59,6 +59,15 @@ def test_the_annual_report_is_due_on_31_march_of_the_next_year_unless_configured
     assert (configured.report_due, configured.annual_report_days_before) == ((4, 30), [60, 14])
 
 
+def test_rectification_reminders_default_to_30_and_7_days_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert NotifySettings().rectification_days_before == [30, 7]
+    monkeypatch.setenv("NOTIFY_RECTIFICATION_DAYS_BEFORE", "3, 14,14")
+    assert NotifySettings().rectification_days_before == [14, 3]
+    monkeypatch.setenv("NOTIFY_RECTIFICATION_DAYS_BEFORE", "-1")
+    with pytest.raises(ValidationError, match="0 or more"):
+        NotifySettings()
+
+
 @pytest.mark.parametrize("due", ["02-29", "13-01", "04-31", "3-31", "0331"])
 def test_an_annual_report_due_day_not_in_every_year_is_refused(due: str) -> None:
     with pytest.raises(ValidationError, match=r"annual_report_due|NOTIFY_ANNUAL_REPORT_DUE"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from zhongshi_notify.deadlines import annual_reports_due, publicity_due, scoring_due
+from zhongshi_notify.deadlines import annual_reports_due, publicity_due, rectifications_due, scoring_due
 from zhongshi_notify.notices import NOTIFIED_EVENTS, notices
 from zhongshi_notify.planning import HUMAN_CHANNELS, Channel
 from zhongshi_notify.reminders import due
@@ -24,6 +24,7 @@ from .samples import (
     publicity_opened,
     screened,
     submitted,
+    warned,
     withdrawn,
 )
 from .test_reminders import DEADLINE, ROUND, case
@@ -58,6 +59,10 @@ def every_notice(d):  # type: ignore[no-untyped-def]
         found += [t.notice() for t in publicity_due(day, [window], [3, 1])]
     for day in (date(2027, 3, 31), date(2027, 4, 1)):
         found += [t.notice() for t in annual_reports_due(day, [known], (3, 31), [30, 7])]
+    on_warning = platform_after(known, warned(date(2027, 9, 30)))
+    assert on_warning is not None
+    for day in (date(2027, 9, 30), date(2027, 10, 1)):
+        found += [t.notice() for t in rectifications_due(day, [on_warning], [30, 7])]
     return found
 
 
@@ -72,7 +77,7 @@ def test_every_consumed_event_type_has_a_template_on_every_channel() -> None:
 def test_every_template_kind_exists_on_all_three_channels_and_nothing_else() -> None:
     kinds = {kind for kind, _ in TEMPLATES.keys}
     assert TEMPLATES.keys == {(k, c) for k in kinds for c in HUMAN_CHANNELS}
-    assert len(kinds) == 33
+    assert len(kinds) == 35
 
 
 def test_every_planned_notice_renders_on_every_channel_without_a_missing_fact(make_dossier) -> None:  # type: ignore[no-untyped-def]

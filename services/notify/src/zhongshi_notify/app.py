@@ -60,7 +60,8 @@ def create_app(settings: NotifySettings | None = None, clock: Clock = utc_now) -
     async def fire_timers() -> None:
         await handlers.fire_due_timers(kit.uow, planner, metrics, settings.reminder_days_before,
                                        report_days_before=settings.annual_report_days_before,
-                                       report_due=settings.report_due)
+                                       report_due=settings.report_due,
+                                       rectification_days_before=settings.rectification_days_before)
 
     async def indexes() -> None:
         await repo.ensure_indexes()

@@ -1,4 +1,5 @@
-"""The deadlines beyond the chain's stages, pure: expert scoring, the end of publicity, annual reports.
+"""The deadlines beyond the chain's stages, pure: expert scoring, the end of publicity, annual reports and
+a warned platform's rectification.
 
 Same rules as `reminders.py`: N days before the last day the one who must act is reminded (one reminder
 per configured N, only the latest window that has opened); from the day after, the province is told once
@@ -16,7 +17,7 @@ from zhongshi_notify.domain import PROVINCE, Audience, Notice
 from zhongshi_notify.reminders import TimerKind, timing, window
 from zhongshi_notify.tracking import ExpertPanel, Platform, PublicityWindow
 
-SCORING, PUBLICITY, ANNUAL_REPORT = "scoring", "publicity", "annual_report"
+SCORING, PUBLICITY, ANNUAL_REPORT, RECTIFICATION = "scoring", "publicity", "annual_report", "rectification"
 MonthDay = tuple[int, int]
 
 
@@ -137,4 +138,26 @@ def annual_reports_due(today: date, platforms: Iterable[Platform], due: MonthDay
         facts = {"year": str(year), "count": str(len(late)), "items": _named(p.platform_name for p in late)}
         timers.append(DeadlineTimer(TimerKind.ESCALATION, ANNUAL_REPORT, (str(year),), deadline, today,
                                     "escalation.annual-report.province", PROVINCE, facts=facts))
+    return timers
+
+
+def rectifications_due(today: date, platforms: Iterable[Platform], days_before: Sequence[int]) -> list[DeadlineTimer]:
+    """A platform on warning: its applicant is reminded before the rectification deadline; from the day after,
+    while the warning stands, the province is told once per platform to check the rectification (confirm the
+    year or revoke). A later evaluation lifts the warning and its timers; revocation ends them."""
+    timers: list[DeadlineTimer] = []
+    for p in platforms:
+        if not p.active or p.rectify_by is None:
+            continue
+        facts = {"year": str(p.warned_year), "platform_name": p.platform_name, "applicant_name": p.applicant_name,
+                 "platform_id": p.platform_id}
+        n = window(today, p.rectify_by, days_before)
+        if today > p.rectify_by:
+            timers.append(DeadlineTimer(TimerKind.ESCALATION, RECTIFICATION, (p.platform_id,), p.rectify_by, today,
+                                        "escalation.rectification.province", PROVINCE, facts=facts))
+        elif n is not None and p.applicant_credit_code:
+            timers.append(DeadlineTimer(
+                TimerKind.REMINDER, RECTIFICATION, (p.platform_id,), p.rectify_by, today,
+                "reminder.rectification.applicant", p.applicant_credit_code, Audience.APPLICANT, facts, n,
+                application_id=p.application_id))
     return timers

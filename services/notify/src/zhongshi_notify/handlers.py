@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import ApplicationSubmitted, Event
 from zhongshi_contracts.recommendation import RoundScheduled
-from zhongshi_contracts.registry import ObjectionResolved, PlatformStandingConfirmed, PlatformWarned
+from zhongshi_contracts.registry import ObjectionResolved
 from zhongshi_runtime.clock import Clock, shanghai_date
 from zhongshi_runtime.messaging import Consumers
 from zhongshi_runtime.outbox import Consumed, Session, UnitOfWork
@@ -86,8 +86,6 @@ class Planner:
             await _update(self.repo.publicity, event.round_id, session, lambda w: publicity_after(w, event))
         if isinstance(event, ObjectionResolved):
             return await self.repo.platforms.get(event.objected_application_id, session)
-        if isinstance(event, PlatformStandingConfirmed | PlatformWarned):
-            return await self.repo.platforms.get(event.application_id, session)
         if isinstance(event, PLATFORM_EVENTS):
             return await _update(self.repo.platforms, event.application_id, session, lambda p: platform_after(p, event))
         return None
@@ -171,23 +169,24 @@ def timer_event(timer: Due, planner: Planner) -> CloudEvent:
 
 
 async def due_timers(planner: Planner, days_before: Sequence[int], report_days_before: Sequence[int],
-                     report_due: deadlines.MonthDay) -> list[Due]:
+                     report_due: deadlines.MonthDay, rectification_days_before: Sequence[int]) -> list[Due]:
     """Every reminder and escalation due on today's date (Asia/Shanghai), fired or not."""
     today, repo = shanghai_date(planner.clock()), planner.repo
     stages = {s.round_id: s.deadlines for s in await repo.schedules()}
+    platforms = await repo.platforms.find(active=True)
     return [*reminders.due(today, stages, await repo.open_cases(), days_before),
             *deadlines.scoring_due(today, await repo.panels.find(open=True), days_before),
             *deadlines.publicity_due(today, await repo.publicity.find(open=True), days_before),
-            *deadlines.annual_reports_due(today, await repo.platforms.find(active=True), report_due,
-                                          report_days_before)]
+            *deadlines.annual_reports_due(today, platforms, report_due, report_days_before),
+            *deadlines.rectifications_due(today, platforms, rectification_days_before)]
 
 
 async def fire_due_timers(uow: UnitOfWork, planner: Planner, metrics: NotifyMetrics, days_before: Sequence[int],
-                          *, report_days_before: Sequence[int] = (30, 7),
-                          report_due: deadlines.MonthDay = (3, 31)) -> int:
+                          *, report_days_before: Sequence[int] = (30, 7), report_due: deadlines.MonthDay = (3, 31),
+                          rectification_days_before: Sequence[int] = (30, 7)) -> int:
     """Fire every reminder and escalation due today that has not fired yet; return how many fired."""
     fired = 0
-    for timer in await due_timers(planner, days_before, report_days_before, report_due):
+    for timer in await due_timers(planner, days_before, report_days_before, report_due, rectification_days_before):
         async def work(session: Session, timer: Due = timer) -> list[Event]:
             await planner.fire(timer, session)
             return []

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from zhongshi_notify.deadlines import ANNUAL_REPORT, PUBLICITY, SCORING
+from zhongshi_notify.deadlines import ANNUAL_REPORT, PUBLICITY, RECTIFICATION, SCORING
 from zhongshi_notify.domain import QUEUE_STAGES
 from zhongshi_notify.planning import Channel
 
-DEADLINES = (*(s.value for s in QUEUE_STAGES), SCORING, PUBLICITY, ANNUAL_REPORT)
+DEADLINES = (*(s.value for s in QUEUE_STAGES), SCORING, PUBLICITY, ANNUAL_REPORT, RECTIFICATION)
 
 
 class NotifyMetrics:
@@ -30,7 +30,8 @@ class NotifyMetrics:
         )
         self.reminders = Counter(
             "zhongshi_notify_reminders_total",
-            "Reminders and escalations fired, by deadline: a chain stage, scoring, publicity or annual_report",
+            "Reminders and escalations fired, by deadline: a chain stage, scoring, publicity, annual_report or "
+            "rectification",
             ["kind", "deadline"], registry=registry,
         )
         for channel in Channel:

@@ -42,7 +42,8 @@ class Due(Protocol):
     def kind(self) -> TimerKind: ...
     @property
     def deadline_name(self) -> str:
-        """Which deadline: a chain stage, ``scoring``, ``publicity`` or ``annual_report`` (a metrics label)."""
+        """Which deadline: a chain stage, ``scoring``, ``publicity``, ``annual_report`` or ``rectification`` (a
+        metrics label)."""
         ...
     @property
     def subject(self) -> str:

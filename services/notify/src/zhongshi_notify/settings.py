@@ -50,15 +50,19 @@ class NotifySettings(ServiceSettings):
         default_factory=lambda: [30, 7], validation_alias="NOTIFY_ANNUAL_REPORT_DAYS_BEFORE",
         description="Remind the applicant this many days before its annual report is due, e.g. 30,7.",
     )
+    rectification_days_before: Annotated[list[int], NoDecode] = Field(
+        default_factory=lambda: [30, 7], validation_alias="NOTIFY_RECTIFICATION_DAYS_BEFORE",
+        description="Remind a warned platform's applicant this many days before its rectification deadline.",
+    )
 
-    @field_validator("reminder_days_before", "annual_report_days_before", mode="before")
+    @field_validator("reminder_days_before", "annual_report_days_before", "rectification_days_before", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [int(part) for part in value.replace(" ", "").split(",") if part]
         return value
 
-    @field_validator("reminder_days_before", "annual_report_days_before")
+    @field_validator("reminder_days_before", "annual_report_days_before", "rectification_days_before")
     @classmethod
     def _non_negative(cls, value: list[int]) -> list[int]:
         if any(days < 0 for days in value):

@@ -1,14 +1,16 @@
 """What notify follows beyond an application's stage, pure: expert panels and their scoring deadline,
-publicity windows, and each application's outcome and — once accredited — its annual reports.
+publicity windows, and each application's outcome and — once accredited — its annual reports and any
+warning's rectification deadline.
 
 Events on different topics arrive in any order (and again on a replay), so every update merges: sets
 grow, flags only ever turn on, and a record seen first through a later event is completed by the earlier
-one when it arrives.
+one when it arrives. A platform's yearly evaluation is the exception: a warning and a later confirmation
+that lifts it come on two topics, so the one given last (by its time) wins, whichever arrives last.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 from zhongshi_contracts.events import ApplicationWithdrawn, Event
@@ -18,6 +20,8 @@ from zhongshi_contracts.registry import (
     PlatformAccredited,
     PlatformCultivationListed,
     PlatformRevoked,
+    PlatformStandingConfirmed,
+    PlatformWarned,
     PublicityClosed,
     PublicityObjectionFiled,
     PublicityOpened,
@@ -62,7 +66,8 @@ def _add(items: list[str], *more: str | None) -> list[str]:
 
 PANEL_EVENTS = (PanelDrawn, AssignmentDeclined, Scored, ReviewDecided, ApplicationWithdrawn)
 PUBLICITY_EVENTS = (PublicityOpened, PublicityObjectionFiled, ObjectionResolved, PublicityClosed)
-PLATFORM_EVENTS = (ReviewDecided, PlatformAccredited, PlatformCultivationListed, AnnualReportFiled, PlatformRevoked)
+PLATFORM_EVENTS = (ReviewDecided, PlatformAccredited, PlatformCultivationListed, AnnualReportFiled, PlatformRevoked,
+                   PlatformWarned, PlatformStandingConfirmed)
 FOLLOWED_EVENTS: tuple[type[Event], ...] = (Scored, PublicityOpened, PublicityObjectionFiled, PublicityClosed,
                                             AnnualReportFiled)
 """Consumed only to follow deadlines: they tell nobody anything."""
@@ -147,6 +152,10 @@ class Platform(BaseModel):
     accredited_on: date | None = None
     reports_filed: list[int] = Field(default_factory=list, description="Years whose annual report was filed.")
     revoked: bool = False
+    rectify_by: date | None = Field(None, description="The standing warning's rectification deadline; None: "
+                                                      "no warning, or a later evaluation lifted it.")
+    warned_year: int | None = Field(None, description="The evaluation year of the standing warning.")
+    evaluated_at: datetime | None = Field(None, description="When the latest warning or confirmation was given.")
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -170,6 +179,10 @@ def platform_after(platform: Platform | None, event: Event) -> Platform | None:
     match event:
         case ReviewDecided():
             update["decision"] = event.decision
+        case PlatformWarned():
+            update = _evaluated(current, event.platform_id, event.warned_at, event.rectify_by, event.year)
+        case PlatformStandingConfirmed():
+            update = _evaluated(current, event.platform_id, event.confirmed_at, None, None)
         case PlatformAccredited():
             update |= {"platform_id": event.platform_id, "accredited_on": event.accredited_on}
         case PlatformCultivationListed():
@@ -180,3 +193,11 @@ def platform_after(platform: Platform | None, event: Event) -> Platform | None:
         case PlatformRevoked():
             update = {"platform_id": event.platform_id, "revoked": True}
     return current.model_copy(update=update)
+
+
+def _evaluated(current: Platform, platform_id: str, at: datetime, rectify_by: date | None,
+               year: int | None) -> dict[str, object]:
+    """A yearly evaluation's update: the latest given wins, an older one arriving later changes nothing."""
+    if current.evaluated_at is not None and at < current.evaluated_at:
+        return {"platform_id": platform_id}
+    return {"platform_id": platform_id, "evaluated_at": at, "rectify_by": rectify_by, "warned_year": year}
