@@ -134,6 +134,8 @@ TABLE: list[Row] = [
     Row("registry", "PUT", "/api/v1/dev/clock", {PR: 200}, body="today"),
     Row("registry", "POST", "/api/v1/rounds/{round_id}/publicity", {PR: 409},  # already in publicity
         args={"round_id": "round"}, body="open_publicity"),
+    Row("registry", "GET", "/api/v1/calendar/{year}", {PR: 200}, args={"year": "2026"}),  # installed
+    Row("registry", "PUT", "/api/v1/calendar/{year}", {PR: 200}, args={"year": "2100"}, body="holiday_notice"),
     Row("registry", "GET", "/api/v1/public/publicity/{round_id}", everyone(200), args={"round_id": "round"}),
     Row("registry", "POST", "/api/v1/publicity/{round_id}/objections", everyone(201), args={"round_id": "round"},
         body="objection"),

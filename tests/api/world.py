@@ -200,6 +200,7 @@ class World:
             "override": {"decision": "cultivate", "justification": "地方产业急需，列为培育对象"},
             "today": {"today": self.today.isoformat()},
             "open_publicity": {},
+            "holiday_notice": {"holidays": ["2100-01-01"], "source": "国务院办公厅关于2100年部分节假日安排的通知"},
             "objection": {"application_id": self.ids["r1"], "name": "李四", "contact": "13900000000",
                           "grounds": "该平台的设备原值与实际不符，请核查。"},
             "resolution": {"upheld": False, "reason": "经核查，异议不成立"},

@@ -91,6 +91,36 @@ async def test_a_window_reaching_an_uncovered_year_is_refused_with_409(client: C
     assert await client.repo.publicity.get("R1") is None
 
 
+NOTICE_2027 = {"holidays": ["2027-01-01", "2027-01-02", "2027-01-03"], "working_days": [],
+               "source": "国务院办公厅关于2027年部分节假日安排的通知"}
+
+
+async def test_once_the_province_enters_the_years_schedule_the_window_counts_its_holidays(client: Client) -> None:
+    assert (await client.province("GET", "/api/v1/calendar/2027")).status_code == 404
+    r = await client.province("PUT", "/api/v1/calendar/2027", json=NOTICE_2027)
+    assert r.status_code == 200, r.text
+    assert r.json()["year"] == 2027 and r.json()["entered_at"]
+    shown = (await client.province("GET", "/api/v1/calendar/2027")).json()
+    assert shown["source"] == NOTICE_2027["source"] and shown["entered"]["holidays"] == NOTICE_2027["holidays"]
+    client.clock.now = datetime(2026, 12, 28, 2, 0, tzinfo=UTC)  # Monday: opens Tuesday 29 December
+    r = await client.province("POST", "/api/v1/rounds/R1/publicity", json={"working_days": 5})
+    assert r.status_code == 200, r.text
+    assert (r.json()["starts_on"], r.json()["ends_on"]) == ("2026-12-29", "2027-01-05")  # 1–3 January off
+
+
+async def test_a_schedule_is_refused_for_an_installed_year_or_with_dates_of_another_year(client: Client) -> None:
+    r = await client.province("PUT", "/api/v1/calendar/2026", json=NOTICE_2027)
+    assert r.status_code == 409 and "chinesecalendar" in r.json()["detail"]
+    r = await client.province("PUT", "/api/v1/calendar/2028", json=NOTICE_2027)
+    assert r.status_code == 422 and {tuple(e["loc"]) for e in r.json()["detail"]} == {
+        ("body", "holidays", 0), ("body", "holidays", 1), ("body", "holidays", 2)}
+    weekday = {**NOTICE_2027, "working_days": ["2027-01-04"]}
+    r = await client.province("PUT", "/api/v1/calendar/2027", json=weekday)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "working_days"]
+    assert await client.repo.holidays.find() == []
+    assert (await client.province("GET", "/api/v1/calendar/2026")).json()["source"].startswith("chinesecalendar")
+
+
 async def test_an_objection_outside_the_window_is_refused_with_a_clear_message(client: Client) -> None:
     assert (await client.http.post("/api/v1/publicity/R1/objections", json=OBJECTION)).status_code == 409
     await client.province("POST", "/api/v1/rounds/R1/publicity", json={})

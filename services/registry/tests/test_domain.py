@@ -15,6 +15,7 @@ from zhongshi_registry import domain, workdays
 from zhongshi_registry.certificates import CertificateDocument, Signer, Verdict, canonical, verdict
 from zhongshi_registry.domain import DecisionRecord, Objection, ObjectionStatus, Refused
 from zhongshi_registry.entries import AnnualReport, Thresholds, shortfalls
+from zhongshi_registry.workdays import Calendar, HolidayNotice, HolidaySchedule
 
 NOW = datetime(2025, 9, 26, 2, 0, tzinfo=UTC)
 
@@ -27,7 +28,7 @@ def decision(app_id: str, kind: Decision, rank: int = 1) -> DecisionRecord:
 
 
 def test_five_working_days_from_30_september_2025_skip_national_day_and_count_11_october() -> None:
-    assert workdays.window(date(2025, 9, 30), 5) == date(2025, 10, 13)
+    assert LIBRARY.window(date(2025, 9, 30), 5) == date(2025, 10, 13)
     counted = [d for d in (date(2025, 9, 30) + timedelta(n) for n in range(14)) if chinese_calendar.is_workday(d)]
     assert counted[:5] == [date(2025, 9, 30), date(2025, 10, 9), date(2025, 10, 10), date(2025, 10, 11),
                            date(2025, 10, 13)]
@@ -35,21 +36,53 @@ def test_five_working_days_from_30_september_2025_skip_national_day_and_count_11
 
 def test_the_next_working_day_after_friday_26_september_2025_is_the_adjusted_sunday() -> None:
     assert chinese_calendar.is_workday(date(2025, 9, 28)) and chinese_calendar.is_holiday(date(2025, 10, 8))
-    starts = workdays.next_working_day(date(2025, 9, 26))
+    starts = LIBRARY.next_working_day(date(2025, 9, 26))
     assert starts == date(2025, 9, 28)
-    assert workdays.window(starts, 5) == date(2025, 10, 10)
+    assert LIBRARY.window(starts, 5) == date(2025, 10, 10)
 
 
 def test_a_year_the_calendar_does_not_cover_is_refused_not_guessed() -> None:
     uncovered = date(2100, 1, 4)
     with pytest.raises(workdays.CalendarNotCovered, match="2100"):
-        workdays.next_working_day(uncovered)
+        LIBRARY.next_working_day(uncovered)
+
+
+LIBRARY = Calendar()
+# A made-up schedule for 2100 (the library will not cover it): New Year's Day a Friday, Spring Festival
+# Monday 8 to Friday 12 February with the Sunday before worked.
+Y2100 = HolidaySchedule(year=2100, holidays=[date(2100, 1, 1), *(date(2100, 2, d) for d in range(8, 13))],
+                        working_days=[date(2100, 2, 7)], source="国办发明电〔2099〕1号", entered_by="p1",
+                        entered_at=NOW)
+
+
+def test_a_year_the_library_lacks_counts_on_the_schedule_the_province_entered() -> None:
+    calendar = Calendar([Y2100])
+    assert not workdays.library_covers(2100) and workdays.library_covers(2025)
+    assert calendar.next_working_day(date(2099, 12, 31)) == date(2100, 1, 4)  # 1 January off, then a weekend
+    assert calendar.is_working_day(date(2100, 2, 7))  # the Sunday worked
+    assert calendar.window(date(2100, 2, 5), 3) == date(2100, 2, 15)  # Fri 5, Sun 7, (holidays), Mon 15
+    with pytest.raises(workdays.CalendarNotCovered, match="2101"):
+        calendar.window(date(2100, 12, 31), 2)  # 2101: neither installed nor entered
+
+
+def test_an_installed_year_ignores_an_entered_schedule() -> None:
+    wrong = Y2100.model_copy(update={"year": 2025, "holidays": [date(2025, 9, 30)]})
+    assert Calendar([wrong]).is_working_day(date(2025, 9, 30))
+
+
+def test_a_notice_is_refused_when_it_works_a_weekday_or_both_works_and_rests_a_day() -> None:
+    with pytest.raises(ValueError, match="不是周末"):
+        HolidayNotice(holidays=[date(2100, 1, 1)], working_days=[date(2100, 1, 6)], source="国办发明电")
+    with pytest.raises(ValueError, match="不能既放假又调休上班"):
+        HolidayNotice(holidays=[date(2100, 2, 7)], working_days=[date(2100, 2, 7)], source="国办发明电")
+    notice = HolidayNotice(holidays=[date(2100, 1, 1), date(2099, 12, 31)], source="国办发明电")
+    assert notice.outside(2100) == [("holidays", 1)]
 
 
 @given(st.dates(min_value=date(2005, 1, 1), max_value=date(2025, 12, 1)), st.integers(1, 10))
 def test_a_window_holds_exactly_n_working_days(start: date, n: int) -> None:
-    first = workdays.next_working_day(start - timedelta(days=1)) if not chinese_calendar.is_workday(start) else start
-    last = workdays.window(first, n)
+    first = LIBRARY.next_working_day(start - timedelta(days=1)) if not chinese_calendar.is_workday(start) else start
+    last = LIBRARY.window(first, n)
     days = [first + timedelta(k) for k in range((last - first).days + 1)]
     assert sum(chinese_calendar.is_workday(d) for d in days) == n and chinese_calendar.is_workday(last)
 
@@ -57,7 +90,7 @@ def test_a_window_holds_exactly_n_working_days(start: date, n: int) -> None:
 def publicity() -> domain.Publicity:
     decisions = [decision("A1", Decision.ACCREDIT), decision("A2", Decision.CULTIVATE, 2),
                  decision("A3", Decision.DECLINE, 3)]
-    return domain.open_publicity("R1", decisions, {}, date(2025, 9, 26), 5, NOW)
+    return domain.open_publicity("R1", decisions, {}, date(2025, 9, 26), 5, NOW, LIBRARY)
 
 
 def objection(status: ObjectionStatus = ObjectionStatus.PENDING, app_id: str = "A1") -> Objection:

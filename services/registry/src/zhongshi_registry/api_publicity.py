@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, status
+import chinese_calendar
+from fastapi import APIRouter, Depends, HTTPException, Path, status
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from zhongshi_contracts.events import Event
 from zhongshi_contracts.inputs import Flag
@@ -33,7 +35,7 @@ from zhongshi_registry.domain import Objection, ObjectionStatus, Publicity, Refu
 from zhongshi_registry.entries import Entry, Status, new_entry
 from zhongshi_registry.repository import RegistryRepository
 from zhongshi_registry.settings import RegistrySettings
-from zhongshi_registry.workdays import CalendarNotCovered
+from zhongshi_registry.workdays import Calendar, CalendarNotCovered, HolidayNotice, HolidaySchedule, library_covers
 
 Province = Annotated[Principal, Depends(require(Role.PROVINCE_OFFICIAL))]
 Reason = Annotated[str, Field(min_length=2, max_length=2000)]
@@ -49,6 +51,15 @@ class ObjectionRequest(BaseModel):
     contact: str = Field(min_length=5, max_length=100, description="Phone or e-mail, never published.")
     grounds: str = Field(min_length=10, max_length=4000, description="异议理由.")
     evidence: list[str] = Field(default_factory=list, max_length=20, description="Evidence descriptions.")
+
+
+Year = Annotated[int, Path(ge=2000, le=2100, examples=[2027])]
+
+
+class CalendarYear(BaseModel):
+    year: int
+    source: str = Field(description="The installed calendar's version, or the notice the entered schedule is from.")
+    entered: HolidaySchedule | None = Field(None, description="The schedule entered for the year, if any.")
 
 
 class Resolution(BaseModel):
@@ -83,9 +94,10 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, settings: Re
         decisions = await repo.decisions.find(round_id=round_id)
         profiles = {p.application_id: p for p in await repo.profiles.find(round_id=round_id)}
         now = clock()
+        calendar = Calendar(await repo.holidays.find())
         try:
             publicity = domain.open_publicity(round_id, decisions, profiles, shanghai_date(now),
-                                              body.working_days or settings.publicity_working_days, now)
+                                              body.working_days or settings.publicity_working_days, now, calendar)
         except (Refused, CalendarNotCovered) as exc:
             raise conflict(str(exc)) from exc
 
@@ -98,6 +110,30 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, settings: Re
 
         await uow.run(work)
         return publicity
+
+    @api.get("/calendar/{year}", summary="A year's holiday schedule, installed or entered (province)",
+             responses=errors(404))
+    async def calendar_year(year: Year, _: Province) -> CalendarYear:
+        entered = await repo.holidays.get(str(year))
+        if library_covers(year):  # it wins over a schedule entered before it was installed
+            return CalendarYear(year=year, source=f"chinesecalendar {chinese_calendar.__version__}", entered=entered)
+        if entered is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(CalendarNotCovered(year)))
+        return CalendarYear(year=year, source=entered.source, entered=entered)
+
+    @api.put("/calendar/{year}", summary="Enter a year's holiday schedule from the State Council's notice, for a "
+             "year the installed calendar does not cover (province)", responses=errors(409))
+    async def enter_calendar(year: Year, body: HolidayNotice, principal: Province) -> HolidaySchedule:
+        if library_covers(year):
+            raise conflict(f"chinesecalendar {chinese_calendar.__version__} 已包含 {year} 年节假日安排，以其为准")
+        outside = body.outside(year)
+        if outside:
+            raise RequestValidationError([{"loc": ("body", *loc), "msg": f"日期不在 {year} 年", "type": "value_error"}
+                                          for loc in outside])
+        schedule = HolidaySchedule(**body.model_dump(), year=year, entered_by=principal.subject,
+                                   entered_at=clock())
+        await repo.holidays.put(str(year), schedule)
+        return schedule
 
     @api.get("/public/publicity/{round_id}", tags=["public"], summary="The publicity list (no login)",
              responses=errors(404))

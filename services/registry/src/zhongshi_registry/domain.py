@@ -87,15 +87,15 @@ class Objection(_Record):
 
 
 def open_publicity(round_id: str, decisions: list[DecisionRecord], profiles: dict[str, Profile],
-                   today: date, working_days: int, now: datetime) -> Publicity:
+                   today: date, working_days: int, now: datetime, calendar: workdays.Calendar) -> Publicity:
     """Publicity for every accredit/cultivate decision, opening on the next working day after ``today``."""
     items = [_item(d, profiles.get(d.application_id)) for d in sorted(decisions, key=_order)
              if d.decision is not Decision.DECLINE]
     if not items:
         raise Refused(f"批次 {round_id} 没有拟认定或拟培育的评审结果，无法公示")
-    starts = workdays.next_working_day(today)
+    starts = calendar.next_working_day(today)
     return Publicity(round_id=round_id, working_days=working_days, starts_on=starts,
-                     ends_on=workdays.window(starts, working_days), opened_at=now, items=items)
+                     ends_on=calendar.window(starts, working_days), opened_at=now, items=items)
 
 
 def _order(d: DecisionRecord) -> tuple[int, str]:

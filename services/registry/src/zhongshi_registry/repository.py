@@ -14,6 +14,7 @@ from zhongshi_runtime.store import MemoryStore, MongoStore, Store
 from zhongshi_registry.domain import DecisionRecord, Objection, Profile, Publicity
 from zhongshi_registry.entries import AnnualReport, Entry
 from zhongshi_registry.public import Filters
+from zhongshi_registry.workdays import HolidaySchedule
 
 
 class Candidacy(BaseModel):
@@ -96,6 +97,7 @@ class RegistryRepository:
         self.objections: Store[Objection] = store("objections", Objection)
         self.entries: Store[Entry] = store("entries", Entry)
         self.reports: Store[AnnualReport] = store("annual_reports", AnnualReport)
+        self.holidays: Store[HolidaySchedule] = store("holiday_schedules", HolidaySchedule)  # by year
 
     @classmethod
     def mongo(cls, db: AsyncDatabase[Any]) -> RegistryRepository:
