@@ -52,7 +52,7 @@ class Evaluation(BaseModel):
     standing: Standing
     reason: Reason
     rectify_by: CalendarDate | None = Field(None, validate_default=True,
-                                    description="Required with a warning: the rectification deadline.")
+                                            description="Required with a warning: the rectification deadline.")
 
     @field_validator("rectify_by")
     @classmethod

@@ -97,7 +97,8 @@ class RegistryRepository:
         self.objections: Store[Objection] = store("objections", Objection)
         self.entries: Store[Entry] = store("entries", Entry)
         self.reports: Store[AnnualReport] = store("annual_reports", AnnualReport)
-        self.holidays: Store[HolidaySchedule] = store("holiday_schedules", HolidaySchedule)  # by year
+        # by year; entered by the province, not projected from events: a replay neither rebuilds nor compares it
+        self.holidays: Store[HolidaySchedule] = make("holiday_schedules", HolidaySchedule)
 
     @classmethod
     def mongo(cls, db: AsyncDatabase[Any]) -> RegistryRepository:
