@@ -22,6 +22,7 @@ lint: install
 	$(UV) run ruff check .
 	$(UV) run mypy -p zhongshi_contracts -p zhongshi_runtime -p zhongshi_intake -p zhongshi_screening \
 		-p zhongshi_review -p zhongshi_registry -p zhongshi_notify -p zhongshi -p bench
+	$(UV) run mypy tests/faults
 
 bench: install
 	$(UV) run python bench/run.py $(BENCH_ARGS)
