@@ -48,7 +48,7 @@ class HolidayNotice(BaseModel):
                                          description="Every day off of the notice, weekend days included (放假).")
     working_days: list[CalendarDate] = Field(default_factory=list, max_length=20,
                                              description="Weekend days that are working days (调休上班).")
-    source: str = Field(min_length=4, max_length=200, examples=["国办发明电〔2026〕8号"],
+    source: str = Field(min_length=4, max_length=200, examples=["国务院办公厅关于2027年部分节假日安排的通知"],
                         description="The notice the schedule is taken from.")
 
     @field_validator("working_days")
