@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -81,6 +82,14 @@ class RuntimeMetrics:
         """Export each (method, route)'s server-error series at zero from the start, as `consuming` does."""
         for method, route in routes:
             self.http_requests.labels(self.service, method, route, "5xx")
+
+
+def instrument(app: FastAPI, metrics: RuntimeMetrics) -> None:
+    """Count and time every request ``app`` answers; call it once every route is added, so that each documented
+    operation's server-error series is exported at zero from the start."""
+    app.add_middleware(RequestMetrics, metrics=metrics)
+    metrics.serving((method.upper(), path) for path, operations in app.openapi()["paths"].items()
+                    for method in operations)
 
 
 UNMATCHED = "unmatched"  # the route label of a request no route matched: one series, not one per stray path

@@ -27,7 +27,7 @@ from zhongshi_runtime.errors import document_kit_errors, too_large, unreadable_b
 from zhongshi_runtime.faults import Faults
 from zhongshi_runtime.logs import configure_logging
 from zhongshi_runtime.messaging import ClusterId, Consumers, create_broker
-from zhongshi_runtime.metrics import RequestMetrics, RuntimeMetrics
+from zhongshi_runtime.metrics import RuntimeMetrics, instrument
 from zhongshi_runtime.outbox import MongoUnitOfWork, OutboxRelay, ensure_outbox_indexes
 from zhongshi_runtime.settings import ServiceSettings
 
@@ -149,7 +149,6 @@ class ServiceKit:
         app.state.kit = self
         app.add_exception_handler(400, unreadable_body)
         app.add_exception_handler(413, too_large)
-        app.add_middleware(RequestMetrics, metrics=self.metrics)
         for router in routers:
             app.include_router(router)
         generate = app.openapi
@@ -180,8 +179,7 @@ class ServiceKit:
         async def asyncapi_json() -> Any:
             return document
 
-        self.metrics.serving((method.upper(), path) for path, operations in app.openapi()["paths"].items()
-                             for method in operations)
+        instrument(app, self.metrics)
         return app
 
 
