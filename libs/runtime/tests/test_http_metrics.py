@@ -45,11 +45,14 @@ async def test_requests_are_counted_by_route_template_and_status_class() -> None
         for path in ("/things/1", "/things/2", "/things/missing", "/nowhere/at/all", "/nowhere/else"):
             await client.get(path)
         assert (await client.post("/boom")).status_code == 500
+        for made_up in ("BREW", "PROPFIND"):
+            await client.request(made_up, "/things/1")
 
     assert requests(metrics, "GET", THING, "2xx") == 2  # one series for every thing, not one per id
     assert requests(metrics, "GET", THING, "4xx") == 1
     assert requests(metrics, "GET", UNMATCHED, "4xx") == 2
     assert requests(metrics, "POST", "/boom", "5xx") == 1  # the exception escaped the app: still counted
+    assert requests(metrics, "OTHER", THING, "4xx") == 2  # 405: a made-up method makes no series of its own
     seconds = {"service": "probe", "method": "GET", "route": THING}
     assert metrics.registry.get_sample_value("zhongshi_http_request_seconds_count", seconds) == 3
 

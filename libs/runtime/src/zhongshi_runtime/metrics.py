@@ -93,11 +93,13 @@ def instrument(app: FastAPI, metrics: RuntimeMetrics) -> None:
 
 
 UNMATCHED = "unmatched"  # the route label of a request no route matched: one series, not one per stray path
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})  # any other method: "OTHER"
 
 
 class RequestMetrics:
     """ASGI middleware counting and timing every HTTP request by its route template (``/applications/{id}``,
-    never the concrete path, so the series stay few). An exception that escapes the app counts as a 5xx."""
+    never the concrete path) and a known method, so that no caller can make series without end. An exception
+    that escapes the app counts as a 5xx."""
 
     def __init__(self, app: ASGIApp, metrics: RuntimeMetrics) -> None:
         self.app, self.metrics = app, metrics
@@ -120,6 +122,7 @@ class RequestMetrics:
         finally:
             route: Any = scope.get("route")
             template = getattr(route, "path", UNMATCHED)
-            m, service, method = self.metrics, self.metrics.service, scope["method"]
+            m, service = self.metrics, self.metrics.service
+            method = scope["method"] if scope["method"] in METHODS else "OTHER"
             m.http_requests.labels(service, method, template, f"{status // 100}xx").inc()
             m.http_seconds.labels(service, method, template).observe(time.perf_counter() - started)
