@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Annotated, Any
 
-import chinese_calendar
 from fastapi import APIRouter, Depends, HTTPException, Path, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
@@ -35,7 +34,14 @@ from zhongshi_registry.domain import Objection, ObjectionStatus, Publicity, Refu
 from zhongshi_registry.entries import Entry, Status, new_entry
 from zhongshi_registry.repository import RegistryRepository
 from zhongshi_registry.settings import RegistrySettings
-from zhongshi_registry.workdays import Calendar, CalendarNotCovered, HolidayNotice, HolidaySchedule, library_covers
+from zhongshi_registry.workdays import (
+    INSTALLED,
+    Calendar,
+    CalendarNotCovered,
+    HolidayNotice,
+    HolidaySchedule,
+    library_covers,
+)
 
 Province = Annotated[Principal, Depends(require(Role.PROVINCE_OFFICIAL))]
 Reason = Annotated[str, Field(min_length=2, max_length=2000)]
@@ -116,7 +122,7 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, settings: Re
     async def calendar_year(year: Year, _: Province) -> CalendarYear:
         entered = await repo.holidays.get(str(year))
         if library_covers(year):  # it wins over a schedule entered before it was installed
-            return CalendarYear(year=year, source=f"chinesecalendar {chinese_calendar.__version__}", entered=entered)
+            return CalendarYear(year=year, source=INSTALLED, entered=entered)
         if entered is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(CalendarNotCovered(year)))
         return CalendarYear(year=year, source=entered.source, entered=entered)
@@ -125,7 +131,7 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, settings: Re
              "year the installed calendar does not cover (province)", responses=errors(409))
     async def enter_calendar(year: Year, body: HolidayNotice, principal: Province) -> HolidaySchedule:
         if library_covers(year):
-            raise conflict(f"chinesecalendar {chinese_calendar.__version__} 已包含 {year} 年节假日安排，以其为准")
+            raise conflict(f"{INSTALLED} 已包含 {year} 年节假日安排，以其为准")
         outside = body.outside(year)
         if outside:
             raise RequestValidationError([{"loc": ("body", *loc), "msg": f"日期不在 {year} 年", "type": "value_error"}

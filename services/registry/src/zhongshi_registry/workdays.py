@@ -17,13 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from zhongshi_contracts.inputs import CalendarDate
 
 WEEKEND = (5, 6)
+INSTALLED = f"chinesecalendar {chinese_calendar.__version__}"  # the installed schedules, as officials are told
 
 
 class CalendarNotCovered(Exception):
     """The holiday schedule of ``year`` is neither in the installed calendar data nor entered."""
 
     def __init__(self, year: int) -> None:
-        super().__init__(f"节假日数据尚未覆盖 {year} 年（chinesecalendar {chinese_calendar.__version__}），"
+        super().__init__(f"节假日数据尚未覆盖 {year} 年（{INSTALLED}），"
                          f"无法计算工作日；请由省经信厅录入 {year} 年节假日安排（PUT /api/v1/calendar/{year}）"
                          "或升级 chinesecalendar 后再开启公示")
         self.year = year
