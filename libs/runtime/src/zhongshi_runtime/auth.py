@@ -35,21 +35,25 @@ OFFICIALS = (Role.COUNTY_OFFICIAL, Role.CITY_OFFICIAL, Role.PROVINCE_OFFICIAL)
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: subject, role and scope from the token's claims."""
+    """Who is calling: a person (``subject``, display ``name``) acting for one ``organisation`` in one ``role``.
+
+    The organisation is a unified social credit code (applicant), a county- or city-level region code
+    (officials), "42" (the province), an expert id (expert) or "*" (operator)."""
 
     subject: str
     role: Role
-    scope: str
+    organisation: str
+    name: str = ""
 
     def covers_region(self, county_code: str) -> bool:
         """Whether an official's scope includes this county-level region."""
         if self.role is Role.PROVINCE_OFFICIAL:
             return True
         if self.role is Role.COUNTY_OFFICIAL:
-            return county_code == self.scope
+            return county_code == self.organisation
         if self.role is Role.CITY_OFFICIAL:
             county = hubei_counties().get(county_code)
-            return county is not None and county.city_code == self.scope
+            return county is not None and county.city_code == self.organisation
         return False
 
     def covers_city(self, city_code: str) -> bool:
@@ -57,8 +61,8 @@ class Principal:
         if self.role is Role.PROVINCE_OFFICIAL:
             return True
         if self.role is Role.CITY_OFFICIAL:
-            return city_code == self.scope
-        county = hubei_counties().get(self.scope)
+            return city_code == self.organisation
+        county = hubei_counties().get(self.organisation)
         return self.role is Role.COUNTY_OFFICIAL and county is not None and county.city_code == city_code
 
 
@@ -94,7 +98,8 @@ class Authenticator:
             options={"require": ["exp", "iss", "aud", "sub"]},
         )
         try:
-            return Principal(subject=claims["sub"], role=Role(claims["role"]), scope=str(claims["scope"]))
+            return Principal(subject=claims["sub"], role=Role(claims["role"]), organisation=str(claims["scope"]),
+                             name=str(claims.get("name", "")))
         except (KeyError, ValueError) as exc:
             raise jwt.InvalidTokenError("token lacks a valid role or scope") from exc
 

@@ -132,9 +132,9 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
         body: NewApplication, response: Response, principal: ApplicantCaller,
         idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
     ) -> ApplicationView:
-        if body.dossier.applicant.credit_code != principal.scope:
+        if body.dossier.applicant.credit_code != principal.organisation:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "只能以本单位（令牌中的统一社会信用代码）名义申报")
-        if idempotency_key and (earlier := await repo.by_idempotency_key(principal.scope, idempotency_key)):
+        if idempotency_key and (earlier := await repo.by_idempotency_key(principal.organisation, idempotency_key)):
             response.status_code = status.HTTP_200_OK
             return ApplicationView.of(earlier)
         refuse_future_dates(body.dossier, shanghai_date(clock()))
@@ -144,7 +144,7 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
         try:
             await repo.add(app)
         except AlreadyExists:  # a concurrent request with the same idempotency key won
-            earlier = await repo.by_idempotency_key(principal.scope, idempotency_key or "")
+            earlier = await repo.by_idempotency_key(principal.organisation, idempotency_key or "")
             if earlier is None:
                 raise
             response.status_code = status.HTTP_200_OK
@@ -238,7 +238,7 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
 
 def _may_read(principal: Principal, app: Application) -> bool:
     if principal.role is Role.APPLICANT:
-        return app.applicant_credit_code == principal.scope
+        return app.applicant_credit_code == principal.organisation
     return principal.role in OFFICIALS and principal.covers_region(app.region_code)
 
 
@@ -246,15 +246,15 @@ def _scoped(principal: Principal, where: ApplicationFilter) -> ApplicationFilter
     """Narrow a filter to the caller's scope; None when the filter asks for something outside it."""
     fields = vars(where).copy()
     if principal.role is Role.APPLICANT:
-        fields["applicant_credit_code"] = principal.scope
+        fields["applicant_credit_code"] = principal.organisation
     elif principal.role is Role.COUNTY_OFFICIAL:
-        if where.region_code not in (None, principal.scope):
+        if where.region_code not in (None, principal.organisation):
             return None
-        fields["region_code"] = principal.scope
+        fields["region_code"] = principal.organisation
     elif principal.role is Role.CITY_OFFICIAL:
-        if where.city_code not in (None, principal.scope):
+        if where.city_code not in (None, principal.organisation):
             return None
-        fields["city_code"] = principal.scope
+        fields["city_code"] = principal.organisation
     return ApplicationFilter(**fields)
 
 

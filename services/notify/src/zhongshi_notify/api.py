@@ -113,23 +113,23 @@ def router(repo: NotifyRepository, store: DeliveryStore, *, topics: Sequence[str
 
     @api.get("/inbox", tags=["inbox"], summary="My messages, newest first, with the unread count")
     async def inbox(principal: SignedIn, offset: Offset = 0, limit: Limit = 50) -> InboxPage:
-        unread, items = await repo.inbox(principal.scope, offset=offset, limit=limit)
+        unread, items = await repo.inbox(principal.organisation, offset=offset, limit=limit)
         return InboxPage(unread=unread, items=[InboxItem.model_validate(m.model_dump()) for m in items])
 
     @api.post("/inbox/{message_id:path}/read", tags=["inbox"], summary="Mark one of my messages read",
               responses=errors(404))
     async def mark_read(message_id: str, principal: SignedIn) -> dict[str, bool]:
-        if not await repo.mark_read(message_id, principal.scope):
+        if not await repo.mark_read(message_id, principal.organisation):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "消息不存在")
         return {"read": True}
 
     @api.get("/preferences", tags=["preferences"], summary="My channels besides the inbox")
     async def my_preferences(principal: Recipient) -> Preferences:
-        return await repo.preferences(principal.scope)
+        return await repo.preferences(principal.organisation)
 
     @api.put("/preferences", tags=["preferences"], summary="Choose my channels (the inbox is always kept)")
     async def set_preferences(body: Preferences, principal: Recipient) -> Preferences:
-        await repo.set_preferences(principal.scope, body)
+        await repo.set_preferences(principal.organisation, body)
         return body
 
     def known_scope(scope: str) -> str:

@@ -120,7 +120,7 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, thresholds: 
               responses=errors(404, 409))
     async def report(platform_id: str, body: ReportRequest, caller: ApplicantCaller) -> AnnualReport:
         entry = await entry_of(platform_id)
-        if caller.scope != entry.applicant_credit_code:
+        if caller.organisation != entry.applicant_credit_code:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "只有该平台的申报主体可以填报年度报告")
         now = clock()
         try:
@@ -146,7 +146,7 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, thresholds: 
     async def reports(platform_id: str, caller: Annotated[Principal, Depends(
             require(Role.PROVINCE_OFFICIAL, Role.APPLICANT))]) -> list[AnnualReport]:
         entry = await entry_of(platform_id)
-        if caller.role is Role.APPLICANT and caller.scope != entry.applicant_credit_code:
+        if caller.role is Role.APPLICANT and caller.organisation != entry.applicant_credit_code:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "只能查看本单位平台的年度报告")
         return await repo.reports.find(platform_id=platform_id)
 

@@ -83,7 +83,7 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
     async def my_panel(application_id: str, expert: Principal) -> Panel:
         """The panel of an application the expert is assigned to; 404 otherwise (not revealed)."""
         panel = await repo.panels.get(application_id)
-        if panel is None or expert.scope not in panel.experts:
+        if panel is None or expert.organisation not in panel.experts:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"没有申报 {application_id} 的评审任务")
         return panel
 
@@ -139,12 +139,12 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
     # ---- assignments (experts) ----
     @api.get("/assignments", summary="My assignments")
     async def assignments(expert: ExpertCaller) -> list[dict[str, Any]]:
-        panels = await repo.panels.find(experts=expert.scope)
+        panels = await repo.panels.find(experts=expert.organisation)
         cands = await repo.candidates.many(p.application_id for p in panels)
-        sheets = await repo.scores.many(f"{p.application_id}/{expert.scope}" for p in panels)
+        sheets = await repo.scores.many(f"{p.application_id}/{expert.organisation}" for p in panels)
         return [{"application_id": cand.id, "round_id": cand.round_id, "platform_name": cand.platform_name,
-                 "applicant_name": cand.applicant_name, "lead": panel.lead == expert.scope,
-                 "scored": f"{cand.id}/{expert.scope}" in sheets, "score_by": panel.score_by}
+                 "applicant_name": cand.applicant_name, "lead": panel.lead == expert.organisation,
+                 "scored": f"{cand.id}/{expert.organisation}" in sheets, "score_by": panel.score_by}
                 for panel in panels if (cand := cands.get(panel.application_id))]
 
     @api.get("/assignments/{application_id}", summary="An assignment: dossier, report, opinions, my score",
@@ -158,8 +158,8 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
         return {
             "application_id": cand.id, "platform_name": cand.platform_name, "dossier": cand.dossier,
             "screening_report": cand.clauses, "opinions": cand.opinions, "rubric": settings.rubric,
-            "lead": panel.lead == expert.scope,
-            "my_sheet": next((s for s in state.sheets if s.expert_id == expert.scope), None),
+            "lead": panel.lead == expert.organisation,
+            "my_sheet": next((s for s in state.sheets if s.expert_id == expert.organisation), None),
             "scoring_closed": closed, "panel_sheets": state.sheets if closed else None,
             "missing": state.missing,
         }
@@ -175,16 +175,16 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
         except ScoreProblem as exc:
             raise HTTPException(422, [{"loc": ["body", "scores", exc.field], "msg": str(exc),
                                        "type": "value_error"}]) from None
-        record = ScoreSheet(application_id=application_id, panel_id=panel.panel_id, expert_id=expert.scope,
+        record = ScoreSheet(application_id=application_id, panel_id=panel.panel_id, expert_id=expert.organisation,
                             rubric_version=rubric.version, scores=sheet.scores, comments=sheet.comments,
                             overall_comment=sheet.overall_comment, total=weighted_total(rubric, sheet.scores),
                             scored_at=clock())
 
         async def work(session: Session) -> list[Event]:
-            if not await repo.scores.add(f"{application_id}/{expert.scope}", record, session):
+            if not await repo.scores.add(f"{application_id}/{expert.organisation}", record, session):
                 raise _refused("您已对该申报评分，不能重复提交")
             return [Scored(application_id=application_id, round_id=panel.round_id, panel_id=panel.panel_id,
-                           expert_id=expert.scope, rubric_version=rubric.version, total=record.total,
+                           expert_id=expert.organisation, rubric_version=rubric.version, total=record.total,
                            scores=record.scores, scored_at=record.scored_at)]
 
         await uow.run(work)
@@ -195,29 +195,29 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
     async def decline(application_id: str, body: Reason, expert: ExpertCaller) -> dict[str, Any]:
         panel = await my_panel(application_id, expert)
         await open_round(panel.round_id)
-        if await repo.scores.get(f"{application_id}/{expert.scope}"):
+        if await repo.scores.get(f"{application_id}/{expert.organisation}"):
             raise _refused("已评分的任务不能回避")
         cand = await candidate(application_id)
         settings = await settings_of(repo, cand.round_id)
-        declined = {d.expert_id for d in panel.declined} | {expert.scope}
+        declined = {d.expert_id for d in panel.declined} | {expert.organisation}
         try:
             drawn = draw_panel(await repo.experts.find(), cand, settings, f"{panel.seed}/redraw-{len(declined)}",
                                shanghai_date(clock()), size=1, exclude=frozenset(declined | set(panel.experts)))
             replacement: str | None = drawn.experts[0]
         except DrawFailed:
             replacement = None
-        experts = [replacement if e == expert.scope else e for e in panel.experts]
+        experts = [replacement if e == expert.organisation else e for e in panel.experts]
         updated = panel.model_copy(update={
             "experts": [e for e in experts if e is not None],
-            "declined": [*panel.declined, Declination(expert_id=expert.scope, reason=body.reason, at=clock())]})
+            "declined": [*panel.declined, Declination(expert_id=expert.organisation, reason=body.reason, at=clock())]})
 
         async def work(session: Session) -> list[Event]:
             current = await repo.panels.get(application_id, session)
-            if current is None or expert.scope not in current.experts:
+            if current is None or expert.organisation not in current.experts:
                 raise _refused("该任务已回避")
             await repo.panels.put(application_id, updated, session)
             return [AssignmentDeclined(application_id=application_id, round_id=panel.round_id,
-                                       panel_id=panel.panel_id, expert_id=expert.scope, reason=body.reason,
+                                       panel_id=panel.panel_id, expert_id=expert.organisation, reason=body.reason,
                                        replacement=replacement, declined_at=clock())]
 
         await uow.run(work)
@@ -229,7 +229,7 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
     async def reconcile(application_id: str, body: Reconciliation, expert: ExpertCaller) -> Panel:
         panel = await my_panel(application_id, expert)
         await open_round(panel.round_id)
-        if panel.lead != expert.scope:
+        if panel.lead != expert.organisation:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "仅评审组组长可出具协调意见")
         updated = panel.model_copy(update={"reconciliation": body.note})
         await repo.panels.put(application_id, updated)

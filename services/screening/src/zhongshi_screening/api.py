@@ -97,5 +97,5 @@ def router(repo: ScreeningRepository, clock: Clock) -> APIRouter:
 
 def _may_read(principal: Principal, report: dict[str, Any]) -> bool:
     if principal.role is Role.APPLICANT:
-        return bool(report["applicant_credit_code"] == principal.scope)
+        return bool(report["applicant_credit_code"] == principal.organisation)
     return principal.role in OFFICIALS and principal.covers_region(report["region_code"])

@@ -105,36 +105,36 @@ class ChainMetrics:
 
 def may_see(principal: Principal, case: Case) -> bool:
     if principal.role is Role.APPLICANT:
-        return principal.scope == case.applicant_credit_code
+        return principal.organisation == case.applicant_credit_code
     return principal.role in OFFICIALS and principal.covers_region(case.region_code)
 
 
 def _authority(principal: Principal, case: Case, level: Level) -> None:
     """403 unless the caller is the department that acts at ``level`` for this case."""
-    unit = case.province_administered and principal.scope == case.region_code
+    unit = case.province_administered and principal.organisation == case.region_code
     if level is Level.COUNTY:
-        ok = unit or (principal.role is Role.COUNTY_OFFICIAL and principal.scope == case.region_code)
+        ok = unit or (principal.role is Role.COUNTY_OFFICIAL and principal.organisation == case.region_code)
     else:
-        ok = unit or (principal.role is Role.CITY_OFFICIAL and principal.scope == case.city_code)
+        ok = unit or (principal.role is Role.CITY_OFFICIAL and principal.organisation == case.city_code)
     if not ok:
         who = "县市区经信部门" if level is Level.COUNTY else "市州经信部门"
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"此环节由申报主体所在地{who}办理")
 
 
 def actor(principal: Principal) -> Actor:
-    return Actor(id=principal.subject, role=principal.role.value, region_code=principal.scope)
+    return Actor(id=principal.subject, role=principal.role.value, region_code=principal.organisation)
 
 
 def _scoped(principal: Principal, where: CaseFilter) -> CaseFilter | None:
     if principal.role is Role.COUNTY_OFFICIAL:
-        if where.region_code not in (None, principal.scope):
+        if where.region_code not in (None, principal.organisation):
             return None
-        return CaseFilter(round_id=where.round_id, stage=where.stage, region_code=principal.scope)
+        return CaseFilter(round_id=where.round_id, stage=where.stage, region_code=principal.organisation)
     if principal.role is Role.CITY_OFFICIAL:
-        if where.city_code not in (None, principal.scope):
+        if where.city_code not in (None, principal.organisation):
             return None
         return CaseFilter(round_id=where.round_id, stage=where.stage, region_code=where.region_code,
-                          city_code=principal.scope)
+                          city_code=principal.organisation)
     return where
 
 
