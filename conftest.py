@@ -15,6 +15,28 @@ from zhongshi.launcher import Stack, StackConfig
 
 TODAY = date(2026, 11, 27)
 
+# The test pyramid's layers: every test gets one (a suite's tests that need a stack are `integration` too), so
+# `pytest -m "unit or handler"` is the fast inner loop.
+SUITES = {"faults": "faults", "deploy": "deploy", "api": "api"}  # top-level tests/<folder> → its layer
+STACK_MARKERS = ("browser", "integration")  # tests that start or need real servers name their layer themselves
+
+
+def _layer(item: pytest.Item) -> str:
+    parts = item.path.relative_to(item.config.rootpath).parts
+    if parts[0] == "tests" and len(parts) > 2 and parts[1] in SUITES:
+        return SUITES[parts[1]]
+    for marker in STACK_MARKERS:
+        if item.get_closest_marker(marker):
+            return marker
+    return "handler" if any(word in item.path.name for word in ("handler", "api", "dispatcher")) else "unit"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        layer = _layer(item)
+        if not item.get_closest_marker(layer):
+            item.add_marker(layer)
+
 
 def _deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
