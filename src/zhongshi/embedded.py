@@ -11,8 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
@@ -20,6 +18,8 @@ from typing import IO
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from zhongshi_contracts.topics import ALL_TOPICS
+
+from zhongshi.polling import wait_until
 
 DLQ_PARTITIONS = 1
 _PR_SET_PDEATHSIG = 1
@@ -57,25 +57,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def wait_until(check: Callable[[], bool], what: str, timeout: float, process: subprocess.Popen[bytes] | None = None,
-               log: Path | None = None) -> None:
-    """Poll ``check`` until true; fail with the log's tail if the process died or time ran out."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}:\n{tail(log)}")
-        if check():
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"{what} not ready after {timeout:.0f}s:\n{tail(log)}")
-
-
-def tail(log: Path | None, lines: int = 30) -> str:
-    if log is None or not log.exists():
-        return ""
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
 def port_open(host: str, port: int) -> bool:

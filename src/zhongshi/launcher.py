@@ -15,6 +15,7 @@ import httpx
 from zhongshi_runtime.auth import Role, ensure_dev_keys, mint_dev_token
 
 from zhongshi import embedded
+from zhongshi.polling import wait_until
 
 SERVICES = ("intake", "screening", "review", "registry", "notify")
 DEFAULT_PORTS = {"intake": 8001, "screening": 8002, "review": 8003, "registry": 8004, "notify": 8005}
@@ -179,17 +180,21 @@ class Stack:
         # core taken from the services starting up on a two-core machine.
         with httpx.Client(timeout=2) as probe:
             for name in names or tuple(self.processes):
-                embedded.wait_until(lambda n=name: self.is_ready(n, probe), f"service {name}",  # type: ignore[misc]
-                                    timeout, self.processes[name], self.log(name))
+                wait_until(lambda n=name: self.is_ready(n, probe), f"service {name}",  # type: ignore[misc]
+                           timeout, self.processes[name], self.log(name))
 
     def start(self) -> float:
         """Start everything; return the seconds it took until all services were ready."""
         began = time.monotonic()
         self.start_infrastructure()
+        self.start_services()
+        return time.monotonic() - began
+
+    def start_services(self, timeout: float = 180) -> None:
+        """Start the configured services on the running infrastructure and wait until they are ready."""
         for name in self.config.services:
             self.start_service(name)
-        self.wait_ready()
-        return time.monotonic() - began
+        self.wait_ready(timeout=timeout)
 
     def stop_service(self, name: str) -> None:
         embedded.stop(self.processes.pop(name))
