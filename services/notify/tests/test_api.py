@@ -14,6 +14,7 @@ from zhongshi_notify.notices import NOTIFIED_EVENTS
 from zhongshi_notify.planning import Attempt, Channel, InboxMessage
 from zhongshi_notify.repository import InMemoryNotifyRepository
 from zhongshi_runtime.auth import Authenticator, Role, ensure_dev_keys, mint_dev_token
+from zhongshi_runtime.testing import InMemoryUnitOfWork
 
 from .samples import NOW, Clock
 
@@ -34,12 +35,14 @@ class Client:
         return await self.http.request(method, path, headers=headers, **kw)
 
 
-def build(tmp_path: Path, repo, store, https_only: bool = False) -> FastAPI:  # type: ignore[no-untyped-def]
+def build(tmp_path: Path, repo, store, https_only: bool = False,  # type: ignore[no-untyped-def]
+          uow: InMemoryUnitOfWork | None = None) -> FastAPI:
     ensure_dev_keys(tmp_path)
     app = FastAPI()
     app.state.authenticator = Authenticator(issuer="zhongshi-dev", audience="zhongshi",
                                             jwks_file=str(tmp_path / "jwks.json"))
-    app.include_router(api.router(repo, store, topics=TOPICS, clock=Clock(), https_only=https_only))
+    app.include_router(api.router(repo, store, uow=uow or InMemoryUnitOfWork(), topics=TOPICS, clock=Clock(),
+                                  https_only=https_only))
     return app
 
 
