@@ -39,7 +39,7 @@ async def client(tmp_path: Path, make_dossier):  # type: ignore[no-untyped-def]
     app = FastAPI()
     app.state.authenticator = Authenticator(issuer="zhongshi-dev", audience="zhongshi",
                                             jwks_file=str(tmp_path / "jwks.json"))
-    app.include_router(api_pool.router(repo))
+    app.include_router(api_pool.router(repo, uow))
     app.include_router(api_review.router(repo, uow, lambda: NOW))
     for n in range(8):
         await repo.experts.put(f"E{n:03d}", expert(n, ["laser"]))
