@@ -68,6 +68,9 @@ class Actor:
         return cls(f"service:{name}", SERVICE_ROLE, "zhongshi", name)
 
 
+PUBLIC = Actor("public", "public", "public", "公众（未登录）")  # a public route's caller: no person is recorded
+
+
 @dataclass
 class Audit:
     """The audit of one unit of work; the work may refine it (the target's new id, the outcome, the
@@ -88,8 +91,12 @@ class Audit:
     def request(cls, principal: Principal, request: Request, action: str, target_kind: str, target_id: str,
                 **details: Any) -> Audit:
         """The audit of an HTTP request by ``principal``; the request id is the caller's X-Request-ID or new."""
-        request_id = request.headers.get(REQUEST_ID_HEADER, "")[:100] or str(uuid.uuid4())
-        return cls(Actor.of(principal), action, target_kind, target_id, request_id=request_id, **details)
+        return cls(Actor.of(principal), action, target_kind, target_id, request_id=request_id(request), **details)
+
+    @classmethod
+    def public(cls, request: Request, action: str, target_kind: str, target_id: str, **details: Any) -> Audit:
+        """The audit of a request to a public route (no login): the actor is the public, never personal data."""
+        return cls(PUBLIC, action, target_kind, target_id, request_id=request_id(request), **details)
 
     @classmethod
     def consumed(cls, service: str, consumed: Consumed, **details: Any) -> Audit:
@@ -115,6 +122,11 @@ class Audit:
             target_id=self.target_id, application_ids=self.application_ids, round_id=self.round_id,
             reason=self.reason, request_id=self.request_id, event_id=self.event_id, outcome=self.outcome,
         )
+
+
+def request_id(request: Request) -> str:
+    """The caller's X-Request-ID (trimmed), or a new one."""
+    return request.headers.get(REQUEST_ID_HEADER, "")[:100] or str(uuid.uuid4())
 
 
 def stored(record: AuditRecord) -> dict[str, Any]:
