@@ -52,7 +52,7 @@ class HandlerHarness:
         self.metrics = RuntimeMetrics(settings.service_name)
         self.broker: KafkaBroker = create_broker(settings, self.metrics, logging.getLogger("test"))
         self.consumers = Consumers(self.broker, settings, self.metrics, logging.getLogger("test"))
-        self.uow = InMemoryUnitOfWork()
+        self.uow = InMemoryUnitOfWork(settings.service_name)
         self.dead_letters: list[tuple[str, dict[str, str], bytes]] = []
 
     def ready(self) -> KafkaBroker:
