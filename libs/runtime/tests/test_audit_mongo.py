@@ -97,6 +97,9 @@ async def test_the_api_filters_pages_and_reads_newest_first(probe: Probe) -> Non
     later = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
     assert (await probe.audit(**{"from": later}))["total"] == 0
     assert (await probe.audit(to=later))["total"] == 3
+    beyond = await probe.http.get("/api/v1/audit", params={"from": "0001-01-01T00:00:00+01:00"},
+                                  headers=probe.auth(Role.OPERATOR, "*"))
+    assert beyond.status_code == 422 and beyond.json()["detail"][0]["loc"] == ["query", "from"]
 
 
 async def test_only_the_province_and_operators_read_the_audit(probe: Probe) -> None:

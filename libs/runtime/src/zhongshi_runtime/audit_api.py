@@ -3,10 +3,11 @@ and operators only). The trail is read-only: there is no route that updates or d
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
@@ -46,9 +47,18 @@ class AuditFilter:
         self.query: dict[str, Any] = {k: v for k, v in {
             "application_ids": application_id, "actor_subject": actor, "action": action, "target_id": target,
         }.items() if v is not None}
-        window = {k: v for k, v in (("$gte", from_), ("$lt", to)) if v is not None}
+        window = {k: _instant(v, name) for k, v, name in (("$gte", from_, "from"), ("$lt", to, "to")) if v is not None}
         if window:
             self.query["at"] = window
+
+
+def _instant(value: datetime, name: str) -> datetime:
+    """The instant in UTC (a time without an offset is taken as UTC); one beyond the calendar is bad input."""
+    try:
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except OverflowError:
+        raise RequestValidationError([{"loc": ("query", name), "msg": "时间超出可表示的范围",
+                                       "type": "value_error"}]) from None
 
 
 def table(records: list[AuditRecord]) -> Table:
