@@ -9,10 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 from zhongshi_runtime.audit import SERVICE_ROLE, AuditRecord
 from zhongshi_runtime.auth import Role
 
-from zhongshi import demo
+from zhongshi import cli, demo
 from zhongshi.launcher import SERVICES, Stack
 from zhongshi.trail import application_trail
 
@@ -100,3 +101,17 @@ def test_one_application_s_trail_across_the_services_is_in_time_order(stack: Sta
     assert -1 not in positions, list(zip(CAUSAL_ORDER, positions, strict=True))
     assert positions == sorted(positions), list(zip(CAUSAL_ORDER, positions, strict=True))
     assert all(r.application_ids and listed["id"] in r.application_ids for r in trail)
+
+
+def test_the_cli_prints_one_application_s_trail(stack: Stack) -> None:
+    listed = next(a for a in demo.load(stack).applications if a["status"] in ("accredited", "cultivation"))
+    env = {f"{name.upper()}_PORT": str(port) for name, port in stack.config.ports.items()}
+    result = CliRunner().invoke(cli.app, ["audit", "trail", listed["id"], "--var-dir", str(stack.var)], env=env)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[-1] == f"{len(lines) - 1} records" and len(lines) > 10
+    assert any("application.submit" in line and "applicant:" in line for line in lines)
+    assert any("publicity.close" in line and "province_official:42" in line for line in lines)
+    down = CliRunner().invoke(cli.app, ["audit", "trail", listed["id"], "--var-dir", str(stack.var)],
+                              env={**env, "NOTIFY_PORT": "1"})
+    assert down.exit_code == 1 and "notify" in down.output  # never a partial trail shown as whole
