@@ -100,6 +100,33 @@ def replay_registry(
             raise typer.Exit(1)
 
 
+audit = typer.Typer(help="Read the audit trail (审计留痕).", no_args_is_help=True)
+app.add_typer(audit, name="audit")
+
+
+@audit.command("trail")
+def audit_trail(
+    application_id: str,
+    token: Annotated[str | None, typer.Option(envvar="ZHONGSHI_TOKEN",
+                                              help="A province official's or operator's token (default: a dev "
+                                                   "operator token from the local key).")] = None,
+    var_dir: Annotated[Path, typer.Option()] = Path("var"),
+) -> None:
+    """Print one application's audit records from all five services, oldest first."""
+    from zhongshi.trail import TrailUnavailable, application_trail, describe
+
+    stack = Stack(StackConfig(var_dir=var_dir))
+    bearer = token or mint_dev_token(var_dir / "auth", role=Role.OPERATOR, scope="*", subject="cli:audit")
+    try:
+        records = asyncio.run(application_trail({n: stack.url(n) for n in SERVICES}, bearer, application_id))
+    except TrailUnavailable as exc:
+        typer.echo(f"cannot read the whole trail: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    for record in records:
+        typer.echo(describe(record))
+    typer.echo(f"{len(records)} records")
+
+
 def main() -> None:
     app()
 

@@ -174,8 +174,8 @@ async def test_a_failing_receiver_is_retried_disabled_after_the_run_and_enabled_
     ensure_dev_keys(tmp_path)
     app.state.authenticator = Authenticator(issuer="zhongshi-dev", audience="zhongshi",
                                             jwks_file=str(tmp_path / "jwks.json"))
-    app.include_router(api.router(notify.repo, notify.store, topics=[m.topic.name for m in NOTIFIED_EVENTS],
-                                  clock=utc_now))
+    app.include_router(api.router(notify.repo, notify.store, uow=notify.uow,
+                                  topics=[m.topic.name for m in NOTIFIED_EVENTS], clock=utc_now))
     operator = {"Authorization": f"Bearer {mint_dev_token(tmp_path, role=Role.OPERATOR, scope='*')}"}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         enabled = await http.post(f"/api/v1/webhooks/{sub.id}/enable", headers=operator)

@@ -31,8 +31,9 @@ class World:
         scope = self.codes.get(scope, scope)
         return {"Authorization": f"Bearer {mint_dev_token(self.keys, role=role, scope=scope)}"}
 
-    async def call(self, who: str, method: str, path: str, **kwargs) -> httpx.Response:  # type: ignore[no-untyped-def]
-        return await self.http.request(method, path, headers=self.headers(who), **kwargs)
+    async def call(self, who: str, method: str, path: str, headers: dict[str, str] | None = None,  # type: ignore[no-untyped-def]
+                   **kwargs) -> httpx.Response:
+        return await self.http.request(method, path, headers={**self.headers(who), **(headers or {})}, **kwargs)
 
 
 CALLERS = {
@@ -105,10 +106,18 @@ NOBODY_ELSE = {"applicant": 403, "other_applicant": 403, "expert": 403, "operato
 @pytest.mark.parametrize("who", [*CALLERS, "anonymous"])
 async def test_the_access_table(world, what, method, path, body, allowed, who) -> None:  # type: ignore[no-untyped-def]
     expected = allowed.get(who, NOBODY_ELSE.get(who))
-    response = await world.call(who, method, path, **body)
+    response = await world.call(who, method, path, **body, headers={"X-Request-ID": f"req-{what}"})
     assert response.status_code == expected, response.text
     if expected != 200:
-        assert world.uow.published == []  # a refused call changes nothing
+        assert world.uow.published == [] and world.uow.audit == []  # a refused call changes nothing
+    elif method != "GET":  # a change is audited once, with the person who made it and their request
+        [record] = world.uow.audit
+        role, scope = CALLERS[who]
+        assert (record.actor_subject, record.actor_role) == (f"{role}:{world.codes.get(scope, scope)}", role)
+        assert record.request_id == f"req-{what}" and record.action
+        assert record.reason == body["json"].get("opinion", body["json"].get("justification", ""))
+    else:
+        assert world.uow.audit == []
 
 
 async def test_queues_show_only_what_is_in_scope(world) -> None:  # type: ignore[no-untyped-def]
@@ -233,3 +242,15 @@ def test_leaving_a_stage_observes_the_time_spent_in_it(make_dossier) -> None:  #
     assert sample("zhongshi_stage_seconds_count", "county_review") == 1
     assert sample("zhongshi_stage_seconds_sum", "county_review") == 3 * 3600
     assert sample("zhongshi_stage_seconds_count", "city_review") == 0  # exported at zero before anything leaves
+
+
+async def test_chain_steps_are_audited_with_stage_round_and_opinion(world) -> None:  # type: ignore[no-untyped-def]
+    await world.call("county", "POST", "/api/v1/applications/county-case/recommend", json={"opinion": "同意推荐"})
+    await world.call("province", "POST", "/api/v1/applications/exception-case/exception-decision",
+                     json={"approved": False, "justification": "场地不足"})
+    recommend, exception = world.uow.audit
+    assert (recommend.action, recommend.target_id, recommend.application_ids, recommend.round_id,
+            recommend.outcome, recommend.reason) == (
+        "chain.recommend", "county-case", ["county-case"], "R1", "city_review", "同意推荐")
+    assert (exception.action, exception.actor_organisation, exception.reason) == (
+        "chain.exception_refuse", "42", "场地不足")

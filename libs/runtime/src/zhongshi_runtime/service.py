@@ -22,6 +22,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from zhongshi_contracts.envelope import headers_schema
 from zhongshi_contracts.events import Event
 
+from zhongshi_runtime.audit import ensure_audit_indexes
+from zhongshi_runtime.audit_api import audit_router
 from zhongshi_runtime.auth import Authenticator
 from zhongshi_runtime.errors import document_kit_errors, too_large, unreadable_body
 from zhongshi_runtime.faults import Faults
@@ -68,7 +70,8 @@ class ServiceKit:
             issuer=settings.auth_issuer, audience=settings.auth_audience,
             jwks_file=settings.auth_jwks_file, jwks_url=settings.auth_jwks_url,
         )
-        self._startup: list[StartupHook] = [lambda: ensure_outbox_indexes(self.db)]
+        self._startup: list[StartupHook] = [lambda: ensure_outbox_indexes(self.db),
+                                            lambda: ensure_audit_indexes(self.db)]
         self._periodic: list[tuple[float, StartupHook]] = []
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -149,7 +152,7 @@ class ServiceKit:
         app.state.kit = self
         app.add_exception_handler(400, unreadable_body)
         app.add_exception_handler(413, too_large)
-        for router in routers:
+        for router in (*routers, audit_router(self.db, self.settings.service_name)):
             app.include_router(router)
         generate = app.openapi
         app.openapi = lambda: app.openapi_schema or document_kit_errors(generate())  # type: ignore[method-assign]

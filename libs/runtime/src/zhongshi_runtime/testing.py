@@ -4,29 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 from faststream.kafka import KafkaBroker, KafkaMessage
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import Event
 
+from zhongshi_runtime.audit import Audit, AuditRecord
 from zhongshi_runtime.messaging import Consumers, create_broker, raw_body
 from zhongshi_runtime.metrics import RuntimeMetrics
-from zhongshi_runtime.outbox import Consumed, Work
+from zhongshi_runtime.outbox import Consumed, Work, audit_of
 from zhongshi_runtime.settings import ServiceSettings
 
 
 class InMemoryUnitOfWork:
     """Runs work one unit at a time (as serializable transactions would), remembers consumed event ids and
-    collects the outgoing events."""
+    collects the outgoing events and the audit records (none when the work raises, as a transaction would)."""
 
-    def __init__(self) -> None:
+    def __init__(self, service: str = "test") -> None:
+        self.service = service
         self.consumed: set[str] = set()
         self.published: list[Event] = []
+        self.audit: list[AuditRecord] = []
         self.duplicates = 0
         self._serial = asyncio.Lock()
 
-    async def run(self, work: Work, *, consumed: Consumed | None = None) -> bool:
+    async def run(self, work: Work, *, consumed: Consumed | None = None, audit: Audit | None = None) -> bool:
+        trail = audit_of(self.service, consumed, audit)
         if consumed and consumed.key in self.consumed:
             self.duplicates += 1
             return False
@@ -35,6 +41,7 @@ class InMemoryUnitOfWork:
         if consumed:
             self.consumed.add(consumed.key)
         self.published.extend(events)
+        self.audit.append(trail.record(service=self.service, at=datetime.now(UTC), seq=time.time_ns()))
         return True
 
 
@@ -45,7 +52,7 @@ class HandlerHarness:
         self.metrics = RuntimeMetrics(settings.service_name)
         self.broker: KafkaBroker = create_broker(settings, self.metrics, logging.getLogger("test"))
         self.consumers = Consumers(self.broker, settings, self.metrics, logging.getLogger("test"))
-        self.uow = InMemoryUnitOfWork()
+        self.uow = InMemoryUnitOfWork(settings.service_name)
         self.dead_letters: list[tuple[str, dict[str, str], bytes]] = []
 
     def ready(self) -> KafkaBroker:

@@ -7,17 +7,19 @@ import base64
 import binascii
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from zhongshi_contracts.reference import hubei_cities, hubei_counties
+from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.auth import Principal, Role, current_principal, require
 from zhongshi_runtime.clock import Clock
 from zhongshi_runtime.errors import errors
+from zhongshi_runtime.outbox import Session, UnitOfWork
 from zhongshi_runtime.paging import Offset
 
 from zhongshi_notify.deliveries import DeliveryStore
@@ -106,10 +108,18 @@ def _view(sub: Subscription) -> dict[str, Any]:
     return sub.model_dump(exclude={"secret"})
 
 
-def router(repo: NotifyRepository, store: DeliveryStore, *, topics: Sequence[str], clock: Clock,
+def router(repo: NotifyRepository, store: DeliveryStore, *, uow: UnitOfWork, topics: Sequence[str], clock: Clock,
            https_only: bool = False) -> APIRouter:
     api = APIRouter(prefix="/api/v1")
     scopes = {PROVINCE, *hubei_cities(), *hubei_counties()}
+
+    async def audited(audit: Audit, change: Callable[[Session], Awaitable[object]]) -> None:
+        """Make ``change`` in one transaction with its audit record."""
+        async def work(session: Session) -> list[Any]:
+            await change(session)
+            return []
+
+        await uow.run(work, audit=audit)
 
     @api.get("/inbox", tags=["inbox"], summary="My messages, newest first, with the unread count")
     async def inbox(principal: SignedIn, offset: Offset = 0, limit: Limit = 50) -> InboxPage:
@@ -118,9 +128,12 @@ def router(repo: NotifyRepository, store: DeliveryStore, *, topics: Sequence[str
 
     @api.post("/inbox/{message_id:path}/read", tags=["inbox"], summary="Mark one of my messages read",
               responses=errors(404))
-    async def mark_read(message_id: str, principal: SignedIn) -> dict[str, bool]:
-        if not await repo.mark_read(message_id, principal.organisation):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "消息不存在")
+    async def mark_read(message_id: str, principal: SignedIn, request: Request) -> dict[str, bool]:
+        async def change(session: Session) -> None:
+            if not await repo.mark_read(message_id, principal.organisation, session):
+                raise HTTPException(status.HTTP_404_NOT_FOUND, "消息不存在")
+
+        await audited(Audit.request(principal, request, "inbox.read", "message", message_id), change)
         return {"read": True}
 
     @api.get("/preferences", tags=["preferences"], summary="My channels besides the inbox")
@@ -128,8 +141,10 @@ def router(repo: NotifyRepository, store: DeliveryStore, *, topics: Sequence[str
         return await repo.preferences(principal.organisation)
 
     @api.put("/preferences", tags=["preferences"], summary="Choose my channels (the inbox is always kept)")
-    async def set_preferences(body: Preferences, principal: Recipient) -> Preferences:
-        await repo.set_preferences(principal.organisation, body)
+    async def set_preferences(body: Preferences, principal: Recipient, request: Request) -> Preferences:
+        audit = Audit.request(principal, request, "preferences.set", "preferences", principal.organisation,
+                              outcome="、".join(sorted(c for c, on in body.model_dump().items() if on is True)))
+        await audited(audit, lambda session: repo.set_preferences(principal.organisation, body, session))
         return body
 
     def known_scope(scope: str) -> str:
@@ -140,8 +155,11 @@ def router(repo: NotifyRepository, store: DeliveryStore, *, topics: Sequence[str
 
     @api.put("/contacts/{scope}", tags=["directory"],
              summary="Set a department's e-mail and mobile (operator, province)")
-    async def set_contact(scope: str, body: DirectoryEntry, _: DirectoryKeeper) -> DirectoryEntry:
-        await repo.set_directory_entry(known_scope(scope), Contact.model_validate(body.model_dump()))
+    async def set_contact(scope: str, body: DirectoryEntry, principal: DirectoryKeeper, request: Request
+                          ) -> DirectoryEntry:
+        contact = Contact.model_validate(body.model_dump())
+        audit = Audit.request(principal, request, "contact.set", "contact", known_scope(scope))  # no addresses
+        await audited(audit, lambda session: repo.set_directory_entry(scope, contact, session))
         return body
 
     @api.get("/contacts/{scope}", tags=["directory"], summary="A department's notice addresses (operator, province)",
@@ -153,7 +171,7 @@ def router(repo: NotifyRepository, store: DeliveryStore, *, topics: Sequence[str
         return DirectoryEntry.model_validate(found.model_dump())
 
     @api.post("/webhooks", tags=["webhooks"], status_code=201, summary="Register a subscription (operator)")
-    async def register(body: SubscriptionRequest, _: Operator) -> SubscriptionCreated:
+    async def register(body: SubscriptionRequest, principal: Operator, request: Request) -> SubscriptionCreated:
         for i, name in enumerate(body.event_types):
             if name not in topics:
                 raise _invalid(("event_types", i), f"{name} 不是本服务转发的事件类型（可选：{'、'.join(topics)}）")
@@ -162,7 +180,9 @@ def router(repo: NotifyRepository, store: DeliveryStore, *, topics: Sequence[str
         sub = Subscription(id=f"wh-{uuid.uuid4().hex[:16]}", url=str(body.url), secret=_secret(body.secret),
                            event_types=sorted(set(body.event_types)), description=body.description,
                            created_at=clock())
-        await store.add_subscription(sub)
+        audit = Audit.request(principal, request, "webhook.register", "webhook", sub.id,
+                              outcome="、".join(sub.event_types))
+        await audited(audit, lambda session: store.add_subscription(sub, session))
         return SubscriptionCreated.model_validate(sub.model_dump())
 
     @api.get("/webhooks", tags=["webhooks"], summary="Every subscription, without secrets (operator)")
@@ -171,11 +191,17 @@ def router(repo: NotifyRepository, store: DeliveryStore, *, topics: Sequence[str
 
     @api.post("/webhooks/{subscription_id}/enable", tags=["webhooks"], responses=errors(404),
               summary="Enable a subscription again and release its held deliveries (operator)")
-    async def enable(subscription_id: str, _: Operator) -> SubscriptionView:
-        sub = await store.enable(subscription_id, clock())
-        if sub is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "订阅不存在")
-        return SubscriptionView.model_validate(_view(sub))
+    async def enable(subscription_id: str, principal: Operator, request: Request) -> SubscriptionView:
+        enabled: list[Subscription] = []
+
+        async def change(session: Session) -> None:
+            sub = await store.enable(subscription_id, clock(), session)
+            if sub is None:
+                raise HTTPException(status.HTTP_404_NOT_FOUND, "订阅不存在")
+            enabled.append(sub)
+
+        await audited(Audit.request(principal, request, "webhook.enable", "webhook", subscription_id), change)
+        return SubscriptionView.model_validate(_view(enabled[0]))
 
     @api.get("/webhooks/{subscription_id}/deliveries", tags=["webhooks"], responses=errors(404),
              summary="The subscription's delivery log: every attempt, newest first (operator)")

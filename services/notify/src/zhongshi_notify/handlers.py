@@ -12,6 +12,7 @@ from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import ApplicationSubmitted, Event
 from zhongshi_contracts.recommendation import RoundScheduled
 from zhongshi_contracts.registry import ObjectionResolved
+from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.clock import Clock, shanghai_date
 from zhongshi_runtime.messaging import Consumers
 from zhongshi_runtime.outbox import Consumed, Session, UnitOfWork
@@ -155,7 +156,7 @@ def register(consumers: Consumers, uow: UnitOfWork, planner: Planner, metrics: N
             planned[:] = [await planner.plan(event, meta, session)]  # a retried transaction plans afresh
             return []
 
-        if await uow.run(work, consumed=Consumed("notify.plan", meta, event.topic.name)):
+        if await uow.run(work, consumed=Consumed("notify.plan", meta, event.topic.name, event)):
             metrics.deliveries.labels(Channel.INBOX.value, "sent").inc(len(planned[0][0]))
 
     for model in CONSUMED_EVENTS:
@@ -191,7 +192,10 @@ async def fire_due_timers(uow: UnitOfWork, planner: Planner, metrics: NotifyMetr
             await planner.fire(timer, session)
             return []
 
-        if await uow.run(work, consumed=Consumed("notify.timer", timer_event(timer, planner), "notify.timers")):
+        consumed = Consumed("notify.timer", timer_event(timer, planner), "notify.timers")
+        audit = Audit.consumed("notify", consumed, target_kind=f"{timer.deadline_name} {timer.kind.value}",
+                               target_id=timer.subject, application_ids=[], outcome="fired")
+        if await uow.run(work, consumed=consumed, audit=audit):
             metrics.reminders.labels(timer.kind.value, timer.deadline_name).inc()
             metrics.deliveries.labels(Channel.INBOX.value, "sent").inc()
             fired += 1
