@@ -11,8 +11,8 @@ import pytest
 from fastapi import FastAPI
 from zhongshi_intake import api
 from zhongshi_intake.repository import InMemoryIntakeRepository
-from zhongshi_runtime.auth import Authenticator, Role, ensure_dev_keys, mint_dev_token
-from zhongshi_runtime.testing import InMemoryUnitOfWork
+from zhongshi_runtime.auth import Role
+from zhongshi_runtime.testing import InMemoryUnitOfWork, file_authenticator, mint_test_token
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 ROUND = {"id": "R2026-01", "title": "2026年度第一批", "opens_on": "2026-11-01", "closes_on": "2026-12-31",
@@ -24,15 +24,13 @@ class Client:
         self.keys, self.http, self.uow = keys, http, uow
 
     def auth(self, role: Role, scope: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {mint_dev_token(self.keys, role=role, scope=scope)}"}
+        return {"Authorization": f"Bearer {mint_test_token(self.keys, role=role, organisation=scope)}"}
 
 
 @pytest.fixture
 async def client(tmp_path: Path):  # type: ignore[no-untyped-def]
-    ensure_dev_keys(tmp_path)
     app = FastAPI()
-    app.state.authenticator = Authenticator(issuer="zhongshi-dev", audience="zhongshi",
-                                            jwks_file=str(tmp_path / "jwks.json"))
+    app.state.authenticator = file_authenticator(tmp_path)
     uow = InMemoryUnitOfWork()
     app.include_router(api.router(InMemoryIntakeRepository(), uow, lambda: app.state.now))
     app.state.now = NOW

@@ -13,7 +13,8 @@ from zhongshi_notify.deliveries import InMemoryDeliveryStore
 from zhongshi_notify.notices import NOTIFIED_EVENTS
 from zhongshi_notify.planning import Attempt, Channel, InboxMessage
 from zhongshi_notify.repository import InMemoryNotifyRepository
-from zhongshi_runtime.auth import Authenticator, Role, ensure_dev_keys, mint_dev_token
+from zhongshi_runtime.auth import Role
+from zhongshi_runtime.testing import file_authenticator, mint_test_token
 
 from .samples import NOW, Clock
 
@@ -30,15 +31,14 @@ class Client:
         self.keys, self.http, self.repo, self.store = keys, http, repo, store
 
     async def call(self, who: tuple[Role, str] | None, method: str, path: str, **kw) -> httpx.Response:  # type: ignore[no-untyped-def]
-        headers = {"Authorization": f"Bearer {mint_dev_token(self.keys, role=who[0], scope=who[1])}"} if who else {}
+        token = mint_test_token(self.keys, role=who[0], organisation=who[1]) if who else ""
+        headers = {"Authorization": f"Bearer {token}"} if who else {}
         return await self.http.request(method, path, headers=headers, **kw)
 
 
 def build(tmp_path: Path, repo, store, https_only: bool = False) -> FastAPI:  # type: ignore[no-untyped-def]
-    ensure_dev_keys(tmp_path)
     app = FastAPI()
-    app.state.authenticator = Authenticator(issuer="zhongshi-dev", audience="zhongshi",
-                                            jwks_file=str(tmp_path / "jwks.json"))
+    app.state.authenticator = file_authenticator(tmp_path)
     app.include_router(api.router(repo, store, topics=TOPICS, clock=Clock(), https_only=https_only))
     return app
 

@@ -27,12 +27,12 @@ from zhongshi_notify.planning import Channel, Contact, RetryPolicy, Status, Subs
 from zhongshi_notify.repository import MongoNotifyRepository
 from zhongshi_notify.settings import NotifySettings
 from zhongshi_notify.templates import Templates
-from zhongshi_runtime.auth import Authenticator, Role, ensure_dev_keys, mint_dev_token
+from zhongshi_runtime.auth import Role
 from zhongshi_runtime.clock import utc_now
 from zhongshi_runtime.logs import mask_personal_data
 from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.outbox import MongoUnitOfWork
-from zhongshi_runtime.testing import HandlerHarness, envelope
+from zhongshi_runtime.testing import HandlerHarness, envelope, file_authenticator, mint_test_token
 
 from .conftest import eventually
 from .samples import Clock, scheduled, screened, submitted
@@ -171,12 +171,10 @@ async def test_a_failing_receiver_is_retried_disabled_after_the_run_and_enabled_
     assert notify.sample("zhongshi_notify_webhook_failures_total") == 3
 
     app = FastAPI()
-    ensure_dev_keys(tmp_path)
-    app.state.authenticator = Authenticator(issuer="zhongshi-dev", audience="zhongshi",
-                                            jwks_file=str(tmp_path / "jwks.json"))
+    app.state.authenticator = file_authenticator(tmp_path)
     app.include_router(api.router(notify.repo, notify.store, topics=[m.topic.name for m in NOTIFIED_EVENTS],
                                   clock=utc_now))
-    operator = {"Authorization": f"Bearer {mint_dev_token(tmp_path, role=Role.OPERATOR, scope='*')}"}
+    operator = {"Authorization": f"Bearer {mint_test_token(tmp_path, role=Role.OPERATOR, organisation='*')}"}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         enabled = await http.post(f"/api/v1/webhooks/{sub.id}/enable", headers=operator)
         assert enabled.json()["enabled"] is True

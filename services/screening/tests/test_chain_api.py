@@ -8,8 +8,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
-from zhongshi_runtime.auth import Authenticator, Role, ensure_dev_keys, mint_dev_token
-from zhongshi_runtime.testing import InMemoryUnitOfWork
+from zhongshi_runtime.auth import Role
+from zhongshi_runtime.testing import InMemoryUnitOfWork, file_authenticator, mint_test_token
 from zhongshi_screening import chain_api
 from zhongshi_screening.chain import RoundSettings, Stage
 from zhongshi_screening.repository import InMemoryScreeningRepository
@@ -29,7 +29,7 @@ class World:
             return {}
         role, scope = CALLERS[who]
         scope = self.codes.get(scope, scope)
-        return {"Authorization": f"Bearer {mint_dev_token(self.keys, role=role, scope=scope)}"}
+        return {"Authorization": f"Bearer {mint_test_token(self.keys, role=role, organisation=scope)}"}
 
     async def call(self, who: str, method: str, path: str, **kwargs) -> httpx.Response:  # type: ignore[no-untyped-def]
         return await self.http.request(method, path, headers=self.headers(who), **kwargs)
@@ -46,11 +46,9 @@ CALLERS = {
 
 @pytest.fixture
 async def world(tmp_path: Path, make_dossier):  # type: ignore[no-untyped-def]
-    ensure_dev_keys(tmp_path)
     repo, uow = InMemoryScreeningRepository(), InMemoryUnitOfWork()
     app = FastAPI()
-    app.state.authenticator = Authenticator(issuer="zhongshi-dev", audience="zhongshi",
-                                            jwks_file=str(tmp_path / "jwks.json"))
+    app.state.authenticator = file_authenticator(tmp_path)
     app.include_router(chain_api.router(repo, uow, lambda: NOW, chain_api.ChainMetrics(CollectorRegistry())))
     wuhan = make_dossier()
     for app_id, stage, dossier in [
