@@ -144,7 +144,7 @@ async def test_real_mail_texts_and_signed_webhooks_go_out_for_submit_and_screen(
         assert "pilot0@example.cn" not in r.body.decode()
     assert "138****0000" in caplog.text and "13802710000" not in caplog.text and "pilot0@" not in caplog.text
 
-    assert [m.title for m in (await notify.repo.inbox(d.applicant.credit_code))[1]] == [
+    assert [m.title for m in (await notify.repo.inbox(f"applicant:{d.applicant.credit_code}"))[1]] == [
         f"“{d.platform.name}”形式审查结果", f"已收到“{d.platform.name}”的申报"]
     assert notify.sample("zhongshi_notify_deliveries_total", channel="email", outcome="sent") == 3
     assert notify.sample("zhongshi_notify_delivery_seconds_count", channel="webhook") == 2
@@ -198,7 +198,7 @@ async def test_a_hanging_smtp_server_holds_up_neither_the_inbox_nor_webhooks(  #
     hooks.secret = sub.secret
     d = make_dossier()
     await notify.publish(submitted(d))
-    assert len((await notify.repo.inbox(d.applicant.credit_code))[1]) == 1  # written with the event
+    assert len((await notify.repo.inbox(f"applicant:{d.applicant.credit_code}"))[1]) == 1  # written with the event
     dispatcher = notify.dispatcher({Channel.EMAIL: email_sender(hanging_smtp_server, timeout_s=1.5),
                                     Channel.WEBHOOK: WebhookSender(5)}, lease_s=10)
     mail = asyncio.create_task(dispatcher.drain(Channel.EMAIL))  # as the service runs them: one loop per channel
@@ -273,7 +273,7 @@ async def test_reminders_are_stored_timers_that_fire_once_across_restarts(mongo_
     after = Notify(mongo_db, [Channel.INBOX], clock)  # a restarted notify: nothing in memory survives
     assert await fire(after, deadline - timedelta(days=2)) == 0
     assert [await fire(after, deadline + timedelta(days=1)), await fire(before, deadline + timedelta(days=2))] == [1, 0]
-    city = [m.title for m in (await after.repo.inbox("420100"))[1]]
+    city = [m.title for m in (await after.repo.inbox("official:420100"))[1]]
     assert "逾期督办：武汉市洪山区县级初审逾期" in city
-    county = [m.title for m in (await after.repo.inbox("420111"))[1]]
+    county = [m.title for m in (await after.repo.inbox("official:420111"))[1]]
     assert county.count("办理提醒：县级初审将于2026年12月10日截止") == 1

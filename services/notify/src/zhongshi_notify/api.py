@@ -15,13 +15,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from zhongshi_contracts.reference import hubei_cities, hubei_counties
-from zhongshi_runtime.auth import Principal, Role, current_principal, require
+from zhongshi_runtime.auth import OFFICIALS, Principal, Role, current_principal, require
 from zhongshi_runtime.clock import Clock
 from zhongshi_runtime.errors import errors
 from zhongshi_runtime.paging import Offset
 
 from zhongshi_notify.deliveries import DeliveryStore
-from zhongshi_notify.domain import PROVINCE
+from zhongshi_notify.domain import PROVINCE, Audience, reader
 from zhongshi_notify.planning import Attempt, Contact, Preferences, Subscription
 from zhongshi_notify.repository import NotifyRepository
 
@@ -106,6 +106,19 @@ def _view(sub: Subscription) -> dict[str, Any]:
     return sub.model_dump(exclude={"secret"})
 
 
+def reader_of(principal: Principal) -> str:
+    """The caller's inbox and preferences: role and organisation together, so an expert whose id is "420100" is
+    not the Wuhan department; an official's level must fit the code (a department's officials share one)."""
+    code = principal.organisation
+    fits = {Role.PROVINCE_OFFICIAL: code == PROVINCE, Role.CITY_OFFICIAL: code in hubei_cities(),
+            Role.COUNTY_OFFICIAL: code in hubei_counties()}
+    if principal.role in OFFICIALS and fits[principal.role]:
+        return reader(Audience.OFFICIAL, code)
+    if principal.role in (Role.APPLICANT, Role.EXPERT):
+        return reader(Audience(principal.role.value), code)
+    return f"{principal.role.value}:{code}"  # nobody writes to these
+
+
 def router(repo: NotifyRepository, store: DeliveryStore, *, topics: Sequence[str], clock: Clock,
            https_only: bool = False) -> APIRouter:
     api = APIRouter(prefix="/api/v1")
@@ -113,23 +126,23 @@ def router(repo: NotifyRepository, store: DeliveryStore, *, topics: Sequence[str
 
     @api.get("/inbox", tags=["inbox"], summary="My messages, newest first, with the unread count")
     async def inbox(principal: SignedIn, offset: Offset = 0, limit: Limit = 50) -> InboxPage:
-        unread, items = await repo.inbox(principal.organisation, offset=offset, limit=limit)
+        unread, items = await repo.inbox(reader_of(principal), offset=offset, limit=limit)
         return InboxPage(unread=unread, items=[InboxItem.model_validate(m.model_dump()) for m in items])
 
     @api.post("/inbox/{message_id:path}/read", tags=["inbox"], summary="Mark one of my messages read",
               responses=errors(404))
     async def mark_read(message_id: str, principal: SignedIn) -> dict[str, bool]:
-        if not await repo.mark_read(message_id, principal.organisation):
+        if not await repo.mark_read(message_id, reader_of(principal)):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "消息不存在")
         return {"read": True}
 
     @api.get("/preferences", tags=["preferences"], summary="My channels besides the inbox")
     async def my_preferences(principal: Recipient) -> Preferences:
-        return await repo.preferences(principal.organisation)
+        return await repo.preferences(reader_of(principal))
 
     @api.put("/preferences", tags=["preferences"], summary="Choose my channels (the inbox is always kept)")
     async def set_preferences(body: Preferences, principal: Recipient) -> Preferences:
-        await repo.set_preferences(principal.organisation, body)
+        await repo.set_preferences(reader_of(principal), body)
         return body
 
     def known_scope(scope: str) -> str:
