@@ -10,6 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from zhongshi_intake import api
+from zhongshi_intake.domain import Status, TimelineEntry
 from zhongshi_intake.repository import InMemoryIntakeRepository
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.testing import InMemoryUnitOfWork, file_authenticator, mint_test_token
@@ -31,12 +32,12 @@ class Client:
 async def client(tmp_path: Path):  # type: ignore[no-untyped-def]
     app = FastAPI()
     app.state.authenticator = file_authenticator(tmp_path)
-    uow = InMemoryUnitOfWork()
-    app.include_router(api.router(InMemoryIntakeRepository(), uow, lambda: app.state.now))
+    uow, repo = InMemoryUnitOfWork(), InMemoryIntakeRepository()
+    app.include_router(api.router(repo, uow, lambda: app.state.now))
     app.state.now = NOW
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         c = Client(tmp_path, http, uow)
-        c.app = app
+        c.app, c.repo = app, repo
         assert (await http.post("/api/v1/rounds", json=ROUND,
                                 headers=c.auth(Role.PROVINCE_OFFICIAL, "42"))).status_code == 201
         yield c
@@ -186,3 +187,20 @@ async def test_listings_are_narrowed_to_the_callers_scope(client, dossier_json) 
     assert await total(Role.CITY_OFFICIAL, "420100", city_code="420200") == 0
     assert await total(Role.COUNTY_OFFICIAL, "420111") == 1
     assert await total(Role.APPLICANT, dossier_json(7)["applicant"]["credit_code"]) == 1
+
+
+async def test_the_applicant_reads_which_department_acted_not_which_official(client, dossier_json) -> None:  # type: ignore[no-untyped-def]
+    d = dossier_json()
+    app_id = (await create(client, d)).json()["id"]
+    stored = await client.repo.get(app_id)
+    step = TimelineEntry(at=NOW, event_type="pilot.application.recommended", event_id="e1", status=Status.CITY_REVIEW,
+                         actor_role="county_official", summary="县级经信部门已推荐",
+                         details={"actor": {"id": "u-7f3a", "role": "county_official", "region_code": "420111"}})
+    await client.repo.save(stored.model_copy(update={"timeline": [*stored.timeline, step]}))
+    mine = client.auth(Role.APPLICANT, d["applicant"]["credit_code"])
+    seen = (await client.http.get(f"/api/v1/applications/{app_id}", headers=mine)).json()["timeline"][-1]
+    assert seen["details"]["actor"] == {"id": "洪山区经济和信息化局", "role": "county_official",
+                                        "region_code": "420111"}
+    province = client.auth(Role.PROVINCE_OFFICIAL, "42")
+    official = (await client.http.get(f"/api/v1/applications/{app_id}", headers=province)).json()["timeline"][-1]
+    assert official["details"]["actor"]["id"] == "u-7f3a"

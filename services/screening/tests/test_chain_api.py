@@ -231,3 +231,14 @@ def test_leaving_a_stage_observes_the_time_spent_in_it(make_dossier) -> None:  #
     assert sample("zhongshi_stage_seconds_count", "county_review") == 1
     assert sample("zhongshi_stage_seconds_sum", "county_review") == 3 * 3600
     assert sample("zhongshi_stage_seconds_count", "city_review") == 0  # exported at zero before anything leaves
+
+
+async def test_the_applicant_sees_the_department_that_gave_an_opinion_not_the_official(world) -> None:  # type: ignore[no-untyped-def]
+    token = mint_test_token(world.keys, role=Role.COUNTY_OFFICIAL, organisation="420111", subject="u-7f3a", name="王磊")
+    r = await world.http.post("/api/v1/applications/county-case/recommend", json={"opinion": "同意推荐"},
+                              headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200 and r.json()["opinions"][-1]["actor"]["id"] == "u-7f3a"  # officials see who
+    mine = (await world.call("applicant", "GET", "/api/v1/cases/county-case")).json()["opinions"][-1]["actor"]
+    assert mine == {"id": "洪山区经济和信息化局", "role": "county_official", "region_code": "420111"}
+    assert (await world.call("city", "GET", "/api/v1/cases/county-case")).json()["opinions"][-1]["actor"]["id"] == (
+        "u-7f3a")

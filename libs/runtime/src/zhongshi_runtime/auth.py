@@ -103,6 +103,14 @@ def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     return dependency
 
 
+def shown_actor(viewer: Principal, actor_id: str, role: str, organisation: str) -> str:
+    """Who acted, as ``viewer`` may see it: an official's person id for officials and operators, the department's
+    name for applicants and experts."""
+    if viewer.role in OFFICIALS or viewer.role is Role.OPERATOR:
+        return actor_id
+    return department_name(role, organisation) if role in Role._value2member_map_ else ""
+
+
 def department_name(role: Role | str, organisation: str) -> str:
     """The department an official acts for, shown instead of the official's person id (e.g. 武汉市经济和信息化局)."""
     if role == Role.PROVINCE_OFFICIAL:

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.events import Event
-from zhongshi_runtime.auth import OFFICIALS, Principal, Role, current_principal, require
+from zhongshi_runtime.auth import OFFICIALS, Principal, Role, current_principal, require, shown_actor
 from zhongshi_runtime.clock import Clock, shanghai_date
 from zhongshi_runtime.errors import errors
 from zhongshi_runtime.outbox import Session, UnitOfWork
@@ -50,9 +50,15 @@ class ApplicationView(BaseModel):
     timeline: list[TimelineEntry]
 
     @classmethod
-    def of(cls, app: Application) -> ApplicationView:
-        return cls(**app.model_dump(exclude={"applicant_credit_code", "idempotency_key"}),
-                   status_label=app.status_label)
+    def of(cls, app: Application, viewer: Principal) -> ApplicationView:
+        """The application as ``viewer`` sees it: applicants see the departments that acted, not their people."""
+        data = app.model_dump(exclude={"applicant_credit_code", "idempotency_key"})
+        for entry in data["timeline"]:
+            if isinstance(actor := entry["details"].get("actor"), dict):
+                entry["details"]["actor"] = {**actor, "id": shown_actor(viewer, str(actor.get("id", "")),
+                                                                        str(actor.get("role", "")),
+                                                                        str(actor.get("region_code", "")))}
+        return cls(**data, status_label=app.status_label)
 
 
 class ApplicationSummary(BaseModel):
@@ -136,7 +142,7 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "只能以本单位（令牌中的统一社会信用代码）名义申报")
         if idempotency_key and (earlier := await repo.by_idempotency_key(principal.organisation, idempotency_key)):
             response.status_code = status.HTTP_200_OK
-            return ApplicationView.of(earlier)
+            return ApplicationView.of(earlier, principal)
         refuse_future_dates(body.dossier, shanghai_date(clock()))
         refuse_control_characters(body.dossier)
         app = domain.draft(body.dossier, await known_round(body.round_id), now=clock(),
@@ -148,8 +154,8 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
             if earlier is None:
                 raise
             response.status_code = status.HTTP_200_OK
-            return ApplicationView.of(earlier)
-        return ApplicationView.of(app)
+            return ApplicationView.of(earlier, principal)
+        return ApplicationView.of(app, principal)
 
     @api.patch("/applications/{application_id}", tags=["applications"], summary="Edit a draft or returned application",
                responses=errors(404, 409))
@@ -171,7 +177,7 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
         except TransitionRefused as exc:
             raise _conflict(str(exc)) from None
         await repo.save(updated)
-        return ApplicationView.of(updated)
+        return ApplicationView.of(updated, principal)
 
     @api.post("/applications/{application_id}/submit", tags=["applications"], summary="Submit (or resubmit)",
               responses=errors(404, 409))
@@ -181,7 +187,7 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
         if round_ is None:
             raise _conflict(f"批次 {app.round_id} 不存在")
         return await _transition(app, lambda current: domain.submit(
-            current, round_, now=clock(), event_id=str(uuid.uuid4())))
+            current, round_, now=clock(), event_id=str(uuid.uuid4())), principal)
 
     @api.post("/applications/{application_id}/withdraw", tags=["applications"], summary="Withdraw",
               responses=errors(404, 409))
@@ -192,9 +198,9 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
         app = await owned(application_id, principal)
         reason = body.reason if body else ""
         return await _transition(app, lambda current: domain.withdraw(
-            current, reason=reason, now=clock(), event_id=str(uuid.uuid4())))
+            current, reason=reason, now=clock(), event_id=str(uuid.uuid4())), principal)
 
-    async def _transition(app: Application, step: Any) -> ApplicationView:
+    async def _transition(app: Application, step: Any, principal: Principal) -> ApplicationView:
         """Apply ``step`` to the stored application and write it with its event in one transaction."""
         result: list[Application] = []
 
@@ -211,12 +217,12 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
             await uow.run(work)
         except TransitionRefused as exc:
             raise _conflict(str(exc)) from None
-        return ApplicationView.of(result[0])
+        return ApplicationView.of(result[0], principal)
 
     @api.get("/applications/{application_id}", tags=["applications"], summary="An application with its timeline",
              responses=errors(404))
     async def read(application_id: str, principal: ReaderCaller) -> ApplicationView:
-        return ApplicationView.of(await owned(application_id, principal))
+        return ApplicationView.of(await owned(application_id, principal), principal)
 
     @api.get("/applications", tags=["applications"], summary="Own applications, or those within an official's scope")
     async def listing(
