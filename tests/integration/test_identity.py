@@ -144,3 +144,21 @@ async def test_a_new_key_is_accepted_without_a_restart_and_a_removed_key_is_refu
 
 async def _is(status: Any, expected: int) -> bool:
     return bool(await status == expected)
+
+
+def test_zhongshi_token_gets_a_token_for_a_demo_login_or_a_role(stack: Stack) -> None:
+    from typer.testing import CliRunner
+
+    from zhongshi.cli import app
+
+    runner = CliRunner()
+    by_login = runner.invoke(app, ["token", "--login", "expert001", "--issuer", stack.config.issuer])
+    by_role = runner.invoke(app, ["token", "--role", "city_official", "--organisation", "420100",
+                                  "--issuer", stack.config.issuer])
+    assert by_login.exit_code == 0 and by_role.exit_code == 0, by_login.output + by_role.output
+    expert = jwt.decode(by_login.output.strip(), options={"verify_signature": False})
+    city = jwt.decode(by_role.output.strip(), options={"verify_signature": False})
+    assert (expert["organisation"], expert["realm_access"]["roles"]) == ("E001", ["expert"])
+    assert (city["organisation"], city["preferred_username"]) == ("420100", "city420100")
+    headers = {"Authorization": f"Bearer {by_role.output.strip()}"}
+    assert httpx.get(stack.url("screening") + "/api/v1/queues/city", headers=headers).status_code == 200

@@ -42,11 +42,6 @@ class Principal:
     organisation: str
     name: str = ""
 
-    @property
-    def inbox(self) -> str:
-        """The key of this role-and-organisation's inbox: an expert "420100" is not the Wuhan department."""
-        return f"{self.role.value}:{self.organisation}"
-
     def covers_region(self, county_code: str) -> bool:
         """Whether an official's scope includes this county-level region."""
         if self.role is Role.PROVINCE_OFFICIAL:
