@@ -54,6 +54,11 @@ def s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
+def _sid(session: str) -> str:
+    """The session's id in tokens: not the cookie itself, which would let a token's reader take over the session."""
+    return hashlib.sha256(session.encode()).hexdigest()[:22] if session else ""
+
+
 class Issuer:
     def __init__(self, issuer: str, keys: KeyStore) -> None:
         self.issuer, self.keys = issuer, keys
@@ -122,13 +127,13 @@ class Issuer:
         now = int(time.time())
         claims = {"iss": self.issuer, "aud": AUDIENCE, "exp": now + ACCESS_TTL_S, "iat": now, "nbf": now,
                   "jti": str(uuid.uuid4()), "client_id": client_id, "azp": client_id, "scope": scope,
-                  "auth_time": auth_time, "sid": session, **self._identity(person)}
+                  "auth_time": auth_time, "sid": _sid(session), **self._identity(person)}
         return self._sign(claims, "at+jwt")
 
     def id_token(self, person: Person, client_id: str, nonce: str, auth_time: int, session: str) -> str:
         now = int(time.time())
         claims = {"iss": self.issuer, "aud": client_id, "exp": now + ACCESS_TTL_S, "iat": now,
-                  "auth_time": auth_time, "azp": client_id, "sid": session, **self._identity(person),
+                  "auth_time": auth_time, "azp": client_id, "sid": _sid(session), **self._identity(person),
                   **({"nonce": nonce} if nonce else {})}
         return self._sign(claims, "JWT")
 
