@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
 
+import httpx
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from zhongshi_contracts.topics import ALL_TOPICS
@@ -101,6 +102,22 @@ def start_mail_sink(host: str, port: int, maildir: Path, log: Path) -> subproces
                      "-c", "aiosmtpd.handlers.Mailbox", str(maildir)], log)
     wait_until(lambda: port_open(host, port), "mail sink", 30, process, log)
     return process
+
+
+def start_idp(host: str, port: int, keys: Path, log: Path) -> subprocess.Popen[bytes]:
+    """The development OpenID Connect provider, ready when its discovery document answers."""
+    process = spawn([sys.executable, "-m", "zhongshi.idp", "--host", host, "--port", str(port), "--keys", str(keys)],
+                    log)
+    wait_until(lambda: _answers(f"http://{host}:{port}/.well-known/openid-configuration"), "identity provider", 60,
+               process, log)
+    return process
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 async def create_topics(bootstrap: str, request_timeout_s: float = 30) -> list[str]:

@@ -16,9 +16,10 @@ from openpyxl import load_workbook
 from zhongshi_contracts.events import Event
 from zhongshi_runtime.audit import Actor, Audit, ensure_audit_indexes
 from zhongshi_runtime.audit_api import audit_router
-from zhongshi_runtime.auth import Authenticator, Role, ensure_dev_keys, mint_dev_token
+from zhongshi_runtime.auth import Role
 from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.outbox import MongoUnitOfWork, Session
+from zhongshi_runtime.testing import file_authenticator, mint_test_token
 
 from .test_outbox import withdrawn
 
@@ -40,7 +41,7 @@ class Probe:
                                    on_commit=lambda: None)
 
     def auth(self, role: Role, scope: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {mint_dev_token(self.keys, role=role, scope=scope)}"}
+        return {"Authorization": f"Bearer {mint_test_token(self.keys, role=role, organisation=scope)}"}
 
     async def change(self, audit: Audit, fail: bool = False) -> None:
         async def work(session: Session) -> list[Event]:
@@ -59,11 +60,9 @@ class Probe:
 
 @pytest.fixture
 async def probe(mongo_db: Any, tmp_path: Path) -> AsyncIterator[Probe]:
-    ensure_dev_keys(tmp_path)
     await ensure_audit_indexes(mongo_db)
     app = FastAPI()
-    app.state.authenticator = Authenticator(issuer="zhongshi-dev", audience="zhongshi",
-                                            jwks_file=str(tmp_path / "jwks.json"))
+    app.state.authenticator = file_authenticator(tmp_path)
     app.include_router(audit_router(mongo_db, "probe"))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         yield Probe(mongo_db, tmp_path, http)

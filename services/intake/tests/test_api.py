@@ -10,9 +10,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from zhongshi_intake import api
+from zhongshi_intake.domain import Status, TimelineEntry
 from zhongshi_intake.repository import InMemoryIntakeRepository
-from zhongshi_runtime.auth import Authenticator, Role, ensure_dev_keys, mint_dev_token
-from zhongshi_runtime.testing import InMemoryUnitOfWork
+from zhongshi_runtime.auth import Role
+from zhongshi_runtime.testing import InMemoryUnitOfWork, file_authenticator, mint_test_token
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 ROUND = {"id": "R2026-01", "title": "2026年度第一批", "opens_on": "2026-11-01", "closes_on": "2026-12-31",
@@ -24,21 +25,19 @@ class Client:
         self.keys, self.http, self.uow = keys, http, uow
 
     def auth(self, role: Role, scope: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {mint_dev_token(self.keys, role=role, scope=scope)}"}
+        return {"Authorization": f"Bearer {mint_test_token(self.keys, role=role, organisation=scope)}"}
 
 
 @pytest.fixture
 async def client(tmp_path: Path):  # type: ignore[no-untyped-def]
-    ensure_dev_keys(tmp_path)
     app = FastAPI()
-    app.state.authenticator = Authenticator(issuer="zhongshi-dev", audience="zhongshi",
-                                            jwks_file=str(tmp_path / "jwks.json"))
-    uow = InMemoryUnitOfWork()
-    app.include_router(api.router(InMemoryIntakeRepository(), uow, lambda: app.state.now))
+    app.state.authenticator = file_authenticator(tmp_path)
+    uow, repo = InMemoryUnitOfWork(), InMemoryIntakeRepository()
+    app.include_router(api.router(repo, uow, lambda: app.state.now))
     app.state.now = NOW
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         c = Client(tmp_path, http, uow)
-        c.app = app
+        c.app, c.repo = app, repo
         assert (await http.post("/api/v1/rounds", json=ROUND,
                                 headers=c.auth(Role.PROVINCE_OFFICIAL, "42"))).status_code == 201
         yield c
@@ -231,3 +230,18 @@ async def test_a_forbidden_or_invalid_request_writes_nothing(client: Client, dos
                                    headers=client.auth(Role.PROVINCE_OFFICIAL, "42"))
     assert (forbidden.status_code, again.status_code) == (403, 409)
     assert [r.action for r in client.uow.audit] == ["round.open"]
+async def test_the_applicant_reads_which_department_acted_not_which_official(client, dossier_json) -> None:  # type: ignore[no-untyped-def]
+    d = dossier_json()
+    app_id = (await create(client, d)).json()["id"]
+    stored = await client.repo.get(app_id)
+    step = TimelineEntry(at=NOW, event_type="pilot.application.recommended", event_id="e1", status=Status.CITY_REVIEW,
+                         actor_role="county_official", summary="县级经信部门已推荐",
+                         details={"actor": {"id": "u-7f3a", "role": "county_official", "region_code": "420111"}})
+    await client.repo.save(stored.model_copy(update={"timeline": [*stored.timeline, step]}))
+    mine = client.auth(Role.APPLICANT, d["applicant"]["credit_code"])
+    seen = (await client.http.get(f"/api/v1/applications/{app_id}", headers=mine)).json()["timeline"][-1]
+    assert seen["details"]["actor"] == {"id": "洪山区经济和信息化局", "role": "county_official",
+                                        "region_code": "420111"}
+    province = client.auth(Role.PROVINCE_OFFICIAL, "42")
+    official = (await client.http.get(f"/api/v1/applications/{app_id}", headers=province)).json()["timeline"][-1]
+    assert official["details"]["actor"]["id"] == "u-7f3a"

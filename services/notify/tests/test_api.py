@@ -13,8 +13,8 @@ from zhongshi_notify.deliveries import InMemoryDeliveryStore
 from zhongshi_notify.notices import NOTIFIED_EVENTS
 from zhongshi_notify.planning import Attempt, Channel, InboxMessage
 from zhongshi_notify.repository import InMemoryNotifyRepository
-from zhongshi_runtime.auth import Authenticator, Role, ensure_dev_keys, mint_dev_token
-from zhongshi_runtime.testing import InMemoryUnitOfWork
+from zhongshi_runtime.auth import Role
+from zhongshi_runtime.testing import InMemoryUnitOfWork, file_authenticator, mint_test_token
 
 from .samples import NOW, Clock
 
@@ -32,16 +32,15 @@ class Client:
         self.uow = uow or InMemoryUnitOfWork()
 
     async def call(self, who: tuple[Role, str] | None, method: str, path: str, **kw) -> httpx.Response:  # type: ignore[no-untyped-def]
-        headers = {"Authorization": f"Bearer {mint_dev_token(self.keys, role=who[0], scope=who[1])}"} if who else {}
+        token = mint_test_token(self.keys, role=who[0], organisation=who[1]) if who else ""
+        headers = {"Authorization": f"Bearer {token}"} if who else {}
         return await self.http.request(method, path, headers=headers, **kw)
 
 
 def build(tmp_path: Path, repo, store, https_only: bool = False,  # type: ignore[no-untyped-def]
           uow: InMemoryUnitOfWork | None = None) -> FastAPI:
-    ensure_dev_keys(tmp_path)
     app = FastAPI()
-    app.state.authenticator = Authenticator(issuer="zhongshi-dev", audience="zhongshi",
-                                            jwks_file=str(tmp_path / "jwks.json"))
+    app.state.authenticator = file_authenticator(tmp_path)
     app.include_router(api.router(repo, store, uow=uow or InMemoryUnitOfWork(), topics=TOPICS, clock=Clock(),
                                   https_only=https_only))
     return app
@@ -61,7 +60,8 @@ def message(n: int, recipient: str) -> InboxMessage:
 
 
 async def test_the_inbox_lists_my_messages_newest_first_and_marks_them_read(client) -> None:  # type: ignore[no-untyped-def]
-    await client.repo.add_inbox([message(1, APPLICANT[1]), message(2, APPLICANT[1]), message(3, "420111")])
+    await client.repo.add_inbox([message(1, f"applicant:{APPLICANT[1]}"), message(2, f"applicant:{APPLICANT[1]}"),
+                                 message(3, "official:420111")])
     page = (await client.call(APPLICANT, "GET", "/api/v1/inbox")).json()
     assert page["unread"] == 2 and [m["title"] for m in page["items"]] == ["标题2", "标题1"]
     assert set(page["items"][0]) == {"id", "title", "body", "read", "application_id", "event_type", "created_at"}
@@ -79,13 +79,25 @@ async def test_preferences_belong_to_the_callers_scope(client) -> None:  # type:
     assert (await client.call(APPLICANT, "GET", "/api/v1/preferences")).json() == {"email": True, "sms": True}
     r = await client.call(APPLICANT, "PUT", "/api/v1/preferences", json={"email": True, "sms": False})
     assert r.status_code == 200
-    assert (await client.repo.preferences(APPLICANT[1])).sms is False
+    assert (await client.repo.preferences(f"applicant:{APPLICANT[1]}")).sms is False
     assert (await client.call(COUNTY, "GET", "/api/v1/preferences")).json()["sms"] is True
     assert (await client.call(OPERATOR, "GET", "/api/v1/preferences")).status_code == 403
     bad = await client.call(APPLICANT, "PUT", "/api/v1/preferences", json={"sms": "sometimes"})
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "sms"]
     [chosen] = client.uow.audit
-    assert (chosen.action, chosen.target_id, chosen.outcome) == ("preferences.set", APPLICANT[1], "email")
+    assert (chosen.action, chosen.target_id, chosen.outcome) == ("preferences.set", f"applicant:{APPLICANT[1]}", "email")
+
+
+async def test_an_expert_whose_id_is_a_city_code_reads_only_their_own_inbox(client) -> None:  # type: ignore[no-untyped-def]
+    await client.repo.add_inbox([message(1, "official:420100"), message(2, "expert:420100")])
+    expert, city = (Role.EXPERT, "420100"), (Role.CITY_OFFICIAL, "420100")
+    assert [m["title"] for m in (await client.call(expert, "GET", "/api/v1/inbox")).json()["items"]] == ["标题2"]
+    assert [m["title"] for m in (await client.call(city, "GET", "/api/v1/inbox")).json()["items"]] == ["标题1"]
+    assert (await client.call(expert, "POST", "/api/v1/inbox/ev1/official:420100/inbox/read")).status_code == 404
+    await client.call(expert, "PUT", "/api/v1/preferences", json={"email": False, "sms": False})
+    assert (await client.call(city, "GET", "/api/v1/preferences")).json() == {"email": True, "sms": True}
+    # a county official cannot read the city's inbox by claiming its code, nor a city official the province's
+    assert (await client.call((Role.COUNTY_OFFICIAL, "420100"), "GET", "/api/v1/inbox")).json()["items"] == []
 
 
 async def test_the_directory_is_kept_by_operators_and_the_province(client) -> None:  # type: ignore[no-untyped-def]

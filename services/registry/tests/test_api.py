@@ -23,8 +23,8 @@ from zhongshi_registry.certificates import Signer
 from zhongshi_registry.entries import Thresholds
 from zhongshi_registry.repository import RegistryRepository
 from zhongshi_registry.settings import RegistrySettings
-from zhongshi_runtime.auth import Authenticator, Role, ensure_dev_keys
-from zhongshi_runtime.testing import InMemoryUnitOfWork
+from zhongshi_runtime.auth import Role
+from zhongshi_runtime.testing import InMemoryUnitOfWork, file_authenticator
 
 from .registry_fixtures import Client, Clock, decision_of, profile_of
 
@@ -34,13 +34,11 @@ AFTER = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def client(tmp_path: Path, make_dossier: Callable[..., Dossier]) -> AsyncIterator[Client]:
-    ensure_dev_keys(tmp_path)
     repo, uow, clock = RegistryRepository.memory(), InMemoryUnitOfWork(), Clock(FRIDAY)
     signer = Signer(Ed25519PrivateKey.generate())
     settings = RegistrySettings(certificate_formats={"R2": "HB-PILOT-{year}-{seq:03d}"})
     app = FastAPI()
-    app.state.authenticator = Authenticator(issuer="zhongshi-dev", audience="zhongshi",
-                                            jwks_file=str(tmp_path / "jwks.json"))
+    app.state.authenticator = file_authenticator(tmp_path)
     app.include_router(api_public.router(repo, lambda: signer))
     app.include_router(api_publicity.router(repo, uow, clock, settings))
     app.include_router(api_lifecycle.router(repo, uow, clock, Thresholds()))

@@ -11,8 +11,8 @@ from fastapi import FastAPI
 from zhongshi_review import api_pool, api_review
 from zhongshi_review.repository import ReviewRepository
 from zhongshi_review.rubric import DEFAULT_RUBRIC
-from zhongshi_runtime.auth import Authenticator, Role, ensure_dev_keys, mint_dev_token
-from zhongshi_runtime.testing import InMemoryUnitOfWork
+from zhongshi_runtime.auth import Role
+from zhongshi_runtime.testing import InMemoryUnitOfWork, file_authenticator, mint_test_token
 
 from .review_fixtures import NOW, candidate_of, expert
 
@@ -22,7 +22,7 @@ class Client:
         self.keys, self.http, self.repo, self.uow = keys, http, repo, uow
 
     async def as_(self, role: Role, scope: str, method: str, path: str, **kw) -> httpx.Response:  # type: ignore[no-untyped-def]
-        token = mint_dev_token(self.keys, role=role, scope=scope)
+        token = mint_test_token(self.keys, role=role, organisation=scope)
         return await self.http.request(method, path, headers={"Authorization": f"Bearer {token}"}, **kw)
 
     async def province(self, method: str, path: str, **kw) -> httpx.Response:  # type: ignore[no-untyped-def]
@@ -34,11 +34,9 @@ class Client:
 
 @pytest.fixture
 async def client(tmp_path: Path, make_dossier):  # type: ignore[no-untyped-def]
-    ensure_dev_keys(tmp_path)
     repo, uow = ReviewRepository.memory(), InMemoryUnitOfWork()
     app = FastAPI()
-    app.state.authenticator = Authenticator(issuer="zhongshi-dev", audience="zhongshi",
-                                            jwks_file=str(tmp_path / "jwks.json"))
+    app.state.authenticator = file_authenticator(tmp_path)
     app.include_router(api_pool.router(repo, uow))
     app.include_router(api_review.router(repo, uow, lambda: NOW))
     for n in range(8):

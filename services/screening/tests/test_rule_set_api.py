@@ -6,8 +6,8 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
-from zhongshi_runtime.auth import Authenticator, Role, ensure_dev_keys, mint_dev_token
-from zhongshi_runtime.testing import InMemoryUnitOfWork
+from zhongshi_runtime.auth import Role
+from zhongshi_runtime.testing import InMemoryUnitOfWork, file_authenticator, mint_test_token
 from zhongshi_screening import api
 from zhongshi_screening.repository import InMemoryScreeningRepository
 from zhongshi_screening.rules import DEFAULT_RULE_SET
@@ -16,13 +16,11 @@ from .chain_fixtures import NOW
 
 
 async def test_a_new_version_is_audited_and_a_repeat_or_conflict_is_not(tmp_path: Path) -> None:
-    ensure_dev_keys(tmp_path)
     repo, uow = InMemoryScreeningRepository(), InMemoryUnitOfWork("screening")
     app = FastAPI()
-    app.state.authenticator = Authenticator(issuer="zhongshi-dev", audience="zhongshi",
-                                            jwks_file=str(tmp_path / "jwks.json"))
+    app.state.authenticator = file_authenticator(tmp_path)
     app.include_router(api.router(repo, uow, lambda: NOW))
-    token = mint_dev_token(tmp_path, role=Role.PROVINCE_OFFICIAL, scope="42", subject="u-wang")
+    token = mint_test_token(tmp_path, role=Role.PROVINCE_OFFICIAL, organisation="42", subject="u-wang")
     newer = DEFAULT_RULE_SET.model_copy(update={"version": "hubei-2027-v1"}).model_dump(mode="json")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
                                  headers={"Authorization": f"Bearer {token}"}) as http:

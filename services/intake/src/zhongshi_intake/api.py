@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, ValidationError
 from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.events import Event
 from zhongshi_runtime.audit import Audit
-from zhongshi_runtime.auth import OFFICIALS, Principal, Role, current_principal, require
+from zhongshi_runtime.auth import OFFICIALS, Principal, Role, current_principal, require, shown_actor
 from zhongshi_runtime.clock import Clock, shanghai_date
 from zhongshi_runtime.errors import errors
 from zhongshi_runtime.outbox import Session, UnitOfWork
@@ -51,9 +51,15 @@ class ApplicationView(BaseModel):
     timeline: list[TimelineEntry]
 
     @classmethod
-    def of(cls, app: Application) -> ApplicationView:
-        return cls(**app.model_dump(exclude={"applicant_credit_code", "idempotency_key"}),
-                   status_label=app.status_label)
+    def of(cls, app: Application, viewer: Principal) -> ApplicationView:
+        """The application as ``viewer`` sees it: applicants see the departments that acted, not their people."""
+        data = app.model_dump(exclude={"applicant_credit_code", "idempotency_key"})
+        for entry in data["timeline"]:
+            if isinstance(actor := entry["details"].get("actor"), dict):
+                entry["details"]["actor"] = {**actor, "id": shown_actor(viewer, str(actor.get("id", "")),
+                                                                        str(actor.get("role", "")),
+                                                                        str(actor.get("region_code", "")))}
+        return cls(**data, status_label=app.status_label)
 
 
 class ApplicationSummary(BaseModel):
@@ -144,7 +150,7 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "只能以本单位（令牌中的统一社会信用代码）名义申报")
         if idempotency_key and (earlier := await repo.by_idempotency_key(principal.organisation, idempotency_key)):
             response.status_code = status.HTTP_200_OK
-            return ApplicationView.of(earlier)
+            return ApplicationView.of(earlier, principal)
         refuse_future_dates(body.dossier, shanghai_date(clock()))
         refuse_control_characters(body.dossier)
         app = domain.draft(body.dossier, await known_round(body.round_id), now=clock(),
@@ -162,8 +168,8 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
             if earlier is None:
                 raise
             response.status_code = status.HTTP_200_OK
-            return ApplicationView.of(earlier)
-        return ApplicationView.of(app)
+            return ApplicationView.of(earlier, principal)
+        return ApplicationView.of(app, principal)
 
     @api.patch("/applications/{application_id}", tags=["applications"], summary="Edit a draft or returned application",
                responses=errors(404, 409))
@@ -190,7 +196,7 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
             return []
 
         await uow.run(work, audit=_audit(principal, request, "application.edit", updated))
-        return ApplicationView.of(updated)
+        return ApplicationView.of(updated, principal)
 
     @api.post("/applications/{application_id}/submit", tags=["applications"], summary="Submit (or resubmit)",
               responses=errors(404, 409))
@@ -201,7 +207,7 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
             raise _conflict(f"批次 {app.round_id} 不存在")
         audit = _audit(principal, request, "application.submit", app)
         return await _transition(app, audit, lambda current: domain.submit(
-            current, round_, now=clock(), event_id=str(uuid.uuid4())))
+            current, round_, now=clock(), event_id=str(uuid.uuid4())), principal)
 
     @api.post("/applications/{application_id}/withdraw", tags=["applications"], summary="Withdraw",
               responses=errors(404, 409))
@@ -213,9 +219,9 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
         reason = body.reason if body else ""
         audit = _audit(principal, request, "application.withdraw", app, reason=reason)
         return await _transition(app, audit, lambda current: domain.withdraw(
-            current, reason=reason, now=clock(), event_id=str(uuid.uuid4())))
+            current, reason=reason, now=clock(), event_id=str(uuid.uuid4())), principal)
 
-    async def _transition(app: Application, audit: Audit, step: Any) -> ApplicationView:
+    async def _transition(app: Application, audit: Audit, step: Any, principal: Principal) -> ApplicationView:
         """Apply ``step`` to the stored application and write it with its event in one transaction."""
         result: list[Application] = []
 
@@ -233,12 +239,12 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
             await uow.run(work, audit=audit)
         except TransitionRefused as exc:
             raise _conflict(str(exc)) from None
-        return ApplicationView.of(result[0])
+        return ApplicationView.of(result[0], principal)
 
     @api.get("/applications/{application_id}", tags=["applications"], summary="An application with its timeline",
              responses=errors(404))
     async def read(application_id: str, principal: ReaderCaller) -> ApplicationView:
-        return ApplicationView.of(await owned(application_id, principal))
+        return ApplicationView.of(await owned(application_id, principal), principal)
 
     @api.get("/applications", tags=["applications"], summary="Own applications, or those within an official's scope")
     async def listing(

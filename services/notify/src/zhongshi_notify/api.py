@@ -16,14 +16,14 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from zhongshi_contracts.reference import hubei_cities, hubei_counties
 from zhongshi_runtime.audit import Audit
-from zhongshi_runtime.auth import Principal, Role, current_principal, require
+from zhongshi_runtime.auth import OFFICIALS, Principal, Role, current_principal, require
 from zhongshi_runtime.clock import Clock
 from zhongshi_runtime.errors import errors
 from zhongshi_runtime.outbox import Session, UnitOfWork
 from zhongshi_runtime.paging import Offset
 
 from zhongshi_notify.deliveries import DeliveryStore
-from zhongshi_notify.domain import PROVINCE
+from zhongshi_notify.domain import PROVINCE, Audience, reader
 from zhongshi_notify.planning import Attempt, Contact, Preferences, Subscription
 from zhongshi_notify.repository import NotifyRepository
 
@@ -108,6 +108,19 @@ def _view(sub: Subscription) -> dict[str, Any]:
     return sub.model_dump(exclude={"secret"})
 
 
+def reader_of(principal: Principal) -> str:
+    """The caller's inbox and preferences: role and organisation together, so an expert whose id is "420100" is
+    not the Wuhan department; an official's level must fit the code (a department's officials share one)."""
+    code = principal.organisation
+    fits = {Role.PROVINCE_OFFICIAL: code == PROVINCE, Role.CITY_OFFICIAL: code in hubei_cities(),
+            Role.COUNTY_OFFICIAL: code in hubei_counties()}
+    if principal.role in OFFICIALS and fits[principal.role]:
+        return reader(Audience.OFFICIAL, code)
+    if principal.role in (Role.APPLICANT, Role.EXPERT):
+        return reader(Audience(principal.role.value), code)
+    return f"{principal.role.value}:{code}"  # nobody writes to these
+
+
 def router(repo: NotifyRepository, store: DeliveryStore, *, uow: UnitOfWork, topics: Sequence[str], clock: Clock,
            https_only: bool = False) -> APIRouter:
     api = APIRouter(prefix="/api/v1")
@@ -123,14 +136,14 @@ def router(repo: NotifyRepository, store: DeliveryStore, *, uow: UnitOfWork, top
 
     @api.get("/inbox", tags=["inbox"], summary="My messages, newest first, with the unread count")
     async def inbox(principal: SignedIn, offset: Offset = 0, limit: Limit = 50) -> InboxPage:
-        unread, items = await repo.inbox(principal.organisation, offset=offset, limit=limit)
+        unread, items = await repo.inbox(reader_of(principal), offset=offset, limit=limit)
         return InboxPage(unread=unread, items=[InboxItem.model_validate(m.model_dump()) for m in items])
 
     @api.post("/inbox/{message_id:path}/read", tags=["inbox"], summary="Mark one of my messages read",
               responses=errors(404))
     async def mark_read(message_id: str, principal: SignedIn, request: Request) -> dict[str, bool]:
         async def change(session: Session) -> None:
-            if not await repo.mark_read(message_id, principal.organisation, session):
+            if not await repo.mark_read(message_id, reader_of(principal), session):
                 raise HTTPException(status.HTTP_404_NOT_FOUND, "消息不存在")
 
         await audited(Audit.request(principal, request, "inbox.read", "message", message_id), change)
@@ -138,13 +151,13 @@ def router(repo: NotifyRepository, store: DeliveryStore, *, uow: UnitOfWork, top
 
     @api.get("/preferences", tags=["preferences"], summary="My channels besides the inbox")
     async def my_preferences(principal: Recipient) -> Preferences:
-        return await repo.preferences(principal.organisation)
+        return await repo.preferences(reader_of(principal))
 
     @api.put("/preferences", tags=["preferences"], summary="Choose my channels (the inbox is always kept)")
     async def set_preferences(body: Preferences, principal: Recipient, request: Request) -> Preferences:
-        audit = Audit.request(principal, request, "preferences.set", "preferences", principal.organisation,
+        audit = Audit.request(principal, request, "preferences.set", "preferences", reader_of(principal),
                               outcome="、".join(sorted(c for c, on in body.model_dump().items() if on is True)))
-        await audited(audit, lambda session: repo.set_preferences(principal.organisation, body, session))
+        await audited(audit, lambda session: repo.set_preferences(reader_of(principal), body, session))
         return body
 
     def known_scope(scope: str) -> str:

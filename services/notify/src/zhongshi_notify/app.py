@@ -65,6 +65,7 @@ def create_app(settings: NotifySettings | None = None, clock: Clock = utc_now) -
 
     async def indexes() -> None:
         await repo.ensure_indexes()
+        await repo.migrate_readers()
         await store.ensure_indexes()
 
     kit.on_startup(indexes)

@@ -20,7 +20,7 @@ from zhongshi_runtime.store import Store
 
 from zhongshi_notify import deadlines, reminders
 from zhongshi_notify.deliveries import DeliveryStore
-from zhongshi_notify.domain import Audience, Case, Notice, advance, schedule
+from zhongshi_notify.domain import Audience, Case, Notice, advance, reader, schedule
 from zhongshi_notify.metrics import NotifyMetrics
 from zhongshi_notify.notices import NOTIFIED_EVENTS, notices
 from zhongshi_notify.planning import (
@@ -117,7 +117,7 @@ class Planner:
         for notice in said:
             about = notice.application_id or application_id
             contact = await self._contact(notice, about, session)
-            prefs = await self.repo.preferences(notice.recipient, session)
+            prefs = await self.repo.preferences(reader(notice.audience, notice.recipient), session)
             message, deliveries = plan_notice(source_id, event_type, about, notice, contact, prefs,
                                               self.enabled, self.templates.render, self.clock())
             inbox.append(message)
@@ -130,6 +130,8 @@ class Planner:
         if notice.audience is Audience.APPLICANT:
             known = await self.repo.contact(application_id, session)
             return known.contact if known else None
+        if notice.audience is Audience.EXPERT:  # an expert id equal to a region code is not that department
+            return await self.repo.directory_entry(reader(Audience.EXPERT, notice.recipient), session)
         return await self.repo.directory_entry(notice.recipient, session)
 
     async def _store(self, inbox: list[InboxMessage], outgoing: list[Delivery], session: Session) -> None:

@@ -12,7 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from zhongshi_runtime.outbox import Session
 from zhongshi_runtime.store import MemoryStore, MongoStore, Store, insert_missing
 
-from zhongshi_notify.domain import QUEUE_STAGES, Case, RoundSchedule
+from zhongshi_notify.domain import QUEUE_STAGES, Case, RoundSchedule, legacy_reader
 from zhongshi_notify.planning import ApplicantContact, Contact, InboxMessage, Preferences
 from zhongshi_notify.tracking import ExpertPanel, Platform, PublicityWindow
 
@@ -49,6 +49,9 @@ def _newest_first(m: InboxMessage) -> tuple[float, str]:
     return (-m.created_at.timestamp(), m.id)
 
 
+READERS_MIGRATION = "inbox-readers-v1"
+
+
 class MongoNotifyRepository:
     def __init__(self, db: AsyncDatabase[Any]) -> None:
         self.db = db
@@ -62,6 +65,20 @@ class MongoNotifyRepository:
         await self.db.cases.create_index([("stage", ASCENDING)])
         await self.db.expert_panels.create_index([("open", ASCENDING)])
         await self.db.platforms.create_index([("active", ASCENDING)])
+
+    async def migrate_readers(self) -> None:
+        """Inboxes and preferences stored by bare code get their reader ("official:420100"), once."""
+        if await self.db.migrations.find_one({"_id": READERS_MIGRATION}):
+            return
+        legacy = {d["recipient"] async for d in self.db.inbox.find({}, {"recipient": 1}) if ":" not in d["recipient"]}
+        for code in sorted(legacy):
+            await self.db.inbox.update_many({"recipient": code}, {"$set": {"recipient": legacy_reader(code)}})
+        async for doc in self.db.preferences.find({}):
+            if ":" not in doc["_id"]:
+                await self.db.preferences.replace_one({"_id": legacy_reader(doc["_id"])},
+                                                      {**doc, "_id": legacy_reader(doc["_id"])}, upsert=True)
+                await self.db.preferences.delete_one({"_id": doc["_id"]})
+        await self.db.migrations.replace_one({"_id": READERS_MIGRATION}, {"_id": READERS_MIGRATION}, upsert=True)
 
     async def case(self, application_id: str, session: Session = None) -> Case | None:
         doc = await self.db.cases.find_one({"_id": application_id}, session=session)

@@ -14,7 +14,7 @@ from zhongshi_contracts.inputs import Flag
 from zhongshi_contracts.recommendation import Actor, Level, Opinion, RoundScheduled
 from zhongshi_contracts.reference import hubei_cities, region
 from zhongshi_runtime.audit import Audit
-from zhongshi_runtime.auth import OFFICIALS, Principal, Role, require
+from zhongshi_runtime.auth import OFFICIALS, Principal, Role, require, shown_actor
 from zhongshi_runtime.clock import Clock, shanghai_date
 from zhongshi_runtime.errors import errors
 from zhongshi_runtime.outbox import Session, UnitOfWork
@@ -137,6 +137,13 @@ def _settings_summary(settings: RoundSettings) -> str:
     return f"指标 {quotas}；期限 {deadlines}"
 
 
+def shown_to(viewer: Principal, case: CaseView) -> CaseView:
+    """The case as ``viewer`` sees it: applicants see the departments that gave the opinions, not their people."""
+    opinions = [o.model_copy(update={"actor": o.actor.model_copy(update={
+        "id": shown_actor(viewer, o.actor.id, o.actor.role, o.actor.region_code)})}) for o in case.opinions]
+    return case.model_copy(update={"opinions": opinions})
+
+
 def _scoped(principal: Principal, where: CaseFilter) -> CaseFilter | None:
     if principal.role is Role.COUNTY_OFFICIAL:
         if where.region_code not in (None, principal.organisation):
@@ -221,7 +228,7 @@ def router(repo: ScreeningRepository, uow: UnitOfWork, clock: Clock, metrics: Ch
         case = await repo.case(application_id)
         if case is None or not may_see(principal, case):
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"申报 {application_id} 不存在")
-        return await view(case)
+        return shown_to(principal, await view(case))
 
     @api.post("/applications/{application_id}/recommend", summary="County: recommend (units: recommend and forward)",
               responses=errors(404, 409))
