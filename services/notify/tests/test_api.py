@@ -85,7 +85,8 @@ async def test_preferences_belong_to_the_callers_scope(client) -> None:  # type:
     bad = await client.call(APPLICANT, "PUT", "/api/v1/preferences", json={"sms": "sometimes"})
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "sms"]
     [chosen] = client.uow.audit
-    assert (chosen.action, chosen.target_id, chosen.outcome) == ("preferences.set", f"applicant:{APPLICANT[1]}", "email")
+    assert (chosen.action, chosen.target_id, chosen.outcome) == (
+        "preferences.set", f"applicant:{APPLICANT[1]}", "email")
 
 
 async def test_an_expert_whose_id_is_a_city_code_reads_only_their_own_inbox(client) -> None:  # type: ignore[no-untyped-def]
