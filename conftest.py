@@ -52,15 +52,26 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         running.stop()
 
 
+@pytest.fixture(scope="session")
+def database_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real embedded database alone (SecantusDB, no broker or services) for repository tests."""
+    alone = Stack(StackConfig.isolated(tmp_path_factory.mktemp("database"), services=()))
+    try:
+        alone.start_database()
+        yield alone.mongodb_uri
+    finally:
+        alone.stop()
+
+
 @pytest.fixture
-def mongo_db(stack: Stack) -> Iterator[Any]:
-    """A fresh database on the stack's real SecantusDB (an async handle), dropped afterwards."""
+def mongo_db(database_uri: str) -> Iterator[Any]:
+    """A fresh database on the real SecantusDB (an async handle), dropped afterwards."""
     import uuid
 
     from pymongo import AsyncMongoClient, MongoClient
 
     name = f"test_{uuid.uuid4().hex[:12]}"
-    client: AsyncMongoClient[Any] = AsyncMongoClient(stack.mongodb_uri, tz_aware=True)
+    client: AsyncMongoClient[Any] = AsyncMongoClient(database_uri, tz_aware=True)
     yield client[name]
-    with MongoClient(stack.mongodb_uri) as sync_client:
+    with MongoClient(database_uri) as sync_client:
         sync_client.drop_database(name)

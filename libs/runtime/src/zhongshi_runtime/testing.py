@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Any
 
+from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker, KafkaMessage
+from pymongo.asynchronous.database import AsyncDatabase
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import Event
 
+from zhongshi_runtime.auth import Authenticator, ensure_dev_keys
 from zhongshi_runtime.messaging import Consumers, create_broker, raw_body
 from zhongshi_runtime.metrics import RuntimeMetrics
-from zhongshi_runtime.outbox import Consumed, Work
+from zhongshi_runtime.outbox import Consumed, MongoUnitOfWork, Work
+from zhongshi_runtime.preconditions import stale_write
 from zhongshi_runtime.settings import ServiceSettings
+from zhongshi_runtime.store import StaleWrite
 
 
 class InMemoryUnitOfWork:
@@ -64,3 +70,35 @@ def envelope(event: Event, **header_overrides: Any) -> dict[str, Any]:
     headers = CloudEvent.new(event.topic, source="/test", subject=event.application_id).headers()
     return {"message": event.model_dump_json().encode(), "topic": event.topic.name,
             "key": event.application_id.encode(), "headers": {**headers, **header_overrides}}
+
+
+class Gate:
+    """Holds the first call that reaches `pause` (once armed) until released: a race, the same way every run."""
+
+    def __init__(self) -> None:
+        self.armed = False
+        self.reached = asyncio.Event()
+        self.released = asyncio.Event()
+
+    async def pause(self) -> None:
+        if self.armed:
+            self.armed = False
+            self.reached.set()
+            await self.released.wait()
+
+
+def mongo_unit_of_work(db: AsyncDatabase[Any], service: str = "test") -> MongoUnitOfWork:
+    """The real unit of work on ``db``: transactions and outbox as in production, with no relay behind it."""
+    return MongoUnitOfWork(db.client, db, source=f"/zhongshi/{service}", metrics=RuntimeMetrics(service),
+                           on_commit=lambda: None)
+
+
+def api_app(keys: Path, *routers: APIRouter) -> FastAPI:
+    """A bare app over ``routers`` with the kit's token check and refusals, without broker or lifespan."""
+    app = FastAPI()
+    app.state.authenticator = Authenticator(issuer="zhongshi-dev", audience="zhongshi",
+                                            jwks_file=str(ensure_dev_keys(keys)))
+    app.add_exception_handler(StaleWrite, stale_write)
+    for router in routers:
+        app.include_router(router)
+    return app

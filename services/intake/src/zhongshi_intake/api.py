@@ -15,6 +15,7 @@ from zhongshi_runtime.clock import Clock, shanghai_date
 from zhongshi_runtime.errors import errors
 from zhongshi_runtime.outbox import Session, UnitOfWork
 from zhongshi_runtime.paging import Offset
+from zhongshi_runtime.preconditions import IfMatch, expect, tag
 from zhongshi_runtime.validation import refuse_control_characters, refuse_future_dates
 
 from zhongshi_intake import domain
@@ -42,6 +43,7 @@ class ApplicationView(BaseModel):
     status: Status
     status_label: str
     revision: int
+    version: int = Field(description="Sent as the ETag; send it back as If-Match to edit, submit or withdraw.")
     region_code: str
     city_code: str
     dossier: Dossier
@@ -152,12 +154,13 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
         return ApplicationView.of(app)
 
     @api.patch("/applications/{application_id}", tags=["applications"], summary="Edit a draft or returned application",
-               responses=errors(404, 409))
+               responses=errors(404, 409, 412))
     async def edit(
         application_id: str, patch: Annotated[dict[str, Any], Body(description="JSON merge patch of the dossier")],
-        principal: ApplicantCaller,
+        principal: ApplicantCaller, response: Response, if_match: IfMatch = None,
     ) -> ApplicationView:
         app = await owned(application_id, principal)
+        expect(if_match, app.id, app.version)
         try:
             dossier = Dossier.model_validate(_merge(app.dossier.model_dump(mode="json"), patch))
         except ValidationError as exc:
@@ -170,31 +173,34 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
             updated = domain.revise(app, dossier, now=clock())
         except TransitionRefused as exc:
             raise _conflict(str(exc)) from None
-        await repo.save(updated)
-        return ApplicationView.of(updated)
+        saved = await repo.save(updated)  # over the version read: a submit in between makes it a StaleWrite
+        tag(response, saved.version)
+        return ApplicationView.of(saved)
 
     @api.post("/applications/{application_id}/submit", tags=["applications"], summary="Submit (or resubmit)",
-              responses=errors(404, 409))
-    async def submit(application_id: str, principal: ApplicantCaller) -> ApplicationView:
+              responses=errors(404, 409, 412))
+    async def submit(
+        application_id: str, principal: ApplicantCaller, response: Response, if_match: IfMatch = None,
+    ) -> ApplicationView:
         app = await owned(application_id, principal)
         round_ = await repo.round(app.round_id)
         if round_ is None:
             raise _conflict(f"批次 {app.round_id} 不存在")
-        return await _transition(app, lambda current: domain.submit(
+        return await _transition(app, if_match, response, lambda current: domain.submit(
             current, round_, now=clock(), event_id=str(uuid.uuid4())))
 
     @api.post("/applications/{application_id}/withdraw", tags=["applications"], summary="Withdraw",
-              responses=errors(404, 409))
+              responses=errors(404, 409, 412))
     async def withdraw(
-        application_id: str, principal: ApplicantCaller,
+        application_id: str, principal: ApplicantCaller, response: Response, if_match: IfMatch = None,
         body: Withdrawal | None = None,
     ) -> ApplicationView:
         app = await owned(application_id, principal)
         reason = body.reason if body else ""
-        return await _transition(app, lambda current: domain.withdraw(
+        return await _transition(app, if_match, response, lambda current: domain.withdraw(
             current, reason=reason, now=clock(), event_id=str(uuid.uuid4())))
 
-    async def _transition(app: Application, step: Any) -> ApplicationView:
+    async def _transition(app: Application, if_match: str | None, response: Response, step: Any) -> ApplicationView:
         """Apply ``step`` to the stored application and write it with its event in one transaction."""
         result: list[Application] = []
 
@@ -202,21 +208,24 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
             current = await repo.get(app.id, session)
             if current is None:
                 raise HTTPException(status.HTTP_404_NOT_FOUND, f"申报 {app.id} 不存在")
+            expect(if_match, current.id, current.version)
             updated, event = step(current)
-            await repo.save(updated, session)
-            result[:] = [updated]
+            result[:] = [await repo.save(updated, session)]
             return [event]
 
         try:
             await uow.run(work)
         except TransitionRefused as exc:
             raise _conflict(str(exc)) from None
+        tag(response, result[0].version)
         return ApplicationView.of(result[0])
 
     @api.get("/applications/{application_id}", tags=["applications"], summary="An application with its timeline",
              responses=errors(404))
-    async def read(application_id: str, principal: ReaderCaller) -> ApplicationView:
-        return ApplicationView.of(await owned(application_id, principal))
+    async def read(application_id: str, principal: ReaderCaller, response: Response) -> ApplicationView:
+        app = await owned(application_id, principal)
+        tag(response, app.version)
+        return ApplicationView.of(app)
 
     @api.get("/applications", tags=["applications"], summary="Own applications, or those within an official's scope")
     async def listing(

@@ -30,6 +30,7 @@ from zhongshi_contracts.reference import region
 from zhongshi_contracts.registry import PlatformAccredited, PlatformCultivationListed, PublicityClosed
 from zhongshi_contracts.review import DECISION_LABELS, Decision, PanelDrawn, ReviewDecided
 from zhongshi_runtime.clock import shanghai_date
+from zhongshi_runtime.store import Versioned
 
 
 class Round(BaseModel):
@@ -132,8 +133,8 @@ class TimelineEntry(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
-class Application(BaseModel):
-    """An application (申报) of one applicant in one round."""
+class Application(Versioned):
+    """An application (申报) of one applicant in one round; every write bumps its version (`save`)."""
 
     id: str
     round_id: str

@@ -9,6 +9,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from zhongshi_runtime.outbox import Session
+from zhongshi_runtime.store import check_version, replace_versioned
 
 from zhongshi_intake.domain import Application, Round
 
@@ -38,7 +39,9 @@ class IntakeRepository(Protocol):
     async def add(self, app: Application, session: Session = None) -> None: ...
     async def get(self, application_id: str, session: Session = None) -> Application | None: ...
     async def by_idempotency_key(self, credit_code: str, key: str) -> Application | None: ...
-    async def save(self, app: Application, session: Session = None) -> None: ...
+    async def save(self, app: Application, session: Session = None) -> Application:
+        """Write ``app`` over the version it was read at (`StaleWrite` otherwise); return it at the new one."""
+        ...
     async def list(self, where: ApplicationFilter, *, offset: int, limit: int) -> tuple[int, list[Application]]: ...
 
 
@@ -91,8 +94,9 @@ class MongoIntakeRepository:
         doc = await self.db.applications.find_one({"applicant_credit_code": credit_code, "idempotency_key": key})
         return _from_doc(doc) if doc else None
 
-    async def save(self, app: Application, session: Session = None) -> None:
-        await self.db.applications.replace_one({"_id": app.id}, _to_doc(app), session=session)
+    async def save(self, app: Application, session: Session = None) -> Application:
+        version = await replace_versioned(self.db.applications, app.id, _to_doc(app), app.version, session)
+        return app.model_copy(update={"version": version})
 
     async def list(self, where: ApplicationFilter, *, offset: int, limit: int) -> tuple[int, list[Application]]:
         query = where.query()
@@ -135,8 +139,10 @@ class InMemoryIntakeRepository:
              if a.applicant_credit_code == credit_code and a.idempotency_key == key), None,
         )
 
-    async def save(self, app: Application, session: Session = None) -> None:
-        self._apps[app.id] = app
+    async def save(self, app: Application, session: Session = None) -> Application:
+        check_version(app.id, self._apps.get(app.id), app.version)
+        self._apps[app.id] = app.model_copy(update={"version": app.version + 1})
+        return self._apps[app.id]
 
     async def list(self, where: ApplicationFilter, *, offset: int, limit: int) -> tuple[int, list[Application]]:
         query = where.query()
