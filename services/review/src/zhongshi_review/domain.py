@@ -16,6 +16,7 @@ from zhongshi_contracts.recommendation import Opinion
 from zhongshi_contracts.review import Decision
 
 from zhongshi_review.pool import Expert
+from zhongshi_review.records import Declination, Panel
 from zhongshi_review.rubric import Aggregation, RoundConfig, Rubric
 
 CENT = Decimal("0.01")
@@ -112,6 +113,23 @@ def draw_panel(pool: list[Expert], app: Candidate, settings: RoundConfig, seed: 
 
 
 # ---- scoring ----
+
+def without_member(panel: Panel, expert_id: str, reason: str, pool: list[Expert], app: Candidate,
+                   settings: RoundConfig, now: datetime, today: date) -> tuple[Panel, str | None]:
+    """The panel after ``expert_id`` declined, with a replacement drawn from those never on it (None when
+    no eligible expert is left); computed from the panel as stored, so no other decline is undone."""
+    declined = {d.expert_id for d in panel.declined} | {expert_id}
+    try:
+        drawn = draw_panel(pool, app, settings, f"{panel.seed}/redraw-{len(declined)}", today, size=1,
+                           exclude=frozenset(declined | set(panel.experts)))
+        replacement: str | None = drawn.experts[0]
+    except DrawFailed:
+        replacement = None
+    experts = [replacement if e == expert_id else e for e in panel.experts]
+    return panel.model_copy(update={
+        "experts": [e for e in experts if e is not None],
+        "declined": [*panel.declined, Declination(expert_id=expert_id, reason=reason, at=now)]}), replacement
+
 
 class ScoreProblem(Exception):
     """A score sheet that does not fit the rubric (HTTP 422 naming the criterion)."""
