@@ -33,8 +33,9 @@ async def client(tmp_path: Path):  # type: ignore[no-untyped-def]
     app = FastAPI()
     app.state.authenticator = Authenticator(issuer="zhongshi-dev", audience="zhongshi",
                                             jwks_file=str(tmp_path / "jwks.json"))
-    uow = InMemoryUnitOfWork()
-    app.include_router(api.router(InMemoryIntakeRepository(), uow, lambda: app.state.now))
+    uow, repo = InMemoryUnitOfWork(), InMemoryIntakeRepository()
+    await repo.learn_rule_set(ROUND["rule_set_version"])  # as screening announces it
+    app.include_router(api.router(repo, uow, lambda: app.state.now))
     app.state.now = NOW
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         c = Client(tmp_path, http, uow)
@@ -188,3 +189,12 @@ async def test_listings_are_narrowed_to_the_callers_scope(client, dossier_json) 
     assert await total(Role.CITY_OFFICIAL, "420100", city_code="420200") == 0
     assert await total(Role.COUNTY_OFFICIAL, "420111") == 1
     assert await total(Role.APPLICANT, dossier_json(7)["applicant"]["credit_code"]) == 1
+
+
+async def test_a_round_naming_a_rule_set_screening_never_published_is_refused(client) -> None:  # type: ignore[no-untyped-def]
+    province = client.auth(Role.PROVINCE_OFFICIAL, "42")
+    r = await client.http.post("/api/v1/rounds", json={**ROUND, "id": "R-typo", "rule_set_version": "hubei-2O25-v1"},
+                               headers=province)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["loc"] == ["body", "rule_set_version"] and "规则集" in r.json()["detail"][0]["msg"]
+    assert (await client.http.get("/api/v1/rounds/R-typo", headers=province)).status_code == 404

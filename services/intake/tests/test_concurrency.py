@@ -40,6 +40,7 @@ class GatedRepository(MongoIntakeRepository):
 @pytest.fixture
 async def intake(mongo_db: Any, tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, GatedRepository]]:
     repo = GatedRepository(mongo_db)
+    await repo.learn_rule_set(ROUND["rule_set_version"])
     app = api_app(tmp_path, api.router(repo, mongo_unit_of_work(mongo_db, "intake"), lambda: NOW))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         province = {"Authorization": f"Bearer {mint_dev_token(tmp_path, role=Role.PROVINCE_OFFICIAL, scope='42')}"}

@@ -95,11 +95,20 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
     # ---- rounds (批次) ----
     @api.post("/rounds", status_code=201, tags=["rounds"], summary="Open a round (province)", responses=errors(409))
     async def open_round(round_: Round, _: Annotated[Principal, Depends(require(Role.PROVINCE_OFFICIAL))]) -> Round:
+        if not await repo.knows_rule_set(round_.rule_set_version):  # else every submission would dead-letter
+            raise RequestValidationError([{
+                "loc": ("body", "rule_set_version"), "type": "value_error",
+                "msg": f"规则集 {round_.rule_set_version} 不存在（形式审查尚未发布该版本）"}])
         try:
             await repo.add_round(round_)
         except AlreadyExists:
             raise _conflict(f"批次 {round_.id} 已存在") from None
         return round_
+
+    @api.get("/rule-sets", tags=["rounds"], summary="Rule-set versions a round may name (published by screening)",
+             dependencies=[Depends(current_principal)])
+    async def rule_sets() -> list[str]:
+        return await repo.rule_sets()
 
     @api.get("/rounds", tags=["rounds"], dependencies=[Depends(current_principal)])
     async def list_rounds() -> list[Round]:

@@ -34,6 +34,11 @@ class ApplicationFilter:
 
 class IntakeRepository(Protocol):
     async def add_round(self, round_: Round) -> None: ...
+    async def learn_rule_set(self, version: str, session: Session = None) -> None:
+        """Remember a rule-set version screening published (idempotent)."""
+        ...
+    async def knows_rule_set(self, version: str) -> bool: ...
+    async def rule_sets(self) -> list[str]: ...
     async def round(self, round_id: str) -> Round | None: ...
     async def rounds(self) -> list[Round]: ...
     async def add(self, app: Application, session: Session = None) -> None: ...
@@ -73,6 +78,16 @@ class MongoIntakeRepository:
         except DuplicateKeyError:
             raise AlreadyExists(round_.id) from None
 
+    async def learn_rule_set(self, version: str, session: Session = None) -> None:
+        await self.db.rule_sets.update_one({"_id": version}, {"$setOnInsert": {"version": version}}, upsert=True,
+                                           session=session)
+
+    async def knows_rule_set(self, version: str) -> bool:
+        return await self.db.rule_sets.find_one({"_id": version}) is not None
+
+    async def rule_sets(self) -> list[str]:
+        return [d["_id"] async for d in self.db.rule_sets.find({}, {"_id": 1}).sort("_id", ASCENDING)]
+
     async def round(self, round_id: str) -> Round | None:
         doc = await self.db.rounds.find_one({"_id": round_id}, {"_id": 0})
         return Round.model_validate(doc) if doc else None
@@ -111,6 +126,16 @@ class InMemoryIntakeRepository:
     def __init__(self) -> None:
         self._rounds: dict[str, Round] = {}
         self._apps: dict[str, Application] = {}
+        self._rule_sets: set[str] = set()
+
+    async def learn_rule_set(self, version: str, session: Session = None) -> None:
+        self._rule_sets.add(version)
+
+    async def knows_rule_set(self, version: str) -> bool:
+        return version in self._rule_sets
+
+    async def rule_sets(self) -> list[str]:
+        return sorted(self._rule_sets)
 
     async def add_round(self, round_: Round) -> None:
         if round_.id in self._rounds:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from zhongshi_contracts.dossier import Dossier
-from zhongshi_contracts.events import ClauseResult, ScreeningOutcome
+from zhongshi_contracts.events import ClauseResult, Event, RuleSetPublished, ScreeningOutcome
 from zhongshi_runtime.auth import OFFICIALS, Principal, Role, current_principal, require
 from zhongshi_runtime.clock import Clock, shanghai_date
 from zhongshi_runtime.errors import errors
+from zhongshi_runtime.outbox import Session, UnitOfWork
 from zhongshi_runtime.validation import refuse_future_dates
 
 from zhongshi_screening.domain import evaluate
@@ -36,7 +37,26 @@ class VerdictView(BaseModel):
     clauses: list[ClauseResult]
 
 
-def router(repo: ScreeningRepository, clock: Clock) -> APIRouter:
+def published(rule_set: RuleSet, now: datetime) -> RuleSetPublished:
+    """The announcement that lets intake open rounds on ``rule_set`` (keyed by its version)."""
+    return RuleSetPublished(application_id=rule_set.version, round_id="", version=rule_set.version,
+                            title=rule_set.title, published_at=now)
+
+
+async def announce(uow: UnitOfWork, rule_sets: list[RuleSet], clock: Clock) -> None:
+    """Write the announcements of ``rule_sets`` to the outbox."""
+    async def work(_: Session) -> list[Event]:
+        return [published(r, clock()) for r in rule_sets]
+
+    await uow.run(work)
+
+
+async def announce_rule_sets(repo: ScreeningRepository, uow: UnitOfWork, clock: Clock) -> None:
+    """At each start, announce every stored version again: intake's copy heals even after a lost topic."""
+    await announce(uow, await repo.rule_sets(), clock)
+
+
+def router(repo: ScreeningRepository, clock: Clock, uow: UnitOfWork) -> APIRouter:
     api = APIRouter(prefix="/api/v1", tags=["screening"])
     signed_in = Depends(current_principal)
 
@@ -59,7 +79,8 @@ def router(repo: ScreeningRepository, clock: Clock) -> APIRouter:
         rule_set: RuleSet, _: Annotated[Principal, Depends(require(Role.PROVINCE_OFFICIAL))]
     ) -> RuleSet:
         try:
-            await repo.add_rule_set(rule_set)
+            if await repo.add_rule_set(rule_set):  # a crash before the announcement: the next start sends it
+                await announce(uow, [rule_set], clock)
         except RuleSetConflict:
             raise HTTPException(
                 status.HTTP_409_CONFLICT, f"规则集版本 {rule_set.version} 已存在且内容不同；请使用新的版本号"
