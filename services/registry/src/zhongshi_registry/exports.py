@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 
 from openpyxl import Workbook
 from zhongshi_contracts.reference import CLUSTERS, PLATFORM_TYPE_LABELS, SERVICE_KIND_LABELS, hubei_cities
 from zhongshi_contracts.registry import FinalDecision
 from zhongshi_contracts.review import DECISION_LABELS
+from zhongshi_runtime.spreadsheet import neutralise
 
 from zhongshi_registry.domain import DecisionRecord
 from zhongshi_registry.entries import STATUS_LABELS, AnnualReport, Entry
 
 Table = tuple[list[str], list[list[str]]]
+SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")  # Excel refuses these in a sheet's name
 
 PLATFORM_HEADERS = ["登记编号", "平台名称", "申报主体", "统一社会信用代码", "市州", "县市区代码", "平台类型",
                     "产业集群", "服务类型", "状态", "证书编号", "认定日期", "批次"]
@@ -56,13 +59,21 @@ def reports_table(reports: Sequence[AnnualReport]) -> Table:
     return REPORT_HEADERS, rows
 
 
+def _safe_rows(table: Table) -> list[list[object]]:
+    """Every cell neutralised: applicant text such as ``=HYPERLINK(...)`` is kept but never run."""
+    return [[neutralise(cell) for cell in row] for row in (table[0], *table[1])]
+
+
 def csv_bytes(table: Table) -> bytes:
     """UTF-8 with BOM so spreadsheet programs show the Chinese headers."""
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(table[0])
-    writer.writerows(table[1])
+    csv.writer(out).writerows(_safe_rows(table))
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def sheet_title(title: str) -> str:
+    """A name Excel accepts: without ``[ ] : * ? / \\``, at most 31 characters."""
+    return SHEET_FORBIDDEN.sub("_", title)[:31] or "sheet"
 
 
 def xlsx_bytes(table: Table, title: str) -> bytes:
@@ -70,9 +81,8 @@ def xlsx_bytes(table: Table, title: str) -> bytes:
     sheet = book.active
     if sheet is None:
         raise RuntimeError("openpyxl workbook without a sheet")
-    sheet.title = title[:31]
-    sheet.append(table[0])
-    for row in table[1]:
+    sheet.title = sheet_title(title)
+    for row in _safe_rows(table):
         sheet.append(row)
     out = io.BytesIO()
     book.save(out)
