@@ -6,7 +6,7 @@ import pytest
 from zhongshi_runtime.spreadsheet import neutralise
 
 
-@pytest.mark.parametrize("text", ["=1+1", "+1", "-1+1", "@SUM(A1)", "\t=1", "\r=1", "-", "=", "+cmd|x"])
+@pytest.mark.parametrize("text", ["=1+1", "+A1", "-1+1", "@SUM(A1)", "\t=1", "\r=1", "-", "=", "+cmd|x"])
 def test_text_a_spreadsheet_would_run_is_prefixed(text: str) -> None:
     assert neutralise(text) == "'" + text
 
