@@ -8,9 +8,17 @@ from typing import Annotated, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from zhongshi_contracts.credit_code import credit_code_problem
+from zhongshi_contracts.credit_code import credit_code_problem, kind_problem, region_problem
 from zhongshi_contracts.inputs import CalendarDate, Flag
-from zhongshi_contracts.reference import Cluster, LegalPersonKind, PlatformType, ServiceKind, hubei_counties
+from zhongshi_contracts.reference import (
+    LEGAL_PERSON_KIND_LABELS,
+    Cluster,
+    LegalPersonKind,
+    PlatformType,
+    ServiceKind,
+    hubei_counties,
+    region,
+)
 
 Yuan = Annotated[
     Decimal,
@@ -170,6 +178,17 @@ class Dossier(_Part):
     platform: Platform
     outcomes: Outcomes = Field(default_factory=Outcomes)
     materials: list[Material] = Field(default_factory=list, max_length=200)
+
+    def scope_problems(self) -> list[tuple[tuple[str, ...], str]]:
+        """Where the applicant's credit code contradicts its declared county or legal-person kind, and why."""
+        a = self.applicant
+        found: list[tuple[tuple[str, ...], str]] = []
+        if why := region_problem(a.credit_code, a.region_code, region(a.region_code).city_code):
+            found.append((("applicant", "region_code"), why))
+        kind = a.legal_person_kind
+        if why := kind_problem(a.credit_code, kind.value, LEGAL_PERSON_KIND_LABELS[kind]):
+            found.append((("applicant", "legal_person_kind"), why))
+        return found
 
     def future_dates(self, today: date) -> list[tuple[str, ...]]:
         """Locations of dates after ``today`` (a dossier cannot report the future)."""

@@ -16,7 +16,7 @@ from zhongshi_runtime.errors import errors
 from zhongshi_runtime.outbox import Session, UnitOfWork
 from zhongshi_runtime.paging import Offset
 from zhongshi_runtime.preconditions import IfMatch, expect, tag
-from zhongshi_runtime.validation import refuse_control_characters, refuse_future_dates
+from zhongshi_runtime.validation import refuse_control_characters, refuse_future_dates, refuse_scope_mismatch
 
 from zhongshi_intake import domain
 from zhongshi_intake.domain import Application, Round, Status, TimelineEntry, TransitionRefused
@@ -150,6 +150,7 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
             return ApplicationView.of(earlier)
         refuse_future_dates(body.dossier, shanghai_date(clock()))
         refuse_control_characters(body.dossier)
+        refuse_scope_mismatch(body.dossier)
         app = domain.draft(body.dossier, await known_round(body.round_id), now=clock(),
                            idempotency_key=idempotency_key)
         try:
@@ -178,6 +179,7 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
             ) from None
         refuse_future_dates(dossier, shanghai_date(clock()))
         refuse_control_characters(dossier)
+        refuse_scope_mismatch(dossier)
         try:
             updated = domain.revise(app, dossier, now=clock())
         except TransitionRefused as exc:
