@@ -250,3 +250,14 @@ async def test_a_returned_application_cannot_move_to_another_county(client, doss
                                     headers=me)
     assert moved.status_code == 409 and "县市区" in moved.json()["detail"], moved.text
     assert (await client.repo.get(app["id"])).region_code == "420115"
+
+
+@pytest.mark.parametrize("invisible", ["\u202e", "\u2066", "\u200b", "\u200d", "\ufeff", "\u00ad"])
+async def test_a_name_with_a_bidi_or_format_character_is_refused_naming_the_field(  # type: ignore[no-untyped-def]
+        client, dossier_json, invisible) -> None:
+    d = dossier_json()
+    d["applicant"]["name"] = "武汉光谷" + invisible + "光电子技术研究院有限公司"
+    r = await create(client, d)
+    assert r.status_code == 422, r.text
+    [problem] = r.json()["detail"]
+    assert problem["loc"] == ["body", "dossier", "applicant", "name"] and "格式控制字符" in problem["msg"]

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from zhongshi_contracts.credit_code import credit_code_problem, kind_problem, region_problem
 from zhongshi_contracts.inputs import CalendarDate, Flag
+from zhongshi_contracts.names import Name
 from zhongshi_contracts.reference import (
     LEGAL_PERSON_KIND_LABELS,
     Cluster,
@@ -60,7 +61,7 @@ class _Part(BaseModel):
 
 
 class Contact(_Part):
-    name: Text
+    name: Name
     phone: Annotated[str, Field(pattern=r"^[0-9+\-() ]{5,20}$")]
     email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=200)]
 
@@ -68,7 +69,7 @@ class Contact(_Part):
 class Applicant(_Part):
     """申报主体."""
 
-    name: Text
+    name: Name
     credit_code: CreditCode
     legal_person_kind: LegalPersonKind
     region_code: CountyCode
@@ -98,7 +99,7 @@ class MechanismDocument(_Part):
 class Partner(_Part):
     """A party of a joint construction (多元主体联合共建, §4(三))."""
 
-    name: Text
+    name: Name
     credit_code: CreditCode | None = None
     investment: Yuan
     ip_share_percent: Percent
@@ -108,7 +109,7 @@ class Partner(_Part):
 class Platform(_Part):
     """The pilot platform being applied for."""
 
-    name: Text
+    name: Name
     platform_type: PlatformType
     clusters: list[Cluster] = Field(max_length=35, description="51020 clusters the platform serves.")
     service_kinds: list[ServiceKind] = Field(max_length=9)

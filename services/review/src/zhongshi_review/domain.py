@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pydantic import BaseModel, Field
 from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.events import ClauseResult
+from zhongshi_contracts.names import fold_name
 from zhongshi_contracts.recommendation import Opinion
 from zhongshi_contracts.review import Decision
 
@@ -66,13 +67,13 @@ def years_before(day: date, years: int) -> date:
 def conflicts(expert: Expert, app: Candidate, settings: RoundConfig, today: date) -> list[str]:
     """Why ``expert`` may not judge ``app`` (empty: no conflict of interest). Reasons are in Chinese."""
     reasons = []
-    names = {name for name, _ in app.parties()}
+    names = {fold_name(name) for name, _ in app.parties()}  # compared folded: spacing or full-width forms hide none
     codes = {code for _, code in app.parties() if code}
-    if expert.organisation in names or (expert.organisation_credit_code or "") in codes:
+    if fold_name(expert.organisation) in names or (expert.organisation_credit_code or "") in codes:
         reasons.append(f"与申报主体或共建方同单位（{expert.organisation}）")
     since = years_before(today, settings.conflict_years)
     for rel in expert.relations:
-        related = rel.organisation in names or (rel.credit_code or "") in codes
+        related = fold_name(rel.organisation) in names or (rel.credit_code or "") in codes
         if related and (rel.end is None or rel.end >= since):
             reasons.append(f"近{settings.conflict_years}年与{rel.organisation}存在{_RELATION_LABELS[rel.kind]}关系")
     if settings.exclude_same_city and expert.city_code == app.city_code:
