@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
@@ -14,6 +15,11 @@ from zhongshi.demo_data import APPLICANTS
 from zhongshi.launcher import Stack, StackConfig
 
 TODAY = date(2026, 11, 27)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests run the services as development, explicitly: unset, ZHONGSHI_ENV means production."""
+    os.environ.setdefault("ZHONGSHI_ENV", "development")
 
 
 def _deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:

@@ -123,6 +123,7 @@ class Stack:
         base = name.split("-")[0]  # a replica ("screening-2") is configured as its service
         env = {
             **os.environ,
+            "ZHONGSHI_ENV": "development",  # the embedded stack mints its own keys: never production
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
             "MONGODB_URI": self.mongodb_uri,
             "ZHONGSHI_BROKER_EPOCH": self.epoch,
