@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
@@ -36,6 +37,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         layer = _layer(item)
         if not item.get_closest_marker(layer):
             item.add_marker(layer)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests run the services as development, explicitly: unset, ZHONGSHI_ENV means production."""
+    os.environ.setdefault("ZHONGSHI_ENV", "development")
 
 
 def _deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from zhongshi_runtime.settings import ServiceSettings
 
 SUBMITTED, SCREENED = "bench.bare.submitted", "bench.bare.screened"
-FETCH_MAX_WAIT_MS = ServiceSettings().kafka_fetch_max_wait_ms  # the services' own, so both wait alike
+FETCH_MAX_WAIT_MS = ServiceSettings.model_fields["kafka_fetch_max_wait_ms"].default  # the services' own
 
 
 @dataclass

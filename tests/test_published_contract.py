@@ -17,4 +17,4 @@ def test_every_message_carries_the_cloudevents_headers_and_a_payload_schema() ->
     assert {m["headers"]["required"][0] for m in messages} == {"ce_id"}
     assert all("application_id" in m["payload"]["properties"] for m in messages)
     actions = sorted(op["action"] for op in document["operations"].values())
-    assert actions == ["receive", "receive"] + ["send"] * 7
+    assert actions == ["receive", "receive"] + ["send"] * 8

@@ -20,7 +20,9 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 def asyncapi(service: str) -> dict[str, Any]:
     """The service's AsyncAPI document, as its /asyncapi.json serves it, without deployment servers."""
-    app = importlib.import_module(f"zhongshi_{service}.app").create_app()
+    settings = getattr(importlib.import_module(f"zhongshi_{service}.settings"), f"{service.capitalize()}Settings")
+    # Only the document is built (nothing connects): development, so no deployment's secrets are needed.
+    app = importlib.import_module(f"zhongshi_{service}.app").create_app(settings(environment="development"))
     document: dict[str, Any] = app.state.kit.asyncapi()
     document.pop("servers", None)
     for channel in document.get("channels", {}).values():

@@ -143,6 +143,7 @@ class Stack:
         base = name.split("-")[0]  # a replica ("screening-2") is configured as its service
         env = {
             **os.environ,
+            "ZHONGSHI_ENV": "development",  # the embedded stack mints its own keys: never production
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
             "MONGODB_URI": self.mongodb_uri,
             "ZHONGSHI_BROKER_EPOCH": self.epoch,
@@ -214,6 +215,21 @@ class Stack:
         for name in self.config.services:
             self.start_service(name)
         self.wait_ready(timeout=timeout)
+        self.wait_rule_sets(timeout)
+
+    def wait_rule_sets(self, timeout: float = 180) -> None:
+        """Intake opens rounds only on the rule sets screening announced: wait until it has learned them."""
+        if not {"intake", "screening"} <= set(self.processes):
+            return
+        headers = {"Authorization": f"Bearer {self.token(Role.PROVINCE_OFFICIAL, '42')}"}
+        with httpx.Client(timeout=2, headers=headers) as probe:
+            def learned() -> bool:
+                try:
+                    return bool(probe.get(self.url("intake") + "/api/v1/rule-sets").json())
+                except (httpx.HTTPError, ValueError):
+                    return False
+
+            wait_until(learned, "intake to learn the rule sets", timeout, self.processes["intake"], self.log("intake"))
 
     def stop_service(self, name: str) -> None:
         embedded.stop(self.processes.pop(name))

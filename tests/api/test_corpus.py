@@ -23,7 +23,7 @@ from zhongshi.launcher import SERVICES, Stack
 
 pytestmark = pytest.mark.integration
 
-LIMIT = ServiceSettings().http_max_body_bytes
+LIMIT = ServiceSettings.model_fields["http_max_body_bytes"].default
 HUGE = "中" * 20_000
 GENERIC: dict[str, tuple[bytes, int, tuple[str, ...]]] = {
     # name: (raw body, status, the start of the location the error names)

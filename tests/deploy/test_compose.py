@@ -35,7 +35,7 @@ def test_every_service_is_built_from_its_own_target_and_listens_on_its_port() ->
         assert re.search(rf"^FROM \S+ AS {name}$", dockerfile, re.MULTILINE)
         env = service["environment"]
         assert str(env[f"{name.upper()}_PORT"]) == str(DEFAULT_PORTS[name])
-        assert env["ZHONGSHI_ENV"] == "production"
+        assert env["ZHONGSHI_ENV"] == "test"  # its MongoDB has neither credentials nor TLS: production refuses
 
 
 def test_services_get_longer_to_stop_than_the_shutdown_they_wait_for() -> None:

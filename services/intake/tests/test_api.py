@@ -33,6 +33,7 @@ async def client(tmp_path: Path):  # type: ignore[no-untyped-def]
     app = FastAPI()
     app.state.authenticator = file_authenticator(tmp_path)
     uow, repo = InMemoryUnitOfWork(), InMemoryIntakeRepository()
+    await repo.learn_rule_set(ROUND["rule_set_version"])  # as screening announces it
     app.include_router(api.router(repo, uow, lambda: app.state.now))
     app.state.now = NOW
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
@@ -225,11 +226,12 @@ async def test_a_forbidden_or_invalid_request_writes_nothing(client: Client, dos
     other = client.auth(Role.APPLICANT, "91420100MA4K000000")
     forbidden = await client.http.post("/api/v1/applications", json={"round_id": "R2026-01", "dossier": d},
                                        headers=other)
-    again = await client.http.post("/api/v1/rounds", json={"id": "R2026-01", "title": "重复", "opens_on": "2026-11-01",
-                                                          "closes_on": "2026-12-31", "rule_set_version": "v"},
+    again = await client.http.post("/api/v1/rounds", json={**ROUND, "title": "重复"},
                                    headers=client.auth(Role.PROVINCE_OFFICIAL, "42"))
     assert (forbidden.status_code, again.status_code) == (403, 409)
     assert [r.action for r in client.uow.audit] == ["round.open"]
+
+
 async def test_the_applicant_reads_which_department_acted_not_which_official(client, dossier_json) -> None:  # type: ignore[no-untyped-def]
     d = dossier_json()
     app_id = (await create(client, d)).json()["id"]
@@ -245,3 +247,75 @@ async def test_the_applicant_reads_which_department_acted_not_which_official(cli
     province = client.auth(Role.PROVINCE_OFFICIAL, "42")
     official = (await client.http.get(f"/api/v1/applications/{app_id}", headers=province)).json()["timeline"][-1]
     assert official["details"]["actor"]["id"] == "u-7f3a"
+
+
+async def test_a_round_naming_a_rule_set_screening_never_published_is_refused(client) -> None:  # type: ignore[no-untyped-def]
+    province = client.auth(Role.PROVINCE_OFFICIAL, "42")
+    r = await client.http.post("/api/v1/rounds", json={**ROUND, "id": "R-typo", "rule_set_version": "hubei-2O25-v1"},
+                               headers=province)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["loc"] == ["body", "rule_set_version"] and "规则集" in r.json()["detail"][0]["msg"]
+    assert (await client.http.get("/api/v1/rounds/R-typo", headers=province)).status_code == 404
+
+
+def _applicant(dossier_json, code17: str, region_code: str, kind: str = "enterprise") -> dict:  # type: ignore[no-untyped-def, type-arg]
+    from zhongshi_contracts.credit_code import make_credit_code
+
+    return dossier_json(applicant={"credit_code": make_credit_code(code17), "region_code": region_code,
+                                   "legal_person_kind": kind})
+
+
+@pytest.mark.parametrize(("code17", "region_code", "kind", "field"), [
+    ("91420111MA0000001", "420115", "enterprise", "region_code"),  # registered in 洪山区, declares 江夏区
+    ("91420100MA0000002", "420202", "enterprise", "region_code"),  # registered in 武汉市, declares 黄石
+    ("91110105MA0000003", "420111", "enterprise", "region_code"),  # registered in Beijing
+    ("92420111MA0000004", "420111", "enterprise", "legal_person_kind"),  # 个体工商户 is no legal person
+    ("12420111MA0000005", "420111", "enterprise", "legal_person_kind"),  # 事业单位 declared as an enterprise
+])
+async def test_a_dossier_whose_credit_code_contradicts_its_region_or_kind_is_refused(  # type: ignore[no-untyped-def]
+        client, dossier_json, code17, region_code, kind, field) -> None:
+    r = await create(client, _applicant(dossier_json, code17, region_code, kind))
+    assert r.status_code == 422, r.text
+    [problem] = r.json()["detail"]
+    assert problem["loc"] == ["body", "dossier", "applicant", field] and "统一社会信用代码" in problem["msg"]
+
+
+@pytest.mark.parametrize(("code17", "region_code", "kind"), [
+    ("91420100MA0000006", "420111", "enterprise"),  # registered with the city: any of its counties
+    ("91420000MA0000007", "420202", "enterprise"),  # registered with the province
+    ("91100000MA0000008", "420111", "enterprise"),  # registered nationally
+    ("91420111MA0000009", "420111", "unincorporated"),  # a branch of an enterprise
+    ("12420111MA0000010", "420111", "public_institution"),
+])
+async def test_a_credit_code_agreeing_with_region_and_kind_is_accepted(  # type: ignore[no-untyped-def]
+        client, dossier_json, code17, region_code, kind) -> None:
+    r = await create(client, _applicant(dossier_json, code17, region_code, kind))
+    assert r.status_code == 201, r.text
+
+
+async def test_a_returned_application_cannot_move_to_another_county(client, dossier_json) -> None:  # type: ignore[no-untyped-def]
+    from zhongshi_intake.domain import Status
+
+    d = _applicant(dossier_json, "91420100MA0000011", "420111")  # the code allows any Wuhan county
+    app = (await create(client, d)).json()
+    me = client.auth(Role.APPLICANT, d["applicant"]["credit_code"])
+    assert (await client.http.patch(f"/api/v1/applications/{app['id']}", json={"applicant": {"region_code": "420115"}},
+                                    headers=me)).status_code == 200  # a draft may still correct its county
+    assert (await client.http.post(f"/api/v1/applications/{app['id']}/submit", headers=me)).status_code == 200
+    stored = await client.repo.get(app["id"])
+    await client.repo.save(stored.model_copy(update={"status": Status.RETURNED}))
+    moved = await client.http.patch(f"/api/v1/applications/{app['id']}", json={"applicant": {"region_code": "420111"}},
+                                    headers=me)
+    assert moved.status_code == 409 and "县市区" in moved.json()["detail"], moved.text
+    assert (await client.repo.get(app["id"])).region_code == "420115"
+
+
+@pytest.mark.parametrize("invisible", ["\u202e", "\u2066", "\u200b", "\u200d", "\ufeff", "\u00ad"])
+async def test_a_name_with_a_bidi_or_format_character_is_refused_naming_the_field(  # type: ignore[no-untyped-def]
+        client, dossier_json, invisible) -> None:
+    d = dossier_json()
+    d["applicant"]["name"] = "武汉光谷" + invisible + "光电子技术研究院有限公司"
+    r = await create(client, d)
+    assert r.status_code == 422, r.text
+    [problem] = r.json()["detail"]
+    assert problem["loc"] == ["body", "dossier", "applicant", "name"] and "格式控制字符" in problem["msg"]

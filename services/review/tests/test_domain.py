@@ -156,3 +156,27 @@ def test_a_draw_never_picks_a_conflicted_expert(members, seed: str) -> None:  # 
         return
     by_id = {e.id: e for e in pool}
     assert not any(conflicts(by_id[e], app, CONFIG, TODAY) for e in panel.experts)
+
+
+@pytest.mark.parametrize("written", [
+    "武汉航空航天材料联合创新 有限公司", "武汉航空航天材料联合创新\u3000有限公司",
+    " 武汉航空航天材料联合创新有限公司\t",
+    "武汉航空航天材料联合创新\u200b有限公司", "武汉航空航天材料联合创新\u2060有限公司",
+])
+def test_an_expert_from_the_applicant_is_found_however_the_name_is_spaced(make_dossier, written: str) -> None:  # type: ignore[no-untyped-def]
+    app = candidate_of(make_dossier(5))
+    assert app.applicant_name == "武汉航空航天材料联合创新有限公司"
+    member = expert(1, ["aerospace"]).model_construct(  # as stored before names were checked for Cf
+        **{**expert(1, ["aerospace"]).__dict__, "organisation": written})
+    assert conflicts(member, app, CONFIG, TODAY), written
+
+
+def test_full_width_letters_and_brackets_are_folded_in_relations(make_dossier) -> None:  # type: ignore[no-untyped-def]
+    dossier = make_dossier(5)
+    partner = dossier.platform.partners[0].model_copy(update={"name": "ABC(武汉)新材料研究院", "credit_code": None})
+    platform = dossier.platform.model_copy(update={"partners": [partner]})
+    app = candidate_of(dossier.model_copy(update={"platform": platform}))
+    relation = {"organisation": "ＡＢＣ（武汉）新材料研究院", "kind": "employment", "start": "2020-01-01"}
+    assert conflicts(expert(2, ["aerospace"], relations=[relation]), app, CONFIG, TODAY)
+    other = {**relation, "organisation": "ＡＢＣ（襄阳）新材料研究院"}
+    assert not conflicts(expert(3, ["aerospace"], relations=[other]), app, CONFIG, TODAY)

@@ -54,7 +54,24 @@ async def test_cases_list_ranked_first_then_by_arrival_and_filter(repo, make_dos
     total, cases = await repo.cases(CaseFilter(stage=Stage.CITY_REVIEW, city_code="420100"), offset=1, limit=2)
     assert total == 4 and [c.id for c in cases] == ["b", "a"]
     _, county = await repo.cases(CaseFilter(region_code="420281"))
-    assert [c.id for c in county] == ["e"] and county[0] == case_of(make_dossier(7), "e", Stage.COUNTY_REVIEW)
+    stored = case_of(make_dossier(7), "e", Stage.COUNTY_REVIEW).model_copy(update={"version": 1})
+    assert [c.id for c in county] == ["e"] and county[0] == stored
+
+
+async def test_a_case_written_from_a_stale_read_is_refused(repo, make_dossier) -> None:  # type: ignore[no-untyped-def]
+    from zhongshi_runtime.store import StaleWrite
+    from zhongshi_screening.chain import Stage
+
+    from .chain_fixtures import case_of
+
+    assert (await repo.save_case(case_of(make_dossier(), "A1", Stage.CITY_REVIEW))).version == 1
+    read = await repo.case("A1")
+    assert (await repo.save_case(read.model_copy(update={"stage": Stage.EXPERT_REVIEW}))).version == 2
+    with pytest.raises(StaleWrite):
+        await repo.save_case(read.model_copy(update={"priority": 1}))
+    with pytest.raises(StaleWrite):  # nor can a new case replace a stored one
+        await repo.save_case(case_of(make_dossier(), "A1", Stage.COUNTY_REVIEW))
+    assert (await repo.case("A1")).stage is Stage.EXPERT_REVIEW
 
 
 async def test_quota_slots_are_claimed_until_used_up_and_released(repo) -> None:  # type: ignore[no-untyped-def]

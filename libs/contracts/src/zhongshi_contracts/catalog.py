@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from zhongshi_contracts.events import ApplicationScreened, ApplicationSubmitted, ApplicationWithdrawn, Event
+from zhongshi_contracts.events import (
+    ApplicationScreened,
+    ApplicationSubmitted,
+    ApplicationWithdrawn,
+    Event,
+    RuleSetPublished,
+)
 from zhongshi_contracts.recommendation import (
     ApplicationExceptionDecided,
     ApplicationForwarded,
@@ -36,6 +42,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     ApplicationForwarded,
     ApplicationExceptionDecided,
     RoundScheduled,
+    RuleSetPublished,
     PanelDrawn,
     AssignmentDeclined,
     Scored,

@@ -8,9 +8,18 @@ from typing import Annotated, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from zhongshi_contracts.credit_code import credit_code_problem
+from zhongshi_contracts.credit_code import credit_code_problem, kind_problem, region_problem
 from zhongshi_contracts.inputs import CalendarDate, Flag
-from zhongshi_contracts.reference import Cluster, LegalPersonKind, PlatformType, ServiceKind, hubei_counties
+from zhongshi_contracts.names import Name
+from zhongshi_contracts.reference import (
+    LEGAL_PERSON_KIND_LABELS,
+    Cluster,
+    LegalPersonKind,
+    PlatformType,
+    ServiceKind,
+    hubei_counties,
+    region,
+)
 
 Yuan = Annotated[
     Decimal,
@@ -52,7 +61,7 @@ class _Part(BaseModel):
 
 
 class Contact(_Part):
-    name: Text
+    name: Name
     phone: Annotated[str, Field(pattern=r"^[0-9+\-() ]{5,20}$")]
     email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=200)]
 
@@ -60,7 +69,7 @@ class Contact(_Part):
 class Applicant(_Part):
     """申报主体."""
 
-    name: Text
+    name: Name
     credit_code: CreditCode
     legal_person_kind: LegalPersonKind
     region_code: CountyCode
@@ -90,7 +99,7 @@ class MechanismDocument(_Part):
 class Partner(_Part):
     """A party of a joint construction (多元主体联合共建, §4(三))."""
 
-    name: Text
+    name: Name
     credit_code: CreditCode | None = None
     investment: Yuan
     ip_share_percent: Percent
@@ -100,7 +109,7 @@ class Partner(_Part):
 class Platform(_Part):
     """The pilot platform being applied for."""
 
-    name: Text
+    name: Name
     platform_type: PlatformType
     clusters: list[Cluster] = Field(max_length=35, description="51020 clusters the platform serves.")
     service_kinds: list[ServiceKind] = Field(max_length=9)
@@ -170,6 +179,17 @@ class Dossier(_Part):
     platform: Platform
     outcomes: Outcomes = Field(default_factory=Outcomes)
     materials: list[Material] = Field(default_factory=list, max_length=200)
+
+    def scope_problems(self) -> list[tuple[tuple[str, ...], str]]:
+        """Where the applicant's credit code contradicts its declared county or legal-person kind, and why."""
+        a = self.applicant
+        found: list[tuple[tuple[str, ...], str]] = []
+        if why := region_problem(a.credit_code, a.region_code, region(a.region_code).city_code):
+            found.append((("applicant", "region_code"), why))
+        kind = a.legal_person_kind
+        if why := kind_problem(a.credit_code, kind.value, LEGAL_PERSON_KIND_LABELS[kind]):
+            found.append((("applicant", "legal_person_kind"), why))
+        return found
 
     def future_dates(self, today: date) -> list[tuple[str, ...]]:
         """Locations of dates after ``today`` (a dossier cannot report the future)."""

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from zhongshi_contracts.topics import Topic
 
-SPEC_VERSION = "1.0"
+SPEC_VERSION: Literal["1.0"] = "1.0"
 CONTENT_TYPE = "application/json"
 
 
@@ -19,12 +21,27 @@ class CloudEvent(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    id: str = Field(description="Unique event id; subscribers dedupe on it (ce_id).")
-    source: str = Field(description="The service that produced the event, e.g. /zhongshi/intake.")
-    type: str = Field(description="cn.gov.hubei.pilot.<aggregate>.<event>.v<N>")
-    subject: str = Field(description="The aggregate id: the application id (platform id later).")
-    time: datetime = Field(description="When the event happened (UTC, RFC 3339).")
-    specversion: str = SPEC_VERSION
+    id: str = Field(min_length=1, max_length=200, description="Unique event id; subscribers dedupe on it (ce_id).")
+    source: str = Field(min_length=1, max_length=200,
+                        description="The service that produced the event, e.g. /zhongshi/intake.")
+    type: str = Field(min_length=1, max_length=200, description="cn.gov.hubei.pilot.<aggregate>.<event>.v<N>")
+    subject: str = Field(min_length=1, max_length=200,
+                         description="The aggregate id: the application id (platform id later).")
+    time: datetime = Field(description="When the event happened (RFC 3339; a time without offset is read as UTC).")
+    specversion: Literal["1.0"] = SPEC_VERSION
+
+    @field_validator("id", "source", "type", "subject")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if any(unicodedata.category(c) in ("Cc", "Cf") for c in value):
+            raise ValueError("control or format characters in a CloudEvents attribute")
+        return value
+
+    @field_validator("time")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        """A producer that left the offset out meant UTC (ours always write it): never a naive time inside."""
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
     def headers(self) -> dict[str, str]:
         """Kafka headers in CloudEvents binary mode."""
@@ -33,7 +50,7 @@ class CloudEvent(BaseModel):
             "ce_source": self.source,
             "ce_type": self.type,
             "ce_specversion": self.specversion,
-            "ce_time": self.time.isoformat().replace("+00:00", "Z"),
+            "ce_time": self.time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
             "ce_subject": self.subject,
             "content-type": CONTENT_TYPE,
         }

@@ -34,6 +34,16 @@ class ApplicationSubmitted(Event):
     dossier: Dossier
 
 
+class RuleSetPublished(Event):
+    """Screening stores (or, at each start, re-announces) a rule-set version: intake opens rounds only on a
+    version it learned this way. Keyed by the version (``application_id`` carries it; ``round_id`` is empty)."""
+
+    topic = topics.RULE_SET_PUBLISHED
+    version: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$", examples=["hubei-2025-v1"])
+    title: str
+    published_at: datetime
+
+
 class ApplicationWithdrawn(Event):
     """The applicant withdrew its application."""
 

@@ -177,8 +177,9 @@ class Consumers:
         try:
             meta = CloudEvent.from_headers(msg.headers)
             event = model.model_validate_json(msg.body)
-        except ValidationError as exc:
-            await self.dead_letter(msg, topic, "invalid", describe_validation_error(exc))
+        except (ValueError, TypeError) as exc:  # a malformed envelope is bad input, never a crash-and-redeliver
+            reason = describe_validation_error(exc) if isinstance(exc, ValidationError) else repr(exc)
+            await self.dead_letter(msg, topic, "invalid", reason)
             return
         with bound(event_id=meta.id, application_id=meta.subject, topic=topic):
             await self._handle_with_retries(msg, topic, handler, event, meta)
@@ -199,9 +200,6 @@ class Consumers:
                 with self.metrics.handled.labels(self.metrics.service, topic).time():
                     self.faults.check_subject(meta.subject)
                     await handler(event, meta)
-                age = (datetime.now(UTC) - meta.time).total_seconds()
-                self.metrics.delivery.labels(self.metrics.service, topic).observe(max(0.0, age))
-                return
             except Rejected as exc:
                 await self.dead_letter(msg, topic, "rejected", str(exc))
                 return
@@ -213,6 +211,17 @@ class Consumers:
                 self.metrics.retries.labels(self.metrics.service, topic).inc()
                 self.logger.warning("handler attempt %d failed: %r; retrying", attempt, exc)
                 await asyncio.sleep(self.settings.handler_retry_backoff_s * 2 ** (attempt - 1))
+            else:
+                self._observe_delivery(topic, meta)  # after success, outside the retry: it can never fail one
+                return
+
+    def _observe_delivery(self, topic: str, meta: CloudEvent) -> None:
+        """Event time to handled; a producer's clock far off is logged, never fatal."""
+        try:
+            age = (datetime.now(UTC) - meta.time).total_seconds()
+            self.metrics.delivery.labels(self.metrics.service, topic).observe(max(0.0, age))
+        except Exception:
+            self.logger.warning("could not compute the delivery age of %s (ce_time %r)", meta.id, meta.time)
 
     async def dead_letter(self, msg: KafkaMessage, topic: str, kind: str, reason: str) -> None:
         record = msg.raw_message

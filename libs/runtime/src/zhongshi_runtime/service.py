@@ -31,7 +31,9 @@ from zhongshi_runtime.messaging import ClusterId, Consumers, create_broker
 from zhongshi_runtime.metrics import RuntimeMetrics, instrument
 from zhongshi_runtime.oidc import Authenticator
 from zhongshi_runtime.outbox import MongoUnitOfWork, OutboxRelay, ensure_outbox_indexes
+from zhongshi_runtime.preconditions import stale_write
 from zhongshi_runtime.settings import ServiceSettings
+from zhongshi_runtime.store import StaleWrite
 
 StartupHook = Callable[[], Awaitable[None]]
 
@@ -150,6 +152,7 @@ class ServiceKit:
         app.state.kit = self
         app.add_exception_handler(400, unreadable_body)
         app.add_exception_handler(413, too_large)
+        app.add_exception_handler(StaleWrite, stale_write)
         for router in (*routers, audit_router(self.db, self.settings.service_name)):
             app.include_router(router)
         generate = app.openapi

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import ClassVar, Literal, Self
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,7 +20,8 @@ class ServiceSettings(BaseSettings):
     service_name: ClassVar[str] = "service"
 
     environment: Literal["development", "test", "production"] = Field(
-        "development", validation_alias="ZHONGSHI_ENV"
+        "production", validation_alias="ZHONGSHI_ENV",
+        description="Unset means production: the dev clock, minted keys and placeholders need `development`.",
     )
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
     # The embedded broker sleeps a fetch's whole wait when it has nothing new: 100 ms adds ~50 ms per hop, and an
@@ -74,4 +76,20 @@ class ServiceSettings(BaseSettings):
         lowered = self.mongodb_uri.lower()
         if any(p in lowered for p in PLACEHOLDERS):
             raise ValueError("MONGODB_URI still holds a placeholder secret")
+        if self.environment == "production" and (problem := database_problem(self.mongodb_uri)):
+            raise ValueError(f"MONGODB_URI {problem} in production")
         return self
+
+
+def database_problem(uri: str) -> str | None:
+    """What a production database connection lacks: credentials (user or X.509) and TLS."""
+    parts = urlsplit(uri)
+    query = {k.lower(): v[-1].lower() for k, v in parse_qs(parts.query).items()}
+    srv = parts.scheme == "mongodb+srv"  # SRV connections use TLS unless told otherwise
+    tls = query.get("tls", query.get("ssl", "true" if srv else "false")) == "true"
+    x509 = query.get("authmechanism") == "mongodb-x509"
+    if "@" not in parts.netloc and not x509:
+        return "has no credentials (user:password@ or authMechanism=MONGODB-X509)"
+    if not tls:
+        return "does not use TLS (tls=true, or mongodb+srv://)"
+    return None

@@ -1,12 +1,17 @@
 """A small document store: one port per record type, a MongoDB adapter and an in-memory fake that pass the
-same contract test (each service runs it with its own records). Services build their repositories from it."""
+same contract test (each service runs it with its own records). Services build their repositories from it.
+
+It also holds the project's one optimistic-concurrency mechanism: a record that is read, changed and written
+back carries a `version`; the write is a compare-and-set on the version it was read at (`replace_versioned`,
+`Store.update`) and raises `StaleWrite` when another write came between. The HTTP side maps that to 412 (with
+``If-Match``) or 409 (`zhongshi_runtime.preconditions`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any, Generic, Protocol, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -15,6 +20,53 @@ from pymongo.errors import DuplicateKeyError
 from zhongshi_runtime.outbox import Session
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class StaleWrite(Exception):
+    """The record changed since it was read: another write came between the read and this one."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"{key} changed since it was read")
+        self.key = key
+
+
+class Versioned(BaseModel):
+    """A record written by read-modify-write: every write bumps its version (the HTTP ``ETag``)."""
+
+    version: int = Field(0, ge=0, description="Bumped by every write; send it back as If-Match (乐观并发版本号).")
+
+
+def version_filter(key: str, version: int) -> dict[str, Any]:
+    """The stored document at ``version`` (a document written before versions existed counts as 0)."""
+    return {"_id": key, "version": version if version else {"$in": [0, None]}}
+
+
+async def replace_versioned(
+    collection: AsyncCollection[Any], key: str, doc: dict[str, Any], version: int, session: Session = None
+) -> int:
+    """Compare-and-set: replace the document stored at ``version`` by ``doc``; return the new version.
+
+    Version 0 is a new record and may be inserted; a record stored at another version raises `StaleWrite`."""
+    new = {**doc, "_id": key, "version": version + 1}
+    try:
+        result = await collection.replace_one(version_filter(key, version), new, upsert=not version, session=session)
+    except DuplicateKeyError:  # version 0, but the record exists at a later version
+        raise StaleWrite(key) from None
+    if not result.matched_count and result.upserted_id is None:
+        raise StaleWrite(key)
+    return version + 1
+
+
+def _version(item: BaseModel) -> int:
+    if not isinstance(item, Versioned):
+        raise TypeError(f"{type(item).__name__} is not Versioned: it cannot be compared and set")
+    return item.version
+
+
+def check_version(key: str, stored: Versioned | None, expected: int) -> None:
+    """The in-memory fakes' compare-and-set: `StaleWrite` unless ``stored`` is at ``expected``."""
+    if (stored.version if stored else 0) != expected:
+        raise StaleWrite(key)
 
 
 async def insert_missing(collection: AsyncCollection[Any], items: Iterable[BaseModel], session: Session = None) -> None:
@@ -38,6 +90,10 @@ class Store(Protocol[M]):
     async def many(self, keys: Iterable[str]) -> dict[str, M]:
         """The items stored under ``keys`` (one query), by key; keys without an item are left out."""
         ...
+    async def update(self, key: str, item: M, session: Session = None) -> M:
+        """Write a `Versioned` item over the version it was read at; return it at its new version.
+        `StaleWrite` when another write came between."""
+        ...
 
 
 class MongoStore(Generic[M]):
@@ -56,6 +112,10 @@ class MongoStore(Generic[M]):
 
     async def put(self, key: str, item: M, session: Session = None) -> None:
         await self.collection.replace_one({"_id": key}, self._doc(key, item), upsert=True, session=session)
+
+    async def update(self, key: str, item: M, session: Session = None) -> M:
+        version = await replace_versioned(self.collection, key, self._doc(key, item), _version(item), session)
+        return item.model_copy(update={"version": version})
 
     async def add(self, key: str, item: M, session: Session = None) -> bool:
         try:
@@ -83,6 +143,11 @@ class MemoryStore(Generic[M]):
 
     async def put(self, key: str, item: M, session: Session = None) -> None:
         self.items[key] = item
+
+    async def update(self, key: str, item: M, session: Session = None) -> M:
+        check_version(key, self.items.get(key), _version(item))  # type: ignore[arg-type]
+        self.items[key] = item.model_copy(update={"version": _version(item) + 1})
+        return self.items[key]
 
     async def add(self, key: str, item: M, session: Session = None) -> bool:
         if key in self.items:

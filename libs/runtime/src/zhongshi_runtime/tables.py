@@ -7,17 +7,24 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from openpyxl import Workbook
 
 Table = tuple[list[str], list[list[str]]]
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")  # Excel refuses these in a sheet's name
 
 
 def neutralise(cell: str) -> str:
     """The cell as text a spreadsheet will not evaluate."""
     return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
+def sheet_title(title: str) -> str:
+    """A name Excel accepts: without ``[ ] : * ? / \\``, at most 31 characters."""
+    return SHEET_FORBIDDEN.sub("_", title)[:31] or "sheet"
 
 
 def _rows(table: Table) -> list[list[str]]:
@@ -37,7 +44,7 @@ def xlsx_bytes(table: Table, title: str) -> bytes:
     sheet = book.active
     if sheet is None:
         raise RuntimeError("openpyxl workbook without a sheet")
-    sheet.title = title[:31]
+    sheet.title = sheet_title(title)
     for row in _rows(table):
         sheet.append(row)
     out = io.BytesIO()

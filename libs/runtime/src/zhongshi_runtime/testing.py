@@ -14,7 +14,9 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker, KafkaMessage
+from pymongo.asynchronous.database import AsyncDatabase
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import Event
 
@@ -23,8 +25,10 @@ from zhongshi_runtime.auth import Role
 from zhongshi_runtime.messaging import Consumers, create_broker, raw_body
 from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.oidc import Authenticator, KeySet
-from zhongshi_runtime.outbox import Consumed, Work, audit_of
+from zhongshi_runtime.outbox import Consumed, MongoUnitOfWork, Work, audit_of
+from zhongshi_runtime.preconditions import stale_write
 from zhongshi_runtime.settings import ServiceSettings
+from zhongshi_runtime.store import StaleWrite
 
 
 class InMemoryUnitOfWork:
@@ -117,3 +121,34 @@ def file_authenticator(directory: Path) -> Authenticator:
     """The services' verifier, reading the test keys from a file instead of the provider's JWKS URL."""
     jwks = ensure_test_keys(directory)
     return Authenticator(issuer=TEST_ISSUER, audience="zhongshi", keys=KeySet(issuer=TEST_ISSUER, jwks_file=str(jwks)))
+
+
+class Gate:
+    """Holds the first call that reaches `pause` (once armed) until released: a race, the same way every run."""
+
+    def __init__(self) -> None:
+        self.armed = False
+        self.reached = asyncio.Event()
+        self.released = asyncio.Event()
+
+    async def pause(self) -> None:
+        if self.armed:
+            self.armed = False
+            self.reached.set()
+            await self.released.wait()
+
+
+def mongo_unit_of_work(db: AsyncDatabase[Any], service: str = "test") -> MongoUnitOfWork:
+    """The real unit of work on ``db``: transactions and outbox as in production, with no relay behind it."""
+    return MongoUnitOfWork(db.client, db, source=f"/zhongshi/{service}", metrics=RuntimeMetrics(service),
+                           on_commit=lambda: None)
+
+
+def api_app(keys: Path, *routers: APIRouter) -> FastAPI:
+    """A bare app over ``routers`` with the kit's token check and refusals, without broker or lifespan."""
+    app = FastAPI()
+    app.state.authenticator = file_authenticator(keys)
+    app.add_exception_handler(StaleWrite, stale_write)
+    for router in routers:
+        app.include_router(router)
+    return app

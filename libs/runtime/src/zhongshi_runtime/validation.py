@@ -20,6 +20,17 @@ def refuse_future_dates(dossier: Dossier, today: date) -> None:
         )
 
 
+def refuse_scope_mismatch(dossier: Dossier) -> None:
+    """A 422 naming the county or the legal-person kind the applicant's credit code contradicts: an applicant
+    cannot file under another county's (or city's) officials, nor pass an individual business off as a legal
+    person."""
+    problems = dossier.scope_problems()
+    if problems:
+        raise RequestValidationError(
+            [{"loc": ("body", "dossier", *loc), "msg": msg, "type": "value_error"} for loc, msg in problems]
+        )
+
+
 def refuse_control_characters(dossier: Dossier) -> None:
     """A 422 naming every dossier text holding a control character (line breaks and tabs aside): they are
     invisible in the officials' screens and exports and corrupt the CSV files."""

@@ -16,7 +16,8 @@ from zhongshi_runtime.clock import Clock, shanghai_date
 from zhongshi_runtime.errors import errors
 from zhongshi_runtime.outbox import Session, UnitOfWork
 from zhongshi_runtime.paging import Offset
-from zhongshi_runtime.validation import refuse_control_characters, refuse_future_dates
+from zhongshi_runtime.preconditions import IfMatch, expect, tag
+from zhongshi_runtime.validation import refuse_control_characters, refuse_future_dates, refuse_scope_mismatch
 
 from zhongshi_intake import domain
 from zhongshi_intake.domain import Application, Round, Status, TimelineEntry, TransitionRefused
@@ -43,6 +44,7 @@ class ApplicationView(BaseModel):
     status: Status
     status_label: str
     revision: int
+    version: int = Field(description="Sent as the ETag; send it back as If-Match to edit, submit or withdraw.")
     region_code: str
     city_code: str
     dossier: Dossier
@@ -102,6 +104,11 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
     async def open_round(
         round_: Round, principal: Annotated[Principal, Depends(require(Role.PROVINCE_OFFICIAL))], request: Request,
     ) -> Round:
+        if not await repo.knows_rule_set(round_.rule_set_version):  # else every submission would dead-letter
+            raise RequestValidationError([{
+                "loc": ("body", "rule_set_version"), "type": "value_error",
+                "msg": f"规则集 {round_.rule_set_version} 不存在（形式审查尚未发布该版本）"}])
+
         async def work(session: Session) -> list[Event]:
             await repo.add_round(round_, session)
             return []
@@ -112,6 +119,11 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
         except AlreadyExists:
             raise _conflict(f"批次 {round_.id} 已存在") from None
         return round_
+
+    @api.get("/rule-sets", tags=["rounds"], summary="Rule-set versions a round may name (published by screening)",
+             dependencies=[Depends(current_principal)])
+    async def rule_sets() -> list[str]:
+        return await repo.rule_sets()
 
     @api.get("/rounds", tags=["rounds"], dependencies=[Depends(current_principal)])
     async def list_rounds() -> list[Round]:
@@ -153,6 +165,7 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
             return ApplicationView.of(earlier, principal)
         refuse_future_dates(body.dossier, shanghai_date(clock()))
         refuse_control_characters(body.dossier)
+        refuse_scope_mismatch(body.dossier)
         app = domain.draft(body.dossier, await known_round(body.round_id), now=clock(),
                            idempotency_key=idempotency_key)
         async def work(session: Session) -> list[Event]:
@@ -172,12 +185,13 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
         return ApplicationView.of(app, principal)
 
     @api.patch("/applications/{application_id}", tags=["applications"], summary="Edit a draft or returned application",
-               responses=errors(404, 409))
+               responses=errors(404, 409, 412))
     async def edit(
         application_id: str, patch: Annotated[dict[str, Any], Body(description="JSON merge patch of the dossier")],
-        principal: ApplicantCaller, request: Request,
+        principal: ApplicantCaller, request: Request, response: Response, if_match: IfMatch = None,
     ) -> ApplicationView:
         app = await owned(application_id, principal)
+        expect(if_match, app.id, app.version)
         try:
             dossier = Dossier.model_validate(_merge(app.dossier.model_dump(mode="json"), patch))
         except ValidationError as exc:
@@ -186,52 +200,61 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
             ) from None
         refuse_future_dates(dossier, shanghai_date(clock()))
         refuse_control_characters(dossier)
+        refuse_scope_mismatch(dossier)
         try:
             updated = domain.revise(app, dossier, now=clock())
         except TransitionRefused as exc:
             raise _conflict(str(exc)) from None
+        saved: list[Application] = []
 
         async def work(session: Session) -> list[Event]:
-            await repo.save(updated, session)
+            saved[:] = [await repo.save(updated, session)]  # over the version read: a submit in between is stale
             return []
 
         await uow.run(work, audit=_audit(principal, request, "application.edit", updated))
-        return ApplicationView.of(updated, principal)
+        tag(response, saved[0].version)
+        return ApplicationView.of(saved[0], principal)
 
     @api.post("/applications/{application_id}/submit", tags=["applications"], summary="Submit (or resubmit)",
-              responses=errors(404, 409))
-    async def submit(application_id: str, principal: ApplicantCaller, request: Request) -> ApplicationView:
+              responses=errors(404, 409, 412))
+    async def submit(
+        application_id: str, principal: ApplicantCaller, request: Request, response: Response,
+        if_match: IfMatch = None,
+    ) -> ApplicationView:
         app = await owned(application_id, principal)
         round_ = await repo.round(app.round_id)
         if round_ is None:
             raise _conflict(f"批次 {app.round_id} 不存在")
         audit = _audit(principal, request, "application.submit", app)
-        return await _transition(app, audit, lambda current: domain.submit(
-            current, round_, now=clock(), event_id=str(uuid.uuid4())), principal)
+        return await _transition(app, audit, principal, if_match, response, lambda current: domain.submit(
+            current, round_, now=clock(), event_id=str(uuid.uuid4())))
 
     @api.post("/applications/{application_id}/withdraw", tags=["applications"], summary="Withdraw",
-              responses=errors(404, 409))
+              responses=errors(404, 409, 412))
     async def withdraw(
-        application_id: str, principal: ApplicantCaller, request: Request,
+        application_id: str, principal: ApplicantCaller, request: Request, response: Response,
+        if_match: IfMatch = None,
         body: Withdrawal | None = None,
     ) -> ApplicationView:
         app = await owned(application_id, principal)
         reason = body.reason if body else ""
         audit = _audit(principal, request, "application.withdraw", app, reason=reason)
-        return await _transition(app, audit, lambda current: domain.withdraw(
-            current, reason=reason, now=clock(), event_id=str(uuid.uuid4())), principal)
+        return await _transition(app, audit, principal, if_match, response, lambda current: domain.withdraw(
+            current, reason=reason, now=clock(), event_id=str(uuid.uuid4())))
 
-    async def _transition(app: Application, audit: Audit, step: Any, principal: Principal) -> ApplicationView:
-        """Apply ``step`` to the stored application and write it with its event in one transaction."""
+    async def _transition(app: Application, audit: Audit, principal: Principal, if_match: str | None,
+                          response: Response, step: Any) -> ApplicationView:
+        """Apply ``step`` to the stored application (if it is still the version ``if_match`` names) and write it
+        with its event in one transaction; ``response`` gets the new ETag."""
         result: list[Application] = []
 
         async def work(session: Session) -> list[Event]:
             current = await repo.get(app.id, session)
             if current is None:
                 raise HTTPException(status.HTTP_404_NOT_FOUND, f"申报 {app.id} 不存在")
+            expect(if_match, current.id, current.version)
             updated, event = step(current)
-            await repo.save(updated, session)
-            result[:] = [updated]
+            result[:] = [await repo.save(updated, session)]
             audit.outcome = updated.status.value
             return [event]
 
@@ -239,12 +262,15 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
             await uow.run(work, audit=audit)
         except TransitionRefused as exc:
             raise _conflict(str(exc)) from None
+        tag(response, result[0].version)
         return ApplicationView.of(result[0], principal)
 
     @api.get("/applications/{application_id}", tags=["applications"], summary="An application with its timeline",
              responses=errors(404))
-    async def read(application_id: str, principal: ReaderCaller) -> ApplicationView:
-        return ApplicationView.of(await owned(application_id, principal), principal)
+    async def read(application_id: str, principal: ReaderCaller, response: Response) -> ApplicationView:
+        app = await owned(application_id, principal)
+        tag(response, app.version)
+        return ApplicationView.of(app, principal)
 
     @api.get("/applications", tags=["applications"], summary="Own applications, or those within an official's scope")
     async def listing(

@@ -30,6 +30,7 @@ from zhongshi_contracts.reference import region
 from zhongshi_contracts.registry import PlatformAccredited, PlatformCultivationListed, PublicityClosed
 from zhongshi_contracts.review import DECISION_LABELS, Decision, PanelDrawn, ReviewDecided
 from zhongshi_runtime.clock import shanghai_date
+from zhongshi_runtime.store import Versioned
 
 
 class Round(BaseModel):
@@ -132,8 +133,8 @@ class TimelineEntry(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
-class Application(BaseModel):
-    """An application (申报) of one applicant in one round."""
+class Application(Versioned):
+    """An application (申报) of one applicant in one round; every write bumps its version (`save`)."""
 
     id: str
     round_id: str
@@ -182,6 +183,8 @@ def revise(app: Application, dossier: Dossier, *, now: datetime) -> Application:
     if dossier.applicant.credit_code != app.applicant_credit_code:
         raise TransitionRefused("不能修改申报主体的统一社会信用代码")
     county = region(dossier.applicant.region_code)
+    if app.revision and county.code != app.region_code:  # its officials have seen it: it stays with them
+        raise TransitionRefused(f"申报已提交过，所在县市区（{app.region_code}）不能变更")
     return app.model_copy(
         update={"dossier": dossier, "region_code": county.code, "city_code": county.city_code, "updated_at": now}
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from zhongshi_contracts.envelope import CloudEvent
-from zhongshi_contracts.events import ApplicationScreened, Event
+from zhongshi_contracts.events import ApplicationScreened, Event, RuleSetPublished
 from zhongshi_contracts.recommendation import (
     ApplicationExceptionDecided,
     ApplicationForwarded,
@@ -76,6 +76,15 @@ def register(consumers: Consumers, uow: UnitOfWork, repo: IntakeRepository) -> N
 
     consumers.on(PlatformAccredited)(on_listed)
     consumers.on(PlatformCultivationListed)(on_listed)
+
+    @consumers.on(RuleSetPublished)
+    async def on_rule_set_published(event: RuleSetPublished, meta: CloudEvent) -> None:
+        """A round may name this version from now on (rule sets live in screening; intake keeps their names)."""
+        async def work(session: Session) -> list[Event]:
+            await repo.learn_rule_set(event.version, session)
+            return []
+
+        await uow.run(work, consumed=Consumed("intake.on_rule_set_published", meta, event.topic.name))
 
     @consumers.on(PublicityClosed)
     async def on_publicity_closed(event: PublicityClosed, meta: CloudEvent) -> None:

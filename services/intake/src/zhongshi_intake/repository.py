@@ -9,6 +9,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from zhongshi_runtime.outbox import Session
+from zhongshi_runtime.store import check_version, replace_versioned
 
 from zhongshi_intake.domain import Application, Round
 
@@ -33,12 +34,19 @@ class ApplicationFilter:
 
 class IntakeRepository(Protocol):
     async def add_round(self, round_: Round, session: Session = None) -> None: ...
+    async def learn_rule_set(self, version: str, session: Session = None) -> None:
+        """Remember a rule-set version screening published (idempotent)."""
+        ...
+    async def knows_rule_set(self, version: str) -> bool: ...
+    async def rule_sets(self) -> list[str]: ...
     async def round(self, round_id: str) -> Round | None: ...
     async def rounds(self) -> list[Round]: ...
     async def add(self, app: Application, session: Session = None) -> None: ...
     async def get(self, application_id: str, session: Session = None) -> Application | None: ...
     async def by_idempotency_key(self, credit_code: str, key: str) -> Application | None: ...
-    async def save(self, app: Application, session: Session = None) -> None: ...
+    async def save(self, app: Application, session: Session = None) -> Application:
+        """Write ``app`` over the version it was read at (`StaleWrite` otherwise); return it at the new one."""
+        ...
     async def list(self, where: ApplicationFilter, *, offset: int, limit: int) -> tuple[int, list[Application]]: ...
 
 
@@ -70,6 +78,16 @@ class MongoIntakeRepository:
         except DuplicateKeyError:
             raise AlreadyExists(round_.id) from None
 
+    async def learn_rule_set(self, version: str, session: Session = None) -> None:
+        await self.db.rule_sets.update_one({"_id": version}, {"$setOnInsert": {"version": version}}, upsert=True,
+                                           session=session)
+
+    async def knows_rule_set(self, version: str) -> bool:
+        return await self.db.rule_sets.find_one({"_id": version}) is not None
+
+    async def rule_sets(self) -> list[str]:
+        return [d["_id"] async for d in self.db.rule_sets.find({}, {"_id": 1}).sort("_id", ASCENDING)]
+
     async def round(self, round_id: str) -> Round | None:
         doc = await self.db.rounds.find_one({"_id": round_id}, {"_id": 0})
         return Round.model_validate(doc) if doc else None
@@ -91,8 +109,9 @@ class MongoIntakeRepository:
         doc = await self.db.applications.find_one({"applicant_credit_code": credit_code, "idempotency_key": key})
         return _from_doc(doc) if doc else None
 
-    async def save(self, app: Application, session: Session = None) -> None:
-        await self.db.applications.replace_one({"_id": app.id}, _to_doc(app), session=session)
+    async def save(self, app: Application, session: Session = None) -> Application:
+        version = await replace_versioned(self.db.applications, app.id, _to_doc(app), app.version, session)
+        return app.model_copy(update={"version": version})
 
     async def list(self, where: ApplicationFilter, *, offset: int, limit: int) -> tuple[int, list[Application]]:
         query = where.query()
@@ -107,6 +126,16 @@ class InMemoryIntakeRepository:
     def __init__(self) -> None:
         self._rounds: dict[str, Round] = {}
         self._apps: dict[str, Application] = {}
+        self._rule_sets: set[str] = set()
+
+    async def learn_rule_set(self, version: str, session: Session = None) -> None:
+        self._rule_sets.add(version)
+
+    async def knows_rule_set(self, version: str) -> bool:
+        return version in self._rule_sets
+
+    async def rule_sets(self) -> list[str]:
+        return sorted(self._rule_sets)
 
     async def add_round(self, round_: Round, session: Session = None) -> None:
         if round_.id in self._rounds:
@@ -135,8 +164,10 @@ class InMemoryIntakeRepository:
              if a.applicant_credit_code == credit_code and a.idempotency_key == key), None,
         )
 
-    async def save(self, app: Application, session: Session = None) -> None:
-        self._apps[app.id] = app
+    async def save(self, app: Application, session: Session = None) -> Application:
+        check_version(app.id, self._apps.get(app.id), app.version)
+        self._apps[app.id] = app.model_copy(update={"version": app.version + 1})
+        return self._apps[app.id]
 
     async def list(self, where: ApplicationFilter, *, offset: int, limit: int) -> tuple[int, list[Application]]:
         query = where.query()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Response, status
 from zhongshi_runtime.auth import Principal, Role, require
@@ -26,7 +28,13 @@ def rendered(table: Table, fmt: str, name: str) -> Response:
         body, media = exports.xlsx_bytes(table, name), XLSX
     else:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"不支持的导出格式 {fmt}（csv 或 xlsx）")
-    return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
+    return Response(body, media_type=media, headers={"Content-Disposition": disposition(f"{name}.{fmt}")})
+
+
+def disposition(filename: str) -> str:
+    """An attachment header any id fits in (RFC 6266): an ASCII fallback and the UTF-8 name."""
+    fallback = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def router(repo: RegistryRepository) -> APIRouter:

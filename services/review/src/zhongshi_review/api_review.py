@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from pydantic import BaseModel, Field
 from zhongshi_contracts.events import Event
 from zhongshi_contracts.review import (
@@ -22,11 +22,20 @@ from zhongshi_runtime.auth import Principal, Role, require
 from zhongshi_runtime.clock import Clock, shanghai_date
 from zhongshi_runtime.errors import errors
 from zhongshi_runtime.outbox import Session, UnitOfWork
+from zhongshi_runtime.preconditions import IfMatch, expect, tag
 from zhongshi_runtime.store import Store
 
-from zhongshi_review.domain import Candidate, DrawFailed, ScoreProblem, check_sheet, draw_panel, weighted_total
+from zhongshi_review.domain import (
+    Candidate,
+    DrawFailed,
+    ScoreProblem,
+    check_sheet,
+    draw_panel,
+    weighted_total,
+    without_member,
+)
 from zhongshi_review.progress import propose, round_standings, settings_of, standing
-from zhongshi_review.records import Declination, Inspection, Override, Panel, RoundState, ScoreSheet
+from zhongshi_review.records import Inspection, Override, Panel, RoundState, ScoreSheet
 from zhongshi_review.repository import ReviewRepository
 
 Province = Annotated[Principal, Depends(require(Role.PROVINCE_OFFICIAL))]
@@ -149,11 +158,12 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
 
     @api.get("/panels/{application_id}", summary="A panel with every score sheet (province)",
              responses=errors(404))
-    async def read_panel(application_id: str, _: Province) -> dict[str, Any]:
+    async def read_panel(application_id: str, _: Province, response: Response) -> dict[str, Any]:
         cand = await candidate(application_id)
         state = await standing(repo, cand, await settings_of(repo, cand.round_id))
         if state.panel is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "尚未抽取评审组")
+        tag(response, state.panel.version)
         return {"panel": state.panel, "sheets": state.sheets, "missing": state.missing,
                 "score": state.scoring.score if state.scoring else None}
 
@@ -170,8 +180,9 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
 
     @api.get("/assignments/{application_id}", summary="An assignment: dossier, report, opinions, my score",
              responses=errors(404))
-    async def assignment(application_id: str, expert: ExpertCaller) -> dict[str, Any]:
+    async def assignment(application_id: str, expert: ExpertCaller, response: Response) -> dict[str, Any]:
         panel = await my_panel(application_id, expert)
+        tag(response, panel.version)
         cand = await candidate(application_id)
         settings = await settings_of(repo, cand.round_id)
         state = await standing(repo, cand, settings)
@@ -213,52 +224,57 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
         return record
 
     @api.post("/assignments/{application_id}/decline", summary="Decline (declaring a conflict); a redraw follows",
-              responses=errors(404, 409))
-    async def decline(application_id: str, body: Reason, expert: ExpertCaller, request: Request) -> dict[str, Any]:
+              responses=errors(404, 409, 412))
+    async def decline(application_id: str, body: Reason, expert: ExpertCaller, request: Request,
+                      if_match: IfMatch = None) -> dict[str, Any]:
         panel = await my_panel(application_id, expert)
         await open_round(panel.round_id)
         if await repo.scores.get(f"{application_id}/{expert.organisation}"):
             raise _refused("已评分的任务不能回避")
         cand = await candidate(application_id)
-        settings = await settings_of(repo, cand.round_id)
-        declined = {d.expert_id for d in panel.declined} | {expert.organisation}
-        try:
-            drawn = draw_panel(await repo.experts.find(), cand, settings, f"{panel.seed}/redraw-{len(declined)}",
-                               shanghai_date(clock()), size=1, exclude=frozenset(declined | set(panel.experts)))
-            replacement: str | None = drawn.experts[0]
-        except DrawFailed:
-            replacement = None
-        experts = [replacement if e == expert.organisation else e for e in panel.experts]
-        updated = panel.model_copy(update={
-            "experts": [e for e in experts if e is not None],
-            "declined": [*panel.declined, Declination(expert_id=expert.organisation, reason=body.reason, at=clock())]})
+        settings, pool = await settings_of(repo, cand.round_id), await repo.experts.find()
+        replaced: list[str | None] = []
+        audit = _audit(expert, request, "assignment.decline", application_id, panel.round_id, reason=body.reason)
 
         async def work(session: Session) -> list[Event]:
+            """The panel is read and written in one transaction, over its version: no decline is undone."""
             current = await repo.panels.get(application_id, session)
             if current is None or expert.organisation not in current.experts:
                 raise _refused("该任务已回避")
-            await repo.panels.put(application_id, updated, session)
+            expect(if_match, application_id, current.version)
+            updated, replacement = without_member(current, expert.organisation, body.reason, pool, cand, settings,
+                                                  clock(), shanghai_date(clock()))
+            await repo.panels.update(application_id, updated, session)
+            replaced[:] = [replacement]
+            audit.outcome = f"补抽 {replacement}" if replacement else "待补充"
             return [AssignmentDeclined(application_id=application_id, round_id=panel.round_id,
                                        panel_id=panel.panel_id, expert_id=expert.organisation, reason=body.reason,
                                        replacement=replacement, declined_at=clock())]
 
-        outcome = f"补抽 {replacement}" if replacement else "待补充"
-        await uow.run(work, audit=_audit(expert, request, "assignment.decline", application_id, panel.round_id,
-                                         reason=body.reason, outcome=outcome))
-        return {"replacement_drawn": replacement is not None,
-                "message": "已回避并补抽专家" if replacement else "已回避；符合条件的专家不足，待省经信厅补充"}
+        await uow.run(work, audit=audit)
+        return {"replacement_drawn": replaced[0] is not None,
+                "message": "已回避并补抽专家" if replaced[0] else "已回避；符合条件的专家不足，待省经信厅补充"}
 
     @api.post("/assignments/{application_id}/reconcile", summary="The lead's note on diverging scores",
-              responses=errors(404, 409))
-    async def reconcile(application_id: str, body: Reconciliation, expert: ExpertCaller, request: Request) -> Panel:
+              responses=errors(404, 409, 412))
+    async def reconcile(application_id: str, body: Reconciliation, expert: ExpertCaller, request: Request,
+                        response: Response, if_match: IfMatch = None) -> Panel:
         panel = await my_panel(application_id, expert)
+        expect(if_match, application_id, panel.version)
         await open_round(panel.round_id)
         if panel.lead != expert.organisation:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "仅评审组组长可出具协调意见")
-        updated = panel.model_copy(update={"reconciliation": body.note})
-        await put(repo.panels, application_id, updated,
-                  _audit(expert, request, "panel.reconcile", application_id, panel.round_id, reason=body.note))
-        return updated
+        saved: list[Panel] = []
+
+        async def work(session: Session) -> list[Event]:
+            note = panel.model_copy(update={"reconciliation": body.note})
+            saved[:] = [await repo.panels.update(application_id, note, session)]  # a decline since: StaleWrite
+            return []
+
+        await uow.run(work, audit=_audit(expert, request, "panel.reconcile", application_id, panel.round_id,
+                                         reason=body.note))
+        tag(response, saved[0].version)
+        return saved[0]
 
     # ---- inspection and decisions (province) ----
     @api.post("/applications/{application_id}/inspection", summary="Record the on-site inspection (现场核查)",

@@ -12,10 +12,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from pydantic import BaseModel, Field
 from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.events import ClauseResult
+from zhongshi_contracts.names import fold_name
 from zhongshi_contracts.recommendation import Opinion
 from zhongshi_contracts.review import Decision
 
 from zhongshi_review.pool import Expert
+from zhongshi_review.records import Declination, Panel
 from zhongshi_review.rubric import Aggregation, RoundConfig, Rubric
 
 CENT = Decimal("0.01")
@@ -65,13 +67,13 @@ def years_before(day: date, years: int) -> date:
 def conflicts(expert: Expert, app: Candidate, settings: RoundConfig, today: date) -> list[str]:
     """Why ``expert`` may not judge ``app`` (empty: no conflict of interest). Reasons are in Chinese."""
     reasons = []
-    names = {name for name, _ in app.parties()}
+    names = {fold_name(name) for name, _ in app.parties()}  # compared folded: spacing or full-width forms hide none
     codes = {code for _, code in app.parties() if code}
-    if expert.organisation in names or (expert.organisation_credit_code or "") in codes:
+    if fold_name(expert.organisation) in names or (expert.organisation_credit_code or "") in codes:
         reasons.append(f"与申报主体或共建方同单位（{expert.organisation}）")
     since = years_before(today, settings.conflict_years)
     for rel in expert.relations:
-        related = rel.organisation in names or (rel.credit_code or "") in codes
+        related = fold_name(rel.organisation) in names or (rel.credit_code or "") in codes
         if related and (rel.end is None or rel.end >= since):
             reasons.append(f"近{settings.conflict_years}年与{rel.organisation}存在{_RELATION_LABELS[rel.kind]}关系")
     if settings.exclude_same_city and expert.city_code == app.city_code:
@@ -112,6 +114,23 @@ def draw_panel(pool: list[Expert], app: Candidate, settings: RoundConfig, seed: 
 
 
 # ---- scoring ----
+
+def without_member(panel: Panel, expert_id: str, reason: str, pool: list[Expert], app: Candidate,
+                   settings: RoundConfig, now: datetime, today: date) -> tuple[Panel, str | None]:
+    """The panel after ``expert_id`` declined, with a replacement drawn from those never on it (None when
+    no eligible expert is left); computed from the panel as stored, so no other decline is undone."""
+    declined = {d.expert_id for d in panel.declined} | {expert_id}
+    try:
+        drawn = draw_panel(pool, app, settings, f"{panel.seed}/redraw-{len(declined)}", today, size=1,
+                           exclude=frozenset(declined | set(panel.experts)))
+        replacement: str | None = drawn.experts[0]
+    except DrawFailed:
+        replacement = None
+    experts = [replacement if e == expert_id else e for e in panel.experts]
+    return panel.model_copy(update={
+        "experts": [e for e in experts if e is not None],
+        "declined": [*panel.declined, Declination(expert_id=expert_id, reason=reason, at=now)]}), replacement
+
 
 class ScoreProblem(Exception):
     """A score sheet that does not fit the rubric (HTTP 422 naming the criterion)."""

@@ -7,10 +7,11 @@ import io
 import json
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from zhongshi_contracts.dossier import CreditCode
+from zhongshi_contracts.names import Name
 from zhongshi_contracts.reference import Cluster, hubei_cities, hubei_counties
 
 
@@ -25,7 +26,7 @@ class Relation(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    organisation: str = Field(min_length=1, max_length=200)
+    organisation: Name
     credit_code: CreditCode | None = None
     kind: RelationKind
     start: date
@@ -38,8 +39,8 @@ class Expert(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,40}$")
-    name: str = Field(min_length=1, max_length=50)
-    organisation: str = Field(min_length=1, max_length=200)
+    name: Annotated[Name, Field(max_length=50)]
+    organisation: Name
     organisation_credit_code: CreditCode | None = None
     title: str = Field(max_length=50, examples=["教授级高级工程师"])
     fields: list[Cluster] = Field(min_length=1)

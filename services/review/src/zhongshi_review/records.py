@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 from zhongshi_contracts.review import Decision
+from zhongshi_runtime.store import Versioned
 
 
 class Declination(BaseModel):
@@ -15,8 +16,8 @@ class Declination(BaseModel):
     at: datetime
 
 
-class Panel(BaseModel):
-    """The experts drawn for one application; the first is the panel lead (组长)."""
+class Panel(Versioned):
+    """The experts drawn for one application; the first is the panel lead (组长). Written over its version."""
 
     application_id: str
     round_id: str

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from zhongshi_contracts.dossier import Dossier
-from zhongshi_contracts.events import ClauseResult, Event, ScreeningOutcome
-from zhongshi_runtime.audit import Audit
+from zhongshi_contracts.events import ClauseResult, Event, RuleSetPublished, ScreeningOutcome
+from zhongshi_runtime.audit import Actor, Audit
 from zhongshi_runtime.auth import OFFICIALS, Principal, Role, current_principal, require
 from zhongshi_runtime.clock import Clock, shanghai_date
 from zhongshi_runtime.errors import errors
@@ -42,6 +42,23 @@ class VerdictView(BaseModel):
     clauses: list[ClauseResult]
 
 
+def published(rule_set: RuleSet, now: datetime) -> RuleSetPublished:
+    """The announcement that lets intake open rounds on ``rule_set`` (keyed by its version)."""
+    return RuleSetPublished(application_id=rule_set.version, round_id="", version=rule_set.version,
+                            title=rule_set.title, published_at=now)
+
+
+async def announce_rule_sets(repo: ScreeningRepository, uow: UnitOfWork, clock: Clock) -> None:
+    """At each start, announce every stored version again: intake's copy heals even after a lost topic."""
+    rule_sets = await repo.rule_sets()
+
+    async def work(_: Session) -> list[Event]:
+        return [published(r, clock()) for r in rule_sets]
+
+    versions = ",".join(r.version for r in rule_sets)
+    await uow.run(work, audit=Audit(Actor.service("screening"), "rule_set.announce", "rule_set", versions))
+
+
 def router(repo: ScreeningRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
     api = APIRouter(prefix="/api/v1", tags=["screening"])
     signed_in = Depends(current_principal)
@@ -67,7 +84,7 @@ def router(repo: ScreeningRepository, uow: UnitOfWork, clock: Clock) -> APIRoute
         async def work(session: Session) -> list[Event]:
             if not await repo.add_rule_set(rule_set, session):
                 raise _Unchanged
-            return []
+            return [published(rule_set, clock())]  # intake opens rounds only on announced versions
 
         try:
             await uow.run(work, audit=Audit.request(principal, request, "rule_set.add", "rule_set", rule_set.version))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from zhongshi_contracts.events import ApplicationScreened
+from zhongshi_contracts.events import ApplicationScreened, RuleSetPublished
 from zhongshi_contracts.recommendation import (
     ApplicationExceptionDecided,
     ApplicationForwarded,
@@ -27,13 +27,14 @@ def create_app(settings: ScreeningSettings | None = None, clock: Clock = utc_now
         settings, title="zhongshi screening",
         description="Checks each submitted application against its round's rule set (C1–C9, DIGEST §5b).",
         produces=[ApplicationScreened, ApplicationRecommended, ApplicationReturned, ApplicationRejected,
-                  ApplicationForwarded, ApplicationExceptionDecided, RoundScheduled],
+                  ApplicationForwarded, ApplicationExceptionDecided, RoundScheduled, RuleSetPublished],
     )
     repo = MongoScreeningRepository(kit.db)
 
     async def prepare() -> None:
         await repo.ensure_indexes()
         await repo.add_rule_set(DEFAULT_RULE_SET)
+        await api.announce_rule_sets(repo, kit.uow, clock)
 
     kit.on_startup(prepare)
     handlers.register(kit.consumers, kit.uow, repo, handlers.ScreeningMetrics(kit.metrics.registry), clock)

@@ -24,6 +24,7 @@ from zhongshi_contracts.recommendation import (
     Opinion,
 )
 from zhongshi_contracts.reference import region
+from zhongshi_runtime.store import Versioned
 
 
 class Stage(StrEnum):
@@ -68,7 +69,7 @@ class RoundSettings(BaseModel):
         return deadline is not None and today > deadline
 
 
-class Case(BaseModel):
+class Case(Versioned):
     """One application in the chain: the current submission, its report and the departments' opinions."""
 
     id: str
@@ -109,7 +110,7 @@ def screened(case: Case | None, event: ApplicationScreened, dossier: Dossier) ->
         applicant_credit_code=event.applicant_credit_code, applicant_name=event.applicant_name,
         platform_name=event.platform_name, rule_set_version=event.rule_set_version, outcome=event.outcome,
         flagged=event.flagged, clauses=event.clauses, dossier=dossier, earlier_opinions=earlier,
-        withdrawn_revision=case.withdrawn_revision if case else 0,
+        withdrawn_revision=case.withdrawn_revision if case else 0, version=case.version if case else 0,
     )
 
 

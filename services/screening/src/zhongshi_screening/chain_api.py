@@ -70,6 +70,7 @@ class CaseView(BaseModel):
     clauses: list[ClauseResult]
     opinions: list[Opinion]
     priority: int | None
+    version: int
 
 
 class QueuePage(BaseModel):
@@ -179,8 +180,7 @@ def router(repo: ScreeningRepository, uow: UnitOfWork, clock: Clock, metrics: Ch
             if case is None or not may_see(principal, case):
                 raise HTTPException(status.HTTP_404_NOT_FOUND, f"申报 {application_id} 不存在")
             updated, events = await step(case, session)
-            await repo.save_case(updated, session)
-            done[:] = [case, updated]
+            done[:] = [case, await repo.save_case(updated, session)]
             audit.round_id, audit.outcome = case.round_id, updated.stage.value
             return events
 
@@ -301,24 +301,26 @@ def router(repo: ScreeningRepository, uow: UnitOfWork, clock: Clock, metrics: Ch
     @api.put("/rounds/{round_id}/priorities", summary="City: order its recommendations (first = 1)",
              responses=errors(404, 409))
     async def priorities(round_id: str, body: Priorities, principal: CityOfficial, request: Request) -> list[CaseView]:
-        ordered: list[Case] = []
-        for application_id in body.application_ids:
-            case = await repo.case(application_id)
-            if case is None or not may_see(principal, case) or case.round_id != round_id:
-                raise HTTPException(status.HTTP_404_NOT_FOUND, f"申报 {application_id} 不存在")
-            _authority(principal, case, Level.CITY)
-            if case.stage is not Stage.CITY_REVIEW:
-                raise HTTPException(status.HTTP_409_CONFLICT, f"申报 {application_id} 不在市州推荐阶段，不能调整排序")
-            ordered.append(case)
+        ranked: list[Case] = []
+
         async def work(session: Session) -> list[Event]:
-            for rank, case in enumerate(ordered, start=1):
-                await repo.save_case(case.model_copy(update={"priority": rank}), session)
+            """Read and rank in one transaction, each write over the version read: a forward cannot be undone."""
+            ranked.clear()
+            for rank, application_id in enumerate(body.application_ids, start=1):
+                case = await repo.case(application_id, session)
+                if case is None or not may_see(principal, case) or case.round_id != round_id:
+                    raise HTTPException(status.HTTP_404_NOT_FOUND, f"申报 {application_id} 不存在")
+                _authority(principal, case, Level.CITY)
+                if case.stage is not Stage.CITY_REVIEW:
+                    raise HTTPException(status.HTTP_409_CONFLICT,
+                                        f"申报 {application_id} 不在市州推荐阶段，不能调整排序")
+                ranked.append(await repo.save_case(case.model_copy(update={"priority": rank}), session))
             return []
 
         await uow.run(work, audit=Audit.request(principal, request, "round.priorities", "round", round_id,
                                                 application_ids=list(body.application_ids), round_id=round_id,
                                                 outcome="、".join(body.application_ids)))
-        return [await view(c.model_copy(update={"priority": rank})) for rank, c in enumerate(ordered, start=1)]
+        return [await view(c) for c in ranked]
 
     @api.put("/rounds/{round_id}/settings", summary="Province: quotas per city and stage deadlines")
     async def put_settings(round_id: str, body: RoundSettings, principal: Province, request: Request) -> RoundSettings:

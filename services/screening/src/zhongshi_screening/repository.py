@@ -10,6 +10,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from zhongshi_runtime.outbox import Session
+from zhongshi_runtime.store import check_version, replace_versioned
 
 from zhongshi_screening.chain import Case, RoundSettings, Stage
 from zhongshi_screening.rules import RuleSet
@@ -41,7 +42,9 @@ class ScreeningRepository(Protocol):
     async def save_screening(self, record: dict[str, Any], session: Session = None) -> None: ...
     async def screenings(self, application_id: str) -> list[dict[str, Any]]: ...
     async def case(self, application_id: str, session: Session = None) -> Case | None: ...
-    async def save_case(self, case: Case, session: Session = None) -> None: ...
+    async def save_case(self, case: Case, session: Session = None) -> Case:
+        """Write ``case`` over the version it was read at (`StaleWrite` otherwise); return it at the new one."""
+        ...
     async def cases(self, where: CaseFilter, *, offset: int = 0, limit: int = 10_000) -> tuple[int, list[Case]]: ...
     async def stage_counts(self) -> dict[tuple[str, Stage, str], int]:
         """How many cases each (round, stage, city) holds — without loading the cases."""
@@ -119,8 +122,9 @@ class MongoScreeningRepository:
         doc = await self.db.cases.find_one({"_id": application_id}, session=session)
         return _case(doc) if doc else None
 
-    async def save_case(self, case: Case, session: Session = None) -> None:
-        await self.db.cases.replace_one({"_id": case.id}, _case_doc(case), upsert=True, session=session)
+    async def save_case(self, case: Case, session: Session = None) -> Case:
+        version = await replace_versioned(self.db.cases, case.id, _case_doc(case), case.version, session)
+        return case.model_copy(update={"version": version})
 
     async def cases(self, where: CaseFilter, *, offset: int = 0, limit: int = 10_000) -> tuple[int, list[Case]]:
         query = where.query()
@@ -206,8 +210,10 @@ class InMemoryScreeningRepository:
     async def case(self, application_id: str, session: Session = None) -> Case | None:
         return self._cases.get(application_id)
 
-    async def save_case(self, case: Case, session: Session = None) -> None:
-        self._cases[case.id] = case
+    async def save_case(self, case: Case, session: Session = None) -> Case:
+        check_version(case.id, self._cases.get(case.id), case.version)
+        self._cases[case.id] = case.model_copy(update={"version": case.version + 1})
+        return self._cases[case.id]
 
     async def cases(self, where: CaseFilter, *, offset: int = 0, limit: int = 10_000) -> tuple[int, list[Case]]:
         query = where.query()

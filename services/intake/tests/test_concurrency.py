@@ -1,0 +1,91 @@
+"""Lost updates on the real database: an edit that raced a submit is refused, never written over it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from zhongshi_intake import api
+from zhongshi_intake.domain import Application
+from zhongshi_intake.repository import MongoIntakeRepository
+from zhongshi_runtime.auth import Role
+from zhongshi_runtime.outbox import Session
+from zhongshi_runtime.testing import Gate, api_app, mint_test_token, mongo_unit_of_work
+
+pytestmark = pytest.mark.integration
+NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+ROUND = {"id": "R2026-01", "title": "2026年度第一批", "opens_on": "2026-11-01", "closes_on": "2026-12-31",
+         "rule_set_version": "hubei-2025-v1"}
+
+
+class GatedRepository(MongoIntakeRepository):
+    """Pauses a read made outside a transaction (the PATCH's) once the gate is armed."""
+
+    def __init__(self, db: Any) -> None:
+        super().__init__(db)
+        self.gate = Gate()
+
+    async def get(self, application_id: str, session: Session = None) -> Application | None:
+        found = await super().get(application_id, session)
+        if session is None:
+            await self.gate.pause()
+        return found
+
+
+@pytest.fixture
+async def intake(mongo_db: Any, tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, GatedRepository]]:
+    repo = GatedRepository(mongo_db)
+    await repo.learn_rule_set(ROUND["rule_set_version"])
+    app = api_app(tmp_path, api.router(repo, mongo_unit_of_work(mongo_db, "intake"), lambda: NOW))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        token = mint_test_token(tmp_path, role=Role.PROVINCE_OFFICIAL, organisation="42")
+        province = {"Authorization": f"Bearer {token}"}
+        assert (await http.post("/api/v1/rounds", json=ROUND, headers=province)).status_code == 201
+        yield http, repo
+
+
+async def _draft(http: httpx.AsyncClient, keys: Path, dossier: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    token = mint_test_token(keys, role=Role.APPLICANT, organisation=dossier["applicant"]["credit_code"])
+    me = {"Authorization": f"Bearer {token}"}
+    created = await http.post("/api/v1/applications", json={"round_id": "R2026-01", "dossier": dossier}, headers=me)
+    assert created.status_code == 201, created.text
+    return created.json()["id"], me
+
+
+async def test_an_edit_racing_a_submit_cannot_revert_it_to_draft(intake, dossier_json, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    http, repo = intake
+    app_id, me = await _draft(http, tmp_path, dossier_json())
+    repo.gate.armed = True
+    edit = asyncio.create_task(http.patch(f"/api/v1/applications/{app_id}",
+                                          json={"platform": {"name": "改名后的中试平台"}}, headers=me))
+    await repo.gate.reached.wait()  # the edit has read the draft ...
+    submitted = await http.post(f"/api/v1/applications/{app_id}/submit", headers=me)
+    assert submitted.status_code == 200, submitted.text  # ... the submit commits its event ...
+    repo.gate.released.set()
+    edited = await edit  # ... and the edit, computed from the draft, must not be written over it
+    assert edited.status_code == 409, edited.text
+    stored = await repo.get(app_id)  # the gate is spent
+    assert stored is not None and stored.status == "submitted" and stored.revision == 1
+    assert stored.dossier.platform.name != "改名后的中试平台"
+
+
+async def test_a_stale_if_match_is_refused_with_412_and_a_fresh_one_succeeds(intake, dossier_json, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    http, _ = intake
+    app_id, me = await _draft(http, tmp_path, dossier_json())
+    read = await http.get(f"/api/v1/applications/{app_id}", headers=me)
+    tag = read.headers["ETag"]
+    first = await http.patch(f"/api/v1/applications/{app_id}", json={"platform": {"name": "第一次修改"}},
+                             headers={**me, "If-Match": tag})
+    assert first.status_code == 200 and first.headers["ETag"] != tag
+    second = await http.patch(f"/api/v1/applications/{app_id}", json={"platform": {"name": "第二次修改"}},
+                              headers={**me, "If-Match": tag})  # written from the same, now stale, read
+    assert second.status_code == 412 and "重新读取" in second.json()["detail"]
+    stale_submit = await http.post(f"/api/v1/applications/{app_id}/submit", headers={**me, "If-Match": tag})
+    assert stale_submit.status_code == 412
+    fresh = await http.post(f"/api/v1/applications/{app_id}/submit", headers={**me, "If-Match": first.headers["ETag"]})
+    assert fresh.status_code == 200 and fresh.json()["dossier"]["platform"]["name"] == "第一次修改"

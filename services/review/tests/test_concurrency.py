@@ -1,0 +1,115 @@
+"""Lost updates on the real database: a decline or a reconciliation that raced another decline cannot put
+back an expert who declared a conflict."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from zhongshi_review import api_review
+from zhongshi_review.records import Panel
+from zhongshi_review.repository import ReviewRepository
+from zhongshi_runtime.auth import Role
+from zhongshi_runtime.outbox import Session
+from zhongshi_runtime.store import MongoStore
+from zhongshi_runtime.testing import Gate, api_app, mint_test_token, mongo_unit_of_work
+
+from .review_fixtures import NOW, candidate_of, expert
+
+pytestmark = pytest.mark.integration
+
+
+class GatedPanels(MongoStore[Panel]):
+    """Pauses the first read of a panel once the gate is armed."""
+
+    gate = Gate()
+
+    async def get(self, key: str, session: Session = None) -> Panel | None:
+        found = await super().get(key, session)
+        await self.gate.pause()
+        return found
+
+
+class Review:
+    def __init__(self, keys: Path, http: httpx.AsyncClient, repo: ReviewRepository, gate: Gate) -> None:
+        self.keys, self.http, self.repo, self.gate = keys, http, repo, gate
+
+    def call(self, role: Role, who: str, path: str, **kw: Any) -> Any:
+        token = mint_test_token(self.keys, role=role, organisation=who)
+        return self.http.post(path, headers={"Authorization": f"Bearer {token}", **kw.pop("headers", {})}, **kw)
+
+    async def panel(self) -> list[str]:
+        return list((await self.repo.panels.get("A1") or pytest.fail("no panel")).experts)
+
+
+@pytest.fixture
+async def review(mongo_db: Any, tmp_path: Path, make_dossier: Any) -> AsyncIterator[Review]:
+    repo = ReviewRepository.mongo(mongo_db)
+    panels = GatedPanels(mongo_db, "panels", Panel)
+    panels.gate = Gate()
+    repo.panels = panels
+    for n in range(10):
+        await repo.experts.put(f"E{n:03d}", expert(n, ["laser"]))
+    await repo.candidates.put("A1", candidate_of(make_dossier(), "A1"))
+    app = api_app(tmp_path, api_review.router(repo, mongo_unit_of_work(mongo_db, "review"), lambda: NOW))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        r = Review(tmp_path, http, repo, panels.gate)
+        drawn = await r.call(Role.PROVINCE_OFFICIAL, "42", "/api/v1/rounds/R1/panels",
+                             json={"seed": "s1", "application_ids": ["A1"]})
+        assert drawn.status_code == 200 and len(drawn.json()[0]["experts"]) == 5, drawn.text
+        yield r
+
+
+async def _race(review: Review, first: Any, second: Any) -> tuple[httpx.Response, httpx.Response]:
+    """``first`` reads the panel and waits while ``second`` runs to its end; then ``first`` goes on."""
+    review.gate.armed = True
+    held = asyncio.create_task(first)
+    await review.gate.reached.wait()
+    done = await second
+    review.gate.released.set()
+    return await held, done
+
+
+async def test_two_concurrent_declines_each_leave_the_panel(review) -> None:  # type: ignore[no-untyped-def]
+    x, y = (await review.panel())[1:3]
+    reason = {"json": {"reason": "曾与申报单位合作研发项目"}}
+    held, done = await _race(review, review.call(Role.EXPERT, x, "/api/v1/assignments/A1/decline", **reason),
+                             review.call(Role.EXPERT, y, "/api/v1/assignments/A1/decline", **reason))
+    assert done.status_code == 200 and held.status_code == 200, (done.text, held.text)
+    experts = await review.panel()
+    assert x not in experts and y not in experts, experts  # neither write put the other back
+    assert len(experts) == len(set(experts)) == 5
+    stored = await review.repo.panels.get("A1")
+    assert stored is not None and {d.expert_id for d in stored.declined} == {x, y}
+
+
+async def test_a_reconciliation_racing_a_decline_cannot_put_the_expert_back(review) -> None:  # type: ignore[no-untyped-def]
+    experts = await review.panel()
+    lead, leaving = experts[0], experts[3]
+    held, done = await _race(
+        review, review.call(Role.EXPERT, lead, "/api/v1/assignments/A1/reconcile", json={"note": "分歧已协调"}),
+        review.call(Role.EXPERT, leaving, "/api/v1/assignments/A1/decline", json={"reason": "近三年曾任该单位顾问"}))
+    assert done.status_code == 200, done.text
+    assert held.status_code == 409, held.text  # computed from the panel before the decline: refused
+    assert leaving not in await review.panel()
+
+
+async def test_a_reconciliation_with_a_stale_if_match_is_refused_with_412(review) -> None:  # type: ignore[no-untyped-def]
+    experts = await review.panel()
+    token = mint_test_token(review.keys, role=Role.EXPERT, organisation=experts[0])
+    read = await review.http.get("/api/v1/assignments/A1", headers={"Authorization": f"Bearer {token}"})
+    stale = read.headers["ETag"]  # the lead's read; the decline below makes it stale
+    assert (await review.call(Role.EXPERT, experts[4], "/api/v1/assignments/A1/decline",
+                              json={"reason": "近三年曾任该单位顾问"})).status_code == 200
+    refused = await review.call(Role.EXPERT, experts[0], "/api/v1/assignments/A1/reconcile",
+                                json={"note": "分歧已协调"}, headers={"If-Match": stale})
+    assert refused.status_code == 412, refused.text
+    again = await review.http.get("/api/v1/assignments/A1", headers={"Authorization": f"Bearer {token}"})
+    fresh = await review.call(Role.EXPERT, experts[0], "/api/v1/assignments/A1/reconcile",
+                              json={"note": "分歧已协调"}, headers={"If-Match": again.headers["ETag"]})
+    assert fresh.status_code == 200 and fresh.json()["reconciliation"] == "分歧已协调"
+    assert fresh.headers["ETag"] not in (stale, again.headers["ETag"])

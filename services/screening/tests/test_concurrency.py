@@ -1,0 +1,69 @@
+"""Lost updates on the real database: the city's ordering that raced its own forward cannot undo it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_client import CollectorRegistry
+from zhongshi_runtime.auth import Role
+from zhongshi_runtime.outbox import Session
+from zhongshi_runtime.testing import Gate, api_app, mint_test_token, mongo_unit_of_work
+from zhongshi_screening import chain_api
+from zhongshi_screening.chain import Case, RoundSettings, Stage
+from zhongshi_screening.repository import MongoScreeningRepository
+
+from .chain_fixtures import NOW, case_of
+
+pytestmark = pytest.mark.integration
+OPINION = {"opinion": "经审核，同意推荐"}
+
+
+class GatedRepository(MongoScreeningRepository):
+    """Pauses the first read of a case once the gate is armed."""
+
+    def __init__(self, db: Any) -> None:
+        super().__init__(db)
+        self.gate = Gate()
+
+    async def case(self, application_id: str, session: Session = None) -> Case | None:
+        found = await super().case(application_id, session)
+        await self.gate.pause()
+        return found
+
+
+@pytest.fixture
+async def city(mongo_db: Any, tmp_path: Path, make_dossier: Any
+               ) -> AsyncIterator[tuple[httpx.AsyncClient, GatedRepository, dict[str, str]]]:
+    repo = GatedRepository(mongo_db)
+    router = chain_api.router(repo, mongo_unit_of_work(mongo_db, "screening"), lambda: NOW,
+                              chain_api.ChainMetrics(CollectorRegistry()))
+    await repo.save_case(case_of(make_dossier(), "A1", Stage.CITY_REVIEW))
+    await repo.save_settings(RoundSettings(round_id="R1", quotas={"420100": 2}))  # room for a wrongful second
+    token = mint_test_token(tmp_path, role=Role.CITY_OFFICIAL, organisation="420100")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api_app(tmp_path, router)),
+                                 base_url="http://t") as http:
+        yield http, repo, {"Authorization": f"Bearer {token}"}
+
+
+async def test_ordering_racing_a_forward_cannot_undo_it_nor_free_a_second_quota_slot(city) -> None:  # type: ignore[no-untyped-def]
+    http, repo, me = city
+    repo.gate.armed = True
+    ordering = asyncio.create_task(http.put("/api/v1/rounds/R1/priorities", json={"application_ids": ["A1"]},
+                                            headers=me))
+    await repo.gate.reached.wait()  # the ordering has read the case in city review ...
+    forwarded = await http.post("/api/v1/applications/A1/forward", json=OPINION, headers=me)
+    assert forwarded.status_code == 200, forwarded.text  # ... the forward commits ...
+    repo.gate.released.set()
+    ordered = await ordering  # ... and the ordering must not write the case back into city review
+    assert ordered.status_code == 409, ordered.text
+    again = await http.post("/api/v1/applications/A1/forward", json=OPINION, headers=me)
+    assert again.status_code == 409, again.text
+    stored = await repo.case("A1")
+    assert stored is not None and stored.stage is Stage.EXPERT_REVIEW
+    assert await repo.quota_used("R1") == {"420100": 1}
+
