@@ -106,12 +106,13 @@ def test_one_application_s_trail_across_the_services_is_in_time_order(stack: Sta
 def test_the_cli_prints_one_application_s_trail(stack: Stack) -> None:
     listed = next(a for a in demo.load(stack).applications if a["status"] in ("accredited", "cultivation"))
     env = {f"{name.upper()}_PORT": str(port) for name, port in stack.config.ports.items()}
+    env["ZHONGSHI_IDP_PORT"] = str(stack.config.idp_port)
     result = CliRunner().invoke(cli.app, ["audit", "trail", listed["id"], "--var-dir", str(stack.var)], env=env)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[-1] == f"{len(lines) - 1} records" and len(lines) > 10
-    assert any("application.submit" in line and "applicant:" in line for line in lines)
-    assert any("publicity.close" in line and "province_official:42" in line for line in lines)
+    assert any("application.submit" in line and "; applicant 91" in line for line in lines)
+    assert any("publicity.close" in line and "; province_official 42)" in line for line in lines)
     down = CliRunner().invoke(cli.app, ["audit", "trail", listed["id"], "--var-dir", str(stack.var)],
                               env={**env, "NOTIFY_PORT": "1"})
     assert down.exit_code == 1 and "notify" in down.output  # never a partial trail shown as whole

@@ -17,11 +17,12 @@ pytestmark = pytest.mark.integration
 
 
 def test_a_restart_of_the_embedded_stack_loses_no_in_flight_application(tmp_path: Path, dossier_json) -> None:  # type: ignore[no-untyped-def]
-    stack = Stack(StackConfig.isolated(tmp_path, services=("intake",)))  # screening down: all stay in flight
-    province = {"Authorization": f"Bearer {stack.token(Role.PROVINCE_OFFICIAL, '42')}"}
+    stack = Stack(StackConfig.isolated(tmp_path, services=("intake", "screening")))
     ids: list[str] = []
     try:
-        stack.start()
+        stack.start()  # intake learns the rule sets screening announces ...
+        stack.stop_service("screening")  # ... then screening is down: every submission stays in flight
+        province = {"Authorization": f"Bearer {stack.token(Role.PROVINCE_OFFICIAL, '42')}"}
         with httpx.Client(base_url=stack.url("intake"), timeout=30) as http:
             http.post("/api/v1/rounds", headers=province, json={
                 "id": "R-restart", "title": "重启测试", "opens_on": "2020-01-01", "closes_on": "2099-12-31",
