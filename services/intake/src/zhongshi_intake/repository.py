@@ -39,6 +39,7 @@ class IntakeRepository(Protocol):
     async def get(self, application_id: str, session: Session = None) -> Application | None: ...
     async def by_idempotency_key(self, credit_code: str, key: str) -> Application | None: ...
     async def save(self, app: Application, session: Session = None) -> None: ...
+    async def delete(self, application_id: str, session: Session = None) -> None: ...
     async def list(self, where: ApplicationFilter, *, offset: int, limit: int) -> tuple[int, list[Application]]: ...
 
 
@@ -94,6 +95,9 @@ class MongoIntakeRepository:
     async def save(self, app: Application, session: Session = None) -> None:
         await self.db.applications.replace_one({"_id": app.id}, _to_doc(app), session=session)
 
+    async def delete(self, application_id: str, session: Session = None) -> None:
+        await self.db.applications.delete_one({"_id": application_id}, session=session)
+
     async def list(self, where: ApplicationFilter, *, offset: int, limit: int) -> tuple[int, list[Application]]:
         query = where.query()
         total = await self.db.applications.count_documents(query)
@@ -137,6 +141,9 @@ class InMemoryIntakeRepository:
 
     async def save(self, app: Application, session: Session = None) -> None:
         self._apps[app.id] = app
+
+    async def delete(self, application_id: str, session: Session = None) -> None:
+        self._apps.pop(application_id, None)
 
     async def list(self, where: ApplicationFilter, *, offset: int, limit: int) -> tuple[int, list[Application]]:
         query = where.query()
