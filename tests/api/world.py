@@ -93,6 +93,7 @@ class World:
         app = await self.ok("POST", "intake", "/api/v1/applications", me,
                             json={"round_id": self.ids["round"], "dossier": self.dossier(**platform)})
         if submit:
+            await self.api.upload_materials(app["id"], self.dossier(**platform))
             await self.ok("POST", "intake", f"/api/v1/applications/{app['id']}/submit", me)
         return str(app["id"])
 
