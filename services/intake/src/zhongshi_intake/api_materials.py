@@ -16,7 +16,7 @@ from zhongshi_intake.domain import Application, MaterialsMissing, TransitionRefu
 from zhongshi_intake.form_pdf import form_pdf
 from zhongshi_intake.material_store import MaterialRecord
 from zhongshi_intake.materials import Materials, Upload
-from zhongshi_intake.sniff import Refused, content_disposition
+from zhongshi_intake.sniff import DOCX, XLSX, Refused, content_disposition
 
 Caller = Annotated[Principal, Depends(current_principal)]
 ApplicantCaller = Annotated[Principal, Depends(require(Role.APPLICANT))]
@@ -28,6 +28,13 @@ class MaterialList(BaseModel):
 
     current: list[str]
     versions: list[MaterialRecord]
+
+
+class Deleted(BaseModel):
+    """The deleted draft and the materials deleted with it."""
+
+    id: str
+    materials: list[str]
 
 
 def _bad(field: str, message: str) -> HTTPException:
@@ -89,7 +96,8 @@ def router(ctx: Materials) -> APIRouter:
         return MaterialList(current=[m.id for m in app.materials], versions=await ctx.store.of_application(app.id))
 
     @api.get("/applications/{application_id}/materials/{material_id}", summary="Download a material (audited)",
-             response_class=Response, responses={**errors(404), 200: {"content": {"application/octet-stream": {}}}})
+             response_class=Response, responses={**errors(404), 200: {"content": {
+                 "application/pdf": {}, "image/jpeg": {}, "image/png": {}, DOCX: {}, XLSX: {}}}})
     async def download(application_id: str, material_id: str, principal: Caller) -> Response:
         app = await readable(application_id, principal)
         found = await materials.download(ctx, app, principal, material_id)
@@ -108,15 +116,15 @@ def router(ctx: Materials) -> APIRouter:
         return Response(content, media_type="application/pdf", headers={
             **SAFE_HEADERS, "Content-Disposition": content_disposition(f"申报书-{app.id}.pdf")})
 
-    @api.delete("/applications/{application_id}", status_code=204, summary="Delete a draft and its materials",
+    @api.delete("/applications/{application_id}", summary="Delete a never-submitted draft and its materials",
                 responses=errors(404, 409))
-    async def delete(application_id: str, principal: ApplicantCaller) -> Response:
+    async def delete(application_id: str, principal: ApplicantCaller) -> Deleted:
         app = await own(application_id, principal)
         try:
-            await materials.delete_draft(ctx, app)
+            removed = await materials.delete_draft(ctx, app)
         except TransitionRefused as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-        return Response(status_code=204)
+        return Deleted(id=app.id, materials=removed)
 
     return api
 

@@ -123,8 +123,7 @@ def router(repo: RegistryRepository, signer: Callable[[], Signer], clock: Clock,
     async def verify(body: SignedCertificate) -> VerificationResult:
         return await check(body.document, body.signature)
 
-    @api.get("/certificate-verification", summary="Verify the signed copy a certificate's QR code carries",
-             responses={422: {"description": "二维码内容无法解析"}})
+    @api.get("/certificate-verification", summary="Verify the signed copy a certificate's QR code carries")
     async def verify_scanned(c: Annotated[str, Query(max_length=4000)],
                              s: Annotated[str, Query(max_length=200)]) -> CertificateVerification:
         try:
