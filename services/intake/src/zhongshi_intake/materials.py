@@ -7,17 +7,19 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from pymongo import AsyncMongoClient
 from zhongshi_contracts.events import Event
 from zhongshi_contracts.materials import MATERIAL_KINDS
 from zhongshi_runtime.auth import OFFICIALS, Principal, Role
-from zhongshi_runtime.clock import Clock, shanghai_date
-from zhongshi_runtime.outbox import Session, UnitOfWork
+from zhongshi_runtime.clock import Clock, shanghai_date, utc_now
+from zhongshi_runtime.metrics import RuntimeMetrics
+from zhongshi_runtime.outbox import MongoUnitOfWork, Session, UnitOfWork
 
 from zhongshi_intake import domain
 from zhongshi_intake.audit import record_download
 from zhongshi_intake.domain import Application, Status
 from zhongshi_intake.material_store import MaterialRecord, MaterialStore, Uploader, new_record
-from zhongshi_intake.repository import IntakeRepository
+from zhongshi_intake.repository import IntakeRepository, MongoIntakeRepository
 from zhongshi_intake.settings import IntakeSettings
 from zhongshi_intake.sniff import Limits, Refused, safe_filename, sniff
 
@@ -194,3 +196,19 @@ async def sweep_orphans(ctx: Materials, older_than: timedelta = timedelta(hours=
         await ctx.store.delete_file(material_id)
         log.info("deleted orphan material file %s", material_id)
     return orphans
+
+
+async def purge_round(mongodb_uri: str, database: str, round_id: str, *, dry_run: bool = False
+                      ) -> tuple[list[Purged], list[str]]:
+    """The operator command's work: purge a round's unsuccessful applications' materials, then sweep orphans."""
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(mongodb_uri, tz_aware=True)
+    try:
+        db = client[database]
+        uow = MongoUnitOfWork(client, db, source="/zhongshi/intake", metrics=RuntimeMetrics("intake-cli"),
+                              on_commit=lambda: None)
+        ctx = Materials(repo=MongoIntakeRepository(db), store=MaterialStore(db), uow=uow, clock=utc_now,
+                        settings=IntakeSettings())
+        removed = await purge(ctx, round_id, dry_run=dry_run)
+        return removed, [] if dry_run else await sweep_orphans(ctx)
+    finally:
+        await client.close()
