@@ -235,7 +235,10 @@ def summary(outcome: RoundOutcome) -> str:
         counts[label] = counts.get(label, 0) + 1
     cities = {region(a["region_code"]).city_code for a in apps}
     tally = "，".join(f"{k}{v}份" for k, v in counts.items())
-    lines += ["", f"共{len(apps)}份申报，来自{len(cities)}个市州：{tally}", ""]
+    files = sum(len(a.get("materials", [])) for a in apps)
+    lines += ["", f"共{len(apps)}份申报，来自{len(cities)}个市州：{tally}",
+              f"申报材料：已上传{files}份PDF（存于申报服务数据库的GridFS）。查看：GET /api/v1/applications/"
+              "<申报编号>/materials；打印申报书：GET /api/v1/applications/<申报编号>/form.pdf", ""]
     stages = ("county_review", "city_review", "exception_review", "expert_review", "returned", "rejected", "declined")
     header = ("市州", "推荐指标", "已推荐", "县级初审", "市州推荐", "例外认定", "专家评审", "退回", "不予推荐",
               "例外未过")
