@@ -41,8 +41,8 @@ def _bad(field: str, message: str) -> HTTPException:
     return HTTPException(422, [{"loc": ["body", field], "msg": message, "type": "value_error"}])
 
 
-def _refused(exc: Refused, field: str = "file") -> HTTPException:
-    return _bad(field, exc.detail) if exc.status == 422 else HTTPException(exc.status, exc.detail)
+def _refused(exc: Refused) -> HTTPException:
+    return _bad(exc.field, exc.detail) if exc.status == 422 else HTTPException(exc.status, exc.detail)
 
 
 def _title(title: str) -> str:
@@ -83,7 +83,7 @@ def router(ctx: Materials) -> APIRouter:
         try:
             return await materials.upload(ctx, app, principal, item)
         except Refused as exc:
-            raise _refused(exc, "kind" if "类别" in exc.detail else "file") from None
+            raise _refused(exc) from None
         except TransitionRefused as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
         except ValueError as exc:

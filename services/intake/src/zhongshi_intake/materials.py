@@ -72,7 +72,7 @@ async def may_read(ctx: Materials, principal: Principal, app: Application) -> bo
 def check_upload(ctx: Materials, upload: Upload, used: int) -> str:
     """The sniffed media type, or `Refused` naming what is wrong; nothing is stored before this passes."""
     if upload.kind not in MATERIAL_KINDS:
-        raise Refused(422, f"材料类别 {upload.kind} 不存在，可选：{'、'.join(MATERIAL_KINDS)}")
+        raise Refused(422, f"材料类别 {upload.kind} 不存在，可选：{'、'.join(MATERIAL_KINDS)}", field="kind")
     media_type = sniff(upload.content, ctx.limits)
     limit = ctx.settings.application_materials_max_bytes
     if used + len(upload.content) > limit:

@@ -23,11 +23,12 @@ NAME_LIMIT = 100
 
 
 class Refused(Exception):
-    """A file the service will not store: HTTP ``status`` with a Chinese ``detail`` naming the problem."""
+    """A file the service will not store: HTTP ``status`` with a Chinese ``detail`` naming the problem, and the
+    form ``field`` at fault."""
 
-    def __init__(self, status: int, detail: str) -> None:
+    def __init__(self, status: int, detail: str, field: str = "file") -> None:
         super().__init__(detail)
-        self.status, self.detail = status, detail
+        self.status, self.detail, self.field = status, detail, field
 
 
 @dataclass(frozen=True)
