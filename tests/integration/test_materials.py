@@ -196,12 +196,13 @@ async def test_the_form_pdf_holds_the_dossier_verdict_materials_and_commitment(
     assert sha in text.replace(" ", "")
 
 
-async def publish(stack: Stack, *events: Event) -> None:
+async def publish(stack: Stack, *events: Event | dict[str, Any]) -> None:
+    """Send events as their producer's outbox would; an envelope given twice is one event delivered twice."""
     producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap)
     await producer.start()
     try:
         for event in events:
-            kwargs = envelope(event)
+            kwargs = event if isinstance(event, dict) else envelope(event)
             await producer.send_and_wait(kwargs["topic"], kwargs["message"], key=kwargs["key"],
                                          headers=[(k, v.encode()) for k, v in kwargs["headers"].items()])
     finally:
@@ -290,3 +291,24 @@ async def test_the_purge_command_removes_unsuccessful_materials_after_retention(
     assert f"{me.id} (draft): 1 files" in done.output and "removed the materials of 1 applications" in done.output
     assert me.stored() == (0, 0, 0) and kept.stored()[0] == 1
     assert (await api.application(me.id))["materials"] == []
+
+
+async def test_a_decline_arriving_before_its_panel_still_withholds_access(applicant: Applicant) -> None:
+    material = (await applicant.upload(sample_pdf("equipment_list", applicant.dossier))).json()["id"]
+    now, tag = datetime.now(UTC), applicant.id[-8:]
+    lead, declining = f"E-{tag}-lead", f"E-{tag}-out"
+    drawn = PanelDrawn(application_id=applicant.id, round_id="R", panel_id=f"P-{tag}", experts=[lead, declining],
+                       seed="s", candidates=2, excluded=0, drawn_at=now)
+    declined = AssignmentDeclined(application_id=applicant.id, round_id="R", panel_id=f"P-{tag}",
+                                  expert_id=declining, reason="回避", replacement=None, declined_at=now)
+    once = envelope(drawn)
+    await publish(applicant.stack, declined, once, once)  # other topics, other order; the panel delivered twice
+
+    async def lead_reads() -> bool:
+        return bool((await applicant.get(f"/materials/{material}", (Role.EXPERT, lead))).status_code == 200)
+
+    await eventually(lead_reads, 60, "the panel's lead may read")
+    assert (await applicant.get(f"/materials/{material}", (Role.EXPERT, declining))).status_code == 404
+    panel_steps = [t for t in (await applicant.api.application(applicant.id))["timeline"]
+                   if t["event_type"] == "pilot.review.panel-drawn"]
+    assert len(panel_steps) == 1  # the redelivered panel was recorded once
