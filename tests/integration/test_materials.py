@@ -141,6 +141,8 @@ async def test_replacing_keeps_the_earlier_version_and_submission_freezes_them(
     me = await Applicant(api, stack, fresh_dossier()).draft(await api.open_round())
     await api.upload_materials(me.id, me.dossier)  # the three mechanism documents (C9)
     first = (await me.upload(b"%PDF-1.4 first")).json()
+    unknown = await me.upload(b"%PDF-1.4 second", replaces="M-not-there")
+    assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"] == ["body", "replaces"]
     second = await me.upload(b"%PDF-1.4 second", replaces=first["id"])
     assert second.status_code == 201 and second.json()["version"] == 2
     listing = (await me.get("/materials", (Role.APPLICANT, me.code))).json()

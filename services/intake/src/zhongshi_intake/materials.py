@@ -84,6 +84,8 @@ async def upload(ctx: Materials, app: Application, principal: Principal, item: U
     """Store the file, then list it on the application in one transaction; a failed transaction leaves no file."""
     if app.status not in domain.EDITABLE:
         raise domain.TransitionRefused(f"申报当前状态为“{app.status_label}”，材料已随申报冻结，不能上传")
+    if item.replaces is not None and item.replaces not in {m.id for m in app.materials}:
+        raise Refused(422, f"申报中没有材料 {item.replaces}，无法替换", field="replaces")
     earlier = await ctx.store.of_application(app.id)
     media_type = check_upload(ctx, item, sum(r.size for r in earlier))
     previous = next((r for r in earlier if r.id == item.replaces), None)
