@@ -20,7 +20,11 @@ from typer.testing import CliRunner
 from zhongshi_contracts.events import Event
 from zhongshi_contracts.review import AssignmentDeclined, PanelDrawn
 from zhongshi_contracts.topics import APPLICATION_SUBMITTED
-from zhongshi_runtime.auth import Role
+from zhongshi_intake import domain, materials
+from zhongshi_intake.material_store import MaterialStore
+from zhongshi_intake.repository import MongoIntakeRepository
+from zhongshi_intake.settings import IntakeSettings
+from zhongshi_runtime.auth import Principal, Role
 from zhongshi_runtime.testing import envelope
 
 from tests.integration.helpers import Api, eventually, read_topic, unique_credit_code
@@ -314,3 +318,28 @@ async def test_a_decline_arriving_before_its_panel_still_withholds_access(applic
     panel_steps = [t for t in (await applicant.api.application(applicant.id))["timeline"]
                    if t["event_type"] == "pilot.review.panel-drawn"]
     assert len(panel_steps) == 1  # the redelivered panel was recorded once
+
+
+class FailingUnitOfWork:
+    """A transaction that fails after the file went to GridFS (a write conflict that outlived its retries)."""
+
+    async def run(self, work: Any, *, consumed: Any = None) -> bool:
+        raise RuntimeError("transaction aborted")
+
+
+async def test_a_failed_transaction_leaves_no_chunks_behind(mongo_db: Any, make_dossier) -> None:  # type: ignore[no-untyped-def]
+    now = datetime.now(UTC)
+    round_ = domain.Round(id="R1", title="t", opens_on="2020-01-01", closes_on="2099-12-31", rule_set_version="v1")
+    repo, store = MongoIntakeRepository(mongo_db), MaterialStore(mongo_db)
+    app = domain.draft(make_dossier(), round_, now=now)
+    await repo.add(app)
+    ctx = materials.Materials(repo=repo, store=store, uow=FailingUnitOfWork(), clock=lambda: now,
+                              settings=IntakeSettings())
+    content = b"%PDF-1.7\n" + b"x" * (300 * 1024)  # two chunks
+    with pytest.raises(RuntimeError):
+        await materials.upload(ctx, app, Principal("u", Role.APPLICANT, app.applicant_credit_code),
+                               materials.Upload("equipment_list", "设备清单", "a.pdf", content))
+    assert await mongo_db["material_files.files"].count_documents({}) == 0
+    assert await mongo_db["material_files.chunks"].count_documents({}) == 0
+    assert await mongo_db.materials.count_documents({}) == 0
+    assert (await repo.get(app.id)).materials == []  # type: ignore[union-attr]
