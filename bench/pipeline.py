@@ -23,6 +23,7 @@ from zhongshi_runtime.clock import shanghai_date, utc_now
 from bench.report import percentile
 from zhongshi.demo import dossier
 from zhongshi.demo_data import APPLICANTS
+from zhongshi.demo_materials import kinds_for, upload_parts
 from zhongshi.launcher import Stack
 
 SERIALS = itertools.count(1)  # one new applicant (credit code) per application, across rounds
@@ -54,6 +55,9 @@ class Applicants:
         r = await self.http.post("/api/v1/applications", json={"round_id": round_id, "dossier": d}, headers=me)
         r.raise_for_status()
         app_id = str(r.json()["id"])
+        for kind in kinds_for(d, []):  # the mechanism documents C9 rests on, as small real PDFs
+            (await self.http.post(f"/api/v1/applications/{app_id}/materials", headers=me,
+                                  **upload_parts(kind, d))).raise_for_status()
         self.tokens[app_id] = me
         return app_id
 

@@ -1,5 +1,5 @@
 """The `zhongshi` command: `up` (the whole stack), `demo` (the sample round), `token` (dev tokens),
-`replay` (rebuild a service's state from the events)."""
+`replay` (rebuild a service's state from the events), `materials purge` (retention)."""
 
 from __future__ import annotations
 
@@ -148,6 +148,33 @@ def audit_trail(
     for record in records:
         typer.echo(describe(record))
     typer.echo(f"{len(records)} records")
+
+
+materials = typer.Typer(help="Application materials (申报材料) in intake's database.", no_args_is_help=True)
+app.add_typer(materials, name="materials")
+
+
+@materials.command("purge")
+def purge_materials(
+    round_id: Annotated[str, typer.Option("--round", help="The round whose unsuccessful applications to purge.")],
+    dry_run: Annotated[bool, typer.Option(help="Only list what would be removed.")] = False,
+) -> None:
+    """Delete the materials of a round's unsuccessful applications once its retention period has passed
+    (INTAKE_MATERIAL_RETENTION_DAYS after the round closed), listing each removal. Database: MONGODB_URI,
+    else the embedded stack's port."""
+    from zhongshi_intake.materials import NotDue, purge_round
+    from zhongshi_intake.settings import IntakeSettings
+
+    try:
+        removed, orphans = asyncio.run(purge_round(StackConfig().database_uri, IntakeSettings().database, round_id,
+                                                   dry_run=dry_run))
+    except (LookupError, NotDue) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    for item in removed:
+        typer.echo(f"  {item.application_id} ({item.status}): {len(item.material_ids)} files, {item.bytes} bytes")
+    verb = "would remove" if dry_run else "removed"
+    typer.echo(f"{verb} the materials of {len(removed)} applications; {len(orphans)} orphan files deleted")
 
 
 def main() -> None:

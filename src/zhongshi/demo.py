@@ -28,6 +28,7 @@ from zhongshi_runtime.auth import Role
 from zhongshi_runtime.clock import shanghai_date, utc_now
 
 from zhongshi.demo_data import APPLICANTS, applicant_credit_code, legal_kind
+from zhongshi.demo_materials import DEMO_REQUIRED, kinds_for, upload_parts
 from zhongshi.demo_officials import run_chain
 from zhongshi.demo_registry import run_publicity
 from zhongshi.demo_review import run_review
@@ -46,7 +47,7 @@ def demo_round(today: date) -> dict[str, Any]:
     return {
         "id": ROUND_ID, "title": "2026年度湖北省制造业中试平台认定（示例批次）",
         "opens_on": (today - timedelta(days=30)).isoformat(), "closes_on": (today + timedelta(days=60)).isoformat(),
-        "rule_set_version": "hubei-2025-v1",
+        "rule_set_version": "hubei-2025-v1", "required_materials": DEMO_REQUIRED,
     }
 
 
@@ -137,6 +138,7 @@ def load(stack: Stack, timeout: float = 120) -> RoundOutcome:
                           headers={**auth, "Idempotency-Key": f"demo-{i}"})
             app = _ok(r, 200, 201)
             if app["status"] == "draft":
+                upload_materials(http, f"{intake}/api/v1/applications/{app['id']}", auth, body, app["materials"])
                 _ok(http.post(f"{intake}/api/v1/applications/{app['id']}/submit", headers=auth), 200)
             ids.append(app["id"])
         wait_until_all(http, intake, province, ids, timeout, lambda s: s not in ("draft", "submitted"))
@@ -149,6 +151,16 @@ def load(stack: Stack, timeout: float = 120) -> RoundOutcome:
     mails = wait_for_mail(stack.mailbox / "new", at_least=len(ids)) if stack.mail_sink else 0
     return RoundOutcome(applications=apps, progress=progress, review=review, registry=registry,
                         mailbox=str(stack.mailbox), mails=mails)
+
+
+def upload_materials(http: httpx.Client, application: str, auth: dict[str, str], body: dict[str, Any],
+                     listed: list[dict[str, Any]], required: list[str] = DEMO_REQUIRED) -> None:
+    """Upload a real small PDF of every kind the round requires and the dossier declares, skipping kinds an
+    earlier (interrupted) run uploaded."""
+    present = {m["kind"] for m in listed}
+    for kind in kinds_for(body, required):
+        if kind not in present:
+            http.post(f"{application}/materials", headers=auth, **upload_parts(kind, body)).raise_for_status()
 
 
 def wait_for_mail(folder: Path, at_least: int, timeout: float = 30) -> int:
@@ -215,7 +227,10 @@ def summary(outcome: RoundOutcome) -> str:
         counts[label] = counts.get(label, 0) + 1
     cities = {region(a["region_code"]).city_code for a in apps}
     tally = "，".join(f"{k}{v}份" for k, v in counts.items())
-    lines += ["", f"共{len(apps)}份申报，来自{len(cities)}个市州：{tally}", ""]
+    files = sum(len(a.get("materials", [])) for a in apps)
+    lines += ["", f"共{len(apps)}份申报，来自{len(cities)}个市州：{tally}",
+              f"申报材料：已上传{files}份PDF（存于申报服务数据库的GridFS）。查看：GET /api/v1/applications/"
+              "<申报编号>/materials；打印申报书：GET /api/v1/applications/<申报编号>/form.pdf", ""]
     stages = ("county_review", "city_review", "exception_review", "expert_review", "returned", "rejected", "declined")
     header = ("市州", "推荐指标", "已推荐", "县级初审", "市州推荐", "例外认定", "专家评审", "退回", "不予推荐",
               "例外未过")

@@ -52,6 +52,7 @@ OFFICIALS_200 = {CO: 200, CI: 200, PR: 200}
 IN_SCOPE = {A: 200, OA: 404, CO: 200, OCO: 404, CI: 200, OCI: 404, PR: 200}
 LISTED = {A: 200, OA: HIDDEN, CO: 200, OCO: HIDDEN, CI: 200, OCI: HIDDEN, PR: 200}
 APP = {"application_id": "read"}
+MATERIALS = {**IN_SCOPE, EX: 200, OEX: 404, OP: 404}  # on r1: its panel's lead may read, another expert not
 
 TABLE: list[Row] = [
     # ---- intake ----
@@ -67,6 +68,16 @@ TABLE: list[Row] = [
         args={"application_id": "to_submit"}),
     Row("intake", "POST", "/api/v1/applications/{application_id}/withdraw", {A: 200, OA: 404},
         args={"application_id": "to_withdraw"}, body="reason"),
+    Row("intake", "POST", "/api/v1/applications/{application_id}/materials", {A: 201, OA: 404},
+        args={"application_id": "draft"}, body="material"),
+    Row("intake", "GET", "/api/v1/applications/{application_id}/materials", MATERIALS, args={"application_id": "r1"},
+        record="r1", see="r1_material"),
+    Row("intake", "GET", "/api/v1/applications/{application_id}/materials/{material_id}", MATERIALS,
+        args={"application_id": "r1", "material_id": "r1_material"}, record="r1"),
+    Row("intake", "GET", "/api/v1/applications/{application_id}/form.pdf", MATERIALS, args={"application_id": "r1"},
+        record="r1"),
+    Row("intake", "DELETE", "/api/v1/applications/{application_id}", {A: 200, OA: 404},
+        args={"application_id": "to_delete"}),
     # ---- screening ----
     Row("screening", "GET", "/api/v1/rule-sets", signed_in(200)),
     Row("screening", "POST", "/api/v1/rule-sets", {PR: 201}, body="new_rule_set"),
@@ -128,6 +139,8 @@ TABLE: list[Row] = [
     Row("registry", "GET", "/api/v1/public/platforms/{platform_id}", everyone(200), args={"platform_id": "platform"}),
     Row("registry", "GET", "/api/v1/public/stats", everyone(200)),
     Row("registry", "GET", "/api/v1/public/certificates/{number}", everyone(200), args={"number": "certificate"}),
+    Row("registry", "GET", "/api/v1/public/certificates/{number}.pdf", everyone(200), args={"number": "certificate"}),
+    Row("registry", "GET", "/api/v1/public/certificate-verification", everyone(200), query={"c": "qr_c", "s": "qr_s"}),
     Row("registry", "GET", "/api/v1/public/certificates-key", everyone(200)),
     Row("registry", "POST", "/api/v1/public/certificates/verify", everyone(200), body="certificate"),
     Row("registry", "GET", "/api/v1/dev/clock", {PR: 200}),

@@ -42,7 +42,10 @@ def _request(world: World, row: Row) -> tuple[str, dict[str, object]]:
     kwargs: dict[str, object] = {"params": {k: world.resolve(v) for k, v in row.query.items()}}
     if row.body is not None:
         body = world.bodies[row.body]
-        kwargs["content" if isinstance(body, str) else "json"] = body
+        if isinstance(body, dict) and "files" in body:  # a multipart upload
+            kwargs.update(body)
+        else:
+            kwargs["content" if isinstance(body, str) else "json"] = body
     return path, kwargs
 
 

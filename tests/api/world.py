@@ -9,10 +9,13 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from pymongo import AsyncMongoClient
 from zhongshi_contracts.registry import PublicityItem
 from zhongshi_contracts.review import Decision
+from zhongshi_registry.certificate_pdf import verification_url
+from zhongshi_registry.certificates import CertificateDocument
 from zhongshi_registry.domain import Objection, Publicity
 from zhongshi_registry.entries import Entry, Status
 from zhongshi_registry.repository import RegistryRepository
@@ -23,6 +26,7 @@ from tests.api.access_table import AN, CI, CO, EX, OA, OCI, OCO, OEX, OP, PR, A
 from tests.integration.helpers import Api, eventually, unique_credit_code
 from zhongshi.demo import dossier as demo_dossier
 from zhongshi.demo_data import APPLICANTS
+from zhongshi.demo_materials import upload_parts
 
 COUNTY, OTHER_COUNTY, CITY, OTHER_CITY = "420111", "420115", "420100", "420200"
 OPINION = {"opinion": "经审核，同意"}
@@ -93,6 +97,7 @@ class World:
         app = await self.ok("POST", "intake", "/api/v1/applications", me,
                             json={"round_id": self.ids["round"], "dossier": self.dossier(**platform)})
         if submit:
+            await self.api.upload_materials(app["id"], self.dossier(**platform))
             await self.ok("POST", "intake", f"/api/v1/applications/{app['id']}/submit", me)
         return str(app["id"])
 
@@ -100,7 +105,7 @@ class World:
         self.ids["round"] = await self.api.open_round()
         await self.ok("PUT", "screening", f"/api/v1/rounds/{self.ids['round']}/settings",
                       json={"round_id": self.ids["round"], "quotas": {CITY: 10, OTHER_CITY: 10}})
-        for name in ("draft", "to_submit"):
+        for name in ("draft", "to_submit", "to_delete"):
             self.ids[name] = await self.application(submit=False)
         for name in ("to_withdraw", "read", "c_rec", "c_ret", "c_fwd", "c_rej", "r1", "r2"):
             self.ids[name] = await self.application()
@@ -136,7 +141,18 @@ class World:
             panel = (await self.ok("GET", "review", f"/api/v1/panels/{self.ids[name]}"))["panel"]
             self.panels[name] = panel
         self.ids["lead"] = self.panels["r1"]["experts"][0]
+        await self.materials_readable_by_the_lead()
         self.rubric = (await self.ok("GET", "review", f"/api/v1/rounds/{round_id}/review-settings"))["rubric"]
+
+    async def materials_readable_by_the_lead(self) -> None:
+        """Intake learns the panel from review's event: wait until r1's lead may read its materials."""
+        path = f"/api/v1/applications/{self.ids['r1']}/materials"
+
+        async def readable() -> str | None:
+            r = await self.call("GET", "intake", path, (Role.EXPERT, self.ids["lead"]))
+            return str(r.json()["current"][0]) if r.status_code == 200 else None
+
+        self.ids["r1_material"] = await eventually(readable, 60, "r1's materials readable by its panel's lead")
 
     async def registry(self, mongodb_uri: str) -> None:
         client: AsyncMongoClient[Any] = AsyncMongoClient(mongodb_uri, tz_aware=True)
@@ -181,6 +197,7 @@ class World:
             "new_application": {"round_id": self.ids["round"], "dossier": self.dossier()},
             "patch": {"platform": {"name": "修改后的平台名称"}},
             "reason": {"reason": "经研究决定撤回"},
+            "material": upload_parts("equipment_list", self.dossier()),
             "new_rule_set": {"version": rule_set_version},  # completed in `rule_set_body`
             "check": {"dossier": self.dossier()},
             "opinion": OPINION,
@@ -221,6 +238,10 @@ class World:
         self.bodies["new_rule_set"] = {**rule_set, **self.bodies["new_rule_set"]}
         self.bodies["certificate"] = await self.ok("GET", "registry",
                                                    f"/api/v1/public/certificates/{self.ids['certificate']}", None)
+        signed = self.bodies["certificate"]
+        url = verification_url("", CertificateDocument.model_validate(signed["document"]), signed["signature"])
+        query = parse_qs(urlsplit(url).query)  # what the certificate's QR code carries
+        self.ids["qr_c"], self.ids["qr_s"] = query["c"][0], query["s"][0]
 
     def resolve(self, name: str) -> str:
         return self.ids.get(name, name)

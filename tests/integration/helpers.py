@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from zhongshi_contracts.credit_code import make_credit_code
 from zhongshi_runtime.auth import Role
 
+from zhongshi.demo_materials import kinds_for, upload_parts
 from zhongshi.launcher import Stack
 from zhongshi.polling import eventually
 
@@ -45,11 +46,20 @@ class Api:
         assert r.status_code == 201, r.text
         return round_id
 
+    async def upload_materials(self, app_id: str, dossier: dict[str, Any], kinds: list[str] | None = None) -> None:
+        """Upload a small real PDF of each kind (default: the mechanism documents the dossier declares, C9)."""
+        code = dossier["applicant"]["credit_code"]
+        for kind in kinds_for(dossier, []) if kinds is None else kinds:
+            r = await self.call("POST", "intake", f"/api/v1/applications/{app_id}/materials", Role.APPLICANT, code,
+                                **upload_parts(kind, dossier))
+            assert r.status_code == 201, r.text
+
     async def submit(self, round_id: str, dossier: dict[str, Any]) -> dict[str, Any]:
         code = dossier["applicant"]["credit_code"]
         r = await self.call("POST", "intake", "/api/v1/applications", Role.APPLICANT, code,
                             json={"round_id": round_id, "dossier": dossier})
         assert r.status_code == 201, r.text
+        await self.upload_materials(r.json()["id"], dossier)
         r = await self.call("POST", "intake", f"/api/v1/applications/{r.json()['id']}/submit", Role.APPLICANT, code)
         assert r.status_code == 200, r.text
         return dict(r.json())

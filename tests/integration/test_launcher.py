@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import subprocess
@@ -12,8 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 from zhongshi_contracts.reference import PlatformType, region
+from zhongshi_runtime.auth import Role
 
 from zhongshi import demo
+from zhongshi.demo_materials import DEMO_REQUIRED
 from zhongshi.embedded import free_port
 from zhongshi.launcher import SERVICES, Stack
 
@@ -86,6 +89,11 @@ def test_the_sample_round_loads_idempotently_and_goes_through_the_chain(stack: S
     assert [[t["event_id"] for t in a["timeline"]] for a in first.applications] == [
         [t["event_id"] for t in a["timeline"]] for a in apps]
     assert len(apps) >= 30
+    assert all({m["kind"] for m in a["materials"]} >= set(DEMO_REQUIRED) for a in apps)  # real small PDFs
+    shown = apps[0]["materials"][0]
+    pdf = httpx.get(f"{stack.url('intake')}/api/v1/applications/{apps[0]['id']}/materials/{shown['id']}",
+                    headers={"Authorization": f"Bearer {stack.token(Role.PROVINCE_OFFICIAL, '42')}"}, timeout=30)
+    assert pdf.content.startswith(b"%PDF-") and hashlib.sha256(pdf.content).hexdigest() == shown["sha256"]
     assert len({region(a["region_code"]).city_code for a in apps}) >= 8
     assert {a["dossier"]["platform"]["platform_type"] for a in apps} == {t.value for t in PlatformType}
     failing = {c for a in apps for t in a["timeline"] if t["event_type"].endswith("screened")

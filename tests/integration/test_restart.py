@@ -10,6 +10,7 @@ from zhongshi_runtime.auth import Role
 from zhongshi_runtime.clock import shanghai_date, utc_now
 
 from tests.integration.helpers import unique_credit_code
+from zhongshi.demo import upload_materials
 from zhongshi.launcher import SERVICES, Stack, StackConfig
 from zhongshi.polling import wait_until
 
@@ -32,6 +33,7 @@ def test_a_restart_of_the_embedded_stack_loses_no_in_flight_application(tmp_path
                 d["applicant"]["credit_code"] = code = unique_credit_code(d["applicant"]["region_code"])
                 me = {"Authorization": f"Bearer {stack.token(Role.APPLICANT, code)}"}
                 app = http.post("/api/v1/applications", headers=me, json={"round_id": "R-restart", "dossier": d})
+                upload_materials(http, f"/api/v1/applications/{app.json()['id']}", me, d, [], required=[])
                 http.post(f"/api/v1/applications/{app.json()['id']}/submit", headers=me).raise_for_status()
                 ids.append(app.json()["id"])
     finally:

@@ -37,11 +37,11 @@ AFTER = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
 @pytest.fixture
 async def client(tmp_path: Path, make_dossier: Callable[..., Dossier]) -> AsyncIterator[Client]:
     repo, uow, clock = RegistryRepository.memory(), InMemoryUnitOfWork(), Clock(FRIDAY)
-    signer = Signer(Ed25519PrivateKey.generate())
+    signers = [Signer(Ed25519PrivateKey.generate())]  # a test rotates the key by appending its successor
     settings = RegistrySettings(certificate_formats={"R2": "HB-PILOT-{year}-{seq:03d}"})
     app = FastAPI()
     app.state.authenticator = file_authenticator(tmp_path)
-    app.include_router(api_public.router(repo, lambda: signer))
+    app.include_router(api_public.router(repo, lambda: signers[-1], clock))
     app.include_router(api_publicity.router(repo, uow, clock, settings))
     app.include_router(api_lifecycle.router(repo, uow, clock, Thresholds()))
     app.include_router(api_exports.router(repo))
@@ -50,7 +50,9 @@ async def client(tmp_path: Path, make_dossier: Callable[..., Dossier]) -> AsyncI
         await repo.decisions.put(f"A{i}", decision_of(dossier, f"A{i}", kind, i + 1))
         await repo.profiles.put(f"A{i}", profile_of(dossier, f"A{i}"))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
-        yield Client(tmp_path, http, repo, uow, clock)
+        c = Client(tmp_path, http, repo, uow, clock)
+        c.signers = signers  # type: ignore[attr-defined]
+        yield c
 
 
 OBJECTION = {"application_id": "A1", "name": "张三", "contact": "13800000000",
@@ -205,6 +207,96 @@ async def test_certificates_verify_as_valid_then_tampered_then_revoked(client: C
     assert (revoked.target_id, revoked.application_ids, revoked.reason, revoked.outcome) == (
         "P-A1", ["A1"], "申请主体主动申请撤销", "已撤销")
     assert client.published("pilot.platform.revoked")[0].certificate_no == number
+    copy = (await client.http.get(f"/api/v1/public/certificates/{number}")).json()
+    assert copy["document"]["status"] == "revoked" and await verify(copy) == "revoked"
+
+
+def qr_url(pdf: bytes) -> str:
+    """The text of the QR code printed on the PDF's first page."""
+    import io
+
+    import zxingcpp
+    from PIL import Image
+    from pypdf import PdfReader
+
+    [picture] = PdfReader(io.BytesIO(pdf)).pages[0].images
+    [code] = zxingcpp.read_barcodes(Image.open(io.BytesIO(picture.data)))
+    return str(code.text)
+
+
+async def scan(client: Client, number: str) -> dict[str, Any]:
+    """Fetch the certificate PDF, read its QR code and open the URL it leads to."""
+    from urllib.parse import urlsplit
+
+    r = await client.http.get(f"/api/v1/public/certificates/{number}.pdf")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    url = urlsplit(qr_url(r.content))
+    assert url.path == "/api/v1/public/certificate-verification"
+    return dict((await client.http.get(f"{url.path}?{url.query}")).json())
+
+
+async def test_the_certificate_pdf_carries_its_fields_and_a_qr_code_that_verifies(client: Client) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    await client.province("POST", "/api/v1/rounds/R1/publicity", json={})
+    await close(client)
+    number = "鄂中试〔2026〕002号"
+    pdf = (await client.http.get(f"/api/v1/public/certificates/{number}.pdf")).content
+    text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    assert number in text and "认 定 证 书" in text and "有效" in text
+    scanned = await scan(client, number)
+    assert scanned["result"] == "valid" and scanned["document"]["certificate_no"] == number
+    assert scanned["document"]["key_id"] == client.signers[0].key_id  # type: ignore[attr-defined]
+    r = await client.province("POST", "/api/v1/platforms/P-A1/revoke", json={"reason": "申请主体主动申请撤销"})
+    assert r.status_code == 200
+    assert (await scan(client, number))["result"] == "revoked"
+
+
+async def test_the_qr_payload_verifies_offline_with_the_published_key(client: Client) -> None:
+    import json
+    from urllib.parse import parse_qs, urlsplit
+
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+    from zhongshi_registry.certificate_pdf import from_b64url
+
+    await client.province("POST", "/api/v1/rounds/R1/publicity", json={})
+    await close(client)
+    pdf = (await client.http.get("/api/v1/public/certificates/鄂中试〔2026〕002号.pdf")).content
+    query = parse_qs(urlsplit(qr_url(pdf)).query)
+    payload, signature = from_b64url(query["c"][0]), from_b64url(query["s"][0])
+    keys = (await client.http.get("/api/v1/public/certificates-key")).json()["keys"]
+    document = json.loads(payload)
+    [key] = [k for k in keys if k["key_id"] == document["key_id"]]
+    load_pem_public_key(key["public_key_pem"].encode()).verify(signature, payload)  # type: ignore[union-attr]
+    assert document["status"] == "valid" and document["certificate_no"] == "鄂中试〔2026〕002号"
+
+
+async def test_an_old_certificate_still_verifies_after_a_key_rotation(client: Client) -> None:
+    await client.province("POST", "/api/v1/rounds/R1/publicity", json={})
+    await close(client)
+    number = "鄂中试〔2026〕002号"
+    old_pdf = (await client.http.get(f"/api/v1/public/certificates/{number}.pdf")).content
+    old = client.signers[0]  # type: ignore[attr-defined]
+    client.signers.append(Signer(Ed25519PrivateKey.generate(), retired=[old.public_key]))  # type: ignore[attr-defined]
+    from urllib.parse import urlsplit
+
+    url = urlsplit(qr_url(old_pdf))
+    scanned = (await client.http.get(f"{url.path}?{url.query}")).json()
+    assert scanned["result"] == "valid" and scanned["document"]["key_id"] == old.key_id
+    fresh = await scan(client, number)
+    assert fresh["result"] == "valid" and fresh["document"]["key_id"] != old.key_id
+    published = (await client.http.get("/api/v1/public/certificates-key")).json()["keys"]
+    assert [k["current"] for k in published] == [False, True]
+    forgotten = Signer(Ed25519PrivateKey.generate())  # a rotation that dropped the old public key
+    client.signers.append(forgotten)  # type: ignore[attr-defined]
+    assert (await client.http.get(f"{url.path}?{url.query}")).json()["result"] == "invalid"
+
+
+async def test_a_garbled_qr_payload_is_refused_naming_the_parameter(client: Client) -> None:
+    r = await client.http.get("/api/v1/public/certificate-verification", params={"c": "not-json", "s": "x"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "c"]
 
 
 async def test_the_public_api_never_returns_objectors_or_contacts(client: Client, make_dossier) -> None:  # type: ignore[no-untyped-def]

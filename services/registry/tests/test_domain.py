@@ -12,7 +12,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from zhongshi_contracts.review import Decision
 from zhongshi_registry import domain, workdays
-from zhongshi_registry.certificates import CertificateDocument, Signer, Verdict, canonical, verdict
+from zhongshi_registry.certificates import (
+    CertificateDocument,
+    CertificateStatus,
+    Signer,
+    Verdict,
+    canonical,
+    verdict,
+)
 from zhongshi_registry.domain import DecisionRecord, Objection, ObjectionStatus, Refused
 from zhongshi_registry.entries import AnnualReport, Thresholds, shortfalls
 from zhongshi_registry.workdays import Calendar, HolidayNotice, HolidaySchedule
@@ -158,7 +165,8 @@ def test_a_certificate_is_valid_and_tampering_or_revocation_is_detected() -> Non
     signer = Signer(Ed25519PrivateKey.generate())
     doc = CertificateDocument(certificate_no="鄂中试〔2026〕001号", platform_id="P-A1", platform_name="光谷中试平台",
                               applicant_name="某公司", applicant_credit_code="91420100MA4KXXXX0X",
-                              accredited_on=date(2026, 12, 9), round_id="R1")
+                              accredited_on=date(2026, 12, 9), round_id="R1", key_id=signer.key_id,
+                              issued_on=date(2026, 12, 10), status="valid")
     signature = signer.sign(doc)
     assert canonical(doc).decode().startswith('{"accredited_on":"2026-12-09","applicant_credit_code"')
     assert "光谷" in canonical(doc).decode()
@@ -168,3 +176,27 @@ def test_a_certificate_is_valid_and_tampering_or_revocation_is_detected() -> Non
     assert verdict(signer, doc, "not-base64!", doc, revoked=False) is Verdict.INVALID
     assert verdict(signer, doc, signature, doc, revoked=True) is Verdict.REVOKED
     assert verdict(signer, doc, signature, None, revoked=False) is Verdict.UNKNOWN
+    later = doc.model_copy(update={"issued_on": date(2027, 1, 5)})  # the registry's copy of another day
+    assert verdict(signer, doc, signature, later, revoked=False) is Verdict.VALID
+
+
+def test_a_copy_issued_after_revocation_never_verifies_as_valid() -> None:
+    signer = Signer(Ed25519PrivateKey.generate())
+    doc = CertificateDocument(certificate_no="X1", platform_id="P-A1", platform_name="平台", applicant_name="某公司",
+                              applicant_credit_code="91420100MA4KXXXX0X", accredited_on=date(2026, 12, 9),
+                              round_id="R1", key_id=signer.key_id, issued_on=date(2027, 3, 1), status="revoked")
+    signature = signer.sign(doc)
+    assert verdict(signer, doc, signature, doc, revoked=False) is Verdict.REVOKED  # even if the registry lagged
+    forged = doc.model_copy(update={"status": CertificateStatus.VALID})
+    assert verdict(signer, forged, signature, doc, revoked=False) is Verdict.INVALID
+
+
+def test_rotation_keeps_the_old_public_key_published(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from zhongshi_registry.certificates import rotate
+
+    key_file, retired = tmp_path / "key.pem", tmp_path / "retired"
+    old = Signer.from_file(key_file, create=True, retired_dir=retired)
+    new_id = rotate(key_file, retired)
+    reloaded = Signer.from_file(key_file, create=False, retired_dir=retired)
+    assert reloaded.key_id == new_id != old.key_id
+    assert set(reloaded.keys) == {old.key_id, new_id}

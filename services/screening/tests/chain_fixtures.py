@@ -22,6 +22,6 @@ def case_of(dossier: Dossier, app_id: str = "A1", stage: Stage = Stage.COUNTY_RE
         application_id=app_id, round_id=round_id, revision=1, rule_set_version=DEFAULT_RULE_SET.version,
         submitted_at=NOW, city_code=region(dossier.applicant.region_code).city_code, dossier=dossier,
     )
-    verdict = evaluate(dossier, DEFAULT_RULE_SET, NOW.date())
+    verdict = evaluate(dossier, DEFAULT_RULE_SET, NOW.date(), DEFAULT_RULE_SET.required_mechanism_kinds)
     case = chain.screened(None, screened_event(submitted, verdict, NOW), dossier)
     return case.model_copy(update={"stage": stage})

@@ -82,7 +82,7 @@ def test_a_resubmission_returns_to_county_review_keeping_earlier_opinions(make_d
     case, _ = chain.return_for_correction(case_of(make_dossier()), COUNTY, "请补充材料", NOW)
     resubmitted = ApplicationSubmitted(application_id="A1", round_id="R1", revision=2, rule_set_version="hubei-2025-v1",
                                        submitted_at=NOW, city_code="420100", dossier=make_dossier())
-    verdict = evaluate(make_dossier(), DEFAULT_RULE_SET, NOW.date())
+    verdict = evaluate(make_dossier(), DEFAULT_RULE_SET, NOW.date(), DEFAULT_RULE_SET.required_mechanism_kinds)
     again = chain.screened(case, screened_event(resubmitted, verdict, NOW), make_dossier())
     assert again.stage is Stage.COUNTY_REVIEW and again.revision == 2
     assert again.opinions == [] and [o.text for o in again.earlier_opinions] == ["请补充材料"]

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from faststream.kafka import TestKafkaBroker
 from zhongshi_contracts.events import ApplicationScreened, ApplicationSubmitted, ApplicationWithdrawn
+from zhongshi_contracts.materials import MaterialReference
 from zhongshi_runtime.testing import HandlerHarness, envelope
 from zhongshi_screening import handlers
 from zhongshi_screening.repository import InMemoryScreeningRepository
@@ -14,6 +15,8 @@ from zhongshi_screening.rules import DEFAULT_RULE_SET
 from zhongshi_screening.settings import ScreeningSettings
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+UPLOADED = [MaterialReference(id=f"M-{k}", kind=k, title=k, sha256="0" * 64, size=100)
+            for k in DEFAULT_RULE_SET.required_mechanism_kinds]
 
 
 @pytest.fixture
@@ -28,7 +31,7 @@ async def harness():  # type: ignore[no-untyped-def]
 def submitted(make_dossier, revision: int = 1, **changes) -> ApplicationSubmitted:  # type: ignore[no-untyped-def]
     return ApplicationSubmitted(
         application_id="A1", round_id="R1", revision=revision, rule_set_version="hubei-2025-v1",
-        submitted_at=NOW, city_code="420100", dossier=make_dossier(**changes),
+        submitted_at=NOW, city_code="420100", dossier=make_dossier(**changes), materials=UPLOADED,
     )
 
 

@@ -14,14 +14,15 @@ from zhongshi_screening.rules import DEFAULT_RULE_SET
 
 AS_OF = date(2026, 11, 27)
 RULES = DEFAULT_RULE_SET
+UPLOADED = frozenset(RULES.required_mechanism_kinds)  # the kinds of the uploaded materials
 
 
 def clause(dossier, name: str, as_of: date = AS_OF, rules=RULES):  # type: ignore[no-untyped-def]
-    return next(c for c in evaluate(dossier, rules, as_of).clauses if c.clause == name)
+    return next(c for c in evaluate(dossier, rules, as_of, UPLOADED).clauses if c.clause == name)
 
 
 def test_the_sample_dossier_is_eligible(make_dossier) -> None:  # type: ignore[no-untyped-def]
-    verdict = evaluate(make_dossier(), RULES, AS_OF)
+    verdict = evaluate(make_dossier(), RULES, AS_OF, UPLOADED)
     assert verdict.outcome is ScreeningOutcome.ELIGIBLE
     assert [c.clause for c in verdict.clauses] == [f"C{i}" for i in range(1, 10)]
     assert verdict.rule_set_version == "hubei-2025-v1"
@@ -122,25 +123,33 @@ def test_c8_revenue_of_a_period_starting_before_the_start_date_does_not_count(ma
     assert clause(d, "C8").status is ClauseStatus.FAIL
 
 
-def test_c9_every_required_mechanism_document(make_dossier) -> None:  # type: ignore[no-untyped-def]
-    docs = [{"kind": "operations_management", "title": "运行管理办法"}]
-    result = clause(make_dossier(platform={"mechanism_documents": docs}), "C9")
+def test_c9_every_required_mechanism_document_uploaded(make_dossier) -> None:  # type: ignore[no-untyped-def]
+    result = next(c for c in evaluate(make_dossier(), RULES, AS_OF, {"operations_management"}).clauses
+                  if c.clause == "C9")
     assert result.status is ClauseStatus.FAIL
     assert "服务流程与收费制度" in result.reason and "安全环保管理制度" in result.reason
+
+
+def test_c9_typed_titles_are_no_evidence(make_dossier) -> None:  # type: ignore[no-untyped-def]
+    """The dossier still lists every mechanism document by title; without uploads C9 fails."""
+    d = make_dossier()
+    assert {m.kind for m in d.platform.mechanism_documents} >= set(RULES.required_mechanism_kinds)
+    result = next(c for c in evaluate(d, RULES, AS_OF).clauses if c.clause == "C9")
+    assert result.status is ClauseStatus.FAIL and result.reason.startswith("未上传")
 
 
 def test_ineligible_lists_every_failing_clause_not_just_the_first(make_dossier) -> None:  # type: ignore[no-untyped-def]
     d = make_dossier(applicant={"legal_person_kind": "unincorporated"},
                      platform={"professionals": {"management": 1, "rd": 1, "testing": 1, "quality": 1},
                                "equipment_original_value": "1.00"})
-    verdict = evaluate(d, RULES, AS_OF)
+    verdict = evaluate(d, RULES, AS_OF, UPLOADED)
     assert verdict.outcome is ScreeningOutcome.INELIGIBLE
     assert verdict.failing == ["C1", "C7"]
     assert verdict.flagged == ["C5"]
 
 
 def test_only_flagged_clauses_need_an_exception(make_dossier) -> None:  # type: ignore[no-untyped-def]
-    verdict = evaluate(make_dossier(platform={"site_area_m2": "10"}), RULES, AS_OF)
+    verdict = evaluate(make_dossier(platform={"site_area_m2": "10"}), RULES, AS_OF, UPLOADED)
     assert verdict.outcome is ScreeningOutcome.NEEDS_EXCEPTION and verdict.flagged == ["C6"]
 
 
@@ -148,8 +157,8 @@ def test_a_later_rule_set_version_moves_thresholds_and_is_recorded(make_dossier)
     stricter = RULES.model_copy(update={"version": "hubei-2027-v1", "min_professionals": 50,
                                         "in_principle": ["C5", "C6", "C7"]})
     d = make_dossier()
-    assert evaluate(d, RULES, AS_OF).outcome is ScreeningOutcome.ELIGIBLE
-    verdict = evaluate(d, stricter, AS_OF)
+    assert evaluate(d, RULES, AS_OF, UPLOADED).outcome is ScreeningOutcome.ELIGIBLE
+    verdict = evaluate(d, stricter, AS_OF, UPLOADED)
     assert verdict.rule_set_version == "hubei-2027-v1"
     assert verdict.flagged == ["C7"] and verdict.outcome is ScreeningOutcome.NEEDS_EXCEPTION
 

@@ -165,7 +165,8 @@ class Outcomes(_Part):
 
 
 class Material(_Part):
-    """An attached material; files are stored elsewhere, identified by checksum."""
+    """A material the applicant declares by name and checksum. Declared only: the uploaded files are
+    `ApplicationSubmitted.materials` (intake stores them), and only those count as evidence (C9)."""
 
     name: Text
     kind: Annotated[str, Field(pattern=r"^[a-z_]{1,50}$")]

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from zhongshi_contracts import topics
 from zhongshi_contracts.dossier import Dossier
+from zhongshi_contracts.materials import MaterialReference
 from zhongshi_contracts.topics import Topic
 
 
@@ -32,6 +33,9 @@ class ApplicationSubmitted(Event):
     submitted_at: datetime
     city_code: str = Field(description="City-level region code derived from the applicant's county.")
     dossier: Dossier
+    materials: list[MaterialReference] = Field(
+        default_factory=list, description="The uploaded materials this submission froze (references, no bytes); "
+                                          "absent from events of earlier releases.")
 
 
 class RuleSetPublished(Event):

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.events import Event
+from zhongshi_contracts.materials import MaterialReference
 from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.auth import OFFICIALS, Principal, Role, current_principal, require, shown_actor
 from zhongshi_runtime.clock import Clock, shanghai_date
@@ -51,6 +52,7 @@ class ApplicationView(BaseModel):
     created_at: Any
     updated_at: Any
     timeline: list[TimelineEntry]
+    materials: list[MaterialReference] = Field(default_factory=list, description="Uploaded materials it lists.")
 
     @classmethod
     def of(cls, app: Application, viewer: Principal) -> ApplicationView:

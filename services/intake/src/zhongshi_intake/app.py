@@ -7,7 +7,10 @@ from zhongshi_contracts.events import ApplicationSubmitted, ApplicationWithdrawn
 from zhongshi_runtime.clock import Clock, utc_now
 from zhongshi_runtime.service import ServiceKit
 
-from zhongshi_intake import api, handlers
+from zhongshi_intake import api, api_materials, handlers
+from zhongshi_intake.domain import MaterialsMissing
+from zhongshi_intake.material_store import MaterialStore
+from zhongshi_intake.materials import Materials
 from zhongshi_intake.repository import MongoIntakeRepository
 from zhongshi_intake.settings import IntakeSettings
 
@@ -20,6 +23,11 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock = utc_now) -
         produces=[ApplicationSubmitted, ApplicationWithdrawn],
     )
     repo = MongoIntakeRepository(kit.db)
+    store = MaterialStore(kit.db)
     kit.on_startup(repo.ensure_indexes)
-    handlers.register(kit.consumers, kit.uow, repo)
-    return kit.asgi([api.router(repo, kit.uow, clock)])
+    kit.on_startup(store.ensure_indexes)
+    handlers.register(kit.consumers, kit.uow, repo, store)
+    materials = Materials(repo=repo, store=store, uow=kit.uow, clock=clock, settings=settings)
+    app = kit.asgi([api.router(repo, kit.uow, clock), api_materials.router(materials)])
+    app.add_exception_handler(MaterialsMissing, api_materials.materials_missing)
+    return app

@@ -17,6 +17,7 @@ from zhongshi_contracts.events import (
     ScreeningOutcome,
 )
 from zhongshi_contracts.inputs import CalendarDate
+from zhongshi_contracts.materials import MATERIAL_KINDS, MaterialKind, MaterialReference, kind_label
 from zhongshi_contracts.recommendation import (
     ApplicationExceptionDecided,
     ApplicationForwarded,
@@ -43,11 +44,17 @@ class Round(BaseModel):
     opens_on: CalendarDate
     closes_on: CalendarDate
     rule_set_version: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$", examples=["hubei-2025-v1"])
+    required_materials: list[MaterialKind] = Field(
+        default_factory=list, max_length=20, examples=[["application_form", "business_licence", "equipment_list"]],
+        description="Material kinds a submission must include (申报材料清单); none when empty.")
 
     @model_validator(mode="after")
     def _window(self) -> Round:
         if self.closes_on < self.opens_on:
             raise ValueError("closes_on 不得早于 opens_on")
+        unknown = [k for k in self.required_materials if k not in MATERIAL_KINDS]
+        if unknown:
+            raise ValueError(f"未知的材料类别：{'、'.join(unknown)}")
         return self
 
     def is_open(self, instant: datetime) -> bool:
@@ -112,6 +119,14 @@ class TransitionRefused(Exception):
     """The action is not allowed in the application's current state (HTTP 409)."""
 
 
+class MaterialsMissing(Exception):
+    """A submission lacks material kinds its round requires (HTTP 422 listing them)."""
+
+    def __init__(self, kinds: list[str]) -> None:
+        super().__init__("缺少必需的申报材料：" + "、".join(kind_label(k) for k in kinds))
+        self.kinds = kinds
+
+
 # The order of steps that happen at one instant (a unit's recommendation and forward are one action).
 _FLOW = {t.name: rank for rank, t in enumerate((
     topics.APPLICATION_SUBMITTED, topics.APPLICATION_SCREENED, topics.APPLICATION_RECOMMENDED,
@@ -149,6 +164,8 @@ class Application(Versioned):
     created_at: datetime
     updated_at: datetime
     timeline: list[TimelineEntry] = Field(default_factory=list)
+    materials: list[MaterialReference] = Field(
+        default_factory=list, description="The uploaded materials it lists now (the latest version of each).")
 
     @property
     def status_label(self) -> str:
@@ -199,10 +216,15 @@ def submit(
         raise TransitionRefused(
             f"批次“{round_.title}”的申报时间为{round_.opens_on}至{round_.closes_on}，当前不在申报期内"
         )
+    uploaded = {m.kind for m in app.materials}
+    missing = [k for k in round_.required_materials if k not in uploaded]
+    if missing:
+        raise MaterialsMissing(missing)
     revision = app.revision + 1
     event = ApplicationSubmitted(
         application_id=app.id, round_id=app.round_id, revision=revision,
         rule_set_version=round_.rule_set_version, submitted_at=now, city_code=app.city_code, dossier=app.dossier,
+        materials=app.materials,
     )
     entry = TimelineEntry(
         at=now, event_type=event.topic.name, event_id=event_id, status=Status.SUBMITTED, actor_role="applicant",
@@ -214,6 +236,23 @@ def submit(
                 "timeline": app.with_step(entry)}
     )
     return updated, event
+
+
+def attach(app: Application, material: MaterialReference, *, replaces: str | None, now: datetime) -> Application:
+    """List an uploaded material, or a new version in place of ``replaces``; the earlier version is kept in
+    storage, and a submitted dossier's materials are frozen with it (only drafts and returned ones change)."""
+    if app.status not in EDITABLE:
+        raise TransitionRefused(f"申报当前状态为“{app.status_label}”，材料已随申报冻结，不能上传")
+    listed = [m for m in app.materials if m.id != replaces]
+    if replaces is not None and len(listed) == len(app.materials):
+        raise ValueError(f"申报中没有材料 {replaces}，无法替换")
+    return app.model_copy(update={"materials": [*listed, material], "updated_at": now})
+
+
+def deletable(app: Application) -> None:
+    """Only a draft that was never submitted may be deleted (a submitted one is withdrawn instead)."""
+    if app.status is not Status.DRAFT or app.revision:
+        raise TransitionRefused(f"申报当前状态为“{app.status_label}”，只能删除从未提交的草稿")
 
 
 def withdraw(

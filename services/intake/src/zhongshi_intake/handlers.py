@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import ApplicationScreened, Event, RuleSetPublished
@@ -15,7 +15,7 @@ from zhongshi_contracts.recommendation import (
     ChainStep,
 )
 from zhongshi_contracts.registry import PlatformAccredited, PlatformCultivationListed, PublicityClosed
-from zhongshi_contracts.review import PanelDrawn, ReviewDecided
+from zhongshi_contracts.review import AssignmentDeclined, PanelDrawn, ReviewDecided
 from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.messaging import Consumers, Rejected
 from zhongshi_runtime.outbox import Consumed, Session, UnitOfWork
@@ -29,6 +29,7 @@ from zhongshi_intake.domain import (
     record_panel,
     record_screening,
 )
+from zhongshi_intake.material_store import MaterialStore
 from zhongshi_intake.repository import IntakeRepository
 
 CHAIN_STEPS: tuple[type[ChainStep], ...] = (
@@ -37,11 +38,12 @@ CHAIN_STEPS: tuple[type[ChainStep], ...] = (
 )
 
 
-def register(consumers: Consumers, uow: UnitOfWork, repo: IntakeRepository) -> None:
-    """Subscribe intake's handlers."""
+def register(consumers: Consumers, uow: UnitOfWork, repo: IntakeRepository, store: MaterialStore | None = None
+             ) -> None:
+    """Subscribe intake's handlers; with a material ``store``, also who is assigned to review what."""
 
-    async def record(event: Event, meta: CloudEvent, handler: str, change: Callable[[Application], Application]
-                     ) -> None:
+    async def record(event: Event, meta: CloudEvent, handler: str, change: Callable[[Application], Application],
+                     also: Callable[[Session], Awaitable[None]] | None = None) -> None:
         """Apply ``change`` to the application once per event, in one transaction with the event's id."""
         async def work(session: Session) -> list[Event]:
             app = await repo.get(event.application_id, session)
@@ -49,6 +51,8 @@ def register(consumers: Consumers, uow: UnitOfWork, repo: IntakeRepository) -> N
                 raise Rejected(f"application {event.application_id} is unknown to intake")
             if not app.has_event(meta.id):
                 await repo.save(change(app), session)
+            if also is not None:
+                await also(session)
             return []
 
         await uow.run(work, consumed=Consumed(handler, meta, event.topic.name, event))
@@ -65,7 +69,25 @@ def register(consumers: Consumers, uow: UnitOfWork, repo: IntakeRepository) -> N
 
     @consumers.on(PanelDrawn)
     async def on_panel_drawn(event: PanelDrawn, meta: CloudEvent) -> None:
-        await record(event, meta, "intake.on_panel_drawn", lambda app: record_panel(app, event, event_id=meta.id))
+        """The timeline learns a panel was formed; the material store, which experts may read the materials."""
+        async def assign(session: Session) -> None:
+            for expert in event.experts if store else ():
+                await store.assign(event.application_id, expert, session)  # type: ignore[union-attr]
+
+        await record(event, meta, "intake.on_panel_drawn", lambda app: record_panel(app, event, event_id=meta.id),
+                     also=assign)
+
+    if store is not None:
+        @consumers.on(AssignmentDeclined)
+        async def on_declined(event: AssignmentDeclined, meta: CloudEvent) -> None:
+            """A declining expert loses access to the materials; the replacement gains it."""
+            async def work(session: Session) -> list[Event]:
+                await store.decline(event.application_id, event.expert_id, session)
+                if event.replacement:
+                    await store.assign(event.application_id, event.replacement, session)
+                return []
+
+            await uow.run(work, consumed=Consumed("intake.on_assignment_declined", meta, event.topic.name))
 
     @consumers.on(ReviewDecided)
     async def on_decided(event: ReviewDecided, meta: CloudEvent) -> None:

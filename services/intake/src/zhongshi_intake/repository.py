@@ -47,6 +47,7 @@ class IntakeRepository(Protocol):
     async def save(self, app: Application, session: Session = None) -> Application:
         """Write ``app`` over the version it was read at (`StaleWrite` otherwise); return it at the new one."""
         ...
+    async def delete(self, application_id: str, session: Session = None) -> None: ...
     async def list(self, where: ApplicationFilter, *, offset: int, limit: int) -> tuple[int, list[Application]]: ...
 
 
@@ -113,6 +114,9 @@ class MongoIntakeRepository:
         version = await replace_versioned(self.db.applications, app.id, _to_doc(app), app.version, session)
         return app.model_copy(update={"version": version})
 
+    async def delete(self, application_id: str, session: Session = None) -> None:
+        await self.db.applications.delete_one({"_id": application_id}, session=session)
+
     async def list(self, where: ApplicationFilter, *, offset: int, limit: int) -> tuple[int, list[Application]]:
         query = where.query()
         total = await self.db.applications.count_documents(query)
@@ -168,6 +172,9 @@ class InMemoryIntakeRepository:
         check_version(app.id, self._apps.get(app.id), app.version)
         self._apps[app.id] = app.model_copy(update={"version": app.version + 1})
         return self._apps[app.id]
+
+    async def delete(self, application_id: str, session: Session = None) -> None:
+        self._apps.pop(application_id, None)
 
     async def list(self, where: ApplicationFilter, *, offset: int, limit: int) -> tuple[int, list[Application]]:
         query = where.query()

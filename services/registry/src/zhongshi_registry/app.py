@@ -51,7 +51,8 @@ def create_app(settings: RegistrySettings | None = None, clock: Clock = utc_now,
     @cache
     def signing_key() -> Signer:
         return signer or Signer.from_file(Path(settings.certificate_key_file),
-                                          create=settings.environment == "development")
+                                          create=settings.environment == "development",
+                                          retired_dir=Path(settings.certificate_retired_keys_dir))
 
     async def load_key() -> None:
         signing_key()  # fail at start-up, not at the first certificate, when the key is missing
@@ -61,12 +62,13 @@ def create_app(settings: RegistrySettings | None = None, clock: Clock = utc_now,
     handlers.register(kit.consumers, kit.uow, repo)
     progress = RegistryMetrics(kit.metrics.registry)
     kit.every(15, lambda: progress.refresh(repo))
-    routers = [api_public.router(repo, signing_key)]
+    routers = []
     if settings.environment == "development":
         clock = dev_clock = DevelopmentClock(clock)
         kit.on_startup(lambda: api_dev.restore(kit.db, dev_clock))
         routers.append(api_dev.router(kit.db, dev_clock, kit.uow))
     return kit.asgi([
+        api_public.router(repo, signing_key, clock, settings.public_base_url),
         *routers,
         api_publicity.router(repo, kit.uow, clock, settings),
         api_lifecycle.router(repo, kit.uow, clock, thresholds_of(settings)),

@@ -19,6 +19,12 @@ class RegistrySettings(ServiceSettings):
                                                 description="Round id → format, overriding the default (JSON).")
     certificate_key_file: str = Field("var/registry/certificate-ed25519.pem",
                                       validation_alias="REGISTRY_CERTIFICATE_KEY_FILE")
+    certificate_retired_keys_dir: str = Field(
+        "var/registry/retired-keys", validation_alias="REGISTRY_CERTIFICATE_RETIRED_KEYS_DIR",
+        description="Public keys (*.pem) of rotated-out signing keys: still published, still verifying.")
+    public_base_url: str = Field("", validation_alias="REGISTRY_PUBLIC_BASE_URL",
+                                 description="Base of the public verification URL in certificate QR codes "
+                                             "(default: the URL the request came in on).")
     threshold_equipment_value: Decimal = Field(Decimal(10_000_000), validation_alias="REGISTRY_THRESHOLD_EQUIPMENT")
     threshold_staff: int = Field(10, validation_alias="REGISTRY_THRESHOLD_STAFF")
     threshold_service_revenue: Decimal = Field(Decimal(5_000_000), validation_alias="REGISTRY_THRESHOLD_REVENUE")

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.events import ClauseResult, Event, RuleSetPublished, ScreeningOutcome
+from zhongshi_contracts.materials import MaterialKind
 from zhongshi_runtime.audit import Actor, Audit
 from zhongshi_runtime.auth import OFFICIALS, Principal, Role, current_principal, require
 from zhongshi_runtime.clock import Clock, shanghai_date
@@ -27,6 +28,8 @@ class EligibilityCheck(BaseModel):
 
     dossier: Dossier
     rule_set_version: str = Field(DEFAULT_RULE_SET.version)
+    uploaded_kinds: list[MaterialKind] = Field(
+        default_factory=list, max_length=50, description="Kinds of the materials uploaded so far (C9 rests on them).")
 
 
 class _Unchanged(Exception):
@@ -106,7 +109,7 @@ def router(repo: ScreeningRepository, uow: UnitOfWork, clock: Clock) -> APIRoute
         if rule_set is None:  # a field of the body naming nothing: bad input, like intake's unknown round
             raise RequestValidationError([{"loc": ("body", "rule_set_version"), "type": "value_error",
                                            "msg": f"规则集 {body.rule_set_version} 不存在"}])
-        verdict = evaluate(body.dossier, rule_set, today)
+        verdict = evaluate(body.dossier, rule_set, today, body.uploaded_kinds)
         return VerdictView(
             outcome=verdict.outcome, rule_set_version=verdict.rule_set_version, as_of=verdict.as_of,
             failing=verdict.failing, flagged=verdict.flagged, clauses=list(verdict.clauses),

@@ -1,4 +1,4 @@
-"""Pure screening rules: `evaluate(dossier, rule_set, as_of)` measures every clause of DIGEST §5b.
+"""Pure screening rules: `evaluate(dossier, rule_set, as_of, uploaded)` measures every clause of DIGEST §5b.
 
 No I/O, no clock. A shortfall is a result with a reason, never an exception. Thresholds are inclusive
 ("以上" means ≥); money is Decimal yuan.
@@ -7,6 +7,7 @@ No I/O, no clock. A shortfall is a result with a reason, never an exception. Thr
 from __future__ import annotations
 
 import calendar
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -157,19 +158,21 @@ def c8_outcomes(d: Dossier, r: RuleSet, as_of: date) -> ClauseResult:
     )
 
 
-def c9_mechanism(d: Dossier, r: RuleSet) -> ClauseResult:
-    present = {doc.kind for doc in d.platform.mechanism_documents}
-    missing = [k for k in r.required_mechanism_kinds if k not in present]
+def c9_mechanism(uploaded: Collection[str], r: RuleSet) -> ClauseResult:
+    """Rests on uploaded documents (their kinds), never on titles typed into the dossier."""
+    present = [k for k in r.required_mechanism_kinds if k in uploaded]
+    missing = [k for k in r.required_mechanism_kinds if k not in uploaded]
     labels = [MECHANISM_KIND_LABELS.get(k, k) for k in missing]
     return _clause(
-        "C9", "建立完善的运行体系和机制", r, not missing, f"已提交运行机制文件{len(present)}类",
+        "C9", "建立完善的运行体系和机制", r, not missing, f"已上传运行机制文件{len(present)}类",
         "、".join(MECHANISM_KIND_LABELS.get(k, k) for k in r.required_mechanism_kinds) or "无",
-        "缺少" + "、".join(labels),
+        "未上传" + "、".join(labels),
     )
 
 
-def evaluate(dossier: Dossier, rule_set: RuleSet, as_of: date) -> Verdict:
-    """Measure every clause; ineligible lists every failing hard clause, flagged ones need an exception."""
+def evaluate(dossier: Dossier, rule_set: RuleSet, as_of: date, uploaded: Collection[str] = ()) -> Verdict:
+    """Measure every clause; ineligible lists every failing hard clause, flagged ones need an exception.
+    ``uploaded`` holds the kinds of the materials uploaded with the submission (C9)."""
     clauses = (
         c1_applicant(dossier, rule_set),
         c2_operating(dossier, rule_set, as_of),
@@ -179,7 +182,7 @@ def evaluate(dossier: Dossier, rule_set: RuleSet, as_of: date) -> Verdict:
         c6_site_area(dossier, rule_set),
         c7_professionals(dossier, rule_set),
         c8_outcomes(dossier, rule_set, as_of),
-        c9_mechanism(dossier, rule_set),
+        c9_mechanism(set(uploaded), rule_set),
     )
     statuses = {c.status for c in clauses}
     if ClauseStatus.FAIL in statuses:

@@ -62,7 +62,8 @@ def register(
         rule_set = await repo.rule_set(event.rule_set_version)
         if rule_set is None:
             raise Rejected(f"unknown rule set {event.rule_set_version!r}")
-        verdict = evaluate(event.dossier, rule_set, shanghai_date(event.submitted_at))
+        verdict = evaluate(event.dossier, rule_set, shanghai_date(event.submitted_at),
+                           {m.kind for m in event.materials})
         screened = screened_event(event, verdict, clock())
 
         async def work(session: Session) -> list[Event]:

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
+from zhongshi_contracts.materials import MATERIAL_KINDS
 from zhongshi_contracts.reference import LegalPersonKind
 
 CLAUSE_IDS = ("C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9")
@@ -26,7 +27,7 @@ class RuleSet(BaseModel):
     outcomes_since: date = Field(description="C8: outcomes count from this date (inclusive)")
     min_technology_transfers: int = Field(ge=0, description="C8: 技术成果转化项数")
     min_service_revenue: Decimal = Field(ge=0, description="C8: 中试服务收入, yuan")
-    required_mechanism_kinds: list[str] = Field(description="C9: document kinds that must be present")
+    required_mechanism_kinds: list[str] = Field(description="C9: material kinds that must be uploaded")
     in_principle: list[str] = Field(description="Clauses whose shortfall is flagged, not failed (原则上)")
 
 
@@ -47,8 +48,5 @@ DEFAULT_RULE_SET = RuleSet(
     in_principle=["C5", "C6"],
 )
 
-MECHANISM_KIND_LABELS = {
-    "operations_management": "运行管理制度",
-    "service_process": "服务流程与收费制度",
-    "safety_management": "安全环保管理制度",
-}
+MECHANISM_KIND_LABELS = {k: MATERIAL_KINDS[k] for k in ("operations_management", "service_process",
+                                                          "safety_management")}
