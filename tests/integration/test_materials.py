@@ -24,6 +24,7 @@ from zhongshi_intake import domain, materials
 from zhongshi_intake.material_store import MaterialStore
 from zhongshi_intake.repository import MongoIntakeRepository
 from zhongshi_intake.settings import IntakeSettings
+from zhongshi_runtime.audit import Actor, Audit
 from zhongshi_runtime.auth import Principal, Role
 from zhongshi_runtime.testing import envelope
 
@@ -91,10 +92,10 @@ async def test_upload_then_download_byte_identical_with_its_checksum(applicant: 
     assert got.headers["content-type"] == "application/pdf"
     assert "filename*=UTF-8''%E8%AE%BE%E5%A4%87%E6%B8%85%E5%8D%95%202026.pdf" in got.headers["content-disposition"]
     with MongoClient(applicant.stack.mongodb_uri) as client:
-        audit = client["zhongshi_intake"].audit.find_one({"material_id": record["id"]})
-    assert audit is not None and audit["application_id"] == applicant.id
-    assert audit["actor"] == {"subject": f"applicant:{applicant.code}", "role": "applicant",
-                              "organisation": applicant.code}
+        audit = client["zhongshi_intake"].audit.find_one({"action": "material.download", "target_id": record["id"]})
+    assert audit is not None and audit["application_ids"] == [applicant.id]
+    assert (audit["actor_role"], audit["actor_organisation"]) == ("applicant", applicant.code)
+    assert audit["actor_subject"]  # the person who downloaded it
 
 
 def _office(parts: dict[str, bytes]) -> bytes:
@@ -252,7 +253,8 @@ async def test_who_may_download_for_every_role(api: Api, stack: Stack, fresh_dos
                 wrong.append(f"{caller} GET {path}: {got}, expected {status}")
     assert not wrong, "\n".join(wrong)
     with MongoClient(stack.mongodb_uri) as client:
-        roles = {a["actor"]["role"] for a in client["zhongshi_intake"].audit.find({"material_id": material})}
+        roles = {a["actor_role"] for a in client["zhongshi_intake"].audit.find(
+            {"action": "material.download", "target_id": material})}
     assert roles == {"applicant", "county_official", "city_official", "province_official", "expert"}
 
 
@@ -323,7 +325,7 @@ async def test_a_decline_arriving_before_its_panel_still_withholds_access(applic
 class FailingUnitOfWork:
     """A transaction that fails after the file went to GridFS (a write conflict that outlived its retries)."""
 
-    async def run(self, work: Any, *, consumed: Any = None) -> bool:
+    async def run(self, work: Any, *, consumed: Any = None, audit: Any = None) -> bool:
         raise RuntimeError("transaction aborted")
 
 
@@ -336,9 +338,11 @@ async def test_a_failed_transaction_leaves_no_chunks_behind(mongo_db: Any, make_
     ctx = materials.Materials(repo=repo, store=store, uow=FailingUnitOfWork(), clock=lambda: now,
                               settings=IntakeSettings())
     content = b"%PDF-1.7\n" + b"x" * (300 * 1024)  # two chunks
+    uploader = Principal("u", Role.APPLICANT, app.applicant_credit_code)
+    audit = Audit(Actor.of(uploader), "material.upload", "application", app.id)
     with pytest.raises(RuntimeError):
-        await materials.upload(ctx, app, Principal("u", Role.APPLICANT, app.applicant_credit_code),
-                               materials.Upload("equipment_list", "设备清单", "a.pdf", content))
+        await materials.upload(ctx, app, uploader, materials.Upload("equipment_list", "设备清单", "a.pdf", content),
+                               audit)
     assert await mongo_db["material_files.files"].count_documents({}) == 0
     assert await mongo_db["material_files.chunks"].count_documents({}) == 0
     assert await mongo_db.materials.count_documents({}) == 0

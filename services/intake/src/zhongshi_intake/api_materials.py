@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Response, UploadFile, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.auth import Principal, Role, current_principal, require
 from zhongshi_runtime.errors import errors
 
@@ -51,6 +52,12 @@ def _title(title: str) -> str:
     return title.strip() or "未命名材料"
 
 
+def _audit(principal: Principal, request: Request, action: str, app: Application,
+           target: tuple[str, str] | None = None) -> Audit:
+    kind, target_id = target or ("application", app.id)
+    return Audit.request(principal, request, action, kind, target_id, application_ids=[app.id], round_id=app.round_id)
+
+
 def router(ctx: Materials) -> APIRouter:
     api = APIRouter(prefix="/api/v1", tags=["materials"])
 
@@ -73,7 +80,7 @@ def router(ctx: Materials) -> APIRouter:
               responses={**errors(404, 409), 415: {"description": "不接受的文件类型"}},
               max_body_size=ctx.settings.material_max_bytes + 1024 * 1024)
     async def upload(
-        application_id: str, principal: ApplicantCaller, file: Annotated[UploadFile, File()],
+        application_id: str, principal: ApplicantCaller, request: Request, file: Annotated[UploadFile, File()],
         kind: Annotated[str, Form(max_length=50)], title: Annotated[str, Form(max_length=200)],
         replaces: Annotated[str | None, Form(max_length=40)] = None,
     ) -> MaterialRecord:
@@ -81,7 +88,7 @@ def router(ctx: Materials) -> APIRouter:
         item = Upload(kind=kind, title=_title(title), filename=file.filename or "", content=await file.read(),
                       replaces=replaces or None)
         try:
-            return await materials.upload(ctx, app, principal, item)
+            return await materials.upload(ctx, app, principal, item, _audit(principal, request, "material.upload", app))
         except Refused as exc:
             raise _refused(exc) from None
         except TransitionRefused as exc:
@@ -98,9 +105,10 @@ def router(ctx: Materials) -> APIRouter:
     @api.get("/applications/{application_id}/materials/{material_id}", summary="Download a material (audited)",
              response_class=Response, responses={**errors(404), 200: {"content": {
                  "application/pdf": {}, "image/jpeg": {}, "image/png": {}, DOCX: {}, XLSX: {}}}})
-    async def download(application_id: str, material_id: str, principal: Caller) -> Response:
+    async def download(application_id: str, material_id: str, principal: Caller, request: Request) -> Response:
         app = await readable(application_id, principal)
-        found = await materials.download(ctx, app, principal, material_id)
+        audit = _audit(principal, request, "material.download", app, target=("material", material_id))
+        found = await materials.download(ctx, app, material_id, audit)
         if found is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"材料 {material_id} 不存在")
         record, content = found
@@ -109,19 +117,19 @@ def router(ctx: Materials) -> APIRouter:
 
     @api.get("/applications/{application_id}/form.pdf", summary="The printable application form (申报书)",
              response_class=Response, responses={**errors(404), 200: {"content": {"application/pdf": {}}}})
-    async def form(application_id: str, principal: Caller) -> Response:
+    async def form(application_id: str, principal: Caller, request: Request) -> Response:
         app = await readable(application_id, principal)
         content = form_pdf(app, await ctx.repo.round(app.round_id), await ctx.store.of_application(app.id))
-        await materials.record_form(ctx, app, principal)
+        await materials.record_read(ctx, _audit(principal, request, "form.download", app))
         return Response(content, media_type="application/pdf", headers={
             **SAFE_HEADERS, "Content-Disposition": content_disposition(f"申报书-{app.id}.pdf")})
 
     @api.delete("/applications/{application_id}", summary="Delete a never-submitted draft and its materials",
                 responses=errors(404, 409))
-    async def delete(application_id: str, principal: ApplicantCaller) -> Deleted:
+    async def delete(application_id: str, principal: ApplicantCaller, request: Request) -> Deleted:
         app = await own(application_id, principal)
         try:
-            removed = await materials.delete_draft(ctx, app)
+            removed = await materials.delete_draft(ctx, app, _audit(principal, request, "application.delete", app))
         except TransitionRefused as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
         return Deleted(id=app.id, materials=removed)

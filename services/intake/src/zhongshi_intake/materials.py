@@ -10,13 +10,13 @@ from datetime import timedelta
 from pymongo import AsyncMongoClient
 from zhongshi_contracts.events import Event
 from zhongshi_contracts.materials import MATERIAL_KINDS
+from zhongshi_runtime.audit import Actor, Audit
 from zhongshi_runtime.auth import OFFICIALS, Principal, Role
 from zhongshi_runtime.clock import Clock, shanghai_date, utc_now
 from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.outbox import MongoUnitOfWork, Session, UnitOfWork
 
 from zhongshi_intake import domain
-from zhongshi_intake.audit import record_download
 from zhongshi_intake.domain import Application, Status
 from zhongshi_intake.material_store import MaterialRecord, MaterialStore, Uploader, new_record
 from zhongshi_intake.repository import IntakeRepository, MongoIntakeRepository
@@ -80,8 +80,10 @@ def check_upload(ctx: Materials, upload: Upload, used: int) -> str:
     return media_type
 
 
-async def upload(ctx: Materials, app: Application, principal: Principal, item: Upload) -> MaterialRecord:
-    """Store the file, then list it on the application in one transaction; a failed transaction leaves no file."""
+async def upload(ctx: Materials, app: Application, principal: Principal, item: Upload, audit: Audit
+                 ) -> MaterialRecord:
+    """Store the file, then list it on the application (and audit it) in one transaction; a failed transaction
+    leaves no file."""
     if app.status not in domain.EDITABLE:
         raise domain.TransitionRefused(f"申报当前状态为“{app.status_label}”，材料已随申报冻结，不能上传")
     if item.replaces is not None and item.replaces not in {m.id for m in app.materials}:
@@ -101,33 +103,37 @@ async def upload(ctx: Materials, app: Application, principal: Principal, item: U
         await ctx.repo.save(domain.attach(current, record.reference(), replaces=item.replaces,
                                           now=record.uploaded_at), session)
         await ctx.store.add(record, session)
+        audit.target_id, audit.outcome = record.id, f"{record.kind} v{record.version} {record.sha256[:12]}"
         return []
 
     await ctx.store.put_file(record, item.content)
     try:
-        await ctx.uow.run(work)
+        await ctx.uow.run(work, audit=audit)
     except BaseException:
         await ctx.store.delete_file(record.id)  # GridFS is outside the transaction: clean up its chunks
         raise
     return record
 
 
-async def download(ctx: Materials, app: Application, principal: Principal, material_id: str
+async def download(ctx: Materials, app: Application, material_id: str, audit: Audit
                    ) -> tuple[MaterialRecord, bytes] | None:
-    """The record and bytes of one of ``app``'s materials, the download recorded first; None if unknown."""
+    """The record and bytes of one of ``app``'s materials, the download audited first; None if unknown."""
     record = await ctx.store.get(material_id)
     if record is None or record.application_id != app.id:
         return None
-    await record_download(ctx.store.db, principal, application_id=app.id, material_id=material_id, at=ctx.clock())
+    await record_read(ctx, audit)
     return record, await ctx.store.read_file(material_id)
 
 
-async def record_form(ctx: Materials, app: Application, principal: Principal) -> None:
-    """The form carries the dossier and checksums: its downloads are recorded as a material's are."""
-    await record_download(ctx.store.db, principal, application_id=app.id, material_id="form.pdf", at=ctx.clock())
+async def record_read(ctx: Materials, audit: Audit) -> None:
+    """Audit a read of materials (a download, the printable form) before the bytes are sent: none goes unrecorded."""
+    async def nothing(_: Session) -> list[Event]:
+        return []
+
+    await ctx.uow.run(nothing, audit=audit)
 
 
-async def delete_draft(ctx: Materials, app: Application) -> list[str]:
+async def delete_draft(ctx: Materials, app: Application, audit: Audit) -> list[str]:
     """Delete a never-submitted draft with its records in one transaction, then its files."""
     domain.deletable(app)
     records = await ctx.store.of_application(app.id)
@@ -140,7 +146,8 @@ async def delete_draft(ctx: Materials, app: Application) -> list[str]:
             await ctx.store.remove_records(app.id, session)
         return []
 
-    await ctx.uow.run(work)
+    audit.outcome = f"{len(records)} 份材料"
+    await ctx.uow.run(work, audit=audit)
     for record in records:
         await ctx.store.delete_file(record.id)
     return [r.id for r in records]
@@ -188,7 +195,9 @@ async def _forget(ctx: Materials, application_id: str) -> None:
         await ctx.store.remove_records(application_id, session)
         return []
 
-    await ctx.uow.run(work)
+    purger = Actor("operator:cli", Role.OPERATOR.value, "*", "运维（材料清理命令）")
+    await ctx.uow.run(work, audit=Audit(purger, "materials.purge", "application", application_id,
+                                        application_ids=[application_id]))
 
 
 async def sweep_orphans(ctx: Materials, older_than: timedelta = timedelta(hours=1)) -> list[str]:
