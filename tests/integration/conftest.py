@@ -6,7 +6,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.helpers import Api, unique_credit_code
+from tests.integration.helpers import Api, fresh_credit_code
 from zhongshi.launcher import Stack
 
 pytestmark = pytest.mark.integration
@@ -29,7 +29,7 @@ def fresh_dossier(dossier_json: Callable[..., dict[str, Any]]) -> Callable[..., 
 
         today: date = shanghai_date(utc_now())
         d = dossier_json(index, today, **changes)
-        d["applicant"]["credit_code"] = unique_credit_code(d["applicant"]["region_code"])
+        d["applicant"]["credit_code"] = fresh_credit_code(d["applicant"])
         return d
 
     return build

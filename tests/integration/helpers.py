@@ -20,8 +20,14 @@ from zhongshi.polling import eventually
 T = TypeVar("T")
 
 
-def unique_credit_code(county: str = "420111") -> str:
-    return make_credit_code(f"91{county}{uuid.uuid4().hex[:9].upper()}")  # hex digits are all valid
+def unique_credit_code(county: str = "420111", category: str = "91") -> str:
+    return make_credit_code(f"{category}{county}{uuid.uuid4().hex[:9].upper()}")  # hex digits are all valid
+
+
+def fresh_credit_code(applicant: dict[str, Any]) -> str:
+    """A new credit code that agrees with the dossier applicant's county and legal-person kind."""
+    category = "12" if applicant["legal_person_kind"] == "public_institution" else "91"
+    return unique_credit_code(applicant["region_code"], category)
 
 
 class Api:

@@ -44,6 +44,7 @@ async def test_people_log_in_submit_and_take_a_chain_step_under_their_own_names(
                                   headers=me)
     assert created.status_code == 201, created.text
     app_id = created.json()["id"]
+    await api.upload_materials(app_id, dossier)  # the mechanism documents C9 rests on
     assert (await api.http.post(f"{intake}/applications/{app_id}/submit", headers=me)).status_code == 200
     await api.screened(app_id, timeout=60)
 

@@ -229,7 +229,7 @@ async def test_who_may_download_for_every_role(api: Api, stack: Stack, fresh_dos
     async def replaced() -> bool:
         return bool((await me.get("/materials", (Role.EXPERT, replacement))).status_code == 200)
 
-    await eventually(replaced, 60, "intake learned the panel and the decline")
+    await eventually(replaced, "intake learned the panel and the decline", 60)
     expected = {
         "applicant": ((Role.APPLICANT, me.code), 200),
         "another applicant": ((Role.APPLICANT, unique_credit_code("420111")), 404),
@@ -315,7 +315,7 @@ async def test_a_decline_arriving_before_its_panel_still_withholds_access(applic
     async def lead_reads() -> bool:
         return bool((await applicant.get(f"/materials/{material}", (Role.EXPERT, lead))).status_code == 200)
 
-    await eventually(lead_reads, 60, "the panel's lead may read")
+    await eventually(lead_reads, "the panel's lead may read", 60)
     assert (await applicant.get(f"/materials/{material}", (Role.EXPERT, declining))).status_code == 404
     panel_steps = [t for t in (await applicant.api.application(applicant.id))["timeline"]
                    if t["event_type"] == "pilot.review.panel-drawn"]

@@ -9,7 +9,7 @@ import pytest
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.clock import shanghai_date, utc_now
 
-from tests.integration.helpers import unique_credit_code
+from tests.integration.helpers import fresh_credit_code
 from zhongshi.demo import upload_materials
 from zhongshi.launcher import SERVICES, Stack, StackConfig
 from zhongshi.polling import wait_until
@@ -30,7 +30,7 @@ def test_a_restart_of_the_embedded_stack_loses_no_in_flight_application(tmp_path
                 "rule_set_version": "hubei-2025-v1"}).raise_for_status()
             for i in range(5):
                 d = dossier_json(i, shanghai_date(utc_now()))
-                d["applicant"]["credit_code"] = code = unique_credit_code(d["applicant"]["region_code"])
+                d["applicant"]["credit_code"] = code = fresh_credit_code(d["applicant"])
                 me = {"Authorization": f"Bearer {stack.token(Role.APPLICANT, code)}"}
                 app = http.post("/api/v1/applications", headers=me, json={"round_id": "R-restart", "dossier": d})
                 upload_materials(http, f"/api/v1/applications/{app.json()['id']}", me, d, [], required=[])
