@@ -19,9 +19,9 @@ from faststream.specification import AsyncAPI, get_asyncapi_html
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
-from zhongshi_contracts.envelope import headers_schema
 from zhongshi_contracts.events import Event
 
+from zhongshi_runtime.asyncapi import finish
 from zhongshi_runtime.auth import Authenticator
 from zhongshi_runtime.errors import document_kit_errors, too_large, unreadable_body
 from zhongshi_runtime.faults import Faults
@@ -101,14 +101,7 @@ class ServiceKit:
                               description=model.__doc__)(_documented(model))
         spec = AsyncAPI(broker, title=f"zhongshi {self.settings.service_name}", version="1.0.0",
                         description=self.description)
-        document: dict[str, Any] = spec.to_specification().to_jsonable()
-        messages = document.get("components", {}).get("messages", {})
-        for channel in document.get("channels", {}).values():
-            for ref in channel.get("messages", {}).values():
-                message = messages[ref["$ref"].rsplit("/", 1)[1]]
-                message["headers"] = headers_schema()
-                message["payload"] = models[channel["address"]].model_json_schema()
-        return document
+        return finish(spec.to_specification().to_jsonable(), models)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
