@@ -20,6 +20,7 @@ from typing import IO
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from zhongshi_contracts.topics import ALL_TOPICS
+from zhongshi_runtime.kafka_client import KafkaClientSettings
 
 DLQ_PARTITIONS = 1
 _PR_SET_PDEATHSIG = 1
@@ -123,10 +124,12 @@ def start_mail_sink(host: str, port: int, maildir: Path, log: Path) -> subproces
 
 
 async def create_topics(bootstrap: str, request_timeout_s: float = 30) -> list[str]:
-    """Create every contract topic and its DLQ with explicit partition counts; return those created."""
+    """Create every contract topic and its DLQ with explicit partition counts; return those created. The
+    connection's security comes from the environment (KAFKA_SECURITY_PROTOCOL, ...: zhongshi_runtime.kafka_client)."""
     wanted = [NewTopic(t.name, t.partitions, 1) for t in ALL_TOPICS]
     wanted += [NewTopic(t.dlq, DLQ_PARTITIONS, 1) for t in ALL_TOPICS]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(request_timeout_s * 1000))
+    client = KafkaClientSettings().at(bootstrap)
+    admin = AIOKafkaAdminClient(**client.aiokafka(), request_timeout_ms=int(request_timeout_s * 1000))
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -50,7 +50,7 @@ class ServiceKit:
             settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=10_000
         )
         self.db: AsyncDatabase[Any] = self.mongo[settings.database]
-        self.cluster_id = ClusterId(settings.kafka_bootstrap_servers)
+        self.cluster_id = ClusterId(settings)
         self.relay = OutboxRelay(
             self.db, self.broker, metrics=self.metrics, epoch=settings.broker_epoch,
             retention=timedelta(hours=settings.outbox_retention_hours), logger=self.logger,
@@ -61,7 +61,7 @@ class ServiceKit:
             self.mongo, self.db, source=f"/zhongshi/{name}", metrics=self.metrics, on_commit=self.relay.wake,
             faults=faults,
         )
-        self.consumers_cluster_id = ClusterId(settings.kafka_bootstrap_servers)  # one per task that asks
+        self.consumers_cluster_id = ClusterId(settings)  # one per task that asks
         self.consumers = Consumers(self.broker, settings, self.metrics, self.logger, faults,
                                    identify=self.consumers_cluster_id if settings.broker_epoch else None)
         self.authenticator = Authenticator(

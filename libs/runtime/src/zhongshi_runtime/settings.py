@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import ClassVar, Literal, Self
 
 from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from zhongshi_runtime.kafka_client import KafkaClientSettings
 
 PLACEHOLDERS = ("changeme", "change-me", "placeholder", "secret", "xxx", "todo")
 
 
-class ServiceSettings(BaseSettings):
+class ServiceSettings(KafkaClientSettings):
     """Configuration read from the environment; see the README's configuration table."""
 
     model_config = SettingsConfigDict(populate_by_name=True, extra="ignore")
@@ -20,7 +22,7 @@ class ServiceSettings(BaseSettings):
     environment: Literal["development", "test", "production"] = Field(
         "development", validation_alias="ZHONGSHI_ENV"
     )
-    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+    # KAFKA_BOOTSTRAP_SERVERS and the Kafka security settings: zhongshi_runtime.kafka_client.
     # The embedded broker sleeps a fetch's whole wait when it has nothing new: 100 ms adds ~50 ms per hop, and an
     # idle stack's polling costs a third of a core (0.8 at 20 ms). Kafka wakes on new records: 500 there.
     kafka_fetch_max_wait_ms: int = Field(100, ge=1, le=5000, validation_alias="KAFKA_FETCH_MAX_WAIT_MS")
