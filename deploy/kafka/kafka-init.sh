@@ -9,6 +9,7 @@
 #   KAFKA_BOOTSTRAP            where to connect (an admin listener or an admin principal's listener)
 #   KAFKA_COMMAND_CONFIG       optional client properties file (security.protocol, sasl.jaas.config, ...)
 #   KAFKA_REPLICATION_FACTOR   of new topics (default 1; 3 in production)
+#   KAFKA_APPLY_ACLS           0 for a development broker without an authorizer (default 1)
 #   ZHONGSHI_KAFKA_PLAN        the folder holding topics.txt and acls.txt (default: this script's)
 set -euf  # -f: a topic or group named '*' (every one) is not a file pattern
 
@@ -52,6 +53,10 @@ if [ "${KAFKA_CREATE_USERS:-0}" = 1 ]; then
   done
 fi
 
+if [ "${KAFKA_APPLY_ACLS:-1}" = 0 ]; then
+  echo "kafka-init: ACLs not applied (KAFKA_APPLY_ACLS=0: a broker without an authorizer)"
+  exit 0
+fi
 rows "$PLAN/acls.txt" | while read -r user operation kind name; do
   case "$kind" in
     cluster) resource="--cluster" ;;

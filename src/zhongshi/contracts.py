@@ -15,7 +15,7 @@ from typing import Any
 from zhongshi_contracts.catalog import EVENT_TYPES
 from zhongshi_contracts.published import event_schema
 
-from zhongshi import kafka_plan
+from zhongshi import kafka_plan, monitoring
 from zhongshi.compat import against_release
 from zhongshi.launcher import SERVICES
 
@@ -39,7 +39,7 @@ def render(document: Any) -> str:
 def generated() -> dict[Path, str]:
     files = {DOCS / "asyncapi" / f"{s}.json": render(asyncapi(s)) for s in SERVICES}
     files |= {DOCS / "schemas" / f"{t}.json": render(schema) for t, schema in event_schemas().items()}
-    return files | kafka_plan.render()
+    return files | kafka_plan.render() | monitoring.render()
 
 
 def main() -> int:

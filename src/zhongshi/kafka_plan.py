@@ -18,7 +18,7 @@ DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "kafka"
 FOREVER = -1  # the event log is the system of record: any service's state is rebuilt by replaying it
 DLQ_RETENTION_MS = 30 * 24 * 3600 * 1000  # a person looks at a dead letter within 30 days
 DLQ_PARTITIONS = 1
-EXPORTER = "kafka-exporter"  # reads offsets and group lag only
+MONITOR = "zhongshi-monitor"  # kafka-exporter and KEDA: read offsets and group lag, nothing else
 
 
 def user(service: str) -> str:
@@ -46,7 +46,7 @@ def acls() -> list[tuple[str, str, str, str]]:
         if kit.consumers.topics:
             rules.append((who, "Read", "group", kit.consumers.group_id))
         rules.append((who, "Describe", "cluster", "kafka-cluster"))  # the broker's cluster id (a new broker)
-    rules += [(EXPORTER, "Describe", "topic", "*"), (EXPORTER, "Describe", "group", "*")]
+    rules += [(MONITOR, "Describe", "topic", "*"), (MONITOR, "Describe", "group", "*")]
     return sorted(set(rules))
 
 

@@ -60,7 +60,7 @@ def test_every_topic_user_and_acl_of_the_plan_is_applied(tools: dict[str, str]) 
     assert len(acl_calls) == len(kafka_plan.acls())
     assert ("kafka-acls.sh --bootstrap-server 127.0.0.1:9094 --add --allow-principal User:zhongshi-review "
             "--operation Write --topic=pilot.review.decided") in acl_calls
-    assert ("kafka-acls.sh --bootstrap-server 127.0.0.1:9094 --add --allow-principal User:kafka-exporter "
+    assert ("kafka-acls.sh --bootstrap-server 127.0.0.1:9094 --add --allow-principal User:zhongshi-monitor "
             "--operation Describe --group=*") in acl_calls
     assert f"all {len(kafka_plan.topics())} topics present" in done.stdout
 
