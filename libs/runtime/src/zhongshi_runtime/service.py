@@ -69,7 +69,7 @@ class ServiceKit:
             jwks_file=settings.auth_jwks_file, jwks_url=settings.auth_jwks_url,
         )
         self._startup: list[StartupHook] = [lambda: ensure_outbox_indexes(self.db)]
-        self._periodic: list[tuple[float, StartupHook]] = [(15, self._watch_broker)]
+        self._periodic: list[tuple[float, StartupHook]] = []
         self._tasks: list[asyncio.Task[None]] = []
 
     def on_startup(self, hook: StartupHook) -> None:
@@ -109,7 +109,9 @@ class ServiceKit:
             await hook()
         await self.broker.start()
         await self.relay.start()
-        self._tasks = [asyncio.create_task(self._repeat(s, job)) for s, job in self._periodic]
+        # the broker's reachability, for BrokerUnreachable (readiness leaves the broker out)
+        watched = [(15.0, self._watch_broker), *self._periodic]
+        self._tasks = [asyncio.create_task(self._repeat(s, job)) for s, job in watched]
         self.logger.info("started on port %d", self.settings.port)
         try:
             yield
