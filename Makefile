@@ -3,7 +3,7 @@ UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: install run test test-unit lint bench contracts clean
+.PHONY: install run test test-fast lint bench contracts clean
 
 install:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -15,8 +15,8 @@ run: install
 test: install
 	$(UV) run pytest $(PYTEST_ARGS)
 
-test-unit: install
-	$(UV) run pytest -m "not integration" $(PYTEST_ARGS)
+test-fast: install  # the inner loop: unit and handler tests, no servers
+	$(UV) run pytest -m "unit or handler" $(PYTEST_ARGS)
 
 lint: install
 	$(UV) run ruff check .

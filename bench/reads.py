@@ -21,6 +21,7 @@ from pymongo import MongoClient
 
 from zhongshi import embedded
 from zhongshi.launcher import Stack
+from zhongshi.polling import wait_until
 
 DONE = """
 done = function(summary, latency, requests)
@@ -80,7 +81,7 @@ def measure(stack: Stack, seconds: float) -> dict[str, Any]:
     bare = embedded.spawn([sys.executable, "-m", "bench.bare_registry", str(port), stack.mongodb_uri],
                           stack.var / "logs" / "bare-registry.log")
     try:
-        embedded.wait_until(lambda: embedded.port_open("127.0.0.1", port), "bare registry", 30, bare)
+        wait_until(lambda: embedded.port_open("127.0.0.1", port), "bare registry", 30, bare)
         ours, theirs = stack.url("registry"), f"http://127.0.0.1:{port}"
         path, bare_path = "/api/v1/public/platforms", "/platforms"
         return {"entries": len(ids), "load_generator": "wrk 4.1 (1 thread)",

@@ -11,9 +11,11 @@ from types import FrameType
 from typing import Annotated
 
 import typer
-from zhongshi_runtime.auth import Role, mint_dev_token
+from zhongshi_runtime.auth import Role
 
 from zhongshi import demo
+from zhongshi.idp.client import TokenClient
+from zhongshi.idp.people import DEMO_PASSWORD, highlights
 from zhongshi.launcher import SERVICES, Stack, StackConfig
 from zhongshi.progress import Counter, ReportingStack, Steps
 
@@ -55,7 +57,8 @@ def up(
         for name in config.services:
             url = stack.url(name)
             typer.echo(f"  {name:<10} {url}/docs  {url}/asyncapi  {url}/metrics")
-        typer.echo(f"  dev tokens: zhongshi token --role applicant --scope <credit code>   (logs in {var_dir}/logs)")
+        typer.echo(f"  identity   {config.issuer}  (logs in {var_dir}/logs)")
+        typer.echo(demo_logins())
         if load_demo:
             typer.echo("loading the sample round ...")
             typer.echo(demo.summary(demo.load(stack, steps=steps)))
@@ -68,15 +71,35 @@ def up(
         typer.echo("stopped")
 
 
+def demo_logins() -> str:
+    """A short table of demo logins (all of them: docs/security.md)."""
+    lines = [f"  demo logins (password {DEMO_PASSWORD}; all of them in docs/security.md):"]
+    lines += [f"    {p.username:<14} {p.role.value:<18} {p.organisation:<20} {p.name} · {p.organisation_name}"
+              for p in highlights()]
+    return "\n".join(lines)
+
+
 @app.command()
 def token(
-    role: Annotated[Role, typer.Option(help="The caller's role.")],
-    scope: Annotated[str, typer.Option(help="Credit code, region code, expert id, '42' or '*'.")],
-    subject: Annotated[str | None, typer.Option(help="The user id (default: role:scope).")] = None,
-    var_dir: Annotated[Path, typer.Option()] = Path("var"),
+    role: Annotated[Role | None, typer.Option(help="The caller's role (with --organisation).")] = None,
+    organisation: Annotated[str | None, typer.Option(
+        "--organisation", "--scope", help="Credit code, region code, expert id, '42' or '*'.")] = None,
+    login: Annotated[str | None, typer.Option(help="A demo login instead (direct grant), e.g. applicant01.")] = None,
+    password: Annotated[str, typer.Option(help="The demo login's password.")] = DEMO_PASSWORD,
+    subject: Annotated[str | None, typer.Option(help="Act as this user id instead of the demo person.")] = None,
+    issuer: Annotated[str, typer.Option(help="The development identity provider.")] = StackConfig().issuer,
 ) -> None:
-    """Mint a development token signed by the local key that `zhongshi up` created."""
-    typer.echo(mint_dev_token(var_dir / "auth", role=role, scope=scope, subject=subject))
+    """Print an access token from the running development identity provider."""
+    client = TokenClient(issuer)
+    try:
+        if login:
+            typer.echo(client.for_login(login, password))
+        elif role is not None and organisation:
+            typer.echo(client.for_role(role.value, organisation, subject))
+        else:
+            raise typer.BadParameter("give --login, or --role and --organisation")
+    finally:
+        client.close()
 
 
 @app.command("demo")
@@ -118,6 +141,33 @@ def replay_registry(
             typer.echo(f"  {line}")
         if report.differences:
             raise typer.Exit(1)
+
+
+audit = typer.Typer(help="Read the audit trail (审计留痕).", no_args_is_help=True)
+app.add_typer(audit, name="audit")
+
+
+@audit.command("trail")
+def audit_trail(
+    application_id: str,
+    token: Annotated[str | None, typer.Option(envvar="ZHONGSHI_TOKEN",
+                                              help="A province official's or operator's token (default: the "
+                                                   "development provider's operator).")] = None,
+    var_dir: Annotated[Path, typer.Option()] = Path("var"),
+) -> None:
+    """Print one application's audit records from all five services, oldest first."""
+    from zhongshi.trail import TrailUnavailable, application_trail, describe
+
+    stack = Stack(StackConfig(var_dir=var_dir))
+    bearer = token or stack.token(Role.OPERATOR, "*")
+    try:
+        records = asyncio.run(application_trail({n: stack.url(n) for n in SERVICES}, bearer, application_id))
+    except TrailUnavailable as exc:
+        typer.echo(f"cannot read the whole trail: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    for record in records:
+        typer.echo(describe(record))
+    typer.echo(f"{len(records)} records")
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ from zhongshi_contracts.reference import (
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.clock import shanghai_date, utc_now
 
-from zhongshi.demo_data import APPLICANTS
+from zhongshi.demo_data import APPLICANTS, applicant_credit_code, legal_kind
 from zhongshi.demo_officials import run_chain
 from zhongshi.demo_registry import run_publicity
 from zhongshi.demo_review import run_review
@@ -51,14 +51,6 @@ def demo_round(today: date) -> dict[str, Any]:
     }
 
 
-def _legal_kind(name: str) -> tuple[str, str]:
-    if name.endswith("分公司"):
-        return "unincorporated", "91"
-    if name.endswith(("大学", "研究院", "中心", "研究所")):
-        return "public_institution", "12"
-    return "enterprise", "91"
-
-
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -66,8 +58,8 @@ def _sha(text: str) -> str:
 def dossier(i: int, row: tuple[str, str, str, PlatformType, list[Cluster], str], today: date) -> dict[str, Any]:
     """A complete, realistic dossier for applicant ``i``, falling short where its variant says."""
     county, name, platform, ptype, clusters, variant = row
-    kind, prefix = _legal_kind(name)
-    credit_code = make_credit_code(f"{prefix}{county}MA{(i * 7919) % 10**7:07d}")
+    kind = legal_kind(name)[0]
+    credit_code = applicant_credit_code(i)
     docs = [("operations_management", "中试平台运行管理办法"), ("service_process", "中试服务流程及收费标准"),
             ("safety_management", "安全生产与环境保护管理制度")]
     if variant == "c9":

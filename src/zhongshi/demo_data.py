@@ -3,6 +3,7 @@ screening outcomes. Each row: county code, applicant, platform, type, clusters, 
 
 from __future__ import annotations
 
+from zhongshi_contracts.credit_code import make_credit_code
 from zhongshi_contracts.reference import Cluster as C  # noqa: N817 - keeps the table readable
 from zhongshi_contracts.reference import PlatformType as T
 
@@ -80,3 +81,22 @@ EXCEPTION_APPROVAL = "该平台依托园区公共试验场地和共享设备开�
 # 推荐指标 per city in the sample round; every other city gets DEFAULT_QUOTA.
 QUOTAS = {"420100": 4, "420500": 2, "420600": 2}
 DEFAULT_QUOTA = 3
+
+
+SURNAMES = "王李张刘陈杨黄赵周吴徐孙马胡朱郭何罗高林"
+GIVEN = ["建国", "志强", "海燕", "晓明", "丽华", "文斌", "红梅", "永刚", "静", "伟", "敏", "磊", "婷", "军"]
+
+
+def legal_kind(name: str) -> tuple[str, str]:
+    """The applicant's legal-person kind and the first two characters of its credit code."""
+    if name.endswith("分公司"):
+        return "unincorporated", "91"
+    if name.endswith(("大学", "研究院", "中心", "研究所")):
+        return "public_institution", "12"
+    return "enterprise", "91"
+
+
+def applicant_credit_code(i: int) -> str:
+    """The unified social credit code of applicant ``i`` (its row in APPLICANTS)."""
+    county, name = APPLICANTS[i][0], APPLICANTS[i][1]
+    return make_credit_code(f"{legal_kind(name)[1]}{county}MA{(i * 7919) % 10**7:07d}")

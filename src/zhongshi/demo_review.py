@@ -13,12 +13,10 @@ import httpx
 from zhongshi_contracts.reference import Cluster, hubei_counties
 from zhongshi_runtime.auth import Role
 
-from zhongshi.demo_data import APPLICANTS
+from zhongshi.demo_data import APPLICANTS, GIVEN, SURNAMES
 from zhongshi.demo_officials import LISTED
 from zhongshi.launcher import Stack
 
-SURNAMES = "王李张刘陈杨黄赵周吴徐孙马胡朱郭何罗高林"
-GIVEN = ["建国", "志强", "海燕", "晓明", "丽华", "文斌", "红梅", "永刚", "静", "伟", "敏", "磊", "婷", "军"]
 ORGANISATIONS = ["武汉大学", "华中科技大学", "武汉理工大学", "中国地质大学（武汉）", "华中农业大学", "湖北大学",
                  "湖北工业大学", "长江大学", "湖北省产业技术研究院", "中国科学院武汉分院", "国家信息光电子创新中心",
                  "湖北省标准化与质量研究院"]

@@ -11,16 +11,17 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
 
+import httpx
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from zhongshi_contracts.topics import ALL_TOPICS
 from zhongshi_runtime.kafka_client import KafkaClientSettings
+
+from zhongshi.polling import wait_until
 
 DLQ_PARTITIONS = 1
 _PR_SET_PDEATHSIG = 1
@@ -58,25 +59,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def wait_until(check: Callable[[], bool], what: str, timeout: float, process: subprocess.Popen[bytes] | None = None,
-               log: Path | None = None) -> None:
-    """Poll ``check`` until true; fail with the log's tail if the process died or time ran out."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}:\n{tail(log)}")
-        if check():
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"{what} not ready after {timeout:.0f}s:\n{tail(log)}")
-
-
-def tail(log: Path | None, lines: int = 30) -> str:
-    if log is None or not log.exists():
-        return ""
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
 def port_open(host: str, port: int) -> bool:
@@ -121,6 +103,22 @@ def start_mail_sink(host: str, port: int, maildir: Path, log: Path) -> subproces
                      "-c", "aiosmtpd.handlers.Mailbox", str(maildir)], log)
     wait_until(lambda: port_open(host, port), "mail sink", 30, process, log)
     return process
+
+
+def start_idp(host: str, port: int, keys: Path, log: Path) -> subprocess.Popen[bytes]:
+    """The development OpenID Connect provider, ready when its discovery document answers."""
+    process = spawn([sys.executable, "-m", "zhongshi.idp", "--host", host, "--port", str(port), "--keys", str(keys)],
+                    log)
+    wait_until(lambda: _answers(f"http://{host}:{port}/.well-known/openid-configuration"), "identity provider", 60,
+               process, log)
+    return process
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 async def create_topics(bootstrap: str, request_timeout_s: float = 30) -> list[str]:

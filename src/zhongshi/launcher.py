@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from zhongshi_runtime.auth import Role, ensure_dev_keys, mint_dev_token
+from zhongshi_runtime.auth import Role
 
 from zhongshi import embedded
+from zhongshi.idp.client import TokenClient
+from zhongshi.polling import wait_until
 
 SERVICES = ("intake", "screening", "review", "registry", "notify")
 DEFAULT_PORTS = {"intake": 8001, "screening": 8002, "review": 8003, "registry": 8004, "notify": 8005}
@@ -29,6 +31,7 @@ class StackConfig:
     kafka_port: int = field(default_factory=lambda: int(os.environ.get("ZHONGSHI_KAFKA_PORT", "9092")))
     mongo_port: int = field(default_factory=lambda: int(os.environ.get("ZHONGSHI_MONGO_PORT", "27017")))
     mail_port: int = field(default_factory=lambda: int(os.environ.get("ZHONGSHI_SMTP_PORT", "2525")))
+    idp_port: int = field(default_factory=lambda: int(os.environ.get("ZHONGSHI_IDP_PORT", "8010")))
     ports: dict[str, int] = field(default_factory=lambda: {
         name: int(os.environ.get(f"{name.upper()}_PORT", port)) for name, port in DEFAULT_PORTS.items()})
     services: tuple[str, ...] = SERVICES
@@ -47,12 +50,17 @@ class StackConfig:
         """The configured MongoDB, else where the embedded database listens."""
         return self.mongodb_uri or f"mongodb://{self.host}:{self.mongo_port}/?directConnection=true"
 
+    @property
+    def issuer(self) -> str:
+        """The embedded identity provider's issuer URL."""
+        return f"http://{self.host}:{self.idp_port}"
+
     @classmethod
     def isolated(cls, var_dir: Path, **overrides: object) -> StackConfig:
         """A stack on free ports under ``var_dir``, ignoring any external broker/database settings."""
         ports = {name: embedded.free_port() for name in SERVICES}
         return cls(var_dir=var_dir, kafka_port=embedded.free_port(), mongo_port=embedded.free_port(),
-                   mail_port=embedded.free_port(),
+                   mail_port=embedded.free_port(), idp_port=embedded.free_port(),
                    ports=ports, kafka_bootstrap_servers="", mongodb_uri="", **overrides)  # type: ignore[arg-type]
 
 
@@ -72,6 +80,8 @@ class Stack:
         self.embedded_database = not config.mongodb_uri
         self.embedded_mail = not os.environ.get("NOTIFY_SMTP_HOST")
         self.mail_sink: subprocess.Popen[bytes] | None = None
+        self.idp: subprocess.Popen[bytes] | None = None
+        self.tokens = TokenClient(config.issuer)
 
     # ---- infrastructure ----
     def start_infrastructure(self) -> None:
@@ -80,10 +90,20 @@ class Stack:
         if self.embedded_broker:
             self.start_broker()
         embedded.ensure_topics(self.bootstrap)
-        ensure_dev_keys(self.var / "auth")
+        self.start_idp()
         if self.embedded_mail:
             self.mail_sink = embedded.start_mail_sink(self.config.host, self.config.mail_port, self.mailbox,
                                                       self.var / "logs" / "mail.log")
+
+    def start_idp(self) -> None:
+        """The development OpenID Connect provider (src/zhongshi/idp), its keys under var/idp/keys."""
+        c = self.config
+        self.idp = embedded.start_idp(c.host, c.idp_port, self.idp_keys, self.var / "logs" / "idp.log")
+
+    @property
+    def idp_keys(self) -> Path:
+        """The provider's signing keys: add or delete one to rotate (zhongshi.idp.keys)."""
+        return self.var / "idp" / "keys"
 
     def start_broker(self) -> None:
         c = self.config
@@ -126,7 +146,7 @@ class Stack:
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
             "MONGODB_URI": self.mongodb_uri,
             "ZHONGSHI_BROKER_EPOCH": self.epoch,
-            "AUTH_JWKS_FILE": str(self.var / "auth" / "jwks.json"),
+            "AUTH_ISSUER": self.config.issuer,
             "LOG_LEVEL": self.config.log_level,
             f"{base.upper()}_PORT": str(self.config.ports[name]),
             "REGISTRY_CERTIFICATE_KEY_FILE": str(self.var / "registry" / "certificate-ed25519.pem"),
@@ -179,17 +199,21 @@ class Stack:
         # core taken from the services starting up on a two-core machine.
         with httpx.Client(timeout=2) as probe:
             for name in names or tuple(self.processes):
-                embedded.wait_until(lambda n=name: self.is_ready(n, probe), f"service {name}",  # type: ignore[misc]
-                                    timeout, self.processes[name], self.log(name))
+                wait_until(lambda n=name: self.is_ready(n, probe), f"service {name}",  # type: ignore[misc]
+                           timeout, self.processes[name], self.log(name))
 
     def start(self) -> float:
         """Start everything; return the seconds it took until all services were ready."""
         began = time.monotonic()
         self.start_infrastructure()
+        self.start_services()
+        return time.monotonic() - began
+
+    def start_services(self, timeout: float = 180) -> None:
+        """Start the configured services on the running infrastructure and wait until they are ready."""
         for name in self.config.services:
             self.start_service(name)
-        self.wait_ready()
-        return time.monotonic() - began
+        self.wait_ready(timeout=timeout)
 
     def stop_service(self, name: str) -> None:
         embedded.stop(self.processes.pop(name))
@@ -206,10 +230,13 @@ class Stack:
                 process.terminate()
         for name in list(self.processes):
             self.stop_service(name)
-        for infrastructure in (self.broker, self.database, self.mail_sink):
+        for infrastructure in (self.broker, self.database, self.mail_sink, self.idp):
             if infrastructure is not None:
                 embedded.stop(infrastructure, timeout=15)
-        self.broker = self.database = self.mail_sink = None
+        self.broker = self.database = self.mail_sink = self.idp = None
+        self.tokens.close()
 
-    def token(self, role: Role | str, scope: str, subject: str | None = None) -> str:
-        return mint_dev_token(self.var / "auth", role=Role(role), scope=scope, subject=subject)
+    def token(self, role: Role | str, organisation: str, subject: str | None = None) -> str:
+        """An access token from the embedded provider for the demo person of ``role`` and ``organisation``
+        (a service identity when there is none, or ``subject``); cached per identity."""
+        return self.tokens.for_role(str(Role(role)), organisation, subject)

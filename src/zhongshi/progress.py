@@ -41,7 +41,8 @@ class QuietSteps(Steps):
 
 
 class ReportingStack(Stack):
-    """The launcher's Stack, reporting each component as it comes up: database, broker, mail sink, services."""
+    """The launcher's Stack, reporting each component as it comes up: database, broker, identity provider,
+    topics and mail sink, then each service."""
 
     def __init__(self, config: StackConfig, steps: Steps) -> None:
         super().__init__(config)
@@ -55,9 +56,13 @@ class ReportingStack(Stack):
         with self.steps.step(f"broker (Tansu) on port {self.config.kafka_port}"):
             super().start_broker()
 
+    def start_idp(self) -> None:
+        with self.steps.step(f"identity provider (OpenID Connect) on port {self.config.idp_port}"):
+            super().start_idp()
+
     def start_infrastructure(self) -> None:
         super().start_infrastructure()
-        self.steps.done("topics, development keys and mail sink")
+        self.steps.done("topics and mail sink")
 
     def wait_ready(self, names: tuple[str, ...] | None = None, timeout: float = 180) -> None:
         for name in names or tuple(self.processes):

@@ -177,4 +177,9 @@ TABLE: list[Row] = [
         args={"subscription_id": "webhook"}),
     Row("notify", "GET", "/api/v1/webhooks/{subscription_id}/deliveries", {OP: 200},
         args={"subscription_id": "webhook"}),
+    # ---- audit (every service: the runtime kit adds it) ----
+    *[Row(service, "GET", "/api/v1/audit", {PR: 200, OP: 200}, query={"application_id": "read"})
+      for service in ("intake", "screening", "review", "registry", "notify")],
+    *[Row(service, "GET", "/api/v1/audit/export", {PR: 200, OP: 200}, query={"format": "csv"})
+      for service in ("intake", "screening", "review", "registry", "notify")],
 ]

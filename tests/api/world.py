@@ -129,7 +129,7 @@ class World:
             waiting = {i["application_id"] for i in proposal["incomplete"]}
             return {self.ids["r1"], self.ids["r2"]} <= waiting
 
-        await eventually(candidates, 60, "r1 and r2 in expert review")
+        await eventually(candidates, "r1 and r2 in expert review", 60)
         await self.ok("POST", "review", f"/api/v1/rounds/{round_id}/panels", json={
             "seed": self.uid, "application_ids": [self.ids["r1"], self.ids["r2"]]})
         for name in ("r1", "r2"):
@@ -167,7 +167,7 @@ class World:
             items = (await self.ok("GET", "notify", "/api/v1/inbox", me))["items"]
             return str(items[0]["id"]) if items else None
 
-        self.ids["message"] = await eventually(message, 60, "a message in the applicant's inbox")
+        self.ids["message"] = await eventually(message, "a message in the applicant's inbox", 60)
         hook = await self.ok("POST", "notify", "/api/v1/webhooks", (Role.OPERATOR, "*"), json={
             "url": "http://127.0.0.1:9/matrix", "event_types": ["pilot.application.forwarded"]})
         self.ids["webhook"] = hook["id"]

@@ -39,6 +39,7 @@ from zhongshi_runtime.auth import Role
 from zhongshi import demo
 from zhongshi.embedded import free_port
 from zhongshi.launcher import SERVICES, Stack, StackConfig
+from zhongshi.polling import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -148,16 +149,6 @@ def scrape_config(stack: Stack, lag_port: int, prometheus_port: int, rules: Path
         job.pop("dns_sd_configs", None)
         job["static_configs"] = [{"targets": [f"127.0.0.1:{targets[job['job_name']]}"]}]
     return config
-
-
-def wait_until(check: Any, what: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if process is not None and process.poll() is not None:
-            raise AssertionError(f"{what}: the process exited with {process.returncode}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        time.sleep(0.2)
 
 
 def responds(url: str) -> bool:

@@ -27,9 +27,7 @@ def chaos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chaos]:
 
         def start() -> None:
             stack.start_infrastructure()
-            for name in stack.config.services:
-                stack.start_service(name)
-            stack.wait_ready(timeout=READY_TIMEOUT_S)
+            stack.start_services(READY_TIMEOUT_S)
 
         chaos.spawn(start)
         chaos.start()

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import httpx
@@ -15,20 +14,9 @@ from zhongshi_contracts.credit_code import make_credit_code
 from zhongshi_runtime.auth import Role
 
 from zhongshi.launcher import Stack
+from zhongshi.polling import eventually
 
 T = TypeVar("T")
-
-
-async def eventually(check: Callable[[], Awaitable[T | None]], timeout: float = 30, what: str = "condition") -> T:
-    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout}s (last: {result!r})")
-        await asyncio.sleep(0.05)
 
 
 def unique_credit_code(county: str = "420111") -> str:
@@ -76,7 +64,7 @@ class Api:
             app = await self.application(app_id)
             return app if app["status"] not in ("draft", "submitted") else None
 
-        return await eventually(done, timeout, f"{app_id} screened")
+        return await eventually(done, f"{app_id} screened", timeout)
 
     async def metric(self, service: str, name: str, **labels: str) -> float:
         text = (await self.http.get(self.stack.url(service) + "/metrics")).text

@@ -43,7 +43,9 @@ def alive(pid: int) -> bool:
 
 def test_up_starts_everything_and_sigterm_leaves_no_process_behind(tmp_path: Path) -> None:
     ports = {f"{name.upper()}_PORT": str(free_port()) for name in SERVICES}
-    env = {**os.environ, **ports, "ZHONGSHI_KAFKA_PORT": str(free_port()), "ZHONGSHI_MONGO_PORT": str(free_port())}
+    idp_port = free_port()
+    env = {**os.environ, **ports, "ZHONGSHI_KAFKA_PORT": str(free_port()), "ZHONGSHI_MONGO_PORT": str(free_port()),
+           "ZHONGSHI_IDP_PORT": str(idp_port)}
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
     env.pop("MONGODB_URI", None)
     up = subprocess.Popen([sys.executable, "-m", "zhongshi.cli", "up", "--var-dir", str(tmp_path)], env=env,
@@ -59,14 +61,18 @@ def test_up_starts_everything_and_sigterm_leaves_no_process_behind(tmp_path: Pat
         output = "".join(lines)
         assert "zhongshi is up" in output, output
         # each component reported as it came up (zhongshi.progress), before the summary
-        for component in ("database (SecantusDB)", "broker (Tansu)", *(f"service {n} ready" for n in SERVICES)):
+        for component in ("database (SecantusDB)", "broker (Tansu)", "identity provider (OpenID Connect)",
+                          *(f"service {n} ready" for n in SERVICES)):
             assert f"✓ {component}" in output, output
         for name in SERVICES:
             url = f"http://127.0.0.1:{ports[f'{name.upper()}_PORT']}"
             assert f"{url}/docs" in output and f"{url}/asyncapi" in output and f"{url}/metrics" in output
             assert httpx.get(url + "/ready").status_code == 200
+        issuer = f"http://127.0.0.1:{idp_port}"
+        assert f"identity   {issuer}" in output and "applicant01b" in output and "zhongshi-demo" in output
+        assert httpx.get(issuer + "/.well-known/openid-configuration").json()["issuer"] == issuer
         children = children_of(up.pid)
-        assert len(children) == 8  # the broker, the database, the mail sink and five services
+        assert len(children) == 9  # the broker, the database, the identity provider, the mail sink, five services
         up.send_signal(signal.SIGTERM)
         assert up.wait(60) == 0
         assert "stopped" in up.stdout.read()  # type: ignore[union-attr]

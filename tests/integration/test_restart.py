@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
@@ -12,6 +11,7 @@ from zhongshi_runtime.clock import shanghai_date, utc_now
 
 from tests.integration.helpers import unique_credit_code
 from zhongshi.launcher import SERVICES, Stack, StackConfig
+from zhongshi.polling import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -39,14 +39,13 @@ def test_a_restart_of_the_embedded_stack_loses_no_in_flight_application(tmp_path
     stack.config.services = SERVICES
     try:
         stack.start()  # a new, empty broker: intake's outbox replays what screening never saw
-        deadline = time.monotonic() + 60
         with httpx.Client(base_url=stack.url("intake"), timeout=30) as http:
-            while True:
+
+            def screened() -> dict[str, str] | None:
                 statuses = {i: http.get(f"/api/v1/applications/{i}", headers=province).json()["status"] for i in ids}
-                if all(s != "submitted" for s in statuses.values()) or time.monotonic() > deadline:
-                    break
-                time.sleep(0.1)
-            assert statuses == dict.fromkeys(ids, "eligible")
+                return None if "submitted" in statuses.values() else statuses
+
+            assert wait_until(screened, "every application screened", 60) == dict.fromkeys(ids, "eligible")
             for i in ids:
                 timeline = http.get(f"/api/v1/applications/{i}", headers=province).json()["timeline"]
                 assert [t["event_type"] for t in timeline] == ["pilot.application.submitted",
@@ -67,15 +66,12 @@ def test_a_restart_of_the_embedded_stack_loses_no_in_flight_application(tmp_path
 
 
 def wait_for_metric(http: httpx.Client, base: str, labels: str, expected: float, timeout: float = 60) -> None:
-    """Poll the duplicate counter with these labels until it reaches ``expected``."""
-    deadline = time.monotonic() + timeout
-    value = 0.0
-    while time.monotonic() < deadline:
-        for line in http.get(base + "/metrics").text.splitlines():
-            if line.startswith("zhongshi_duplicate_events_total{") and labels in line:
-                value = float(line.rsplit(" ", 1)[1])
-        if value >= expected:
-            assert value == expected
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"{labels}: {value} duplicates absorbed, expected {expected}")
+    """Poll the duplicate counter with these labels until it reaches ``expected``; it must not pass it."""
+
+    def absorbed() -> float:
+        lines = http.get(base + "/metrics").text.splitlines()
+        found = [float(line.rsplit(" ", 1)[1]) for line in lines
+                 if line.startswith("zhongshi_duplicate_events_total{") and labels in line]
+        return found[0] if found and found[0] >= expected else 0.0
+
+    assert wait_until(absorbed, f"{labels}: {expected} duplicates absorbed", timeout) == expected

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.outbox import OutboxRelay, ensure_outbox_indexes
+
+from zhongshi.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -35,10 +37,19 @@ def record(n: int, published: bool) -> dict[str, Any]:
 async def test_a_broker_replaced_under_a_running_relay_gets_the_retained_outbox_again(mongo_db: Any) -> None:
     await ensure_outbox_indexes(mongo_db)
     await mongo_db.outbox.insert_many([record(1, True), record(2, True), record(3, False)])
-    cluster = ["epoch-1"]
+    cluster, asked = ["epoch-1"], [0]
 
     async def identify() -> str:
+        asked[0] += 1
         return cluster[0]
+
+    def sent(expected: list[str]) -> Callable[[], Awaitable[bool]]:
+        async def check() -> bool:
+            return sorted(broker.sent) == expected
+        return check
+
+    async def asked_again() -> bool:
+        return asked[0] >= asked_before + 3
 
     broker, metrics = Broker(), RuntimeMetrics("probe")
     relay = OutboxRelay(mongo_db, broker, metrics=metrics, epoch="epoch-1",  # type: ignore[arg-type]
@@ -47,11 +58,12 @@ async def test_a_broker_replaced_under_a_running_relay_gets_the_retained_outbox_
     await mongo_db.meta.insert_one({"_id": "broker_epoch", "epoch": "epoch-1"})
     await relay.start()
     try:
-        await wait_for(lambda: broker.sent == ["v3"])
+        await eventually(sent(["v3"]), "v3 published")
         cluster[0] = "epoch-2"  # the launcher killed the broker and started an empty one
-        await wait_for(lambda: sorted(broker.sent) == ["v1", "v2", "v3", "v3"])
-        await asyncio.sleep(0.5)  # checked again and again: the same broker gets nothing twice
-        assert sorted(broker.sent) == ["v1", "v2", "v3", "v3"]
+        await eventually(sent(["v1", "v2", "v3", "v3"]), "the retained outbox published again")
+        asked_before = asked[0]
+        await eventually(asked_again, "the broker asked for its cluster id three more times")
+        assert sorted(broker.sent) == ["v1", "v2", "v3", "v3"]  # the same broker got nothing twice
     finally:
         await relay.stop()
     assert metrics.registry.get_sample_value("zhongshi_outbox_replays_total", {"service": "probe"}) == 1
@@ -69,11 +81,3 @@ async def test_an_unreachable_broker_is_asked_again_and_replays_nothing_meanwhil
                         retention=timedelta(days=1), logger=logging.getLogger("test"), identify=unreachable)
     assert await relay.replay_if_new_broker() == 0
     assert (await mongo_db.outbox.find_one({"_id": "e1"}))["published_at"] is not None
-
-
-async def wait_for(condition: Any, timeout: float = 10) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached")
-        await asyncio.sleep(0.02)

@@ -10,9 +10,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from zhongshi_intake import api
+from zhongshi_intake.domain import Status, TimelineEntry
 from zhongshi_intake.repository import InMemoryIntakeRepository
-from zhongshi_runtime.auth import Authenticator, Role, ensure_dev_keys, mint_dev_token
-from zhongshi_runtime.testing import InMemoryUnitOfWork
+from zhongshi_runtime.auth import Role
+from zhongshi_runtime.testing import InMemoryUnitOfWork, file_authenticator, mint_test_token
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 ROUND = {"id": "R2026-01", "title": "2026年度第一批", "opens_on": "2026-11-01", "closes_on": "2026-12-31",
@@ -24,21 +25,19 @@ class Client:
         self.keys, self.http, self.uow = keys, http, uow
 
     def auth(self, role: Role, scope: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {mint_dev_token(self.keys, role=role, scope=scope)}"}
+        return {"Authorization": f"Bearer {mint_test_token(self.keys, role=role, organisation=scope)}"}
 
 
 @pytest.fixture
 async def client(tmp_path: Path):  # type: ignore[no-untyped-def]
-    ensure_dev_keys(tmp_path)
     app = FastAPI()
-    app.state.authenticator = Authenticator(issuer="zhongshi-dev", audience="zhongshi",
-                                            jwks_file=str(tmp_path / "jwks.json"))
-    uow = InMemoryUnitOfWork()
-    app.include_router(api.router(InMemoryIntakeRepository(), uow, lambda: app.state.now))
+    app.state.authenticator = file_authenticator(tmp_path)
+    uow, repo = InMemoryUnitOfWork(), InMemoryIntakeRepository()
+    app.include_router(api.router(repo, uow, lambda: app.state.now))
     app.state.now = NOW
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         c = Client(tmp_path, http, uow)
-        c.app = app
+        c.app, c.repo = app, repo
         assert (await http.post("/api/v1/rounds", json=ROUND,
                                 headers=c.auth(Role.PROVINCE_OFFICIAL, "42"))).status_code == 201
         yield c
@@ -188,3 +187,61 @@ async def test_listings_are_narrowed_to_the_callers_scope(client, dossier_json) 
     assert await total(Role.CITY_OFFICIAL, "420100", city_code="420200") == 0
     assert await total(Role.COUNTY_OFFICIAL, "420111") == 1
     assert await total(Role.APPLICANT, dossier_json(7)["applicant"]["credit_code"]) == 1
+
+
+# ---- audit: each state change leaves exactly one record naming the person; a refusal leaves none ----
+
+async def test_opening_the_round_is_audited_with_the_official(client: Client) -> None:
+    [record] = client.uow.audit
+    assert (record.action, record.target_kind, record.target_id, record.round_id) == (
+        "round.open", "round", "R2026-01", "R2026-01")
+    assert (record.actor_subject, record.actor_role, record.actor_organisation) == (
+        "province_official:42", "province_official", "42")
+
+
+async def test_each_applicant_step_writes_one_record_and_a_refusal_none(client: Client, dossier_json) -> None:  # type: ignore[no-untyped-def]
+    d = dossier_json()
+    code = d["applicant"]["credit_code"]
+    me = client.auth(Role.APPLICANT, code)
+    app = (await create(client, d)).json()
+    await client.http.patch(f"/api/v1/applications/{app['id']}", json={"platform": {"name": "新名称中试平台"}},
+                            headers=me)
+    await client.http.post(f"/api/v1/applications/{app['id']}/submit", headers={**me, "X-Request-ID": "r-42"})
+    refused = await client.http.post(f"/api/v1/applications/{app['id']}/submit", headers=me)
+    assert refused.status_code == 409
+    await client.http.post(f"/api/v1/applications/{app['id']}/withdraw", json={"reason": "资料需补充"}, headers=me)
+    mine = client.uow.audit[1:]
+    assert [(r.action, r.outcome) for r in mine] == [
+        ("application.create", "draft"), ("application.edit", "draft"), ("application.submit", "submitted"),
+        ("application.withdraw", "withdrawn")]
+    assert {(r.actor_subject, r.actor_organisation, r.target_id) for r in mine} == {
+        (f"applicant:{code}", code, app["id"])}
+    assert all(r.application_ids == [app["id"]] and r.round_id == "R2026-01" for r in mine)
+    assert mine[2].request_id == "r-42" and mine[3].reason == "资料需补充"
+
+
+async def test_a_forbidden_or_invalid_request_writes_nothing(client: Client, dossier_json) -> None:  # type: ignore[no-untyped-def]
+    d = dossier_json()
+    other = client.auth(Role.APPLICANT, "91420100MA4K000000")
+    forbidden = await client.http.post("/api/v1/applications", json={"round_id": "R2026-01", "dossier": d},
+                                       headers=other)
+    again = await client.http.post("/api/v1/rounds", json={"id": "R2026-01", "title": "重复", "opens_on": "2026-11-01",
+                                                          "closes_on": "2026-12-31", "rule_set_version": "v"},
+                                   headers=client.auth(Role.PROVINCE_OFFICIAL, "42"))
+    assert (forbidden.status_code, again.status_code) == (403, 409)
+    assert [r.action for r in client.uow.audit] == ["round.open"]
+async def test_the_applicant_reads_which_department_acted_not_which_official(client, dossier_json) -> None:  # type: ignore[no-untyped-def]
+    d = dossier_json()
+    app_id = (await create(client, d)).json()["id"]
+    stored = await client.repo.get(app_id)
+    step = TimelineEntry(at=NOW, event_type="pilot.application.recommended", event_id="e1", status=Status.CITY_REVIEW,
+                         actor_role="county_official", summary="县级经信部门已推荐",
+                         details={"actor": {"id": "u-7f3a", "role": "county_official", "region_code": "420111"}})
+    await client.repo.save(stored.model_copy(update={"timeline": [*stored.timeline, step]}))
+    mine = client.auth(Role.APPLICANT, d["applicant"]["credit_code"])
+    seen = (await client.http.get(f"/api/v1/applications/{app_id}", headers=mine)).json()["timeline"][-1]
+    assert seen["details"]["actor"] == {"id": "洪山区经济和信息化局", "role": "county_official",
+                                        "region_code": "420111"}
+    province = client.auth(Role.PROVINCE_OFFICIAL, "42")
+    official = (await client.http.get(f"/api/v1/applications/{app_id}", headers=province)).json()["timeline"][-1]
+    assert official["details"]["actor"]["id"] == "u-7f3a"

@@ -61,6 +61,10 @@ async def test_a_redelivered_verdict_appears_once_in_the_timeline(harness) -> No
         await broker.publish(**message)
     app = await harness.repo.get(harness.app_id)
     assert [t.event_type for t in app.timeline] == ["pilot.application.submitted", "pilot.application.screened"]
+    [record] = harness.uow.audit  # the consumed event is audited once, as the service, with its handler and id
+    assert (record.actor_subject, record.action, record.application_ids, record.round_id) == (
+        "service:intake", "intake.on_screened", [harness.app_id], "R1")
+    assert record.event_id == message["headers"]["ce_id"]
 
 
 async def test_a_stale_verdict_is_recorded_but_does_not_move_the_status(harness) -> None:  # type: ignore[no-untyped-def]
@@ -75,7 +79,7 @@ async def test_a_stale_verdict_is_recorded_but_does_not_move_the_status(harness)
 async def test_a_verdict_for_an_unknown_application_is_dead_lettered(harness) -> None:  # type: ignore[no-untyped-def]
     async with TestKafkaBroker(harness.ready()) as broker:
         await broker.publish(**envelope(screened("A-unknown", "eligible")))
-    assert harness.dead_letters[0][1]["dlq_kind"] == "rejected"
+    assert harness.dead_letters[0][1]["dlq_kind"] == "rejected" and harness.uow.audit == []
 
 
 def chain_step(cls, app_id: str, revision: int = 1, **extra):  # type: ignore[no-untyped-def]

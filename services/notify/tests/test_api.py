@@ -13,7 +13,8 @@ from zhongshi_notify.deliveries import InMemoryDeliveryStore
 from zhongshi_notify.notices import NOTIFIED_EVENTS
 from zhongshi_notify.planning import Attempt, Channel, InboxMessage
 from zhongshi_notify.repository import InMemoryNotifyRepository
-from zhongshi_runtime.auth import Authenticator, Role, ensure_dev_keys, mint_dev_token
+from zhongshi_runtime.auth import Role
+from zhongshi_runtime.testing import InMemoryUnitOfWork, file_authenticator, mint_test_token
 
 from .samples import NOW, Clock
 
@@ -26,29 +27,31 @@ PROVINCE = (Role.PROVINCE_OFFICIAL, "42")
 
 class Client:
     def __init__(self, keys: Path, http: httpx.AsyncClient, repo: InMemoryNotifyRepository,
-                 store: InMemoryDeliveryStore) -> None:
+                 store: InMemoryDeliveryStore, uow: InMemoryUnitOfWork | None = None) -> None:
         self.keys, self.http, self.repo, self.store = keys, http, repo, store
+        self.uow = uow or InMemoryUnitOfWork()
 
     async def call(self, who: tuple[Role, str] | None, method: str, path: str, **kw) -> httpx.Response:  # type: ignore[no-untyped-def]
-        headers = {"Authorization": f"Bearer {mint_dev_token(self.keys, role=who[0], scope=who[1])}"} if who else {}
+        token = mint_test_token(self.keys, role=who[0], organisation=who[1]) if who else ""
+        headers = {"Authorization": f"Bearer {token}"} if who else {}
         return await self.http.request(method, path, headers=headers, **kw)
 
 
-def build(tmp_path: Path, repo, store, https_only: bool = False) -> FastAPI:  # type: ignore[no-untyped-def]
-    ensure_dev_keys(tmp_path)
+def build(tmp_path: Path, repo, store, https_only: bool = False,  # type: ignore[no-untyped-def]
+          uow: InMemoryUnitOfWork | None = None) -> FastAPI:
     app = FastAPI()
-    app.state.authenticator = Authenticator(issuer="zhongshi-dev", audience="zhongshi",
-                                            jwks_file=str(tmp_path / "jwks.json"))
-    app.include_router(api.router(repo, store, topics=TOPICS, clock=Clock(), https_only=https_only))
+    app.state.authenticator = file_authenticator(tmp_path)
+    app.include_router(api.router(repo, store, uow=uow or InMemoryUnitOfWork(), topics=TOPICS, clock=Clock(),
+                                  https_only=https_only))
     return app
 
 
 @pytest.fixture
 async def client(tmp_path: Path):  # type: ignore[no-untyped-def]
-    repo, store = InMemoryNotifyRepository(), InMemoryDeliveryStore()
-    transport = httpx.ASGITransport(app=build(tmp_path, repo, store))
+    repo, store, uow = InMemoryNotifyRepository(), InMemoryDeliveryStore(), InMemoryUnitOfWork("notify")
+    transport = httpx.ASGITransport(app=build(tmp_path, repo, store, uow=uow))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-        yield Client(tmp_path, http, repo, store)
+        yield Client(tmp_path, http, repo, store, uow)
 
 
 def message(n: int, recipient: str) -> InboxMessage:
@@ -57,7 +60,8 @@ def message(n: int, recipient: str) -> InboxMessage:
 
 
 async def test_the_inbox_lists_my_messages_newest_first_and_marks_them_read(client) -> None:  # type: ignore[no-untyped-def]
-    await client.repo.add_inbox([message(1, APPLICANT[1]), message(2, APPLICANT[1]), message(3, "420111")])
+    await client.repo.add_inbox([message(1, f"applicant:{APPLICANT[1]}"), message(2, f"applicant:{APPLICANT[1]}"),
+                                 message(3, "official:420111")])
     page = (await client.call(APPLICANT, "GET", "/api/v1/inbox")).json()
     assert page["unread"] == 2 and [m["title"] for m in page["items"]] == ["标题2", "标题1"]
     assert set(page["items"][0]) == {"id", "title", "body", "read", "application_id", "event_type", "created_at"}
@@ -67,17 +71,34 @@ async def test_the_inbox_lists_my_messages_newest_first_and_marks_them_read(clie
     assert (await client.call(COUNTY, "POST", f"/api/v1/inbox/{first}/read")).status_code == 404  # not theirs
     assert (await client.call(None, "GET", "/api/v1/inbox")).status_code == 401
     assert (await client.call(COUNTY, "GET", "/api/v1/inbox")).json()["unread"] == 1
+    [read] = client.uow.audit  # the county's 404 left nothing
+    assert (read.action, read.target_id, read.actor_subject) == ("inbox.read", first, f"applicant:{APPLICANT[1]}")
 
 
 async def test_preferences_belong_to_the_callers_scope(client) -> None:  # type: ignore[no-untyped-def]
     assert (await client.call(APPLICANT, "GET", "/api/v1/preferences")).json() == {"email": True, "sms": True}
     r = await client.call(APPLICANT, "PUT", "/api/v1/preferences", json={"email": True, "sms": False})
     assert r.status_code == 200
-    assert (await client.repo.preferences(APPLICANT[1])).sms is False
+    assert (await client.repo.preferences(f"applicant:{APPLICANT[1]}")).sms is False
     assert (await client.call(COUNTY, "GET", "/api/v1/preferences")).json()["sms"] is True
     assert (await client.call(OPERATOR, "GET", "/api/v1/preferences")).status_code == 403
     bad = await client.call(APPLICANT, "PUT", "/api/v1/preferences", json={"sms": "sometimes"})
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "sms"]
+    [chosen] = client.uow.audit
+    assert (chosen.action, chosen.target_id, chosen.outcome) == (
+        "preferences.set", f"applicant:{APPLICANT[1]}", "email")
+
+
+async def test_an_expert_whose_id_is_a_city_code_reads_only_their_own_inbox(client) -> None:  # type: ignore[no-untyped-def]
+    await client.repo.add_inbox([message(1, "official:420100"), message(2, "expert:420100")])
+    expert, city = (Role.EXPERT, "420100"), (Role.CITY_OFFICIAL, "420100")
+    assert [m["title"] for m in (await client.call(expert, "GET", "/api/v1/inbox")).json()["items"]] == ["标题2"]
+    assert [m["title"] for m in (await client.call(city, "GET", "/api/v1/inbox")).json()["items"]] == ["标题1"]
+    assert (await client.call(expert, "POST", "/api/v1/inbox/ev1/official:420100/inbox/read")).status_code == 404
+    await client.call(expert, "PUT", "/api/v1/preferences", json={"email": False, "sms": False})
+    assert (await client.call(city, "GET", "/api/v1/preferences")).json() == {"email": True, "sms": True}
+    # a county official cannot read the city's inbox by claiming its code, nor a city official the province's
+    assert (await client.call((Role.COUNTY_OFFICIAL, "420100"), "GET", "/api/v1/inbox")).json()["items"] == []
 
 
 async def test_the_directory_is_kept_by_operators_and_the_province(client) -> None:  # type: ignore[no-untyped-def]
@@ -92,6 +113,9 @@ async def test_the_directory_is_kept_by_operators_and_the_province(client) -> No
     assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"] == ["path", "scope"]
     bad = await client.call(OPERATOR, "PUT", "/api/v1/contacts/420100", json={**entry, "email": "no-at-sign"})
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "email"]
+    assert [(r.action, r.target_id, r.actor_role) for r in client.uow.audit] == [
+        ("contact.set", "420100", "operator"), ("contact.set", "420100", "province_official")]
+    assert all("kjc@wh.gov.cn" not in r.model_dump_json() for r in client.uow.audit)  # no addresses in the trail
 
 
 async def test_an_operator_registers_a_webhook_and_sees_the_secret_once(client) -> None:  # type: ignore[no-untyped-def]
@@ -120,7 +144,7 @@ async def test_a_bad_subscription_is_refused_naming_the_field(client, change, lo
     body = {"url": "https://gov.example/hook", "event_types": ["pilot.application.forwarded"], **change}
     r = await client.call(OPERATOR, "POST", "/api/v1/webhooks", json=body)
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == loc
-    assert client.store.subs == {}
+    assert client.store.subs == {} and client.uow.audit == []
 
 
 async def test_production_accepts_only_https_callbacks(tmp_path: Path) -> None:
@@ -149,3 +173,5 @@ async def test_the_operator_enables_a_subscription_and_reads_its_delivery_log(cl
     assert (await client.call(OPERATOR, "POST", "/api/v1/webhooks/nope/enable")).status_code == 404
     assert (await client.call(OPERATOR, "GET", "/api/v1/webhooks/nope/deliveries")).status_code == 404
     assert (await client.call(COUNTY, "GET", f"/api/v1/webhooks/{sub_id}/deliveries")).status_code == 403
+    assert [(r.action, r.target_id) for r in client.uow.audit] == [("webhook.register", sub_id),
+                                                                    ("webhook.enable", sub_id)]

@@ -91,7 +91,7 @@ def test_each_expert_is_reminded_once_per_window_of_all_their_unscored_assignmen
     assert scoring_due(SCORE_BY - timedelta(days=4), panels, [3, 1]) == []
     first, second = scoring_due(SCORE_BY - timedelta(days=3), panels, [3, 1])
     assert (first.kind, first.recipient, first.audience, first.window) == (
-        TimerKind.REMINDER, "E001", Audience.OFFICIAL, 3)
+        TimerKind.REMINDER, "E001", Audience.EXPERT, 3)
     assert (first.id, second.id) == ("reminder:scoring:R1:E001:2026-12-07:3d", "reminder:scoring:R1:E002:2026-12-07:3d")
     facts = first.notice().facts
     assert (facts["count"], facts["items"], facts["remaining"]) == ("2", "“平台A1”、“平台A2”", "还剩3天")

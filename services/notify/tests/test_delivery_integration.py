@@ -27,12 +27,12 @@ from zhongshi_notify.planning import Channel, Contact, RetryPolicy, Status, Subs
 from zhongshi_notify.repository import MongoNotifyRepository
 from zhongshi_notify.settings import NotifySettings
 from zhongshi_notify.templates import Templates
-from zhongshi_runtime.auth import Authenticator, Role, ensure_dev_keys, mint_dev_token
+from zhongshi_runtime.auth import Role
 from zhongshi_runtime.clock import utc_now
 from zhongshi_runtime.logs import mask_personal_data
 from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.outbox import MongoUnitOfWork
-from zhongshi_runtime.testing import HandlerHarness, envelope
+from zhongshi_runtime.testing import HandlerHarness, envelope, file_authenticator, mint_test_token
 
 from .conftest import eventually
 from .samples import Clock, scheduled, screened, submitted
@@ -144,7 +144,7 @@ async def test_real_mail_texts_and_signed_webhooks_go_out_for_submit_and_screen(
         assert "pilot0@example.cn" not in r.body.decode()
     assert "138****0000" in caplog.text and "13802710000" not in caplog.text and "pilot0@" not in caplog.text
 
-    assert [m.title for m in (await notify.repo.inbox(d.applicant.credit_code))[1]] == [
+    assert [m.title for m in (await notify.repo.inbox(f"applicant:{d.applicant.credit_code}"))[1]] == [
         f"“{d.platform.name}”形式审查结果", f"已收到“{d.platform.name}”的申报"]
     assert notify.sample("zhongshi_notify_deliveries_total", channel="email", outcome="sent") == 3
     assert notify.sample("zhongshi_notify_delivery_seconds_count", channel="webhook") == 2
@@ -171,12 +171,10 @@ async def test_a_failing_receiver_is_retried_disabled_after_the_run_and_enabled_
     assert notify.sample("zhongshi_notify_webhook_failures_total") == 3
 
     app = FastAPI()
-    ensure_dev_keys(tmp_path)
-    app.state.authenticator = Authenticator(issuer="zhongshi-dev", audience="zhongshi",
-                                            jwks_file=str(tmp_path / "jwks.json"))
-    app.include_router(api.router(notify.repo, notify.store, topics=[m.topic.name for m in NOTIFIED_EVENTS],
-                                  clock=utc_now))
-    operator = {"Authorization": f"Bearer {mint_dev_token(tmp_path, role=Role.OPERATOR, scope='*')}"}
+    app.state.authenticator = file_authenticator(tmp_path)
+    app.include_router(api.router(notify.repo, notify.store, uow=notify.uow,
+                                  topics=[m.topic.name for m in NOTIFIED_EVENTS], clock=utc_now))
+    operator = {"Authorization": f"Bearer {mint_test_token(tmp_path, role=Role.OPERATOR, organisation='*')}"}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         enabled = await http.post(f"/api/v1/webhooks/{sub.id}/enable", headers=operator)
         assert enabled.json()["enabled"] is True
@@ -200,7 +198,7 @@ async def test_a_hanging_smtp_server_holds_up_neither_the_inbox_nor_webhooks(  #
     hooks.secret = sub.secret
     d = make_dossier()
     await notify.publish(submitted(d))
-    assert len((await notify.repo.inbox(d.applicant.credit_code))[1]) == 1  # written with the event
+    assert len((await notify.repo.inbox(f"applicant:{d.applicant.credit_code}"))[1]) == 1  # written with the event
     dispatcher = notify.dispatcher({Channel.EMAIL: email_sender(hanging_smtp_server, timeout_s=1.5),
                                     Channel.WEBHOOK: WebhookSender(5)}, lease_s=10)
     mail = asyncio.create_task(dispatcher.drain(Channel.EMAIL))  # as the service runs them: one loop per channel
@@ -275,7 +273,7 @@ async def test_reminders_are_stored_timers_that_fire_once_across_restarts(mongo_
     after = Notify(mongo_db, [Channel.INBOX], clock)  # a restarted notify: nothing in memory survives
     assert await fire(after, deadline - timedelta(days=2)) == 0
     assert [await fire(after, deadline + timedelta(days=1)), await fire(before, deadline + timedelta(days=2))] == [1, 0]
-    city = [m.title for m in (await after.repo.inbox("420100"))[1]]
+    city = [m.title for m in (await after.repo.inbox("official:420100"))[1]]
     assert "逾期督办：武汉市洪山区县级初审逾期" in city
-    county = [m.title for m in (await after.repo.inbox("420111"))[1]]
+    county = [m.title for m in (await after.repo.inbox("official:420111"))[1]]
     assert county.count("办理提醒：县级初审将于2026年12月10日截止") == 1

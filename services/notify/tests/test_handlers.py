@@ -10,6 +10,7 @@ import pytest
 from faststream.kafka import TestKafkaBroker
 from zhongshi_notify import handlers
 from zhongshi_notify.deliveries import InMemoryDeliveryStore
+from zhongshi_notify.domain import legacy_reader
 from zhongshi_notify.metrics import NotifyMetrics
 from zhongshi_notify.planning import Channel, Contact, Preferences, Status, Subscription
 from zhongshi_notify.repository import InMemoryNotifyRepository
@@ -42,7 +43,7 @@ def harness():  # type: ignore[no-untyped-def]
 
 
 async def inbox_of(h, recipient: str) -> list:  # type: ignore[no-untyped-def, type-arg]
-    return (await h.repo.inbox(recipient))[1]
+    return (await h.repo.inbox(recipient if ":" in recipient else legacy_reader(recipient)))[1]
 
 
 async def test_submit_and_screen_tell_the_applicant_on_every_channel_and_the_county_in_its_inbox(  # type: ignore[no-untyped-def]
@@ -109,7 +110,7 @@ async def test_a_replay_after_losing_the_consumed_record_still_plans_nothing_new
 
 async def test_preferences_and_the_directory_decide_the_channels(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
     d = make_dossier()
-    await harness.repo.set_preferences(d.applicant.credit_code, Preferences(sms=False))
+    await harness.repo.set_preferences(f"applicant:{d.applicant.credit_code}", Preferences(sms=False))
     await harness.repo.set_directory_entry("420111", Contact(name="洪山区经信局", phone="13900001111"))
     async with TestKafkaBroker(harness.ready()) as broker:
         await broker.publish(**envelope(submitted(d)))

@@ -54,7 +54,7 @@ async def fire_on(h, day: date) -> list[str]:  # type: ignore[no-untyped-def]
     before = set(h.repo.messages)
     h.clock.now = NOW.replace(year=day.year, month=day.month, day=day.day)
     await handlers.fire_due_timers(h.uow, h.planner, h.notify_metrics, [3, 1], report_days_before=[30, 7])
-    return sorted(f"{m.recipient}: {m.title}" for k, m in h.repo.messages.items() if k not in before)
+    return sorted(f"{m.recipient.partition(':')[2]}: {m.title}" for k, m in h.repo.messages.items() if k not in before)
 
 
 def reminders(h, kind: str, deadline: str) -> float:  # type: ignore[no-untyped-def]
@@ -73,7 +73,7 @@ async def test_the_objector_is_told_the_outcome_at_the_address_they_left(harness
     [out] = [o for o in await harness.store.deliveries() if o.recipient == "OBJ-1"]
     assert (out.channel, out.address, out.kind) == (channel, reply_to, "publicity.objection-resolved.objector")
     assert "异议不成立" in out.body and "维持原公示结果" in out.body and d.platform.name in out.body
-    [record] = await inbox_of(harness, "OBJ-1")  # the record of what was said: nobody's inbox to read
+    [record] = await inbox_of(harness, "public:OBJ-1")  # the record of what was said: nobody's inbox to read
     assert record.application_id == "A1" and reply_to not in record.body
     assert await inbox_of(harness, d.applicant.credit_code) == [m for m in await inbox_of(
         harness, d.applicant.credit_code) if "异议" not in m.title]  # a dismissal changes nothing for the applicant
@@ -100,7 +100,7 @@ async def test_a_landline_reaches_nobody_but_the_record_and_webhooks_never_carry
     [hook] = await harness.store.deliveries()
     assert hook.channel is Channel.WEBHOOK and "027-87654321" not in hook.body
     assert "reply_to" not in json.loads(hook.body)["data"]
-    assert [m.recipient for m in harness.repo.messages.values()] == ["OBJ-1"]
+    assert [m.recipient for m in harness.repo.messages.values()] == ["public:OBJ-1"]
 
 
 # ---- standing, warning, revocation ----------------------------------------------------------------------
@@ -130,7 +130,7 @@ async def test_a_platform_notify_never_saw_accredited_addresses_nobody(harness) 
 
 
 async def test_experts_are_reminded_and_the_province_told_of_unscored_assignments_once(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
-    await harness.repo.set_directory_entry("E002", Contact(email="e002@hust.edu.cn"))
+    await harness.repo.set_directory_entry("expert:E002", Contact(email="e002@hust.edu.cn"))
     await publish(harness, panel_drawn(experts=("E001", "E002", "E004")), scored("E001"),
                   declined("E003", expert="E004"))
     [drawn] = [m for m in await inbox_of(harness, "E002") if m.title.startswith("评审任务")]

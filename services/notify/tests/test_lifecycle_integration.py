@@ -76,7 +76,7 @@ async def test_scoring_publicity_and_annual_report_timers_fire_once_across_a_res
     clock = Clock()
     before = Notify(mongo_db, [Channel.INBOX, Channel.EMAIL], clock)
     await before.repo.ensure_indexes()
-    await before.repo.set_directory_entry("E002", Contact(email="e002@hust.edu.cn"))
+    await before.repo.set_directory_entry("expert:E002", Contact(email="e002@hust.edu.cn"))
     d = make_dossier()
     await before.publish(submitted(d), panel_drawn(experts=("E001", "E002")), scored("E001"),
                          publicity_opened(d), objection_filed(), decided(d, app_id="A9"), listed(d, app_id="A9"))
@@ -96,11 +96,12 @@ async def test_scoring_publicity_and_annual_report_timers_fire_once_across_a_res
     await before.publish(report_filed(2026, app_id="A9"))
     assert await fire(after, date(2027, 4, 1)) == 0  # filed: nothing overdue
 
-    province = [m.title for m in (await after.repo.inbox("42"))[1]]
+    province = [m.title for m in (await after.repo.inbox("official:42"))[1]]
     assert province == ["逾期督办：批次R1专家评分逾期", "公示期已届满：批次R1可结束公示",
                         "公示提醒：批次R1公示将于2026年12月4日结束"]
-    assert [m.title for m in (await after.repo.inbox("E002"))[1]][:1] == ["评分提醒：评审任务将于2026年12月7日截止"]
+    expert = [m.title for m in (await after.repo.inbox("expert:E002"))[1]]
+    assert expert[:1] == ["评分提醒：评审任务将于2026年12月7日截止"]
     [mail] = [o for o in await after.store.deliveries() if o.kind == "reminder.scoring.expert"]
     assert mail.address == "e002@hust.edu.cn"
-    assert [m.title for m in (await after.repo.inbox(d.applicant.credit_code))[1]][:1] == [
+    assert [m.title for m in (await after.repo.inbox(f"applicant:{d.applicant.credit_code}"))[1]][:1] == [
         "年度报告提醒：请于2027年3月31日前报送2026年度报告"]

@@ -180,3 +180,23 @@ async def test_the_delivery_log_is_per_recipient_newest_first(store) -> None:  #
     assert [a.delivery_id for a in await store.attempts("wh")] == ["e2", "e1"]
     assert [a.delivery_id for a in await store.attempts("wh", offset=1, limit=5)] == ["e1"]
     assert (await store.attempts("other"))[0].status_code == 503
+
+
+@pytest.mark.integration
+async def test_messages_and_preferences_stored_by_bare_code_get_their_reader_once(mongo_db) -> None:  # type: ignore[no-untyped-def]
+    repo = MongoNotifyRepository(mongo_db)
+    legacy = {"420100": "official:420100", "42": "official:42", "91420111MA0000000W": "applicant:91420111MA0000000W",
+              "E002": "expert:E002"}
+    for n, code in enumerate(legacy):
+        await mongo_db.inbox.insert_one({"_id": f"ev{n}/{code}/inbox", "recipient": code, "title": "t", "body": "b",
+                                         "application_id": "A1", "event_type": "t", "created_at": NOW, "read": False})
+    await mongo_db.preferences.insert_one({"_id": "420100", "email": False, "sms": True})
+    await repo.migrate_readers()
+    for code, reader in legacy.items():
+        assert [m.id for m in (await repo.inbox(reader))[1]] == [f"ev{list(legacy).index(code)}/{code}/inbox"]
+    assert await repo.preferences("official:420100") == Preferences(email=False)
+    assert await mongo_db.preferences.find_one({"_id": "420100"}) is None
+    await mongo_db.inbox.insert_one({"_id": "late", "recipient": "420111", "title": "t", "body": "b",
+                                     "application_id": "A1", "event_type": "t", "created_at": NOW, "read": False})
+    await repo.migrate_readers()  # once only: a later run touches nothing
+    assert (await mongo_db.inbox.find_one({"_id": "late"}))["recipient"] == "420111"

@@ -13,8 +13,8 @@ from zhongshi_contracts.reference import region
 from zhongshi_contracts.review import Decision
 from zhongshi_registry.domain import DecisionRecord, Profile
 from zhongshi_registry.repository import RegistryRepository
-from zhongshi_runtime.auth import Role, mint_dev_token
-from zhongshi_runtime.testing import InMemoryUnitOfWork
+from zhongshi_runtime.auth import Role
+from zhongshi_runtime.testing import InMemoryUnitOfWork, mint_test_token
 
 DECIDED = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 
@@ -48,7 +48,7 @@ class Client:
         self.keys, self.http, self.repo, self.uow, self.clock = keys, http, repo, uow, clock
 
     async def as_(self, role: Role, scope: str, method: str, path: str, **kw: Any) -> httpx.Response:
-        token = mint_dev_token(self.keys, role=role, scope=scope)
+        token = mint_test_token(self.keys, role=role, organisation=scope)
         return await self.http.request(method, path, headers={"Authorization": f"Bearer {token}"}, **kw)
 
     async def province(self, method: str, path: str, **kw: Any) -> httpx.Response:

@@ -23,8 +23,8 @@ from zhongshi_registry.certificates import Signer
 from zhongshi_registry.entries import Thresholds
 from zhongshi_registry.repository import RegistryRepository
 from zhongshi_registry.settings import RegistrySettings
-from zhongshi_runtime.auth import Authenticator, Role, ensure_dev_keys
-from zhongshi_runtime.testing import InMemoryUnitOfWork
+from zhongshi_runtime.auth import Role
+from zhongshi_runtime.testing import InMemoryUnitOfWork, file_authenticator
 
 from .registry_fixtures import Client, Clock, decision_of, profile_of
 
@@ -34,13 +34,11 @@ AFTER = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def client(tmp_path: Path, make_dossier: Callable[..., Dossier]) -> AsyncIterator[Client]:
-    ensure_dev_keys(tmp_path)
     repo, uow, clock = RegistryRepository.memory(), InMemoryUnitOfWork(), Clock(FRIDAY)
     signer = Signer(Ed25519PrivateKey.generate())
     settings = RegistrySettings(certificate_formats={"R2": "HB-PILOT-{year}-{seq:03d}"})
     app = FastAPI()
-    app.state.authenticator = Authenticator(issuer="zhongshi-dev", audience="zhongshi",
-                                            jwks_file=str(tmp_path / "jwks.json"))
+    app.state.authenticator = file_authenticator(tmp_path)
     app.include_router(api_public.router(repo, lambda: signer))
     app.include_router(api_publicity.router(repo, uow, clock, settings))
     app.include_router(api_lifecycle.router(repo, uow, clock, Thresholds()))
@@ -100,6 +98,8 @@ async def test_once_the_province_enters_the_years_schedule_the_window_counts_its
     r = await client.province("PUT", "/api/v1/calendar/2027", json=NOTICE_2027)
     assert r.status_code == 200, r.text
     assert r.json()["year"] == 2027 and r.json()["entered_at"]
+    [entered] = client.uow.audit
+    assert (entered.action, entered.target_id, entered.reason) == ("calendar.enter", "2027", NOTICE_2027["source"])
     shown = (await client.province("GET", "/api/v1/calendar/2027")).json()
     assert shown["source"] == NOTICE_2027["source"] and shown["entered"]["holidays"] == NOTICE_2027["holidays"]
     client.clock.now = datetime(2026, 12, 28, 2, 0, tzinfo=UTC)  # Monday: opens Tuesday 29 December
@@ -117,7 +117,7 @@ async def test_a_schedule_is_refused_for_an_installed_year_or_with_dates_of_anot
     weekday = {**NOTICE_2027, "working_days": ["2027-01-04"]}
     r = await client.province("PUT", "/api/v1/calendar/2027", json=weekday)
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "working_days"]
-    assert await client.repo.holidays.find() == []
+    assert await client.repo.holidays.find() == [] and client.uow.audit == []
     assert (await client.province("GET", "/api/v1/calendar/2026")).json()["source"].startswith("chinesecalendar")
 
 
@@ -155,6 +155,14 @@ async def test_an_upheld_objection_declines_the_application_when_publicity_close
     assert [e.platform_id for e in client.published("pilot.platform.cultivation-listed")] == ["P-A2"]
     closed = client.published("pilot.publicity.closed")[0]
     assert closed.objections[0].upheld and "张三" not in closed.model_dump_json()
+    opened, filed, resolved, closing = client.uow.audit
+    assert [r.action for r in client.uow.audit] == ["publicity.open", "objection.file", "objection.resolve",
+                                                    "publicity.close"]
+    assert opened.application_ids == ["A0", "A1", "A2"] and closing.application_ids == ["A0", "A1", "A2"]
+    assert (filed.actor_subject, filed.target_id, filed.application_ids) == ("public", objection_id, ["A1"])
+    assert "张三" not in filed.model_dump_json() and "13800000000" not in filed.model_dump_json()
+    assert (resolved.actor_subject, resolved.reason, resolved.outcome, resolved.application_ids) == (
+        "province_official:42", "经核实，设备原值虚报", "成立", ["A1"])
 
 
 async def test_concurrent_resolutions_and_closings_take_effect_once(client: Client) -> None:
@@ -169,6 +177,8 @@ async def test_concurrent_resolutions_and_closings_take_effect_once(client: Clie
     assert sorted(r.status_code for r in answers) == [200, 409]
     numbers = [e.certificate_no for e in client.published("pilot.platform.accredited")]
     assert len(numbers) == len(set(numbers)) == len(client.published("pilot.publicity.closed")) == 1
+    assert [r.action for r in client.uow.audit] == ["publicity.open", "objection.file", "objection.resolve",
+                                                    "publicity.close"]  # the losers of each race: no record
 
 
 async def test_certificates_verify_as_valid_then_tampered_then_revoked(client: Client) -> None:
@@ -188,6 +198,10 @@ async def test_certificates_verify_as_valid_then_tampered_then_revoked(client: C
     r = await client.province("POST", "/api/v1/platforms/P-A1/revoke", json={"reason": "申请主体主动申请撤销"})
     assert r.status_code == 200 and r.json()["status"] == "revoked"
     assert await verify(signed) == "revoked"
+    revoked = client.uow.audit[-1]  # verifying changes nothing and is not audited
+    assert [r.action for r in client.uow.audit] == ["publicity.open", "publicity.close", "platform.revoke"]
+    assert (revoked.target_id, revoked.application_ids, revoked.reason, revoked.outcome) == (
+        "P-A1", ["A1"], "申请主体主动申请撤销", "已撤销")
     assert client.published("pilot.platform.revoked")[0].certificate_no == number
 
 
@@ -261,6 +275,12 @@ async def test_annual_reports_are_checked_and_the_province_warns_and_recommends(
     assert r.json()["national"]["outcome"] == "upgraded"
     assert (await client.http.get("/api/v1/public/stats")).json()["accredited"]["national"] == 1
     assert [e.outcome for e in client.published("pilot.platform.national-recommended")] == ["pending", "upgraded"]
+    trail = client.uow.audit[2:]  # after opening and closing publicity; the refusals above left nothing
+    assert [(r.action, r.actor_role) for r in trail] == [
+        ("annual_report.file", "applicant"), ("platform.evaluate", "province_official"),
+        ("platform.recommend_national", "province_official"), ("platform.national_outcome", "province_official")]
+    assert trail[0].actor_organisation == entry.applicant_credit_code and trail[1].reason == "人才与服务成效不达标"
+    assert {r.target_id for r in trail} == {"P-A0"} and {tuple(r.application_ids) for r in trail} == {("A0",)}
 
 
 async def test_a_cultivation_object_accredited_in_a_later_round_links_to_its_entry(

@@ -11,8 +11,8 @@ from fastapi import FastAPI
 from zhongshi_review import api_pool, api_review
 from zhongshi_review.repository import ReviewRepository
 from zhongshi_review.rubric import DEFAULT_RUBRIC
-from zhongshi_runtime.auth import Authenticator, Role, ensure_dev_keys, mint_dev_token
-from zhongshi_runtime.testing import InMemoryUnitOfWork
+from zhongshi_runtime.auth import Role
+from zhongshi_runtime.testing import InMemoryUnitOfWork, file_authenticator, mint_test_token
 
 from .review_fixtures import NOW, candidate_of, expert
 
@@ -22,7 +22,7 @@ class Client:
         self.keys, self.http, self.repo, self.uow = keys, http, repo, uow
 
     async def as_(self, role: Role, scope: str, method: str, path: str, **kw) -> httpx.Response:  # type: ignore[no-untyped-def]
-        token = mint_dev_token(self.keys, role=role, scope=scope)
+        token = mint_test_token(self.keys, role=role, organisation=scope)
         return await self.http.request(method, path, headers={"Authorization": f"Bearer {token}"}, **kw)
 
     async def province(self, method: str, path: str, **kw) -> httpx.Response:  # type: ignore[no-untyped-def]
@@ -34,12 +34,10 @@ class Client:
 
 @pytest.fixture
 async def client(tmp_path: Path, make_dossier):  # type: ignore[no-untyped-def]
-    ensure_dev_keys(tmp_path)
     repo, uow = ReviewRepository.memory(), InMemoryUnitOfWork()
     app = FastAPI()
-    app.state.authenticator = Authenticator(issuer="zhongshi-dev", audience="zhongshi",
-                                            jwks_file=str(tmp_path / "jwks.json"))
-    app.include_router(api_pool.router(repo))
+    app.state.authenticator = file_authenticator(tmp_path)
+    app.include_router(api_pool.router(repo, uow))
     app.include_router(api_review.router(repo, uow, lambda: NOW))
     for n in range(8):
         await repo.experts.put(f"E{n:03d}", expert(n, ["laser"]))
@@ -191,6 +189,18 @@ async def test_the_round_is_proposed_reconciled_overridden_and_confirmed_once(cl
     assert [m.expert_id for m in decided["A1"].panel] == experts_a1
     assert (await client.province("POST", "/api/v1/rounds/R1/confirm")).status_code == 409
     assert len(client.published("pilot.review.decided")) == 2
+    trail = client.uow.audit  # one record per change, none for the refusals (409, 403/404) above
+    assert [r.action for r in trail] == ["round.review_settings", "panel.draw", *["assignment.score"] * 10,
+                                         "panel.reconcile", "decision.override", "decision.confirm"]
+    assert sorted(trail[1].application_ids) == ["A1", "A2"] and "s1" in trail[1].reason
+    panel_a2 = (await client.province("GET", "/api/v1/panels/A2")).json()["panel"]["experts"]
+    assert [(r.actor_subject, r.target_id) for r in trail[2:12]] == [
+        *[(f"expert:{e}", "A1") for e in experts_a1], *[(f"expert:{e}", "A2") for e in panel_a2]]
+    assert (trail[12].actor_subject, trail[12].reason) == (f"expert:{lead}", "经组内讨论，维持各自评分")
+    override, confirm = trail[-2:]
+    assert (override.actor_subject, override.target_id, override.reason, override.outcome) == (
+        "province_official:42", "A2", "地方产业急需，列为培育对象", "cultivate")
+    assert (confirm.target_kind, confirm.target_id, sorted(confirm.application_ids)) == ("round", "R1", ["A1", "A2"])
 
 
 async def test_a_failed_inspection_declines(client) -> None:  # type: ignore[no-untyped-def]
@@ -199,6 +209,9 @@ async def test_a_failed_inspection_declines(client) -> None:  # type: ignore[no-
     await score_all(client, "A2", [8, 8, 8, 8, 8])
     await client.province("POST", "/api/v1/applications/A1/inspection",
                           json={"passed": False, "notes": "中试线未投运"})
+    inspection = client.uow.audit[-1]
+    assert (inspection.action, inspection.target_id, inspection.reason, inspection.outcome, inspection.actor_role) == (
+        "inspection.record", "A1", "中试线未投运", "未通过", "province_official")
     items = await proposal_items(client)
     assert items["A1"]["decision"] == "decline" and items["A1"]["rank"] is None and items["A2"]["rank"] == 1
 
@@ -236,3 +249,14 @@ async def test_xlsx_import(client) -> None:  # type: ignore[no-untyped-def]
                               content=buffer.getvalue())
     assert r.status_code == 200, r.text
     assert (await client.repo.experts.get("X9")).relations[0].kind == "shareholding"
+
+
+async def test_pool_changes_are_audited_and_a_refused_import_is_not(client) -> None:  # type: ignore[no-untyped-def]
+    body = expert(20, ["laser"]).model_dump(mode="json")
+    assert (await client.province("PUT", "/api/v1/experts/E020", json=body)).status_code == 200
+    assert (await client.province("PUT", "/api/v1/experts/E020", json={**body, "active": False})).status_code == 200
+    assert (await client.province("PUT", "/api/v1/experts/E021", json=body)).status_code == 422  # id mismatch
+    bad = await client.province("POST", "/api/v1/experts/import", params={"filename": "pool.csv"}, content=b"id\nx")
+    assert bad.status_code == 422
+    assert [(r.action, r.target_id, r.outcome) for r in client.uow.audit] == [
+        ("expert.put", "E020", "新增"), ("expert.put", "E020", "停用")]

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
-from zhongshi_runtime.auth import Authenticator, Role, ensure_dev_keys, mint_dev_token
-from zhongshi_runtime.testing import InMemoryUnitOfWork
+from zhongshi_runtime.auth import Role
+from zhongshi_runtime.testing import InMemoryUnitOfWork, file_authenticator, mint_test_token
 from zhongshi_screening import chain_api
 from zhongshi_screening.chain import RoundSettings, Stage
 from zhongshi_screening.repository import InMemoryScreeningRepository
@@ -29,10 +29,11 @@ class World:
             return {}
         role, scope = CALLERS[who]
         scope = self.codes.get(scope, scope)
-        return {"Authorization": f"Bearer {mint_dev_token(self.keys, role=role, scope=scope)}"}
+        return {"Authorization": f"Bearer {mint_test_token(self.keys, role=role, organisation=scope)}"}
 
-    async def call(self, who: str, method: str, path: str, **kwargs) -> httpx.Response:  # type: ignore[no-untyped-def]
-        return await self.http.request(method, path, headers=self.headers(who), **kwargs)
+    async def call(self, who: str, method: str, path: str, headers: dict[str, str] | None = None,  # type: ignore[no-untyped-def]
+                   **kwargs) -> httpx.Response:
+        return await self.http.request(method, path, headers={**self.headers(who), **(headers or {})}, **kwargs)
 
 
 CALLERS = {
@@ -46,11 +47,9 @@ CALLERS = {
 
 @pytest.fixture
 async def world(tmp_path: Path, make_dossier):  # type: ignore[no-untyped-def]
-    ensure_dev_keys(tmp_path)
     repo, uow = InMemoryScreeningRepository(), InMemoryUnitOfWork()
     app = FastAPI()
-    app.state.authenticator = Authenticator(issuer="zhongshi-dev", audience="zhongshi",
-                                            jwks_file=str(tmp_path / "jwks.json"))
+    app.state.authenticator = file_authenticator(tmp_path)
     app.include_router(chain_api.router(repo, uow, lambda: NOW, chain_api.ChainMetrics(CollectorRegistry())))
     wuhan = make_dossier()
     for app_id, stage, dossier in [
@@ -105,10 +104,18 @@ NOBODY_ELSE = {"applicant": 403, "other_applicant": 403, "expert": 403, "operato
 @pytest.mark.parametrize("who", [*CALLERS, "anonymous"])
 async def test_the_access_table(world, what, method, path, body, allowed, who) -> None:  # type: ignore[no-untyped-def]
     expected = allowed.get(who, NOBODY_ELSE.get(who))
-    response = await world.call(who, method, path, **body)
+    response = await world.call(who, method, path, **body, headers={"X-Request-ID": f"req-{what}"})
     assert response.status_code == expected, response.text
     if expected != 200:
-        assert world.uow.published == []  # a refused call changes nothing
+        assert world.uow.published == [] and world.uow.audit == []  # a refused call changes nothing
+    elif method != "GET":  # a change is audited once, with the person who made it and their request
+        [record] = world.uow.audit
+        role, scope = CALLERS[who]
+        assert (record.actor_subject, record.actor_role) == (f"{role}:{world.codes.get(scope, scope)}", role)
+        assert record.request_id == f"req-{what}" and record.action
+        assert record.reason == body["json"].get("opinion", body["json"].get("justification", ""))
+    else:
+        assert world.uow.audit == []
 
 
 async def test_queues_show_only_what_is_in_scope(world) -> None:  # type: ignore[no-untyped-def]
@@ -233,3 +240,24 @@ def test_leaving_a_stage_observes_the_time_spent_in_it(make_dossier) -> None:  #
     assert sample("zhongshi_stage_seconds_count", "county_review") == 1
     assert sample("zhongshi_stage_seconds_sum", "county_review") == 3 * 3600
     assert sample("zhongshi_stage_seconds_count", "city_review") == 0  # exported at zero before anything leaves
+
+
+async def test_chain_steps_are_audited_with_stage_round_and_opinion(world) -> None:  # type: ignore[no-untyped-def]
+    await world.call("county", "POST", "/api/v1/applications/county-case/recommend", json={"opinion": "同意推荐"})
+    await world.call("province", "POST", "/api/v1/applications/exception-case/exception-decision",
+                     json={"approved": False, "justification": "场地不足"})
+    recommend, exception = world.uow.audit
+    assert (recommend.action, recommend.target_id, recommend.application_ids, recommend.round_id,
+            recommend.outcome, recommend.reason) == (
+        "chain.recommend", "county-case", ["county-case"], "R1", "city_review", "同意推荐")
+    assert (exception.action, exception.actor_organisation, exception.reason) == (
+        "chain.exception_refuse", "42", "场地不足")
+async def test_the_applicant_sees_the_department_that_gave_an_opinion_not_the_official(world) -> None:  # type: ignore[no-untyped-def]
+    token = mint_test_token(world.keys, role=Role.COUNTY_OFFICIAL, organisation="420111", subject="u-7f3a", name="王磊")
+    r = await world.http.post("/api/v1/applications/county-case/recommend", json={"opinion": "同意推荐"},
+                              headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200 and r.json()["opinions"][-1]["actor"]["id"] == "u-7f3a"  # officials see who
+    mine = (await world.call("applicant", "GET", "/api/v1/cases/county-case")).json()["opinions"][-1]["actor"]
+    assert mine == {"id": "洪山区经济和信息化局", "role": "county_official", "region_code": "420111"}
+    assert (await world.call("city", "GET", "/api/v1/cases/county-case")).json()["opinions"][-1]["actor"]["id"] == (
+        "u-7f3a")

@@ -1,33 +1,30 @@
-"""Bearer-JWT authentication (EdDSA, issuer and audience checked) and role/scope authorization."""
+"""Who calls (a person acting for one organisation in one role) and role authorization; `oidc` verifies tokens."""
 
 from __future__ import annotations
 
-import json
-import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from zhongshi_contracts.reference import hubei_counties
 
-ALGORITHM = "EdDSA"
+if TYPE_CHECKING:
+    from zhongshi_runtime.oidc import Authenticator
+
+PROVINCE_DEPARTMENT = "湖北省经济和信息化厅"
 
 
 class Role(StrEnum):
-    APPLICANT = "applicant"  # 申报主体: scope = its unified social credit code
-    COUNTY_OFFICIAL = "county_official"  # 县市区经信部门: scope = county-level code
-    CITY_OFFICIAL = "city_official"  # 市州经信部门: scope = city-level code
-    PROVINCE_OFFICIAL = "province_official"  # 省经信厅: scope = "42"
-    EXPERT = "expert"  # 评审专家: scope = expert id
-    OPERATOR = "operator"  # 运维: scope = "*"
+    APPLICANT = "applicant"  # 申报主体: organisation = its unified social credit code
+    COUNTY_OFFICIAL = "county_official"  # 县市区经信部门: organisation = county-level code
+    CITY_OFFICIAL = "city_official"  # 市州经信部门: organisation = city-level code
+    PROVINCE_OFFICIAL = "province_official"  # 省经信厅: organisation = "42"
+    EXPERT = "expert"  # 评审专家: organisation = expert id
+    OPERATOR = "operator"  # 运维: organisation = "*"
 
 
 OFFICIALS = (Role.COUNTY_OFFICIAL, Role.CITY_OFFICIAL, Role.PROVINCE_OFFICIAL)
@@ -66,44 +63,6 @@ class Principal:
         return self.role is Role.COUNTY_OFFICIAL and county is not None and county.city_code == city_code
 
 
-class Authenticator:
-    """Verifies tokens against a JWKS document (file or URL)."""
-
-    def __init__(self, *, issuer: str, audience: str, jwks_file: str = "", jwks_url: str = "") -> None:
-        self.issuer, self.audience = issuer, audience
-        self._jwks_file = Path(jwks_file) if jwks_file else None
-        self._client = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
-        self._keys: jwt.PyJWKSet | None = None
-
-    def _key_for(self, token: str) -> Any:
-        if self._client is not None:
-            return self._client.get_signing_key_from_jwt(token).key
-        if self._keys is None:
-            if self._jwks_file is None or not self._jwks_file.exists():
-                raise jwt.InvalidTokenError("no verification keys configured")
-            self._keys = jwt.PyJWKSet.from_json(self._jwks_file.read_text())
-        kid = jwt.get_unverified_header(token).get("kid")
-        for key in self._keys.keys:
-            if key.key_id == kid:
-                return key.key
-        raise jwt.InvalidTokenError("unknown signing key")
-
-    def verify(self, token: str) -> Principal:
-        claims = jwt.decode(
-            token,
-            self._key_for(token),
-            algorithms=[ALGORITHM],
-            audience=self.audience,
-            issuer=self.issuer,
-            options={"require": ["exp", "iss", "aud", "sub"]},
-        )
-        try:
-            return Principal(subject=claims["sub"], role=Role(claims["role"]), organisation=str(claims["scope"]),
-                             name=str(claims.get("name", "")))
-        except (KeyError, ValueError) as exc:
-            raise jwt.InvalidTokenError("token lacks a valid role or scope") from exc
-
-
 _bearer = HTTPBearer(auto_error=False)
 
 
@@ -119,7 +78,7 @@ async def current_principal(
         raise unauthorized
     authenticator: Authenticator = request.app.state.authenticator
     try:
-        return authenticator.verify(credentials.credentials)
+        return await authenticator.verify(credentials.credentials)
     except jwt.PyJWTError as exc:
         raise unauthorized from exc
 
@@ -139,39 +98,22 @@ def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     return dependency
 
 
-# ---- development issuer: `zhongshi up` creates the key, `zhongshi token` mints tokens ----
-
-DEV_KID = "zhongshi-dev-1"
-
-
-def ensure_dev_keys(directory: Path) -> Path:
-    """Create an Ed25519 key and its JWKS under ``directory`` unless present; return the JWKS path."""
-    directory.mkdir(parents=True, exist_ok=True)
-    private_path, jwks_path = directory / "private.pem", directory / "jwks.json"
-    if not private_path.exists():
-        key = Ed25519PrivateKey.generate()
-        private_path.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
-        private_path.chmod(0o600)
-    private = serialization.load_pem_private_key(private_path.read_bytes(), password=None)
-    jwk = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(private.public_key()))  # type: ignore[arg-type]
-    jwks_path.write_text(json.dumps({"keys": [{**jwk, "kid": DEV_KID, "alg": ALGORITHM, "use": "sig"}]}))
-    return jwks_path
+def shown_actor(viewer: Principal, actor_id: str, role: str, organisation: str) -> str:
+    """Who acted, as ``viewer`` may see it: an official's person id for officials and operators, the department's
+    name for applicants and experts."""
+    if viewer.role in OFFICIALS or viewer.role is Role.OPERATOR:
+        return actor_id
+    return department_name(role, organisation) if role in Role._value2member_map_ else ""
 
 
-def mint_dev_token(
-    directory: Path, *, role: Role, scope: str, subject: str | None = None, issuer: str = "zhongshi-dev",
-    audience: str = "zhongshi", ttl_s: int = 12 * 3600,
-) -> str:
-    """A development token signed with the local key."""
-    ensure_dev_keys(directory)
-    key = serialization.load_pem_private_key((directory / "private.pem").read_bytes(), password=None)
-    now = int(time.time())
-    claims = {
-        "iss": issuer, "aud": audience, "sub": subject or f"{role}:{scope}", "role": str(role),
-        "scope": scope, "iat": now, "exp": now + ttl_s, "jti": str(uuid.uuid4()),
-    }
-    return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": DEV_KID})  # type: ignore[arg-type]
+def department_name(role: Role | str, organisation: str) -> str:
+    """The department an official acts for, shown instead of the official's person id (e.g. 武汉市经济和信息化局)."""
+    if role == Role.PROVINCE_OFFICIAL:
+        return PROVINCE_DEPARTMENT
+    counties = hubei_counties()
+    if role == Role.COUNTY_OFFICIAL and organisation in counties:
+        return f"{counties[organisation].name}经济和信息化局"
+    cities = {r.city_code: r.city_name for r in counties.values()}
+    if role == Role.CITY_OFFICIAL and organisation in cities:
+        return f"{cities[organisation]}经济和信息化局"
+    return {Role.EXPERT: "评审专家", Role.OPERATOR: "系统运维", Role.APPLICANT: "申报主体"}.get(Role(role), "")

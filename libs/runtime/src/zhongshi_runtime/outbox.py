@@ -1,7 +1,7 @@
 """Transactional outbox and idempotent consumer on MongoDB, and the relay that publishes the outbox.
 
-A state change, the id of the event that caused it and the events it causes are written in one
-transaction (`MongoUnitOfWork.run`). The relay publishes unpublished outbox records in write order and
+A state change, the id of the event that caused it, its audit record and the events it causes are written
+in one transaction (`MongoUnitOfWork.run`). The relay publishes unpublished outbox records in write order and
 keeps published ones for a retention period, so a new (empty) embedded broker can be refilled.
 """
 
@@ -24,6 +24,7 @@ from pymongo.errors import DuplicateKeyError
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import Event
 
+from zhongshi_runtime.audit import Audit, stored
 from zhongshi_runtime.faults import Faults
 from zhongshi_runtime.metrics import RuntimeMetrics
 
@@ -33,11 +34,13 @@ Work = Callable[[Session], Awaitable[Sequence[Event]]]
 
 @dataclass(frozen=True)
 class Consumed:
-    """The event a unit of work consumes: (handler, event id) is recorded once."""
+    """The event a unit of work consumes: (handler, event id) is recorded once. ``about`` (the event's payload)
+    lets its audit record name the application or round."""
 
     handler: str
     event: CloudEvent
     topic: str
+    about: Event | None = None
 
     @property
     def key(self) -> str:
@@ -45,9 +48,19 @@ class Consumed:
 
 
 class UnitOfWork(Protocol):
-    """Runs ``work`` atomically with its outgoing events; returns False for an already-consumed event."""
+    """Runs ``work`` atomically with its outgoing events and its audit record; returns False for an
+    already-consumed event. A request's work must bring its `Audit`; a consumed event's gets one by default."""
 
-    async def run(self, work: Work, *, consumed: Consumed | None = None) -> bool: ...
+    async def run(self, work: Work, *, consumed: Consumed | None = None, audit: Audit | None = None) -> bool: ...
+
+
+def audit_of(service: str, consumed: Consumed | None, audit: Audit | None) -> Audit:
+    """The audit a unit of work writes: the given one, else the consumed event's; a request without one is a bug."""
+    if audit is not None:
+        return audit
+    if consumed is None:
+        raise TypeError("a unit of work that consumes no event must be given its audit (who did what)")
+    return Audit.consumed(service, consumed)
 
 
 class _Sequence:
@@ -94,7 +107,9 @@ class MongoUnitOfWork:
         self.faults = faults or Faults(source)
         self._seq = _Sequence()
 
-    async def run(self, work: Work, *, consumed: Consumed | None = None) -> bool:
+    async def run(self, work: Work, *, consumed: Consumed | None = None, audit: Audit | None = None) -> bool:
+        trail = audit_of(self.metrics.service, consumed, audit)
+
         # No lookup of the processed event first: its insert is the transaction's first write, so a redelivered
         # event fails there (duplicate key) and aborts, and the common case saves a round trip per event.
         async def transaction(session: Session) -> None:
@@ -107,6 +122,8 @@ class MongoUnitOfWork:
             if events:
                 records = [outbox_record(e, source=self.source, seq=self._seq.next(), at=now) for e in events]
                 await self.db.outbox.insert_many(records, session=session)
+            record = trail.record(service=self.metrics.service, at=now, seq=self._seq.next())
+            await self.db.audit.insert_one(stored(record), session=session)
             await self.faults.before_commit()
 
         async with self.client.start_session() as session:

@@ -22,12 +22,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 from zhongshi_contracts.events import Event
 
 from zhongshi_runtime.asyncapi import finish
-from zhongshi_runtime.auth import Authenticator
+from zhongshi_runtime.audit import ensure_audit_indexes
+from zhongshi_runtime.audit_api import audit_router
 from zhongshi_runtime.errors import document_kit_errors, too_large, unreadable_body
 from zhongshi_runtime.faults import Faults
 from zhongshi_runtime.logs import configure_logging
 from zhongshi_runtime.messaging import ClusterId, Consumers, create_broker
 from zhongshi_runtime.metrics import RuntimeMetrics, instrument
+from zhongshi_runtime.oidc import Authenticator
 from zhongshi_runtime.outbox import MongoUnitOfWork, OutboxRelay, ensure_outbox_indexes
 from zhongshi_runtime.settings import ServiceSettings
 
@@ -64,11 +66,9 @@ class ServiceKit:
         self.consumers_cluster_id = ClusterId(settings)  # one per task that asks
         self.consumers = Consumers(self.broker, settings, self.metrics, self.logger, faults,
                                    identify=self.consumers_cluster_id if settings.broker_epoch else None)
-        self.authenticator = Authenticator(
-            issuer=settings.auth_issuer, audience=settings.auth_audience,
-            jwks_file=settings.auth_jwks_file, jwks_url=settings.auth_jwks_url,
-        )
-        self._startup: list[StartupHook] = [lambda: ensure_outbox_indexes(self.db)]
+        self.authenticator = Authenticator.from_settings(settings)
+        self._startup: list[StartupHook] = [lambda: ensure_outbox_indexes(self.db),
+                                            lambda: ensure_audit_indexes(self.db)]
         self._periodic: list[tuple[float, StartupHook]] = []
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -123,6 +123,7 @@ class ServiceKit:
             await self.consumers_cluster_id.close()
             await self.broker.stop()
             await self.mongo.close()
+            await self.authenticator.keys.aclose()
             self.logger.info("stopped")
 
     async def readiness(self) -> dict[str, str]:
@@ -153,7 +154,7 @@ class ServiceKit:
         app.state.kit = self
         app.add_exception_handler(400, unreadable_body)
         app.add_exception_handler(413, too_large)
-        for router in routers:
+        for router in (*routers, audit_router(self.db, self.settings.service_name)):
             app.include_router(router)
         generate = app.openapi
         app.openapi = lambda: app.openapi_schema or document_kit_errors(generate())  # type: ignore[method-assign]

@@ -9,6 +9,7 @@ from pydantic_settings import SettingsConfigDict
 
 from zhongshi_runtime.kafka_client import KafkaClientSettings
 
+DEV_ISSUER = "http://127.0.0.1:8010"  # the embedded provider `zhongshi up` starts (src/zhongshi/idp)
 PLACEHOLDERS = ("changeme", "change-me", "placeholder", "secret", "xxx", "todo")
 
 
@@ -34,10 +35,20 @@ class ServiceSettings(KafkaClientSettings):
         validation_alias="ZHONGSHI_BROKER_EPOCH",
         description="Set by the embedded launcher per broker start: a new epoch replays the outbox.",
     )
-    auth_issuer: str = Field("zhongshi-dev", validation_alias="AUTH_ISSUER")
+    # Identity: see docs/security.md. The default issuer is the embedded development provider.
+    auth_issuer: str = Field(DEV_ISSUER, validation_alias="AUTH_ISSUER")
     auth_audience: str = Field("zhongshi", validation_alias="AUTH_AUDIENCE")
-    auth_jwks_file: str = Field("var/auth/jwks.json", validation_alias="AUTH_JWKS_FILE")
-    auth_jwks_url: str = Field("", validation_alias="AUTH_JWKS_URL")
+    auth_jwks_url: str = Field("", validation_alias="AUTH_JWKS_URL", description="Default: from discovery.")
+    auth_jwks_file: str = Field("", validation_alias="AUTH_JWKS_FILE", description="Keys from a file (offline).")
+    auth_role_claim: str = Field("realm_access.roles", validation_alias="AUTH_ROLE_CLAIM")
+    auth_role_prefix: str = Field("", validation_alias="AUTH_ROLE_PREFIX")
+    auth_role_map: dict[str, str] = Field(default_factory=dict, validation_alias="AUTH_ROLE_MAP")
+    auth_organisation_claim: str = Field("organisation", validation_alias="AUTH_ORGANISATION_CLAIM")
+    auth_name_claim: str = Field("name", validation_alias="AUTH_NAME_CLAIM")
+    auth_leeway_s: float = Field(30, ge=0, le=300, validation_alias="AUTH_LEEWAY_S")
+    auth_max_token_lifetime_s: float = Field(3600, gt=0, validation_alias="AUTH_MAX_TOKEN_LIFETIME_S")
+    auth_jwks_refresh_s: float = Field(300, gt=0, validation_alias="AUTH_JWKS_REFRESH_S")
+    auth_jwks_min_refresh_s: float = Field(10, ge=0, validation_alias="AUTH_JWKS_MIN_REFRESH_S")
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
     http_host: str = Field("127.0.0.1", validation_alias="HTTP_HOST")
     outbox_retention_hours: int = Field(168, ge=1, validation_alias="OUTBOX_RETENTION_HOURS")
@@ -60,9 +71,7 @@ class ServiceSettings(KafkaClientSettings):
             raise ValueError("ZHONGSHI_FAULTS_FILE injects faults for tests and is refused in production")
         if self.environment == "development":
             return self
-        if not (self.auth_jwks_url or self.auth_jwks_file):
-            raise ValueError("AUTH_JWKS_URL or AUTH_JWKS_FILE is required outside development")
-        if self.auth_issuer == "zhongshi-dev":
+        if self.auth_issuer == DEV_ISSUER:
             raise ValueError("AUTH_ISSUER must name the real token issuer outside development")
         lowered = self.mongodb_uri.lower()
         if any(p in lowered for p in PLACEHOLDERS):

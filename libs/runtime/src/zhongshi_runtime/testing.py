@@ -3,30 +3,44 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from faststream.kafka import KafkaBroker, KafkaMessage
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import Event
 
+from zhongshi_runtime.audit import Audit, AuditRecord
+from zhongshi_runtime.auth import Role
 from zhongshi_runtime.messaging import Consumers, create_broker, raw_body
 from zhongshi_runtime.metrics import RuntimeMetrics
-from zhongshi_runtime.outbox import Consumed, Work
+from zhongshi_runtime.oidc import Authenticator, KeySet
+from zhongshi_runtime.outbox import Consumed, Work, audit_of
 from zhongshi_runtime.settings import ServiceSettings
 
 
 class InMemoryUnitOfWork:
     """Runs work one unit at a time (as serializable transactions would), remembers consumed event ids and
-    collects the outgoing events."""
+    collects the outgoing events and the audit records (none when the work raises, as a transaction would)."""
 
-    def __init__(self) -> None:
+    def __init__(self, service: str = "test") -> None:
+        self.service = service
         self.consumed: set[str] = set()
         self.published: list[Event] = []
+        self.audit: list[AuditRecord] = []
         self.duplicates = 0
         self._serial = asyncio.Lock()
 
-    async def run(self, work: Work, *, consumed: Consumed | None = None) -> bool:
+    async def run(self, work: Work, *, consumed: Consumed | None = None, audit: Audit | None = None) -> bool:
+        trail = audit_of(self.service, consumed, audit)
         if consumed and consumed.key in self.consumed:
             self.duplicates += 1
             return False
@@ -35,6 +49,7 @@ class InMemoryUnitOfWork:
         if consumed:
             self.consumed.add(consumed.key)
         self.published.extend(events)
+        self.audit.append(trail.record(service=self.service, at=datetime.now(UTC), seq=time.time_ns()))
         return True
 
 
@@ -45,7 +60,7 @@ class HandlerHarness:
         self.metrics = RuntimeMetrics(settings.service_name)
         self.broker: KafkaBroker = create_broker(settings, self.metrics, logging.getLogger("test"))
         self.consumers = Consumers(self.broker, settings, self.metrics, logging.getLogger("test"))
-        self.uow = InMemoryUnitOfWork()
+        self.uow = InMemoryUnitOfWork(settings.service_name)
         self.dead_letters: list[tuple[str, dict[str, str], bytes]] = []
 
     def ready(self) -> KafkaBroker:
@@ -64,3 +79,41 @@ def envelope(event: Event, **header_overrides: Any) -> dict[str, Any]:
     headers = CloudEvent.new(event.topic, source="/test", subject=event.application_id).headers()
     return {"message": event.model_dump_json().encode(), "topic": event.topic.name,
             "key": event.application_id.encode(), "headers": {**headers, **header_overrides}}
+
+
+# ---- a local token issuer for handler tests: verified through a JWKS file by the production code path ----
+
+TEST_ISSUER = "https://id.test.zhongshi"
+TEST_KID = "test-es256"
+
+
+def ensure_test_keys(directory: Path) -> Path:
+    """An ES256 key and its JWKS under ``directory`` unless present; return the JWKS path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    private_path, jwks_path = directory / "test-key.pem", directory / "jwks.json"
+    if not private_path.exists():
+        key = ec.generate_private_key(ec.SECP256R1())
+        private_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                   serialization.NoEncryption()))
+        public = serialization.load_pem_private_key(private_path.read_bytes(), password=None).public_key()
+        jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(public))  # type: ignore[arg-type]
+        jwks_path.write_text(json.dumps({"keys": [{**jwk, "kid": TEST_KID, "alg": "ES256", "use": "sig"}]}))
+    return jwks_path
+
+
+def mint_test_token(directory: Path, *, role: Role, organisation: str, subject: str | None = None, name: str = "",
+                    ttl_s: int = 600, **claims: Any) -> str:
+    """An access token shaped as the identity provider issues them (realm role, organisation claim)."""
+    ensure_test_keys(directory)
+    key = serialization.load_pem_private_key((directory / "test-key.pem").read_bytes(), password=None)
+    now = int(time.time())
+    body = {"iss": TEST_ISSUER, "aud": "zhongshi", "sub": subject or f"{role}:{organisation}", "iat": now,
+            "nbf": now, "exp": now + ttl_s, "jti": str(uuid.uuid4()), "realm_access": {"roles": [str(role)]},
+            "organisation": organisation, "name": name, "scope": "openid profile", **claims}
+    return jwt.encode(body, key, algorithm="ES256", headers={"kid": TEST_KID, "typ": "at+jwt"})  # type: ignore[arg-type]
+
+
+def file_authenticator(directory: Path) -> Authenticator:
+    """The services' verifier, reading the test keys from a file instead of the provider's JWKS URL."""
+    jwks = ensure_test_keys(directory)
+    return Authenticator(issuer=TEST_ISSUER, audience="zhongshi", keys=KeySet(issuer=TEST_ISSUER, jwks_file=str(jwks)))

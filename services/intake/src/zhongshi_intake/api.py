@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, Response, status
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.events import Event
-from zhongshi_runtime.auth import OFFICIALS, Principal, Role, current_principal, require
+from zhongshi_runtime.audit import Audit
+from zhongshi_runtime.auth import OFFICIALS, Principal, Role, current_principal, require, shown_actor
 from zhongshi_runtime.clock import Clock, shanghai_date
 from zhongshi_runtime.errors import errors
 from zhongshi_runtime.outbox import Session, UnitOfWork
@@ -50,9 +51,15 @@ class ApplicationView(BaseModel):
     timeline: list[TimelineEntry]
 
     @classmethod
-    def of(cls, app: Application) -> ApplicationView:
-        return cls(**app.model_dump(exclude={"applicant_credit_code", "idempotency_key"}),
-                   status_label=app.status_label)
+    def of(cls, app: Application, viewer: Principal) -> ApplicationView:
+        """The application as ``viewer`` sees it: applicants see the departments that acted, not their people."""
+        data = app.model_dump(exclude={"applicant_credit_code", "idempotency_key"})
+        for entry in data["timeline"]:
+            if isinstance(actor := entry["details"].get("actor"), dict):
+                entry["details"]["actor"] = {**actor, "id": shown_actor(viewer, str(actor.get("id", "")),
+                                                                        str(actor.get("role", "")),
+                                                                        str(actor.get("region_code", "")))}
+        return cls(**data, status_label=app.status_label)
 
 
 class ApplicationSummary(BaseModel):
@@ -92,9 +99,16 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
 
     # ---- rounds (批次) ----
     @api.post("/rounds", status_code=201, tags=["rounds"], summary="Open a round (province)", responses=errors(409))
-    async def open_round(round_: Round, _: Annotated[Principal, Depends(require(Role.PROVINCE_OFFICIAL))]) -> Round:
+    async def open_round(
+        round_: Round, principal: Annotated[Principal, Depends(require(Role.PROVINCE_OFFICIAL))], request: Request,
+    ) -> Round:
+        async def work(session: Session) -> list[Event]:
+            await repo.add_round(round_, session)
+            return []
+
         try:
-            await repo.add_round(round_)
+            await uow.run(work, audit=Audit.request(principal, request, "round.open", "round", round_.id,
+                                                    round_id=round_.id, outcome=round_.title))
         except AlreadyExists:
             raise _conflict(f"批次 {round_.id} 已存在") from None
         return round_
@@ -129,33 +143,39 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
     @api.post("/applications", status_code=201, tags=["applications"], summary="Create a draft",
               responses={200: {"model": ApplicationView, "description": "同一 Idempotency-Key 的既有申报（重放）"}})
     async def create(
-        body: NewApplication, response: Response, principal: ApplicantCaller,
+        body: NewApplication, response: Response, principal: ApplicantCaller, request: Request,
         idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
     ) -> ApplicationView:
         if body.dossier.applicant.credit_code != principal.organisation:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "只能以本单位（令牌中的统一社会信用代码）名义申报")
         if idempotency_key and (earlier := await repo.by_idempotency_key(principal.organisation, idempotency_key)):
             response.status_code = status.HTTP_200_OK
-            return ApplicationView.of(earlier)
+            return ApplicationView.of(earlier, principal)
         refuse_future_dates(body.dossier, shanghai_date(clock()))
         refuse_control_characters(body.dossier)
         app = domain.draft(body.dossier, await known_round(body.round_id), now=clock(),
                            idempotency_key=idempotency_key)
+        async def work(session: Session) -> list[Event]:
+            await repo.add(app, session)
+            return []
+
         try:
-            await repo.add(app)
+            await uow.run(work, audit=Audit.request(principal, request, "application.create", "application", app.id,
+                                                    application_ids=[app.id], round_id=app.round_id,
+                                                    outcome=app.status.value))
         except AlreadyExists:  # a concurrent request with the same idempotency key won
             earlier = await repo.by_idempotency_key(principal.organisation, idempotency_key or "")
             if earlier is None:
                 raise
             response.status_code = status.HTTP_200_OK
-            return ApplicationView.of(earlier)
-        return ApplicationView.of(app)
+            return ApplicationView.of(earlier, principal)
+        return ApplicationView.of(app, principal)
 
     @api.patch("/applications/{application_id}", tags=["applications"], summary="Edit a draft or returned application",
                responses=errors(404, 409))
     async def edit(
         application_id: str, patch: Annotated[dict[str, Any], Body(description="JSON merge patch of the dossier")],
-        principal: ApplicantCaller,
+        principal: ApplicantCaller, request: Request,
     ) -> ApplicationView:
         app = await owned(application_id, principal)
         try:
@@ -170,31 +190,38 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
             updated = domain.revise(app, dossier, now=clock())
         except TransitionRefused as exc:
             raise _conflict(str(exc)) from None
-        await repo.save(updated)
-        return ApplicationView.of(updated)
+
+        async def work(session: Session) -> list[Event]:
+            await repo.save(updated, session)
+            return []
+
+        await uow.run(work, audit=_audit(principal, request, "application.edit", updated))
+        return ApplicationView.of(updated, principal)
 
     @api.post("/applications/{application_id}/submit", tags=["applications"], summary="Submit (or resubmit)",
               responses=errors(404, 409))
-    async def submit(application_id: str, principal: ApplicantCaller) -> ApplicationView:
+    async def submit(application_id: str, principal: ApplicantCaller, request: Request) -> ApplicationView:
         app = await owned(application_id, principal)
         round_ = await repo.round(app.round_id)
         if round_ is None:
             raise _conflict(f"批次 {app.round_id} 不存在")
-        return await _transition(app, lambda current: domain.submit(
-            current, round_, now=clock(), event_id=str(uuid.uuid4())))
+        audit = _audit(principal, request, "application.submit", app)
+        return await _transition(app, audit, lambda current: domain.submit(
+            current, round_, now=clock(), event_id=str(uuid.uuid4())), principal)
 
     @api.post("/applications/{application_id}/withdraw", tags=["applications"], summary="Withdraw",
               responses=errors(404, 409))
     async def withdraw(
-        application_id: str, principal: ApplicantCaller,
+        application_id: str, principal: ApplicantCaller, request: Request,
         body: Withdrawal | None = None,
     ) -> ApplicationView:
         app = await owned(application_id, principal)
         reason = body.reason if body else ""
-        return await _transition(app, lambda current: domain.withdraw(
-            current, reason=reason, now=clock(), event_id=str(uuid.uuid4())))
+        audit = _audit(principal, request, "application.withdraw", app, reason=reason)
+        return await _transition(app, audit, lambda current: domain.withdraw(
+            current, reason=reason, now=clock(), event_id=str(uuid.uuid4())), principal)
 
-    async def _transition(app: Application, step: Any) -> ApplicationView:
+    async def _transition(app: Application, audit: Audit, step: Any, principal: Principal) -> ApplicationView:
         """Apply ``step`` to the stored application and write it with its event in one transaction."""
         result: list[Application] = []
 
@@ -205,18 +232,19 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
             updated, event = step(current)
             await repo.save(updated, session)
             result[:] = [updated]
+            audit.outcome = updated.status.value
             return [event]
 
         try:
-            await uow.run(work)
+            await uow.run(work, audit=audit)
         except TransitionRefused as exc:
             raise _conflict(str(exc)) from None
-        return ApplicationView.of(result[0])
+        return ApplicationView.of(result[0], principal)
 
     @api.get("/applications/{application_id}", tags=["applications"], summary="An application with its timeline",
              responses=errors(404))
     async def read(application_id: str, principal: ReaderCaller) -> ApplicationView:
-        return ApplicationView.of(await owned(application_id, principal))
+        return ApplicationView.of(await owned(application_id, principal), principal)
 
     @api.get("/applications", tags=["applications"], summary="Own applications, or those within an official's scope")
     async def listing(
@@ -234,6 +262,11 @@ def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
         return Page(total=total, offset=offset, limit=limit, items=[_summary(a) for a in apps])
 
     return api
+
+
+def _audit(principal: Principal, request: Request, action: str, app: Application, reason: str = "") -> Audit:
+    return Audit.request(principal, request, action, "application", app.id, application_ids=[app.id],
+                         round_id=app.round_id, reason=reason, outcome=app.status.value)
 
 
 def _may_read(principal: Principal, app: Application) -> bool:

@@ -16,6 +16,7 @@ from zhongshi_contracts.recommendation import (
 )
 from zhongshi_contracts.registry import PlatformAccredited, PlatformCultivationListed, PublicityClosed
 from zhongshi_contracts.review import PanelDrawn, ReviewDecided
+from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.messaging import Consumers, Rejected
 from zhongshi_runtime.outbox import Consumed, Session, UnitOfWork
 
@@ -50,7 +51,7 @@ def register(consumers: Consumers, uow: UnitOfWork, repo: IntakeRepository) -> N
                 await repo.save(change(app), session)
             return []
 
-        await uow.run(work, consumed=Consumed(handler, meta, event.topic.name))
+        await uow.run(work, consumed=Consumed(handler, meta, event.topic.name, event))
 
     @consumers.on(ApplicationScreened)
     async def on_screened(event: ApplicationScreened, meta: CloudEvent) -> None:
@@ -88,4 +89,5 @@ def register(consumers: Consumers, uow: UnitOfWork, repo: IntakeRepository) -> N
                     await repo.save(record_objection_upheld(app, event, event_id=meta.id), session)
             return []
 
-        await uow.run(work, consumed=Consumed("intake.on_publicity_closed", meta, event.topic.name))
+        consumed = Consumed("intake.on_publicity_closed", meta, event.topic.name, event)
+        await uow.run(work, consumed=consumed, audit=Audit.consumed("intake", consumed, application_ids=declined))

@@ -32,7 +32,7 @@ class ApplicationFilter:
 
 
 class IntakeRepository(Protocol):
-    async def add_round(self, round_: Round) -> None: ...
+    async def add_round(self, round_: Round, session: Session = None) -> None: ...
     async def round(self, round_id: str) -> Round | None: ...
     async def rounds(self) -> list[Round]: ...
     async def add(self, app: Application, session: Session = None) -> None: ...
@@ -64,9 +64,9 @@ class MongoIntakeRepository:
             await apps.create_index([(field, ASCENDING), ("updated_at", DESCENDING)])
         await apps.create_index([("round_id", ASCENDING), ("status", ASCENDING)])
 
-    async def add_round(self, round_: Round) -> None:
+    async def add_round(self, round_: Round, session: Session = None) -> None:
         try:
-            await self.db.rounds.insert_one({"_id": round_.id, **round_.model_dump(mode="json")})
+            await self.db.rounds.insert_one({"_id": round_.id, **round_.model_dump(mode="json")}, session=session)
         except DuplicateKeyError:
             raise AlreadyExists(round_.id) from None
 
@@ -108,7 +108,7 @@ class InMemoryIntakeRepository:
         self._rounds: dict[str, Round] = {}
         self._apps: dict[str, Application] = {}
 
-    async def add_round(self, round_: Round) -> None:
+    async def add_round(self, round_: Round, session: Session = None) -> None:
         if round_.id in self._rounds:
             raise AlreadyExists(round_.id)
         self._rounds[round_.id] = round_

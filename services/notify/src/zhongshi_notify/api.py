@@ -7,21 +7,23 @@ import base64
 import binascii
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from zhongshi_contracts.reference import hubei_cities, hubei_counties
-from zhongshi_runtime.auth import Principal, Role, current_principal, require
+from zhongshi_runtime.audit import Audit
+from zhongshi_runtime.auth import OFFICIALS, Principal, Role, current_principal, require
 from zhongshi_runtime.clock import Clock
 from zhongshi_runtime.errors import errors
+from zhongshi_runtime.outbox import Session, UnitOfWork
 from zhongshi_runtime.paging import Offset
 
 from zhongshi_notify.deliveries import DeliveryStore
-from zhongshi_notify.domain import PROVINCE
+from zhongshi_notify.domain import PROVINCE, Audience, reader
 from zhongshi_notify.planning import Attempt, Contact, Preferences, Subscription
 from zhongshi_notify.repository import NotifyRepository
 
@@ -106,30 +108,56 @@ def _view(sub: Subscription) -> dict[str, Any]:
     return sub.model_dump(exclude={"secret"})
 
 
-def router(repo: NotifyRepository, store: DeliveryStore, *, topics: Sequence[str], clock: Clock,
+def reader_of(principal: Principal) -> str:
+    """The caller's inbox and preferences: role and organisation together, so an expert whose id is "420100" is
+    not the Wuhan department; an official's level must fit the code (a department's officials share one)."""
+    code = principal.organisation
+    fits = {Role.PROVINCE_OFFICIAL: code == PROVINCE, Role.CITY_OFFICIAL: code in hubei_cities(),
+            Role.COUNTY_OFFICIAL: code in hubei_counties()}
+    if principal.role in OFFICIALS and fits[principal.role]:
+        return reader(Audience.OFFICIAL, code)
+    if principal.role in (Role.APPLICANT, Role.EXPERT):
+        return reader(Audience(principal.role.value), code)
+    return f"{principal.role.value}:{code}"  # nobody writes to these
+
+
+def router(repo: NotifyRepository, store: DeliveryStore, *, uow: UnitOfWork, topics: Sequence[str], clock: Clock,
            https_only: bool = False) -> APIRouter:
     api = APIRouter(prefix="/api/v1")
     scopes = {PROVINCE, *hubei_cities(), *hubei_counties()}
 
+    async def audited(audit: Audit, change: Callable[[Session], Awaitable[object]]) -> None:
+        """Make ``change`` in one transaction with its audit record."""
+        async def work(session: Session) -> list[Any]:
+            await change(session)
+            return []
+
+        await uow.run(work, audit=audit)
+
     @api.get("/inbox", tags=["inbox"], summary="My messages, newest first, with the unread count")
     async def inbox(principal: SignedIn, offset: Offset = 0, limit: Limit = 50) -> InboxPage:
-        unread, items = await repo.inbox(principal.organisation, offset=offset, limit=limit)
+        unread, items = await repo.inbox(reader_of(principal), offset=offset, limit=limit)
         return InboxPage(unread=unread, items=[InboxItem.model_validate(m.model_dump()) for m in items])
 
     @api.post("/inbox/{message_id:path}/read", tags=["inbox"], summary="Mark one of my messages read",
               responses=errors(404))
-    async def mark_read(message_id: str, principal: SignedIn) -> dict[str, bool]:
-        if not await repo.mark_read(message_id, principal.organisation):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "消息不存在")
+    async def mark_read(message_id: str, principal: SignedIn, request: Request) -> dict[str, bool]:
+        async def change(session: Session) -> None:
+            if not await repo.mark_read(message_id, reader_of(principal), session):
+                raise HTTPException(status.HTTP_404_NOT_FOUND, "消息不存在")
+
+        await audited(Audit.request(principal, request, "inbox.read", "message", message_id), change)
         return {"read": True}
 
     @api.get("/preferences", tags=["preferences"], summary="My channels besides the inbox")
     async def my_preferences(principal: Recipient) -> Preferences:
-        return await repo.preferences(principal.organisation)
+        return await repo.preferences(reader_of(principal))
 
     @api.put("/preferences", tags=["preferences"], summary="Choose my channels (the inbox is always kept)")
-    async def set_preferences(body: Preferences, principal: Recipient) -> Preferences:
-        await repo.set_preferences(principal.organisation, body)
+    async def set_preferences(body: Preferences, principal: Recipient, request: Request) -> Preferences:
+        audit = Audit.request(principal, request, "preferences.set", "preferences", reader_of(principal),
+                              outcome="、".join(sorted(c for c, on in body.model_dump().items() if on is True)))
+        await audited(audit, lambda session: repo.set_preferences(reader_of(principal), body, session))
         return body
 
     def known_scope(scope: str) -> str:
@@ -140,8 +168,11 @@ def router(repo: NotifyRepository, store: DeliveryStore, *, topics: Sequence[str
 
     @api.put("/contacts/{scope}", tags=["directory"],
              summary="Set a department's e-mail and mobile (operator, province)")
-    async def set_contact(scope: str, body: DirectoryEntry, _: DirectoryKeeper) -> DirectoryEntry:
-        await repo.set_directory_entry(known_scope(scope), Contact.model_validate(body.model_dump()))
+    async def set_contact(scope: str, body: DirectoryEntry, principal: DirectoryKeeper, request: Request
+                          ) -> DirectoryEntry:
+        contact = Contact.model_validate(body.model_dump())
+        audit = Audit.request(principal, request, "contact.set", "contact", known_scope(scope))  # no addresses
+        await audited(audit, lambda session: repo.set_directory_entry(scope, contact, session))
         return body
 
     @api.get("/contacts/{scope}", tags=["directory"], summary="A department's notice addresses (operator, province)",
@@ -153,7 +184,7 @@ def router(repo: NotifyRepository, store: DeliveryStore, *, topics: Sequence[str
         return DirectoryEntry.model_validate(found.model_dump())
 
     @api.post("/webhooks", tags=["webhooks"], status_code=201, summary="Register a subscription (operator)")
-    async def register(body: SubscriptionRequest, _: Operator) -> SubscriptionCreated:
+    async def register(body: SubscriptionRequest, principal: Operator, request: Request) -> SubscriptionCreated:
         for i, name in enumerate(body.event_types):
             if name not in topics:
                 raise _invalid(("event_types", i), f"{name} 不是本服务转发的事件类型（可选：{'、'.join(topics)}）")
@@ -162,7 +193,9 @@ def router(repo: NotifyRepository, store: DeliveryStore, *, topics: Sequence[str
         sub = Subscription(id=f"wh-{uuid.uuid4().hex[:16]}", url=str(body.url), secret=_secret(body.secret),
                            event_types=sorted(set(body.event_types)), description=body.description,
                            created_at=clock())
-        await store.add_subscription(sub)
+        audit = Audit.request(principal, request, "webhook.register", "webhook", sub.id,
+                              outcome="、".join(sub.event_types))
+        await audited(audit, lambda session: store.add_subscription(sub, session))
         return SubscriptionCreated.model_validate(sub.model_dump())
 
     @api.get("/webhooks", tags=["webhooks"], summary="Every subscription, without secrets (operator)")
@@ -171,11 +204,17 @@ def router(repo: NotifyRepository, store: DeliveryStore, *, topics: Sequence[str
 
     @api.post("/webhooks/{subscription_id}/enable", tags=["webhooks"], responses=errors(404),
               summary="Enable a subscription again and release its held deliveries (operator)")
-    async def enable(subscription_id: str, _: Operator) -> SubscriptionView:
-        sub = await store.enable(subscription_id, clock())
-        if sub is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "订阅不存在")
-        return SubscriptionView.model_validate(_view(sub))
+    async def enable(subscription_id: str, principal: Operator, request: Request) -> SubscriptionView:
+        enabled: list[Subscription] = []
+
+        async def change(session: Session) -> None:
+            sub = await store.enable(subscription_id, clock(), session)
+            if sub is None:
+                raise HTTPException(status.HTTP_404_NOT_FOUND, "订阅不存在")
+            enabled.append(sub)
+
+        await audited(Audit.request(principal, request, "webhook.enable", "webhook", subscription_id), change)
+        return SubscriptionView.model_validate(_view(enabled[0]))
 
     @api.get("/webhooks/{subscription_id}/deliveries", tags=["webhooks"], responses=errors(404),
              summary="The subscription's delivery log: every attempt, newest first (operator)")

@@ -65,12 +65,14 @@ def create_app(settings: NotifySettings | None = None, clock: Clock = utc_now) -
 
     async def indexes() -> None:
         await repo.ensure_indexes()
+        await repo.migrate_readers()
         await store.ensure_indexes()
 
     kit.on_startup(indexes)
     kit.every(settings.reminder_interval_s, fire_timers)
     https_only = settings.environment == "production"
-    return kit.asgi([api.router(repo, store, topics=kit.consumers.topics, clock=clock, https_only=https_only)])
+    return kit.asgi([api.router(repo, store, uow=kit.uow, topics=kit.consumers.topics, clock=clock,
+                                https_only=https_only)])
 
 
 def _drain(dispatcher: Dispatcher, channel: Channel) -> Callable[[], Awaitable[None]]:

@@ -73,7 +73,7 @@ def scoring_due(today: date, panels: Iterable[ExpertPanel], days_before: Sequenc
         elif n is not None:
             facts = {"round_id": round_id, "count": str(len(items)), "items": _named(p.label for p in items)}
             timers.append(DeadlineTimer(TimerKind.REMINDER, SCORING, (round_id, expert), deadline, today,
-                                        "reminder.scoring.expert", expert, facts=facts, window=n))
+                                        "reminder.scoring.expert", expert, Audience.EXPERT, facts, window=n))
     for (round_id, deadline), late in sorted(overdue.items()):
         by_panel: dict[str, list[str]] = {}
         for panel, expert in late:

@@ -47,14 +47,14 @@ class DeliveryStore(Protocol):
     async def attempts(self, recipient: str, *, offset: int = 0, limit: int = 50) -> list[Attempt]:
         """The delivery log of one recipient (a webhook subscription), newest first."""
         ...
-    async def add_subscription(self, subscription: Subscription) -> None: ...
+    async def add_subscription(self, subscription: Subscription, session: Session = None) -> None: ...
     async def subscription(self, subscription_id: str) -> Subscription | None: ...
     async def subscriptions(self, session: Session = None) -> list[Subscription]: ...
     async def subscription_failed(self, subscription_id: str, threshold: int, now: datetime) -> bool:
         """Count a failed attempt; True when this failure reached ``threshold`` and disabled the subscription."""
         ...
     async def subscription_succeeded(self, subscription_id: str) -> None: ...
-    async def enable(self, subscription_id: str, now: datetime) -> Subscription | None:
+    async def enable(self, subscription_id: str, now: datetime, session: Session = None) -> Subscription | None:
         """Enable again with a clean run, and release the deliveries held while it was disabled."""
         ...
 
@@ -117,8 +117,9 @@ class MongoDeliveryStore:
             [("at", DESCENDING), ("attempt", DESCENDING)]).skip(offset).limit(limit)
         return [Attempt.model_validate(d) async for d in cursor]
 
-    async def add_subscription(self, subscription: Subscription) -> None:
-        await self.db.subscriptions.insert_one({"_id": subscription.id, **subscription.model_dump(exclude={"id"})})
+    async def add_subscription(self, subscription: Subscription, session: Session = None) -> None:
+        await self.db.subscriptions.insert_one({"_id": subscription.id, **subscription.model_dump(exclude={"id"})},
+                                               session=session)
 
     async def subscription(self, subscription_id: str) -> Subscription | None:
         doc = await self.db.subscriptions.find_one({"_id": subscription_id})
@@ -140,15 +141,17 @@ class MongoDeliveryStore:
     async def subscription_succeeded(self, subscription_id: str) -> None:
         await self.db.subscriptions.update_one({"_id": subscription_id}, {"$set": {"consecutive_failures": 0}})
 
-    async def enable(self, subscription_id: str, now: datetime) -> Subscription | None:
+    async def enable(self, subscription_id: str, now: datetime, session: Session = None) -> Subscription | None:
         result = await self.db.subscriptions.update_one(
-            {"_id": subscription_id}, {"$set": {"enabled": True, "consecutive_failures": 0, "disabled_at": None}})
+            {"_id": subscription_id}, {"$set": {"enabled": True, "consecutive_failures": 0, "disabled_at": None}},
+            session=session)
         if result.matched_count == 0:
             return None
         await self.db.deliveries.update_many(
             {"recipient": subscription_id, "status": Status.HELD.value},
-            {"$set": {**_RELEASE, "next_attempt_at": now, "lease_until": EPOCH, "lease_owner": ""}})
-        return await self.subscription(subscription_id)
+            {"$set": {**_RELEASE, "next_attempt_at": now, "lease_until": EPOCH, "lease_owner": ""}}, session=session)
+        doc = await self.db.subscriptions.find_one({"_id": subscription_id}, session=session)
+        return Subscription.model_validate({**doc, "id": doc["_id"]}) if doc else None
 
 
 class InMemoryDeliveryStore:
@@ -197,7 +200,7 @@ class InMemoryDeliveryStore:
     async def attempts(self, recipient: str, *, offset: int = 0, limit: int = 50) -> list[Attempt]:
         return sorted((a for a in self.log if a.recipient == recipient), key=_attempt_key)[offset : offset + limit]
 
-    async def add_subscription(self, subscription: Subscription) -> None:
+    async def add_subscription(self, subscription: Subscription, session: Session = None) -> None:
         if subscription.id in self.subs:
             raise DuplicateKeyError(f"subscription {subscription.id} exists")
         self.subs[subscription.id] = subscription
@@ -222,7 +225,7 @@ class InMemoryDeliveryStore:
         if subscription_id in self.subs:
             self.subs[subscription_id] = self.subs[subscription_id].model_copy(update={"consecutive_failures": 0})
 
-    async def enable(self, subscription_id: str, now: datetime) -> Subscription | None:
+    async def enable(self, subscription_id: str, now: datetime, session: Session = None) -> Subscription | None:
         sub = self.subs.get(subscription_id)
         if sub is None:
             return None

@@ -86,7 +86,8 @@ class RoundSchedule(BaseModel):
 
 class Audience(StrEnum):
     APPLICANT = "applicant"  # addressed by credit code; e-mail and phone from the dossier's contact
-    OFFICIAL = "official"  # addressed by scope (or expert id); e-mail and phone from the operator's directory
+    OFFICIAL = "official"  # addressed by scope; e-mail and phone from the operator's directory
+    EXPERT = "expert"  # addressed by expert id (which may look like a region code: never the same inbox)
     PUBLIC = "public"  # a member of the public (an objector): reached only at the address the event carries
 
 
@@ -107,6 +108,18 @@ def holder(stage: Stage, region_code: str, city_code: str) -> str | None:
     """Whose queue an application in ``stage`` sits in: a county, a city or the province (None: nobody's)."""
     return {Stage.COUNTY_REVIEW: region_code, Stage.CITY_REVIEW: city_code,
             Stage.EXCEPTION_REVIEW: PROVINCE}.get(stage)
+
+
+def reader(audience: Audience, code: str) -> str:
+    """Whose inbox and preferences: audience and code together ("official:420100" is not "expert:420100")."""
+    return f"{audience.value}:{code}"
+
+
+def legacy_reader(code: str) -> str:
+    """The reader of a message stored before inboxes were keyed by audience (by its bare code)."""
+    if code == PROVINCE or code in hubei_counties() or code in hubei_cities():
+        return reader(Audience.OFFICIAL, code)
+    return reader(Audience.APPLICANT if len(code) == 18 else Audience.EXPERT, code)
 
 
 def above(stage: Stage, region_code: str, city_code: str) -> str:

@@ -12,6 +12,7 @@ from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import ApplicationSubmitted, Event
 from zhongshi_contracts.recommendation import RoundScheduled
 from zhongshi_contracts.registry import ObjectionResolved
+from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.clock import Clock, shanghai_date
 from zhongshi_runtime.messaging import Consumers
 from zhongshi_runtime.outbox import Consumed, Session, UnitOfWork
@@ -19,7 +20,7 @@ from zhongshi_runtime.store import Store
 
 from zhongshi_notify import deadlines, reminders
 from zhongshi_notify.deliveries import DeliveryStore
-from zhongshi_notify.domain import Audience, Case, Notice, advance, schedule
+from zhongshi_notify.domain import Audience, Case, Notice, advance, reader, schedule
 from zhongshi_notify.metrics import NotifyMetrics
 from zhongshi_notify.notices import NOTIFIED_EVENTS, notices
 from zhongshi_notify.planning import (
@@ -116,7 +117,7 @@ class Planner:
         for notice in said:
             about = notice.application_id or application_id
             contact = await self._contact(notice, about, session)
-            prefs = await self.repo.preferences(notice.recipient, session)
+            prefs = await self.repo.preferences(reader(notice.audience, notice.recipient), session)
             message, deliveries = plan_notice(source_id, event_type, about, notice, contact, prefs,
                                               self.enabled, self.templates.render, self.clock())
             inbox.append(message)
@@ -129,6 +130,8 @@ class Planner:
         if notice.audience is Audience.APPLICANT:
             known = await self.repo.contact(application_id, session)
             return known.contact if known else None
+        if notice.audience is Audience.EXPERT:  # an expert id equal to a region code is not that department
+            return await self.repo.directory_entry(reader(Audience.EXPERT, notice.recipient), session)
         return await self.repo.directory_entry(notice.recipient, session)
 
     async def _store(self, inbox: list[InboxMessage], outgoing: list[Delivery], session: Session) -> None:
@@ -155,7 +158,7 @@ def register(consumers: Consumers, uow: UnitOfWork, planner: Planner, metrics: N
             planned[:] = [await planner.plan(event, meta, session)]  # a retried transaction plans afresh
             return []
 
-        if await uow.run(work, consumed=Consumed("notify.plan", meta, event.topic.name)):
+        if await uow.run(work, consumed=Consumed("notify.plan", meta, event.topic.name, event)):
             metrics.deliveries.labels(Channel.INBOX.value, "sent").inc(len(planned[0][0]))
 
     for model in CONSUMED_EVENTS:
@@ -191,7 +194,10 @@ async def fire_due_timers(uow: UnitOfWork, planner: Planner, metrics: NotifyMetr
             await planner.fire(timer, session)
             return []
 
-        if await uow.run(work, consumed=Consumed("notify.timer", timer_event(timer, planner), "notify.timers")):
+        consumed = Consumed("notify.timer", timer_event(timer, planner), "notify.timers")
+        audit = Audit.consumed("notify", consumed, target_kind=f"{timer.deadline_name} {timer.kind.value}",
+                               target_id=timer.subject, application_ids=[], outcome="fired")
+        if await uow.run(work, consumed=consumed, audit=audit):
             metrics.reminders.labels(timer.kind.value, timer.deadline_name).inc()
             metrics.deliveries.labels(Channel.INBOX.value, "sent").inc()
             fired += 1

@@ -90,6 +90,10 @@ def _official(kind: str, scope: str, base: dict[str, str], **more: str) -> Notic
     return Notice(template=kind, recipient=scope, audience=Audience.OFFICIAL, facts=base | more)
 
 
+def _expert(kind: str, expert_id: str, base: dict[str, str], **more: str) -> Notice:
+    return Notice(template=kind, recipient=expert_id, audience=Audience.EXPERT, facts=base | more)
+
+
 Builder = Callable[[Any, dict[str, str], Case | None, bool, Deadlines], list[Notice]]
 
 
@@ -167,14 +171,14 @@ def _round_scheduled(e: RoundScheduled, _base: dict[str, str], *_: Any) -> list[
 def _panel_drawn(e: PanelDrawn, base: dict[str, str], *_: Any) -> list[Notice]:
     """Each drawn expert (addressed by expert id; the applicant is not told who judges it)."""
     score_by = cn_date(e.score_by) if e.score_by else "评审通知规定的期限"
-    return [_official("review.panel-drawn.expert", expert, base, lead="（您为评审组组长）" if i == 0 else "",
-                      score_by=score_by) for i, expert in enumerate(e.experts)]
+    return [_expert("review.panel-drawn.expert", expert, base, lead="（您为评审组组长）" if i == 0 else "",
+                    score_by=score_by) for i, expert in enumerate(e.experts)]
 
 
 def _assignment_declined(e: AssignmentDeclined, base: dict[str, str], *_: Any) -> list[Notice]:
     """The expert drawn in place of one who declined; without a replacement the province must act."""
     if e.replacement:
-        return [_official("review.assignment-declined.expert", e.replacement, base)]
+        return [_expert("review.assignment-declined.expert", e.replacement, base)]
     return [_official("review.assignment-declined.province", PROVINCE, base, expert_id=e.expert_id)]
 
 

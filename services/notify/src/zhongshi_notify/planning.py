@@ -17,7 +17,7 @@ from zhongshi_contracts.events import Event
 from zhongshi_contracts.inputs import Flag
 from zhongshi_runtime.logs import mask_personal_data
 
-from zhongshi_notify.domain import Audience, Notice
+from zhongshi_notify.domain import Audience, Notice, reader
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -173,7 +173,8 @@ def plan_notice(
 ) -> tuple[InboxMessage, list[Delivery]]:
     """The inbox message (always) and the e-mail/SMS deliveries of one notice."""
     title, body = render(notice.template, Channel.INBOX, notice.facts)
-    inbox = InboxMessage(id=delivery_id(source_id, notice.recipient, Channel.INBOX), recipient=notice.recipient,
+    inbox = InboxMessage(id=delivery_id(source_id, notice.recipient, Channel.INBOX),
+                         recipient=reader(notice.audience, notice.recipient),
                          title=title, body=body, application_id=application_id, event_type=event_type, created_at=now)
     outgoing = []
     if contact is None and notice.audience is Audience.APPLICANT:  # events on other topics may come first

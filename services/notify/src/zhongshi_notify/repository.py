@@ -12,7 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from zhongshi_runtime.outbox import Session
 from zhongshi_runtime.store import MemoryStore, MongoStore, Store, insert_missing
 
-from zhongshi_notify.domain import QUEUE_STAGES, Case, RoundSchedule
+from zhongshi_notify.domain import QUEUE_STAGES, Case, RoundSchedule, legacy_reader
 from zhongshi_notify.planning import ApplicantContact, Contact, InboxMessage, Preferences
 from zhongshi_notify.tracking import ExpertPanel, Platform, PublicityWindow
 
@@ -33,20 +33,23 @@ class NotifyRepository(Protocol):
     async def save_schedule(self, schedule: RoundSchedule, session: Session = None) -> None: ...
     async def schedules(self) -> list[RoundSchedule]: ...
     async def directory_entry(self, scope: str, session: Session = None) -> Contact | None: ...
-    async def set_directory_entry(self, scope: str, contact: Contact) -> None: ...
+    async def set_directory_entry(self, scope: str, contact: Contact, session: Session = None) -> None: ...
     async def preferences(self, recipient: str, session: Session = None) -> Preferences: ...
-    async def set_preferences(self, recipient: str, preferences: Preferences) -> None: ...
+    async def set_preferences(self, recipient: str, preferences: Preferences, session: Session = None) -> None: ...
     async def add_inbox(self, messages: Iterable[InboxMessage], session: Session = None) -> None:
         """Store each message unless one with its id exists (a replay writes nothing twice)."""
         ...
     async def inbox(self, recipient: str, *, offset: int = 0, limit: int = 50) -> tuple[int, list[InboxMessage]]:
         """The unread count and one page of messages, newest first."""
         ...
-    async def mark_read(self, message_id: str, recipient: str) -> bool: ...
+    async def mark_read(self, message_id: str, recipient: str, session: Session = None) -> bool: ...
 
 
 def _newest_first(m: InboxMessage) -> tuple[float, str]:
     return (-m.created_at.timestamp(), m.id)
+
+
+READERS_MIGRATION = "inbox-readers-v1"
 
 
 class MongoNotifyRepository:
@@ -62,6 +65,20 @@ class MongoNotifyRepository:
         await self.db.cases.create_index([("stage", ASCENDING)])
         await self.db.expert_panels.create_index([("open", ASCENDING)])
         await self.db.platforms.create_index([("active", ASCENDING)])
+
+    async def migrate_readers(self) -> None:
+        """Inboxes and preferences stored by bare code get their reader ("official:420100"), once."""
+        if await self.db.migrations.find_one({"_id": READERS_MIGRATION}):
+            return
+        legacy = {d["recipient"] async for d in self.db.inbox.find({}, {"recipient": 1}) if ":" not in d["recipient"]}
+        for code in sorted(legacy):
+            await self.db.inbox.update_many({"recipient": code}, {"$set": {"recipient": legacy_reader(code)}})
+        async for doc in self.db.preferences.find({}):
+            if ":" not in doc["_id"]:
+                await self.db.preferences.replace_one({"_id": legacy_reader(doc["_id"])},
+                                                      {**doc, "_id": legacy_reader(doc["_id"])}, upsert=True)
+                await self.db.preferences.delete_one({"_id": doc["_id"]})
+        await self.db.migrations.replace_one({"_id": READERS_MIGRATION}, {"_id": READERS_MIGRATION}, upsert=True)
 
     async def case(self, application_id: str, session: Session = None) -> Case | None:
         doc = await self.db.cases.find_one({"_id": application_id}, session=session)
@@ -98,15 +115,16 @@ class MongoNotifyRepository:
         doc = await self.db.directory.find_one({"_id": scope}, session=session)
         return Contact.model_validate(doc) if doc else None
 
-    async def set_directory_entry(self, scope: str, contact: Contact) -> None:
-        await self.db.directory.replace_one({"_id": scope}, contact.model_dump(), upsert=True)
+    async def set_directory_entry(self, scope: str, contact: Contact, session: Session = None) -> None:
+        await self.db.directory.replace_one({"_id": scope}, contact.model_dump(), upsert=True, session=session)
 
     async def preferences(self, recipient: str, session: Session = None) -> Preferences:
         doc = await self.db.preferences.find_one({"_id": recipient}, session=session)
         return Preferences.model_validate(doc) if doc else Preferences()
 
-    async def set_preferences(self, recipient: str, preferences: Preferences) -> None:
-        await self.db.preferences.replace_one({"_id": recipient}, preferences.model_dump(), upsert=True)
+    async def set_preferences(self, recipient: str, preferences: Preferences, session: Session = None) -> None:
+        await self.db.preferences.replace_one({"_id": recipient}, preferences.model_dump(), upsert=True,
+                                              session=session)
 
     async def add_inbox(self, messages: Iterable[InboxMessage], session: Session = None) -> None:
         await insert_missing(self.db.inbox, messages, session)
@@ -117,9 +135,9 @@ class MongoNotifyRepository:
         items = [InboxMessage.model_validate({**d, "id": d["_id"]}) async for d in cursor.limit(limit)]
         return await self.db.inbox.count_documents({**mine, "read": False}), items
 
-    async def mark_read(self, message_id: str, recipient: str) -> bool:
+    async def mark_read(self, message_id: str, recipient: str, session: Session = None) -> bool:
         result = await self.db.inbox.update_one({"_id": message_id, "recipient": recipient},
-                                                {"$set": {"read": True}})
+                                                {"$set": {"read": True}}, session=session)
         return result.matched_count == 1
 
 
@@ -164,13 +182,13 @@ class InMemoryNotifyRepository:
     async def directory_entry(self, scope: str, session: Session = None) -> Contact | None:
         return self._directory.get(scope)
 
-    async def set_directory_entry(self, scope: str, contact: Contact) -> None:
+    async def set_directory_entry(self, scope: str, contact: Contact, session: Session = None) -> None:
         self._directory[scope] = contact
 
     async def preferences(self, recipient: str, session: Session = None) -> Preferences:
         return self._preferences.get(recipient, Preferences())
 
-    async def set_preferences(self, recipient: str, preferences: Preferences) -> None:
+    async def set_preferences(self, recipient: str, preferences: Preferences, session: Session = None) -> None:
         self._preferences[recipient] = preferences
 
     async def add_inbox(self, messages: Iterable[InboxMessage], session: Session = None) -> None:
@@ -181,7 +199,7 @@ class InMemoryNotifyRepository:
         mine = sorted((m for m in self.messages.values() if m.recipient == recipient), key=_newest_first)
         return sum(not m.read for m in mine), mine[offset : offset + limit]
 
-    async def mark_read(self, message_id: str, recipient: str) -> bool:
+    async def mark_read(self, message_id: str, recipient: str, session: Session = None) -> bool:
         message = self.messages.get(message_id)
         if message is None or message.recipient != recipient:
             return False

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from pymongo.asynchronous.database import AsyncDatabase
+from zhongshi_contracts.events import Event
 from zhongshi_contracts.inputs import CalendarDate
+from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.auth import Principal, Role, require
 from zhongshi_runtime.clock import DevelopmentClock, shanghai_date
+from zhongshi_runtime.outbox import Session, UnitOfWork
 
 Province = Annotated[Principal, Depends(require(Role.PROVINCE_OFFICIAL))]
 KEY = {"_id": "offset"}
@@ -27,7 +30,7 @@ async def restore(db: AsyncDatabase[Any], clock: DevelopmentClock) -> None:
     clock.offset_days = int(doc["days"]) if doc else 0
 
 
-def router(db: AsyncDatabase[Any], clock: DevelopmentClock) -> APIRouter:
+def router(db: AsyncDatabase[Any], clock: DevelopmentClock, uow: UnitOfWork) -> APIRouter:
     api = APIRouter(prefix="/api/v1/dev", tags=["development"])
 
     def shown() -> dict[str, Any]:
@@ -38,13 +41,18 @@ def router(db: AsyncDatabase[Any], clock: DevelopmentClock) -> APIRouter:
         return shown()
 
     @api.put("/clock", summary="Move the registry's date forward (development only)")
-    async def travel(body: Travel, _: Province) -> dict[str, Any]:
+    async def travel(body: Travel, principal: Province, request: Request) -> dict[str, Any]:
         try:
             days = clock.travel_to(body.today)
         except ValueError as exc:  # the project's 422: detail[].loc names the field
             raise RequestValidationError([{"loc": ("body", "today"), "msg": str(exc).removeprefix("today："),
                                            "type": "value_error"}]) from exc
-        await db.dev_clock.replace_one(KEY, {"days": days}, upsert=True)
+        async def work(session: Session) -> list[Event]:
+            await db.dev_clock.replace_one(KEY, {"days": days}, upsert=True, session=session)
+            return []
+
+        await uow.run(work, audit=Audit.request(principal, request, "dev.clock", "clock", "registry",
+                                                outcome=f"{body.today}（+{days}天）"))
         return shown()
 
     return api

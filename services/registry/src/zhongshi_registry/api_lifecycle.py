@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from zhongshi_contracts.events import Event
@@ -21,6 +21,7 @@ from zhongshi_contracts.registry import (
     PlatformStandingConfirmed,
     PlatformWarned,
 )
+from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.auth import Principal, Role, require
 from zhongshi_runtime.clock import Clock, shanghai_date
 from zhongshi_runtime.errors import errors
@@ -28,7 +29,7 @@ from zhongshi_runtime.outbox import Session, UnitOfWork
 
 from zhongshi_registry import entries as lifecycle
 from zhongshi_registry.domain import Refused
-from zhongshi_registry.entries import AnnualReport, Entry, Standing, Thresholds
+from zhongshi_registry.entries import STATUS_LABELS, AnnualReport, Entry, Standing, Thresholds
 from zhongshi_registry.repository import RegistryRepository
 
 Province = Annotated[Principal, Depends(require(Role.PROVINCE_OFFICIAL))]
@@ -93,7 +94,7 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, thresholds: 
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"登记簿中没有 {platform_id}")
         return found
 
-    async def change(platform_id: str, step: Step) -> dict[str, Any]:
+    async def change(platform_id: str, step: Step, audit: Audit) -> dict[str, Any]:
         """Apply a province action to the entry as stored, with its event, in one transaction (no lost update)."""
         now = clock()
         done: list[Entry] = []
@@ -108,9 +109,11 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, thresholds: 
                 raise refused(exc) from exc
             await repo.entries.put(changed.id, changed, session)
             done[:] = [changed]
+            audit.application_ids, audit.round_id = [entry.application_id], entry.round_id
+            audit.outcome = audit.outcome or STATUS_LABELS[changed.status]
             return [event]
 
-        await uow.run(work)
+        await uow.run(work, audit=audit)
         return done[0].model_dump(mode="json")
 
     def refused(exc: Refused) -> HTTPException:
@@ -118,7 +121,8 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, thresholds: 
 
     @api.post("/{platform_id}/annual-reports", status_code=201, summary="File the year's report (the applicant)",
               responses=errors(404, 409))
-    async def report(platform_id: str, body: ReportRequest, caller: ApplicantCaller) -> AnnualReport:
+    async def report(platform_id: str, body: ReportRequest, caller: ApplicantCaller, request: Request
+                     ) -> AnnualReport:
         entry = await entry_of(platform_id)
         if caller.organisation != entry.applicant_credit_code:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "只有该平台的申报主体可以填报年度报告")
@@ -138,7 +142,9 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, thresholds: 
             return [AnnualReportFiled(application_id=entry.application_id, round_id=entry.round_id,
                                       **filed.model_dump(exclude={"platform_id"}), platform_id=platform_id)]
 
-        await uow.run(work)
+        await uow.run(work, audit=Audit.request(
+            caller, request, "annual_report.file", "platform", platform_id, application_ids=[entry.application_id],
+            round_id=entry.round_id, outcome=f"{body.year}年度；未达标：{'；'.join(filed.shortfalls) or '无'}"))
         return filed
 
     @api.get("/{platform_id}/annual-reports", summary="The platform's reports (province or the applicant)",
@@ -152,7 +158,8 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, thresholds: 
 
     @api.post("/{platform_id}/evaluations/{year}", summary="Mark the year good / warning / revoked (province)",
               responses=errors(404, 409))
-    async def evaluate(platform_id: str, year: int, body: Evaluation, _: Province) -> dict[str, Any]:
+    async def evaluate(platform_id: str, year: int, body: Evaluation, principal: Province, request: Request
+                       ) -> dict[str, Any]:
         def step(entry: Entry, now: datetime) -> tuple[Entry, Event]:
             changed = lifecycle.evaluate(entry, year, body.standing, body.reason, body.rectify_by, now)
             if body.standing is Standing.WARNING:
@@ -165,36 +172,47 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, thresholds: 
                                                       platform_id=entry.id, year=year, reason=body.reason,
                                                       confirmed_at=now)
 
-        return await change(platform_id, step)
+        return await change(platform_id, step, _audit(principal, request, "platform.evaluate", platform_id,
+                                                      body.reason, f"{year}年度：{body.standing.value}"))
 
     @api.post("/{platform_id}/revoke", summary="Revoke the accreditation, on request or for cause (province)",
               responses=errors(404, 409))
-    async def revoke(platform_id: str, body: Revocation, _: Province) -> dict[str, Any]:
+    async def revoke(platform_id: str, body: Revocation, principal: Province, request: Request) -> dict[str, Any]:
         def step(entry: Entry, now: datetime) -> tuple[Entry, Event]:
             changed = lifecycle.revoke(entry, body.reason, now)
             return changed, revoked_event(changed, body.reason, now)
 
-        return await change(platform_id, step)
+        return await change(platform_id, step, _audit(principal, request, "platform.revoke", platform_id, body.reason))
 
     @api.post("/{platform_id}/national-recommendation", summary="Recommend for national upgrade (province)",
               responses=errors(404, 409))
-    async def recommend(platform_id: str, body: Recommendation, _: Province) -> dict[str, Any]:
+    async def recommend(platform_id: str, body: Recommendation, principal: Province, request: Request
+                        ) -> dict[str, Any]:
         def step(entry: Entry, now: datetime) -> tuple[Entry, Event]:
             changed = lifecycle.recommend_national(entry, body.profile, now)
             return changed, national_event(changed, now)
 
-        return await change(platform_id, step)
+        return await change(platform_id, step, _audit(principal, request, "platform.recommend_national", platform_id))
 
     @api.put("/{platform_id}/national-recommendation/outcome", summary="Record the national outcome (province)",
              responses=errors(404, 409))
-    async def outcome(platform_id: str, body: OutcomeRequest, _: Province) -> dict[str, Any]:
+    async def outcome(platform_id: str, body: OutcomeRequest, principal: Province, request: Request
+                      ) -> dict[str, Any]:
         def step(entry: Entry, now: datetime) -> tuple[Entry, Event]:
             changed = lifecycle.record_national_outcome(entry, body.outcome, now)
             return changed, national_event(changed, now)
 
-        return await change(platform_id, step)
+        return await change(platform_id, step, _audit(principal, request, "platform.national_outcome", platform_id,
+                                                      outcome=body.outcome.value))
 
     return api
+
+
+def _audit(principal: Principal, request: Request, action: str, platform_id: str, reason: str = "",
+           outcome: str = "") -> Audit:
+    """A province action on a platform; `change` adds its application and round, and its new status when no
+    ``outcome`` is given."""
+    return Audit.request(principal, request, action, "platform", platform_id, reason=reason, outcome=outcome)
 
 
 def revoked_event(entry: Entry, reason: str, now: datetime, year: int | None = None) -> PlatformRevoked:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from zhongshi_contracts.events import Event
@@ -24,6 +24,7 @@ from zhongshi_contracts.registry import (
     PublicityOpened,
 )
 from zhongshi_contracts.review import Decision
+from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.auth import Principal, Role, require
 from zhongshi_runtime.clock import Clock, shanghai_date
 from zhongshi_runtime.errors import errors
@@ -94,7 +95,7 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, settings: Re
 
     @api.post("/rounds/{round_id}/publicity", summary="Open the round's publicity (province)",
               responses=errors(409))
-    async def open_publicity(round_id: str, body: OpenRequest, _: Province) -> Publicity:
+    async def open_publicity(round_id: str, body: OpenRequest, principal: Province, request: Request) -> Publicity:
         if await repo.publicity.get(round_id) is not None:
             raise conflict(f"批次 {round_id} 已公示")
         decisions = await repo.decisions.find(round_id=round_id)
@@ -114,7 +115,10 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, settings: Re
                                     starts_on=publicity.starts_on, ends_on=publicity.ends_on,
                                     items=publicity.items, opened_at=now)]
 
-        await uow.run(work)
+        audit = Audit.request(principal, request, "publicity.open", "round", round_id, round_id=round_id,
+                              outcome=f"{publicity.starts_on}至{publicity.ends_on}（{publicity.working_days}个工作日）")
+        audit.touches(i.application_id for i in publicity.items)
+        await uow.run(work, audit=audit)
         return publicity
 
     @api.get("/calendar/{year}", summary="A year's holiday schedule, installed or entered (province)",
@@ -129,7 +133,8 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, settings: Re
 
     @api.put("/calendar/{year}", summary="Enter a year's holiday schedule from the State Council's notice, for a "
              "year the installed calendar does not cover (province)", responses=errors(409))
-    async def enter_calendar(year: Year, body: HolidayNotice, principal: Province) -> HolidaySchedule:
+    async def enter_calendar(year: Year, body: HolidayNotice, principal: Province, request: Request
+                             ) -> HolidaySchedule:
         if library_covers(year):
             raise conflict(f"{INSTALLED} 已包含 {year} 年节假日安排，以其为准")
         outside = body.outside(year)
@@ -138,7 +143,12 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, settings: Re
                                           for loc in outside])
         schedule = HolidaySchedule(**body.model_dump(), year=year, entered_by=principal.subject,
                                    entered_at=clock())
-        await repo.holidays.put(str(year), schedule)
+        async def work(session: Session) -> list[Event]:
+            await repo.holidays.put(str(year), schedule, session)
+            return []
+
+        await uow.run(work, audit=Audit.request(principal, request, "calendar.enter", "calendar", str(year),
+                                                reason=body.source))
         return schedule
 
     @api.get("/public/publicity/{round_id}", tags=["public"], summary="The publicity list (no login)",
@@ -150,7 +160,7 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, settings: Re
 
     @api.post("/publicity/{round_id}/objections", status_code=201, tags=["public"],
               summary="File a real-name objection during the window (no login)", responses=errors(409))
-    async def object_(round_id: str, body: ObjectionRequest) -> dict[str, Any]:
+    async def object_(round_id: str, body: ObjectionRequest, request: Request) -> dict[str, Any]:
         now = clock()
         try:
             domain.check_objection(await repo.publicity.get(round_id), body.application_id, shanghai_date(now))
@@ -164,7 +174,8 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, settings: Re
             return [PublicityObjectionFiled(application_id=round_id, round_id=round_id, objection_id=objection.id,
                                             filed_at=now, objected_application_id=objection.application_id)]
 
-        await uow.run(work)
+        await uow.run(work, audit=Audit.public(request, "objection.file", "objection", objection.id,
+                                               application_ids=[objection.application_id], round_id=round_id))
         return public_objection(objection)
 
     @api.get("/rounds/{round_id}/objections", summary="The round's objections in full (province)")
@@ -173,9 +184,11 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, settings: Re
 
     @api.post("/objections/{objection_id}/resolve", summary="Dismiss or uphold an objection (province)",
               responses=errors(404, 409))
-    async def resolve(objection_id: str, body: Resolution, _: Province) -> Objection:
+    async def resolve(objection_id: str, body: Resolution, principal: Province, request: Request) -> Objection:
         now = clock()
         done: list[Objection] = []
+        audit = Audit.request(principal, request, "objection.resolve", "objection", objection_id, reason=body.reason,
+                              outcome="成立" if body.upheld else "不成立")
 
         async def work(session: Session) -> list[Event]:  # read and resolve in one transaction: resolved once
             found = await repo.objections.get(objection_id, session)
@@ -187,17 +200,18 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, settings: Re
                 raise conflict(str(exc)) from exc
             await repo.objections.put(objection_id, resolved, session)
             done[:] = [resolved]
+            audit.round_id, audit.application_ids = resolved.round_id, [resolved.application_id]
             return [ObjectionResolved(application_id=resolved.round_id, round_id=resolved.round_id,
                                       objection_id=objection_id, objected_application_id=resolved.application_id,
                                       upheld=resolved.status is ObjectionStatus.UPHELD, reason=resolved.reason,
                                       resolved_at=now, reply_to=resolved.contact)]
 
-        await uow.run(work)
+        await uow.run(work, audit=audit)
         return done[0]
 
     @api.post("/rounds/{round_id}/publicity/close", summary="Close publicity: decisions become final (province)",
               responses=errors(404, 409))
-    async def close(round_id: str, _: Province) -> dict[str, Any]:
+    async def close(round_id: str, principal: Province, request: Request) -> dict[str, Any]:
         publicity = await publicity_of(round_id)
         objections = await repo.objections.find(round_id=round_id)
         now = clock()
@@ -224,7 +238,10 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, settings: Re
             return [*events, PublicityClosed(application_id=round_id, round_id=round_id, closed_at=now,
                                              decisions=finals, objections=outcomes)]
 
-        await uow.run(work)
+        audit = Audit.request(principal, request, "publicity.close", "round", round_id, round_id=round_id,
+                              outcome="；".join(f"{f.application_id}：{f.decision.value}" for f in finals))
+        audit.touches(f.application_id for f in finals)
+        await uow.run(work, audit=audit)
         entries = [await repo.entries.get(f"P-{f.application_id}") for f in finals]
         return {"round_id": round_id, "decisions": [f.model_dump(mode="json") for f in finals],
                 "entries": [e.id for e in entries if e is not None]}

@@ -65,7 +65,7 @@ def create_app(settings: RegistrySettings | None = None, clock: Clock = utc_now,
     if settings.environment == "development":
         clock = dev_clock = DevelopmentClock(clock)
         kit.on_startup(lambda: api_dev.restore(kit.db, dev_clock))
-        routers.append(api_dev.router(kit.db, dev_clock))
+        routers.append(api_dev.router(kit.db, dev_clock, kit.uow))
     return kit.asgi([
         *routers,
         api_publicity.router(repo, kit.uow, clock, settings),

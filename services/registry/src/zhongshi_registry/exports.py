@@ -1,21 +1,19 @@
 """Officials' exports with Chinese headers: the published list, a round's results, annual-report summaries.
-Tables are built purely; `csv_bytes` and `xlsx_bytes` render them."""
+Tables are built purely; the runtime's `csv_bytes` and `xlsx_bytes` render them, neutralising formula cells."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 
-from openpyxl import Workbook
 from zhongshi_contracts.reference import CLUSTERS, PLATFORM_TYPE_LABELS, SERVICE_KIND_LABELS, hubei_cities
 from zhongshi_contracts.registry import FinalDecision
 from zhongshi_contracts.review import DECISION_LABELS
+from zhongshi_runtime.tables import Table, csv_bytes, xlsx_bytes
 
 from zhongshi_registry.domain import DecisionRecord
 from zhongshi_registry.entries import STATUS_LABELS, AnnualReport, Entry
 
-Table = tuple[list[str], list[list[str]]]
+__all__ = ["Table", "csv_bytes", "platforms_table", "reports_table", "results_table", "xlsx_bytes"]
 
 PLATFORM_HEADERS = ["登记编号", "平台名称", "申报主体", "统一社会信用代码", "市州", "县市区代码", "平台类型",
                     "产业集群", "服务类型", "状态", "证书编号", "认定日期", "批次"]
@@ -54,26 +52,3 @@ def reports_table(reports: Sequence[AnnualReport]) -> Table:
              str(r.technology_transfers), str(r.equipment_value), str(r.staff), "；".join(r.shortfalls),
              r.filed_at.isoformat()] for r in reports]
     return REPORT_HEADERS, rows
-
-
-def csv_bytes(table: Table) -> bytes:
-    """UTF-8 with BOM so spreadsheet programs show the Chinese headers."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(table[0])
-    writer.writerows(table[1])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-def xlsx_bytes(table: Table, title: str) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    if sheet is None:
-        raise RuntimeError("openpyxl workbook without a sheet")
-    sheet.title = title[:31]
-    sheet.append(table[0])
-    for row in table[1]:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()

@@ -38,7 +38,7 @@ def register(consumers: Consumers, uow: UnitOfWork, repo: RegistryRepository) ->
             await repo.pipeline.put(event.application_id, candidacy_of(event), session)
             return []
 
-        await uow.run(work, consumed=Consumed("registry.on_screened", meta, event.topic.name))
+        await uow.run(work, consumed=Consumed("registry.on_screened", meta, event.topic.name, event))
 
     @consumers.on(ApplicationForwarded)
     async def on_forwarded(event: ApplicationForwarded, meta: CloudEvent) -> None:
@@ -46,7 +46,7 @@ def register(consumers: Consumers, uow: UnitOfWork, repo: RegistryRepository) ->
             await repo.profiles.put(event.application_id, profile_of(event), session)
             return []
 
-        await uow.run(work, consumed=Consumed("registry.on_forwarded", meta, event.topic.name))
+        await uow.run(work, consumed=Consumed("registry.on_forwarded", meta, event.topic.name, event))
 
     @consumers.on(ReviewDecided)
     async def on_decided(event: ReviewDecided, meta: CloudEvent) -> None:
@@ -54,4 +54,4 @@ def register(consumers: Consumers, uow: UnitOfWork, repo: RegistryRepository) ->
             await repo.decisions.put(event.application_id, decision_of(event), session)
             return []
 
-        await uow.run(work, consumed=Consumed("registry.on_decided", meta, event.topic.name))
+        await uow.run(work, consumed=Consumed("registry.on_decided", meta, event.topic.name, event))

@@ -6,9 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel
+from zhongshi_contracts.events import Event
 from zhongshi_contracts.reference import Cluster
+from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.auth import Principal, Role, require
 from zhongshi_runtime.errors import errors
+from zhongshi_runtime.outbox import Session, UnitOfWork
 from zhongshi_runtime.paging import Offset
 
 from zhongshi_review.pool import HELP, Expert, parse_rows, read_table
@@ -25,14 +28,25 @@ class ImportResult(BaseModel):
     ids: list[str]
 
 
-def router(repo: ReviewRepository) -> APIRouter:
+def router(repo: ReviewRepository, uow: UnitOfWork) -> APIRouter:
     api = APIRouter(prefix="/api/v1", tags=["expert pool"])
 
+    async def put_experts(experts: list[Expert], audit: Audit) -> None:
+        async def work(session: Session) -> list[Event]:
+            for expert in experts:
+                await repo.experts.put(expert.id, expert, session)
+            return []
+
+        await uow.run(work, audit=audit)
+
     @api.put("/experts/{expert_id}", summary="Add or update an expert (province)")
-    async def put_expert(expert_id: str, expert: Expert, _: Province) -> Expert:
+    async def put_expert(expert_id: str, expert: Expert, principal: Province, request: Request) -> Expert:
         if expert.id != expert_id:
             raise HTTPException(422, [{"loc": ["body", "id"], "msg": "id 与路径不一致", "type": "value_error"}])
-        await repo.experts.put(expert.id, expert)
+        before = await repo.experts.get(expert_id)
+        outcome = ("停用" if not expert.active else "更新") if before else "新增"
+        await put_experts([expert], Audit.request(principal, request, "expert.put", "expert", expert_id,
+                                                  outcome=outcome))
         return expert
 
     @api.get("/experts", summary="The pool, with filters")
@@ -55,7 +69,7 @@ def router(repo: ReviewRepository) -> APIRouter:
               description=f"Body: the file's bytes; `filename` ends in .csv or .xlsx. Columns: id, name, "
                           f"organisation, organisation_credit_code, title, fields, region_code, email, phone, "
                           f"active, relations. {HELP}", max_body_size=MAX_UPLOAD, responses=errors(413))
-    async def import_experts(request: Request, _: Province, filename: str = Query(pattern=r"\.(csv|xlsx)$")
+    async def import_experts(request: Request, principal: Province, filename: str = Query(pattern=r"\.(csv|xlsx)$")
                              ) -> ImportResult:
         content = await request.body()
         try:
@@ -68,20 +82,28 @@ def router(repo: ReviewRepository) -> APIRouter:
             raise HTTPException(422, [{"loc": ["body", p["row"], e["field"]], "type": "value_error",
                                        "msg": f"第{p['row']}行 {e['field']}：{e['message']}（未导入任何专家）"}
                                       for p in problems for e in p["errors"]])
-        for expert in experts:
-            await repo.experts.put(expert.id, expert)
+        await put_experts(experts, Audit.request(principal, request, "expert.import", "expert_pool", filename,
+                                                 outcome="、".join(e.id for e in experts)))
         return ImportResult(imported=len(experts), ids=[e.id for e in experts])
 
     @api.put("/rounds/{round_id}/review-settings", summary="Rubric, aggregation, panel size, lines, quota",
              responses=errors(409))
-    async def put_settings(round_id: str, settings: RoundConfig, _: Province) -> RoundConfig:
+    async def put_settings(round_id: str, settings: RoundConfig, principal: Province, request: Request
+                           ) -> RoundConfig:
         if settings.round_id != round_id:
             raise HTTPException(422, [{"loc": ["body", "round_id"], "msg": "round_id 与路径不一致",
                                        "type": "value_error"}])
         state = await repo.rounds.get(round_id)
         if state and state.confirmed_at:
             raise HTTPException(status.HTTP_409_CONFLICT, "本批次评审结果已确认，不能修改评审设置")
-        await repo.settings.put(round_id, settings)
+        async def work(session: Session) -> list[Event]:
+            await repo.settings.put(round_id, settings, session)
+            return []
+
+        await uow.run(work, audit=Audit.request(
+            principal, request, "round.review_settings", "round", round_id, round_id=round_id,
+            outcome=f"评分表 {settings.rubric.version}；专家 {settings.panel_size} 人；认定线 "
+                    f"{settings.accreditation_line}；培育线 {settings.cultivation_line}；名额 {settings.quota}"))
         return settings
 
     @api.get("/rounds/{round_id}/review-settings", summary="The round's review settings (defaults if unset)")

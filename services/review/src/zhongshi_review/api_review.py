@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field
 from zhongshi_contracts.events import Event
 from zhongshi_contracts.review import (
@@ -17,10 +17,12 @@ from zhongshi_contracts.review import (
     ReviewDecided,
     Scored,
 )
+from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.auth import Principal, Role, require
 from zhongshi_runtime.clock import Clock, shanghai_date
 from zhongshi_runtime.errors import errors
 from zhongshi_runtime.outbox import Session, UnitOfWork
+from zhongshi_runtime.store import Store
 
 from zhongshi_review.domain import Candidate, DrawFailed, ScoreProblem, check_sheet, draw_panel, weighted_total
 from zhongshi_review.progress import propose, round_standings, settings_of, standing
@@ -62,6 +64,12 @@ class OverrideRequest(BaseModel):
     justification: Note
 
 
+def _audit(principal: Principal, request: Request, action: str, application_id: str, round_id: str,
+           **details: Any) -> Audit:
+    return Audit.request(principal, request, action, "application", application_id, application_ids=[application_id],
+                         round_id=round_id, **details)
+
+
 def _refused(message: str) -> HTTPException:
     return HTTPException(status.HTTP_409_CONFLICT, message)
 
@@ -87,10 +95,18 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"没有申报 {application_id} 的评审任务")
         return panel
 
+    async def put(store: Store[Any], key: str, item: BaseModel, audit: Audit) -> None:
+        """Store one record with its audit, in one transaction."""
+        async def work(session: Session) -> list[Event]:
+            await store.put(key, item, session)
+            return []
+
+        await uow.run(work, audit=audit)
+
     # ---- panels (province) ----
     @api.post("/rounds/{round_id}/panels", summary="Draw panels for the round's ready candidates",
               responses=errors(409))
-    async def draw(round_id: str, body: DrawRequest, _: Province) -> list[dict[str, Any]]:
+    async def draw(round_id: str, body: DrawRequest, principal: Province, request: Request) -> list[dict[str, Any]]:
         await open_round(round_id)
         settings = await settings_of(repo, round_id)
         seed = body.seed or secrets.token_hex(8)
@@ -118,12 +134,17 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
             results.append({"application_id": cand.id, "panel_id": panel.panel_id, "experts": drawn.experts,
                             "seed": seed, "excluded_for_conflicts": drawn.exclusions, "score_by": panel.score_by})
         for start in range(0, len(new), DRAW_BATCH):  # a transaction per batch, not per candidate
+            audit = Audit.request(principal, request, "panel.draw", "round", round_id, round_id=round_id,
+                                  reason=f"随机种子 {seed}")
 
-            async def work(session: Session, batch: list[tuple[Panel, PanelDrawn]] = new[start:start + DRAW_BATCH]
-                           ) -> list[Event]:
-                return [event for panel, event in batch if await repo.panels.add(panel.application_id, panel, session)]
+            async def work(session: Session, batch: list[tuple[Panel, PanelDrawn]] = new[start:start + DRAW_BATCH],
+                           audit: Audit = audit) -> list[Event]:
+                added = [(p, e) for p, e in batch if await repo.panels.add(p.application_id, p, session)]
+                audit.touches(p.application_id for p, _ in added)
+                audit.outcome = "；".join(f"{p.application_id}：{'、'.join(p.experts)}" for p, _ in added)
+                return [e for _, e in added]
 
-            await uow.run(work)
+            await uow.run(work, audit=audit)
         return results
 
     @api.get("/panels/{application_id}", summary="A panel with every score sheet (province)",
@@ -166,7 +187,7 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
 
     @api.post("/assignments/{application_id}/score", summary="Score against the rubric",
               responses=errors(404, 409))
-    async def score(application_id: str, sheet: Sheet, expert: ExpertCaller) -> ScoreSheet:
+    async def score(application_id: str, sheet: Sheet, expert: ExpertCaller, request: Request) -> ScoreSheet:
         panel = await my_panel(application_id, expert)
         await open_round(panel.round_id)
         rubric = (await settings_of(repo, panel.round_id)).rubric
@@ -187,12 +208,13 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
                            expert_id=expert.organisation, rubric_version=rubric.version, total=record.total,
                            scores=record.scores, scored_at=record.scored_at)]
 
-        await uow.run(work)
+        await uow.run(work, audit=_audit(expert, request, "assignment.score", application_id, panel.round_id,
+                                         reason=sheet.overall_comment, outcome=str(record.total)))
         return record
 
     @api.post("/assignments/{application_id}/decline", summary="Decline (declaring a conflict); a redraw follows",
               responses=errors(404, 409))
-    async def decline(application_id: str, body: Reason, expert: ExpertCaller) -> dict[str, Any]:
+    async def decline(application_id: str, body: Reason, expert: ExpertCaller, request: Request) -> dict[str, Any]:
         panel = await my_panel(application_id, expert)
         await open_round(panel.round_id)
         if await repo.scores.get(f"{application_id}/{expert.organisation}"):
@@ -220,40 +242,49 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
                                        panel_id=panel.panel_id, expert_id=expert.organisation, reason=body.reason,
                                        replacement=replacement, declined_at=clock())]
 
-        await uow.run(work)
+        outcome = f"补抽 {replacement}" if replacement else "待补充"
+        await uow.run(work, audit=_audit(expert, request, "assignment.decline", application_id, panel.round_id,
+                                         reason=body.reason, outcome=outcome))
         return {"replacement_drawn": replacement is not None,
                 "message": "已回避并补抽专家" if replacement else "已回避；符合条件的专家不足，待省经信厅补充"}
 
     @api.post("/assignments/{application_id}/reconcile", summary="The lead's note on diverging scores",
               responses=errors(404, 409))
-    async def reconcile(application_id: str, body: Reconciliation, expert: ExpertCaller) -> Panel:
+    async def reconcile(application_id: str, body: Reconciliation, expert: ExpertCaller, request: Request) -> Panel:
         panel = await my_panel(application_id, expert)
         await open_round(panel.round_id)
         if panel.lead != expert.organisation:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "仅评审组组长可出具协调意见")
         updated = panel.model_copy(update={"reconciliation": body.note})
-        await repo.panels.put(application_id, updated)
+        await put(repo.panels, application_id, updated,
+                  _audit(expert, request, "panel.reconcile", application_id, panel.round_id, reason=body.note))
         return updated
 
     # ---- inspection and decisions (province) ----
     @api.post("/applications/{application_id}/inspection", summary="Record the on-site inspection (现场核查)",
               responses=errors(404, 409))
-    async def inspection(application_id: str, body: InspectionResult, _: Province) -> Inspection:
+    async def inspection(application_id: str, body: InspectionResult, principal: Province, request: Request
+                         ) -> Inspection:
         cand = await candidate(application_id)
         await open_round(cand.round_id)
         record = Inspection(application_id=application_id, passed=body.passed, notes=body.notes, at=clock())
-        await repo.inspections.put(application_id, record)
+        await put(repo.inspections, application_id, record, _audit(
+            principal, request, "inspection.record", application_id, cand.round_id, reason=body.notes,
+            outcome="通过" if body.passed else "未通过"))
         return record
 
     @api.post("/rounds/{round_id}/overrides/{application_id}", summary="Override one proposed decision",
               responses=errors(404, 409))
-    async def override(round_id: str, application_id: str, body: OverrideRequest, _: Province) -> Override:
+    async def override(round_id: str, application_id: str, body: OverrideRequest, principal: Province,
+                       request: Request) -> Override:
         await open_round(round_id)
         if (await candidate(application_id)).round_id != round_id:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"申报 {application_id} 不属于批次 {round_id}")
         record = Override(application_id=application_id, decision=body.decision,
                           justification=body.justification, at=clock())
-        await repo.overrides.put(application_id, record)
+        await put(repo.overrides, application_id, record, _audit(
+            principal, request, "decision.override", application_id, round_id, reason=body.justification,
+            outcome=body.decision.value))
         return record
 
     @api.get("/rounds/{round_id}/proposal", summary="The proposed decision list, ranked, with what is missing")
@@ -279,7 +310,7 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
 
     @api.post("/rounds/{round_id}/confirm", summary="Confirm the decision list: pilot.review.decided for each",
               responses=errors(409))
-    async def confirm(round_id: str, _: Province) -> dict[str, Any]:
+    async def confirm(round_id: str, principal: Province, request: Request) -> dict[str, Any]:
         settings, standings = await round_standings(repo, round_id)
         missing = [f"{s.candidate.id}（{s.missing}）" for s in standings if s.missing]
         if missing:
@@ -310,7 +341,10 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
                 raise _refused("本批次评审结果已确认")
             return events
 
-        await uow.run(work)
+        audit = Audit.request(principal, request, "decision.confirm", "round", round_id, round_id=round_id,
+                              outcome=f"确认 {len(events)} 项")
+        audit.touches(e.application_id for e in events)
+        await uow.run(work, audit=audit)
         return {"confirmed": len(events), "confirmed_at": now}
 
     return api

@@ -22,4 +22,4 @@ def create_app(settings: ReviewSettings | None = None, clock: Clock = utc_now) -
     repo = ReviewRepository.mongo(kit.db)
     kit.on_startup(lambda: ensure_indexes(kit.db))
     handlers.register(kit.consumers, kit.uow, repo)
-    return kit.asgi([api_pool.router(repo), api_review.router(repo, kit.uow, clock)])
+    return kit.asgi([api_pool.router(repo, kit.uow), api_review.router(repo, kit.uow, clock)])

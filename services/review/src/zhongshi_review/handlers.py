@@ -43,7 +43,7 @@ def register(consumers: Consumers, uow: UnitOfWork, repo: ReviewRepository) -> N
             await repo.candidates.put(event.application_id, with_note(candidate_of(event), note), session)
             return []
 
-        await uow.run(work, consumed=Consumed("review.on_forwarded", meta, event.topic.name))
+        await uow.run(work, consumed=Consumed("review.on_forwarded", meta, event.topic.name, event))
 
     async def noted(application_id: str, session: Session, **change: object) -> None:
         note = (await repo.notes.get(application_id, session) or CandidateNote()).model_copy(update=change)
@@ -58,7 +58,7 @@ def register(consumers: Consumers, uow: UnitOfWork, repo: ReviewRepository) -> N
             await noted(event.application_id, session, exception_approved=event.approved)
             return []
 
-        await uow.run(work, consumed=Consumed("review.on_exception_decided", meta, event.topic.name))
+        await uow.run(work, consumed=Consumed("review.on_exception_decided", meta, event.topic.name, event))
 
     @consumers.on(ApplicationWithdrawn)
     async def on_withdrawn(event: ApplicationWithdrawn, meta: CloudEvent) -> None:
@@ -66,4 +66,4 @@ def register(consumers: Consumers, uow: UnitOfWork, repo: ReviewRepository) -> N
             await noted(event.application_id, session, withdrawn=True)
             return []
 
-        await uow.run(work, consumed=Consumed("review.on_withdrawn", meta, event.topic.name))
+        await uow.run(work, consumed=Consumed("review.on_withdrawn", meta, event.topic.name, event))

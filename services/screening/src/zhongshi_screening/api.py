@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from zhongshi_contracts.dossier import Dossier
-from zhongshi_contracts.events import ClauseResult, ScreeningOutcome
+from zhongshi_contracts.events import ClauseResult, Event, ScreeningOutcome
+from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.auth import OFFICIALS, Principal, Role, current_principal, require
 from zhongshi_runtime.clock import Clock, shanghai_date
 from zhongshi_runtime.errors import errors
+from zhongshi_runtime.outbox import Session, UnitOfWork
 from zhongshi_runtime.validation import refuse_future_dates
 
 from zhongshi_screening.domain import evaluate
@@ -27,6 +29,10 @@ class EligibilityCheck(BaseModel):
     rule_set_version: str = Field(DEFAULT_RULE_SET.version)
 
 
+class _Unchanged(Exception):
+    """The identical rule-set version is stored already: nothing to write, nothing to audit."""
+
+
 class VerdictView(BaseModel):
     outcome: ScreeningOutcome
     rule_set_version: str
@@ -36,7 +42,7 @@ class VerdictView(BaseModel):
     clauses: list[ClauseResult]
 
 
-def router(repo: ScreeningRepository, clock: Clock) -> APIRouter:
+def router(repo: ScreeningRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
     api = APIRouter(prefix="/api/v1", tags=["screening"])
     signed_in = Depends(current_principal)
 
@@ -56,10 +62,17 @@ def router(repo: ScreeningRepository, clock: Clock) -> APIRouter:
 
     @api.post("/rule-sets", status_code=201, summary="Add a rule-set version (province)", responses=errors(409))
     async def add_rule_set(
-        rule_set: RuleSet, _: Annotated[Principal, Depends(require(Role.PROVINCE_OFFICIAL))]
+        rule_set: RuleSet, principal: Annotated[Principal, Depends(require(Role.PROVINCE_OFFICIAL))], request: Request,
     ) -> RuleSet:
+        async def work(session: Session) -> list[Event]:
+            if not await repo.add_rule_set(rule_set, session):
+                raise _Unchanged
+            return []
+
         try:
-            await repo.add_rule_set(rule_set)
+            await uow.run(work, audit=Audit.request(principal, request, "rule_set.add", "rule_set", rule_set.version))
+        except _Unchanged:
+            pass
         except RuleSetConflict:
             raise HTTPException(
                 status.HTTP_409_CONFLICT, f"规则集版本 {rule_set.version} 已存在且内容不同；请使用新的版本号"

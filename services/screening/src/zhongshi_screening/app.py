@@ -39,4 +39,4 @@ def create_app(settings: ScreeningSettings | None = None, clock: Clock = utc_now
     handlers.register(kit.consumers, kit.uow, repo, handlers.ScreeningMetrics(kit.metrics.registry), clock)
     chain_metrics = chain_api.ChainMetrics(kit.metrics.registry)
     kit.every(15, lambda: chain_api.refresh_gauges(repo, chain_metrics, clock))
-    return kit.asgi([api.router(repo, clock), chain_api.router(repo, kit.uow, clock, chain_metrics)])
+    return kit.asgi([api.router(repo, kit.uow, clock), chain_api.router(repo, kit.uow, clock, chain_metrics)])

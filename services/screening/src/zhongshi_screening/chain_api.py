@@ -6,14 +6,15 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from pydantic import BaseModel, Field, field_validator
 from zhongshi_contracts.events import ClauseResult, Event, ScreeningOutcome
 from zhongshi_contracts.inputs import Flag
 from zhongshi_contracts.recommendation import Actor, Level, Opinion, RoundScheduled
 from zhongshi_contracts.reference import hubei_cities, region
-from zhongshi_runtime.auth import OFFICIALS, Principal, Role, require
+from zhongshi_runtime.audit import Audit
+from zhongshi_runtime.auth import OFFICIALS, Principal, Role, require, shown_actor
 from zhongshi_runtime.clock import Clock, shanghai_date
 from zhongshi_runtime.errors import errors
 from zhongshi_runtime.outbox import Session, UnitOfWork
@@ -125,6 +126,24 @@ def actor(principal: Principal) -> Actor:
     return Actor(id=principal.subject, role=principal.role.value, region_code=principal.organisation)
 
 
+def step_audit(principal: Principal, request: Request, action: str, application_id: str, reason: str) -> Audit:
+    return Audit.request(principal, request, f"chain.{action}", "application", application_id,
+                         application_ids=[application_id], reason=reason)
+
+
+def _settings_summary(settings: RoundSettings) -> str:
+    quotas = "、".join(f"{code}:{q}" for code, q in sorted(settings.quotas.items()))
+    deadlines = "、".join(f"{stage.value}:{day}" for stage, day in sorted(settings.deadlines.items()))
+    return f"指标 {quotas}；期限 {deadlines}"
+
+
+def shown_to(viewer: Principal, case: CaseView) -> CaseView:
+    """The case as ``viewer`` sees it: applicants see the departments that gave the opinions, not their people."""
+    opinions = [o.model_copy(update={"actor": o.actor.model_copy(update={
+        "id": shown_actor(viewer, o.actor.id, o.actor.role, o.actor.region_code)})}) for o in case.opinions]
+    return case.model_copy(update={"opinions": opinions})
+
+
 def _scoped(principal: Principal, where: CaseFilter) -> CaseFilter | None:
     if principal.role is Role.COUNTY_OFFICIAL:
         if where.region_code not in (None, principal.organisation):
@@ -151,8 +170,8 @@ def router(repo: ScreeningRepository, uow: UnitOfWork, clock: Clock, metrics: Ch
             overdue=case.overdue(settings, shanghai_date(clock())),
         )
 
-    async def act(application_id: str, principal: Principal, step: Step) -> CaseView:
-        """Load the case in scope, apply ``step`` and save it with its events in one transaction."""
+    async def act(application_id: str, principal: Principal, step: Step, audit: Audit) -> CaseView:
+        """Load the case in scope, apply ``step`` and save it with its events and audit in one transaction."""
         done: list[Case] = []
 
         async def work(session: Session) -> list[Event]:
@@ -162,10 +181,11 @@ def router(repo: ScreeningRepository, uow: UnitOfWork, clock: Clock, metrics: Ch
             updated, events = await step(case, session)
             await repo.save_case(updated, session)
             done[:] = [case, updated]
+            audit.round_id, audit.outcome = case.round_id, updated.stage.value
             return events
 
         try:
-            await uow.run(work)
+            await uow.run(work, audit=audit)
         except ActionRefused as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
         before, after = done
@@ -208,11 +228,11 @@ def router(repo: ScreeningRepository, uow: UnitOfWork, clock: Clock, metrics: Ch
         case = await repo.case(application_id)
         if case is None or not may_see(principal, case):
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"申报 {application_id} 不存在")
-        return await view(case)
+        return shown_to(principal, await view(case))
 
     @api.post("/applications/{application_id}/recommend", summary="County: recommend (units: recommend and forward)",
               responses=errors(404, 409))
-    async def recommend(application_id: str, body: OpinionBody, principal: CityOfficial) -> CaseView:
+    async def recommend(application_id: str, body: OpinionBody, principal: CityOfficial, request: Request) -> CaseView:
         async def step(case: Case, session: Session) -> tuple[Case, list[Event]]:
             _authority(principal, case, Level.COUNTY)
             if not case.province_administered:
@@ -221,20 +241,22 @@ def router(repo: ScreeningRepository, uow: UnitOfWork, clock: Clock, metrics: Ch
             quota, used = await claim_slot(case, session)
             return chain.recommend_and_forward(case, actor(principal), body.opinion, clock(), quota=quota, used=used)
 
-        done = await act(application_id, principal, step)
+        done = await act(application_id, principal, step, step_audit(principal, request, "recommend", application_id,
+                                                                   body.opinion))
         metrics.actions.labels("recommend", "county").inc()
         return done
 
     @api.post("/applications/{application_id}/forward", summary="City: forward to the province within the quota",
               responses=errors(404, 409))
-    async def forward(application_id: str, body: OpinionBody, principal: CityOfficial) -> CaseView:
+    async def forward(application_id: str, body: OpinionBody, principal: CityOfficial, request: Request) -> CaseView:
         async def step(case: Case, session: Session) -> tuple[Case, list[Event]]:
             _authority(principal, case, Level.CITY)
             chain.expect_stage(case, Stage.CITY_REVIEW)
             quota, used = await claim_slot(case, session)
             return chain.forward(case, actor(principal), body.opinion, clock(), quota=quota, used=used)
 
-        done = await act(application_id, principal, step)
+        done = await act(application_id, principal, step, step_audit(principal, request, "forward", application_id,
+                                                                   body.opinion))
         metrics.actions.labels("forward", "city").inc()
         return done
 
@@ -248,32 +270,37 @@ def router(repo: ScreeningRepository, uow: UnitOfWork, clock: Clock, metrics: Ch
 
     @api.post("/applications/{application_id}/return", summary="County or city: return for correction",
               responses=errors(404, 409))
-    async def return_(application_id: str, body: OpinionBody, principal: CityOfficial) -> CaseView:
+    async def return_(application_id: str, body: OpinionBody, principal: CityOfficial, request: Request) -> CaseView:
         done = await act(application_id, principal,
-                         department_step(chain.return_for_correction, principal, body.opinion))
+                         department_step(chain.return_for_correction, principal, body.opinion),
+                         step_audit(principal, request, "return", application_id, body.opinion))
         metrics.actions.labels("return", done.opinions[-1].level).inc()
         return done
 
     @api.post("/applications/{application_id}/reject", summary="County or city: reject (final)",
               responses=errors(404, 409))
-    async def reject(application_id: str, body: OpinionBody, principal: CityOfficial) -> CaseView:
-        done = await act(application_id, principal, department_step(chain.reject, principal, body.opinion))
+    async def reject(application_id: str, body: OpinionBody, principal: CityOfficial, request: Request) -> CaseView:
+        done = await act(application_id, principal, department_step(chain.reject, principal, body.opinion),
+                         step_audit(principal, request, "reject", application_id, body.opinion))
         metrics.actions.labels("reject", done.opinions[-1].level).inc()
         return done
 
     @api.post("/applications/{application_id}/exception-decision", summary="Province: decide flagged C5/C6",
               responses=errors(404, 409))
-    async def exception_decision(application_id: str, body: ExceptionDecision, principal: Province) -> CaseView:
+    async def exception_decision(application_id: str, body: ExceptionDecision, principal: Province,
+                                 request: Request) -> CaseView:
         async def step(case: Case, session: Session) -> tuple[Case, list[Event]]:
             return chain.decide_exception(case, actor(principal), body.approved, body.justification, clock())
 
-        done = await act(application_id, principal, step)
+        action = "exception_approve" if body.approved else "exception_refuse"
+        done = await act(application_id, principal, step,
+                         step_audit(principal, request, action, application_id, body.justification))
         metrics.actions.labels("approve" if body.approved else "refuse", "province").inc()
         return done
 
     @api.put("/rounds/{round_id}/priorities", summary="City: order its recommendations (first = 1)",
              responses=errors(404, 409))
-    async def priorities(round_id: str, body: Priorities, principal: CityOfficial) -> list[CaseView]:
+    async def priorities(round_id: str, body: Priorities, principal: CityOfficial, request: Request) -> list[CaseView]:
         ordered: list[Case] = []
         for application_id in body.application_ids:
             case = await repo.case(application_id)
@@ -283,12 +310,18 @@ def router(repo: ScreeningRepository, uow: UnitOfWork, clock: Clock, metrics: Ch
             if case.stage is not Stage.CITY_REVIEW:
                 raise HTTPException(status.HTTP_409_CONFLICT, f"申报 {application_id} 不在市州推荐阶段，不能调整排序")
             ordered.append(case)
-        for rank, case in enumerate(ordered, start=1):
-            await repo.save_case(case.model_copy(update={"priority": rank}))
+        async def work(session: Session) -> list[Event]:
+            for rank, case in enumerate(ordered, start=1):
+                await repo.save_case(case.model_copy(update={"priority": rank}), session)
+            return []
+
+        await uow.run(work, audit=Audit.request(principal, request, "round.priorities", "round", round_id,
+                                                application_ids=list(body.application_ids), round_id=round_id,
+                                                outcome="、".join(body.application_ids)))
         return [await view(c.model_copy(update={"priority": rank})) for rank, c in enumerate(ordered, start=1)]
 
     @api.put("/rounds/{round_id}/settings", summary="Province: quotas per city and stage deadlines")
-    async def put_settings(round_id: str, body: RoundSettings, principal: Province) -> RoundSettings:
+    async def put_settings(round_id: str, body: RoundSettings, principal: Province, request: Request) -> RoundSettings:
         unknown = sorted(set(body.quotas) - set(hubei_cities()))
         if unknown or body.round_id != round_id or any(q < 0 for q in body.quotas.values()):
             raise HTTPException(422, [{
@@ -302,7 +335,8 @@ def router(repo: ScreeningRepository, uow: UnitOfWork, clock: Clock, metrics: Ch
                 actor=actor(principal),
             )]
 
-        await uow.run(work)
+        await uow.run(work, audit=Audit.request(principal, request, "round.settings", "round", round_id,
+                                                round_id=round_id, outcome=_settings_summary(body)))
         return body
 
     @api.get("/rounds/{round_id}/settings", summary="Quotas and deadlines of a round")

@@ -75,7 +75,7 @@ def register(
             await repo.save_screening(screening_record(screened), session)
             return [screened]
 
-        if await uow.run(work, consumed=Consumed("screening.on_submitted", meta, event.topic.name)):
+        if await uow.run(work, consumed=Consumed("screening.on_submitted", meta, event.topic.name, event)):
             metrics.observe(verdict, event.submitted_at, screened.screened_at)
 
     @consumers.on(ApplicationWithdrawn)
@@ -89,7 +89,7 @@ def register(
                 await repo.save_case(chain.withdrawn(case, event.revision, clock()), session)
             return []
 
-        await uow.run(work, consumed=Consumed("screening.on_withdrawn", meta, event.topic.name))
+        await uow.run(work, consumed=Consumed("screening.on_withdrawn", meta, event.topic.name, event))
 
 
 def screening_record(e: ApplicationScreened) -> dict[str, Any]:

@@ -35,7 +35,7 @@ class CaseFilter:
 class ScreeningRepository(Protocol):
     async def rule_set(self, version: str, session: Session = None) -> RuleSet | None: ...
     async def rule_sets(self) -> list[RuleSet]: ...
-    async def add_rule_set(self, rule_set: RuleSet) -> bool:
+    async def add_rule_set(self, rule_set: RuleSet, session: Session = None) -> bool:
         """Store a new version; False when the identical version exists; RuleSetConflict when it differs."""
         ...
     async def save_screening(self, record: dict[str, Any], session: Session = None) -> None: ...
@@ -98,9 +98,10 @@ class MongoScreeningRepository:
     async def rule_sets(self) -> list[RuleSet]:
         return [RuleSet.model_validate(d["rule_set"]) async for d in self.db.rule_sets.find().sort("_id")]
 
-    async def add_rule_set(self, rule_set: RuleSet) -> bool:
+    async def add_rule_set(self, rule_set: RuleSet, session: Session = None) -> bool:
         try:
-            await self.db.rule_sets.insert_one({"_id": rule_set.version, "rule_set": rule_set.model_dump(mode="json")})
+            await self.db.rule_sets.insert_one({"_id": rule_set.version, "rule_set": rule_set.model_dump(mode="json")},
+                                               session=session)
             return True
         except DuplicateKeyError:
             if await self.rule_set(rule_set.version) != rule_set:
@@ -186,7 +187,7 @@ class InMemoryScreeningRepository:
     async def rule_sets(self) -> list[RuleSet]:
         return [self._rule_sets[v] for v in sorted(self._rule_sets)]
 
-    async def add_rule_set(self, rule_set: RuleSet) -> bool:
+    async def add_rule_set(self, rule_set: RuleSet, session: Session = None) -> bool:
         existing = self._rule_sets.get(rule_set.version)
         if existing is None:
             self._rule_sets[rule_set.version] = rule_set
