@@ -28,8 +28,6 @@ COMPOSE = render()
 SCHEMA = Path(__file__).with_name("schemas") / "compose-spec.json"
 PORTS = {**DEFAULT_PORTS, "console": 8000}
 HTTP_SERVICES = (*SERVICES, "console")  # the console (services/console) is built and routed like the others
-# Bind mounts another branch provides: the identity work writes the realm Keycloak imports.
-PROVIDED_ELSEWHERE = {"deploy/keycloak/zhongshi-realm.json"}
 
 
 def services() -> dict[str, dict[str, Any]]:
@@ -80,7 +78,7 @@ def test_every_reference_names_something_defined() -> None:
             source = mount.split(":", 1)[0]
             if source.startswith("./"):
                 path = source.removeprefix("./")
-                assert path in PROVIDED_ELSEWHERE or (ROOT / path).exists(), f"{name}: {source} does not exist"
+                assert (ROOT / path).exists(), f"{name}: {source} does not exist"
             else:
                 assert source in volumes, f"{name}: volume {source} is not declared"
         assert set(service.get("secrets", [])) <= secrets
@@ -161,6 +159,19 @@ def test_every_api_path_of_every_service_is_routed_to_it(name: str) -> None:
     for path in paths:
         assert route_for(f"/{name}{path}") == (name, path)
     assert route_for("/") == ("console", "/") and route_for("/auth/realms/zhongshi")[0] == "keycloak"
+
+
+def test_keycloak_imports_the_realm_whose_issuer_the_services_trust() -> None:
+    keycloak = services()["keycloak"]
+    [realm_file] = [m.split(":")[0] for m in keycloak["volumes"] if "/opt/keycloak/data/import/" in m]
+    realm = json.loads((ROOT / realm_file).read_text())["realm"]
+    env = environment(keycloak)
+    issuer = f"{env['KC_HOSTNAME']}/realms/{realm}"
+    for name in SERVICES:
+        service_env = environment(services()[name])
+        assert service_env["AUTH_ISSUER"] == issuer
+        assert service_env["AUTH_JWKS_URL"].startswith(f"http://keycloak:8080{env['KC_HTTP_RELATIVE_PATH']}/realms/{realm}/")
+    assert "--import-realm" in keycloak["command"]
 
 
 def test_metrics_are_not_served_through_the_gateway() -> None:
