@@ -44,9 +44,9 @@ def submit(http: httpx.Client, stack: Stack, dossier: dict[str, Any]) -> str:
 
 def test_the_api_stays_ready_and_loses_nothing_while_the_broker_is_down(tmp_path: Path, dossier_json) -> None:  # type: ignore[no-untyped-def]
     stack = Stack(StackConfig.isolated(tmp_path, services=("intake", "screening")))
-    province = {"Authorization": f"Bearer {stack.token(Role.PROVINCE_OFFICIAL, '42')}"}
     try:
         stack.start()
+        province = {"Authorization": f"Bearer {stack.token(Role.PROVINCE_OFFICIAL, '42')}"}  # from its provider
         with httpx.Client(base_url=stack.url("intake"), timeout=30) as http:
             http.post("/api/v1/rounds", headers=province, json={
                 "id": "R-outage", "title": "中断测试", "opens_on": "2020-01-01", "closes_on": "2099-12-31",
