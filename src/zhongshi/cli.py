@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from importlib.metadata import version
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -16,8 +17,23 @@ from zhongshi import demo
 from zhongshi.idp.client import TokenClient
 from zhongshi.idp.people import DEMO_PASSWORD, highlights
 from zhongshi.launcher import SERVICES, Stack, StackConfig
+from zhongshi.progress import Counter, ReportingStack, Steps
 
 app = typer.Typer(help="zhongshi (中试): Hubei pilot-platform accreditation.", no_args_is_help=True)
+
+
+def _print_version(show: bool) -> None:
+    if show:
+        typer.echo(f"zhongshi {version('zhongshi')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    _version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                           help="Print the version and exit.")] = False,
+) -> None:
+    """zhongshi (中试): Hubei pilot-platform accreditation."""
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -32,7 +48,8 @@ def up(
 ) -> None:
     """Start the embedded broker and database (unless configured) and the five services; Ctrl-C stops all."""
     config = StackConfig(var_dir=var_dir, services=tuple(services or SERVICES))
-    stack = Stack(config)
+    steps = Steps()
+    stack = ReportingStack(config, steps)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         seconds = stack.start()
@@ -44,7 +61,7 @@ def up(
         typer.echo(demo_logins())
         if load_demo:
             typer.echo("loading the sample round ...")
-            typer.echo(demo.summary(demo.load(stack)))
+            typer.echo(demo.summary(demo.load(stack, steps=steps)))
         typer.echo("press Ctrl-C to stop")
         signal.pause()
     except KeyboardInterrupt:
@@ -88,7 +105,7 @@ def token(
 @app.command("demo")
 def load_demo_round(var_dir: Annotated[Path, typer.Option()] = Path("var")) -> None:
     """Load the sample round into a running stack on the default ports and print its outcome."""
-    typer.echo(demo.summary(demo.load(Stack(StackConfig(var_dir=var_dir)))))
+    typer.echo(demo.summary(demo.load(Stack(StackConfig(var_dir=var_dir)), steps=Steps())))
 
 
 replay = typer.Typer(help="Rebuild a service's state from the events alone.", no_args_is_help=True)
@@ -107,8 +124,11 @@ def replay_registry(
     from zhongshi_registry.replay import rebuild
 
     config = StackConfig()
-    report = asyncio.run(rebuild(config.broker_address, config.database_uri, into, compare_with or None))
-    typer.echo(f"read {report.records} records ({report.duplicates} duplicates skipped, "
+    with Counter("reading the registry's events") as read:
+        report = asyncio.run(rebuild(config.broker_address, config.database_uri, into, compare_with or None,
+                                     progress=read.update))
+    rate = report.records / max(report.seconds["read"], 1e-6)
+    typer.echo(f"read {report.records} records ({rate:,.0f}/s; {report.duplicates} duplicates skipped, "
                f"{len(report.unreadable)} unreadable) in {report.seconds['read']:.1f}s; projected in "
                f"{report.seconds['project']:.1f}s; wrote {into} in {report.seconds['write']:.1f}s")
     for topic, count in sorted(report.applied.items()):

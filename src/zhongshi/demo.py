@@ -33,6 +33,7 @@ from zhongshi.demo_officials import run_chain
 from zhongshi.demo_registry import run_publicity
 from zhongshi.demo_review import run_review
 from zhongshi.launcher import Stack
+from zhongshi.progress import QuietSteps, Steps
 
 ROUND_ID = "R2026-DEMO"
 OUTCOME_LABELS = {"eligible": "待县级初审", "needs_exception": "待县级初审", "returned": "退回修改",
@@ -122,32 +123,29 @@ class RoundOutcome:
     mails: int = 0
 
 
-def load(stack: Stack, timeout: float = 120) -> RoundOutcome:
+def load(stack: Stack, timeout: float = 120, steps: Steps | None = None) -> RoundOutcome:
     """Open the round, create and submit every application (idempotent), wait until all are screened,
-    then let the simulated officials take them through the recommendation chain."""
+    then let the simulated officials take them through the recommendation chain; ``steps`` reports each stage."""
+    steps = steps or QuietSteps()
     today = shanghai_date(utc_now())
     intake = stack.url("intake")
     province = {"Authorization": f"Bearer {stack.token(Role.PROVINCE_OFFICIAL, '42')}"}
     with httpx.Client(timeout=30) as http:
-        _ok(http.post(f"{intake}/api/v1/rounds", json=demo_round(today), headers=province), 201, 409)
-        ids = []
-        for i, row in enumerate(APPLICANTS):
-            body = dossier(i, row, today)
-            auth = {"Authorization": f"Bearer {stack.token(Role.APPLICANT, body['applicant']['credit_code'])}"}
-            r = http.post(f"{intake}/api/v1/applications", json={"round_id": ROUND_ID, "dossier": body},
-                          headers={**auth, "Idempotency-Key": f"demo-{i}"})
-            app = _ok(r, 200, 201)
-            if app["status"] == "draft":
-                upload_materials(http, f"{intake}/api/v1/applications/{app['id']}", auth, body, app["materials"])
-                _ok(http.post(f"{intake}/api/v1/applications/{app['id']}/submit", headers=auth), 200)
-            ids.append(app["id"])
-        wait_until_all(http, intake, province, ids, timeout, lambda s: s not in ("draft", "submitted"))
-        progress = run_chain(stack, ROUND_ID, ids, timeout)
-        review = run_review(stack, ROUND_ID, ids, timeout)
-        registry = run_publicity(stack, ROUND_ID)
-        closed = bool(registry.get("entries"))  # publicity closed: intake records each listing
-        apps = wait_until_all(http, intake, province, ids, timeout,
-                              lambda s: not closed or not s.startswith("proposed_"))
+        with steps.step(f"round {ROUND_ID} opened"):
+            _ok(http.post(f"{intake}/api/v1/rounds", json=demo_round(today), headers=province), 201, 409)
+        with steps.step(f"{len(APPLICANTS)} applications created and submitted"):
+            ids = _submit_all(http, stack, today)
+        with steps.step("every application screened (形式审查)"):
+            wait_until_all(http, intake, province, ids, timeout, lambda s: s not in ("draft", "submitted"))
+        with steps.step("recommendation chain: counties, cities, province"):
+            progress = run_chain(stack, ROUND_ID, ids, timeout)
+        with steps.step("expert review (专家评审)"):
+            review = run_review(stack, ROUND_ID, ids, timeout)
+        with steps.step("publicity (公示) and the registry"):
+            registry = run_publicity(stack, ROUND_ID)
+            closed = bool(registry.get("entries"))  # publicity closed: intake records each listing
+            apps = wait_until_all(http, intake, province, ids, timeout,
+                                  lambda s: not closed or not s.startswith("proposed_"))
     mails = wait_for_mail(stack.mailbox / "new", at_least=len(ids)) if stack.mail_sink else 0
     return RoundOutcome(applications=apps, progress=progress, review=review, registry=registry,
                         mailbox=str(stack.mailbox), mails=mails)
@@ -161,6 +159,22 @@ def upload_materials(http: httpx.Client, application: str, auth: dict[str, str],
     for kind in kinds_for(body, required):
         if kind not in present:
             http.post(f"{application}/materials", headers=auth, **upload_parts(kind, body)).raise_for_status()
+
+
+def _submit_all(http: httpx.Client, stack: Stack, today: date) -> list[str]:
+    """Create and submit each sample application once (an Idempotency-Key per applicant); their ids."""
+    intake, ids = stack.url("intake"), []
+    for i, row in enumerate(APPLICANTS):
+        body = dossier(i, row, today)
+        auth = {"Authorization": f"Bearer {stack.token(Role.APPLICANT, body['applicant']['credit_code'])}"}
+        r = http.post(f"{intake}/api/v1/applications", json={"round_id": ROUND_ID, "dossier": body},
+                      headers={**auth, "Idempotency-Key": f"demo-{i}"})
+        app = _ok(r, 200, 201)
+        if app["status"] == "draft":
+            upload_materials(http, f"{intake}/api/v1/applications/{app['id']}", auth, body, app["materials"])
+            _ok(http.post(f"{intake}/api/v1/applications/{app['id']}/submit", headers=auth), 200)
+        ids.append(app["id"])
+    return ids
 
 
 def wait_for_mail(folder: Path, at_least: int, timeout: float = 30) -> int:

@@ -19,6 +19,7 @@ import httpx
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from zhongshi_contracts.topics import ALL_TOPICS
+from zhongshi_runtime.kafka_client import KafkaClientSettings
 
 from zhongshi.polling import wait_until
 
@@ -121,10 +122,12 @@ def _answers(url: str) -> bool:
 
 
 async def create_topics(bootstrap: str, request_timeout_s: float = 30) -> list[str]:
-    """Create every contract topic and its DLQ with explicit partition counts; return those created."""
+    """Create every contract topic and its DLQ with explicit partition counts; return those created. The
+    connection's security comes from the environment (KAFKA_SECURITY_PROTOCOL, ...: zhongshi_runtime.kafka_client)."""
     wanted = [NewTopic(t.name, t.partitions, 1) for t in ALL_TOPICS]
     wanted += [NewTopic(t.dlq, DLQ_PARTITIONS, 1) for t in ALL_TOPICS]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(request_timeout_s * 1000))
+    client = KafkaClientSettings().at(bootstrap)
+    admin = AIOKafkaAdminClient(**client.aiokafka(), request_timeout_ms=int(request_timeout_s * 1000))
     await admin.start()
     try:
         existing = set(await admin.list_topics())

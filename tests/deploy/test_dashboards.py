@@ -5,6 +5,7 @@ that every query returns data on a live system.)"""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -48,3 +49,33 @@ def test_compose_opens_the_overview_and_mounts_the_folder_the_provider_reads() -
     [provider] = yaml.safe_load((PROVISIONING / "dashboards" / "zhongshi.yml").read_text())["providers"]
     assert home == f"{provider['options']['path']}/overview.json"
     assert f"./deploy/grafana/dashboards:{provider['options']['path']}:ro" in compose["volumes"]
+
+
+def test_titles_are_unique_in_both_languages() -> None:
+    titles = [b["title"] for b in boards().values()]
+    chinese = [t.split(" / ")[0] for t in titles]
+    english = [t.split(" / ")[1] for t in titles]
+    assert len(set(chinese)) == len(set(english)) == len(titles), titles
+
+
+def test_every_dashboard_filters_by_instance_and_the_shared_ones_by_service() -> None:
+    selector = re.compile(r"(?<![\w:.])((?:zhongshi|faststream)_[\w:]*|up)(?![\w:])(\{[^}]*\})?(?!\s*\()")
+    for name, board in boards().items():
+        variables = {v["name"]: v for v in board["templating"]["list"]}
+        expected = {"instance"} if name in SERVICES else {"service", "instance"}
+        assert set(variables) == expected, name
+        assert all(v["includeAll"] and v["allValue"] == ".*" for v in variables.values())
+        for panel in board["panels"]:
+            for target in panel.get("targets", []):
+                for metric, matchers in selector.findall(re.sub(r"\b(by|without)\s*\([^)]*\)", "", target["expr"])):
+                    assert 'instance=~"$instance"' in matchers, (name, panel["title"], metric)
+
+
+def test_every_alert_links_its_runbook() -> None:
+    groups = yaml.safe_load((ROOT / "deploy" / "prometheus" / "alerts.yml").read_text())["groups"]
+    alerts = [rule for group in groups for rule in group["rules"] if "alert" in rule]
+    assert {"ExporterDown", "BrokerUnreachable"} <= {a["alert"] for a in alerts}
+    for alert in alerts:
+        page = ROOT / alert["annotations"]["runbook_url"]
+        assert page.is_file(), alert["alert"]
+        assert page.read_text().startswith(f"# {alert['alert']}\n"), page

@@ -63,6 +63,10 @@ def test_up_starts_everything_and_sigterm_leaves_no_process_behind(tmp_path: Pat
                 break
         output = "".join(lines)
         assert "zhongshi is up" in output, output
+        # each component reported as it came up (zhongshi.progress), before the summary
+        for component in ("database (SecantusDB)", "broker (Tansu)", "identity provider (OpenID Connect)",
+                          *(f"service {n} ready" for n in SERVICES)):
+            assert f"✓ {component}" in output, output
         for name in SERVICES:
             url = f"http://127.0.0.1:{ports[f'{name.upper()}_PORT']}"
             assert f"{url}/docs" in output and f"{url}/asyncapi" in output and f"{url}/metrics" in output

@@ -4,6 +4,7 @@ the events alone into a state equal to the live one — after the lifecycle has 
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from typing import Any
 
@@ -61,10 +62,12 @@ async def test_replaying_the_registry_topics_rebuilds_the_live_registry(stack: S
     await lifecycle(api, registry["entries"])
 
     last: list[Report] = []
+    counts: list[int] = []  # what the progress display is given: the records read so far
 
     async def equal() -> Report | None:
+        counts.clear()
         last[:] = [await rebuild(stack.bootstrap, stack.mongodb_uri, f"replay_{uuid.uuid4().hex[:8]}",
-                                 compare_with="zhongshi_registry")]
+                                 compare_with="zhongshi_registry", progress=counts.append)]
         return last[0] if last[0].differences == [] else None
 
     try:
@@ -72,6 +75,7 @@ async def test_replaying_the_registry_topics_rebuilds_the_live_registry(stack: S
     except AssertionError:
         raise AssertionError(last[0].differences[:10]) from None
     assert not report.refused and not report.unreadable
+    assert counts and counts == sorted(counts) and counts[-1] == report.records
     own = {"pilot.publicity.opened", "pilot.publicity.objection-filed", "pilot.publicity.objection-resolved",
            "pilot.publicity.closed", "pilot.platform.accredited", "pilot.platform.cultivation-listed",
            "pilot.platform.annual-report-filed", "pilot.platform.warned", "pilot.platform.standing-confirmed",
@@ -84,3 +88,4 @@ async def test_replaying_the_registry_topics_rebuilds_the_live_registry(stack: S
                                                                 f"replay_{uuid.uuid4().hex[:8]}"])
     assert result.exit_code == 0, result.output
     assert "0 differences from zhongshi_registry" in result.output
+    assert re.search(r"read \d+ records \([\d,]+/s; ", result.output), result.output

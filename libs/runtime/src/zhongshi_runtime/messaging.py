@@ -21,6 +21,7 @@ from zhongshi_contracts.events import Event
 from zhongshi_contracts.topics import DLQ_SUFFIX
 
 from zhongshi_runtime.faults import Faults
+from zhongshi_runtime.kafka_client import KafkaClientSettings
 from zhongshi_runtime.logs import bound
 from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.settings import ServiceSettings
@@ -39,8 +40,11 @@ def create_broker(settings: ServiceSettings, metrics: RuntimeMetrics, logger: lo
         settings.kafka_bootstrap_servers,
         client_id=f"zhongshi-{settings.service_name}",
         ack_policy=AckPolicy.ACK,
-        enable_idempotence=False,  # Tansu refuses idempotent producers (DESIGN §9)
+        # Idempotent wherever the broker supports it; off against the embedded broker (the launcher sets its
+        # epoch), whose Tansu refuses InitProducerId: every send would fail.
+        enable_idempotence=settings.idempotent_producer(embedded_broker=bool(settings.broker_epoch)),
         acks="all",
+        security=settings.faststream_security(),
         middlewares=[KafkaPrometheusMiddleware(registry=metrics.registry, app_name=settings.service_name)],
         logger=logger,
         log_level=logging.DEBUG,
@@ -52,13 +56,13 @@ class ClusterId:
     """Asks the broker for its cluster id. The embedded launcher gives every broker start its own, so a
     change tells a running service that the broker was replaced by an empty one."""
 
-    def __init__(self, bootstrap_servers: str, timeout_s: float = 5) -> None:
-        self.bootstrap_servers, self.timeout_ms = bootstrap_servers, int(timeout_s * 1000)
+    def __init__(self, client: KafkaClientSettings, timeout_s: float = 5) -> None:
+        self.client, self.timeout_ms = client, int(timeout_s * 1000)
         self._admin: AIOKafkaAdminClient | None = None
 
     async def __call__(self) -> str:
         if self._admin is None:
-            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers, request_timeout_ms=self.timeout_ms)
+            admin = AIOKafkaAdminClient(**self.client.aiokafka(), request_timeout_ms=self.timeout_ms)
             await admin.start()
             self._admin = admin
         try:

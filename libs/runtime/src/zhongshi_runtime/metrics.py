@@ -54,6 +54,10 @@ class RuntimeMetrics:
         self.outbox_pending = Gauge(
             "zhongshi_outbox_pending", "Events written but not yet published", ["service"], registry=r
         )
+        self.broker_reachable = Gauge(
+            "zhongshi_broker_reachable", "1 when the last broker ping succeeded (readiness leaves the broker out)",
+            ["service"], registry=r,
+        )
         self.outbox_replays = Counter(
             "zhongshi_outbox_replays_total", "Times the outbox republished retained events to a new broker",
             ["service"], registry=r,

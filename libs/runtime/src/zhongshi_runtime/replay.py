@@ -4,12 +4,15 @@ consumes): every retained record of some topics, from the beginning, without a c
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import ValidationError
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import Event
+
+from zhongshi_runtime.kafka_client import KafkaClientSettings
 
 
 @dataclass
@@ -23,11 +26,15 @@ class Log:
     unreadable: list[str] = field(default_factory=list)
 
 
-async def read_log(bootstrap: str, models: list[type[Event]], idle_ms: int = 500, timeout_s: float = 120) -> Log:
+async def read_log(bootstrap: str | KafkaClientSettings, models: list[type[Event]], idle_ms: int = 500,
+                   timeout_s: float = 120, progress: Callable[[int], None] | None = None) -> Log:
     """Read each model's topic from the beginning until caught up: past the end offsets reported at the start
-    and then one poll of ``idle_ms`` with nothing new (Tansu under-reports end offsets, DESIGN §9)."""
+    and then one poll of ``idle_ms`` with nothing new (Tansu under-reports end offsets, DESIGN §9).
+    ``bootstrap``: an address, or the client settings of a secured cluster; ``progress`` gets the records read
+    after each batch."""
     by_topic = {m.topic.name: m for m in models}
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
+    client = bootstrap if isinstance(bootstrap, KafkaClientSettings) else KafkaClientSettings().at(bootstrap)
+    consumer = AIOKafkaConsumer(**client.aiokafka(), enable_auto_commit=False, group_id=None,
                                 fetch_max_wait_ms=min(idle_ms, 100), max_partition_fetch_bytes=8 * 1024 * 1024)
     await consumer.start()
     log, seen = Log(), set[str]()
@@ -62,6 +69,8 @@ async def read_log(bootstrap: str, models: list[type[Event]], idle_ms: int = 500
                         continue
                     seen.add(envelope.id)
                     read.append((len(read), envelope, event))
+            if progress is not None and batches:
+                progress(log.records)
     finally:
         await consumer.stop()
     read.sort(key=lambda r: (r[1].time, r[0]))

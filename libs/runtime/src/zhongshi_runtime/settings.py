@@ -6,13 +6,15 @@ from typing import ClassVar, Literal, Self
 from urllib.parse import parse_qs, urlsplit
 
 from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from zhongshi_runtime.kafka_client import KafkaClientSettings
 
 DEV_ISSUER = "http://127.0.0.1:8010"  # the embedded provider `zhongshi up` starts (src/zhongshi/idp)
 PLACEHOLDERS = ("changeme", "change-me", "placeholder", "secret", "xxx", "todo")
 
 
-class ServiceSettings(BaseSettings):
+class ServiceSettings(KafkaClientSettings):
     """Configuration read from the environment; see the README's configuration table."""
 
     model_config = SettingsConfigDict(populate_by_name=True, extra="ignore")
@@ -23,7 +25,7 @@ class ServiceSettings(BaseSettings):
         "production", validation_alias="ZHONGSHI_ENV",
         description="Unset means production: the dev clock, minted keys and placeholders need `development`.",
     )
-    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+    # KAFKA_BOOTSTRAP_SERVERS and the Kafka security settings: zhongshi_runtime.kafka_client.
     # The embedded broker sleeps a fetch's whole wait when it has nothing new: 100 ms adds ~50 ms per hop, and an
     # idle stack's polling costs a third of a core (0.8 at 20 ms). Kafka wakes on new records: 500 there.
     kafka_fetch_max_wait_ms: int = Field(100, ge=1, le=5000, validation_alias="KAFKA_FETCH_MAX_WAIT_MS")

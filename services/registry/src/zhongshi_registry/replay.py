@@ -181,9 +181,11 @@ class Report:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-async def rebuild(bootstrap: str, mongodb_uri: str, into: str, compare_with: str | None = None) -> Report:
+async def rebuild(bootstrap: str, mongodb_uri: str, into: str, compare_with: str | None = None,
+                  progress: Callable[[int], None] | None = None) -> Report:
     """Read the registry's topics from the beginning, project them in memory and write the result into the
-    empty database ``into`` in bulk; then compare it with the live database ``compare_with``."""
+    empty database ``into`` in bulk; then compare it with the live database ``compare_with``. ``progress``
+    gets the count of records read as the read goes on."""
     client: AsyncMongoClient[Any] = AsyncMongoClient(mongodb_uri)
     try:
         target = client[into]
@@ -192,7 +194,7 @@ async def rebuild(bootstrap: str, mongodb_uri: str, into: str, compare_with: str
         began = time.monotonic()
         memory = RegistryRepository.memory()
         projector = Projector(memory)
-        log = await read_log(bootstrap, projector.models)
+        log = await read_log(bootstrap, projector.models, progress=progress)
         read = time.monotonic()
         for _, event in log.events:
             await projector.apply(event)

@@ -1,0 +1,75 @@
+"""A broker outage takes no HTTP API out of service: /ready stays 200 (reporting the broker separately), the
+applicants' submissions are taken into the outbox, and every one is delivered once the broker is back."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from zhongshi_runtime.auth import Role
+from zhongshi_runtime.clock import shanghai_date, utc_now
+
+from tests.integration.helpers import unique_credit_code
+from zhongshi import embedded
+from zhongshi.launcher import Stack, StackConfig
+
+pytestmark = pytest.mark.integration
+
+SUBMISSIONS = 4
+
+
+def poll(check: Any, what: str, timeout: float = 90) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached within {timeout}s (last: {result!r})")
+        time.sleep(0.1)
+
+
+def submit(http: httpx.Client, stack: Stack, dossier: dict[str, Any]) -> str:
+    code = dossier["applicant"]["credit_code"] = unique_credit_code(dossier["applicant"]["region_code"])
+    me = {"Authorization": f"Bearer {stack.token(Role.APPLICANT, code)}"}
+    created = http.post("/api/v1/applications", headers=me, json={"round_id": "R-outage", "dossier": dossier})
+    assert created.status_code == 201, created.text
+    submitted = http.post(f"/api/v1/applications/{created.json()['id']}/submit", headers=me)
+    assert submitted.status_code == 200, submitted.text
+    return str(created.json()["id"])
+
+
+def test_the_api_stays_ready_and_loses_nothing_while_the_broker_is_down(tmp_path: Path, dossier_json) -> None:  # type: ignore[no-untyped-def]
+    stack = Stack(StackConfig.isolated(tmp_path, services=("intake", "screening")))
+    try:
+        stack.start()
+        province = {"Authorization": f"Bearer {stack.token(Role.PROVINCE_OFFICIAL, '42')}"}  # from its provider
+        with httpx.Client(base_url=stack.url("intake"), timeout=30) as http:
+            http.post("/api/v1/rounds", headers=province, json={
+                "id": "R-outage", "title": "中断测试", "opens_on": "2020-01-01", "closes_on": "2099-12-31",
+                "rule_set_version": "hubei-2025-v1"}).raise_for_status()
+            assert stack.broker is not None
+            stack.broker.kill()
+            stack.broker.wait(10)
+            ready = poll(lambda: (r := http.get("/ready")).json().get("broker") == "unreachable" and r,
+                         "intake reporting the broker unreachable")
+            assert ready.status_code == 200 and ready.json()["ready"] is True and ready.json()["database"] == "ok"
+
+            today = shanghai_date(utc_now())
+            ids = [submit(http, stack, dossier_json(i, today)) for i in range(SUBMISSIONS)]
+            assert http.get("/ready").status_code == 200
+
+            stack.start_broker()  # an empty broker on the same port: the outbox republishes what it holds
+            embedded.ensure_topics(stack.bootstrap)
+
+            def screened() -> dict[str, str] | None:
+                statuses = {i: http.get(f"/api/v1/applications/{i}", headers=province).json()["status"] for i in ids}
+                return statuses if all(s != "submitted" for s in statuses.values()) else None
+
+            assert poll(screened, "every submission screened after the outage") == dict.fromkeys(ids, "eligible")
+            assert http.get("/ready").json()["broker"] == "ok"
+    finally:
+        stack.stop()
