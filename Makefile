@@ -21,7 +21,7 @@ test-unit: install
 lint: install
 	$(UV) run ruff check .
 	$(UV) run mypy -p zhongshi_contracts -p zhongshi_runtime -p zhongshi_intake -p zhongshi_screening \
-		-p zhongshi_review -p zhongshi_registry -p zhongshi_notify -p zhongshi -p bench
+		-p zhongshi_review -p zhongshi_registry -p zhongshi_notify -p zhongshi_console -p zhongshi -p bench
 	$(UV) run mypy tests/faults
 
 bench: install
