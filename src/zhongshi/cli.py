@@ -13,7 +13,7 @@ import typer
 from zhongshi_runtime.auth import Role, mint_dev_token
 
 from zhongshi import demo
-from zhongshi.launcher import SERVICES, Stack, StackConfig
+from zhongshi.launcher import APPS, CONSOLE, Stack, StackConfig
 
 app = typer.Typer(help="zhongshi (中试): Hubei pilot-platform accreditation.", no_args_is_help=True)
 
@@ -28,8 +28,9 @@ def up(
     var_dir: Annotated[Path, typer.Option(help="Where data, logs and dev keys live.")] = Path("var"),
     services: Annotated[list[str] | None, typer.Option("--service", help="Start only these.")] = None,
 ) -> None:
-    """Start the embedded broker and database (unless configured) and the five services; Ctrl-C stops all."""
-    config = StackConfig(var_dir=var_dir, services=tuple(services or SERVICES))
+    """Start the embedded broker and database (unless configured), the five services and the console; Ctrl-C stops
+    all."""
+    config = StackConfig(var_dir=var_dir, services=tuple(services or APPS))
     stack = Stack(config)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
@@ -37,7 +38,8 @@ def up(
         typer.echo(f"zhongshi is up in {seconds:.1f}s (broker {stack.bootstrap}, database {stack.mongodb_uri})")
         for name in config.services:
             url = stack.url(name)
-            typer.echo(f"  {name:<10} {url}/docs  {url}/asyncapi  {url}/metrics")
+            typer.echo(f"  {name:<10} {url}/  (网页控制台)" if name == CONSOLE else
+                       f"  {name:<10} {url}/docs  {url}/asyncapi  {url}/metrics")
         typer.echo(f"  dev tokens: zhongshi token --role applicant --scope <credit code>   (logs in {var_dir}/logs)")
         if load_demo:
             typer.echo("loading the sample round ...")
