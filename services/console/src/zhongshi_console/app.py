@@ -30,7 +30,8 @@ def create_app(settings: ConsoleSettings | None = None, store: SessionStore | No
                transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
     settings = settings or ConsoleSettings()
     configure_logging(settings.service_name, settings.log_level)
-    store = store or SessionStore(idle_s=settings.session_idle_s, max_sessions=settings.session_max)
+    if store is None:  # (an empty store is falsy: it has a length)
+        store = SessionStore(idle_s=settings.session_idle_s, max_sessions=settings.session_max)
     backends = Backends.of(settings, transport)
     metrics = ConsoleMetrics(RuntimeMetrics(settings.service_name))
     client = oauth_client(settings)

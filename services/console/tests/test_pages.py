@@ -1,0 +1,142 @@
+"""The console's pages against stand-in services (httpx MockTransport): CSRF, the 404 page, role guards,
+validation errors in Chinese next to their field. The browser tests run the same against the real stack."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from zhongshi_console.app import create_app
+from zhongshi_console.sessions import COOKIE, SessionStore
+from zhongshi_console.settings import ConsoleSettings
+
+PUBLICITY = {"round_id": "R1", "working_days": 5, "starts_on": "2026-12-01", "ends_on": "2026-12-07",
+             "opened_at": "2026-12-01T01:00:00Z", "closed_at": None, "objections": [],
+             "items": [{"application_id": "APP-1", "platform_name": "光电子器件工艺放大中试平台", "applicant_name": "某公司",
+                        "city_code": "420100", "region_code": "420111", "platform_type": None, "clusters": [],
+                        "decision": "accredit"}]}
+
+
+class Services:
+    """What the stand-in services saw and answer."""
+
+    def __init__(self) -> None:
+        self.posted: list[tuple[str, Any]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/api/v1/public/publicity/R1":
+            return httpx.Response(200, json=PUBLICITY)
+        if path == "/api/v1/publicity/R1/objections":
+            body = json.loads(request.content)
+            self.posted.append((path, body))
+            if len(body["contact"]) < 5:
+                return httpx.Response(422, json={"detail": [{"loc": ["body", "contact"], "type": "string_too_short",
+                                                             "msg": "String should have at least 5 characters",
+                                                             "ctx": {"min_length": 5}}]})
+            return httpx.Response(201, json={"id": "OBJ-1", "application_id": body["application_id"]})
+        if path == "/api/v1/inbox":
+            return httpx.Response(200, json={"unread": 1, "items": [
+                {"id": "m1", "title": "申报已受理", "body": "您的申报已进入县级初审。", "read": False,
+                 "application_id": "APP-1", "event_type": "x", "created_at": "2026-12-04T02:00:00Z"}]})
+        return httpx.Response(404, json={"detail": "不存在"})
+
+
+@pytest.fixture
+def services() -> Services:
+    return Services()
+
+
+@pytest.fixture
+def store() -> SessionStore:
+    return SessionStore(idle_s=3600, max_sessions=100)
+
+
+@pytest.fixture
+def client(services: Services, store: SessionStore) -> Iterator[TestClient]:
+    app = create_app(ConsoleSettings(), store=store, transport=httpx.MockTransport(services))
+    with TestClient(app, follow_redirects=False) as c:
+        yield c
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the form carries no CSRF token"
+    return found.group(1)
+
+
+def sign_in(client: TestClient, store: SessionStore, role: str, organisation: str) -> None:
+    sid, data = store.create()
+    data.update(user={"subject": "u1", "name": "张三", "role": role, "organisation": organisation},
+                token={"access_token": "t", "refresh_token": None, "expires_at": time.time() + 3600})
+    client.headers["Cookie"] = f"{COOKIE}={sid}"
+
+
+def test_the_objection_form_is_refused_without_its_csrf_token(client: TestClient, services: Services) -> None:
+    page = client.get("/publicity", params={"round": "R1"})
+    assert page.status_code == 200 and "提出异议" in page.text
+    form = {"application_id": "APP-1", "name": "李四", "contact": "13800000000", "grounds": "该平台设备原值与实际不符。"}
+    refused = client.post("/publicity/R1/objections", data=form)
+    assert refused.status_code == 403 and "请求已被拒绝" in refused.text
+    wrong = client.post("/publicity/R1/objections", data={**form, "csrf_token": "forged"})
+    assert wrong.status_code == 403
+    assert services.posted == []  # nothing reached the registry
+    filed = client.post("/publicity/R1/objections", data={**form, "csrf_token": csrf_of(page.text)})
+    assert filed.status_code == 200 and "异议已受理" in filed.text and "OBJ-1" in filed.text
+
+
+def test_a_refused_field_shows_its_chinese_message_next_to_it(client: TestClient) -> None:
+    token = csrf_of(client.get("/publicity", params={"round": "R1"}).text)
+    form = {"application_id": "APP-1", "name": "李四", "contact": "138", "grounds": "该平台设备原值与实际不符。",
+            "csrf_token": token}
+    shown = client.post("/publicity/R1/objections", data=form)
+    assert shown.status_code == 422
+    assert re.search(r'id="o-contact"[^>]*aria-invalid="true".*?<p class="field-error" id="e-contact">至少填写 5 个字符</p>',
+                     shown.text, re.S)
+    assert "should have" not in shown.text
+    assert 'value="138"' in shown.text  # what was typed is kept
+
+
+def test_an_unknown_page_is_the_console_404_page(client: TestClient) -> None:
+    page = client.get("/no/such/page")
+    assert page.status_code == 404 and "页面不存在" in page.text and "Traceback" not in page.text
+
+
+def test_a_role_page_asks_to_log_in_and_remembers_the_page(client: TestClient) -> None:
+    response = client.get("/applicant/inbox")
+    assert response.status_code == 303 and response.headers["location"] == "/login?next=/applicant/inbox"
+
+
+def test_another_roles_page_is_the_404_page_and_the_menu_is_the_roles_own(client: TestClient,
+                                                                          store: SessionStore) -> None:
+    sign_in(client, store, "applicant", "91420100MA0000001X")
+    inbox = client.get("/applicant/inbox")
+    assert inbox.status_code == 200 and "申报已受理" in inbox.text and "2026年12月4日 10:00" in inbox.text
+    assert 'data-role="applicant"' in inbox.text and "待办审核" not in inbox.text
+    for other in ("/official/queue", "/official/cases/APP-1"):
+        page = client.get(other)
+        assert page.status_code == 404 and "页面不存在" in page.text, other
+
+
+def test_logout_needs_the_token_and_ends_the_session(client: TestClient, store: SessionStore) -> None:
+    sign_in(client, store, "applicant", "91420100MA0000001X")
+    token = csrf_of(client.get("/applicant/inbox").text)
+    assert client.post("/logout").status_code == 403
+    out = client.post("/logout", data={"csrf_token": token})
+    assert out.status_code == 303
+    assert client.get("/applicant/inbox").status_code == 303  # signed out: login again
+
+
+def test_probes_and_metrics(client: TestClient) -> None:
+    assert client.get("/health").json() == {"status": "ok"}
+    assert client.get("/ready").status_code == 503  # the stand-in registry has no /health
+    client.post("/logout")
+    metrics = client.get("/metrics").text
+    assert "zhongshi_console_csrf_refused_total 1.0" in metrics
+    assert 'zhongshi_http_requests_total{method="POST",route="/logout",service="console",status="4xx"} 1.0' in metrics
