@@ -18,7 +18,8 @@ from zhongshi_console.settings import ConsoleSettings
 
 PUBLICITY = {"round_id": "R1", "working_days": 5, "starts_on": "2026-12-01", "ends_on": "2026-12-07",
              "opened_at": "2026-12-01T01:00:00Z", "closed_at": None, "objections": [],
-             "items": [{"application_id": "APP-1", "platform_name": "光电子器件工艺放大中试平台", "applicant_name": "某公司",
+             "items": [{"application_id": "APP-1", "platform_name": "光电子器件工艺放大中试平台",
+                        "applicant_name": "某公司",
                         "city_code": "420100", "region_code": "420111", "platform_type": None, "clusters": [],
                         "decision": "accredit"}]}
 
@@ -81,7 +82,8 @@ def sign_in(client: TestClient, store: SessionStore, role: str, organisation: st
 def test_the_objection_form_is_refused_without_its_csrf_token(client: TestClient, services: Services) -> None:
     page = client.get("/publicity", params={"round": "R1"})
     assert page.status_code == 200 and "提出异议" in page.text
-    form = {"application_id": "APP-1", "name": "李四", "contact": "13800000000", "grounds": "该平台设备原值与实际不符。"}
+    form = {"application_id": "APP-1", "name": "李四", "contact": "13800000000",
+            "grounds": "该平台设备原值与实际不符。"}
     refused = client.post("/publicity/R1/objections", data=form)
     assert refused.status_code == 403 and "请求已被拒绝" in refused.text
     wrong = client.post("/publicity/R1/objections", data={**form, "csrf_token": "forged"})
@@ -97,8 +99,9 @@ def test_a_refused_field_shows_its_chinese_message_next_to_it(client: TestClient
             "csrf_token": token}
     shown = client.post("/publicity/R1/objections", data=form)
     assert shown.status_code == 422
-    assert re.search(r'id="o-contact"[^>]*aria-invalid="true".*?<p class="field-error" id="e-contact">至少填写 5 个字符</p>',
-                     shown.text, re.S)
+    next_to_field = (r'id="o-contact"[^>]*aria-invalid="true".*?'
+                     r'<p class="field-error" id="e-contact">至少填写 5 个字符</p>')
+    assert re.search(next_to_field, shown.text, re.S)
     assert "should have" not in shown.text
     assert 'value="138"' in shown.text  # what was typed is kept
 

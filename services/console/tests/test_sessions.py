@@ -1,4 +1,5 @@
-from zhongshi_console.auth import safe_next
+import pytest
+from zhongshi_console.auth import User, safe_next
 from zhongshi_console.sessions import CSRF_KEY, SessionStore
 
 
@@ -43,3 +44,15 @@ def test_login_returns_only_to_paths_on_this_site() -> None:
     assert safe_next("/applicant/inbox?x=1") == "/applicant/inbox?x=1"
     for hostile in ("https://evil.example/", "//evil.example/", "/\\evil.example", "", None, "javascript:alert(1)"):
         assert safe_next(hostile) == "/"
+
+
+def test_the_user_is_read_from_the_providers_claims() -> None:
+    user = User.from_claims({"sub": "p1", "name": "张伟", "realm_access": {"roles": ["offline_access", "applicant"]},
+                             "organisation": "91420111MA00000007", "scope": "openid profile"})
+    assert (user.role.value, user.organisation, user.name) == ("applicant", "91420111MA00000007", "张伟")
+    legacy = User.from_claims({"sub": "applicant:X", "role": "applicant", "scope": "91420111MA00000007"})
+    assert legacy.organisation == "91420111MA00000007"
+    for claims in ({"sub": "p", "realm_access": {"roles": ["applicant", "expert"]}, "organisation": "E1"},
+                   {"sub": "p", "realm_access": {"roles": ["applicant"]}, "scope": "openid profile"}):
+        with pytest.raises(ValueError, match="zhongshi role"):
+            User.from_claims(claims)

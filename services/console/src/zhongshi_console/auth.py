@@ -20,6 +20,7 @@ from zhongshi_console.settings import ConsoleSettings
 REFRESH_MARGIN_S = 30  # refresh a token this close to its expiry, so a service never sees it expire mid-call
 PROVIDER = "zhongshi"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+ROLES = frozenset(r.value for r in Role)
 
 
 class LoginRequired(Exception):
@@ -49,9 +50,16 @@ class User:
 
     @classmethod
     def from_claims(cls, claims: dict[str, Any]) -> User:
-        organisation = claims.get("organisation") or claims.get("org") or claims.get("scope") or ""
-        return cls(subject=str(claims["sub"]), name=str(claims.get("name") or claims["sub"]),
-                   role=Role(claims["role"]), organisation=str(organisation))
+        """From the provider's claims (docs/security.md: ``realm_access.roles``, ``organisation``, ``name``);
+        the older development tokens (``role``, organisation in ``scope``) are still read."""
+        roles = [r for r in (claims.get("realm_access") or {}).get("roles", []) if r in ROLES]
+        legacy = "role" in claims and not roles
+        role = Role(claims["role"]) if legacy else Role(roles[0]) if len(roles) == 1 else None
+        organisation = claims.get("organisation") or (claims.get("scope") if legacy else None)
+        if role is None or not organisation:
+            raise ValueError("the access token names no single zhongshi role and organisation")
+        return cls(subject=str(claims["sub"]), role=role, organisation=str(organisation),
+                   name=str(claims.get("name") or claims.get("preferred_username") or claims["sub"]))
 
     def as_dict(self) -> dict[str, str]:
         return {"subject": self.subject, "name": self.name, "role": self.role.value,
