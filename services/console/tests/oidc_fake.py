@@ -34,6 +34,7 @@ class FakeProvider:
     keys: Path  # the stack's var/auth: tokens signed with its development key
     accounts: dict[str, Account]
     token_ttl_s: int = 3600
+    client_secret: str = CLIENT_SECRET
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     refresh: dict[str, str] = field(default_factory=dict)
     token_requests: list[str] = field(default_factory=list)
@@ -90,7 +91,7 @@ def app_of(provider: FakeProvider) -> FastAPI:
     @app.post("/token")
     async def token(request: Request) -> JSONResponse:
         auth = request.headers.get("authorization", "")
-        expected = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+        expected = "Basic " + base64.b64encode(f"{CLIENT_ID}:{provider.client_secret}".encode()).decode()
         if not secrets.compare_digest(auth, expected):
             return JSONResponse({"error": "invalid_client"}, status_code=401)
         form = await request.form()

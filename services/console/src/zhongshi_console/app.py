@@ -12,13 +12,12 @@ from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from zhongshi_runtime.logs import configure_logging
 from zhongshi_runtime.metrics import RuntimeMetrics, instrument
 
 from zhongshi_console.auth import CsrfRefused, LoginRequired, PageNotFound, check_csrf, login_url, oauth_client
 from zhongshi_console.clients import BackendError, Backends, NotSignedIn
 from zhongshi_console.metrics import ConsoleMetrics
-from zhongshi_console.pages import applicant, login, officials, public
+from zhongshi_console.pages import applicant, login, officials, others, public
 from zhongshi_console.sessions import SessionMiddleware, SessionStore
 from zhongshi_console.settings import ConsoleSettings
 from zhongshi_console.web import HERE, render, templates
@@ -29,7 +28,6 @@ log = logging.getLogger(__name__)
 def create_app(settings: ConsoleSettings | None = None, store: SessionStore | None = None,
                transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
     settings = settings or ConsoleSettings()
-    configure_logging(settings.service_name, settings.log_level)
     if store is None:  # (an empty store is falsy: it has a length)
         store = SessionStore(idle_s=settings.session_idle_s, max_sessions=settings.session_max)
     backends = Backends.of(settings, transport)
@@ -49,7 +47,7 @@ def create_app(settings: ConsoleSettings | None = None, store: SessionStore | No
     add_probes(app, backends, metrics, store)
     add_error_pages(app, metrics)
     for page_router in (login.router(settings, client, store, metrics), public.router(backends),
-                        applicant.router(backends), officials.router(backends)):
+                        applicant.router(backends), officials.router(backends), others.router(backends)):
         app.include_router(page_router)
     app.add_middleware(SessionMiddleware, store=store, secure=settings.public_url.startswith("https://"))
     instrument(app, metrics.runtime)

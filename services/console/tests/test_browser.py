@@ -1,0 +1,174 @@
+"""The console in Debian's Chromium against the real stack with the sample round (see conftest.py)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from zhongshi_console.roles import MENUS
+from zhongshi_runtime.auth import Role
+
+from .conftest import AXE, Console, sign_in
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+PUBLIC_PAGES = {"home": ("/", "制造业中试平台认定与服务"), "registry": ("/registry", "湖北省制造业中试平台名录"),
+                "progress": ("/progress", "全省制造业中试平台建设进展"), "verify": ("/verify", "证书查验"),
+                "publicity": ("/publicity?round=R2026-DEMO", "R2026-DEMO 拟认定名单公示")}
+
+
+def accredited(console: Console) -> list[dict[str, Any]]:
+    found = httpx.get(f"{console.settings.registry_url}/api/v1/public/platforms",
+                      params={"status": "accredited", "limit": 200}, timeout=10).json()
+    assert found["items"], "the sample round accredited no platform"
+    return list(found["items"])
+
+
+def test_public_pages_render_in_chinese(page: Any, screenshots: Path) -> None:
+    for name, (path, heading) in PUBLIC_PAGES.items():
+        response = page.goto(path)
+        assert response.status == 200, path
+        assert page.locator("h1, h2").filter(has_text=heading).count() >= 1, path
+        assert page.title().endswith("湖北省制造业中试平台服务平台")
+        page.screenshot(path=screenshots / f"public-{name}.png", full_page=True)
+    page.goto("/progress")
+    assert page.locator("svg.chart, .chart svg").count() == 4  # by city, tier, type and year
+
+
+def test_public_pages_fit_a_phone(browser: Any, console: Console, screenshots: Path) -> None:
+    context = browser.new_context(base_url=console.url, viewport={"width": 375, "height": 740}, is_mobile=True)
+    phone = context.new_page()
+    for path in ("/", "/registry", "/progress", "/verify"):
+        phone.goto(path)
+        overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, f"{path} scrolls sideways on a phone by {overflow}px"
+    phone.goto("/registry")
+    phone.screenshot(path=screenshots / "public-registry-phone.png")
+    context.close()
+
+
+def test_registry_filters_narrow_the_list(page: Any) -> None:
+    page.goto("/registry")
+    everything = int(page.locator("[data-total]").inner_text())
+    page.select_option("#f-city", label="黄石市")
+    page.click("button:has-text('查询')")
+    page.wait_for_url(re.compile(r"city=420200"))
+    total = int(page.locator("[data-total]").inner_text())
+    cities = page.locator("table.list tbody tr td:nth-child(3)").all_inner_texts()
+    assert 0 < total < everything and set(cities) == {"黄石市"}
+    page.select_option("#f-status", label="培育对象")
+    page.click("button:has-text('查询')")
+    page.wait_for_url(re.compile(r"status=cultivation"))
+    statuses = page.locator("table.list tbody tr td:nth-child(5)").all_inner_texts()
+    assert all(s == "培育对象" for s in statuses)
+    page.goto("/registry?type=no_such_type")
+    assert page.locator("[data-total]").inner_text() == "0" and page.get_by_text("没有符合条件的平台").is_visible()
+
+
+def test_a_real_certificate_verifies_and_a_made_up_one_does_not(page: Any, console: Console, screenshots: Path) -> None:
+    platform = accredited(console)[0]
+    page.goto("/verify")
+    page.fill("#no", platform["certificate_no"])
+    page.click("button:has-text('查验')")
+    verdict = page.locator("[data-result]")
+    assert verdict.get_attribute("data-result") == "valid"
+    assert "证书有效" in verdict.inner_text() and platform["platform_name"] in verdict.inner_text()
+    page.screenshot(path=screenshots / "public-verify-valid.png", full_page=True)
+    page.click(f"text={platform['platform_name']}")
+    assert page.locator("h1").inner_text() == platform["platform_name"]
+    page.goto("/verify")
+    page.fill("#no", "鄂中试〔2026〕999号")
+    page.click("button:has-text('查验')")
+    assert page.locator("[data-result]").get_attribute("data-result") == "unknown"
+
+
+HOMES = {Role.APPLICANT: "applicant01", Role.COUNTY_OFFICIAL: "county420111", Role.CITY_OFFICIAL: "city420100",
+         Role.PROVINCE_OFFICIAL: "province01", Role.EXPERT: "expert001", Role.OPERATOR: "operator"}
+OTHER_SCOPE = {Role.APPLICANT: "/official/queue", Role.COUNTY_OFFICIAL: "/applicant/inbox",
+               Role.CITY_OFFICIAL: "/applicant", Role.PROVINCE_OFFICIAL: "/applicant/rounds",
+               Role.EXPERT: "/official/queue", Role.OPERATOR: "/applicant"}
+
+
+def test_applicant_and_official_see_their_own_pages(page: Any, screenshots: Path) -> None:
+    page.goto("/applicant")
+    sign_in(page, "applicant01")
+    page.wait_for_url(re.compile(r"/applicant$"))
+    assert page.locator("h1").inner_text() == "我的申报" and page.locator("table.list tbody tr").count() >= 1
+    page.screenshot(path=screenshots / "applicant-home.png", full_page=True)
+    page.locator("table.list tbody tr a").first.click()
+    assert page.locator("h2").filter(has_text="办理进程").count() == 1
+    assert page.locator("ol.timeline li").count() >= 2  # submitted, screened, ...
+
+
+@pytest.mark.parametrize("role", list(HOMES), ids=[r.value for r in HOMES])
+def test_each_role_sees_only_its_menu_and_another_scope_is_404(browser: Any, console: Console, role: Role) -> None:
+    context = browser.new_context(base_url=console.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    home = MENUS[role][0][1]
+    page.goto(home)
+    sign_in(page, HOMES[role])
+    page.wait_for_url(f"**{home}")
+    menu = page.locator(".role-menu a").all_inner_texts()
+    assert menu == [label for label, _ in MENUS[role]]
+    assert page.locator(".role-menu").get_attribute("data-role") == role.value
+    response = page.goto(OTHER_SCOPE[role])
+    assert response.status == 404 and page.locator("[data-page=not-found]").is_visible()
+    assert "Traceback" not in page.content()
+    context.close()
+
+
+def test_a_form_posted_without_its_csrf_token_is_refused(page: Any, console: Console) -> None:
+    page.goto("/applicant")
+    sign_in(page, "applicant01")
+    page.wait_for_url(re.compile(r"/applicant$"))
+    page.evaluate("document.querySelector('.account form input[name=csrf_token]').remove()")
+    page.click("button:has-text('退出登录')")
+    assert page.locator("h1").inner_text() == "请求已被拒绝"
+    page.goto("/applicant")  # still signed in: the refused logout changed nothing
+    assert page.locator("h1").inner_text() == "我的申报"
+    page.click("button:has-text('退出登录')")  # with its token it works
+    page.wait_for_url(f"{console.url}/")
+    assert page.goto("/applicant").url.startswith(console.settings.oidc_issuer)
+
+
+def test_an_expired_session_logs_in_again_and_returns_to_the_page(page: Any, console: Console,
+                                                                  provider: Any) -> None:
+    page.goto("/applicant")
+    sign_in(page, "applicant01")
+    page.wait_for_url(re.compile(r"/applicant$"))
+    console.clock.offset += console.settings.session_idle_s + 1  # the session idles out
+    page.goto("/applicant/inbox")
+    assert page.url.startswith(provider.issuer)  # the provider's login page
+    sign_in(page, "applicant01")
+    page.wait_for_url(re.compile(r"/applicant/inbox$"))
+    assert page.locator("h1").inner_text() == "消息中心"
+
+
+def test_an_expired_access_token_is_refreshed(page: Any, console: Console, provider: Any) -> None:
+    page.goto("/applicant")
+    sign_in(page, "applicant01")
+    page.wait_for_url(re.compile(r"/applicant$"))
+    signed_in = [data for _, data in console.store._data.values() if data.get("user")]
+    for data in signed_in:
+        data["token"]["expires_at"] = 0  # the access token has expired; its refresh token has not
+    before = provider.token_requests.count("refresh_token")
+    page.goto("/applicant/inbox")
+    assert page.locator("h1").inner_text() == "消息中心"
+    assert provider.token_requests.count("refresh_token") > before
+
+
+def test_public_pages_have_no_serious_accessibility_violations(page: Any, console: Console) -> None:
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: `make test` installs axe-core from npm (make browser-setup)")
+    platform = accredited(console)[0]
+    paths = [p for p, _ in PUBLIC_PAGES.values()] + [f"/registry/{platform['id']}",
+                                                      f"/verify?no={platform['certificate_no']}"]
+    for path in paths:
+        page.goto(path)
+        page.add_script_tag(path=str(AXE))
+        violations = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']}))
+            .violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))""")
+        serious = [v for v in violations if v["impact"] in ("serious", "critical")]
+        assert not serious, f"{path}: {serious}"
