@@ -2,8 +2,14 @@
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+# The console's browser tests: Debian's Chromium and a CJK font (a test tool cannot download its own browser
+# here), npm for axe-core, pinned. Installed as root when missing; otherwise a clear failure, never a skip.
+BROWSER_PACKAGES := chromium fonts-noto-cjk npm
+CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+AXE_VERSION := 4.14.1
+AXE := var/browser/node_modules/axe-core/axe.min.js
 
-.PHONY: install run test test-unit lint bench contracts clean
+.PHONY: install run test test-unit lint bench contracts clean browser-setup
 
 install:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -12,8 +18,20 @@ install:
 run: install
 	$(UV) run zhongshi up --demo
 
-test: install
+test: install browser-setup
 	$(UV) run pytest $(PYTEST_ARGS)
+
+browser-setup:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -f $(CJK_FONT) ] || ! command -v npm >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES); \
+		else \
+			echo "The browser tests need Debian's $(BROWSER_PACKAGES): run 'make test' as root once," \
+				"or 'sudo apt-get install $(BROWSER_PACKAGES)'." >&2; exit 1; \
+		fi; \
+	fi
+	@test -f $(AXE) || npm install --silent --no-save --no-audit --no-fund --prefix var/browser \
+		axe-core@$(AXE_VERSION)
 
 test-unit: install
 	$(UV) run pytest -m "not integration" $(PYTEST_ARGS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,11 @@ import httpx
 import pytest
 from zhongshi_console.roles import MENUS
 from zhongshi_runtime.auth import Role
+from zhongshi_runtime.clock import shanghai_date, utc_now
+
+from zhongshi import demo
+from zhongshi.demo_data import APPLICANTS
+from zhongshi.launcher import Stack
 
 from .conftest import AXE, Console, sign_in
 
@@ -35,6 +41,19 @@ def test_public_pages_render_in_chinese(page: Any, screenshots: Path) -> None:
         page.screenshot(path=screenshots / f"public-{name}.png", full_page=True)
     page.goto("/progress")
     assert page.locator("svg.chart, .chart svg").count() == 4  # by city, tier, type and year
+
+
+def test_small_screenshots_for_the_docs(browser: Any, console: Console, screenshots: Path) -> None:
+    """The docs' images (docs/img/console-*.png are copies): 1280 px pages drawn at 960 px, the first screen."""
+    context = browser.new_context(base_url=console.url, viewport={"width": 1280, "height": 760},
+                                  device_scale_factor=0.75)
+    small = context.new_page()
+    for name, path in (("registry", "/registry"), ("progress", "/progress"),
+                       ("verify", f"/verify?no={accredited(console)[0]['certificate_no']}")):
+        small.goto(path)
+        small.screenshot(path=screenshots / f"docs-console-{name}.png")
+        assert (screenshots / f"docs-console-{name}.png").stat().st_size < 250_000
+    context.close()
 
 
 def test_public_pages_fit_a_phone(browser: Any, console: Console, screenshots: Path) -> None:
@@ -172,3 +191,46 @@ def test_public_pages_have_no_serious_accessibility_violations(page: Any, consol
             .violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))""")
         serious = [v for v in violations if v["impact"] in ("serious", "critical")]
         assert not serious, f"{path}: {serious}"
+
+
+def submitted_application(stack: Stack) -> str:
+    """A new application of the sample round's first applicant, submitted and waiting in its county's queue."""
+    today = shanghai_date(utc_now())
+    body = demo.dossier(0, APPLICANTS[0], today)
+    applicant = {"Authorization": f"Bearer {stack.token(Role.APPLICANT, body['applicant']['credit_code'])}"}
+    province = {"Authorization": f"Bearer {stack.token(Role.PROVINCE_OFFICIAL, '42')}"}
+    with httpx.Client(timeout=30) as http:
+        created = http.post(f"{stack.url('intake')}/api/v1/applications", headers=applicant,
+                            json={"round_id": demo.ROUND_ID, "dossier": body})
+        assert created.status_code == 201, created.text
+        app_id = created.json()["id"]
+        assert http.post(f"{stack.url('intake')}/api/v1/applications/{app_id}/submit",
+                         headers=applicant).status_code == 200
+        deadline = time.monotonic() + 60
+        while True:  # screening reads the submission from the broker
+            case = http.get(f"{stack.url('screening')}/api/v1/cases/{app_id}", headers=province)
+            if case.status_code == 200 and case.json()["stage"] == "county_review":
+                return str(app_id)
+            assert time.monotonic() < deadline, f"{app_id} never reached the county queue: {case.text}"
+            time.sleep(0.2)
+
+
+def test_the_county_recommends_with_a_required_opinion(page: Any, demo_stack: Stack, screenshots: Path) -> None:
+    app_id = submitted_application(demo_stack)
+    page.goto("/official/queue")
+    sign_in(page, "county420111")
+    page.wait_for_url(re.compile(r"/official/queue$"))
+    page.click(f"text={app_id}")
+    page.check("input[name=action][value=recommend]")
+    page.click("button:has-text('提交')")
+    error = page.locator("#e-opinion")
+    assert error.inner_text() == "至少填写 2 个字符"  # pydantic's string_too_short, in Chinese, by the field
+    assert page.locator("#opinion").get_attribute("aria-invalid") == "true"
+    page.screenshot(path=screenshots / "official-case-opinion-required.png", full_page=True)
+    page.fill("#opinion", "经核查，申报材料真实完整，同意推荐。")
+    page.click("button:has-text('提交')")
+    page.wait_for_url(re.compile(r"/official/queue$"))
+    assert page.get_by_text(app_id).count() == 0  # no longer waiting at the county
+    province = {"Authorization": f"Bearer {demo_stack.token(Role.PROVINCE_OFFICIAL, '42')}"}
+    case = httpx.get(f"{demo_stack.url('screening')}/api/v1/cases/{app_id}", headers=province, timeout=10).json()
+    assert case["stage"] == "city_review" and case["opinions"][-1]["text"] == "经核查，申报材料真实完整，同意推荐。"
