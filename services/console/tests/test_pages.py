@@ -42,6 +42,9 @@ class Services:
                                                              "msg": "String should have at least 5 characters",
                                                              "ctx": {"min_length": 5}}]})
             return httpx.Response(201, json={"id": "OBJ-1", "application_id": body["application_id"]})
+        if path == "/api/v1/public/platforms":
+            self.posted.append((path, dict(request.url.params)))
+            return httpx.Response(200, json={"total": 0, "offset": 0, "limit": 20, "items": []})
         if path == "/api/v1/inbox":
             return httpx.Response(200, json={"unread": 1, "items": [
                 {"id": "m1", "title": "申报已受理", "body": "您的申报已进入县级初审。", "read": False,
@@ -143,3 +146,11 @@ def test_probes_and_metrics(client: TestClient) -> None:
     metrics = client.get("/metrics").text
     assert "zhongshi_console_csrf_refused_total 1.0" in metrics
     assert 'zhongshi_http_requests_total{method="POST",route="/logout",service="console",status="4xx"} 1.0' in metrics
+
+
+def test_a_bad_registry_filter_is_named_in_chinese_and_the_others_still_apply(client: TestClient,
+                                                                               services: Services) -> None:
+    page = client.get("/registry", params={"city": "wuhan", "q": "光电", "offset": "-1"})
+    assert page.status_code == 422
+    assert "市州（格式不正确）" in page.text and "页码（不能小于 0）" in page.text
+    assert services.posted == [("/api/v1/public/platforms", {"q": "光电", "offset": "0", "limit": "20"})]

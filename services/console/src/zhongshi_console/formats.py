@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -97,13 +98,13 @@ PYDANTIC_MESSAGES = {
     "extra_forbidden": "不允许的字段",
     "json_invalid": "格式不正确",
 }
-ASCII_ONLY = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ,.'\"()[]{}:;_-=<>/!?+*")
+CHINESE = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 
 
 def translate(error: Mapping[str, Any]) -> str:
     """One pydantic error in Chinese: the service's own Chinese ``msg`` when it wrote one, else the table."""
     message = str(error.get("msg", ""))
-    if message and not set(message) <= ASCII_ONLY:
+    if CHINESE.search(message):
         return message.removeprefix("Value error, ")  # a validator's own Chinese text
     template = PYDANTIC_MESSAGES.get(str(error.get("type", "")), "填写内容不正确")
     try:

@@ -6,11 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from zhongshi_contracts.review import DECISION_LABELS
 
 from zhongshi_console.charts import Bar, bar_chart, progress_ring
 from zhongshi_console.clients import BackendError, Backends
+from zhongshi_console.formats import field_errors
 from zhongshi_console.web import render
 
 PAGE_SIZE = 20
@@ -49,11 +50,17 @@ def router(backends: Backends) -> APIRouter:
 
     @api.get("/registry", response_class=HTMLResponse)
     async def registry(request: Request) -> HTMLResponse:
-        filters = RegistryFilters.model_validate(blank_to_none(request))
+        given = blank_to_none(request)
+        try:
+            filters, errors = RegistryFilters.model_validate(given), {}
+        except ValidationError as exc:  # a hand-edited address: drop the bad filters and say which
+            errors = field_errors(exc.errors(), drop=0)
+            filters = RegistryFilters.model_validate({k: v for k, v in given.items() if k not in errors})
         page = await backends.call("registry", "GET", f"{PUBLIC}/platforms",
                                    params={**filters.params(), "limit": PAGE_SIZE})
         return render(request, "registry.html", {"page": page, "filters": filters, "statuses": REGISTRY_STATUSES,
-                                                 "page_size": PAGE_SIZE})
+                                                 "page_size": PAGE_SIZE, "errors": errors},
+                      status_code=422 if errors else 200)
 
     @api.get("/registry/{platform_id}", response_class=HTMLResponse)
     async def platform(request: Request, platform_id: str) -> HTMLResponse:
