@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from zhongshi_console.dossier_form import fields, to_form
 from zhongshi_console.roles import MENUS
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.clock import shanghai_date, utc_now
@@ -234,3 +235,44 @@ def test_the_county_recommends_with_a_required_opinion(page: Any, demo_stack: St
     province = {"Authorization": f"Bearer {demo_stack.token(Role.PROVINCE_OFFICIAL, '42')}"}
     case = httpx.get(f"{demo_stack.url('screening')}/api/v1/cases/{app_id}", headers=province, timeout=10).json()
     assert case["stage"] == "city_review" and case["opinions"][-1]["text"] == "经核查，申报材料真实完整，同意推荐。"
+
+
+def fill_dossier(page: Any, values: dict[str, Any]) -> None:
+    """Type a dossier into the form as a person would: text, selects, ticked boxes."""
+    kinds = {f.name: f.kind for f in fields()}
+    for name, value in values.items():
+        locator = f"[name='{name}']"
+        if kinds[name] == "select":
+            page.select_option(locator, str(value))
+        elif kinds[name] == "multi":
+            for option in value:
+                page.check(f"{locator}[value='{option}']")
+        elif kinds[name] == "flag":
+            page.set_checked(locator, bool(value))
+        else:
+            page.fill(locator, str(value))
+
+
+def test_the_applicant_drafts_a_dossier_with_errors_by_their_fields_then_submits(page: Any, demo_stack: Stack,
+                                                                                 screenshots: Path) -> None:
+    page.goto("/applicant/rounds")
+    sign_in(page, "applicant01")
+    page.wait_for_url(re.compile(r"/applicant/rounds$"))
+    page.click("a:has-text('在线申报')")
+    page.click("button:has-text('保存草稿')")  # nothing filled in
+    assert page.locator("#error-summary").is_visible()
+    assert page.locator("#e-d-platform-name").inner_text() == "至少填写 1 个字符"
+    assert page.locator("#e-d-platform-platform_type").inner_text() == "请从列表中选择"
+    assert "Input should" not in page.content() and "String should" not in page.content()
+    page.screenshot(path=screenshots / "applicant-dossier-errors.png", full_page=True)
+    today = shanghai_date(utc_now())
+    dossier = demo.dossier(0, APPLICANTS[0], today)
+    fill_dossier(page, {**to_form(dossier), "platform.name": "光电子器件可靠性中试平台"})
+    page.click("button:has-text('保存草稿')")
+    page.wait_for_url(re.compile(r"/applicant/applications/[^/]+$"))
+    assert page.locator("h1").inner_text() == "光电子器件可靠性中试平台"
+    assert page.locator(".facts .status").inner_text() == "草稿"
+    page.click("button:has-text('提交申报')")
+    page.wait_for_url(re.compile(r"/applicant/applications/[^/]+$"))
+    assert page.locator(".facts .status").inner_text() != "草稿"
+    assert page.locator("ol.timeline li").count() >= 2

@@ -38,8 +38,9 @@ class Backends:
         for client in self.clients.values():
             await client.aclose()
 
-    async def call(self, service: str, method: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async def call(self, service: str, method: str, path: str, token: str | None = None,
+                   headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        headers = {**(headers or {}), **({"Authorization": f"Bearer {token}"} if token else {})}
         try:
             response = await self.clients[service].request(method, path, headers=headers, **kwargs)
         except httpx.HTTPError as exc:

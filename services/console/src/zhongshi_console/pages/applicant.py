@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import secrets
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
 from zhongshi_runtime.auth import Role
 
 from zhongshi_console.clients import BackendError, Backends
+from zhongshi_console.dossier_form import errors_by_field, fields, sections, to_dossier, to_form
 from zhongshi_console.roles import Caller, signed_in
 from zhongshi_console.web import render
 
@@ -53,9 +56,68 @@ def router(backends: Backends) -> APIRouter:
             return await show(request, application_id, caller, exc.message, 409)
         return RedirectResponse(f"/applicant/applications/{application_id}", status_code=303)
 
+    @api.get("/rounds/{round_id}/apply", response_class=HTMLResponse)
+    async def new_form(request: Request, round_id: str, caller: Applicant) -> HTMLResponse:
+        found = await backends.call("intake", "GET", f"{API}/rounds/{round_id}", caller.token)
+        return dossier_page(request, f"填写申报书：{found['title']}", f"/applicant/rounds/{round_id}/apply", {})
+
+    @api.post("/rounds/{round_id}/apply", response_class=HTMLResponse)
+    async def create(request: Request, round_id: str, caller: Applicant) -> Response:
+        form = await request.form()
+        dossier = to_dossier(texts(form), caller.user.organisation)
+        key = str(form.get("idempotency_key", ""))[:100] or None
+        try:
+            app = await backends.call("intake", "POST", f"{API}/applications", caller.token,
+                                      json={"round_id": round_id, "dossier": dossier},
+                                      headers={"Idempotency-Key": key} if key else None)
+        except BackendError as exc:
+            return refused(request, exc, "填写申报书", f"/applicant/rounds/{round_id}/apply", to_form(dossier), key)
+        return RedirectResponse(f"/applicant/applications/{app['id']}", status_code=303)
+
+    @api.get("/applications/{application_id}/edit", response_class=HTMLResponse)
+    async def edit_form(request: Request, application_id: str, caller: Applicant) -> HTMLResponse:
+        found = await backends.call("intake", "GET", f"{API}/applications/{application_id}", caller.token)
+        return dossier_page(request, f"修改申报书：{found['dossier']['platform']['name']}",
+                            f"/applicant/applications/{application_id}/edit", to_form(found["dossier"]))
+
+    @api.post("/applications/{application_id}/edit", response_class=HTMLResponse)
+    async def edit(request: Request, application_id: str, caller: Applicant) -> Response:
+        form = await request.form()
+        dossier = to_dossier(texts(form), caller.user.organisation)
+        try:
+            await backends.call("intake", "PATCH", f"{API}/applications/{application_id}", caller.token,
+                                json=dossier)
+        except BackendError as exc:
+            return refused(request, exc, "修改申报书", f"/applicant/applications/{application_id}/edit",
+                           to_form(dossier))
+        return RedirectResponse(f"/applicant/applications/{application_id}", status_code=303)
+
     @api.get("/inbox", response_class=HTMLResponse)
     async def inbox(request: Request, caller: Applicant) -> HTMLResponse:
         page = await backends.call("notify", "GET", f"{API}/inbox", caller.token)
         return render(request, "applicant/inbox.html", {"page": page})
 
     return api
+
+
+def dossier_page(request: Request, heading: str, action: str, values: dict[str, Any],
+                 errors: dict[str, str] | None = None, key: str | None = None, status_code: int = 200) -> HTMLResponse:
+    errors = errors or {}
+    on_form = {f.name for f in fields()}
+    return render(request, "applicant/dossier.html", {
+        "heading": heading, "action": action, "sections": sections(), "values": values, "errors": errors,
+        "loose": {k: v for k, v in errors.items() if k not in on_form},
+        "idempotency_key": key or secrets.token_urlsafe(16)}, status_code)
+
+
+def refused(request: Request, exc: BackendError, heading: str, action: str, values: dict[str, Any],
+            key: str | None = None) -> HTMLResponse:
+    """The form again with intake's refusal: errors next to their fields (422), or its message (409)."""
+    if exc.status not in (409, 422):
+        raise exc
+    errors = errors_by_field(exc.fields) or {"申报": exc.message}
+    return dossier_page(request, heading, action, values, errors, key, exc.status)
+
+
+def texts(form: FormData) -> dict[str, list[str]]:
+    return {k: [v for v in form.getlist(k) if isinstance(v, str)] for k in form}
