@@ -24,6 +24,15 @@ PUBLICITY = {"round_id": "R1", "working_days": 5, "starts_on": "2026-12-01", "en
                         "decision": "accredit"}]}
 
 
+ASSIGNMENT = {"application_id": "APP-1", "platform_name": "光电平台", "lead": False, "my_sheet": None,
+              "dossier": {"applicant": {"name": "某公司"}, "platform": {"equipment_original_value": "12500000.00",
+                                                                     "operating_since": "2020-03-01"}},
+              "screening_report": [], "opinions": [],
+              "rubric": {"version": "v1", "comment_at_or_below": 3, "comment_at_or_above": 9,
+                         "criteria": [{"key": "technology", "title": "技术水平", "weight": "60", "max_score": 10},
+                                      {"key": "service", "title": "服务能力", "weight": "40", "max_score": 10}]}}
+
+
 class Services:
     """What the stand-in services saw and answer."""
 
@@ -45,6 +54,16 @@ class Services:
         if path == "/api/v1/public/platforms":
             self.posted.append((path, dict(request.url.params)))
             return httpx.Response(200, json={"total": 0, "offset": 0, "limit": 20, "items": []})
+        if path == "/api/v1/assignments/APP-1":
+            return httpx.Response(200, json=ASSIGNMENT)
+        if path == "/api/v1/assignments/APP-1/score":
+            sheet = json.loads(request.content)
+            self.posted.append((path, sheet))
+            if sheet["scores"].get("technology", 0) <= 3 and "technology" not in sheet["comments"]:
+                return httpx.Response(422, json={"detail": [{"loc": ["body", "scores", "technology"],
+                                                             "msg": "技术水平评分不高于3分，须填写评语",
+                                                             "type": "value_error"}]})
+            return httpx.Response(200, json={})
         if path == "/api/v1/inbox":
             return httpx.Response(200, json={"unread": 1, "items": [
                 {"id": "m1", "title": "申报已受理", "body": "您的申报已进入县级初审。", "read": False,
@@ -154,3 +173,18 @@ def test_a_bad_registry_filter_is_named_in_chinese_and_the_others_still_apply(cl
     assert page.status_code == 422
     assert "市州（格式不正确）" in page.text and "页码（不能小于 0）" in page.text
     assert services.posted == [("/api/v1/public/platforms", {"q": "光电", "offset": "0", "limit": "20"})]
+
+
+def test_an_expert_scores_and_a_missing_comment_is_shown_by_its_criterion(client: TestClient, store: SessionStore,
+                                                                          services: Services) -> None:
+    sign_in(client, store, "expert", "E001")
+    page = client.get("/expert/assignments/APP-1")
+    assert page.status_code == 200 and "12,500,000 元" in page.text and "2020年3月1日" in page.text
+    form = {"csrf_token": csrf_of(page.text), "score.technology": "2", "score.service": "7", "comment.service": ""}
+    shown = client.post("/expert/assignments/APP-1/score", data=form)
+    assert shown.status_code == 422
+    assert '<p class="field-error" id="e-technology">技术水平评分不高于3分，须填写评语</p>' in shown.text
+    assert services.posted[-1] == ("/api/v1/assignments/APP-1/score",
+                                   {"scores": {"technology": 2, "service": 7}, "comments": {}, "overall_comment": ""})
+    done = client.post("/expert/assignments/APP-1/score", data={**form, "comment.technology": "工艺放大能力不足"})
+    assert done.status_code == 303 and done.headers["location"] == "/expert/assignments/APP-1"

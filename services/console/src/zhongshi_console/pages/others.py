@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from zhongshi_runtime.auth import Role
 
-from zhongshi_console.clients import Backends
+from zhongshi_console.clients import BackendError, Backends
 from zhongshi_console.roles import Caller, signed_in
 from zhongshi_console.web import render
 
 API = "/api/v1"
+Expert = Annotated[Caller, Depends(signed_in(Role.EXPERT))]
 
 
 def router(backends: Backends) -> APIRouter:
@@ -25,10 +26,33 @@ def router(backends: Backends) -> APIRouter:
         return render(request, "province/rounds.html", {"rounds": found})
 
     @api.get("/expert/assignments", response_class=HTMLResponse)
-    async def assignments(request: Request,
-                          caller: Annotated[Caller, Depends(signed_in(Role.EXPERT))]) -> HTMLResponse:
+    async def assignments(request: Request, caller: Expert) -> HTMLResponse:
         found = await backends.call("review", "GET", f"{API}/assignments", caller.token)
         return render(request, "expert/assignments.html", {"assignments": found})
+
+    @api.get("/expert/assignments/{application_id}", response_class=HTMLResponse)
+    async def assignment(request: Request, application_id: str, caller: Expert) -> HTMLResponse:
+        return await show_assignment(request, application_id, caller)
+
+    async def show_assignment(request: Request, application_id: str, caller: Caller, status_code: int = 200,
+                              **extra: Any) -> HTMLResponse:
+        found = await backends.call("review", "GET", f"{API}/assignments/{application_id}", caller.token)
+        return render(request, "expert/assignment.html", {"a": found, "form": {}, "errors": {}, **extra},
+                      status_code)
+
+    @api.post("/expert/assignments/{application_id}/score", response_class=HTMLResponse)
+    async def score(request: Request, application_id: str, caller: Expert) -> Response:
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        sheet = sheet_of(form)
+        try:
+            await backends.call("review", "POST", f"{API}/assignments/{application_id}/score", caller.token,
+                                json=sheet)
+        except BackendError as exc:
+            if exc.status not in (409, 422):
+                raise
+            return await show_assignment(request, application_id, caller, exc.status, form=form,
+                                         errors=exc.fields, error=exc.message)
+        return RedirectResponse(f"/expert/assignments/{application_id}", status_code=303)
 
     @api.get("/operator/webhooks", response_class=HTMLResponse)
     async def webhooks(request: Request,
@@ -37,3 +61,15 @@ def router(backends: Backends) -> APIRouter:
         return render(request, "operator/webhooks.html", {"subscriptions": found})
 
     return api
+
+
+def sheet_of(form: dict[str, str]) -> dict[str, Any]:
+    """The scoring form as review's sheet: ``score.<key>`` and ``comment.<key>`` per criterion."""
+    scores: dict[str, Any] = {}
+    for name, value in form.items():
+        if name.startswith("score."):
+            text = value.strip()
+            scores[name.removeprefix("score.")] = int(text) if text.isdigit() else text
+    comments = {name.removeprefix("comment."): value.strip() for name, value in form.items()
+                if name.startswith("comment.") and value.strip()}
+    return {"scores": scores, "comments": comments, "overall_comment": form.get("overall_comment", "").strip()}
