@@ -64,6 +64,9 @@ class Services:
                                                              "msg": "技术水平评分不高于3分，须填写评语",
                                                              "type": "value_error"}]})
             return httpx.Response(200, json={})
+        if path.startswith("/api/v1/inbox/") and path.endswith("/read"):
+            self.posted.append((request.url.raw_path.decode(), None))  # the id stays one path segment
+            return httpx.Response(200, json={"read": True})
         if path == "/api/v1/inbox":
             return httpx.Response(200, json={"unread": 1, "items": [
                 {"id": "m1", "title": "申报已受理", "body": "您的申报已进入县级初审。", "read": False,
@@ -188,3 +191,19 @@ def test_an_expert_scores_and_a_missing_comment_is_shown_by_its_criterion(client
                                    {"scores": {"technology": 2, "service": 7}, "comments": {}, "overall_comment": ""})
     done = client.post("/expert/assignments/APP-1/score", data={**form, "comment.technology": "工艺放大能力不足"})
     assert done.status_code == 303 and done.headers["location"] == "/expert/assignments/APP-1"
+
+
+def test_a_message_is_marked_read_from_the_inbox(client: TestClient, store: SessionStore, services: Services) -> None:
+    sign_in(client, store, "applicant", "91420100MA0000001X")
+    inbox = client.get("/applicant/inbox")
+    done = client.post("/applicant/inbox/read", data={"message_id": "m1/x", "csrf_token": csrf_of(inbox.text)})
+    assert done.status_code == 303 and services.posted == [("/api/v1/inbox/m1%2Fx/read", None)]
+
+
+def test_the_province_decides_an_exception_and_departments_give_opinions() -> None:
+    from zhongshi_console.pages.officials import step
+
+    reason = "设备原值接近要求，同意例外"
+    assert step("A1", "approve", reason) == (
+        "POST", "/api/v1/applications/A1/exception-decision", {"approved": True, "justification": reason})
+    assert step("A1", "return", "请补充材料") == ("POST", "/api/v1/applications/A1/return", {"opinion": "请补充材料"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -96,6 +97,11 @@ def router(backends: Backends) -> APIRouter:
     async def inbox(request: Request, caller: Applicant) -> HTMLResponse:
         page = await backends.call("notify", "GET", f"{API}/inbox", caller.token)
         return render(request, "applicant/inbox.html", {"page": page})
+
+    @api.post("/inbox/read", response_class=HTMLResponse)
+    async def mark_read(caller: Applicant, message_id: Annotated[str, Form(max_length=200)]) -> Response:
+        await backends.call("notify", "POST", f"{API}/inbox/{quote(message_id, safe='')}/read", caller.token)
+        return RedirectResponse("/applicant/inbox", status_code=303)
 
     return api
 
