@@ -3,7 +3,7 @@
 # One image per service, all from this file:
 #   docker build --target intake    -t zhongshi/intake .
 #   docker build --target screening -t zhongshi/screening .
-#   ... (review, registry, notify)
+#   ... (review, registry, notify, console)
 # docker-compose.yml builds every target. Each service runs as `python -m zhongshi_<name>`.
 
 ARG PYTHON_IMAGE=python:3.11-slim
@@ -31,6 +31,7 @@ COPY services/screening/pyproject.toml services/screening/pyproject.toml
 COPY services/review/pyproject.toml services/review/pyproject.toml
 COPY services/registry/pyproject.toml services/registry/pyproject.toml
 COPY services/notify/pyproject.toml services/notify/pyproject.toml
+COPY services/console/pyproject.toml services/console/pyproject.toml
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --all-packages --no-install-workspace
 
@@ -98,3 +99,10 @@ EXPOSE 8005
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('NOTIFY_PORT', '8005'), timeout=4)"]
 CMD ["python", "-m", "zhongshi_notify"]
+
+# The web console (no broker, no database: it calls the five services over HTTP).
+FROM runtime AS console
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('CONSOLE_PORT', '8000'), timeout=4)"]
+CMD ["python", "-m", "zhongshi_console"]
