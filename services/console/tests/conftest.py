@@ -73,17 +73,28 @@ class Logins:
                     "expert001": (Role.EXPERT, "E001"), "operator": (Role.OPERATOR, "*")})
 
 
+@dataclass
+class Provider:
+    issuer: str
+    client_secret: str
+
+
 @pytest.fixture(scope="session")
 def provider(stack: Stack) -> Iterator[Any]:
-    """The OpenID provider. On this branch: the stand-in (tests/oidc_fake.py) issuing the stack's development
-    tokens; once the identity branch is merged, the stack's embedded provider (same logins and login page)."""
-    accounts = {name: Account(PASSWORD, role, organisation)
-                for name, (role, organisation) in Logins.of_demo().accounts.items()}
-    fake = FakeProvider(issuer="", keys=stack.var / "auth", accounts=accounts)
-    url, stop = serve(app_of(fake))
-    fake.issuer = url
-    yield fake
-    stop()
+    """The OpenID provider: the stack's embedded one once the identity work is merged (docs/security.md),
+    else the stand-in with its contract (tests/oidc_fake.py) issuing the stack's development tokens."""
+    try:
+        from zhongshi.idp.people import CLIENTS  # type: ignore[import-not-found]
+    except ImportError:
+        accounts = {name: Account(PASSWORD, role, organisation)
+                    for name, (role, organisation) in Logins.of_demo().accounts.items()}
+        fake = FakeProvider(issuer="", keys=stack.var / "auth", accounts=accounts)
+        url, stop = serve(app_of(fake))
+        fake.issuer = url
+        yield fake
+        stop()
+        return
+    yield Provider(issuer=stack.config.issuer, client_secret=CLIENTS["zhongshi-console"].secret)  # type: ignore[attr-defined]
 
 
 class Clock:

@@ -187,19 +187,43 @@ def test_an_expired_access_token_is_refreshed(page: Any, console: Console) -> No
     assert fresh and all(token["expires_at"] > time.time() for token in fresh)
 
 
-def test_public_pages_have_no_serious_accessibility_violations(page: Any, console: Console) -> None:
+def serious_violations(page: Any) -> list[dict[str, Any]]:
+    """axe-core's serious and critical findings on the page (the npm package's axe.min.js, injected)."""
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: `make test` installs axe-core from npm (make browser-setup)")
+    page.add_script_tag(path=str(AXE))
+    violations: list[dict[str, Any]] = page.evaluate("""async () => (await axe.run(document,
+        {resultTypes: ['violations']})).violations.map(v => ({id: v.id, impact: v.impact,
+        nodes: v.nodes.map(n => n.target.join(' '))}))""")
+    return [v for v in violations if v["impact"] in ("serious", "critical")]
+
+
+def test_public_pages_have_no_serious_accessibility_violations(page: Any, console: Console) -> None:
     platform = accredited(console)[0]
     paths = [p for p, _ in PUBLIC_PAGES.values()] + [f"/registry/{platform['id']}",
                                                       f"/verify?no={platform['certificate_no']}"]
     for path in paths:
         page.goto(path)
-        page.add_script_tag(path=str(AXE))
-        violations = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']}))
-            .violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))""")
-        serious = [v for v in violations if v["impact"] in ("serious", "critical")]
-        assert not serious, f"{path}: {serious}"
+        assert not (found := serious_violations(page)), f"{path}: {found}"
+
+
+@pytest.mark.parametrize(("login", "paths"), [
+    ("applicant01", ("/applicant", "/applicant/rounds", f"/applicant/rounds/{demo.ROUND_ID}/apply",
+                     "/applicant/inbox")),
+    ("county420111", ("/official/queue",)), ("province01", ("/official/queue", "/province/rounds")),
+    ("expert001", ("/expert/assignments",)), ("operator", ("/operator/webhooks",)),
+], ids=["applicant", "county", "province", "expert", "operator"])
+def test_each_roles_main_pages_have_no_serious_accessibility_violations(browser: Any, console: Console, login: str,
+                                                                        paths: tuple[str, ...]) -> None:
+    context = browser.new_context(base_url=console.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(paths[0])
+    sign_in(page, login)
+    page.wait_for_url(f"**{paths[0]}")
+    for path in paths:
+        page.goto(path)
+        assert not (found := serious_violations(page)), f"{path}: {found}"
+    context.close()
 
 
 def submitted_application(stack: Stack) -> str:
