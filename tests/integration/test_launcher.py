@@ -15,7 +15,7 @@ from zhongshi_contracts.reference import PlatformType, region
 
 from zhongshi import demo
 from zhongshi.embedded import free_port
-from zhongshi.launcher import SERVICES, Stack
+from zhongshi.launcher import APPS, SERVICES, Stack
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +42,7 @@ def alive(pid: int) -> bool:
 
 
 def test_up_starts_everything_and_sigterm_leaves_no_process_behind(tmp_path: Path) -> None:
-    ports = {f"{name.upper()}_PORT": str(free_port()) for name in SERVICES}
+    ports = {f"{name.upper()}_PORT": str(free_port()) for name in APPS}
     env = {**os.environ, **ports, "ZHONGSHI_KAFKA_PORT": str(free_port()), "ZHONGSHI_MONGO_PORT": str(free_port())}
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
     env.pop("MONGODB_URI", None)
@@ -62,8 +62,10 @@ def test_up_starts_everything_and_sigterm_leaves_no_process_behind(tmp_path: Pat
             url = f"http://127.0.0.1:{ports[f'{name.upper()}_PORT']}"
             assert f"{url}/docs" in output and f"{url}/asyncapi" in output and f"{url}/metrics" in output
             assert httpx.get(url + "/ready").status_code == 200
+        console = f"http://127.0.0.1:{ports['CONSOLE_PORT']}"
+        assert f"{console}/" in output and httpx.get(console + "/ready").status_code == 200
         children = children_of(up.pid)
-        assert len(children) == 8  # the broker, the database, the mail sink and five services
+        assert len(children) == 9  # the broker, the database, the mail sink, five services and the console
         up.send_signal(signal.SIGTERM)
         assert up.wait(60) == 0
         assert "stopped" in up.stdout.read()  # type: ignore[union-attr]
