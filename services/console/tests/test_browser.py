@@ -304,6 +304,11 @@ def test_the_applicant_drafts_a_dossier_with_errors_by_their_fields_then_submits
     page.wait_for_url(re.compile(r"/applicant/applications/[^/]+$"))
     assert page.locator("h1").inner_text() == "光电子器件可靠性中试平台"
     assert page.locator(".facts .status").inner_text() == "草稿"
+    page.click("a:has-text('自查申报条件')")
+    assert page.locator("[data-outcome]").get_attribute("data-outcome") == "eligible"
+    assert page.locator("table.clauses tbody tr td:first-child").all_inner_texts() == [f"C{i}" for i in range(1, 10)]
+    page.screenshot(path=screenshots / "applicant-self-check.png", full_page=True)
+    page.go_back()
     page.click("button:has-text('提交申报')")
     page.wait_for_url(re.compile(r"/applicant/applications/[^/]+$"))
     assert page.locator(".facts .status").inner_text() != "草稿"

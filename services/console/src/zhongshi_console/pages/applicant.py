@@ -93,6 +93,15 @@ def router(backends: Backends) -> APIRouter:
                            to_form(dossier))
         return RedirectResponse(f"/applicant/applications/{application_id}", status_code=303)
 
+    @api.get("/applications/{application_id}/self-check", response_class=HTMLResponse)
+    async def self_check(request: Request, application_id: str, caller: Applicant) -> HTMLResponse:
+        """Every clause C1–C9 measured on the saved dossier under the round's rules; nothing is stored."""
+        found = await backends.call("intake", "GET", f"{API}/applications/{application_id}", caller.token)
+        round_ = await backends.call("intake", "GET", f"{API}/rounds/{found['round_id']}", caller.token)
+        check = {"dossier": found["dossier"], "rule_set_version": round_["rule_set_version"]}
+        verdict = await backends.call("screening", "POST", f"{API}/eligibility/check", caller.token, json=check)
+        return render(request, "applicant/self_check.html", {"app": found, "verdict": verdict})
+
     @api.get("/inbox", response_class=HTMLResponse)
     async def inbox(request: Request, caller: Applicant) -> HTMLResponse:
         page = await backends.call("notify", "GET", f"{API}/inbox", caller.token)
