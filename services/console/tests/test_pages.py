@@ -67,6 +67,10 @@ class Services:
         if path.startswith("/api/v1/inbox/") and path.endswith("/read"):
             self.posted.append((request.url.raw_path.decode(), None))  # the id stays one path segment
             return httpx.Response(200, json={"read": True})
+        if path == "/api/v1/preferences":
+            if request.method == "PUT":
+                self.posted.append((path, json.loads(request.content)))
+            return httpx.Response(200, json={"email": True, "sms": False})
         if path == "/api/v1/inbox":
             return httpx.Response(200, json={"unread": 1, "items": [
                 {"id": "m1", "title": "申报已受理", "body": "您的申报已进入县级初审。", "read": False,
@@ -207,3 +211,12 @@ def test_the_province_decides_an_exception_and_departments_give_opinions() -> No
     assert step("A1", "approve", reason) == (
         "POST", "/api/v1/applications/A1/exception-decision", {"approved": True, "justification": reason})
     assert step("A1", "return", "请补充材料") == ("POST", "/api/v1/applications/A1/return", {"opinion": "请补充材料"})
+
+
+def test_notification_preferences_are_saved_from_the_inbox(client: TestClient, store: SessionStore,
+                                                           services: Services) -> None:
+    sign_in(client, store, "applicant", "91420100MA0000001X")
+    inbox = client.get("/applicant/inbox")
+    assert re.search(r'name="email" value="true" checked', inbox.text) and 'name="sms" value="true">' in inbox.text
+    saved = client.post("/applicant/preferences", data={"sms": "true", "csrf_token": csrf_of(inbox.text)})
+    assert saved.status_code == 303 and services.posted == [("/api/v1/preferences", {"email": False, "sms": True})]

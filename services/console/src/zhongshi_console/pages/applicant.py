@@ -105,7 +105,16 @@ def router(backends: Backends) -> APIRouter:
     @api.get("/inbox", response_class=HTMLResponse)
     async def inbox(request: Request, caller: Applicant) -> HTMLResponse:
         page = await backends.call("notify", "GET", f"{API}/inbox", caller.token)
-        return render(request, "applicant/inbox.html", {"page": page})
+        preferences = await backends.call("notify", "GET", f"{API}/preferences", caller.token)
+        return render(request, "applicant/inbox.html", {"page": page, "preferences": preferences,
+                                                        "saved": request.query_params.get("saved") == "1"})
+
+    @api.post("/preferences", response_class=HTMLResponse)
+    async def preferences(caller: Applicant, email: Annotated[str, Form()] = "",
+                          sms: Annotated[str, Form()] = "") -> Response:
+        await backends.call("notify", "PUT", f"{API}/preferences", caller.token,
+                            json={"email": email == "true", "sms": sms == "true"})
+        return RedirectResponse("/applicant/inbox?saved=1", status_code=303)
 
     @api.post("/inbox/read", response_class=HTMLResponse)
     async def mark_read(caller: Applicant, message_id: Annotated[str, Form(max_length=200)]) -> Response:
