@@ -23,10 +23,8 @@ def test_a_dossier_survives_the_form_both_ways(dossier_json: Callable[..., dict[
     original = dossier_json(0)
     posted = as_posted(to_form(original))
     back = to_dossier(posted, original["applicant"]["credit_code"])
-    # what the form does not carry (documents, partners, materials) stays as it was on an edit (merge patch)
-    merged = {**back, "platform": {**back["platform"],
-                                   "mechanism_documents": original["platform"]["mechanism_documents"],
-                                   "partners": original["platform"]["partners"]},
+    # what the form does not carry (partners, materials) stays as it was on an edit (merge patch)
+    merged = {**back, "platform": {**back["platform"], "partners": original["platform"]["partners"]},
               "materials": original.get("materials", [])}
     assert Dossier.model_validate(merged) == Dossier.model_validate(original)
 
@@ -41,6 +39,9 @@ def test_unchecked_boxes_are_no_and_empty_outcome_rows_are_left_out() -> None:
     assert dossier["platform"]["equipment_original_value"] == "12500000.00"
     assert [t["title"] for t in dossier["outcomes"]["technology_transfers"]] == ["成果一"]
     assert dossier["applicant"]["credit_code"] == "91420100MA0000001X"
+    assert dossier["platform"]["mechanism_documents"] == []  # none named: C9 will say which are missing
+    named = to_dossier({"platform.mechanism_documents.service_process": ["服务流程"]}, "X")
+    assert named["platform"]["mechanism_documents"] == [{"kind": "service_process", "title": "服务流程"}]
 
 
 def test_intake_errors_are_keyed_by_the_forms_field_names() -> None:

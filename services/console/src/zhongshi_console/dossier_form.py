@@ -16,6 +16,10 @@ from zhongshi_contracts.reference import (
 )
 
 TRANSFER_ROWS, REVENUE_ROWS = 6, 3  # rows offered for the outcome lists (empty rows are left out)
+# The guideline's mechanism documents (C9), one title field each; an empty title means the document is missing.
+MECHANISM_KINDS = {"operations_management": "运行管理制度", "service_process": "服务流程及收费标准",
+                   "safety_management": "安全生产与环境保护管理制度"}
+DOCUMENTS = "platform.mechanism_documents"
 
 
 @dataclass(frozen=True)
@@ -60,19 +64,22 @@ def sections() -> list[tuple[str, list[FormField]]]:
             FormField("platform.equipment_original_value", "设备原值（元）", "decimal", hint="例如 12500000.00"),
             FormField("platform.site_area_m2", "场地面积（平方米）", "decimal"),
         ]),
-        ("四、专业人员", [
+        ("四、运行机制文件（填写文件名称）", [
+            FormField(f"{DOCUMENTS}.{kind}", label, hint=f"例如《{label}》") for kind, label in MECHANISM_KINDS.items()
+        ]),
+        ("五、专业人员", [
             FormField("platform.professionals.management", "管理人员（人）", "int"),
             FormField("platform.professionals.rd", "研发人员（人）", "int"),
             FormField("platform.professionals.testing", "检验检测人员（人）", "int"),
             FormField("platform.professionals.quality", "质量管理人员（人）", "int"),
         ]),
-        ("五、服务成效：近三年成果转化", [
+        ("六、服务成效：近三年成果转化", [
             f for k in range(TRANSFER_ROWS) for f in (
                 FormField(f"outcomes.technology_transfers.{k}.date", f"第{k + 1}项 日期", "date"),
                 FormField(f"outcomes.technology_transfers.{k}.title", f"第{k + 1}项 成果名称"),
                 FormField(f"outcomes.technology_transfers.{k}.client", f"第{k + 1}项 服务对象"))
         ]),
-        ("六、服务成效：中试服务收入", [
+        ("七、服务成效：中试服务收入", [
             f for k in range(REVENUE_ROWS) for f in (
                 FormField(f"outcomes.service_revenue.{k}.period_start", f"第{k + 1}期 起始日期", "date"),
                 FormField(f"outcomes.service_revenue.{k}.period_end", f"第{k + 1}期 截止日期", "date"),
@@ -98,12 +105,16 @@ def _value(field: FormField, values: Sequence[str]) -> Any:
 
 def to_dossier(form: Mapping[str, Sequence[str]], credit_code: str) -> dict[str, Any]:
     """The form's values as dossier JSON; empty outcome rows are left out; the credit code is the session's."""
-    dossier: dict[str, Any] = {"applicant": {"credit_code": credit_code},
+    dossier: dict[str, Any] = {"applicant": {"credit_code": credit_code}, "platform": {"mechanism_documents": []},
                                "outcomes": {"technology_transfers": [], "service_revenue": []}}
     rows: dict[tuple[str, int], dict[str, Any]] = {}
     for field in fields():
         value = _value(field, form.get(field.name, []))
         parts = field.name.split(".")
+        if field.name.startswith(DOCUMENTS):
+            if value:
+                dossier["platform"].setdefault("mechanism_documents", []).append({"kind": parts[2], "title": value})
+            continue
         if parts[0] == "outcomes":
             rows.setdefault((parts[1], int(parts[2])), {})[parts[3]] = value
             continue
@@ -119,8 +130,12 @@ def to_dossier(form: Mapping[str, Sequence[str]], credit_code: str) -> dict[str,
 
 def to_form(dossier: Mapping[str, Any]) -> dict[str, Any]:
     """A dossier's values by field name, to fill the form in."""
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = {f"{DOCUMENTS}.{doc['kind']}": doc["title"]
+                              for doc in dossier.get("platform", {}).get("mechanism_documents", [])
+                              if doc.get("kind") in MECHANISM_KINDS}
     for field in fields():
+        if field.name.startswith(DOCUMENTS):
+            continue
         node: Any = dossier
         for part in field.name.split("."):
             if isinstance(node, list):
