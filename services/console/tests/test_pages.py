@@ -71,6 +71,14 @@ class Services:
             if request.method == "PUT":
                 self.posted.append((path, json.loads(request.content)))
             return httpx.Response(200, json={"email": True, "sms": False})
+        if path == "/api/v1/assignments/APP-1/decline":
+            reason = json.loads(request.content)["reason"]
+            self.posted.append((path, reason))
+            if len(reason) < 2:
+                return httpx.Response(422, json={"detail": [{"loc": ["body", "reason"], "type": "string_too_short",
+                                                             "msg": "String should have at least 2 characters",
+                                                             "ctx": {"min_length": 2}}]})
+            return httpx.Response(200, json={})
         if path == "/api/v1/inbox":
             return httpx.Response(200, json={"unread": 1, "items": [
                 {"id": "m1", "title": "申报已受理", "body": "您的申报已进入县级初审。", "read": False,
@@ -220,3 +228,13 @@ def test_notification_preferences_are_saved_from_the_inbox(client: TestClient, s
     assert re.search(r'name="email" value="true" checked', inbox.text) and 'name="sms" value="true">' in inbox.text
     saved = client.post("/applicant/preferences", data={"sms": "true", "csrf_token": csrf_of(inbox.text)})
     assert saved.status_code == 303 and services.posted == [("/api/v1/preferences", {"email": False, "sms": True})]
+
+
+def test_an_expert_declares_a_conflict_with_a_reason(client: TestClient, store: SessionStore,
+                                                     services: Services) -> None:
+    sign_in(client, store, "expert", "E001")
+    token = csrf_of(client.get("/expert/assignments/APP-1").text)
+    shown = client.post("/expert/assignments/APP-1/decline", data={"reason": " ", "csrf_token": token})
+    assert shown.status_code == 422 and '<p class="field-error" id="e-reason">至少填写 2 个字符</p>' in shown.text
+    done = client.post("/expert/assignments/APP-1/decline", data={"reason": "曾任申报单位顾问", "csrf_token": token})
+    assert done.status_code == 303 and services.posted[-1] == ("/api/v1/assignments/APP-1/decline", "曾任申报单位顾问")

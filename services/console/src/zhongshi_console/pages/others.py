@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from zhongshi_runtime.auth import Role
 
@@ -53,6 +53,20 @@ def router(backends: Backends) -> APIRouter:
             return await show_assignment(request, application_id, caller, exc.status, form=form,
                                          errors=exc.fields, error=exc.message)
         return RedirectResponse(f"/expert/assignments/{application_id}", status_code=303)
+
+    @api.post("/expert/assignments/{application_id}/decline", response_class=HTMLResponse)
+    async def decline(request: Request, application_id: str, caller: Expert,
+                      reason: Annotated[str, Form(max_length=4000)] = "") -> Response:
+        """Declare a conflict of interest (回避): the panel is redrawn without this expert."""
+        try:
+            await backends.call("review", "POST", f"{API}/assignments/{application_id}/decline", caller.token,
+                                json={"reason": reason.strip()})
+        except BackendError as exc:
+            if exc.status not in (409, 422):
+                raise
+            return await show_assignment(request, application_id, caller, exc.status, form={"reason": reason},
+                                         errors=exc.fields, decline_error=exc.message)
+        return RedirectResponse("/expert/assignments", status_code=303)
 
     @api.get("/operator/webhooks", response_class=HTMLResponse)
     async def webhooks(request: Request,
