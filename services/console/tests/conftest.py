@@ -24,8 +24,6 @@ from zhongshi import demo, embedded
 from zhongshi.demo_data import APPLICANTS
 from zhongshi.launcher import Stack
 
-from .oidc_fake import Account, FakeProvider, app_of
-
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -86,6 +84,8 @@ def provider(stack: Stack) -> Iterator[Any]:
     try:
         from zhongshi.idp.people import CLIENTS  # type: ignore[import-not-found]
     except ImportError:
+        from .oidc_fake import Account, FakeProvider, app_of  # its dev tokens go with the identity merge
+
         accounts = {name: Account(PASSWORD, role, organisation)
                     for name, (role, organisation) in Logins.of_demo().accounts.items()}
         fake = FakeProvider(issuer="", keys=stack.var / "auth", accounts=accounts)
