@@ -16,7 +16,7 @@ from zhongshi_runtime.auth import Role
 from zhongshi import demo
 from zhongshi.idp.client import TokenClient
 from zhongshi.idp.people import DEMO_PASSWORD, highlights
-from zhongshi.launcher import SERVICES, Stack, StackConfig
+from zhongshi.launcher import APPS, CONSOLE, SERVICES, Stack, StackConfig
 from zhongshi.progress import Counter, ReportingStack, Steps
 
 app = typer.Typer(help="zhongshi (中试): Hubei pilot-platform accreditation.", no_args_is_help=True)
@@ -46,8 +46,9 @@ def up(
     var_dir: Annotated[Path, typer.Option(help="Where data, logs and dev keys live.")] = Path("var"),
     services: Annotated[list[str] | None, typer.Option("--service", help="Start only these.")] = None,
 ) -> None:
-    """Start the embedded broker and database (unless configured) and the five services; Ctrl-C stops all."""
-    config = StackConfig(var_dir=var_dir, services=tuple(services or SERVICES))
+    """Start the embedded broker and database (unless configured), the five services and the console; Ctrl-C stops
+    all."""
+    config = StackConfig(var_dir=var_dir, services=tuple(services or APPS))
     steps = Steps()
     stack = ReportingStack(config, steps)
     signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -56,7 +57,8 @@ def up(
         typer.echo(f"zhongshi is up in {seconds:.1f}s (broker {stack.bootstrap}, database {stack.mongodb_uri})")
         for name in config.services:
             url = stack.url(name)
-            typer.echo(f"  {name:<10} {url}/docs  {url}/asyncapi  {url}/metrics")
+            typer.echo(f"  {name:<10} {url}/  (网页控制台)" if name == CONSOLE else
+                       f"  {name:<10} {url}/docs  {url}/asyncapi  {url}/metrics")
         typer.echo(f"  identity   {config.issuer}  (logs in {var_dir}/logs)")
         typer.echo(demo_logins())
         if load_demo:

@@ -16,10 +16,13 @@ from zhongshi_runtime.auth import Role
 
 from zhongshi import embedded
 from zhongshi.idp.client import TokenClient
+from zhongshi.idp.people import CLIENTS
 from zhongshi.polling import wait_until
 
-SERVICES = ("intake", "screening", "review", "registry", "notify")
-DEFAULT_PORTS = {"intake": 8001, "screening": 8002, "review": 8003, "registry": 8004, "notify": 8005}
+SERVICES = ("intake", "screening", "review", "registry", "notify")  # the five with APIs, events and manifests
+CONSOLE = "console"  # the web front door: calls the five over HTTP; `zhongshi up` starts it with them
+APPS = (*SERVICES, CONSOLE)
+DEFAULT_PORTS = {"intake": 8001, "screening": 8002, "review": 8003, "registry": 8004, "notify": 8005, CONSOLE: 8000}
 
 
 @dataclass
@@ -58,7 +61,7 @@ class StackConfig:
     @classmethod
     def isolated(cls, var_dir: Path, **overrides: object) -> StackConfig:
         """A stack on free ports under ``var_dir``, ignoring any external broker/database settings."""
-        ports = {name: embedded.free_port() for name in SERVICES}
+        ports = {name: embedded.free_port() for name in APPS}
         return cls(var_dir=var_dir, kafka_port=embedded.free_port(), mongo_port=embedded.free_port(),
                    mail_port=embedded.free_port(), idp_port=embedded.free_port(),
                    ports=ports, kafka_bootstrap_servers="", mongodb_uri="", **overrides)  # type: ignore[arg-type]
@@ -82,6 +85,10 @@ class Stack:
         self.mail_sink: subprocess.Popen[bytes] | None = None
         self.idp: subprocess.Popen[bytes] | None = None
         self.tokens = TokenClient(config.issuer)
+        # The OpenID provider the console logs users in with: the embedded one unless configured.
+        self.oidc_issuer = os.environ.get("CONSOLE_OIDC_ISSUER", "") or config.issuer
+        self.console_client_secret = (os.environ.get("CONSOLE_OIDC_CLIENT_SECRET", "")
+                                      or CLIENTS["zhongshi-console"].secret)
 
     # ---- infrastructure ----
     def start_infrastructure(self) -> None:
@@ -153,9 +160,16 @@ class Stack:
             "REGISTRY_CERTIFICATE_KEY_FILE": str(self.var / "registry" / "certificate-ed25519.pem"),
             **({"NOTIFY_SMTP_HOST": self.config.host, "NOTIFY_SMTP_PORT": str(self.config.mail_port)}
                if self.mail_sink is not None else {}),
+            **(self.console_env() if base == CONSOLE else {}),
             **self.config.extra_env,
         }
         return env
+
+    def console_env(self) -> dict[str, str]:
+        """The console reaches the five services and the OpenID provider through these."""
+        urls = {f"CONSOLE_{name.upper()}_URL": self.url(name) for name in SERVICES if name in self.config.ports}
+        return {**urls, "CONSOLE_OIDC_ISSUER": self.oidc_issuer,
+                "CONSOLE_OIDC_CLIENT_SECRET": self.console_client_secret}
 
     def start_service(self, name: str) -> None:
         module = f"zhongshi_{name.split('-')[0]}"  # a replica ("screening-2") runs its service's module

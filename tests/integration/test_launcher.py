@@ -18,7 +18,7 @@ from zhongshi_runtime.auth import Role
 from zhongshi import demo
 from zhongshi.demo_materials import DEMO_REQUIRED
 from zhongshi.embedded import free_port
-from zhongshi.launcher import SERVICES, Stack
+from zhongshi.launcher import APPS, SERVICES, Stack
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +45,7 @@ def alive(pid: int) -> bool:
 
 
 def test_up_starts_everything_and_sigterm_leaves_no_process_behind(tmp_path: Path) -> None:
-    ports = {f"{name.upper()}_PORT": str(free_port()) for name in SERVICES}
+    ports = {f"{name.upper()}_PORT": str(free_port()) for name in APPS}
     idp_port = free_port()
     env = {**os.environ, **ports, "ZHONGSHI_KAFKA_PORT": str(free_port()), "ZHONGSHI_MONGO_PORT": str(free_port()),
            "ZHONGSHI_IDP_PORT": str(idp_port)}
@@ -74,8 +74,10 @@ def test_up_starts_everything_and_sigterm_leaves_no_process_behind(tmp_path: Pat
         issuer = f"http://127.0.0.1:{idp_port}"
         assert f"identity   {issuer}" in output and "applicant01b" in output and "zhongshi-demo" in output
         assert httpx.get(issuer + "/.well-known/openid-configuration").json()["issuer"] == issuer
+        console = f"http://127.0.0.1:{ports['CONSOLE_PORT']}"
+        assert f"{console}/" in output and httpx.get(console + "/ready").status_code == 200
         children = children_of(up.pid)
-        assert len(children) == 9  # the broker, the database, the identity provider, the mail sink, five services
+        assert len(children) == 10  # broker, database, identity provider, mail sink, five services and the console
         up.send_signal(signal.SIGTERM)
         assert up.wait(60) == 0
         assert "stopped" in up.stdout.read()  # type: ignore[union-attr]

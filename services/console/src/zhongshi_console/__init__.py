@@ -1,0 +1,1 @@
+"""zhongshi console: the web front door."""
