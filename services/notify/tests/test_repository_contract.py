@@ -180,3 +180,16 @@ async def test_the_delivery_log_is_per_recipient_newest_first(store) -> None:  #
     assert [a.delivery_id for a in await store.attempts("wh")] == ["e2", "e1"]
     assert [a.delivery_id for a in await store.attempts("wh", offset=1, limit=5)] == ["e1"]
     assert (await store.attempts("other"))[0].status_code == 503
+
+
+async def test_reach_reads_contacts_directory_and_preferences_in_bulk(repo) -> None:  # type: ignore[no-untyped-def]
+    contact = ApplicantContact(application_id="a", revision=1, contact=Contact(name="张三", email="z@x.cn"))
+    await repo.save_contact(contact)
+    await repo.set_directory_entry("420100", Contact(name="科技处", email="k@wh.gov.cn"))
+    await repo.set_preferences("420100", Preferences(sms=False))
+    reach = await repo.reach(["a", "b"], ["420100", "420200"], ["420100", "91420100X"])
+    assert reach.contacts == {"a": contact}
+    assert reach.directory == {"420100": Contact(name="科技处", email="k@wh.gov.cn")}
+    assert reach.preferences_of("420100") == Preferences(sms=False)
+    assert reach.preferences_of("91420100X") == Preferences()  # none stored: the defaults
+    assert await repo.reach([], [], []) == type(reach)()
