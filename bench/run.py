@@ -107,6 +107,7 @@ def measure(stack: Stack, args: argparse.Namespace, figures: dict[str, Any]) -> 
         print(f"{'.'.join((*path, phase))}: {value}", flush=True)
 
     done("cold_start_s", round(cold_start(stack), 1), "p5")
+    sampler.start()  # once the broker and the services are up
     done("idle", rss_mb(stack_pids(stack)), "p5", "rss_mb")
     if "p1" in only:
         sampler.mark("p1 all five")
@@ -145,8 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         ensure_wrk()
     with tempfile.TemporaryDirectory() as tmp:
         stack = Stack(StackConfig.isolated(args.var or Path(tmp), log_level="WARNING"))
-        sampler = Sampler(stack.bootstrap, lambda: {name: stack.url(name) for name in list(stack.processes)})
-        figures["_sampler"] = sampler.start()
+        sampler = Sampler(lambda: stack.bootstrap, lambda: {name: stack.url(name) for name in list(stack.processes)})
+        figures["_sampler"] = sampler
         try:
             measure(stack, args, figures)
         finally:

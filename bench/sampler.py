@@ -33,8 +33,10 @@ def totals(text: str) -> dict[str, float]:
 
 
 class Sampler:
-    def __init__(self, bootstrap: str, services: Callable[[], dict[str, str]], every_s: float = 1.0) -> None:
-        """``services``: the running services' base URLs by name, asked afresh at every tick."""
+    def __init__(self, bootstrap: Callable[[], str], services: Callable[[], dict[str, str]],
+                 every_s: float = 1.0) -> None:
+        """``bootstrap`` and ``services`` (the running services' base URLs by name) are asked afresh at every
+        tick: the broker restarts in P4, services stop and start."""
         self.bootstrap, self.services, self.every_s = bootstrap, services, every_s
         self.t0 = time.monotonic()
         self.samples: list[dict[str, Any]] = []
@@ -43,6 +45,7 @@ class Sampler:
         self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), name="bench-sampler", daemon=True)
 
     def start(self) -> Sampler:
+        self.t0 = time.monotonic()
         self._thread.start()
         return self
 
@@ -51,7 +54,8 @@ class Sampler:
 
     def stop(self) -> dict[str, Any]:
         self._stop.set()
-        self._thread.join(timeout=30)
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
         return {"every_s": self.every_s, "marks": self.marks, "samples": self.samples}
 
     async def _run(self) -> None:
@@ -68,7 +72,7 @@ class Sampler:
                         sample["handled"][name], sample["http"][name] = counted["handled"], counted["http"]
                 try:
                     if admin is None or consumer is None:
-                        admin, consumer = await _clients(self.bootstrap)
+                        admin, consumer = await _clients(self.bootstrap())
                     sample["lag"] = await lags(admin, consumer, list(services))
                 except Exception:  # the broker restarting (P4): no lag this tick
                     admin = consumer = None
