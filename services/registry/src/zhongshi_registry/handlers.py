@@ -19,10 +19,11 @@ from zhongshi_runtime.messaging import Consumers
 from zhongshi_runtime.outbox import Consumed, Session, UnitOfWork
 
 from zhongshi_registry.domain import DecisionRecord, Profile
+from zhongshi_registry.facts import ForwardedFacts
 from zhongshi_registry.repository import Candidacy, RegistryRepository
 
 
-def profile_of(event: ApplicationForwarded) -> Profile:
+def profile_of(event: ApplicationForwarded | ForwardedFacts) -> Profile:
     platform = event.dossier.platform
     return Profile(application_id=event.application_id, round_id=event.round_id,
                    platform_type=platform.platform_type, clusters=platform.clusters,
