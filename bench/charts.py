@@ -42,9 +42,11 @@ def latency(figures: dict[str, Any], path: Path) -> Path | None:
     if not runs:
         return None
     fig, ax = plt.subplots(figsize=(8, 4.5))
+    top = max(max(values) for values in runs.values())
+    bins = [top * i / 40 for i in range(41)]  # the same bins for both: the shapes compare
     for label, values in runs.items():
         p99 = report.percentile(values, 0.99)
-        ax.hist(values, bins=40, alpha=0.6, label=f"{label} (p99 {p99:.0f} ms)")
+        ax.hist(values, bins=bins, alpha=0.6, label=f"{label} (p99 {p99:.0f} ms)")
     ax.set(xlabel="submit → screened (ms)", ylabel="applications",
            title=_title(figures, "P1 latency at a steady 20 submissions/s"))
     ax.legend()
@@ -91,12 +93,16 @@ def lag(series: dict[str, Any], path: Path) -> Path | None:
     end = next((at for at, _ in marks if at > starts[0]), float("inf"))
     window = [s for s in series["samples"] if starts[0] <= s["t"] <= end]
     fig, ax = plt.subplots(figsize=(10, 4.5))
-    for name in sorted({n for s in window for n in s["lag"]}):
+    groups = sorted({n for s in window for n in s["lag"]})
+    for name in groups:
         points = [(s["t"] - starts[0], s["lag"][name]) for s in window if name in s["lag"]]
         ax.plot([t for t, _ in points], [n for _, n in points], label=f"zhongshi-{name}", linewidth=0.9)
     ax.set(xlabel="seconds into the P2 round", ylabel="records not yet committed",
            title="Each consumer group's lag over the P2 round")
-    ax.legend(fontsize=7)
+    if groups:
+        ax.legend(fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "no lag sampled (the broker did not answer)", ha="center", transform=ax.transAxes)
     return _save(fig, path)
 
 

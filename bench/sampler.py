@@ -12,8 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
 COUNTERS = {"zhongshi_handler_seconds": "handled", "zhongshi_http_requests": "http"}
@@ -59,8 +58,7 @@ class Sampler:
         return {"every_s": self.every_s, "marks": self.marks, "samples": self.samples}
 
     async def _run(self) -> None:
-        admin: AIOKafkaAdminClient | None = None
-        consumer: AIOKafkaConsumer | None = None
+        groups: Groups | None = None
         async with httpx.AsyncClient(timeout=2) as http:
             while not self._stop.is_set():
                 began = time.monotonic()
@@ -71,34 +69,55 @@ class Sampler:
                         counted = totals((await http.get(base + "/metrics")).text)
                         sample["handled"][name], sample["http"][name] = counted["handled"], counted["http"]
                 try:
-                    if admin is None or consumer is None:
-                        admin, consumer = await _clients(self.bootstrap())
-                    sample["lag"] = await lags(admin, consumer, list(services))
-                except Exception:  # the broker restarting (P4): no lag this tick
-                    admin = consumer = None
+                    groups = groups or await Groups.connect(self.bootstrap(), list(services))
+                    sample["lag"] = await groups.lags()
+                except Exception:  # the broker restarting (P4): no lag this tick, connect afresh
+                    if groups is not None:
+                        await groups.close()
+                    groups = None
                 self.samples.append(sample)
                 await asyncio.sleep(max(0.0, self.every_s - (time.monotonic() - began)))
-        for client in (admin, consumer):
-            if client is not None:
-                with contextlib.suppress(Exception):
-                    await client.close() if isinstance(client, AIOKafkaAdminClient) else await client.stop()
+        if groups is not None:
+            await groups.close()
 
 
-async def _clients(bootstrap: str) -> tuple[AIOKafkaAdminClient, AIOKafkaConsumer]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
-    await admin.start()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
-    await consumer.start()
-    return admin, consumer
+class Groups:
+    """Each service's consumer group, read without joining it: its committed offsets against the end offsets.
+    (Tansu answers the admin client's OffsetFetch in a form aiokafka cannot decode; a group member's can.)"""
 
+    def __init__(self, consumers: dict[str, AIOKafkaConsumer], partitions: list[TopicPartition]) -> None:
+        self.consumers, self.partitions = consumers, partitions
 
-async def lags(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer, services: list[str]) -> dict[str, int]:
-    """Each service's consumer group: records on its partitions not yet committed."""
-    found = {}
-    for name in services:
-        committed = await admin.list_consumer_group_offsets(f"zhongshi-{name}")
-        if not committed:
-            continue
-        ends = await consumer.end_offsets(list(committed))
-        found[name] = sum(max(0, ends[tp] - max(0, meta.offset)) for tp, meta in committed.items())
-    return found
+    @classmethod
+    async def connect(cls, bootstrap: str, services: list[str]) -> Groups:
+        consumers: dict[str, AIOKafkaConsumer] = {}
+        try:
+            for name in services:
+                consumers[name] = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=f"zhongshi-{name}",
+                                                   enable_auto_commit=False, request_timeout_ms=3000)
+                await consumers[name].start()
+            probe = next(iter(consumers.values()))
+            topics = sorted(t for t in await probe.topics() if t.startswith("pilot.") and not t.endswith(".dlq"))
+        except Exception:
+            await cls(consumers, []).close()
+            raise
+        return cls(consumers, [TopicPartition(t, p) for t in topics
+                               for p in sorted(probe.partitions_for_topic(t) or ())])
+
+    async def lags(self) -> dict[str, int]:
+        """Per group: records on the partitions it has committed on, not yet committed."""
+        if not self.consumers:
+            return {}
+        ends = await next(iter(self.consumers.values())).end_offsets(self.partitions)
+        found = {}
+        for name, consumer in self.consumers.items():
+            # what `committed()` does for one partition, for all of them in one request
+            committed = await consumer._coordinator.fetch_committed_offsets(self.partitions)
+            found[name] = sum(max(0, ends[tp] - meta.offset) for tp, meta in committed.items()
+                              if meta is not None and meta.offset >= 0)
+        return found
+
+    async def close(self) -> None:
+        for consumer in self.consumers.values():
+            with contextlib.suppress(Exception):
+                await consumer.stop()
