@@ -115,3 +115,14 @@ async def _new() -> dict[str, str]:
 def test_if_none_match_compares_weakly() -> None:
     assert matches('W/"a", "b"', '"a"') and matches("*", '"a"')
     assert not matches('"b"', '"a"') and not matches(None, '"a"')
+
+
+async def test_the_cache_keeps_within_its_byte_budget_dropping_the_least_recently_used() -> None:
+    cache = ReadCache(budget=100)
+
+    async def page(n: int) -> dict[str, str]:
+        return {"page": str(n) * 30}
+
+    for n in range(5):
+        await cache.load(f"k{n}", lambda n=n: page(n))  # type: ignore[misc]
+    assert cache.stored <= 100 and list(cache._items) == ["k3", "k4"]

@@ -26,16 +26,18 @@ class Cached:
 
 
 class ReadCache:
-    """Responses by request (path and query), at most ``size`` of them, least recently used dropped first."""
+    """Responses by request (path and query), at most ``budget`` bytes of them (a page of 200 entries is
+    ~100 kB), least recently used dropped first."""
 
-    def __init__(self, size: int = 2048) -> None:
-        self.size, self.generation = size, 0
+    def __init__(self, budget: int = 32 * 1024 * 1024) -> None:
+        self.budget, self.generation, self.stored = budget, 0, 0
         self._items: OrderedDict[str, Cached] = OrderedDict()
         self.hits = self.misses = 0
 
     def invalidate(self) -> None:
         self.generation += 1
         self._items.clear()
+        self.stored = 0
 
     async def load(self, key: str, produce: Callable[[], Awaitable[Any]]) -> Cached:
         """The cached response for ``key``, or ``produce``'s (kept unless the registry changed meanwhile)."""
@@ -48,10 +50,11 @@ class ReadCache:
         generation = self.generation
         body = json.dumps(await produce(), ensure_ascii=False, separators=(",", ":")).encode()
         made = Cached(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"')
-        if generation == self.generation:
+        if generation == self.generation and key not in self._items:
             self._items[key] = made
-            if len(self._items) > self.size:
-                self._items.popitem(last=False)
+            self.stored += len(body)
+            while self.stored > self.budget:
+                self.stored -= len(self._items.popitem(last=False)[1].body)
         return made
 
 
