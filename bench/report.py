@@ -88,8 +88,10 @@ def table(figures: dict[str, Any]) -> str:
 
 def write(figures: dict[str, Any], path: Path = RESULTS) -> None:
     """Write the figures (with ratios to their baselines) as JSON."""
-    figures["ratios"] = {path_: round(ratio(_get(figures, path_), _get(figures, base)), 3)
-                         for _, path_, base, _ in ROWS
-                         if base and _get(figures, path_) is not None and _get(figures, base)}
+    figures["ratios"] = {}
+    for _, path_, base, _ in ROWS:
+        if base and _get(figures, path_) is not None and _get(figures, base):
+            key = path_ if path_ not in figures["ratios"] else f"{path_} vs {base}"  # P4 has two baselines
+            figures["ratios"][key] = round(ratio(_get(figures, path_), _get(figures, base)), 3)
     shown = {k: v for k, v in figures.items() if not k.startswith("_")}  # "_sampler": the running sampler
     path.write_text(json.dumps(shown, indent=2, ensure_ascii=False, default=str) + "\n")
