@@ -51,6 +51,7 @@ ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("P1 p50 submit→screened at 20/s, all five", "p1.steady_20_per_s.p50_ms", "", "ms"),
     ("P1 p99 submit→screened at 20/s, all five", "p1.steady_20_per_s.p99_ms", "", "ms"),
     ("P2 round through every stage", "p2.wall_s", "", "s"),
+    ("P2 notify caught up, after the round's end", "p2.notify_catch_up_s", "", "s"),
     ("P3 public list, max throughput", "p3.list.max.requests_per_s", "p3.bare_list.max.requests_per_s", "req/s"),
     ("P3 public list, p99 at 200 rps", "p3.list.at_200.p99_ms", "p3.bare_list.at_200.p99_ms", "ms"),
     ("P3 entry detail, max throughput", "p3.detail.max.requests_per_s", "p3.bare_detail.max.requests_per_s",

@@ -116,6 +116,7 @@ def measure(stack: Stack, args: argparse.Namespace, figures: dict[str, Any]) -> 
     if "p2" in only or "p3" in only or "p4" in only:
         sampler.mark("p2")
         done("p2", round_.run(stack, "R-bench-round", args.round_size))
+        done("notify_catch_up_s", sampler.caught_up("notify"), "p2")  # after the round's last stage
     if "p3" in only:
         sampler.mark("p3")
         done("p3", reads.measure(stack, args.seconds))

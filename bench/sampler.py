@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -50,6 +51,19 @@ class Sampler:
 
     def mark(self, phase: str) -> None:
         self.marks.append((round(time.monotonic() - self.t0, 2), phase))
+
+    def caught_up(self, group: str, within_s: float = 900) -> float | None:
+        """Seconds from now until ``group`` has nothing left to commit in two samples running (the first of them);
+        None when it does not catch up within ``within_s`` (or its lag cannot be read)."""
+        began = time.monotonic()
+        since = began - self.t0
+        while time.monotonic() - began < within_s:
+            recent = [x for x in list(self.samples) if x["t"] >= since]
+            for first, second in itertools.pairwise(recent):
+                if first["lag"].get(group) == 0 and second["lag"].get(group) == 0:
+                    return round(max(0.0, float(first["t"]) - since), 1)
+            time.sleep(self.every_s / 2)
+        return None
 
     def stop(self) -> dict[str, Any]:
         self._stop.set()

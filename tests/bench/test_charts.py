@@ -8,7 +8,7 @@ from prometheus_client import generate_latest
 from zhongshi_runtime.metrics import RuntimeMetrics
 
 from bench import charts
-from bench.sampler import totals
+from bench.sampler import Sampler, totals
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -48,3 +48,12 @@ def test_the_sampler_adds_up_handled_events_and_http_requests() -> None:
             metrics.handled.labels("probe", topic).observe(0.01)
     metrics.http_requests.labels("probe", "GET", "/x", "2xx").inc(7)
     assert totals(generate_latest(metrics.registry).decode()) == {"handled": 7.0, "http": 7.0}
+
+
+def test_notify_has_caught_up_when_two_samples_running_show_nothing_to_commit() -> None:
+    sampler = Sampler(lambda: "", dict, every_s=0.01)
+    sampler.t0 -= 10  # samples are timed from the sampler's start
+    sampler.samples = [{"t": 10.5, "lag": {"notify": 0}}, {"t": 11.0, "lag": {"notify": 4}},
+                       {"t": 12.0, "lag": {"notify": 0}}, {"t": 13.0, "lag": {"notify": 0}}]
+    assert sampler.caught_up("notify", within_s=1) == 2.0
+    assert sampler.caught_up("review", within_s=0.05) is None
