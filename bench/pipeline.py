@@ -135,4 +135,5 @@ async def steady(stack: Stack, round_id: str, n: int = 200, rate: float = 20) ->
         apps = [(await http.get(f"/api/v1/applications/{i}", headers=applicants.province)).json() for i in ids]
     seconds = screening_latencies(apps)
     return {"n": n, "rate_per_s": rate, "p50_ms": round(1000 * statistics.median(seconds), 1),
-            "p99_ms": round(1000 * percentile(seconds, 0.99), 1), "max_ms": round(1000 * max(seconds), 1)}
+            "p99_ms": round(1000 * percentile(seconds, 0.99), 1), "max_ms": round(1000 * max(seconds), 1),
+            "latencies_ms": [round(1000 * x, 1) for x in seconds]}  # for the histogram

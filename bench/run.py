@@ -10,6 +10,9 @@ table and writes bench/results.json. ``--smoke`` runs everything tiny (it checks
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -21,7 +24,8 @@ if __package__ in (None, ""):  # `python bench/run.py`
 
 import uvloop
 
-from bench import bare, pipeline, reads, replay, report, round_
+from bench import bare, charts, pipeline, reads, replay, report, round_
+from bench.sampler import Sampler
 from zhongshi.launcher import Stack, StackConfig
 
 SIDE_SERVICES = ("review", "registry", "notify")  # not on the submit→screened path
@@ -49,11 +53,32 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--seconds", type=float, default=10, help="P3: seconds per load run")
     p.add_argument("--only", default="p1,p2,p3,p4", help="which of p1..p4 to run (P5 always)")
     p.add_argument("--out", type=Path, default=report.RESULTS)
+    p.add_argument("--charts", type=Path, default=charts.CHARTS, help="folder for the PNG charts")
     p.add_argument("--var", type=Path, help="keep the stack's data and logs here (default: a temporary folder)")
     args = p.parse_args(argv)
     if args.smoke:
         args.round_size, args.sustained, args.events, args.seconds = 12, 16, 400, 1
     return args
+
+
+def ensure_wrk() -> None:
+    """P3's load generator: installed with apt-get when missing and we are root; otherwise say how, before P1."""
+    if shutil.which("wrk"):
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("installing wrk (apt-get) for P3", flush=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+
+        def apt(*args: str) -> int:
+            return subprocess.run(["apt-get", *args], stdout=subprocess.DEVNULL, env=env, check=False).returncode
+
+        if apt("install", "-y", "-q", "wrk"):
+            apt("update", "-q")
+            apt("install", "-y", "-q", "wrk")
+    if not shutil.which("wrk"):
+        raise SystemExit("P3 needs wrk, the HTTP load generator, and it could not be installed: run "
+                         "`sudo apt-get install wrk` (Debian/Ubuntu) or put wrk on PATH, or leave P3 out with "
+                         "BENCH_ARGS='--only p1,p2,p4'.")
 
 
 def cold_start(stack: Stack, within_s: float = 900) -> float:
@@ -71,6 +96,8 @@ def measure(stack: Stack, args: argparse.Namespace, figures: dict[str, Any]) -> 
     only = set(args.only.split(","))
     steady_n = 20 if args.smoke else 200
 
+    sampler: Sampler = figures["_sampler"]
+
     def done(phase: str, value: Any, *path: str) -> None:
         target = figures
         for part in path:
@@ -80,16 +107,22 @@ def measure(stack: Stack, args: argparse.Namespace, figures: dict[str, Any]) -> 
         print(f"{'.'.join((*path, phase))}: {value}", flush=True)
 
     done("cold_start_s", round(cold_start(stack), 1), "p5")
+    sampler.start()  # once the broker and the services are up
     done("idle", rss_mb(stack_pids(stack)), "p5", "rss_mb")
     if "p1" in only:
+        sampler.mark("p1 all five")
         done("steady_20_per_s", uvloop.run(pipeline.steady(stack, "R-bench-steady", steady_n)), "p1")
         done("all_services", uvloop.run(pipeline.sustained(stack, "R-bench-all", args.sustained)), "p1")
     if "p2" in only or "p3" in only or "p4" in only:
+        sampler.mark("p2")
         done("p2", round_.run(stack, "R-bench-round", args.round_size))
+        done("notify_catch_up_s", sampler.caught_up("notify"), "p2")  # after the round's last stage
     if "p3" in only:
+        sampler.mark("p3")
         done("p3", reads.measure(stack, args.seconds))
     done("after_load", rss_mb(stack_pids(stack)), "p5", "rss_mb")
     if "p1" in only:
+        sampler.mark("p1 path")
         for name in SIDE_SERVICES:
             stack.stop_service(name)
         done("path_steady_20_per_s", uvloop.run(pipeline.steady(stack, "R-bench-path-steady", steady_n)), "p1")
@@ -97,6 +130,7 @@ def measure(stack: Stack, args: argparse.Namespace, figures: dict[str, Any]) -> 
         done("bare", uvloop.run(bare.measure(stack.bootstrap, stack.mongodb_uri, "R-bench-path", args.sustained)),
              "p1")
     if "p4" in only:
+        sampler.mark("p4")
         templates = uvloop.run(replay.templates(stack.bootstrap))
         for name in list(stack.processes):
             stack.stop_service(name)
@@ -109,16 +143,22 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict[str, Any] = {"sizes": {"round": args.round_size, "sustained": args.sustained,
                                          "events": args.events, "smoke": args.smoke},
                                "conditions_at_start": report.conditions()}
+    if "p3" in args.only.split(","):
+        ensure_wrk()
     with tempfile.TemporaryDirectory() as tmp:
         stack = Stack(StackConfig.isolated(args.var or Path(tmp), log_level="WARNING"))
+        sampler = Sampler(lambda: stack.bootstrap, lambda: {name: stack.url(name) for name in list(stack.processes)})
+        figures["_sampler"] = sampler
         try:
             measure(stack, args, figures)
         finally:
+            del figures["_sampler"]
+            figures["timeseries"] = sampler.stop()
             stack.stop()
     figures["conditions"] = report.conditions()
     report.write(figures, args.out)
     print(report.table(figures))
-    print(f"written to {args.out}")
+    print(f"written to {args.out}; charts: {', '.join(map(str, charts.draw(figures, args.charts)))}")
     return 0
 
 

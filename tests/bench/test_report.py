@@ -41,3 +41,11 @@ def test_percentiles_are_nearest_rank() -> None:
     assert report.percentile(values, 0.5) == 51.0
     assert report.percentile(values, 0.99) == 99.0
     assert report.percentile([3.0], 0.99) == 3.0
+
+
+def test_p4_is_reported_against_both_its_baselines(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    report.write({"p4": {"rebuild": {"records_per_s": 700.0}, "raw_consume_and_write": {"records_per_s": 1000.0},
+                         "raw_consume": {"records_per_s": 35000.0}}}, out)
+    assert json.loads(out.read_text())["ratios"] == {
+        "p4.rebuild.records_per_s": 0.7, "p4.rebuild.records_per_s vs p4.raw_consume.records_per_s": 0.02}

@@ -192,3 +192,15 @@ async def test_reminders_and_escalations_fire_once_each(harness, make_dossier) -
                                                           {"kind": k, "deadline": "county_review"})
              for k in ("reminder", "escalation")}
     assert fired == {"reminder": 2, "escalation": 1}
+
+
+async def test_an_event_with_many_notices_reads_their_addresses_once(harness) -> None:  # type: ignore[no-untyped-def]
+    quotas = {"420100": 3, "420200": 2, "420300": 1, "420500": 2}
+    for city in quotas:
+        await harness.repo.set_directory_entry(city, Contact(name="科技处", email=f"{city}@gov.cn"))
+    await harness.repo.set_preferences(legacy_reader("420200"), Preferences(email=False))
+    async with TestKafkaBroker(harness.ready()) as broker:
+        await broker.publish(**envelope(scheduled(quotas=quotas)))
+    assert harness.repo.reads == 1  # not two per notice
+    out = await harness.store.deliveries(Channel.EMAIL)
+    assert sorted(d.address for d in out) == ["420100@gov.cn", "420300@gov.cn", "420500@gov.cn"]

@@ -200,3 +200,16 @@ async def test_messages_and_preferences_stored_by_bare_code_get_their_reader_onc
                                      "application_id": "A1", "event_type": "t", "created_at": NOW, "read": False})
     await repo.migrate_readers()  # once only: a later run touches nothing
     assert (await mongo_db.inbox.find_one({"_id": "late"}))["recipient"] == "420111"
+
+
+async def test_reach_reads_contacts_directory_and_preferences_in_bulk(repo) -> None:  # type: ignore[no-untyped-def]
+    contact = ApplicantContact(application_id="a", revision=1, contact=Contact(name="张三", email="z@x.cn"))
+    await repo.save_contact(contact)
+    await repo.set_directory_entry("420100", Contact(name="科技处", email="k@wh.gov.cn"))
+    await repo.set_preferences("420100", Preferences(sms=False))
+    reach = await repo.reach(["a", "b"], ["420100", "420200"], ["420100", "91420100X"])
+    assert reach.contacts == {"a": contact}
+    assert reach.directory == {"420100": Contact(name="科技处", email="k@wh.gov.cn")}
+    assert reach.preferences_of("420100") == Preferences(sms=False)
+    assert reach.preferences_of("91420100X") == Preferences()  # none stored: the defaults
+    assert await repo.reach([], [], []) == type(reach)()

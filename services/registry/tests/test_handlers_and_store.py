@@ -16,6 +16,7 @@ from zhongshi_contracts.recommendation import Actor, ApplicationForwarded
 from zhongshi_contracts.review import Decision, ReviewDecided
 from zhongshi_registry import handlers
 from zhongshi_registry.entries import Entry, Status
+from zhongshi_registry.facts import ForwardedFacts
 from zhongshi_registry.public import Filters
 from zhongshi_registry.repository import RegistryRepository, ensure_indexes
 from zhongshi_registry.settings import RegistrySettings
@@ -138,3 +139,10 @@ async def test_an_older_database_gets_its_certificate_number_index_made_unique(m
     await mongo_db.entries.insert_one({"_id": "P-A1", "certificate_no": "鄂中试〔2026〕001号"})
     with pytest.raises(DuplicateKeyError):
         await mongo_db.entries.insert_one({"_id": "P-A2", "certificate_no": "鄂中试〔2026〕001号"})
+
+
+def test_a_rebuild_reads_the_same_profile_from_the_forwarded_events_platform_facts(
+        make_dossier: Callable[..., Dossier]) -> None:
+    event = forwarded(make_dossier(3))
+    facts = ForwardedFacts.model_validate_json(event.model_dump_json().encode())
+    assert handlers.profile_of(facts) == handlers.profile_of(event)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -13,6 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from faststream import AckPolicy
 from faststream.exceptions import NackMessage
 from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.kafka.message import KafkaMessage as RecordMessage
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.message import StreamMessage
 from pydantic import ValidationError
@@ -28,6 +29,12 @@ from zhongshi_runtime.settings import ServiceSettings
 
 E = TypeVar("E", bound=Event)
 Handler = Callable[[E, CloudEvent], Awaitable[None]]
+Lane = Callable[[str, bytes | None], Hashable]
+
+
+def by_key(topic: str, key: bytes | None) -> Hashable:
+    """The default lane: the record's key (the application id), so one application's events keep their order."""
+    return key if key else topic
 
 
 class Rejected(Exception):
@@ -85,6 +92,12 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}" for e in exc.errors())[:2000]
 
 
+def one_record(record: Any, batch: KafkaMessage) -> KafkaMessage:
+    """One record of a fetched batch as a message of its own (never acked by itself: the batch is)."""
+    return RecordMessage(body=record.value or b"", headers={k: v.decode() for k, v in record.headers},
+                         raw_message=record, consumer=batch.consumer)
+
+
 class Assignments(ConsumerRebalanceListener):  # type: ignore[misc]
     """Counts the partition assignments the consumer receives (a storm of rebalances shows in metrics).
 
@@ -131,12 +144,14 @@ class Consumers:
     def __init__(
         self, broker: KafkaBroker, settings: ServiceSettings, metrics: RuntimeMetrics, logger: logging.Logger,
         faults: Faults | None = None, identify: Callable[[], Awaitable[str]] | None = None,
+        lane: Lane = by_key,
     ) -> None:
         self.broker, self.settings, self.metrics, self.logger = broker, settings, metrics, logger
         self.faults = faults or Faults(settings.service_name)
         self.assignments = Assignments(metrics, logger, identify)
         self.group_id = f"zhongshi-{settings.service_name}"
         self._routes: dict[str, tuple[type[Event], Handler[Any]]] = {}
+        self.lane = lane
 
     def on(self, model: type[E]) -> Callable[[Handler[E]], Handler[E]]:
         """Decorator: handle ``model``'s topic with the decorated coroutine."""
@@ -160,8 +175,7 @@ class Consumers:
         if not self._routes:
             return
         self.metrics.consuming(self.topics)
-        subscriber = self.broker.subscriber(
-            *self.topics,
+        options: dict[str, Any] = dict(
             group_id=self.group_id,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
@@ -171,8 +185,36 @@ class Consumers:
             title=f"{self.settings.service_name}:consume",
             description="Consumes: " + ", ".join(self.topics),
         )
-        subscriber(self.dispatch_or_nack)
+        if self.settings.consumer_concurrency > 1:
+            subscriber = self.broker.subscriber(*self.topics, batch=True, max_records=self.settings.consumer_batch,
+                                                batch_timeout_ms=self.settings.kafka_fetch_max_wait_ms, **options)
+            subscriber(self.dispatch_batch)
+        else:
+            subscriber = self.broker.subscriber(*self.topics, **options)
+            subscriber(self.dispatch_or_nack)
         self.assignments.consumer = lambda: subscriber.consumer
+
+    async def dispatch_batch(self, msg: KafkaMessage) -> None:
+        """Handle one fetched batch with up to ``consumer_concurrency`` lanes at a time, each lane's records in
+        order (a lane is a key: one application). The batch is acked — its offsets committed — only when every
+        record was handled or dead-lettered; otherwise it is nacked, every partition rewound to its first
+        record of the batch, and read again (handlers are idempotent, so the records already done are no-ops)."""
+        lanes: dict[Hashable, list[Any]] = {}
+        for record in msg.raw_message:
+            lanes.setdefault(self.lane(record.topic, record.key), []).append(record)
+        slots = asyncio.Semaphore(self.settings.consumer_concurrency)
+
+        async def drain(records: Sequence[Any]) -> None:
+            async with slots:
+                for record in records:
+                    await self.dispatch(one_record(record, msg))
+
+        outcomes = await asyncio.gather(*(drain(r) for r in lanes.values()), return_exceptions=True)
+        failed = [o for o in outcomes if isinstance(o, BaseException)]
+        if failed:
+            self.logger.error("could not handle nor dead-letter %d lane(s): %r; the batch will be read again",
+                              len(failed), failed[0])
+            raise NackMessage() from failed[0]
 
     async def dispatch(self, msg: KafkaMessage) -> None:
         record = msg.raw_message

@@ -54,6 +54,12 @@ class ServiceSettings(KafkaClientSettings):
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
     http_host: str = Field("127.0.0.1", validation_alias="HTTP_HOST")
     outbox_retention_hours: int = Field(168, ge=1, validation_alias="OUTBOX_RETENTION_HOURS")
+    consumer_concurrency: int = Field(
+        1, ge=1, le=64, validation_alias="CONSUMER_CONCURRENCY",
+        description="Lanes handled at once: above 1 the consumer fetches batches and handles distinct keys "
+                    "(applications) concurrently, each key in order; offsets are committed after the whole batch.")
+    consumer_batch: int = Field(200, ge=1, le=5000, validation_alias="CONSUMER_BATCH",
+                                description="Most records in one fetched batch (with CONSUMER_CONCURRENCY > 1).")
     handler_max_attempts: int = Field(3, ge=1, le=20, validation_alias="HANDLER_MAX_ATTEMPTS")
     handler_retry_backoff_s: float = Field(0.2, ge=0, validation_alias="HANDLER_RETRY_BACKOFF_S")
     faults_file: str = Field("", validation_alias="ZHONGSHI_FAULTS_FILE",

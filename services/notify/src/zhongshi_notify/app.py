@@ -15,6 +15,7 @@ from zhongshi_notify.deliveries import MongoDeliveryStore
 from zhongshi_notify.dispatcher import Dispatcher
 from zhongshi_notify.metrics import NotifyMetrics
 from zhongshi_notify.planning import Channel, RetryPolicy
+from zhongshi_notify.ratelimit import RateLimit
 from zhongshi_notify.repository import MongoNotifyRepository
 from zhongshi_notify.settings import NotifySettings
 from zhongshi_notify.templates import Templates
@@ -40,6 +41,12 @@ def retry_policy(settings: NotifySettings) -> RetryPolicy:
                        backoff_max_s=settings.retry_backoff_max_s)
 
 
+def rate_limits(settings: NotifySettings) -> dict[Channel, RateLimit]:
+    """The per-channel send quotas (a rate of 0 is no limit)."""
+    rates = {Channel.EMAIL: settings.email_per_s, Channel.SMS: settings.sms_per_s}
+    return {channel: RateLimit(per_s) for channel, per_s in rates.items() if per_s > 0}
+
+
 def create_app(settings: NotifySettings | None = None, clock: Clock = utc_now) -> FastAPI:
     settings = settings or NotifySettings()
     kit = ServiceKit(settings, title="zhongshi notify",
@@ -50,9 +57,11 @@ def create_app(settings: NotifySettings | None = None, clock: Clock = utc_now) -
     channels = senders(settings)
     planner = handlers.Planner(repo, store, Templates.load(), enabled=[Channel.INBOX, *channels], clock=clock)
     handlers.register(kit.consumers, kit.uow, planner, metrics)
+    kit.consumers.lane = handlers.lane
     dispatcher = Dispatcher(
         store, channels, policy=retry_policy(settings), lease_s=settings.lease_s, batch=settings.dispatch_batch,
         failure_threshold=settings.webhook_failure_threshold, metrics=metrics, clock=clock, logger=kit.logger,
+        limits=rate_limits(settings),
     )
     for channel in dispatcher.channels:  # one loop per channel: a hanging SMTP server never delays webhooks
         kit.every(settings.dispatch_interval_s, _drain(dispatcher, channel))

@@ -35,38 +35,49 @@ from zhongshi_notify.planning import (
     mask_address,
     outcome_of,
 )
+from zhongshi_notify.ratelimit import RateLimit
 
 
 class Dispatcher:
     def __init__(
         self, store: DeliveryStore, senders: Mapping[Channel, Sender], *, policy: RetryPolicy, lease_s: float,
         batch: int, failure_threshold: int, metrics: NotifyMetrics, clock: Clock, logger: logging.Logger,
-        owner: str | None = None,
+        owner: str | None = None, limits: Mapping[Channel, RateLimit] | None = None,
     ) -> None:
         self.store, self.senders, self.policy = store, dict(senders), policy
         self.lease, self.batch, self.failure_threshold = timedelta(seconds=lease_s), batch, failure_threshold
         self.metrics, self.clock, self.logger = metrics, clock, logger
         self.owner = owner or f"dispatcher-{uuid.uuid4().hex[:12]}"
+        self.limits = dict(limits or {})
 
     @property
     def channels(self) -> list[Channel]:
         return list(self.senders)
 
     async def drain(self, channel: Channel) -> int:
-        """Send every due delivery of ``channel``, a batch at a time; return how many were attempted."""
-        total = 0
+        """Send every due delivery of ``channel``, a batch at a time within its rate limit; return how many
+        were attempted."""
+        total, limit = 0, self.limits.get(channel)
         while True:
+            wanted = self.batch if limit is None else limit.take(self.batch)
+            if wanted == 0:  # the channel's quota is used up: wait for the next permit, the outbox holds the rest
+                await asyncio.sleep(limit.wait_s() if limit else 0)
+                continue
             now = self.clock()
-            claimed = await self.store.claim(channel, now, now + self.lease, self.owner, self.batch)
-            subscriptions = await self._subscriptions(claimed)
-            results = await asyncio.gather(*(self._deliver(d, subscriptions) for d in claimed),
-                                           return_exceptions=True)
-            for delivery, result in zip(claimed, results, strict=True):
-                if isinstance(result, BaseException):  # its lease expires and it is tried again
-                    self.logger.error("recording delivery %s failed: %r", delivery.id, result)
+            claimed = await self.store.claim(channel, now, now + self.lease, self.owner, wanted)
+            if limit is not None:
+                limit.give_back(wanted - len(claimed))
+            await self._send_all(claimed)
             total += len(claimed)
-            if len(claimed) < self.batch:
+            if len(claimed) < wanted:
                 return total
+
+    async def _send_all(self, claimed: list[Delivery]) -> None:
+        subscriptions = await self._subscriptions(claimed)
+        results = await asyncio.gather(*(self._deliver(d, subscriptions) for d in claimed), return_exceptions=True)
+        for delivery, result in zip(claimed, results, strict=True):
+            if isinstance(result, BaseException):  # its lease expires and it is tried again
+                self.logger.error("recording delivery %s failed: %r", delivery.id, result)
 
     async def run_once(self) -> int:
         """Drain every channel concurrently (tests; the service runs one periodic drain per channel)."""

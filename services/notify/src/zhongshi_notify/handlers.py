@@ -4,7 +4,7 @@ redelivered event plans nothing new. Reminders and escalations fire the same way
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import TypeVar
 
 from pydantic import BaseModel
@@ -14,7 +14,7 @@ from zhongshi_contracts.recommendation import RoundScheduled
 from zhongshi_contracts.registry import ObjectionResolved
 from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.clock import Clock, shanghai_date
-from zhongshi_runtime.messaging import Consumers
+from zhongshi_runtime.messaging import Consumers, by_key
 from zhongshi_runtime.outbox import Consumed, Session, UnitOfWork
 from zhongshi_runtime.store import Store
 
@@ -34,7 +34,7 @@ from zhongshi_notify.planning import (
     webhook_deliveries,
 )
 from zhongshi_notify.reminders import Due
-from zhongshi_notify.repository import NotifyRepository
+from zhongshi_notify.repository import NotifyRepository, Reach
 from zhongshi_notify.templates import Templates
 from zhongshi_notify.tracking import (
     FOLLOWED_EVENTS,
@@ -113,30 +113,41 @@ class Planner:
 
     async def _plan(self, source_id: str, event_type: str, application_id: str, said: Sequence[Notice],
                     session: Session) -> Planned:
+        """Plan every notice from one bulk read of the contacts, directory entries and preferences they need."""
+        if not said:
+            return [], []
+        abouts = [notice.application_id or application_id for notice in said]
+        reach = await self.repo.reach(
+            [a for a, n in zip(abouts, said, strict=True) if n.audience is Audience.APPLICANT],
+            [_directory_key(n) for n in said if n.audience in (Audience.OFFICIAL, Audience.EXPERT)],
+            [reader(n.audience, n.recipient) for n in said], session)
         inbox, outgoing = [], []
-        for notice in said:
-            about = notice.application_id or application_id
-            contact = await self._contact(notice, about, session)
-            prefs = await self.repo.preferences(reader(notice.audience, notice.recipient), session)
-            message, deliveries = plan_notice(source_id, event_type, about, notice, contact, prefs,
+        for notice, about in zip(said, abouts, strict=True):
+            message, deliveries = plan_notice(source_id, event_type, about, notice, _contact(notice, about, reach),
+                                              reach.preferences_of(reader(notice.audience, notice.recipient)),
                                               self.enabled, self.templates.render, self.clock())
             inbox.append(message)
             outgoing.extend(deliveries)
         return inbox, outgoing
 
-    async def _contact(self, notice: Notice, application_id: str, session: Session) -> Contact | None:
-        if notice.audience is Audience.PUBLIC:
-            return reply_contact(notice.address)
-        if notice.audience is Audience.APPLICANT:
-            known = await self.repo.contact(application_id, session)
-            return known.contact if known else None
-        if notice.audience is Audience.EXPERT:  # an expert id equal to a region code is not that department
-            return await self.repo.directory_entry(reader(Audience.EXPERT, notice.recipient), session)
-        return await self.repo.directory_entry(notice.recipient, session)
-
     async def _store(self, inbox: list[InboxMessage], outgoing: list[Delivery], session: Session) -> None:
         await self.repo.add_inbox(inbox, session)
         await self.store.add(outgoing, session)
+
+
+def _contact(notice: Notice, application_id: str, reach: Reach) -> Contact | None:
+    if notice.audience is Audience.PUBLIC:
+        return reply_contact(notice.address)
+    if notice.audience is Audience.APPLICANT:
+        known = reach.contacts.get(application_id)
+        return known.contact if known else None
+    return reach.directory.get(_directory_key(notice))
+
+
+def _directory_key(notice: Notice) -> str:
+    """Where the operators' directory keeps a recipient's addresses: an expert id equal to a region code is not
+    that department."""
+    return reader(Audience.EXPERT, notice.recipient) if notice.audience is Audience.EXPERT else notice.recipient
 
 
 async def _update(store: Store[M], key: str, session: Session, step: Callable[[M | None], M | None]) -> M | None:
@@ -146,6 +157,18 @@ async def _update(store: Store[M], key: str, session: Session, step: Callable[[M
     if after is not None and after != current:
         await store.put(key, after, session)
     return after
+
+
+def lane(topic: str, key: bytes | None) -> Hashable:
+    """Which events notify may plan concurrently: an application's events in order, as the consumer's default;
+    a round's publicity window is one record that events about several applications update, so its events
+    share one lane."""
+    if topic in _PUBLICITY_TOPICS:
+        return "publicity"
+    return by_key(topic, key)
+
+
+_PUBLICITY_TOPICS = frozenset(model.topic.name for model in PUBLICITY_EVENTS)
 
 
 def register(consumers: Consumers, uow: UnitOfWork, planner: Planner, metrics: NotifyMetrics) -> None:

@@ -5,6 +5,7 @@ MongoDB adapter and the in-memory fake (one contract test covers both)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pymongo import ASCENDING, DESCENDING
@@ -35,6 +36,10 @@ class NotifyRepository(Protocol):
     async def directory_entry(self, scope: str, session: Session = None) -> Contact | None: ...
     async def set_directory_entry(self, scope: str, contact: Contact, session: Session = None) -> None: ...
     async def preferences(self, recipient: str, session: Session = None) -> Preferences: ...
+    async def reach(self, applications: Iterable[str], officials: Iterable[str], recipients: Iterable[str],
+                    session: Session = None) -> Reach:
+        """Everything an event's notices need to address them, in one read per collection (none when empty)."""
+        ...
     async def set_preferences(self, recipient: str, preferences: Preferences, session: Session = None) -> None: ...
     async def add_inbox(self, messages: Iterable[InboxMessage], session: Session = None) -> None:
         """Store each message unless one with its id exists (a replay writes nothing twice)."""
@@ -43,6 +48,18 @@ class NotifyRepository(Protocol):
         """The unread count and one page of messages, newest first."""
         ...
     async def mark_read(self, message_id: str, recipient: str, session: Session = None) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Reach:
+    """The applicant contacts, directory entries and preferences of an event's notices, read in bulk."""
+
+    contacts: dict[str, ApplicantContact] = field(default_factory=dict)  # by application id
+    directory: dict[str, Contact] = field(default_factory=dict)  # by official scope
+    preferences: dict[str, Preferences] = field(default_factory=dict)  # by recipient; missing: the defaults
+
+    def preferences_of(self, recipient: str) -> Preferences:
+        return self.preferences.get(recipient) or Preferences()
 
 
 def _newest_first(m: InboxMessage) -> tuple[float, str]:
@@ -122,6 +139,20 @@ class MongoNotifyRepository:
         doc = await self.db.preferences.find_one({"_id": recipient}, session=session)
         return Preferences.model_validate(doc) if doc else Preferences()
 
+    async def reach(self, applications: Iterable[str], officials: Iterable[str], recipients: Iterable[str],
+                    session: Session = None) -> Reach:
+        async def by_id(collection: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+            wanted = sorted(set(keys))
+            if not wanted:
+                return {}
+            return {d["_id"]: d async for d in self.db[collection].find({"_id": {"$in": wanted}}, session=session)}
+
+        contacts, directory = await by_id("contacts", applications), await by_id("directory", officials)
+        preferences = await by_id("preferences", recipients)
+        return Reach(contacts={k: ApplicantContact.model_validate(d) for k, d in contacts.items()},
+                     directory={k: Contact.model_validate(d) for k, d in directory.items()},
+                     preferences={k: Preferences.model_validate(d) for k, d in preferences.items()})
+
     async def set_preferences(self, recipient: str, preferences: Preferences, session: Session = None) -> None:
         await self.db.preferences.replace_one({"_id": recipient}, preferences.model_dump(), upsert=True,
                                               session=session)
@@ -154,6 +185,7 @@ class InMemoryNotifyRepository:
         self.panels: Store[ExpertPanel] = MemoryStore()
         self.publicity: Store[PublicityWindow] = MemoryStore()
         self.platforms: Store[Platform] = MemoryStore()
+        self.reads = 0  # bulk reads of `reach` (tests count them)
 
     async def case(self, application_id: str, session: Session = None) -> Case | None:
         return self.cases.get(application_id)
@@ -190,6 +222,13 @@ class InMemoryNotifyRepository:
 
     async def set_preferences(self, recipient: str, preferences: Preferences, session: Session = None) -> None:
         self._preferences[recipient] = preferences
+
+    async def reach(self, applications: Iterable[str], officials: Iterable[str], recipients: Iterable[str],
+                    session: Session = None) -> Reach:
+        self.reads += 1
+        return Reach(contacts={k: self.contacts[k] for k in applications if k in self.contacts},
+                     directory={k: self._directory[k] for k in officials if k in self._directory},
+                     preferences={k: self._preferences[k] for k in recipients if k in self._preferences})
 
     async def add_inbox(self, messages: Iterable[InboxMessage], session: Session = None) -> None:
         for m in messages:

@@ -30,6 +30,14 @@ class NotifySettings(ServiceSettings):
     webhook_timeout_s: float = Field(10, gt=0, validation_alias="NOTIFY_WEBHOOK_TIMEOUT_S")
     webhook_failure_threshold: int = Field(5, ge=1, validation_alias="NOTIFY_WEBHOOK_FAILURE_THRESHOLD")
 
+    consumer_concurrency: int = Field(
+        8, ge=1, le=64, validation_alias="NOTIFY_CONSUMER_CONCURRENCY",
+        description="Applications whose events are planned at once; each application's events stay in order.")
+    email_per_s: float = Field(10, ge=0, validation_alias="NOTIFY_EMAIL_PER_S",
+                               description="Most e-mails sent a second (0: no limit); the SMTP relay's quota.")
+    sms_per_s: float = Field(5, ge=0, validation_alias="NOTIFY_SMS_PER_S",
+                             description="Most text messages sent a second (0: no limit); the gateway's quota.")
+
     dispatch_interval_s: float = Field(1.0, gt=0, validation_alias="NOTIFY_DISPATCH_INTERVAL_S")
     dispatch_batch: int = Field(50, ge=1, le=1000, validation_alias="NOTIFY_DISPATCH_BATCH")
     max_attempts: int = Field(8, ge=1, le=50, validation_alias="NOTIFY_MAX_ATTEMPTS")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import binascii
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -14,7 +14,8 @@ from zhongshi_runtime.clock import Clock, shanghai_date
 from zhongshi_runtime.errors import errors
 from zhongshi_runtime.paging import Offset
 
-from zhongshi_registry import public
+from zhongshi_registry import public, statistics
+from zhongshi_registry.cache import cached_response
 from zhongshi_registry.certificate_pdf import certificate_pdf, decode_payload, verification_url
 from zhongshi_registry.certificates import CertificateDocument, CertificateStatus, Signer, Verdict, verdict
 from zhongshi_registry.entries import Entry, Status
@@ -54,8 +55,16 @@ def document_of(entry: Entry, *, key_id: str = "", issued_on: Any = None) -> Cer
                                else CertificateStatus.VALID)
 
 
-def router(repo: RegistryRepository, signer: Callable[[], Signer], clock: Clock, base_url: str = "") -> APIRouter:
+CACHED: dict[int | str, dict[str, Any]] = {200: {"description": "JSON, with ETag and Cache-Control"},
+                                           304: {"description": "Not modified (If-None-Match)"}}
+
+
+def router(repo: RegistryRepository, signer: Callable[[], Signer], clock: Clock, base_url: str = "",
+           max_age_s: int = 5) -> APIRouter:
     api = APIRouter(prefix="/api/v1/public", tags=["public"])
+
+    def cached(request: Request, produce: Callable[[], Awaitable[Any]]) -> Awaitable[Response]:
+        return cached_response(request, repo.cache, max_age_s, produce)
 
     async def signed(number: str) -> SignedCertificate:
         entry = await by_certificate(number)
@@ -76,27 +85,34 @@ def router(repo: RegistryRepository, signer: Callable[[], Signer], clock: Clock,
         found = await repo.entries.find(certificate_no=number)
         return found[0] if found else None
 
-    @api.get("/platforms", summary="Accredited platforms and cultivation objects, filtered and paged")
-    async def platforms(filters: Annotated[public.Filters, Query()],  # not Depends(): a thread hop per request
+    @api.get("/platforms", summary="Accredited platforms and cultivation objects, filtered and paged",
+             responses=CACHED)
+    async def platforms(request: Request, filters: Annotated[public.Filters, Query()],  # not Depends(): a thread hop
                         offset: Offset = 0,
-                        limit: Annotated[int, Query(ge=1, le=200)] = 20) -> dict[str, Any]:
-        total, entries = await repo.listing.page(filters, offset, limit)
-        return public.page(total, entries, offset, limit)
+                        limit: Annotated[int, Query(ge=1, le=200)] = 20) -> Response:
+        async def produce() -> dict[str, Any]:
+            total, entries = await repo.listing.page(filters, offset, limit)
+            return public.page(total, entries, offset, limit)
 
-    @api.get("/platforms/{platform_id}", summary="One registry entry",
-             responses=errors(404))
-    async def platform(platform_id: str) -> dict[str, Any]:
-        entry = await repo.entries.get(platform_id)
-        if entry is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"登记簿中没有 {platform_id}")
-        return public.published(entry)
+        return await cached(request, produce)
 
-    @api.get("/stats", summary="Progress toward the 2030 targets, by city, tier, cluster, type and year")
-    async def stats() -> dict[str, Any]:
-        candidates: dict[str, int] = {}
-        for c in await repo.pipeline.find(candidate=True):
-            candidates[c.city_code] = candidates.get(c.city_code, 0) + 1
-        return public.stats(await repo.entries.find(), candidates)
+    @api.get("/platforms/{platform_id}", summary="One registry entry", responses={**CACHED, **errors(404)})
+    async def platform(request: Request, platform_id: str) -> Response:
+        async def produce() -> dict[str, Any]:
+            entry = await repo.entries.get(platform_id)
+            if entry is None:
+                raise HTTPException(status.HTTP_404_NOT_FOUND, f"登记簿中没有 {platform_id}")
+            return public.published(entry)
+
+        return await cached(request, produce)
+
+    @api.get("/stats", summary="Progress toward the 2030 targets, by city, tier, cluster, type and year",
+             responses=CACHED)
+    async def stats(request: Request) -> Response:
+        async def produce() -> dict[str, Any]:
+            return statistics.stats(await repo.tallies.counts())
+
+        return await cached(request, produce)
 
     @api.get("/certificates/{number}.pdf", summary="The printable certificate (证书) with its verification QR code",
              response_class=Response, responses={**errors(404), 200: {"content": {"application/pdf": {}}}})

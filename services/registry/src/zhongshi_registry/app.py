@@ -24,10 +24,11 @@ from zhongshi_runtime.clock import Clock, DevelopmentClock, utc_now
 from zhongshi_runtime.service import ServiceKit
 
 from zhongshi_registry import api_dev, api_exports, api_lifecycle, api_public, api_publicity, handlers
+from zhongshi_registry.cache import Invalidating
 from zhongshi_registry.certificates import Signer
 from zhongshi_registry.entries import Thresholds
 from zhongshi_registry.metrics import RegistryMetrics
-from zhongshi_registry.repository import RegistryRepository, ensure_indexes
+from zhongshi_registry.repository import RegistryRepository, ensure_indexes, ensure_statistics
 from zhongshi_registry.settings import RegistrySettings
 
 PRODUCES = (PublicityOpened, PublicityObjectionFiled, ObjectionResolved, PublicityClosed, PlatformAccredited,
@@ -58,8 +59,10 @@ def create_app(settings: RegistrySettings | None = None, clock: Clock = utc_now,
         signing_key()  # fail at start-up, not at the first certificate, when the key is missing
 
     kit.on_startup(lambda: ensure_indexes(kit.db))
+    kit.on_startup(lambda: ensure_statistics(repo))
+    uow = Invalidating(kit.uow, repo.cache)
     kit.on_startup(load_key)
-    handlers.register(kit.consumers, kit.uow, repo)
+    handlers.register(kit.consumers, uow, repo)
     progress = RegistryMetrics(kit.metrics.registry)
     kit.every(15, lambda: progress.refresh(repo))
     routers = []
@@ -68,9 +71,9 @@ def create_app(settings: RegistrySettings | None = None, clock: Clock = utc_now,
         kit.on_startup(lambda: api_dev.restore(kit.db, dev_clock))
         routers.append(api_dev.router(kit.db, dev_clock, kit.uow))
     return kit.asgi([
-        api_public.router(repo, signing_key, clock, settings.public_base_url),
+        api_public.router(repo, signing_key, clock, settings.public_base_url, settings.public_max_age_s),
         *routers,
-        api_publicity.router(repo, kit.uow, clock, settings),
-        api_lifecycle.router(repo, kit.uow, clock, thresholds_of(settings)),
+        api_publicity.router(repo, uow, clock, settings),
+        api_lifecycle.router(repo, uow, clock, thresholds_of(settings)),
         api_exports.router(repo),
     ])

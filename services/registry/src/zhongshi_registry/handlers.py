@@ -6,15 +6,24 @@ from __future__ import annotations
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import ApplicationScreened, Event, ScreeningOutcome
 from zhongshi_contracts.recommendation import ApplicationForwarded
+from zhongshi_contracts.registry import (
+    NationalRecommended,
+    PlatformAccredited,
+    PlatformCultivationListed,
+    PlatformRevoked,
+    PlatformStandingConfirmed,
+    PlatformWarned,
+)
 from zhongshi_contracts.review import ReviewDecided
 from zhongshi_runtime.messaging import Consumers
 from zhongshi_runtime.outbox import Consumed, Session, UnitOfWork
 
 from zhongshi_registry.domain import DecisionRecord, Profile
+from zhongshi_registry.facts import ForwardedFacts
 from zhongshi_registry.repository import Candidacy, RegistryRepository
 
 
-def profile_of(event: ApplicationForwarded) -> Profile:
+def profile_of(event: ApplicationForwarded | ForwardedFacts) -> Profile:
     platform = event.dossier.platform
     return Profile(application_id=event.application_id, round_id=event.round_id,
                    platform_type=platform.platform_type, clusters=platform.clusters,
@@ -31,7 +40,20 @@ def decision_of(event: ReviewDecided) -> DecisionRecord:
     return DecisionRecord.model_validate(event.model_dump(include=set(DecisionRecord.model_fields)))
 
 
+ENTRY_EVENTS: tuple[type[Event], ...] = (PlatformAccredited, PlatformCultivationListed, PlatformStandingConfirmed,
+                                         PlatformWarned, PlatformRevoked, NationalRecommended)
+
+
 def register(consumers: Consumers, uow: UnitOfWork, repo: RegistryRepository) -> None:
+    """The registry's handlers; ``uow`` drops the read cache after each (see `cache.Invalidating`)."""
+
+    async def on_entry_changed(event: Event, meta: CloudEvent) -> None:
+        """The registry's own events: a change another replica committed reaches this replica's cache here."""
+        repo.cache.invalidate()
+
+    for model in ENTRY_EVENTS:
+        consumers.on(model)(on_entry_changed)
+
     @consumers.on(ApplicationScreened)
     async def on_screened(event: ApplicationScreened, meta: CloudEvent) -> None:
         async def work(session: Session) -> list[Event]:

@@ -1,7 +1,7 @@
 """Registry gauges for the progress dashboard: platforms toward the 2030 targets, by city, cluster and type.
 
 Every city, cluster and platform type is exported (at zero until one is accredited) so the dashboard's
-panels are never empty. Each replica computes the same figures from the database: aggregate with `max`.
+panels are never empty. Each replica reads the same figures from the statistics projection: aggregate with `max`.
 """
 
 from __future__ import annotations
@@ -11,11 +11,10 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Gauge
 from zhongshi_contracts.reference import CLUSTERS, PLATFORM_TYPE_LABELS, hubei_cities
-from zhongshi_contracts.registry import NationalOutcome
 
 from zhongshi_registry.entries import Entry, Status
-from zhongshi_registry.public import COUNTING, TARGET_NATIONAL, TARGET_PROVINCIAL
 from zhongshi_registry.repository import RegistryRepository
+from zhongshi_registry.statistics import TARGET_NATIONAL, TARGET_PROVINCIAL, Counts, recount
 
 
 @dataclass(frozen=True)
@@ -29,23 +28,25 @@ class Progress:
     by_type: Counter[str] = field(default_factory=Counter)
 
 
-def progress(entries: list[Entry]) -> Progress:
-    """Count the registry (pure): provincial platforms in force are accredited or under warning."""
-    live = [e for e in entries if e.status in COUNTING]
-    national = sum(1 for e in entries if e.national and e.national.outcome is NationalOutcome.UPGRADED)
+def progress_of(counts: Counts) -> Progress:
+    """The gauges from the statistics counters: provincial platforms in force are accredited or under warning."""
+    def by(prefix: str) -> Counter[str]:
+        return Counter({k[len(prefix):]: n for k, n in counts.items() if k.startswith(prefix) and n})
+
     return Progress(
-        levels={"provincial": len(live), "national": national,
-                "cultivation": sum(1 for e in entries if e.status is Status.CULTIVATION)},
-        statuses=Counter(e.status.value for e in entries),
-        by_city=Counter(e.city_code for e in live),
-        by_cluster=Counter(c for e in live for c in set(e.clusters)),
-        by_type=Counter(e.platform_type.value for e in live if e.platform_type),
-    )
+        levels={"provincial": counts.get("live", 0), "national": counts.get("national", 0),
+                "cultivation": counts.get(f"status:{Status.CULTIVATION.value}", 0)},
+        statuses=by("status:"), by_city=by("city:"), by_cluster=by("cluster:"), by_type=by("type:"))
+
+
+def progress(entries: list[Entry]) -> Progress:
+    """Count the registry from scratch (pure)."""
+    return progress_of(recount(entries, []))
 
 
 class RegistryMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.target = Gauge("zhongshi_registry_target", "The 2030 target (DIGEST §1)", ["level"], registry=registry)
+        self.target = Gauge("zhongshi_registry_target", "The 2030 target", ["level"], registry=registry)
         self.platforms = Gauge("zhongshi_registry_platforms",
                                "Provincial platforms in force, national platforms and cultivation objects",
                                ["level"], registry=registry)
@@ -74,5 +75,5 @@ class RegistryMetrics:
             self.by_type.labels(kind.value, label).set(now.by_type[kind.value])
 
     async def refresh(self, repo: RegistryRepository) -> None:
-        """Recompute from the database (the service runs this periodically)."""
-        self.show(progress(await repo.entries.find()))
+        """Read the statistics projection (one document; the service runs this periodically)."""
+        self.show(progress_of(await repo.tallies.counts()))

@@ -1,28 +1,18 @@
-"""Public registry views (pure): published fields only, list filters, and progress toward the 2030 targets."""
+"""Public registry views (pure): published fields only and the list filters."""
 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from typing import Any
 
 from pydantic import BaseModel, Field
-from zhongshi_contracts.reference import (
-    CLUSTERS,
-    PLATFORM_TYPE_LABELS,
-    TIER_LABELS,
-    Cluster,
-    PlatformType,
-    hubei_cities,
-)
+from zhongshi_contracts.reference import CLUSTERS
 
-from zhongshi_registry.entries import STATUS_LABELS, Entry, Status
+from zhongshi_registry.entries import STATUS_LABELS, Entry
 
-TARGET_PROVINCIAL, TARGET_NATIONAL = 200, 1  # DIGEST §1, by 2030
 PUBLISHED = ("id", "kind", "status", "round_id", "platform_name", "applicant_name", "applicant_credit_code",
              "region_code", "city_code", "platform_type", "clusters", "service_kinds", "listed_on",
              "certificate_no", "accredited_on", "previous_entry_id", "next_entry_id")
-COUNTING = (Status.ACCREDITED, Status.WARNING)  # accredited platforms in force
 
 
 class Filters(BaseModel):
@@ -75,34 +65,3 @@ def published(entry: Entry) -> dict[str, Any]:
 
 def page(total: int, entries: list[Entry], offset: int, limit: int) -> dict[str, Any]:
     return {"total": total, "offset": offset, "limit": limit, "items": [published(e) for e in entries]}
-
-
-def _counts(entries: list[Entry], key: Any) -> dict[str, int]:
-    counter: Counter[str] = Counter()
-    for e in entries:
-        counter.update(key(e))
-    return dict(sorted(counter.items()))
-
-
-def stats(entries: list[Entry], candidates_by_city: dict[str, int]) -> dict[str, Any]:
-    """Progress toward 200 provincial and 1 national platform, and where it comes from."""
-    cities = hubei_cities()
-    live = [e for e in entries if e.status in COUNTING]
-    national = [e for e in entries if e.national and e.national.outcome == "upgraded"]
-    cultivation = [e for e in entries if e.status is Status.CULTIVATION]
-    return {
-        "targets": {"provincial": TARGET_PROVINCIAL, "national": TARGET_NATIONAL, "by": 2030},
-        "accredited": {"provincial": len(live), "national": len(national), "cultivation": len(cultivation),
-                       "revoked": sum(e.status is Status.REVOKED for e in entries),
-                       "provincial_progress_percent": round(100 * len(live) / TARGET_PROVINCIAL, 1)},
-        "candidates_by_city": [{"city_code": c, "city_name": cities[c], "candidates": candidates_by_city.get(c, 0)}
-                               for c in sorted(cities)],
-        "by_city": [{"city_code": c, "city_name": cities[c], "accredited": n}
-                    for c, n in _counts(live, lambda e: [e.city_code]).items()],
-        "by_tier": {TIER_LABELS[t]: n for t, n in
-                    ((t, sum(any(CLUSTERS[c][1] is t for c in e.clusters) for e in live)) for t in TIER_LABELS)},
-        "by_cluster": {CLUSTERS[Cluster(c)][0]: n for c, n in _counts(live, lambda e: set(e.clusters)).items()},
-        "by_type": {PLATFORM_TYPE_LABELS[PlatformType(t)]: n for t, n in
-                    _counts([e for e in live if e.platform_type], lambda e: [e.platform_type]).items()},
-        "by_year": _counts(live, lambda e: [str(e.accredited_on.year)] if e.accredited_on else []),
-    }

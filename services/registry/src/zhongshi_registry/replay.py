@@ -13,7 +13,6 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 from zhongshi_contracts.events import ApplicationScreened, Event
-from zhongshi_contracts.recommendation import ApplicationForwarded
 from zhongshi_contracts.registry import (
     AnnualReportFiled,
     NationalOutcome,
@@ -37,7 +36,9 @@ from zhongshi_registry import entries as lifecycle
 from zhongshi_registry.api_publicity import certificate_sequence
 from zhongshi_registry.domain import Objection, ObjectionStatus, Publicity, Refused
 from zhongshi_registry.entries import AnnualReport, Entry, HistoryItem, Standing, Status
+from zhongshi_registry.facts import ForwardedFacts
 from zhongshi_registry.handlers import candidacy_of, decision_of, profile_of
+from zhongshi_registry.projection import DOCUMENT
 from zhongshi_registry.repository import MemorySequences, RegistryRepository, ensure_indexes
 
 PRIVATE_OBJECTION_FIELDS = frozenset({"name", "contact", "grounds", "evidence"})
@@ -51,7 +52,7 @@ class Projector:
         self.applied: Counter[str] = Counter()
         self.refused: list[str] = []
         self._apply: dict[type[Event], Callable[[Any], Awaitable[None]]] = {
-            ApplicationScreened: self._screened, ApplicationForwarded: self._forwarded,
+            ApplicationScreened: self._screened, ForwardedFacts: self._forwarded,
             ReviewDecided: self._decided, PublicityOpened: self._opened, PublicityObjectionFiled: self._objected,
             ObjectionResolved: self._resolved, PublicityClosed: self._closed,
             PlatformAccredited: self._listed, PlatformCultivationListed: self._listed,
@@ -74,7 +75,7 @@ class Projector:
     async def _screened(self, e: ApplicationScreened) -> None:
         await self.repo.pipeline.put(e.application_id, candidacy_of(e))
 
-    async def _forwarded(self, e: ApplicationForwarded) -> None:
+    async def _forwarded(self, e: ForwardedFacts) -> None:
         await self.repo.profiles.put(e.application_id, profile_of(e))
 
     async def _decided(self, e: ReviewDecided) -> None:
@@ -165,6 +166,9 @@ async def differences(live: RegistryRepository, rebuilt: RegistryRepository) -> 
         if len(mine) != len(theirs):
             found.append(f"{name}: {len(mine)} live, {len(theirs)} rebuilt")
         found += [f"{name}: live {a} ≠ rebuilt {b}" for a, b in zip(mine, theirs, strict=False) if a != b]
+    counts = [{k: n for k, n in (await r.tallies.counts()).items() if n} for r in (live, rebuilt)]
+    if counts[0] != counts[1]:
+        found.append(f"statistics: live {counts[0]} ≠ rebuilt {counts[1]}")
     return found
 
 
@@ -218,5 +222,8 @@ async def save(memory: RegistryRepository, db: Any) -> None:
         if isinstance(store, MemoryStore) and store.items:
             await db[name].insert_many([{"_id": key, **item.model_dump(mode="json")}
                                         for key, item in store.items.items()])
+    counts = {k: n for k, n in (await memory.tallies.counts()).items() if n}
+    if counts:
+        await db.statistics.insert_one({"_id": DOCUMENT, "counts": counts})
     if isinstance(memory.sequences, MemorySequences) and memory.sequences.last:
         await db.sequences.insert_many([{"_id": name, "last": last} for name, last in memory.sequences.last.items()])

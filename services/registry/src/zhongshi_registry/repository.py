@@ -3,6 +3,7 @@ fake that pass the same contract test."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -11,9 +12,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 from zhongshi_runtime.outbox import Session
 from zhongshi_runtime.store import MemoryStore, MongoStore, Store
 
+from zhongshi_registry.cache import ReadCache
 from zhongshi_registry.domain import DecisionRecord, Objection, Profile, Publicity
 from zhongshi_registry.entries import AnnualReport, Entry
+from zhongshi_registry.projection import CountedStore, MemoryTallies, MongoTallies, Tallies
 from zhongshi_registry.public import Filters
+from zhongshi_registry.statistics import of_candidacy, of_entry, recount
 from zhongshi_registry.workdays import HolidaySchedule
 
 
@@ -77,40 +81,55 @@ class MemoryListing:
         return len(found), found[offset:offset + limit]
 
 
+def _candidacy_counts(candidacy: Candidacy) -> Counter[str]:
+    return of_candidacy(candidacy.city_code, candidacy.candidate)
+
+
 class RegistryRepository:
     """The stores the registry keeps; `mongo` and `memory` build the two adapters."""
 
     sequences: Sequences
     listing: Listing
 
-    def __init__(self, make: Any) -> None:
+    def __init__(self, make: Any, tallies: Tallies) -> None:
         self.collections: dict[str, Store[Any]] = {}
+        self.cache, self.tallies = ReadCache(), tallies
 
         def store(name: str, model: type[BaseModel]) -> Any:
             self.collections[name] = made = make(name, model)
             return made
 
-        self.pipeline: Store[Candidacy] = store("pipeline", Candidacy)
+        self.pipeline: Store[Candidacy] = CountedStore(store("pipeline", Candidacy), tallies, _candidacy_counts,
+                                                       self.cache.invalidate)
         self.profiles: Store[Profile] = store("profiles", Profile)
         self.decisions: Store[DecisionRecord] = store("decisions", DecisionRecord)
         self.publicity: Store[Publicity] = store("publicity", Publicity)
         self.objections: Store[Objection] = store("objections", Objection)
-        self.entries: Store[Entry] = store("entries", Entry)
+        self.entries: Store[Entry] = CountedStore(store("entries", Entry), tallies, of_entry, self.cache.invalidate)
         self.reports: Store[AnnualReport] = store("annual_reports", AnnualReport)
         # by year; entered by the province, not projected from events: a replay neither rebuilds nor compares it
         self.holidays: Store[HolidaySchedule] = make("holiday_schedules", HolidaySchedule)
 
     @classmethod
     def mongo(cls, db: AsyncDatabase[Any]) -> RegistryRepository:
-        repo = cls(lambda name, model: MongoStore(db, name, model))
+        repo = cls(lambda name, model: MongoStore(db, name, model), MongoTallies(db))
         repo.sequences, repo.listing = MongoSequences(db), MongoListing(MongoStore(db, "entries", Entry))
         return repo
 
     @classmethod
     def memory(cls) -> RegistryRepository:
-        repo = cls(lambda name, model: MemoryStore())
+        repo = cls(lambda name, model: MemoryStore(), MemoryTallies())
         repo.sequences, repo.listing = MemorySequences(), MemoryListing(repo.entries)
         return repo
+
+
+async def ensure_statistics(repo: RegistryRepository) -> None:
+    """Count a registry stored before the statistics projection existed (once: later writes keep it)."""
+    if await repo.tallies.exists():
+        return
+    counts = recount(await repo.entries.find(), [(c.city_code, c.candidate) for c in await repo.pipeline.find()])
+    if counts:
+        await repo.tallies.add(counts)
 
 
 async def ensure_indexes(db: AsyncDatabase[Any]) -> None:

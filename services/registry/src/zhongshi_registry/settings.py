@@ -29,6 +29,9 @@ class RegistrySettings(ServiceSettings):
     threshold_staff: int = Field(10, validation_alias="REGISTRY_THRESHOLD_STAFF")
     threshold_service_revenue: Decimal = Field(Decimal(5_000_000), validation_alias="REGISTRY_THRESHOLD_REVENUE")
     threshold_technology_transfers: int = Field(3, validation_alias="REGISTRY_THRESHOLD_TRANSFERS")
+    public_max_age_s: int = Field(
+        5, ge=0, le=3600, validation_alias="REGISTRY_PUBLIC_MAX_AGE_S",
+        description="Cache-Control max-age of the public list, detail and statistics (0: revalidate every time).")
 
     def format_for(self, round_id: str) -> str:
         return self.certificate_formats.get(round_id, self.certificate_format)

@@ -1,0 +1,71 @@
+"""Per-channel send quotas: a token bucket, and the dispatcher pacing a channel's sends by it while the
+outbox holds the rest."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from zhongshi_notify.deliveries import InMemoryDeliveryStore
+from zhongshi_notify.planning import Channel
+from zhongshi_notify.ratelimit import RateLimit
+
+from .samples import Clock
+from .test_dispatcher import OK, delivery, dispatcher
+
+yield_once = asyncio.sleep  # the real one: the test replaces the dispatcher's
+
+
+class Monotonic:
+    """A monotonic clock that moves only when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        await yield_once(0)
+
+
+def test_the_bucket_allows_a_burst_then_the_rate() -> None:
+    mono = Monotonic()
+    bucket = RateLimit(per_s=4, burst=2, clock=mono)
+    assert bucket.take(10) == 2 and bucket.take(1) == 0
+    assert bucket.wait_s() == pytest.approx(0.25)
+    mono.now += 1.0
+    assert bucket.take(10) == 2  # refilled at 4/s, but never above the burst
+    mono.now += 0.5
+    bucket.give_back(1)
+    assert bucket.take(10) == 2
+
+
+def test_a_rate_limit_needs_a_rate() -> None:
+    with pytest.raises(ValueError, match="positive rate"):
+        RateLimit(per_s=0)
+
+
+class Timed:
+    """A sender recording when (on the fake monotonic clock) it sent each delivery."""
+
+    def __init__(self, mono: Monotonic) -> None:
+        self.mono, self.at = mono, []  # type: ignore[var-annotated]
+
+    async def send(self, delivery, subscription):  # type: ignore[no-untyped-def]
+        self.at.append(self.mono())
+        return OK
+
+
+async def test_the_dispatcher_sends_no_faster_than_the_channel_allows(monkeypatch: pytest.MonkeyPatch) -> None:
+    mono, store = Monotonic(), InMemoryDeliveryStore()
+    monkeypatch.setattr("zhongshi_notify.dispatcher.asyncio.sleep", mono.sleep)
+    await store.add([delivery(n) for n in range(17)] + [delivery(n, Channel.WEBHOOK) for n in range(3)])
+    email = Timed(mono)
+    d = dispatcher(store, {Channel.EMAIL: email}, Clock(), limits={Channel.EMAIL: RateLimit(5, burst=5, clock=mono)})
+    assert await d.drain(Channel.EMAIL) == 17
+    assert all(x.status.value == "sent" for x in await store.deliveries(Channel.EMAIL))
+    for i, at in enumerate(sorted(email.at)):  # the (i+1)-th send waits for its permit
+        assert at >= (i + 1 - 5) / 5 - 1e-9, (i, at)
+    assert mono.now == pytest.approx((17 - 5) / 5, abs=0.25)  # and no longer than that

@@ -1,0 +1,97 @@
+"""The public read cache: each public response kept as its bytes and ETag until the registry changes.
+
+It is dropped whole whenever this replica writes an entry or a candidacy (inside the transaction and again
+after it commits) and whenever it consumes an event that changes the registry — its own platform events
+included, so a change made by another replica reaches this one's cache with that event. A response is
+stored only if no drop happened while it was read, so a read that raced a change is never kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request, Response
+from zhongshi_runtime.audit import Audit
+from zhongshi_runtime.outbox import Consumed, UnitOfWork, Work
+
+
+@dataclass(frozen=True)
+class Cached:
+    body: bytes
+    etag: str
+
+
+class ReadCache:
+    """Responses by request (path and query), at most ``budget`` bytes of them (a page of 200 entries is
+    ~100 kB), least recently used dropped first."""
+
+    def __init__(self, budget: int = 32 * 1024 * 1024) -> None:
+        self.budget, self.generation, self.stored = budget, 0, 0
+        self._items: OrderedDict[str, Cached] = OrderedDict()
+        self.hits = self.misses = 0
+
+    def invalidate(self) -> None:
+        self.generation += 1
+        self._items.clear()
+        self.stored = 0
+
+    async def load(self, key: str, produce: Callable[[], Awaitable[Any]]) -> Cached:
+        """The cached response for ``key``, or ``produce``'s (kept unless the registry changed meanwhile)."""
+        hit = self._items.get(key)
+        if hit is not None:
+            self._items.move_to_end(key)
+            self.hits += 1
+            return hit
+        self.misses += 1
+        generation = self.generation
+        body = json.dumps(await produce(), ensure_ascii=False, separators=(",", ":")).encode()
+        made = Cached(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"')
+        if generation == self.generation and key not in self._items:
+            self._items[key] = made
+            self.stored += len(body)
+            while self.stored > self.budget:
+                self.stored -= len(self._items.popitem(last=False)[1].body)
+        return made
+
+
+def request_key(request: Request) -> str:
+    """Path and query, the query in a fixed order (the same filters in another order are the same page)."""
+    return request.url.path + "?" + "&".join(f"{k}={v}" for k, v in sorted(request.query_params.multi_items()))
+
+
+def matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 weak comparison: ``*``, or any listed tag equal to ours with ``W/`` ignored."""
+    if not if_none_match:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or etag in tags
+
+
+async def cached_response(request: Request, cache: ReadCache, max_age_s: int,
+                          produce: Callable[[], Awaitable[Any]]) -> Response:
+    """A 304 when the client holds the current version (no database read on a cache hit), else the JSON."""
+    found = await cache.load(request_key(request), produce)
+    control = f"public, max-age={max_age_s}" if max_age_s else "no-cache"
+    headers = {"ETag": found.etag, "Cache-Control": control}
+    if matches(request.headers.get("if-none-match"), found.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(found.body, media_type="application/json", headers=headers)
+
+
+class Invalidating:
+    """A unit of work that drops the read cache after it ran (committed or not): a read that began before
+    the commit may have stored the old state in between."""
+
+    def __init__(self, inner: UnitOfWork, cache: ReadCache) -> None:
+        self.inner, self.cache = inner, cache
+
+    async def run(self, work: Work, *, consumed: Consumed | None = None, audit: Audit | None = None) -> bool:
+        try:
+            return await self.inner.run(work, consumed=consumed, audit=audit)
+        finally:
+            self.cache.invalidate()

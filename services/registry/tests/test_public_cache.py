@@ -1,0 +1,128 @@
+"""The public list, detail and statistics: ETag and Cache-Control on every response, a 304 without a
+database read for the version the client holds, and a cache dropped by this replica's changes and by the
+registry events it consumes (another replica's changes)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from faststream.kafka import TestKafkaBroker
+from zhongshi_contracts.registry import PlatformWarned
+from zhongshi_registry import handlers
+from zhongshi_registry.cache import ReadCache, matches
+from zhongshi_registry.entries import Status
+from zhongshi_registry.settings import RegistrySettings
+from zhongshi_runtime.testing import HandlerHarness, envelope
+
+from .registry_fixtures import Client
+from .test_api import AFTER, client, close  # noqa: F401 (client is the fixture)
+
+
+async def publish(client: Client) -> None:  # noqa: F811
+    """Open and close the round's publicity: P-A0 and P-A1 accredited, P-A2 a cultivation object."""
+    await client.province("POST", "/api/v1/rounds/R1/publicity", json={})
+    await close(client)
+
+PATHS = ["/api/v1/public/platforms?status=accredited&limit=5", "/api/v1/public/platforms/P-A0",
+         "/api/v1/public/stats"]
+
+
+class Reads:
+    """Counts the store reads behind the public routes."""
+
+    def __init__(self, api: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        repo = api.repo
+        for owner, name in ((repo.listing, "page"), (repo.entries, "get"), (repo.tallies, "counts")):
+            monkeypatch.setattr(owner, name, self.counted(getattr(owner, name)))
+
+    def counted(self, read: Any) -> Any:
+        async def wrapper(*args: Any, **kw: Any) -> Any:
+            self.count += 1
+            return await read(*args, **kw)
+        return wrapper
+
+
+@pytest.mark.parametrize("path", PATHS)
+async def test_a_client_holding_the_current_version_gets_304_without_a_database_read(
+        client: Client, monkeypatch: pytest.MonkeyPatch, path: str) -> None:  # noqa: F811
+    await publish(client)
+    first = await client.http.get(path)
+    assert first.status_code == 200 and first.headers["cache-control"] == "public, max-age=5"
+    etag = first.headers["etag"]
+    reads = Reads(client, monkeypatch)
+    again = await client.http.get(path, headers={"If-None-Match": f'W/{etag}, "other"'})
+    assert again.status_code == 304 and again.headers["etag"] == etag and again.content == b""
+    assert reads.count == 0
+    assert (await client.http.get(path)).json() == first.json() and reads.count == 0  # served from memory
+
+
+async def test_the_same_filters_in_another_order_are_the_same_cached_page(client: Client) -> None:  # noqa: F811
+    await publish(client)
+    a = await client.http.get("/api/v1/public/platforms?status=accredited&limit=5")
+    b = await client.http.get("/api/v1/public/platforms?limit=5&status=accredited")
+    assert a.headers["etag"] == b.headers["etag"] and client.repo.cache.hits == 1
+
+
+async def test_a_change_here_is_served_at_once(client: Client) -> None:  # noqa: F811
+    await publish(client)
+    before = await client.http.get("/api/v1/public/platforms/P-A0")
+    r = await client.province("POST", "/api/v1/platforms/P-A0/evaluations/2026", json={
+        "standing": "warning", "reason": "人才与服务成效不达标", "rectify_by": "2027-06-30"})
+    assert r.status_code == 200, r.text
+    after = await client.http.get("/api/v1/public/platforms/P-A0", headers={"If-None-Match": before.headers["etag"]})
+    assert after.status_code == 200 and after.json()["status"] == "warning"
+    stats = (await client.http.get("/api/v1/public/stats")).json()
+    assert stats["accredited"]["provincial"] == 2  # a platform under warning is still in force
+
+
+async def test_another_replicas_change_is_served_once_its_event_is_consumed(client: Client) -> None:  # noqa: F811
+    await publish(client)
+    cached = await client.http.get("/api/v1/public/platforms/P-A0")
+    entry = await client.repo.entries.get("P-A0")
+    assert entry is not None
+    warned = entry.model_copy(update={"status": Status.WARNING})
+    await client.repo.collections["entries"].put("P-A0", warned)  # written by another replica, in the database
+    stale = await client.http.get("/api/v1/public/platforms/P-A0")
+    assert stale.json()["status"] == "accredited" and stale.headers["etag"] == cached.headers["etag"]
+    harness = HandlerHarness(RegistrySettings(handler_retry_backoff_s=0))
+    handlers.register(harness.consumers, harness.uow, client.repo)
+    event = PlatformWarned(application_id="A0", round_id="R1", platform_id="P-A0", year=2026, reason="不达标",
+                           rectify_by=date(2027, 6, 30), warned_at=AFTER)
+    async with TestKafkaBroker(harness.ready()) as broker:
+        await broker.publish(**envelope(event))
+    fresh = await client.http.get("/api/v1/public/platforms/P-A0", headers={"If-None-Match": cached.headers["etag"]})
+    assert fresh.status_code == 200 and fresh.json()["status"] == "warning"
+
+
+async def test_a_read_that_raced_a_change_is_not_kept() -> None:
+    cache = ReadCache()
+
+    async def produce() -> dict[str, str]:
+        cache.invalidate()  # the registry changed while this response was being read
+        return {"status": "old"}
+
+    await cache.load("k", produce)
+    assert (await cache.load("k", _new)).body == b'{"status":"new"}'
+
+
+async def _new() -> dict[str, str]:
+    return {"status": "new"}
+
+
+def test_if_none_match_compares_weakly() -> None:
+    assert matches('W/"a", "b"', '"a"') and matches("*", '"a"')
+    assert not matches('"b"', '"a"') and not matches(None, '"a"')
+
+
+async def test_the_cache_keeps_within_its_byte_budget_dropping_the_least_recently_used() -> None:
+    cache = ReadCache(budget=100)
+
+    async def page(n: int) -> dict[str, str]:
+        return {"page": str(n) * 30}
+
+    for n in range(5):
+        await cache.load(f"k{n}", lambda n=n: page(n))  # type: ignore[misc]
+    assert cache.stored <= 100 and list(cache._items) == ["k3", "k4"]
