@@ -262,3 +262,23 @@ async def test_pool_changes_are_audited_and_a_refused_import_is_not(client) -> N
     assert bad.status_code == 422
     assert [(r.action, r.target_id, r.outcome) for r in client.uow.audit] == [
         ("expert.put", "E020", "新增"), ("expert.put", "E020", "停用")]
+
+
+async def test_the_rubric_cannot_change_once_scoring_started_so_no_aggregate_mixes_versions(client) -> None:  # type: ignore[no-untyped-def]
+    other = DEFAULT_RUBRIC.model_copy(update={"version": "hubei-review-2026-v2"}).model_dump(mode="json")
+    before = {"round_id": "R1", "rubric": other}
+    assert (await client.province("PUT", "/api/v1/rounds/R1/review-settings", json=before)).status_code == 200
+    [panel] = await draw(client, application_ids=["A1"])
+    r = await client.as_(Role.EXPERT, panel["experts"][0], "POST", "/api/v1/assignments/A1/score", json=sheet(7))
+    assert r.status_code == 200 and r.json()["rubric_version"] == "hubei-review-2026-v2"
+    back = {"round_id": "R1", "rubric": DEFAULT_RUBRIC.model_dump(mode="json")}
+    r = await client.province("PUT", "/api/v1/rounds/R1/review-settings", json=back)
+    assert r.status_code == 409 and "已开始评分" in r.json()["detail"]
+    reweighted = {**other, "criteria": [{**c, "weight": w} for c, w in zip(
+        other["criteria"], ["15", "5", *[c["weight"] for c in other["criteria"][2:]]], strict=True)]}
+    r = await client.province("PUT", "/api/v1/rounds/R1/review-settings", json={"round_id": "R1", "rubric": reweighted})
+    assert r.status_code == 409  # the same version name with other weights is a change too
+    assert (await client.province("GET", "/api/v1/rounds/R1/review-settings")).json()["rubric"] == other
+    r = await client.province("PUT", "/api/v1/rounds/R1/review-settings", json={**before, "quota": 3})
+    assert r.status_code == 200  # the quota and lines may still change: they do not touch the sheets
+    assert [a.action for a in client.uow.audit].count("round.review_settings") == 2

@@ -26,8 +26,9 @@ from zhongshi_runtime.store import Store
 
 from zhongshi_review.domain import Candidate, DrawFailed, ScoreProblem, check_sheet, draw_panel, weighted_total
 from zhongshi_review.progress import propose, round_standings, settings_of, standing
-from zhongshi_review.records import Declination, Inspection, Override, Panel, RoundState, ScoreSheet
+from zhongshi_review.records import Declination, Inspection, Override, Panel, RoundState, ScoreSheet, ScoringStarted
 from zhongshi_review.repository import ReviewRepository
+from zhongshi_review.rubric import RoundConfig, Rubric
 
 Province = Annotated[Principal, Depends(require(Role.PROVINCE_OFFICIAL))]
 ExpertCaller = Annotated[Principal, Depends(require(Role.EXPERT))]
@@ -94,6 +95,16 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
         if panel is None or expert.organisation not in panel.experts:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"没有申报 {application_id} 的评审任务")
         return panel
+
+    async def pin_rubric(round_id: str, rubric: Rubric, session: Session) -> None:
+        """Fix the round's rubric with its first sheet; refuse a sheet checked against a rubric changed since.
+        Rewriting the settings makes a concurrent settings change conflict with this transaction (one retries)."""
+        settings = await repo.settings.get(round_id, session) or RoundConfig(round_id=round_id)
+        if settings.rubric != rubric:
+            raise _refused("本批次评分标准刚刚更新，请刷新后按新标准评分")
+        await repo.settings.put(round_id, settings, session)
+        await repo.scoring_started.add(round_id, ScoringStarted(round_id=round_id, rubric_version=rubric.version,
+                                                                at=clock()), session)
 
     async def put(store: Store[Any], key: str, item: BaseModel, audit: Audit) -> None:
         """Store one record with its audit, in one transaction."""
@@ -202,6 +213,7 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
                             scored_at=clock())
 
         async def work(session: Session) -> list[Event]:
+            await pin_rubric(panel.round_id, rubric, session)
             if not await repo.scores.add(f"{application_id}/{expert.organisation}", record, session):
                 raise _refused("您已对该申报评分，不能重复提交")
             return [Scored(application_id=application_id, round_id=panel.round_id, panel_id=panel.panel_id,

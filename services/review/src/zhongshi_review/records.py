@@ -63,6 +63,14 @@ class Override(BaseModel):
     at: datetime
 
 
+class ScoringStarted(BaseModel):
+    """The first score sheet of a round fixed its rubric: from then on the rubric cannot change."""
+
+    round_id: str
+    rubric_version: str
+    at: datetime
+
+
 class RoundState(BaseModel):
     round_id: str
     confirmed_at: datetime | None = None

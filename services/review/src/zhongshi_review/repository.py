@@ -11,7 +11,7 @@ from zhongshi_runtime.store import MemoryStore, MongoStore, Store
 
 from zhongshi_review.domain import Candidate
 from zhongshi_review.pool import Expert
-from zhongshi_review.records import CandidateNote, Inspection, Override, Panel, RoundState, ScoreSheet
+from zhongshi_review.records import CandidateNote, Inspection, Override, Panel, RoundState, ScoreSheet, ScoringStarted
 from zhongshi_review.rubric import RoundConfig
 
 
@@ -28,6 +28,7 @@ class ReviewRepository:
         self.overrides: Store[Override] = make("overrides", Override)
         self.rounds: Store[RoundState] = make("round_states", RoundState)
         self.notes: Store[CandidateNote] = make("candidate_notes", CandidateNote)
+        self.scoring_started: Store[ScoringStarted] = make("scoring_started", ScoringStarted)
 
     @classmethod
     def mongo(cls, db: AsyncDatabase[Any]) -> ReviewRepository:
