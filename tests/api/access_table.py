@@ -105,8 +105,15 @@ TABLE: list[Row] = [
         body="review_settings"),
     Row("review", "GET", "/api/v1/rounds/{round_id}/review-settings", {PR: 200, EX: 200, OEX: 200},
         args={"round_id": "round"}),
+    Row("review", "POST", "/api/v1/rounds/{round_id}/draw-commitment", {PR: 409},  # committed before the draw
+        args={"round_id": "round"}),
+    Row("review", "GET", "/api/v1/rounds/{round_id}/draw-commitment", {PR: 200, EX: 200, OEX: 200},
+        args={"round_id": "round"}),
     Row("review", "POST", "/api/v1/rounds/{round_id}/panels", {PR: 200}, args={"round_id": "round"}, body="draw"),
     Row("review", "GET", "/api/v1/panels/{application_id}", {PR: 200}, args={"application_id": "r1"}),
+    Row("review", "POST", "/api/v1/panels/{application_id}/top-up", {PR: 409},  # r1's panel is full
+        args={"application_id": "r1"}),
+    Row("review", "GET", "/api/v1/panels/{application_id}/verification", {PR: 200}, args={"application_id": "r1"}),
     Row("review", "GET", "/api/v1/assignments", {EX: 200, OEX: HIDDEN}, record="r1", see="r1"),
     Row("review", "GET", "/api/v1/assignments/{application_id}", {EX: 200, OEX: 404},
         args={"application_id": "r1"}, record="r1"),

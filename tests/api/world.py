@@ -130,8 +130,9 @@ class World:
             return {self.ids["r1"], self.ids["r2"]} <= waiting
 
         await eventually(candidates, "r1 and r2 in expert review", 60)
+        await self.ok("POST", "review", f"/api/v1/rounds/{round_id}/draw-commitment")
         await self.ok("POST", "review", f"/api/v1/rounds/{round_id}/panels", json={
-            "seed": self.uid, "application_ids": [self.ids["r1"], self.ids["r2"]]})
+            "application_ids": [self.ids["r1"], self.ids["r2"]]})
         for name in ("r1", "r2"):
             panel = (await self.ok("GET", "review", f"/api/v1/panels/{self.ids[name]}"))["panel"]
             self.panels[name] = panel
@@ -192,7 +193,7 @@ class World:
             "expert_csv": ("id,name,organisation,organisation_credit_code,title,fields,region_code,email,phone,"
                            f"active,relations\nE-{self.uid}-csv,李明,武汉大学,,教授,laser,420111,,,false,\n"),
             "review_settings": {"round_id": self.ids["round"], "panel_size": 2},
-            "draw": {"seed": self.uid, "application_ids": [self.ids["r1"], self.ids.get("r2", "")]},
+            "draw": {"application_ids": [self.ids["r1"], self.ids.get("r2", "")]},
             "sheet": {"scores": {c["key"]: c["max_score"] for c in criteria},
                       "comments": {c["key"]: "表现突出，具有示范带动作用。" for c in criteria}},
             "note": {"note": "经组内讨论，维持各自评分"},

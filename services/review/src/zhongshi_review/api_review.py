@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
@@ -12,7 +11,6 @@ from zhongshi_contracts.review import (
     DECISION_LABELS,
     AssignmentDeclined,
     Decision,
-    PanelDrawn,
     PanelMember,
     ReviewDecided,
     Scored,
@@ -33,12 +31,6 @@ from zhongshi_review.rubric import RoundConfig, Rubric
 Province = Annotated[Principal, Depends(require(Role.PROVINCE_OFFICIAL))]
 ExpertCaller = Annotated[Principal, Depends(require(Role.EXPERT))]
 Note = Annotated[str, Field(min_length=2, max_length=2000)]
-DRAW_BATCH = 100  # panels stored per transaction: a round of 1,000 candidates is drawn in ten
-
-
-class DrawRequest(BaseModel):
-    seed: str | None = Field(None, max_length=64, description="Recorded with the panel; random when omitted.")
-    application_ids: list[str] | None = Field(None, description="Only these; default: every ready candidate.")
 
 
 class Sheet(BaseModel):
@@ -114,50 +106,7 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
 
         await uow.run(work, audit=audit)
 
-    # ---- panels (province) ----
-    @api.post("/rounds/{round_id}/panels", summary="Draw panels for the round's ready candidates",
-              responses=errors(409))
-    async def draw(round_id: str, body: DrawRequest, principal: Province, request: Request) -> list[dict[str, Any]]:
-        await open_round(round_id)
-        settings = await settings_of(repo, round_id)
-        seed = body.seed or secrets.token_hex(8)
-        pool = await repo.experts.find()
-        wanted = [c for c in await repo.candidates.find(round_id=round_id)
-                  if c.ready and (body.application_ids is None or c.id in body.application_ids)]
-        drawn_before = await repo.panels.many(c.id for c in wanted)
-        results: list[dict[str, Any]] = []
-        new: list[tuple[Panel, PanelDrawn]] = []
-        for cand in wanted:
-            if cand.id in drawn_before:
-                continue
-            try:
-                drawn = draw_panel(pool, cand, settings, seed, shanghai_date(clock()))
-            except DrawFailed as exc:
-                results.append({"application_id": cand.id, "error": str(exc)})
-                continue
-            now = clock()
-            panel = Panel(application_id=cand.id, round_id=round_id, panel_id=f"P-{cand.id}", seed=seed,
-                          experts=drawn.experts, drawn_at=now, score_by=settings.score_by(shanghai_date(now)))
-            new.append((panel, PanelDrawn(
-                application_id=cand.id, round_id=round_id, panel_id=panel.panel_id, experts=drawn.experts,
-                seed=seed, candidates=drawn.candidates, excluded=len(drawn.exclusions), drawn_at=panel.drawn_at,
-                score_by=panel.score_by)))
-            results.append({"application_id": cand.id, "panel_id": panel.panel_id, "experts": drawn.experts,
-                            "seed": seed, "excluded_for_conflicts": drawn.exclusions, "score_by": panel.score_by})
-        for start in range(0, len(new), DRAW_BATCH):  # a transaction per batch, not per candidate
-            audit = Audit.request(principal, request, "panel.draw", "round", round_id, round_id=round_id,
-                                  reason=f"随机种子 {seed}")
-
-            async def work(session: Session, batch: list[tuple[Panel, PanelDrawn]] = new[start:start + DRAW_BATCH],
-                           audit: Audit = audit) -> list[Event]:
-                added = [(p, e) for p, e in batch if await repo.panels.add(p.application_id, p, session)]
-                audit.touches(p.application_id for p, _ in added)
-                audit.outcome = "；".join(f"{p.application_id}：{'、'.join(p.experts)}" for p, _ in added)
-                return [e for _, e in added]
-
-            await uow.run(work, audit=audit)
-        return results
-
+    # ---- panels (province); draws are in api_draws ----
     @api.get("/panels/{application_id}", summary="A panel with every score sheet (province)",
              responses=errors(404))
     async def read_panel(application_id: str, _: Province) -> dict[str, Any]:
