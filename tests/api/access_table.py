@@ -144,11 +144,13 @@ TABLE: list[Row] = [
     Row("registry", "GET", "/api/v1/calendar/{year}", {PR: 200}, args={"year": "2026"}),  # installed
     Row("registry", "PUT", "/api/v1/calendar/{year}", {PR: 200}, args={"year": "2100"}, body="holiday_notice"),
     Row("registry", "GET", "/api/v1/public/publicity/{round_id}", everyone(200), args={"round_id": "round"}),
-    Row("registry", "POST", "/api/v1/publicity/{round_id}/objections", everyone(201), args={"round_id": "round"},
-        body="objection"),
+    Row("registry", "POST", "/api/v1/publicity/{round_id}/objections", signed_in(201), args={"round_id": "round"},
+        body="objection"),  # anyone logged in (or with a contact verified by notify); anonymous: 401
     Row("registry", "GET", "/api/v1/rounds/{round_id}/objections", {PR: 200}, args={"round_id": "round"}),
     Row("registry", "POST", "/api/v1/objections/{objection_id}/resolve", {PR: 200},
         args={"objection_id": "objection"}, body="resolution"),
+    Row("registry", "POST", "/api/v1/rounds/{round_id}/objections/resolve", {PR: 404},  # not of this round
+        args={"round_id": "round"}, body="bulk_resolution"),
     Row("registry", "POST", "/api/v1/rounds/{round_id}/publicity/close", {PR: 409},  # the window is not over
         args={"round_id": "round"}),
     Row("registry", "POST", "/api/v1/platforms/{platform_id}/annual-reports", {A: 201, OA: 403},

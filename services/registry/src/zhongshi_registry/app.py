@@ -23,7 +23,7 @@ from zhongshi_contracts.registry import (
 from zhongshi_runtime.clock import Clock, DevelopmentClock, utc_now
 from zhongshi_runtime.service import ServiceKit
 
-from zhongshi_registry import api_dev, api_exports, api_lifecycle, api_public, api_publicity, handlers
+from zhongshi_registry import api_dev, api_exports, api_lifecycle, api_objections, api_public, api_publicity, handlers
 from zhongshi_registry.certificates import Signer
 from zhongshi_registry.entries import Thresholds
 from zhongshi_registry.metrics import RegistryMetrics
@@ -69,6 +69,7 @@ def create_app(settings: RegistrySettings | None = None, clock: Clock = utc_now,
     return kit.asgi([
         *routers,
         api_publicity.router(repo, kit.uow, clock, settings),
+        api_objections.router(repo, kit.uow, clock, settings),
         api_lifecycle.router(repo, kit.uow, clock, thresholds_of(settings)),
         api_exports.router(repo),
     ])
