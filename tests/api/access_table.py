@@ -180,6 +180,10 @@ TABLE: list[Row] = [
     Row("notify", "PUT", "/api/v1/contacts/{scope}", {PR: 200, OP: 200}, args={"scope": "county_code"},
         body="contact"),
     Row("notify", "GET", "/api/v1/contacts/{scope}", {PR: 200, OP: 200}, args={"scope": "county_code"}),
+    Row("notify", "POST", "/api/v1/public/contact-verifications", everyone(409),  # no SMS gateway in the stack
+        body="sms_verification"),
+    Row("notify", "POST", "/api/v1/public/contact-verifications/{verification_id}/confirm", everyone(409),
+        args={"verification_id": "V-unknown"}, body="verification_code"),
     Row("notify", "GET", "/api/v1/webhooks", {OP: 200}),
     Row("notify", "POST", "/api/v1/webhooks", {OP: 201}, body="webhook"),
     Row("notify", "POST", "/api/v1/webhooks/{subscription_id}/enable", {OP: 200},

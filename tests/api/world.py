@@ -214,6 +214,8 @@ class World:
             "national": {"profile": {d: {"score": "90", "notes": "表现突出"} for d in NATIONAL_DIMENSIONS}},
             "national_outcome": {"outcome": "upgraded"},
             "preferences": {"email": True, "sms": False},
+            "sms_verification": {"channel": "sms", "address": "13900007777"},
+            "verification_code": {"code": "123456"},
             "contact": {"name": "洪山区经信局", "email": "hongshan@example.cn"},
             "webhook": {"url": "http://127.0.0.1:9/matrix", "event_types": ["pilot.application.forwarded"]},
         }

@@ -5,6 +5,10 @@ through, and the province clears the pending ones in one bulk resolution."""
 
 from __future__ import annotations
 
+import email
+import email.policy
+import re
+import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -12,13 +16,15 @@ from typing import Any
 import httpx
 import pytest
 from pymongo import AsyncMongoClient
+from zhongshi_contracts.registry import PublicityItem
 from zhongshi_contracts.review import Decision
-from zhongshi_registry.domain import Publicity, PublicityItem
+from zhongshi_registry.domain import Publicity
 from zhongshi_registry.repository import RegistryRepository
 from zhongshi_registry.settings import RegistrySettings
 from zhongshi_runtime.auth import Role
 
 from zhongshi.launcher import Stack
+from zhongshi.polling import eventually
 
 pytestmark = pytest.mark.integration
 DEFAULTS = RegistrySettings()  # the limits the stack runs with: nothing is set for this test
@@ -80,3 +86,45 @@ async def test_an_objection_flood_is_refused_and_the_round_stays_closable(stack:
         assert r.status_code == 200 and r.json()["resolved"] == cap + 1
         left = (await http.get(f"{registry}/rounds/{round_id}/objections", headers=province)).json()
         assert {o["status"] for o in left} == {"dismissed"}
+
+
+def code_in_mailbox(stack: Stack, verification_sent_after: float) -> str | None:
+    """The six-digit code of the newest verification e-mail delivered to the local maildir since a moment."""
+    for path in sorted((stack.mailbox / "new").glob("*"), key=lambda p: p.stat().st_mtime, reverse=True):
+        if path.stat().st_mtime < verification_sent_after:
+            break
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        body = message.get_body(("plain",))
+        found = re.search(r"验证码为 (\d{6})", body.get_content() if body else "")
+        if found:
+            return found.group(1)
+    return None
+
+
+async def test_an_objector_without_a_login_proves_an_e_mail_with_notify_s_code(stack: Stack) -> None:
+    registry, notify = stack.url("registry") + "/api/v1", stack.url("notify") + "/api/v1"
+    province = {"Authorization": f"Bearer {stack.token(Role.PROVINCE_OFFICIAL, '42')}"}
+    round_id, address = f"R-OTP-{uuid.uuid4().hex[:8]}", f"objector-{uuid.uuid4().hex[:6]}@example.cn"
+    async with httpx.AsyncClient(timeout=30) as http:
+        today = date.fromisoformat((await http.get(f"{registry}/dev/clock", headers=province)).json()["today"])
+        await open_publicity(stack, round_id, today)
+        started = time.time() - 1
+        r = await http.post(f"{notify}/public/contact-verifications", json={"channel": "email", "address": address})
+        assert r.status_code == 202, r.text
+        verification = r.json()["id"]
+
+        async def delivered() -> str | None:
+            return code_in_mailbox(stack, started)
+
+        code = await eventually(delivered, what="the code in the local mailbox")
+        r = await http.post(f"{notify}/public/contact-verifications/{verification}/confirm", json={"code": code})
+        assert r.status_code == 200, r.text
+        proof = {r.json()["header"]: r.json()["proof"]}
+        body = {"application_id": f"{round_id}-A", "name": "赵六", "contact": address, "grounds": GROUNDS}
+        r = await http.post(f"{registry}/publicity/{round_id}/objections", json=body, headers=proof)
+        assert r.status_code == 201, r.text
+        other = await http.post(f"{registry}/publicity/{round_id}/objections", headers=proof,
+                                json={**body, "contact": "someone-else@example.cn"})
+        assert other.status_code == 422
+    for service in ("notify", "registry"):  # the code's message is in the recipient's mailbox only, never logged
+        assert "验证码为" not in stack.log(service).read_text(encoding="utf-8", errors="replace")

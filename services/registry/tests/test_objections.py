@@ -55,7 +55,7 @@ async def client(tmp_path: Path, make_dossier: Callable[..., Dossier]) -> AsyncI
 
 def proof(keys: Path, contact: str, key_file: str = "proof.pem", ttl: timedelta = timedelta(minutes=30)) -> str:
     key = contact_proof.load_private_key(keys / key_file, create=True)
-    return contact_proof.issue(key, contact, "V-1", datetime.now(UTC), ttl)
+    return contact_proof.issue(key, contact_proof.contact_digest(contact), "V-1", datetime.now(UTC), ttl)
 
 
 async def as_person(client: Client, subject: str, body: dict[str, Any] = OBJECTION) -> httpx.Response:

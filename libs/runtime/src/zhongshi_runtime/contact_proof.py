@@ -25,8 +25,9 @@ def contact_digest(contact: str) -> str:
     return hashlib.sha256(_FOLDED.sub("", contact).lower().encode()).hexdigest()
 
 
-def issue(key: Ed25519PrivateKey, contact: str, verification_id: str, now: datetime, ttl: timedelta) -> str:
-    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": contact_digest(contact), "jti": verification_id,
+def issue(key: Ed25519PrivateKey, digest: str, verification_id: str, now: datetime, ttl: timedelta) -> str:
+    """A proof for the contact whose `contact_digest` is ``digest``, valid for ``ttl``."""
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": digest, "jti": verification_id,
               "iat": int(now.timestamp()), "exp": int((now + ttl).timestamp())}
     return jwt.encode(claims, key, algorithm="EdDSA")
 
