@@ -149,7 +149,7 @@ TABLE: list[Row] = [
     Row("registry", "GET", "/api/v1/rounds/{round_id}/objections", {PR: 200}, args={"round_id": "round"}),
     Row("registry", "POST", "/api/v1/objections/{objection_id}/resolve", {PR: 200},
         args={"objection_id": "objection"}, body="resolution"),
-    Row("registry", "POST", "/api/v1/rounds/{round_id}/objections/resolve", {PR: 404},  # not of this round
+    Row("registry", "POST", "/api/v1/rounds/{round_id}/objections/resolve", {PR: 409},  # resolved by the row above
         args={"round_id": "round"}, body="bulk_resolution"),
     Row("registry", "POST", "/api/v1/rounds/{round_id}/publicity/close", {PR: 409},  # the window is not over
         args={"round_id": "round"}),

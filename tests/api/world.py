@@ -205,7 +205,7 @@ class World:
             "objection": {"application_id": self.ids["r1"], "name": "李四", "contact": "13900000000",
                           "grounds": "该平台的设备原值与实际不符，请核查。"},
             "resolution": {"upheld": False, "reason": "经核查，异议不成立"},
-            "bulk_resolution": {"objection_ids": ["OBJ-not-in-this-round"], "upheld": False,
+            "bulk_resolution": {"objection_ids": [self.ids.get("objection", "")], "upheld": False,
                                 "reason": "经核查，异议不成立"},
             "annual_report": {"year": self.today.year - 1, "service_projects": 12, "clients_served": 8,
                               "service_revenue": "6000000", "technology_transfers": 4,
