@@ -4,6 +4,7 @@ short of members, and re-running a draw to check it."""
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
@@ -16,10 +17,11 @@ from zhongshi_runtime.clock import Clock, shanghai_date
 from zhongshi_runtime.errors import errors
 from zhongshi_runtime.outbox import Session, UnitOfWork
 
-from zhongshi_review.domain import Candidate, DrawFailed, commitment_of, draw_panel, draw_rules, snapshot_of
+from zhongshi_review.domain import Candidate, Draw, DrawFailed, commitment_of, draw_panel, draw_rules, snapshot_of
 from zhongshi_review.progress import settings_of
 from zhongshi_review.records import DrawCommitment, Panel, PoolSnapshot, TopUp
 from zhongshi_review.repository import ReviewRepository
+from zhongshi_review.rubric import RoundConfig
 from zhongshi_review.verification import verify_panel
 
 Province = Annotated[Principal, Depends(require(Role.PROVINCE_OFFICIAL))]
@@ -46,6 +48,25 @@ def _event(panel: Panel, candidates: int, excluded: int, topped_up: list[str]) -
                       drawn_at=panel.drawn_at, score_by=panel.score_by, commitment=panel.commitment,
                       pool_version=panel.top_ups[-1].pool_version if topped_up else panel.pool_version,
                       topped_up=topped_up)
+
+
+def _topped_up(panel: Panel, cand: Candidate, settings: RoundConfig, pool: PoolSnapshot, now: datetime
+               ) -> tuple[Panel, Draw]:
+    """The panel filled to the round's size from ``pool``, with the top-up recorded; 409 when it cannot be."""
+    missing = settings.panel_size - len(panel.experts)
+    if missing <= 0:
+        raise _refused(f"评审组已有{len(panel.experts)}人，无需补充")
+    excluded = sorted({d.expert_id for d in panel.declined} | set(panel.experts))
+    seed, today = f"{panel.seed}/top-up-{len(panel.top_ups) + 1}", shanghai_date(now)
+    try:
+        drawn = draw_panel(pool.experts, cand, settings, seed, today, size=missing, exclude=frozenset(excluded))
+    except DrawFailed as exc:
+        raise _refused(f"补充抽取失败：{exc}") from None
+    top = TopUp(experts=drawn.experts, seed=seed, pool_version=pool.version, excluded=excluded, size=missing,
+                conflict_years=settings.conflict_years, exclude_same_city=settings.exclude_same_city, on=today,
+                at=now)
+    return panel.model_copy(update={"experts": [*panel.experts, *drawn.experts],
+                                    "top_ups": [*panel.top_ups, top]}), drawn
 
 
 def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
@@ -169,21 +190,7 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
         await open_round(panel.round_id)
         settings, cand = await settings_of(repo, panel.round_id), await candidate(application_id)
         pool = await snapshot()
-        missing = settings.panel_size - len(panel.experts)
-        if missing <= 0:
-            raise _refused(f"评审组已有{len(panel.experts)}人，无需补充")
-        excluded = sorted({d.expert_id for d in panel.declined} | set(panel.experts))
-        top = TopUp(experts=[], seed=f"{panel.seed}/top-up-{len(panel.top_ups) + 1}", pool_version=pool.version,
-                    excluded=excluded, size=missing, conflict_years=settings.conflict_years,
-                    exclude_same_city=settings.exclude_same_city, on=shanghai_date(clock()), at=clock())
-        try:
-            drawn = draw_panel(pool.experts, cand, settings, top.seed, top.on, size=missing,
-                               exclude=frozenset(excluded))
-        except DrawFailed as exc:
-            raise _refused(f"补充抽取失败：{exc}") from None
-        top = top.model_copy(update={"experts": drawn.experts})
-        updated = panel.model_copy(update={"experts": [*panel.experts, *drawn.experts],
-                                           "top_ups": [*panel.top_ups, top]})
+        updated, drawn = _topped_up(panel, cand, settings, pool, clock())
 
         async def work(session: Session) -> list[Event]:
             if await repo.panels.get(application_id, session) != panel:  # changed meanwhile: the caller retries
@@ -194,7 +201,7 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
 
         await uow.run(work, audit=Audit.request(
             principal, request, "panel.top_up", "application", application_id, application_ids=[application_id],
-            round_id=panel.round_id, reason=f"随机种子 {top.seed}；专家库版本 {pool.version}",
+            round_id=panel.round_id, reason=f"随机种子 {updated.top_ups[-1].seed}；专家库版本 {pool.version}",
             outcome="补充 " + "、".join(drawn.experts)))
         return updated
 
