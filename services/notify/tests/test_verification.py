@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 from zhongshi_notify import api_verification
 from zhongshi_notify.channels import SendResult
@@ -101,3 +102,16 @@ async def test_a_bad_address_or_a_channel_not_switched_on_is_refused(world: Worl
     r = await world.http.post(PATH, json={"channel": "email", "address": "wang@example.cn"})
     assert r.status_code == 409 and "邮件通道未开通" in r.json()["detail"]
     assert world.sms.sent == [] and world.uow.audit == []
+
+
+async def test_without_a_signing_key_no_code_is_sent_and_the_caller_is_told_to_log_in() -> None:
+    def missing() -> Ed25519PrivateKey:
+        raise FileNotFoundError("contact proof key is missing")
+
+    sms = FakeSms()
+    app = FastAPI()
+    app.include_router(api_verification.router(MemoryStore(), {Channel.SMS: sms}, missing, uow=InMemoryUnitOfWork(),
+                                               clock=lambda: NOW, per_client_hour=6, per_contact_hour=3))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        r = await http.post(PATH, json={"channel": "sms", "address": "13900008888"})
+    assert r.status_code == 503 and "登录" in r.json()["detail"] and sms.sent == []

@@ -84,6 +84,14 @@ def _message(challenge: Challenge, address: str, code: str) -> Delivery:
                     application_id="", created_at=challenge.created_at, next_attempt_at=challenge.created_at)
 
 
+def _usable(signing_key: Callable[[], Ed25519PrivateKey]) -> None:
+    """503 before any code is sent when no proof could be signed (the key is not configured)."""
+    try:
+        signing_key()
+    except (OSError, ValueError):
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "联系方式验证暂未开通，请登录后提出异议") from None
+
+
 def _masked(address: str) -> str:
     name, at, domain = address.partition("@")
     return f"{name[:1]}***{at}{domain}" if at else f"{address[:3]}****{address[-4:]}"
@@ -105,6 +113,7 @@ def router(challenges: Store[Challenge], senders: dict[Channel, Sender], signing
     @api.post("/contact-verifications", status_code=202, responses=errors(409, 429),
               summary="Send a one-time code to a phone or e-mail (no login)")
     async def request_code(body: VerificationRequest, request: Request) -> dict[str, object]:
+        _usable(signing_key)
         channel, address = _checked(body)
         sender = senders.get(channel)
         if sender is None:

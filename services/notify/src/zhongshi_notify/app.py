@@ -82,7 +82,10 @@ def create_app(settings: NotifySettings | None = None, clock: Clock = utc_now) -
                                               create=settings.environment == "development")
 
     async def load_proof_key() -> None:
-        proof_key()  # fail at start-up, not at the first verification; in development it writes the .pub too
+        try:
+            proof_key()  # in development this writes the key and its .pub for the registry
+        except (OSError, ValueError) as exc:  # optional: logged-in objectors do not need it
+            kit.logger.warning("contact verification is off until its key is provided: %s", exc)
 
     kit.on_startup(load_proof_key)
     verification = api_verification.router(
