@@ -90,13 +90,15 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
 
     async def pin_rubric(round_id: str, rubric: Rubric, session: Session) -> None:
         """Fix the round's rubric with its first sheet; refuse a sheet checked against a rubric changed since.
-        Rewriting the settings makes a concurrent settings change conflict with this transaction (one retries)."""
+        Only the first sheet writes: it rewrites the settings, so a settings change racing it conflicts and one
+        of the two retries; later sheets only read (a rubric change is refused once the mark exists)."""
         settings = await repo.settings.get(round_id, session) or RoundConfig(round_id=round_id)
         if settings.rubric != rubric:
             raise _refused("本批次评分标准刚刚更新，请刷新后按新标准评分")
-        await repo.settings.put(round_id, settings, session)
-        await repo.scoring_started.add(round_id, ScoringStarted(round_id=round_id, rubric_version=rubric.version,
-                                                                at=clock()), session)
+        if await repo.scoring_started.get(round_id, session) is None:
+            await repo.settings.put(round_id, settings, session)
+            await repo.scoring_started.put(round_id, ScoringStarted(round_id=round_id, rubric_version=rubric.version,
+                                                                    at=clock()), session)
 
     async def put(store: Store[Any], key: str, item: BaseModel, audit: Audit) -> None:
         """Store one record with its audit, in one transaction."""
