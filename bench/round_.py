@@ -152,8 +152,9 @@ class Round:
                     "divergence_threshold": "18"}
         _ok(await self.http.put(f"{self.review}/rounds/{self.round_id}/review-settings", json=settings,
                                 headers=self.province))
-        _ok(await self.http.post(f"{self.review}/rounds/{self.round_id}/panels", json={"seed": demo_review.SEED},
-                                 headers=self.province, timeout=900))
+        _ok(await self.http.post(f"{self.review}/rounds/{self.round_id}/draw-commitment", headers=self.province))
+        _ok(await self.http.post(f"{self.review}/rounds/{self.round_id}/panels", json={}, headers=self.province,
+                                 timeout=900))
         await in_parallel(CLIENTS, [e["id"] for e in pool], self._expert_scores)
         proposal = _ok(await self.http.get(f"{self.review}/rounds/{self.round_id}/proposal", headers=self.province))
         diverging = [i["application_id"] for i in proposal["incomplete"] if "分歧" in i["missing"]]

@@ -1,5 +1,6 @@
 """The sample round's publicity (公示) and registry: the province opens publicity for the decided round, a
-citizen files a real-name objection that the province dismisses, and when the window has passed the
+citizen logged in as the staff of another enterprise files a real-name objection (anonymous objections are
+refused) that the province dismisses, and when the window has passed the
 province closes publicity, which issues the certificates. The window is counted in working days, so the
 sample round moves the registry's development clock (`/api/v1/dev/clock`, development only) to the
 window's first day and then to the day after it ends."""
@@ -19,6 +20,7 @@ OBJECTION = {
     "grounds": "该平台申报的技术成果转化项目中有一项系关联企业之间的内部转让，建议核实其真实性。",
     "evidence": ["合同复印件一份"],
 }
+OBJECTOR = ("91420100MA4KDEMO0X", "objector-zhangsan")  # the enterprise the objector logged in for, the person
 DISMISSAL = "经核查，所涉技术成果转化合同真实有效，受让方与申报主体无关联关系，异议不成立。"
 
 
@@ -52,7 +54,8 @@ def run_publicity(stack: Stack, round_id: str, timeout: float = 30, opens_on: da
             travel_to(date.fromisoformat(publicity["starts_on"]))
             if not publicity["objections"] and publicity["items"]:
                 target = publicity["items"][0]["application_id"]
-                http.post(f"{registry}/publicity/{round_id}/objections",
+                objector = {"Authorization": f"Bearer {stack.token(Role.APPLICANT, *OBJECTOR)}"}
+                http.post(f"{registry}/publicity/{round_id}/objections", headers=objector,
                           json={**OBJECTION, "application_id": target}).raise_for_status()
             for objection in http.get(f"{registry}/rounds/{round_id}/objections", headers=province).json():
                 if objection["status"] == "pending":

@@ -1,4 +1,4 @@
-"""The sample round's expert review: a pool of 44 experts, panels drawn with a recorded seed, simulated
+"""The sample round's expert review: a pool of 44 experts, panels drawn with a committed seed, simulated
 experts scoring with a realistic spread, the leads' notes on diverging panels, one failed on-site
 inspection, and the province confirming the decision list — all through the review service's API."""
 
@@ -22,7 +22,6 @@ ORGANISATIONS = ["武汉大学", "华中科技大学", "武汉理工大学", "�
                  "湖北省标准化与质量研究院"]
 TITLES = ["教授", "研究员", "教授级高级工程师", "高级工程师"]
 FAILED_INSPECTION = {"荆州石油装备研究院": "现场核查发现中试线尚未通过安全验收，暂不具备对外服务条件。"}
-SEED = "R2026-DEMO-panels"
 EXPERTS_AT_ONCE = 8
 
 
@@ -87,7 +86,10 @@ def run_review(stack: Stack, round_id: str, app_ids: list[str], timeout: float =
         r = http.put(f"{review}/rounds/{round_id}/review-settings", json=settings, headers=province)
         if r.status_code != 409:  # already confirmed by an earlier run
             r.raise_for_status()
-            http.post(f"{review}/rounds/{round_id}/panels", json={"seed": SEED}, headers=province).raise_for_status()
+            committed = http.post(f"{review}/rounds/{round_id}/draw-commitment", headers=province)
+            if committed.status_code != 409:  # committed by an earlier run that stopped before confirming
+                committed.raise_for_status()
+            http.post(f"{review}/rounds/{round_id}/panels", json={}, headers=province).raise_for_status()
             score_everything(http, review, pool, expert_auth)
             settle_divergence(http, review, round_id, province, expert_auth)
             inspect(http, review, round_id, province)

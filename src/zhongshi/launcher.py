@@ -158,6 +158,8 @@ class Stack:
             "LOG_LEVEL": self.config.log_level,
             f"{base.upper()}_PORT": str(self.config.ports[name]),
             "REGISTRY_CERTIFICATE_KEY_FILE": str(self.var / "registry" / "certificate-ed25519.pem"),
+            "NOTIFY_CONTACT_PROOF_KEY_FILE": str(self.var / "notify" / "contact-proof-ed25519.pem"),
+            "REGISTRY_CONTACT_PROOF_PUBLIC_KEY_FILE": str(self.var / "notify" / "contact-proof-ed25519.pub"),
             **({"NOTIFY_SMTP_HOST": self.config.host, "NOTIFY_SMTP_PORT": str(self.config.mail_port)}
                if self.mail_sink is not None else {}),
             **(self.console_env() if base == CONSOLE else {}),

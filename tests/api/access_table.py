@@ -116,8 +116,15 @@ TABLE: list[Row] = [
         body="review_settings"),
     Row("review", "GET", "/api/v1/rounds/{round_id}/review-settings", {PR: 200, EX: 200, OEX: 200},
         args={"round_id": "round"}),
+    Row("review", "POST", "/api/v1/rounds/{round_id}/draw-commitment", {PR: 409},  # committed before the draw
+        args={"round_id": "round"}),
+    Row("review", "GET", "/api/v1/rounds/{round_id}/draw-commitment", {PR: 200, EX: 200, OEX: 200},
+        args={"round_id": "round"}),
     Row("review", "POST", "/api/v1/rounds/{round_id}/panels", {PR: 200}, args={"round_id": "round"}, body="draw"),
     Row("review", "GET", "/api/v1/panels/{application_id}", {PR: 200}, args={"application_id": "r1"}),
+    Row("review", "POST", "/api/v1/panels/{application_id}/top-up", {PR: 409},  # r1's panel is full
+        args={"application_id": "r1"}),
+    Row("review", "GET", "/api/v1/panels/{application_id}/verification", {PR: 200}, args={"application_id": "r1"}),
     Row("review", "GET", "/api/v1/assignments", {EX: 200, OEX: HIDDEN}, record="r1", see="r1"),
     Row("review", "GET", "/api/v1/assignments/{application_id}", {EX: 200, OEX: 404},
         args={"application_id": "r1"}, record="r1"),
@@ -150,11 +157,13 @@ TABLE: list[Row] = [
     Row("registry", "GET", "/api/v1/calendar/{year}", {PR: 200}, args={"year": "2026"}),  # installed
     Row("registry", "PUT", "/api/v1/calendar/{year}", {PR: 200}, args={"year": "2100"}, body="holiday_notice"),
     Row("registry", "GET", "/api/v1/public/publicity/{round_id}", everyone(200), args={"round_id": "round"}),
-    Row("registry", "POST", "/api/v1/publicity/{round_id}/objections", everyone(201), args={"round_id": "round"},
-        body="objection"),
+    Row("registry", "POST", "/api/v1/publicity/{round_id}/objections", signed_in(201), args={"round_id": "round"},
+        body="objection"),  # anyone logged in (or with a contact verified by notify); anonymous: 401
     Row("registry", "GET", "/api/v1/rounds/{round_id}/objections", {PR: 200}, args={"round_id": "round"}),
     Row("registry", "POST", "/api/v1/objections/{objection_id}/resolve", {PR: 200},
         args={"objection_id": "objection"}, body="resolution"),
+    Row("registry", "POST", "/api/v1/rounds/{round_id}/objections/resolve", {PR: 409},  # resolved by the row above
+        args={"round_id": "round"}, body="bulk_resolution"),
     Row("registry", "POST", "/api/v1/rounds/{round_id}/publicity/close", {PR: 409},  # the window is not over
         args={"round_id": "round"}),
     Row("registry", "POST", "/api/v1/platforms/{platform_id}/annual-reports", {A: 201, OA: 403},
@@ -184,6 +193,10 @@ TABLE: list[Row] = [
     Row("notify", "PUT", "/api/v1/contacts/{scope}", {PR: 200, OP: 200}, args={"scope": "county_code"},
         body="contact"),
     Row("notify", "GET", "/api/v1/contacts/{scope}", {PR: 200, OP: 200}, args={"scope": "county_code"}),
+    Row("notify", "POST", "/api/v1/public/contact-verifications", everyone(409),  # no SMS gateway in the stack
+        body="sms_verification"),
+    Row("notify", "POST", "/api/v1/public/contact-verifications/{verification_id}/confirm", everyone(409),
+        args={"verification_id": "V-unknown"}, body="verification_code"),
     Row("notify", "GET", "/api/v1/webhooks", {OP: 200}),
     Row("notify", "POST", "/api/v1/webhooks", {OP: 201}, body="webhook"),
     Row("notify", "POST", "/api/v1/webhooks/{subscription_id}/enable", {OP: 200},

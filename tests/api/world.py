@@ -135,8 +135,9 @@ class World:
             return {self.ids["r1"], self.ids["r2"]} <= waiting
 
         await eventually(candidates, "r1 and r2 in expert review", 60)
+        await self.ok("POST", "review", f"/api/v1/rounds/{round_id}/draw-commitment")
         await self.ok("POST", "review", f"/api/v1/rounds/{round_id}/panels", json={
-            "seed": self.uid, "application_ids": [self.ids["r1"], self.ids["r2"]]})
+            "application_ids": [self.ids["r1"], self.ids["r2"]]})
         for name in ("r1", "r2"):
             panel = (await self.ok("GET", "review", f"/api/v1/panels/{self.ids[name]}"))["panel"]
             self.panels[name] = panel
@@ -209,7 +210,7 @@ class World:
             "expert_csv": ("id,name,organisation,organisation_credit_code,title,fields,region_code,email,phone,"
                            f"active,relations\nE-{self.uid}-csv,李明,武汉大学,,教授,laser,420111,,,false,\n"),
             "review_settings": {"round_id": self.ids["round"], "panel_size": 2},
-            "draw": {"seed": self.uid, "application_ids": [self.ids["r1"], self.ids.get("r2", "")]},
+            "draw": {"application_ids": [self.ids["r1"], self.ids.get("r2", "")]},
             "sheet": {"scores": {c["key"]: c["max_score"] for c in criteria},
                       "comments": {c["key"]: "表现突出，具有示范带动作用。" for c in criteria}},
             "note": {"note": "经组内讨论，维持各自评分"},
@@ -221,6 +222,8 @@ class World:
             "objection": {"application_id": self.ids["r1"], "name": "李四", "contact": "13900000000",
                           "grounds": "该平台的设备原值与实际不符，请核查。"},
             "resolution": {"upheld": False, "reason": "经核查，异议不成立"},
+            "bulk_resolution": {"objection_ids": [self.ids.get("objection", "")], "upheld": False,
+                                "reason": "经核查，异议不成立"},
             "annual_report": {"year": self.today.year - 1, "service_projects": 12, "clients_served": 8,
                               "service_revenue": "6000000", "technology_transfers": 4,
                               "equipment_value": "12000000", "staff": 20},
@@ -228,6 +231,8 @@ class World:
             "national": {"profile": {d: {"score": "90", "notes": "表现突出"} for d in NATIONAL_DIMENSIONS}},
             "national_outcome": {"outcome": "upgraded"},
             "preferences": {"email": True, "sms": False},
+            "sms_verification": {"channel": "sms", "address": "13900007777"},
+            "verification_code": {"code": "123456"},
             "contact": {"name": "洪山区经信局", "email": "hongshan@example.cn"},
             "webhook": {"url": "http://127.0.0.1:9/matrix", "event_types": ["pilot.application.forwarded"]},
         }

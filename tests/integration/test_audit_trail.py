@@ -88,7 +88,8 @@ def test_every_step_of_the_sample_round_has_a_record_with_its_person(stack: Stac
         records = audit(stack, service, action=action)
         assert records and all(r["actor_subject"] and r["actor_role"] == "province_official" for r in records)
     [filed, *_] = audit(stack, "registry", action="objection.file")
-    assert filed["actor_subject"] == "public" and "张" not in str(filed)  # the objector is not in the trail
+    assert filed["actor_subject"] == "objector-zhangsan" and filed["actor_role"] == "applicant"  # logged in
+    assert "张三" not in str(filed) and "13800001111" not in str(filed)  # what was typed stays out of the trail
 
 
 def test_one_application_s_trail_across_the_services_is_in_time_order(stack: Stack) -> None:

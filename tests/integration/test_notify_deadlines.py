@@ -53,14 +53,16 @@ async def experts(api, fresh_dossier):  # type: ignore[no-untyped-def]
 
 
 async def test_drawn_experts_are_told_the_rounds_scoring_deadline(api, experts) -> None:  # type: ignore[no-untyped-def]
-    round_id, app_id, d, tag = experts
+    round_id, app_id, d, _ = experts
     r = await api.call("PUT", "review", f"/api/v1/rounds/{round_id}/review-settings", Role.PROVINCE_OFFICIAL, "42",
                        json={"round_id": round_id, "scoring_days": 6})
     assert r.status_code == 200, r.text
+    r = await api.call("POST", "review", f"/api/v1/rounds/{round_id}/draw-commitment", Role.PROVINCE_OFFICIAL, "42")
+    assert r.status_code == 201, r.text
 
     async def drawn() -> dict[str, Any] | None:  # review has the candidate once it consumed `forwarded`
         r = await api.call("POST", "review", f"/api/v1/rounds/{round_id}/panels", Role.PROVINCE_OFFICIAL, "42",
-                           json={"seed": tag, "application_ids": [app_id]})
+                           json={"application_ids": [app_id]})
         assert r.status_code == 200, r.text
         return next(iter(r.json()), None)
 

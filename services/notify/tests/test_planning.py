@@ -169,3 +169,13 @@ def test_experts_are_told_of_their_assignment_and_the_applicant_of_the_decision(
     assert [n.recipient for n in notices(declined(None), None, {})] == ["42"]
     [told] = notices(decided(make_dossier()), None, {})
     assert told.recipient == make_dossier().applicant.credit_code and "拟认定" in told.facts["decision"]
+
+
+def test_a_topped_up_panel_tells_only_the_experts_it_added() -> None:
+    from zhongshi_notify.notices import notices
+
+    from .samples import panel_drawn
+
+    topped = panel_drawn(experts=("E001", "E002", "E009")).model_copy(update={"topped_up": ["E009"]})
+    [told] = notices(topped, None, {})
+    assert (told.recipient, told.facts["lead"]) == ("E009", "")

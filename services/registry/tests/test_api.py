@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from openpyxl import load_workbook
 from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.review import Decision
-from zhongshi_registry import api_exports, api_lifecycle, api_public, api_publicity
+from zhongshi_registry import api_exports, api_lifecycle, api_objections, api_public, api_publicity
 from zhongshi_registry.certificates import Signer
 from zhongshi_registry.entries import Thresholds
 from zhongshi_registry.repository import RegistryRepository
@@ -43,6 +43,7 @@ async def client(tmp_path: Path, make_dossier: Callable[..., Dossier]) -> AsyncI
     app.state.authenticator = file_authenticator(tmp_path)
     app.include_router(api_public.router(repo, lambda: signers[-1], clock))
     app.include_router(api_publicity.router(repo, uow, clock, settings))
+    app.include_router(api_objections.router(repo, uow, clock, settings))
     app.include_router(api_lifecycle.router(repo, uow, clock, Thresholds()))
     app.include_router(api_exports.router(repo))
     for i, kind in enumerate((Decision.ACCREDIT, Decision.ACCREDIT, Decision.CULTIVATE, Decision.DECLINE)):
@@ -55,15 +56,20 @@ async def client(tmp_path: Path, make_dossier: Callable[..., Dossier]) -> AsyncI
         yield c
 
 
+CITIZEN = "91420100MA4K000001"  # an objector logged in (any role: a person identified by the province's login)
 OBJECTION = {"application_id": "A1", "name": "张三", "contact": "13800000000",
              "grounds": "该平台申报的设备原值与实际不符，请核实。", "evidence": ["现场照片"]}
+
+
+async def file_objection(client: Client, body: dict[str, Any]) -> httpx.Response:
+    return await client.as_(Role.APPLICANT, CITIZEN, "POST", "/api/v1/publicity/R1/objections", json=body)
 
 
 async def open_and_object(client: Client) -> str:
     r = await client.province("POST", "/api/v1/rounds/R1/publicity", json={})
     assert r.status_code == 200, r.text
     client.clock.now = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
-    r = await client.http.post("/api/v1/publicity/R1/objections", json=OBJECTION)
+    r = await file_objection(client, OBJECTION)
     assert r.status_code == 201, r.text
     return str(r.json()["id"])
 
@@ -126,13 +132,13 @@ async def test_a_schedule_is_refused_for_an_installed_year_or_with_dates_of_anot
 
 
 async def test_an_objection_outside_the_window_is_refused_with_a_clear_message(client: Client) -> None:
-    assert (await client.http.post("/api/v1/publicity/R1/objections", json=OBJECTION)).status_code == 409
+    assert (await file_objection(client, OBJECTION)).status_code == 409
     await client.province("POST", "/api/v1/rounds/R1/publicity", json={})
-    r = await client.http.post("/api/v1/publicity/R1/objections", json=OBJECTION)  # Friday: opens Monday
+    r = await file_objection(client, OBJECTION)  # Friday: opens Monday
     assert r.status_code == 409 and "2026-11-30 至 2026-12-04" in r.json()["detail"]
     client.clock.now = AFTER
-    assert (await client.http.post("/api/v1/publicity/R1/objections", json=OBJECTION)).status_code == 409
-    r = await client.http.post("/api/v1/publicity/R1/objections", json={**OBJECTION, "name": ""})
+    assert (await file_objection(client, OBJECTION)).status_code == 409
+    r = await file_objection(client, {**OBJECTION, "name": ""})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "name"
 
 
@@ -163,7 +169,8 @@ async def test_an_upheld_objection_declines_the_application_when_publicity_close
     assert [r.action for r in client.uow.audit] == ["publicity.open", "objection.file", "objection.resolve",
                                                     "publicity.close"]
     assert opened.application_ids == ["A0", "A1", "A2"] and closing.application_ids == ["A0", "A1", "A2"]
-    assert (filed.actor_subject, filed.target_id, filed.application_ids) == ("public", objection_id, ["A1"])
+    assert (filed.actor_subject, filed.target_id, filed.application_ids) == (
+        f"applicant:{CITIZEN}", objection_id, ["A1"])  # the logged-in objector, never the name or contact typed
     assert "张三" not in filed.model_dump_json() and "13800000000" not in filed.model_dump_json()
     assert (resolved.actor_subject, resolved.reason, resolved.outcome, resolved.application_ids) == (
         "province_official:42", "经核实，设备原值虚报", "成立", ["A1"])

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from zhongshi_review import api_pool, api_review
+from zhongshi_review import api_draws, api_pool, api_review
 from zhongshi_review.repository import ReviewRepository
 from zhongshi_review.rubric import DEFAULT_RUBRIC
 from zhongshi_runtime.auth import Role
@@ -38,6 +38,7 @@ async def client(tmp_path: Path, make_dossier):  # type: ignore[no-untyped-def]
     app = FastAPI()
     app.state.authenticator = file_authenticator(tmp_path)
     app.include_router(api_pool.router(repo, uow))
+    app.include_router(api_draws.router(repo, uow, lambda: NOW))
     app.include_router(api_review.router(repo, uow, lambda: NOW))
     for n in range(8):
         await repo.experts.put(f"E{n:03d}", expert(n, ["laser"]))
@@ -52,15 +53,25 @@ def sheet(value: int) -> dict:  # type: ignore[type-arg]
     return {"scores": {c.key: value for c in DEFAULT_RUBRIC.criteria}, "comments": comments}
 
 
+async def commit(client: Client) -> dict:  # type: ignore[type-arg]
+    """The round's draw commitment, published once before the first draw."""
+    r = await client.province("GET", "/api/v1/rounds/R1/draw-commitment")
+    if r.status_code == 404:
+        r = await client.province("POST", "/api/v1/rounds/R1/draw-commitment")
+        assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
 async def draw(client: Client, **body) -> list[dict]:  # type: ignore[no-untyped-def, type-arg]
-    r = await client.province("POST", "/api/v1/rounds/R1/panels", json={"seed": "s1", **body})
+    await commit(client)
+    r = await client.province("POST", "/api/v1/rounds/R1/panels", json=body)
     assert r.status_code == 200, r.text
     return list(r.json())
 
 
 async def test_a_draw_is_recorded_with_its_seed_and_announced(client) -> None:  # type: ignore[no-untyped-def]
     [first, second] = await draw(client)
-    assert first["seed"] == "s1" and len(first["experts"]) == 5
+    assert len(first["seed"]) == 32 and len(first["experts"]) == 5
     assert [e.experts for e in client.published("pilot.review.panel-drawn")] == [first["experts"], second["experts"]]
     assert await draw(client) == []  # drawn already: nothing redrawn
 
@@ -73,15 +84,16 @@ async def test_panels_are_stored_a_batch_per_transaction_and_each_announced_once
         transactions.append(work)
         return await run(work, **kw)
 
+    await commit(client)
     monkeypatch.setattr(client.uow, "run", counted)
-    monkeypatch.setattr(api_review, "DRAW_BATCH", 1)
+    monkeypatch.setattr(api_draws, "DRAW_BATCH", 1)
     assert [d["application_id"] for d in await draw(client, application_ids=["A1", "A2"])] == ["A1", "A2"]
     assert len(transactions) == 2  # a batch of one each
     assert [e.application_id for e in client.published("pilot.review.panel-drawn")] == ["A1", "A2"]
     first = await client.repo.candidates.get("A1")
     for app_id in ("B1", "B2", "B3"):
         await client.repo.candidates.put(app_id, first.model_copy(update={"id": app_id}))
-    monkeypatch.setattr(api_review, "DRAW_BATCH", 100)
+    monkeypatch.setattr(api_draws, "DRAW_BATCH", 100)
     assert [d["application_id"] for d in await draw(client)] == ["B1", "B2", "B3"]
     assert len(transactions) == 3  # three candidates left, one transaction
 
@@ -190,9 +202,12 @@ async def test_the_round_is_proposed_reconciled_overridden_and_confirmed_once(cl
     assert (await client.province("POST", "/api/v1/rounds/R1/confirm")).status_code == 409
     assert len(client.published("pilot.review.decided")) == 2
     trail = client.uow.audit  # one record per change, none for the refusals (409, 403/404) above
-    assert [r.action for r in trail] == ["round.review_settings", "panel.draw", *["assignment.score"] * 10,
+    assert [r.action for r in trail][:2] == ["round.review_settings", "draw.commit"]
+    trail = trail[1:]  # the commitment's record is checked in test_draws.py
+    assert [r.action for r in trail] == ["draw.commit", "panel.draw", *["assignment.score"] * 10,
                                          "panel.reconcile", "decision.override", "decision.confirm"]
-    assert sorted(trail[1].application_ids) == ["A1", "A2"] and "s1" in trail[1].reason
+    seed = (await client.province("GET", "/api/v1/rounds/R1/draw-commitment")).json()["seed"]
+    assert sorted(trail[1].application_ids) == ["A1", "A2"] and seed in trail[1].reason
     panel_a2 = (await client.province("GET", "/api/v1/panels/A2")).json()["panel"]["experts"]
     assert [(r.actor_subject, r.target_id) for r in trail[2:12]] == [
         *[(f"expert:{e}", "A1") for e in experts_a1], *[(f"expert:{e}", "A2") for e in panel_a2]]
@@ -260,3 +275,23 @@ async def test_pool_changes_are_audited_and_a_refused_import_is_not(client) -> N
     assert bad.status_code == 422
     assert [(r.action, r.target_id, r.outcome) for r in client.uow.audit] == [
         ("expert.put", "E020", "新增"), ("expert.put", "E020", "停用")]
+
+
+async def test_the_rubric_cannot_change_once_scoring_started_so_no_aggregate_mixes_versions(client) -> None:  # type: ignore[no-untyped-def]
+    other = DEFAULT_RUBRIC.model_copy(update={"version": "hubei-review-2026-v2"}).model_dump(mode="json")
+    before = {"round_id": "R1", "rubric": other}
+    assert (await client.province("PUT", "/api/v1/rounds/R1/review-settings", json=before)).status_code == 200
+    [panel] = await draw(client, application_ids=["A1"])
+    r = await client.as_(Role.EXPERT, panel["experts"][0], "POST", "/api/v1/assignments/A1/score", json=sheet(7))
+    assert r.status_code == 200 and r.json()["rubric_version"] == "hubei-review-2026-v2"
+    back = {"round_id": "R1", "rubric": DEFAULT_RUBRIC.model_dump(mode="json")}
+    r = await client.province("PUT", "/api/v1/rounds/R1/review-settings", json=back)
+    assert r.status_code == 409 and "已开始评分" in r.json()["detail"]
+    reweighted = {**other, "criteria": [{**c, "weight": w} for c, w in zip(
+        other["criteria"], ["15", "5", *[c["weight"] for c in other["criteria"][2:]]], strict=True)]}
+    r = await client.province("PUT", "/api/v1/rounds/R1/review-settings", json={"round_id": "R1", "rubric": reweighted})
+    assert r.status_code == 409  # the same version name with other weights is a change too
+    assert (await client.province("GET", "/api/v1/rounds/R1/review-settings")).json()["rubric"] == other
+    r = await client.province("PUT", "/api/v1/rounds/R1/review-settings", json={**before, "quota": 3})
+    assert r.status_code == 200  # the quota and lines may still change: they do not touch the sheets
+    assert [a.action for a in client.uow.audit].count("round.review_settings") == 2

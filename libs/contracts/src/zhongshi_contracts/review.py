@@ -37,6 +37,15 @@ class PanelDrawn(Event):
         None, description="Last day (Asia/Shanghai, inclusive) for the panel's experts to score, from the round's "
                           "review settings; a replacement drawn after a decline inherits it. None: no deadline set.",
         examples=["2026-12-07"])
+    commitment: str | None = Field(
+        None, description="SHA-256 (hex) of `seed`, published before the round's first draw (commit-reveal): "
+                          "the seed was fixed before anyone could see what it draws. None: drawn before commitments.")
+    pool_version: str | None = Field(
+        None, description="The expert-pool snapshot drawn from (SHA-256 of its canonical JSON, contacts left out); "
+                          "with the seed it lets the draw be re-run. None: drawn before snapshots.")
+    topped_up: list[str] = Field(
+        default_factory=list, description="Experts added to a panel short of members (a decline without a "
+                                          "replacement); empty for a first draw. `experts` is the whole panel.")
 
 
 class AssignmentDeclined(Event):

@@ -1,6 +1,6 @@
 """The error bodies every service answers with, and their place in the OpenAPI documents.
 
-A refusal is ``{"detail": "<why, in Chinese>"}`` (401, 403, 404, 409, 412, 413); bad input is FastAPI's 422 whose
+A refusal is ``{"detail": "<why, in Chinese>"}`` (401, 403, 404, 409, 412, 413, 429); bad input is FastAPI's 422 whose
 ``detail[].loc`` names the field. A route declares its own refusals with ``responses=errors(404, 409)``; the
 kit declares what it enforces itself on every operation (`document_kit_errors`): 401 where a token is needed,
 403 where roles are named, 413 where there is a body."""
@@ -29,6 +29,7 @@ DESCRIPTIONS = {
     409: "当前状态不允许此操作（原因见 detail）",
     412: "If-Match 与当前版本不一致：记录已被他人修改，请重新读取后再提交",
     413: "请求体超过上限",
+    429: "请求过于频繁：按 Retry-After 头所示的秒数后再试",
 }
 
 

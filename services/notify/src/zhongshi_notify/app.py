@@ -4,12 +4,17 @@ with reminders before deadlines and escalation after them."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import cache
+from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
+from zhongshi_runtime import contact_proof
 from zhongshi_runtime.clock import Clock, utc_now
 from zhongshi_runtime.service import ServiceKit
+from zhongshi_runtime.store import MongoStore
 
-from zhongshi_notify import api, handlers
+from zhongshi_notify import api, api_verification, handlers
 from zhongshi_notify.channels import EmailSender, Sender, SmsSender, WebhookSender
 from zhongshi_notify.deliveries import MongoDeliveryStore
 from zhongshi_notify.dispatcher import Dispatcher
@@ -80,8 +85,25 @@ def create_app(settings: NotifySettings | None = None, clock: Clock = utc_now) -
     kit.on_startup(indexes)
     kit.every(settings.reminder_interval_s, fire_timers)
     https_only = settings.environment == "production"
+
+    @cache
+    def proof_key() -> Ed25519PrivateKey:
+        return contact_proof.load_private_key(Path(settings.contact_proof_key_file),
+                                              create=settings.environment == "development")
+
+    async def load_proof_key() -> None:
+        try:
+            proof_key()  # in development this writes the key and its .pub for the registry
+        except (OSError, ValueError) as exc:  # optional: logged-in objectors do not need it
+            kit.logger.warning("contact verification is off until its key is provided: %s", exc)
+
+    kit.on_startup(load_proof_key)
+    verification = api_verification.router(
+        MongoStore(kit.db, "contact_verifications", api_verification.Challenge), channels, proof_key, uow=kit.uow,
+        clock=clock, per_client_hour=settings.verifications_per_client_hour,
+        per_contact_hour=settings.verifications_per_contact_hour)
     return kit.asgi([api.router(repo, store, uow=kit.uow, topics=kit.consumers.topics, clock=clock,
-                                https_only=https_only)])
+                                https_only=https_only), verification])
 
 
 def _drain(dispatcher: Dispatcher, channel: Channel) -> Callable[[], Awaitable[None]]:

@@ -171,8 +171,9 @@ def _round_scheduled(e: RoundScheduled, _base: dict[str, str], *_: Any) -> list[
 def _panel_drawn(e: PanelDrawn, base: dict[str, str], *_: Any) -> list[Notice]:
     """Each drawn expert (addressed by expert id; the applicant is not told who judges it)."""
     score_by = cn_date(e.score_by) if e.score_by else "评审通知规定的期限"
-    return [_expert("review.panel-drawn.expert", expert, base, lead="（您为评审组组长）" if i == 0 else "",
-                    score_by=score_by) for i, expert in enumerate(e.experts)]
+    told = e.topped_up or e.experts  # a top-up tells only the experts it added
+    return [_expert("review.panel-drawn.expert", expert, base, score_by=score_by,
+                    lead="（您为评审组组长）" if expert == e.experts[0] else "") for expert in told]
 
 
 def _assignment_declined(e: AssignmentDeclined, base: dict[str, str], *_: Any) -> list[Notice]:

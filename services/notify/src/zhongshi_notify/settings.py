@@ -27,6 +27,13 @@ class NotifySettings(ServiceSettings):
     sms_gateway_token: str = Field("", validation_alias="NOTIFY_SMS_GATEWAY_TOKEN")
     sms_timeout_s: float = Field(10, gt=0, validation_alias="NOTIFY_SMS_TIMEOUT_S")
 
+    contact_proof_key_file: str = Field(
+        "var/notify/contact-proof-ed25519.pem", validation_alias="NOTIFY_CONTACT_PROOF_KEY_FILE",
+        description="Ed25519 key signing the proofs of a verified contact (objections); the public key is "
+                    "beside it (.pub) for the registry. Created in development when missing.")
+    verifications_per_client_hour: int = Field(10, ge=1, validation_alias="NOTIFY_VERIFICATIONS_PER_CLIENT_HOUR")
+    verifications_per_contact_hour: int = Field(3, ge=1, validation_alias="NOTIFY_VERIFICATIONS_PER_CONTACT_HOUR")
+
     webhook_timeout_s: float = Field(10, gt=0, validation_alias="NOTIFY_WEBHOOK_TIMEOUT_S")
     webhook_failure_threshold: int = Field(5, ge=1, validation_alias="NOTIFY_WEBHOOK_FAILURE_THRESHOLD")
 

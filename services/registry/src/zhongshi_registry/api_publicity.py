@@ -3,24 +3,20 @@ province resolves objections and closes publicity, which lists platforms and cul
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from zhongshi_contracts.events import Event
-from zhongshi_contracts.inputs import Flag
 from zhongshi_contracts.registry import (
     FinalDecision,
     ObjectionOutcome,
-    ObjectionResolved,
     PlatformAccredited,
     PlatformCultivationListed,
     PublicityClosed,
-    PublicityObjectionFiled,
     PublicityOpened,
 )
 from zhongshi_contracts.review import Decision
@@ -29,6 +25,7 @@ from zhongshi_runtime.auth import Principal, Role, require
 from zhongshi_runtime.clock import Clock, shanghai_date
 from zhongshi_runtime.errors import errors
 from zhongshi_runtime.outbox import Session, UnitOfWork
+from zhongshi_runtime.paging import Offset
 
 from zhongshi_registry import domain
 from zhongshi_registry.domain import Objection, ObjectionStatus, Publicity, Refused
@@ -52,14 +49,6 @@ class OpenRequest(BaseModel):
     working_days: int | None = Field(None, ge=1, le=60, description="Default: REGISTRY_PUBLICITY_WORKING_DAYS (5).")
 
 
-class ObjectionRequest(BaseModel):
-    application_id: str = Field(min_length=1, max_length=64, description="The publicised application objected to.")
-    name: str = Field(min_length=2, max_length=50, description="Real name (实名), never published.")
-    contact: str = Field(min_length=5, max_length=100, description="Phone or e-mail, never published.")
-    grounds: str = Field(min_length=10, max_length=4000, description="异议理由.")
-    evidence: list[str] = Field(default_factory=list, max_length=20, description="Evidence descriptions.")
-
-
 Year = Annotated[int, Path(ge=2000, le=2100, examples=[2027])]
 
 
@@ -67,11 +56,6 @@ class CalendarYear(BaseModel):
     year: int
     source: str = Field(description="The installed calendar's version, or the notice the entered schedule is from.")
     entered: HolidaySchedule | None = Field(None, description="The schedule entered for the year, if any.")
-
-
-class Resolution(BaseModel):
-    upheld: Flag
-    reason: Reason
 
 
 def conflict(message: str) -> HTTPException:
@@ -153,61 +137,13 @@ def router(repo: RegistryRepository, uow: UnitOfWork, clock: Clock, settings: Re
 
     @api.get("/public/publicity/{round_id}", tags=["public"], summary="The publicity list (no login)",
              responses=errors(404))
-    async def show(round_id: str) -> dict[str, Any]:
+    async def show(round_id: str, offset: Offset = 0, limit: Annotated[int, Query(ge=1, le=500)] = 100
+                   ) -> dict[str, Any]:
+        """The publicity with one page of its objections, oldest first (`objections_total` counts them all)."""
         publicity = await publicity_of(round_id)
-        objections = await repo.objections.find(round_id=round_id)
-        return {**publicity.model_dump(mode="json"), "objections": [public_objection(o) for o in objections]}
-
-    @api.post("/publicity/{round_id}/objections", status_code=201, tags=["public"],
-              summary="File a real-name objection during the window (no login)", responses=errors(409))
-    async def object_(round_id: str, body: ObjectionRequest, request: Request) -> dict[str, Any]:
-        now = clock()
-        try:
-            domain.check_objection(await repo.publicity.get(round_id), body.application_id, shanghai_date(now))
-        except Refused as exc:
-            raise conflict(str(exc)) from exc
-        objection = Objection(id=f"OBJ-{uuid.uuid4().hex[:12]}", round_id=round_id, filed_at=now,
-                              **body.model_dump())
-
-        async def work(session: Session) -> list[Event]:
-            await repo.objections.put(objection.id, objection, session)
-            return [PublicityObjectionFiled(application_id=round_id, round_id=round_id, objection_id=objection.id,
-                                            filed_at=now, objected_application_id=objection.application_id)]
-
-        await uow.run(work, audit=Audit.public(request, "objection.file", "objection", objection.id,
-                                               application_ids=[objection.application_id], round_id=round_id))
-        return public_objection(objection)
-
-    @api.get("/rounds/{round_id}/objections", summary="The round's objections in full (province)")
-    async def objections(round_id: str, _: Province) -> list[Objection]:
-        return await repo.objections.find(round_id=round_id)
-
-    @api.post("/objections/{objection_id}/resolve", summary="Dismiss or uphold an objection (province)",
-              responses=errors(404, 409))
-    async def resolve(objection_id: str, body: Resolution, principal: Province, request: Request) -> Objection:
-        now = clock()
-        done: list[Objection] = []
-        audit = Audit.request(principal, request, "objection.resolve", "objection", objection_id, reason=body.reason,
-                              outcome="成立" if body.upheld else "不成立")
-
-        async def work(session: Session) -> list[Event]:  # read and resolve in one transaction: resolved once
-            found = await repo.objections.get(objection_id, session)
-            if found is None:
-                raise HTTPException(status.HTTP_404_NOT_FOUND, f"异议 {objection_id} 不存在")
-            try:
-                resolved = domain.resolve(found, body.upheld, body.reason, now)
-            except Refused as exc:
-                raise conflict(str(exc)) from exc
-            await repo.objections.put(objection_id, resolved, session)
-            done[:] = [resolved]
-            audit.round_id, audit.application_ids = resolved.round_id, [resolved.application_id]
-            return [ObjectionResolved(application_id=resolved.round_id, round_id=resolved.round_id,
-                                      objection_id=objection_id, objected_application_id=resolved.application_id,
-                                      upheld=resolved.status is ObjectionStatus.UPHELD, reason=resolved.reason,
-                                      resolved_at=now, reply_to=resolved.contact)]
-
-        await uow.run(work, audit=audit)
-        return done[0]
+        objections = sorted(await repo.objections.find(round_id=round_id), key=lambda o: (o.filed_at, o.id))
+        return {**publicity.model_dump(mode="json"), "objections_total": len(objections),
+                "objections": [public_objection(o) for o in objections[offset:offset + limit]]}
 
     @api.post("/rounds/{round_id}/publicity/close", summary="Close publicity: decisions become final (province)",
               responses=errors(404, 409))

@@ -23,7 +23,7 @@ from zhongshi_contracts.registry import (
 from zhongshi_runtime.clock import Clock, DevelopmentClock, utc_now
 from zhongshi_runtime.service import ServiceKit
 
-from zhongshi_registry import api_dev, api_exports, api_lifecycle, api_public, api_publicity, handlers
+from zhongshi_registry import api_dev, api_exports, api_lifecycle, api_objections, api_public, api_publicity, handlers
 from zhongshi_registry.cache import Invalidating
 from zhongshi_registry.certificates import Signer
 from zhongshi_registry.entries import Thresholds
@@ -74,6 +74,7 @@ def create_app(settings: RegistrySettings | None = None, clock: Clock = utc_now,
         api_public.router(repo, signing_key, clock, settings.public_base_url, settings.public_max_age_s),
         *routers,
         api_publicity.router(repo, uow, clock, settings),
+        api_objections.router(repo, uow, clock, settings),
         api_lifecycle.router(repo, uow, clock, thresholds_of(settings)),
         api_exports.router(repo),
     ])

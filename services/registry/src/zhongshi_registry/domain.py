@@ -80,6 +80,7 @@ class Objection(_Record):
     contact: str
     grounds: str
     evidence: list[str] = Field(default_factory=list)
+    objector: str = Field("", description="Who filed it: person:<sub> or contact:<digest> (never published).")
     filed_at: datetime
     status: ObjectionStatus = ObjectionStatus.PENDING
     reason: str = ""

@@ -41,7 +41,7 @@ from zhongshi_registry.handlers import candidacy_of, decision_of, profile_of
 from zhongshi_registry.projection import DOCUMENT
 from zhongshi_registry.repository import MemorySequences, RegistryRepository, ensure_indexes
 
-PRIVATE_OBJECTION_FIELDS = frozenset({"name", "contact", "grounds", "evidence"})
+PRIVATE_OBJECTION_FIELDS = frozenset({"name", "contact", "grounds", "evidence", "objector"})
 
 
 class Projector:

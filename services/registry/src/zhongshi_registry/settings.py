@@ -33,5 +33,18 @@ class RegistrySettings(ServiceSettings):
         5, ge=0, le=3600, validation_alias="REGISTRY_PUBLIC_MAX_AGE_S",
         description="Cache-Control max-age of the public list, detail and statistics (0: revalidate every time).")
 
+    contact_proof_public_key_file: str = Field(
+        "var/notify/contact-proof-ed25519.pub", validation_alias="REGISTRY_CONTACT_PROOF_PUBLIC_KEY_FILE",
+        description="Notify's public key for the proofs of a verified phone or e-mail (objections).")
+    objections_per_client_hour: int = Field(20, ge=1, validation_alias="REGISTRY_OBJECTIONS_PER_CLIENT_HOUR",
+                                            description="Objection attempts one client address may make per hour.")
+    objections_per_round_hour: int = Field(300, ge=1, validation_alias="REGISTRY_OBJECTIONS_PER_ROUND_HOUR",
+                                           description="Objections one round accepts per hour, from everyone.")
+    objections_pending_per_objector: int = Field(
+        5, ge=1, validation_alias="REGISTRY_OBJECTIONS_PENDING_PER_OBJECTOR",
+        description="Unresolved objections one person or contact may have in a round.")
+    trust_forwarded_for: bool = Field(False, validation_alias="REGISTRY_TRUST_FORWARDED_FOR",
+                                      description="Take the client address from X-Forwarded-For (behind a proxy).")
+
     def format_for(self, round_id: str) -> str:
         return self.certificate_formats.get(round_id, self.certificate_format)

@@ -97,6 +97,11 @@ def router(repo: ReviewRepository, uow: UnitOfWork) -> APIRouter:
         if state and state.confirmed_at:
             raise HTTPException(status.HTTP_409_CONFLICT, "本批次评审结果已确认，不能修改评审设置")
         async def work(session: Session) -> list[Event]:
+            started = await repo.scoring_started.get(round_id, session)
+            current = await repo.settings.get(round_id, session) or RoundConfig(round_id=round_id)
+            if started is not None and settings.rubric != current.rubric:  # never two rubrics in one aggregate
+                raise HTTPException(status.HTTP_409_CONFLICT, f"本批次已开始评分（评分标准 {started.rubric_version}），"
+                                    "不能修改评分标准；其他设置仍可修改")
             await repo.settings.put(round_id, settings, session)
             return []
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
@@ -12,7 +11,6 @@ from zhongshi_contracts.review import (
     DECISION_LABELS,
     AssignmentDeclined,
     Decision,
-    PanelDrawn,
     PanelMember,
     ReviewDecided,
     Scored,
@@ -27,26 +25,19 @@ from zhongshi_runtime.store import Store
 
 from zhongshi_review.domain import (
     Candidate,
-    DrawFailed,
     ScoreProblem,
     check_sheet,
-    draw_panel,
     weighted_total,
     without_member,
 )
 from zhongshi_review.progress import propose, round_standings, settings_of, standing
-from zhongshi_review.records import Inspection, Override, Panel, RoundState, ScoreSheet
+from zhongshi_review.records import Inspection, Override, Panel, RoundState, ScoreSheet, ScoringStarted
 from zhongshi_review.repository import ReviewRepository
+from zhongshi_review.rubric import RoundConfig, Rubric
 
 Province = Annotated[Principal, Depends(require(Role.PROVINCE_OFFICIAL))]
 ExpertCaller = Annotated[Principal, Depends(require(Role.EXPERT))]
 Note = Annotated[str, Field(min_length=2, max_length=2000)]
-DRAW_BATCH = 100  # panels stored per transaction: a round of 1,000 candidates is drawn in ten
-
-
-class DrawRequest(BaseModel):
-    seed: str | None = Field(None, max_length=64, description="Recorded with the panel; random when omitted.")
-    application_ids: list[str] | None = Field(None, description="Only these; default: every ready candidate.")
 
 
 class Sheet(BaseModel):
@@ -104,6 +95,18 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"没有申报 {application_id} 的评审任务")
         return panel
 
+    async def pin_rubric(round_id: str, rubric: Rubric, session: Session) -> None:
+        """Fix the round's rubric with its first sheet; refuse a sheet checked against a rubric changed since.
+        Only the first sheet writes: it rewrites the settings, so a settings change racing it conflicts and one
+        of the two retries; later sheets only read (a rubric change is refused once the mark exists)."""
+        settings = await repo.settings.get(round_id, session) or RoundConfig(round_id=round_id)
+        if settings.rubric != rubric:
+            raise _refused("本批次评分标准刚刚更新，请刷新后按新标准评分")
+        if await repo.scoring_started.get(round_id, session) is None:
+            await repo.settings.put(round_id, settings, session)
+            await repo.scoring_started.put(round_id, ScoringStarted(round_id=round_id, rubric_version=rubric.version,
+                                                                    at=clock()), session)
+
     async def put(store: Store[Any], key: str, item: BaseModel, audit: Audit) -> None:
         """Store one record with its audit, in one transaction."""
         async def work(session: Session) -> list[Event]:
@@ -112,50 +115,7 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
 
         await uow.run(work, audit=audit)
 
-    # ---- panels (province) ----
-    @api.post("/rounds/{round_id}/panels", summary="Draw panels for the round's ready candidates",
-              responses=errors(409))
-    async def draw(round_id: str, body: DrawRequest, principal: Province, request: Request) -> list[dict[str, Any]]:
-        await open_round(round_id)
-        settings = await settings_of(repo, round_id)
-        seed = body.seed or secrets.token_hex(8)
-        pool = await repo.experts.find()
-        wanted = [c for c in await repo.candidates.find(round_id=round_id)
-                  if c.ready and (body.application_ids is None or c.id in body.application_ids)]
-        drawn_before = await repo.panels.many(c.id for c in wanted)
-        results: list[dict[str, Any]] = []
-        new: list[tuple[Panel, PanelDrawn]] = []
-        for cand in wanted:
-            if cand.id in drawn_before:
-                continue
-            try:
-                drawn = draw_panel(pool, cand, settings, seed, shanghai_date(clock()))
-            except DrawFailed as exc:
-                results.append({"application_id": cand.id, "error": str(exc)})
-                continue
-            now = clock()
-            panel = Panel(application_id=cand.id, round_id=round_id, panel_id=f"P-{cand.id}", seed=seed,
-                          experts=drawn.experts, drawn_at=now, score_by=settings.score_by(shanghai_date(now)))
-            new.append((panel, PanelDrawn(
-                application_id=cand.id, round_id=round_id, panel_id=panel.panel_id, experts=drawn.experts,
-                seed=seed, candidates=drawn.candidates, excluded=len(drawn.exclusions), drawn_at=panel.drawn_at,
-                score_by=panel.score_by)))
-            results.append({"application_id": cand.id, "panel_id": panel.panel_id, "experts": drawn.experts,
-                            "seed": seed, "excluded_for_conflicts": drawn.exclusions, "score_by": panel.score_by})
-        for start in range(0, len(new), DRAW_BATCH):  # a transaction per batch, not per candidate
-            audit = Audit.request(principal, request, "panel.draw", "round", round_id, round_id=round_id,
-                                  reason=f"随机种子 {seed}")
-
-            async def work(session: Session, batch: list[tuple[Panel, PanelDrawn]] = new[start:start + DRAW_BATCH],
-                           audit: Audit = audit) -> list[Event]:
-                added = [(p, e) for p, e in batch if await repo.panels.add(p.application_id, p, session)]
-                audit.touches(p.application_id for p, _ in added)
-                audit.outcome = "；".join(f"{p.application_id}：{'、'.join(p.experts)}" for p, _ in added)
-                return [e for _, e in added]
-
-            await uow.run(work, audit=audit)
-        return results
-
+    # ---- panels (province); draws are in api_draws ----
     @api.get("/panels/{application_id}", summary="A panel with every score sheet (province)",
              responses=errors(404))
     async def read_panel(application_id: str, _: Province, response: Response) -> dict[str, Any]:
@@ -213,6 +173,7 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
                             scored_at=clock())
 
         async def work(session: Session) -> list[Event]:
+            await pin_rubric(panel.round_id, rubric, session)
             if not await repo.scores.add(f"{application_id}/{expert.organisation}", record, session):
                 raise _refused("您已对该申报评分，不能重复提交")
             return [Scored(application_id=application_id, round_id=panel.round_id, panel_id=panel.panel_id,

@@ -7,7 +7,7 @@ from zhongshi_contracts.review import AssignmentDeclined, PanelDrawn, ReviewDeci
 from zhongshi_runtime.clock import Clock, utc_now
 from zhongshi_runtime.service import ServiceKit
 
-from zhongshi_review import api_pool, api_review, handlers
+from zhongshi_review import api_draws, api_pool, api_review, handlers
 from zhongshi_review.repository import ReviewRepository, ensure_indexes
 from zhongshi_review.settings import ReviewSettings
 
@@ -22,4 +22,5 @@ def create_app(settings: ReviewSettings | None = None, clock: Clock = utc_now) -
     repo = ReviewRepository.mongo(kit.db)
     kit.on_startup(lambda: ensure_indexes(kit.db))
     handlers.register(kit.consumers, kit.uow, repo)
-    return kit.asgi([api_pool.router(repo, kit.uow), api_review.router(repo, kit.uow, clock)])
+    return kit.asgi([api_pool.router(repo, kit.uow), api_draws.router(repo, kit.uow, clock),
+                     api_review.router(repo, kit.uow, clock)])

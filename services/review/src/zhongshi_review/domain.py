@@ -3,6 +3,8 @@ ranking and the round's decision rule. No I/O, no clock."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import statistics
 from dataclasses import dataclass, field
@@ -111,6 +113,29 @@ def draw_panel(pool: list[Expert], app: Candidate, settings: RoundConfig, seed: 
         )
     chosen = random.Random(f"{seed}/{app.id}").sample(eligible, size)  # noqa: S311 - reproducible, not secret
     return Draw(experts=chosen, candidates=len(eligible), exclusions=exclusions)
+
+
+CONTACT_FIELDS = frozenset({"email", "phone"})  # never part of a snapshot: they do not affect a draw
+
+
+def snapshot_of(pool: list[Expert]) -> tuple[str, list[Expert]]:
+    """The pool without contact details, sorted by id, and its version: the SHA-256 of its canonical JSON.
+    Any change that could change a draw changes the version."""
+    experts = sorted((e.model_copy(update=dict.fromkeys(CONTACT_FIELDS, "")) for e in pool), key=lambda e: e.id)
+    canonical = json.dumps([e.model_dump(mode="json", exclude=set(CONTACT_FIELDS)) for e in experts],
+                           ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest(), experts
+
+
+def commitment_of(seed: str) -> str:
+    """The published commitment to a seed: its SHA-256 in hex."""
+    return hashlib.sha256(seed.encode()).hexdigest()
+
+
+def draw_rules(round_id: str, panel_size: int, conflict_years: int, exclude_same_city: bool) -> RoundConfig:
+    """The settings a draw depends on, as fixed by the round's commitment."""
+    return RoundConfig(round_id=round_id, panel_size=panel_size, conflict_years=conflict_years,
+                       exclude_same_city=exclude_same_city)
 
 
 # ---- scoring ----

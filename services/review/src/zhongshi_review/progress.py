@@ -46,6 +46,9 @@ def standing_of(candidate: Candidate, panel: Panel | None, inspection: Inspectio
         return Standing(candidate, None, [], None, "未组织专家评审")
     if len(panel.experts) < settings.panel_size:
         return Standing(candidate, panel, sheets, None, f"评审组不足{settings.panel_size}人，待补充抽取")
+    mixed = sorted({s.rubric_version for s in sheets} - {settings.rubric.version})
+    if mixed:  # never aggregate sheets of two rubrics (the rubric is pinned by the first sheet; this is a guard)
+        return Standing(candidate, panel, sheets, None, f"存在按其他评分标准（{'、'.join(mixed)}）提交的评分表")
     if len(sheets) < len(panel.experts):
         return Standing(candidate, panel, sheets, None, f"尚有{len(panel.experts) - len(sheets)}名专家未评分")
     if divergent([s.total for s in sheets], settings.divergence_threshold) and not panel.reconciliation:

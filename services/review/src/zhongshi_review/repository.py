@@ -11,7 +11,17 @@ from zhongshi_runtime.store import MemoryStore, MongoStore, Store
 
 from zhongshi_review.domain import Candidate
 from zhongshi_review.pool import Expert
-from zhongshi_review.records import CandidateNote, Inspection, Override, Panel, RoundState, ScoreSheet
+from zhongshi_review.records import (
+    CandidateNote,
+    DrawCommitment,
+    Inspection,
+    Override,
+    Panel,
+    PoolSnapshot,
+    RoundState,
+    ScoreSheet,
+    ScoringStarted,
+)
 from zhongshi_review.rubric import RoundConfig
 
 
@@ -28,6 +38,9 @@ class ReviewRepository:
         self.overrides: Store[Override] = make("overrides", Override)
         self.rounds: Store[RoundState] = make("round_states", RoundState)
         self.notes: Store[CandidateNote] = make("candidate_notes", CandidateNote)
+        self.scoring_started: Store[ScoringStarted] = make("scoring_started", ScoringStarted)
+        self.commitments: Store[DrawCommitment] = make("draw_commitments", DrawCommitment)
+        self.pool_snapshots: Store[PoolSnapshot] = make("pool_snapshots", PoolSnapshot)
 
     @classmethod
     def mongo(cls, db: AsyncDatabase[Any]) -> ReviewRepository:
