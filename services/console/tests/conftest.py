@@ -128,8 +128,10 @@ def console(demo_stack: Stack, provider: Any) -> Iterator[Console]:
     stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium through Playwright's sync API, for one test module: that API keeps an event loop running in the
+    main thread while it is open, which every later async test of the session would trip over."""
     if not CHROMIUM.exists():
         pytest.fail("browser tests need Debian's chromium and fonts-noto-cjk: `make test` installs them "
                     "(as root), or run `sudo apt-get install chromium fonts-noto-cjk`")
