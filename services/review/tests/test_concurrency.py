@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from zhongshi_review import api_review
+from zhongshi_review import api_draws, api_review
 from zhongshi_review.records import Panel
 from zhongshi_review.repository import ReviewRepository
 from zhongshi_runtime.auth import Role
@@ -55,11 +55,14 @@ async def review(mongo_db: Any, tmp_path: Path, make_dossier: Any) -> AsyncItera
     for n in range(10):
         await repo.experts.put(f"E{n:03d}", expert(n, ["laser"]))
     await repo.candidates.put("A1", candidate_of(make_dossier(), "A1"))
-    app = api_app(tmp_path, api_review.router(repo, mongo_unit_of_work(mongo_db, "review"), lambda: NOW))
+    uow = mongo_unit_of_work(mongo_db, "review")
+    app = api_app(tmp_path, api_review.router(repo, uow, lambda: NOW), api_draws.router(repo, uow, lambda: NOW))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         r = Review(tmp_path, http, repo, panels.gate)
+        committed = await r.call(Role.PROVINCE_OFFICIAL, "42", "/api/v1/rounds/R1/draw-commitment")
+        assert committed.status_code == 201, committed.text
         drawn = await r.call(Role.PROVINCE_OFFICIAL, "42", "/api/v1/rounds/R1/panels",
-                             json={"seed": "s1", "application_ids": ["A1"]})
+                             json={"application_ids": ["A1"]})
         assert drawn.status_code == 200 and len(drawn.json()[0]["experts"]) == 5, drawn.text
         yield r
 
