@@ -77,6 +77,11 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
         if state and state.confirmed_at:
             raise _refused("本批次评审结果已确认")
 
+    async def keep(pool: PoolSnapshot, session: Session) -> None:
+        """Store the snapshot unless stored already (read first: a failed insert aborts the transaction)."""
+        if await repo.pool_snapshots.get(pool.version, session) is None:
+            await repo.pool_snapshots.put(pool.version, pool, session)
+
     async def snapshot() -> PoolSnapshot:
         version, experts = snapshot_of(await repo.experts.find())
         return PoolSnapshot(version=version, experts=experts, taken_at=clock())
@@ -95,7 +100,7 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
         async def work(session: Session) -> list[Event]:
             if not await repo.commitments.add(round_id, commitment, session):
                 raise _refused("本批次已发布抽取承诺，不能重新生成")
-            await repo.pool_snapshots.add(pool.version, pool, session)
+            await keep(pool, session)
             return []
 
         await uow.run(work, audit=Audit.request(
@@ -163,7 +168,10 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
                 current = await repo.commitments.get(round_id, session)
                 if current is not None and current.revealed_at is None:
                     await repo.commitments.put(round_id, revealed, session)
-                added = [(p, e) for p, e in batch if await repo.panels.add(p.application_id, p, session)]
+                drawn = await repo.panels.many(p.application_id for p, _ in batch)  # by a concurrent draw
+                added = [(p, e) for p, e in batch if p.application_id not in drawn]
+                for panel, _ in added:  # an insert that fails on a duplicate would abort the whole transaction
+                    await repo.panels.put(panel.application_id, panel, session)
                 audit.touches(p.application_id for p, _ in added)
                 audit.outcome = "；".join(f"{p.application_id}：{'、'.join(p.experts)}" for p, _ in added)
                 return [e for _, e in added]
@@ -195,7 +203,7 @@ def router(repo: ReviewRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
         async def work(session: Session) -> list[Event]:
             if await repo.panels.get(application_id, session) != panel:  # changed meanwhile: the caller retries
                 raise _refused("评审组刚刚发生变化，请刷新后重试")
-            await repo.pool_snapshots.add(pool.version, pool, session)
+            await keep(pool, session)
             await repo.panels.put(application_id, updated, session)
             return [_event(updated, drawn.candidates, len(drawn.exclusions), drawn.experts)]
 
