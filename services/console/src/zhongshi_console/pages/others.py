@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from zhongshi_runtime.auth import Role
 
 from zhongshi_console.clients import BackendError, Backends
+from zhongshi_console.pages import materials
 from zhongshi_console.roles import Caller, signed_in
 from zhongshi_console.web import render
 
@@ -37,8 +38,9 @@ def router(backends: Backends) -> APIRouter:
     async def show_assignment(request: Request, application_id: str, caller: Caller, status_code: int = 200,
                               **extra: Any) -> HTMLResponse:
         found = await backends.call("review", "GET", f"{API}/assignments/{application_id}", caller.token)
-        return render(request, "expert/assignment.html", {"a": found, "form": {}, "errors": {}, **extra},
-                      status_code)
+        listed = await materials.readable_rows(backends, caller.token, application_id)
+        context = {"a": found, "materials": listed, "app": {"id": application_id}, "form": {}, "errors": {}}
+        return render(request, "expert/assignment.html", {**context, **extra}, status_code)
 
     @api.post("/expert/assignments/{application_id}/score", response_class=HTMLResponse)
     async def score(request: Request, application_id: str, caller: Expert) -> Response:
