@@ -1,4 +1,4 @@
-"""The province's rounds, experts' assignments and the operator's webhook subscriptions (read-only lists)."""
+"""Experts' assignments and the operator's webhook subscriptions (read-only lists)."""
 
 from __future__ import annotations
 
@@ -19,12 +19,6 @@ Expert = Annotated[Caller, Depends(signed_in(Role.EXPERT))]
 
 def router(backends: Backends) -> APIRouter:
     api = APIRouter(include_in_schema=False)
-
-    @api.get("/province/rounds", response_class=HTMLResponse)
-    async def rounds(request: Request,
-                     caller: Annotated[Caller, Depends(signed_in(Role.PROVINCE_OFFICIAL))]) -> HTMLResponse:
-        found = await backends.call("intake", "GET", f"{API}/rounds", caller.token)
-        return render(request, "province/rounds.html", {"rounds": found})
 
     @api.get("/expert/assignments", response_class=HTMLResponse)
     async def assignments(request: Request, caller: Expert) -> HTMLResponse:
