@@ -211,7 +211,8 @@ def test_public_pages_have_no_serious_accessibility_violations(page: Any, consol
 @pytest.mark.parametrize(("login", "paths"), [
     ("applicant01", ("/applicant", "/applicant/rounds", f"/applicant/rounds/{demo.ROUND_ID}/apply",
                      "/applicant/inbox")),
-    ("county420111", ("/official/queue",)), ("province01", ("/official/queue", "/province/rounds")),
+    ("county420111", ("/official/queue",)),
+    ("province01", ("/official/queue", "/province/rounds", f"/province/rounds/{demo.ROUND_ID}", "/province/audit")),
     ("expert001", ("/expert/assignments",)), ("operator", ("/operator/webhooks",)),
 ], ids=["applicant", "county", "province", "expert", "operator"])
 def test_each_roles_main_pages_have_no_serious_accessibility_violations(browser: Any, console: Console, login: str,
@@ -224,6 +225,13 @@ def test_each_roles_main_pages_have_no_serious_accessibility_violations(browser:
     for path in paths:
         page.goto(path)
         assert not (found := serious_violations(page)), f"{path}: {found}"
+    page.goto(paths[0])  # and the first detail page listed there (an application, a case, an assignment)
+    detail = page.locator("main a[href^='/applicant/applications/'], main a[href^='/official/cases/'], "
+                          "main a[href^='/expert/assignments/']")
+    if detail.count():
+        detail.first.click()
+        page.wait_for_load_state()
+        assert not (found := serious_violations(page)), f"{page.url}: {found}"
     context.close()
 
 

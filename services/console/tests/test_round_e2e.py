@@ -103,6 +103,10 @@ def open_the_round(people: People, today: date) -> None:
     people.shot(page, "01-province-new-round")
     page.click("button:has-text('创建批次')")
     page.wait_for_url(re.compile(f"/province/rounds/{ROUND}$"))
+    page.fill(f"#q-{CITY}", "2")
+    page.click("button:has-text('保存推荐指标')")
+    page.wait_for_url(re.compile(f"/province/rounds/{ROUND}"))
+    assert page.locator(f"#q-{CITY}").input_value() == "2"
     page.fill("#s-panel_size", "1")
     page.click("button:has-text('保存评审设置')")
     page.wait_for_url(re.compile(f"/province/rounds/{ROUND}"))
@@ -139,6 +143,9 @@ def decide(people: People, username: str, app_id: str, action: str, opinion: str
     page.fill("#opinion", opinion)
     people.shot(page, name)
     page.click("button:has-text('提交')")
+    page.wait_for_load_state()
+    refused = page.locator(".error-summary")
+    assert refused.count() == 0, f"{username} {action}: {refused.all_inner_texts()}"
     page.wait_for_url(re.compile(r"/official/queue$"))
 
 

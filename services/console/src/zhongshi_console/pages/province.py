@@ -20,6 +20,8 @@ from zhongshi_console.web import render
 API = "/api/v1"
 Province = Annotated[Caller, Depends(signed_in(Role.PROVINCE_OFFICIAL))]
 DECISIONS = {"accredit": "认定", "cultivate": "列为培育对象", "decline": "不予认定"}
+CURRENT = {"review-settings": ("review", API + "/rounds/{}/review-settings"),
+           "quotas": ("screening", API + "/rounds/{}/settings")}
 SETTINGS = ("panel_size", "quota", "accreditation_line", "cultivation_line", "divergence_threshold")
 
 
@@ -61,12 +63,11 @@ def router(backends: Backends) -> APIRouter:
     @api.post("/rounds/{round_id}/{action}", response_class=HTMLResponse)
     async def act(request: Request, round_id: str, action: str, caller: Province) -> Response:
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-        if action == "review-settings":  # the form shows some settings: the others stay as they are
-            current = await backends.call("review", "GET", f"{API}/rounds/{round_id}/review-settings", caller.token)
-            form = {**{k: str(v) for k, v in current.items() if k in SETTINGS}, **form}
-            call = round_action(round_id, action, form, current)
-        else:
-            call = round_action(round_id, action, form)
+        current = None
+        if action in CURRENT:  # the form shows some settings: the others stay as they are
+            current = await backends.call(CURRENT[action][0], "GET", CURRENT[action][1].format(round_id),
+                                          caller.token)
+        call = round_action(round_id, action, form, current)
         if call is None:
             return render(request, "404.html", status_code=404)
         try:
@@ -105,6 +106,8 @@ def round_action(round_id: str, action: str, form: dict[str, str],
     calls: dict[str, tuple[str, str, str, Any]] = {
         "review-settings": ("review", "PUT", f"{API}/rounds/{round_id}/review-settings",
                             {**(current or {}), "round_id": round_id, **shown}),
+        "quotas": ("screening", "PUT", f"{API}/rounds/{round_id}/settings",
+                   {**(current or {}), "round_id": round_id, "quotas": quotas_of(form)}),
         "draw": ("review", "POST", f"{API}/rounds/{round_id}/panels", {}),
         "override": ("review", "POST", f"{API}/rounds/{round_id}/overrides/{target}",
                      {"decision": form.get("decision", ""), "justification": form.get("justification", "").strip()}),
@@ -117,12 +120,20 @@ def round_action(round_id: str, action: str, form: dict[str, str],
     return calls.get(action)
 
 
+def quotas_of(form: dict[str, str]) -> dict[str, Any]:
+    """``quota.<city code>`` inputs; an empty one sets no quota for that city."""
+    found = {k.removeprefix("quota."): v.strip() for k, v in form.items() if k.startswith("quota.") and v.strip()}
+    return {code: int(v) if v.isdigit() else v for code, v in found.items()}
+
+
 async def round_view(backends: Backends, round_id: str, token: str) -> dict[str, Any]:
     """The round, its review settings and proposal, and its publicity with the objections (None before it opens)."""
     found = await backends.call("intake", "GET", f"{API}/rounds/{round_id}", token)
-    settings, proposal = await asyncio.gather(
+    settings, proposal, chain, progress = await asyncio.gather(
         backends.call("review", "GET", f"{API}/rounds/{round_id}/review-settings", token),
-        backends.call("review", "GET", f"{API}/rounds/{round_id}/proposal", token))
+        backends.call("review", "GET", f"{API}/rounds/{round_id}/proposal", token),
+        backends.call("screening", "GET", f"{API}/rounds/{round_id}/settings", token),
+        backends.call("screening", "GET", f"{API}/rounds/{round_id}/progress", token))
     try:
         publicity = await backends.call("registry", "GET", f"{API}/public/publicity/{round_id}")
         objections = await backends.call("registry", "GET", f"{API}/rounds/{round_id}/objections", token)
@@ -131,7 +142,8 @@ async def round_view(backends: Backends, round_id: str, token: str) -> dict[str,
             raise
         publicity, objections = None, []
     panels = await asyncio.gather(*(panel_of(backends, i["application_id"], token) for i in proposal["incomplete"]))
-    return {"round": found, "settings": settings, "proposal": proposal, "publicity": publicity,
+    return {"round": found, "settings": settings, "proposal": proposal, "publicity": publicity, "chain": chain,
+            "progress": {p.get("city_code"): p for p in progress},
             "objections": objections, "kinds": MATERIAL_KINDS,
             "panels": {i["application_id"]: p for i, p in zip(proposal["incomplete"], panels, strict=True)}}
 
