@@ -212,7 +212,8 @@ def test_public_pages_have_no_serious_accessibility_violations(page: Any, consol
     ("applicant01", ("/applicant", "/applicant/rounds", f"/applicant/rounds/{demo.ROUND_ID}/apply",
                      "/applicant/inbox")),
     ("county420111", ("/official/queue",)),
-    ("province01", ("/official/queue", "/province/rounds", f"/province/rounds/{demo.ROUND_ID}", "/province/audit")),
+    ("province01", ("/official/queue", "/province/rounds", f"/province/rounds/{demo.ROUND_ID}", "/province/audit",
+                    "/province/experts")),
     ("expert001", ("/expert/assignments",)), ("operator", ("/operator/webhooks",)),
 ], ids=["applicant", "county", "province", "expert", "operator"])
 def test_each_roles_main_pages_have_no_serious_accessibility_violations(browser: Any, console: Console, login: str,
@@ -360,3 +361,19 @@ def upload_materials(page: Any, dossier: dict[str, Any], screenshots: Path) -> N
         page.click(f"#m-{first} .material a")
     assert download.value.suggested_filename.endswith(".pdf")
     assert Path(download.value.path()).read_bytes().startswith(b"%PDF")
+
+
+def test_an_expert_file_with_bad_rows_is_refused_row_by_row(page: Any, screenshots: Path) -> None:
+    page.goto("/province/experts")
+    sign_in(page, "province01")
+    page.wait_for_url(re.compile(r"/province/experts$"))
+    before = page.locator("p.count").inner_text()
+    header = "id,name,organisation,organisation_credit_code,title,fields,region_code,email,phone,active,relations\n"
+    rows = "E901,测试专家,武汉大学,,教授,no_such_field,420111,a@example.cn,13800000000,true,\n"
+    page.set_input_files("#pool-file", files=[{"name": "专家名单.csv", "mimeType": "text/csv",
+                                               "buffer": (header + rows).encode()}])
+    page.click("button:has-text('导入')")
+    problems = page.locator("ul.problems li").all_inner_texts()
+    assert problems and all("未导入任何专家" in p for p in problems) and any("fields" in p for p in problems)
+    assert page.locator("p.count").inner_text() == before  # all rows or none
+    page.screenshot(path=screenshots / "province-experts-refused.png", full_page=True)

@@ -133,3 +133,43 @@ def test_the_audit_trail_merges_the_services_in_time_order(client: TestClient, s
     page = client.get("/province/audit", params={"application": "APP-1"})
     assert page.status_code == 200 and "共 2 条记录" in page.text
     assert page.text.index("<td>screening</td>") < page.text.index("<td>intake</td>")
+
+
+NONE = "（未导入任何专家）"
+
+
+class Review:
+    """A stand-in review: an empty pool whose import refuses a file with bad rows."""
+
+    def __init__(self) -> None:
+        self.imports: list[tuple[str, bytes]] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/v1/experts":
+            return httpx.Response(200, json={"total": 0, "items": []})
+        if request.url.path == "/api/v1/experts/import":
+            self.imports.append((request.url.params["filename"], request.content))
+            if b"bad" in request.content:
+                return httpx.Response(422, json={"detail": [
+                    {"loc": ["body", 2, "fields"], "type": "value_error", "msg": f"第2行 fields：未知领域 x{NONE}"},
+                    {"loc": ["body", 3, "email"], "type": "value_error", "msg": f"第3行 email：格式不正确{NONE}"}]})
+            return httpx.Response(200, json={"imported": 2, "ids": ["E1", "E2"]})
+        return httpx.Response(404, json={"detail": "不存在"})
+
+
+def test_an_expert_import_shows_every_bad_row_and_a_good_one_is_counted(store: SessionStore) -> None:
+    review = Review()
+    app = create_app(ConsoleSettings(), store=store, transport=httpx.MockTransport(review))
+    with TestClient(app, follow_redirects=False) as client:
+        sign_in(client, store, "province_official", "42")
+        token = csrf_of(client.get("/province/experts").text)
+        shown = client.post("/province/experts/import", data={"csrf_token": token},
+                            files={"file": ("专家.CSV", b"id,name\nbad,row\n", "text/csv")})
+        assert shown.status_code == 422 and review.imports == [("专家.csv", b"id,name\nbad,row\n")]
+        assert "<li>第2行 fields：未知领域 x（未导入任何专家）</li>" in shown.text and "第3行 email" in shown.text
+        done = client.post("/province/experts/import", data={"csrf_token": token},
+                           files={"file": ("pool.xlsx", b"PK good", "application/octet-stream")})
+        assert done.status_code == 200 and "已导入 2 位专家" in done.text
+        wrong = client.post("/province/experts/import", data={"csrf_token": token},
+                            files={"file": ("pool.txt", b"x", "text/plain")})
+        assert wrong.status_code == 422 and "请选择 CSV 或 XLSX 文件" in wrong.text and len(review.imports) == 2
