@@ -13,7 +13,7 @@ from zhongshi_console.pages.province import round_action
 from zhongshi_console.sessions import SessionStore
 from zhongshi_console.settings import ConsoleSettings
 
-from .test_pages import csrf_of, sign_in
+from .test_pages import ASSIGNMENT, csrf_of, sign_in
 
 APP = {"id": "APP-1", "round_id": "R1", "status": "draft", "status_label": "草稿", "timeline": [],
        "dossier": {"platform": {"name": "光电平台", "mechanism_documents": [{"kind": "safety_management",
@@ -47,6 +47,15 @@ class Intake:
             return httpx.Response(200, content=PDF, headers={
                 "content-type": "application/pdf", "content-disposition": "attachment; filename=\"x.pdf\"",
                 "x-content-type-options": "nosniff", "x-internal": "no"})
+        if path == "/api/v1/exports/rounds/R1/results.xlsx":
+            return httpx.Response(200, content=b"PK xlsx", headers={
+                "content-type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "content-disposition": "attachment; filename=\"results-R1.xlsx\""})
+        if path == "/api/v1/assignments/APP-1":
+            return httpx.Response(200, json={**ASSIGNMENT, "lead": True, "missing": "评分分歧较大，待组长协调"})
+        if path == "/api/v1/assignments/APP-1/reconcile":
+            self.uploads.append(("reconcile", request.content))
+            return httpx.Response(200, json={})
         if path == "/api/v1/audit":
             at = {"intake": "2026-12-04T02:00:00Z", "screening": "2026-12-04T01:00:00Z"}.get(request.url.host, "")
             items = [{"at": at, "seq": 1, "service": request.url.host, "action": "x", "actor_subject": "u",
@@ -173,3 +182,21 @@ def test_an_expert_import_shows_every_bad_row_and_a_good_one_is_counted(store: S
         wrong = client.post("/province/experts/import", data={"csrf_token": token},
                             files={"file": ("pool.txt", b"x", "text/plain")})
         assert wrong.status_code == 422 and "请选择 CSV 或 XLSX 文件" in wrong.text and len(review.imports) == 2
+
+
+def test_the_province_downloads_a_rounds_results(client: TestClient, store: SessionStore) -> None:
+    sign_in(client, store, "province_official", "42")
+    got = client.get("/province/exports/results.xlsx", params={"round": "R1"})
+    assert got.status_code == 200 and got.content == b"PK xlsx"
+    assert got.headers["content-disposition"] == 'attachment; filename="results-R1.xlsx"'
+    assert client.get("/province/exports/secrets.xlsx").status_code == 404
+    assert client.get("/province/exports/results.xlsx").status_code == 404  # a round is needed
+
+
+def test_the_panel_lead_reconciles_diverging_scores(client: TestClient, store: SessionStore, intake: Intake) -> None:
+    sign_in(client, store, "expert", "E001")
+    page = client.get("/expert/assignments/APP-1")
+    assert "分歧协调（评审组组长）" in page.text
+    done = client.post("/expert/assignments/APP-1/reconcile",
+                       data={"note": " 组内讨论后意见统一 ", "csrf_token": csrf_of(page.text)})
+    assert done.status_code == 303 and intake.uploads == [("reconcile", '{"note":"组内讨论后意见统一"}'.encode())]

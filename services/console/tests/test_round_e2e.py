@@ -218,6 +218,9 @@ def publicity(people: People, stack: Stack, app_id: str) -> str:
     page.click("button:has-text('结束公示并发证')")
     page.wait_for_url(re.compile(f"/province/rounds/{ROUND}"))
     people.shot(page, "12-province-publicity-closed")
+    with page.expect_download() as results:
+        page.click("a:has-text('评审与认定结果（Excel）')")
+    assert Path(results.value.path()).read_bytes().startswith(b"PK")  # an xlsx (a zip)
     page.goto(f"/province/audit?application={app_id}")
     assert page.locator("table.trail tbody tr").count() >= 8
     people.shot(page, "13-province-audit")

@@ -102,9 +102,9 @@ def refusal_before_sending(kind: str, file: object) -> tuple[int, str] | None:
     return None
 
 
-async def passed_on(backends: Backends, path: str, token: str) -> Response:
-    """Intake's download streamed through with its headers (type, attachment name, nosniff, no-store)."""
-    response = await backends.stream("intake", path, token)
+async def passed_on(backends: Backends, path: str, token: str, service: str = "intake") -> Response:
+    """A service's download streamed through with its headers (type, attachment name, nosniff, no-store)."""
+    response = await backends.stream(service, path, token)
     headers = {k: v for k, v in response.headers.items() if k.lower() in PASSED_ON}
     return StreamingResponse(response.aiter_bytes(), status_code=200, headers=headers,
                              background=BackgroundTask(response.aclose))

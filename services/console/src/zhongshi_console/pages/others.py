@@ -64,6 +64,20 @@ def router(backends: Backends) -> APIRouter:
                                          errors=exc.fields, decline_error=exc.message)
         return RedirectResponse("/expert/assignments", status_code=303)
 
+    @api.post("/expert/assignments/{application_id}/reconcile", response_class=HTMLResponse)
+    async def reconcile(request: Request, application_id: str, caller: Expert,
+                        note: Annotated[str, Form(max_length=4000)] = "") -> Response:
+        """The panel lead's note on diverging scores (分歧协调), after which the review counts as complete."""
+        try:
+            await backends.call("review", "POST", f"{API}/assignments/{application_id}/reconcile", caller.token,
+                                json={"note": note.strip()})
+        except BackendError as exc:
+            if exc.status not in (403, 409, 422):
+                raise
+            return await show_assignment(request, application_id, caller, exc.status, form={"note": note},
+                                         errors=exc.fields, reconcile_error=exc.message)
+        return RedirectResponse(f"/expert/assignments/{application_id}", status_code=303)
+
     @api.get("/operator/webhooks", response_class=HTMLResponse)
     async def webhooks(request: Request,
                        caller: Annotated[Caller, Depends(signed_in(Role.OPERATOR))]) -> HTMLResponse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -13,6 +14,7 @@ from zhongshi_contracts.materials import MATERIAL_KINDS
 from zhongshi_runtime.auth import Role
 
 from zhongshi_console.clients import BackendError, Backends
+from zhongshi_console.pages.materials import passed_on
 from zhongshi_console.roles import Caller, signed_in
 from zhongshi_console.settings import SERVICES
 from zhongshi_console.web import render
@@ -82,6 +84,17 @@ def router(backends: Backends) -> APIRouter:
             return await round_page(request, round_id, caller, error="；".join(
                 f"{r['application_id']}：{r['error']}" for r in drawn), failed=action)
         return RedirectResponse(f"/province/rounds/{round_id}#{action}", status_code=303)
+
+    @api.get("/exports/{name}")
+    async def export(request: Request, name: str, caller: Province,
+                     round_id: Annotated[str, Query(alias="round", max_length=40)] = "") -> Response:
+        """The registry's spreadsheets (the published list, a round's results), streamed through."""
+        kind, _, fmt = name.partition(".")
+        if kind not in ("platforms", "results") or fmt not in ("csv", "xlsx") or (kind == "results" and not round_id):
+            return render(request, "404.html", status_code=404)
+        path = f"{API}/exports/platforms.{fmt}" if kind == "platforms" else \
+            f"{API}/exports/rounds/{quote(round_id, safe='')}/results.{fmt}"
+        return await passed_on(backends, path, caller.token, "registry")
 
     @api.get("/audit", response_class=HTMLResponse)
     async def audit(request: Request, caller: Province,
