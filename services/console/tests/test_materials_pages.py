@@ -56,6 +56,9 @@ class Intake:
         if path == "/api/v1/assignments/APP-1/reconcile":
             self.uploads.append(("reconcile", request.content))
             return httpx.Response(200, json={})
+        if path == "/api/v1/public/certificates/鄂中试〔2026〕001号.pdf":
+            assert "authorization" not in request.headers  # public: no one's token is sent
+            return httpx.Response(200, content=PDF, headers={"content-type": "application/pdf"})
         if path == "/api/v1/audit":
             at = {"intake": "2026-12-04T02:00:00Z", "screening": "2026-12-04T01:00:00Z"}.get(request.url.host, "")
             items = [{"at": at, "seq": 1, "service": request.url.host, "action": "x", "actor_subject": "u",
@@ -200,3 +203,8 @@ def test_the_panel_lead_reconciles_diverging_scores(client: TestClient, store: S
     done = client.post("/expert/assignments/APP-1/reconcile",
                        data={"note": " 组内讨论后意见统一 ", "csrf_token": csrf_of(page.text)})
     assert done.status_code == 303 and intake.uploads == [("reconcile", '{"note":"组内讨论后意见统一"}'.encode())]
+
+
+def test_anyone_downloads_a_certificate(client: TestClient) -> None:
+    got = client.get("/certificates/%E9%84%82%E4%B8%AD%E8%AF%95%E3%80%942026%E3%80%95001%E5%8F%B7.pdf")
+    assert got.status_code == 200 and got.content == PDF and got.headers["content-type"] == "application/pdf"

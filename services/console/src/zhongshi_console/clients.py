@@ -51,11 +51,11 @@ class Backends:
             return response.json() if response.content else None
         raise refusal(response)
 
-    async def stream(self, service: str, path: str, token: str) -> httpx.Response:
+    async def stream(self, service: str, path: str, token: str | None) -> httpx.Response:
         """A GET whose body is read by the caller (downloads); the caller closes it. Refusals as in `call`."""
         client = self.clients[service]
         try:
-            request = client.build_request("GET", path, headers={"Authorization": f"Bearer {token}"})
+            request = client.build_request("GET", path, headers={"Authorization": f"Bearer {token}"} if token else {})
             response = await client.send(request, stream=True)
         except httpx.HTTPError as exc:
             raise BackendError(503, "服务暂时不可用，请稍后再试") from exc

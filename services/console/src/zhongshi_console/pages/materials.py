@@ -4,6 +4,7 @@ materials and the printable form for whoever may read the application (intake de
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
@@ -82,6 +83,11 @@ async def upload(backends: Backends, request: Request, application_id: str, call
 def router(backends: Backends) -> APIRouter:
     api = APIRouter(include_in_schema=False)
 
+    @api.get("/certificates/{number}.pdf")
+    async def certificate(number: str) -> Response:
+        """The printable certificate with its QR code (public, like the registry's)."""
+        return await passed_on(backends, f"{API}/public/certificates/{quote(number, safe='')}.pdf", None, "registry")
+
     @api.get("/materials/{application_id}/form.pdf")
     async def form_pdf(application_id: str, caller: Reader) -> Response:
         return await passed_on(backends, f"{API}/applications/{application_id}/form.pdf", caller.token)
@@ -102,7 +108,7 @@ def refusal_before_sending(kind: str, file: object) -> tuple[int, str] | None:
     return None
 
 
-async def passed_on(backends: Backends, path: str, token: str, service: str = "intake") -> Response:
+async def passed_on(backends: Backends, path: str, token: str | None, service: str = "intake") -> Response:
     """A service's download streamed through with its headers (type, attachment name, nosniff, no-store)."""
     response = await backends.stream(service, path, token)
     headers = {k: v for k, v in response.headers.items() if k.lower() in PASSED_ON}
