@@ -115,6 +115,9 @@ def test_an_upload_is_forwarded_with_the_users_token_and_a_refusal_shown_by_its_
                         data={"kind": "site_proof", "title": "场地", "csrf_token": token})
     assert shown.status_code == 415
     assert '<p class="field-error" id="e-m-site_proof" role="alert">不接受可执行文件或脚本' in shown.text
+    huge = client.post("/applicant/applications/APP-1/materials", files={"file": ("big.pdf", b"0" * (26 << 20))},
+                       data={"kind": "site_proof", "csrf_token": token})
+    assert huge.status_code == 413 and "文件过大" in huge.text and len(intake.uploads) == 2  # never forwarded
     empty = client.post("/applicant/applications/APP-1/materials", data={"kind": "site_proof", "csrf_token": token})
     assert empty.status_code == 422 and "请选择要上传的文件" in empty.text and len(intake.uploads) == 2
 
