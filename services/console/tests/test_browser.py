@@ -16,6 +16,7 @@ from zhongshi_runtime.clock import shanghai_date, utc_now
 
 from zhongshi import demo
 from zhongshi.demo_data import APPLICANTS
+from zhongshi.demo_materials import DEMO_REQUIRED, kinds_for, sample_pdf, upload_parts
 from zhongshi.launcher import Stack
 
 from .conftest import AXE, Console, sign_in
@@ -210,7 +211,9 @@ def test_public_pages_have_no_serious_accessibility_violations(page: Any, consol
 @pytest.mark.parametrize(("login", "paths"), [
     ("applicant01", ("/applicant", "/applicant/rounds", f"/applicant/rounds/{demo.ROUND_ID}/apply",
                      "/applicant/inbox")),
-    ("county420111", ("/official/queue",)), ("province01", ("/official/queue", "/province/rounds")),
+    ("county420111", ("/official/queue",)),
+    ("province01", ("/official/queue", "/province/rounds", f"/province/rounds/{demo.ROUND_ID}", "/province/audit",
+                    "/province/experts")),
     ("expert001", ("/expert/assignments",)), ("operator", ("/operator/webhooks",)),
 ], ids=["applicant", "county", "province", "expert", "operator"])
 def test_each_roles_main_pages_have_no_serious_accessibility_violations(browser: Any, console: Console, login: str,
@@ -223,6 +226,13 @@ def test_each_roles_main_pages_have_no_serious_accessibility_violations(browser:
     for path in paths:
         page.goto(path)
         assert not (found := serious_violations(page)), f"{path}: {found}"
+    page.goto(paths[0])  # and the first detail page listed there (an application, a case, an assignment)
+    detail = page.locator("main a[href^='/applicant/applications/'], main a[href^='/official/cases/'], "
+                          "main a[href^='/expert/assignments/']")
+    if detail.count():
+        detail.first.click()
+        page.wait_for_load_state()
+        assert not (found := serious_violations(page)), f"{page.url}: {found}"
     context.close()
 
 
@@ -237,6 +247,10 @@ def submitted_application(stack: Stack) -> str:
                             json={"round_id": demo.ROUND_ID, "dossier": body})
         assert created.status_code == 201, created.text
         app_id = created.json()["id"]
+        for kind in kinds_for(body, DEMO_REQUIRED):  # the round's required kinds and C9's documents
+            uploaded = http.post(f"{stack.url('intake')}/api/v1/applications/{app_id}/materials", headers=applicant,
+                                 **upload_parts(kind, body))
+            assert uploaded.status_code == 201, uploaded.text
         assert http.post(f"{stack.url('intake')}/api/v1/applications/{app_id}/submit",
                          headers=applicant).status_code == 200
         deadline = time.monotonic() + 60
@@ -305,6 +319,10 @@ def test_the_applicant_drafts_a_dossier_with_errors_by_their_fields_then_submits
     assert page.locator("h1").inner_text() == "光电子器件可靠性中试平台"
     assert page.locator(".facts .status").inner_text() == "草稿"
     page.click("a:has-text('自查申报条件')")
+    assert page.locator("[data-outcome]").get_attribute("data-outcome") != "eligible"  # C9: nothing uploaded yet
+    page.go_back()
+    upload_materials(page, dossier, screenshots)
+    page.click("a:has-text('自查申报条件')")
     assert page.locator("[data-outcome]").get_attribute("data-outcome") == "eligible"
     assert page.locator("table.clauses tbody tr td:first-child").all_inner_texts() == [f"C{i}" for i in range(1, 10)]
     page.screenshot(path=screenshots / "applicant-self-check.png", full_page=True)
@@ -313,3 +331,49 @@ def test_the_applicant_drafts_a_dossier_with_errors_by_their_fields_then_submits
     page.wait_for_url(re.compile(r"/applicant/applications/[^/]+$"))
     assert page.locator(".facts .status").inner_text() != "草稿"
     assert page.locator("ol.timeline li").count() >= 1  # the submission is the timeline's first step
+
+
+def upload_materials(page: Any, dossier: dict[str, Any], screenshots: Path) -> None:
+    """On the application page: a script is refused beside its field, then a PDF of every listed kind uploads."""
+    rows = page.locator("table.materials tbody tr")
+    kinds = [rows.nth(i).get_attribute("data-kind") for i in range(rows.count())]
+    assert kinds == kinds_for(dossier, DEMO_REQUIRED)  # the round's required kinds, then C9's documents
+    first = kinds[0]
+    page.set_input_files(f"#f-{first}", files=[{"name": "说明.pdf", "mimeType": "application/pdf",
+                                                  "buffer": b"#!/bin/sh\necho hi\n"}])
+    page.click(f"#m-{first} button:has-text('上传')")
+    assert page.locator(f"#e-m-{first}").inner_text().startswith("不接受可执行文件或脚本")
+    assert page.locator(f"#m-{first}").get_attribute("data-uploaded") == "no"
+    for kind in kinds:
+        page.set_input_files(f"#f-{kind}", files=[{"name": f"{kind}.pdf", "mimeType": "application/pdf",
+                                                   "buffer": sample_pdf(kind, dossier)}])
+        page.fill(f"#t-{kind}", f"{kind} 材料")
+        page.click(f"#m-{kind} button:has-text('上传')")
+        page.wait_for_selector(f"#m-{kind}[data-uploaded=yes]")
+        assert "第 1 版" in page.locator(f"#m-{kind}").inner_text()
+    page.set_input_files(f"#f-{first}", files=[{"name": "v2.pdf", "mimeType": "application/pdf",
+                                                  "buffer": sample_pdf(first, dossier)}])
+    page.click(f"#m-{first} button:has-text('上传')")  # a new version replaces the first
+    page.wait_for_selector(f"#m-{first}:has-text('第 2 版')")
+    assert page.locator(f"#m-{first} details summary").inner_text() == "历史版本（1）"
+    page.screenshot(path=screenshots / "applicant-materials.png", full_page=True)
+    with page.expect_download() as download:
+        page.click(f"#m-{first} .material a")
+    assert download.value.suggested_filename.endswith(".pdf")
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF")
+
+
+def test_an_expert_file_with_bad_rows_is_refused_row_by_row(page: Any, screenshots: Path) -> None:
+    page.goto("/province/experts")
+    sign_in(page, "province01")
+    page.wait_for_url(re.compile(r"/province/experts$"))
+    before = page.locator("p.count").inner_text()
+    header = "id,name,organisation,organisation_credit_code,title,fields,region_code,email,phone,active,relations\n"
+    rows = "E901,测试专家,武汉大学,,教授,no_such_field,420111,a@example.cn,13800000000,true,\n"
+    page.set_input_files("#pool-file", files=[{"name": "专家名单.csv", "mimeType": "text/csv",
+                                               "buffer": (header + rows).encode()}])
+    page.click("button:has-text('导入')")
+    problems = page.locator("ul.problems li").all_inner_texts()
+    assert problems and all("未导入任何专家" in p for p in problems) and any("fields" in p for p in problems)
+    assert page.locator("p.count").inner_text() == before  # all rows or none
+    page.screenshot(path=screenshots / "province-experts-refused.png", full_page=True)

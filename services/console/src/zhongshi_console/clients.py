@@ -51,6 +51,22 @@ class Backends:
             return response.json() if response.content else None
         raise refusal(response)
 
+    async def stream(self, service: str, path: str, token: str | None) -> httpx.Response:
+        """A GET whose body is read by the caller (downloads); the caller closes it. Refusals as in `call`."""
+        client = self.clients[service]
+        try:
+            request = client.build_request("GET", path, headers={"Authorization": f"Bearer {token}"} if token else {})
+            response = await client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise BackendError(503, "服务暂时不可用，请稍后再试") from exc
+        if response.is_success:
+            return response
+        await response.aread()
+        await response.aclose()
+        if response.status_code == 401:
+            raise NotSignedIn
+        raise refusal(response)
+
     async def ready(self, service: str) -> bool:
         try:
             return (await self.clients[service].get("/health", timeout=2)).status_code == 200

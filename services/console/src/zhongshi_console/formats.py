@@ -20,6 +20,14 @@ def chinese_date(value: object) -> str:
     return f"{day.year}年{day.month}月{day.day}日" if day else str(value)
 
 
+def filesize(value: object) -> str:
+    """``1.2 MB``, ``35 KB``, ``512 字节``."""
+    size = int(value) if isinstance(value, int | str) and str(value).isdigit() else 0
+    if size >= 1024 * 1024:
+        return f"{size / 1024 / 1024:.1f} MB"
+    return f"{size / 1024:.0f} KB" if size >= 1024 else f"{size} 字节"
+
+
 def chinese_datetime(value: object) -> str:
     """``2026年12月4日 14:05`` (Asia/Shanghai)."""
     if isinstance(value, str):

@@ -20,7 +20,8 @@ MENUS: dict[Role, tuple[tuple[str, str], ...]] = {
     Role.APPLICANT: (("我的申报", "/applicant"), ("申报批次", "/applicant/rounds"), ("消息中心", "/applicant/inbox")),
     Role.COUNTY_OFFICIAL: DEPARTMENT_MENU,
     Role.CITY_OFFICIAL: DEPARTMENT_MENU,
-    Role.PROVINCE_OFFICIAL: (("例外认定", "/official/queue"), ("批次管理", "/province/rounds")),
+    Role.PROVINCE_OFFICIAL: (("例外认定", "/official/queue"), ("批次管理", "/province/rounds"),
+                             ("专家库", "/province/experts"), ("审计留痕", "/province/audit")),
     Role.EXPERT: (("评审任务", "/expert/assignments"),),
     Role.OPERATOR: (("消息订阅", "/operator/webhooks"),),
 }

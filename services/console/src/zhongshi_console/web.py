@@ -20,7 +20,8 @@ HERE = Path(__file__).parent
 
 def templates() -> Jinja2Templates:
     t = Jinja2Templates(directory=HERE / "templates")
-    t.env.filters.update(date=formats.chinese_date, datetime=formats.chinese_datetime, yuan=formats.yuan)
+    t.env.filters.update(date=formats.chinese_date, datetime=formats.chinese_datetime, filesize=formats.filesize,
+                         yuan=formats.yuan)
     t.env.globals.update(
         cities=hubei_cities(), platform_types={t.value: label for t, label in PLATFORM_TYPE_LABELS.items()},
         clusters={c.value: name for c, (name, _) in CLUSTERS.items()},

@@ -13,6 +13,7 @@ from zhongshi_runtime.auth import Role
 
 from zhongshi_console.clients import BackendError, Backends
 from zhongshi_console.dossier_form import errors_by_field, fields, sections, to_dossier, to_form
+from zhongshi_console.pages import materials
 from zhongshi_console.roles import Caller, signed_in
 from zhongshi_console.web import render
 
@@ -38,9 +39,23 @@ def router(backends: Backends) -> APIRouter:
         return await show(request, application_id, caller)
 
     async def show(request: Request, application_id: str, caller: Caller, error: str = "",
-                   status_code: int = 200) -> HTMLResponse:
+                   status_code: int = 200, upload_error: dict[str, Any] | None = None) -> HTMLResponse:
         found = await backends.call("intake", "GET", f"{API}/applications/{application_id}", caller.token)
-        return render(request, "applicant/application.html", {"app": found, "error": error}, status_code)
+        round_ = await backends.call("intake", "GET", f"{API}/rounds/{found['round_id']}", caller.token)
+        listed = await materials.rows(backends, caller.token, found["id"], round_.get("required_materials", []),
+                                      materials.declared_kinds(found))
+        return render(request, "applicant/application.html", {
+            "app": found, "error": error, "materials": listed, "upload_error": upload_error or {},
+            "editable": found["status"] in ("draft", "returned")}, status_code)
+
+    @api.post("/applications/{application_id}/materials", response_class=HTMLResponse)
+    async def upload(request: Request, application_id: str, caller: Applicant) -> Response:
+        """One material's upload (multipart, CSRF-checked), forwarded to intake; a refusal beside its kind."""
+        refused_upload = await materials.upload(backends, request, application_id, caller)
+        if refused_upload is not None:
+            return await show(request, application_id, caller, status_code=refused_upload["status"],
+                              upload_error=refused_upload)
+        return RedirectResponse(f"/applicant/applications/{application_id}#materials", status_code=303)
 
     @api.post("/applications/{application_id}/{action}", response_class=HTMLResponse)
     async def act(request: Request, application_id: str, action: str, caller: Applicant,
@@ -98,7 +113,10 @@ def router(backends: Backends) -> APIRouter:
         """Every clause C1–C9 measured on the saved dossier under the round's rules; nothing is stored."""
         found = await backends.call("intake", "GET", f"{API}/applications/{application_id}", caller.token)
         round_ = await backends.call("intake", "GET", f"{API}/rounds/{found['round_id']}", caller.token)
-        check = {"dossier": found["dossier"], "rule_set_version": round_["rule_set_version"]}
+        listed = await materials.rows(backends, caller.token, found["id"], round_.get("required_materials", []),
+                                      materials.declared_kinds(found))
+        check = {"dossier": found["dossier"], "rule_set_version": round_["rule_set_version"],
+                 "uploaded_kinds": materials.uploaded_kinds(listed)}
         verdict = await backends.call("screening", "POST", f"{API}/eligibility/check", caller.token, json=check)
         return render(request, "applicant/self_check.html", {"app": found, "verdict": verdict})
 

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from zhongshi_runtime.auth import OFFICIALS, Role
 
 from zhongshi_console.clients import BackendError, Backends
+from zhongshi_console.pages import materials
 from zhongshi_console.roles import Caller, signed_in
 from zhongshi_console.web import render
 
@@ -44,7 +45,9 @@ def router(backends: Backends) -> APIRouter:
     async def show(request: Request, application_id: str, caller: Caller, **extra: Any) -> HTMLResponse:
         found = await backends.call("screening", "GET", f"{API}/cases/{application_id}", caller.token)
         status_code = extra.pop("status_code", 200)
+        listed = await materials.readable_rows(backends, caller.token, application_id)
         return render(request, "official/case.html", {"case": found, "actions": ACTIONS[caller.user.role],
+                                                      "materials": listed, "app": {"id": application_id},
                                                       "form": {}, "errors": {}, **extra}, status_code)
 
     @api.post("/cases/{application_id}", response_class=HTMLResponse)

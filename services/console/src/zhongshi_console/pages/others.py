@@ -1,4 +1,4 @@
-"""The province's rounds, experts' assignments and the operator's webhook subscriptions (read-only lists)."""
+"""Experts' assignments and the operator's webhook subscriptions (read-only lists)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from zhongshi_runtime.auth import Role
 
 from zhongshi_console.clients import BackendError, Backends
+from zhongshi_console.pages import materials
 from zhongshi_console.roles import Caller, signed_in
 from zhongshi_console.web import render
 
@@ -18,12 +19,6 @@ Expert = Annotated[Caller, Depends(signed_in(Role.EXPERT))]
 
 def router(backends: Backends) -> APIRouter:
     api = APIRouter(include_in_schema=False)
-
-    @api.get("/province/rounds", response_class=HTMLResponse)
-    async def rounds(request: Request,
-                     caller: Annotated[Caller, Depends(signed_in(Role.PROVINCE_OFFICIAL))]) -> HTMLResponse:
-        found = await backends.call("intake", "GET", f"{API}/rounds", caller.token)
-        return render(request, "province/rounds.html", {"rounds": found})
 
     @api.get("/expert/assignments", response_class=HTMLResponse)
     async def assignments(request: Request, caller: Expert) -> HTMLResponse:
@@ -37,8 +32,9 @@ def router(backends: Backends) -> APIRouter:
     async def show_assignment(request: Request, application_id: str, caller: Caller, status_code: int = 200,
                               **extra: Any) -> HTMLResponse:
         found = await backends.call("review", "GET", f"{API}/assignments/{application_id}", caller.token)
-        return render(request, "expert/assignment.html", {"a": found, "form": {}, "errors": {}, **extra},
-                      status_code)
+        listed = await materials.readable_rows(backends, caller.token, application_id)
+        context = {"a": found, "materials": listed, "app": {"id": application_id}, "form": {}, "errors": {}}
+        return render(request, "expert/assignment.html", {**context, **extra}, status_code)
 
     @api.post("/expert/assignments/{application_id}/score", response_class=HTMLResponse)
     async def score(request: Request, application_id: str, caller: Expert) -> Response:
@@ -67,6 +63,20 @@ def router(backends: Backends) -> APIRouter:
             return await show_assignment(request, application_id, caller, exc.status, form={"reason": reason},
                                          errors=exc.fields, decline_error=exc.message)
         return RedirectResponse("/expert/assignments", status_code=303)
+
+    @api.post("/expert/assignments/{application_id}/reconcile", response_class=HTMLResponse)
+    async def reconcile(request: Request, application_id: str, caller: Expert,
+                        note: Annotated[str, Form(max_length=4000)] = "") -> Response:
+        """The panel lead's note on diverging scores (分歧协调), after which the review counts as complete."""
+        try:
+            await backends.call("review", "POST", f"{API}/assignments/{application_id}/reconcile", caller.token,
+                                json={"note": note.strip()})
+        except BackendError as exc:
+            if exc.status not in (403, 409, 422):
+                raise
+            return await show_assignment(request, application_id, caller, exc.status, form={"note": note},
+                                         errors=exc.fields, reconcile_error=exc.message)
+        return RedirectResponse(f"/expert/assignments/{application_id}", status_code=303)
 
     @api.get("/operator/webhooks", response_class=HTMLResponse)
     async def webhooks(request: Request,
