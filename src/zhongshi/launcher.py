@@ -151,6 +151,8 @@ class Stack:
             "LOG_LEVEL": self.config.log_level,
             f"{base.upper()}_PORT": str(self.config.ports[name]),
             "REGISTRY_CERTIFICATE_KEY_FILE": str(self.var / "registry" / "certificate-ed25519.pem"),
+            # everything here listens on loopback, webhook receivers too (development only; production refuses it)
+            "NOTIFY_WEBHOOK_ALLOW_PRIVATE": os.environ.get("NOTIFY_WEBHOOK_ALLOW_PRIVATE", "true"),
             **({"NOTIFY_SMTP_HOST": self.config.host, "NOTIFY_SMTP_PORT": str(self.config.mail_port)}
                if self.mail_sink is not None else {}),
             **self.config.extra_env,

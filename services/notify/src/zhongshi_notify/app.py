@@ -13,6 +13,7 @@ from zhongshi_notify import api, handlers
 from zhongshi_notify.channels import EmailSender, Sender, SmsSender, WebhookSender
 from zhongshi_notify.deliveries import MongoDeliveryStore
 from zhongshi_notify.dispatcher import Dispatcher
+from zhongshi_notify.egress import EgressGuard
 from zhongshi_notify.metrics import NotifyMetrics
 from zhongshi_notify.planning import Channel, RetryPolicy
 from zhongshi_notify.repository import MongoNotifyRepository
@@ -22,7 +23,9 @@ from zhongshi_notify.templates import Templates
 
 def senders(settings: NotifySettings) -> dict[Channel, Sender]:
     """The channels switched on by the settings: webhooks always, e-mail and SMS when configured."""
-    found: dict[Channel, Sender] = {Channel.WEBHOOK: WebhookSender(settings.webhook_timeout_s)}
+    webhooks = WebhookSender(settings.webhook_timeout_s, guard=guard(settings),
+                             max_response_bytes=settings.webhook_max_response_bytes)
+    found: dict[Channel, Sender] = {Channel.WEBHOOK: webhooks}
     if settings.smtp_host:
         found[Channel.EMAIL] = EmailSender(
             host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_sender,
@@ -35,6 +38,10 @@ def senders(settings: NotifySettings) -> dict[Channel, Sender]:
     return found
 
 
+def guard(settings: NotifySettings) -> EgressGuard:
+    return EgressGuard(allow_private=settings.webhook_allow_private)
+
+
 def retry_policy(settings: NotifySettings) -> RetryPolicy:
     return RetryPolicy(max_attempts=settings.max_attempts, backoff_s=settings.retry_backoff_s,
                        backoff_max_s=settings.retry_backoff_max_s)
@@ -45,7 +52,7 @@ def create_app(settings: NotifySettings | None = None, clock: Clock = utc_now) -
     kit = ServiceKit(settings, title="zhongshi notify",
                      description="Who is told what, on which channel: inbox, e-mail, SMS, signed webhooks; "
                                  "reminders before deadlines and escalation after them.")
-    repo, store = MongoNotifyRepository(kit.db), MongoDeliveryStore(kit.db)
+    repo, store = MongoNotifyRepository(kit.db), MongoDeliveryStore(kit.db, settings.secret_box())
     metrics = NotifyMetrics(kit.metrics.registry)
     channels = senders(settings)
     planner = handlers.Planner(repo, store, Templates.load(), enabled=[Channel.INBOX, *channels], clock=clock)
@@ -67,12 +74,13 @@ def create_app(settings: NotifySettings | None = None, clock: Clock = utc_now) -
         await repo.ensure_indexes()
         await repo.migrate_readers()
         await store.ensure_indexes()
+        await store.seal_secrets()
 
     kit.on_startup(indexes)
     kit.every(settings.reminder_interval_s, fire_timers)
     https_only = settings.environment == "production"
     return kit.asgi([api.router(repo, store, uow=kit.uow, topics=kit.consumers.topics, clock=clock,
-                                https_only=https_only)])
+                                https_only=https_only, guard=guard(settings))])
 
 
 def _drain(dispatcher: Dispatcher, channel: Channel) -> Callable[[], Awaitable[None]]:
