@@ -54,6 +54,11 @@ class ServiceSettings(BaseSettings):
     outbox_retention_hours: int = Field(168, ge=1, validation_alias="OUTBOX_RETENTION_HOURS")
     handler_max_attempts: int = Field(3, ge=1, le=20, validation_alias="HANDLER_MAX_ATTEMPTS")
     handler_retry_backoff_s: float = Field(0.2, ge=0, validation_alias="HANDLER_RETRY_BACKOFF_S")
+    # A database or network outage is waited out before anything is dead-lettered; the consumer holds its
+    # partitions meanwhile, so keep this under the consumer's max.poll.interval.ms (300 s).
+    handler_transient_retry_s: float = Field(240, ge=0, le=290, validation_alias="HANDLER_TRANSIENT_RETRY_S")
+    dlq_gauge_interval_s: float = Field(15, gt=0, validation_alias="DLQ_GAUGE_INTERVAL_S")
+    handler_transient_backoff_max_s: float = Field(30, gt=0, validation_alias="HANDLER_TRANSIENT_BACKOFF_MAX_S")
     faults_file: str = Field("", validation_alias="ZHONGSHI_FAULTS_FILE",
                              description="Test-only: the fault suite's hooks (zhongshi_runtime.faults).")
     http_max_body_bytes: int = Field(
