@@ -90,7 +90,7 @@ def test_the_service_builds_without_io_and_documents_what_it_consumes() -> None:
     assert {"notify:consume:pilot.publicity.objection-resolved", "notify:consume:pilot.review.scored",
             "notify:consume:pilot.platform.annual-report-filed"} <= set(channels)
     jobs = [getattr(job, "__name__", "") for _, job in app.state.kit._periodic]
-    assert jobs == ["measure_dlq", "drain_webhook", "drain_email", "fire_timers"]  # one loop per channel
+    assert jobs == ["measure_dlq", "_purge", "drain_webhook", "drain_email", "fire_timers"]  # a loop per channel
 
 
 def test_production_needs_a_webhook_sealing_key_and_refuses_private_webhooks() -> None:

@@ -34,6 +34,7 @@ from zhongshi_runtime.metrics import RuntimeMetrics, instrument
 from zhongshi_runtime.oidc import Authenticator
 from zhongshi_runtime.outbox import MongoUnitOfWork, OutboxRelay, ensure_outbox_indexes
 from zhongshi_runtime.preconditions import stale_write
+from zhongshi_runtime.retention import Retention, Rule
 from zhongshi_runtime.settings import ServiceSettings
 from zhongshi_runtime.store import StaleWrite
 
@@ -75,7 +76,13 @@ class ServiceKit:
         self.authenticator = Authenticator.from_settings(settings)
         self._startup: list[StartupHook] = [lambda: ensure_outbox_indexes(self.db),
                                             lambda: ensure_audit_indexes(self.db), self.ledger.ensure_indexes]
-        self._periodic: list[tuple[float, StartupHook]] = [(settings.dlq_gauge_interval_s, self.measure_dlq)]
+        self.retention = Retention(self.db, self.logger)
+        self.retention.keep(
+            Rule("processed_events", "at", settings.processed_event_retention_days),
+            Rule("dead_letters", "redriven_at", settings.dead_letter_retention_days, where={"status": "redriven"}),
+        )
+        self._periodic: list[tuple[float, StartupHook]] = [(settings.dlq_gauge_interval_s, self.measure_dlq),
+                                                           (settings.retention_interval_s, self._purge)]
         self._tasks: list[asyncio.Task[None]] = []
 
     async def measure_dlq(self) -> None:
@@ -85,6 +92,9 @@ class ServiceKit:
         for topic in self.consumers.topics:
             for status in ("dead", "parked"):
                 self.metrics.dlq_size.labels(self.metrics.service, topic, status).set(sizes.get((topic, status), 0))
+
+    async def _purge(self) -> None:
+        await self.retention.purge()
 
     def on_startup(self, hook: StartupHook) -> None:
         """Run ``hook`` (index creation, seeding reference data) before consuming starts."""

@@ -52,6 +52,12 @@ class ServiceSettings(BaseSettings):
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
     http_host: str = Field("127.0.0.1", validation_alias="HTTP_HOST")
     outbox_retention_hours: int = Field(168, ge=1, validation_alias="OUTBOX_RETENTION_HOURS")
+    # Retention (docs/retention.md). Processed-event ids outlive any redelivery: the outbox's replay window and
+    # a dead letter's redrive, which reaches every group again with the original id.
+    processed_event_retention_days: int = Field(400, ge=30, validation_alias="PROCESSED_EVENT_RETENTION_DAYS")
+    dead_letter_retention_days: int = Field(90, ge=1, validation_alias="DEAD_LETTER_RETENTION_DAYS",
+                                            description="Redriven dead letters (with their bodies) kept this long.")
+    retention_interval_s: float = Field(3600, gt=0, validation_alias="RETENTION_INTERVAL_S")
     handler_max_attempts: int = Field(3, ge=1, le=20, validation_alias="HANDLER_MAX_ATTEMPTS")
     handler_retry_backoff_s: float = Field(0.2, ge=0, validation_alias="HANDLER_RETRY_BACKOFF_S")
     # A database or network outage is waited out before anything is dead-lettered; the consumer holds its

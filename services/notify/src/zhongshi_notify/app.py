@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI
 from zhongshi_runtime.clock import Clock, utc_now
+from zhongshi_runtime.retention import Rule
 from zhongshi_runtime.service import ServiceKit
 
 from zhongshi_notify import api, handlers
@@ -40,6 +41,14 @@ def senders(settings: NotifySettings) -> dict[Channel, Sender]:
 
 def guard(settings: NotifySettings) -> EgressGuard:
     return EgressGuard(allow_private=settings.webhook_allow_private)
+
+
+def retention_rules(settings: NotifySettings) -> list[Rule]:
+    """Addresses and texts of deliveries and their attempt log, the inbox, applicants' contacts."""
+    return [Rule("deliveries", "created_at", settings.delivery_retention_days),
+            Rule("delivery_attempts", "at", settings.delivery_retention_days),
+            Rule("inbox", "created_at", settings.inbox_retention_days),
+            Rule("contacts", "stored_at", settings.contact_retention_days)]
 
 
 def retry_policy(settings: NotifySettings) -> RetryPolicy:
@@ -77,6 +86,7 @@ def create_app(settings: NotifySettings | None = None, clock: Clock = utc_now) -
         await store.seal_secrets()
 
     kit.on_startup(indexes)
+    kit.retention.keep(*retention_rules(settings))
     kit.every(settings.reminder_interval_s, fire_timers)
     https_only = settings.environment == "production"
     return kit.asgi([api.router(repo, store, uow=kit.uow, topics=kit.consumers.topics, clock=clock,
