@@ -247,6 +247,7 @@ async def test_a_restart_mid_batch_sends_every_delivery_exactly_once(mongo_db, m
     crashing.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await crashing
+    await first.cancel()  # the process dies: its six sends in flight go with it
 
     restarted = Notify(mongo_db, [Channel.INBOX, Channel.WEBHOOK])
     await restarted.consume(messages)  # it reads the same events again: nothing new is planned

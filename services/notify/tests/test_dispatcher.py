@@ -129,9 +129,11 @@ async def test_a_hanging_channel_does_not_hold_up_another(store) -> None:  # typ
     await store.add([delivery(1), delivery(2, Channel.SMS)])
     sms = Scripted()
     d = dispatcher(store, {Channel.EMAIL: Hanging(), Channel.SMS: sms}, Clock())
-    stuck = asyncio.create_task(d.drain(Channel.EMAIL))
-    assert await asyncio.wait_for(d.drain(Channel.SMS), 1) == 1 and sms.sent == ["e2/c/sms"]
-    stuck.cancel()
+    await asyncio.wait_for(d.drain(Channel.EMAIL), 1)  # starts the hanging send and returns
+    assert await asyncio.wait_for(d.drain(Channel.SMS), 1) == 1
+    await asyncio.wait_for(d.settle(Channel.SMS), 1)
+    assert sms.sent == ["e2/c/sms"] and d.in_flight(Channel.EMAIL) == 1
+    await d.cancel()
 
 
 async def test_a_webhook_run_of_failures_disables_it_holds_the_rest_and_enabling_releases_them(store) -> None:  # type: ignore[no-untyped-def]

@@ -84,6 +84,13 @@ class Dispatcher:
         while tasks := [t for c, group in self._inflight.items() if not channels or c in channels for t in group]:
             await asyncio.gather(*tasks, return_exceptions=True)
 
+    async def cancel(self) -> None:
+        """Stop the sends in flight (shutdown): their leases expire and they are sent again."""
+        tasks = [t for group in self._inflight.values() for t in group]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     async def run_once(self) -> int:
         """Drain every channel and wait for the sends (tests; the service runs one periodic drain per channel)."""
         started = sum(await asyncio.gather(*(self.drain(c) for c in self.channels)))
