@@ -187,12 +187,25 @@ class Consumers:
             await self.dead_letter(msg, topic, "invalid", reason)
             return
         with bound(event_id=meta.id, application_id=meta.subject, topic=topic):
-            if self.ledger is not None and (head := await self.ledger.must_wait(msg.headers)):
+            if self.ledger is not None and (head := await self._parked_behind(msg)):
                 await self.dead_letter(msg, topic, "parked", f"waits for {head}, an earlier event of {meta.subject}")
                 return
             applied = await self._handle_with_retries(msg, topic, handler, event, meta)
             if applied and self.ledger is not None and (released := await self.ledger.handled(msg.headers)):
                 self.logger.info("released the parked event %s after %s", released, meta.id)
+
+    async def _parked_behind(self, msg: KafkaMessage) -> str | None:
+        """The dead letter this message must wait for; a database outage is waited out as a handler's is."""
+        assert self.ledger is not None
+        retry = Backoff(self.settings)
+        while True:
+            try:
+                return await self.ledger.must_wait(msg.headers)
+            except Exception as exc:
+                if not transient(exc) or (delay := retry.next()) is None:
+                    raise  # nacked: read again
+                self.logger.warning("cannot read the parking record: %r; retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
 
     async def dispatch_or_nack(self, msg: KafkaMessage) -> None:
         try:
