@@ -129,14 +129,15 @@ def router(store: DeliveryStore, *, audited: Audited, topics: Sequence[str], clo
             raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
         return await store.attempts(subscription_id, offset=offset, limit=limit)
 
-    @api.delete("/webhooks/{subscription_id}", tags=["webhooks"], status_code=204, responses=errors(404),
+    @api.delete("/webhooks/{subscription_id}", tags=["webhooks"], responses=errors(404),
                 summary="Delete a subscription; its unsent deliveries fail (operator)")
-    async def delete(subscription_id: str, principal: Operator, request: Request) -> None:
+    async def delete(subscription_id: str, principal: Operator, request: Request) -> dict[str, str | bool]:
         async def change(session: Session) -> None:
             if not await store.remove_subscription(subscription_id, session):
                 raise HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
 
         await audited(Audit.request(principal, request, "webhook.delete", "webhook", subscription_id), change)
+        return {"id": subscription_id, "deleted": True}
 
     @api.post("/webhooks/{subscription_id}/rotate-secret", tags=["webhooks"], responses=errors(404),
               summary="Give a subscription a new signing secret, shown once (operator)")
