@@ -153,7 +153,7 @@ class World:
             r = await self.call("GET", "intake", path, (Role.EXPERT, self.ids["lead"]))
             return str(r.json()["current"][0]) if r.status_code == 200 else None
 
-        self.ids["r1_material"] = await eventually(readable, 60, "r1's materials readable by its panel's lead")
+        self.ids["r1_material"] = await eventually(readable, "r1's materials readable by its panel's lead", 60)
 
     async def dead_letter(self, mongodb_uri: str) -> None:
         """A dead letter redriven already in every service's ledger: shown to operators, not redriven again."""
