@@ -4,6 +4,7 @@ behind its dead letter and releases them one at a time, in order, after the redr
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +16,8 @@ from pymongo.errors import AutoReconnect, NetworkTimeout, ServerSelectionTimeout
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import ApplicationWithdrawn
 from zhongshi_runtime.dead_letters import REDRIVE_HEADER, DeadLetterLedger, Letter
-from zhongshi_runtime.messaging import Rejected
+from zhongshi_runtime.messaging import Consumers, Rejected, create_broker
+from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.retrying import Backoff, transient
 from zhongshi_runtime.settings import ServiceSettings
 from zhongshi_runtime.testing import HandlerHarness, envelope
@@ -100,6 +102,7 @@ async def test_a_subject_is_parked_behind_its_dead_letter_and_released_in_order_
     first = letter(1, "e1")
     assert await ledger.must_wait(first.headers) is None
     await ledger.record(first)
+    assert await ledger.holds(first.id) and not await ledger.holds(letter(2, "e2").id)
     for n in (2, 3):  # later events of A1 wait behind e1
         later = letter(n, f"e{n}", kind="parked")
         assert await ledger.must_wait(later.headers) == first.id
@@ -129,3 +132,61 @@ async def test_a_subject_is_parked_behind_its_dead_letter_and_released_in_order_
     assert await mongo_db.dlq_parking.count_documents({}) == 0 and await ledger.sizes() == {}
     assert await ledger.must_wait(letter(10, "e10").headers) is None
     await client.close()
+
+
+class Ledger:
+    """The ledger's parking rules in memory (the real one is tested on the database above)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, str] = {}
+        self.parking: dict[str, str] = {}
+
+    async def must_wait(self, headers: dict[str, str]) -> str | None:
+        return self.parking.get(headers.get("ce_subject", ""))
+
+    async def holds(self, entry_id: str) -> bool:
+        return entry_id in self.entries
+
+    async def record(self, letter: Letter) -> None:
+        self.entries[letter.id] = "parked" if letter.kind == "parked" else "dead"
+        if letter.kind != "parked":
+            self.parking.setdefault(letter.subject, letter.id)
+
+    async def handled(self, headers: dict[str, str]) -> None:
+        return None
+
+
+async def test_a_batch_read_again_after_a_nack_keeps_its_dead_letter_the_head_and_parks_nothing_twice() -> None:
+    """With lanes, a batch is read again whole when any lane failed: the dead letter read again must stay the
+    redrivable head (not park behind itself) and a parked event must not be parked a second time."""
+    from .test_lanes import Batch, Record
+
+    settings = ServiceSettings(consumer_concurrency=4)
+    metrics, logger = RuntimeMetrics("probe"), logging.getLogger("test")
+    ledger = Ledger()
+    consumers = Consumers(create_broker(settings, metrics, logger), settings, metrics, logger,
+                          ledger=ledger)  # type: ignore[arg-type]
+    published: list[dict[str, str]] = []
+
+    async def publish(body: bytes, *, topic: str, key: Any, headers: dict[str, str]) -> None:
+        published.append(headers)
+
+    consumers.broker.publish = publish  # type: ignore[method-assign,assignment]
+
+    @consumers.on(ApplicationWithdrawn)
+    async def refuse_the_first(event: ApplicationWithdrawn, meta: CloudEvent) -> None:
+        if meta.id == "e0":
+            raise Rejected("unknown rule set")
+
+    def record(offset: int) -> Record:
+        sent = envelope(WITHDRAWN, ce_id=f"e{offset}")
+        return Record(sent["topic"], 0, offset, sent["key"], sent["message"],
+                      tuple((k, v.encode()) for k, v in sent["headers"].items()))
+
+    batch = Batch([record(0), record(1)])
+    for _ in range(2):  # the second time as after a nack of the batch
+        await consumers.dispatch_batch(batch)  # type: ignore[arg-type]
+    head = f"{WITHDRAWN.topic.name}:0:0"
+    assert ledger.parking == {"A1": head}
+    assert ledger.entries == {head: "dead", f"{WITHDRAWN.topic.name}:0:1": "parked"}
+    assert [h["dlq_kind"] for h in published] == ["rejected", "parked"]  # the second reading adds nothing

@@ -87,6 +87,10 @@ class DeadLetterLedger:
             return None  # a copy of an entry released earlier: applied already, the idempotent consumer absorbs it
         return str(parking["head"])
 
+    async def holds(self, entry_id: str) -> bool:
+        """Whether the ledger keeps this entry already (a batch read again after a nack offers it twice)."""
+        return bool(await self.db.dead_letters.count_documents({"_id": entry_id}, limit=1))
+
     async def record(self, letter: Letter) -> None:
         """Keep a dead-lettered (or parked) message; a dead letter with a subject parks that subject."""
         now = datetime.now(UTC)

@@ -22,7 +22,7 @@ from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import Event
 from zhongshi_contracts.topics import DLQ_SUFFIX
 
-from zhongshi_runtime.dead_letters import DeadLetterLedger, Letter
+from zhongshi_runtime.dead_letters import REDRIVE_HEADER, DeadLetterLedger, Letter
 from zhongshi_runtime.faults import Faults
 from zhongshi_runtime.kafka_client import KafkaClientSettings
 from zhongshi_runtime.logs import bound
@@ -93,6 +93,13 @@ async def raw_body(msg: StreamMessage[Any]) -> bytes:
 
 def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}" for e in exc.errors())[:2000]
+
+
+def entry_id(msg: KafkaMessage, topic: str) -> str:
+    """The ledger entry this message is, or would be, kept as (`Letter.id`)."""
+    record = msg.raw_message
+    return msg.headers.get(REDRIVE_HEADER) or (
+        f"{topic}:{getattr(record, 'partition', -1)}:{getattr(record, 'offset', -1)}")
 
 
 def one_record(record: Any, batch: KafkaMessage) -> KafkaMessage:
@@ -233,6 +240,9 @@ class Consumers:
             return
         with bound(event_id=meta.id, application_id=meta.subject, topic=topic):
             if self.ledger is not None and (head := await self._parked_behind(msg)):
+                if await self.ledger.holds(entry_id(msg, topic)):  # read again after a nacked batch: kept already
+                    self.logger.info("already in the ledger behind %s; not parked twice", head)
+                    return
                 await self.dead_letter(msg, topic, "parked", f"waits for {head}, an earlier event of {meta.subject}")
                 return
             applied = await self._handle_with_retries(msg, topic, handler, event, meta)
