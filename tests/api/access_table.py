@@ -56,6 +56,7 @@ MATERIALS = {**IN_SCOPE, EX: 200, OEX: 404, OP: 404}  # on r1: its panel's lead 
 
 TABLE: list[Row] = [
     # ---- intake ----
+    Row("intake", "GET", "/api/v1/rule-sets", signed_in(200)),
     Row("intake", "GET", "/api/v1/rounds", signed_in(200)),
     Row("intake", "POST", "/api/v1/rounds", {PR: 201}, body="new_round"),
     Row("intake", "GET", "/api/v1/rounds/{round_id}", signed_in(200), args={"round_id": "round"}),
