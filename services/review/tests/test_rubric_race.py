@@ -14,9 +14,10 @@ from fastapi import FastAPI
 from zhongshi_review import api_draws, api_pool, api_review
 from zhongshi_review.repository import ReviewRepository
 from zhongshi_review.rubric import DEFAULT_RUBRIC
-from zhongshi_runtime.auth import Authenticator, Role, ensure_dev_keys, mint_dev_token
+from zhongshi_runtime.auth import Role
 from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.outbox import MongoUnitOfWork
+from zhongshi_runtime.testing import file_authenticator, mint_test_token
 
 from .review_fixtures import NOW, candidate_of, expert
 from .test_api import sheet
@@ -26,18 +27,16 @@ ROUNDS = 4
 
 
 def auth(keys: Path, role: Role, scope: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint_dev_token(keys, role=role, scope=scope)}"}
+    return {"Authorization": f"Bearer {mint_test_token(keys, role=role, organisation=scope)}"}
 
 
 async def test_a_rubric_change_racing_the_first_sheet_never_leaves_mixed_rubrics(
         tmp_path: Path, mongo_db: Any, make_dossier: Any) -> None:
-    ensure_dev_keys(tmp_path)
     repo = ReviewRepository.mongo(mongo_db)
     uow = MongoUnitOfWork(mongo_db.client, mongo_db, source="/zhongshi/review", metrics=RuntimeMetrics("race"),
                           on_commit=lambda: None)
     app = FastAPI()
-    app.state.authenticator = Authenticator(issuer="zhongshi-dev", audience="zhongshi",
-                                            jwks_file=str(tmp_path / "jwks.json"))
+    app.state.authenticator = file_authenticator(tmp_path)
     for router in (api_pool.router(repo, uow), api_draws.router(repo, uow, lambda: NOW),
                    api_review.router(repo, uow, lambda: NOW)):
         app.include_router(router)
