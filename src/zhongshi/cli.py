@@ -1,10 +1,11 @@
 """The `zhongshi` command: `up` (the whole stack), `demo` (the sample round), `token` (dev tokens),
-`replay` (rebuild a service's state from the events), `materials purge` (retention)."""
+`replay` (rebuild a service's state from the events), `materials purge` (retention), `dlq` (dead letters)."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
+from datetime import datetime
 from importlib.metadata import version
 from pathlib import Path
 from types import FrameType
@@ -197,6 +198,66 @@ def purge_materials(
         typer.echo(f"  {item.application_id} ({item.status}): {len(item.material_ids)} files, {item.bytes} bytes")
     verb = "would remove" if dry_run else "removed"
     typer.echo(f"{verb} the materials of {len(removed)} applications; {len(orphans)} orphan files deleted")
+
+
+dlq = typer.Typer(help="Dead letters (死信) of every service's consumer group: list, show, redrive.",
+                  no_args_is_help=True)
+app.add_typer(dlq, name="dlq")
+Service = Annotated[list[str] | None, typer.Option("--service", help="Only these services (default: all).")]
+Topic = Annotated[str | None, typer.Option(help="The source topic.")]
+Reason = Annotated[str | None, typer.Option(help="Text the reason contains.")]
+Since = Annotated[datetime | None, typer.Option(help="Failed at or after (ISO 8601).")]
+Until = Annotated[datetime | None, typer.Option(help="Failed before (ISO 8601).")]
+Token = Annotated[str | None, typer.Option(envvar="ZHONGSHI_TOKEN", help="An operator's token (default: the "
+                                                                       "development provider's operator).")]
+
+
+def _operator(token: str | None, services: list[str] | None) -> tuple[str, dict[str, str]]:
+    stack = Stack(StackConfig())
+    return token or stack.token(Role.OPERATOR, "*"), {n: stack.url(n) for n in services or SERVICES}
+
+
+@dlq.command("list")
+def dlq_list(service: Service = None, topic: Topic = None, reason: Reason = None, since: Since = None,
+             until: Until = None, token: Token = None) -> None:
+    """Dead-lettered and parked messages not yet redriven, oldest first."""
+    from zhongshi import dlq as ops
+
+    bearer, urls = _operator(token, service)
+    entries = asyncio.run(ops.listing(urls, bearer, ops.filters(topic, reason, since, until)))
+    for entry in entries:
+        typer.echo(ops.describe(entry))
+    typer.echo(f"{len(entries)} messages")
+
+
+@dlq.command("show")
+def dlq_show(service: Annotated[str, typer.Argument()], entry_id: str, token: Token = None) -> None:
+    """One message with its headers and body."""
+    import json
+
+    from zhongshi import dlq as ops
+
+    bearer, urls = _operator(token, [service])
+    typer.echo(json.dumps(asyncio.run(ops.show(urls[service], service, bearer, entry_id)), ensure_ascii=False,
+                          indent=2))
+
+
+@dlq.command("redrive")
+def dlq_redrive(entry_id: Annotated[str | None, typer.Argument(help="One entry (with --service).")] = None,
+                service: Service = None, topic: Topic = None, reason: Reason = None, since: Since = None,
+                until: Until = None, token: Token = None) -> None:
+    """Republish to the source topic with the original event id: one entry, or every dead one that matches.
+    Events parked behind a redriven one follow it, in order, once it is handled."""
+    from zhongshi import dlq as ops
+
+    if entry_id and len(service or []) != 1:
+        raise typer.BadParameter("an entry id is one service's: name it with --service")
+    bearer, urls = _operator(token, service)
+    done = asyncio.run(ops.redrive(urls, bearer, ops.filters(topic, reason, since, until), entry_id))
+    for name, ids in done.items():
+        for entry in ids:
+            typer.echo(f"{name:<10} redriven {entry}")
+    typer.echo(f"{sum(map(len, done.values()))} redriven")
 
 
 def main() -> None:

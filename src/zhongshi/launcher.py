@@ -160,6 +160,8 @@ class Stack:
             "REGISTRY_CERTIFICATE_KEY_FILE": str(self.var / "registry" / "certificate-ed25519.pem"),
             "NOTIFY_CONTACT_PROOF_KEY_FILE": str(self.var / "notify" / "contact-proof-ed25519.pem"),
             "REGISTRY_CONTACT_PROOF_PUBLIC_KEY_FILE": str(self.var / "notify" / "contact-proof-ed25519.pub"),
+            # everything here listens on loopback, webhook receivers too (development only; production refuses it)
+            "NOTIFY_WEBHOOK_ALLOW_PRIVATE": os.environ.get("NOTIFY_WEBHOOK_ALLOW_PRIVATE", "true"),
             **({"NOTIFY_SMTP_HOST": self.config.host, "NOTIFY_SMTP_PORT": str(self.config.mail_port)}
                if self.mail_sink is not None else {}),
             **(self.console_env() if base == CONSOLE else {}),

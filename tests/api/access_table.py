@@ -56,6 +56,7 @@ MATERIALS = {**IN_SCOPE, EX: 200, OEX: 404, OP: 404}  # on r1: its panel's lead 
 
 TABLE: list[Row] = [
     # ---- intake ----
+    Row("intake", "GET", "/api/v1/rule-sets", signed_in(200)),
     Row("intake", "GET", "/api/v1/rounds", signed_in(200)),
     Row("intake", "POST", "/api/v1/rounds", {PR: 201}, body="new_round"),
     Row("intake", "GET", "/api/v1/rounds/{round_id}", signed_in(200), args={"round_id": "round"}),
@@ -203,9 +204,18 @@ TABLE: list[Row] = [
         args={"subscription_id": "webhook"}),
     Row("notify", "GET", "/api/v1/webhooks/{subscription_id}/deliveries", {OP: 200},
         args={"subscription_id": "webhook"}),
+    Row("notify", "POST", "/api/v1/webhooks/{subscription_id}/rotate-secret", {OP: 200},
+        args={"subscription_id": "webhook"}),
+    Row("notify", "DELETE", "/api/v1/webhooks/{subscription_id}", {OP: 200}, args={"subscription_id": "webhook"}),
     # ---- audit (every service: the runtime kit adds it) ----
     *[Row(service, "GET", "/api/v1/audit", {PR: 200, OP: 200}, query={"application_id": "read"})
       for service in ("intake", "screening", "review", "registry", "notify")],
     *[Row(service, "GET", "/api/v1/audit/export", {PR: 200, OP: 200}, query={"format": "csv"})
       for service in ("intake", "screening", "review", "registry", "notify")],
+    # ---- dead letters (every service: the runtime kit adds them; operators only) ----
+    *[row for service in ("intake", "screening", "review", "registry", "notify") for row in (
+        Row(service, "GET", "/api/v1/dlq", {OP: 200}),
+        Row(service, "GET", "/api/v1/dlq/{entry_id}", {OP: 200}, args={"entry_id": "dead_letter"}),
+        Row(service, "POST", "/api/v1/dlq/{entry_id}/redrive", {OP: 409}, args={"entry_id": "dead_letter"}),
+        Row(service, "POST", "/api/v1/dlq/redrive", {OP: 200}, query={"topic": "none"}))],
 ]

@@ -86,6 +86,7 @@ class World:
             self.ids["round"] = await self.api.open_round()
             self.ids["read"] = self.ids["r1"] = await self.application(submit=False)
         await self.registry(stack_mongodb_uri)
+        await self.dead_letter(stack_mongodb_uri)
         if full:
             await self.notify()
         self.make_bodies()
@@ -154,6 +155,19 @@ class World:
             return str(r.json()["current"][0]) if r.status_code == 200 else None
 
         self.ids["r1_material"] = await eventually(readable, "r1's materials readable by its panel's lead", 60)
+
+    async def dead_letter(self, mongodb_uri: str) -> None:
+        """A dead letter redriven already in every service's ledger: shown to operators, not redriven again."""
+        client: AsyncMongoClient[Any] = AsyncMongoClient(mongodb_uri, tz_aware=True)
+        self.ids["dead_letter"] = entry_id = f"pilot.application.submitted:0:{self.uid}"
+        now = datetime.now(UTC)
+        for service in ("intake", "screening", "review", "registry", "notify"):
+            await client[f"zhongshi_{service}"].dead_letters.insert_one({
+                "_id": entry_id, "group": f"zhongshi-{service}", "topic": "pilot.application.submitted",
+                "partition": 0, "offset": 0, "kind": "invalid", "reason": "matrix", "key": "", "subject": "",
+                "event_id": "", "event_type": "", "headers": {}, "body": b"{}", "status": "redriven",
+                "failed_at": now, "redriven_at": now, "seq": 0})
+        await client.close()
 
     async def registry(self, mongodb_uri: str) -> None:
         client: AsyncMongoClient[Any] = AsyncMongoClient(mongodb_uri, tz_aware=True)

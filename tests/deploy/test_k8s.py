@@ -34,7 +34,8 @@ HTTP_HEAVY = ("intake", "registry")  # scale on CPU too; the console (HPA on CPU
 # Secrets created out of band (never committed) stand in with values that pass the production checks.
 OUT_OF_BAND = {"MONGODB_URI": "mongodb://zhongshi:pw-kept-in-a-vault@mongo-0.mongo:27017/?replicaSet=rs0&tls=true",
                "NOTIFY_SMTP_PASSWORD": "pw-kept-in-a-vault", "NOTIFY_SMS_GATEWAY_TOKEN": "token-kept-in-a-vault",
-               "KAFKA_SASL_PASSWORD": "pw-kept-in-a-vault"}
+               "KAFKA_SASL_PASSWORD": "pw-kept-in-a-vault",
+               "NOTIFY_WEBHOOK_SECRET_KEY": "a2V5LWtlcHQtaW4tYS12YXVsdC0zMi1ieXRlcy1sb24="}
 
 
 @cache
@@ -78,6 +79,8 @@ def environment(overlay: str, service: str) -> dict[str, str]:
         ref = var.get("valueFrom", {}).get("secretKeyRef")
         if ref is None:
             env[var["name"]] = var["value"]
+        elif ref["name"] in secrets and ref.get("optional") and ref["key"] not in secrets[ref["name"]]["data"]:
+            continue  # an optional key the rendered secret does not hold: the variable is unset
         elif ref["name"] in secrets:
             env[var["name"]] = base64.b64decode(secrets[ref["name"]]["data"][ref["key"]]).decode()
         else:

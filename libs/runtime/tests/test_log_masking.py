@@ -6,9 +6,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+import logging.config
 from collections.abc import Iterator
 
 import pytest
+import uvicorn.config
 from zhongshi_runtime.logs import configure_logging, mask_personal_data
 
 PERSONAL = {
@@ -26,6 +28,7 @@ def service_log() -> Iterator[io.StringIO]:
     """Where the service's one log handler writes (the root logger is restored afterwards)."""
     root = logging.getLogger()
     saved, level = root.handlers[:], root.level
+    logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)  # as a uvicorn started earlier leaves it (any order)
     configure_logging("test", "INFO")
     out = io.StringIO()
     root.handlers[0].setStream(out)  # type: ignore[attr-defined]

@@ -125,7 +125,7 @@ async def http_receiver() -> AsyncIterator[Callable[..., Awaitable[Receiver]]]:
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         receiver.url = f"http://127.0.0.1:{sock.getsockname()[1]}{path}"
-        server = uvicorn.Server(uvicorn.Config(receiver, lifespan="off", log_level="warning", access_log=False,
+        server = uvicorn.Server(uvicorn.Config(receiver, lifespan="off", log_config=None, access_log=False,
                                                timeout_graceful_shutdown=1))
         task = asyncio.create_task(server.serve(sockets=[sock]))
         running.append((server, task))

@@ -10,8 +10,9 @@ import pytest
 from fastapi import FastAPI
 from zhongshi_notify import api
 from zhongshi_notify.deliveries import InMemoryDeliveryStore
+from zhongshi_notify.egress import EgressGuard
 from zhongshi_notify.notices import NOTIFIED_EVENTS
-from zhongshi_notify.planning import Attempt, Channel, InboxMessage
+from zhongshi_notify.planning import Attempt, Channel, Delivery, InboxMessage, Status
 from zhongshi_notify.repository import InMemoryNotifyRepository
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.testing import InMemoryUnitOfWork, file_authenticator, mint_test_token
@@ -37,12 +38,20 @@ class Client:
         return await self.http.request(method, path, headers=headers, **kw)
 
 
+async def public_dns(host: str, port: int) -> list[str]:
+    """gov.example is public; intranet.example resolves inside the network; nothing else resolves."""
+    known = {"gov.example": "93.184.216.34", "intranet.example": "10.20.30.40"}
+    if host not in known:
+        raise OSError(host)
+    return [known[host]]
+
+
 def build(tmp_path: Path, repo, store, https_only: bool = False,  # type: ignore[no-untyped-def]
           uow: InMemoryUnitOfWork | None = None) -> FastAPI:
     app = FastAPI()
     app.state.authenticator = file_authenticator(tmp_path)
     app.include_router(api.router(repo, store, uow=uow or InMemoryUnitOfWork(), topics=TOPICS, clock=Clock(),
-                                  https_only=https_only))
+                                  https_only=https_only, guard=EgressGuard(resolver=public_dns)))
     return app
 
 
@@ -175,3 +184,32 @@ async def test_the_operator_enables_a_subscription_and_reads_its_delivery_log(cl
     assert (await client.call(COUNTY, "GET", f"/api/v1/webhooks/{sub_id}/deliveries")).status_code == 403
     assert [(r.action, r.target_id) for r in client.uow.audit] == [("webhook.register", sub_id),
                                                                     ("webhook.enable", sub_id)]
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8001/api/v1/applications", "http://169.254.169.254/latest/",
+                                 "https://intranet.example/hook", "http://review:8003/", "https://nowhere.example/"])
+async def test_a_subscription_to_an_internal_or_unresolvable_address_is_refused(client, url) -> None:  # type: ignore[no-untyped-def]
+    body = {"url": url, "event_types": ["pilot.application.forwarded"]}
+    r = await client.call(OPERATOR, "POST", "/api/v1/webhooks", json=body)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "url"], r.text
+    assert client.store.subs == {} and client.uow.audit == []
+
+
+async def test_the_operator_rotates_a_secret_and_deletes_a_subscription(client) -> None:  # type: ignore[no-untyped-def]
+    body = {"url": "https://gov.example/hook", "event_types": ["pilot.application.forwarded"]}
+    created = (await client.call(OPERATOR, "POST", "/api/v1/webhooks", json=body)).json()
+    assert (await client.call(PROVINCE, "POST", f"/api/v1/webhooks/{created['id']}/rotate-secret")).status_code == 403
+    rotated = (await client.call(OPERATOR, "POST", f"/api/v1/webhooks/{created['id']}/rotate-secret")).json()
+    assert rotated["secret"].startswith("whsec_") and rotated["secret"] != created["secret"]
+    assert client.store.subs[created["id"]].secret == rotated["secret"]
+    await client.store.add([Delivery(id=f"e1/{created['id']}/webhook", source_id="e1", kind="t",
+                                     channel=Channel.WEBHOOK, recipient=created["id"], address=body["url"], title="t",
+                                     body="{}", application_id="A1", created_at=NOW, next_attempt_at=NOW)])
+    assert (await client.call(PROVINCE, "DELETE", f"/api/v1/webhooks/{created['id']}")).status_code == 403
+    assert (await client.call(OPERATOR, "DELETE", f"/api/v1/webhooks/{created['id']}")).json()["deleted"] is True
+    assert (await client.call(OPERATOR, "DELETE", f"/api/v1/webhooks/{created['id']}")).status_code == 404
+    assert (await client.call(OPERATOR, "GET", "/api/v1/webhooks")).json() == []
+    [left] = await client.store.deliveries()
+    assert left.status is Status.FAILED and left.last_error == "subscription deleted"  # never sent afterwards
+    assert [r.action for r in client.uow.audit] == ["webhook.register", "webhook.rotate_secret", "webhook.delete"]
+    assert all(rotated["secret"] not in r.model_dump_json() for r in client.uow.audit)

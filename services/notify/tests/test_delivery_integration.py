@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from faststream.kafka import TestKafkaBroker
 from zhongshi_contracts.events import Event
@@ -21,10 +22,12 @@ from zhongshi_notify import api, handlers
 from zhongshi_notify.channels import EmailSender, SmsSender, WebhookSender
 from zhongshi_notify.deliveries import MongoDeliveryStore
 from zhongshi_notify.dispatcher import Dispatcher
+from zhongshi_notify.egress import EgressGuard
 from zhongshi_notify.metrics import NotifyMetrics
 from zhongshi_notify.notices import NOTIFIED_EVENTS
 from zhongshi_notify.planning import Channel, Contact, RetryPolicy, Status, Subscription
 from zhongshi_notify.repository import MongoNotifyRepository
+from zhongshi_notify.sealing import SecretBox
 from zhongshi_notify.settings import NotifySettings
 from zhongshi_notify.templates import Templates
 from zhongshi_runtime.auth import Role
@@ -40,6 +43,7 @@ from .samples import Clock, scheduled, screened, submitted
 pytestmark = pytest.mark.integration
 LOG = logging.getLogger("zhongshi.notify.test")
 TOKEN = "gateway-token-for-tests"
+LOOPBACK = EgressGuard(allow_private=True)  # the receivers run on 127.0.0.1
 
 
 class Notify:
@@ -118,7 +122,7 @@ async def test_real_mail_texts_and_signed_webhooks_go_out_for_submit_and_screen(
     d = make_dossier()
     ids = await notify.publish(submitted(d), screened(d))
     d_ = notify.dispatcher({Channel.EMAIL: email_sender(port), Channel.SMS: SmsSender(url=gateway.url, token=TOKEN),
-                            Channel.WEBHOOK: WebhookSender(5)})
+                            Channel.WEBHOOK: WebhookSender(5, guard=LOOPBACK)})
     with caplog.at_level(logging.INFO, LOG.name):
         await until_sent(notify, d_, 8)
 
@@ -157,7 +161,7 @@ async def test_a_failing_receiver_is_retried_disabled_after_the_run_and_enabled_
     sub = await notify.subscribe(hooks.url, "pilot.application.submitted")
     hooks.secret, hooks.script = sub.secret, [1.0, 503, 503]  # a timeout, then two server errors
     [event_id] = await notify.publish(submitted(make_dossier()))
-    d = notify.dispatcher({Channel.WEBHOOK: WebhookSender(0.3)})
+    d = notify.dispatcher({Channel.WEBHOOK: WebhookSender(0.3, guard=LOOPBACK)})
 
     async def disabled() -> bool:
         await d.run_once()
@@ -173,7 +177,7 @@ async def test_a_failing_receiver_is_retried_disabled_after_the_run_and_enabled_
     app = FastAPI()
     app.state.authenticator = file_authenticator(tmp_path)
     app.include_router(api.router(notify.repo, notify.store, uow=notify.uow,
-                                  topics=[m.topic.name for m in NOTIFIED_EVENTS], clock=utc_now))
+                                  topics=[m.topic.name for m in NOTIFIED_EVENTS], clock=utc_now, guard=LOOPBACK))
     operator = {"Authorization": f"Bearer {mint_test_token(tmp_path, role=Role.OPERATOR, organisation='*')}"}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         enabled = await http.post(f"/api/v1/webhooks/{sub.id}/enable", headers=operator)
@@ -200,12 +204,12 @@ async def test_a_hanging_smtp_server_holds_up_neither_the_inbox_nor_webhooks(  #
     await notify.publish(submitted(d))
     assert len((await notify.repo.inbox(f"applicant:{d.applicant.credit_code}"))[1]) == 1  # written with the event
     dispatcher = notify.dispatcher({Channel.EMAIL: email_sender(hanging_smtp_server, timeout_s=1.5),
-                                    Channel.WEBHOOK: WebhookSender(5)}, lease_s=10)
-    mail = asyncio.create_task(dispatcher.drain(Channel.EMAIL))  # as the service runs them: one loop per channel
-    hook = asyncio.create_task(dispatcher.drain(Channel.WEBHOOK))
-    await asyncio.wait_for(hook, 1.0)
-    assert len(hooks.accepted) == 1 and not mail.done()
-    await asyncio.wait_for(mail, 5)
+                                    Channel.WEBHOOK: WebhookSender(5, guard=LOOPBACK)}, lease_s=10)
+    await asyncio.wait_for(dispatcher.drain(Channel.EMAIL), 1.0)  # starts the send, never waits for it
+    await asyncio.wait_for(dispatcher.drain(Channel.WEBHOOK), 1.0)
+    await asyncio.wait_for(dispatcher.settle(Channel.WEBHOOK), 1.0)
+    assert len(hooks.accepted) == 1 and dispatcher.in_flight(Channel.EMAIL) == 1
+    await asyncio.wait_for(dispatcher.settle(Channel.EMAIL), 5)
     [stuck] = await notify.store.deliveries(Channel.EMAIL)
     assert (stuck.status, stuck.attempts) == (Status.PENDING, 1) and "Timeout" in stuck.last_error
 
@@ -217,7 +221,7 @@ async def test_a_restart_mid_batch_sends_every_delivery_exactly_once(mongo_db, m
     hooks.secret = sub.secret
     messages = [envelope(submitted(make_dossier(i), app_id=f"A{i}")) for i in range(10)]
     await notify.consume(messages)
-    real = WebhookSender(5)
+    real = WebhookSender(5, guard=LOOPBACK)
     gate = asyncio.Event()
 
     class CrashesAfterFour:
@@ -243,13 +247,15 @@ async def test_a_restart_mid_batch_sends_every_delivery_exactly_once(mongo_db, m
     crashing.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await crashing
+    await first.cancel()  # the process dies: its six sends in flight go with it
 
     restarted = Notify(mongo_db, [Channel.INBOX, Channel.WEBHOOK])
     await restarted.consume(messages)  # it reads the same events again: nothing new is planned
     assert len(await notify.store.deliveries()) == 10
 
     clock = Clock(utc_now())
-    second, third = (restarted.dispatcher({Channel.WEBHOOK: WebhookSender(5)}, clock=clock) for _ in range(2))
+    second, third = (restarted.dispatcher({Channel.WEBHOOK: WebhookSender(5, guard=LOOPBACK)}, clock=clock)
+                     for _ in range(2))
     assert await second.run_once() == 0  # the crashed process's leases still hold
     clock.now += timedelta(seconds=31)
     assert sum(await asyncio.gather(second.run_once(), third.run_once())) == 6  # two replicas, no overlap
@@ -277,3 +283,16 @@ async def test_reminders_are_stored_timers_that_fire_once_across_restarts(mongo_
     assert "逾期督办：武汉市洪山区县级初审逾期" in city
     county = [m.title for m in (await after.repo.inbox("official:420111"))[1]]
     assert county.count("办理提醒：县级初审将于2026年12月10日截止") == 1
+
+
+async def test_webhook_secrets_are_stored_sealed_and_old_plain_ones_are_sealed_at_start(notify, mongo_db) -> None:  # type: ignore[no-untyped-def]
+    sub = await notify.subscribe("https://gov.example/hook", "pilot.application.submitted")
+    stored = await mongo_db.subscriptions.find_one({"_id": sub.id})
+    assert stored["secret"].startswith("fernet:") and sub.secret[6:] not in stored["secret"]
+    assert (await notify.store.subscription(sub.id)).secret == sub.secret  # type: ignore[union-attr]
+    await mongo_db.subscriptions.update_one({"_id": sub.id}, {"$set": {"secret": sub.secret}})  # before sealing
+    assert await notify.store.seal_secrets() == 1 and await notify.store.seal_secrets() == 0
+    assert (await mongo_db.subscriptions.find_one({"_id": sub.id}))["secret"].startswith("fernet:")
+    other = MongoDeliveryStore(mongo_db, SecretBox(Fernet.generate_key().decode()))
+    with pytest.raises(ValueError, match="NOTIFY_WEBHOOK_SECRET_KEY"):
+        await other.subscription(sub.id)

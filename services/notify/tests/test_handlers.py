@@ -156,13 +156,13 @@ async def test_a_withdrawal_in_the_city_queue_tells_the_city(harness, make_dossi
 
 async def test_a_failing_store_surfaces_so_the_event_is_retried_then_dead_lettered(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
     async def broken(*_args, **_kwargs):  # type: ignore[no-untyped-def]
-        raise ConnectionError("database unreachable")
+        raise ValueError("a corrupt record")
 
     harness.repo.case = broken
     async with TestKafkaBroker(harness.ready()) as broker:
         await broker.publish(**envelope(screened(make_dossier())))
     [(topic, headers, _)] = harness.dead_letters
-    assert topic == "pilot.application.screened.dlq" and "database unreachable" in headers["dlq_reason"]
+    assert topic == "pilot.application.screened.dlq" and "a corrupt record" in headers["dlq_reason"]
 
 
 async def test_reminders_and_escalations_fire_once_each(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]

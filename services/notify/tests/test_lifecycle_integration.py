@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import pytest
 from zhongshi_notify import handlers
 from zhongshi_notify.channels import SmsSender, WebhookSender
+from zhongshi_notify.egress import EgressGuard
 from zhongshi_notify.planning import Channel, Contact
 
 from .samples import (
@@ -51,7 +52,8 @@ async def test_objectors_are_answered_by_text_or_e_mail_and_their_contact_stays_
         submitted(d), decided(d), objection_resolved(reply_to=OBJECTOR_PHONE, objection_id="OBJ-1"),
         objection_resolved(upheld=True, reply_to=OBJECTOR_EMAIL, objection_id="OBJ-2",
                            reason="经核查，所报成果转化项目为关联方内部转让，异议成立。"))
-    dispatcher = notify.dispatcher({Channel.EMAIL: email_sender(port), Channel.WEBHOOK: WebhookSender(5),
+    dispatcher = notify.dispatcher({Channel.EMAIL: email_sender(port),
+                                    Channel.WEBHOOK: WebhookSender(5, guard=EgressGuard(allow_private=True)),
                                     Channel.SMS: SmsSender(url=gateway.url, token=TOKEN)})
     with caplog.at_level(logging.INFO, LOG.name):
         await until_sent(notify, dispatcher, 10)  # applicant 2+2+2, objectors 1+1, webhooks 2

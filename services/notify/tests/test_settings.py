@@ -9,7 +9,8 @@ from zhongshi_notify.planning import Channel
 from zhongshi_notify.settings import NotifySettings
 
 PRODUCTION = {"environment": "production", "auth_issuer": "https://id.hubei.gov.cn", "auth_jwks_url": "https://k",
-              "mongodb_uri": "mongodb://notify:from-a-vault@mongo-0:27017/?replicaSet=rs0&tls=true"}
+              "mongodb_uri": "mongodb://notify:from-a-vault@mongo-0:27017/?replicaSet=rs0&tls=true",
+              "webhook_secret_key": "cHJvZHVjdGlvbi10ZXN0LWtleS0zMi1ieXRlcy1sb24="}
 
 
 def test_by_default_only_the_inbox_and_webhooks_are_on() -> None:
@@ -89,4 +90,14 @@ def test_the_service_builds_without_io_and_documents_what_it_consumes() -> None:
     assert {"notify:consume:pilot.publicity.objection-resolved", "notify:consume:pilot.review.scored",
             "notify:consume:pilot.platform.annual-report-filed"} <= set(channels)
     jobs = [getattr(job, "__name__", "") for _, job in app.state.kit._periodic]
-    assert jobs == ["drain_webhook", "drain_email", "fire_timers"]  # one loop per channel
+    assert jobs == ["measure_dlq", "_purge", "drain_webhook", "drain_email", "fire_timers"]  # a loop per channel
+
+
+def test_production_needs_a_webhook_sealing_key_and_refuses_private_webhooks() -> None:
+    with pytest.raises(ValidationError, match="NOTIFY_WEBHOOK_SECRET_KEY"):
+        NotifySettings(**{**PRODUCTION, "webhook_secret_key": ""})
+    with pytest.raises(ValidationError, match="NOTIFY_WEBHOOK_ALLOW_PRIVATE"):
+        NotifySettings(**PRODUCTION, webhook_allow_private=True)
+    with pytest.raises(ValidationError):
+        NotifySettings(environment="development", webhook_secret_key="not-a-fernet-key")
+    assert NotifySettings(environment="development", webhook_allow_private=True).webhook_allow_private

@@ -82,4 +82,8 @@ def configure_logging(service: str, level: str) -> logging.Logger:
     root.setLevel(level.upper())
     for noisy in ("aiokafka", "pymongo", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    for own in ("uvicorn", "uvicorn.error", "uvicorn.access"):  # uvicorn's default config gives these handlers
+        logger = logging.getLogger(own)  # of their own, unmasked: route them through ours
+        logger.handlers.clear()
+        logger.propagate = True
     return logging.getLogger(f"zhongshi.{service}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from datetime import UTC, datetime
@@ -21,10 +22,12 @@ from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import Event
 from zhongshi_contracts.topics import DLQ_SUFFIX
 
+from zhongshi_runtime.dead_letters import REDRIVE_HEADER, DeadLetterLedger, Letter
 from zhongshi_runtime.faults import Faults
 from zhongshi_runtime.kafka_client import KafkaClientSettings
 from zhongshi_runtime.logs import bound
 from zhongshi_runtime.metrics import RuntimeMetrics
+from zhongshi_runtime.retrying import Backoff, transient
 from zhongshi_runtime.settings import ServiceSettings
 
 E = TypeVar("E", bound=Event)
@@ -92,6 +95,13 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}" for e in exc.errors())[:2000]
 
 
+def entry_id(msg: KafkaMessage, topic: str) -> str:
+    """The ledger entry this message is, or would be, kept as (`Letter.id`)."""
+    record = msg.raw_message
+    return msg.headers.get(REDRIVE_HEADER) or (
+        f"{topic}:{getattr(record, 'partition', -1)}:{getattr(record, 'offset', -1)}")
+
+
 def one_record(record: Any, batch: KafkaMessage) -> KafkaMessage:
     """One record of a fetched batch as a message of its own (never acked by itself: the batch is)."""
     return RecordMessage(body=record.value or b"", headers={k: v.decode() for k, v in record.headers},
@@ -144,9 +154,10 @@ class Consumers:
     def __init__(
         self, broker: KafkaBroker, settings: ServiceSettings, metrics: RuntimeMetrics, logger: logging.Logger,
         faults: Faults | None = None, identify: Callable[[], Awaitable[str]] | None = None,
-        lane: Lane = by_key,
+        ledger: DeadLetterLedger | None = None, lane: Lane = by_key,
     ) -> None:
         self.broker, self.settings, self.metrics, self.logger = broker, settings, metrics, logger
+        self.ledger = ledger  # keeps dead letters for redrive and parks their subjects (None: broker DLQ only)
         self.faults = faults or Faults(settings.service_name)
         self.assignments = Assignments(metrics, logger, identify)
         self.group_id = f"zhongshi-{settings.service_name}"
@@ -228,7 +239,28 @@ class Consumers:
             await self.dead_letter(msg, topic, "invalid", reason)
             return
         with bound(event_id=meta.id, application_id=meta.subject, topic=topic):
-            await self._handle_with_retries(msg, topic, handler, event, meta)
+            if self.ledger is not None and (head := await self._parked_behind(msg)):
+                if await self.ledger.holds(entry_id(msg, topic)):  # read again after a nacked batch: kept already
+                    self.logger.info("already in the ledger behind %s; not parked twice", head)
+                    return
+                await self.dead_letter(msg, topic, "parked", f"waits for {head}, an earlier event of {meta.subject}")
+                return
+            applied = await self._handle_with_retries(msg, topic, handler, event, meta)
+            if applied and self.ledger is not None and (released := await self.ledger.handled(msg.headers)):
+                self.logger.info("released the parked event %s after %s", released, meta.id)
+
+    async def _parked_behind(self, msg: KafkaMessage) -> str | None:
+        """The dead letter this message must wait for; a database outage is waited out as a handler's is."""
+        assert self.ledger is not None
+        retry = Backoff(self.settings)
+        while True:
+            try:
+                return await self.ledger.must_wait(msg.headers)
+            except Exception as exc:
+                if not transient(exc) or (delay := retry.next()) is None:
+                    raise  # nacked: read again
+                self.logger.warning("cannot read the parking record: %r; retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
 
     async def dispatch_or_nack(self, msg: KafkaMessage) -> None:
         try:
@@ -239,27 +271,33 @@ class Consumers:
 
     async def _handle_with_retries(
         self, msg: KafkaMessage, topic: str, handler: Handler[Any], event: Event, meta: CloudEvent
-    ) -> None:
-        attempts = self.settings.handler_max_attempts
-        for attempt in range(1, attempts + 1):
+    ) -> bool:
+        """Handle the event; True when it was applied, False when it went to the DLQ.
+
+        A transient error (database or network unreachable, a timeout) is retried with backoff and jitter for
+        up to ``handler_transient_retry_s``; any other error ``handler_max_attempts`` times; `Rejected` never."""
+        attempts, retry = self.settings.handler_max_attempts, Backoff(self.settings)
+        for attempt in itertools.count(1):
             try:
                 with self.metrics.handled.labels(self.metrics.service, topic).time():
                     self.faults.check_subject(meta.subject)
                     await handler(event, meta)
             except Rejected as exc:
                 await self.dead_letter(msg, topic, "rejected", str(exc))
-                return
+                return False
             except Exception as exc:
-                if attempt == attempts:
-                    self.logger.exception("handler failed %d times; dead-lettering", attempts)
+                delay = retry.next() if transient(exc) else retry.plain(attempt, attempts)
+                if delay is None:
+                    self.logger.exception("handler failed (attempt %d); dead-lettering", attempt)
                     await self.dead_letter(msg, topic, "failed", f"{type(exc).__name__}: {exc}")
-                    return
+                    return False
                 self.metrics.retries.labels(self.metrics.service, topic).inc()
-                self.logger.warning("handler attempt %d failed: %r; retrying", attempt, exc)
-                await asyncio.sleep(self.settings.handler_retry_backoff_s * 2 ** (attempt - 1))
+                self.logger.warning("handler attempt %d failed: %r; retrying in %.1fs", attempt, exc, delay)
+                await asyncio.sleep(delay)
             else:
                 self._observe_delivery(topic, meta)  # after success, outside the retry: it can never fail one
-                return
+                return True
+        return False  # pragma: no cover - the loop only ends by returning
 
     def _observe_delivery(self, topic: str, meta: CloudEvent) -> None:
         """Event time to handled; a producer's clock far off is logged, never fatal."""
@@ -283,5 +321,11 @@ class Consumers:
         }
         await self.broker.publish(msg.body, topic=topic + DLQ_SUFFIX, key=getattr(record, "key", None),
                                   headers=headers)
+        if self.ledger is not None:  # before the ack: a failure here nacks, and the message is read again
+            key = getattr(record, "key", None)
+            await self.ledger.record(Letter(
+                group=self.group_id, topic=topic, partition=int(getattr(record, "partition", -1)),
+                offset=int(getattr(record, "offset", -1)), kind=kind, reason=reason, body=msg.body,
+                key=key.decode(errors="replace") if isinstance(key, bytes) else key, headers=dict(msg.headers)))
         self.metrics.dead_letters.labels(self.metrics.service, topic, kind).inc()
         self.logger.error("dead-lettered (%s): %s", kind, reason)

@@ -51,6 +51,10 @@ class RuntimeMetrics:
             "zhongshi_outbox_published_total", "Events published by the outbox relay", ["service", "topic"],
             registry=r,
         )
+        self.dlq_size = Gauge(
+            "zhongshi_dlq_messages", "Messages dead-lettered or parked and not yet redriven (the DLQ's current size)",
+            ["service", "topic", "status"], registry=r,
+        )
         self.outbox_pending = Gauge(
             "zhongshi_outbox_pending", "Events written but not yet published", ["service"], registry=r
         )

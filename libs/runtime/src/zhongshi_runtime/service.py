@@ -24,6 +24,8 @@ from zhongshi_contracts.events import Event
 from zhongshi_runtime.asyncapi import finish
 from zhongshi_runtime.audit import ensure_audit_indexes
 from zhongshi_runtime.audit_api import audit_router
+from zhongshi_runtime.dead_letters import DeadLetterLedger
+from zhongshi_runtime.dlq_api import dlq_router
 from zhongshi_runtime.errors import document_kit_errors, too_large, unreadable_body
 from zhongshi_runtime.faults import Faults
 from zhongshi_runtime.logs import configure_logging
@@ -32,6 +34,7 @@ from zhongshi_runtime.metrics import RuntimeMetrics, instrument
 from zhongshi_runtime.oidc import Authenticator
 from zhongshi_runtime.outbox import MongoUnitOfWork, OutboxRelay, ensure_outbox_indexes
 from zhongshi_runtime.preconditions import stale_write
+from zhongshi_runtime.retention import Retention, Rule
 from zhongshi_runtime.settings import ServiceSettings
 from zhongshi_runtime.store import StaleWrite
 
@@ -66,13 +69,32 @@ class ServiceKit:
             faults=faults,
         )
         self.consumers_cluster_id = ClusterId(settings)  # one per task that asks
+        self.ledger = DeadLetterLedger(self.mongo, self.db, f"zhongshi-{name}")
         self.consumers = Consumers(self.broker, settings, self.metrics, self.logger, faults,
-                                   identify=self.consumers_cluster_id if settings.broker_epoch else None)
+                                   identify=self.consumers_cluster_id if settings.broker_epoch else None,
+                                   ledger=self.ledger)
         self.authenticator = Authenticator.from_settings(settings)
         self._startup: list[StartupHook] = [lambda: ensure_outbox_indexes(self.db),
-                                            lambda: ensure_audit_indexes(self.db)]
-        self._periodic: list[tuple[float, StartupHook]] = []
+                                            lambda: ensure_audit_indexes(self.db), self.ledger.ensure_indexes]
+        self.retention = Retention(self.db, self.logger)
+        self.retention.keep(
+            Rule("processed_events", "at", settings.processed_event_retention_days),
+            Rule("dead_letters", "redriven_at", settings.dead_letter_retention_days, where={"status": "redriven"}),
+        )
+        self._periodic: list[tuple[float, StartupHook]] = [(settings.dlq_gauge_interval_s, self.measure_dlq),
+                                                           (settings.retention_interval_s, self._purge)]
         self._tasks: list[asyncio.Task[None]] = []
+
+    async def measure_dlq(self) -> None:
+        """The DLQ's current size per topic: dead and parked messages not yet redriven."""
+        sizes = await self.ledger.sizes()
+        self.metrics.dlq_size.clear()  # a topic emptied by a redrive shows 0, not its last size
+        for topic in self.consumers.topics:
+            for status in ("dead", "parked"):
+                self.metrics.dlq_size.labels(self.metrics.service, topic, status).set(sizes.get((topic, status), 0))
+
+    async def _purge(self) -> None:
+        await self.retention.purge()
 
     def on_startup(self, hook: StartupHook) -> None:
         """Run ``hook`` (index creation, seeding reference data) before consuming starts."""
@@ -157,7 +179,8 @@ class ServiceKit:
         app.add_exception_handler(400, unreadable_body)
         app.add_exception_handler(413, too_large)
         app.add_exception_handler(StaleWrite, stale_write)
-        for router in (*routers, audit_router(self.db, self.settings.service_name)):
+        for router in (*routers, audit_router(self.db, self.settings.service_name),
+                       dlq_router(self.ledger, self.uow, self.relay.wake)):
             app.include_router(router)
         generate = app.openapi
         app.openapi = lambda: app.openapi_schema or document_kit_errors(generate())  # type: ignore[method-assign]

@@ -60,8 +60,19 @@ class ServiceSettings(KafkaClientSettings):
                     "(applications) concurrently, each key in order; offsets are committed after the whole batch.")
     consumer_batch: int = Field(200, ge=1, le=5000, validation_alias="CONSUMER_BATCH",
                                 description="Most records in one fetched batch (with CONSUMER_CONCURRENCY > 1).")
+    # Retention (docs/retention.md). Processed-event ids outlive any redelivery: the outbox's replay window and
+    # a dead letter's redrive, which reaches every group again with the original id.
+    processed_event_retention_days: int = Field(400, ge=30, validation_alias="PROCESSED_EVENT_RETENTION_DAYS")
+    dead_letter_retention_days: int = Field(90, ge=1, validation_alias="DEAD_LETTER_RETENTION_DAYS",
+                                            description="Redriven dead letters (with their bodies) kept this long.")
+    retention_interval_s: float = Field(3600, gt=0, validation_alias="RETENTION_INTERVAL_S")
     handler_max_attempts: int = Field(3, ge=1, le=20, validation_alias="HANDLER_MAX_ATTEMPTS")
     handler_retry_backoff_s: float = Field(0.2, ge=0, validation_alias="HANDLER_RETRY_BACKOFF_S")
+    # A database or network outage is waited out before anything is dead-lettered; the consumer holds its
+    # partitions meanwhile, so keep this under the consumer's max.poll.interval.ms (300 s).
+    handler_transient_retry_s: float = Field(240, ge=0, le=290, validation_alias="HANDLER_TRANSIENT_RETRY_S")
+    dlq_gauge_interval_s: float = Field(15, gt=0, validation_alias="DLQ_GAUGE_INTERVAL_S")
+    handler_transient_backoff_max_s: float = Field(30, gt=0, validation_alias="HANDLER_TRANSIENT_BACKOFF_MAX_S")
     faults_file: str = Field("", validation_alias="ZHONGSHI_FAULTS_FILE",
                              description="Test-only: the fault suite's hooks (zhongshi_runtime.faults).")
     http_max_body_bytes: int = Field(

@@ -3,17 +3,13 @@ with their delivery log."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import secrets
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.exceptions import RequestValidationError
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from zhongshi_contracts.reference import hubei_cities, hubei_counties
 from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.auth import OFFICIALS, Principal, Role, current_principal, require
@@ -22,9 +18,11 @@ from zhongshi_runtime.errors import errors
 from zhongshi_runtime.outbox import Session, UnitOfWork
 from zhongshi_runtime.paging import Offset
 
+from zhongshi_notify import webhooks_api
 from zhongshi_notify.deliveries import DeliveryStore
 from zhongshi_notify.domain import PROVINCE, Audience, reader
-from zhongshi_notify.planning import Attempt, Contact, Preferences, Subscription
+from zhongshi_notify.egress import EgressGuard
+from zhongshi_notify.planning import Contact, Preferences
 from zhongshi_notify.repository import NotifyRepository
 
 SignedIn = Annotated[Principal, Depends(current_principal)]
@@ -36,7 +34,6 @@ Limit = Annotated[int, Query(ge=1, le=200)]
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 PHONE_PATTERN = r"^[0-9+\-() ]{5,20}$"
-SECRET_PREFIX = "whsec_"  # noqa: S105 - the Standard Webhooks prefix, not a secret
 
 
 class InboxItem(BaseModel):
@@ -64,50 +61,6 @@ class DirectoryEntry(BaseModel):
     phone: str | None = Field(None, pattern=PHONE_PATTERN)
 
 
-class SubscriptionRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    url: AnyHttpUrl
-    event_types: list[str] = Field(min_length=1, examples=[["pilot.application.forwarded"]])
-    secret: str | None = Field(None, description="whsec_<base64 of 24–64 bytes>; generated when omitted.")
-    description: str = Field("", max_length=200)
-
-
-class SubscriptionView(BaseModel):
-    id: str
-    url: str
-    event_types: list[str]
-    description: str
-    enabled: bool
-    consecutive_failures: int
-    created_at: datetime
-    disabled_at: datetime | None
-
-
-class SubscriptionCreated(SubscriptionView):
-    secret: str = Field(description="The signing secret; shown only now.")
-
-
-def _invalid(loc: tuple[str | int, ...], msg: str) -> RequestValidationError:
-    return RequestValidationError([{"loc": ("body", *loc), "msg": msg, "type": "value_error"}])
-
-
-def _secret(given: str | None) -> str:
-    if given is None:
-        return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
-    try:
-        raw = base64.b64decode(given.removeprefix(SECRET_PREFIX), validate=True)
-    except (binascii.Error, ValueError):
-        raw = b""
-    if not given.startswith(SECRET_PREFIX) or not 24 <= len(raw) <= 64:
-        raise _invalid(("secret",), "密钥须为 whsec_ 加 24–64 字节的 base64 编码")
-    return given
-
-
-def _view(sub: Subscription) -> dict[str, Any]:
-    return sub.model_dump(exclude={"secret"})
-
-
 def reader_of(principal: Principal) -> str:
     """The caller's inbox and preferences: role and organisation together, so an expert whose id is "420100" is
     not the Wuhan department; an official's level must fit the code (a department's officials share one)."""
@@ -122,7 +75,7 @@ def reader_of(principal: Principal) -> str:
 
 
 def router(repo: NotifyRepository, store: DeliveryStore, *, uow: UnitOfWork, topics: Sequence[str], clock: Clock,
-           https_only: bool = False) -> APIRouter:
+           https_only: bool = False, guard: EgressGuard | None = None) -> APIRouter:
     api = APIRouter(prefix="/api/v1")
     scopes = {PROVINCE, *hubei_cities(), *hubei_counties()}
 
@@ -183,44 +136,6 @@ def router(repo: NotifyRepository, store: DeliveryStore, *, uow: UnitOfWork, top
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"{scope} 尚未登记通知地址")
         return DirectoryEntry.model_validate(found.model_dump())
 
-    @api.post("/webhooks", tags=["webhooks"], status_code=201, summary="Register a subscription (operator)")
-    async def register(body: SubscriptionRequest, principal: Operator, request: Request) -> SubscriptionCreated:
-        for i, name in enumerate(body.event_types):
-            if name not in topics:
-                raise _invalid(("event_types", i), f"{name} 不是本服务转发的事件类型（可选：{'、'.join(topics)}）")
-        if https_only and body.url.scheme != "https":
-            raise _invalid(("url",), "生产环境的回调地址须使用 https")
-        sub = Subscription(id=f"wh-{uuid.uuid4().hex[:16]}", url=str(body.url), secret=_secret(body.secret),
-                           event_types=sorted(set(body.event_types)), description=body.description,
-                           created_at=clock())
-        audit = Audit.request(principal, request, "webhook.register", "webhook", sub.id,
-                              outcome="、".join(sub.event_types))
-        await audited(audit, lambda session: store.add_subscription(sub, session))
-        return SubscriptionCreated.model_validate(sub.model_dump())
-
-    @api.get("/webhooks", tags=["webhooks"], summary="Every subscription, without secrets (operator)")
-    async def subscriptions(_: Operator) -> list[SubscriptionView]:
-        return [SubscriptionView.model_validate(_view(s)) for s in await store.subscriptions()]
-
-    @api.post("/webhooks/{subscription_id}/enable", tags=["webhooks"], responses=errors(404),
-              summary="Enable a subscription again and release its held deliveries (operator)")
-    async def enable(subscription_id: str, principal: Operator, request: Request) -> SubscriptionView:
-        enabled: list[Subscription] = []
-
-        async def change(session: Session) -> None:
-            sub = await store.enable(subscription_id, clock(), session)
-            if sub is None:
-                raise HTTPException(status.HTTP_404_NOT_FOUND, "订阅不存在")
-            enabled.append(sub)
-
-        await audited(Audit.request(principal, request, "webhook.enable", "webhook", subscription_id), change)
-        return SubscriptionView.model_validate(_view(enabled[0]))
-
-    @api.get("/webhooks/{subscription_id}/deliveries", tags=["webhooks"], responses=errors(404),
-             summary="The subscription's delivery log: every attempt, newest first (operator)")
-    async def delivery_log(subscription_id: str, _: Operator, offset: Offset = 0, limit: Limit = 50) -> list[Attempt]:
-        if await store.subscription(subscription_id) is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "订阅不存在")
-        return await store.attempts(subscription_id, offset=offset, limit=limit)
-
+    api.include_router(webhooks_api.router(store, audited=audited, topics=topics, clock=clock,
+                                           guard=guard or EgressGuard(), https_only=https_only))
     return api

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 from zhongshi_runtime import contact_proof
 from zhongshi_runtime.clock import Clock, utc_now
+from zhongshi_runtime.retention import Rule
 from zhongshi_runtime.service import ServiceKit
 from zhongshi_runtime.store import MongoStore
 
@@ -18,6 +19,7 @@ from zhongshi_notify import api, api_verification, handlers
 from zhongshi_notify.channels import EmailSender, Sender, SmsSender, WebhookSender
 from zhongshi_notify.deliveries import MongoDeliveryStore
 from zhongshi_notify.dispatcher import Dispatcher
+from zhongshi_notify.egress import EgressGuard
 from zhongshi_notify.metrics import NotifyMetrics
 from zhongshi_notify.planning import Channel, RetryPolicy
 from zhongshi_notify.ratelimit import RateLimit
@@ -28,7 +30,9 @@ from zhongshi_notify.templates import Templates
 
 def senders(settings: NotifySettings) -> dict[Channel, Sender]:
     """The channels switched on by the settings: webhooks always, e-mail and SMS when configured."""
-    found: dict[Channel, Sender] = {Channel.WEBHOOK: WebhookSender(settings.webhook_timeout_s)}
+    webhooks = WebhookSender(settings.webhook_timeout_s, guard=guard(settings),
+                             max_response_bytes=settings.webhook_max_response_bytes)
+    found: dict[Channel, Sender] = {Channel.WEBHOOK: webhooks}
     if settings.smtp_host:
         found[Channel.EMAIL] = EmailSender(
             host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_sender,
@@ -39,6 +43,18 @@ def senders(settings: NotifySettings) -> dict[Channel, Sender]:
         found[Channel.SMS] = SmsSender(url=settings.sms_gateway_url, token=settings.sms_gateway_token,
                                        timeout_s=settings.sms_timeout_s)
     return found
+
+
+def guard(settings: NotifySettings) -> EgressGuard:
+    return EgressGuard(allow_private=settings.webhook_allow_private)
+
+
+def retention_rules(settings: NotifySettings) -> list[Rule]:
+    """Addresses and texts of deliveries and their attempt log, the inbox, applicants' contacts."""
+    return [Rule("deliveries", "created_at", settings.delivery_retention_days),
+            Rule("delivery_attempts", "at", settings.delivery_retention_days),
+            Rule("inbox", "created_at", settings.inbox_retention_days),
+            Rule("contacts", "stored_at", settings.contact_retention_days)]
 
 
 def retry_policy(settings: NotifySettings) -> RetryPolicy:
@@ -57,7 +73,7 @@ def create_app(settings: NotifySettings | None = None, clock: Clock = utc_now) -
     kit = ServiceKit(settings, title="zhongshi notify",
                      description="Who is told what, on which channel: inbox, e-mail, SMS, signed webhooks; "
                                  "reminders before deadlines and escalation after them.")
-    repo, store = MongoNotifyRepository(kit.db), MongoDeliveryStore(kit.db)
+    repo, store = MongoNotifyRepository(kit.db), MongoDeliveryStore(kit.db, settings.secret_box())
     metrics = NotifyMetrics(kit.metrics.registry)
     channels = senders(settings)
     planner = handlers.Planner(repo, store, Templates.load(), enabled=[Channel.INBOX, *channels], clock=clock)
@@ -81,8 +97,10 @@ def create_app(settings: NotifySettings | None = None, clock: Clock = utc_now) -
         await repo.ensure_indexes()
         await repo.migrate_readers()
         await store.ensure_indexes()
+        await store.seal_secrets()
 
     kit.on_startup(indexes)
+    kit.retention.keep(*retention_rules(settings))
     kit.every(settings.reminder_interval_s, fire_timers)
     https_only = settings.environment == "production"
 
@@ -103,7 +121,7 @@ def create_app(settings: NotifySettings | None = None, clock: Clock = utc_now) -
         clock=clock, per_client_hour=settings.verifications_per_client_hour,
         per_contact_hour=settings.verifications_per_contact_hour)
     return kit.asgi([api.router(repo, store, uow=kit.uow, topics=kit.consumers.topics, clock=clock,
-                                https_only=https_only), verification])
+                                https_only=https_only, guard=guard(settings)), verification])
 
 
 def _drain(dispatcher: Dispatcher, channel: Channel) -> Callable[[], Awaitable[None]]:

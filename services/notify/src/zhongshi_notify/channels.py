@@ -6,6 +6,7 @@ Each send is bounded by its timeout, so a hanging server costs one lease, never 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import ssl
@@ -13,11 +14,13 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import aiosmtplib
 import httpx
 from standardwebhooks import Webhook
 
+from zhongshi_notify.egress import EgressGuard, Refused, Target
 from zhongshi_notify.planning import Delivery, SendResult, Subscription, http_result
 
 
@@ -94,17 +97,57 @@ class SmsSender(_HttpSender):
         return await self.post(self.url, content=body.encode(), headers=headers)
 
 
-class WebhookSender(_HttpSender):
-    """Standard Webhooks: ``webhook-id`` (the CloudEvent id), ``webhook-timestamp``, ``webhook-signature``."""
+class WebhookSender:
+    """Standard Webhooks: ``webhook-id`` (the CloudEvent id), ``webhook-timestamp``, ``webhook-signature``.
+
+    The URL is checked again at each delivery and the connection goes to the address that was checked
+    (`EgressGuard`); the whole exchange has one deadline and at most ``max_response_bytes`` of the answer is
+    read, so a receiver trickling bytes or sending an endless body costs one bounded delivery slot."""
+
+    def __init__(self, timeout_s: float, *, guard: EgressGuard | None = None, max_response_bytes: int = 65536) -> None:
+        self.deadline_s, self.max_response_bytes = timeout_s, max_response_bytes
+        self.guard = guard or EgressGuard()
+        self._tls = ssl.create_default_context()
 
     async def send(self, delivery: Delivery, subscription: Subscription | None) -> SendResult:
         if subscription is None:
             return SendResult(ok=False, error="no such subscription")
+        try:
+            target = await self.guard.check(subscription.url)
+        except Refused as exc:  # the name now resolves inside the network: never retried into it
+            return SendResult(ok=False, retryable=False, error=f"refused: {exc}"[:500])
         now = datetime.now(UTC)  # the receiver checks the timestamp against its own clock: use the real one
         signature = Webhook(subscription.secret).sign(delivery.source_id, now, delivery.body)
         headers = {
-            "content-type": "application/json", "user-agent": "zhongshi-notify/1.0",
+            "content-type": "application/json", "user-agent": "zhongshi-notify/1.0", "host": _host_header(target),
             "webhook-id": delivery.source_id, "webhook-timestamp": str(int(now.timestamp())),
             "webhook-signature": signature,
         }
-        return await self.post(subscription.url, content=delivery.body.encode(), headers=headers)
+        try:
+            async with asyncio.timeout(self.deadline_s):
+                return await self._exchange(target, delivery.body.encode(), headers)
+        except TimeoutError:
+            error = f"Timeout: no complete answer within {self.deadline_s:g} s"
+            return SendResult(ok=False, retryable=True, error=error)
+        except httpx.HTTPError as exc:
+            return SendResult(ok=False, retryable=True, error=_error(exc))
+
+    async def _exchange(self, target: Target, content: bytes, headers: dict[str, str]) -> SendResult:
+        async with httpx.AsyncClient(timeout=self.deadline_s, verify=self._tls, follow_redirects=False) as client:
+            request = client.build_request("POST", target.url, content=content, headers=headers,
+                                           extensions={"sni_hostname": target.host})
+            response = await client.send(request, stream=True)
+            try:
+                read = 0
+                async for chunk in response.aiter_raw():  # the answer is not used: read a bounded part, then close
+                    read += len(chunk)
+                    if read > self.max_response_bytes:
+                        break
+            finally:
+                await response.aclose()
+        return http_result(response.status_code, response.headers.get("retry-after"))
+
+
+def _host_header(target: Target) -> str:
+    port = urlsplit(target.url).port
+    return f"{target.host}:{port}" if port else target.host

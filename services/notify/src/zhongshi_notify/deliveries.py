@@ -21,6 +21,7 @@ from zhongshi_runtime.outbox import Session
 from zhongshi_runtime.store import insert_missing
 
 from zhongshi_notify.planning import EPOCH, Attempt, Channel, Contact, Delivery, Status, Subscription, addressed
+from zhongshi_notify.sealing import PREFIX, SecretBox
 
 _OUTCOME_FIELDS = ("status", "attempts", "next_attempt_at", "lease_until", "lease_owner", "last_error", "sent_at")
 _ADDRESSED_FIELDS = {"status", "address", "next_attempt_at", "last_error"}
@@ -57,15 +58,39 @@ class DeliveryStore(Protocol):
     async def enable(self, subscription_id: str, now: datetime, session: Session = None) -> Subscription | None:
         """Enable again with a clean run, and release the deliveries held while it was disabled."""
         ...
+    async def remove_subscription(self, subscription_id: str, session: Session = None) -> bool:
+        """Delete a subscription; its unsent deliveries fail for good. False when it does not exist."""
+        ...
+    async def rotate_secret(self, subscription_id: str, secret: str, session: Session = None) -> bool:
+        """Replace a subscription's signing secret; False when it does not exist."""
+        ...
 
 
 def _attempt_key(a: Attempt) -> tuple[float, int]:
     return (-a.at.timestamp(), -a.attempt)
 
 
+_UNSENT = {"status": {"$in": [Status.PENDING.value, Status.HELD.value, Status.AWAITING.value]}}
+_REMOVED = {"status": Status.FAILED.value, "last_error": "subscription deleted"}
+
+
 class MongoDeliveryStore:
-    def __init__(self, db: AsyncDatabase[Any]) -> None:
-        self.db = db
+    """Signing secrets are stored sealed (`SecretBox`; the development key unless one is given)."""
+
+    def __init__(self, db: AsyncDatabase[Any], box: SecretBox | None = None) -> None:
+        self.db, self.box = db, box or SecretBox.development()
+
+    def _subscription(self, doc: dict[str, Any]) -> Subscription:
+        return Subscription.model_validate({**doc, "id": doc["_id"], "secret": self.box.open(doc["secret"])})
+
+    async def seal_secrets(self) -> int:
+        """Seal the secrets stored before sealing existed; return how many."""
+        count = 0
+        async for doc in self.db.subscriptions.find({"secret": {"$not": {"$regex": f"^{PREFIX}"}}}):
+            result = await self.db.subscriptions.update_one(
+                {"_id": doc["_id"], "secret": doc["secret"]}, {"$set": {"secret": self.box.seal(doc["secret"])}})
+            count += result.modified_count
+        return count
 
     async def ensure_indexes(self) -> None:
         await self.db.deliveries.create_index(
@@ -118,16 +143,16 @@ class MongoDeliveryStore:
         return [Attempt.model_validate(d) async for d in cursor]
 
     async def add_subscription(self, subscription: Subscription, session: Session = None) -> None:
-        await self.db.subscriptions.insert_one({"_id": subscription.id, **subscription.model_dump(exclude={"id"})},
-                                               session=session)
+        doc = {**subscription.model_dump(exclude={"id"}), "secret": self.box.seal(subscription.secret)}
+        await self.db.subscriptions.insert_one({"_id": subscription.id, **doc}, session=session)
 
     async def subscription(self, subscription_id: str) -> Subscription | None:
         doc = await self.db.subscriptions.find_one({"_id": subscription_id})
-        return Subscription.model_validate({**doc, "id": doc["_id"]}) if doc else None
+        return self._subscription(doc) if doc else None
 
     async def subscriptions(self, session: Session = None) -> list[Subscription]:
         cursor = self.db.subscriptions.find({}, session=session).sort([("created_at", ASCENDING), ("_id", ASCENDING)])
-        return [Subscription.model_validate({**d, "id": d["_id"]}) async for d in cursor]
+        return [self._subscription(d) async for d in cursor]
 
     async def subscription_failed(self, subscription_id: str, threshold: int, now: datetime) -> bool:
         doc = await self.db.subscriptions.find_one_and_update(
@@ -151,7 +176,18 @@ class MongoDeliveryStore:
             {"recipient": subscription_id, "status": Status.HELD.value},
             {"$set": {**_RELEASE, "next_attempt_at": now, "lease_until": EPOCH, "lease_owner": ""}}, session=session)
         doc = await self.db.subscriptions.find_one({"_id": subscription_id}, session=session)
-        return Subscription.model_validate({**doc, "id": doc["_id"]}) if doc else None
+        return self._subscription(doc) if doc else None
+
+    async def remove_subscription(self, subscription_id: str, session: Session = None) -> bool:
+        result = await self.db.subscriptions.delete_one({"_id": subscription_id}, session=session)
+        await self.db.deliveries.update_many({"recipient": subscription_id, "channel": Channel.WEBHOOK.value,
+                                              **_UNSENT}, {"$set": _REMOVED}, session=session)
+        return result.deleted_count == 1
+
+    async def rotate_secret(self, subscription_id: str, secret: str, session: Session = None) -> bool:
+        result = await self.db.subscriptions.update_one(
+            {"_id": subscription_id}, {"$set": {"secret": self.box.seal(secret)}}, session=session)
+        return result.matched_count == 1
 
 
 class InMemoryDeliveryStore:
@@ -236,3 +272,16 @@ class InMemoryDeliveryStore:
                 self.items[d.id] = d.model_copy(update={**_RELEASE, "status": Status.PENDING, "next_attempt_at": now,
                                                         "lease_until": EPOCH, "lease_owner": ""})
         return self.subs[subscription_id]
+
+    async def remove_subscription(self, subscription_id: str, session: Session = None) -> bool:
+        unsent = (Status.PENDING, Status.HELD, Status.AWAITING)
+        for d in list(self.items.values()):
+            if d.recipient == subscription_id and d.channel is Channel.WEBHOOK and d.status in unsent:
+                self.items[d.id] = d.model_copy(update={**_REMOVED, "status": Status.FAILED})
+        return self.subs.pop(subscription_id, None) is not None
+
+    async def rotate_secret(self, subscription_id: str, secret: str, session: Session = None) -> bool:
+        if subscription_id not in self.subs:
+            return False
+        self.subs[subscription_id] = self.subs[subscription_id].model_copy(update={"secret": secret})
+        return True

@@ -1,11 +1,12 @@
 """The dispatcher: sends due deliveries from the outbox, one channel independently of the others.
 
-Each round claims due deliveries of one channel with a lease, sends them concurrently (each bounded by
-its sender's timeout), logs every attempt and records the outcome: sent, pending again with backoff, or
-failed for good. Webhook attempts also keep their subscription's run of failures, which disables it at
-the threshold. A crash between a send and its record leaves the lease to expire and the delivery is
-sent again: delivery to SMTP, the SMS gateway and webhooks is at least once, with ids that let the
-receiver recognise a repeat (Message-ID, the gateway's ``id``, ``webhook-id``).
+Each round claims due deliveries of one channel with a lease and starts each send as its own task (each
+bounded by its sender's deadline), never waiting for a batch's slowest receiver; it logs every attempt and
+records the outcome: sent, pending again with backoff, or failed for good. Webhook attempts also keep
+their subscription's run of failures, which disables it at the threshold. A crash between a send and its
+record leaves the lease to expire and the delivery is sent again: delivery to SMTP, the SMS gateway and
+webhooks is at least once, with ids that let the receiver recognise a repeat (Message-ID, the gateway's
+``id``, ``webhook-id``).
 """
 
 from __future__ import annotations
@@ -49,17 +50,25 @@ class Dispatcher:
         self.metrics, self.clock, self.logger = metrics, clock, logger
         self.owner = owner or f"dispatcher-{uuid.uuid4().hex[:12]}"
         self.limits = dict(limits or {})
+        self._inflight: dict[Channel, set[asyncio.Task[None]]] = {}
 
     @property
     def channels(self) -> list[Channel]:
         return list(self.senders)
 
     async def drain(self, channel: Channel) -> int:
-        """Send every due delivery of ``channel``, a batch at a time within its rate limit; return how many
-        were attempted."""
+        """Start every due delivery of ``channel``, up to ``batch`` in flight and within its rate limit; return
+        how many were started.
+
+        It does not wait for the sends it started: a slow receiver keeps its own slot until its deadline while
+        the next drain claims and sends the others (the lease keeps two drains from sending one delivery)."""
         total, limit = 0, self.limits.get(channel)
+        inflight = self._inflight.setdefault(channel, set())
         while True:
-            wanted = self.batch if limit is None else limit.take(self.batch)
+            room = self.batch - len(inflight)
+            if room <= 0:
+                return total
+            wanted = room if limit is None else limit.take(room)
             if wanted == 0:  # the channel's quota is used up: wait for the next permit, the outbox holds the rest
                 await asyncio.sleep(limit.wait_s() if limit else 0)
                 continue
@@ -67,21 +76,41 @@ class Dispatcher:
             claimed = await self.store.claim(channel, now, now + self.lease, self.owner, wanted)
             if limit is not None:
                 limit.give_back(wanted - len(claimed))
-            await self._send_all(claimed)
+            subscriptions = await self._subscriptions(claimed)
+            for delivery in claimed:
+                task = asyncio.create_task(self._recorded(delivery, subscriptions))
+                inflight.add(task)
+                task.add_done_callback(inflight.discard)
             total += len(claimed)
             if len(claimed) < wanted:
                 return total
 
-    async def _send_all(self, claimed: list[Delivery]) -> None:
-        subscriptions = await self._subscriptions(claimed)
-        results = await asyncio.gather(*(self._deliver(d, subscriptions) for d in claimed), return_exceptions=True)
-        for delivery, result in zip(claimed, results, strict=True):
-            if isinstance(result, BaseException):  # its lease expires and it is tried again
-                self.logger.error("recording delivery %s failed: %r", delivery.id, result)
+    def in_flight(self, channel: Channel) -> int:
+        return len(self._inflight.get(channel, ()))
+
+    async def settle(self, *channels: Channel) -> None:
+        """Wait for every send in flight (on ``channels``, default all) to be recorded."""
+        while tasks := [t for c, group in self._inflight.items() if not channels or c in channels for t in group]:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def cancel(self) -> None:
+        """Stop the sends in flight (shutdown): their leases expire and they are sent again."""
+        tasks = [t for group in self._inflight.values() for t in group]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def run_once(self) -> int:
-        """Drain every channel concurrently (tests; the service runs one periodic drain per channel)."""
-        return sum(await asyncio.gather(*(self.drain(c) for c in self.channels)))
+        """Drain every channel and wait for the sends (tests; the service runs one periodic drain per channel)."""
+        started = sum(await asyncio.gather(*(self.drain(c) for c in self.channels)))
+        await self.settle()
+        return started
+
+    async def _recorded(self, delivery: Delivery, subscriptions: Mapping[str, Subscription]) -> None:
+        try:
+            await self._deliver(delivery, subscriptions)
+        except Exception as exc:  # its lease expires and it is tried again
+            self.logger.error("recording delivery %s failed: %r", delivery.id, exc)
 
     async def _subscriptions(self, claimed: list[Delivery]) -> dict[str, Subscription]:
         """The webhook subscriptions, read once per batch (enabled flag and failure run as of now)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pymongo import ASCENDING, DESCENDING
@@ -114,8 +115,8 @@ class MongoNotifyRepository:
         return ApplicantContact.model_validate(doc) if doc else None
 
     async def save_contact(self, contact: ApplicantContact, session: Session = None) -> None:
-        await self.db.contacts.replace_one({"_id": contact.application_id}, contact.model_dump(), upsert=True,
-                                           session=session)
+        doc = {**contact.model_dump(), "stored_at": datetime.now(UTC)}  # retention runs from the latest write
+        await self.db.contacts.replace_one({"_id": contact.application_id}, doc, upsert=True, session=session)
 
     async def schedule(self, round_id: str, session: Session = None) -> RoundSchedule | None:
         doc = await self.db.schedules.find_one({"_id": round_id}, session=session)

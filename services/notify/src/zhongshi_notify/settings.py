@@ -9,6 +9,8 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 from zhongshi_runtime.settings import PLACEHOLDERS, ServiceSettings
 
+from zhongshi_notify.sealing import SecretBox
+
 
 class NotifySettings(ServiceSettings):
     service_name: ClassVar[str] = "notify"
@@ -35,6 +37,16 @@ class NotifySettings(ServiceSettings):
     verifications_per_contact_hour: int = Field(3, ge=1, validation_alias="NOTIFY_VERIFICATIONS_PER_CONTACT_HOUR")
 
     webhook_timeout_s: float = Field(10, gt=0, validation_alias="NOTIFY_WEBHOOK_TIMEOUT_S")
+    webhook_max_response_bytes: int = Field(65536, ge=0, validation_alias="NOTIFY_WEBHOOK_MAX_RESPONSE_BYTES")
+    webhook_allow_private: bool = Field(
+        False, validation_alias="NOTIFY_WEBHOOK_ALLOW_PRIVATE",
+        description="Development and tests only: let webhooks reach loopback and private addresses.",
+    )
+    webhook_secret_key: str = Field(
+        "", validation_alias="NOTIFY_WEBHOOK_SECRET_KEY",
+        description="Fernet key(s) sealing stored webhook secrets, comma-separated (the first seals); "
+                    "required outside development.",
+    )
     webhook_failure_threshold: int = Field(5, ge=1, validation_alias="NOTIFY_WEBHOOK_FAILURE_THRESHOLD")
 
     consumer_concurrency: int = Field(
@@ -45,6 +57,10 @@ class NotifySettings(ServiceSettings):
     sms_per_s: float = Field(5, ge=0, validation_alias="NOTIFY_SMS_PER_S",
                              description="Most text messages sent a second (0: no limit); the gateway's quota.")
 
+    # Retention of personal data (docs/retention.md), in days.
+    delivery_retention_days: int = Field(180, ge=1, validation_alias="NOTIFY_DELIVERY_RETENTION_DAYS")
+    inbox_retention_days: int = Field(1095, ge=1, validation_alias="NOTIFY_INBOX_RETENTION_DAYS")
+    contact_retention_days: int = Field(365, ge=1, validation_alias="NOTIFY_CONTACT_RETENTION_DAYS")
     dispatch_interval_s: float = Field(1.0, gt=0, validation_alias="NOTIFY_DISPATCH_INTERVAL_S")
     dispatch_batch: int = Field(50, ge=1, le=1000, validation_alias="NOTIFY_DISPATCH_BATCH")
     max_attempts: int = Field(8, ge=1, le=50, validation_alias="NOTIFY_MAX_ATTEMPTS")
@@ -94,6 +110,10 @@ class NotifySettings(ServiceSettings):
             raise ValueError(f"{value} is not a day every year has (MM-DD)") from None
         return value
 
+    def secret_box(self) -> SecretBox:
+        """The key sealing webhook secrets: the configured one, or the public development key."""
+        return SecretBox(self.webhook_secret_key) if self.webhook_secret_key else SecretBox.development()
+
     @property
     def report_due(self) -> tuple[int, int]:
         """The annual report's due day as (month, day)."""
@@ -105,8 +125,14 @@ class NotifySettings(ServiceSettings):
         slowest = max(self.smtp_timeout_s, self.sms_timeout_s, self.webhook_timeout_s)
         if self.lease_s <= slowest:
             raise ValueError(f"NOTIFY_LEASE_S ({self.lease_s}) must exceed the slowest send timeout ({slowest})")
+        if self.environment == "production" and self.webhook_allow_private:
+            raise ValueError("NOTIFY_WEBHOOK_ALLOW_PRIVATE lets webhooks reach internal addresses: not in production")
+        if self.webhook_secret_key:
+            SecretBox(self.webhook_secret_key)  # a malformed key fails at start, not at the first subscription
         if self.environment == "development":
             return self
+        if not self.webhook_secret_key:
+            raise ValueError("NOTIFY_WEBHOOK_SECRET_KEY (a Fernet key) is required outside development")
         if self.sms_gateway_url and not self.sms_gateway_token:
             raise ValueError("NOTIFY_SMS_GATEWAY_TOKEN is required when NOTIFY_SMS_GATEWAY_URL is set")
         if self.smtp_username and not self.smtp_password:

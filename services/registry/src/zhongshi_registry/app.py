@@ -21,6 +21,7 @@ from zhongshi_contracts.registry import (
     PublicityOpened,
 )
 from zhongshi_runtime.clock import Clock, DevelopmentClock, utc_now
+from zhongshi_runtime.retention import Rule
 from zhongshi_runtime.service import ServiceKit
 
 from zhongshi_registry import api_dev, api_exports, api_lifecycle, api_objections, api_public, api_publicity, handlers
@@ -61,6 +62,9 @@ def create_app(settings: RegistrySettings | None = None, clock: Clock = utc_now,
     kit.on_startup(lambda: ensure_indexes(kit.db))
     kit.on_startup(lambda: ensure_statistics(repo))
     uow = Invalidating(kit.uow, repo.cache)
+    kit.retention.keep(Rule("objections", "resolved_at", settings.objector_retention_days, stored_as_text=True,
+                            where={"status": {"$ne": "pending"}, "contact": {"$ne": ""}},
+                            blank={"name": "（已按保存期限删除）", "contact": ""}))
     kit.on_startup(load_key)
     handlers.register(kit.consumers, uow, repo)
     progress = RegistryMetrics(kit.metrics.registry)

@@ -11,6 +11,9 @@ class RegistrySettings(ServiceSettings):
     service_name: ClassVar[str] = "registry"
     port: int = Field(8004, validation_alias="REGISTRY_PORT")
     database: str = Field("zhongshi_registry", validation_alias="REGISTRY_MONGODB_DATABASE")
+    objector_retention_days: int = Field(
+        365, ge=1, validation_alias="REGISTRY_OBJECTOR_RETENTION_DAYS",
+        description="An objector's name and contact are blanked this long after the objection was resolved.")
     publicity_working_days: int = Field(5, ge=1, le=60, validation_alias="REGISTRY_PUBLICITY_WORKING_DAYS")
     certificate_format: str = Field("鄂中试〔{year}〕{seq:03d}号", validation_alias="REGISTRY_CERTIFICATE_FORMAT",
                                     description="Default format; {year} = accreditation year, {seq} = sequence.")

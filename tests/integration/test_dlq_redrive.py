@@ -1,0 +1,126 @@
+"""Issue 18 item 10 on the real stack: a dead letter is redriven with its original CloudEvent id, the later
+event of its application waits (parked) and is applied after it, in order, the other consumer groups absorb
+the duplicate, the redrive is audited, and the DLQ gauge shows the current size."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from aiokafka import AIOKafkaProducer, ConsumerRecord
+from zhongshi_contracts.envelope import CloudEvent
+from zhongshi_contracts.events import ApplicationWithdrawn
+from zhongshi_runtime.auth import Role
+from zhongshi_runtime.clock import utc_now
+
+from tests.integration.helpers import Api, read_topic
+from zhongshi import dlq
+from zhongshi.launcher import Stack
+from zhongshi.polling import eventually
+
+SUBMITTED, WITHDRAWN = "pilot.application.submitted", "pilot.application.withdrawn"
+
+
+def headers_of(record: ConsumerRecord) -> dict[str, str]:
+    return {k: v.decode() for k, v in record.headers}
+
+
+async def publish(stack: Stack, topic: str, key: str, body: bytes, headers: dict[str, str]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, body, key=key.encode(),
+                                     headers=[(k, v.encode()) for k, v in headers.items()])
+    finally:
+        await producer.stop()
+
+
+async def screening_dlq(api: Api, **params: str) -> list[dict[str, Any]]:
+    token = api.stack.token(Role.OPERATOR, "*")
+    return await dlq.listing({"screening": api.stack.url("screening")}, token, params)
+
+
+async def gauge_matches(api: Api, status: str) -> None:
+    """The gauge (refreshed every few seconds) equals what the API lists for the topic."""
+    async def same() -> bool:
+        listed = await screening_dlq(api, topic=SUBMITTED, status=status)
+        shown = await api.metric("screening", "zhongshi_dlq_messages", topic=SUBMITTED, status=status)
+        return shown == len(listed)
+
+    await eventually(same, f"the {status} gauge of {SUBMITTED} shows the DLQ's size", 90)
+
+
+async def test_a_redriven_dead_letter_is_applied_before_the_event_parked_behind_it(  # type: ignore[no-untyped-def]
+    api: Api, stack: Stack, fresh_dossier: Callable[..., dict[str, Any]]
+) -> None:
+    round_id = await api.open_round()
+    real = await api.submit(round_id, fresh_dossier())
+    template = await read_topic(stack.bootstrap, SUBMITTED, lambda r: headers_of(r).get("ce_subject") == real["id"])
+    uid = uuid.uuid4().hex[:8]
+    subject, version = f"A-REDRIVE-{uid}", f"redrive-{uid}"
+    body = {**json.loads(template.value), "application_id": subject, "rule_set_version": version}
+    original = {**headers_of(template), "ce_id": str(uuid.uuid4()), "ce_subject": subject}
+    await publish(stack, SUBMITTED, subject, json.dumps(body).encode(), original)  # an unknown rule set: rejected
+
+    async def dead() -> list[dict[str, Any]] | None:
+        found = [e for e in await screening_dlq(api) if e["subject"] == subject]
+        return found or None
+
+    [head] = await eventually(dead, "the submission dead-lettered by screening", 60)
+    assert (head["kind"], head["status"], head["event_id"]) == ("rejected", "dead", original["ce_id"])
+    applicant = body["dossier"]["applicant"]
+    withdrawal = ApplicationWithdrawn(application_id=subject, round_id=round_id, revision=body["revision"],
+                                      withdrawn_at=utc_now(), reason="", region_code=applicant["region_code"],
+                                      applicant_credit_code=applicant["credit_code"], city_code=body["city_code"])
+    later = CloudEvent.new(withdrawal.topic, source="/test", subject=subject).headers()
+    await publish(stack, WITHDRAWN, subject, withdrawal.model_dump_json().encode(), later)
+
+    async def parked() -> dict[str, Any] | None:
+        return next((e for e in await screening_dlq(api) if e["subject"] == subject and e["status"] == "parked"),
+                    None)
+
+    waiting = await eventually(parked, "the withdrawal parked behind the dead submission", 60)
+    assert waiting["event_id"] == later["ce_id"] and head["id"] in waiting["reason"]
+    await gauge_matches(api, "dead")
+
+    rule_set = (await api.call("GET", "screening", "/api/v1/rule-sets/hubei-2025-v1", Role.OPERATOR, "*")).json()
+    added = await api.call("POST", "screening", "/api/v1/rule-sets", Role.PROVINCE_OFFICIAL, "42",
+                           json={**rule_set, "version": version})
+    assert added.status_code == 201, added.text  # the cause is fixed: now the redrive can succeed
+    duplicates = await api.metric("notify", "zhongshi_duplicate_events_total", topic=SUBMITTED)
+    operator = stack.token(Role.OPERATOR, "*")
+    done = await dlq.redrive({"screening": stack.url("screening")}, operator, {}, head["id"])
+    assert done == {"screening": [head["id"]]}
+
+    screened = await read_topic(stack.bootstrap, "pilot.application.screened",
+                                lambda r: headers_of(r).get("ce_subject") == subject, timeout=60)
+    assert json.loads(screened.value)["application_id"] == subject  # applied before the withdrawal, not after
+
+    async def released() -> bool:
+        return not [e for e in await screening_dlq(api) if e["subject"] == subject]
+
+    await eventually(released, "the parked withdrawal released", 60)
+
+    async def applied() -> list[str] | None:
+        trail = (await api.call("GET", "screening", "/api/v1/audit", Role.OPERATOR, "*",
+                                params={"application_id": subject, "limit": 50})).json()["items"]
+        actions = [r["action"] for r in reversed(trail)]  # oldest first
+        return actions if "screening.on_withdrawn" in actions else None
+
+    actions = await eventually(applied, "the released withdrawal applied", 60)
+    assert actions.index("screening.on_submitted") < actions.index("screening.on_withdrawn"), actions
+    redrives = (await api.call("GET", "screening", "/api/v1/audit", Role.OPERATOR, "*",
+                               params={"action": "dlq.redrive", "target": head["id"]})).json()["items"]
+    assert [(r["actor_role"], r["target_kind"]) for r in redrives] == [("operator", "dead_letter")]
+
+    async def absorbed() -> bool:  # notify applied the submission the first time: the copy changes nothing
+        return await api.metric("notify", "zhongshi_duplicate_events_total", topic=SUBMITTED) > duplicates
+
+    await eventually(absorbed, "notify absorbed the redriven copy", 60)
+    again = await api.call("POST", "screening", f"/api/v1/dlq/{head['id']}/redrive", Role.OPERATOR, "*")
+    assert again.status_code == 409
+    assert (await api.call("GET", "screening", "/api/v1/dlq", Role.PROVINCE_OFFICIAL, "42")).status_code == 403
+    await gauge_matches(api, "dead")
+    await gauge_matches(api, "parked")
