@@ -172,8 +172,8 @@ class RoundFlow:
                                 headers={**me, "Idempotency-Key": f"{self.round_id}-{i}"})
                 app.raise_for_status()
                 app_id = app.json()["id"]
-                if app.json()["status"] == "draft":  # C9 rests on the uploaded mechanism documents
-                    demo.upload_materials(http, f"{intake}/{app_id}", me, body, app.json()["materials"], required=[])
+                if app.json()["status"] == "draft":  # the round's required kinds, and the documents C9 rests on
+                    demo.upload_materials(http, f"{intake}/{app_id}", me, body, app.json()["materials"])
                     r = http.post(f"{intake}/{app_id}/submit", headers=me)
                     if r.status_code != 409:
                         r.raise_for_status()

@@ -159,6 +159,10 @@ def expert_scores(people: People, app_id: str) -> None:
     page = people("province01", f"/province/rounds/{ROUND}")
     drawn = page.locator(f"li[data-application='{app_id}'] .panel-experts")
 
+    page.click("button:has-text('发布抽取承诺')")  # the draw's seed is fixed, and its hash published, first
+    page.wait_for_url(re.compile(f"/province/rounds/{ROUND}"))
+    assert page.locator("#draw code.digest").count() == 1
+
     def draw() -> bool:
         if drawn.count() == 0:  # the candidate reaches review from the broker: draw until it is there
             page.click("button:has-text('抽取评审专家')")
@@ -202,7 +206,7 @@ def publicity(people: People, stack: Stack, app_id: str) -> str:
     until(page, f"/province/rounds/{ROUND}", open_publicity, "opened publicity")
     window = httpx.get(f"{stack.url('registry')}/api/v1/public/publicity/{ROUND}", timeout=10).json()
     move_clock(stack, date.fromisoformat(window["starts_on"]))
-    objector = people("public", f"/publicity?round={ROUND}")
+    objector = people("applicant02", f"/publicity?round={ROUND}")  # an objector is identified: here, signed in
     objector.select_option("#o-application_id", app_id)
     objector.fill("#o-name", "王五")
     objector.fill("#o-contact", "13900002222")

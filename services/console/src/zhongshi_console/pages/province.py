@@ -121,6 +121,7 @@ def round_action(round_id: str, action: str, form: dict[str, str],
                             {**(current or {}), "round_id": round_id, **shown}),
         "quotas": ("screening", "PUT", f"{API}/rounds/{round_id}/settings",
                    {**(current or {}), "round_id": round_id, "quotas": quotas_of(form)}),
+        "draw-commitment": ("review", "POST", f"{API}/rounds/{round_id}/draw-commitment", None),
         "draw": ("review", "POST", f"{API}/rounds/{round_id}/panels", {}),
         "override": ("review", "POST", f"{API}/rounds/{round_id}/overrides/{target}",
                      {"decision": form.get("decision", ""), "justification": form.get("justification", "").strip()}),
@@ -156,9 +157,22 @@ async def round_view(backends: Backends, round_id: str, token: str) -> dict[str,
         publicity, objections = None, []
     panels = await asyncio.gather(*(panel_of(backends, i["application_id"], token) for i in proposal["incomplete"]))
     return {"round": found, "settings": settings, "proposal": proposal, "publicity": publicity, "chain": chain,
+            "commitment": await commitment_of(backends, round_id, token),
             "progress": {p.get("city_code"): p for p in progress},
             "objections": objections, "kinds": MATERIAL_KINDS,
             "panels": {i["application_id"]: p for i, p in zip(proposal["incomplete"], panels, strict=True)}}
+
+
+async def commitment_of(backends: Backends, round_id: str, token: str) -> dict[str, Any] | None:
+    """The round's published draw commitment (the hash of the seed the draw will reveal), or None before it."""
+    try:
+        found: dict[str, Any] = await backends.call("review", "GET", f"{API}/rounds/{round_id}/draw-commitment",
+                                                    token)
+    except BackendError as exc:
+        if exc.status != 404:
+            raise
+        return None
+    return found
 
 
 async def panel_of(backends: Backends, application_id: str, token: str) -> list[str]:

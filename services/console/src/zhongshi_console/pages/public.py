@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field, ValidationError
 from zhongshi_contracts.review import DECISION_LABELS
 
+from zhongshi_console.auth import LoginRequired, access_token, current_user
 from zhongshi_console.charts import Bar, bar_chart, progress_ring
 from zhongshi_console.clients import BackendError, Backends
 from zhongshi_console.formats import field_errors
@@ -84,7 +85,8 @@ def router(backends: Backends) -> APIRouter:
                 "grounds": grounds.strip()}
         context = await publicity_context(backends, round_id)
         try:
-            filed = await backends.call("registry", "POST", f"/api/v1/publicity/{round_id}/objections", json=form)
+            filed = await backends.call("registry", "POST", f"/api/v1/publicity/{round_id}/objections",
+                                        await objector_token(request), json=form)
         except BackendError as exc:
             if exc.status >= 500:
                 raise
@@ -98,6 +100,16 @@ def router(backends: Backends) -> APIRouter:
         return render(request, "progress.html", {"stats": stats, "charts": charts_of(stats)})
 
     return api
+
+
+async def objector_token(request: Request) -> str | None:
+    """A signed-in person objects under their own name; otherwise the registry asks for a verified contact."""
+    if current_user(request) is None:
+        return None
+    try:
+        return await access_token(request)
+    except LoginRequired:
+        return None
 
 
 async def verification(backends: Backends, number: str) -> dict[str, Any]:
