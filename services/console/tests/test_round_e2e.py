@@ -206,7 +206,8 @@ def publicity(people: People, stack: Stack, app_id: str) -> str:
     until(page, f"/province/rounds/{ROUND}", open_publicity, "opened publicity")
     window = httpx.get(f"{stack.url('registry')}/api/v1/public/publicity/{ROUND}", timeout=10).json()
     move_clock(stack, date.fromisoformat(window["starts_on"]))
-    objector = people("applicant02", f"/publicity?round={ROUND}")  # an objector is identified: here, signed in
+    objector = people("applicant02", "/applicant")  # an objector is identified: here, a person signed in
+    objector.goto(f"/publicity?round={ROUND}")
     objector.select_option("#o-application_id", app_id)
     objector.fill("#o-name", "王五")
     objector.fill("#o-contact", "13900002222")
