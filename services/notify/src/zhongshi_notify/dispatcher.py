@@ -15,7 +15,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
 from zhongshi_runtime.clock import Clock
@@ -44,12 +44,13 @@ class Dispatcher:
         self, store: DeliveryStore, senders: Mapping[Channel, Sender], *, policy: RetryPolicy, lease_s: float,
         batch: int, failure_threshold: int, metrics: NotifyMetrics, clock: Clock, logger: logging.Logger,
         owner: str | None = None, limits: Mapping[Channel, RateLimit] | None = None,
+        pause: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.store, self.senders, self.policy = store, dict(senders), policy
         self.lease, self.batch, self.failure_threshold = timedelta(seconds=lease_s), batch, failure_threshold
         self.metrics, self.clock, self.logger = metrics, clock, logger
         self.owner = owner or f"dispatcher-{uuid.uuid4().hex[:12]}"
-        self.limits = dict(limits or {})
+        self.limits, self.pause = dict(limits or {}), pause  # pause: how the drain waits for a channel's permit
         self._inflight: dict[Channel, set[asyncio.Task[None]]] = {}
 
     @property
@@ -70,7 +71,7 @@ class Dispatcher:
                 return total
             wanted = room if limit is None else limit.take(room)
             if wanted == 0:  # the channel's quota is used up: wait for the next permit, the outbox holds the rest
-                await asyncio.sleep(limit.wait_s() if limit else 0)
+                await self.pause(limit.wait_s() if limit else 0)
                 continue
             now = self.clock()
             claimed = await self.store.claim(channel, now, now + self.lease, self.owner, wanted)
