@@ -87,8 +87,8 @@ def test_every_step_of_the_sample_round_has_a_record_with_its_person(stack: Stac
                             ("registry", "dev.clock")]:
         records = audit(stack, service, action=action)
         assert records and all(r["actor_subject"] and r["actor_role"] == "province_official" for r in records)
-    [filed, *_] = audit(stack, "registry", action="objection.file")
-    assert filed["actor_subject"] == "objector-zhangsan" and filed["actor_role"] == "applicant"  # logged in
+    filed = audit(stack, "registry", action="objection.file")  # other suites on this stack file objections too
+    assert any(r["actor_subject"] == "objector-zhangsan" and r["actor_role"] == "applicant" for r in filed)
     assert "张三" not in str(filed) and "13800001111" not in str(filed)  # what was typed stays out of the trail
 
 

@@ -12,7 +12,7 @@ import pytest
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.clock import shanghai_date, utc_now
 
-from tests.integration.helpers import unique_credit_code
+from tests.integration.helpers import fresh_credit_code
 from zhongshi import embedded
 from zhongshi.launcher import Stack, StackConfig
 
@@ -33,7 +33,7 @@ def poll(check: Any, what: str, timeout: float = 90) -> Any:
 
 
 def submit(http: httpx.Client, stack: Stack, dossier: dict[str, Any]) -> str:
-    code = dossier["applicant"]["credit_code"] = unique_credit_code(dossier["applicant"]["region_code"])
+    code = dossier["applicant"]["credit_code"] = fresh_credit_code(dossier["applicant"])
     me = {"Authorization": f"Bearer {stack.token(Role.APPLICANT, code)}"}
     created = http.post("/api/v1/applications", headers=me, json={"round_id": "R-outage", "dossier": dossier})
     assert created.status_code == 201, created.text

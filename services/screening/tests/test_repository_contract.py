@@ -116,3 +116,10 @@ async def test_stage_counts_tally_cases_by_round_stage_and_city(repo, make_dossi
     assert await repo.stage_counts() == {("R1", Stage.CITY_REVIEW, "420100"): 2,
                                          ("R1", Stage.COUNTY_REVIEW, "420100"): 1,
                                          ("R2", Stage.COUNTY_REVIEW, "420200"): 1}
+
+
+async def test_a_round_id_with_regular_expression_characters_is_read_literally(repo) -> None:  # type: ignore[no-untyped-def]
+    assert await repo.claim_quota(r"R.*", "420100", 2) == 1
+    assert await repo.quota_used(r"\1****\2") == {}  # not a pattern: no 500 for a round id the fuzzer made up
+    assert await repo.quota_used(r"R.+") == {}  # and no other round's usage either
+    assert await repo.quota_used(r"R.*") == {"420100": 1}

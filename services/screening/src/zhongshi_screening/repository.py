@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -171,7 +172,7 @@ class MongoScreeningRepository:
     async def quota_used(self, round_id: str) -> dict[str, int]:
         prefix = f"{round_id}/"
         return {d["_id"].removeprefix(prefix): int(d["used"])
-                async for d in self.db.quota_usage.find({"_id": {"$regex": f"^{round_id}/"}})}
+                async for d in self.db.quota_usage.find({"_id": {"$regex": f"^{re.escape(round_id)}/"}})}
 
 
 class InMemoryScreeningRepository:
