@@ -13,7 +13,7 @@ from zhongshi_runtime.auth import Role
 from zhongshi_runtime.clock import shanghai_date, utc_now
 
 from tests.integration.helpers import fresh_credit_code
-from zhongshi import embedded
+from zhongshi import demo, embedded
 from zhongshi.launcher import Stack, StackConfig
 
 pytestmark = pytest.mark.integration
@@ -37,7 +37,9 @@ def submit(http: httpx.Client, stack: Stack, dossier: dict[str, Any]) -> str:
     me = {"Authorization": f"Bearer {stack.token(Role.APPLICANT, code)}"}
     created = http.post("/api/v1/applications", headers=me, json={"round_id": "R-outage", "dossier": dossier})
     assert created.status_code == 201, created.text
-    submitted = http.post(f"/api/v1/applications/{created.json()['id']}/submit", headers=me)
+    application = f"/api/v1/applications/{created.json()['id']}"
+    demo.upload_materials(http, application, me, dossier, [], required=[])  # the documents C9 rests on
+    submitted = http.post(f"{application}/submit", headers=me)
     assert submitted.status_code == 200, submitted.text
     return str(created.json()["id"])
 

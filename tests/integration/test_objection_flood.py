@@ -10,6 +10,7 @@ import email.policy
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -23,12 +24,24 @@ from zhongshi_registry.repository import RegistryRepository
 from zhongshi_registry.settings import RegistrySettings
 from zhongshi_runtime.auth import Role
 
-from zhongshi.launcher import Stack
+from zhongshi.launcher import Stack, StackConfig
 from zhongshi.polling import eventually
 
 pytestmark = pytest.mark.integration
 DEFAULTS = RegistrySettings()  # the limits the stack runs with: nothing is set for this test
 GROUNDS = "该平台申报的服务收入与实际不符，请予核实。"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A stack of its own: these tests put a publicity straight into the registry's database, which no event
+    carries, and the shared stack's registry must stay rebuildable from its events (the replay test)."""
+    own = Stack(StackConfig.isolated(tmp_path_factory.mktemp("flood")))
+    try:
+        own.start()
+        yield own
+    finally:
+        own.stop()
 
 
 async def open_publicity(stack: Stack, round_id: str, today: date) -> None:
