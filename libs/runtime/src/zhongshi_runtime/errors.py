@@ -16,6 +16,29 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 
 
+class Refusal(Exception):
+    """The current state does not allow what was asked (409); ``detail`` says why, in Chinese. Each service's own
+    refusals subclass it, and the kit maps them all once (`refused`)."""
+
+    status_code = 409
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(Refusal):
+    """The record does not exist, or is outside the caller's scope (404, never saying which)."""
+
+    status_code = 404
+
+
+async def refused(request: Request, exc: Exception) -> JSONResponse:
+    """A `Refusal` as the client sees it."""
+    assert isinstance(exc, Refusal)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+
 class Problem(BaseModel):
     """A refusal, with its reason in Chinese."""
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar, overload
 
 from faststream.kafka import KafkaBroker
 from pymongo import ASCENDING, AsyncMongoClient
@@ -29,7 +29,25 @@ from zhongshi_runtime.faults import Faults
 from zhongshi_runtime.metrics import RuntimeMetrics
 
 Session = Any  # AsyncClientSession for Mongo, None for the in-memory fakes
-Work = Callable[[Session], Awaitable[Sequence[Event]]]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """What a request's work decided: the ``value`` its caller gets back, and the ``events`` it causes."""
+
+    value: T
+    events: Sequence[Event] = ()
+
+
+Work = Callable[[Session], Awaitable["Sequence[Event] | Outcome[Any]"]]
+
+
+def split(result: Sequence[Event] | Outcome[Any]) -> tuple[Any, Sequence[Event]]:
+    """A work's result as (what `run` returns, the events to publish)."""
+    if isinstance(result, Outcome):
+        return result.value, result.events
+    return True, result
 
 
 @dataclass(frozen=True)
@@ -48,10 +66,16 @@ class Consumed:
 
 
 class UnitOfWork(Protocol):
-    """Runs ``work`` atomically with its outgoing events and its audit record; returns False for an
-    already-consumed event. A request's work must bring its `Audit`; a consumed event's gets one by default."""
+    """Runs ``work`` atomically with its outgoing events and its audit record. A request's work must bring its
+    `Audit` and returns an `Outcome`, whose value `run` returns; a consumed event's work returns its events, and
+    `run` returns False when the event was already consumed."""
 
-    async def run(self, work: Work, *, consumed: Consumed | None = None, audit: Audit | None = None) -> bool: ...
+    @overload
+    async def run(self, work: Callable[[Session], Awaitable[Outcome[T]]], *, audit: Audit) -> T: ...
+
+    @overload
+    async def run(self, work: Callable[[Session], Awaitable[Sequence[Event]]], *,
+                  consumed: Consumed | None = None, audit: Audit | None = None) -> bool: ...
 
 
 def audit_of(service: str, consumed: Consumed | None, audit: Audit | None) -> Audit:
@@ -107,18 +131,20 @@ class MongoUnitOfWork:
         self.faults = faults or Faults(source)
         self._seq = _Sequence()
 
-    async def run(self, work: Work, *, consumed: Consumed | None = None, audit: Audit | None = None) -> bool:
+    async def run(self, work: Work, *, consumed: Consumed | None = None, audit: Audit | None = None) -> Any:
         trail = audit_of(self.metrics.service, consumed, audit)
+        value: Any = None
 
         # No lookup of the processed event first: its insert is the transaction's first write, so a redelivered
         # event fails there (duplicate key) and aborts, and the common case saves a round trip per event.
         async def transaction(session: Session) -> None:
+            nonlocal value
             now = datetime.now(UTC)
             if consumed:
                 await self.db.processed_events.insert_one(
                     {"_id": consumed.key, "topic": consumed.topic, "at": now}, session=session
                 )
-            events = await work(session)
+            value, events = split(await work(session))
             if events:
                 records = [outbox_record(e, source=self.source, seq=self._seq.next(), at=now) for e in events]
                 await self.db.outbox.insert_many(records, session=session)
@@ -137,7 +163,7 @@ class MongoUnitOfWork:
         if consumed:
             self.faults.after_consumed_commit()
         self._on_commit()
-        return True
+        return value
 
     def _count_duplicate(self, consumed: Consumed) -> None:
         self.metrics.duplicates.labels(self.metrics.service, consumed.topic).inc()

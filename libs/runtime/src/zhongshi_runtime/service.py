@@ -26,7 +26,7 @@ from zhongshi_runtime.audit import ensure_audit_indexes
 from zhongshi_runtime.audit_api import audit_router
 from zhongshi_runtime.dead_letters import DeadLetterLedger
 from zhongshi_runtime.dlq_api import dlq_router
-from zhongshi_runtime.errors import document_kit_errors, too_large, unreadable_body
+from zhongshi_runtime.errors import Refusal, document_kit_errors, refused, too_large, unreadable_body
 from zhongshi_runtime.faults import Faults
 from zhongshi_runtime.logs import configure_logging
 from zhongshi_runtime.messaging import ClusterId, Consumers, create_broker
@@ -179,6 +179,7 @@ class ServiceKit:
         app.add_exception_handler(400, unreadable_body)
         app.add_exception_handler(413, too_large)
         app.add_exception_handler(StaleWrite, stale_write)
+        app.add_exception_handler(Refusal, refused)
         for router in (*routers, audit_router(self.db, self.settings.service_name),
                        dlq_router(self.ledger, self.uow, self.relay.wake)):
             app.include_router(router)

@@ -22,10 +22,11 @@ from zhongshi_contracts.events import Event
 
 from zhongshi_runtime.audit import Audit, AuditRecord
 from zhongshi_runtime.auth import Role
+from zhongshi_runtime.errors import Refusal, refused
 from zhongshi_runtime.messaging import Consumers, create_broker, raw_body
 from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.oidc import Authenticator, KeySet
-from zhongshi_runtime.outbox import Consumed, MongoUnitOfWork, Work, audit_of
+from zhongshi_runtime.outbox import Consumed, MongoUnitOfWork, Work, audit_of, split
 from zhongshi_runtime.preconditions import stale_write
 from zhongshi_runtime.settings import ServiceSettings
 from zhongshi_runtime.store import StaleWrite
@@ -43,18 +44,18 @@ class InMemoryUnitOfWork:
         self.duplicates = 0
         self._serial = asyncio.Lock()
 
-    async def run(self, work: Work, *, consumed: Consumed | None = None, audit: Audit | None = None) -> bool:
+    async def run(self, work: Work, *, consumed: Consumed | None = None, audit: Audit | None = None) -> Any:
         trail = audit_of(self.service, consumed, audit)
         if consumed and consumed.key in self.consumed:
             self.duplicates += 1
             return False
         async with self._serial:
-            events = await work(None)
+            value, events = split(await work(None))
         if consumed:
             self.consumed.add(consumed.key)
         self.published.extend(events)
         self.audit.append(trail.record(service=self.service, at=datetime.now(UTC), seq=time.time_ns()))
-        return True
+        return value
 
 
 class HandlerHarness:
@@ -149,6 +150,7 @@ def api_app(keys: Path, *routers: APIRouter) -> FastAPI:
     app = FastAPI()
     app.state.authenticator = file_authenticator(keys)
     app.add_exception_handler(StaleWrite, stale_write)
+    app.add_exception_handler(Refusal, refused)
     for router in routers:
         app.include_router(router)
     return app

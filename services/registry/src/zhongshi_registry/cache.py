@@ -90,8 +90,8 @@ class Invalidating:
     def __init__(self, inner: UnitOfWork, cache: ReadCache) -> None:
         self.inner, self.cache = inner, cache
 
-    async def run(self, work: Work, *, consumed: Consumed | None = None, audit: Audit | None = None) -> bool:
+    async def run(self, work: Work, *, consumed: Consumed | None = None, audit: Audit | None = None) -> Any:
         try:
-            return await self.inner.run(work, consumed=consumed, audit=audit)
+            return await self.inner.run(work, consumed=consumed, audit=audit)  # type: ignore[arg-type]  # either form
         finally:
             self.cache.invalidate()
