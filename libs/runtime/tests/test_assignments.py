@@ -49,3 +49,22 @@ async def test_without_a_broker_epoch_nothing_is_rewound() -> None:
         await assignments.on_partitions_assigned(PARTITIONS)
     assert consumer.rewound == []
     assert metrics.registry.get_sample_value("zhongshi_consumer_rebalances_total", {"service": "probe"}) == 2
+
+
+async def test_when_the_broker_cannot_say_which_it_is_the_partitions_are_read_again() -> None:
+    """Under load the cluster-id question can fail just as a new broker takes over: reading again is safe
+    (idempotent consumers), trusting an offset of the old broker would skip records."""
+    answers: list[str | Exception] = ["epoch-1", TimeoutError("no answer"), "epoch-1"]
+
+    async def identify() -> str:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    assignments, consumer, _ = listener(identify)
+    await assignments.on_partitions_assigned(PARTITIONS)
+    await assignments.on_partitions_assigned(PARTITIONS)
+    assert consumer.rewound == [PARTITIONS]
+    await assignments.on_partitions_assigned(PARTITIONS)  # the same broker after all: its offsets are trusted
+    assert consumer.rewound == [PARTITIONS]

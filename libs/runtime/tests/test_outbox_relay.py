@@ -81,3 +81,32 @@ async def test_an_unreachable_broker_is_asked_again_and_replays_nothing_meanwhil
                         retention=timedelta(days=1), logger=logging.getLogger("test"), identify=unreachable)
     assert await relay.replay_if_new_broker() == 0
     assert (await mongo_db.outbox.find_one({"_id": "e1"}))["published_at"] is not None
+
+
+async def test_a_new_broker_gets_nothing_before_it_has_its_topics(mongo_db: Any) -> None:
+    """Tansu accepts a record for a topic it does not have yet and loses it when the topic is created: a new
+    broker is published to only once it lists the topics, and then gets the retained outbox and the pending."""
+    await mongo_db.outbox.insert_many([record(1, True), record(2, False)])
+    await mongo_db.meta.insert_one({"_id": "broker_epoch", "epoch": "epoch-1"})
+    topics = [False]
+
+    async def identify() -> str:
+        return "epoch-2"
+
+    async def topics_ready() -> bool:
+        return topics[0]
+
+    broker = Broker()
+    relay = OutboxRelay(mongo_db, broker, metrics=RuntimeMetrics("probe"), epoch="epoch-1",  # type: ignore[arg-type]
+                        retention=timedelta(days=1), logger=logging.getLogger("test"), idle_poll_s=0.05,
+                        identify=identify, epoch_check_s=0.05, topics_ready=topics_ready)
+    await relay.start()
+    try:
+        assert relay.held and broker.sent == []
+        topics[0] = True  # the launcher created the topics
+
+        async def everything_sent() -> bool:
+            return sorted(broker.sent) == ["v1", "v2"]
+        await eventually(everything_sent, "the retained and the pending record published to the new broker")
+    finally:
+        await relay.stop()

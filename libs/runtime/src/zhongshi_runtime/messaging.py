@@ -20,7 +20,7 @@ from faststream.message import StreamMessage
 from pydantic import ValidationError
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import Event
-from zhongshi_contracts.topics import DLQ_SUFFIX
+from zhongshi_contracts.topics import ALL_TOPICS, DLQ_SUFFIX
 
 from zhongshi_runtime.dead_letters import REDRIVE_HEADER, DeadLetterLedger, Letter
 from zhongshi_runtime.faults import Faults
@@ -81,6 +81,19 @@ class ClusterId:
             await self.close()  # connect afresh next time
             raise
 
+    async def holds_topics(self) -> bool:
+        """Whether the broker has every contract topic. A new embedded broker (Tansu) accepts records for a topic
+        it does not have yet and forgets them when the topic is created, so nothing is published before."""
+        if self._admin is None:
+            await self()
+        assert self._admin is not None
+        try:
+            listed = set(await self._admin.list_topics())
+        except Exception:
+            await self.close()
+            raise
+        return all(topic.name in listed for topic in ALL_TOPICS)
+
     async def close(self) -> None:
         admin, self._admin = self._admin, None
         if admin is not None:
@@ -131,15 +144,15 @@ class Assignments(ConsumerRebalanceListener):  # type: ignore[misc]
         if self.identify is None or not assigned:
             return
         try:
-            cluster = await self.identify()
-        except Exception as exc:
+            cluster: str | None = await self.identify()
+        except Exception as exc:  # cannot tell: reading again is safe (consumers are idempotent), skipping is not
             self.logger.warning("cannot ask the broker for its cluster id: %r", exc)
-            return
+            cluster = None
         if self._cluster is not None and cluster != self._cluster:
             self.logger.warning("the broker was replaced by an empty one: reading %d partitions from the start",
                                 len(assigned))
             await self.consumer().seek_to_beginning(*assigned)
-        self._cluster = cluster
+        self._cluster = cluster or self._cluster
 
 
 class Consumers:

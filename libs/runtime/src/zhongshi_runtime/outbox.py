@@ -178,7 +178,8 @@ class OutboxRelay:
     """Publishes outbox records in write order; replays retained ones when the broker epoch changes.
 
     With ``identify`` (the broker's cluster id, which the embedded launcher makes the epoch of each broker
-    start) the relay also notices a broker restarted under a running service, every ``epoch_check_s``."""
+    start) the relay also notices a broker restarted under a running service, every ``epoch_check_s``; with
+    ``topics_ready`` it holds every record back from a new broker until the broker has its topics."""
 
     def __init__(
         self,
@@ -192,10 +193,12 @@ class OutboxRelay:
         idle_poll_s: float = 0.5,
         identify: Callable[[], Awaitable[str]] | None = None,
         epoch_check_s: float = 2.0,
+        topics_ready: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self.db, self.broker, self.metrics, self.epoch = db, broker, metrics, epoch
         self.retention, self.logger, self.idle_poll_s = retention, logger, idle_poll_s
-        self.identify, self.epoch_check_s = identify, epoch_check_s
+        self.identify, self.epoch_check_s, self.topics_ready = identify, epoch_check_s, topics_ready
+        self.held = False  # a new broker without its topics yet: publish nothing
         self._checked = time.monotonic()
         self._wake = asyncio.Event()
         self._stopping = False
@@ -232,6 +235,11 @@ class OutboxRelay:
         epoch = await self.current_epoch()
         marker = await self.db.meta.find_one({"_id": "broker_epoch"})
         if not epoch or (marker and marker.get("epoch") == epoch):
+            self.held = False
+            return 0
+        self.held = self.topics_ready is not None and not await self._topics_ready()
+        if self.held:
+            self.logger.info("new broker epoch: waiting for the broker's topics before publishing")
             return 0
         result = await self.db.outbox.update_many(
             {"published_at": {"$ne": None}}, {"$set": {"published_at": None}}
@@ -241,6 +249,14 @@ class OutboxRelay:
             self.metrics.outbox_replays.labels(self.metrics.service).inc()
             self.logger.info("new broker epoch: republishing %d retained events", result.modified_count)
         return result.modified_count
+
+    async def _topics_ready(self) -> bool:
+        assert self.topics_ready is not None
+        try:
+            return await self.topics_ready()
+        except Exception as exc:
+            self.logger.warning("cannot list the broker's topics: %r", exc)
+            return False
 
     async def publish_pending(self, limit: int = 500) -> int:
         """Publish one batch of unpublished records in order; return how many were published."""
@@ -275,7 +291,7 @@ class OutboxRelay:
             try:
                 if self.identify and time.monotonic() - self._checked >= self.epoch_check_s:
                     await self.replay_if_new_broker()
-                published = await self.publish_pending()
+                published = 0 if self.held else await self.publish_pending()
                 if tick % 120 == 0:
                     await self.prune()
                     pending = await self.db.outbox.count_documents({"published_at": None})

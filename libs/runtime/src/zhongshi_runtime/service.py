@@ -62,6 +62,7 @@ class ServiceKit:
             self.db, self.broker, metrics=self.metrics, epoch=settings.broker_epoch,
             retention=timedelta(hours=settings.outbox_retention_hours), logger=self.logger,
             identify=self.cluster_id if settings.broker_epoch else None,
+            topics_ready=self.cluster_id.holds_topics if settings.broker_epoch else None,
         )
         faults = Faults(name, settings.faults_file)  # test-only hooks, inert without a faults file
         self.uow = MongoUnitOfWork(
