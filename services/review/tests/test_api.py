@@ -7,12 +7,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from zhongshi_review import api_draws, api_pool, api_review
+from zhongshi_review.dependencies import install
 from zhongshi_review.repository import ReviewRepository
 from zhongshi_review.rubric import DEFAULT_RUBRIC
+from zhongshi_review.use_cases import Review, draws
 from zhongshi_runtime.auth import Role
-from zhongshi_runtime.testing import InMemoryUnitOfWork, file_authenticator, mint_test_token
+from zhongshi_runtime.testing import InMemoryUnitOfWork, api_app, mint_test_token
 
 from .review_fixtures import NOW, candidate_of, expert
 
@@ -35,11 +36,8 @@ class Client:
 @pytest.fixture
 async def client(tmp_path: Path, make_dossier):  # type: ignore[no-untyped-def]
     repo, uow = ReviewRepository.memory(), InMemoryUnitOfWork()
-    app = FastAPI()
-    app.state.authenticator = file_authenticator(tmp_path)
-    app.include_router(api_pool.router(repo, uow))
-    app.include_router(api_draws.router(repo, uow, lambda: NOW))
-    app.include_router(api_review.router(repo, uow, lambda: NOW))
+    app = api_app(tmp_path, api_pool.router, api_draws.router, api_review.router)
+    install(app, Review(repo, uow, lambda: NOW))
     for n in range(8):
         await repo.experts.put(f"E{n:03d}", expert(n, ["laser"]))
     for i, app_id in enumerate(("A1", "A2")):
@@ -86,14 +84,14 @@ async def test_panels_are_stored_a_batch_per_transaction_and_each_announced_once
 
     await commit(client)
     monkeypatch.setattr(client.uow, "run", counted)
-    monkeypatch.setattr(api_draws, "DRAW_BATCH", 1)
+    monkeypatch.setattr(draws, "DRAW_BATCH", 1)
     assert [d["application_id"] for d in await draw(client, application_ids=["A1", "A2"])] == ["A1", "A2"]
     assert len(transactions) == 2  # a batch of one each
     assert [e.application_id for e in client.published("pilot.review.panel-drawn")] == ["A1", "A2"]
     first = await client.repo.candidates.get("A1")
     for app_id in ("B1", "B2", "B3"):
         await client.repo.candidates.put(app_id, first.model_copy(update={"id": app_id}))
-    monkeypatch.setattr(api_draws, "DRAW_BATCH", 100)
+    monkeypatch.setattr(draws, "DRAW_BATCH", 100)
     assert [d["application_id"] for d in await draw(client)] == ["B1", "B2", "B3"]
     assert len(transactions) == 3  # three candidates left, one transaction
 
