@@ -18,6 +18,7 @@ from zhongshi_runtime.store import MongoStore
 from zhongshi_notify import api, api_verification, handlers
 from zhongshi_notify.channels import EmailSender, Sender, SmsSender, WebhookSender
 from zhongshi_notify.deliveries import MongoDeliveryStore
+from zhongshi_notify.dependencies import install
 from zhongshi_notify.dispatcher import Dispatcher
 from zhongshi_notify.egress import EgressGuard
 from zhongshi_notify.metrics import NotifyMetrics
@@ -26,6 +27,8 @@ from zhongshi_notify.ratelimit import RateLimit
 from zhongshi_notify.repository import MongoNotifyRepository
 from zhongshi_notify.settings import NotifySettings
 from zhongshi_notify.templates import Templates
+from zhongshi_notify.use_cases import Notify
+from zhongshi_notify.use_cases.verification import Challenge, Verifier
 
 
 def senders(settings: NotifySettings) -> dict[Channel, Sender]:
@@ -116,12 +119,13 @@ def create_app(settings: NotifySettings | None = None, clock: Clock = utc_now) -
             kit.logger.warning("contact verification is off until its key is provided: %s", exc)
 
     kit.on_startup(load_proof_key)
-    verification = api_verification.router(
-        MongoStore(kit.db, "contact_verifications", api_verification.Challenge), channels, proof_key, uow=kit.uow,
+    verifier = Verifier.of(
+        MongoStore(kit.db, "contact_verifications", Challenge), channels, proof_key, uow=kit.uow,
         clock=clock, per_client_hour=settings.verifications_per_client_hour,
         per_contact_hour=settings.verifications_per_contact_hour)
-    return kit.asgi([api.router(repo, store, uow=kit.uow, topics=kit.consumers.topics, clock=clock,
-                                https_only=https_only, guard=guard(settings)), verification])
+    app = kit.asgi([api.router, api_verification.router])
+    install(app, Notify(repo, store, kit.uow, clock, kit.consumers.topics, guard(settings), https_only), verifier)
+    return app
 
 
 def _drain(dispatcher: Dispatcher, channel: Channel) -> Callable[[], Awaitable[None]]:
