@@ -8,14 +8,13 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from zhongshi_notify import api
+from zhongshi_notify import api, webhooks_api
 from zhongshi_notify.deliveries import InMemoryDeliveryStore
-from zhongshi_notify.dependencies import install
 from zhongshi_notify.egress import EgressGuard
 from zhongshi_notify.notices import NOTIFIED_EVENTS
 from zhongshi_notify.planning import Attempt, Channel, Delivery, InboxMessage, Status
 from zhongshi_notify.repository import InMemoryNotifyRepository
-from zhongshi_notify.use_cases import Notify
+from zhongshi_notify.use_cases import Deps
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.testing import InMemoryUnitOfWork, api_app, mint_test_token
 
@@ -50,9 +49,9 @@ async def public_dns(host: str, port: int) -> list[str]:
 
 def build(tmp_path: Path, repo, store, https_only: bool = False,  # type: ignore[no-untyped-def]
           uow: InMemoryUnitOfWork | None = None) -> FastAPI:
-    app = api_app(tmp_path, api.router)
-    install(app, Notify(repo, store, uow or InMemoryUnitOfWork(), Clock(), TOPICS,
-                        EgressGuard(resolver=public_dns), https_only))
+    app = api_app(tmp_path, api.router, webhooks_api.router)
+    app.state.deps = Deps(repo, store, uow or InMemoryUnitOfWork(), Clock(), TOPICS, EgressGuard(resolver=public_dns),
+                          https_only)
     return app
 
 

@@ -17,10 +17,9 @@ import pytest
 from cryptography.fernet import Fernet
 from faststream.kafka import TestKafkaBroker
 from zhongshi_contracts.events import Event
-from zhongshi_notify import api, handlers
+from zhongshi_notify import api, handlers, webhooks_api
 from zhongshi_notify.channels import EmailSender, SmsSender, WebhookSender
 from zhongshi_notify.deliveries import MongoDeliveryStore
-from zhongshi_notify.dependencies import install
 from zhongshi_notify.dispatcher import Dispatcher
 from zhongshi_notify.egress import EgressGuard
 from zhongshi_notify.metrics import NotifyMetrics
@@ -30,7 +29,7 @@ from zhongshi_notify.repository import MongoNotifyRepository
 from zhongshi_notify.sealing import SecretBox
 from zhongshi_notify.settings import NotifySettings
 from zhongshi_notify.templates import Templates
-from zhongshi_notify.use_cases import Notify as UseCases
+from zhongshi_notify.use_cases import Deps
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.clock import utc_now
 from zhongshi_runtime.logs import mask_personal_data
@@ -175,9 +174,9 @@ async def test_a_failing_receiver_is_retried_disabled_after_the_run_and_enabled_
     assert (held.status, held.attempts) == (Status.HELD, 3)
     assert notify.sample("zhongshi_notify_webhook_failures_total") == 3
 
-    app = api_app(tmp_path, api.router)
-    install(app, UseCases(notify.repo, notify.store, notify.uow, utc_now, [m.topic.name for m in NOTIFIED_EVENTS],
-                        LOOPBACK))
+    app = api_app(tmp_path, api.router, webhooks_api.router)
+    app.state.deps = Deps(notify.repo, notify.store, notify.uow, utc_now, [m.topic.name for m in NOTIFIED_EVENTS],
+                          LOOPBACK)
     operator = {"Authorization": f"Bearer {mint_test_token(tmp_path, role=Role.OPERATOR, organisation='*')}"}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         enabled = await http.post(f"/api/v1/webhooks/{sub.id}/enable", headers=operator)

@@ -13,7 +13,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from zhongshi_notify import api_verification
 from zhongshi_notify.channels import SendResult
-from zhongshi_notify.dependencies import install
 from zhongshi_notify.planning import Channel, Delivery, Subscription
 from zhongshi_notify.use_cases.verification import MAX_ATTEMPTS, Challenge, Verifier
 from zhongshi_runtime import contact_proof
@@ -47,8 +46,8 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     key = contact_proof.load_private_key(tmp_path / "proof.pem", create=True)
     sms, store, uow = FakeSms(), MemoryStore[Challenge](), InMemoryUnitOfWork()
     app = api_app(tmp_path, api_verification.router)
-    install(app, verifier=Verifier.of(store, {Channel.SMS: sms}, lambda: key, uow=uow, clock=lambda: NOW,
-                                      per_client_hour=6, per_contact_hour=3))
+    app.state.verifier = Verifier.of(store, {Channel.SMS: sms}, lambda: key, uow=uow, clock=lambda: NOW,
+                                     per_client_hour=6, per_contact_hour=3)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         yield World(http, sms, store, uow, tmp_path)
 
@@ -111,8 +110,8 @@ async def test_without_a_signing_key_no_code_is_sent_and_the_caller_is_told_to_l
 
     sms = FakeSms()
     app = api_app(tmp_path, api_verification.router)
-    install(app, verifier=Verifier.of(MemoryStore(), {Channel.SMS: sms}, missing, uow=InMemoryUnitOfWork(),
-                                      clock=lambda: NOW, per_client_hour=6, per_contact_hour=3))
+    app.state.verifier = Verifier.of(MemoryStore(), {Channel.SMS: sms}, missing, uow=InMemoryUnitOfWork(),
+                                     clock=lambda: NOW, per_client_hour=6, per_contact_hour=3)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         r = await http.post(PATH, json={"channel": "sms", "address": "13900008888"})
     assert r.status_code == 503 and "登录" in r.json()["detail"] and sms.sent == []

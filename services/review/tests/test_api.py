@@ -7,11 +7,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from zhongshi_review import api_draws, api_pool, api_review
-from zhongshi_review.dependencies import install
+from zhongshi_review import api, api_draws, api_review
 from zhongshi_review.repository import ReviewRepository
 from zhongshi_review.rubric import DEFAULT_RUBRIC
-from zhongshi_review.use_cases import Review, draws
+from zhongshi_review.use_cases import Deps, draws
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.testing import InMemoryUnitOfWork, api_app, mint_test_token
 
@@ -36,8 +35,8 @@ class Client:
 @pytest.fixture
 async def client(tmp_path: Path, make_dossier):  # type: ignore[no-untyped-def]
     repo, uow = ReviewRepository.memory(), InMemoryUnitOfWork()
-    app = api_app(tmp_path, api_pool.router, api_draws.router, api_review.router)
-    install(app, Review(repo, uow, lambda: NOW))
+    app = api_app(tmp_path, api.router, api_draws.router, api_review.router)
+    app.state.deps = Deps(repo, uow, lambda: NOW)
     for n in range(8):
         await repo.experts.put(f"E{n:03d}", expert(n, ["laser"]))
     for i, app_id in enumerate(("A1", "A2")):

@@ -11,10 +11,9 @@ from typing import Any
 import httpx
 import pytest
 from zhongshi_review import api_draws, api_review
-from zhongshi_review.dependencies import install
 from zhongshi_review.records import Panel
 from zhongshi_review.repository import ReviewRepository
-from zhongshi_review.use_cases import Review as UseCases
+from zhongshi_review.use_cases import Deps
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.outbox import Session
 from zhongshi_runtime.store import MongoStore
@@ -59,7 +58,7 @@ async def review(mongo_db: Any, tmp_path: Path, make_dossier: Any) -> AsyncItera
     await repo.candidates.put("A1", candidate_of(make_dossier(), "A1"))
     uow = mongo_unit_of_work(mongo_db, "review")
     app = api_app(tmp_path, api_review.router, api_draws.router)
-    install(app, UseCases(repo, uow, lambda: NOW))
+    app.state.deps = Deps(repo, uow, lambda: NOW)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         r = Review(tmp_path, http, repo, panels.gate)
         committed = await r.call(Role.PROVINCE_OFFICIAL, "42", "/api/v1/rounds/R1/draw-commitment")

@@ -10,11 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
-from zhongshi_review import api_draws, api_pool, api_review
-from zhongshi_review.dependencies import install
+from zhongshi_review import api, api_draws, api_review
 from zhongshi_review.repository import ReviewRepository
 from zhongshi_review.rubric import DEFAULT_RUBRIC
-from zhongshi_review.use_cases import Review
+from zhongshi_review.use_cases import Deps
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.outbox import MongoUnitOfWork
@@ -36,8 +35,8 @@ async def test_a_rubric_change_racing_the_first_sheet_never_leaves_mixed_rubrics
     repo = ReviewRepository.mongo(mongo_db)
     uow = MongoUnitOfWork(mongo_db.client, mongo_db, source="/zhongshi/review", metrics=RuntimeMetrics("race"),
                           on_commit=lambda: None)
-    app = api_app(tmp_path, api_pool.router, api_draws.router, api_review.router)
-    install(app, Review(repo, uow, lambda: NOW))
+    app = api_app(tmp_path, api.router, api_draws.router, api_review.router)
+    app.state.deps = Deps(repo, uow, lambda: NOW)
     for n in range(5):
         await repo.experts.put(f"E{n:03d}", expert(n, ["laser"]))
     province = auth(tmp_path, Role.PROVINCE_OFFICIAL, "42")

@@ -1,25 +1,24 @@
-"""Notify's HTTP API: the inbox, channel preferences, the officials' directory, and (from `webhooks_api`)
-webhook subscriptions with their delivery log."""
+"""Notify's HTTP API: the inbox, channel preferences and the officials' directory; with the routes' shared
+parts (the callers' roles and the use cases' `Deps`, `app.state.deps`, set by the factory). Webhook
+subscriptions are in `webhooks_api`, the public contact verification in `api_verification`."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, cast
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 from zhongshi_contracts.reference import hubei_cities, hubei_counties
 from zhongshi_runtime.audit import Audit
-from zhongshi_runtime.auth import OFFICIALS, Principal, Role
+from zhongshi_runtime.auth import OFFICIALS, Principal, Role, current_principal, require
 from zhongshi_runtime.errors import errors
 from zhongshi_runtime.paging import Offset
 
-from zhongshi_notify import webhooks_api
-from zhongshi_notify.dependencies import DirectoryKeeper, NotifyDep, Recipient, SignedIn
 from zhongshi_notify.domain import PROVINCE, Audience, reader
 from zhongshi_notify.planning import Contact, Preferences
-from zhongshi_notify.use_cases import directory
+from zhongshi_notify.use_cases import Deps, directory
 
 Limit = Annotated[int, Query(ge=1, le=200)]
 
@@ -27,6 +26,19 @@ EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 PHONE_PATTERN = r"^[0-9+\-() ]{5,20}$"
 
 router = APIRouter(prefix="/api/v1")
+SignedIn = Annotated[Principal, Depends(current_principal)]
+Recipient = Annotated[Principal, Depends(require(Role.APPLICANT, Role.COUNTY_OFFICIAL, Role.CITY_OFFICIAL,
+                                                 Role.PROVINCE_OFFICIAL, Role.EXPERT))]
+Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
+DirectoryKeeper = Annotated[Principal, Depends(require(Role.OPERATOR, Role.PROVINCE_OFFICIAL))]
+
+
+def deps(request: Request) -> Deps:
+    """The use cases' dependencies, put on the app by app.py (`app.state.deps`)."""
+    return cast(Deps, request.app.state.deps)
+
+
+Wired = Annotated[Deps, Depends(deps)]
 
 
 class InboxItem(BaseModel):
@@ -76,46 +88,44 @@ def known_scope(scope: str) -> str:
 
 
 @router.get("/inbox", tags=["inbox"], summary="My messages, newest first, with the unread count")
-async def inbox(principal: SignedIn, notify: NotifyDep, offset: Offset = 0, limit: Limit = 50) -> InboxPage:
-    unread, items = await notify.repo.inbox(reader_of(principal), offset=offset, limit=limit)
+async def inbox(principal: SignedIn, deps: Wired, offset: Offset = 0, limit: Limit = 50) -> InboxPage:
+    unread, items = await deps.repo.inbox(reader_of(principal), offset=offset, limit=limit)
     return InboxPage(unread=unread, items=[InboxItem.model_validate(m.model_dump()) for m in items])
 
 
 @router.post("/inbox/{message_id:path}/read", tags=["inbox"], summary="Mark one of my messages read",
              responses=errors(404))
-async def mark_read(message_id: str, principal: SignedIn, request: Request, notify: NotifyDep) -> dict[str, bool]:
+async def mark_read(message_id: str, principal: SignedIn, request: Request, deps: Wired) -> dict[str, bool]:
     audit = Audit.request(principal, request, "inbox.read", "message", message_id)
-    await directory.mark_read(notify, message_id, reader_of(principal), audit)
+    await directory.mark_read(deps, message_id, reader_of(principal), audit)
     return {"read": True}
 
 
 @router.get("/preferences", tags=["preferences"], summary="My channels besides the inbox")
-async def my_preferences(principal: Recipient, notify: NotifyDep) -> Preferences:
-    return await notify.repo.preferences(reader_of(principal))
+async def my_preferences(principal: Recipient, deps: Wired) -> Preferences:
+    return await deps.repo.preferences(reader_of(principal))
 
 
 @router.put("/preferences", tags=["preferences"], summary="Choose my channels (the inbox is always kept)")
-async def set_preferences(body: Preferences, principal: Recipient, request: Request, notify: NotifyDep
+async def set_preferences(body: Preferences, principal: Recipient, request: Request, deps: Wired
                           ) -> Preferences:
     audit = Audit.request(principal, request, "preferences.set", "preferences", reader_of(principal))
-    await directory.set_preferences(notify, reader_of(principal), body, audit)
+    await directory.set_preferences(deps, reader_of(principal), body, audit)
     return body
 
 
 @router.put("/contacts/{scope}", tags=["directory"],
             summary="Set a department's e-mail and mobile (operator, province)")
 async def set_contact(scope: str, body: DirectoryEntry, principal: DirectoryKeeper, request: Request,
-                      notify: NotifyDep) -> DirectoryEntry:
+                      deps: Wired) -> DirectoryEntry:
     audit = Audit.request(principal, request, "contact.set", "contact", known_scope(scope))  # no addresses
-    await directory.set_contact(notify, scope, Contact.model_validate(body.model_dump()), audit)
+    await directory.set_contact(deps, scope, Contact.model_validate(body.model_dump()), audit)
     return body
 
 
 @router.get("/contacts/{scope}", tags=["directory"], summary="A department's notice addresses (operator, province)",
             responses=errors(404))
-async def get_contact(scope: str, _: DirectoryKeeper, notify: NotifyDep) -> DirectoryEntry:
-    found = await directory.contact(notify, known_scope(scope))
+async def get_contact(scope: str, _: DirectoryKeeper, deps: Wired) -> DirectoryEntry:
+    found = await directory.contact(deps, known_scope(scope))
     return DirectoryEntry.model_validate(found.model_dump())
 
-
-router.include_router(webhooks_api.router)

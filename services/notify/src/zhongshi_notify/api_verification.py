@@ -1,25 +1,34 @@
 """One-time codes that prove a phone or e-mail (联系方式验证), for objectors who do not log in: send a code,
-and confirm it for a proof the registry accepts (see `use_cases.verification`)."""
+and confirm it for a proof the registry accepts (see `use_cases.verification`). These public routes have ports
+of their own: a `Verifier` on `app.state.verifier`, set by the factory."""
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.errors import errors
 from zhongshi_runtime.ratelimit import client_key
 
-from zhongshi_notify.dependencies import VerifierDep
 from zhongshi_notify.planning import Channel
 from zhongshi_notify.use_cases import verification
+from zhongshi_notify.use_cases.verification import Verifier
 
 ADDRESS = {Channel.EMAIL: re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), Channel.SMS: re.compile(r"^1\d{10}$")}
 
 router = APIRouter(prefix="/api/v1/public", tags=["public"])
+
+
+def verifier(request: Request) -> Verifier:
+    """The verification use cases' dependencies, put on the app by app.py (`app.state.verifier`)."""
+    return cast(Verifier, request.app.state.verifier)
+
+
+Verifying = Annotated[Verifier, Depends(verifier)]
 
 
 class VerificationRequest(BaseModel):
@@ -48,7 +57,7 @@ def _masked(address: str) -> str:
 
 @router.post("/contact-verifications", status_code=202, responses=errors(409, 429),
              summary="Send a one-time code to a phone or e-mail (no login)")
-async def request_code(body: VerificationRequest, request: Request, verifier: VerifierDep) -> dict[str, object]:
+async def request_code(body: VerificationRequest, request: Request, verifier: Verifying) -> dict[str, object]:
     verifier.usable()
     channel, address = _checked(body)
     audit = Audit.public(request, "contact.verification.send", "contact_verification", "")
@@ -59,7 +68,7 @@ async def request_code(body: VerificationRequest, request: Request, verifier: Ve
 
 @router.post("/contact-verifications/{verification_id}/confirm", responses=errors(409),
              summary="Check the code; a right one returns the proof to present with an objection")
-async def confirm(verification_id: str, body: CodeSubmission, request: Request, verifier: VerifierDep
+async def confirm(verification_id: str, body: CodeSubmission, request: Request, verifier: Verifying
                   ) -> dict[str, object]:
     audit = Audit.public(request, "contact.verification.confirm", "contact_verification", verification_id)
     return await verification.confirm(verifier, verification_id, body.code, audit)

@@ -15,10 +15,9 @@ from zhongshi_runtime.retention import Rule
 from zhongshi_runtime.service import ServiceKit
 from zhongshi_runtime.store import MongoStore
 
-from zhongshi_notify import api, api_verification, handlers
+from zhongshi_notify import api, api_verification, handlers, webhooks_api
 from zhongshi_notify.channels import EmailSender, Sender, SmsSender, WebhookSender
 from zhongshi_notify.deliveries import MongoDeliveryStore
-from zhongshi_notify.dependencies import install
 from zhongshi_notify.dispatcher import Dispatcher
 from zhongshi_notify.egress import EgressGuard
 from zhongshi_notify.metrics import NotifyMetrics
@@ -27,7 +26,7 @@ from zhongshi_notify.ratelimit import RateLimit
 from zhongshi_notify.repository import MongoNotifyRepository
 from zhongshi_notify.settings import NotifySettings
 from zhongshi_notify.templates import Templates
-from zhongshi_notify.use_cases import Notify
+from zhongshi_notify.use_cases import Deps
 from zhongshi_notify.use_cases.verification import Challenge, Verifier
 
 
@@ -123,8 +122,9 @@ def create_app(settings: NotifySettings | None = None, clock: Clock = utc_now) -
         MongoStore(kit.db, "contact_verifications", Challenge), channels, proof_key, uow=kit.uow,
         clock=clock, per_client_hour=settings.verifications_per_client_hour,
         per_contact_hour=settings.verifications_per_contact_hour)
-    app = kit.asgi([api.router, api_verification.router])
-    install(app, Notify(repo, store, kit.uow, clock, kit.consumers.topics, guard(settings), https_only), verifier)
+    app = kit.asgi([api.router, webhooks_api.router, api_verification.router])
+    app.state.deps = Deps(repo, store, kit.uow, clock, kit.consumers.topics, guard(settings), https_only)
+    app.state.verifier = verifier
     return app
 
 

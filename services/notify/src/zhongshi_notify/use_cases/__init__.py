@@ -1,4 +1,4 @@
-"""Notify's use cases: plain async functions taking their inputs, the audit of the request, and `Notify` (the
+"""Notify's use cases: plain async functions taking their inputs, the audit of the request, and `Deps` (the
 repositories, the unit of work, the clock and the webhook rules). Their refusals are `Refusal`s the kit maps."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Notify:
+class Deps:
     """What notify's use cases work with; ``topics`` are the event types a webhook may subscribe to."""
 
     repo: NotifyRepository

@@ -1,6 +1,6 @@
 """One-time codes that prove a phone or e-mail (联系方式验证), for objectors who do not log in. Notify sends
 the code on its own channel and keeps only its hash; a right code earns a short-lived proof signed by
-notify, which the registry checks with notify's public key. The code is never stored, logged or published."""
+deps, which the registry checks with notify's public key. The code is never stored, logged or published."""
 
 from __future__ import annotations
 

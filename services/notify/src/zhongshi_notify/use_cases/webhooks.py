@@ -16,7 +16,7 @@ from zhongshi_runtime.outbox import Session
 
 from zhongshi_notify.egress import Refused
 from zhongshi_notify.planning import Attempt, Subscription
-from zhongshi_notify.use_cases import Notify, audited
+from zhongshi_notify.use_cases import Deps, audited
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the Standard Webhooks prefix, not a secret
 
@@ -43,63 +43,63 @@ def signing_secret(given: str | None) -> str:
     return given
 
 
-async def _checked_url(notify: Notify, url: AnyHttpUrl) -> None:
+async def _checked_url(deps: Deps, url: AnyHttpUrl) -> None:
     """422 naming the URL unless it is https (in production) and reaches a public address."""
-    if notify.https_only and url.scheme != "https":
+    if deps.https_only and url.scheme != "https":
         raise invalid(("url",), "生产环境的回调地址须使用 https")
     try:
-        await notify.guard.check(str(url))
+        await deps.guard.check(str(url))
     except Refused as exc:  # a refused URL is bad input here: name the field
         raise invalid(("url",), exc.detail) from None
 
 
-async def register(notify: Notify, url: AnyHttpUrl, event_types: list[str], secret: str | None, description: str,
+async def register(deps: Deps, url: AnyHttpUrl, event_types: list[str], secret: str | None, description: str,
                    audit: Audit) -> Subscription:
     """Register a subscription to some of the event types notify forwards."""
     for i, name in enumerate(event_types):
-        if name not in notify.topics:
-            raise invalid(("event_types", i), f"{name} 不是本服务转发的事件类型（可选：{'、'.join(notify.topics)}）")
-    await _checked_url(notify, url)
+        if name not in deps.topics:
+            raise invalid(("event_types", i), f"{name} 不是本服务转发的事件类型（可选：{'、'.join(deps.topics)}）")
+    await _checked_url(deps, url)
     sub = Subscription(id=f"wh-{uuid.uuid4().hex[:16]}", url=str(url), secret=signing_secret(secret),
-                       event_types=sorted(set(event_types)), description=description, created_at=notify.clock())
+                       event_types=sorted(set(event_types)), description=description, created_at=deps.clock())
     audit.target_id, audit.outcome = sub.id, "、".join(sub.event_types)
-    await audited(notify.uow, audit, lambda session: notify.store.add_subscription(sub, session))
+    await audited(deps.uow, audit, lambda session: deps.store.add_subscription(sub, session))
     return sub
 
 
-async def enable(notify: Notify, subscription_id: str, audit: Audit) -> Subscription:
+async def enable(deps: Deps, subscription_id: str, audit: Audit) -> Subscription:
     """Enable a subscription again, releasing its held deliveries."""
     async def change(session: Session) -> Subscription:
-        sub = await notify.store.enable(subscription_id, notify.clock(), session)
+        sub = await deps.store.enable(subscription_id, deps.clock(), session)
         if sub is None:
             raise NoSubscription()
         return sub
 
-    return await audited(notify.uow, audit, change)
+    return await audited(deps.uow, audit, change)
 
 
-async def delivery_log(notify: Notify, subscription_id: str, offset: int, limit: int) -> list[Attempt]:
-    if await notify.store.subscription(subscription_id) is None:
+async def delivery_log(deps: Deps, subscription_id: str, offset: int, limit: int) -> list[Attempt]:
+    if await deps.store.subscription(subscription_id) is None:
         raise NoSubscription()
-    return await notify.store.attempts(subscription_id, offset=offset, limit=limit)
+    return await deps.store.attempts(subscription_id, offset=offset, limit=limit)
 
 
-async def delete(notify: Notify, subscription_id: str, audit: Audit) -> None:
+async def delete(deps: Deps, subscription_id: str, audit: Audit) -> None:
     """Delete a subscription; its unsent deliveries fail."""
     async def change(session: Session) -> None:
-        if not await notify.store.remove_subscription(subscription_id, session):
+        if not await deps.store.remove_subscription(subscription_id, session):
             raise NoSubscription()
 
-    await audited(notify.uow, audit, change)
+    await audited(deps.uow, audit, change)
 
 
-async def rotate(notify: Notify, subscription_id: str, audit: Audit) -> str:
+async def rotate(deps: Deps, subscription_id: str, audit: Audit) -> str:
     """Give a subscription a new signing secret, returned once; the old one stops signing at once."""
     secret = signing_secret(None)
 
     async def change(session: Session) -> None:
-        if not await notify.store.rotate_secret(subscription_id, secret, session):
+        if not await deps.store.rotate_secret(subscription_id, secret, session):
             raise NoSubscription()
 
-    await audited(notify.uow, audit, change)
+    await audited(deps.uow, audit, change)
     return secret

@@ -16,57 +16,57 @@ from zhongshi_review.domain import Proposal
 from zhongshi_review.progress import Standing, propose, round_standings, standing
 from zhongshi_review.records import Inspection, Override, RoundState
 from zhongshi_review.rubric import RoundConfig
-from zhongshi_review.use_cases import Review, ReviewRefused, candidate, open_round
+from zhongshi_review.use_cases import Deps, ReviewRefused, candidate, open_round
 
 
-async def panel_view(review: Review, application_id: str) -> dict[str, Any]:
+async def panel_view(deps: Deps, application_id: str) -> dict[str, Any]:
     """A panel with every score sheet, what is missing and the score."""
-    cand = await candidate(review, application_id)
-    state = await standing(review.repo, cand, await review.repo.round_config(cand.round_id))
+    cand = await candidate(deps, application_id)
+    state = await standing(deps.repo, cand, await deps.repo.round_config(cand.round_id))
     if state.panel is None:
         raise NotFound("尚未抽取评审组")
     return {"panel": state.panel, "sheets": state.sheets, "missing": state.missing,
             "score": state.scoring.score if state.scoring else None}
 
 
-async def record_inspection(review: Review, application_id: str, passed: bool, notes: str, audit: Audit
+async def record_inspection(deps: Deps, application_id: str, passed: bool, notes: str, audit: Audit
                             ) -> Inspection:
-    cand = await candidate(review, application_id)
-    await open_round(review, cand.round_id)
-    record = Inspection(application_id=application_id, passed=passed, notes=notes, at=review.clock())
+    cand = await candidate(deps, application_id)
+    await open_round(deps, cand.round_id)
+    record = Inspection(application_id=application_id, passed=passed, notes=notes, at=deps.clock())
 
     async def work(session: Session) -> list[Event]:
-        await review.repo.save_inspection(record, session)
+        await deps.repo.save_inspection(record, session)
         return []
 
     audit.round_id, audit.reason, audit.outcome = cand.round_id, notes, "通过" if passed else "未通过"
-    await review.uow.run(work, audit=audit)
+    await deps.uow.run(work, audit=audit)
     return record
 
 
-async def override(review: Review, round_id: str, application_id: str, decision: Decision, justification: str,
+async def override(deps: Deps, round_id: str, application_id: str, decision: Decision, justification: str,
                    audit: Audit) -> Override:
     """Override one proposed decision of a round still open."""
-    if (await candidate(review, application_id)).round_id != round_id:
+    if (await candidate(deps, application_id)).round_id != round_id:
         raise NotFound(f"申报 {application_id} 不属于批次 {round_id}")
     record = Override(application_id=application_id, decision=decision, justification=justification,
-                      at=review.clock())
+                      at=deps.clock())
 
     async def work(session: Session) -> list[Event]:
-        await review.repo.save_override(record, session)
+        await deps.repo.save_override(record, session)
         return []
 
     audit.reason, audit.outcome = justification, decision.value
-    await review.uow.run(work, audit=audit)
+    await deps.uow.run(work, audit=audit)
     return record
 
 
-async def proposal(review: Review, round_id: str) -> dict[str, Any]:
+async def proposal(deps: Deps, round_id: str) -> dict[str, Any]:
     """The proposed decision list, ranked, with overrides and what is missing."""
-    settings, standings = await round_standings(review.repo, round_id)
+    settings, standings = await round_standings(deps.repo, round_id)
     by_id = {s.candidate.id: s for s in standings}
     proposed = propose(settings, standings)
-    overrides = await review.repo.overrides_by_id(p.application_id for p in proposed)
+    overrides = await deps.repo.overrides_by_id(p.application_id for p in proposed)
     items = []
     for p in proposed:
         o, cand = overrides.get(p.application_id), by_id[p.application_id].candidate
@@ -77,7 +77,7 @@ async def proposal(review: Review, round_id: str) -> dict[str, Any]:
                       "decision": decision, "label": DECISION_LABELS[decision],
                       "override": o.justification if o else None})
     incomplete = [{"application_id": s.candidate.id, "missing": s.missing} for s in standings if s.missing]
-    state = await review.repo.round_state(round_id)
+    state = await deps.repo.round_state(round_id)
     return {"settings": settings, "items": items, "incomplete": incomplete,
             "confirmed_at": state.confirmed_at if state else None}
 
@@ -95,28 +95,28 @@ def _decided(p: Proposal, s: Standing, o: Override | None, settings: RoundConfig
         city_code=s.candidate.city_code, decided_at=now)
 
 
-async def confirm(review: Review, round_id: str, audit: Audit) -> tuple[int, datetime]:
-    """Confirm the round's decision list: pilot.review.decided for each candidate; how many, and when."""
-    settings, standings = await round_standings(review.repo, round_id)
+async def confirm(deps: Deps, round_id: str, audit: Audit) -> tuple[int, datetime]:
+    """Confirm the round's decision list: pilot.deps.decided for each candidate; how many, and when."""
+    settings, standings = await round_standings(deps.repo, round_id)
     missing = [f"{s.candidate.id}（{s.missing}）" for s in standings if s.missing]
     if missing:
         raise ReviewRefused("以下申报尚未完成评审，不能确认：" + "；".join(missing))
     if not standings:
         raise ReviewRefused("本批次没有可确认的评审结果")
-    by_id, now = {s.candidate.id: s for s in standings}, review.clock()
+    by_id, now = {s.candidate.id: s for s in standings}, deps.clock()
     proposed = propose(settings, standings)
-    overrides = await review.repo.overrides_by_id(p.application_id for p in proposed)
+    overrides = await deps.repo.overrides_by_id(p.application_id for p in proposed)
     events = [_decided(p, by_id[p.application_id], overrides.get(p.application_id), settings, round_id, now)
               for p in proposed]
 
     async def work(session: Session) -> list[Event]:
-        if not await review.repo.confirm_round(RoundState(round_id=round_id, confirmed_at=now), session):
+        if not await deps.repo.confirm_round(RoundState(round_id=round_id, confirmed_at=now), session):
             raise ReviewRefused("本批次评审结果已确认")
         return list(events)
 
     audit.outcome = f"确认 {len(events)} 项"
     audit.touches(e.application_id for e in events)
-    await review.uow.run(work, audit=audit)
+    await deps.uow.run(work, audit=audit)
     for event in events:
-        review.metrics.decisions.labels(event.decision.value).inc()
+        deps.metrics.decisions.labels(event.decision.value).inc()
     return len(events), now

@@ -18,7 +18,7 @@ from zhongshi_runtime.outbox import Outcome, Session
 from zhongshi_review.domain import Candidate, Draw, DrawFailed, commitment_of, draw_panel, draw_rules, snapshot_of
 from zhongshi_review.records import DrawCommitment, Panel, PoolSnapshot, TopUp
 from zhongshi_review.rubric import RoundConfig
-from zhongshi_review.use_cases import Review, ReviewRefused, candidate, drawn_panel
+from zhongshi_review.use_cases import Deps, ReviewRefused, candidate, drawn_panel
 from zhongshi_review.verification import verify_panel
 
 DRAW_BATCH = 100  # panels stored per transaction: a round of 1,000 candidates is drawn in ten
@@ -33,14 +33,14 @@ def _event(panel: Panel, candidates: int, excluded: int, topped_up: list[str]) -
                       topped_up=topped_up)
 
 
-async def snapshot(review: Review) -> PoolSnapshot:
-    version, experts = snapshot_of(await review.repo.pool())
-    return PoolSnapshot(version=version, experts=experts, taken_at=review.clock())
+async def snapshot(deps: Deps) -> PoolSnapshot:
+    version, experts = snapshot_of(await deps.repo.pool())
+    return PoolSnapshot(version=version, experts=experts, taken_at=deps.clock())
 
 
-async def commit(review: Review, round_id: str, audit: Audit) -> DrawCommitment:
+async def commit(deps: Deps, round_id: str, audit: Audit) -> DrawCommitment:
     """Fix the round's draw before any panel: a secret seed's hash, the pool snapshot and the rules."""
-    settings, pool, now = await review.repo.round_config(round_id), await snapshot(review), review.clock()
+    settings, pool, now = await deps.repo.round_config(round_id), await snapshot(deps), deps.clock()
     seed = secrets.token_hex(16)  # generated here: nobody chooses it, nobody sees it before the draw
     commitment = DrawCommitment(
         round_id=round_id, commitment=commitment_of(seed), seed=seed, pool_version=pool.version,
@@ -48,29 +48,29 @@ async def commit(review: Review, round_id: str, audit: Audit) -> DrawCommitment:
         exclude_same_city=settings.exclude_same_city, on=shanghai_date(now), committed_at=now)
 
     async def work(session: Session) -> list[Event]:
-        if not await review.repo.add_commitment(commitment, session):
+        if not await deps.repo.add_commitment(commitment, session):
             raise ReviewRefused("本批次已发布抽取承诺，不能重新生成")
-        await review.repo.keep_snapshot(pool, session)
+        await deps.repo.keep_snapshot(pool, session)
         return []
 
     audit.reason = f"承诺值 {commitment.commitment}"
     audit.outcome = f"专家库版本 {pool.version}；{len(pool.experts)} 名专家"
-    await review.uow.run(work, audit=audit)
+    await deps.uow.run(work, audit=audit)
     return commitment
 
 
-async def commitment_of_round(review: Review, round_id: str) -> DrawCommitment:
-    found = await review.repo.commitment(round_id)
+async def commitment_of_round(deps: Deps, round_id: str) -> DrawCommitment:
+    found = await deps.repo.commitment(round_id)
     if found is None:
         raise NotFound(f"批次 {round_id} 尚未发布抽取承诺")
     return found
 
 
-async def _committed(review: Review, round_id: str) -> tuple[DrawCommitment, PoolSnapshot]:
-    commitment = await review.repo.commitment(round_id)
+async def _committed(deps: Deps, round_id: str) -> tuple[DrawCommitment, PoolSnapshot]:
+    commitment = await deps.repo.commitment(round_id)
     if commitment is None:
         raise ReviewRefused("请先发布本批次的抽取承诺，再抽取评审组")
-    pool = await review.repo.pool_snapshot(commitment.pool_version)
+    pool = await deps.repo.pool_snapshot(commitment.pool_version)
     if pool is None:
         raise ReviewRefused(f"专家库快照 {commitment.pool_version} 缺失")
     return commitment, pool
@@ -84,20 +84,20 @@ def _new_panel(cand: Candidate, drawn: Draw, commitment: DrawCommitment, setting
                  pool_version=commitment.pool_version)
 
 
-async def _plan(review: Review, round_id: str, commitment: DrawCommitment, pool: PoolSnapshot,
+async def _plan(deps: Deps, round_id: str, commitment: DrawCommitment, pool: PoolSnapshot,
                 only: list[str] | None) -> tuple[list[dict[str, Any]], Drawn]:
     """The panels to draw for the round's ready candidates without one, and a result line per candidate."""
-    settings, now = await review.repo.round_config(round_id), review.clock()
+    settings, now = await deps.repo.round_config(round_id), deps.clock()
     rules = draw_rules(round_id, commitment.panel_size, commitment.conflict_years, commitment.exclude_same_city)
-    wanted = [c for c in await review.repo.ready_candidates(round_id) if only is None or c.id in only]
-    before = await review.repo.panels_by_id(c.id for c in wanted)
+    wanted = [c for c in await deps.repo.ready_candidates(round_id) if only is None or c.id in only]
+    before = await deps.repo.panels_by_id(c.id for c in wanted)
     results: list[dict[str, Any]] = []
     new: Drawn = []
     for cand in (c for c in wanted if c.id not in before):
         try:
             drawn = draw_panel(pool.experts, cand, rules, commitment.seed, commitment.on)
         except DrawFailed as exc:  # reported on the candidate's line; the others are drawn
-            review.metrics.draw_failures.inc()
+            deps.metrics.draw_failures.inc()
             results.append({"application_id": cand.id, "error": str(exc)})
             continue
         panel = _new_panel(cand, drawn, commitment, settings, now)
@@ -109,34 +109,34 @@ async def _plan(review: Review, round_id: str, commitment: DrawCommitment, pool:
     return results, new
 
 
-async def _store_batch(review: Review, revealed: DrawCommitment, batch: Drawn, audit: Audit) -> None:
+async def _store_batch(deps: Deps, revealed: DrawCommitment, batch: Drawn, audit: Audit) -> None:
     """Store one batch of panels in one transaction, revealing the seed with the first."""
     async def work(session: Session) -> Outcome[int]:
-        current = await review.repo.commitment(revealed.round_id, session)
+        current = await deps.repo.commitment(revealed.round_id, session)
         if current is not None and current.revealed_at is None:
-            await review.repo.save_commitment(revealed, session)
-        drawn = await review.repo.panels_by_id(p.application_id for p, _ in batch)  # by a concurrent draw
+            await deps.repo.save_commitment(revealed, session)
+        drawn = await deps.repo.panels_by_id(p.application_id for p, _ in batch)  # by a concurrent draw
         added = [(p, e) for p, e in batch if p.application_id not in drawn]
         for panel, _ in added:  # an insert that fails on a duplicate would abort the whole transaction
-            await review.repo.save_panel(panel, session)
+            await deps.repo.save_panel(panel, session)
         audit.touches(p.application_id for p, _ in added)
         audit.outcome = "；".join(f"{p.application_id}：{'、'.join(p.experts)}" for p, _ in added)
         return Outcome(len(added), [e for _, e in added])
 
-    stored = await review.uow.run(work, audit=audit)
-    review.metrics.panels.labels("draw").inc(stored)
+    stored = await deps.uow.run(work, audit=audit)
+    deps.metrics.panels.labels("draw").inc(stored)
 
 
-async def draw(review: Review, round_id: str, only: list[str] | None, audit_of: Callable[[str], Audit]
+async def draw(deps: Deps, round_id: str, only: list[str] | None, audit_of: Callable[[str], Audit]
                ) -> list[dict[str, Any]]:
     """Draw panels for the round's ready candidates, revealing the committed seed; ``audit_of`` makes the audit
     of each batch's transaction."""
-    commitment, pool = await _committed(review, round_id)
-    results, new = await _plan(review, round_id, commitment, pool, only)
-    revealed = commitment.model_copy(update={"revealed_at": review.clock()})
+    commitment, pool = await _committed(deps, round_id)
+    results, new = await _plan(deps, round_id, commitment, pool, only)
+    revealed = commitment.model_copy(update={"revealed_at": deps.clock()})
     for start in range(0, len(new), DRAW_BATCH):  # a transaction per batch, not per candidate
         audit = audit_of(f"随机种子 {commitment.seed}（承诺值 {commitment.commitment}）")
-        await _store_batch(review, revealed, new[start:start + DRAW_BATCH], audit)
+        await _store_batch(deps, revealed, new[start:start + DRAW_BATCH], audit)
     return results
 
 
@@ -159,31 +159,31 @@ def topped_up(panel: Panel, cand: Candidate, settings: RoundConfig, pool: PoolSn
                                     "top_ups": [*panel.top_ups, top]}), drawn
 
 
-async def top_up(review: Review, panel: Panel, audit: Audit) -> Panel:
+async def top_up(deps: Deps, panel: Panel, audit: Audit) -> Panel:
     """Fill a panel short of members from the current pool."""
-    settings, cand = await review.repo.round_config(panel.round_id), await candidate(review, panel.application_id)
-    pool = await snapshot(review)
-    updated, drawn = topped_up(panel, cand, settings, pool, review.clock())
+    settings, cand = await deps.repo.round_config(panel.round_id), await candidate(deps, panel.application_id)
+    pool = await snapshot(deps)
+    updated, drawn = topped_up(panel, cand, settings, pool, deps.clock())
 
     async def work(session: Session) -> Outcome[Panel]:
-        if await review.repo.panel(panel.application_id, session) != panel:  # changed meanwhile: the caller retries
+        if await deps.repo.panel(panel.application_id, session) != panel:  # changed meanwhile: the caller retries
             raise ReviewRefused("评审组刚刚发生变化，请刷新后重试")
-        await review.repo.keep_snapshot(pool, session)
-        await review.repo.save_panel(updated, session)
+        await deps.repo.keep_snapshot(pool, session)
+        await deps.repo.save_panel(updated, session)
         return Outcome(updated, [_event(updated, drawn.candidates, len(drawn.exclusions), drawn.experts)])
 
     audit.round_id = panel.round_id
     audit.reason = f"随机种子 {updated.top_ups[-1].seed}；专家库版本 {pool.version}"
     audit.outcome = "补充 " + "、".join(drawn.experts)
-    saved = await review.uow.run(work, audit=audit)
-    review.metrics.panels.labels("top_up").inc()
+    saved = await deps.uow.run(work, audit=audit)
+    deps.metrics.panels.labels("top_up").inc()
     return saved
 
 
-async def verification(review: Review, application_id: str) -> dict[str, Any]:
+async def verification(deps: Deps, application_id: str) -> dict[str, Any]:
     """Re-run a panel's draw from its commitment and pool snapshot, and say whether it reproduces."""
-    panel = await drawn_panel(review, application_id)
-    commitment = await review.repo.commitment(panel.round_id)
+    panel = await drawn_panel(deps, application_id)
+    commitment = await deps.repo.commitment(panel.round_id)
     if panel.commitment is None or commitment is None:
         raise ReviewRefused("该评审组抽取于抽取承诺机制启用之前，无法复核")
-    return await verify_panel(review.repo, panel, commitment, await candidate(review, application_id))
+    return await verify_panel(deps.repo, panel, commitment, await candidate(deps, application_id))
