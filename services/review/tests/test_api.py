@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -18,8 +19,8 @@ from .review_fixtures import NOW, candidate_of, expert
 
 
 class Client:
-    def __init__(self, keys: Path, http: httpx.AsyncClient, repo: ReviewRepository, uow: InMemoryUnitOfWork) -> None:
-        self.keys, self.http, self.repo, self.uow = keys, http, repo, uow
+    def __init__(self, keys: Path, http: httpx.AsyncClient, deps: Deps, uow: InMemoryUnitOfWork) -> None:
+        self.keys, self.http, self.deps, self.repo, self.uow = keys, http, deps, deps.repo, uow
 
     async def as_(self, role: Role, scope: str, method: str, path: str, **kw) -> httpx.Response:  # type: ignore[no-untyped-def]
         token = mint_test_token(self.keys, role=role, organisation=scope)
@@ -36,13 +37,13 @@ class Client:
 async def client(tmp_path: Path, make_dossier):  # type: ignore[no-untyped-def]
     repo, uow = ReviewRepository.memory(), InMemoryUnitOfWork()
     app = api_app(tmp_path, api.router, api_draws.router, api_review.router)
-    app.state.deps = Deps(repo, uow, lambda: NOW)
+    app.state.deps = deps = Deps(repo, uow, lambda: NOW)
     for n in range(8):
         await repo.experts.put(f"E{n:03d}", expert(n, ["laser"]))
     for i, app_id in enumerate(("A1", "A2")):
         await repo.candidates.put(app_id, candidate_of(make_dossier(), app_id, priority=i + 1))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
-        yield Client(tmp_path, http, repo, uow)
+        yield Client(tmp_path, http, deps, uow)
 
 
 def sheet(value: int) -> dict:  # type: ignore[type-arg]
@@ -292,3 +293,37 @@ async def test_the_rubric_cannot_change_once_scoring_started_so_no_aggregate_mix
     r = await client.province("PUT", "/api/v1/rounds/R1/review-settings", json={**before, "quota": 3})
     assert r.status_code == 200  # the quota and lines may still change: they do not touch the sheets
     assert [a.action for a in client.uow.audit].count("round.review_settings") == 2
+
+
+def counted(client: Client, name: str, **labels: str) -> float:
+    return client.deps.metrics.registry.get_sample_value(name, labels) or 0.0
+
+
+async def test_the_metrics_count_panels_declines_sheets_and_confirmed_decisions(client) -> None:  # type: ignore[no-untyped-def]
+    [panel, _] = await draw(client)
+    assert counted(client, "zhongshi_review_panels_drawn_total", kind="draw") == 2
+    await client.as_(Role.EXPERT, panel["experts"][4], "POST", "/api/v1/assignments/A1/decline",
+                     json={"reason": "曾与申报单位合作研发项目"})
+    await score_all(client, "A1", [9, 9, 9, 9, 9])
+    await score_all(client, "A2", [8, 8, 8, 8, 8])
+    assert (await client.province("POST", "/api/v1/rounds/R1/confirm")).status_code == 200
+    assert counted(client, "zhongshi_review_declines_total") == 1
+    assert counted(client, "zhongshi_review_sheets_total") == 10
+    decided = Counter(e.decision.value for e in client.published("pilot.review.decided"))
+    by_decision = {d: counted(client, "zhongshi_review_decisions_total", decision=d) for d in decided}
+    assert by_decision == decided and sum(decided.values()) == 2
+    assert (await client.province("POST", "/api/v1/rounds/R1/confirm")).status_code == 409
+    assert sum(counted(client, "zhongshi_review_decisions_total", decision=d) for d in decided) == 2  # not on a 409
+
+
+async def test_a_confirmed_round_tells_a_caller_without_the_right_role_nothing(client) -> None:  # type: ignore[no-untyped-def]
+    await draw(client)
+    await score_all(client, "A1", [9, 9, 9, 9, 9])
+    await score_all(client, "A2", [8, 8, 8, 8, 8])
+    assert (await client.province("POST", "/api/v1/rounds/R1/confirm")).status_code == 200
+    expert_call = await client.as_(Role.EXPERT, "E001", "POST", "/api/v1/rounds/R1/draw-commitment")
+    anonymous = await client.http.post("/api/v1/rounds/R1/overrides/A1", json={})
+    assert (expert_call.status_code, anonymous.status_code) == (403, 401)  # the guard checks the role first
+    refused = await client.province("POST", "/api/v1/rounds/R1/overrides/A1",
+                                    json={"decision": "cultivate", "justification": "地方产业急需"})
+    assert (refused.status_code, refused.json()["detail"]) == (409, "本批次评审结果已确认")
