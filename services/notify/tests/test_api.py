@@ -14,7 +14,7 @@ from zhongshi_notify.egress import EgressGuard
 from zhongshi_notify.notices import NOTIFIED_EVENTS
 from zhongshi_notify.planning import Attempt, Channel, Delivery, InboxMessage, Status
 from zhongshi_notify.repository import InMemoryNotifyRepository
-from zhongshi_notify.use_cases import Deps
+from zhongshi_notify.service import Deps
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.testing import InMemoryUnitOfWork, api_app, mint_test_token
 

@@ -27,9 +27,9 @@ from zhongshi_notify.notices import NOTIFIED_EVENTS
 from zhongshi_notify.planning import Channel, Contact, RetryPolicy, Status, Subscription
 from zhongshi_notify.repository import MongoNotifyRepository
 from zhongshi_notify.sealing import SecretBox
+from zhongshi_notify.service import Deps
 from zhongshi_notify.settings import NotifySettings
 from zhongshi_notify.templates import Templates
-from zhongshi_notify.use_cases import Deps
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.clock import utc_now
 from zhongshi_runtime.logs import mask_personal_data

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from zhongshi_notify import api_verification
 from zhongshi_notify.channels import SendResult
 from zhongshi_notify.planning import Channel, Delivery, Subscription
-from zhongshi_notify.use_cases.verification import MAX_ATTEMPTS, Challenge, Verifier
+from zhongshi_notify.verification_service import MAX_ATTEMPTS, Challenge, Verifier
 from zhongshi_runtime import contact_proof
 from zhongshi_runtime.store import MemoryStore
 from zhongshi_runtime.testing import InMemoryUnitOfWork, api_app

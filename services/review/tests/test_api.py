@@ -8,10 +8,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from zhongshi_review import api, api_draws, api_review
+from zhongshi_review import api, api_draws, api_review, draw_service
 from zhongshi_review.repository import ReviewRepository
 from zhongshi_review.rubric import DEFAULT_RUBRIC
-from zhongshi_review.use_cases import Deps, draws
+from zhongshi_review.service import Deps
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.testing import InMemoryUnitOfWork, api_app, mint_test_token
 
@@ -84,14 +84,14 @@ async def test_panels_are_stored_a_batch_per_transaction_and_each_announced_once
 
     await commit(client)
     monkeypatch.setattr(client.uow, "run", counted)
-    monkeypatch.setattr(draws, "DRAW_BATCH", 1)
+    monkeypatch.setattr(draw_service, "DRAW_BATCH", 1)
     assert [d["application_id"] for d in await draw(client, application_ids=["A1", "A2"])] == ["A1", "A2"]
     assert len(transactions) == 2  # a batch of one each
     assert [e.application_id for e in client.published("pilot.review.panel-drawn")] == ["A1", "A2"]
     first = await client.repo.candidates.get("A1")
     for app_id in ("B1", "B2", "B3"):
         await client.repo.candidates.put(app_id, first.model_copy(update={"id": app_id}))
-    monkeypatch.setattr(draws, "DRAW_BATCH", 100)
+    monkeypatch.setattr(draw_service, "DRAW_BATCH", 100)
     assert [d["application_id"] for d in await draw(client)] == ["B1", "B2", "B3"]
     assert len(transactions) == 3  # three candidates left, one transaction
 

@@ -13,7 +13,7 @@ import pytest
 from zhongshi_review import api, api_draws, api_review
 from zhongshi_review.repository import ReviewRepository
 from zhongshi_review.rubric import DEFAULT_RUBRIC
-from zhongshi_review.use_cases import Deps
+from zhongshi_review.service import Deps
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.outbox import MongoUnitOfWork

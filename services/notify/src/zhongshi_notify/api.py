@@ -16,9 +16,10 @@ from zhongshi_runtime.auth import OFFICIALS, Principal, Role, current_principal,
 from zhongshi_runtime.errors import errors
 from zhongshi_runtime.paging import Offset
 
+from zhongshi_notify import service
 from zhongshi_notify.domain import PROVINCE, Audience, reader
 from zhongshi_notify.planning import Contact, Preferences
-from zhongshi_notify.use_cases import Deps, directory
+from zhongshi_notify.service import Deps
 
 Limit = Annotated[int, Query(ge=1, le=200)]
 
@@ -97,7 +98,7 @@ async def inbox(principal: SignedIn, deps: Wired, offset: Offset = 0, limit: Lim
              responses=errors(404))
 async def mark_read(message_id: str, principal: SignedIn, request: Request, deps: Wired) -> dict[str, bool]:
     audit = Audit.request(principal, request, "inbox.read", "message", message_id)
-    await directory.mark_read(deps, message_id, reader_of(principal), audit)
+    await service.mark_read(deps, message_id, reader_of(principal), audit)
     return {"read": True}
 
 
@@ -110,7 +111,7 @@ async def my_preferences(principal: Recipient, deps: Wired) -> Preferences:
 async def set_preferences(body: Preferences, principal: Recipient, request: Request, deps: Wired
                           ) -> Preferences:
     audit = Audit.request(principal, request, "preferences.set", "preferences", reader_of(principal))
-    await directory.set_preferences(deps, reader_of(principal), body, audit)
+    await service.set_preferences(deps, reader_of(principal), body, audit)
     return body
 
 
@@ -119,13 +120,13 @@ async def set_preferences(body: Preferences, principal: Recipient, request: Requ
 async def set_contact(scope: str, body: DirectoryEntry, principal: DirectoryKeeper, request: Request,
                       deps: Wired) -> DirectoryEntry:
     audit = Audit.request(principal, request, "contact.set", "contact", known_scope(scope))  # no addresses
-    await directory.set_contact(deps, scope, Contact.model_validate(body.model_dump()), audit)
+    await service.set_contact(deps, scope, Contact.model_validate(body.model_dump()), audit)
     return body
 
 
 @router.get("/contacts/{scope}", tags=["directory"], summary="A department's notice addresses (operator, province)",
             responses=errors(404))
 async def get_contact(scope: str, _: DirectoryKeeper, deps: Wired) -> DirectoryEntry:
-    found = await directory.contact(deps, known_scope(scope))
+    found = await service.contact(deps, known_scope(scope))
     return DirectoryEntry.model_validate(found.model_dump())
 

@@ -1,5 +1,5 @@
 """One-time codes that prove a phone or e-mail (联系方式验证), for objectors who do not log in: send a code,
-and confirm it for a proof the registry accepts (see `use_cases.verification`). These public routes have ports
+and confirm it for a proof the registry accepts (see `verification_service`). These public routes have ports
 of their own: a `Verifier` on `app.state.verifier`, set by the factory."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.errors import errors
 from zhongshi_runtime.ratelimit import client_key
 
+from zhongshi_notify import verification_service
 from zhongshi_notify.planning import Channel
-from zhongshi_notify.use_cases import verification
-from zhongshi_notify.use_cases.verification import Verifier
+from zhongshi_notify.verification_service import Verifier
 
 ADDRESS = {Channel.EMAIL: re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), Channel.SMS: re.compile(r"^1\d{10}$")}
 
@@ -61,7 +61,7 @@ async def request_code(body: VerificationRequest, request: Request, verifier: Ve
     verifier.usable()
     channel, address = _checked(body)
     audit = Audit.public(request, "contact.verification.send", "contact_verification", "")
-    challenge = await verification.send_code(verifier, channel, address,
+    challenge = await verification_service.send_code(verifier, channel, address,
                                              client_key(request, verifier.trust_forwarded_for), audit)
     return {"id": challenge.id, "expires_at": challenge.expires_at, "sent_to": _masked(address)}
 
@@ -71,4 +71,4 @@ async def request_code(body: VerificationRequest, request: Request, verifier: Ve
 async def confirm(verification_id: str, body: CodeSubmission, request: Request, verifier: Verifying
                   ) -> dict[str, object]:
     audit = Audit.public(request, "contact.verification.confirm", "contact_verification", verification_id)
-    return await verification.confirm(verifier, verification_id, body.code, audit)
+    return await verification_service.confirm(verifier, verification_id, body.code, audit)

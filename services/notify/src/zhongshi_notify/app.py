@@ -24,10 +24,10 @@ from zhongshi_notify.metrics import NotifyMetrics
 from zhongshi_notify.planning import Channel, RetryPolicy
 from zhongshi_notify.ratelimit import RateLimit
 from zhongshi_notify.repository import MongoNotifyRepository
+from zhongshi_notify.service import Deps
 from zhongshi_notify.settings import NotifySettings
 from zhongshi_notify.templates import Templates
-from zhongshi_notify.use_cases import Deps
-from zhongshi_notify.use_cases.verification import Challenge, Verifier
+from zhongshi_notify.verification_service import Challenge, Verifier
 
 
 def senders(settings: NotifySettings) -> dict[Channel, Sender]:

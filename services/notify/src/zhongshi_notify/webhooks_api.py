@@ -12,9 +12,9 @@ from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.errors import errors
 from zhongshi_runtime.paging import Offset
 
+from zhongshi_notify import service
 from zhongshi_notify.api import Operator, Wired
 from zhongshi_notify.planning import Attempt, Subscription
-from zhongshi_notify.use_cases import webhooks
 
 Limit = Annotated[int, Query(ge=1, le=200)]
 
@@ -58,7 +58,7 @@ def _view(sub: Subscription) -> dict[str, Any]:
 async def register(body: SubscriptionRequest, principal: Operator, request: Request, deps: Wired
                    ) -> SubscriptionCreated:
     audit = Audit.request(principal, request, "webhook.register", "webhook", "")
-    sub = await webhooks.register(deps, body.url, body.event_types, body.secret, body.description, audit)
+    sub = await service.register(deps, body.url, body.event_types, body.secret, body.description, audit)
     return SubscriptionCreated.model_validate(sub.model_dump())
 
 
@@ -71,21 +71,21 @@ async def subscriptions(_: Operator, deps: Wired) -> list[SubscriptionView]:
              summary="Enable a subscription again and release its held deliveries (operator)")
 async def enable(subscription_id: str, principal: Operator, request: Request, deps: Wired) -> SubscriptionView:
     audit = Audit.request(principal, request, "webhook.enable", "webhook", subscription_id)
-    return SubscriptionView.model_validate(_view(await webhooks.enable(deps, subscription_id, audit)))
+    return SubscriptionView.model_validate(_view(await service.enable(deps, subscription_id, audit)))
 
 
 @router.get("/webhooks/{subscription_id}/deliveries", responses=errors(404),
             summary="The subscription's delivery log: every attempt, newest first (operator)")
 async def delivery_log(subscription_id: str, _: Operator, deps: Wired, offset: Offset = 0, limit: Limit = 50
                        ) -> list[Attempt]:
-    return await webhooks.delivery_log(deps, subscription_id, offset, limit)
+    return await service.delivery_log(deps, subscription_id, offset, limit)
 
 
 @router.delete("/webhooks/{subscription_id}", responses=errors(404),
                summary="Delete a subscription; its unsent deliveries fail (operator)")
 async def delete(subscription_id: str, principal: Operator, request: Request, deps: Wired
                  ) -> dict[str, str | bool]:
-    await webhooks.delete(deps, subscription_id, Audit.request(principal, request, "webhook.delete", "webhook",
+    await service.delete(deps, subscription_id, Audit.request(principal, request, "webhook.delete", "webhook",
                                                                  subscription_id))
     return {"id": subscription_id, "deleted": True}
 
@@ -94,4 +94,4 @@ async def delete(subscription_id: str, principal: Operator, request: Request, de
              summary="Give a subscription a new signing secret, shown once (operator)")
 async def rotate(subscription_id: str, principal: Operator, request: Request, deps: Wired) -> SecretRotated:
     audit = Audit.request(principal, request, "webhook.rotate_secret", "webhook", subscription_id)
-    return SecretRotated(id=subscription_id, secret=await webhooks.rotate(deps, subscription_id, audit))
+    return SecretRotated(id=subscription_id, secret=await service.rotate(deps, subscription_id, audit))

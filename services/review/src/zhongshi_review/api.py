@@ -14,9 +14,10 @@ from zhongshi_runtime.auth import Principal, Role, require
 from zhongshi_runtime.errors import NotFound, errors
 from zhongshi_runtime.paging import Offset
 
+from zhongshi_review import service
 from zhongshi_review.pool import HELP, Expert, parse_rows, read_table
 from zhongshi_review.rubric import RoundConfig
-from zhongshi_review.use_cases import Deps, experts, open_round
+from zhongshi_review.service import Deps, open_round
 
 MAX_UPLOAD = 5 * 1024 * 1024
 
@@ -63,7 +64,7 @@ async def put_expert(expert_id: str, expert: Expert, principal: Province, reques
                      ) -> Expert:
     if expert.id != expert_id:
         raise _mismatch("id")
-    return await experts.put_expert(deps, expert, Audit.request(principal, request, "expert.put", "expert",
+    return await service.put_expert(deps, expert, Audit.request(principal, request, "expert.put", "expert",
                                                                   expert_id))
 
 @router.get("/experts", summary="The pool, with filters")
@@ -90,7 +91,7 @@ async def import_experts(request: Request, principal: Province, deps: Wired,
                          filename: str = Query(pattern=r"\.(csv|xlsx)$")) -> ImportResult:
     found = _uploaded(await request.body(), filename)
     ids = [e.id for e in found]
-    await experts.save_experts(deps, found, Audit.request(principal, request, "expert.import", "expert_pool",
+    await service.save_experts(deps, found, Audit.request(principal, request, "expert.import", "expert_pool",
                                                             filename, outcome="、".join(ids)))
     return ImportResult(imported=len(found), ids=ids)
 
@@ -100,7 +101,7 @@ async def put_settings(round_id: str, settings: RoundConfig, principal: Province
                        deps: Wired) -> RoundConfig:
     if settings.round_id != round_id:
         raise _mismatch("round_id")
-    return await experts.put_settings(deps, settings, Audit.request(
+    return await service.put_settings(deps, settings, Audit.request(
         principal, request, "round.review_settings", "round", round_id, round_id=round_id))
 
 @router.get("/rounds/{round_id}/review-settings", summary="The round's review settings (defaults if unset)")

@@ -10,10 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.errors import errors
 
+from zhongshi_review import draw_service
 from zhongshi_review.api import Province, ProvinceOnOpenRound, ProvinceOrExpert, Wired
 from zhongshi_review.records import Panel
-from zhongshi_review.use_cases import drawn_panel, open_round
-from zhongshi_review.use_cases import draws as use_cases
+from zhongshi_review.service import drawn_panel, open_round
 
 router = APIRouter(prefix="/api/v1", tags=["panel draws"])
 
@@ -32,13 +32,13 @@ class DrawRequest(BaseModel):
 async def commit(round_id: str, principal: ProvinceOnOpenRound, request: Request, deps: Wired
                  ) -> dict[str, object]:
     audit = Audit.request(principal, request, "draw.commit", "round", round_id, round_id=round_id)
-    return (await use_cases.commit(deps, round_id, audit)).published()
+    return (await draw_service.commit(deps, round_id, audit)).published()
 
 
 @router.get("/rounds/{round_id}/draw-commitment", summary="The round's draw commitment; the seed once revealed",
             responses=errors(404))
 async def read_commitment(round_id: str, _: ProvinceOrExpert, deps: Wired) -> dict[str, object]:
-    return (await use_cases.commitment_of_round(deps, round_id)).published()
+    return (await draw_service.read_commitment(deps, round_id)).published()
 
 
 @router.post("/rounds/{round_id}/panels", summary="Draw panels for the round's ready candidates, revealing the "
@@ -48,7 +48,7 @@ async def draw(round_id: str, body: DrawRequest, principal: ProvinceOnOpenRound,
     def audit(reason: str) -> Audit:
         return Audit.request(principal, request, "panel.draw", "round", round_id, round_id=round_id, reason=reason)
 
-    return await use_cases.draw(deps, round_id, body.application_ids, audit)
+    return await draw_service.draw(deps, round_id, body.application_ids, audit)
 
 
 @router.post("/panels/{application_id}/top-up", summary="Fill a panel short of members from the current pool",
@@ -56,11 +56,11 @@ async def draw(round_id: str, body: DrawRequest, principal: ProvinceOnOpenRound,
 async def top_up(application_id: str, principal: Province, request: Request, deps: Wired) -> Panel:
     panel = await drawn_panel(deps, application_id)
     await open_round(deps, panel.round_id)
-    return await use_cases.top_up(deps, panel, Audit.request(
+    return await draw_service.top_up(deps, panel, Audit.request(
         principal, request, "panel.top_up", "application", application_id, application_ids=[application_id]))
 
 
 @router.get("/panels/{application_id}/verification", summary="Re-run a panel's draw from its commitment and pool "
             "snapshot, and say whether it reproduces", responses=errors(404, 409))
 async def verification(application_id: str, _: Province, deps: Wired) -> dict[str, Any]:
-    return await use_cases.verification(deps, application_id)
+    return await draw_service.verification(deps, application_id)

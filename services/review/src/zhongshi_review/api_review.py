@@ -12,10 +12,11 @@ from zhongshi_runtime.auth import Principal
 from zhongshi_runtime.errors import errors
 from zhongshi_runtime.preconditions import IfMatch, tag
 
+from zhongshi_review import decision_service, scoring_service
 from zhongshi_review.api import ExpertCaller, Province, ProvinceOnOpenRound, Wired
 from zhongshi_review.records import Inspection, Override, Panel, ScoreSheet
-from zhongshi_review.use_cases import decisions, my_panel, scoring
-from zhongshi_review.use_cases.scoring import Sheet
+from zhongshi_review.scoring_service import Sheet
+from zhongshi_review.service import my_panel
 
 router = APIRouter(prefix="/api/v1", tags=["expert review"])
 Note = Annotated[str, Field(min_length=2, max_length=2000)]
@@ -46,14 +47,14 @@ def _audit(principal: Principal, request: Request, action: str, application_id: 
 
 @router.get("/panels/{application_id}", summary="A panel with every score sheet (province)", responses=errors(404))
 async def read_panel(application_id: str, _: Province, deps: Wired, response: Response) -> dict[str, Any]:
-    view = await decisions.panel_view(deps, application_id)
+    view = await decision_service.read_panel(deps, application_id)
     tag(response, view["panel"].version)
     return view
 
 
 @router.get("/assignments", summary="My assignments")
 async def assignments(expert: ExpertCaller, deps: Wired) -> list[dict[str, Any]]:
-    return await scoring.assignments(deps, expert.organisation)
+    return await scoring_service.assignments(deps, expert.organisation)
 
 
 @router.get("/assignments/{application_id}", summary="An assignment: dossier, report, opinions, my score",
@@ -62,14 +63,14 @@ async def assignment(application_id: str, expert: ExpertCaller, deps: Wired, res
                      ) -> dict[str, Any]:
     panel = await my_panel(deps, application_id, expert.organisation)
     tag(response, panel.version)
-    return await scoring.assignment(deps, panel, expert.organisation)
+    return await scoring_service.assignment(deps, panel, expert.organisation)
 
 
 @router.post("/assignments/{application_id}/score", summary="Score against the rubric", responses=errors(404, 409))
 async def score(application_id: str, sheet: Sheet, expert: ExpertCaller, request: Request, deps: Wired
                 ) -> ScoreSheet:
     audit = _audit(expert, request, "assignment.score", application_id)
-    return await scoring.score(deps, application_id, expert.organisation, sheet, audit)
+    return await scoring_service.score(deps, application_id, expert.organisation, sheet, audit)
 
 
 @router.post("/assignments/{application_id}/decline", summary="Decline (declaring a conflict); a redraw follows",
@@ -77,7 +78,7 @@ async def score(application_id: str, sheet: Sheet, expert: ExpertCaller, request
 async def decline(application_id: str, body: Reason, expert: ExpertCaller, request: Request, deps: Wired,
                   if_match: IfMatch = None) -> dict[str, Any]:
     audit = _audit(expert, request, "assignment.decline", application_id)
-    replacement = await scoring.decline(deps, application_id, expert.organisation, body.reason, if_match, audit)
+    replacement = await scoring_service.decline(deps, application_id, expert.organisation, body.reason, if_match, audit)
     return {"replacement_drawn": replacement is not None,
             "message": "已回避并补抽专家" if replacement else "已回避；符合条件的专家不足，待省经信厅补充"}
 
@@ -87,17 +88,17 @@ async def decline(application_id: str, body: Reason, expert: ExpertCaller, reque
 async def reconcile(application_id: str, body: Reconciliation, expert: ExpertCaller, request: Request,
                     deps: Wired, response: Response, if_match: IfMatch = None) -> Panel:
     audit = _audit(expert, request, "panel.reconcile", application_id)
-    saved = await scoring.reconcile(deps, application_id, expert.organisation, body.note, if_match, audit)
+    saved = await scoring_service.reconcile(deps, application_id, expert.organisation, body.note, if_match, audit)
     tag(response, saved.version)
     return saved
 
 
 @router.post("/applications/{application_id}/inspection", summary="Record the on-site inspection (现场核查)",
              responses=errors(404, 409))
-async def inspection(application_id: str, body: InspectionResult, principal: Province, request: Request,
+async def record_inspection(application_id: str, body: InspectionResult, principal: Province, request: Request,
                      deps: Wired) -> Inspection:
     audit = _audit(principal, request, "inspection.record", application_id)
-    return await decisions.record_inspection(deps, application_id, body.passed, body.notes, audit)
+    return await decision_service.record_inspection(deps, application_id, body.passed, body.notes, audit)
 
 
 @router.post("/rounds/{round_id}/overrides/{application_id}", summary="Override one proposed decision",
@@ -106,17 +107,17 @@ async def override(round_id: str, application_id: str, body: OverrideRequest, pr
                    request: Request, deps: Wired) -> Override:
     audit = _audit(principal, request, "decision.override", application_id)
     audit.round_id = round_id
-    return await decisions.override(deps, round_id, application_id, body.decision, body.justification, audit)
+    return await decision_service.override(deps, round_id, application_id, body.decision, body.justification, audit)
 
 
 @router.get("/rounds/{round_id}/proposal", summary="The proposed decision list, ranked, with what is missing")
 async def proposal(round_id: str, _: Province, deps: Wired) -> dict[str, Any]:
-    return await decisions.proposal(deps, round_id)
+    return await decision_service.proposal(deps, round_id)
 
 
 @router.post("/rounds/{round_id}/confirm", summary="Confirm the decision list: pilot.deps.decided for each",
              responses=errors(409))
 async def confirm(round_id: str, principal: Province, request: Request, deps: Wired) -> dict[str, Any]:
     audit = Audit.request(principal, request, "decision.confirm", "round", round_id, round_id=round_id)
-    confirmed, at = await decisions.confirm(deps, round_id, audit)
+    confirmed, at = await decision_service.confirm(deps, round_id, audit)
     return {"confirmed": confirmed, "confirmed_at": at}

@@ -10,8 +10,8 @@ from zhongshi_runtime.service import ServiceKit
 from zhongshi_review import api, api_draws, api_review, handlers
 from zhongshi_review.metrics import ReviewMetrics
 from zhongshi_review.repository import ReviewRepository, ensure_indexes
+from zhongshi_review.service import Deps
 from zhongshi_review.settings import ReviewSettings
-from zhongshi_review.use_cases import Deps
 
 
 def create_app(settings: ReviewSettings | None = None, clock: Clock = utc_now) -> FastAPI:

@@ -70,8 +70,18 @@ class ReviewRepository:
         await self.scoring_started.put(mark.round_id, mark, session)
 
     # ---- candidates, panels and score sheets ----
-    async def candidate(self, application_id: str) -> Candidate | None:
-        return await self.candidates.get(application_id)
+    async def candidate(self, application_id: str, session: Session = None) -> Candidate | None:
+        return await self.candidates.get(application_id, session)
+
+    async def save_candidate(self, candidate: Candidate, session: Session) -> None:
+        await self.candidates.put(candidate.id, candidate, session)
+
+    async def note(self, application_id: str, session: Session = None) -> CandidateNote | None:
+        """What other topics said of an application (exception decisions, withdrawal), kept for its candidate."""
+        return await self.notes.get(application_id, session)
+
+    async def save_note(self, application_id: str, note: CandidateNote, session: Session) -> None:
+        await self.notes.put(application_id, note, session)
 
     async def candidates_by_id(self, ids: Iterable[str]) -> dict[str, Candidate]:
         return await self.candidates.many(ids)

@@ -26,7 +26,7 @@ from zhongshi_runtime.store import Store
 
 from zhongshi_notify.channels import Sender
 from zhongshi_notify.planning import Channel, Delivery
-from zhongshi_notify.use_cases import audited
+from zhongshi_notify.service import audited
 
 CODE_TTL = timedelta(minutes=10)
 PROOF_TTL = timedelta(minutes=30)

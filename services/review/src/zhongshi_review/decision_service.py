@@ -16,10 +16,10 @@ from zhongshi_review.domain import Proposal
 from zhongshi_review.progress import Standing, propose, round_standings, standing
 from zhongshi_review.records import Inspection, Override, RoundState
 from zhongshi_review.rubric import RoundConfig
-from zhongshi_review.use_cases import Deps, ReviewRefused, candidate, open_round
+from zhongshi_review.service import Deps, ReviewRefused, candidate, open_round
 
 
-async def panel_view(deps: Deps, application_id: str) -> dict[str, Any]:
+async def read_panel(deps: Deps, application_id: str) -> dict[str, Any]:
     """A panel with every score sheet, what is missing and the score."""
     cand = await candidate(deps, application_id)
     state = await standing(deps.repo, cand, await deps.repo.round_config(cand.round_id))

@@ -1,5 +1,7 @@
-"""Webhook subscriptions for outside systems: register, enable, delete, rotate the signing secret, and the
-delivery log."""
+"""Notify's use cases: plain async functions taking `Deps` (the repositories, the unit of work, the clock and the
+webhook rules), their inputs and the audit of the request; their refusals are `Refusal`s the kit maps. Here: the
+inbox, preferences, the officials' directory and webhook subscriptions; the public contact verification is in
+`verification_service`."""
 
 from __future__ import annotations
 
@@ -7,20 +9,74 @@ import base64
 import binascii
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 from fastapi.exceptions import RequestValidationError
 from pydantic import AnyHttpUrl
 from zhongshi_runtime.audit import Audit
+from zhongshi_runtime.clock import Clock
 from zhongshi_runtime.errors import NotFound
-from zhongshi_runtime.outbox import Session
+from zhongshi_runtime.outbox import Outcome, Session, UnitOfWork
 
-from zhongshi_notify.egress import Refused
-from zhongshi_notify.planning import Attempt, Subscription
-from zhongshi_notify.use_cases import Deps, audited
+from zhongshi_notify.deliveries import DeliveryStore
+from zhongshi_notify.egress import EgressGuard, Refused
+from zhongshi_notify.planning import Attempt, Contact, Preferences, Subscription
+from zhongshi_notify.repository import NotifyRepository
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the Standard Webhooks prefix, not a secret
+T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class Deps:
+    """What notify's use cases work with; ``topics`` are the event types a webhook may subscribe to."""
+
+    repo: NotifyRepository
+    store: DeliveryStore
+    uow: UnitOfWork
+    clock: Clock
+    topics: Sequence[str]
+    guard: EgressGuard = field(default_factory=EgressGuard)
+    https_only: bool = False
+
+
+async def audited(uow: UnitOfWork, audit: Audit, change: Callable[[Session], Awaitable[T]]) -> T:
+    """Make ``change`` in one transaction with its audit record (it causes no event); return what it returns."""
+    async def work(session: Session) -> Outcome[T]:
+        return Outcome(await change(session))
+
+    return await uow.run(work, audit=audit)
+
+
+# ---- the inbox, preferences and the directory ----
+async def mark_read(deps: Deps, message_id: str, reader: str, audit: Audit) -> None:
+    """Mark one of the reader's messages read; another reader's message is not found."""
+    async def change(session: Session) -> None:
+        if not await deps.repo.mark_read(message_id, reader, session):
+            raise NotFound("消息不存在")
+
+    await audited(deps.uow, audit, change)
+
+
+async def set_preferences(deps: Deps, reader: str, preferences: Preferences, audit: Audit) -> None:
+    audit.outcome = "、".join(sorted(c for c, on in preferences.model_dump().items() if on is True))
+    await audited(deps.uow, audit, lambda session: deps.repo.set_preferences(reader, preferences, session))
+
+
+async def set_contact(deps: Deps, scope: str, contact: Contact, audit: Audit) -> None:
+    await audited(deps.uow, audit, lambda session: deps.repo.set_directory_entry(scope, contact, session))
+
+
+async def contact(deps: Deps, scope: str) -> Contact:
+    found = await deps.repo.directory_entry(scope)
+    if found is None:
+        raise NotFound(f"{scope} 尚未登记通知地址")
+    return found
+
+
+# ---- webhook subscriptions ----
 class NoSubscription(NotFound):
     def __init__(self) -> None:
         super().__init__("订阅不存在")

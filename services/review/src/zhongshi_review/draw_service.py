@@ -18,7 +18,7 @@ from zhongshi_runtime.outbox import Outcome, Session
 from zhongshi_review.domain import Candidate, Draw, DrawFailed, commitment_of, draw_panel, draw_rules, snapshot_of
 from zhongshi_review.records import DrawCommitment, Panel, PoolSnapshot, TopUp
 from zhongshi_review.rubric import RoundConfig
-from zhongshi_review.use_cases import Deps, ReviewRefused, candidate, drawn_panel
+from zhongshi_review.service import Deps, ReviewRefused, candidate, drawn_panel
 from zhongshi_review.verification import verify_panel
 
 DRAW_BATCH = 100  # panels stored per transaction: a round of 1,000 candidates is drawn in ten
@@ -59,7 +59,7 @@ async def commit(deps: Deps, round_id: str, audit: Audit) -> DrawCommitment:
     return commitment
 
 
-async def commitment_of_round(deps: Deps, round_id: str) -> DrawCommitment:
+async def read_commitment(deps: Deps, round_id: str) -> DrawCommitment:
     found = await deps.repo.commitment(round_id)
     if found is None:
         raise NotFound(f"批次 {round_id} 尚未发布抽取承诺")

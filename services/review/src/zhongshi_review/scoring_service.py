@@ -18,7 +18,7 @@ from zhongshi_review.domain import ScoreProblem, check_sheet, weighted_total, wi
 from zhongshi_review.progress import standing
 from zhongshi_review.records import Panel, ScoreSheet, ScoringStarted
 from zhongshi_review.rubric import Rubric
-from zhongshi_review.use_cases import Deps, NotLead, ReviewRefused, candidate, my_panel, open_round
+from zhongshi_review.service import Deps, NotLead, ReviewRefused, candidate, my_panel, open_round
 
 
 class Sheet(BaseModel):
