@@ -8,14 +8,15 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from zhongshi_notify import api
+from zhongshi_notify import api, webhooks_api
 from zhongshi_notify.deliveries import InMemoryDeliveryStore
 from zhongshi_notify.egress import EgressGuard
 from zhongshi_notify.notices import NOTIFIED_EVENTS
 from zhongshi_notify.planning import Attempt, Channel, Delivery, InboxMessage, Status
 from zhongshi_notify.repository import InMemoryNotifyRepository
+from zhongshi_notify.service import Deps
 from zhongshi_runtime.auth import Role
-from zhongshi_runtime.testing import InMemoryUnitOfWork, file_authenticator, mint_test_token
+from zhongshi_runtime.testing import InMemoryUnitOfWork, api_app, mint_test_token
 
 from .samples import NOW, Clock
 
@@ -48,10 +49,9 @@ async def public_dns(host: str, port: int) -> list[str]:
 
 def build(tmp_path: Path, repo, store, https_only: bool = False,  # type: ignore[no-untyped-def]
           uow: InMemoryUnitOfWork | None = None) -> FastAPI:
-    app = FastAPI()
-    app.state.authenticator = file_authenticator(tmp_path)
-    app.include_router(api.router(repo, store, uow=uow or InMemoryUnitOfWork(), topics=TOPICS, clock=Clock(),
-                                  https_only=https_only, guard=EgressGuard(resolver=public_dns)))
+    app = api_app(tmp_path, api.router, webhooks_api.router)
+    app.state.deps = Deps(repo, store, uow or InMemoryUnitOfWork(), Clock(), TOPICS, EgressGuard(resolver=public_dns),
+                          https_only)
     return app
 
 

@@ -15,10 +15,9 @@ from typing import Any
 import httpx
 import pytest
 from cryptography.fernet import Fernet
-from fastapi import FastAPI
 from faststream.kafka import TestKafkaBroker
 from zhongshi_contracts.events import Event
-from zhongshi_notify import api, handlers
+from zhongshi_notify import api, handlers, webhooks_api
 from zhongshi_notify.channels import EmailSender, SmsSender, WebhookSender
 from zhongshi_notify.deliveries import MongoDeliveryStore
 from zhongshi_notify.dispatcher import Dispatcher
@@ -28,6 +27,7 @@ from zhongshi_notify.notices import NOTIFIED_EVENTS
 from zhongshi_notify.planning import Channel, Contact, RetryPolicy, Status, Subscription
 from zhongshi_notify.repository import MongoNotifyRepository
 from zhongshi_notify.sealing import SecretBox
+from zhongshi_notify.service import Deps
 from zhongshi_notify.settings import NotifySettings
 from zhongshi_notify.templates import Templates
 from zhongshi_runtime.auth import Role
@@ -35,7 +35,7 @@ from zhongshi_runtime.clock import utc_now
 from zhongshi_runtime.logs import mask_personal_data
 from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.outbox import MongoUnitOfWork
-from zhongshi_runtime.testing import HandlerHarness, envelope, file_authenticator, mint_test_token
+from zhongshi_runtime.testing import HandlerHarness, api_app, envelope, mint_test_token
 
 from .conftest import eventually
 from .samples import Clock, scheduled, screened, submitted
@@ -174,10 +174,9 @@ async def test_a_failing_receiver_is_retried_disabled_after_the_run_and_enabled_
     assert (held.status, held.attempts) == (Status.HELD, 3)
     assert notify.sample("zhongshi_notify_webhook_failures_total") == 3
 
-    app = FastAPI()
-    app.state.authenticator = file_authenticator(tmp_path)
-    app.include_router(api.router(notify.repo, notify.store, uow=notify.uow,
-                                  topics=[m.topic.name for m in NOTIFIED_EVENTS], clock=utc_now, guard=LOOPBACK))
+    app = api_app(tmp_path, api.router, webhooks_api.router)
+    app.state.deps = Deps(notify.repo, notify.store, notify.uow, utc_now, [m.topic.name for m in NOTIFIED_EVENTS],
+                          LOOPBACK)
     operator = {"Authorization": f"Bearer {mint_test_token(tmp_path, role=Role.OPERATOR, organisation='*')}"}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         enabled = await http.post(f"/api/v1/webhooks/{sub.id}/enable", headers=operator)

@@ -11,13 +11,13 @@ from pathlib import Path
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from fastapi import FastAPI
 from zhongshi_notify import api_verification
 from zhongshi_notify.channels import SendResult
 from zhongshi_notify.planning import Channel, Delivery, Subscription
+from zhongshi_notify.verification_service import MAX_ATTEMPTS, Challenge, Verifier
 from zhongshi_runtime import contact_proof
 from zhongshi_runtime.store import MemoryStore
-from zhongshi_runtime.testing import InMemoryUnitOfWork
+from zhongshi_runtime.testing import InMemoryUnitOfWork, api_app
 
 NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
 PATH = "/api/v1/public/contact-verifications"
@@ -36,7 +36,7 @@ class FakeSms:
 
 
 class World:
-    def __init__(self, http: httpx.AsyncClient, sms: FakeSms, store: MemoryStore[api_verification.Challenge],
+    def __init__(self, http: httpx.AsyncClient, sms: FakeSms, store: MemoryStore[Challenge],
                  uow: InMemoryUnitOfWork, keys: Path) -> None:
         self.http, self.sms, self.store, self.uow, self.keys = http, sms, store, uow, keys
 
@@ -44,10 +44,10 @@ class World:
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
     key = contact_proof.load_private_key(tmp_path / "proof.pem", create=True)
-    sms, store, uow = FakeSms(), MemoryStore[api_verification.Challenge](), InMemoryUnitOfWork()
-    app = FastAPI()
-    app.include_router(api_verification.router(store, {Channel.SMS: sms}, lambda: key, uow=uow, clock=lambda: NOW,
-                                               per_client_hour=6, per_contact_hour=3))
+    sms, store, uow = FakeSms(), MemoryStore[Challenge](), InMemoryUnitOfWork()
+    app = api_app(tmp_path, api_verification.router)
+    app.state.verifier = Verifier.of(store, {Channel.SMS: sms}, lambda: key, uow=uow, clock=lambda: NOW,
+                                     per_client_hour=6, per_contact_hour=3)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         yield World(http, sms, store, uow, tmp_path)
 
@@ -77,7 +77,7 @@ async def test_guessing_is_cut_off_after_five_wrong_codes(world: World) -> None:
     verification = (await world.http.post(PATH, json={"channel": "sms", "address": "13900002222"})).json()["id"]
     code = world.sms.code()
     wrong = "000000" if code != "000000" else "111111"
-    for _ in range(api_verification.MAX_ATTEMPTS):
+    for _ in range(MAX_ATTEMPTS):
         await world.http.post(f"{PATH}/{verification}/confirm", json={"code": wrong})
     r = await world.http.post(f"{PATH}/{verification}/confirm", json={"code": code})
     assert r.status_code == 409 and "次数过多" in r.json()["detail"]
@@ -104,14 +104,14 @@ async def test_a_bad_address_or_a_channel_not_switched_on_is_refused(world: Worl
     assert world.sms.sent == [] and world.uow.audit == []
 
 
-async def test_without_a_signing_key_no_code_is_sent_and_the_caller_is_told_to_log_in() -> None:
+async def test_without_a_signing_key_no_code_is_sent_and_the_caller_is_told_to_log_in(tmp_path: Path) -> None:
     def missing() -> Ed25519PrivateKey:
         raise FileNotFoundError("contact proof key is missing")
 
     sms = FakeSms()
-    app = FastAPI()
-    app.include_router(api_verification.router(MemoryStore(), {Channel.SMS: sms}, missing, uow=InMemoryUnitOfWork(),
-                                               clock=lambda: NOW, per_client_hour=6, per_contact_hour=3))
+    app = api_app(tmp_path, api_verification.router)
+    app.state.verifier = Verifier.of(MemoryStore(), {Channel.SMS: sms}, missing, uow=InMemoryUnitOfWork(),
+                                     clock=lambda: NOW, per_client_hour=6, per_contact_hour=3)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         r = await http.post(PATH, json={"channel": "sms", "address": "13900008888"})
     assert r.status_code == 503 and "登录" in r.json()["detail"] and sms.sent == []

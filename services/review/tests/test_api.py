@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
-from zhongshi_review import api_draws, api_pool, api_review
+from zhongshi_review import api, api_draws, api_review, draw_service
 from zhongshi_review.repository import ReviewRepository
 from zhongshi_review.rubric import DEFAULT_RUBRIC
+from zhongshi_review.service import Deps
 from zhongshi_runtime.auth import Role
-from zhongshi_runtime.testing import InMemoryUnitOfWork, file_authenticator, mint_test_token
+from zhongshi_runtime.testing import InMemoryUnitOfWork, api_app, mint_test_token
 
 from .review_fixtures import NOW, candidate_of, expert
 
 
 class Client:
-    def __init__(self, keys: Path, http: httpx.AsyncClient, repo: ReviewRepository, uow: InMemoryUnitOfWork) -> None:
-        self.keys, self.http, self.repo, self.uow = keys, http, repo, uow
+    def __init__(self, keys: Path, http: httpx.AsyncClient, deps: Deps, uow: InMemoryUnitOfWork) -> None:
+        self.keys, self.http, self.deps, self.repo, self.uow = keys, http, deps, deps.repo, uow
 
     async def as_(self, role: Role, scope: str, method: str, path: str, **kw) -> httpx.Response:  # type: ignore[no-untyped-def]
         token = mint_test_token(self.keys, role=role, organisation=scope)
@@ -35,17 +36,14 @@ class Client:
 @pytest.fixture
 async def client(tmp_path: Path, make_dossier):  # type: ignore[no-untyped-def]
     repo, uow = ReviewRepository.memory(), InMemoryUnitOfWork()
-    app = FastAPI()
-    app.state.authenticator = file_authenticator(tmp_path)
-    app.include_router(api_pool.router(repo, uow))
-    app.include_router(api_draws.router(repo, uow, lambda: NOW))
-    app.include_router(api_review.router(repo, uow, lambda: NOW))
+    app = api_app(tmp_path, api.router, api_draws.router, api_review.router)
+    app.state.deps = deps = Deps(repo, uow, lambda: NOW)
     for n in range(8):
         await repo.experts.put(f"E{n:03d}", expert(n, ["laser"]))
     for i, app_id in enumerate(("A1", "A2")):
         await repo.candidates.put(app_id, candidate_of(make_dossier(), app_id, priority=i + 1))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
-        yield Client(tmp_path, http, repo, uow)
+        yield Client(tmp_path, http, deps, uow)
 
 
 def sheet(value: int) -> dict:  # type: ignore[type-arg]
@@ -86,14 +84,14 @@ async def test_panels_are_stored_a_batch_per_transaction_and_each_announced_once
 
     await commit(client)
     monkeypatch.setattr(client.uow, "run", counted)
-    monkeypatch.setattr(api_draws, "DRAW_BATCH", 1)
+    monkeypatch.setattr(draw_service, "DRAW_BATCH", 1)
     assert [d["application_id"] for d in await draw(client, application_ids=["A1", "A2"])] == ["A1", "A2"]
     assert len(transactions) == 2  # a batch of one each
     assert [e.application_id for e in client.published("pilot.review.panel-drawn")] == ["A1", "A2"]
     first = await client.repo.candidates.get("A1")
     for app_id in ("B1", "B2", "B3"):
         await client.repo.candidates.put(app_id, first.model_copy(update={"id": app_id}))
-    monkeypatch.setattr(api_draws, "DRAW_BATCH", 100)
+    monkeypatch.setattr(draw_service, "DRAW_BATCH", 100)
     assert [d["application_id"] for d in await draw(client)] == ["B1", "B2", "B3"]
     assert len(transactions) == 3  # three candidates left, one transaction
 
@@ -295,3 +293,37 @@ async def test_the_rubric_cannot_change_once_scoring_started_so_no_aggregate_mix
     r = await client.province("PUT", "/api/v1/rounds/R1/review-settings", json={**before, "quota": 3})
     assert r.status_code == 200  # the quota and lines may still change: they do not touch the sheets
     assert [a.action for a in client.uow.audit].count("round.review_settings") == 2
+
+
+def counted(client: Client, name: str, **labels: str) -> float:
+    return client.deps.metrics.registry.get_sample_value(name, labels) or 0.0
+
+
+async def test_the_metrics_count_panels_declines_sheets_and_confirmed_decisions(client) -> None:  # type: ignore[no-untyped-def]
+    [panel, _] = await draw(client)
+    assert counted(client, "zhongshi_review_panels_drawn_total", kind="draw") == 2
+    await client.as_(Role.EXPERT, panel["experts"][4], "POST", "/api/v1/assignments/A1/decline",
+                     json={"reason": "曾与申报单位合作研发项目"})
+    await score_all(client, "A1", [9, 9, 9, 9, 9])
+    await score_all(client, "A2", [8, 8, 8, 8, 8])
+    assert (await client.province("POST", "/api/v1/rounds/R1/confirm")).status_code == 200
+    assert counted(client, "zhongshi_review_declines_total") == 1
+    assert counted(client, "zhongshi_review_sheets_total") == 10
+    decided = Counter(e.decision.value for e in client.published("pilot.review.decided"))
+    by_decision = {d: counted(client, "zhongshi_review_decisions_total", decision=d) for d in decided}
+    assert by_decision == decided and sum(decided.values()) == 2
+    assert (await client.province("POST", "/api/v1/rounds/R1/confirm")).status_code == 409
+    assert sum(counted(client, "zhongshi_review_decisions_total", decision=d) for d in decided) == 2  # not on a 409
+
+
+async def test_a_confirmed_round_tells_a_caller_without_the_right_role_nothing(client) -> None:  # type: ignore[no-untyped-def]
+    await draw(client)
+    await score_all(client, "A1", [9, 9, 9, 9, 9])
+    await score_all(client, "A2", [8, 8, 8, 8, 8])
+    assert (await client.province("POST", "/api/v1/rounds/R1/confirm")).status_code == 200
+    expert_call = await client.as_(Role.EXPERT, "E001", "POST", "/api/v1/rounds/R1/draw-commitment")
+    anonymous = await client.http.post("/api/v1/rounds/R1/overrides/A1", json={})
+    assert (expert_call.status_code, anonymous.status_code) == (403, 401)  # the guard checks the role first
+    refused = await client.province("POST", "/api/v1/rounds/R1/overrides/A1",
+                                    json={"decision": "cultivate", "justification": "地方产业急需"})
+    assert (refused.status_code, refused.json()["detail"]) == (409, "本批次评审结果已确认")

@@ -13,6 +13,7 @@ import pytest
 from zhongshi_review import api_draws, api_review
 from zhongshi_review.records import Panel
 from zhongshi_review.repository import ReviewRepository
+from zhongshi_review.service import Deps
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.outbox import Session
 from zhongshi_runtime.store import MongoStore
@@ -56,7 +57,8 @@ async def review(mongo_db: Any, tmp_path: Path, make_dossier: Any) -> AsyncItera
         await repo.experts.put(f"E{n:03d}", expert(n, ["laser"]))
     await repo.candidates.put("A1", candidate_of(make_dossier(), "A1"))
     uow = mongo_unit_of_work(mongo_db, "review")
-    app = api_app(tmp_path, api_review.router(repo, uow, lambda: NOW), api_draws.router(repo, uow, lambda: NOW))
+    app = api_app(tmp_path, api_review.router, api_draws.router)
+    app.state.deps = Deps(repo, uow, lambda: NOW)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         r = Review(tmp_path, http, repo, panels.gate)
         committed = await r.call(Role.PROVINCE_OFFICIAL, "42", "/api/v1/rounds/R1/draw-commitment")

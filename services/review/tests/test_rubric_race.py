@@ -10,14 +10,14 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
-from zhongshi_review import api_draws, api_pool, api_review
+from zhongshi_review import api, api_draws, api_review
 from zhongshi_review.repository import ReviewRepository
 from zhongshi_review.rubric import DEFAULT_RUBRIC
+from zhongshi_review.service import Deps
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.outbox import MongoUnitOfWork
-from zhongshi_runtime.testing import file_authenticator, mint_test_token
+from zhongshi_runtime.testing import api_app, mint_test_token
 
 from .review_fixtures import NOW, candidate_of, expert
 from .test_api import sheet
@@ -35,11 +35,8 @@ async def test_a_rubric_change_racing_the_first_sheet_never_leaves_mixed_rubrics
     repo = ReviewRepository.mongo(mongo_db)
     uow = MongoUnitOfWork(mongo_db.client, mongo_db, source="/zhongshi/review", metrics=RuntimeMetrics("race"),
                           on_commit=lambda: None)
-    app = FastAPI()
-    app.state.authenticator = file_authenticator(tmp_path)
-    for router in (api_pool.router(repo, uow), api_draws.router(repo, uow, lambda: NOW),
-                   api_review.router(repo, uow, lambda: NOW)):
-        app.include_router(router)
+    app = api_app(tmp_path, api.router, api_draws.router, api_review.router)
+    app.state.deps = Deps(repo, uow, lambda: NOW)
     for n in range(5):
         await repo.experts.put(f"E{n:03d}", expert(n, ["laser"]))
     province = auth(tmp_path, Role.PROVINCE_OFFICIAL, "42")

@@ -15,7 +15,7 @@ from zhongshi_runtime.retention import Rule
 from zhongshi_runtime.service import ServiceKit
 from zhongshi_runtime.store import MongoStore
 
-from zhongshi_notify import api, api_verification, handlers
+from zhongshi_notify import api, api_verification, handlers, webhooks_api
 from zhongshi_notify.channels import EmailSender, Sender, SmsSender, WebhookSender
 from zhongshi_notify.deliveries import MongoDeliveryStore
 from zhongshi_notify.dispatcher import Dispatcher
@@ -24,8 +24,10 @@ from zhongshi_notify.metrics import NotifyMetrics
 from zhongshi_notify.planning import Channel, RetryPolicy
 from zhongshi_notify.ratelimit import RateLimit
 from zhongshi_notify.repository import MongoNotifyRepository
+from zhongshi_notify.service import Deps
 from zhongshi_notify.settings import NotifySettings
 from zhongshi_notify.templates import Templates
+from zhongshi_notify.verification_service import Challenge, Verifier
 
 
 def senders(settings: NotifySettings) -> dict[Channel, Sender]:
@@ -116,12 +118,14 @@ def create_app(settings: NotifySettings | None = None, clock: Clock = utc_now) -
             kit.logger.warning("contact verification is off until its key is provided: %s", exc)
 
     kit.on_startup(load_proof_key)
-    verification = api_verification.router(
-        MongoStore(kit.db, "contact_verifications", api_verification.Challenge), channels, proof_key, uow=kit.uow,
+    verifier = Verifier.of(
+        MongoStore(kit.db, "contact_verifications", Challenge), channels, proof_key, uow=kit.uow,
         clock=clock, per_client_hour=settings.verifications_per_client_hour,
         per_contact_hour=settings.verifications_per_contact_hour)
-    return kit.asgi([api.router(repo, store, uow=kit.uow, topics=kit.consumers.topics, clock=clock,
-                                https_only=https_only, guard=guard(settings)), verification])
+    app = kit.asgi([api.router, webhooks_api.router, api_verification.router])
+    app.state.deps = Deps(repo, store, kit.uow, clock, kit.consumers.topics, guard(settings), https_only)
+    app.state.verifier = verifier
+    return app
 
 
 def _drain(dispatcher: Dispatcher, channel: Channel) -> Callable[[], Awaitable[None]]:

@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
+from zhongshi_runtime.errors import Refusal
+
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -28,8 +30,9 @@ INTERNAL_SUFFIXES = (".localhost", ".local", ".internal", ".svc", ".cluster.loca
                      ".intranet", ".corp")
 
 
-class Refused(Exception):
-    """The URL may not receive webhooks; the message is Chinese, for the operator."""
+class Refused(Refusal):
+    """The URL may not receive webhooks; the message is Chinese, for the operator (a registration names the
+    field instead: 422)."""
 
 
 @dataclass(frozen=True)

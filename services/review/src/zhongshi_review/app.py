@@ -7,8 +7,10 @@ from zhongshi_contracts.review import AssignmentDeclined, PanelDrawn, ReviewDeci
 from zhongshi_runtime.clock import Clock, utc_now
 from zhongshi_runtime.service import ServiceKit
 
-from zhongshi_review import api_draws, api_pool, api_review, handlers
+from zhongshi_review import api, api_draws, api_review, handlers
+from zhongshi_review.metrics import ReviewMetrics
 from zhongshi_review.repository import ReviewRepository, ensure_indexes
+from zhongshi_review.service import Deps
 from zhongshi_review.settings import ReviewSettings
 
 
@@ -22,5 +24,6 @@ def create_app(settings: ReviewSettings | None = None, clock: Clock = utc_now) -
     repo = ReviewRepository.mongo(kit.db)
     kit.on_startup(lambda: ensure_indexes(kit.db))
     handlers.register(kit.consumers, kit.uow, repo)
-    return kit.asgi([api_pool.router(repo, kit.uow), api_draws.router(repo, kit.uow, clock),
-                     api_review.router(repo, kit.uow, clock)])
+    app = kit.asgi([api.router, api_draws.router, api_review.router])
+    app.state.deps = Deps(repo, kit.uow, clock, ReviewMetrics(kit.metrics.registry))
+    return app

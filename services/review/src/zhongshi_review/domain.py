@@ -17,6 +17,7 @@ from zhongshi_contracts.events import ClauseResult
 from zhongshi_contracts.names import fold_name
 from zhongshi_contracts.recommendation import Opinion
 from zhongshi_contracts.review import Decision
+from zhongshi_runtime.errors import Refusal
 
 from zhongshi_review.pool import Expert
 from zhongshi_review.records import Declination, Panel
@@ -55,8 +56,8 @@ class Candidate(BaseModel):
         return [(self.applicant_name, self.applicant_credit_code), *partners]
 
 
-class DrawFailed(Exception):
-    """Too few experts qualify; the message lists why candidates were excluded."""
+class DrawFailed(Refusal):
+    """Too few experts qualify; the message lists why candidates were excluded (409 when a request fails)."""
 
 
 def years_before(day: date, years: int) -> date:

@@ -24,17 +24,13 @@ class Standing:
         return [s.total for s in self.sheets]
 
 
-async def settings_of(repo: ReviewRepository, round_id: str) -> RoundConfig:
-    return await repo.settings.get(round_id) or RoundConfig(round_id=round_id)
-
-
 async def standing(repo: ReviewRepository, candidate: Candidate, settings: RoundConfig) -> Standing:
     return (await _standings(repo, [candidate], settings))[0]
 
 
-def _sheet_keys(application_id: str, panel: Panel | None) -> list[str]:
-    """Where the sheets of the panel's experts are stored, in the experts' order of ids."""
-    return sorted(f"{application_id}/{e}" for e in panel.experts) if panel else []
+def _sheet_keys(application_id: str, panel: Panel | None) -> list[tuple[str, str]]:
+    """The sheets of the panel's experts, in the experts' order of ids."""
+    return [(application_id, e) for e in sorted(panel.experts)] if panel else []
 
 
 def standing_of(candidate: Candidate, panel: Panel | None, inspection: Inspection | None, sheets: list[ScoreSheet],
@@ -69,17 +65,16 @@ def _scoring(candidate: Candidate, sheets: list[ScoreSheet], settings: RoundConf
 
 
 async def round_standings(repo: ReviewRepository, round_id: str) -> tuple[RoundConfig, list[Standing]]:
-    settings = await settings_of(repo, round_id)
-    candidates = [c for c in await repo.candidates.find(round_id=round_id) if c.ready]
-    return settings, await _standings(repo, candidates, settings)
+    settings = await repo.round_config(round_id)
+    return settings, await _standings(repo, await repo.ready_candidates(round_id), settings)
 
 
 async def _standings(repo: ReviewRepository, candidates: list[Candidate], settings: RoundConfig) -> list[Standing]:
     """Where each candidate stands, read in a few queries for all of them (not three per candidate)."""
     ids = [c.id for c in candidates]
-    panels, inspections = await repo.panels.many(ids), await repo.inspections.many(ids)
+    panels, inspections = await repo.panels_by_id(ids), await repo.inspections_by_id(ids)
     keys = {c.id: _sheet_keys(c.id, panels.get(c.id)) for c in candidates}
-    sheets = await repo.scores.many(k for ks in keys.values() for k in ks)
+    sheets = await repo.sheets(k for ks in keys.values() for k in ks)
     return [standing_of(c, panels.get(c.id), inspections.get(c.id), [sheets[k] for k in keys[c.id] if k in sheets],
                         settings) for c in candidates]
 

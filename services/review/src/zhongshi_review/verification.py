@@ -14,7 +14,7 @@ from zhongshi_review.rubric import RoundConfig
 
 async def _pool(repo: ReviewRepository, version: str) -> tuple[list[Expert], bool]:
     """The snapshot's experts, and whether they still hash to the version recorded."""
-    snapshot = await repo.pool_snapshots.get(version)
+    snapshot = await repo.pool_snapshot(version)
     if snapshot is None:
         return [], False
     return snapshot.experts, snapshot_of(snapshot.experts)[0] == version
