@@ -10,6 +10,7 @@ from zhongshi_contracts.events import ApplicationScreened, ApplicationSubmitted,
 from zhongshi_contracts.materials import MaterialReference
 from zhongshi_runtime.testing import HandlerHarness, envelope
 from zhongshi_screening import handlers
+from zhongshi_screening.metrics import ScreeningMetrics
 from zhongshi_screening.repository import InMemoryScreeningRepository
 from zhongshi_screening.rules import DEFAULT_RULE_SET
 from zhongshi_screening.settings import ScreeningSettings
@@ -24,7 +25,7 @@ async def harness():  # type: ignore[no-untyped-def]
     h = HandlerHarness(ScreeningSettings(handler_retry_backoff_s=0))
     h.repo = InMemoryScreeningRepository()
     await h.repo.add_rule_set(DEFAULT_RULE_SET)
-    handlers.register(h.consumers, h.uow, h.repo, handlers.ScreeningMetrics(h.metrics.registry), lambda: NOW)
+    handlers.register(h.consumers, h.uow, h.repo, ScreeningMetrics(h.metrics.registry), lambda: NOW)
     return h
 
 

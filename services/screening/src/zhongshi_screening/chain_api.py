@@ -7,7 +7,6 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from pydantic import BaseModel, Field, field_validator
 from zhongshi_contracts.events import ClauseResult, Event, ScreeningOutcome
 from zhongshi_contracts.inputs import Flag
@@ -22,6 +21,7 @@ from zhongshi_runtime.paging import Offset
 
 from zhongshi_screening import chain
 from zhongshi_screening.chain import STAGE_LABELS, ActionRefused, Case, RoundSettings, Stage
+from zhongshi_screening.metrics import ChainMetrics
 from zhongshi_screening.repository import CaseFilter, ScreeningRepository
 
 Official = Annotated[Principal, Depends(require(*OFFICIALS))]
@@ -78,31 +78,6 @@ class QueuePage(BaseModel):
     offset: int
     limit: int
     items: list[CaseView]
-
-
-HOUR, DAY = 3600, 86400
-STAGE_BUCKETS = (1, 10, 60, 600, HOUR, 6 * HOUR, DAY, 3 * DAY, 7 * DAY, 14 * DAY, 30 * DAY, 60 * DAY)
-
-
-class ChainMetrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.actions = Counter("zhongshi_chain_actions_total", "Department actions in the recommendation chain",
-                               ["action", "level"], registry=registry)
-        self.by_stage = Gauge("zhongshi_applications_by_stage", "Applications by chain stage and city",
-                              ["stage", "city"], registry=registry)
-        self.overdue = Gauge("zhongshi_chain_overdue", "Applications past their stage deadline",
-                             ["stage", "city"], registry=registry)
-        self.stage_seconds = Histogram(
-            "zhongshi_stage_seconds", "Time an application spent in a chain stage, observed as it leaves it",
-            ["stage"], registry=registry, buckets=STAGE_BUCKETS,
-        )
-        for stage in Stage:
-            self.stage_seconds.labels(stage.value)
-
-    def left(self, before: Case, after: Case) -> None:
-        if after.stage is not before.stage:
-            spent = (after.stage_since - before.stage_since).total_seconds()
-            self.stage_seconds.labels(before.stage.value).observe(max(0.0, spent))
 
 
 def may_see(principal: Principal, case: Case) -> bool:
