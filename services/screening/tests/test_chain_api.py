@@ -6,14 +6,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from zhongshi_runtime.auth import Role
-from zhongshi_runtime.testing import InMemoryUnitOfWork, file_authenticator, mint_test_token
+from zhongshi_runtime.testing import InMemoryUnitOfWork, api_app, mint_test_token
 from zhongshi_screening import chain_api
 from zhongshi_screening.chain import RoundSettings, Stage
 from zhongshi_screening.metrics import ChainMetrics
 from zhongshi_screening.repository import InMemoryScreeningRepository
+from zhongshi_screening.service import Deps
 
 from .chain_fixtures import NOW, case_of
 
@@ -49,9 +49,8 @@ CALLERS = {
 @pytest.fixture
 async def world(tmp_path: Path, make_dossier):  # type: ignore[no-untyped-def]
     repo, uow = InMemoryScreeningRepository(), InMemoryUnitOfWork()
-    app = FastAPI()
-    app.state.authenticator = file_authenticator(tmp_path)
-    app.include_router(chain_api.router(repo, uow, lambda: NOW, ChainMetrics(CollectorRegistry())))
+    app = api_app(tmp_path, chain_api.router)
+    app.state.deps = Deps(repo, uow, lambda: NOW, ChainMetrics(CollectorRegistry()))
     wuhan = make_dossier()
     for app_id, stage, dossier in [
         ("county-case", Stage.COUNTY_REVIEW, wuhan), ("city-case", Stage.CITY_REVIEW, wuhan),
