@@ -54,10 +54,7 @@ async def open_round(deps: Deps, round_: Round, audit: Audit) -> Round:
         await deps.repo.add_round(round_, session)
         return Outcome(round_)
 
-    try:
-        await deps.uow.run(work, audit=audit)
-    except AlreadyExists:
-        raise Refusal(f"批次 {round_.id} 已存在") from None
+    await deps.uow.run(work, audit=audit)
     deps.metrics.did("round.open")
     return round_
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,13 +16,13 @@ from zhongshi_contracts.materials import MaterialKind
 from zhongshi_runtime.audit import Actor, Audit
 from zhongshi_runtime.auth import OFFICIALS, Principal, Role
 from zhongshi_runtime.clock import Clock, shanghai_date
-from zhongshi_runtime.errors import NotFound, Refusal
+from zhongshi_runtime.errors import NotFound
 from zhongshi_runtime.outbox import Session, UnitOfWork
 from zhongshi_runtime.validation import refuse_future_dates
 
 from zhongshi_screening.domain import Verdict, evaluate
 from zhongshi_screening.metrics import ChainMetrics
-from zhongshi_screening.repository import RuleSetConflict, ScreeningRepository
+from zhongshi_screening.repository import ScreeningRepository
 from zhongshi_screening.rules import RuleSet
 
 
@@ -71,12 +72,8 @@ async def add_rule_set(deps: Deps, rule_set: RuleSet, audit: Audit) -> RuleSet:
             raise _Unchanged
         return [published(rule_set, deps.clock())]  # intake opens rounds only on announced versions
 
-    try:
+    with contextlib.suppress(_Unchanged):  # the identical version: nothing written, nothing audited
         await deps.uow.run(work, audit=audit)
-    except _Unchanged:
-        pass
-    except RuleSetConflict:
-        raise Refusal(f"规则集版本 {rule_set.version} 已存在且内容不同；请使用新的版本号") from None
     return rule_set
 
 
