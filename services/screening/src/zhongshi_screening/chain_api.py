@@ -118,6 +118,14 @@ async def view(deps: Deps, case: Case, settings: RoundSettings | None = None) ->
     )
 
 
+async def _decided(deps: Deps, application_id: str, body: OpinionBody, principal: Principal, request: Request,
+                   decide: chain_service.Decide, action: str) -> CaseView:
+    """The county or city holding the case returns or rejects it."""
+    audit = step_audit(principal, request, action, application_id, body.opinion)
+    return await view(deps, await chain_service.department_decides(
+        deps, application_id, principal, body.opinion, audit, decide, action))
+
+
 router = APIRouter(prefix="/api/v1", tags=["recommendation chain"])
 
 
@@ -165,18 +173,14 @@ async def forward(application_id: str, body: OpinionBody, principal: CityOfficia
              responses=errors(404, 409))
 async def return_(application_id: str, body: OpinionBody, principal: CityOfficial, request: Request,
                   deps: Wired) -> CaseView:
-    audit = step_audit(principal, request, "return", application_id, body.opinion)
-    return await view(deps, await chain_service.department_decides(
-        deps, application_id, principal, body.opinion, audit, chain.return_for_correction, "return"))
+    return await _decided(deps, application_id, body, principal, request, chain.return_for_correction, "return")
 
 
 @router.post("/applications/{application_id}/reject", summary="County or city: reject (final)",
              responses=errors(404, 409))
 async def reject(application_id: str, body: OpinionBody, principal: CityOfficial, request: Request,
                  deps: Wired) -> CaseView:
-    audit = step_audit(principal, request, "reject", application_id, body.opinion)
-    return await view(deps, await chain_service.department_decides(
-        deps, application_id, principal, body.opinion, audit, chain.reject, "reject"))
+    return await _decided(deps, application_id, body, principal, request, chain.reject, "reject")
 
 
 @router.post("/applications/{application_id}/exception-decision", summary="Province: decide flagged C5/C6",
