@@ -8,12 +8,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 from zhongshi_intake import api
 from zhongshi_intake.domain import Status, TimelineEntry
+from zhongshi_intake.metrics import IntakeMetrics
 from zhongshi_intake.repository import InMemoryIntakeRepository
+from zhongshi_intake.service import Deps
 from zhongshi_runtime.auth import Role
-from zhongshi_runtime.testing import InMemoryUnitOfWork, file_authenticator, mint_test_token
+from zhongshi_runtime.testing import InMemoryUnitOfWork, api_app, mint_test_token
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 ROUND = {"id": "R2026-01", "title": "2026年度第一批", "opens_on": "2026-11-01", "closes_on": "2026-12-31",
@@ -30,11 +32,10 @@ class Client:
 
 @pytest.fixture
 async def client(tmp_path: Path):  # type: ignore[no-untyped-def]
-    app = FastAPI()
-    app.state.authenticator = file_authenticator(tmp_path)
+    app = api_app(tmp_path, api.router)
     uow, repo = InMemoryUnitOfWork(), InMemoryIntakeRepository()
     await repo.learn_rule_set(ROUND["rule_set_version"])  # as screening announces it
-    app.include_router(api.router(repo, uow, lambda: app.state.now))
+    app.state.deps = Deps(repo, uow, lambda: app.state.now, IntakeMetrics(CollectorRegistry()))
     app.state.now = NOW
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         c = Client(tmp_path, http, uow)

@@ -10,9 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import CollectorRegistry
 from zhongshi_intake import api
 from zhongshi_intake.domain import Application
+from zhongshi_intake.metrics import IntakeMetrics
 from zhongshi_intake.repository import MongoIntakeRepository
+from zhongshi_intake.service import Deps
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.outbox import Session
 from zhongshi_runtime.testing import Gate, api_app, mint_test_token, mongo_unit_of_work
@@ -41,7 +44,8 @@ class GatedRepository(MongoIntakeRepository):
 async def intake(mongo_db: Any, tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, GatedRepository]]:
     repo = GatedRepository(mongo_db)
     await repo.learn_rule_set(ROUND["rule_set_version"])
-    app = api_app(tmp_path, api.router(repo, mongo_unit_of_work(mongo_db, "intake"), lambda: NOW))
+    app = api_app(tmp_path, api.router)
+    app.state.deps = Deps(repo, mongo_unit_of_work(mongo_db, "intake"), lambda: NOW, IntakeMetrics(CollectorRegistry()))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         token = mint_test_token(tmp_path, role=Role.PROVINCE_OFFICIAL, organisation="42")
         province = {"Authorization": f"Bearer {token}"}

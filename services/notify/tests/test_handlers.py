@@ -91,6 +91,9 @@ async def test_a_redelivered_event_plans_nothing_new(harness, make_dossier) -> N
         await broker.publish(**message)
     assert harness.uow.duplicates == 1
     assert len(await harness.store.deliveries()) == 3 and len(harness.repo.messages) == 1
+    sent_inbox = harness.metrics.registry.get_sample_value(
+        "zhongshi_notify_deliveries_total", {"channel": "inbox", "outcome": "sent"})
+    assert sent_inbox == 1  # counted once the delivery committed, never for the duplicate
 
 
 async def test_a_replay_after_losing_the_consumed_record_still_plans_nothing_new(make_dossier) -> None:  # type: ignore[no-untyped-def]

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from zhongshi_runtime.auth import Role
-from zhongshi_runtime.testing import InMemoryUnitOfWork, file_authenticator, mint_test_token
+from zhongshi_runtime.testing import InMemoryUnitOfWork, api_app, mint_test_token
 from zhongshi_screening import chain_api
 from zhongshi_screening.chain import RoundSettings, Stage
+from zhongshi_screening.metrics import ChainMetrics
 from zhongshi_screening.repository import InMemoryScreeningRepository
+from zhongshi_screening.service import Deps
 
 from .chain_fixtures import NOW, case_of
 
@@ -48,9 +49,8 @@ CALLERS = {
 @pytest.fixture
 async def world(tmp_path: Path, make_dossier):  # type: ignore[no-untyped-def]
     repo, uow = InMemoryScreeningRepository(), InMemoryUnitOfWork()
-    app = FastAPI()
-    app.state.authenticator = file_authenticator(tmp_path)
-    app.include_router(chain_api.router(repo, uow, lambda: NOW, chain_api.ChainMetrics(CollectorRegistry())))
+    app = api_app(tmp_path, chain_api.router)
+    app.state.deps = Deps(repo, uow, lambda: NOW, ChainMetrics(CollectorRegistry()))
     wuhan = make_dossier()
     for app_id, stage, dossier in [
         ("county-case", Stage.COUNTY_REVIEW, wuhan), ("city-case", Stage.CITY_REVIEW, wuhan),
@@ -210,7 +210,7 @@ async def test_the_overdue_and_stage_gauges_follow_the_deadlines(world) -> None:
     from datetime import date
 
     registry = CollectorRegistry()
-    metrics = chain_api.ChainMetrics(registry)
+    metrics = ChainMetrics(registry)
     await world.repo.save_settings(RoundSettings(round_id="R1", deadlines={Stage.CITY_REVIEW: date(2026, 11, 26),
                                                                            Stage.COUNTY_REVIEW: date(2026, 11, 27)}))
     await chain_api.refresh_gauges(world.repo, metrics, lambda: NOW)
@@ -227,7 +227,7 @@ def test_leaving_a_stage_observes_the_time_spent_in_it(make_dossier) -> None:  #
     from datetime import timedelta
 
     registry = CollectorRegistry()
-    metrics = chain_api.ChainMetrics(registry)
+    metrics = ChainMetrics(registry)
     before = case_of(make_dossier(), stage=Stage.COUNTY_REVIEW)
     later = before.stage_since + timedelta(hours=3)
     after = before.model_copy(update={"stage": Stage.CITY_REVIEW, "stage_since": later})

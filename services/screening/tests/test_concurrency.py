@@ -15,7 +15,9 @@ from zhongshi_runtime.outbox import Session
 from zhongshi_runtime.testing import Gate, api_app, mint_test_token, mongo_unit_of_work
 from zhongshi_screening import chain_api
 from zhongshi_screening.chain import Case, RoundSettings, Stage
+from zhongshi_screening.metrics import ChainMetrics
 from zhongshi_screening.repository import MongoScreeningRepository
+from zhongshi_screening.service import Deps
 
 from .chain_fixtures import NOW, case_of
 
@@ -40,12 +42,13 @@ class GatedRepository(MongoScreeningRepository):
 async def city(mongo_db: Any, tmp_path: Path, make_dossier: Any
                ) -> AsyncIterator[tuple[httpx.AsyncClient, GatedRepository, dict[str, str]]]:
     repo = GatedRepository(mongo_db)
-    router = chain_api.router(repo, mongo_unit_of_work(mongo_db, "screening"), lambda: NOW,
-                              chain_api.ChainMetrics(CollectorRegistry()))
+    app = api_app(tmp_path, chain_api.router)
+    uow = mongo_unit_of_work(mongo_db, "screening")
+    app.state.deps = Deps(repo, uow, lambda: NOW, ChainMetrics(CollectorRegistry()))
     await repo.save_case(case_of(make_dossier(), "A1", Stage.CITY_REVIEW))
     await repo.save_settings(RoundSettings(round_id="R1", quotas={"420100": 2}))  # room for a wrongful second
     token = mint_test_token(tmp_path, role=Role.CITY_OFFICIAL, organisation="420100")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api_app(tmp_path, router)),
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://t") as http:
         yield http, repo, {"Authorization": f"Bearer {token}"}
 

@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 from faststream.kafka import TestKafkaBroker
-from zhongshi_contracts.events import ApplicationScreened, ApplicationSubmitted, ApplicationWithdrawn
+from zhongshi_contracts.events import ApplicationScreened, ApplicationSubmitted, ApplicationWithdrawn, ScreeningOutcome
 from zhongshi_contracts.materials import MaterialReference
 from zhongshi_runtime.testing import HandlerHarness, envelope
 from zhongshi_screening import handlers
+from zhongshi_screening.metrics import ScreeningMetrics
 from zhongshi_screening.repository import InMemoryScreeningRepository
 from zhongshi_screening.rules import DEFAULT_RULE_SET
 from zhongshi_screening.settings import ScreeningSettings
@@ -24,7 +25,7 @@ async def harness():  # type: ignore[no-untyped-def]
     h = HandlerHarness(ScreeningSettings(handler_retry_backoff_s=0))
     h.repo = InMemoryScreeningRepository()
     await h.repo.add_rule_set(DEFAULT_RULE_SET)
-    handlers.register(h.consumers, h.uow, h.repo, handlers.ScreeningMetrics(h.metrics.registry), lambda: NOW)
+    handlers.register(h.consumers, h.uow, h.repo, ScreeningMetrics(h.metrics.registry), lambda: NOW)
     return h
 
 
@@ -51,6 +52,9 @@ async def test_a_redelivered_event_changes_nothing(harness, make_dossier) -> Non
         await broker.publish(**message)
         await broker.publish(**message)
     assert len(harness.uow.published) == 1 and harness.uow.duplicates == 1
+    verdicts = [harness.metrics.registry.get_sample_value("zhongshi_screening_verdicts_total", {"outcome": o.value})
+                for o in ScreeningOutcome]
+    assert sum(v or 0 for v in verdicts) == 1  # observed once the delivery committed, never for the duplicate
 
 
 @pytest.mark.parametrize(("body", "reason"), [(b'{"application_id": "A1"}', "dossier"), (b"{not json", "JSON")])

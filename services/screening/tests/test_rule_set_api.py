@@ -5,21 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 from zhongshi_runtime.auth import Role
-from zhongshi_runtime.testing import InMemoryUnitOfWork, file_authenticator, mint_test_token
+from zhongshi_runtime.testing import InMemoryUnitOfWork, api_app, mint_test_token
 from zhongshi_screening import api
+from zhongshi_screening.metrics import ChainMetrics
 from zhongshi_screening.repository import InMemoryScreeningRepository
 from zhongshi_screening.rules import DEFAULT_RULE_SET
+from zhongshi_screening.service import Deps
 
 from .chain_fixtures import NOW
 
 
 async def test_a_new_version_is_audited_and_a_repeat_or_conflict_is_not(tmp_path: Path) -> None:
     repo, uow = InMemoryScreeningRepository(), InMemoryUnitOfWork("screening")
-    app = FastAPI()
-    app.state.authenticator = file_authenticator(tmp_path)
-    app.include_router(api.router(repo, uow, lambda: NOW))
+    app = api_app(tmp_path, api.router)
+    app.state.deps = Deps(repo, uow, lambda: NOW, ChainMetrics(CollectorRegistry()))
     token = mint_test_token(tmp_path, role=Role.PROVINCE_OFFICIAL, organisation="42", subject="u-wang")
     newer = DEFAULT_RULE_SET.model_copy(update={"version": "hubei-2027-v1"}).model_dump(mode="json")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",

@@ -24,9 +24,11 @@ from zhongshi_contracts.topics import ALL_TOPICS, DLQ_SUFFIX
 
 from zhongshi_runtime.dead_letters import REDRIVE_HEADER, DeadLetterLedger, Letter
 from zhongshi_runtime.faults import Faults
+from zhongshi_runtime.handling import AuditOf, Transactional, TxHandler, handler_key
 from zhongshi_runtime.kafka_client import KafkaClientSettings
 from zhongshi_runtime.logs import bound
 from zhongshi_runtime.metrics import RuntimeMetrics
+from zhongshi_runtime.outbox import UnitOfWork
 from zhongshi_runtime.retrying import Backoff, transient
 from zhongshi_runtime.settings import ServiceSettings
 
@@ -185,6 +187,27 @@ class Consumers:
             return handler
 
         return register
+
+    def within(self, uow: UnitOfWork) -> Callable[..., Callable[[TxHandler[E]], TxHandler[E]]]:
+        """``on = consumers.within(uow)``; ``@on(Model)`` subscribes ``async def on_x(event, uow) -> list[Event]``,
+        run in ``uow`` and recorded once per event under ``<service>.<handler name>`` (``name=`` keeps an old key;
+        ``audit=`` builds the audit from the `Consumed` record)."""
+
+        def on(model: type[E], *, name: str | None = None, audit: AuditOf | None = None
+               ) -> Callable[[TxHandler[E]], TxHandler[E]]:
+            def register(handler: TxHandler[E]) -> TxHandler[E]:
+                key = handler_key(self.settings.service_name, handler, name)
+                self.on(model)(Transactional(handler, uow, key, audit))
+                return handler
+
+            return register
+
+        return on
+
+    @property
+    def keys(self) -> dict[str, str]:
+        """Each topic's processed-event key prefix, for the handlers run in a unit of work."""
+        return {topic: h.key for topic, (_, h) in sorted(self._routes.items()) if isinstance(h, Transactional)}
 
     @property
     def models(self) -> list[type[Event]]:

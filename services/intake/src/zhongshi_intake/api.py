@@ -2,29 +2,32 @@
 
 from __future__ import annotations
 
-import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, Request, Response, status
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field, ValidationError
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response, status
+from pydantic import BaseModel, Field
 from zhongshi_contracts.dossier import Dossier
-from zhongshi_contracts.events import Event
 from zhongshi_contracts.materials import MaterialReference
 from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.auth import OFFICIALS, Principal, Role, current_principal, require, shown_actor
-from zhongshi_runtime.clock import Clock, shanghai_date
 from zhongshi_runtime.errors import errors
-from zhongshi_runtime.outbox import Session, UnitOfWork
 from zhongshi_runtime.paging import Offset
-from zhongshi_runtime.preconditions import IfMatch, expect, tag
-from zhongshi_runtime.validation import refuse_control_characters, refuse_future_dates, refuse_scope_mismatch
+from zhongshi_runtime.preconditions import IfMatch, tag
 
-from zhongshi_intake import domain
-from zhongshi_intake.domain import Application, Round, Status, TimelineEntry, TransitionRefused
-from zhongshi_intake.repository import AlreadyExists, ApplicationFilter, IntakeRepository
+from zhongshi_intake import service
+from zhongshi_intake.domain import Application, Round, Status, TimelineEntry
+from zhongshi_intake.repository import ApplicationFilter
+from zhongshi_intake.service import Deps
 
+
+def deps(request: Request) -> Deps:
+    """The use cases' dependencies, put on the app by app.py (`app.state.deps`)."""
+    return cast(Deps, request.app.state.deps)
+
+
+Wired = Annotated[Deps, Depends(deps)]
 ApplicantCaller = Annotated[Principal, Depends(require(Role.APPLICANT))]
+ProvinceCaller = Annotated[Principal, Depends(require(Role.PROVINCE_OFFICIAL))]
 ReaderCaller = Annotated[Principal, Depends(require(Role.APPLICANT, *OFFICIALS))]
 
 
@@ -94,239 +97,102 @@ def _summary(app: Application) -> ApplicationSummary:
     )
 
 
-def _conflict(message: str) -> HTTPException:
-    return HTTPException(status.HTTP_409_CONFLICT, message)
+router = APIRouter(prefix="/api/v1")
 
 
-def router(repo: IntakeRepository, uow: UnitOfWork, clock: Clock) -> APIRouter:
-    api = APIRouter(prefix="/api/v1")
-
-    # ---- rounds (批次) ----
-    @api.post("/rounds", status_code=201, tags=["rounds"], summary="Open a round (province)", responses=errors(409))
-    async def open_round(
-        round_: Round, principal: Annotated[Principal, Depends(require(Role.PROVINCE_OFFICIAL))], request: Request,
-    ) -> Round:
-        if not await repo.knows_rule_set(round_.rule_set_version):  # else every submission would dead-letter
-            raise RequestValidationError([{
-                "loc": ("body", "rule_set_version"), "type": "value_error",
-                "msg": f"规则集 {round_.rule_set_version} 不存在（形式审查尚未发布该版本）"}])
-
-        async def work(session: Session) -> list[Event]:
-            await repo.add_round(round_, session)
-            return []
-
-        try:
-            await uow.run(work, audit=Audit.request(principal, request, "round.open", "round", round_.id,
-                                                    round_id=round_.id, outcome=round_.title))
-        except AlreadyExists:
-            raise _conflict(f"批次 {round_.id} 已存在") from None
-        return round_
-
-    @api.get("/rule-sets", tags=["rounds"], summary="Rule-set versions a round may name (published by screening)",
-             dependencies=[Depends(current_principal)])
-    async def rule_sets() -> list[str]:
-        return await repo.rule_sets()
-
-    @api.get("/rounds", tags=["rounds"], dependencies=[Depends(current_principal)])
-    async def list_rounds() -> list[Round]:
-        return await repo.rounds()
-
-    @api.get("/rounds/{round_id}", tags=["rounds"], dependencies=[Depends(current_principal)], responses=errors(404))
-    async def get_round(round_id: str) -> Round:
-        found = await repo.round(round_id)
-        if found is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"批次 {round_id} 不存在")
-        return found
-
-    # ---- applications (申报) ----
-    async def owned(application_id: str, principal: Principal) -> Application:
-        """The caller's own application, or 404 (an application outside one's scope is not revealed)."""
-        app = await repo.get(application_id)
-        if app is None or not _may_read(principal, app):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"申报 {application_id} 不存在")
-        return app
-
-    async def known_round(round_id: str) -> Round:
-        round_ = await repo.round(round_id)
-        if round_ is None:
-            raise RequestValidationError(
-                [{"loc": ("body", "round_id"), "msg": f"批次 {round_id} 不存在", "type": "value_error"}]
-            )
-        return round_
-
-    @api.post("/applications", status_code=201, tags=["applications"], summary="Create a draft",
-              responses={200: {"model": ApplicationView, "description": "同一 Idempotency-Key 的既有申报（重放）"}})
-    async def create(
-        body: NewApplication, response: Response, principal: ApplicantCaller, request: Request,
-        idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
-    ) -> ApplicationView:
-        if body.dossier.applicant.credit_code != principal.organisation:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "只能以本单位（令牌中的统一社会信用代码）名义申报")
-        if idempotency_key and (earlier := await repo.by_idempotency_key(principal.organisation, idempotency_key)):
-            response.status_code = status.HTTP_200_OK
-            return ApplicationView.of(earlier, principal)
-        refuse_future_dates(body.dossier, shanghai_date(clock()))
-        refuse_control_characters(body.dossier)
-        refuse_scope_mismatch(body.dossier)
-        app = domain.draft(body.dossier, await known_round(body.round_id), now=clock(),
-                           idempotency_key=idempotency_key)
-        async def work(session: Session) -> list[Event]:
-            await repo.add(app, session)
-            return []
-
-        try:
-            await uow.run(work, audit=Audit.request(principal, request, "application.create", "application", app.id,
-                                                    application_ids=[app.id], round_id=app.round_id,
-                                                    outcome=app.status.value))
-        except AlreadyExists:  # a concurrent request with the same idempotency key won
-            earlier = await repo.by_idempotency_key(principal.organisation, idempotency_key or "")
-            if earlier is None:
-                raise
-            response.status_code = status.HTTP_200_OK
-            return ApplicationView.of(earlier, principal)
-        return ApplicationView.of(app, principal)
-
-    @api.patch("/applications/{application_id}", tags=["applications"], summary="Edit a draft or returned application",
-               responses=errors(404, 409, 412))
-    async def edit(
-        application_id: str, patch: Annotated[dict[str, Any], Body(description="JSON merge patch of the dossier")],
-        principal: ApplicantCaller, request: Request, response: Response, if_match: IfMatch = None,
-    ) -> ApplicationView:
-        app = await owned(application_id, principal)
-        expect(if_match, app.id, app.version)
-        try:
-            dossier = Dossier.model_validate(_merge(app.dossier.model_dump(mode="json"), patch))
-        except ValidationError as exc:
-            raise RequestValidationError(
-                [{**e, "loc": ("body", "dossier", *e["loc"])} for e in exc.errors(include_url=False)]
-            ) from None
-        refuse_future_dates(dossier, shanghai_date(clock()))
-        refuse_control_characters(dossier)
-        refuse_scope_mismatch(dossier)
-        try:
-            updated = domain.revise(app, dossier, now=clock())
-        except TransitionRefused as exc:
-            raise _conflict(str(exc)) from None
-        saved: list[Application] = []
-
-        async def work(session: Session) -> list[Event]:
-            saved[:] = [await repo.save(updated, session)]  # over the version read: a submit in between is stale
-            return []
-
-        await uow.run(work, audit=_audit(principal, request, "application.edit", updated))
-        tag(response, saved[0].version)
-        return ApplicationView.of(saved[0], principal)
-
-    @api.post("/applications/{application_id}/submit", tags=["applications"], summary="Submit (or resubmit)",
-              responses=errors(404, 409, 412))
-    async def submit(
-        application_id: str, principal: ApplicantCaller, request: Request, response: Response,
-        if_match: IfMatch = None,
-    ) -> ApplicationView:
-        app = await owned(application_id, principal)
-        round_ = await repo.round(app.round_id)
-        if round_ is None:
-            raise _conflict(f"批次 {app.round_id} 不存在")
-        audit = _audit(principal, request, "application.submit", app)
-        return await _transition(app, audit, principal, if_match, response, lambda current: domain.submit(
-            current, round_, now=clock(), event_id=str(uuid.uuid4())))
-
-    @api.post("/applications/{application_id}/withdraw", tags=["applications"], summary="Withdraw",
-              responses=errors(404, 409, 412))
-    async def withdraw(
-        application_id: str, principal: ApplicantCaller, request: Request, response: Response,
-        if_match: IfMatch = None,
-        body: Withdrawal | None = None,
-    ) -> ApplicationView:
-        app = await owned(application_id, principal)
-        reason = body.reason if body else ""
-        audit = _audit(principal, request, "application.withdraw", app, reason=reason)
-        return await _transition(app, audit, principal, if_match, response, lambda current: domain.withdraw(
-            current, reason=reason, now=clock(), event_id=str(uuid.uuid4())))
-
-    async def _transition(app: Application, audit: Audit, principal: Principal, if_match: str | None,
-                          response: Response, step: Any) -> ApplicationView:
-        """Apply ``step`` to the stored application (if it is still the version ``if_match`` names) and write it
-        with its event in one transaction; ``response`` gets the new ETag."""
-        result: list[Application] = []
-
-        async def work(session: Session) -> list[Event]:
-            current = await repo.get(app.id, session)
-            if current is None:
-                raise HTTPException(status.HTTP_404_NOT_FOUND, f"申报 {app.id} 不存在")
-            expect(if_match, current.id, current.version)
-            updated, event = step(current)
-            result[:] = [await repo.save(updated, session)]
-            audit.outcome = updated.status.value
-            return [event]
-
-        try:
-            await uow.run(work, audit=audit)
-        except TransitionRefused as exc:
-            raise _conflict(str(exc)) from None
-        tag(response, result[0].version)
-        return ApplicationView.of(result[0], principal)
-
-    @api.get("/applications/{application_id}", tags=["applications"], summary="An application with its timeline",
-             responses=errors(404))
-    async def read(application_id: str, principal: ReaderCaller, response: Response) -> ApplicationView:
-        app = await owned(application_id, principal)
-        tag(response, app.version)
-        return ApplicationView.of(app, principal)
-
-    @api.get("/applications", tags=["applications"], summary="Own applications, or those within an official's scope")
-    async def listing(
-        principal: ReaderCaller,
-        round_id: str | None = None, status_: Annotated[Status | None, Query(alias="status")] = None,
-        region_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
-        city_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
-        offset: Offset = 0, limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    ) -> Page:
-        where = _scoped(principal, ApplicationFilter(
-            round_id=round_id, status=status_.value if status_ else None, region_code=region_code,
-            city_code=city_code,
-        ))
-        total, apps = (0, []) if where is None else await repo.list(where, offset=offset, limit=limit)
-        return Page(total=total, offset=offset, limit=limit, items=[_summary(a) for a in apps])
-
-    return api
+def _audit(principal: Principal, request: Request, action: str, application_id: str = "", reason: str = "") -> Audit:
+    """The route's audit of an application; the use case completes it with the application it is about."""
+    return Audit.request(principal, request, action, "application", application_id, reason=reason)
 
 
-def _audit(principal: Principal, request: Request, action: str, app: Application, reason: str = "") -> Audit:
-    return Audit.request(principal, request, action, "application", app.id, application_ids=[app.id],
-                         round_id=app.round_id, reason=reason, outcome=app.status.value)
+# ---- rounds (批次) ----
+@router.post("/rounds", status_code=201, tags=["rounds"], summary="Open a round (province)", responses=errors(409))
+async def open_round(round_: Round, principal: ProvinceCaller, request: Request, deps: Wired) -> Round:
+    audit = Audit.request(principal, request, "round.open", "round", round_.id, round_id=round_.id,
+                          outcome=round_.title)
+    return await service.open_round(deps, round_, audit)
 
 
-def _may_read(principal: Principal, app: Application) -> bool:
-    if principal.role is Role.APPLICANT:
-        return app.applicant_credit_code == principal.organisation
-    return principal.role in OFFICIALS and principal.covers_region(app.region_code)
+@router.get("/rule-sets", tags=["rounds"], summary="Rule-set versions a round may name (published by screening)",
+            dependencies=[Depends(current_principal)])
+async def rule_sets(deps: Wired) -> list[str]:
+    return await deps.repo.rule_sets()
 
 
-def _scoped(principal: Principal, where: ApplicationFilter) -> ApplicationFilter | None:
-    """Narrow a filter to the caller's scope; None when the filter asks for something outside it."""
-    fields = vars(where).copy()
-    if principal.role is Role.APPLICANT:
-        fields["applicant_credit_code"] = principal.organisation
-    elif principal.role is Role.COUNTY_OFFICIAL:
-        if where.region_code not in (None, principal.organisation):
-            return None
-        fields["region_code"] = principal.organisation
-    elif principal.role is Role.CITY_OFFICIAL:
-        if where.city_code not in (None, principal.organisation):
-            return None
-        fields["city_code"] = principal.organisation
-    return ApplicationFilter(**fields)
+@router.get("/rounds", tags=["rounds"], dependencies=[Depends(current_principal)])
+async def list_rounds(deps: Wired) -> list[Round]:
+    return await deps.repo.rounds()
 
 
-def _merge(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge patch."""
-    if not isinstance(patch, dict):
-        return patch
-    merged = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = _merge(merged.get(key), value)
-    return merged
+@router.get("/rounds/{round_id}", tags=["rounds"], dependencies=[Depends(current_principal)], responses=errors(404))
+async def get_round(round_id: str, deps: Wired) -> Round:
+    return await service.round_of(deps, round_id)
+
+
+# ---- applications (申报) ----
+@router.post("/applications", status_code=201, tags=["applications"], summary="Create a draft",
+             responses={200: {"model": ApplicationView, "description": "同一 Idempotency-Key 的既有申报（重放）"}})
+async def create(
+    body: NewApplication, response: Response, principal: ApplicantCaller, request: Request, deps: Wired,
+    idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
+) -> ApplicationView:
+    audit = _audit(principal, request, "application.create")
+    app, replay = await service.create(deps, body.round_id, body.dossier, principal, idempotency_key, audit)
+    if replay:
+        response.status_code = status.HTTP_200_OK
+    return ApplicationView.of(app, principal)
+
+
+@router.patch("/applications/{application_id}", tags=["applications"],
+              summary="Edit a draft or returned application", responses=errors(404, 409, 412))
+async def edit(
+    application_id: str, patch: Annotated[dict[str, Any], Body(description="JSON merge patch of the dossier")],
+    principal: ApplicantCaller, request: Request, response: Response, deps: Wired, if_match: IfMatch = None,
+) -> ApplicationView:
+    audit = _audit(principal, request, "application.edit", application_id)
+    saved = await service.edit(deps, application_id, patch, principal, audit, if_match)
+    tag(response, saved.version)
+    return ApplicationView.of(saved, principal)
+
+
+@router.post("/applications/{application_id}/submit", tags=["applications"], summary="Submit (or resubmit)",
+             responses=errors(404, 409, 412))
+async def submit(application_id: str, principal: ApplicantCaller, request: Request, response: Response,
+                 deps: Wired, if_match: IfMatch = None) -> ApplicationView:
+    audit = _audit(principal, request, "application.submit", application_id)
+    saved = await service.submit(deps, application_id, principal, audit, if_match)
+    tag(response, saved.version)
+    return ApplicationView.of(saved, principal)
+
+
+@router.post("/applications/{application_id}/withdraw", tags=["applications"], summary="Withdraw",
+             responses=errors(404, 409, 412))
+async def withdraw(application_id: str, principal: ApplicantCaller, request: Request, response: Response,
+                   deps: Wired, if_match: IfMatch = None, body: Withdrawal | None = None) -> ApplicationView:
+    reason = body.reason if body else ""
+    audit = _audit(principal, request, "application.withdraw", application_id, reason=reason)
+    saved = await service.withdraw(deps, application_id, principal, audit, if_match, reason)
+    tag(response, saved.version)
+    return ApplicationView.of(saved, principal)
+
+
+@router.get("/applications/{application_id}", tags=["applications"], summary="An application with its timeline",
+            responses=errors(404))
+async def read(application_id: str, principal: ReaderCaller, response: Response, deps: Wired) -> ApplicationView:
+    app = await service.readable(deps, application_id, principal)
+    tag(response, app.version)
+    return ApplicationView.of(app, principal)
+
+
+@router.get("/applications", tags=["applications"], summary="Own applications, or those within an official's scope")
+async def listing(
+    principal: ReaderCaller, deps: Wired,
+    round_id: str | None = None, status_: Annotated[Status | None, Query(alias="status")] = None,
+    region_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    city_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    offset: Offset = 0, limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page:
+    where = ApplicationFilter(round_id=round_id, status=status_.value if status_ else None, region_code=region_code,
+                              city_code=city_code)
+    total, apps = await service.listing(deps, principal, where, offset, limit)
+    return Page(total=total, offset=offset, limit=limit, items=[_summary(a) for a in apps])

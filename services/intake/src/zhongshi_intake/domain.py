@@ -31,6 +31,7 @@ from zhongshi_contracts.reference import region
 from zhongshi_contracts.registry import PlatformAccredited, PlatformCultivationListed, PublicityClosed
 from zhongshi_contracts.review import DECISION_LABELS, Decision, PanelDrawn, ReviewDecided
 from zhongshi_runtime.clock import shanghai_date
+from zhongshi_runtime.errors import Refusal
 from zhongshi_runtime.store import Versioned
 
 
@@ -115,7 +116,7 @@ OUTCOME_STATUS = {
 }
 
 
-class TransitionRefused(Exception):
+class TransitionRefused(Refusal):
     """The action is not allowed in the application's current state (HTTP 409)."""
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
-from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import ApplicationScreened, Event, RuleSetPublished
 from zhongshi_contracts.recommendation import (
     ApplicationExceptionDecided,
@@ -17,8 +16,9 @@ from zhongshi_contracts.recommendation import (
 from zhongshi_contracts.registry import PlatformAccredited, PlatformCultivationListed, PublicityClosed
 from zhongshi_contracts.review import AssignmentDeclined, PanelDrawn, ReviewDecided
 from zhongshi_runtime.audit import Audit
+from zhongshi_runtime.handling import EventUnit
 from zhongshi_runtime.messaging import Consumers, Rejected
-from zhongshi_runtime.outbox import Consumed, Session, UnitOfWork
+from zhongshi_runtime.outbox import Consumed, UnitOfWork
 
 from zhongshi_intake.domain import (
     Application,
@@ -38,87 +38,76 @@ CHAIN_STEPS: tuple[type[ChainStep], ...] = (
 )
 
 
+async def record(repo: IntakeRepository, event: Event, uow: EventUnit,
+                 change: Callable[[Application, str], Application]) -> list[Event]:
+    """Apply ``change`` to the event's application once per event id (its timeline remembers the ids)."""
+    app = await repo.get(event.application_id, uow.session)
+    if app is None:
+        raise Rejected(f"application {event.application_id} is unknown to intake")
+    if not app.has_event(uow.meta.id):
+        await repo.save(change(app, uow.meta.id), uow.session)
+    return []
+
+
+def declined_audit(consumed: Consumed) -> Audit:
+    """The audit of a closed publicity names the applications an upheld objection declined."""
+    decisions = consumed.about.decisions if isinstance(consumed.about, PublicityClosed) else []
+    declined = [d.application_id for d in decisions if d.changed_by_objection]
+    return Audit.consumed("intake", consumed, application_ids=declined)
+
+
 def register(consumers: Consumers, uow: UnitOfWork, repo: IntakeRepository, store: MaterialStore | None = None
              ) -> None:
     """Subscribe intake's handlers; with a material ``store``, also who is assigned to review what."""
+    on = consumers.within(uow)
 
-    async def record(event: Event, meta: CloudEvent, handler: str, change: Callable[[Application], Application],
-                     also: Callable[[Session], Awaitable[None]] | None = None) -> None:
-        """Apply ``change`` to the application once per event, in one transaction with the event's id."""
-        async def work(session: Session) -> list[Event]:
-            app = await repo.get(event.application_id, session)
-            if app is None:
-                raise Rejected(f"application {event.application_id} is unknown to intake")
-            if not app.has_event(meta.id):
-                await repo.save(change(app), session)
-            if also is not None:
-                await also(session)
-            return []
+    @on(ApplicationScreened)
+    async def on_screened(event: ApplicationScreened, uow: EventUnit) -> list[Event]:
+        return await record(repo, event, uow, lambda app, id_: record_screening(app, event, event_id=id_))
 
-        await uow.run(work, consumed=Consumed(handler, meta, event.topic.name, event))
-
-    @consumers.on(ApplicationScreened)
-    async def on_screened(event: ApplicationScreened, meta: CloudEvent) -> None:
-        await record(event, meta, "intake.on_screened", lambda app: record_screening(app, event, event_id=meta.id))
-
-    async def on_chain_step(event: ChainStep, meta: CloudEvent) -> None:
-        await record(event, meta, "intake.on_chain_step", lambda app: record_chain_step(app, event, event_id=meta.id))
+    async def on_chain_step(event: ChainStep, uow: EventUnit) -> list[Event]:
+        return await record(repo, event, uow, lambda app, id_: record_chain_step(app, event, event_id=id_))
 
     for step in CHAIN_STEPS:
-        consumers.on(step)(on_chain_step)
+        on(step)(on_chain_step)
 
-    @consumers.on(PanelDrawn)
-    async def on_panel_drawn(event: PanelDrawn, meta: CloudEvent) -> None:
+    @on(PanelDrawn)
+    async def on_panel_drawn(event: PanelDrawn, uow: EventUnit) -> list[Event]:
         """The timeline learns a panel was formed; the material store, which experts may read the materials."""
-        async def assign(session: Session) -> None:
-            for expert in event.experts if store else ():
-                await store.assign(event.application_id, expert, session)  # type: ignore[union-attr]
-
-        await record(event, meta, "intake.on_panel_drawn", lambda app: record_panel(app, event, event_id=meta.id),
-                     also=assign)
+        for expert in event.experts if store else ():
+            await store.assign(event.application_id, expert, uow.session)  # type: ignore[union-attr]
+        return await record(repo, event, uow, lambda app, id_: record_panel(app, event, event_id=id_))
 
     if store is not None:
-        @consumers.on(AssignmentDeclined)
-        async def on_declined(event: AssignmentDeclined, meta: CloudEvent) -> None:
+        @on(AssignmentDeclined)
+        async def on_assignment_declined(event: AssignmentDeclined, uow: EventUnit) -> list[Event]:
             """A declining expert loses access to the materials; the replacement gains it."""
-            async def work(session: Session) -> list[Event]:
-                await store.decline(event.application_id, event.expert_id, session)
-                if event.replacement:
-                    await store.assign(event.application_id, event.replacement, session)
-                return []
+            await store.decline(event.application_id, event.expert_id, uow.session)
+            if event.replacement:
+                await store.assign(event.application_id, event.replacement, uow.session)
+            return []
 
-            await uow.run(work, consumed=Consumed("intake.on_assignment_declined", meta, event.topic.name))
+    @on(ReviewDecided)
+    async def on_decided(event: ReviewDecided, uow: EventUnit) -> list[Event]:
+        return await record(repo, event, uow, lambda app, id_: record_decision(app, event, event_id=id_))
 
-    @consumers.on(ReviewDecided)
-    async def on_decided(event: ReviewDecided, meta: CloudEvent) -> None:
-        await record(event, meta, "intake.on_decided", lambda app: record_decision(app, event, event_id=meta.id))
+    async def on_listed(event: PlatformAccredited | PlatformCultivationListed, uow: EventUnit) -> list[Event]:
+        return await record(repo, event, uow, lambda app, id_: record_listing(app, event, event_id=id_))
 
-    async def on_listed(event: PlatformAccredited | PlatformCultivationListed, meta: CloudEvent) -> None:
-        await record(event, meta, "intake.on_listed", lambda app: record_listing(app, event, event_id=meta.id))
+    on(PlatformAccredited)(on_listed)
+    on(PlatformCultivationListed)(on_listed)
 
-    consumers.on(PlatformAccredited)(on_listed)
-    consumers.on(PlatformCultivationListed)(on_listed)
-
-    @consumers.on(RuleSetPublished)
-    async def on_rule_set_published(event: RuleSetPublished, meta: CloudEvent) -> None:
+    @on(RuleSetPublished)
+    async def on_rule_set_published(event: RuleSetPublished, uow: EventUnit) -> list[Event]:
         """A round may name this version from now on (rule sets live in screening; intake keeps their names)."""
-        async def work(session: Session) -> list[Event]:
-            await repo.learn_rule_set(event.version, session)
-            return []
+        await repo.learn_rule_set(event.version, uow.session)
+        return []
 
-        await uow.run(work, consumed=Consumed("intake.on_rule_set_published", meta, event.topic.name))
-
-    @consumers.on(PublicityClosed)
-    async def on_publicity_closed(event: PublicityClosed, meta: CloudEvent) -> None:
+    @on(PublicityClosed, audit=declined_audit)
+    async def on_publicity_closed(event: PublicityClosed, uow: EventUnit) -> list[Event]:
         """Keyed by the round: the applications an upheld objection declined (the others arrive as listings)."""
-        declined = [d.application_id for d in event.decisions if d.changed_by_objection]
-
-        async def work(session: Session) -> list[Event]:
-            for application_id in declined:
-                app = await repo.get(application_id, session)
-                if app is not None and not app.has_event(meta.id):
-                    await repo.save(record_objection_upheld(app, event, event_id=meta.id), session)
-            return []
-
-        consumed = Consumed("intake.on_publicity_closed", meta, event.topic.name, event)
-        await uow.run(work, consumed=consumed, audit=Audit.consumed("intake", consumed, application_ids=declined))
+        for decision in event.decisions:
+            app = await repo.get(decision.application_id, uow.session) if decision.changed_by_objection else None
+            if app is not None and not app.has_event(uow.meta.id):
+                await repo.save(record_objection_upheld(app, event, event_id=uow.meta.id), uow.session)
+        return []

@@ -13,6 +13,7 @@ from zhongshi_contracts.materials import MATERIAL_KINDS
 from zhongshi_runtime.audit import Actor, Audit
 from zhongshi_runtime.auth import OFFICIALS, Principal, Role
 from zhongshi_runtime.clock import Clock, shanghai_date, utc_now
+from zhongshi_runtime.errors import NotFound
 from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.outbox import MongoUnitOfWork, Session, UnitOfWork
 
@@ -58,6 +59,22 @@ class Upload:
     replaces: str | None = None
 
 
+async def readable(ctx: Materials, application_id: str, principal: Principal) -> Application:
+    """The application if the caller may read its materials, else 404 (its existence is not revealed)."""
+    app = await ctx.repo.get(application_id)
+    if app is None or not await may_read(ctx, principal, app):
+        raise NotFound(f"申报 {application_id} 不存在")
+    return app
+
+
+async def own(ctx: Materials, application_id: str, principal: Principal) -> Application:
+    """The caller's own application, else 404."""
+    app = await ctx.repo.get(application_id)
+    if app is None or app.applicant_credit_code != principal.organisation:
+        raise NotFound(f"申报 {application_id} 不存在")
+    return app
+
+
 async def may_read(ctx: Materials, principal: Principal, app: Application) -> bool:
     """Applicant (own), officials covering it, an expert while assigned and not declined; nobody else."""
     if principal.role is Role.APPLICANT:
@@ -100,8 +117,11 @@ async def upload(ctx: Materials, app: Application, principal: Principal, item: U
         current = await ctx.repo.get(app.id, session)
         if current is None:
             raise domain.TransitionRefused(f"申报 {app.id} 已不存在")
-        await ctx.repo.save(domain.attach(current, record.reference(), replaces=item.replaces,
-                                          now=record.uploaded_at), session)
+        try:
+            attached = domain.attach(current, record.reference(), replaces=item.replaces, now=record.uploaded_at)
+        except ValueError as exc:  # the replaced material went away since it was checked
+            raise Refused(422, str(exc), field="replaces") from None
+        await ctx.repo.save(attached, session)
         await ctx.store.add(record, session)
         audit.target_id, audit.outcome = record.id, f"{record.kind} v{record.version} {record.sha256[:12]}"
         return []
@@ -116,11 +136,11 @@ async def upload(ctx: Materials, app: Application, principal: Principal, item: U
 
 
 async def download(ctx: Materials, app: Application, material_id: str, audit: Audit
-                   ) -> tuple[MaterialRecord, bytes] | None:
-    """The record and bytes of one of ``app``'s materials, the download audited first; None if unknown."""
+                   ) -> tuple[MaterialRecord, bytes]:
+    """The record and bytes of one of ``app``'s materials, the download audited first; 404 if unknown."""
     record = await ctx.store.get(material_id)
     if record is None or record.application_id != app.id:
-        return None
+        raise NotFound(f"材料 {material_id} 不存在")
     await record_read(ctx, audit)
     return record, await ctx.store.read_file(material_id)
 

@@ -8,14 +8,15 @@ from typing import Any, Protocol
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+from zhongshi_runtime.errors import Refusal
 from zhongshi_runtime.outbox import Session
 from zhongshi_runtime.store import check_version, replace_versioned
 
 from zhongshi_intake.domain import Application, Round
 
 
-class AlreadyExists(Exception):
-    """A record with this id (or idempotency key) exists already."""
+class AlreadyExists(Refusal):
+    """A record with this id (or idempotency key) exists already (409, naming it)."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class MongoIntakeRepository:
         try:
             await self.db.rounds.insert_one({"_id": round_.id, **round_.model_dump(mode="json")}, session=session)
         except DuplicateKeyError:
-            raise AlreadyExists(round_.id) from None
+            raise AlreadyExists(f"批次 {round_.id} 已存在") from None
 
     async def learn_rule_set(self, version: str, session: Session = None) -> None:
         await self.db.rule_sets.update_one({"_id": version}, {"$setOnInsert": {"version": version}}, upsert=True,
@@ -100,7 +101,7 @@ class MongoIntakeRepository:
         try:
             await self.db.applications.insert_one(_to_doc(app), session=session)
         except DuplicateKeyError:
-            raise AlreadyExists(app.id) from None
+            raise AlreadyExists(f"申报 {app.id} 已存在") from None
 
     async def get(self, application_id: str, session: Session = None) -> Application | None:
         doc = await self.db.applications.find_one({"_id": application_id}, session=session)
@@ -143,7 +144,7 @@ class InMemoryIntakeRepository:
 
     async def add_round(self, round_: Round, session: Session = None) -> None:
         if round_.id in self._rounds:
-            raise AlreadyExists(round_.id)
+            raise AlreadyExists(f"批次 {round_.id} 已存在")
         self._rounds[round_.id] = round_
 
     async def round(self, round_id: str) -> Round | None:
@@ -156,7 +157,7 @@ class InMemoryIntakeRepository:
         if app.id in self._apps or (
             app.idempotency_key and await self.by_idempotency_key(app.applicant_credit_code, app.idempotency_key)
         ):
-            raise AlreadyExists(app.id)
+            raise AlreadyExists(f"申报 {app.id} 已存在")
         self._apps[app.id] = app
 
     async def get(self, application_id: str, session: Session = None) -> Application | None:

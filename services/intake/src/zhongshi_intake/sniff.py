@@ -9,6 +9,8 @@ import zipfile
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from zhongshi_runtime.errors import Refusal
+
 PDF, PNG, JPEG = "application/pdf", "image/png", "image/jpeg"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -22,13 +24,14 @@ MAX_RATIO = 200  # a part unpacking to over 200× its packed size is a bomb, not
 NAME_LIMIT = 100
 
 
-class Refused(Exception):
-    """A file the service will not store: HTTP ``status`` with a Chinese ``detail`` naming the problem, and the
-    form ``field`` at fault."""
+class Refused(Refusal):
+    """A file the service will not store: HTTP ``status`` (415, or 422 naming the form ``field`` at fault) with a
+    Chinese ``detail`` naming the problem."""
 
     def __init__(self, status: int, detail: str, field: str = "file") -> None:
         super().__init__(detail)
-        self.status, self.detail, self.field = status, detail, field
+        self.status = self.status_code = status
+        self.field = field
 
 
 @dataclass(frozen=True)

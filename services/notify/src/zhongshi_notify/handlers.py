@@ -14,6 +14,7 @@ from zhongshi_contracts.recommendation import RoundScheduled
 from zhongshi_contracts.registry import ObjectionResolved
 from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.clock import Clock, shanghai_date
+from zhongshi_runtime.handling import EventUnit
 from zhongshi_runtime.messaging import Consumers, by_key
 from zhongshi_runtime.outbox import Consumed, Session, UnitOfWork
 from zhongshi_runtime.store import Store
@@ -174,18 +175,15 @@ _PUBLICITY_TOPICS = frozenset(model.topic.name for model in PUBLICITY_EVENTS)
 def register(consumers: Consumers, uow: UnitOfWork, planner: Planner, metrics: NotifyMetrics) -> None:
     """Subscribe notify's one handler to every event it tells people about."""
 
-    async def on_event(event: Event, meta: CloudEvent) -> None:
-        planned: list[Planned] = []
+    async def plan(event: Event, uow: EventUnit) -> list[Event]:
+        """Plan the event's notices (its key stays ``notify.plan``: the handler's name is its idempotency key)."""
+        inbox, _ = await planner.plan(event, uow.meta, uow.session)
+        uow.after_commit(lambda: metrics.deliveries.labels(Channel.INBOX.value, "sent").inc(len(inbox)))
+        return []
 
-        async def work(session: Session) -> list[Event]:
-            planned[:] = [await planner.plan(event, meta, session)]  # a retried transaction plans afresh
-            return []
-
-        if await uow.run(work, consumed=Consumed("notify.plan", meta, event.topic.name, event)):
-            metrics.deliveries.labels(Channel.INBOX.value, "sent").inc(len(planned[0][0]))
-
+    on = consumers.within(uow)
     for model in CONSUMED_EVENTS:
-        consumers.on(model)(on_event)
+        on(model)(plan)
 
 
 def timer_event(timer: Due, planner: Planner) -> CloudEvent:

@@ -15,8 +15,9 @@ from zhongshi_contracts.registry import (
     PlatformWarned,
 )
 from zhongshi_contracts.review import ReviewDecided
+from zhongshi_runtime.handling import EventUnit
 from zhongshi_runtime.messaging import Consumers
-from zhongshi_runtime.outbox import Consumed, Session, UnitOfWork
+from zhongshi_runtime.outbox import UnitOfWork
 
 from zhongshi_registry.domain import DecisionRecord, Profile
 from zhongshi_registry.facts import ForwardedFacts
@@ -48,32 +49,26 @@ def register(consumers: Consumers, uow: UnitOfWork, repo: RegistryRepository) ->
     """The registry's handlers; ``uow`` drops the read cache after each (see `cache.Invalidating`)."""
 
     async def on_entry_changed(event: Event, meta: CloudEvent) -> None:
-        """The registry's own events: a change another replica committed reaches this replica's cache here."""
+        """The registry's own events: a change another replica committed reaches this replica's cache here (no
+        unit of work: nothing is written, so a raw subscriber)."""
         repo.cache.invalidate()
 
     for model in ENTRY_EVENTS:
         consumers.on(model)(on_entry_changed)
 
-    @consumers.on(ApplicationScreened)
-    async def on_screened(event: ApplicationScreened, meta: CloudEvent) -> None:
-        async def work(session: Session) -> list[Event]:
-            await repo.pipeline.put(event.application_id, candidacy_of(event), session)
-            return []
+    on = consumers.within(uow)
 
-        await uow.run(work, consumed=Consumed("registry.on_screened", meta, event.topic.name, event))
+    @on(ApplicationScreened)
+    async def on_screened(event: ApplicationScreened, uow: EventUnit) -> list[Event]:
+        await repo.pipeline.put(event.application_id, candidacy_of(event), uow.session)
+        return []
 
-    @consumers.on(ApplicationForwarded)
-    async def on_forwarded(event: ApplicationForwarded, meta: CloudEvent) -> None:
-        async def work(session: Session) -> list[Event]:
-            await repo.profiles.put(event.application_id, profile_of(event), session)
-            return []
+    @on(ApplicationForwarded)
+    async def on_forwarded(event: ApplicationForwarded, uow: EventUnit) -> list[Event]:
+        await repo.profiles.put(event.application_id, profile_of(event), uow.session)
+        return []
 
-        await uow.run(work, consumed=Consumed("registry.on_forwarded", meta, event.topic.name, event))
-
-    @consumers.on(ReviewDecided)
-    async def on_decided(event: ReviewDecided, meta: CloudEvent) -> None:
-        async def work(session: Session) -> list[Event]:
-            await repo.decisions.put(event.application_id, decision_of(event), session)
-            return []
-
-        await uow.run(work, consumed=Consumed("registry.on_decided", meta, event.topic.name, event))
+    @on(ReviewDecided)
+    async def on_decided(event: ReviewDecided, uow: EventUnit) -> list[Event]:
+        await repo.decisions.put(event.application_id, decision_of(event), uow.session)
+        return []

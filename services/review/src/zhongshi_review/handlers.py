@@ -3,11 +3,11 @@ change whether they can be reviewed."""
 
 from __future__ import annotations
 
-from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import ApplicationWithdrawn, Event
 from zhongshi_contracts.recommendation import ApplicationExceptionDecided, ApplicationForwarded
+from zhongshi_runtime.handling import EventUnit
 from zhongshi_runtime.messaging import Consumers
-from zhongshi_runtime.outbox import Consumed, Session, UnitOfWork
+from zhongshi_runtime.outbox import Session, UnitOfWork
 
 from zhongshi_review.domain import Candidate
 from zhongshi_review.records import CandidateNote
@@ -35,35 +35,31 @@ def with_note(candidate: Candidate, note: CandidateNote | None) -> Candidate:
     })
 
 
+async def noted(repo: ReviewRepository, application_id: str, session: Session, **change: object) -> None:
+    """Keep what another topic says about an application, and apply it to its candidate if known."""
+    note = (await repo.notes.get(application_id, session) or CandidateNote()).model_copy(update=change)
+    await repo.notes.put(application_id, note, session)
+    known = await repo.candidates.get(application_id, session)
+    if known is not None:
+        await repo.candidates.put(application_id, with_note(known, note), session)
+
+
 def register(consumers: Consumers, uow: UnitOfWork, repo: ReviewRepository) -> None:
-    @consumers.on(ApplicationForwarded)
-    async def on_forwarded(event: ApplicationForwarded, meta: CloudEvent) -> None:
-        async def work(session: Session) -> list[Event]:
-            note = await repo.notes.get(event.application_id, session)
-            await repo.candidates.put(event.application_id, with_note(candidate_of(event), note), session)
-            return []
+    """Subscribe review's handlers."""
+    on = consumers.within(uow)
 
-        await uow.run(work, consumed=Consumed("review.on_forwarded", meta, event.topic.name, event))
+    @on(ApplicationForwarded)
+    async def on_forwarded(event: ApplicationForwarded, uow: EventUnit) -> list[Event]:
+        note = await repo.notes.get(event.application_id, uow.session)
+        await repo.candidates.put(event.application_id, with_note(candidate_of(event), note), uow.session)
+        return []
 
-    async def noted(application_id: str, session: Session, **change: object) -> None:
-        note = (await repo.notes.get(application_id, session) or CandidateNote()).model_copy(update=change)
-        await repo.notes.put(application_id, note, session)
-        known = await repo.candidates.get(application_id, session)
-        if known is not None:
-            await repo.candidates.put(application_id, with_note(known, note), session)
+    @on(ApplicationExceptionDecided)
+    async def on_exception_decided(event: ApplicationExceptionDecided, uow: EventUnit) -> list[Event]:
+        await noted(repo, event.application_id, uow.session, exception_approved=event.approved)
+        return []
 
-    @consumers.on(ApplicationExceptionDecided)
-    async def on_exception_decided(event: ApplicationExceptionDecided, meta: CloudEvent) -> None:
-        async def work(session: Session) -> list[Event]:
-            await noted(event.application_id, session, exception_approved=event.approved)
-            return []
-
-        await uow.run(work, consumed=Consumed("review.on_exception_decided", meta, event.topic.name, event))
-
-    @consumers.on(ApplicationWithdrawn)
-    async def on_withdrawn(event: ApplicationWithdrawn, meta: CloudEvent) -> None:
-        async def work(session: Session) -> list[Event]:
-            await noted(event.application_id, session, withdrawn=True)
-            return []
-
-        await uow.run(work, consumed=Consumed("review.on_withdrawn", meta, event.topic.name, event))
+    @on(ApplicationWithdrawn)
+    async def on_withdrawn(event: ApplicationWithdrawn, uow: EventUnit) -> list[Event]:
+        await noted(repo, event.application_id, uow.session, withdrawn=True)
+        return []

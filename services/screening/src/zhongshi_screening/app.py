@@ -15,9 +15,11 @@ from zhongshi_contracts.recommendation import (
 from zhongshi_runtime.clock import Clock, utc_now
 from zhongshi_runtime.service import ServiceKit
 
-from zhongshi_screening import api, chain_api, handlers
+from zhongshi_screening import api, chain_api, handlers, service
+from zhongshi_screening.metrics import ChainMetrics, ScreeningMetrics
 from zhongshi_screening.repository import MongoScreeningRepository
 from zhongshi_screening.rules import DEFAULT_RULE_SET
+from zhongshi_screening.service import Deps
 from zhongshi_screening.settings import ScreeningSettings
 
 
@@ -34,10 +36,12 @@ def create_app(settings: ScreeningSettings | None = None, clock: Clock = utc_now
     async def prepare() -> None:
         await repo.ensure_indexes()
         await repo.add_rule_set(DEFAULT_RULE_SET)
-        await api.announce_rule_sets(repo, kit.uow, clock)
+        await service.announce_rule_sets(repo, kit.uow, clock)
 
     kit.on_startup(prepare)
-    handlers.register(kit.consumers, kit.uow, repo, handlers.ScreeningMetrics(kit.metrics.registry), clock)
-    chain_metrics = chain_api.ChainMetrics(kit.metrics.registry)
+    handlers.register(kit.consumers, kit.uow, repo, ScreeningMetrics(kit.metrics.registry), clock)
+    chain_metrics = ChainMetrics(kit.metrics.registry)
     kit.every(15, lambda: chain_api.refresh_gauges(repo, chain_metrics, clock))
-    return kit.asgi([api.router(repo, kit.uow, clock), chain_api.router(repo, kit.uow, clock, chain_metrics)])
+    app = kit.asgi([api.router, chain_api.router])
+    app.state.deps = Deps(repo, kit.uow, clock, chain_metrics)
+    return app

@@ -24,6 +24,7 @@ from zhongshi_contracts.recommendation import (
     Opinion,
 )
 from zhongshi_contracts.reference import region
+from zhongshi_runtime.errors import Refusal
 from zhongshi_runtime.store import Versioned
 
 
@@ -51,7 +52,7 @@ QUEUE_STAGES = {
 }
 
 
-class ActionRefused(Exception):
+class ActionRefused(Refusal):
     """The action cannot happen in the case's current state."""
 
 

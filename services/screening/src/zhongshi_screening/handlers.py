@@ -5,39 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
-from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import ApplicationScreened, ApplicationSubmitted, ApplicationWithdrawn, Event
 from zhongshi_runtime.clock import Clock, shanghai_date
+from zhongshi_runtime.handling import EventUnit
 from zhongshi_runtime.messaging import Consumers, Rejected
-from zhongshi_runtime.outbox import Consumed, Session, UnitOfWork
+from zhongshi_runtime.outbox import UnitOfWork
 
 from zhongshi_screening import chain
 from zhongshi_screening.chain import Stage
 from zhongshi_screening.domain import Verdict, evaluate
+from zhongshi_screening.metrics import ScreeningMetrics
 from zhongshi_screening.repository import ScreeningRepository
-
-
-class ScreeningMetrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.verdicts = Counter(
-            "zhongshi_screening_verdicts_total", "Screening verdicts by outcome", ["outcome"], registry=registry
-        )
-        self.failing_clauses = Counter(
-            "zhongshi_screening_clause_results_total", "Clauses failed or flagged, by clause",
-            ["clause", "status"], registry=registry,
-        )
-        self.latency = Histogram(
-            "zhongshi_screening_latency_seconds", "Submission to screening verdict", registry=registry,
-            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
-        )
-
-    def observe(self, verdict: Verdict, submitted_at: datetime, screened_at: datetime) -> None:
-        self.verdicts.labels(verdict.outcome).inc()
-        for clause in verdict.clauses:
-            if clause.status != "pass":
-                self.failing_clauses.labels(clause.clause, clause.status).inc()
-        self.latency.observe(max(0.0, (screened_at - submitted_at).total_seconds()))
 
 
 def screened_event(submitted: ApplicationSubmitted, verdict: Verdict, at: datetime) -> ApplicationScreened:
@@ -52,45 +30,43 @@ def screened_event(submitted: ApplicationSubmitted, verdict: Verdict, at: dateti
     )
 
 
+async def verdict_on(repo: ScreeningRepository, event: ApplicationSubmitted) -> Verdict:
+    """The rules' verdict on a submission, under the rule set its round names (unknown: dead-lettered)."""
+    rule_set = await repo.rule_set(event.rule_set_version)
+    if rule_set is None:
+        raise Rejected(f"unknown rule set {event.rule_set_version!r}")
+    return evaluate(event.dossier, rule_set, shanghai_date(event.submitted_at), {m.kind for m in event.materials})
+
+
 def register(
     consumers: Consumers, uow: UnitOfWork, repo: ScreeningRepository, metrics: ScreeningMetrics, clock: Clock
 ) -> None:
     """Subscribe screening's handlers."""
+    on = consumers.within(uow)
 
-    @consumers.on(ApplicationSubmitted)
-    async def on_submitted(event: ApplicationSubmitted, meta: CloudEvent) -> None:
-        rule_set = await repo.rule_set(event.rule_set_version)
-        if rule_set is None:
-            raise Rejected(f"unknown rule set {event.rule_set_version!r}")
-        verdict = evaluate(event.dossier, rule_set, shanghai_date(event.submitted_at),
-                           {m.kind for m in event.materials})
+    @on(ApplicationSubmitted)
+    async def on_submitted(event: ApplicationSubmitted, uow: EventUnit) -> list[Event]:
+        verdict = await verdict_on(repo, event)
+        if await repo.withdrawal(event.application_id, uow.session) >= event.revision:
+            return []  # withdrawn before this submission was screened: no verdict to announce
+        case = await repo.case(event.application_id, uow.session)
+        if case and case.revision > event.revision:
+            return []  # a later submission was screened already
         screened = screened_event(event, verdict, clock())
+        await repo.save_case(chain.screened(case, screened, event.dossier), uow.session)
+        await repo.save_screening(screening_record(screened), uow.session)
+        uow.after_commit(lambda: metrics.observe(verdict, event.submitted_at, screened.screened_at))
+        return [screened]
 
-        async def work(session: Session) -> list[Event]:
-            if await repo.withdrawal(event.application_id, session) >= event.revision:
-                return []  # withdrawn before this submission was screened: no verdict to announce
-            case = await repo.case(event.application_id, session)
-            if case and case.revision > event.revision:
-                return []  # a later submission was screened already
-            await repo.save_case(chain.screened(case, screened, event.dossier), session)
-            await repo.save_screening(screening_record(screened), session)
-            return [screened]
-
-        if await uow.run(work, consumed=Consumed("screening.on_submitted", meta, event.topic.name, event)):
-            metrics.observe(verdict, event.submitted_at, screened.screened_at)
-
-    @consumers.on(ApplicationWithdrawn)
-    async def on_withdrawn(event: ApplicationWithdrawn, meta: CloudEvent) -> None:
-        async def work(session: Session) -> list[Event]:
-            await repo.record_withdrawal(event.application_id, event.revision, session)
-            case = await repo.case(event.application_id, session)
-            if case and case.stage is not Stage.WITHDRAWN:
-                if case.stage in (Stage.EXCEPTION_REVIEW, Stage.EXPERT_REVIEW):
-                    await repo.release_quota(case.round_id, case.city_code, session)  # the city may forward another
-                await repo.save_case(chain.withdrawn(case, event.revision, clock()), session)
-            return []
-
-        await uow.run(work, consumed=Consumed("screening.on_withdrawn", meta, event.topic.name, event))
+    @on(ApplicationWithdrawn)
+    async def on_withdrawn(event: ApplicationWithdrawn, uow: EventUnit) -> list[Event]:
+        await repo.record_withdrawal(event.application_id, event.revision, uow.session)
+        case = await repo.case(event.application_id, uow.session)
+        if case and case.stage is not Stage.WITHDRAWN:
+            if case.stage in (Stage.EXCEPTION_REVIEW, Stage.EXPERT_REVIEW):
+                await repo.release_quota(case.round_id, case.city_code, uow.session)  # the city may forward another
+            await repo.save_case(chain.withdrawn(case, event.revision, clock()), uow.session)
+        return []
 
 
 def screening_record(e: ApplicationScreened) -> dict[str, Any]:

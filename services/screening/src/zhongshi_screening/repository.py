@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+from zhongshi_runtime.errors import Refusal
 from zhongshi_runtime.outbox import Session
 from zhongshi_runtime.store import check_version, replace_versioned
 
@@ -17,8 +18,11 @@ from zhongshi_screening.chain import Case, RoundSettings, Stage
 from zhongshi_screening.rules import RuleSet
 
 
-class RuleSetConflict(Exception):
-    """A rule-set version is immutable: the same version with other content is refused."""
+class RuleSetConflict(Refusal):
+    """A rule-set version is immutable: the same version with other content is refused (409)."""
+
+    def __init__(self, version: str) -> None:
+        super().__init__(f"规则集版本 {version} 已存在且内容不同；请使用新的版本号")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,210 @@
+"""The recommendation chain's use cases: the departments' actions, the city's priorities, the province's quotas
+and deadlines, per-city progress. Plain async functions over `service.Deps`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from zhongshi_contracts.events import Event
+from zhongshi_contracts.recommendation import Actor, Level, RoundScheduled
+from zhongshi_contracts.reference import hubei_cities
+from zhongshi_runtime.audit import Audit
+from zhongshi_runtime.auth import OFFICIALS, Principal, Role
+from zhongshi_runtime.clock import shanghai_date
+from zhongshi_runtime.errors import NotFound, Refusal
+from zhongshi_runtime.outbox import Outcome, Session
+
+from zhongshi_screening import chain
+from zhongshi_screening.chain import ActionRefused, Case, RoundSettings, Stage
+from zhongshi_screening.repository import CaseFilter
+from zhongshi_screening.service import Deps
+
+Step = Callable[[Case, Session], Awaitable[tuple[Case, list[Event]]]]
+Decide = Callable[..., tuple[Case, list[Event]]]
+
+
+class NotTheDepartment(Refusal):
+    """The caller is not the department that acts at this level for this case (403)."""
+
+    status_code = 403
+
+
+def may_see(principal: Principal, case: Case) -> bool:
+    if principal.role is Role.APPLICANT:
+        return principal.organisation == case.applicant_credit_code
+    return principal.role in OFFICIALS and principal.covers_region(case.region_code)
+
+
+def authority(principal: Principal, case: Case, level: Level) -> None:
+    """403 unless the caller is the department that acts at ``level`` for this case."""
+    unit = case.province_administered and principal.organisation == case.region_code
+    if level is Level.COUNTY:
+        ok = unit or (principal.role is Role.COUNTY_OFFICIAL and principal.organisation == case.region_code)
+    else:
+        ok = unit or (principal.role is Role.CITY_OFFICIAL and principal.organisation == case.city_code)
+    if not ok:
+        who = "县市区经信部门" if level is Level.COUNTY else "市州经信部门"
+        raise NotTheDepartment(f"此环节由申报主体所在地{who}办理")
+
+
+def actor(principal: Principal) -> Actor:
+    return Actor(id=principal.subject, role=principal.role.value, region_code=principal.organisation)
+
+
+async def visible(deps: Deps, application_id: str, principal: Principal, session: Session = None) -> Case:
+    """The case if the caller may see it, else 404."""
+    case = await deps.repo.case(application_id, session)
+    if case is None or not may_see(principal, case):
+        raise NotFound(f"申报 {application_id} 不存在")
+    return case
+
+
+async def act(deps: Deps, application_id: str, principal: Principal, step: Step, audit: Audit) -> Case:
+    """Load the case in scope, apply ``step`` and save it with its events and audit in one transaction."""
+    async def work(session: Session) -> Outcome[tuple[Case, Case]]:
+        case = await visible(deps, application_id, principal, session)
+        updated, events = await step(case, session)
+        audit.round_id, audit.outcome = case.round_id, updated.stage.value
+        return Outcome((case, await deps.repo.save_case(updated, session)), events)
+
+    before, after = await deps.uow.run(work, audit=audit)
+    deps.metrics.left(before, after)
+    return after
+
+
+async def claim_slot(deps: Deps, case: Case, session: Session) -> tuple[int, int]:
+    """Take one of the city's forwarding slots or refuse, saying the quota and how many are used."""
+    settings = await deps.repo.settings(case.round_id, session)
+    city = hubei_cities()[case.city_code]
+    if settings is None or case.city_code not in settings.quotas:
+        raise ActionRefused(f"省经信厅尚未下达{city}本批次的推荐指标")
+    quota = settings.quotas[case.city_code]
+    used = await deps.repo.claim_quota(case.round_id, case.city_code, quota, session)
+    if used is None:
+        raise ActionRefused(f"{city}本批次推荐指标为{quota}个，已推荐{quota}个，指标已用完")
+    return quota, used
+
+
+async def recommend(deps: Deps, application_id: str, principal: Principal, opinion: str, audit: Audit) -> Case:
+    """County: recommend to the city (a province-administered unit: recommend and forward, within the quota)."""
+    async def step(case: Case, session: Session) -> tuple[Case, list[Event]]:
+        authority(principal, case, Level.COUNTY)
+        if not case.province_administered:
+            return chain.recommend(case, actor(principal), opinion, deps.clock())
+        chain.expect_stage(case, Stage.COUNTY_REVIEW)
+        quota, used = await claim_slot(deps, case, session)
+        return chain.recommend_and_forward(case, actor(principal), opinion, deps.clock(), quota=quota, used=used)
+
+    done = await act(deps, application_id, principal, step, audit)
+    deps.metrics.actions.labels("recommend", "county").inc()
+    return done
+
+
+async def forward(deps: Deps, application_id: str, principal: Principal, opinion: str, audit: Audit) -> Case:
+    """City: forward to the province within the city's quota."""
+    async def step(case: Case, session: Session) -> tuple[Case, list[Event]]:
+        authority(principal, case, Level.CITY)
+        chain.expect_stage(case, Stage.CITY_REVIEW)
+        quota, used = await claim_slot(deps, case, session)
+        return chain.forward(case, actor(principal), opinion, deps.clock(), quota=quota, used=used)
+
+    done = await act(deps, application_id, principal, step, audit)
+    deps.metrics.actions.labels("forward", "city").inc()
+    return done
+
+
+async def department_decides(deps: Deps, application_id: str, principal: Principal, opinion: str, audit: Audit,
+                             decide: Decide, action: str) -> Case:
+    """County or city, whichever holds the case: return it for correction or reject it."""
+    async def step(case: Case, session: Session) -> tuple[Case, list[Event]]:
+        chain.expect_stage(case, Stage.COUNTY_REVIEW, Stage.CITY_REVIEW)
+        authority(principal, case, Level.COUNTY if case.stage is Stage.COUNTY_REVIEW else Level.CITY)
+        return decide(case, actor(principal), opinion, deps.clock())
+
+    done = await act(deps, application_id, principal, step, audit)
+    deps.metrics.actions.labels(action, done.opinions[-1].level).inc()
+    return done
+
+
+async def decide_exception(deps: Deps, application_id: str, principal: Principal, approved: bool,
+                           justification: str, audit: Audit) -> Case:
+    """Province: approve or refuse a flagged C5/C6 exception."""
+    async def step(case: Case, session: Session) -> tuple[Case, list[Event]]:
+        return chain.decide_exception(case, actor(principal), approved, justification, deps.clock())
+
+    done = await act(deps, application_id, principal, step, audit)
+    deps.metrics.actions.labels("approve" if approved else "refuse", "province").inc()
+    return done
+
+
+async def prioritise(deps: Deps, round_id: str, principal: Principal, application_ids: Sequence[str],
+                     audit: Audit) -> list[Case]:
+    """City: rank its recommendations, read and written in one transaction over the versions read (a forward in
+    between cannot be undone)."""
+    async def work(session: Session) -> Outcome[list[Case]]:
+        ranked = []
+        for rank, application_id in enumerate(application_ids, start=1):
+            case = await visible(deps, application_id, principal, session)
+            if case.round_id != round_id:
+                raise NotFound(f"申报 {application_id} 不存在")
+            authority(principal, case, Level.CITY)
+            if case.stage is not Stage.CITY_REVIEW:
+                raise ActionRefused(f"申报 {application_id} 不在市州推荐阶段，不能调整排序")
+            ranked.append(await deps.repo.save_case(case.model_copy(update={"priority": rank}), session))
+        return Outcome(ranked)
+
+    return await deps.uow.run(work, audit=audit)
+
+
+async def schedule(deps: Deps, settings: RoundSettings, principal: Principal, audit: Audit) -> RoundSettings:
+    """Province: set a round's quotas per city and its stage deadlines, and announce them."""
+    async def work(session: Session) -> Outcome[RoundSettings]:
+        await deps.repo.save_settings(settings, session)
+        return Outcome(settings, [RoundScheduled(
+            application_id=settings.round_id, round_id=settings.round_id, quotas=settings.quotas,
+            deadlines={stage.value: day for stage, day in settings.deadlines.items()}, scheduled_at=deps.clock(),
+            actor=actor(principal),
+        )])
+
+    return await deps.uow.run(work, audit=audit)
+
+
+async def progress(deps: Deps, round_id: str, principal: Principal) -> list[dict[str, Any]]:
+    """Per city within the caller's scope: counts by stage, quota and quota used, overdue cases."""
+    settings = await deps.repo.settings(round_id)
+    used = await deps.repo.quota_used(round_id)
+    _, cases = await deps.repo.cases(CaseFilter(round_id=round_id))
+    today = shanghai_date(deps.clock())
+    rows = []
+    for code, name in sorted(hubei_cities().items()):
+        if not principal.covers_city(code):
+            continue
+        mine = [c for c in cases if c.city_code == code]
+        rows.append({
+            "city_code": code, "city_name": name,
+            "quota": settings.quotas.get(code) if settings else None, "quota_used": used.get(code, 0),
+            "by_stage": {s.value: sum(1 for c in mine if c.stage is s) for s in Stage},
+            "overdue": sum(1 for c in mine if c.overdue(settings, today)),
+        })
+    return rows
+
+
+def scoped(principal: Principal, where: CaseFilter) -> CaseFilter | None:
+    """Narrow a queue's filter to the caller's scope; None when it asks for something outside it."""
+    if principal.role is Role.COUNTY_OFFICIAL:
+        if where.region_code not in (None, principal.organisation):
+            return None
+        return CaseFilter(round_id=where.round_id, stage=where.stage, region_code=principal.organisation)
+    if principal.role is Role.CITY_OFFICIAL:
+        if where.city_code not in (None, principal.organisation):
+            return None
+        return CaseFilter(round_id=where.round_id, stage=where.stage, region_code=where.region_code,
+                          city_code=principal.organisation)
+    return where
+
+
+async def queue(deps: Deps, principal: Principal, where: CaseFilter) -> list[Case]:
+    """The cases of a queue within the caller's scope."""
+    scoped_where = scoped(principal, where)
+    return [] if scoped_where is None else (await deps.repo.cases(scoped_where))[1]
