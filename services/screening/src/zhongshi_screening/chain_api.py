@@ -96,7 +96,7 @@ class ChainMetrics:
             "zhongshi_stage_seconds", "Time an application spent in a chain stage, observed as it leaves it",
             ["stage"], registry=registry, buckets=STAGE_BUCKETS,
         )
-        for stage in Stage:
+        for stage in chain.CASE_STAGES:
             self.stage_seconds.labels(stage.value)
 
     def left(self, before: Case, after: Case) -> None:
@@ -359,7 +359,7 @@ def router(repo: ScreeningRepository, uow: UnitOfWork, clock: Clock, metrics: Ch
             rows.append({
                 "city_code": code, "city_name": name,
                 "quota": settings.quotas.get(code) if settings else None, "quota_used": used.get(code, 0),
-                "by_stage": {s.value: sum(1 for c in mine if c.stage is s) for s in Stage},
+                "by_stage": {s.value: sum(1 for c in mine if c.stage is s) for s in chain.CASE_STAGES},
                 "overdue": sum(1 for c in mine if c.overdue(settings, today)),
             })
         return rows
@@ -380,7 +380,7 @@ async def refresh_gauges(repo: ScreeningRepository, metrics: ChainMetrics, clock
         key, round_settings = (stage.value, city_code), settings[round_id]
         stages[key] = stages.get(key, 0) + count
         overdue[key] = overdue.get(key, 0) + (count if round_settings and round_settings.overdue(stage, today) else 0)
-    for stage in Stage:
+    for stage in chain.CASE_STAGES:
         for city in hubei_cities():
             metrics.by_stage.labels(stage.value, city).set(stages.get((stage.value, city), 0))
             metrics.overdue.labels(stage.value, city).set(overdue.get((stage.value, city), 0))
