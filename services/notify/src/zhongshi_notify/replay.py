@@ -5,6 +5,8 @@ reminders fired by the clock, whether a message was read — is left out of the 
 
 from __future__ import annotations
 
+from typing import Any
+
 from zhongshi_runtime.clock import utc_now
 from zhongshi_runtime.messaging import Consumers
 from zhongshi_runtime.outbox import UnitOfWork
@@ -18,6 +20,14 @@ from zhongshi_notify.repository import MongoNotifyRepository
 from zhongshi_notify.templates import Templates
 
 BY_REQUEST = "kept by requests, not by a consumed event"
+
+
+def who_scored(doc: dict[str, Any]) -> dict[str, Any]:
+    """Who scored or declined is a set: two experts' scores committed close together may be logged in either
+    order, and the replay reads them in event-time order."""
+    return {**doc, "scored": sorted(doc.get("scored", [])), "declined": sorted(doc.get("declined", []))}
+
+
 SCOPE = Scope(
     service="notify",
     compared={
@@ -31,6 +41,7 @@ SCOPE = Scope(
         "inbox (created_at, read)": "when the replay wrote it, and whether the reader opened it (a request)",
     },
     only={"inbox": {"event_type": {"$regex": r"^cn\."}}},  # a message an event caused (timers: notify.*)
+    normalise={"expert_panels": who_scored},
 )
 
 

@@ -13,8 +13,9 @@ from zhongshi_screening import handlers
 from zhongshi_screening.repository import MongoScreeningRepository
 
 BY_REQUEST = "set by the recommendation chain's requests (初审推荐), not by a consumed event"
-# A case's place in the chain, moved by officials' requests; and when it was screened (the replay's own clock).
-CHAIN_FIELDS = frozenset({"stage", "stage_since", "opinions", "earlier_opinions", "priority", "version"})
+# A case's place in the chain, moved by officials' requests (its queue order follows the city's priority).
+CHAIN_FIELDS = frozenset({"stage", "stage_since", "opinions", "earlier_opinions", "priority", "queue_order",
+                          "version"})
 SCOPE = Scope(
     service="screening",
     compared={"screenings": frozenset({"screened_at"}), "cases": CHAIN_FIELDS, "withdrawals": frozenset()},
