@@ -32,8 +32,10 @@ def spec(service: str) -> ReplaySpec:
 
 def show(report: Report, compare_with: str | None, left_out: dict[str, str]) -> None:
     """Print what was read, applied and refused, what is left out and why, and the differences; exit 1 if any."""
-    typer.echo(f"read {report.records} records ({report.duplicates} duplicates skipped, "
-               f"{len(report.unreadable)} unreadable) in {sum(report.seconds.values()):.1f}s")
+    rate = report.records / max(report.seconds.get("read", 0), 1e-6)
+    typer.echo(f"read {report.records} records ({rate:,.0f}/s; {report.duplicates} duplicates skipped, "
+               f"{len(report.unreadable)} unreadable) in {report.seconds.get('read', 0):.1f}s; "
+               + "; ".join(f"{step} {s:.1f}s" for step, s in report.seconds.items() if step != "read"))
     for topic, count in sorted(report.applied.items()):
         typer.echo(f"  {topic:<40} {count}")
     for problem in report.unreadable + report.refused:
