@@ -5,6 +5,7 @@ the requests use, and every downstream event through the live handlers, in the o
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from zhongshi_contracts import topics
@@ -60,7 +61,7 @@ async def wire(consumers: Consumers, uow: UnitOfWork, db: Database) -> None:
 def own(consumers: Consumers, uow: UnitOfWork, repo: IntakeRepository) -> None:
     """A submission and a withdrawal, as `domain.submit` and `domain.withdraw` made them."""
 
-    async def fold(event: Event, meta: CloudEvent, step: Any) -> None:
+    async def fold(event: Event, meta: CloudEvent, step: Callable[[Application], Awaitable[Application]]) -> None:
         async def work(session: Session) -> list[Event]:
             app = await repo.get(event.application_id, session)
             if app is None:
