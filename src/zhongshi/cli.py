@@ -18,7 +18,8 @@ from zhongshi import demo
 from zhongshi.idp.client import TokenClient
 from zhongshi.idp.people import DEMO_PASSWORD, highlights
 from zhongshi.launcher import APPS, CONSOLE, SERVICES, Stack, StackConfig
-from zhongshi.progress import Counter, ReportingStack, Steps
+from zhongshi.progress import ReportingStack, Steps
+from zhongshi.replay_cli import replay
 
 app = typer.Typer(help="zhongshi (中试): Hubei pilot-platform accreditation.", no_args_is_help=True)
 
@@ -111,39 +112,7 @@ def load_demo_round(var_dir: Annotated[Path, typer.Option()] = Path("var")) -> N
     typer.echo(demo.summary(demo.load(Stack(StackConfig(var_dir=var_dir)), steps=Steps())))
 
 
-replay = typer.Typer(help="Rebuild a service's state from the events alone.", no_args_is_help=True)
 app.add_typer(replay, name="replay")
-
-
-@replay.command("registry")
-def replay_registry(
-    into: Annotated[str, typer.Option(help="An empty database to rebuild into.")] = "zhongshi_registry_replay",
-    compare_with: Annotated[str, typer.Option(help="The live database to compare with ('' to skip).")]
-    = "zhongshi_registry",
-) -> None:
-    """Read the registry's topics from the beginning and rebuild its state into an empty database; exit 1
-    when it differs from the live state. Broker and database: KAFKA_BOOTSTRAP_SERVERS / MONGODB_URI, else
-    the embedded stack's ports."""
-    from zhongshi_registry.replay import rebuild
-
-    config = StackConfig()
-    with Counter("reading the registry's events") as read:
-        report = asyncio.run(rebuild(config.broker_address, config.database_uri, into, compare_with or None,
-                                     progress=read.update))
-    rate = report.records / max(report.seconds["read"], 1e-6)
-    typer.echo(f"read {report.records} records ({rate:,.0f}/s; {report.duplicates} duplicates skipped, "
-               f"{len(report.unreadable)} unreadable) in {report.seconds['read']:.1f}s; projected in "
-               f"{report.seconds['project']:.1f}s; wrote {into} in {report.seconds['write']:.1f}s")
-    for topic, count in sorted(report.applied.items()):
-        typer.echo(f"  {topic:<40} {count}")
-    for problem in report.unreadable + report.refused:
-        typer.echo(f"  not applied: {problem}")
-    if report.differences is not None:
-        typer.echo(f"{len(report.differences)} differences from {compare_with}")
-        for line in report.differences[:20]:
-            typer.echo(f"  {line}")
-        if report.differences:
-            raise typer.Exit(1)
 
 
 audit = typer.Typer(help="Read the audit trail (审计留痕).", no_args_is_help=True)

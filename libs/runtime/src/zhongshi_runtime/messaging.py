@@ -31,6 +31,7 @@ from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.outbox import UnitOfWork
 from zhongshi_runtime.retrying import Backoff, transient
 from zhongshi_runtime.settings import ServiceSettings
+from zhongshi_runtime.upcasting import default_upcasters
 
 E = TypeVar("E", bound=Event)
 Handler = Callable[[E, CloudEvent], Awaitable[None]]
@@ -178,6 +179,7 @@ class Consumers:
         self.group_id = f"zhongshi-{settings.service_name}"
         self._routes: dict[str, tuple[type[Event], Handler[Any]]] = {}
         self.lane = lane
+        self.upcasters = default_upcasters()  # an older ce_type version is brought to the model's before validation
 
     def on(self, model: type[E]) -> Callable[[Handler[E]], Handler[E]]:
         """Decorator: handle ``model``'s topic with the decorated coroutine."""
@@ -269,7 +271,7 @@ class Consumers:
         model, handler = self._routes[topic]
         try:
             meta = CloudEvent.from_headers(msg.headers)
-            event = model.model_validate_json(msg.body)
+            event = self.upcasters.parse(model, meta.type, msg.body)
         except (ValueError, TypeError) as exc:  # a malformed envelope is bad input, never a crash-and-redeliver
             reason = describe_validation_error(exc) if isinstance(exc, ValidationError) else repr(exc)
             await self.dead_letter(msg, topic, "invalid", reason)
@@ -284,6 +286,11 @@ class Consumers:
             applied = await self._handle_with_retries(msg, topic, handler, event, meta)
             if applied and self.ledger is not None and (released := await self.ledger.handled(msg.headers)):
                 self.logger.info("released the parked event %s after %s", released, meta.id)
+
+    async def deliver(self, event: Event, meta: CloudEvent) -> None:
+        """Hand one event straight to its topic's handler, as the live path does, but without retries, dead
+        letters or parking: a replay reports what the handler refuses."""
+        await self._routes[event.topic.name][1](event, meta)
 
     async def _parked_behind(self, msg: KafkaMessage) -> str | None:
         """The dead letter this message must wait for; a database outage is waited out as a handler's is."""

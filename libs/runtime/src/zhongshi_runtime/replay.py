@@ -1,4 +1,4 @@
-"""Reading the event log back (DESIGN §4: any service's state can be rebuilt by replaying the topics it
+"""Reading the event log back (any service's state can be rebuilt by replaying the topics it
 consumes): every retained record of some topics, from the beginning, without a consumer group."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from pydantic import ValidationError
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import Event
 
 from zhongshi_runtime.kafka_client import KafkaClientSettings
+from zhongshi_runtime.upcasting import Upcasters, default_upcasters
 
 
 @dataclass
@@ -27,11 +27,13 @@ class Log:
 
 
 async def read_log(bootstrap: str | KafkaClientSettings, models: list[type[Event]], idle_ms: int = 500,
-                   timeout_s: float = 120, progress: Callable[[int], None] | None = None) -> Log:
+                   timeout_s: float = 120, progress: Callable[[int], None] | None = None,
+                   upcasters: Upcasters | None = None) -> Log:
     """Read each model's topic from the beginning until caught up: past the end offsets reported at the start
-    and then one poll of ``idle_ms`` with nothing new (Tansu under-reports end offsets, DESIGN §9).
+    and then one poll of ``idle_ms`` with nothing new (Tansu under-reports end offsets).
     ``bootstrap``: an address, or the client settings of a secured cluster; ``progress`` gets the records read
-    after each batch."""
+    after each batch; ``upcasters`` bring a record of an older ``ce_type`` version to its model's."""
+    upcasters = upcasters or default_upcasters()
     by_topic = {m.topic.name: m for m in models}
     client = bootstrap if isinstance(bootstrap, KafkaClientSettings) else KafkaClientSettings().at(bootstrap)
     consumer = AIOKafkaConsumer(**client.aiokafka(), enable_auto_commit=False, group_id=None,
@@ -60,8 +62,8 @@ async def read_log(bootstrap: str | KafkaClientSettings, models: list[type[Event
                     try:
                         headers = {k: v.decode() for k, v in record.headers}
                         envelope = CloudEvent.from_headers(headers)
-                        event = by_topic[tp.topic].model_validate_json(record.value or b"")
-                    except (ValidationError, UnicodeDecodeError) as exc:
+                        event = upcasters.parse(by_topic[tp.topic], envelope.type, record.value or b"")
+                    except (ValueError, UnicodeDecodeError) as exc:  # ValidationError, NoPath, bad JSON
                         log.unreadable.append(f"{tp.topic}[{tp.partition}]@{record.offset}: {exc}")
                         continue
                     if envelope.id in seen:

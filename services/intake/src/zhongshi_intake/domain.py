@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -17,6 +16,15 @@ from zhongshi_contracts.events import (
     ScreeningOutcome,
 )
 from zhongshi_contracts.inputs import CalendarDate
+from zhongshi_contracts.lifecycle import (
+    DECISION_STAGE,
+    DESCRIPTIONS,
+    EDITABLE,
+    RANK,
+    SCREENING_STAGE,
+    Stage,
+    stage_after,
+)
 from zhongshi_contracts.materials import MATERIAL_KINDS, MaterialKind, MaterialReference, kind_label
 from zhongshi_contracts.recommendation import (
     ApplicationExceptionDecided,
@@ -29,7 +37,7 @@ from zhongshi_contracts.recommendation import (
 )
 from zhongshi_contracts.reference import region
 from zhongshi_contracts.registry import PlatformAccredited, PlatformCultivationListed, PublicityClosed
-from zhongshi_contracts.review import DECISION_LABELS, Decision, PanelDrawn, ReviewDecided
+from zhongshi_contracts.review import DECISION_LABELS, PanelDrawn, ReviewDecided
 from zhongshi_runtime.clock import shanghai_date
 from zhongshi_runtime.errors import Refusal
 from zhongshi_runtime.store import Versioned
@@ -62,58 +70,15 @@ class Round(BaseModel):
         return self.opens_on <= shanghai_date(instant) <= self.closes_on
 
 
-class Status(StrEnum):
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    ELIGIBLE = "eligible"
-    NEEDS_EXCEPTION = "needs_exception"
-    RETURNED = "returned"
-    CITY_REVIEW = "city_review"
-    EXCEPTION_REVIEW = "exception_review"
-    EXPERT_REVIEW = "expert_review"
-    REJECTED = "rejected"
-    DECLINED = "declined"
-    PROPOSED_ACCREDITATION = "proposed_accreditation"
-    PROPOSED_CULTIVATION = "proposed_cultivation"
-    REVIEW_DECLINED = "review_declined"
-    ACCREDITED = "accredited"
-    CULTIVATION = "cultivation"
-    OBJECTION_UPHELD = "objection_upheld"
-    WITHDRAWN = "withdrawn"
-
-
-STATUS_LABELS = {
-    Status.DRAFT: "草稿",
-    Status.SUBMITTED: "已提交，待形式审查",
-    Status.ELIGIBLE: "形式审查通过，待县级初审",
-    Status.NEEDS_EXCEPTION: "形式审查通过（部分条件待省级例外认定），待县级初审",
-    Status.RETURNED: "已退回申报主体修改，可在申报期内修改后重新提交",
-    Status.CITY_REVIEW: "县级已推荐，待市州推荐",
-    Status.EXCEPTION_REVIEW: "市州已推荐至省经信厅，待省级例外认定",
-    Status.EXPERT_REVIEW: "已推荐至省经信厅，待专家评审",
-    Status.REJECTED: "不予推荐（本批次办结）",
-    Status.DECLINED: "例外认定未通过（本批次办结）",
-    Status.PROPOSED_ACCREDITATION: "专家评审通过，拟认定为省级制造业中试平台（待公示）",
-    Status.PROPOSED_CULTIVATION: "专家评审后拟列为培育对象（待公示）",
-    Status.REVIEW_DECLINED: "未通过专家评审（本批次办结）",
-    Status.ACCREDITED: "公示期满，已认定为省级制造业中试平台",
-    Status.CULTIVATION: "公示期满，已列为培育对象",
-    Status.OBJECTION_UPHELD: "公示期间异议成立，不予认定（本批次办结）",
-    Status.WITHDRAWN: "已撤回",
-}
-EDITABLE = (Status.DRAFT, Status.RETURNED)
+Status = Stage  # the application's stage, from the shared lifecycle (`zhongshi_contracts.lifecycle`)
+STATUS_LABELS = DESCRIPTIONS
 FINAL = (Status.WITHDRAWN, Status.REJECTED, Status.DECLINED, Status.PROPOSED_ACCREDITATION,
          Status.PROPOSED_CULTIVATION, Status.REVIEW_DECLINED, Status.ACCREDITED, Status.CULTIVATION,
          Status.OBJECTION_UPHELD)  # withdrawal is possible until the decision
 PROPOSED = (Status.PROPOSED_ACCREDITATION, Status.PROPOSED_CULTIVATION)
-DECISION_STATUS = {Decision.ACCREDIT: Status.PROPOSED_ACCREDITATION, Decision.CULTIVATE: Status.PROPOSED_CULTIVATION,
-                   Decision.DECLINE: Status.REVIEW_DECLINED}
+DECISION_STATUS = DECISION_STAGE
 LEVEL_LABELS = {Level.COUNTY: "县市区经信部门", Level.CITY: "市州经信部门", Level.PROVINCE: "省经信厅"}
-OUTCOME_STATUS = {
-    ScreeningOutcome.ELIGIBLE: Status.ELIGIBLE,
-    ScreeningOutcome.NEEDS_EXCEPTION: Status.NEEDS_EXCEPTION,
-    ScreeningOutcome.INELIGIBLE: Status.RETURNED,
-}
+OUTCOME_STATUS = SCREENING_STAGE
 
 
 class TransitionRefused(Refusal):
@@ -299,18 +264,11 @@ def record_screening(app: Application, event: ApplicationScreened, *, event_id: 
 
 
 def chain_status(event: ChainStep) -> Status:
-    """The applicant-facing status a department's step leads to."""
-    if isinstance(event, ApplicationRecommended):
-        return Status.CITY_REVIEW
-    if isinstance(event, ApplicationForwarded):
-        return Status.EXCEPTION_REVIEW if event.flagged else Status.EXPERT_REVIEW
-    if isinstance(event, ApplicationReturned):
-        return Status.RETURNED
-    if isinstance(event, ApplicationRejected):
-        return Status.REJECTED
-    if isinstance(event, ApplicationExceptionDecided):
-        return Status.EXPERT_REVIEW if event.approved else Status.DECLINED
-    raise TypeError(type(event).__name__)
+    """The stage a department's step leads to."""
+    stage = stage_after(event)
+    if stage is None:
+        raise TypeError(type(event).__name__)
+    return stage
 
 
 def _chain_summary(event: ChainStep) -> str:
@@ -330,12 +288,8 @@ def _chain_summary(event: ChainStep) -> str:
 
 
 def step_order(event: ChainStep) -> int:
-    """Steps of one revision happen in this order; events on different topics may arrive in another."""
-    if isinstance(event, ApplicationForwarded):
-        return 2
-    if isinstance(event, ApplicationExceptionDecided):
-        return 3
-    return 1 if event.level is Level.COUNTY else 2
+    """Steps of one revision follow the lifecycle's ranks; events on different topics may arrive in another order."""
+    return RANK[chain_status(event)]
 
 
 def record_chain_step(app: Application, event: ChainStep, *, event_id: str) -> Application:

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from pymongo import AsyncMongoClient
 from zhongshi_contracts.events import Event
+from zhongshi_contracts.lifecycle import EDITABLE
 from zhongshi_contracts.materials import MATERIAL_KINDS
 from zhongshi_runtime.audit import Actor, Audit
 from zhongshi_runtime.auth import OFFICIALS, Principal, Role
@@ -101,7 +102,7 @@ async def upload(ctx: Materials, app: Application, principal: Principal, item: U
                  ) -> MaterialRecord:
     """Store the file, then list it on the application (and audit it) in one transaction; a failed transaction
     leaves no file."""
-    if app.status not in domain.EDITABLE:
+    if app.status not in EDITABLE:
         raise domain.TransitionRefused(f"申报当前状态为“{app.status_label}”，材料已随申报冻结，不能上传")
     if item.replaces is not None and item.replaces not in {m.id for m in app.materials}:
         raise Refused(422, f"申报中没有材料 {item.replaces}，无法替换", field="replaces")

@@ -12,19 +12,13 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
+from zhongshi_contracts import lifecycle
 from zhongshi_contracts.events import (
     ApplicationScreened,
     ApplicationSubmitted,
-    ApplicationWithdrawn,
     Event,
-    ScreeningOutcome,
 )
 from zhongshi_contracts.recommendation import (
-    ApplicationExceptionDecided,
-    ApplicationForwarded,
-    ApplicationRecommended,
-    ApplicationRejected,
-    ApplicationReturned,
     ChainStep,
     RoundScheduled,
 )
@@ -33,30 +27,10 @@ from zhongshi_contracts.reference import hubei_cities, hubei_counties
 PROVINCE = "42"  # the province's scope: its officials' inbox recipient
 
 
-class Stage(StrEnum):
-    """Where an application stands, as notify follows it from the events."""
-
-    SUBMITTED = "submitted"
-    SCREENED_OUT = "screened_out"
-    COUNTY_REVIEW = "county_review"
-    CITY_REVIEW = "city_review"
-    EXCEPTION_REVIEW = "exception_review"
-    EXPERT_REVIEW = "expert_review"
-    RETURNED = "returned"
-    REJECTED = "rejected"
-    DECLINED = "declined"
-    WITHDRAWN = "withdrawn"
-
-
-STAGE_LABELS = {
-    Stage.SUBMITTED: "形式审查", Stage.SCREENED_OUT: "形式审查未通过", Stage.COUNTY_REVIEW: "县级初审",
-    Stage.CITY_REVIEW: "市州推荐", Stage.EXCEPTION_REVIEW: "省级例外认定", Stage.EXPERT_REVIEW: "专家评审",
-    Stage.RETURNED: "退回修改", Stage.REJECTED: "不予推荐", Stage.DECLINED: "例外认定未通过", Stage.WITHDRAWN: "已撤回",
-}
+Stage = lifecycle.Stage  # notify follows a case through the chain (`lifecycle.CHAIN_STAGES`)
+STAGE_LABELS = lifecycle.NAMES
 QUEUE_STAGES = (Stage.COUNTY_REVIEW, Stage.CITY_REVIEW, Stage.EXCEPTION_REVIEW)  # an official must act
-_FINISHED = (Stage.SCREENED_OUT, Stage.RETURNED, Stage.REJECTED, Stage.DECLINED)
-_RANK = {Stage.SUBMITTED: 0, Stage.COUNTY_REVIEW: 1, Stage.CITY_REVIEW: 2, Stage.EXCEPTION_REVIEW: 3,
-         Stage.EXPERT_REVIEW: 4, **dict.fromkeys(_FINISHED, 5), Stage.WITHDRAWN: 6}
+
 
 
 class Case(BaseModel):
@@ -164,36 +138,15 @@ def deadline_text(deadlines: Deadlines, stage: Stage) -> str:
 # ---- where the application stands -------------------------------------------------------------------
 
 
-def _stage_after(event: Event) -> Stage | None:
-    match event:
-        case ApplicationSubmitted():
-            return Stage.SUBMITTED
-        case ApplicationScreened():
-            return Stage.SCREENED_OUT if event.outcome is ScreeningOutcome.INELIGIBLE else Stage.COUNTY_REVIEW
-        case ApplicationRecommended():
-            return Stage.CITY_REVIEW
-        case ApplicationForwarded():
-            return Stage.EXCEPTION_REVIEW if event.flagged else Stage.EXPERT_REVIEW
-        case ApplicationExceptionDecided():
-            return Stage.EXPERT_REVIEW if event.approved else Stage.DECLINED
-        case ApplicationReturned():
-            return Stage.RETURNED
-        case ApplicationRejected():
-            return Stage.REJECTED
-        case ApplicationWithdrawn():
-            return Stage.WITHDRAWN
-    return None
-
-
 def advance(case: Case | None, event: Event) -> Case | None:
     """The case after ``event``: only forward within a submission (events on different topics may arrive
     in any order), and a newer submission starts again."""
-    stage = _stage_after(event)
-    revision = getattr(event, "revision", 0)
-    if stage is None:
+    after = lifecycle.position_after(event)
+    if after is None or after.stage not in lifecycle.CHAIN_STAGES:
         return case
-    if case is not None and (revision, _RANK[stage]) <= (case.revision, _RANK[case.stage]):
+    if case is not None and after <= lifecycle.position(case.revision, case.stage):
         return case
+    revision, stage = after.revision, after.stage
     names = applicant_and_platform(event, case)
     return Case(application_id=event.application_id, round_id=event.round_id, revision=revision, stage=stage,
                 region_code=region_of(event), city_code=getattr(event, "city_code", ""),

@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -29,6 +28,7 @@ from zhongshi_contracts.registry import (
     PublicityOpened,
 )
 from zhongshi_contracts.review import ReviewDecided
+from zhongshi_runtime.rebuild import Report
 from zhongshi_runtime.replay import read_log
 from zhongshi_runtime.store import MemoryStore
 
@@ -170,19 +170,6 @@ async def differences(live: RegistryRepository, rebuilt: RegistryRepository) -> 
     if counts[0] != counts[1]:
         found.append(f"statistics: live {counts[0]} ≠ rebuilt {counts[1]}")
     return found
-
-
-@dataclass
-class Report:
-    """What a rebuild read, applied and found; ``differences`` is None when no live state was compared."""
-
-    records: int = 0
-    duplicates: int = 0
-    unreadable: list[str] = field(default_factory=list)
-    applied: Counter[str] = field(default_factory=Counter)
-    refused: list[str] = field(default_factory=list)
-    differences: list[str] | None = None
-    seconds: dict[str, float] = field(default_factory=dict)
 
 
 async def rebuild(bootstrap: str, mongodb_uri: str, into: str, compare_with: str | None = None,

@@ -7,9 +7,9 @@ events it causes. A refusal is an `ActionRefused` with the reason in Chinese (HT
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
 from pydantic import BaseModel, Field
+from zhongshi_contracts import lifecycle
 from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.events import ApplicationScreened, ClauseResult, Event, ScreeningOutcome
 from zhongshi_contracts.recommendation import (
@@ -27,26 +27,9 @@ from zhongshi_contracts.reference import region
 from zhongshi_runtime.errors import Refusal
 from zhongshi_runtime.store import Versioned
 
-
-class Stage(StrEnum):
-    """Where an application stands in the chain, as screening sees it."""
-
-    SCREENED_OUT = "screened_out"  # ineligible: back with the applicant
-    COUNTY_REVIEW = "county_review"  # 县级初审
-    CITY_REVIEW = "city_review"  # 市州推荐
-    EXCEPTION_REVIEW = "exception_review"  # 省级例外认定 (C5/C6 flagged)
-    EXPERT_REVIEW = "expert_review"  # handed to expert review
-    RETURNED = "returned"  # 退回修改
-    REJECTED = "rejected"  # 不予推荐 (final)
-    DECLINED = "declined"  # exception refused (final)
-    WITHDRAWN = "withdrawn"
-
-
-STAGE_LABELS = {
-    Stage.SCREENED_OUT: "形式审查未通过", Stage.COUNTY_REVIEW: "县级初审", Stage.CITY_REVIEW: "市州推荐",
-    Stage.EXCEPTION_REVIEW: "省级例外认定", Stage.EXPERT_REVIEW: "专家评审", Stage.RETURNED: "退回修改",
-    Stage.REJECTED: "不予推荐", Stage.DECLINED: "例外认定未通过", Stage.WITHDRAWN: "已撤回",
-}
+Stage = lifecycle.Stage  # screening's cases hold the chain's stages (`lifecycle.CHAIN_STAGES`)
+STAGE_LABELS = lifecycle.NAMES
+CASE_STAGES = tuple(s for s in lifecycle.CHAIN_STAGES if s is not Stage.SUBMITTED)  # a case begins screened
 QUEUE_STAGES = {
     Level.COUNTY: Stage.COUNTY_REVIEW, Level.CITY: Stage.CITY_REVIEW, Level.PROVINCE: Stage.EXCEPTION_REVIEW,
 }

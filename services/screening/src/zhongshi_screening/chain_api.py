@@ -236,7 +236,7 @@ async def refresh_gauges(repo: ScreeningRepository, metrics: ChainMetrics, clock
         key, round_settings = (stage.value, city_code), settings[round_id]
         stages[key] = stages.get(key, 0) + count
         overdue[key] = overdue.get(key, 0) + (count if round_settings and round_settings.overdue(stage, today) else 0)
-    for stage in Stage:
+    for stage in chain.CASE_STAGES:
         for city in hubei_cities():
             metrics.by_stage.labels(stage.value, city).set(stages.get((stage.value, city), 0))
             metrics.overdue.labels(stage.value, city).set(overdue.get((stage.value, city), 0))

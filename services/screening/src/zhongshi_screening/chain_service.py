@@ -184,7 +184,7 @@ async def progress(deps: Deps, round_id: str, principal: Principal) -> list[dict
         rows.append({
             "city_code": code, "city_name": name,
             "quota": settings.quotas.get(code) if settings else None, "quota_used": used.get(code, 0),
-            "by_stage": {s.value: sum(1 for c in mine if c.stage is s) for s in Stage},
+            "by_stage": {s.value: sum(1 for c in mine if c.stage is s) for s in chain.CASE_STAGES},
             "overdue": sum(1 for c in mine if c.overdue(settings, today)),
         })
     return rows

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from zhongshi_screening.chain import Case, Stage
+from zhongshi_screening.chain import CASE_STAGES, Case
 from zhongshi_screening.domain import Verdict
 
 HOUR, DAY = 3600, 86400
@@ -51,7 +51,7 @@ class ChainMetrics:
             "zhongshi_stage_seconds", "Time an application spent in a chain stage, observed as it leaves it",
             ["stage"], registry=registry, buckets=STAGE_BUCKETS,
         )
-        for stage in Stage:
+        for stage in CASE_STAGES:
             self.stage_seconds.labels(stage.value)
 
     def left(self, before: Case, after: Case) -> None:

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
+from zhongshi_contracts import lifecycle
 from zhongshi_runtime.auth import Role
 
 from zhongshi_console.clients import BackendError, Backends
@@ -46,7 +47,7 @@ def router(backends: Backends) -> APIRouter:
                                       materials.declared_kinds(found))
         return render(request, "applicant/application.html", {
             "app": found, "error": error, "materials": listed, "upload_error": upload_error or {},
-            "editable": found["status"] in ("draft", "returned")}, status_code)
+            "editable": found["status"] in lifecycle.EDITABLE}, status_code)
 
     @api.post("/applications/{application_id}/materials", response_class=HTMLResponse)
     async def upload(request: Request, application_id: str, caller: Applicant) -> Response:

@@ -1,0 +1,42 @@
+"""The comparison of a rebuilt service with the live one: what it reports, and what it leaves out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from zhongshi_runtime.rebuild import Scope, differences
+
+
+class Collection:
+    def __init__(self, documents: list[dict[str, Any]]) -> None:
+        self.documents = documents
+
+    async def find(self, only: dict[str, Any] | None = None) -> AsyncIterator[dict[str, Any]]:
+        for d in self.documents:
+            if all(d.get(k) == v for k, v in (only or {}).items()):
+                yield d
+
+
+class Db(dict[str, Collection]):
+    def __missing__(self, name: str) -> Collection:
+        return Collection([])
+
+
+SCOPE = Scope(service="s", compared={"cases": frozenset({"seen_at"}), "inbox": frozenset()},
+              only={"inbox": {"kind": "event"}}, normalise={"cases": lambda d: {**d, "request_id": ""}})
+
+
+async def test_equal_state_has_no_difference_whatever_the_left_out_fields_say() -> None:
+    live = Db(cases=Collection([{"_id": "A1", "stage": "x", "seen_at": 1, "request_id": "r1"}]),
+              inbox=Collection([{"_id": "m1", "kind": "event"}, {"_id": "m2", "kind": "timer"}]))
+    rebuilt = Db(cases=Collection([{"_id": "A1", "stage": "x", "seen_at": 2, "request_id": "r2"}]),
+                 inbox=Collection([{"_id": "m1", "kind": "event"}]))
+    assert await differences(SCOPE, live, rebuilt) == []  # type: ignore[arg-type]
+
+
+async def test_missing_extra_and_changed_documents_are_named() -> None:
+    live = Db(cases=Collection([{"_id": "A1", "stage": "x"}, {"_id": "A2", "stage": "y"}]))
+    rebuilt = Db(cases=Collection([{"_id": "A1", "stage": "z"}, {"_id": "A3", "stage": "y"}]))
+    assert await differences(SCOPE, live, rebuilt) == [  # type: ignore[arg-type]
+        "cases A2: only live", "cases A3: only rebuilt", "cases A1.stage: live 'x' ≠ rebuilt 'z'"]

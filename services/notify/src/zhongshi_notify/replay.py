@@ -1,0 +1,53 @@
+"""Notify's replay: its one handler follows every case, contact, schedule, panel, publicity window and
+outcome from the topics it consumes, and writes each event's inbox messages. What requests and the
+dispatcher own — preferences, the directory, webhook subscriptions, deliveries and their attempts,
+reminders fired by the clock, whether a message was read — is left out of the comparison."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zhongshi_runtime.clock import utc_now
+from zhongshi_runtime.messaging import Consumers
+from zhongshi_runtime.outbox import UnitOfWork
+from zhongshi_runtime.rebuild import Database, Scope
+
+from zhongshi_notify import handlers
+from zhongshi_notify.deliveries import MongoDeliveryStore
+from zhongshi_notify.metrics import NotifyMetrics
+from zhongshi_notify.planning import Channel
+from zhongshi_notify.repository import MongoNotifyRepository
+from zhongshi_notify.templates import Templates
+
+BY_REQUEST = "kept by requests, not by a consumed event"
+
+
+def who_scored(doc: dict[str, Any]) -> dict[str, Any]:
+    """Who scored or declined is a set: two experts' scores committed close together may be logged in either
+    order, and the replay reads them in event-time order."""
+    return {**doc, "scored": sorted(doc.get("scored", [])), "declined": sorted(doc.get("declined", []))}
+
+
+SCOPE = Scope(
+    service="notify",
+    compared={
+        "cases": frozenset(), "schedules": frozenset(), "expert_panels": frozenset(), "publicity": frozenset(),
+        "platforms": frozenset(), "contacts": frozenset({"stored_at"}), "inbox": frozenset({"created_at", "read"}),
+    },
+    left_out={
+        "preferences": BY_REQUEST, "directory": BY_REQUEST, "subscriptions": BY_REQUEST,
+        "deliveries": "the dispatcher's progress on each channel (sent, failed, held), and their attempts",
+        "inbox (reminders)": "fired by the clock (提醒 / 逾期督办), not by an event",
+        "inbox (created_at, read)": "when the replay wrote it, and whether the reader opened it (a request)",
+    },
+    only={"inbox": {"event_type": {"$regex": r"^cn\."}}},  # a message an event caused (timers: notify.*)
+    normalise={"expert_panels": who_scored},
+)
+
+
+async def wire(consumers: Consumers, uow: UnitOfWork, db: Database) -> None:
+    """Notify's live handler registration, planning only the inbox (deliveries are not compared)."""
+    repo = MongoNotifyRepository(db)
+    planner = handlers.Planner(repo, MongoDeliveryStore(db), Templates.load(), enabled=[Channel.INBOX],
+                               clock=utc_now)
+    handlers.register(consumers, uow, planner, NotifyMetrics(consumers.metrics.registry))
