@@ -16,17 +16,17 @@ from urllib.parse import quote
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from fastapi import FastAPI
 from openpyxl import load_workbook
 from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.review import Decision
 from zhongshi_registry import api_exports, api_lifecycle, api_objections, api_public, api_publicity
 from zhongshi_registry.certificates import Signer
+from zhongshi_registry.deps import Registry
 from zhongshi_registry.entries import Thresholds
 from zhongshi_registry.repository import RegistryRepository
 from zhongshi_registry.settings import RegistrySettings
 from zhongshi_runtime.auth import Role
-from zhongshi_runtime.testing import InMemoryUnitOfWork, file_authenticator
+from zhongshi_runtime.testing import InMemoryUnitOfWork, api_app
 
 from .registry_fixtures import Client, Clock, decision_of, profile_of
 
@@ -39,13 +39,9 @@ async def client(tmp_path: Path, make_dossier: Callable[..., Dossier]) -> AsyncI
     repo, uow, clock = RegistryRepository.memory(), InMemoryUnitOfWork(), Clock(FRIDAY)
     signers = [Signer(Ed25519PrivateKey.generate())]  # a test rotates the key by appending its successor
     settings = RegistrySettings(certificate_formats={"R2": "HB-PILOT-{year}-{seq:03d}"})
-    app = FastAPI()
-    app.state.authenticator = file_authenticator(tmp_path)
-    app.include_router(api_public.router(repo, lambda: signers[-1], clock))
-    app.include_router(api_publicity.router(repo, uow, clock, settings))
-    app.include_router(api_objections.router(repo, uow, clock, settings))
-    app.include_router(api_lifecycle.router(repo, uow, clock, Thresholds()))
-    app.include_router(api_exports.router(repo))
+    app = api_app(tmp_path, *(m.router for m in (api_public, api_publicity, api_objections, api_lifecycle,
+                                                 api_exports)))
+    Registry.build(repo, uow, clock, settings, lambda: signers[-1], Thresholds()).serve(app)
     for i, kind in enumerate((Decision.ACCREDIT, Decision.ACCREDIT, Decision.CULTIVATE, Decision.DECLINE)):
         dossier = make_dossier(i)
         await repo.decisions.put(f"A{i}", decision_of(dossier, f"A{i}", kind, i + 1))

@@ -4,25 +4,47 @@ restart keeps it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from pymongo.asynchronous.database import AsyncDatabase
-from zhongshi_contracts.events import Event
 from zhongshi_contracts.inputs import CalendarDate
 from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.auth import Principal, Role, require
 from zhongshi_runtime.clock import DevelopmentClock, shanghai_date
-from zhongshi_runtime.outbox import Session, UnitOfWork
+from zhongshi_runtime.outbox import Outcome, Session, UnitOfWork
 
 Province = Annotated[Principal, Depends(require(Role.PROVINCE_OFFICIAL))]
 KEY = {"_id": "offset"}
+router = APIRouter(prefix="/api/v1/dev", tags=["development"])
 
 
 class Travel(BaseModel):
     today: CalendarDate
+
+
+@dataclass
+class TimeMachine:
+    """The development clock, where its offset is kept, and the unit of work that audits a move."""
+
+    db: AsyncDatabase[Any]
+    clock: DevelopmentClock
+    uow: UnitOfWork
+
+    def serve(self, app: FastAPI) -> FastAPI:
+        app.state.time_machine = self
+        return app
+
+
+def time_machine(request: Request) -> TimeMachine:
+    return request.app.state.time_machine  # type: ignore[no-any-return]  # set by `TimeMachine.serve`
+
+
+Machine = Annotated[TimeMachine, Depends(time_machine)]
 
 
 async def restore(db: AsyncDatabase[Any], clock: DevelopmentClock) -> None:
@@ -30,29 +52,32 @@ async def restore(db: AsyncDatabase[Any], clock: DevelopmentClock) -> None:
     clock.offset_days = int(doc["days"]) if doc else 0
 
 
-def router(db: AsyncDatabase[Any], clock: DevelopmentClock, uow: UnitOfWork) -> APIRouter:
-    api = APIRouter(prefix="/api/v1/dev", tags=["development"])
+def shown(clock: DevelopmentClock) -> dict[str, Any]:
+    return {"today": shanghai_date(clock()), "offset_days": clock.offset_days}
 
-    def shown() -> dict[str, Any]:
-        return {"today": shanghai_date(clock()), "offset_days": clock.offset_days}
 
-    @api.get("/clock", summary="The registry's current date (development only)")
-    async def show(_: Province) -> dict[str, Any]:
-        return shown()
+async def travel_to(machine: TimeMachine, today: date, audit: Audit) -> int:
+    """Move the clock to ``today`` and keep the offset, so a restart keeps it; the days moved."""
+    try:
+        days = machine.clock.travel_to(today)
+    except ValueError as exc:  # the project's 422: detail[].loc names the field
+        raise RequestValidationError([{"loc": ("body", "today"), "msg": str(exc).removeprefix("today："),
+                                       "type": "value_error"}]) from exc
 
-    @api.put("/clock", summary="Move the registry's date forward (development only)")
-    async def travel(body: Travel, principal: Province, request: Request) -> dict[str, Any]:
-        try:
-            days = clock.travel_to(body.today)
-        except ValueError as exc:  # the project's 422: detail[].loc names the field
-            raise RequestValidationError([{"loc": ("body", "today"), "msg": str(exc).removeprefix("today："),
-                                           "type": "value_error"}]) from exc
-        async def work(session: Session) -> list[Event]:
-            await db.dev_clock.replace_one(KEY, {"days": days}, upsert=True, session=session)
-            return []
+    async def work(session: Session) -> Outcome[int]:
+        await machine.db.dev_clock.replace_one(KEY, {"days": days}, upsert=True, session=session)
+        return Outcome(days)
 
-        await uow.run(work, audit=Audit.request(principal, request, "dev.clock", "clock", "registry",
-                                                outcome=f"{body.today}（+{days}天）"))
-        return shown()
+    audit.outcome = f"{today}（+{days}天）"
+    return await machine.uow.run(work, audit=audit)
 
-    return api
+
+@router.get("/clock", summary="The registry's current date (development only)")
+async def show(_: Province, machine: Machine) -> dict[str, Any]:
+    return shown(machine.clock)
+
+
+@router.put("/clock", summary="Move the registry's date forward (development only)")
+async def travel(body: Travel, principal: Province, request: Request, machine: Machine) -> dict[str, Any]:
+    await travel_to(machine, body.today, Audit.request(principal, request, "dev.clock", "clock", "registry"))
+    return shown(machine.clock)

@@ -33,8 +33,7 @@ from zhongshi_runtime.replay import read_log
 from zhongshi_runtime.store import MemoryStore
 
 from zhongshi_registry import entries as lifecycle
-from zhongshi_registry.api_publicity import certificate_sequence
-from zhongshi_registry.domain import Objection, ObjectionStatus, Publicity, Refused
+from zhongshi_registry.domain import Objection, ObjectionStatus, Publicity, Refused, certificate_sequence
 from zhongshi_registry.entries import AnnualReport, Entry, HistoryItem, Standing, Status
 from zhongshi_registry.facts import ForwardedFacts
 from zhongshi_registry.handlers import candidacy_of, decision_of, profile_of

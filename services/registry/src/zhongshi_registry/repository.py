@@ -13,8 +13,15 @@ from zhongshi_runtime.outbox import Session
 from zhongshi_runtime.store import MemoryStore, MongoStore, Store
 
 from zhongshi_registry.cache import ReadCache
-from zhongshi_registry.domain import DecisionRecord, Objection, Profile, Publicity
-from zhongshi_registry.entries import AnnualReport, Entry
+from zhongshi_registry.domain import (
+    DecisionRecord,
+    Objection,
+    ObjectionStatus,
+    Profile,
+    Publicity,
+    certificate_sequence,
+)
+from zhongshi_registry.entries import AnnualReport, Entry, Status
 from zhongshi_registry.projection import CountedStore, MemoryTallies, MongoTallies, Tallies
 from zhongshi_registry.public import Filters
 from zhongshi_registry.statistics import of_candidacy, of_entry, recount
@@ -109,6 +116,83 @@ class RegistryRepository:
         self.reports: Store[AnnualReport] = store("annual_reports", AnnualReport)
         # by year; entered by the province, not projected from events: a replay neither rebuilds nor compares it
         self.holidays: Store[HolidaySchedule] = make("holiday_schedules", HolidaySchedule)
+
+    # The registry's port, in its own words; the stores above are the adapter underneath it.
+
+    async def publicity_of(self, round_id: str, session: Session = None) -> Publicity | None:
+        return await self.publicity.get(round_id, session)
+
+    async def open_publicity(self, publicity: Publicity, session: Session) -> bool:
+        """Store a round's new publicity; False when the round has one already."""
+        return await self.publicity.add(publicity.round_id, publicity, session)
+
+    async def save_publicity(self, publicity: Publicity, session: Session) -> None:
+        await self.publicity.put(publicity.round_id, publicity, session)
+
+    async def decisions_of_round(self, round_id: str) -> list[DecisionRecord]:
+        return await self.decisions.find(round_id=round_id)
+
+    async def decision_of(self, application_id: str, session: Session = None) -> DecisionRecord | None:
+        return await self.decisions.get(application_id, session)
+
+    async def profiles_of_round(self, round_id: str) -> dict[str, Profile]:
+        return {p.application_id: p for p in await self.profiles.find(round_id=round_id)}
+
+    async def profile_of(self, application_id: str, session: Session = None) -> Profile | None:
+        return await self.profiles.get(application_id, session)
+
+    async def holiday_schedules(self) -> list[HolidaySchedule]:
+        return await self.holidays.find()
+
+    async def holiday_schedule(self, year: int) -> HolidaySchedule | None:
+        return await self.holidays.get(str(year))
+
+    async def enter_holiday_schedule(self, schedule: HolidaySchedule, session: Session) -> None:
+        await self.holidays.put(str(schedule.year), schedule, session)
+
+    async def objections_of_round(self, round_id: str) -> list[Objection]:
+        return await self.objections.find(round_id=round_id)
+
+    async def pending_objections_by(self, round_id: str, objector: str) -> list[Objection]:
+        return await self.objections.find(round_id=round_id, objector=objector, status=ObjectionStatus.PENDING)
+
+    async def objection(self, objection_id: str, session: Session = None) -> Objection | None:
+        return await self.objections.get(objection_id, session)
+
+    async def save_objection(self, objection: Objection, session: Session) -> None:
+        await self.objections.put(objection.id, objection, session)
+
+    async def entry(self, platform_id: str, session: Session = None) -> Entry | None:
+        return await self.entries.get(platform_id, session)
+
+    async def save_entry(self, entry: Entry, session: Session) -> None:
+        await self.entries.put(entry.id, entry, session)
+
+    async def all_entries(self) -> list[Entry]:
+        return await self.entries.find()
+
+    async def entry_by_certificate(self, certificate_no: str) -> Entry | None:
+        found = await self.entries.find(certificate_no=certificate_no)
+        return found[0] if found else None
+
+    async def latest_cultivation_of(self, credit_code: str) -> Entry | None:
+        """The applicant's most recently listed cultivation object, which an accreditation upgrades."""
+        cultivated = [e for e in await self.entries.find(applicant_credit_code=credit_code)
+                      if e.status is Status.CULTIVATION]
+        return max(cultivated, key=lambda e: e.listed_on, default=None)
+
+    async def claim_certificate_numbers(self, year: int, count: int, session: Session) -> range:
+        first = await self.sequences.claim(certificate_sequence(year), count, session)
+        return range(first, first + count)
+
+    async def file_report(self, report: AnnualReport, session: Session) -> None:
+        await self.reports.put(f"{report.platform_id}/{report.year}", report, session)
+
+    async def reports_of(self, platform_id: str) -> list[AnnualReport]:
+        return await self.reports.find(platform_id=platform_id)
+
+    async def reports_in(self, year: int) -> list[AnnualReport]:
+        return await self.reports.find(year=year)
 
     @classmethod
     def mongo(cls, db: AsyncDatabase[Any]) -> RegistryRepository:
