@@ -21,10 +21,10 @@ from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.review import Decision
 from zhongshi_registry import api_exports, api_lifecycle, api_objections, api_public, api_publicity
 from zhongshi_registry.certificates import Signer
-from zhongshi_registry.deps import Registry
 from zhongshi_registry.entries import Thresholds
 from zhongshi_registry.repository import RegistryRepository
 from zhongshi_registry.settings import RegistrySettings
+from zhongshi_registry.use_cases import Deps
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.testing import InMemoryUnitOfWork, api_app
 
@@ -41,11 +41,11 @@ async def client(tmp_path: Path, make_dossier: Callable[..., Dossier]) -> AsyncI
     settings = RegistrySettings(certificate_formats={"R2": "HB-PILOT-{year}-{seq:03d}"})
     app = api_app(tmp_path, *(m.router for m in (api_public, api_publicity, api_objections, api_lifecycle,
                                                  api_exports)))
-    Registry.build(repo, uow, clock, settings, lambda: signers[-1], Thresholds()).serve(app)
+    app.state.deps = Deps.build(repo, uow, clock, settings, lambda: signers[-1], Thresholds())
     for i, kind in enumerate((Decision.ACCREDIT, Decision.ACCREDIT, Decision.CULTIVATE, Decision.DECLINE)):
         dossier = make_dossier(i)
-        await repo.decisions.put(f"A{i}", decision_of(dossier, f"A{i}", kind, i + 1))
-        await repo.profiles.put(f"A{i}", profile_of(dossier, f"A{i}"))
+        await repo.record_decision(decision_of(dossier, f"A{i}", kind, i + 1))
+        await repo.keep_profile(profile_of(dossier, f"A{i}"))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         c = Client(tmp_path, http, repo, uow, clock)
         c.signers = signers  # type: ignore[attr-defined]

@@ -15,10 +15,10 @@ from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.review import Decision
 from zhongshi_registry import api_objections, api_publicity
 from zhongshi_registry.certificates import Signer
-from zhongshi_registry.deps import Registry
 from zhongshi_registry.entries import Thresholds
 from zhongshi_registry.repository import RegistryRepository
 from zhongshi_registry.settings import RegistrySettings
+from zhongshi_registry.use_cases import Deps
 from zhongshi_runtime import contact_proof
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.testing import InMemoryUnitOfWork, api_app
@@ -39,11 +39,11 @@ async def client(tmp_path: Path, make_dossier: Callable[..., Dossier]) -> AsyncI
                                 objections_pending_per_objector=2,
                                 contact_proof_public_key_file=str(tmp_path / "proof.pub"))
     app = api_app(tmp_path, api_publicity.router, api_objections.router)
-    Registry.build(repo, uow, clock, settings, unsigned, Thresholds()).serve(app)
+    app.state.deps = Deps.build(repo, uow, clock, settings, unsigned, Thresholds())
     for i in range(3):
         dossier = make_dossier(i)
-        await repo.decisions.put(f"A{i}", decision_of(dossier, f"A{i}", Decision.ACCREDIT, i + 1))
-        await repo.profiles.put(f"A{i}", profile_of(dossier, f"A{i}"))
+        await repo.record_decision(decision_of(dossier, f"A{i}", Decision.ACCREDIT, i + 1))
+        await repo.keep_profile(profile_of(dossier, f"A{i}"))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         c = Client(tmp_path, http, repo, uow, clock)
         assert (await c.province("POST", "/api/v1/rounds/R1/publicity", json={})).status_code == 200

@@ -6,19 +6,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from pymongo.asynchronous.database import AsyncDatabase
 from zhongshi_contracts.inputs import CalendarDate
 from zhongshi_runtime.audit import Audit
-from zhongshi_runtime.auth import Principal, Role, require
 from zhongshi_runtime.clock import DevelopmentClock, shanghai_date
 from zhongshi_runtime.outbox import Outcome, Session, UnitOfWork
 
-Province = Annotated[Principal, Depends(require(Role.PROVINCE_OFFICIAL))]
+from zhongshi_registry.api import Province
+
 KEY = {"_id": "offset"}
 router = APIRouter(prefix="/api/v1/dev", tags=["development"])
 
@@ -35,21 +35,18 @@ class TimeMachine:
     clock: DevelopmentClock
     uow: UnitOfWork
 
-    def serve(self, app: FastAPI) -> FastAPI:
-        app.state.time_machine = self
-        return app
+    async def restore(self) -> None:
+        """Take up the offset kept before a restart."""
+        doc = await self.db.dev_clock.find_one(KEY)
+        self.clock.offset_days = int(doc["days"]) if doc else 0
 
 
 def time_machine(request: Request) -> TimeMachine:
-    return request.app.state.time_machine  # type: ignore[no-any-return]  # set by `TimeMachine.serve`
+    """The development clock, put on the app by app.py (`app.state.time_machine`)."""
+    return cast(TimeMachine, request.app.state.time_machine)
 
 
 Machine = Annotated[TimeMachine, Depends(time_machine)]
-
-
-async def restore(db: AsyncDatabase[Any], clock: DevelopmentClock) -> None:
-    doc = await db.dev_clock.find_one(KEY)
-    clock.offset_days = int(doc["days"]) if doc else 0
 
 
 def shown(clock: DevelopmentClock) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from zhongshi_runtime.auth import Principal, Role, require
 from zhongshi_runtime.errors import NotFound, errors
 
 from zhongshi_registry import domain, exports
-from zhongshi_registry.deps import Ctx
+from zhongshi_registry.api import Wired
 from zhongshi_registry.exports import Table
 
 Official = Annotated[Principal, Depends(require(Role.PROVINCE_OFFICIAL, Role.CITY_OFFICIAL))]
@@ -40,24 +40,24 @@ def disposition(filename: str) -> str:
 
 @router.get("/platforms.{fmt}", summary="The published list (registry entries)", response_class=Response,
             responses={**FILE, **errors(404)})
-async def platforms(fmt: str, caller: Official, reg: Ctx) -> Response:
-    entries = [e for e in await reg.repo.all_entries() if caller.covers_city(e.city_code)]
+async def platforms(fmt: str, caller: Official, deps: Wired) -> Response:
+    entries = [e for e in await deps.repo.all_entries() if caller.covers_city(e.city_code)]
     return rendered(exports.platforms_table(entries), fmt, "platforms")
 
 
 @router.get("/rounds/{round_id}/results.{fmt}", summary="A round's review results and final decisions",
             response_class=Response, responses={**FILE, **errors(404)})
-async def results(round_id: str, fmt: str, caller: Official, reg: Ctx) -> Response:
-    decisions = [d for d in await reg.repo.decisions_of_round(round_id) if caller.covers_city(d.city_code)]
-    publicity = await reg.repo.publicity_of(round_id)
+async def results(round_id: str, fmt: str, caller: Official, deps: Wired) -> Response:
+    decisions = [d for d in await deps.repo.decisions_of_round(round_id) if caller.covers_city(d.city_code)]
+    publicity = await deps.repo.publicity_of(round_id)
     closed = publicity is not None and publicity.closed_at is not None
-    finals = domain.outcome(publicity, await reg.repo.objections_of_round(round_id)) if publicity and closed else []
+    finals = domain.outcome(publicity, await deps.repo.objections_of_round(round_id)) if publicity and closed else []
     return rendered(exports.results_table(decisions, finals), fmt, f"results-{round_id}")
 
 
 @router.get("/annual-reports/{year}.{fmt}", summary="The year's annual-report summary", response_class=Response,
             responses={**FILE, **errors(404)})
-async def reports(year: int, fmt: str, caller: Official, reg: Ctx) -> Response:
-    cities = {e.id: e.city_code for e in await reg.repo.all_entries()}
-    found = [r for r in await reg.repo.reports_in(year) if caller.covers_city(cities.get(r.platform_id, ""))]
+async def reports(year: int, fmt: str, caller: Official, deps: Wired) -> Response:
+    cities = {e.id: e.city_code for e in await deps.repo.all_entries()}
+    found = [r for r in await deps.repo.reports_in(year) if caller.covers_city(cities.get(r.platform_id, ""))]
     return rendered(exports.reports_table(found), fmt, f"annual-reports-{year}")

@@ -16,7 +16,7 @@ from zhongshi_runtime.auth import Principal, Role, require
 from zhongshi_runtime.errors import errors
 
 from zhongshi_registry import entries as lifecycle
-from zhongshi_registry.deps import Ctx, Province
+from zhongshi_registry.api import Province, Wired
 from zhongshi_registry.entries import AnnualReport, Entry, Standing
 from zhongshi_registry.use_cases import lifecycle as use
 
@@ -84,54 +84,54 @@ def shown(entry: Entry) -> dict[str, Any]:
 
 @router.post("/{platform_id}/annual-reports", status_code=201, summary="File the year's report (the applicant)",
              responses=errors(404, 409))
-async def report(platform_id: str, body: ReportRequest, caller: ApplicantCaller, request: Request, reg: Ctx
+async def report(platform_id: str, body: ReportRequest, caller: ApplicantCaller, request: Request, deps: Wired
                  ) -> AnnualReport:
-    entry = await use.entry_of(reg, platform_id)
+    entry = await use.entry_of(deps, platform_id)
     if caller.organisation != entry.applicant_credit_code:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "只有该平台的申报主体可以填报年度报告")
-    filed = AnnualReport(platform_id=platform_id, filed_at=reg.clock(), **body.model_dump())
-    return await use.file_report(reg, entry, filed, Audit.request(caller, request, "annual_report.file", "platform",
+    filed = AnnualReport(platform_id=platform_id, filed_at=deps.clock(), **body.model_dump())
+    return await use.file_report(deps, entry, filed, Audit.request(caller, request, "annual_report.file", "platform",
                                                                    platform_id))
 
 
 @router.get("/{platform_id}/annual-reports", summary="The platform's reports (province or the applicant)",
             responses=errors(404))
-async def reports(platform_id: str, caller: Reader, reg: Ctx) -> list[AnnualReport]:
-    entry = await use.entry_of(reg, platform_id)
+async def reports(platform_id: str, caller: Reader, deps: Wired) -> list[AnnualReport]:
+    entry = await use.entry_of(deps, platform_id)
     if caller.role is Role.APPLICANT and caller.organisation != entry.applicant_credit_code:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "只能查看本单位平台的年度报告")
-    return await reg.repo.reports_of(platform_id)
+    return await deps.repo.reports_of(platform_id)
 
 
 @router.post("/{platform_id}/evaluations/{year}", summary="Mark the year good / warning / revoked (province)",
              responses=errors(404, 409))
-async def evaluate(platform_id: str, year: int, body: Evaluation, principal: Province, request: Request, reg: Ctx
+async def evaluate(platform_id: str, year: int, body: Evaluation, principal: Province, request: Request, deps: Wired
                    ) -> dict[str, Any]:
     step = use.evaluation(year, body.standing, body.reason, body.rectify_by)
     audit = _audit(principal, request, "platform.evaluate", platform_id, body.reason,
                    f"{year}年度：{body.standing.value}")
-    return shown(await use.change(reg, platform_id, step, audit))
+    return shown(await use.change(deps, platform_id, step, audit))
 
 
 @router.post("/{platform_id}/revoke", summary="Revoke the accreditation, on request or for cause (province)",
              responses=errors(404, 409))
-async def revoke(platform_id: str, body: Revocation, principal: Province, request: Request, reg: Ctx
+async def revoke(platform_id: str, body: Revocation, principal: Province, request: Request, deps: Wired
                  ) -> dict[str, Any]:
     audit = _audit(principal, request, "platform.revoke", platform_id, body.reason)
-    return shown(await use.change(reg, platform_id, use.revocation(body.reason), audit))
+    return shown(await use.change(deps, platform_id, use.revocation(body.reason), audit))
 
 
 @router.post("/{platform_id}/national-recommendation", summary="Recommend for national upgrade (province)",
              responses=errors(404, 409))
-async def recommend(platform_id: str, body: Recommendation, principal: Province, request: Request, reg: Ctx
+async def recommend(platform_id: str, body: Recommendation, principal: Province, request: Request, deps: Wired
                     ) -> dict[str, Any]:
     audit = _audit(principal, request, "platform.recommend_national", platform_id)
-    return shown(await use.change(reg, platform_id, use.recommendation(body.profile), audit))
+    return shown(await use.change(deps, platform_id, use.recommendation(body.profile), audit))
 
 
 @router.put("/{platform_id}/national-recommendation/outcome", summary="Record the national outcome (province)",
             responses=errors(404, 409))
-async def outcome(platform_id: str, body: OutcomeRequest, principal: Province, request: Request, reg: Ctx
+async def outcome(platform_id: str, body: OutcomeRequest, principal: Province, request: Request, deps: Wired
                   ) -> dict[str, Any]:
     audit = _audit(principal, request, "platform.national_outcome", platform_id, outcome=body.outcome.value)
-    return shown(await use.change(reg, platform_id, use.national_outcome(body.outcome), audit))
+    return shown(await use.change(deps, platform_id, use.national_outcome(body.outcome), audit))

@@ -15,8 +15,8 @@ from zhongshi_runtime.audit import Audit, request_id
 from zhongshi_runtime.errors import errors
 from zhongshi_runtime.ratelimit import client_key, enforce
 
+from zhongshi_registry.api import Province, Wired
 from zhongshi_registry.api_publicity import public_objection
-from zhongshi_registry.deps import Ctx, Province
 from zhongshi_registry.domain import Objection
 from zhongshi_registry.use_cases import objections as use
 
@@ -52,38 +52,38 @@ def verdict(upheld: bool) -> str:
 
 @router.post("/publicity/{round_id}/objections", status_code=201, tags=["public"], responses=errors(401, 409, 429),
              summary="File a real-name objection during the window: logged in, or with a verified contact")
-async def object_(round_id: str, body: ObjectionRequest, request: Request, credentials: Bearer, reg: Ctx,
+async def object_(round_id: str, body: ObjectionRequest, request: Request, credentials: Bearer, deps: Wired,
                   proof: Proof = None) -> dict[str, Any]:
-    enforce((reg.per_client, client_key(request, reg.settings.trust_forwarded_for)))  # every attempt counts here
-    objector = await reg.identifier.identify(request, credentials, proof, body.contact)
-    objection = Objection(id=use.new_objection_id(), round_id=round_id, filed_at=reg.clock(),
+    enforce((deps.per_client, client_key(request, deps.settings.trust_forwarded_for)))  # every attempt counts here
+    objector = await deps.identifier.identify(request, credentials, proof, body.contact)
+    objection = Objection(id=use.new_objection_id(), round_id=round_id, filed_at=deps.clock(),
                           objector=objector.key, **body.model_dump())
     audit = Audit(objector.actor, "objection.file", "objection", objection.id,
                   application_ids=[objection.application_id], round_id=round_id, request_id=request_id(request))
-    return public_objection(await use.file_objection(reg, objection, audit))
+    return public_objection(await use.file_objection(deps, objection, audit))
 
 
 @router.get("/rounds/{round_id}/objections", summary="The round's objections in full (province)")
-async def objections(round_id: str, _: Province, reg: Ctx) -> list[Objection]:
-    return await reg.repo.objections_of_round(round_id)
+async def objections(round_id: str, _: Province, deps: Wired) -> list[Objection]:
+    return await deps.repo.objections_of_round(round_id)
 
 
 @router.post("/objections/{objection_id}/resolve", summary="Dismiss or uphold an objection (province)",
              responses=errors(404, 409))
-async def resolve(objection_id: str, body: Resolution, principal: Province, request: Request, reg: Ctx
+async def resolve(objection_id: str, body: Resolution, principal: Province, request: Request, deps: Wired
                   ) -> Objection:
     audit = Audit.request(principal, request, "objection.resolve", "objection", objection_id, reason=body.reason,
                           outcome=verdict(body.upheld))
-    [done] = await use.resolve_objections(reg, [objection_id], None, body.upheld, body.reason, audit)
+    [done] = await use.resolve_objections(deps, [objection_id], None, body.upheld, body.reason, audit)
     return done
 
 
 @router.post("/rounds/{round_id}/objections/resolve", responses=errors(404, 409),
              summary="Dismiss or uphold many pending objections of the round at once, all or none (province)")
-async def resolve_many(round_id: str, body: BulkResolution, principal: Province, request: Request, reg: Ctx
+async def resolve_many(round_id: str, body: BulkResolution, principal: Province, request: Request, deps: Wired
                        ) -> dict[str, Any]:
     ids = list(dict.fromkeys(body.objection_ids))
     audit = Audit.request(principal, request, "objection.resolve_bulk", "round", round_id, round_id=round_id,
                           reason=body.reason, outcome=f"{verdict(body.upheld)} {len(ids)} 件：" + "、".join(ids))
-    done = await use.resolve_objections(reg, ids, round_id, body.upheld, body.reason, audit)
+    done = await use.resolve_objections(deps, ids, round_id, body.upheld, body.reason, audit)
     return {"resolved": len(done), "objection_ids": [o.id for o in done]}

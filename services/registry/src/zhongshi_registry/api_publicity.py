@@ -12,7 +12,7 @@ from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.errors import NotFound, errors
 from zhongshi_runtime.paging import Offset
 
-from zhongshi_registry.deps import Ctx, Province
+from zhongshi_registry.api import Province, Wired
 from zhongshi_registry.domain import Objection, Publicity
 from zhongshi_registry.use_cases import publicity as use
 from zhongshi_registry.workdays import INSTALLED, CalendarNotCovered, HolidayNotice, HolidaySchedule, library_covers
@@ -38,16 +38,16 @@ def public_objection(o: Objection) -> dict[str, Any]:
 
 
 @router.post("/rounds/{round_id}/publicity", summary="Open the round's publicity (province)", responses=errors(409))
-async def open_publicity(round_id: str, body: OpenRequest, principal: Province, request: Request, reg: Ctx
+async def open_publicity(round_id: str, body: OpenRequest, principal: Province, request: Request, deps: Wired
                          ) -> Publicity:
     audit = Audit.request(principal, request, "publicity.open", "round", round_id, round_id=round_id)
-    return await use.open_publicity(reg, round_id, body.working_days, audit)
+    return await use.open_publicity(deps, round_id, body.working_days, audit)
 
 
 @router.get("/calendar/{year}", summary="A year's holiday schedule, installed or entered (province)",
             responses=errors(404))
-async def calendar_year(year: Year, _: Province, reg: Ctx) -> CalendarYear:
-    entered = await reg.repo.holiday_schedule(year)
+async def calendar_year(year: Year, _: Province, deps: Wired) -> CalendarYear:
+    entered = await deps.repo.holiday_schedule(year)
     if library_covers(year):  # it wins over a schedule entered before it was installed
         return CalendarYear(year=year, source=INSTALLED, entered=entered)
     if entered is None:
@@ -57,31 +57,31 @@ async def calendar_year(year: Year, _: Province, reg: Ctx) -> CalendarYear:
 
 @router.put("/calendar/{year}", summary="Enter a year's holiday schedule from the State Council's notice, for a "
             "year the installed calendar does not cover (province)", responses=errors(409))
-async def enter_calendar(year: Year, body: HolidayNotice, principal: Province, request: Request, reg: Ctx
+async def enter_calendar(year: Year, body: HolidayNotice, principal: Province, request: Request, deps: Wired
                          ) -> HolidaySchedule:
     if not library_covers(year) and (outside := body.outside(year)):
         raise RequestValidationError([{"loc": ("body", *loc), "msg": f"日期不在 {year} 年", "type": "value_error"}
                                       for loc in outside])
-    schedule = HolidaySchedule(**body.model_dump(), year=year, entered_by=principal.subject, entered_at=reg.clock())
+    schedule = HolidaySchedule(**body.model_dump(), year=year, entered_by=principal.subject, entered_at=deps.clock())
     audit = Audit.request(principal, request, "calendar.enter", "calendar", str(year), reason=body.source)
-    return await use.enter_calendar(reg, schedule, audit)
+    return await use.enter_calendar(deps, schedule, audit)
 
 
 @router.get("/public/publicity/{round_id}", tags=["public"], summary="The publicity list (no login)",
             responses=errors(404))
-async def show(round_id: str, reg: Ctx, offset: Offset = 0, limit: Annotated[int, Query(ge=1, le=500)] = 100
+async def show(round_id: str, deps: Wired, offset: Offset = 0, limit: Annotated[int, Query(ge=1, le=500)] = 100
                ) -> dict[str, Any]:
     """The publicity with one page of its objections, oldest first (`objections_total` counts them all)."""
-    publicity = await use.publicity_of(reg, round_id)
-    objections = sorted(await reg.repo.objections_of_round(round_id), key=lambda o: (o.filed_at, o.id))
+    publicity = await use.publicity_of(deps, round_id)
+    objections = sorted(await deps.repo.objections_of_round(round_id), key=lambda o: (o.filed_at, o.id))
     return {**publicity.model_dump(mode="json"), "objections_total": len(objections),
             "objections": [public_objection(o) for o in objections[offset:offset + limit]]}
 
 
 @router.post("/rounds/{round_id}/publicity/close", summary="Close publicity: decisions become final (province)",
              responses=errors(404, 409))
-async def close(round_id: str, principal: Province, request: Request, reg: Ctx) -> dict[str, Any]:
+async def close(round_id: str, principal: Province, request: Request, deps: Wired) -> dict[str, Any]:
     audit = Audit.request(principal, request, "publicity.close", "round", round_id, round_id=round_id)
-    finals = await use.close_publicity(reg, round_id, audit)
+    finals = await use.close_publicity(deps, round_id, audit)
     return {"round_id": round_id, "decisions": [f.model_dump(mode="json") for f in finals],
-            "entries": await use.entry_ids(reg, finals)}
+            "entries": await use.entry_ids(deps, finals)}

@@ -27,11 +27,11 @@ from zhongshi_runtime.service import ServiceKit
 from zhongshi_registry import api_dev, api_exports, api_lifecycle, api_objections, api_public, api_publicity, handlers
 from zhongshi_registry.cache import Invalidating
 from zhongshi_registry.certificates import Signer
-from zhongshi_registry.deps import Registry
 from zhongshi_registry.entries import Thresholds
 from zhongshi_registry.metrics import RegistryMetrics
 from zhongshi_registry.repository import RegistryRepository, ensure_indexes, ensure_statistics
 from zhongshi_registry.settings import RegistrySettings
+from zhongshi_registry.use_cases import Deps
 
 PRODUCES = (PublicityOpened, PublicityObjectionFiled, ObjectionResolved, PublicityClosed, PlatformAccredited,
             PlatformCultivationListed, AnnualReportFiled, PlatformStandingConfirmed, PlatformWarned, PlatformRevoked,
@@ -70,13 +70,13 @@ def create_app(settings: RegistrySettings | None = None, clock: Clock = utc_now,
     handlers.register(kit.consumers, uow, repo)
     progress = RegistryMetrics(kit.metrics.registry)
     kit.every(15, lambda: progress.refresh(repo))
-    routers = [api_public.router, api_publicity.router, api_objections.router, api_lifecycle.router,
-               api_exports.router]
     machine = None
     if settings.environment == "development":
-        clock = dev_clock = DevelopmentClock(clock)
-        kit.on_startup(lambda: api_dev.restore(kit.db, dev_clock))
-        machine = api_dev.TimeMachine(kit.db, dev_clock, kit.uow)
-        routers.insert(1, api_dev.router)
-    app = Registry.build(repo, uow, clock, settings, signing_key, thresholds_of(settings)).serve(kit.asgi(routers))
-    return machine.serve(app) if machine else app
+        clock = DevelopmentClock(clock)
+        machine = api_dev.TimeMachine(kit.db, clock, kit.uow)
+        kit.on_startup(machine.restore)
+    app = kit.asgi([api_public.router, *([api_dev.router] if machine else []), api_publicity.router,
+                    api_objections.router, api_lifecycle.router, api_exports.router])
+    app.state.deps = Deps.build(repo, uow, clock, settings, signing_key, thresholds_of(settings))
+    app.state.time_machine = machine
+    return app

@@ -36,6 +36,41 @@ class Candidacy(BaseModel):
     candidate: bool
 
 
+class RegistryPort(Protocol):
+    """The registry's records in its own words, as the use cases and handlers see them; `Store` stays beneath."""
+
+    cache: ReadCache
+
+    async def record_candidacy(self, application_id: str, candidacy: Candidacy, session: Session = None) -> None: ...
+    async def keep_profile(self, profile: Profile, session: Session = None) -> None: ...
+    async def record_decision(self, decision: DecisionRecord, session: Session = None) -> None: ...
+    async def decisions_of_round(self, round_id: str) -> list[DecisionRecord]: ...
+    async def decision_of(self, application_id: str, session: Session = None) -> DecisionRecord | None: ...
+    async def profiles_of_round(self, round_id: str) -> dict[str, Profile]: ...
+    async def profile_of(self, application_id: str, session: Session = None) -> Profile | None: ...
+    async def publicity_of(self, round_id: str, session: Session = None) -> Publicity | None: ...
+    async def open_publicity(self, publicity: Publicity, session: Session) -> bool: ...
+    async def save_publicity(self, publicity: Publicity, session: Session = None) -> None: ...
+    async def holiday_schedules(self) -> list[HolidaySchedule]: ...
+    async def holiday_schedule(self, year: int) -> HolidaySchedule | None: ...
+    async def enter_holiday_schedule(self, schedule: HolidaySchedule, session: Session) -> None: ...
+    async def objections_of_round(self, round_id: str) -> list[Objection]: ...
+    async def pending_objections_by(self, round_id: str, objector: str) -> list[Objection]: ...
+    async def objection(self, objection_id: str, session: Session = None) -> Objection | None: ...
+    async def save_objection(self, objection: Objection, session: Session = None) -> None: ...
+    async def entry(self, platform_id: str, session: Session = None) -> Entry | None: ...
+    async def save_entry(self, entry: Entry, session: Session = None) -> None: ...
+    async def all_entries(self) -> list[Entry]: ...
+    async def entry_by_certificate(self, certificate_no: str) -> Entry | None: ...
+    async def latest_cultivation_of(self, credit_code: str) -> Entry | None: ...
+    async def claim_certificate_numbers(self, year: int, count: int, session: Session = None) -> range: ...
+    async def platforms_page(self, filters: Filters, offset: int, limit: int) -> tuple[int, list[Entry]]: ...
+    async def statistics(self) -> dict[str, int]: ...
+    async def file_report(self, report: AnnualReport, session: Session = None) -> None: ...
+    async def reports_of(self, platform_id: str) -> list[AnnualReport]: ...
+    async def reports_in(self, year: int) -> list[AnnualReport]: ...
+
+
 class Sequences(Protocol):
     async def claim(self, name: str, count: int, session: Session = None) -> int:
         """Reserve the next ``count`` numbers of the named sequence (in the caller's transaction); the first."""
@@ -93,7 +128,9 @@ def _candidacy_counts(candidacy: Candidacy) -> Counter[str]:
 
 
 class RegistryRepository:
-    """The stores the registry keeps; `mongo` and `memory` build the two adapters."""
+    """The registry's port over one `Store` per record type: `mongo` builds the database adapter and `memory`
+    the in-memory fake (the replay projects into it). The stores are the adapter's own: replay and the
+    statistics backfill read them whole."""
 
     sequences: Sequences
     listing: Listing
@@ -117,7 +154,14 @@ class RegistryRepository:
         # by year; entered by the province, not projected from events: a replay neither rebuilds nor compares it
         self.holidays: Store[HolidaySchedule] = make("holiday_schedules", HolidaySchedule)
 
-    # The registry's port, in its own words; the stores above are the adapter underneath it.
+    async def record_candidacy(self, application_id: str, candidacy: Candidacy, session: Session = None) -> None:
+        await self.pipeline.put(application_id, candidacy, session)
+
+    async def keep_profile(self, profile: Profile, session: Session = None) -> None:
+        await self.profiles.put(profile.application_id, profile, session)
+
+    async def record_decision(self, decision: DecisionRecord, session: Session = None) -> None:
+        await self.decisions.put(decision.application_id, decision, session)
 
     async def publicity_of(self, round_id: str, session: Session = None) -> Publicity | None:
         return await self.publicity.get(round_id, session)
@@ -126,7 +170,7 @@ class RegistryRepository:
         """Store a round's new publicity; False when the round has one already."""
         return await self.publicity.add(publicity.round_id, publicity, session)
 
-    async def save_publicity(self, publicity: Publicity, session: Session) -> None:
+    async def save_publicity(self, publicity: Publicity, session: Session = None) -> None:
         await self.publicity.put(publicity.round_id, publicity, session)
 
     async def decisions_of_round(self, round_id: str) -> list[DecisionRecord]:
@@ -159,13 +203,13 @@ class RegistryRepository:
     async def objection(self, objection_id: str, session: Session = None) -> Objection | None:
         return await self.objections.get(objection_id, session)
 
-    async def save_objection(self, objection: Objection, session: Session) -> None:
+    async def save_objection(self, objection: Objection, session: Session = None) -> None:
         await self.objections.put(objection.id, objection, session)
 
     async def entry(self, platform_id: str, session: Session = None) -> Entry | None:
         return await self.entries.get(platform_id, session)
 
-    async def save_entry(self, entry: Entry, session: Session) -> None:
+    async def save_entry(self, entry: Entry, session: Session = None) -> None:
         await self.entries.put(entry.id, entry, session)
 
     async def all_entries(self) -> list[Entry]:
@@ -181,11 +225,17 @@ class RegistryRepository:
                       if e.status is Status.CULTIVATION]
         return max(cultivated, key=lambda e: e.listed_on, default=None)
 
-    async def claim_certificate_numbers(self, year: int, count: int, session: Session) -> range:
+    async def claim_certificate_numbers(self, year: int, count: int, session: Session = None) -> range:
         first = await self.sequences.claim(certificate_sequence(year), count, session)
         return range(first, first + count)
 
-    async def file_report(self, report: AnnualReport, session: Session) -> None:
+    async def platforms_page(self, filters: Filters, offset: int, limit: int) -> tuple[int, list[Entry]]:
+        return await self.listing.page(filters, offset, limit)
+
+    async def statistics(self) -> dict[str, int]:
+        return await self.tallies.counts()
+
+    async def file_report(self, report: AnnualReport, session: Session = None) -> None:
         await self.reports.put(f"{report.platform_id}/{report.year}", report, session)
 
     async def reports_of(self, platform_id: str) -> list[AnnualReport]:

@@ -22,51 +22,51 @@ from zhongshi_runtime.errors import NotFound
 from zhongshi_runtime.outbox import Outcome, Session
 
 from zhongshi_registry import entries as lifecycle
-from zhongshi_registry.deps import Registry
 from zhongshi_registry.entries import STATUS_LABELS, AnnualReport, Entry, Standing
+from zhongshi_registry.use_cases import Deps
 
 Step = Callable[[Entry, datetime], tuple[Entry, Event]]
 
 
-async def entry_of(reg: Registry, platform_id: str, session: Session = None) -> Entry:
-    found = await reg.repo.entry(platform_id, session)
+async def entry_of(deps: Deps, platform_id: str, session: Session = None) -> Entry:
+    found = await deps.repo.entry(platform_id, session)
     if found is None:
         raise NotFound(f"登记簿中没有 {platform_id}")
     return found
 
 
-async def file_report(reg: Registry, entry: Entry, report: AnnualReport, audit: Audit) -> AnnualReport:
+async def file_report(deps: Deps, entry: Entry, report: AnnualReport, audit: Audit) -> AnnualReport:
     """Keep the year's report of an accredited platform, with the thresholds it falls short of."""
     lifecycle.check_accredited(entry)
     if report.year > shanghai_date(report.filed_at).year:
         raise RequestValidationError([{"loc": ("body", "year"), "msg": f"{report.year} 年尚未开始",
                                        "type": "value_error"}])
-    filed = report.model_copy(update={"shortfalls": lifecycle.shortfalls(report, reg.thresholds)})
+    filed = report.model_copy(update={"shortfalls": lifecycle.shortfalls(report, deps.thresholds)})
 
     async def work(session: Session) -> Outcome[AnnualReport]:
-        await reg.repo.file_report(filed, session)
+        await deps.repo.file_report(filed, session)
         return Outcome(filed, [AnnualReportFiled(application_id=entry.application_id, round_id=entry.round_id,
                                                  **filed.model_dump(exclude={"platform_id"}),
                                                  platform_id=filed.platform_id)])
 
     audit.application_ids, audit.round_id = [entry.application_id], entry.round_id
     audit.outcome = f"{filed.year}年度；未达标：{'；'.join(filed.shortfalls) or '无'}"
-    return await reg.uow.run(work, audit=audit)
+    return await deps.uow.run(work, audit=audit)
 
 
-async def change(reg: Registry, platform_id: str, step: Step, audit: Audit) -> Entry:
+async def change(deps: Deps, platform_id: str, step: Step, audit: Audit) -> Entry:
     """Apply a province action to the entry as stored, with its event, in one transaction."""
-    now = reg.clock()
+    now = deps.clock()
 
     async def work(session: Session) -> Outcome[Entry]:
-        entry = await entry_of(reg, platform_id, session)
+        entry = await entry_of(deps, platform_id, session)
         changed, event = step(entry, now)
-        await reg.repo.save_entry(changed, session)
+        await deps.repo.save_entry(changed, session)
         audit.application_ids, audit.round_id = [entry.application_id], entry.round_id
         audit.outcome = audit.outcome or STATUS_LABELS[changed.status]
         return Outcome(changed, [event])
 
-    return await reg.uow.run(work, audit=audit)
+    return await deps.uow.run(work, audit=audit)
 
 
 def evaluation(year: int, standing: Standing, reason: str, rectify_by: date | None) -> Step:
