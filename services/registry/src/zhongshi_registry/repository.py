@@ -1,5 +1,5 @@
-"""The registry's storage: one small document-store port per record type, a MongoDB adapter and an in-memory
-fake that pass the same contract test."""
+"""The registry's storage: its port (`RegistryPort`, domain-named methods) and the adapter behind it, one
+`Store` per record type in MongoDB or in memory; both pass the same contract test."""
 
 from __future__ import annotations
 
@@ -128,9 +128,7 @@ def _candidacy_counts(candidacy: Candidacy) -> Counter[str]:
 
 
 class RegistryRepository:
-    """The registry's port over one `Store` per record type: `mongo` builds the database adapter and `memory`
-    the in-memory fake (the replay projects into it). The stores are the adapter's own: replay and the
-    statistics backfill read them whole."""
+    """The port over one `Store` per record type: `mongo` the database adapter, `memory` the fake replay fills."""
 
     sequences: Sequences
     listing: Listing

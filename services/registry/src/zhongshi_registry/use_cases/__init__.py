@@ -21,8 +21,7 @@ HOUR = 3600.0
 
 @dataclass(frozen=True)
 class Deps:
-    """What the use cases need: the registry's port, unit of work, clock and settings, its certificate key, and
-    the limits its public routes keep."""
+    """What the use cases need: the port, unit of work, clock, settings, certificate key and filing limits."""
 
     repo: RegistryPort
     uow: UnitOfWork
