@@ -17,7 +17,7 @@ from zhongshi_contracts.registry import (
 from zhongshi_contracts.review import Decision
 from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.clock import shanghai_date
-from zhongshi_runtime.errors import NotFound, Refusal
+from zhongshi_runtime.errors import NotFound
 from zhongshi_runtime.outbox import Outcome, Session
 
 from zhongshi_registry import domain
@@ -59,7 +59,7 @@ async def open_publicity(deps: Deps, round_id: str, working_days: int | None, au
 async def enter_calendar(deps: Deps, schedule: HolidaySchedule, audit: Audit) -> HolidaySchedule:
     """Keep a year's holidays as the province entered them, for a year the installed calendar lacks."""
     if library_covers(schedule.year):
-        raise Refusal(f"{INSTALLED} 已包含 {schedule.year} 年节假日安排，以其为准")
+        raise Refused(f"{INSTALLED} 已包含 {schedule.year} 年节假日安排，以其为准")
 
     async def work(session: Session) -> Outcome[HolidaySchedule]:
         await deps.repo.enter_holiday_schedule(schedule, session)
