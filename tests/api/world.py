@@ -185,9 +185,9 @@ class World:
                               ends_on=self.today + timedelta(days=14), opened_at=now, items=[item])
         objection = Objection(id=f"OBJ-{self.uid}", round_id=round_id, application_id=self.ids["r1"], name="张三",
                               contact="13800000000", grounds="该平台的中试线尚未建成投运。", filed_at=now)
-        await repo.entries.put(entry.id, entry)
-        await repo.publicity.put(round_id, publicity)
-        await repo.objections.put(objection.id, objection)
+        await repo.save_entry(entry)
+        await repo.save_publicity(publicity)
+        await repo.save_objection(objection)
         await client.close()
         self.ids.update(platform=entry.id, certificate=entry.certificate_no or "", objection=objection.id)
 

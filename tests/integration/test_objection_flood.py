@@ -51,7 +51,7 @@ async def open_publicity(stack: Stack, round_id: str, today: date) -> None:
                          city_code="420100", region_code="420111", decision=Decision.ACCREDIT)
     publicity = Publicity(round_id=round_id, working_days=5, starts_on=today - timedelta(days=1),
                           ends_on=today + timedelta(days=14), opened_at=datetime.now(UTC), items=[item])
-    await RegistryRepository.mongo(client[DEFAULTS.database]).publicity.put(round_id, publicity)
+    await RegistryRepository.mongo(client[DEFAULTS.database]).save_publicity(publicity)
     await client.close()
 
 

@@ -16,7 +16,6 @@ from urllib.parse import quote
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from fastapi import FastAPI
 from openpyxl import load_workbook
 from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.review import Decision
@@ -25,8 +24,9 @@ from zhongshi_registry.certificates import Signer
 from zhongshi_registry.entries import Thresholds
 from zhongshi_registry.repository import RegistryRepository
 from zhongshi_registry.settings import RegistrySettings
+from zhongshi_registry.use_cases import Deps
 from zhongshi_runtime.auth import Role
-from zhongshi_runtime.testing import InMemoryUnitOfWork, file_authenticator
+from zhongshi_runtime.testing import InMemoryUnitOfWork, api_app
 
 from .registry_fixtures import Client, Clock, decision_of, profile_of
 
@@ -39,17 +39,13 @@ async def client(tmp_path: Path, make_dossier: Callable[..., Dossier]) -> AsyncI
     repo, uow, clock = RegistryRepository.memory(), InMemoryUnitOfWork(), Clock(FRIDAY)
     signers = [Signer(Ed25519PrivateKey.generate())]  # a test rotates the key by appending its successor
     settings = RegistrySettings(certificate_formats={"R2": "HB-PILOT-{year}-{seq:03d}"})
-    app = FastAPI()
-    app.state.authenticator = file_authenticator(tmp_path)
-    app.include_router(api_public.router(repo, lambda: signers[-1], clock))
-    app.include_router(api_publicity.router(repo, uow, clock, settings))
-    app.include_router(api_objections.router(repo, uow, clock, settings))
-    app.include_router(api_lifecycle.router(repo, uow, clock, Thresholds()))
-    app.include_router(api_exports.router(repo))
+    app = api_app(tmp_path, *(m.router for m in (api_public, api_publicity, api_objections, api_lifecycle,
+                                                 api_exports)))
+    app.state.deps = Deps.build(repo, uow, clock, settings, lambda: signers[-1], Thresholds())
     for i, kind in enumerate((Decision.ACCREDIT, Decision.ACCREDIT, Decision.CULTIVATE, Decision.DECLINE)):
         dossier = make_dossier(i)
-        await repo.decisions.put(f"A{i}", decision_of(dossier, f"A{i}", kind, i + 1))
-        await repo.profiles.put(f"A{i}", profile_of(dossier, f"A{i}"))
+        await repo.record_decision(decision_of(dossier, f"A{i}", kind, i + 1))
+        await repo.keep_profile(profile_of(dossier, f"A{i}"))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         c = Client(tmp_path, http, repo, uow, clock)
         c.signers = signers  # type: ignore[attr-defined]

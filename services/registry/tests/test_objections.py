@@ -11,15 +11,17 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.review import Decision
 from zhongshi_registry import api_objections, api_publicity
+from zhongshi_registry.certificates import Signer
+from zhongshi_registry.entries import Thresholds
 from zhongshi_registry.repository import RegistryRepository
 from zhongshi_registry.settings import RegistrySettings
+from zhongshi_registry.use_cases import Deps
 from zhongshi_runtime import contact_proof
 from zhongshi_runtime.auth import Role
-from zhongshi_runtime.testing import InMemoryUnitOfWork, file_authenticator
+from zhongshi_runtime.testing import InMemoryUnitOfWork, api_app
 
 from .registry_fixtures import Client, Clock, decision_of, profile_of
 
@@ -36,19 +38,21 @@ async def client(tmp_path: Path, make_dossier: Callable[..., Dossier]) -> AsyncI
     settings = RegistrySettings(objections_per_client_hour=8, objections_per_round_hour=6,
                                 objections_pending_per_objector=2,
                                 contact_proof_public_key_file=str(tmp_path / "proof.pub"))
-    app = FastAPI()
-    app.state.authenticator = file_authenticator(tmp_path)
-    app.include_router(api_publicity.router(repo, uow, clock, settings))
-    app.include_router(api_objections.router(repo, uow, clock, settings))
+    app = api_app(tmp_path, api_publicity.router, api_objections.router)
+    app.state.deps = Deps.build(repo, uow, clock, settings, unsigned, Thresholds())
     for i in range(3):
         dossier = make_dossier(i)
-        await repo.decisions.put(f"A{i}", decision_of(dossier, f"A{i}", Decision.ACCREDIT, i + 1))
-        await repo.profiles.put(f"A{i}", profile_of(dossier, f"A{i}"))
+        await repo.record_decision(decision_of(dossier, f"A{i}", Decision.ACCREDIT, i + 1))
+        await repo.keep_profile(profile_of(dossier, f"A{i}"))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         c = Client(tmp_path, http, repo, uow, clock)
         assert (await c.province("POST", "/api/v1/rounds/R1/publicity", json={})).status_code == 200
         clock.now = OPEN
         yield c
+
+
+def unsigned() -> Signer:
+    raise AssertionError("objections sign no certificate")
 
 
 def proof(keys: Path, contact: str, key_file: str = "proof.pem", ttl: timedelta = timedelta(minutes=30)) -> str:

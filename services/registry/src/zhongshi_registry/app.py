@@ -31,6 +31,7 @@ from zhongshi_registry.entries import Thresholds
 from zhongshi_registry.metrics import RegistryMetrics
 from zhongshi_registry.repository import RegistryRepository, ensure_indexes, ensure_statistics
 from zhongshi_registry.settings import RegistrySettings
+from zhongshi_registry.use_cases import Deps
 
 PRODUCES = (PublicityOpened, PublicityObjectionFiled, ObjectionResolved, PublicityClosed, PlatformAccredited,
             PlatformCultivationListed, AnnualReportFiled, PlatformStandingConfirmed, PlatformWarned, PlatformRevoked,
@@ -69,16 +70,13 @@ def create_app(settings: RegistrySettings | None = None, clock: Clock = utc_now,
     handlers.register(kit.consumers, uow, repo)
     progress = RegistryMetrics(kit.metrics.registry)
     kit.every(15, lambda: progress.refresh(repo))
-    routers = []
+    machine = None
     if settings.environment == "development":
-        clock = dev_clock = DevelopmentClock(clock)
-        kit.on_startup(lambda: api_dev.restore(kit.db, dev_clock))
-        routers.append(api_dev.router(kit.db, dev_clock, kit.uow))
-    return kit.asgi([
-        api_public.router(repo, signing_key, clock, settings.public_base_url, settings.public_max_age_s),
-        *routers,
-        api_publicity.router(repo, uow, clock, settings),
-        api_objections.router(repo, uow, clock, settings),
-        api_lifecycle.router(repo, uow, clock, thresholds_of(settings)),
-        api_exports.router(repo),
-    ])
+        clock = DevelopmentClock(clock)
+        machine = api_dev.TimeMachine(kit.db, clock, kit.uow)
+        kit.on_startup(machine.restore)
+    app = kit.asgi([api_public.router, *([api_dev.router] if machine else []), api_publicity.router,
+                    api_objections.router, api_lifecycle.router, api_exports.router])
+    app.state.deps = Deps.build(repo, uow, clock, settings, signing_key, thresholds_of(settings))
+    app.state.time_machine = machine
+    return app

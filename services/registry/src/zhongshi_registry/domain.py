@@ -11,12 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from zhongshi_contracts.reference import Cluster, PlatformType, ServiceKind
 from zhongshi_contracts.registry import FinalDecision, PublicityItem
 from zhongshi_contracts.review import Decision
+from zhongshi_runtime.errors import Refusal
 
 from zhongshi_registry import workdays
 
 
-class Refused(Exception):
-    """A business rule refuses the request; the message is for the caller, in Chinese."""
+class Refused(Refusal):
+    """A business rule refuses the request (409); the message is for the caller, in Chinese."""
 
 
 class _Record(BaseModel):
@@ -151,3 +152,8 @@ def outcome(publicity: Publicity, objections: list[Objection]) -> list[FinalDeci
 def certificate_number(fmt: str, year: int, sequence: int) -> str:
     """e.g. ``鄂中试〔{year}〕{seq:03d}号`` → 鄂中试〔2026〕001号."""
     return fmt.format(year=year, seq=sequence)
+
+
+def certificate_sequence(year: int) -> str:
+    """Certificate numbers run in one sequence per accreditation year, across rounds."""
+    return f"certificate/{year}"

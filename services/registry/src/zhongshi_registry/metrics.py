@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry, Gauge
 from zhongshi_contracts.reference import CLUSTERS, PLATFORM_TYPE_LABELS, hubei_cities
 
 from zhongshi_registry.entries import Entry, Status
-from zhongshi_registry.repository import RegistryRepository
+from zhongshi_registry.repository import RegistryPort
 from zhongshi_registry.statistics import TARGET_NATIONAL, TARGET_PROVINCIAL, Counts, recount
 
 
@@ -74,6 +74,6 @@ class RegistryMetrics:
         for kind, label in PLATFORM_TYPE_LABELS.items():
             self.by_type.labels(kind.value, label).set(now.by_type[kind.value])
 
-    async def refresh(self, repo: RegistryRepository) -> None:
+    async def refresh(self, repo: RegistryPort) -> None:
         """Read the statistics projection (one document; the service runs this periodically)."""
-        self.show(progress_of(await repo.tallies.counts()))
+        self.show(progress_of(await repo.statistics()))

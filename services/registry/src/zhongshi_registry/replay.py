@@ -33,7 +33,6 @@ from zhongshi_runtime.replay import read_log
 from zhongshi_runtime.store import MemoryStore
 
 from zhongshi_registry import entries as lifecycle
-from zhongshi_registry.api_publicity import certificate_sequence
 from zhongshi_registry.domain import Objection, ObjectionStatus, Publicity, Refused
 from zhongshi_registry.entries import AnnualReport, Entry, HistoryItem, Standing, Status
 from zhongshi_registry.facts import ForwardedFacts
@@ -73,37 +72,37 @@ class Projector:
         self.applied[event.topic.name] += 1
 
     async def _screened(self, e: ApplicationScreened) -> None:
-        await self.repo.pipeline.put(e.application_id, candidacy_of(e))
+        await self.repo.record_candidacy(e.application_id, candidacy_of(e))
 
     async def _forwarded(self, e: ForwardedFacts) -> None:
-        await self.repo.profiles.put(e.application_id, profile_of(e))
+        await self.repo.keep_profile(profile_of(e))
 
     async def _decided(self, e: ReviewDecided) -> None:
-        await self.repo.decisions.put(e.application_id, decision_of(e))
+        await self.repo.record_decision(decision_of(e))
 
     async def _opened(self, e: PublicityOpened) -> None:
-        await self.repo.publicity.put(e.round_id, Publicity(
+        await self.repo.save_publicity(Publicity(
             round_id=e.round_id, working_days=e.working_days, starts_on=e.starts_on, ends_on=e.ends_on,
             opened_at=e.opened_at, items=e.items))
 
     async def _objected(self, e: PublicityObjectionFiled) -> None:
-        await self.repo.objections.put(e.objection_id, Objection(
+        await self.repo.save_objection(Objection(
             id=e.objection_id, round_id=e.round_id, application_id=e.objected_application_id or "",
             name="", contact="", grounds="", filed_at=e.filed_at))
 
     async def _resolved(self, e: ObjectionResolved) -> None:
-        found = await self.repo.objections.get(e.objection_id)
+        found = await self.repo.objection(e.objection_id)
         if found is None:
             raise Refused(f"异议 {e.objection_id} 的提出事件缺失")
         status = ObjectionStatus.UPHELD if e.upheld else ObjectionStatus.DISMISSED
-        await self.repo.objections.put(e.objection_id, found.model_copy(update={
+        await self.repo.save_objection(found.model_copy(update={
             "status": status, "reason": e.reason, "resolved_at": e.resolved_at, "contact": e.reply_to}))
 
     async def _closed(self, e: PublicityClosed) -> None:
-        publicity = await self.repo.publicity.get(e.round_id)
+        publicity = await self.repo.publicity_of(e.round_id)
         if publicity is None:
             raise Refused(f"批次 {e.round_id} 的公示开始事件缺失")
-        await self.repo.publicity.put(e.round_id, publicity.model_copy(update={"closed_at": e.closed_at}))
+        await self.repo.save_publicity(publicity.model_copy(update={"closed_at": e.closed_at}))
 
     async def _listed(self, e: PlatformListed) -> None:
         accredited = isinstance(e, PlatformAccredited)
@@ -119,23 +118,23 @@ class Projector:
             accredited_on=e.accredited_on if isinstance(e, PlatformAccredited) else None,
             history=[HistoryItem(at=e.listed_at, action="accredited" if accredited else "cultivation_listed",
                                  note=e.certificate_no if isinstance(e, PlatformAccredited) else "")])
-        await self.repo.entries.put(entry.id, entry)
+        await self.repo.save_entry(entry)
         if isinstance(e, PlatformAccredited):
-            await self.repo.sequences.claim(certificate_sequence(e.accredited_on.year), 1)
-            previous = await self.repo.entries.get(e.previous_entry_id) if e.previous_entry_id else None
+            await self.repo.claim_certificate_numbers(e.accredited_on.year, 1)
+            previous = await self.repo.entry(e.previous_entry_id) if e.previous_entry_id else None
             if previous is not None:
-                await self.repo.entries.put(previous.id, previous.noted(
+                await self.repo.save_entry(previous.noted(
                     e.listed_at, "accredited_later", entry.id, status=Status.UPGRADED, next_entry_id=entry.id))
 
     async def _reported(self, e: AnnualReportFiled) -> None:
         report = AnnualReport.model_validate(e.model_dump(exclude={"application_id", "round_id"}))
-        await self.repo.reports.put(f"{e.platform_id}/{e.year}", report)
+        await self.repo.file_report(report)
 
     async def _change(self, platform_id: str, step: Callable[[Entry], Entry]) -> None:
-        entry = await self.repo.entries.get(platform_id)
+        entry = await self.repo.entry(platform_id)
         if entry is None:
             raise Refused(f"登记簿中没有 {platform_id}（登记事件缺失）")
-        await self.repo.entries.put(platform_id, step(entry))
+        await self.repo.save_entry(step(entry))
 
     async def _confirmed(self, e: PlatformStandingConfirmed) -> None:
         await self._change(e.platform_id, lambda entry: lifecycle.evaluate(

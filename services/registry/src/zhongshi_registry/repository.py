@@ -1,5 +1,5 @@
-"""The registry's storage: one small document-store port per record type, a MongoDB adapter and an in-memory
-fake that pass the same contract test."""
+"""The registry's storage: its port (`RegistryPort`, domain-named methods) and the adapter behind it, one
+`Store` per record type in MongoDB or in memory; both pass the same contract test."""
 
 from __future__ import annotations
 
@@ -13,8 +13,15 @@ from zhongshi_runtime.outbox import Session
 from zhongshi_runtime.store import MemoryStore, MongoStore, Store
 
 from zhongshi_registry.cache import ReadCache
-from zhongshi_registry.domain import DecisionRecord, Objection, Profile, Publicity
-from zhongshi_registry.entries import AnnualReport, Entry
+from zhongshi_registry.domain import (
+    DecisionRecord,
+    Objection,
+    ObjectionStatus,
+    Profile,
+    Publicity,
+    certificate_sequence,
+)
+from zhongshi_registry.entries import AnnualReport, Entry, Status
 from zhongshi_registry.projection import CountedStore, MemoryTallies, MongoTallies, Tallies
 from zhongshi_registry.public import Filters
 from zhongshi_registry.statistics import of_candidacy, of_entry, recount
@@ -27,6 +34,41 @@ class Candidacy(BaseModel):
     round_id: str
     city_code: str
     candidate: bool
+
+
+class RegistryPort(Protocol):
+    """The registry's records in its own words, as the use cases and handlers see them; `Store` stays beneath."""
+
+    cache: ReadCache
+
+    async def record_candidacy(self, application_id: str, candidacy: Candidacy, session: Session = None) -> None: ...
+    async def keep_profile(self, profile: Profile, session: Session = None) -> None: ...
+    async def record_decision(self, decision: DecisionRecord, session: Session = None) -> None: ...
+    async def decisions_of_round(self, round_id: str) -> list[DecisionRecord]: ...
+    async def decision_of(self, application_id: str, session: Session = None) -> DecisionRecord | None: ...
+    async def profiles_of_round(self, round_id: str) -> dict[str, Profile]: ...
+    async def profile_of(self, application_id: str, session: Session = None) -> Profile | None: ...
+    async def publicity_of(self, round_id: str, session: Session = None) -> Publicity | None: ...
+    async def open_publicity(self, publicity: Publicity, session: Session) -> bool: ...
+    async def save_publicity(self, publicity: Publicity, session: Session = None) -> None: ...
+    async def holiday_schedules(self) -> list[HolidaySchedule]: ...
+    async def holiday_schedule(self, year: int) -> HolidaySchedule | None: ...
+    async def enter_holiday_schedule(self, schedule: HolidaySchedule, session: Session) -> None: ...
+    async def objections_of_round(self, round_id: str) -> list[Objection]: ...
+    async def pending_objections_by(self, round_id: str, objector: str) -> list[Objection]: ...
+    async def objection(self, objection_id: str, session: Session = None) -> Objection | None: ...
+    async def save_objection(self, objection: Objection, session: Session = None) -> None: ...
+    async def entry(self, platform_id: str, session: Session = None) -> Entry | None: ...
+    async def save_entry(self, entry: Entry, session: Session = None) -> None: ...
+    async def all_entries(self) -> list[Entry]: ...
+    async def entry_by_certificate(self, certificate_no: str) -> Entry | None: ...
+    async def latest_cultivation_of(self, credit_code: str) -> Entry | None: ...
+    async def claim_certificate_numbers(self, year: int, count: int, session: Session = None) -> range: ...
+    async def platforms_page(self, filters: Filters, offset: int, limit: int) -> tuple[int, list[Entry]]: ...
+    async def statistics(self) -> dict[str, int]: ...
+    async def file_report(self, report: AnnualReport, session: Session = None) -> None: ...
+    async def reports_of(self, platform_id: str) -> list[AnnualReport]: ...
+    async def reports_in(self, year: int) -> list[AnnualReport]: ...
 
 
 class Sequences(Protocol):
@@ -86,7 +128,7 @@ def _candidacy_counts(candidacy: Candidacy) -> Counter[str]:
 
 
 class RegistryRepository:
-    """The stores the registry keeps; `mongo` and `memory` build the two adapters."""
+    """The port over one `Store` per record type: `mongo` the database adapter, `memory` the fake replay fills."""
 
     sequences: Sequences
     listing: Listing
@@ -109,6 +151,96 @@ class RegistryRepository:
         self.reports: Store[AnnualReport] = store("annual_reports", AnnualReport)
         # by year; entered by the province, not projected from events: a replay neither rebuilds nor compares it
         self.holidays: Store[HolidaySchedule] = make("holiday_schedules", HolidaySchedule)
+
+    async def record_candidacy(self, application_id: str, candidacy: Candidacy, session: Session = None) -> None:
+        await self.pipeline.put(application_id, candidacy, session)
+
+    async def keep_profile(self, profile: Profile, session: Session = None) -> None:
+        await self.profiles.put(profile.application_id, profile, session)
+
+    async def record_decision(self, decision: DecisionRecord, session: Session = None) -> None:
+        await self.decisions.put(decision.application_id, decision, session)
+
+    async def publicity_of(self, round_id: str, session: Session = None) -> Publicity | None:
+        return await self.publicity.get(round_id, session)
+
+    async def open_publicity(self, publicity: Publicity, session: Session) -> bool:
+        """Store a round's new publicity; False when the round has one already."""
+        return await self.publicity.add(publicity.round_id, publicity, session)
+
+    async def save_publicity(self, publicity: Publicity, session: Session = None) -> None:
+        await self.publicity.put(publicity.round_id, publicity, session)
+
+    async def decisions_of_round(self, round_id: str) -> list[DecisionRecord]:
+        return await self.decisions.find(round_id=round_id)
+
+    async def decision_of(self, application_id: str, session: Session = None) -> DecisionRecord | None:
+        return await self.decisions.get(application_id, session)
+
+    async def profiles_of_round(self, round_id: str) -> dict[str, Profile]:
+        return {p.application_id: p for p in await self.profiles.find(round_id=round_id)}
+
+    async def profile_of(self, application_id: str, session: Session = None) -> Profile | None:
+        return await self.profiles.get(application_id, session)
+
+    async def holiday_schedules(self) -> list[HolidaySchedule]:
+        return await self.holidays.find()
+
+    async def holiday_schedule(self, year: int) -> HolidaySchedule | None:
+        return await self.holidays.get(str(year))
+
+    async def enter_holiday_schedule(self, schedule: HolidaySchedule, session: Session) -> None:
+        await self.holidays.put(str(schedule.year), schedule, session)
+
+    async def objections_of_round(self, round_id: str) -> list[Objection]:
+        return await self.objections.find(round_id=round_id)
+
+    async def pending_objections_by(self, round_id: str, objector: str) -> list[Objection]:
+        return await self.objections.find(round_id=round_id, objector=objector, status=ObjectionStatus.PENDING)
+
+    async def objection(self, objection_id: str, session: Session = None) -> Objection | None:
+        return await self.objections.get(objection_id, session)
+
+    async def save_objection(self, objection: Objection, session: Session = None) -> None:
+        await self.objections.put(objection.id, objection, session)
+
+    async def entry(self, platform_id: str, session: Session = None) -> Entry | None:
+        return await self.entries.get(platform_id, session)
+
+    async def save_entry(self, entry: Entry, session: Session = None) -> None:
+        await self.entries.put(entry.id, entry, session)
+
+    async def all_entries(self) -> list[Entry]:
+        return await self.entries.find()
+
+    async def entry_by_certificate(self, certificate_no: str) -> Entry | None:
+        found = await self.entries.find(certificate_no=certificate_no)
+        return found[0] if found else None
+
+    async def latest_cultivation_of(self, credit_code: str) -> Entry | None:
+        """The applicant's most recently listed cultivation object, which an accreditation upgrades."""
+        cultivated = [e for e in await self.entries.find(applicant_credit_code=credit_code)
+                      if e.status is Status.CULTIVATION]
+        return max(cultivated, key=lambda e: e.listed_on, default=None)
+
+    async def claim_certificate_numbers(self, year: int, count: int, session: Session = None) -> range:
+        first = await self.sequences.claim(certificate_sequence(year), count, session)
+        return range(first, first + count)
+
+    async def platforms_page(self, filters: Filters, offset: int, limit: int) -> tuple[int, list[Entry]]:
+        return await self.listing.page(filters, offset, limit)
+
+    async def statistics(self) -> dict[str, int]:
+        return await self.tallies.counts()
+
+    async def file_report(self, report: AnnualReport, session: Session = None) -> None:
+        await self.reports.put(f"{report.platform_id}/{report.year}", report, session)
+
+    async def reports_of(self, platform_id: str) -> list[AnnualReport]:
+        return await self.reports.find(platform_id=platform_id)
+
+    async def reports_in(self, year: int) -> list[AnnualReport]:
+        return await self.reports.find(year=year)
 
     @classmethod
     def mongo(cls, db: AsyncDatabase[Any]) -> RegistryRepository:

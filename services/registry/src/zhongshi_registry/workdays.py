@@ -15,12 +15,13 @@ from typing import Self
 import chinese_calendar
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from zhongshi_contracts.inputs import CalendarDate
+from zhongshi_runtime.errors import Refusal
 
 WEEKEND = (5, 6)
 INSTALLED = f"chinesecalendar {chinese_calendar.__version__}"  # the installed schedules, as officials are told
 
 
-class CalendarNotCovered(Exception):
+class CalendarNotCovered(Refusal):
     """The holiday schedule of ``year`` is neither in the installed calendar data nor entered."""
 
     def __init__(self, year: int) -> None:
