@@ -21,7 +21,7 @@ from zhongshi_runtime.outbox import UnitOfWork
 
 from zhongshi_registry.domain import DecisionRecord, Profile
 from zhongshi_registry.facts import ForwardedFacts
-from zhongshi_registry.repository import Candidacy, RegistryRepository
+from zhongshi_registry.repository import Candidacy, RegistryPort
 
 
 def profile_of(event: ApplicationForwarded | ForwardedFacts) -> Profile:
@@ -45,7 +45,7 @@ ENTRY_EVENTS: tuple[type[Event], ...] = (PlatformAccredited, PlatformCultivation
                                          PlatformWarned, PlatformRevoked, NationalRecommended)
 
 
-def register(consumers: Consumers, uow: UnitOfWork, repo: RegistryRepository) -> None:
+def register(consumers: Consumers, uow: UnitOfWork, repo: RegistryPort) -> None:
     """The registry's handlers; ``uow`` drops the read cache after each (see `cache.Invalidating`)."""
 
     async def on_entry_changed(event: Event, meta: CloudEvent) -> None:
@@ -60,15 +60,15 @@ def register(consumers: Consumers, uow: UnitOfWork, repo: RegistryRepository) ->
 
     @on(ApplicationScreened)
     async def on_screened(event: ApplicationScreened, uow: EventUnit) -> list[Event]:
-        await repo.pipeline.put(event.application_id, candidacy_of(event), uow.session)
+        await repo.record_candidacy(event.application_id, candidacy_of(event), uow.session)
         return []
 
     @on(ApplicationForwarded)
     async def on_forwarded(event: ApplicationForwarded, uow: EventUnit) -> list[Event]:
-        await repo.profiles.put(event.application_id, profile_of(event), uow.session)
+        await repo.keep_profile(profile_of(event), uow.session)
         return []
 
     @on(ReviewDecided)
     async def on_decided(event: ReviewDecided, uow: EventUnit) -> list[Event]:
-        await repo.decisions.put(event.application_id, decision_of(event), uow.session)
+        await repo.record_decision(decision_of(event), uow.session)
         return []

@@ -37,11 +37,11 @@ def with_note(candidate: Candidate, note: CandidateNote | None) -> Candidate:
 
 async def noted(repo: ReviewRepository, application_id: str, session: Session, **change: object) -> None:
     """Keep what another topic says about an application, and apply it to its candidate if known."""
-    note = (await repo.notes.get(application_id, session) or CandidateNote()).model_copy(update=change)
-    await repo.notes.put(application_id, note, session)
-    known = await repo.candidates.get(application_id, session)
+    note = (await repo.note(application_id, session) or CandidateNote()).model_copy(update=change)
+    await repo.save_note(application_id, note, session)
+    known = await repo.candidate(application_id, session)
     if known is not None:
-        await repo.candidates.put(application_id, with_note(known, note), session)
+        await repo.save_candidate(with_note(known, note), session)
 
 
 def register(consumers: Consumers, uow: UnitOfWork, repo: ReviewRepository) -> None:
@@ -50,8 +50,8 @@ def register(consumers: Consumers, uow: UnitOfWork, repo: ReviewRepository) -> N
 
     @on(ApplicationForwarded)
     async def on_forwarded(event: ApplicationForwarded, uow: EventUnit) -> list[Event]:
-        note = await repo.notes.get(event.application_id, uow.session)
-        await repo.candidates.put(event.application_id, with_note(candidate_of(event), note), uow.session)
+        note = await repo.note(event.application_id, uow.session)
+        await repo.save_candidate(with_note(candidate_of(event), note), uow.session)
         return []
 
     @on(ApplicationExceptionDecided)
