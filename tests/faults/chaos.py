@@ -1,4 +1,4 @@
-"""Faults on the running stack: kill -9 / restart / pause a process, the runtime's test-only hooks (through
+"""Faults on the running stack: kill -9 / restart / pause a process, the fault plug-in's hooks (through
 the faults file), and the delivery metrics summed over every process incarnation."""
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
-from zhongshi_runtime.faults import EXIT_CODE
 
 from zhongshi.launcher import Stack
+from zhongshi.plugins.faults import EXIT_CODE
 
 T = TypeVar("T")
 READY_TIMEOUT_S = 300  # a shared 2-core machine can be slow to start a service
