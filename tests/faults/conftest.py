@@ -47,6 +47,6 @@ def reports(request: pytest.FixtureRequest) -> list[Report]:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     found = config.stash.get(REPORTS, [])
     if found:
-        terminalreporter.section("fault suite: lost / duplicated / redelivered / dead-lettered per scenario")
+        terminalreporter.section("fault suite: lost / late / duplicated / redelivered / dead-lettered per scenario")
         for report in found:
             terminalreporter.write_line(report.details())

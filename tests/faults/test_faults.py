@@ -1,5 +1,6 @@
 """The fault suite (issue #8): a round through every stage under each fault; nothing acknowledged is lost,
-nothing is applied twice. Each scenario prints and asserts lost / duplicated / redelivered / dead-lettered.
+nothing is applied twice. Each scenario prints lost / late / duplicated / redelivered / dead-lettered, judged
+once the stack has settled, and asserts lost, duplicated and out-of-order.
 Size and pace: ZHONGSHI_FAULT_APPS (applications per round), ZHONGSHI_FAULT_RATE (submissions per second),
 ZHONGSHI_FAULT_SEED (where the faults fall)."""
 
@@ -22,10 +23,12 @@ SESSION_TIMEOUT_S = 10  # aiokafka's default session timeout, which FastStream k
 
 
 def passed(report: Report, scenario: Scenario, reports: list[Report], planned: int) -> None:
+    """Every planned fault fired, and nothing was lost, duplicated or applied out of order. Late steps and a
+    slow stage are reported, not failed: the round is judged once the stack has settled (a stage that never
+    completes leaves its applications short of their final state, which is lost)."""
     reports.append(report)
     assert len(scenario.fired) == planned, f"only {scenario.fired} of {planned} faults fired\n{report.details()}"
     assert (report.lost, report.duplicated, report.out_of_order) == (0, 0, 0), report.details()
-    assert not report.problems, report.details()
 
 
 # Scenario 5 runs first: the new broker gets every retained event again, and later rounds would add to them.
