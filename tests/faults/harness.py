@@ -159,33 +159,21 @@ class Scenario:
         return not state.settled
 
     def _settle(self) -> tuple[Findings, set[str], str]:
-        """Wait until the stack has settled and the invariant holds, or has settled for `STABLE_S` without it,
-        or the deadline; then judge. Returns the findings, the applications late (missing a step at the
-        nominal wait, complete when judged) and how the judgement came (settled, or deadline)."""
+        """Wait until `Judge` says the round can be judged; the findings, the late applications and how."""
         invariant = Invariant(self.chaos.stack.mongodb_uri, self.round_id, dict(self.flow.rows),
                               registry=not self.flow.publicity_note)
-        quiet = self._quiescence()
-        began = time.monotonic()
-        nominal, deadline = began + NOMINAL_S, began + self.settle_timeout
-        at_nominal: set[str] | None = None
-        settled_since: float | None = None
+        quiet, judge = self._quiescence(), Judge(time.monotonic(), NOMINAL_S, self.settle_timeout)
 
         def judged() -> tuple[Findings, set[str], str] | None:
-            nonlocal at_nominal, settled_since
             state, findings = quiet.state(), self._check(invariant)
-            now = time.monotonic()
-            if at_nominal is None and (now >= nominal or findings.clean):
-                at_nominal = findings.lost_applications()
-            settled_since = (settled_since or now) if state.settled else None
-            how = "settled" if settled_since is not None and (
-                findings.clean or now - settled_since >= STABLE_S) else "deadline" if now > deadline else ""
+            how = judge(state.settled, findings, time.monotonic())
             if not how:
                 return None
-            self._say(f"{self.round_id}: judged {now - began:.0f}s after the flow ({how}; {state})")
-            return findings, (at_nominal or set()) - findings.lost_applications(), how
+            self._say(f"{self.round_id}: judged {time.monotonic() - judge.began:.0f}s after the flow ({how}; {state})")
+            return findings, judge.late(findings), how
 
         # A check reads the whole round back: a large round's is spaced out, not to take the database from the
-        # stack it waits for. The deadline is judged() own: wait_until's only guards against a hung check.
+        # stack it waits for. The deadline is the judge's: wait_until's only guards against a hung check.
         result = wait_until(judged, "the round judged", self.settle_timeout + 600, interval=2 + self.size / 100)
         assert result is not None
         return result
@@ -196,3 +184,30 @@ class Scenario:
             return invariant.check()
         except Exception as exc:  # the database may be restarting
             return Findings(lost=[f"check failed: {exc!r}"])
+
+
+@dataclass
+class Judge:
+    """When a round may be judged: once the stack has settled and the invariant holds, or has stayed settled
+    `stable` seconds with a step still missing (nothing in flight could bring it), or at the deadline. An
+    application missing a step at the nominal wait but complete when judged was late, not lost."""
+
+    began: float
+    nominal_s: float
+    deadline_s: float
+    stable_s: float = STABLE_S
+    at_nominal: set[str] | None = None
+    settled_since: float | None = None
+
+    def __call__(self, settled: bool, findings: Findings, now: float) -> str:
+        """"" while the round cannot be judged yet, else how it is: "settled" or "deadline"."""
+        if self.at_nominal is None and (now >= self.began + self.nominal_s or findings.clean):
+            self.at_nominal = findings.lost_applications()
+        self.settled_since = (self.settled_since or now) if settled else None
+        if self.settled_since is not None and (findings.clean or now - self.settled_since >= self.stable_s):
+            return "settled"
+        return "deadline" if now > self.began + self.deadline_s else ""
+
+    def late(self, findings: Findings) -> set[str]:
+        """The applications missing a step at the nominal wait that are complete now."""
+        return (self.at_nominal or set()) - findings.lost_applications()
