@@ -79,6 +79,13 @@ class Tally:
                     found[COUNTED[s.name]] += s.value
         return found
 
+    def of(self, name: str, metric: str) -> float:
+        """``metric`` summed over its series in the running process ``name``, scraped now."""
+        self.scrape(name)
+        pid = self.stack.pid(name)
+        with self._lock:
+            return sum(s.value for s in self._last.get(pid, []) if s.name == metric)
+
     def by_label(self, metric: str, label: str) -> dict[str, float]:
         found: dict[str, float] = {}
         with self._lock:

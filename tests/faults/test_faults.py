@@ -17,9 +17,11 @@ from tests.faults.chaos import Chaos
 from tests.faults.harness import APPS, SEED, Fault, Report, Scenario, seeded_points
 from tests.faults.kafka import Republisher, consumers_of, dead_letters, first_record, publish_poison
 from zhongshi.launcher import SERVICES
+from zhongshi.polling import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(max(900, APPS * 8))]
 SESSION_TIMEOUT_S = 10  # aiokafka's default session timeout, which FastStream keeps
+REBALANCES = "zhongshi_consumer_rebalances_total"
 
 
 def passed(report: Report, scenario: Scenario, reports: list[Report], planned: int) -> None:
@@ -96,14 +98,18 @@ def test_a_consumer_paused_past_its_session_timeout_does_not_apply_twice(chaos: 
     [zombie] = chaos.add_replicas("intake")
 
     def pause_past_the_session() -> None:
+        """Paused until its session has expired and the group gave its partitions to the original intake."""
+        before, paused = chaos.tally.of("intake", REBALANCES), time.monotonic()
         chaos.pause(zombie)
-        time.sleep(SESSION_TIMEOUT_S + 8)
+        wait_until(lambda: time.monotonic() - paused > SESSION_TIMEOUT_S
+                   and chaos.tally.of("intake", REBALANCES) > before, "the group rebalanced without the zombie",
+                   timeout=180, interval=0.5)
         chaos.resume(zombie)
 
     [(stage, delay)] = seeded_points(rng, 1, ("chain",))
     scenario = Scenario(chaos, "4 zombie consumer (SIGSTOP)")
     try:
-        report, _ = scenario.run([Fault(stage, delay, f"SIGSTOP {zombie} for {SESSION_TIMEOUT_S + 8}s",
+        report, _ = scenario.run([Fault(stage, delay, f"SIGSTOP {zombie} past its {SESSION_TIMEOUT_S}s session",
                                         pause_past_the_session)])
     finally:
         chaos.tally.scrape(zombie)
