@@ -17,6 +17,7 @@ from zhongshi_runtime.auth import Role
 from zhongshi import embedded
 from zhongshi.idp.client import TokenClient
 from zhongshi.idp.people import CLIENTS
+from zhongshi.plugins import TANSU
 from zhongshi.polling import wait_until
 
 SERVICES = ("intake", "screening", "review", "registry", "notify")  # the five with APIs, events and manifests
@@ -42,6 +43,11 @@ class StackConfig:
     mongodb_uri: str = field(default_factory=lambda: os.environ.get("MONGODB_URI", ""))
     log_level: str = "INFO"
     extra_env: dict[str, str] = field(default_factory=dict)
+    plugins: tuple[str, ...] = ()  # installed into every service (zhongshi.plugins), besides the broker's
+
+    def service_plugins(self, embedded_broker: bool) -> str:
+        """ZHONGSHI_PLUGINS for the services: the embedded broker's workarounds when it runs, then ``plugins``."""
+        return ",".join(((TANSU,) if embedded_broker else ()) + self.plugins)
 
     @property
     def broker_address(self) -> str:
@@ -153,6 +159,7 @@ class Stack:
             "ZHONGSHI_ENV": "development",  # the embedded stack mints its own keys: never production
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
             "MONGODB_URI": self.mongodb_uri,
+            "ZHONGSHI_PLUGINS": self.config.service_plugins(self.embedded_broker),
             "ZHONGSHI_BROKER_EPOCH": self.epoch,
             "AUTH_ISSUER": self.config.issuer,
             "LOG_LEVEL": self.config.log_level,

@@ -1,4 +1,4 @@
-"""Faults on the running stack: kill -9 / restart / pause a process, the runtime's test-only hooks (through
+"""Faults on the running stack: kill -9 / restart / pause a process, the fault plug-in's hooks (through
 the faults file), and the delivery metrics summed over every process incarnation."""
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
-from zhongshi_runtime.faults import EXIT_CODE
 
 from zhongshi.launcher import Stack
+from zhongshi.plugins.faults import EXIT_CODE
 
 T = TypeVar("T")
 READY_TIMEOUT_S = 300  # a shared 2-core machine can be slow to start a service
@@ -78,6 +78,13 @@ class Tally:
                 for s in samples:
                     found[COUNTED[s.name]] += s.value
         return found
+
+    def of(self, name: str, metric: str) -> float:
+        """``metric`` summed over its series in the running process ``name``, scraped now."""
+        self.scrape(name)
+        pid = self.stack.pid(name)
+        with self._lock:
+            return sum(s.value for s in self._last.get(pid, []) if s.name == metric)
 
     def by_label(self, metric: str, label: str) -> dict[str, float]:
         found: dict[str, float] = {}

@@ -9,6 +9,7 @@ import pytest
 from tests.faults.chaos import READY_TIMEOUT_S, Chaos
 from tests.faults.harness import Report
 from zhongshi.launcher import Stack, StackConfig
+from zhongshi.plugins import FAULTS
 
 REPORTS = pytest.StashKey[list[Report]]()
 
@@ -20,7 +21,7 @@ def chaos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chaos]:
     faults_file = var / "faults.json"
     # A killed notify's leases expire after NOTIFY_LEASE_S: short here, so its e-mails go out soon after.
     env = {"ZHONGSHI_FAULTS_FILE": str(faults_file), "NOTIFY_LEASE_S": "15"}
-    stack = Stack(StackConfig.isolated(var, extra_env=env))
+    stack = Stack(StackConfig.isolated(var, extra_env=env, plugins=(FAULTS,)))
     chaos = Chaos(stack, faults_file)
     try:
         chaos.set_hooks({})
@@ -46,6 +47,6 @@ def reports(request: pytest.FixtureRequest) -> list[Report]:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     found = config.stash.get(REPORTS, [])
     if found:
-        terminalreporter.section("fault suite: lost / duplicated / redelivered / dead-lettered per scenario")
+        terminalreporter.section("fault suite: lost / late / duplicated / redelivered / dead-lettered per scenario")
         for report in found:
             terminalreporter.write_line(report.details())

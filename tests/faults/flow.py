@@ -26,6 +26,7 @@ from zhongshi.demo_officials import Officials
 from zhongshi.demo_registry import run_publicity
 from zhongshi.demo_review import run_review
 from zhongshi.launcher import Stack
+from zhongshi.polling import wait_until
 
 STAGES = ("submit", "screening", "chain", "review", "publicity", "settle", "done")
 CHAIN_DONE = {"returned", "rejected", "declined", "expert_review", "proposed_accreditation",
@@ -72,9 +73,9 @@ class RoundFlow:
     """Drives one round; ``stage`` says where it is (fault plans wait for a stage)."""
 
     def __init__(self, stack: Stack, round_id: str, size: int, rate: float, log: Callable[[str], None],
-                 stage_timeout: float = 300) -> None:
+                 stage_timeout: float = 300, busy: Callable[[], bool] = lambda: False) -> None:
         self.stack, self.round_id, self.size, self.rate, self.log = stack, round_id, size, rate, log
-        self.stage_timeout = stage_timeout
+        self.stage_timeout, self.busy = stage_timeout, busy
         self.stage = "submit"
         self.rows: dict[str, int] = {}  # acknowledged application id → its number i (sample applicant i % 36)
         self.publicity_note = ""
@@ -103,40 +104,47 @@ class RoundFlow:
 
     def _step(self, stage: str, action: Callable[[], None], done: Callable[[], bool], patience: float = 20) -> None:
         """Run ``action``, then wait up to ``patience`` seconds for ``done()``; repeat the (idempotent) action
-        when it failed under a fault or the stage is still not done."""
+        when it failed under a fault or the stage is still not done. Past ``stage_timeout`` the stage gives up
+        only once the stack has settled (nothing left to catch up), or at twice that time."""
         self.stage = stage
-        began, deadline, last = time.monotonic(), time.monotonic() + self.stage_timeout, ""
-        while time.monotonic() < deadline:
+        began, last = time.monotonic(), ""
+        deadline, latest = began + self.stage_timeout, began + 2 * self.stage_timeout
+        while time.monotonic() < deadline or (time.monotonic() < latest and self.busy()):
             try:
                 action()
-                last = self._wait(done, min(deadline, time.monotonic() + patience))
+                last = self._wait(done, min(max(deadline, time.monotonic() + 1), time.monotonic() + patience))
                 if not last:
                     self.log(f"{self.round_id}: {stage} done in {time.monotonic() - began:.1f}s")
                     return
             except NotYet as exc:
                 last = str(exc)
-                time.sleep(self.pause)
+                time.sleep(self.pause)  # before the pass is repeated, not a synchronisation: done() decides
             except Exception as exc:  # a fault hit a request: the pass is repeated
                 why = f"{type(exc).__name__}: {exc}"[:300]
                 if why != last:
                     self.log(f"{self.round_id}: {stage} pass failed ({why}); repeating")
                 last = why
-                time.sleep(0.5)
-        raise AssertionError(f"{self.round_id}: stage {stage} not done within {self.stage_timeout:.0f}s: {last}")
+                time.sleep(0.5)  # likewise: a pause before the repeated pass
+        raise AssertionError(f"{self.round_id}: stage {stage} not done within "
+                             f"{time.monotonic() - began:.0f}s: {last}")
 
     def _wait(self, done: Callable[[], bool], until: float) -> str:
         """Poll ``done`` until it holds (returns "") or ``until``; returns why it did not. Polls of a large
         round are spaced out: each reads every application, and the services have work to do."""
-        while True:
+        why = ["not done"]
+
+        def check() -> bool:
             try:
-                if done():
-                    return ""
-                why = "not done"
+                return done()
             except Exception as exc:
-                why = f"{type(exc).__name__}: {exc}"[:300]
-            if time.monotonic() > until:
-                return why
-            time.sleep(self.pause)
+                why[0] = f"{type(exc).__name__}: {exc}"[:300]
+                return False
+
+        try:
+            wait_until(check, "stage done", max(0.0, until - time.monotonic()), interval=self.pause)
+        except TimeoutError:
+            return why[0]
+        return ""
 
     # ---- submit ----
     def submit_all(self) -> None:

@@ -1,5 +1,6 @@
 """The fault suite (issue #8): a round through every stage under each fault; nothing acknowledged is lost,
-nothing is applied twice. Each scenario prints and asserts lost / duplicated / redelivered / dead-lettered.
+nothing is applied twice. Each scenario prints lost / late / duplicated / redelivered / dead-lettered, judged
+once the stack has settled, and asserts lost, duplicated and out-of-order.
 Size and pace: ZHONGSHI_FAULT_APPS (applications per round), ZHONGSHI_FAULT_RATE (submissions per second),
 ZHONGSHI_FAULT_SEED (where the faults fall)."""
 
@@ -16,16 +17,20 @@ from tests.faults.chaos import Chaos
 from tests.faults.harness import APPS, SEED, Fault, Report, Scenario, seeded_points
 from tests.faults.kafka import Republisher, consumers_of, dead_letters, first_record, publish_poison
 from zhongshi.launcher import SERVICES
+from zhongshi.polling import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(max(900, APPS * 8))]
 SESSION_TIMEOUT_S = 10  # aiokafka's default session timeout, which FastStream keeps
+REBALANCES = "zhongshi_consumer_rebalances_total"
 
 
 def passed(report: Report, scenario: Scenario, reports: list[Report], planned: int) -> None:
+    """Every planned fault fired, and nothing was lost, duplicated or applied out of order. Late steps and a
+    slow stage are reported, not failed: the round is judged once the stack has settled (a stage that never
+    completes leaves its applications short of their final state, which is lost)."""
     reports.append(report)
     assert len(scenario.fired) == planned, f"only {scenario.fired} of {planned} faults fired\n{report.details()}"
     assert (report.lost, report.duplicated, report.out_of_order) == (0, 0, 0), report.details()
-    assert not report.problems, report.details()
 
 
 # Scenario 5 runs first: the new broker gets every retained event again, and later rounds would add to them.
@@ -93,14 +98,18 @@ def test_a_consumer_paused_past_its_session_timeout_does_not_apply_twice(chaos: 
     [zombie] = chaos.add_replicas("intake")
 
     def pause_past_the_session() -> None:
+        """Paused until its session has expired and the group gave its partitions to the original intake."""
+        before, paused = chaos.tally.of("intake", REBALANCES), time.monotonic()
         chaos.pause(zombie)
-        time.sleep(SESSION_TIMEOUT_S + 8)
+        wait_until(lambda: time.monotonic() - paused > SESSION_TIMEOUT_S
+                   and chaos.tally.of("intake", REBALANCES) > before, "the group rebalanced without the zombie",
+                   timeout=180, interval=0.5)
         chaos.resume(zombie)
 
     [(stage, delay)] = seeded_points(rng, 1, ("chain",))
     scenario = Scenario(chaos, "4 zombie consumer (SIGSTOP)")
     try:
-        report, _ = scenario.run([Fault(stage, delay, f"SIGSTOP {zombie} for {SESSION_TIMEOUT_S + 8}s",
+        report, _ = scenario.run([Fault(stage, delay, f"SIGSTOP {zombie} past its {SESSION_TIMEOUT_S}s session",
                                         pause_past_the_session)])
     finally:
         chaos.tally.scrape(zombie)

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pydantic import ValidationError
 from zhongshi_runtime.kafka_client import KafkaClientSettings
-from zhongshi_runtime.messaging import ClusterId, create_broker
+from zhongshi_runtime.messaging import create_broker
 from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.settings import ServiceSettings
 
@@ -67,7 +67,7 @@ def test_the_admin_and_replay_clients_get_the_same_security(tmp_path: Path) -> N
     options = client.aiokafka()
     assert options["bootstrap_servers"] == "other:9093" and options["security_protocol"] == "SASL_SSL"
     assert options["sasl_plain_password"] == "pw-from-a-vault" and isinstance(options["ssl_context"], ssl.SSLContext)
-    assert ClusterId(client).client.aiokafka()["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert options["sasl_mechanism"] == "SCRAM-SHA-512"
     assert "pw-from-a-vault" not in repr(client)  # a logged settings object shows no secret
 
 
@@ -78,9 +78,7 @@ def test_sasl_without_credentials_or_a_certificate_without_its_key_is_refused() 
         KafkaClientSettings(KAFKA_SECURITY_PROTOCOL="SSL", KAFKA_SSL_CERTFILE="c.pem")  # type: ignore[call-arg]
 
 
-def test_the_producer_is_idempotent_except_against_the_embedded_broker() -> None:
+def test_the_producer_is_idempotent_unless_turned_off() -> None:
     assert connection(ServiceSettings())["enable_idempotence"] is True
-    embedded = ServiceSettings(ZHONGSHI_BROKER_EPOCH="4f1c")  # type: ignore[call-arg]  # set by the launcher
-    assert connection(embedded)["enable_idempotence"] is False
-    forced = ServiceSettings(ZHONGSHI_BROKER_EPOCH="4f1c", KAFKA_ENABLE_IDEMPOTENCE="true")  # type: ignore[call-arg]
-    assert connection(forced)["enable_idempotence"] is True
+    off = ServiceSettings(KAFKA_ENABLE_IDEMPOTENCE="false")  # type: ignore[call-arg]
+    assert connection(off)["enable_idempotence"] is False

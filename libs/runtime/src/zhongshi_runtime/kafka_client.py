@@ -33,7 +33,7 @@ class KafkaClientSettings(BaseSettings):
     kafka_ssl_keyfile: str = Field("", validation_alias="KAFKA_SSL_KEYFILE")
     kafka_enable_idempotence: bool | None = Field(
         None, validation_alias="KAFKA_ENABLE_IDEMPOTENCE",
-        description="Unset: on, except against the embedded broker (Tansu refuses InitProducerId).",
+        description="Unset: on (a plug-in may turn it off for a broker without it).",
     )
 
     @model_validator(mode="after")
@@ -52,11 +52,9 @@ class KafkaClientSettings(BaseSettings):
     def tls(self) -> bool:
         return self.kafka_security_protocol in ("SSL", "SASL_SSL")
 
-    def idempotent_producer(self, embedded_broker: bool) -> bool:
-        """Exactly-once per partition from the producer wherever the broker supports it."""
-        if self.kafka_enable_idempotence is not None:
-            return self.kafka_enable_idempotence
-        return not embedded_broker
+    def idempotent_producer(self) -> bool:
+        """Exactly-once per partition from the producer unless turned off (a broker without the feature)."""
+        return self.kafka_enable_idempotence is not False
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """The TLS context (reads the CA and certificate files), or None without TLS."""

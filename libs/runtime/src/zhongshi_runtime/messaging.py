@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from faststream import AckPolicy
 from faststream.exceptions import NackMessage
 from faststream.kafka import KafkaBroker, KafkaMessage
@@ -20,15 +19,14 @@ from faststream.message import StreamMessage
 from pydantic import ValidationError
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import Event
-from zhongshi_contracts.topics import ALL_TOPICS, DLQ_SUFFIX
+from zhongshi_contracts.topics import DLQ_SUFFIX
 
 from zhongshi_runtime.dead_letters import REDRIVE_HEADER, DeadLetterLedger, Letter
-from zhongshi_runtime.faults import Faults
 from zhongshi_runtime.handling import AuditOf, Transactional, TxHandler, handler_key
-from zhongshi_runtime.kafka_client import KafkaClientSettings
 from zhongshi_runtime.logs import bound
 from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.outbox import UnitOfWork
+from zhongshi_runtime.plugins import Plugin, Plugins
 from zhongshi_runtime.retrying import Backoff, transient
 from zhongshi_runtime.settings import ServiceSettings
 from zhongshi_runtime.upcasting import default_upcasters
@@ -47,60 +45,23 @@ class Rejected(Exception):
     """A handler's permanent refusal of an event (retrying cannot help): dead-letter it at once."""
 
 
-def create_broker(settings: ServiceSettings, metrics: RuntimeMetrics, logger: logging.Logger) -> KafkaBroker:
-    """A KafkaBroker acking only after the handler succeeded; per-message logs at DEBUG (they cost ~25 %)."""
+def create_broker(settings: ServiceSettings, metrics: RuntimeMetrics, logger: logging.Logger,
+                  plugins: Plugin | None = None) -> KafkaBroker:
+    """A KafkaBroker acking only after the handler succeeded; per-message logs at DEBUG (they cost ~25 %).
+    A plug-in may change its options (the embedded broker's turns idempotence off)."""
+    options: dict[str, Any] = {"enable_idempotence": settings.idempotent_producer(), "acks": "all",
+                               **(plugins or Plugins()).broker_options()}
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id=f"zhongshi-{settings.service_name}",
         ack_policy=AckPolicy.ACK,
-        # Idempotent wherever the broker supports it; off against the embedded broker (the launcher sets its
-        # epoch), whose Tansu refuses InitProducerId: every send would fail.
-        enable_idempotence=settings.idempotent_producer(embedded_broker=bool(settings.broker_epoch)),
-        acks="all",
         security=settings.faststream_security(),
         middlewares=[KafkaPrometheusMiddleware(registry=metrics.registry, app_name=settings.service_name)],
         logger=logger,
         log_level=logging.DEBUG,
         description=f"zhongshi {settings.service_name} service",
+        **options,
     )
-
-
-class ClusterId:
-    """Asks the broker for its cluster id. The embedded launcher gives every broker start its own, so a
-    change tells a running service that the broker was replaced by an empty one."""
-
-    def __init__(self, client: KafkaClientSettings, timeout_s: float = 5) -> None:
-        self.client, self.timeout_ms = client, int(timeout_s * 1000)
-        self._admin: AIOKafkaAdminClient | None = None
-
-    async def __call__(self) -> str:
-        if self._admin is None:
-            admin = AIOKafkaAdminClient(**self.client.aiokafka(), request_timeout_ms=self.timeout_ms)
-            await admin.start()
-            self._admin = admin
-        try:
-            return str((await self._admin.describe_cluster())["cluster_id"] or "")
-        except Exception:
-            await self.close()  # connect afresh next time
-            raise
-
-    async def holds_topics(self) -> bool:
-        """Whether the broker has every contract topic. A new embedded broker (Tansu) accepts records for a topic
-        it does not have yet and forgets them when the topic is created, so nothing is published before."""
-        if self._admin is None:
-            await self()
-        assert self._admin is not None
-        try:
-            listed = set(await self._admin.list_topics())
-        except Exception:
-            await self.close()
-            raise
-        return all(topic.name in listed for topic in ALL_TOPICS)
-
-    async def close(self) -> None:
-        admin, self._admin = self._admin, None
-        if admin is not None:
-            await admin.close()
 
 
 async def raw_body(msg: StreamMessage[Any]) -> bytes:
@@ -125,37 +86,20 @@ def one_record(record: Any, batch: KafkaMessage) -> KafkaMessage:
 
 
 class Assignments(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Counts the partition assignments the consumer receives (a storm of rebalances shows in metrics).
+    """Counts the partition assignments the consumer receives (a storm of rebalances shows in metrics) and
+    hands them to the plug-ins."""
 
-    With ``identify`` (the broker's cluster id, new at every start of the embedded broker) it also reads the
-    assigned partitions from the beginning when the broker was replaced by an empty one since the previous
-    assignment: an offset from the old broker means nothing in the new log — and one committed while the
-    consumer re-joined lands there — while Tansu answers a fetch beyond the end of a partition with nothing
-    instead of OffsetOutOfRange, so the consumer would skip whatever is written up to that offset."""
-
-    def __init__(self, metrics: RuntimeMetrics, logger: logging.Logger,
-                 identify: Callable[[], Awaitable[str]] | None = None) -> None:
-        self.metrics, self.logger, self.identify = metrics, logger, identify
+    def __init__(self, metrics: RuntimeMetrics, plugins: Plugin | None = None) -> None:
+        self.metrics, self.plugins = metrics, plugins or Plugins()
         self.consumer: Callable[[], Any] = lambda: None
-        self._cluster: str | None = None
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         return None
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         self.metrics.rebalances.labels(self.metrics.service).inc()
-        if self.identify is None or not assigned:
-            return
-        try:
-            cluster: str | None = await self.identify()
-        except Exception as exc:  # cannot tell: reading again is safe (consumers are idempotent), skipping is not
-            self.logger.warning("cannot ask the broker for its cluster id: %r", exc)
-            cluster = None
-        if self._cluster is not None and cluster != self._cluster:
-            self.logger.warning("the broker was replaced by an empty one: reading %d partitions from the start",
-                                len(assigned))
-            await self.consumer().seek_to_beginning(*assigned)
-        self._cluster = cluster or self._cluster
+        if assigned:
+            await self.plugins.partitions_assigned(self.consumer, assigned)
 
 
 class Consumers:
@@ -169,13 +113,12 @@ class Consumers:
 
     def __init__(
         self, broker: KafkaBroker, settings: ServiceSettings, metrics: RuntimeMetrics, logger: logging.Logger,
-        faults: Faults | None = None, identify: Callable[[], Awaitable[str]] | None = None,
-        ledger: DeadLetterLedger | None = None, lane: Lane = by_key,
+        plugins: Plugin | None = None, ledger: DeadLetterLedger | None = None, lane: Lane = by_key,
     ) -> None:
         self.broker, self.settings, self.metrics, self.logger = broker, settings, metrics, logger
         self.ledger = ledger  # keeps dead letters for redrive and parks their subjects (None: broker DLQ only)
-        self.faults = faults or Faults(settings.service_name)
-        self.assignments = Assignments(metrics, logger, identify)
+        self.plugins = plugins or Plugins()
+        self.assignments = Assignments(metrics, self.plugins)
         self.group_id = f"zhongshi-{settings.service_name}"
         self._routes: dict[str, tuple[type[Event], Handler[Any]]] = {}
         self.lane = lane
@@ -323,7 +266,7 @@ class Consumers:
         for attempt in itertools.count(1):
             try:
                 with self.metrics.handled.labels(self.metrics.service, topic).time():
-                    self.faults.check_subject(meta.subject)
+                    self.plugins.before_handle(meta.subject)
                     await handler(event, meta)
             except Rejected as exc:
                 await self.dead_letter(msg, topic, "rejected", str(exc))

@@ -25,8 +25,8 @@ from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import Event
 
 from zhongshi_runtime.audit import Audit, stored
-from zhongshi_runtime.faults import Faults
 from zhongshi_runtime.metrics import RuntimeMetrics
+from zhongshi_runtime.plugins import Plugin, Plugins
 
 Session = Any  # AsyncClientSession for Mongo, None for the in-memory fakes
 T = TypeVar("T")
@@ -124,11 +124,11 @@ class MongoUnitOfWork:
         source: str,
         metrics: RuntimeMetrics,
         on_commit: Callable[[], None],
-        faults: Faults | None = None,
+        plugins: Plugin | None = None,
     ) -> None:
         self.client, self.db, self.source, self.metrics = client, db, source, metrics
         self._on_commit = on_commit
-        self.faults = faults or Faults(source)
+        self.plugins = plugins or Plugins()
         self._seq = _Sequence()
 
     async def run(self, work: Work, *, consumed: Consumed | None = None, audit: Audit | None = None) -> Any:
@@ -150,7 +150,7 @@ class MongoUnitOfWork:
                 await self.db.outbox.insert_many(records, session=session)
             record = trail.record(service=self.metrics.service, at=now, seq=self._seq.next())
             await self.db.audit.insert_one(stored(record), session=session)
-            await self.faults.before_commit()
+            await self.plugins.before_commit()
 
         async with self.client.start_session() as session:
             try:
@@ -161,7 +161,7 @@ class MongoUnitOfWork:
                     return False
                 raise
         if consumed:
-            self.faults.after_consumed_commit()
+            self.plugins.after_consumed_commit()
         self._on_commit()
         return value
 
@@ -175,11 +175,7 @@ async def ensure_outbox_indexes(db: AsyncDatabase[Any]) -> None:
 
 
 class OutboxRelay:
-    """Publishes outbox records in write order; replays retained ones when the broker epoch changes.
-
-    With ``identify`` (the broker's cluster id, which the embedded launcher makes the epoch of each broker
-    start) the relay also notices a broker restarted under a running service, every ``epoch_check_s``; with
-    ``topics_ready`` it holds every record back from a new broker until the broker has its topics."""
+    """Publishes outbox records in write order; plug-ins may ask it to publish the retained ones again."""
 
     def __init__(
         self,
@@ -187,19 +183,14 @@ class OutboxRelay:
         broker: KafkaBroker,
         *,
         metrics: RuntimeMetrics,
-        epoch: str,
         retention: timedelta,
         logger: logging.Logger,
         idle_poll_s: float = 0.5,
-        identify: Callable[[], Awaitable[str]] | None = None,
-        epoch_check_s: float = 2.0,
-        topics_ready: Callable[[], Awaitable[bool]] | None = None,
+        plugins: Plugin | None = None,
     ) -> None:
-        self.db, self.broker, self.metrics, self.epoch = db, broker, metrics, epoch
+        self.db, self.broker, self.metrics = db, broker, metrics
         self.retention, self.logger, self.idle_poll_s = retention, logger, idle_poll_s
-        self.identify, self.epoch_check_s, self.topics_ready = identify, epoch_check_s, topics_ready
-        self.held = False  # a new broker without its topics yet: publish nothing
-        self._checked = time.monotonic()
+        self.plugins = plugins or Plugins()
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -208,7 +199,7 @@ class OutboxRelay:
         self._wake.set()
 
     async def start(self) -> None:
-        await self.replay_if_new_broker()
+        await self.plugins.relay_tick(self)
         self._task = asyncio.create_task(self._loop(), name="outbox-relay")
 
     async def stop(self) -> None:
@@ -217,46 +208,12 @@ class OutboxRelay:
         if self._task:
             await self._task
 
-    async def current_epoch(self) -> str:
-        """The broker's cluster id when it can be asked, else the configured epoch ("" while unreachable)."""
-        if self.identify is None:
-            return self.epoch
-        try:
-            return await self.identify() or self.epoch
-        except Exception as exc:
-            self.logger.warning("cannot ask the broker for its cluster id: %r", exc)
-            return ""
-
-    async def replay_if_new_broker(self) -> int:
-        """When the launcher started a new (empty) broker, mark retained events for republishing."""
-        self._checked = time.monotonic()
-        if not self.epoch:
-            return 0
-        epoch = await self.current_epoch()
-        marker = await self.db.meta.find_one({"_id": "broker_epoch"})
-        if not epoch or (marker and marker.get("epoch") == epoch):
-            self.held = False
-            return 0
-        self.held = self.topics_ready is not None and not await self._topics_ready()
-        if self.held:
-            self.logger.info("new broker epoch: waiting for the broker's topics before publishing")
-            return 0
-        result = await self.db.outbox.update_many(
-            {"published_at": {"$ne": None}}, {"$set": {"published_at": None}}
-        )
-        await self.db.meta.update_one({"_id": "broker_epoch"}, {"$set": {"epoch": epoch}}, upsert=True)
+    async def republish_retained(self) -> int:
+        """Mark every retained (published) record for publishing again; return how many."""
+        result = await self.db.outbox.update_many({"published_at": {"$ne": None}}, {"$set": {"published_at": None}})
         if result.modified_count:
             self.metrics.outbox_replays.labels(self.metrics.service).inc()
-            self.logger.info("new broker epoch: republishing %d retained events", result.modified_count)
-        return result.modified_count
-
-    async def _topics_ready(self) -> bool:
-        assert self.topics_ready is not None
-        try:
-            return await self.topics_ready()
-        except Exception as exc:
-            self.logger.warning("cannot list the broker's topics: %r", exc)
-            return False
+        return int(result.modified_count)
 
     async def publish_pending(self, limit: int = 500) -> int:
         """Publish one batch of unpublished records in order; return how many were published."""
@@ -289,9 +246,7 @@ class OutboxRelay:
                 return
             self._wake.clear()  # before reading, so a commit during the batch wakes the next round
             try:
-                if self.identify and time.monotonic() - self._checked >= self.epoch_check_s:
-                    await self.replay_if_new_broker()
-                published = 0 if self.held else await self.publish_pending()
+                published = await self.publish_pending() if await self.plugins.relay_tick(self) else 0
                 if tick % 120 == 0:
                     await self.prune()
                     pending = await self.db.outbox.count_documents({"published_at": None})

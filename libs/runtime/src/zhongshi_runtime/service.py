@@ -27,12 +27,12 @@ from zhongshi_runtime.audit_api import audit_router
 from zhongshi_runtime.dead_letters import DeadLetterLedger
 from zhongshi_runtime.dlq_api import dlq_router
 from zhongshi_runtime.errors import Refusal, document_kit_errors, refused, too_large, unreadable_body
-from zhongshi_runtime.faults import Faults
 from zhongshi_runtime.logs import configure_logging
-from zhongshi_runtime.messaging import ClusterId, Consumers, create_broker
+from zhongshi_runtime.messaging import Consumers, create_broker
 from zhongshi_runtime.metrics import RuntimeMetrics, instrument
 from zhongshi_runtime.oidc import Authenticator
 from zhongshi_runtime.outbox import MongoUnitOfWork, OutboxRelay, ensure_outbox_indexes
+from zhongshi_runtime.plugins import Plugin, Plugins
 from zhongshi_runtime.preconditions import stale_write
 from zhongshi_runtime.retention import Retention, Rule
 from zhongshi_runtime.settings import ServiceSettings
@@ -42,38 +42,36 @@ StartupHook = Callable[[], Awaitable[None]]
 
 
 class ServiceKit:
-    """Everything a service needs at run time, built without I/O; `asgi()` connects it on start-up."""
+    """Everything a service needs at run time, built without I/O; `asgi()` connects it on start-up.
+
+    ``plugins`` (default: those ``ZHONGSHI_PLUGINS`` names, none in production) hook into the broker, the
+    consumer, the unit of work and the outbox relay: the embedded launcher's and the tests' live there."""
 
     def __init__(
-        self, settings: ServiceSettings, *, title: str, description: str, produces: Sequence[type[Event]] = ()
+        self, settings: ServiceSettings, *, title: str, description: str, produces: Sequence[type[Event]] = (),
+        plugins: Plugin | None = None,
     ) -> None:
         name = settings.service_name
         self.settings, self.title, self.description = settings, title, description
         self.produces = tuple(produces)
         self.logger = configure_logging(name, settings.log_level)
         self.metrics = RuntimeMetrics(name)
-        self.broker = create_broker(settings, self.metrics, self.logger)
+        self.plugins = plugins or Plugins.from_settings(settings)
+        self.broker = create_broker(settings, self.metrics, self.logger, self.plugins)
         self.mongo: AsyncMongoClient[Any] = AsyncMongoClient(
             settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=10_000
         )
         self.db: AsyncDatabase[Any] = self.mongo[settings.database]
-        self.cluster_id = ClusterId(settings)
         self.relay = OutboxRelay(
-            self.db, self.broker, metrics=self.metrics, epoch=settings.broker_epoch,
-            retention=timedelta(hours=settings.outbox_retention_hours), logger=self.logger,
-            identify=self.cluster_id if settings.broker_epoch else None,
-            topics_ready=self.cluster_id.holds_topics if settings.broker_epoch else None,
+            self.db, self.broker, metrics=self.metrics, retention=timedelta(hours=settings.outbox_retention_hours),
+            logger=self.logger, plugins=self.plugins,
         )
-        faults = Faults(name, settings.faults_file)  # test-only hooks, inert without a faults file
         self.uow = MongoUnitOfWork(
             self.mongo, self.db, source=f"/zhongshi/{name}", metrics=self.metrics, on_commit=self.relay.wake,
-            faults=faults,
+            plugins=self.plugins,
         )
-        self.consumers_cluster_id = ClusterId(settings)  # one per task that asks
         self.ledger = DeadLetterLedger(self.mongo, self.db, f"zhongshi-{name}")
-        self.consumers = Consumers(self.broker, settings, self.metrics, self.logger, faults,
-                                   identify=self.consumers_cluster_id if settings.broker_epoch else None,
-                                   ledger=self.ledger)
+        self.consumers = Consumers(self.broker, settings, self.metrics, self.logger, self.plugins, ledger=self.ledger)
         self.authenticator = Authenticator.from_settings(settings)
         self._startup: list[StartupHook] = [lambda: ensure_outbox_indexes(self.db),
                                             lambda: ensure_audit_indexes(self.db), self.ledger.ensure_indexes]
@@ -144,8 +142,7 @@ class ServiceKit:
             for task in self._tasks:
                 task.cancel()
             await self.relay.stop()  # finish the batch in flight while the producer still runs
-            await self.cluster_id.close()
-            await self.consumers_cluster_id.close()
+            await self.plugins.close()
             await self.broker.stop()
             await self.mongo.close()
             await self.authenticator.keys.aclose()

@@ -32,11 +32,8 @@ class ServiceSettings(KafkaClientSettings):
     mongodb_uri: str = Field(
         "mongodb://127.0.0.1:27017/?directConnection=true", validation_alias="MONGODB_URI"
     )
-    broker_epoch: str = Field(
-        "",
-        validation_alias="ZHONGSHI_BROKER_EPOCH",
-        description="Set by the embedded launcher per broker start: a new epoch replays the outbox.",
-    )
+    plugins: str = Field("", validation_alias="ZHONGSHI_PLUGINS",
+                         description="Plug-ins to install, module:factory, comma-separated (zhongshi_runtime.plugins).")
     # Identity: see docs/security.md. The default issuer is the embedded development provider.
     auth_issuer: str = Field(DEV_ISSUER, validation_alias="AUTH_ISSUER")
     auth_audience: str = Field("zhongshi", validation_alias="AUTH_AUDIENCE")
@@ -73,8 +70,6 @@ class ServiceSettings(KafkaClientSettings):
     handler_transient_retry_s: float = Field(240, ge=0, le=290, validation_alias="HANDLER_TRANSIENT_RETRY_S")
     dlq_gauge_interval_s: float = Field(15, gt=0, validation_alias="DLQ_GAUGE_INTERVAL_S")
     handler_transient_backoff_max_s: float = Field(30, gt=0, validation_alias="HANDLER_TRANSIENT_BACKOFF_MAX_S")
-    faults_file: str = Field("", validation_alias="ZHONGSHI_FAULTS_FILE",
-                             description="Test-only: the fault suite's hooks (zhongshi_runtime.faults).")
     http_max_body_bytes: int = Field(
         1024 * 1024, ge=1024, validation_alias="HTTP_MAX_BODY_BYTES",
         description="Largest request body accepted (413 beyond); a route may set its own (the expert import).",
@@ -86,8 +81,6 @@ class ServiceSettings(KafkaClientSettings):
 
     @model_validator(mode="after")
     def _no_placeholders_outside_development(self) -> Self:
-        if self.faults_file and self.environment == "production":
-            raise ValueError("ZHONGSHI_FAULTS_FILE injects faults for tests and is refused in production")
         if self.environment == "development":
             return self
         if self.auth_issuer == DEV_ISSUER:

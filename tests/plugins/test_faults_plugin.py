@@ -1,4 +1,5 @@
-"""The fault suite's hooks: inert without a faults file, exactly what the file says with one."""
+"""The fault suite's plug-in: inert without a faults file, exactly what the file says with one; refused in
+production."""
 
 from __future__ import annotations
 
@@ -7,27 +8,29 @@ import time
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
-from zhongshi_runtime import faults as faults_module
-from zhongshi_runtime.faults import EXIT_CODE, Faults
+from zhongshi_runtime.plugins import Plugins
 from zhongshi_runtime.settings import ServiceSettings
+
+from zhongshi.plugins import FAULTS
+from zhongshi.plugins import faults as faults_module
+from zhongshi.plugins.faults import EXIT_CODE, Faults
 
 
 def test_without_a_faults_file_no_hook_does_anything() -> None:
     hooks = Faults("screening")
     for _ in range(100):
         hooks.after_consumed_commit()
-    hooks.check_subject("A-1")
+    hooks.before_handle("A-1")
 
 
 async def test_a_poisoned_subject_fails_every_time_and_no_other(tmp_path: Path) -> None:
     path = tmp_path / "faults.json"
     path.write_text(json.dumps({"raise_for_subjects": ["POISON-1"]}))
     hooks = Faults("intake", str(path))
-    hooks.check_subject("A-1")
+    hooks.before_handle("A-1")
     for _ in range(3):
         with pytest.raises(RuntimeError, match="POISON-1"):
-            hooks.check_subject("POISON-1")
+            hooks.before_handle("POISON-1")
 
 
 def test_the_service_exits_after_its_nth_consumed_commit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -57,9 +60,22 @@ async def test_slow_writes_hold_the_transaction_for_their_share(tmp_path: Path) 
     assert time.monotonic() - began < 0.05
 
 
-def test_production_refuses_a_faults_file(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_production_refuses_the_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ZHONGSHI_ENV", "production")
     monkeypatch.setenv("AUTH_ISSUER", "https://id.example.gov.cn")
-    monkeypatch.setenv("ZHONGSHI_FAULTS_FILE", "/tmp/faults.json")
-    with pytest.raises(ValidationError, match="ZHONGSHI_FAULTS_FILE"):
-        ServiceSettings()
+    monkeypatch.setenv("MONGODB_URI", "mongodb://u:p@db.example/?tls=true")
+    monkeypatch.setenv("ZHONGSHI_PLUGINS", FAULTS)
+    with pytest.raises(ValueError, match="refused in production"):
+        Plugins.from_settings(ServiceSettings())
+
+
+def test_installed_by_name_it_reads_the_file_the_suite_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "faults.json"
+    path.write_text(json.dumps({"raise_for_subjects": ["POISON-2"]}))
+    monkeypatch.setenv("ZHONGSHI_ENV", "test")
+    monkeypatch.setenv("ZHONGSHI_FAULTS_FILE", str(path))
+    monkeypatch.setenv("ZHONGSHI_PLUGINS", FAULTS)
+    monkeypatch.setenv("AUTH_ISSUER", "https://id.example.gov.cn")
+    plugins = Plugins.from_settings(ServiceSettings())
+    with pytest.raises(RuntimeError, match="POISON-2"):
+        plugins.before_handle("POISON-2")

@@ -1,7 +1,5 @@
-"""Test-only fault injection for the fault suite (`tests/faults/`): inert unless ZHONGSHI_FAULTS_FILE is set,
-which the settings refuse outside development and test.
-
-The suite writes a small JSON file that every service re-reads whenever it changes::
+"""The fault suite's hooks (`tests/faults/`), a plug-in the suite installs with ``ZHONGSHI_FAULTS_FILE``
+naming a small JSON file that every service re-reads whenever it changes::
 
     {"exit_after_commits": {"screening": 5},      # exit like a crash right after the 5th consumed event's
                                                   # transaction commits, before its offset is committed
@@ -21,10 +19,20 @@ import random
 from pathlib import Path
 from typing import Any
 
+from zhongshi_runtime.plugins import Plugin
+from zhongshi_runtime.settings import ServiceSettings
+
 EXIT_CODE = 86  # how the suite tells an injected crash from a real one
 
 
-class Faults:
+def install(settings: ServiceSettings) -> Faults:
+    """The plug-in's factory (``zhongshi.plugins.faults:install``); refused in production."""
+    if settings.environment == "production":
+        raise ValueError("the fault-injection plug-in is for tests and is refused in production")
+    return Faults(settings.service_name, os.environ.get("ZHONGSHI_FAULTS_FILE", ""))
+
+
+class Faults(Plugin):
     """The fault hooks of one service process; every hook does nothing without a faults file."""
 
     def __init__(self, service: str, path: str = "") -> None:
@@ -47,7 +55,7 @@ class Faults:
         return self._config
 
     def after_consumed_commit(self) -> None:
-        """Called between a consumed event's commit and its acknowledgement."""
+        """Between a consumed event's commit and its acknowledgement: exit like a crash when told to."""
         limit = self._current().get("exit_after_commits", {}).get(self.service)
         if limit is None:
             return
@@ -56,12 +64,12 @@ class Faults:
             os._exit(EXIT_CODE)
 
     async def before_commit(self) -> None:
-        """Called inside every transaction, just before it commits."""
+        """Inside every transaction, just before it commits: hold a share of them open."""
         slow = self._current().get("slow_writes")
         if slow and self._random.random() < float(slow["fraction"]):
-            await asyncio.sleep(float(slow["seconds"]))
+            await asyncio.sleep(float(slow["seconds"]))  # the injected slowness itself, not a synchronisation
 
-    def check_subject(self, subject: str) -> None:
-        """Called before a handler runs: fail on every event about a poisoned subject."""
+    def before_handle(self, subject: str) -> None:
+        """Before a handler runs: fail on every event about a poisoned subject."""
         if subject in self._current().get("raise_for_subjects", ()):
             raise RuntimeError(f"injected fault: events about {subject} always fail")
