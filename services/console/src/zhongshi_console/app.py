@@ -20,6 +20,7 @@ from zhongshi_console.metrics import ConsoleMetrics
 from zhongshi_console.pages import (
     applicant,
     experts,
+    lifecycle,
     login,
     materials,
     objections,
@@ -61,7 +62,7 @@ def create_app(settings: ConsoleSettings | None = None, store: SessionStore | No
                         objections.router(backends, public.publicity_context),
                         applicant.router(backends), materials.router(backends), officials.router(backends),
                         others.router(backends), operator.router(backends), province.router(backends),
-                        experts.router(backends)):
+                        experts.router(backends), lifecycle.router(backends)):
         app.include_router(page_router)
     app.add_middleware(SessionMiddleware, store=store, secure=settings.public_url.startswith("https://"))
     instrument(app, metrics.runtime)
