@@ -19,6 +19,7 @@ from zhongshi_console.clients import BackendError, Backends, NotSignedIn
 from zhongshi_console.metrics import ConsoleMetrics
 from zhongshi_console.pages import (
     applicant,
+    city,
     experts,
     lifecycle,
     login,
@@ -62,7 +63,8 @@ def create_app(settings: ConsoleSettings | None = None, store: SessionStore | No
                         objections.router(backends, public.publicity_context),
                         applicant.router(backends), materials.router(backends), officials.router(backends),
                         others.router(backends), operator.router(backends), province.router(backends),
-                        experts.router(backends), lifecycle.router(backends)):
+                        experts.router(backends), lifecycle.router(backends),
+                        city.router(backends)):
         app.include_router(page_router)
     app.add_middleware(SessionMiddleware, store=store, secure=settings.public_url.startswith("https://"))
     instrument(app, metrics.runtime)
