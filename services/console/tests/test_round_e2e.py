@@ -59,8 +59,8 @@ class People:
         page.goto(path)
         return page
 
-    def shot(self, page: Any, name: str) -> None:
-        page.screenshot(path=self.shots / f"e2e-{name}.png", full_page=True)
+    def shot(self, page: Any, name: str, full_page: bool = True) -> None:
+        page.screenshot(path=self.shots / f"e2e-{name}.png", full_page=full_page)
 
     def close(self) -> None:
         for page in self.pages.values():
@@ -141,6 +141,7 @@ def apply(people: People, today: date) -> str:
 def decide(people: People, username: str, app_id: str, action: str, opinion: str, name: str) -> None:
     page = people(username, "/official/queue")
     until(page, "/official/queue", lambda: page.get_by_text(app_id).count() > 0, f"in {username}'s queue")
+    people.shot(page, f"{name}-queue", full_page=False)
     page.click(f"text={app_id}")
     assert page.locator("table.materials tbody tr").count() >= len(DEMO_REQUIRED)  # officials read the materials
     page.check(f"input[name=action][value={action}]")
@@ -265,6 +266,11 @@ def the_public_verifies(people: People, platform: str) -> None:
     page = people("public", "/registry")
     found = page.locator(f"a:has-text('{platform}')")
     until(page, f"/registry?q={platform}", lambda: found.count() > 0, "listed the platform")
+    page.goto("/registry")
+    people.shot(page, "14a-public-registry", full_page=False)
+    page.goto("/progress")
+    people.shot(page, "14b-public-progress", full_page=False)
+    page.goto(f"/registry?q={platform}")
     page.click(f"a:has-text('{platform}')")
     assert page.locator("h1").inner_text() == platform
     people.shot(page, "14-public-platform")
