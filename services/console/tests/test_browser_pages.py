@@ -57,7 +57,7 @@ def own_platform(console: Console) -> tuple[dict[str, Any], str]:
 
 def test_the_applicant_files_an_annual_report(person: Any, console: Console) -> None:
     platform, login = own_platform(console)
-    page = person(login, f"/applicant/applications/{platform['application_id']}")
+    page = person(login, f"/applicant/applications/{platform['id'].removeprefix('P-')}")  # P-<application id>
     page.click("a:has-text('年度报告')")
     page.wait_for_url(f"**/applicant/platforms/{platform['id']}")
     assert not (found := serious_violations(page)), found

@@ -19,10 +19,12 @@ from .test_pages import csrf_of, sign_in
 
 CREDIT = "91420100MA0000001X"
 ENTRY = {"id": "P-APP-1", "kind": "platform", "status": "warning", "status_label": "限期整改",
-         "application_id": "APP-1", "round_id": "R1", "platform_name": "光电子器件工艺放大中试平台",
+         "round_id": "R1", "platform_name": "光电子器件工艺放大中试平台",
          "applicant_name": "某公司", "applicant_credit_code": CREDIT, "city_code": "420100", "region_code": "420111",
          "certificate_no": "鄂中试〔2026〕001号", "accredited_on": "2026-12-01", "listed_on": "2026-12-01",
-         "standings": {"2026": "warning"}, "rectify_by": "2027-06-30", "national": None, "history": []}
+         "national_outcome": None, "history": [{"at": "2026-12-01T02:00:00Z", "action": "accredited"},
+                                               {"at": "2026-12-04T02:00:00Z", "action": "evaluated_2026_good"},
+                                               {"at": "2026-12-05T02:00:00Z", "action": "evaluated_2026_warning"}]}
 REPORT = {"platform_id": "P-APP-1", "year": 2026, "service_projects": 12, "clients_served": 30,
           "service_revenue": "4800000.00", "technology_transfers": 2, "equipment_value": "12500000.00", "staff": 15,
           "filed_at": "2026-12-04T02:00:00Z", "shortfalls": ["年度服务收入低于 500 万元"]}
@@ -106,7 +108,7 @@ def test_the_province_evaluates_with_a_deadline_and_sees_a_refusal(client: TestC
     listed = client.get("/province/platforms", params={"q": "光电"})
     assert 'href="/province/platforms/P-APP-1"' in listed.text
     page = client.get("/province/platforms/P-APP-1")
-    assert page.status_code == 200 and "2026年度：限期整改" in page.text and "2027年6月30日" in page.text
+    assert page.status_code == 200 and "2026年度：限期整改" in page.text and "未推荐" in page.text
     token = csrf_of(page.text)
     form = {"year": "2026", "standing": "warning", "reason": "服务收入未达标", "csrf_token": token}
     no_year = client.post("/province/platforms/P-APP-1/evaluate", data={**form, "year": ""})

@@ -49,6 +49,15 @@ def province_step(platform_id: str, action: str, form: dict[str, str]) -> tuple[
     return "PUT", f"{base}/national-recommendation/outcome", {"outcome": form.get("outcome", "")}
 
 
+def standings_of(entry: dict[str, Any]) -> dict[str, str]:
+    """Each year's standing, from the public history's ``evaluated_<year>_<standing>`` actions (the last wins)."""
+    found: dict[str, str] = {}
+    for item in entry.get("history", []):
+        if (parts := str(item.get("action", "")).split("_"))[0] == "evaluated" and len(parts) == 3:
+            found[parts[1]] = parts[2]
+    return dict(sorted(found.items()))
+
+
 def router(backends: Backends) -> APIRouter:
     api = APIRouter(include_in_schema=False)
 
@@ -69,7 +78,8 @@ def router(backends: Backends) -> APIRouter:
         entry = await entry_of(platform_id)
         reports = await backends.call("registry", "GET", f"{API}/{platform_id}/annual-reports", caller.token)
         return render(request, "province/platform.html", {
-            "entry": entry, "reports": reports, "standings": STANDINGS, "dimensions": NATIONAL_DIMENSIONS,
+            "entry": entry, "reports": reports, "standings": STANDINGS, "evaluated": standings_of(entry),
+            "dimensions": NATIONAL_DIMENSIONS,
             "outcomes": OUTCOMES, "form": {}, "errors": {}, "action": "", **extra}, status_code)
 
     @api.get("/province/platforms/{platform_id}", response_class=HTMLResponse)
