@@ -22,7 +22,7 @@ SHOTS = {
     "console-applicant-self-check.png": "e2e-05-applicant-self-check.png",
     "console-official-queue.png": "e2e-06-county-queue.png",
     "console-official-case.png": "e2e-06-county.png",
-    "console-province-decisions.png": "e2e-11-province-decisions.png",
+    "console-province-decisions.png": "e2e-11a-province-decision-list.png",
     "console-expert-scoring.png": "e2e-10-expert-scoring.png",
     "console-public-objection.png": "e2e-11b-public-objection.png",
 }

@@ -59,8 +59,11 @@ class People:
         page.goto(path)
         return page
 
-    def shot(self, page: Any, name: str, full_page: bool = True) -> None:
-        page.screenshot(path=self.shots / f"e2e-{name}.png", full_page=full_page)
+    def shot(self, page: Any, name: str, full_page: bool = True, at: str = "") -> None:
+        """The whole page, or the screen that shows ``at`` at its top (for the docs' first-screen images)."""
+        if at:
+            page.locator(at).first.evaluate("element => element.scrollIntoView()")
+        page.screenshot(path=self.shots / f"e2e-{name}.png", full_page=full_page and not at)
 
     def close(self) -> None:
         for page in self.pages.values():
@@ -198,6 +201,7 @@ def publicity(people: People, stack: Stack, app_id: str) -> str:
           "finished the review")
     assert row.locator(".decision").inner_text().startswith("拟认定为省级制造业中试平台")
     people.shot(page, "11-province-decisions")
+    people.shot(page, "11a-province-decision-list", at="table.decisions")
     page.click("button:has-text('确认认定名单')")
     page.wait_for_url(re.compile(f"/province/rounds/{ROUND}"))
     opened = page.locator("#publicity:has-text('公示期')")
@@ -248,7 +252,7 @@ def anonymous_objection(people: People, stack: Stack, app_id: str) -> None:
     objector.click("button:has-text('提交异议')")
     assert objector.locator("#e-code").inner_text() == "验证码不正确"
     objector.fill("#o-code", code)
-    people.shot(objector, "11b-public-objection")
+    people.shot(objector, "11b-public-objection", at="#o-application_id")
     objector.click("button:has-text('提交异议')")
     assert objector.locator("[data-filed]").count() == 1
 
