@@ -212,10 +212,11 @@ def test_public_pages_have_no_serious_accessibility_violations(page: Any, consol
     ("applicant01", ("/applicant", "/applicant/rounds", f"/applicant/rounds/{demo.ROUND_ID}/apply",
                      "/applicant/inbox")),
     ("county420111", ("/official/queue",)),
+    ("city420100", ("/official/queue", "/official/round", f"/official/rounds/{demo.ROUND_ID}")),
     ("province01", ("/official/queue", "/province/rounds", f"/province/rounds/{demo.ROUND_ID}", "/province/audit",
-                    "/province/experts")),
-    ("expert001", ("/expert/assignments",)), ("operator", ("/operator/webhooks",)),
-], ids=["applicant", "county", "province", "expert", "operator"])
+                    "/province/experts", "/province/platforms")),
+    ("expert001", ("/expert/assignments",)), ("operator", ("/operator/webhooks", "/operator/dlq")),
+], ids=["applicant", "county", "city", "province", "expert", "operator"])
 def test_each_roles_main_pages_have_no_serious_accessibility_violations(browser: Any, console: Console, login: str,
                                                                         paths: tuple[str, ...]) -> None:
     context = browser.new_context(base_url=console.url, viewport={"width": 1280, "height": 900})

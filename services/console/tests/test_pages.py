@@ -116,7 +116,9 @@ def sign_in(client: TestClient, store: SessionStore, role: str, organisation: st
     client.headers["Cookie"] = f"{COOKIE}={sid}"
 
 
-def test_the_objection_form_is_refused_without_its_csrf_token(client: TestClient, services: Services) -> None:
+def test_the_objection_form_is_refused_without_its_csrf_token(client: TestClient, store: SessionStore,
+                                                              services: Services) -> None:
+    sign_in(client, store, "applicant", "91420100MA0000001X")  # a signed-in person objects without a code
     page = client.get("/publicity", params={"round": "R1"})
     assert page.status_code == 200 and "提出异议" in page.text
     form = {"application_id": "APP-1", "name": "李四", "contact": "13800000000",
@@ -130,7 +132,8 @@ def test_the_objection_form_is_refused_without_its_csrf_token(client: TestClient
     assert filed.status_code == 200 and "异议已受理" in filed.text and "OBJ-1" in filed.text
 
 
-def test_a_refused_field_shows_its_chinese_message_next_to_it(client: TestClient) -> None:
+def test_a_refused_field_shows_its_chinese_message_next_to_it(client: TestClient, store: SessionStore) -> None:
+    sign_in(client, store, "applicant", "91420100MA0000001X")
     token = csrf_of(client.get("/publicity", params={"round": "R1"}).text)
     form = {"application_id": "APP-1", "name": "李四", "contact": "138", "grounds": "该平台设备原值与实际不符。",
             "csrf_token": token}

@@ -17,7 +17,20 @@ from zhongshi_runtime.metrics import RuntimeMetrics, instrument
 from zhongshi_console.auth import CsrfRefused, LoginRequired, PageNotFound, check_csrf, login_url, oauth_client
 from zhongshi_console.clients import BackendError, Backends, NotSignedIn
 from zhongshi_console.metrics import ConsoleMetrics
-from zhongshi_console.pages import applicant, experts, login, materials, officials, others, province, public
+from zhongshi_console.pages import (
+    applicant,
+    city,
+    experts,
+    lifecycle,
+    login,
+    materials,
+    objections,
+    officials,
+    operator,
+    others,
+    province,
+    public,
+)
 from zhongshi_console.sessions import SessionMiddleware, SessionStore
 from zhongshi_console.settings import ConsoleSettings
 from zhongshi_console.web import HERE, render, templates
@@ -47,9 +60,11 @@ def create_app(settings: ConsoleSettings | None = None, store: SessionStore | No
     add_probes(app, backends, metrics, store)
     add_error_pages(app, metrics)
     for page_router in (login.router(settings, client, store, metrics), public.router(backends),
+                        objections.router(backends, public.publicity_context),
                         applicant.router(backends), materials.router(backends), officials.router(backends),
-                        others.router(backends), province.router(backends),
-                        experts.router(backends)):
+                        others.router(backends), operator.router(backends), province.router(backends),
+                        experts.router(backends), lifecycle.router(backends),
+                        city.router(backends)):
         app.include_router(page_router)
     app.add_middleware(SessionMiddleware, store=store, secure=settings.public_url.startswith("https://"))
     instrument(app, metrics.runtime)

@@ -19,11 +19,12 @@ DEPARTMENT_MENU = (("待办审核", "/official/queue"),)
 MENUS: dict[Role, tuple[tuple[str, str], ...]] = {
     Role.APPLICANT: (("我的申报", "/applicant"), ("申报批次", "/applicant/rounds"), ("消息中心", "/applicant/inbox")),
     Role.COUNTY_OFFICIAL: DEPARTMENT_MENU,
-    Role.CITY_OFFICIAL: DEPARTMENT_MENU,
+    Role.CITY_OFFICIAL: (*DEPARTMENT_MENU, ("推荐排序与指标", "/official/round")),
     Role.PROVINCE_OFFICIAL: (("例外认定", "/official/queue"), ("批次管理", "/province/rounds"),
-                             ("专家库", "/province/experts"), ("审计留痕", "/province/audit")),
+                             ("专家库", "/province/experts"), ("平台管理", "/province/platforms"),
+                             ("审计留痕", "/province/audit")),
     Role.EXPERT: (("评审任务", "/expert/assignments"),),
-    Role.OPERATOR: (("消息订阅", "/operator/webhooks"),),
+    Role.OPERATOR: (("消息订阅", "/operator/webhooks"), ("死信队列", "/operator/dlq")),
 }
 
 

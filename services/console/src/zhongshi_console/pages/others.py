@@ -1,4 +1,4 @@
-"""Experts' assignments and the operator's webhook subscriptions (read-only lists)."""
+"""Experts' assignments: the materials, the scoring form, declaring a conflict and the panel lead's note."""
 
 from __future__ import annotations
 
@@ -77,12 +77,6 @@ def router(backends: Backends) -> APIRouter:
             return await show_assignment(request, application_id, caller, exc.status, form={"note": note},
                                          errors=exc.fields, reconcile_error=exc.message)
         return RedirectResponse(f"/expert/assignments/{application_id}", status_code=303)
-
-    @api.get("/operator/webhooks", response_class=HTMLResponse)
-    async def webhooks(request: Request,
-                       caller: Annotated[Caller, Depends(signed_in(Role.OPERATOR))]) -> HTMLResponse:
-        found = await backends.call("notify", "GET", f"{API}/webhooks", caller.token)
-        return render(request, "operator/webhooks.html", {"subscriptions": found})
 
     return api
 

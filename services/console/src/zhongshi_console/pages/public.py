@@ -1,15 +1,15 @@
-"""Public pages (no login): the registry, certificate verification, publicity with objections, progress."""
+"""Public pages (no login): the registry, certificate verification, publicity (objections: `objections`),
+progress."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field, ValidationError
 from zhongshi_contracts.review import DECISION_LABELS
 
-from zhongshi_console.auth import LoginRequired, access_token, current_user
 from zhongshi_console.charts import Bar, bar_chart, progress_ring
 from zhongshi_console.clients import BackendError, Backends
 from zhongshi_console.formats import field_errors
@@ -77,39 +77,12 @@ def router(backends: Backends) -> APIRouter:
                         round_: Annotated[str, Query(alias="round", max_length=64)] = "") -> HTMLResponse:
         return render(request, "publicity.html", await publicity_context(backends, round_.strip()))
 
-    @api.post("/publicity/{round_id}/objections", response_class=HTMLResponse)
-    async def objection(request: Request, round_id: str, application_id: Annotated[str, Form()] = "",
-                        name: Annotated[str, Form()] = "", contact: Annotated[str, Form()] = "",
-                        grounds: Annotated[str, Form()] = "") -> HTMLResponse:
-        form = {"application_id": application_id, "name": name.strip(), "contact": contact.strip(),
-                "grounds": grounds.strip()}
-        context = await publicity_context(backends, round_id)
-        try:
-            filed = await backends.call("registry", "POST", f"/api/v1/publicity/{round_id}/objections",
-                                        await objector_token(request), json=form)
-        except BackendError as exc:
-            if exc.status >= 500:
-                raise
-            return render(request, "publicity.html", {**context, "form": form, "errors": exc.fields,
-                                                      "error": exc.message}, status_code=exc.status)
-        return render(request, "publicity.html", {**context, "filed": filed})
-
     @api.get("/progress", response_class=HTMLResponse)
     async def progress(request: Request) -> HTMLResponse:
         stats = await backends.call("registry", "GET", f"{PUBLIC}/stats")
         return render(request, "progress.html", {"stats": stats, "charts": charts_of(stats)})
 
     return api
-
-
-async def objector_token(request: Request) -> str | None:
-    """A signed-in person objects under their own name; otherwise the registry asks for a verified contact."""
-    if current_user(request) is None:
-        return None
-    try:
-        return await access_token(request)
-    except LoginRequired:
-        return None
 
 
 async def verification(backends: Backends, number: str) -> dict[str, Any]:

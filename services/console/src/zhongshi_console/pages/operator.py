@@ -1,0 +1,105 @@
+"""The operator's pages: notify's webhook subscriptions (delivery log, enable, rotate the secret, delete) and
+each service's dead letters (list, show, redrive)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from zhongshi_runtime.auth import Role
+
+from zhongshi_console.auth import PageNotFound
+from zhongshi_console.clients import BackendError, Backends
+from zhongshi_console.roles import Caller, signed_in
+from zhongshi_console.settings import SERVICES
+from zhongshi_console.web import render
+
+API = "/api/v1"
+PAGE_SIZE = 50
+Operator = Annotated[Caller, Depends(signed_in(Role.OPERATOR))]
+SERVICE_LABELS = {"intake": "申报受理（intake）", "screening": "形式审查（screening）", "review": "专家评审（review）",
+                  "registry": "认定登记（registry）", "notify": "消息通知（notify）"}
+DLQ_STATUSES = {"dead": "死信", "parked": "等待前序事件", "redriven": "已重投"}
+WEBHOOK_ACTIONS = {"enable": ("POST", "/enable"), "delete": ("DELETE", "")}
+
+
+def service_of(name: str) -> str:
+    """A service the console knows, or the 404 page (the name is part of the address)."""
+    if name not in SERVICES:
+        raise PageNotFound
+    return name
+
+
+def router(backends: Backends) -> APIRouter:
+    api = APIRouter(include_in_schema=False)
+
+    async def subscriptions(request: Request, caller: Caller, **extra: Any) -> HTMLResponse:
+        found = await backends.call("notify", "GET", f"{API}/webhooks", caller.token)
+        return render(request, "operator/webhooks.html", {"subscriptions": found, **extra})
+
+    @api.get("/operator/webhooks", response_class=HTMLResponse)
+    async def webhooks(request: Request, caller: Operator) -> HTMLResponse:
+        return await subscriptions(request, caller)
+
+    @api.get("/operator/webhooks/{subscription_id}", response_class=HTMLResponse)
+    async def delivery_log(request: Request, subscription_id: str, caller: Operator,
+                           offset: Annotated[int, Query(ge=0, le=100_000)] = 0) -> HTMLResponse:
+        found = await backends.call("notify", "GET", f"{API}/webhooks", caller.token)
+        subscription = next((s for s in found if s["id"] == subscription_id), None)
+        if subscription is None:
+            raise PageNotFound
+        attempts = await backends.call("notify", "GET", f"{API}/webhooks/{subscription_id}/deliveries", caller.token,
+                                       params={"offset": offset, "limit": PAGE_SIZE})
+        return render(request, "operator/webhook.html", {"s": subscription, "attempts": attempts, "offset": offset,
+                                                         "page_size": PAGE_SIZE})
+
+    @api.post("/operator/webhooks/{subscription_id}/rotate", response_class=HTMLResponse)
+    async def rotate(request: Request, subscription_id: str, caller: Operator) -> HTMLResponse:
+        """The new secret is shown on this answer only (never kept by the console, never in an address)."""
+        rotated = await backends.call("notify", "POST", f"{API}/webhooks/{subscription_id}/rotate-secret",
+                                      caller.token)
+        return await subscriptions(request, caller, rotated=rotated)
+
+    @api.post("/operator/webhooks/{subscription_id}/{action}", response_class=HTMLResponse)
+    async def change(request: Request, subscription_id: str, action: str, caller: Operator) -> Response:
+        if action not in WEBHOOK_ACTIONS:
+            raise PageNotFound
+        method, suffix = WEBHOOK_ACTIONS[action]
+        await backends.call("notify", method, f"{API}/webhooks/{subscription_id}{suffix}", caller.token)
+        return RedirectResponse("/operator/webhooks", status_code=303)
+
+    @api.get("/operator/dlq", response_class=HTMLResponse)
+    async def dead_letters(request: Request, caller: Operator,
+                           service: Annotated[str, Query(max_length=20)] = "",
+                           status: Annotated[str, Query(max_length=20)] = "",
+                           topic: Annotated[str, Query(max_length=200)] = "") -> HTMLResponse:
+        chosen = [service_of(service)] if service else list(SERVICES)
+        params = {k: v for k, v in {"status": status if status in DLQ_STATUSES else "", "topic": topic.strip(),
+                                    "limit": PAGE_SIZE}.items() if v}
+        pages = {name: await backends.call(name, "GET", f"{API}/dlq", caller.token, params=params) for name in chosen}
+        return render(request, "operator/dlq.html", {
+            "pages": pages, "filters": {"service": service, "status": params.get("status", ""), "topic": topic},
+            "labels": SERVICE_LABELS, "statuses": DLQ_STATUSES, "redriven": request.query_params.get("redriven")})
+
+    @api.get("/operator/dlq/{service}/{entry_id}", response_class=HTMLResponse)
+    async def dead_letter(request: Request, service: str, entry_id: str, caller: Operator) -> HTMLResponse:
+        return await show_letter(request, service_of(service), entry_id, caller)
+
+    async def show_letter(request: Request, service: str, entry_id: str, caller: Caller, status_code: int = 200,
+                          **extra: Any) -> HTMLResponse:
+        letter = await backends.call(service, "GET", f"{API}/dlq/{entry_id}", caller.token)
+        return render(request, "operator/dead_letter.html", {"d": letter, "service": service, "labels": SERVICE_LABELS,
+                                                              "statuses": DLQ_STATUSES, **extra}, status_code)
+
+    @api.post("/operator/dlq/{service}/{entry_id}/redrive", response_class=HTMLResponse)
+    async def redrive(request: Request, service: str, entry_id: str, caller: Operator) -> Response:
+        try:
+            await backends.call(service_of(service), "POST", f"{API}/dlq/{entry_id}/redrive", caller.token)
+        except BackendError as exc:
+            if exc.status != 409:
+                raise
+            return await show_letter(request, service, entry_id, caller, 409, error=exc.message)
+        return RedirectResponse(f"/operator/dlq?service={service}&redriven={entry_id}", status_code=303)
+
+    return api
