@@ -165,10 +165,10 @@ class Consumers:
         self.lane = lane
 
     def on(self, model: type[E]) -> Callable[[Handler[E]], Handler[E]]:
-        """Decorator: handle ``model``'s topic with the decorated coroutine."""
+        """Decorator: handle ``model``'s topic (its internal one when it has) with the decorated coroutine."""
 
         def register(handler: Handler[E]) -> Handler[E]:
-            self._routes[model.topic.name] = (model, handler)
+            self._routes[model.wire_topic().name] = (model, handler)
             return handler
 
         return register

@@ -23,6 +23,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import Event
+from zhongshi_contracts.projections import public_view
 
 from zhongshi_runtime.audit import Audit, stored
 from zhongshi_runtime.faults import Faults
@@ -98,13 +99,20 @@ class _Sequence:
         return self._last
 
 
+def outbox_records(event: Event, *, source: str, seq: Callable[[], int], at: datetime) -> list[dict[str, Any]]:
+    """The stored form of an outgoing event and, when it carries personal data, of its public projection."""
+    public = public_view(event)
+    return [outbox_record(e, source=source, seq=seq(), at=at) for e in (event, *([public] if public else []))]
+
+
 def outbox_record(event: Event, *, source: str, seq: int, at: datetime) -> dict[str, Any]:
     """The stored form of one outgoing event: CloudEvents headers, key and JSON value."""
-    envelope = CloudEvent.new(event.topic, source=source, subject=event.application_id, at=at)
+    envelope = CloudEvent.new(event.topic, source=source, subject=event.application_id, at=at,
+                              version=event.type_version)
     return {
         "_id": envelope.id,
         "seq": seq,
-        "topic": event.topic.name,
+        "topic": event.wire_topic().name,
         "key": event.application_id,
         "headers": envelope.headers(),
         "value": event.model_dump_json(),
@@ -146,7 +154,8 @@ class MongoUnitOfWork:
                 )
             value, events = split(await work(session))
             if events:
-                records = [outbox_record(e, source=self.source, seq=self._seq.next(), at=now) for e in events]
+                records = [r for e in events
+                           for r in outbox_records(e, source=self.source, seq=self._seq.next, at=now)]
                 await self.db.outbox.insert_many(records, session=session)
             record = trail.record(service=self.metrics.service, at=now, seq=self._seq.next())
             await self.db.audit.insert_one(stored(record), session=session)

@@ -32,7 +32,7 @@ async def read_log(bootstrap: str | KafkaClientSettings, models: list[type[Event
     and then one poll of ``idle_ms`` with nothing new (Tansu under-reports end offsets, DESIGN §9).
     ``bootstrap``: an address, or the client settings of a secured cluster; ``progress`` gets the records read
     after each batch."""
-    by_topic = {m.topic.name: m for m in models}
+    by_topic = {m.wire_topic().name: m for m in models}
     client = bootstrap if isinstance(bootstrap, KafkaClientSettings) else KafkaClientSettings().at(bootstrap)
     consumer = AIOKafkaConsumer(**client.aiokafka(), enable_auto_commit=False, group_id=None,
                                 fetch_max_wait_ms=min(idle_ms, 100), max_partition_fetch_bytes=8 * 1024 * 1024)

@@ -120,7 +120,8 @@ def create_app(settings: NotifySettings | None = None, clock: Clock = utc_now) -
         MongoStore(kit.db, "contact_verifications", api_verification.Challenge), channels, proof_key, uow=kit.uow,
         clock=clock, per_client_hour=settings.verifications_per_client_hour,
         per_contact_hour=settings.verifications_per_contact_hour)
-    return kit.asgi([api.router(repo, store, uow=kit.uow, topics=kit.consumers.topics, clock=clock,
+    subscribable = sorted(m.topic.name for m in kit.consumers.models)  # public names, never pilot.internal.*
+    return kit.asgi([api.router(repo, store, uow=kit.uow, topics=subscribable, clock=clock,
                                 https_only=https_only, guard=guard(settings)), verification])
 
 
