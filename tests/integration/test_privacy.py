@@ -33,13 +33,13 @@ async def _everything_on(bootstrap: str, topics: list[str]) -> list[tuple[str, b
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, fetch_max_wait_ms=20, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer.force_metadata_update()
+        await consumer.topics()  # fetches every topic's metadata: partitions_for_topic reads the cache
         partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         end = await consumer.end_offsets(partitions)
         found: list[tuple[str, bytes]] = []
-        while any(await consumer.position(tp) < end[tp] for tp in partitions):
+        while any([await consumer.position(tp) < end[tp] for tp in partitions]):
             for tp, records in (await consumer.getmany(timeout_ms=500)).items():
                 found += [(tp.topic, r.value or b"") for r in records]
         return found
@@ -61,7 +61,11 @@ def _strings(node: Any) -> Iterator[str]:
 def _personal_in(text: str, experts: set[str]) -> list[str]:
     """What in ``text`` (a JSON document) is personal data: a pattern's match or a value that is an expert id."""
     found = [f"{kind}: {m.group(0)}" for kind, pattern in PERSONAL_PATTERNS.items() for m in pattern.finditer(text)]
-    return found + [f"expert id: {s}" for s in _strings(json.loads(text)) if s in experts]
+    try:
+        document = json.loads(text)
+    except ValueError:  # another test's poison message: the patterns were checked
+        return found
+    return found + [f"expert id: {s}" for s in _strings(document) if s in experts]
 
 
 def _subscribe_everything(stack: Stack) -> str:
@@ -85,7 +89,7 @@ def test_no_public_topic_and_no_webhook_carries_a_phone_an_email_an_id_number_or
         hooks = [d["body"] for d in db.zhongshi_notify.deliveries.find({"recipient": subscription})]
 
     records = asyncio.run(_everything_on(stack.bootstrap, PUBLIC_TOPICS))
-    ours = {topic for topic, value in records if json.loads(value).get("round_id") == round_id}
+    ours = {topic for topic, value in records if f'"round_id":"{round_id}"'.encode() in value}
     # the round went through every stage whose events used to carry personal data
     assert {"pilot.application.submitted", "pilot.review.panel-drawn", "pilot.review.scored",
             "pilot.review.decided", "pilot.publicity.objection-resolved"} <= ours, sorted(ours)

@@ -2,8 +2,8 @@
 annual reports, standing, revocation and national recommendation.
 
 Publicity events are keyed by the round id (``application_id`` carries the round id, as `RoundScheduled`
-does); platform events keep the originating application id as key and add ``platform_id``. No event
-carries an objector's personal data or an applicant's contacts.
+does); platform events keep the originating application id as key and add ``platform_id``. Only
+`ObjectionResolved` carries personal data (the objector's ``reply_to``), on an internal topic.
 """
 
 from __future__ import annotations
@@ -60,8 +60,8 @@ class PublicityObjectionFiled(Event):
 
 class ObjectionResolved(Event):
     """The province dismissed or upheld an objection. ``reply_to`` is the objector's own contact (phone or
-    e-mail), carried only so that notify can tell the objector: it is personal data, never published and
-    removed from webhook payloads."""
+    e-mail), carried only so that notify can tell the objector: it is personal data, so the event travels on an
+    internal topic and subscribers get its public projection (`projections.ObjectionResolvedV2`)."""
 
     topic = topics.PUBLICITY_OBJECTION_RESOLVED
     internal_topic = topics.PUBLICITY_OBJECTION_RESOLVED_INTERNAL
