@@ -108,7 +108,7 @@ async def test_a_malformed_message_goes_to_the_dlq_and_the_next_is_processed(api
     why = {k: v.decode() for k, v in dead.headers}
     assert why["dlq_kind"] == "invalid" and why["dlq_source_topic"] == SUBMITTED.name
     assert "Invalid JSON" in why["dlq_reason"] and dead.value == b"{not json"
-    assert await api.metric("screening", "zhongshi_dead_letters_total", kind="invalid") >= 1
+    assert await api.metric("screening", "zhongshi_dead_letters_total", topic=SUBMITTED.name, kind="invalid") >= 1
 
 
 async def test_withdrawal_reaches_screening_and_the_inbox(api, fresh_dossier) -> None:  # type: ignore[no-untyped-def]

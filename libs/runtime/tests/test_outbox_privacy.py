@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import Event
 from zhongshi_contracts.registry import ObjectionResolved
 from zhongshi_runtime.metrics import RuntimeMetrics
-from zhongshi_runtime.outbox import MongoUnitOfWork, Session
+from zhongshi_runtime.outbox import Consumed, MongoUnitOfWork, Session
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +28,8 @@ async def test_an_event_with_personal_data_goes_whole_to_its_internal_topic_and_
     async def work(_: Session) -> list[Event]:
         return [event]
 
-    await uow.run(work)
+    trigger = CloudEvent.new(event.topic, source="/test", subject="R1")
+    assert await uow.run(work, consumed=Consumed("probe.on_something", trigger, event.topic.name)) is True
     records = {r["topic"]: r async for r in mongo_db.outbox.find({})}
     assert set(records) == {"pilot.internal.publicity.objection-resolved", "pilot.publicity.objection-resolved"}
     internal = records["pilot.internal.publicity.objection-resolved"]

@@ -60,6 +60,10 @@ REVIEW_SCORED_INTERNAL = Topic("pilot.internal.review.scored", internal=True)
 REVIEW_DECIDED_INTERNAL = Topic("pilot.internal.review.decided", internal=True)
 PUBLICITY_OBJECTION_RESOLVED_INTERNAL = Topic("pilot.internal.publicity.objection-resolved", internal=True)
 
+# each internal topic by the public topic of its events' projections
+INTERNAL_OF: dict[str, Topic] = {t.name.replace("pilot.internal.", "pilot.", 1): t
+                                 for t in globals().copy().values() if isinstance(t, Topic) and t.internal}
+
 ALL_TOPICS: tuple[Topic, ...] = tuple(v for v in globals().values() if isinstance(v, Topic))
 BY_NAME: dict[str, Topic] = {t.name: t for t in ALL_TOPICS}
 
@@ -67,3 +71,8 @@ BY_NAME: dict[str, Topic] = {t.name: t for t in ALL_TOPICS}
 def topic_named(name: str) -> Topic:
     """The contract topic called ``name``; KeyError for a name outside the contract."""
     return BY_NAME[name]
+
+
+def wire_name(name: str) -> str:
+    """The topic events called ``name`` are consumed from: its internal twin when it has one."""
+    return INTERNAL_OF[name].name if name in INTERNAL_OF else name

@@ -24,6 +24,7 @@ from pymongo.errors import DuplicateKeyError
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import Event
 from zhongshi_contracts.projections import public_view
+from zhongshi_contracts.topics import wire_name
 
 from zhongshi_runtime.audit import Audit, stored
 from zhongshi_runtime.faults import Faults
@@ -175,7 +176,8 @@ class MongoUnitOfWork:
         return value
 
     def _count_duplicate(self, consumed: Consumed) -> None:
-        self.metrics.duplicates.labels(self.metrics.service, consumed.topic).inc()
+        # labelled like the other consumer series: by the topic read (an internal one for personal data)
+        self.metrics.duplicates.labels(self.metrics.service, wire_name(consumed.topic)).inc()
 
 
 async def ensure_outbox_indexes(db: AsyncDatabase[Any]) -> None:
