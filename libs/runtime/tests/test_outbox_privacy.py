@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import Event
+from zhongshi_contracts.projections import public_event_id
 from zhongshi_contracts.registry import ObjectionResolved
 from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.outbox import Consumed, MongoUnitOfWork, Session
@@ -39,3 +40,4 @@ async def test_an_event_with_personal_data_goes_whole_to_its_internal_topic_and_
     assert "13912345678" not in public["value"] and json.loads(public["value"])["objection_id"] == "OBJ-1"
     assert public["headers"]["ce_type"] == "cn.gov.hubei.pilot.publicity.objection-resolved.v2"
     assert public["key"] == internal["key"] == "R1" and public["seq"] > internal["seq"]  # relayed in order
+    assert public["_id"] == public["headers"]["ce_id"] == public_event_id(internal["_id"])  # a webhook's id too

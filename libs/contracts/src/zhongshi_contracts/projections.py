@@ -7,6 +7,7 @@ public topic: references (application, panel, objection ids) and counts in place
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
@@ -169,6 +170,12 @@ PROJECTIONS: dict[type[Event], tuple[type[Event], Derived]] = {
     ObjectionResolved: (ObjectionResolvedV2, lambda _: {}),
 }
 PUBLIC_TYPES: tuple[type[Event], ...] = tuple(public for public, _ in PROJECTIONS.values())
+
+
+def public_event_id(event_id: str) -> str:
+    """The CloudEvents id of the projection of the event ``event_id``: derived, so the public topic's record and
+    the webhook of the same event share it (a subscriber of both dedupes on it)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:zhongshi:public-projection:{event_id}"))
 
 
 def public_view(event: Event) -> Event | None:

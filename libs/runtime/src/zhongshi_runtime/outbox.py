@@ -23,7 +23,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import Event
-from zhongshi_contracts.projections import public_view
+from zhongshi_contracts.projections import public_event_id, public_view
 from zhongshi_contracts.topics import wire_name
 
 from zhongshi_runtime.audit import Audit, stored
@@ -102,14 +102,20 @@ class _Sequence:
 
 def outbox_records(event: Event, *, source: str, seq: Callable[[], int], at: datetime) -> list[dict[str, Any]]:
     """The stored form of an outgoing event and, when it carries personal data, of its public projection."""
+    whole = outbox_record(event, source=source, seq=seq(), at=at)
     public = public_view(event)
-    return [outbox_record(e, source=source, seq=seq(), at=at) for e in (event, *([public] if public else []))]
+    if public is None:
+        return [whole]
+    return [whole, outbox_record(public, source=source, seq=seq(), at=at, event_id=public_event_id(whole["_id"]))]
 
 
-def outbox_record(event: Event, *, source: str, seq: int, at: datetime) -> dict[str, Any]:
+def outbox_record(event: Event, *, source: str, seq: int, at: datetime, event_id: str | None = None
+                  ) -> dict[str, Any]:
     """The stored form of one outgoing event: CloudEvents headers, key and JSON value."""
     envelope = CloudEvent.new(event.topic, source=source, subject=event.application_id, at=at,
                               version=event.type_version)
+    if event_id is not None:
+        envelope = envelope.model_copy(update={"id": event_id})
     return {
         "_id": envelope.id,
         "seq": seq,

@@ -16,7 +16,7 @@ from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import Event
 from zhongshi_contracts.inputs import Flag
 from zhongshi_contracts.privacy import public_data
-from zhongshi_contracts.projections import public_view
+from zhongshi_contracts.projections import public_event_id, public_view
 from zhongshi_runtime.logs import mask_personal_data
 
 from zhongshi_notify.domain import Audience, Notice, reader
@@ -221,11 +221,17 @@ def webhook_data(event: Event) -> tuple[str, dict[str, Any]]:
     return type(public).ce_type(), masked(public_data(public))
 
 
+def webhook_id(meta: CloudEvent, event: Event) -> str:
+    """The CloudEvent id an outside system sees (``webhook-id``): a projection's is its public record's."""
+    return public_event_id(meta.id) if event.internal_topic is not None else meta.id
+
+
 def webhook_payload(meta: CloudEvent, event: Event) -> str:
-    """The event as a structured-mode CloudEvent (JSON), its data the public fields only."""
+    """The event as a structured-mode CloudEvent (JSON), its data the public fields only; a projection keeps
+    the id its public topic's record has."""
     ce_type, data = webhook_data(event)
     document = {
-        "specversion": meta.specversion, "id": meta.id, "source": meta.source, "type": ce_type,
+        "specversion": meta.specversion, "id": webhook_id(meta, event), "source": meta.source, "type": ce_type,
         "subject": meta.subject, "time": meta.time.isoformat().replace("+00:00", "Z"),
         "datacontenttype": "application/json", "data": data,
     }
@@ -235,9 +241,9 @@ def webhook_payload(meta: CloudEvent, event: Event) -> str:
 def webhook_deliveries(meta: CloudEvent, event: Event, subscriptions: Iterable[Subscription],
                        now: datetime) -> list[Delivery]:
     """One delivery per subscription to this event type; a disabled subscription's is held."""
-    payload = webhook_payload(meta, event)
+    payload, ce_id = webhook_payload(meta, event), webhook_id(meta, event)
     return [
-        Delivery(id=delivery_id(meta.id, s.id, Channel.WEBHOOK), source_id=meta.id, kind=event.topic.name,
+        Delivery(id=delivery_id(meta.id, s.id, Channel.WEBHOOK), source_id=ce_id, kind=event.topic.name,
                  channel=Channel.WEBHOOK, recipient=s.id, address=s.url, body=payload,
                  application_id=event.application_id, status=Status.PENDING if s.enabled else Status.HELD,
                  created_at=now, next_attempt_at=now)
