@@ -1,7 +1,8 @@
 #!/bin/sh
 # Applies the cluster plan of deploy/kafka (generated from the code by `make contracts`), idempotently:
 #   topics.txt  every topic with its partitions and retention (events forever, DLQs 30 days)
-#   acls.txt    per service: write its own topics, read those it consumes, its consumer group
+#   acls.txt    per service: write its own topics, read those it consumes, its consumer group; the outside
+#               subscriber (gov-subscriber): read the public topics only, never pilot.internal.*
 # and, with KAFKA_CREATE_USERS=1, a SCRAM-SHA-512 credential per user named in acls.txt, its password from
 # KAFKA_PASSWORD_<USER> (upper case, '-' as '_': KAFKA_PASSWORD_ZHONGSHI_INTAKE).
 # Runs in the apache/kafka image: docker-compose.yml's kafka-init and the Kubernetes Job zhongshi-kafka-init.
@@ -58,8 +59,10 @@ if [ "${KAFKA_APPLY_ACLS:-1}" = 0 ]; then
   exit 0
 fi
 rows "$PLAN/acls.txt" | while read -r user operation kind name; do
-  case "$kind" in
-    cluster) resource="--cluster" ;;
+  case "$kind:$name" in
+    cluster:*) resource="--cluster" ;;
+    *:'*') resource="--$kind=*" ;;
+    *'*') resource="--$kind=${name%\*} --resource-pattern-type prefixed" ;;  # gov-*: every name with that prefix
     *) resource="--$kind=$name" ;;
   esac
   "$BIN/kafka-acls.sh" "$@" --add --allow-principal "User:$user" --operation "$operation" $resource >/dev/null

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-_ANNOTATIONS = frozenset({"description", "examples", "title", "default"})
+_ANNOTATIONS = frozenset({"description", "examples", "title", "default", "x-classification"})
 RELEASED = Path(__file__).resolve().parents[2] / "docs" / "contract" / "released"
 
 

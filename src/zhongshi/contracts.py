@@ -28,7 +28,7 @@ def asyncapi(service: str) -> dict[str, Any]:
 
 
 def event_schemas() -> dict[str, dict[str, Any]]:
-    return {model.topic.ce_type(): event_schema(model) for model in EVENT_TYPES}
+    return {model.ce_type(): event_schema(model) for model in EVENT_TYPES}
 
 
 def render(document: Any) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from zhongshi_contracts.projections import published_types
 from zhongshi_contracts.topics import ALL_TOPICS
 
 from zhongshi.apps import development_app
@@ -19,6 +20,8 @@ FOREVER = -1  # the event log is the system of record: any service's state is re
 DLQ_RETENTION_MS = 30 * 24 * 3600 * 1000  # a person looks at a dead letter within 30 days
 DLQ_PARTITIONS = 1
 MONITOR = "zhongshi-monitor"  # kafka-exporter and KEDA: read offsets and group lag, nothing else
+SUBSCRIBER = "gov-subscriber"  # the template principal of an outside system: one SCRAM user per system, same ACLs
+SUBSCRIBER_GROUPS = "gov-*"  # prefixed (kafka-acls --resource-pattern-type prefixed): never a zhongshi-* group
 
 
 def user(service: str) -> str:
@@ -37,9 +40,9 @@ def acls() -> list[tuple[str, str, str, str]]:
     for service in SERVICES:
         kit = development_app(service).state.kit
         who = user(service)
-        for model in kit.produces:
+        for model in published_types(kit.produces):
             # and read back: `zhongshi replay` rebuilds a service from its own events too
-            rules += [(who, op, "topic", model.topic.name) for op in ("Write", "Describe", "Read")]
+            rules += [(who, op, "topic", model.wire_topic().name) for op in ("Write", "Describe", "Read")]
         for topic in kit.consumers.topics:
             rules += [(who, "Read", "topic", topic), (who, "Describe", "topic", topic),
                       (who, "Write", "topic", topic + ".dlq")]  # a consumer dead-letters what it cannot handle
@@ -47,7 +50,16 @@ def acls() -> list[tuple[str, str, str, str]]:
             rules.append((who, "Read", "group", kit.consumers.group_id))
         rules.append((who, "Describe", "cluster", "kafka-cluster"))  # the broker's cluster id (a new broker)
     rules += [(MONITOR, "Describe", "topic", "*"), (MONITOR, "Describe", "group", "*")]
+    rules += subscriber_acls()
     return sorted(set(rules))
+
+
+def subscriber_acls() -> list[tuple[str, str, str, str]]:
+    """What another government system's principal may do: read the public topics, never an internal one
+    (those carry personal data), in consumer groups named after itself (``gov-<system>-…``)."""
+    public = [t.name for t in ALL_TOPICS if not t.internal]
+    rules = [(SUBSCRIBER, op, "topic", name) for name in public for op in ("Read", "Describe")]
+    return [*rules, (SUBSCRIBER, "Read", "group", SUBSCRIBER_GROUPS)]
 
 
 def render() -> dict[Path, str]:

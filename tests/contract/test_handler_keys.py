@@ -48,4 +48,4 @@ RECORDED_KEYS: dict[str, dict[type[Event], str]] = {
 @pytest.mark.parametrize("service", sorted(RECORDED_KEYS))
 def test_each_handler_is_recorded_under_the_key_it_had_before_keys_were_derived(service: str) -> None:
     keys = development_app(service).state.kit.consumers.keys
-    assert keys == {model.topic.name: key for model, key in RECORDED_KEYS[service].items()}
+    assert keys == {model.wire_topic().name: key for model, key in RECORDED_KEYS[service].items()}

@@ -110,11 +110,11 @@ async def publish_poison(bootstrap: str, template: ConsumerRecord[bytes, bytes],
     """Three malformed messages and one valid-looking event about ``always_fails`` (a subject the handlers are
     told to fail on); returns each poison subject → its topic."""
     sent = {
-        "POISON-not-json": ("pilot.application.submitted", b"{not json", _headers("pilot.application.submitted",
-                                                                                  "POISON-not-json")),
+        "POISON-not-json": ("pilot.internal.application.submitted", b"{not json",  # where its consumers read
+                            _headers("pilot.internal.application.submitted", "POISON-not-json")),
         "POISON-no-fields": ("pilot.application.screened", b'{"application_id": "POISON-no-fields"}',
                              _headers("pilot.application.screened", "POISON-no-fields")),
-        "POISON-no-headers": ("pilot.application.forwarded", b"{}", []),
+        "POISON-no-headers": ("pilot.internal.application.forwarded", b"{}", []),
     }
     value = json.loads(template.value)
     value["application_id"] = always_fails

@@ -20,7 +20,7 @@ from zhongshi import dlq
 from zhongshi.launcher import Stack
 from zhongshi.polling import eventually
 
-SUBMITTED, WITHDRAWN = "pilot.application.submitted", "pilot.application.withdrawn"
+SUBMITTED, WITHDRAWN = "pilot.internal.application.submitted", "pilot.application.withdrawn"  # where consumers read
 
 
 def headers_of(record: ConsumerRecord) -> dict[str, str]:

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from aiokafka import AIOKafkaProducer
 from zhongshi_contracts.envelope import CloudEvent
-from zhongshi_contracts.topics import APPLICATION_SUBMITTED
+from zhongshi_contracts.topics import APPLICATION_SUBMITTED_INTERNAL as SUBMITTED  # the whole event: what services read
 from zhongshi_runtime.auth import Role
 
 from tests.integration.helpers import eventually, read_topic
@@ -64,19 +64,19 @@ async def test_redelivering_the_same_event_changes_nothing(api, stack, fresh_dos
     round_id = await api.open_round()
     app = await api.submit(round_id, fresh_dossier())
     await api.screened(app["id"])
-    record = await read_topic(stack.bootstrap, APPLICATION_SUBMITTED.name, lambda r: r.key == app["id"].encode())
+    record = await read_topic(stack.bootstrap, SUBMITTED.name, lambda r: r.key == app["id"].encode())
     duplicates_before = await api.metric("screening", "zhongshi_duplicate_events_total",
-                                         topic=APPLICATION_SUBMITTED.name)
+                                         topic=SUBMITTED.name)
     producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap)
     await producer.start()
     try:
-        await producer.send_and_wait(APPLICATION_SUBMITTED.name, record.value, key=record.key,
+        await producer.send_and_wait(SUBMITTED.name, record.value, key=record.key,
                                      headers=list(record.headers))
     finally:
         await producer.stop()
 
     async def absorbed() -> bool:
-        now = await api.metric("screening", "zhongshi_duplicate_events_total", topic=APPLICATION_SUBMITTED.name)
+        now = await api.metric("screening", "zhongshi_duplicate_events_total", topic=SUBMITTED.name)
         return now == duplicates_before + 1
 
     await eventually(absorbed, what="the duplicate counted")
@@ -89,12 +89,12 @@ async def test_redelivering_the_same_event_changes_nothing(api, stack, fresh_dos
 
 async def test_a_malformed_message_goes_to_the_dlq_and_the_next_is_processed(api, stack, fresh_dossier) -> None:  # type: ignore[no-untyped-def]
     poison_key = f"poison-{uuid.uuid4().hex[:8]}".encode()
-    headers = CloudEvent.new(APPLICATION_SUBMITTED, source="/test", subject=poison_key.decode()).headers()
+    headers = CloudEvent.new(SUBMITTED, source="/test", subject=poison_key.decode()).headers()
     producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap)
     await producer.start()
     try:
-        for partition in range(APPLICATION_SUBMITTED.partitions):  # poison every partition
-            await producer.send_and_wait(APPLICATION_SUBMITTED.name, b"{not json", key=poison_key,
+        for partition in range(SUBMITTED.partitions):  # poison every partition
+            await producer.send_and_wait(SUBMITTED.name, b"{not json", key=poison_key,
                                          partition=partition, headers=[(k, v.encode()) for k, v in headers.items()])
     finally:
         await producer.stop()
@@ -104,11 +104,11 @@ async def test_a_malformed_message_goes_to_the_dlq_and_the_next_is_processed(api
     def from_screening(record) -> bool:  # type: ignore[no-untyped-def]  # notify dead-letters its copy too
         return record.key == poison_key and ("dlq_consumer_group", b"zhongshi-screening") in record.headers
 
-    dead = await read_topic(stack.bootstrap, APPLICATION_SUBMITTED.dlq, from_screening)
+    dead = await read_topic(stack.bootstrap, SUBMITTED.dlq, from_screening)
     why = {k: v.decode() for k, v in dead.headers}
-    assert why["dlq_kind"] == "invalid" and why["dlq_source_topic"] == APPLICATION_SUBMITTED.name
+    assert why["dlq_kind"] == "invalid" and why["dlq_source_topic"] == SUBMITTED.name
     assert "Invalid JSON" in why["dlq_reason"] and dead.value == b"{not json"
-    assert await api.metric("screening", "zhongshi_dead_letters_total", kind="invalid") >= 1
+    assert await api.metric("screening", "zhongshi_dead_letters_total", topic=SUBMITTED.name, kind="invalid") >= 1
 
 
 async def test_withdrawal_reaches_screening_and_the_inbox(api, fresh_dossier) -> None:  # type: ignore[no-untyped-def]

@@ -59,7 +59,7 @@ def test_a_restart_of_the_embedded_stack_loses_no_in_flight_application(tmp_path
     try:
         stack.start()  # once more: everything is replayed, and the idempotent consumers absorb all of it
         with httpx.Client(timeout=30) as http:
-            wait_for_metric(http, stack.url("screening"), 'topic="pilot.application.submitted"', 5)
+            wait_for_metric(http, stack.url("screening"), 'topic="pilot.internal.application.submitted"', 5)
             wait_for_metric(http, stack.url("intake"), 'topic="pilot.application.screened"', 5)
             for i in ids:
                 app = http.get(f"{stack.url('intake')}/api/v1/applications/{i}", headers=province).json()

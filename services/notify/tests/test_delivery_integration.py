@@ -17,6 +17,7 @@ import pytest
 from cryptography.fernet import Fernet
 from faststream.kafka import TestKafkaBroker
 from zhongshi_contracts.events import Event
+from zhongshi_contracts.projections import public_event_id
 from zhongshi_notify import api, handlers, webhooks_api
 from zhongshi_notify.channels import EmailSender, SmsSender, WebhookSender
 from zhongshi_notify.deliveries import MongoDeliveryStore
@@ -141,7 +142,8 @@ async def test_real_mail_texts_and_signed_webhooks_go_out_for_submit_and_screen(
     assert all(r.headers["idempotency-key"] == t["id"] for r, t in zip(gateway.requests, texts, strict=True))
 
     assert [r.verified for r in hooks.requests] == [True, True]
-    assert sorted(r.headers["webhook-id"] for r in hooks.requests) == sorted(ids)
+    # the submission's webhook is its public projection's, under the id of its record on the public topic
+    assert sorted(r.headers["webhook-id"] for r in hooks.requests) == sorted([public_event_id(ids[0]), ids[1]])
     for r in hooks.requests:
         payload = json.loads(r.body)
         assert payload["id"] == r.headers["webhook-id"] and "13802710000" not in r.body.decode()
@@ -187,7 +189,7 @@ async def test_a_failing_receiver_is_retried_disabled_after_the_run_and_enabled_
     assert [(a["outcome"], a["status_code"]) for a in log] == [("sent", 200), ("retry", 503), ("retry", 503),
                                                                ("retry", None)]
     assert "Timeout" in log[-1]["error"]
-    assert {r.headers["webhook-id"] for r in hooks.requests} == {event_id}  # one id: the receiver can dedupe
+    assert {r.headers["webhook-id"] for r in hooks.requests} == {public_event_id(event_id)}  # one id: dedupe
     # the stalled first attempt is recorded as answered once its stall ends (the sender gave up on it already):
     # on a busy machine that happens before this line
     assert [r.verified for r in hooks.accepted] in ([True], [True, True])

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from zhongshi_contracts.projections import public_event_id, public_view
 from zhongshi_notify.domain import Audience, Notice
 from zhongshi_notify.planning import (
     Channel,
@@ -23,8 +24,9 @@ from zhongshi_notify.planning import (
     channels_for,
     http_result,
     mask_address,
+    masked,
     plan_notice,
-    redact,
+    webhook_data,
     webhook_deliveries,
     webhook_payload,
 )
@@ -73,7 +75,8 @@ def test_outside_systems_get_no_contact_details_no_official_ids_and_masked_phone
     event = forwarded(d)
     payload = json.loads(webhook_payload(meta(event, "ev-1"), event))
     text = json.dumps(payload, ensure_ascii=False)
-    assert payload["id"] == "ev-1" and payload["type"] == "cn.gov.hubei.pilot.application.forwarded.v1"
+    assert payload["id"] == public_event_id("ev-1")  # the id its record on the public topic has
+    assert payload["type"] == "cn.gov.hubei.pilot.application.forwarded.v2"
     assert payload["specversion"] == "1.0" and payload["datacontenttype"] == "application/json"
     data = payload["data"]
     assert "contact" not in data["dossier"]["applicant"] and "13802710000" not in text and "pilot0@" not in text
@@ -82,10 +85,18 @@ def test_outside_systems_get_no_contact_details_no_official_ids_and_masked_phone
     assert data["opinion"].endswith("139****5678")
 
 
-def test_redaction_walks_lists_and_nested_documents() -> None:
-    found = redact({"opinions": [{"actor": {"id": "u1", "role": "r"}, "text": "电话 13912345678"}],
-                    "email": "x@y.cn", "n": 3})
-    assert found == {"opinions": [{"actor": {"role": "r"}, "text": "电话 139****5678"}], "n": 3}
+def test_a_webhook_sends_only_the_fields_classified_public_at_any_depth(make_dossier) -> None:  # type: ignore[no-untyped-def]
+    event = forwarded(make_dossier())
+    ce_type, data = webhook_data(event)
+    assert ce_type == "cn.gov.hubei.pilot.application.forwarded.v2"
+    assert set(data) == set(type(public_view(event)).model_fields)  # every field of the projection is public
+    assert all(set(o["actor"]) == {"role", "region_code"} for o in data["opinions"])  # the user id is internal
+    assert set(data["dossier"]["applicant"]) == {"name", "credit_code", "legal_person_kind", "region_code"}
+
+
+def test_masking_walks_lists_and_nested_documents() -> None:
+    found = masked({"opinions": [{"text": "电话 13912345678"}], "n": 3})
+    assert found == {"opinions": [{"text": "电话 139****5678"}], "n": 3}
 
 
 def test_webhooks_go_to_subscriptions_of_the_event_type_and_are_held_while_disabled(make_dossier) -> None:  # type: ignore[no-untyped-def]

@@ -87,7 +87,7 @@ def test_the_service_builds_without_io_and_documents_what_it_consumes() -> None:
     app = create_app(NotifySettings(smtp_host="mail.local"))
     channels = app.state.kit.asyncapi()["channels"]
     assert len(channels) == 23 and "notify:consume:pilot.platform.accredited" in channels
-    assert {"notify:consume:pilot.publicity.objection-resolved", "notify:consume:pilot.review.scored",
+    assert {"notify:consume:pilot.internal.publicity.objection-resolved", "notify:consume:pilot.internal.review.scored",
             "notify:consume:pilot.platform.annual-report-filed"} <= set(channels)
     jobs = [getattr(job, "__name__", "") for _, job in app.state.kit._periodic]
     assert jobs == ["measure_dlq", "_purge", "drain_webhook", "drain_email", "fire_timers"]  # a loop per channel

@@ -67,9 +67,9 @@ async def test_a_malformed_payload_is_dead_lettered_with_its_reason(  # type: ig
         await broker.publish(**bad)
         await broker.publish(**envelope(submitted(make_dossier)))
     [(topic, headers, dead_body)] = harness.dead_letters
-    assert topic == "pilot.application.submitted.dlq" and dead_body == body
+    assert topic == "pilot.internal.application.submitted.dlq" and dead_body == body  # it carries contacts
     assert headers["dlq_kind"] == "invalid" and reason in headers["dlq_reason"]
-    assert headers["dlq_source_topic"] == "pilot.application.submitted"
+    assert headers["dlq_source_topic"] == "pilot.internal.application.submitted"
     assert len(harness.uow.published) == 1  # the next good message still flowed
 
 
@@ -92,7 +92,7 @@ async def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(harnes
     [(_, headers, _)] = harness.dead_letters
     assert headers["dlq_kind"] == "failed" and "a corrupt record" in headers["dlq_reason"]
     retries = harness.metrics.registry.get_sample_value(
-        "zhongshi_handler_retries_total", {"service": "screening", "topic": "pilot.application.submitted"})
+        "zhongshi_handler_retries_total", {"service": "screening", "topic": "pilot.internal.application.submitted"})
     assert retries == 2  # three attempts in all
 
 

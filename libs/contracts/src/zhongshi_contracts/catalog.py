@@ -1,4 +1,4 @@
-"""Every event type of the public contract, for schema generation and documentation."""
+"""Every event type of the contract, for schema generation and documentation, and those on public topics."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from zhongshi_contracts.events import (
     Event,
     RuleSetPublished,
 )
+from zhongshi_contracts.projections import PUBLIC_TYPES
 from zhongshi_contracts.recommendation import (
     ApplicationExceptionDecided,
     ApplicationForwarded,
@@ -32,7 +33,7 @@ from zhongshi_contracts.registry import (
 )
 from zhongshi_contracts.review import AssignmentDeclined, PanelDrawn, ReviewDecided, Scored
 
-EVENT_TYPES: tuple[type[Event], ...] = (
+FULL_TYPES: tuple[type[Event], ...] = (
     ApplicationSubmitted,
     ApplicationWithdrawn,
     ApplicationScreened,
@@ -59,3 +60,9 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     PlatformRevoked,
     NationalRecommended,
 )
+
+EVENT_TYPES: tuple[type[Event], ...] = (*FULL_TYPES, *PUBLIC_TYPES)
+"""Every CloudEvents type zhongshi publishes (each has its schema in docs/schemas)."""
+
+PUBLIC_TOPIC_TYPES: tuple[type[Event], ...] = (*(m for m in FULL_TYPES if m.internal_topic is None), *PUBLIC_TYPES)
+"""What subscribers read on the public topics: no personal field reachable in any of them."""

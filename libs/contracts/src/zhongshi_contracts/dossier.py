@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Self
+from typing import Annotated, ClassVar, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from zhongshi_contracts.credit_code import credit_code_problem, kind_problem, region_problem
 from zhongshi_contracts.inputs import CalendarDate, Flag
 from zhongshi_contracts.names import Name
+from zhongshi_contracts.privacy import PERSONAL, Classification, mark_fields
 from zhongshi_contracts.reference import (
     LEGAL_PERSON_KIND_LABELS,
     Cluster,
@@ -57,10 +58,14 @@ CountyCode = Annotated[
 
 
 class _Part(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, json_schema_extra=mark_fields)
+    classification: ClassVar[Classification] = Classification.PUBLIC
 
 
 class Contact(_Part):
+    """The applicant's contact person: personal data (个人信息), never on a public topic."""
+
+    classification = Classification.PERSONAL
     name: Name
     phone: Annotated[str, Field(pattern=r"^[0-9+\-() ]{5,20}$")]
     email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=200)]
@@ -73,7 +78,7 @@ class Applicant(_Part):
     credit_code: CreditCode
     legal_person_kind: LegalPersonKind
     region_code: CountyCode
-    contact: Contact
+    contact: Annotated[Contact, PERSONAL]
 
 
 class Professionals(_Part):

@@ -56,11 +56,12 @@ class CloudEvent(BaseModel):
         }
 
     @classmethod
-    def new(cls, topic: Topic, *, source: str, subject: str, at: datetime | None = None) -> CloudEvent:
+    def new(cls, topic: Topic, *, source: str, subject: str, at: datetime | None = None,
+            version: int = 1) -> CloudEvent:
         return cls(
             id=str(uuid.uuid4()),
             source=source,
-            type=topic.ce_type(),
+            type=topic.ce_type(version),
             subject=subject,
             time=at or datetime.now(UTC),
         )

@@ -11,14 +11,29 @@ from pydantic import BaseModel, ConfigDict, Field
 from zhongshi_contracts import topics
 from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.materials import MaterialReference
+from zhongshi_contracts.privacy import Classification, mark_fields
 from zhongshi_contracts.topics import Topic
 
 
 class Event(BaseModel):
     """Base of every event: consumers ignore unknown fields so optional additions never break them."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", json_schema_extra=mark_fields)
+    classification: ClassVar[Classification] = Classification.PUBLIC
     topic: ClassVar[Topic]
+    type_version: ClassVar[int] = 1  # the N of the CloudEvents type `.vN`
+    internal_topic: ClassVar[Topic | None] = None  # set: the event carries personal data and travels there,
+    # its public projection (zhongshi_contracts.projections) on ``topic``
+
+    @classmethod
+    def ce_type(cls) -> str:
+        """This event's CloudEvents type, e.g. ``cn.gov.hubei.pilot.application.submitted.v1``."""
+        return cls.topic.ce_type(cls.type_version)
+
+    @classmethod
+    def wire_topic(cls) -> Topic:
+        """The topic this event is published on and consumed from."""
+        return cls.internal_topic or cls.topic
 
     application_id: str = Field(description="The application (message key).", examples=["A2026-4201-000017"])
     round_id: str = Field(description="The round (批次).", examples=["R2026-01"])
@@ -28,6 +43,7 @@ class ApplicationSubmitted(Event):
     """An applicant submitted (or resubmitted) an application; carries the full dossier snapshot."""
 
     topic = topics.APPLICATION_SUBMITTED
+    internal_topic = topics.APPLICATION_SUBMITTED_INTERNAL
     revision: int = Field(ge=1, description="1 for the first submission, +1 for each resubmission.")
     rule_set_version: str = Field(description="The screening rule set the round uses.")
     submitted_at: datetime
@@ -75,7 +91,8 @@ class ClauseStatus(StrEnum):
 class ClauseResult(BaseModel):
     """One condition of DIGEST §5b as measured on a dossier."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, json_schema_extra=mark_fields)
+    classification: ClassVar[Classification] = Classification.PUBLIC
 
     clause: str = Field(examples=["C5"])
     title: str = Field(examples=["设备原值1000万元以上"])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from zhongshi_contracts.privacy import Classification, mark_fields
 
 MATERIAL_KINDS: dict[str, str] = {
     "application_form": "申报书",
@@ -31,7 +33,8 @@ def kind_label(kind: str) -> str:
 class MaterialReference(BaseModel):
     """An uploaded material as events carry it: what it is and how to check it, never its bytes."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", json_schema_extra=mark_fields)
+    classification: ClassVar[Classification] = Classification.PUBLIC
 
     id: str = Field(examples=["M-3f9c2a1b7d4e4f0a"])
     kind: MaterialKind

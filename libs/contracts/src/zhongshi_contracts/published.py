@@ -40,22 +40,23 @@ def message_headers(model: type[Event]) -> dict[str, Any]:
     """The CloudEvents headers of ``model``'s messages: ``ce_type`` is its one type, ``ce_time`` a date-time."""
     schema: dict[str, Any] = headers_schema()
     properties = dict(schema["properties"])
-    properties["ce_type"] = {**properties["ce_type"], "const": model.topic.ce_type()}
+    properties["ce_type"] = {**properties["ce_type"], "const": model.ce_type()}
     properties["ce_time"] = {**properties["ce_time"], "format": "date-time"}
     schema["properties"] = properties
     return schema
 
 
 def payload_schemas(models: list[type[Event]]) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
-    """Each model's payload schema, its nested definitions referenced as ``#/components/schemas/<name>``,
-    and those definitions (one namespace for the document: pydantic renames clashing names)."""
+    """Each model's payload schema (by the topic it travels on), its nested definitions referenced as
+    ``#/components/schemas/<name>``, and those definitions (one namespace for the document: pydantic renames
+    clashing names)."""
     unique = list(dict.fromkeys(models))
     refs, top = models_json_schema([(m, "validation") for m in unique], ref_template=COMPONENT_REF)
     definitions: dict[str, Any] = opened(top.get("$defs", {}))
     payloads: dict[str, dict[str, Any]] = {}
     for model in unique:
         name = refs[(model, "validation")]["$ref"].rsplit("/", 1)[1]
-        payloads[model.topic.name] = definitions[name]
+        payloads[model.wire_topic().name] = definitions[name]
     top_names = {refs[(m, "validation")]["$ref"].rsplit("/", 1)[1] for m in unique}
     referenced = _referenced(definitions)
     components = {k: v for k, v in definitions.items() if k not in top_names or k in referenced}

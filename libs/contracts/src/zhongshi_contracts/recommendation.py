@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from zhongshi_contracts import topics
 from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.events import ClauseResult, Event
+from zhongshi_contracts.privacy import INTERNAL, Classification, mark_fields
 
 
 class Level(StrEnum):
@@ -23,9 +25,10 @@ class Level(StrEnum):
 class Actor(BaseModel):
     """The official who acted: user id, role and the region (scope) they act for."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, json_schema_extra=mark_fields)
+    classification: ClassVar[Classification] = Classification.PUBLIC
 
-    id: str = Field(examples=["county_official:420111"])
+    id: Annotated[str, INTERNAL] = Field(examples=["county_official:420111"])
     role: str = Field(examples=["county_official"])
     region_code: str = Field(description="The official's scope: a county-level, city-level code or 42.")
 
@@ -33,7 +36,8 @@ class Actor(BaseModel):
 class Opinion(BaseModel):
     """A department's written opinion (意见) at one step of the chain."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, json_schema_extra=mark_fields)
+    classification: ClassVar[Classification] = Classification.PUBLIC
 
     level: Level
     action: str = Field(examples=["recommend", "forward", "return", "reject", "exception"])
@@ -83,6 +87,7 @@ class ApplicationForwarded(ChainStep):
     """
 
     topic = topics.APPLICATION_FORWARDED
+    internal_topic = topics.APPLICATION_FORWARDED_INTERNAL
     priority: int = Field(ge=1, description="The city's priority rank among its forwarded applications (1 = first).")
     quota: int = Field(ge=0, description="The city's quota (推荐指标) in this round.")
     opinions: list[Opinion] = Field(description="The chain of opinions, county first.")

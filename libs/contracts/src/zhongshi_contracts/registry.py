@@ -2,8 +2,8 @@
 annual reports, standing, revocation and national recommendation.
 
 Publicity events are keyed by the round id (``application_id`` carries the round id, as `RoundScheduled`
-does); platform events keep the originating application id as key and add ``platform_id``. No event
-carries an objector's personal data or an applicant's contacts.
+does); platform events keep the originating application id as key and add ``platform_id``. Only
+`ObjectionResolved` carries personal data (the objector's ``reply_to``), on an internal topic.
 """
 
 from __future__ import annotations
@@ -11,11 +11,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from zhongshi_contracts import topics
 from zhongshi_contracts.events import Event
+from zhongshi_contracts.privacy import PERSONAL, Classification, mark_fields
 from zhongshi_contracts.reference import Cluster, PlatformType, ServiceKind
 from zhongshi_contracts.review import Decision
 
@@ -23,7 +25,8 @@ from zhongshi_contracts.review import Decision
 class PublicityItem(BaseModel):
     """One publicised decision: only public registry data."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, json_schema_extra=mark_fields)
+    classification: ClassVar[Classification] = Classification.PUBLIC
 
     application_id: str
     platform_name: str
@@ -57,20 +60,22 @@ class PublicityObjectionFiled(Event):
 
 class ObjectionResolved(Event):
     """The province dismissed or upheld an objection. ``reply_to`` is the objector's own contact (phone or
-    e-mail), carried only so that notify can tell the objector: it is personal data, never published and
-    removed from webhook payloads."""
+    e-mail), carried only so that notify can tell the objector: it is personal data, so the event travels on an
+    internal topic and subscribers get its public projection (`projections.ObjectionResolvedV2`)."""
 
     topic = topics.PUBLICITY_OBJECTION_RESOLVED
+    internal_topic = topics.PUBLICITY_OBJECTION_RESOLVED_INTERNAL
     objection_id: str
     objected_application_id: str
     upheld: bool
     reason: str
     resolved_at: datetime
-    reply_to: str = Field(description="Personal data: the objector's phone or e-mail.")
+    reply_to: Annotated[str, PERSONAL] = Field(description="Personal data: the objector's phone or e-mail.")
 
 
 class ObjectionOutcome(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, json_schema_extra=mark_fields)
+    classification: ClassVar[Classification] = Classification.PUBLIC
 
     objection_id: str
     application_id: str
@@ -79,7 +84,8 @@ class ObjectionOutcome(BaseModel):
 
 
 class FinalDecision(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, json_schema_extra=mark_fields)
+    classification: ClassVar[Classification] = Classification.PUBLIC
 
     application_id: str
     decision: Decision

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from zhongshi_contracts import topics
 from zhongshi_contracts.events import Event
+from zhongshi_contracts.privacy import PERSONAL, Classification, mark_fields
 
 
 class Decision(StrEnum):
@@ -27,8 +29,9 @@ class PanelDrawn(Event):
     no conflict of interest. Experts are named by id only."""
 
     topic = topics.REVIEW_PANEL_DRAWN
+    internal_topic = topics.REVIEW_PANEL_DRAWN_INTERNAL
     panel_id: str
-    experts: list[str] = Field(description="Expert ids; the first is the panel lead.")
+    experts: Annotated[list[str], PERSONAL] = Field(description="Expert ids; the first is the panel lead.")
     seed: str = Field(description="The recorded seed: the same pool, application and seed give the same panel.")
     candidates: int = Field(ge=0, description="How many experts qualified.")
     excluded: int = Field(ge=0, description="How many field-matching experts were excluded for conflicts.")
@@ -43,7 +46,7 @@ class PanelDrawn(Event):
     pool_version: str | None = Field(
         None, description="The expert-pool snapshot drawn from (SHA-256 of its canonical JSON, contacts left out); "
                           "with the seed it lets the draw be re-run. None: drawn before snapshots.")
-    topped_up: list[str] = Field(
+    topped_up: Annotated[list[str], PERSONAL] = Field(
         default_factory=list, description="Experts added to a panel short of members (a decline without a "
                                           "replacement); empty for a first draw. `experts` is the whole panel.")
 
@@ -52,10 +55,11 @@ class AssignmentDeclined(Event):
     """An expert declined an assignment (declaring a conflict); a replacement was drawn when one qualified."""
 
     topic = topics.REVIEW_ASSIGNMENT_DECLINED
+    internal_topic = topics.REVIEW_ASSIGNMENT_DECLINED_INTERNAL
     panel_id: str
-    expert_id: str
-    reason: str = Field(description="The declared reason, Simplified Chinese.")
-    replacement: str | None = Field(description="The expert drawn in their place, if any.")
+    expert_id: Annotated[str, PERSONAL]
+    reason: Annotated[str, PERSONAL] = Field(description="The declared reason, Simplified Chinese.")
+    replacement: Annotated[str | None, PERSONAL] = Field(description="The expert drawn in their place, if any.")
     declined_at: datetime
 
 
@@ -63,8 +67,9 @@ class Scored(Event):
     """An expert scored an assigned application against the round's rubric."""
 
     topic = topics.REVIEW_SCORED
+    internal_topic = topics.REVIEW_SCORED_INTERNAL
     panel_id: str
-    expert_id: str
+    expert_id: Annotated[str, PERSONAL]
     rubric_version: str
     total: Decimal = Field(description="The expert's weighted total, 0–100.")
     scores: dict[str, int] = Field(description="Criterion → score.")
@@ -72,9 +77,10 @@ class Scored(Event):
 
 
 class PanelMember(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, json_schema_extra=mark_fields)
+    classification: ClassVar[Classification] = Classification.PUBLIC
 
-    expert_id: str
+    expert_id: Annotated[str, PERSONAL]
     total: Decimal | None = Field(description="This expert's total, once scoring closed.")
 
 
@@ -82,6 +88,7 @@ class ReviewDecided(Event):
     """The province confirmed the round's decision for this application."""
 
     topic = topics.REVIEW_DECIDED
+    internal_topic = topics.REVIEW_DECIDED_INTERNAL
     decision: Decision
     score: Decimal | None = Field(description="The aggregated score (None when not scored, e.g. inspection fail).")
     rank: int | None = Field(description="Rank within the round, 1 = best (None when not ranked).")

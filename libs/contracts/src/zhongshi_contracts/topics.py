@@ -10,10 +10,11 @@ DLQ_SUFFIX = ".dlq"
 
 @dataclass(frozen=True)
 class Topic:
-    """A Kafka topic of the public contract, with its partition count."""
+    """A Kafka topic of the contract, with its partition count; an internal one is not for subscribers."""
 
     name: str
     partitions: int = 3
+    internal: bool = False  # read by zhongshi's own services only (Kafka ACLs): may carry personal data
 
     @property
     def dlq(self) -> str:
@@ -50,6 +51,19 @@ PLATFORM_WARNED = Topic("pilot.platform.warned")
 PLATFORM_REVOKED = Topic("pilot.platform.revoked")
 PLATFORM_NATIONAL_RECOMMENDED = Topic("pilot.platform.national-recommended")
 
+# The full events that carry personal data travel here (their public projections keep the public topic):
+APPLICATION_SUBMITTED_INTERNAL = Topic("pilot.internal.application.submitted", internal=True)
+APPLICATION_FORWARDED_INTERNAL = Topic("pilot.internal.application.forwarded", internal=True)
+REVIEW_PANEL_DRAWN_INTERNAL = Topic("pilot.internal.review.panel-drawn", internal=True)
+REVIEW_ASSIGNMENT_DECLINED_INTERNAL = Topic("pilot.internal.review.assignment-declined", internal=True)
+REVIEW_SCORED_INTERNAL = Topic("pilot.internal.review.scored", internal=True)
+REVIEW_DECIDED_INTERNAL = Topic("pilot.internal.review.decided", internal=True)
+PUBLICITY_OBJECTION_RESOLVED_INTERNAL = Topic("pilot.internal.publicity.objection-resolved", internal=True)
+
+# each internal topic by the public topic of its events' projections
+INTERNAL_OF: dict[str, Topic] = {t.name.replace("pilot.internal.", "pilot.", 1): t
+                                 for t in globals().copy().values() if isinstance(t, Topic) and t.internal}
+
 ALL_TOPICS: tuple[Topic, ...] = tuple(v for v in globals().values() if isinstance(v, Topic))
 BY_NAME: dict[str, Topic] = {t.name: t for t in ALL_TOPICS}
 
@@ -57,3 +71,8 @@ BY_NAME: dict[str, Topic] = {t.name: t for t in ALL_TOPICS}
 def topic_named(name: str) -> Topic:
     """The contract topic called ``name``; KeyError for a name outside the contract."""
     return BY_NAME[name]
+
+
+def wire_name(name: str) -> str:
+    """The topic events called ``name`` are consumed from: its internal twin when it has one."""
+    return INTERNAL_OF[name].name if name in INTERNAL_OF else name

@@ -125,10 +125,10 @@ class Consumers:
         self.upcasters = default_upcasters()  # an older ce_type version is brought to the model's before validation
 
     def on(self, model: type[E]) -> Callable[[Handler[E]], Handler[E]]:
-        """Decorator: handle ``model``'s topic with the decorated coroutine."""
+        """Decorator: handle ``model``'s topic (its internal one when it has) with the decorated coroutine."""
 
         def register(handler: Handler[E]) -> Handler[E]:
-            self._routes[model.topic.name] = (model, handler)
+            self._routes[model.wire_topic().name] = (model, handler)
             return handler
 
         return register

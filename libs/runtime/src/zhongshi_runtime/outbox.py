@@ -23,6 +23,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import Event
+from zhongshi_contracts.projections import public_event_id, public_view
+from zhongshi_contracts.topics import wire_name
 
 from zhongshi_runtime.audit import Audit, stored
 from zhongshi_runtime.metrics import RuntimeMetrics
@@ -98,13 +100,26 @@ class _Sequence:
         return self._last
 
 
-def outbox_record(event: Event, *, source: str, seq: int, at: datetime) -> dict[str, Any]:
+def outbox_records(event: Event, *, source: str, seq: Callable[[], int], at: datetime) -> list[dict[str, Any]]:
+    """The stored form of an outgoing event and, when it carries personal data, of its public projection."""
+    whole = outbox_record(event, source=source, seq=seq(), at=at)
+    public = public_view(event)
+    if public is None:
+        return [whole]
+    return [whole, outbox_record(public, source=source, seq=seq(), at=at, event_id=public_event_id(whole["_id"]))]
+
+
+def outbox_record(event: Event, *, source: str, seq: int, at: datetime, event_id: str | None = None
+                  ) -> dict[str, Any]:
     """The stored form of one outgoing event: CloudEvents headers, key and JSON value."""
-    envelope = CloudEvent.new(event.topic, source=source, subject=event.application_id, at=at)
+    envelope = CloudEvent.new(event.topic, source=source, subject=event.application_id, at=at,
+                              version=event.type_version)
+    if event_id is not None:
+        envelope = envelope.model_copy(update={"id": event_id})
     return {
         "_id": envelope.id,
         "seq": seq,
-        "topic": event.topic.name,
+        "topic": event.wire_topic().name,
         "key": event.application_id,
         "headers": envelope.headers(),
         "value": event.model_dump_json(),
@@ -146,7 +161,8 @@ class MongoUnitOfWork:
                 )
             value, events = split(await work(session))
             if events:
-                records = [outbox_record(e, source=self.source, seq=self._seq.next(), at=now) for e in events]
+                records = [r for e in events
+                           for r in outbox_records(e, source=self.source, seq=self._seq.next, at=now)]
                 await self.db.outbox.insert_many(records, session=session)
             record = trail.record(service=self.metrics.service, at=now, seq=self._seq.next())
             await self.db.audit.insert_one(stored(record), session=session)
@@ -166,7 +182,8 @@ class MongoUnitOfWork:
         return value
 
     def _count_duplicate(self, consumed: Consumed) -> None:
-        self.metrics.duplicates.labels(self.metrics.service, consumed.topic).inc()
+        # labelled like the other consumer series: by the topic read (an internal one for personal data)
+        self.metrics.duplicates.labels(self.metrics.service, wire_name(consumed.topic)).inc()
 
 
 async def ensure_outbox_indexes(db: AsyncDatabase[Any]) -> None:

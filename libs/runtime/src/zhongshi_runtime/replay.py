@@ -34,7 +34,7 @@ async def read_log(bootstrap: str | KafkaClientSettings, models: list[type[Event
     ``bootstrap``: an address, or the client settings of a secured cluster; ``progress`` gets the records read
     after each batch; ``upcasters`` bring a record of an older ``ce_type`` version to its model's."""
     upcasters = upcasters or default_upcasters()
-    by_topic = {m.topic.name: m for m in models}
+    by_topic = {m.wire_topic().name: m for m in models}
     client = bootstrap if isinstance(bootstrap, KafkaClientSettings) else KafkaClientSettings().at(bootstrap)
     consumer = AIOKafkaConsumer(**client.aiokafka(), enable_auto_commit=False, group_id=None,
                                 fetch_max_wait_ms=min(idle_ms, 100), max_partition_fetch_bytes=8 * 1024 * 1024)

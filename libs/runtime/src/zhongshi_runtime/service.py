@@ -20,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from zhongshi_contracts.events import Event
+from zhongshi_contracts.projections import published_types
 
 from zhongshi_runtime.asyncapi import finish
 from zhongshi_runtime.audit import ensure_audit_indexes
@@ -114,13 +115,16 @@ class ServiceKit:
     def asyncapi(self) -> dict[str, Any]:
         """The AsyncAPI 3.0 document: what the service consumes and publishes, with payload and header schemas."""
         broker = KafkaBroker(self.settings.kafka_bootstrap_servers, description=self.description)
-        models = {m.topic.name: m for m in (*self.produces, *self.consumers.models)}
-        for model in self.produces:
-            broker.publisher(model.topic.name, title=f"{self.settings.service_name}:publish:{model.topic.name}",
+        published = published_types(self.produces)
+        models = {m.wire_topic().name: m for m in (*published, *self.consumers.models)}
+        for model in published:
+            topic = model.wire_topic().name
+            broker.publisher(topic, title=f"{self.settings.service_name}:publish:{topic}",
                              description=model.__doc__, schema=model, include_in_schema=True)
         for model in self.consumers.models:
-            broker.subscriber(model.topic.name, group_id=self.consumers.group_id,
-                              title=f"{self.settings.service_name}:consume:{model.topic.name}",
+            topic = model.wire_topic().name
+            broker.subscriber(topic, group_id=self.consumers.group_id,
+                              title=f"{self.settings.service_name}:consume:{topic}",
                               description=model.__doc__)(_documented(model))
         spec = AsyncAPI(broker, title=f"zhongshi {self.settings.service_name}", version="1.0.0",
                         description=self.description)

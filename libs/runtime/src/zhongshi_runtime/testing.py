@@ -82,7 +82,7 @@ class HandlerHarness:
 def envelope(event: Event, **header_overrides: Any) -> dict[str, Any]:
     """Publish kwargs for ``event`` as its producer's outbox would send it."""
     headers = CloudEvent.new(event.topic, source="/test", subject=event.application_id).headers()
-    return {"message": event.model_dump_json().encode(), "topic": event.topic.name,
+    return {"message": event.model_dump_json().encode(), "topic": event.wire_topic().name,
             "key": event.application_id.encode(), "headers": {**headers, **header_overrides}}
 
 

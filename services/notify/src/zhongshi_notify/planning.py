@@ -1,4 +1,4 @@
-"""Channels and deliveries, pure: which channels a notice goes on, the deliveries to send, the redacted
+"""Channels and deliveries, pure: which channels a notice goes on, the deliveries to send, the allow-listed
 webhook payload, and what a send attempt leads to (sent, retried later, given up)."""
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import Event
 from zhongshi_contracts.inputs import Flag
+from zhongshi_contracts.privacy import public_data
+from zhongshi_contracts.projections import public_event_id, public_view
 from zhongshi_runtime.logs import mask_personal_data
 
 from zhongshi_notify.domain import Audience, Notice, reader
@@ -203,30 +205,35 @@ def addressed(delivery: Delivery, contact: Contact, now: datetime) -> Delivery:
 
 # ---- webhooks ----------------------------------------------------------------------------------------
 
-_PERSONAL_KEYS = frozenset({"contact", "phone", "email", "mobile", "id_number", "reply_to",
-                            # who reviews what is confidential (评审专家名单保密)
-                            "experts", "expert_id", "replacement", "panel"})
-
-
-def redact(value: Any, key: str = "") -> Any:
-    """A copy fit for outside systems: no contact details, no officials' user ids, no expert identities,
-    phone numbers masked."""
+def masked(value: Any) -> Any:
+    """``value`` with phone numbers, e-mails and ID numbers masked in its texts (free text a person typed)."""
     if isinstance(value, dict):
-        personal = _PERSONAL_KEYS | ({"id"} if key == "actor" else set())
-        return {k: redact(v, k) for k, v in value.items() if k not in personal}
+        return {k: masked(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [redact(v, key) for v in value]
-    if isinstance(value, str):
-        return mask_personal_data(value)
-    return value
+        return [masked(v) for v in value]
+    return mask_personal_data(value) if isinstance(value, str) else value
+
+
+def webhook_data(event: Event) -> tuple[str, dict[str, Any]]:
+    """The CloudEvents type and data an outside system gets: the event's public projection when it carries
+    personal data, and of that only the fields classified public (an allow-list), texts masked."""
+    public = public_view(event) or event
+    return type(public).ce_type(), masked(public_data(public))
+
+
+def webhook_id(meta: CloudEvent, event: Event) -> str:
+    """The CloudEvent id an outside system sees (``webhook-id``): a projection's is its public record's."""
+    return public_event_id(meta.id) if event.internal_topic is not None else meta.id
 
 
 def webhook_payload(meta: CloudEvent, event: Event) -> str:
-    """The event as a structured-mode CloudEvent (JSON), its data redacted."""
+    """The event as a structured-mode CloudEvent (JSON), its data the public fields only; a projection keeps
+    the id its public topic's record has."""
+    ce_type, data = webhook_data(event)
     document = {
-        "specversion": meta.specversion, "id": meta.id, "source": meta.source, "type": meta.type,
+        "specversion": meta.specversion, "id": webhook_id(meta, event), "source": meta.source, "type": ce_type,
         "subject": meta.subject, "time": meta.time.isoformat().replace("+00:00", "Z"),
-        "datacontenttype": "application/json", "data": redact(event.model_dump(mode="json")),
+        "datacontenttype": "application/json", "data": data,
     }
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 
@@ -234,9 +241,9 @@ def webhook_payload(meta: CloudEvent, event: Event) -> str:
 def webhook_deliveries(meta: CloudEvent, event: Event, subscriptions: Iterable[Subscription],
                        now: datetime) -> list[Delivery]:
     """One delivery per subscription to this event type; a disabled subscription's is held."""
-    payload = webhook_payload(meta, event)
+    payload, ce_id = webhook_payload(meta, event), webhook_id(meta, event)
     return [
-        Delivery(id=delivery_id(meta.id, s.id, Channel.WEBHOOK), source_id=meta.id, kind=event.topic.name,
+        Delivery(id=delivery_id(meta.id, s.id, Channel.WEBHOOK), source_id=ce_id, kind=event.topic.name,
                  channel=Channel.WEBHOOK, recipient=s.id, address=s.url, body=payload,
                  application_id=event.application_id, status=Status.PENDING if s.enabled else Status.HELD,
                  created_at=now, next_attempt_at=now)
