@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from zhongshi_runtime import faults as faults_module
 from zhongshi_runtime.faults import EXIT_CODE, Faults
 from zhongshi_runtime.settings import ServiceSettings
 
@@ -32,7 +31,7 @@ async def test_a_poisoned_subject_fails_every_time_and_no_other(tmp_path: Path) 
 
 def test_the_service_exits_after_its_nth_consumed_commit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     exits: list[int] = []
-    monkeypatch.setattr(faults_module.os, "_exit", exits.append)
+    monkeypatch.setattr("zhongshi_runtime.faults.os._exit", exits.append)
     path = tmp_path / "faults.json"
     path.write_text(json.dumps({"exit_after_commits": {"screening": 3}}))
     hooks, other = Faults("screening", str(path)), Faults("review", str(path))

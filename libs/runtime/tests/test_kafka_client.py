@@ -73,14 +73,14 @@ def test_the_admin_and_replay_clients_get_the_same_security(tmp_path: Path) -> N
 
 def test_sasl_without_credentials_or_a_certificate_without_its_key_is_refused() -> None:
     with pytest.raises(ValidationError, match="KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"):
-        KafkaClientSettings(KAFKA_SECURITY_PROTOCOL="SASL_SSL")  # type: ignore[call-arg]
+        KafkaClientSettings(KAFKA_SECURITY_PROTOCOL="SASL_SSL")
     with pytest.raises(ValidationError, match="KAFKA_SSL_CERTFILE and KAFKA_SSL_KEYFILE"):
-        KafkaClientSettings(KAFKA_SECURITY_PROTOCOL="SSL", KAFKA_SSL_CERTFILE="c.pem")  # type: ignore[call-arg]
+        KafkaClientSettings(KAFKA_SECURITY_PROTOCOL="SSL", KAFKA_SSL_CERTFILE="c.pem")
 
 
 def test_the_producer_is_idempotent_except_against_the_embedded_broker() -> None:
     assert connection(ServiceSettings())["enable_idempotence"] is True
-    embedded = ServiceSettings(ZHONGSHI_BROKER_EPOCH="4f1c")  # type: ignore[call-arg]  # set by the launcher
+    embedded = ServiceSettings(ZHONGSHI_BROKER_EPOCH="4f1c")  # set by the launcher
     assert connection(embedded)["enable_idempotence"] is False
-    forced = ServiceSettings(ZHONGSHI_BROKER_EPOCH="4f1c", KAFKA_ENABLE_IDEMPOTENCE="true")  # type: ignore[call-arg]
+    forced = ServiceSettings(ZHONGSHI_BROKER_EPOCH="4f1c", KAFKA_ENABLE_IDEMPOTENCE="true")
     assert connection(forced)["enable_idempotence"] is True
