@@ -41,7 +41,8 @@ lint: install
 	$(UV) run ruff check .
 	$(UV) run mypy -p zhongshi_contracts -p zhongshi_runtime -p zhongshi_intake -p zhongshi_screening \
 		-p zhongshi_review -p zhongshi_registry -p zhongshi_notify -p zhongshi_console -p zhongshi -p bench
-	$(UV) run mypy tests/faults
+	# every test directory, named by its path (services/<name>/tests are namespace packages, so their conftests differ)
+	$(UV) run mypy --explicit-package-bases tests libs/*/tests services/*/tests
 
 bench: install
 	$(UV) run python bench/run.py $(BENCH_ARGS)
