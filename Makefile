@@ -37,11 +37,13 @@ browser-setup:
 test-fast: install  # the inner loop: unit and handler tests, no servers
 	$(UV) run pytest -m "unit or handler" $(PYTEST_ARGS)
 
+# Tests are checked by path (--explicit-package-bases): services/<name>/tests are namespace packages, so their
+# conftests and relative imports resolve without clashing.
 lint: install
 	$(UV) run ruff check .
 	$(UV) run mypy -p zhongshi_contracts -p zhongshi_runtime -p zhongshi_intake -p zhongshi_screening \
 		-p zhongshi_review -p zhongshi_registry -p zhongshi_notify -p zhongshi_console -p zhongshi -p bench
-	$(UV) run mypy tests/faults
+	$(UV) run mypy --explicit-package-bases tests libs/*/tests services/*/tests
 
 bench: install
 	$(UV) run python bench/run.py $(BENCH_ARGS)

@@ -36,7 +36,7 @@ def test_removing_renaming_retyping_or_requiring_breaks() -> None:
         score: str  # type: ignore[assignment]
 
     class Required(V1):
-        note: str  # type: ignore[assignment]
+        note: str
         new: int
 
     old = V1.model_json_schema()

@@ -6,6 +6,7 @@ import io
 import re
 from importlib.metadata import version
 
+import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -37,7 +38,7 @@ def test_a_failed_step_is_not_reported_done() -> None:
     assert "✓" not in out.getvalue()
 
 
-def test_quiet_steps_print_nothing(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_quiet_steps_print_nothing(capsys: pytest.CaptureFixture[str]) -> None:
     with QuietSteps().step("anything"):
         pass
     assert capsys.readouterr().out == ""

@@ -13,7 +13,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def wait_until(check: Callable[[], T], what: str, timeout: float, process: subprocess.Popen[bytes] | None = None,
+def wait_until(check: Callable[[], T | None], what: str, timeout: float, process: subprocess.Popen[bytes] | None = None,
                log: Path | None = None, interval: float = 0.05) -> T:
     """Poll ``check`` until it returns something truthy and return that; fail with the log's tail when
     ``process`` exits first or ``timeout`` seconds pass."""
@@ -29,7 +29,7 @@ def wait_until(check: Callable[[], T], what: str, timeout: float, process: subpr
         time.sleep(interval)
 
 
-async def eventually(check: Callable[[], Awaitable[T]], what: str = "condition", timeout: float = 30,  # noqa: ASYNC109
+async def eventually(check: Callable[[], Awaitable[T | None]], what: str = "condition", timeout: float = 30,  # noqa: ASYNC109
                      interval: float = 0.05) -> T:
     """Await ``check`` until it returns something truthy and return that; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

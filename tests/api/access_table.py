@@ -9,6 +9,7 @@ record's state refused the action (the row says why)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 AN, A, OA = "anonymous", "applicant", "other_applicant"
@@ -25,7 +26,7 @@ class Row:
     service: str
     method: str
     path: str  # exactly as in the service's OpenAPI document
-    expect: dict[str, Expect]
+    expect: Mapping[str, Expect]
     args: dict[str, str] = field(default_factory=dict)  # path parameter → world record (or a literal)
     query: dict[str, str] = field(default_factory=dict)
     body: str | None = None  # the name of a request body the world builds
@@ -50,7 +51,7 @@ def everyone(status: Expect) -> dict[str, Expect]:
 
 OFFICIALS_200 = {CO: 200, CI: 200, PR: 200}
 IN_SCOPE = {A: 200, OA: 404, CO: 200, OCO: 404, CI: 200, OCI: 404, PR: 200}
-LISTED = {A: 200, OA: HIDDEN, CO: 200, OCO: HIDDEN, CI: 200, OCI: HIDDEN, PR: 200}
+LISTED: dict[str, Expect] = {A: 200, OA: HIDDEN, CO: 200, OCO: HIDDEN, CI: 200, OCI: HIDDEN, PR: 200}
 APP = {"application_id": "read"}
 MATERIALS = {**IN_SCOPE, EX: 200, OEX: 404, OP: 404}  # on r1: its panel's lead may read, another expert not
 

@@ -7,6 +7,8 @@ one as anonymous and signed in. Bounded: a few examples per operation and caller
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -39,7 +41,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 LOOPBACK_HOOK = "http://127.0.0.1:9/fuzz"  # the discard port: a registered webhook never leaves the machine
 
 
-def plan(operation: schemathesis.APIOperation) -> dict[str, list[tuple[GenerationMode, int]]]:
+def plan(operation: schemathesis.APIOperation[Any, Any, Any, Any]) -> dict[str, list[tuple[GenerationMode, int]]]:
     """Who fuzzes an operation and how much: the callers its security requirement admits (every role when it
     names none) with valid and invalid data, a glance by everyone else; a public one as anonymous and signed in."""
     full = [(GenerationMode.POSITIVE, EXAMPLES_ALLOWED), (GenerationMode.NEGATIVE, EXAMPLES_ALLOWED)]
@@ -51,7 +53,7 @@ def plan(operation: schemathesis.APIOperation) -> dict[str, list[tuple[Generatio
     return {name: full if name in admits else [(GenerationMode.POSITIVE, EXAMPLES_REFUSED)] for name in CALLERS}
 
 
-def fuzz(operation: schemathesis.APIOperation, headers: dict[str, str], mode: GenerationMode,
+def fuzz(operation: schemathesis.APIOperation[Any, Any, Any, Any], headers: dict[str, str], mode: GenerationMode,
          examples: int) -> str | None:
     """Run ``examples`` generated calls; the first failure, described, or None."""
     found: list[str] = []
@@ -59,7 +61,7 @@ def fuzz(operation: schemathesis.APIOperation, headers: dict[str, str], mode: Ge
     @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
               phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy(generation_mode=mode))
-    def run(case: schemathesis.Case) -> None:
+    def run(case: schemathesis.Case[Any]) -> None:
         if case.method == "POST" and case.path == "/api/v1/webhooks" and isinstance(case.body, dict):
             case.body["url"] = LOOPBACK_HOOK
         try:

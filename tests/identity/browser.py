@@ -20,7 +20,8 @@ class LoginForm(HTMLParser):
 
     def __init__(self) -> None:
         super().__init__()
-        self.action, self.fields, self.button, self._in_button = "", {}, "", False
+        self.action, self.button, self._in_button = "", "", False
+        self.fields: dict[str, str] = {}
         self.inputs: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:

@@ -33,7 +33,7 @@ async def idp(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def verifier_for(http: httpx.AsyncClient, **options: Any) -> Authenticator:
-    keys = KeySet(issuer=ISSUER, transport=http._transport, **options)  # type: ignore[arg-type]
+    keys = KeySet(issuer=ISSUER, transport=http._transport, **options)
     return Authenticator(issuer=ISSUER, audience="zhongshi", keys=keys)
 
 

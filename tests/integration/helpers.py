@@ -15,7 +15,7 @@ from zhongshi_runtime.auth import Role
 
 from zhongshi.demo_materials import kinds_for, upload_parts
 from zhongshi.launcher import Stack
-from zhongshi.polling import eventually
+from zhongshi.polling import eventually as eventually  # re-exported for the suites
 
 T = TypeVar("T")
 

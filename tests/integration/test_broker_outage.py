@@ -4,6 +4,7 @@ applicants' submissions are taken into the outbox, and every one is delivered on
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,9 @@ def submit(http: httpx.Client, stack: Stack, dossier: dict[str, Any]) -> str:
     return str(created.json()["id"])
 
 
-def test_the_api_stays_ready_and_loses_nothing_while_the_broker_is_down(tmp_path: Path, dossier_json) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_stays_ready_and_loses_nothing_while_the_broker_is_down(
+    tmp_path: Path, dossier_json: Callable[..., dict[str, Any]]
+) -> None:
     stack = Stack(StackConfig.isolated(tmp_path, services=("intake", "screening")))
     try:
         stack.start()

@@ -3,26 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
+import httpx
 import pytest
 from zhongshi_runtime.auth import Role
 
-from tests.integration.helpers import eventually
+from tests.integration.helpers import Api, eventually
 
 pytestmark = pytest.mark.integration
 
 
-async def settings(api, round_id: str, quotas: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+async def settings(api: Api, round_id: str, quotas: dict[str, int]) -> None:
     r = await api.call("PUT", "screening", f"/api/v1/rounds/{round_id}/settings", Role.PROVINCE_OFFICIAL, "42",
                        json={"round_id": round_id, "quotas": quotas})
     assert r.status_code == 200, r.text
 
 
-async def act(api, app_id: str, action: str, role: Role, scope: str, **body):  # type: ignore[no-untyped-def]
+async def act(api: Api, app_id: str, action: str, role: Role, scope: str, **body: Any) -> httpx.Response:
     return await api.call("POST", "screening", f"/api/v1/applications/{app_id}/{action}", role, scope, json=body)
 
 
-async def status_becomes(api, app_id: str, status: str) -> dict:  # type: ignore[type-arg]
+async def status_becomes(api: Api, app_id: str, status: str) -> dict:  # type: ignore[type-arg]
     async def reached() -> dict | None:  # type: ignore[type-arg]
         app = await api.application(app_id)
         return app if app["status"] == status else None
@@ -30,7 +33,9 @@ async def status_becomes(api, app_id: str, status: str) -> dict:  # type: ignore
     return await eventually(reached, what=f"{app_id} {status}")
 
 
-async def test_county_city_province_each_step_reaches_the_applicant_with_its_opinion(api, fresh_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_county_city_province_each_step_reaches_the_applicant_with_its_opinion(
+    api: Api, fresh_dossier: Callable[..., dict[str, Any]]
+) -> None:
     round_id = await api.open_round()
     await settings(api, round_id, {"420100": 2})
     app = await api.submit(round_id, fresh_dossier(platform={"equipment_original_value": "8000000"}))
@@ -52,7 +57,9 @@ async def test_county_city_province_each_step_reaches_the_applicant_with_its_opi
     assert "同意推荐至省厅" in final["timeline"][3]["summary"]
 
 
-async def test_return_correct_resubmit_comes_back_to_the_county_queue(api, fresh_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_return_correct_resubmit_comes_back_to_the_county_queue(
+    api: Api, fresh_dossier: Callable[..., dict[str, Any]]
+) -> None:
     round_id = await api.open_round()
     d = fresh_dossier()
     code = d["applicant"]["credit_code"]
@@ -83,7 +90,9 @@ async def test_return_correct_resubmit_comes_back_to_the_county_queue(api, fresh
         "submitted", "screened", "returned", "submitted", "screened"]
 
 
-async def test_concurrent_forwards_never_exceed_the_quota(api, fresh_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_concurrent_forwards_never_exceed_the_quota(
+    api: Api, fresh_dossier: Callable[..., dict[str, Any]]
+) -> None:
     round_id = await api.open_round()
     await settings(api, round_id, {"420100": 1})
     ids = []
@@ -102,7 +111,9 @@ async def test_concurrent_forwards_never_exceed_the_quota(api, fresh_dossier) ->
     assert progress[0]["quota_used"] == 1 and progress[0]["by_stage"]["expert_review"] == 1
 
 
-async def test_withdrawal_frees_the_quota_and_leaves_every_queue(api, fresh_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_withdrawal_frees_the_quota_and_leaves_every_queue(
+    api: Api, fresh_dossier: Callable[..., dict[str, Any]]
+) -> None:
     round_id = await api.open_round()
     await settings(api, round_id, {"420100": 1})
     d = fresh_dossier()
@@ -117,7 +128,7 @@ async def test_withdrawal_frees_the_quota_and_leaves_every_queue(api, fresh_doss
         rows = (await api.call("GET", "screening", f"/api/v1/rounds/{round_id}/progress", Role.PROVINCE_OFFICIAL,
                                "42")).json()
         wuhan = next(r for r in rows if r["city_code"] == "420100")
-        return wuhan["quota_used"] == 0 and wuhan["by_stage"]["withdrawn"] == 1
+        return bool(wuhan["quota_used"] == 0 and wuhan["by_stage"]["withdrawn"] == 1)
 
     await eventually(freed, what="the quota freed")
     late = await act(api, app["id"], "exception-decision", Role.PROVINCE_OFFICIAL, "42", approved=True,

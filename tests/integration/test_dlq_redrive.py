@@ -52,7 +52,7 @@ async def gauge_matches(api: Api, status: str) -> None:
     await eventually(same, f"the {status} gauge of {SUBMITTED} shows the DLQ's size", 90)
 
 
-async def test_a_redriven_dead_letter_is_applied_before_the_event_parked_behind_it(  # type: ignore[no-untyped-def]
+async def test_a_redriven_dead_letter_is_applied_before_the_event_parked_behind_it(
     api: Api, stack: Stack, fresh_dossier: Callable[..., dict[str, Any]]
 ) -> None:
     round_id = await api.open_round()

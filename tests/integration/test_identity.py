@@ -33,8 +33,8 @@ async def login(stack: Stack, username: str) -> tuple[dict[str, str], dict[str, 
     return {"Authorization": f"Bearer {access}"}, jwt.decode(access, options={"verify_signature": False})
 
 
-async def test_people_log_in_submit_and_take_a_chain_step_under_their_own_names(  # type: ignore[no-untyped-def]
-        stack: Stack, api: Api, dossier_json) -> None:
+async def test_people_log_in_submit_and_take_a_chain_step_under_their_own_names(
+        stack: Stack, api: Api, dossier_json: Callable[..., dict[str, Any]]) -> None:
     round_id = await api.open_round()
     me, claims = await login(stack, "applicant01")
     dossier = dossier_json(0)
@@ -87,12 +87,14 @@ BAD: dict[str, Callable[[Stack, str], str]] = {
     "unknown key": lambda s, c: _signed(s, _claims(s, c), rsa.generate_private_key(public_exponent=65537,
                                                                                    key_size=2048), "rs256-1"),
     "unsigned": lambda s, c: _signed(s, _claims(s, c)).rsplit(".", 1)[0] + ".",
-    "alg none": lambda s, c: jwt.encode(_claims(s, c), None, algorithm="none"),
+    "alg none": lambda s, c: jwt.encode(_claims(s, c), None, algorithm="none"),  # type: ignore[arg-type]  # no key
 }
 
 
 @pytest.mark.parametrize("case", BAD)
-async def test_a_bad_token_is_401_and_changes_nothing(stack: Stack, api: Api, fresh_dossier, case: str) -> None:  # type: ignore[no-untyped-def]
+async def test_a_bad_token_is_401_and_changes_nothing(
+    stack: Stack, api: Api, fresh_dossier: Callable[..., dict[str, Any]], case: str
+) -> None:
     round_id = await api.open_round()
     dossier = fresh_dossier()
     code = dossier["applicant"]["credit_code"]

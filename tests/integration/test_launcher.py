@@ -57,7 +57,7 @@ def test_up_starts_everything_and_sigterm_leaves_no_process_behind(tmp_path: Pat
         lines = []
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            line = up.stdout.readline()  # type: ignore[union-attr]
+            line = up.stdout.readline()
             lines.append(line)
             if "press Ctrl-C" in line or not line:
                 break
@@ -80,7 +80,7 @@ def test_up_starts_everything_and_sigterm_leaves_no_process_behind(tmp_path: Pat
         assert len(children) == 10  # broker, database, identity provider, mail sink, five services and the console
         up.send_signal(signal.SIGTERM)
         assert up.wait(60) == 0
-        assert "stopped" in up.stdout.read()  # type: ignore[union-attr]
+        assert "stopped" in up.stdout.read()
         assert not [pid for pid in children if alive(pid)]
     finally:
         if up.poll() is None:

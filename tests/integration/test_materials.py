@@ -8,15 +8,16 @@ import hashlib
 import io
 import json
 import zipfile
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from click.testing import Result
 from pymongo import MongoClient
 from pypdf import PdfReader
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
+from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.events import Event
 from zhongshi_contracts.review import AssignmentDeclined, PanelDrawn
 from zhongshi_contracts.topics import APPLICATION_SUBMITTED
@@ -26,6 +27,7 @@ from zhongshi_intake.repository import MongoIntakeRepository
 from zhongshi_intake.settings import IntakeSettings
 from zhongshi_runtime.audit import Actor, Audit
 from zhongshi_runtime.auth import Principal, Role
+from zhongshi_runtime.outbox import UnitOfWork
 from zhongshi_runtime.testing import envelope
 
 from tests.integration.helpers import Api, eventually, read_topic, unique_credit_code
@@ -64,7 +66,7 @@ class Applicant:
 
     def stored(self) -> tuple[int, int, int]:
         """GridFS files and chunks of this application, and its material records — counted in the database."""
-        with MongoClient(self.stack.mongodb_uri) as client:
+        with MongoClient[dict[str, Any]](self.stack.mongodb_uri) as client:
             db = client["zhongshi_intake"]
             files = [f["_id"] for f in db["material_files.files"].find({"metadata.application_id": self.id})]
             return (len(files), db["material_files.chunks"].count_documents({"files_id": {"$in": files}}),
@@ -72,7 +74,7 @@ class Applicant:
 
 
 @pytest.fixture
-async def applicant(api: Api, stack: Stack, fresh_dossier) -> Applicant:  # type: ignore[no-untyped-def]
+async def applicant(api: Api, stack: Stack, fresh_dossier: Callable[..., dict[str, Any]]) -> Applicant:
     return await Applicant(api, stack, fresh_dossier()).draft(await api.open_round())
 
 
@@ -91,7 +93,7 @@ async def test_upload_then_download_byte_identical_with_its_checksum(applicant: 
     assert got.headers["x-content-type-options"] == "nosniff"
     assert got.headers["content-type"] == "application/pdf"
     assert "filename*=UTF-8''%E8%AE%BE%E5%A4%87%E6%B8%85%E5%8D%95%202026.pdf" in got.headers["content-disposition"]
-    with MongoClient(applicant.stack.mongodb_uri) as client:
+    with MongoClient[dict[str, Any]](applicant.stack.mongodb_uri) as client:
         audit = client["zhongshi_intake"].audit.find_one({"action": "material.download", "target_id": record["id"]})
     assert audit is not None and audit["application_ids"] == [applicant.id]
     assert (audit["actor_role"], audit["actor_organisation"]) == ("applicant", applicant.code)
@@ -142,7 +144,7 @@ async def test_an_unknown_kind_or_a_title_with_control_characters_is_refused(app
 
 
 async def test_replacing_keeps_the_earlier_version_and_submission_freezes_them(
-        api: Api, stack: Stack, fresh_dossier) -> None:  # type: ignore[no-untyped-def]
+        api: Api, stack: Stack, fresh_dossier: Callable[..., dict[str, Any]]) -> None:
     me = await Applicant(api, stack, fresh_dossier()).draft(await api.open_round())
     await api.upload_materials(me.id, me.dossier)  # the three mechanism documents (C9)
     first = (await me.upload(b"%PDF-1.4 first")).json()
@@ -167,7 +169,7 @@ async def test_replacing_keeps_the_earlier_version_and_submission_freezes_them(
 
 
 async def test_c9_returns_an_application_whose_mechanism_documents_are_only_typed(
-        api: Api, stack: Stack, fresh_dossier) -> None:  # type: ignore[no-untyped-def]
+        api: Api, stack: Stack, fresh_dossier: Callable[..., dict[str, Any]]) -> None:
     me = await Applicant(api, stack, fresh_dossier()).draft(await api.open_round())
     await api.upload_materials(me.id, me.dossier, ["operations_management", "service_process"])
     await api.call("POST", "intake", f"/api/v1/applications/{me.id}/submit", Role.APPLICANT, me.code)
@@ -176,7 +178,7 @@ async def test_c9_returns_an_application_whose_mechanism_documents_are_only_type
 
 
 async def test_a_submission_missing_a_required_kind_is_refused_naming_it(
-        api: Api, stack: Stack, fresh_dossier) -> None:  # type: ignore[no-untyped-def]
+        api: Api, stack: Stack, fresh_dossier: Callable[..., dict[str, Any]]) -> None:
     round_id = await api.open_round(required_materials=["application_form", "equipment_list", "site_proof"])
     me = await Applicant(api, stack, fresh_dossier()).draft(round_id)
     await api.upload_materials(me.id, me.dossier, ["application_form"])
@@ -189,7 +191,7 @@ async def test_a_submission_missing_a_required_kind_is_refused_naming_it(
 
 
 async def test_the_form_pdf_holds_the_dossier_verdict_materials_and_commitment(
-        api: Api, stack: Stack, fresh_dossier) -> None:  # type: ignore[no-untyped-def]
+        api: Api, stack: Stack, fresh_dossier: Callable[..., dict[str, Any]]) -> None:
     me = await Applicant(api, stack, fresh_dossier()).draft(await api.open_round())
     await api.upload_materials(me.id, me.dossier)
     await api.call("POST", "intake", f"/api/v1/applications/{me.id}/submit", Role.APPLICANT, me.code)
@@ -216,7 +218,9 @@ async def publish(stack: Stack, *events: Event | dict[str, Any]) -> None:
         await producer.stop()
 
 
-async def test_who_may_download_for_every_role(api: Api, stack: Stack, fresh_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_who_may_download_for_every_role(
+    api: Api, stack: Stack, fresh_dossier: Callable[..., dict[str, Any]]
+) -> None:
     me = await Applicant(api, stack, fresh_dossier()).draft(await api.open_round())  # 洪山区, 武汉市
     material = (await me.upload(sample_pdf("equipment_list", me.dossier))).json()["id"]
     now, tag = datetime.now(UTC), me.id[-8:]
@@ -252,7 +256,7 @@ async def test_who_may_download_for_every_role(api: Api, stack: Stack, fresh_dos
             if got != status:
                 wrong.append(f"{caller} GET {path}: {got}, expected {status}")
     assert not wrong, "\n".join(wrong)
-    with MongoClient(stack.mongodb_uri) as client:
+    with MongoClient[dict[str, Any]](stack.mongodb_uri) as client:
         roles = {a["actor_role"] for a in client["zhongshi_intake"].audit.find(
             {"action": "material.download", "target_id": material})}
     assert roles == {"applicant", "county_official", "city_official", "province_official", "expert"}
@@ -269,7 +273,9 @@ async def test_deleting_a_draft_deletes_its_materials(applicant: Applicant) -> N
     assert (await applicant.get("", (Role.APPLICANT, applicant.code))).status_code == 404
 
 
-async def test_a_submitted_application_cannot_be_deleted(api: Api, stack: Stack, fresh_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_a_submitted_application_cannot_be_deleted(
+    api: Api, stack: Stack, fresh_dossier: Callable[..., dict[str, Any]]
+) -> None:
     d = fresh_dossier()
     app = await api.submit(await api.open_round(), d)
     r = await api.call("DELETE", "intake", f"/api/v1/applications/{app['id']}", Role.APPLICANT,
@@ -278,7 +284,7 @@ async def test_a_submitted_application_cannot_be_deleted(api: Api, stack: Stack,
 
 
 async def test_the_purge_command_removes_unsuccessful_materials_after_retention(
-        api: Api, stack: Stack, fresh_dossier, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+        api: Api, stack: Stack, fresh_dossier: Callable[..., dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
     closed_long_ago = await api.open_round(opens_on="2020-01-01", closes_on="2020-01-31")
     me = await Applicant(api, stack, fresh_dossier()).draft(closed_long_ago)  # never submitted: unsuccessful
     assert (await me.upload(sample_pdf("equipment_list", me.dossier))).status_code == 201
@@ -334,13 +340,15 @@ class FailingUnitOfWork:
         raise RuntimeError("transaction aborted")
 
 
-async def test_a_failed_transaction_leaves_no_chunks_behind(mongo_db: Any, make_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_a_failed_transaction_leaves_no_chunks_behind(
+    mongo_db: Any, make_dossier: Callable[..., Dossier]
+) -> None:
     now = datetime.now(UTC)
     round_ = domain.Round(id="R1", title="t", opens_on="2020-01-01", closes_on="2099-12-31", rule_set_version="v1")
     repo, store = MongoIntakeRepository(mongo_db), MaterialStore(mongo_db)
     app = domain.draft(make_dossier(), round_, now=now)
     await repo.add(app)
-    ctx = materials.Materials(repo=repo, store=store, uow=FailingUnitOfWork(), clock=lambda: now,
+    ctx = materials.Materials(repo=repo, store=store, uow=cast(UnitOfWork, FailingUnitOfWork()), clock=lambda: now,
                               settings=IntakeSettings())
     content = b"%PDF-1.7\n" + b"x" * (300 * 1024)  # two chunks
     uploader = Principal("u", Role.APPLICANT, app.applicant_credit_code)
@@ -351,4 +359,4 @@ async def test_a_failed_transaction_leaves_no_chunks_behind(mongo_db: Any, make_
     assert await mongo_db["material_files.files"].count_documents({}) == 0
     assert await mongo_db["material_files.chunks"].count_documents({}) == 0
     assert await mongo_db.materials.count_documents({}) == 0
-    assert (await repo.get(app.id)).materials == []  # type: ignore[union-attr]
+    assert (await repo.get(app.id)).materials == []

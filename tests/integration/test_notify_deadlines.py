@@ -5,6 +5,7 @@ and keeps the panel for its reminders."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -12,13 +13,18 @@ import pytest
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.clock import shanghai_date, utc_now
 
-from tests.integration.helpers import eventually
+from tests.integration.helpers import Api, eventually
 from tests.integration.test_chain import act, settings
 
 pytestmark = pytest.mark.integration
 
 
-async def forwarded_to_review(api, fresh_dossier) -> tuple[str, str, dict[str, Any]]:  # type: ignore[no-untyped-def]
+Experts = tuple[str, str, dict[str, Any], str]  # round id, application id, dossier, the experts' tag
+
+
+async def forwarded_to_review(
+    api: Api, fresh_dossier: Callable[..., dict[str, Any]]
+) -> tuple[str, str, dict[str, Any]]:
     round_id = await api.open_round()
     await settings(api, round_id, {"420100": 1})
     d = fresh_dossier()
@@ -32,7 +38,7 @@ async def forwarded_to_review(api, fresh_dossier) -> tuple[str, str, dict[str, A
 
 
 @pytest.fixture
-async def experts(api, fresh_dossier):  # type: ignore[no-untyped-def]
+async def experts(api: Api, fresh_dossier: Callable[..., dict[str, Any]]) -> AsyncIterator[Experts]:
     """A round forwarded to review, and five experts for its clusters — retired afterwards, so that later
     draws on the session's stack never pick them."""
     round_id, app_id, d = await forwarded_to_review(api, fresh_dossier)
@@ -52,7 +58,7 @@ async def experts(api, fresh_dossier):  # type: ignore[no-untyped-def]
         await put({**expert, "active": False})
 
 
-async def test_drawn_experts_are_told_the_rounds_scoring_deadline(api, experts) -> None:  # type: ignore[no-untyped-def]
+async def test_drawn_experts_are_told_the_rounds_scoring_deadline(api: Api, experts: Experts) -> None:
     round_id, app_id, d, _ = experts
     r = await api.call("PUT", "review", f"/api/v1/rounds/{round_id}/review-settings", Role.PROVINCE_OFFICIAL, "42",
                        json={"round_id": round_id, "scoring_days": 6})

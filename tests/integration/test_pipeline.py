@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.topics import APPLICATION_SUBMITTED_INTERNAL as SUBMITTED  # the whole event: what services read
 from zhongshi_runtime.auth import Role
 
-from tests.integration.helpers import eventually, read_topic
+from tests.integration.helpers import Api, eventually, read_topic
+from zhongshi.launcher import Stack
 
 pytestmark = pytest.mark.integration
 
 
-async def test_a_submission_over_http_is_screened_into_the_timeline(api, fresh_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_a_submission_over_http_is_screened_into_the_timeline(
+    api: Api, fresh_dossier: Callable[..., dict[str, Any]]
+) -> None:
     round_id = await api.open_round()
     d = fresh_dossier(platform={"site_area_m2": "300"})
     began = time.monotonic()
@@ -40,7 +45,9 @@ async def test_a_submission_over_http_is_screened_into_the_timeline(api, fresh_d
     assert any("形式审查结果" in t for t in titles)
 
 
-async def test_return_correct_resubmit_is_screened_again_and_keeps_history(api, fresh_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_return_correct_resubmit_is_screened_again_and_keeps_history(
+    api: Api, fresh_dossier: Callable[..., dict[str, Any]]
+) -> None:
     round_id = await api.open_round()
     d = fresh_dossier(platform={"professionals": {"management": 1, "rd": 1, "testing": 1, "quality": 1}})
     code = d["applicant"]["credit_code"]
@@ -60,7 +67,9 @@ async def test_return_correct_resubmit_is_screened_again_and_keeps_history(api, 
     assert [(r["revision"], r["outcome"]) for r in reports] == [(1, "ineligible"), (2, "eligible")]
 
 
-async def test_redelivering_the_same_event_changes_nothing(api, stack, fresh_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_redelivering_the_same_event_changes_nothing(
+    api: Api, stack: Stack, fresh_dossier: Callable[..., dict[str, Any]]
+) -> None:
     round_id = await api.open_round()
     app = await api.submit(round_id, fresh_dossier())
     await api.screened(app["id"])
@@ -87,7 +96,9 @@ async def test_redelivering_the_same_event_changes_nothing(api, stack, fresh_dos
     assert [t["event_type"] for t in timeline].count("pilot.application.screened") == 1
 
 
-async def test_a_malformed_message_goes_to_the_dlq_and_the_next_is_processed(api, stack, fresh_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_a_malformed_message_goes_to_the_dlq_and_the_next_is_processed(
+    api: Api, stack: Stack, fresh_dossier: Callable[..., dict[str, Any]]
+) -> None:
     poison_key = f"poison-{uuid.uuid4().hex[:8]}".encode()
     headers = CloudEvent.new(SUBMITTED, source="/test", subject=poison_key.decode()).headers()
     producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap)
@@ -101,7 +112,7 @@ async def test_a_malformed_message_goes_to_the_dlq_and_the_next_is_processed(api
     app = await api.submit(await api.open_round(), fresh_dossier())
     assert (await api.screened(app["id"]))["status"] == "eligible"
 
-    def from_screening(record) -> bool:  # type: ignore[no-untyped-def]  # notify dead-letters its copy too
+    def from_screening(record: ConsumerRecord) -> bool:  # notify dead-letters its copy too
         return record.key == poison_key and ("dlq_consumer_group", b"zhongshi-screening") in record.headers
 
     dead = await read_topic(stack.bootstrap, SUBMITTED.dlq, from_screening)
@@ -111,7 +122,9 @@ async def test_a_malformed_message_goes_to_the_dlq_and_the_next_is_processed(api
     assert await api.metric("screening", "zhongshi_dead_letters_total", topic=SUBMITTED.name, kind="invalid") >= 1
 
 
-async def test_withdrawal_reaches_screening_and_the_inbox(api, fresh_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_withdrawal_reaches_screening_and_the_inbox(
+    api: Api, fresh_dossier: Callable[..., dict[str, Any]]
+) -> None:
     d = fresh_dossier()
     code = d["applicant"]["credit_code"]
     app = await api.submit(await api.open_round(), d)
@@ -127,7 +140,7 @@ async def test_withdrawal_reaches_screening_and_the_inbox(api, fresh_dossier) ->
     await eventually(told, what="withdrawal in the inbox")
 
 
-async def test_the_auth_boundary_over_http(api, fresh_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_the_auth_boundary_over_http(api: Api, fresh_dossier: Callable[..., dict[str, Any]]) -> None:
     d = fresh_dossier()
     app = await api.submit(await api.open_round(), d)
     path = f"/api/v1/applications/{app['id']}"
@@ -142,7 +155,7 @@ async def test_the_auth_boundary_over_http(api, fresh_dossier) -> None:  # type:
     assert (await api.call("POST", "screening", "/api/v1/rule-sets", Role.APPLICANT, "x", json={})).status_code == 403
 
 
-async def test_every_service_is_healthy_ready_and_exposes_metrics_and_asyncapi(api, stack) -> None:  # type: ignore[no-untyped-def]
+async def test_every_service_is_healthy_ready_and_exposes_metrics_and_asyncapi(api: Api, stack: Stack) -> None:
     for name in ("intake", "screening", "review", "registry", "notify"):
         base = stack.url(name)
         assert (await api.http.get(base + "/health")).json()["status"] == "ok"

@@ -83,7 +83,7 @@ def test_no_public_topic_and_no_webhook_carries_a_phone_an_email_an_id_number_or
     round_id = f"RP-{uuid.uuid4().hex[:6]}"
     RoundFlow(stack, round_id, size=4, rate=10, log=lambda _: None, stage_timeout=240).run()
     experts = {e["id"] for e in expert_pool()}
-    with MongoClient(stack.mongodb_uri) as db:
+    with MongoClient[dict[str, Any]](stack.mongodb_uri) as db:
         experts |= {e["_id"] for e in db.zhongshi_review.experts.find({}, {"_id": 1})}
         contacts = db.zhongshi_notify.contacts.count_documents({})
         hooks = [d["body"] for d in db.zhongshi_notify.deliveries.find({"recipient": subscription})]

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 from zhongshi_registry.entries import NATIONAL_DIMENSIONS
-from zhongshi_registry.replay import Report, rebuild
+from zhongshi_registry.replay import rebuild
 from zhongshi_runtime.auth import Role
+from zhongshi_runtime.rebuild import Report
 
 from tests.integration.helpers import Api, eventually
 from zhongshi import demo

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -17,7 +19,9 @@ from zhongshi.polling import wait_until
 pytestmark = pytest.mark.integration
 
 
-def test_a_restart_of_the_embedded_stack_loses_no_in_flight_application(tmp_path: Path, dossier_json) -> None:  # type: ignore[no-untyped-def]
+def test_a_restart_of_the_embedded_stack_loses_no_in_flight_application(
+    tmp_path: Path, dossier_json: Callable[..., dict[str, Any]]
+) -> None:
     stack = Stack(StackConfig.isolated(tmp_path, services=("intake", "screening")))
     ids: list[str] = []
     try:
@@ -28,8 +32,8 @@ def test_a_restart_of_the_embedded_stack_loses_no_in_flight_application(tmp_path
             http.post("/api/v1/rounds", headers=province, json={
                 "id": "R-restart", "title": "重启测试", "opens_on": "2020-01-01", "closes_on": "2099-12-31",
                 "rule_set_version": "hubei-2025-v1"}).raise_for_status()
-            for i in range(5):
-                d = dossier_json(i, shanghai_date(utc_now()))
+            for n in range(5):
+                d = dossier_json(n, shanghai_date(utc_now()))
                 d["applicant"]["credit_code"] = code = fresh_credit_code(d["applicant"])
                 me = {"Authorization": f"Bearer {stack.token(Role.APPLICANT, code)}"}
                 app = http.post("/api/v1/applications", headers=me, json={"round_id": "R-restart", "dossier": d})

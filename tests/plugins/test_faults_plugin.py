@@ -12,7 +12,6 @@ from zhongshi_runtime.plugins import Plugins
 from zhongshi_runtime.settings import ServiceSettings
 
 from zhongshi.plugins import FAULTS
-from zhongshi.plugins import faults as faults_module
 from zhongshi.plugins.faults import EXIT_CODE, Faults
 
 
@@ -35,7 +34,7 @@ async def test_a_poisoned_subject_fails_every_time_and_no_other(tmp_path: Path) 
 
 def test_the_service_exits_after_its_nth_consumed_commit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     exits: list[int] = []
-    monkeypatch.setattr(faults_module.os, "_exit", exits.append)
+    monkeypatch.setattr("zhongshi.plugins.faults.os._exit", exits.append)
     path = tmp_path / "faults.json"
     path.write_text(json.dumps({"exit_after_commits": {"screening": 3}}))
     hooks, other = Faults("screening", str(path)), Faults("review", str(path))

@@ -66,7 +66,7 @@ def test_the_producer_is_idempotent_except_against_the_embedded_broker() -> None
     plain = ServiceSettings()
     assert idempotent(plain, None) is True
     assert idempotent(plain, Tansu(plain, "4f1c", LOG)) is False
-    forced = ServiceSettings(KAFKA_ENABLE_IDEMPOTENCE="true")  # type: ignore[call-arg]
+    forced = ServiceSettings(KAFKA_ENABLE_IDEMPOTENCE="true")
     assert idempotent(forced, Tansu(forced, "4f1c", LOG)) is True
 
 

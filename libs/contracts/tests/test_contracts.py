@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -83,23 +85,23 @@ def _error_locations(data: dict) -> list[tuple]:  # type: ignore[type-arg]
     return [e["loc"] for e in caught.value.errors()]
 
 
-def test_region_outside_hubei_is_refused_naming_the_field(dossier_json) -> None:  # type: ignore[no-untyped-def]
+def test_region_outside_hubei_is_refused_naming_the_field(dossier_json: Callable[..., dict[str, Any]]) -> None:
     assert _error_locations(dossier_json(applicant={"region_code": "110101"})) == [("applicant", "region_code")]
 
 
-def test_unknown_cluster_and_service_kind_are_refused(dossier_json) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_cluster_and_service_kind_are_refused(dossier_json: Callable[..., dict[str, Any]]) -> None:
     data = dossier_json(platform={"clusters": ["steam_engines"], "service_kinds": ["catering"]})
     assert _error_locations(data) == [("platform", "clusters", 0), ("platform", "service_kinds", 0)]
 
 
 @pytest.mark.parametrize("amount", ["-1", "abc", "1.234", "1e30"])
-def test_bad_money_is_refused(dossier_json, amount: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_money_is_refused(dossier_json: Callable[..., dict[str, Any]], amount: str) -> None:
     data = dossier_json(platform={"equipment_original_value": amount})
     assert _error_locations(data) == [("platform", "equipment_original_value")]
 
 
 @pytest.mark.parametrize("when", [0, "0", 1_700_006_400, "2020-01-01T00:00:00", "2020-1-1", True])
-def test_a_date_is_a_date_not_what_converts_to_one(dossier_json, when: object) -> None:  # type: ignore[no-untyped-def]
+def test_a_date_is_a_date_not_what_converts_to_one(dossier_json: Callable[..., dict[str, Any]], when: object) -> None:
     """Lax mode would read 0 as 1970-01-01 (56 years of operation) and a midnight timestamp as its day."""
     assert _error_locations(dossier_json(platform={"operating_since": when})) == [("platform", "operating_since")]
     valid = Dossier.model_validate(dossier_json(platform={"operating_since": "2020-01-01"}))
@@ -107,17 +109,17 @@ def test_a_date_is_a_date_not_what_converts_to_one(dossier_json, when: object) -
 
 
 @pytest.mark.parametrize("answer", [1, 0, "yes", "true", "off"])
-def test_a_yes_or_no_is_json_true_or_false(dossier_json, answer: object) -> None:  # type: ignore[no-untyped-def]
+def test_a_yes_or_no_is_json_true_or_false(dossier_json: Callable[..., dict[str, Any]], answer: object) -> None:
     assert _error_locations(dossier_json(platform={"safety_facilities": answer})) == [("platform", "safety_facilities")]
 
 
-def test_joint_construction_needs_its_partners(dossier_json) -> None:  # type: ignore[no-untyped-def]
+def test_joint_construction_needs_its_partners(dossier_json: Callable[..., dict[str, Any]]) -> None:
     data = dossier_json(platform={"platform_type": "joint_construction", "partners": []})
     with pytest.raises(ValidationError, match="共建各方"):
         Dossier.model_validate(data)
 
 
-def test_future_dates_are_located(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_future_dates_are_located(make_dossier: Callable[..., Dossier]) -> None:
     d = make_dossier()
     assert d.future_dates(date(2026, 11, 27)) == []
     assert ("platform", "operating_since") in d.future_dates(date(2000, 1, 1))

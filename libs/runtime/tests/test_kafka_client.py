@@ -73,12 +73,12 @@ def test_the_admin_and_replay_clients_get_the_same_security(tmp_path: Path) -> N
 
 def test_sasl_without_credentials_or_a_certificate_without_its_key_is_refused() -> None:
     with pytest.raises(ValidationError, match="KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"):
-        KafkaClientSettings(KAFKA_SECURITY_PROTOCOL="SASL_SSL")  # type: ignore[call-arg]
+        KafkaClientSettings(KAFKA_SECURITY_PROTOCOL="SASL_SSL")
     with pytest.raises(ValidationError, match="KAFKA_SSL_CERTFILE and KAFKA_SSL_KEYFILE"):
-        KafkaClientSettings(KAFKA_SECURITY_PROTOCOL="SSL", KAFKA_SSL_CERTFILE="c.pem")  # type: ignore[call-arg]
+        KafkaClientSettings(KAFKA_SECURITY_PROTOCOL="SSL", KAFKA_SSL_CERTFILE="c.pem")
 
 
 def test_the_producer_is_idempotent_unless_turned_off() -> None:
     assert connection(ServiceSettings())["enable_idempotence"] is True
-    off = ServiceSettings(KAFKA_ENABLE_IDEMPOTENCE="false")  # type: ignore[call-arg]
+    off = ServiceSettings(KAFKA_ENABLE_IDEMPOTENCE="false")
     assert connection(off)["enable_idempotence"] is False

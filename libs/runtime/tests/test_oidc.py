@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -95,10 +96,17 @@ def _b64(part: dict[str, Any]) -> str:
 
 
 def _unsigned(claims: dict[str, Any]) -> str:
-    return jwt.encode(claims, None, algorithm="none", headers={"kid": "k1"})
+    return jwt.encode(claims, None, algorithm="none", headers={"kid": "k1"})  # type: ignore[arg-type]  # "none" takes no key
 
 
-REFUSED = {
+def _signed_by_a_dropped_key(p: Provider) -> str:
+    p.add("rogue")
+    token = p.token("rogue")
+    p.keys.pop("rogue")
+    return token
+
+
+REFUSED: dict[str, Callable[[Provider], str]] = {
     "expired": lambda p: p.token(iat=int(time.time()) - 400, nbf=int(time.time()) - 400, exp=int(time.time()) - 100),
     "not yet valid": lambda p: p.token(nbf=int(time.time()) + 300, exp=int(time.time()) + 600),
     "issued in the future": lambda p: p.token(iat=int(time.time()) + 300, exp=int(time.time()) + 600),
@@ -107,7 +115,7 @@ REFUSED = {
     "no audience": lambda p: p.token(aud=None),
     "no expiry": lambda p: p.token(exp=None),
     "lives too long": lambda p: p.token(exp=int(time.time()) + 7200),
-    "unknown key": lambda p: (p.add("rogue"), p.token("rogue"), p.keys.pop("rogue"))[1],
+    "unknown key": _signed_by_a_dropped_key,
     "alg none": lambda p: _unsigned({"iss": ISSUER, "aud": "zhongshi", "sub": "x", "exp": int(time.time()) + 60,
                                      "iat": int(time.time()), "realm_access": {"roles": ["operator"]},
                                      "organisation": "*"}),

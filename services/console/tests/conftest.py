@@ -82,7 +82,7 @@ def provider(stack: Stack) -> Iterator[Any]:
     """The OpenID provider: the stack's embedded one once the identity work is merged (docs/security.md),
     else the stand-in with its contract (tests/oidc_fake.py) issuing the stack's development tokens."""
     try:
-        from zhongshi.idp.people import CLIENTS  # type: ignore[import-not-found]
+        from zhongshi.idp.people import CLIENTS
     except ImportError:
         from .oidc_fake import Account, FakeProvider, app_of  # its dev tokens go with the identity merge
 
@@ -94,7 +94,7 @@ def provider(stack: Stack) -> Iterator[Any]:
         yield fake
         stop()
         return
-    yield Provider(issuer=stack.config.issuer, client_secret=CLIENTS["zhongshi-console"].secret)  # type: ignore[attr-defined]
+    yield Provider(issuer=stack.config.issuer, client_secret=CLIENTS["zhongshi-console"].secret)
 
 
 class Clock:

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
-from zhongshi_runtime.auth import Role, mint_dev_token
+from zhongshi_runtime.auth import Role, mint_dev_token  # type: ignore[attr-defined, unused-ignore]  # identity merge
 
 CLIENT_ID, CLIENT_SECRET = "zhongshi-console", "console-test-client-key"
 

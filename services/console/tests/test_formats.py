@@ -1,4 +1,5 @@
 from datetime import UTC, date, datetime
+from typing import Any
 
 from zhongshi_console.charts import Bar, bar_chart
 from zhongshi_console.formats import chinese_date, chinese_datetime, field_errors, translate, yuan
@@ -30,7 +31,8 @@ def test_pydantic_messages_become_chinese_with_their_limits() -> None:
 
 
 def test_field_errors_are_keyed_by_the_field_path_without_body() -> None:
-    errors = [{"loc": ["body", "contact"], "type": "string_too_short", "msg": "x", "ctx": {"min_length": 5}},
+    errors: list[dict[str, Any]] = [
+              {"loc": ["body", "contact"], "type": "string_too_short", "msg": "x", "ctx": {"min_length": 5}},
               {"loc": ["body", "dossier", "platform", "name"], "type": "missing", "msg": "Field required"}]
     assert field_errors(errors) == {"contact": "至少填写 5 个字符", "dossier.platform.name": "此项为必填项"}
 

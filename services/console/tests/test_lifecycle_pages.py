@@ -38,7 +38,7 @@ class Registry:
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path, method = request.url.path, request.method
-        body = json.loads(request.content) if request.content else None
+        body: Any = json.loads(request.content) if request.content else None
         if method != "GET":
             self.calls.append((method, path, body))
         if path in ("/api/v1/public/platforms/P-APP-1", "/api/v1/public/platforms"):
@@ -97,7 +97,7 @@ def test_the_applicant_files_an_annual_report(client: TestClient, store: Session
 
 def test_another_organisations_platform_is_the_404_page(client: TestClient, store: SessionStore) -> None:
     sign_in(client, store, "applicant", "91420100MA0000002Y")
-    store.load(client.headers["Cookie"].split("=", 1)[1])["token"]["access_token"] = "other"  # type: ignore[index]
+    store.load(client.headers["Cookie"].split("=", 1)[1])["token"]["access_token"] = "other"
     assert client.get("/applicant/platforms/P-APP-1").status_code == 404
     assert client.get("/province/platforms/P-APP-1").status_code == 404  # the province's page, too
 

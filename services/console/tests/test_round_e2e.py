@@ -42,7 +42,8 @@ class People:
     """One browser context per person, signed in once at the provider's login page."""
 
     def __init__(self, browser: Any, console: Console, shots: Path) -> None:
-        self.browser, self.console, self.shots, self.pages = browser, console, shots, {}
+        self.browser, self.console, self.shots = browser, console, shots
+        self.pages: dict[str, Any] = {}
 
     def __call__(self, username: str, path: str) -> Any:
         if username not in self.pages:
@@ -128,7 +129,7 @@ def apply(people: People, today: date) -> str:
     people.shot(page, "03-applicant-dossier")
     page.click("button:has-text('保存草稿')")
     page.wait_for_url(re.compile(r"/applicant/applications/[^/]+$"))
-    app_id = page.url.rsplit("/", 1)[1]
+    app_id: str = page.url.rsplit("/", 1)[1]
     upload_materials(page, dossier, people.shots)
     people.shot(page, "04-applicant-materials")
     page.click("a:has-text('自查申报条件')")
@@ -185,7 +186,7 @@ def expert_scores(people: People, app_id: str) -> None:
           "let the expert read the materials")
     for label in page.locator("label[for^='s-']").all():
         key = label.get_attribute("for").removeprefix("s-")
-        top = int(re.search(r"满分 (\d+)", label.inner_text()).group(1))  # type: ignore[union-attr]
+        top = int(re.search(r"满分 (\d+)", label.inner_text()).group(1))
         page.fill(f"#s-{key}", str(top - 1 if top > 1 else top))
         page.fill(f"#c-{key}", "该项建设基础扎实，服务成效明显。")
     page.fill("#overall", "平台建设基础较好，建议认定。")

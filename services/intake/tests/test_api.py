@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
+from zhongshi_contracts.events import ApplicationSubmitted
 from zhongshi_intake import api
 from zhongshi_intake.domain import Status, TimelineEntry
 from zhongshi_intake.metrics import IntakeMetrics
@@ -23,6 +27,9 @@ ROUND = {"id": "R2026-01", "title": "2026年度第一批", "opens_on": "2026-11-
 
 
 class Client:
+    app: FastAPI  # set by the fixture once the app is built
+    repo: InMemoryIntakeRepository
+
     def __init__(self, keys: Path, http: httpx.AsyncClient, uow: InMemoryUnitOfWork) -> None:
         self.keys, self.http, self.uow = keys, http, uow
 
@@ -31,7 +38,7 @@ class Client:
 
 
 @pytest.fixture
-async def client(tmp_path: Path):  # type: ignore[no-untyped-def]
+async def client(tmp_path: Path) -> AsyncIterator[Client]:
     app = api_app(tmp_path, api.router)
     uow, repo = InMemoryUnitOfWork(), InMemoryIntakeRepository()
     await repo.learn_rule_set(ROUND["rule_set_version"])  # as screening announces it
@@ -53,7 +60,9 @@ async def create(client: Client, dossier: dict, key: str | None = None) -> httpx
                                   headers=headers)
 
 
-async def test_draft_submit_then_read_with_timeline(client, dossier_json) -> None:  # type: ignore[no-untyped-def]
+async def test_draft_submit_then_read_with_timeline(
+    client: Client, dossier_json: Callable[..., dict[str, Any]]
+) -> None:
     d = dossier_json()
     app = (await create(client, d)).json()
     assert app["status"] == "draft" and app["city_code"] == "420100"
@@ -62,10 +71,13 @@ async def test_draft_submit_then_read_with_timeline(client, dossier_json) -> Non
     assert submitted["status"] == "submitted" and submitted["revision"] == 1
     assert [t["event_type"] for t in submitted["timeline"]] == ["pilot.application.submitted"]
     [event] = client.uow.published
+    assert isinstance(event, ApplicationSubmitted)
     assert event.revision == 1 and event.rule_set_version == "hubei-2025-v1" and event.dossier.platform.name
 
 
-async def test_submitting_twice_is_a_409_and_emits_nothing_more(client, dossier_json) -> None:  # type: ignore[no-untyped-def]
+async def test_submitting_twice_is_a_409_and_emits_nothing_more(
+    client: Client, dossier_json: Callable[..., dict[str, Any]]
+) -> None:
     d = dossier_json()
     app = (await create(client, d)).json()
     me = client.auth(Role.APPLICANT, d["applicant"]["credit_code"])
@@ -75,7 +87,9 @@ async def test_submitting_twice_is_a_409_and_emits_nothing_more(client, dossier_
     assert len(client.uow.published) == 1
 
 
-async def test_submission_outside_the_window_is_a_409_naming_the_window(client, dossier_json) -> None:  # type: ignore[no-untyped-def]
+async def test_submission_outside_the_window_is_a_409_naming_the_window(
+    client: Client, dossier_json: Callable[..., dict[str, Any]]
+) -> None:
     d = dossier_json()
     app = (await create(client, d)).json()
     client.app.state.now = datetime(2026, 12, 31, 16, 0, tzinfo=UTC)  # 2027-01-01 00:00 in Shanghai
@@ -85,7 +99,9 @@ async def test_submission_outside_the_window_is_a_409_naming_the_window(client, 
     assert client.uow.published == []
 
 
-async def test_the_last_day_of_the_window_in_shanghai_is_inside(client, dossier_json) -> None:  # type: ignore[no-untyped-def]
+async def test_the_last_day_of_the_window_in_shanghai_is_inside(
+    client: Client, dossier_json: Callable[..., dict[str, Any]]
+) -> None:
     d = dossier_json()
     app = (await create(client, d)).json()
     client.app.state.now = datetime(2026, 12, 31, 15, 59, tzinfo=UTC)  # 23:59 in Shanghai
@@ -102,8 +118,8 @@ async def test_the_last_day_of_the_window_in_shanghai_is_inside(client, dossier_
     ({"outcomes": {"technology_transfers": [{"date": "2027-01-01", "title": "x", "client": "y"}]}},
      ["body", "dossier", "outcomes", "technology_transfers", "0", "date"]),
 ])
-async def test_bad_input_is_a_422_naming_the_field_and_stores_nothing(  # type: ignore[no-untyped-def]
-    client, dossier_json, changes, location
+async def test_bad_input_is_a_422_naming_the_field_and_stores_nothing(
+    client: Client, dossier_json: Callable[..., dict[str, Any]], changes: dict[str, Any], location: list[str | int]
 ) -> None:
     d = dossier_json(**changes)
     headers = client.auth(Role.APPLICANT, dossier_json()["applicant"]["credit_code"])
@@ -114,21 +130,27 @@ async def test_bad_input_is_a_422_naming_the_field_and_stores_nothing(  # type: 
     assert listing.json()["total"] == 0
 
 
-async def test_an_unknown_round_is_a_422_on_round_id(client, dossier_json) -> None:  # type: ignore[no-untyped-def]
+async def test_an_unknown_round_is_a_422_on_round_id(
+    client: Client, dossier_json: Callable[..., dict[str, Any]]
+) -> None:
     d = dossier_json()
     r = await client.http.post("/api/v1/applications", json={"round_id": "R9", "dossier": d},
                                headers=client.auth(Role.APPLICANT, d["applicant"]["credit_code"]))
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "round_id"]
 
 
-async def test_the_same_idempotency_key_returns_the_same_draft(client, dossier_json) -> None:  # type: ignore[no-untyped-def]
+async def test_the_same_idempotency_key_returns_the_same_draft(
+    client: Client, dossier_json: Callable[..., dict[str, Any]]
+) -> None:
     d = dossier_json()
     first, second = await create(client, d, key="k1"), await create(client, d, key="k1")
     assert (first.status_code, second.status_code) == (201, 200)
     assert first.json()["id"] == second.json()["id"]
 
 
-async def test_patch_merges_into_a_draft_and_revalidates(client, dossier_json) -> None:  # type: ignore[no-untyped-def]
+async def test_patch_merges_into_a_draft_and_revalidates(
+    client: Client, dossier_json: Callable[..., dict[str, Any]]
+) -> None:
     d = dossier_json()
     app = (await create(client, d)).json()
     me = client.auth(Role.APPLICANT, d["applicant"]["credit_code"])
@@ -140,7 +162,7 @@ async def test_patch_merges_into_a_draft_and_revalidates(client, dossier_json) -
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "site_area_m2"
 
 
-async def test_withdrawal_is_final(client, dossier_json) -> None:  # type: ignore[no-untyped-def]
+async def test_withdrawal_is_final(client: Client, dossier_json: Callable[..., dict[str, Any]]) -> None:
     d = dossier_json()
     app = (await create(client, d)).json()
     me = client.auth(Role.APPLICANT, d["applicant"]["credit_code"])
@@ -153,7 +175,7 @@ async def test_withdrawal_is_final(client, dossier_json) -> None:  # type: ignor
     assert topics == ["pilot.application.submitted", "pilot.application.withdrawn"]
 
 
-async def test_access_401_403_404(client, dossier_json) -> None:  # type: ignore[no-untyped-def]
+async def test_access_401_403_404(client: Client, dossier_json: Callable[..., dict[str, Any]]) -> None:
     d = dossier_json()
     app = (await create(client, d)).json()
     url = f"/api/v1/applications/{app['id']}"
@@ -176,7 +198,9 @@ async def test_access_401_403_404(client, dossier_json) -> None:  # type: ignore
                                    headers=client.auth(Role.APPLICANT, "x"))).status_code == 403
 
 
-async def test_listings_are_narrowed_to_the_callers_scope(client, dossier_json) -> None:  # type: ignore[no-untyped-def]
+async def test_listings_are_narrowed_to_the_callers_scope(
+    client: Client, dossier_json: Callable[..., dict[str, Any]]
+) -> None:
     for i in (0, 1, 7):  # 洪山区 and 江夏区 in 武汉; 大冶 in 黄石
         await create(client, dossier_json(i))
 
@@ -201,7 +225,9 @@ async def test_opening_the_round_is_audited_with_the_official(client: Client) ->
         "province_official:42", "province_official", "42")
 
 
-async def test_each_applicant_step_writes_one_record_and_a_refusal_none(client: Client, dossier_json) -> None:  # type: ignore[no-untyped-def]
+async def test_each_applicant_step_writes_one_record_and_a_refusal_none(
+    client: Client, dossier_json: Callable[..., dict[str, Any]]
+) -> None:
     d = dossier_json()
     code = d["applicant"]["credit_code"]
     me = client.auth(Role.APPLICANT, code)
@@ -222,7 +248,9 @@ async def test_each_applicant_step_writes_one_record_and_a_refusal_none(client: 
     assert mine[2].request_id == "r-42" and mine[3].reason == "资料需补充"
 
 
-async def test_a_forbidden_or_invalid_request_writes_nothing(client: Client, dossier_json) -> None:  # type: ignore[no-untyped-def]
+async def test_a_forbidden_or_invalid_request_writes_nothing(
+    client: Client, dossier_json: Callable[..., dict[str, Any]]
+) -> None:
     d = dossier_json()
     other = client.auth(Role.APPLICANT, "91420100MA4K000000")
     forbidden = await client.http.post("/api/v1/applications", json={"round_id": "R2026-01", "dossier": d},
@@ -233,7 +261,9 @@ async def test_a_forbidden_or_invalid_request_writes_nothing(client: Client, dos
     assert [r.action for r in client.uow.audit] == ["round.open"]
 
 
-async def test_the_applicant_reads_which_department_acted_not_which_official(client, dossier_json) -> None:  # type: ignore[no-untyped-def]
+async def test_the_applicant_reads_which_department_acted_not_which_official(
+    client: Client, dossier_json: Callable[..., dict[str, Any]]
+) -> None:
     d = dossier_json()
     app_id = (await create(client, d)).json()["id"]
     stored = await client.repo.get(app_id)
@@ -250,7 +280,7 @@ async def test_the_applicant_reads_which_department_acted_not_which_official(cli
     assert official["details"]["actor"]["id"] == "u-7f3a"
 
 
-async def test_a_round_naming_a_rule_set_screening_never_published_is_refused(client) -> None:  # type: ignore[no-untyped-def]
+async def test_a_round_naming_a_rule_set_screening_never_published_is_refused(client: Client) -> None:
     province = client.auth(Role.PROVINCE_OFFICIAL, "42")
     r = await client.http.post("/api/v1/rounds", json={**ROUND, "id": "R-typo", "rule_set_version": "hubei-2O25-v1"},
                                headers=province)
@@ -259,7 +289,9 @@ async def test_a_round_naming_a_rule_set_screening_never_published_is_refused(cl
     assert (await client.http.get("/api/v1/rounds/R-typo", headers=province)).status_code == 404
 
 
-def _applicant(dossier_json, code17: str, region_code: str, kind: str = "enterprise") -> dict:  # type: ignore[no-untyped-def, type-arg]
+def _applicant(
+    dossier_json: Callable[..., dict[str, Any]], code17: str, region_code: str, kind: str = "enterprise"
+) -> dict[str, Any]:
     from zhongshi_contracts.credit_code import make_credit_code
 
     return dossier_json(applicant={"credit_code": make_credit_code(code17), "region_code": region_code,
@@ -273,8 +305,9 @@ def _applicant(dossier_json, code17: str, region_code: str, kind: str = "enterpr
     ("92420111MA0000004", "420111", "enterprise", "legal_person_kind"),  # 个体工商户 is no legal person
     ("12420111MA0000005", "420111", "enterprise", "legal_person_kind"),  # 事业单位 declared as an enterprise
 ])
-async def test_a_dossier_whose_credit_code_contradicts_its_region_or_kind_is_refused(  # type: ignore[no-untyped-def]
-        client, dossier_json, code17, region_code, kind, field) -> None:
+async def test_a_dossier_whose_credit_code_contradicts_its_region_or_kind_is_refused(
+        client: Client, dossier_json: Callable[..., dict[str, Any]], code17: str, region_code: str, kind: str,
+        field: str) -> None:
     r = await create(client, _applicant(dossier_json, code17, region_code, kind))
     assert r.status_code == 422, r.text
     [problem] = r.json()["detail"]
@@ -288,13 +321,16 @@ async def test_a_dossier_whose_credit_code_contradicts_its_region_or_kind_is_ref
     ("91420111MA0000009", "420111", "unincorporated"),  # a branch of an enterprise
     ("12420111MA0000010", "420111", "public_institution"),
 ])
-async def test_a_credit_code_agreeing_with_region_and_kind_is_accepted(  # type: ignore[no-untyped-def]
-        client, dossier_json, code17, region_code, kind) -> None:
+async def test_a_credit_code_agreeing_with_region_and_kind_is_accepted(
+        client: Client, dossier_json: Callable[..., dict[str, Any]], code17: str, region_code: str,
+        kind: str) -> None:
     r = await create(client, _applicant(dossier_json, code17, region_code, kind))
     assert r.status_code == 201, r.text
 
 
-async def test_a_returned_application_cannot_move_to_another_county(client, dossier_json) -> None:  # type: ignore[no-untyped-def]
+async def test_a_returned_application_cannot_move_to_another_county(
+    client: Client, dossier_json: Callable[..., dict[str, Any]]
+) -> None:
     from zhongshi_intake.domain import Status
 
     d = _applicant(dossier_json, "91420100MA0000011", "420111")  # the code allows any Wuhan county
@@ -312,8 +348,8 @@ async def test_a_returned_application_cannot_move_to_another_county(client, doss
 
 
 @pytest.mark.parametrize("invisible", ["\u202e", "\u2066", "\u200b", "\u200d", "\ufeff", "\u00ad"])
-async def test_a_name_with_a_bidi_or_format_character_is_refused_naming_the_field(  # type: ignore[no-untyped-def]
-        client, dossier_json, invisible) -> None:
+async def test_a_name_with_a_bidi_or_format_character_is_refused_naming_the_field(
+        client: Client, dossier_json: Callable[..., dict[str, Any]], invisible: str) -> None:
     d = dossier_json()
     d["applicant"]["name"] = "武汉光谷" + invisible + "光电子技术研究院有限公司"
     r = await create(client, d)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -61,7 +61,9 @@ async def _draft(http: httpx.AsyncClient, keys: Path, dossier: dict[str, Any]) -
     return created.json()["id"], me
 
 
-async def test_an_edit_racing_a_submit_cannot_revert_it_to_draft(intake, dossier_json, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_an_edit_racing_a_submit_cannot_revert_it_to_draft(
+    intake: tuple[httpx.AsyncClient, GatedRepository], dossier_json: Callable[..., dict[str, Any]], tmp_path: Path
+) -> None:
     http, repo = intake
     app_id, me = await _draft(http, tmp_path, dossier_json())
     repo.gate.armed = True
@@ -78,7 +80,9 @@ async def test_an_edit_racing_a_submit_cannot_revert_it_to_draft(intake, dossier
     assert stored.dossier.platform.name != "改名后的中试平台"
 
 
-async def test_a_stale_if_match_is_refused_with_412_and_a_fresh_one_succeeds(intake, dossier_json, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_a_stale_if_match_is_refused_with_412_and_a_fresh_one_succeeds(
+    intake: tuple[httpx.AsyncClient, GatedRepository], dossier_json: Callable[..., dict[str, Any]], tmp_path: Path
+) -> None:
     http, _ = intake
     app_id, me = await _draft(http, tmp_path, dossier_json())
     read = await http.get(f"/api/v1/applications/{app_id}", headers=me)

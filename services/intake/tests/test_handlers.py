@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import pytest
 from faststream.kafka import TestKafkaBroker
-from zhongshi_contracts.events import ApplicationScreened, ClauseResult
+from zhongshi_contracts.dossier import Dossier
+from zhongshi_contracts.events import ApplicationScreened, ClauseResult, Event
 from zhongshi_contracts.registry import (
     FinalDecision,
     PlatformAccredited,
@@ -19,13 +22,21 @@ from zhongshi_intake.repository import InMemoryIntakeRepository
 from zhongshi_intake.settings import IntakeSettings
 from zhongshi_runtime.testing import HandlerHarness, envelope
 
+E = TypeVar("E", bound=Event)
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 ROUND = Round(id="R1", title="t", opens_on="2026-11-01", closes_on="2026-12-31", rule_set_version="v1")
 
 
+class IntakeHarness(HandlerHarness):
+    """The handler harness plus intake's repository and the application it holds."""
+
+    repo: InMemoryIntakeRepository
+    app_id: str
+
+
 @pytest.fixture
-async def harness(make_dossier):  # type: ignore[no-untyped-def]
-    h = HandlerHarness(IntakeSettings(handler_retry_backoff_s=0))
+async def harness(make_dossier: Callable[..., Dossier]) -> IntakeHarness:
+    h = IntakeHarness(IntakeSettings(handler_retry_backoff_s=0))
     h.repo = InMemoryIntakeRepository()
     app, _ = domain.submit(domain.draft(make_dossier(), ROUND, now=NOW), ROUND, now=NOW, event_id="e0")
     await h.repo.add(app)
@@ -46,7 +57,7 @@ def screened(app_id: str, outcome: str, revision: int = 1) -> ApplicationScreene
     )
 
 
-async def test_an_ineligible_verdict_returns_the_application_with_reasons(harness) -> None:  # type: ignore[no-untyped-def]
+async def test_an_ineligible_verdict_returns_the_application_with_reasons(harness: IntakeHarness) -> None:
     async with TestKafkaBroker(harness.ready()) as broker:
         await broker.publish(**envelope(screened(harness.app_id, "ineligible")))
     app = await harness.repo.get(harness.app_id)
@@ -54,7 +65,7 @@ async def test_an_ineligible_verdict_returns_the_application_with_reasons(harnes
     assert "C7 专业人才7人，不足10人" in app.timeline[-1].summary
 
 
-async def test_a_redelivered_verdict_appears_once_in_the_timeline(harness) -> None:  # type: ignore[no-untyped-def]
+async def test_a_redelivered_verdict_appears_once_in_the_timeline(harness: IntakeHarness) -> None:
     message = envelope(screened(harness.app_id, "eligible"))
     async with TestKafkaBroker(harness.ready()) as broker:
         await broker.publish(**message)
@@ -67,7 +78,7 @@ async def test_a_redelivered_verdict_appears_once_in_the_timeline(harness) -> No
     assert record.event_id == message["headers"]["ce_id"]
 
 
-async def test_a_stale_verdict_is_recorded_but_does_not_move_the_status(harness) -> None:  # type: ignore[no-untyped-def]
+async def test_a_stale_verdict_is_recorded_but_does_not_move_the_status(harness: IntakeHarness) -> None:
     app = await harness.repo.get(harness.app_id)
     await harness.repo.save(app.model_copy(update={"revision": 2}))  # resubmitted before the first verdict came
     async with TestKafkaBroker(harness.ready()) as broker:
@@ -76,13 +87,13 @@ async def test_a_stale_verdict_is_recorded_but_does_not_move_the_status(harness)
     assert app.status is Status.SUBMITTED and "已被取代" in app.timeline[-1].summary
 
 
-async def test_a_verdict_for_an_unknown_application_is_dead_lettered(harness) -> None:  # type: ignore[no-untyped-def]
+async def test_a_verdict_for_an_unknown_application_is_dead_lettered(harness: IntakeHarness) -> None:
     async with TestKafkaBroker(harness.ready()) as broker:
         await broker.publish(**envelope(screened("A-unknown", "eligible")))
     assert harness.dead_letters[0][1]["dlq_kind"] == "rejected" and harness.uow.audit == []
 
 
-def chain_step(cls, app_id: str, revision: int = 1, **extra):  # type: ignore[no-untyped-def]
+def chain_step(cls: Callable[..., E], app_id: str, revision: int = 1, **extra: Any) -> E:
     from zhongshi_contracts.recommendation import Actor
 
     return cls(application_id=app_id, round_id="R1", revision=revision, level=extra.pop("level", "county"),
@@ -91,7 +102,7 @@ def chain_step(cls, app_id: str, revision: int = 1, **extra):  # type: ignore[no
                applicant_name="a", platform_name="p", **extra)
 
 
-async def test_department_steps_show_in_the_timeline_once_each_with_their_opinion(harness) -> None:  # type: ignore[no-untyped-def]
+async def test_department_steps_show_in_the_timeline_once_each_with_their_opinion(harness: IntakeHarness) -> None:
     from zhongshi_contracts.recommendation import ApplicationExceptionDecided, ApplicationRecommended
 
     recommended = envelope(chain_step(ApplicationRecommended, harness.app_id))
@@ -106,7 +117,7 @@ async def test_department_steps_show_in_the_timeline_once_each_with_their_opinio
     assert "不同意" in app.timeline[2].summary and app.status is Status.DECLINED
 
 
-async def test_a_step_about_an_earlier_submission_does_not_move_the_status(harness) -> None:  # type: ignore[no-untyped-def]
+async def test_a_step_about_an_earlier_submission_does_not_move_the_status(harness: IntakeHarness) -> None:
     from zhongshi_contracts.recommendation import ApplicationRejected
 
     async with TestKafkaBroker(harness.ready()) as broker:
@@ -115,7 +126,7 @@ async def test_a_step_about_an_earlier_submission_does_not_move_the_status(harne
     assert app.status is Status.SUBMITTED and app.timeline[-1].event_type == "pilot.application.rejected"
 
 
-async def test_steps_arriving_out_of_order_across_topics_end_in_the_later_status(harness) -> None:  # type: ignore[no-untyped-def]
+async def test_steps_arriving_out_of_order_across_topics_end_in_the_later_status(harness: IntakeHarness) -> None:
     from zhongshi_contracts.recommendation import ApplicationForwarded, ApplicationRecommended
 
     forwarded = chain_step(ApplicationForwarded, harness.app_id, level="city", priority=1, quota=3, opinions=[],
@@ -132,7 +143,8 @@ async def test_steps_arriving_out_of_order_across_topics_end_in_the_later_status
 
 
 def listed(app_id: str, accredited: bool) -> PlatformAccredited | PlatformCultivationListed:
-    common = {"application_id": app_id, "round_id": "R1", "platform_id": f"P-{app_id}", "platform_name": "p",
+    common: dict[str, Any] = {
+              "application_id": app_id, "round_id": "R1", "platform_id": f"P-{app_id}", "platform_name": "p",
               "applicant_name": "a", "applicant_credit_code": "c", "region_code": "420111", "city_code": "420100",
               "platform_type": None, "clusters": [], "service_kinds": [], "listed_on": "2026-12-07",
               "listed_at": NOW}
@@ -146,8 +158,8 @@ def listed(app_id: str, accredited: bool) -> PlatformAccredited | PlatformCultiv
     (Status.PROPOSED_CULTIVATION, False, Status.CULTIVATION),
     (Status.WITHDRAWN, True, Status.WITHDRAWN),  # a listing never revives a withdrawn application
 ])
-async def test_a_listing_after_publicity_makes_the_proposed_decision_final(  # type: ignore[no-untyped-def]
-        harness, proposed, accredited, final) -> None:
+async def test_a_listing_after_publicity_makes_the_proposed_decision_final(
+        harness: IntakeHarness, proposed: Status, accredited: bool, final: Status) -> None:
     await harness.repo.save((await harness.repo.get(harness.app_id)).model_copy(update={"status": proposed}))
     message = envelope(listed(harness.app_id, accredited))
     async with TestKafkaBroker(harness.ready()) as broker:
@@ -160,7 +172,9 @@ async def test_a_listing_after_publicity_makes_the_proposed_decision_final(  # t
         assert "鄂中试〔2026〕001号" in app.timeline[-1].summary
 
 
-async def test_an_upheld_objection_at_closing_declines_only_the_application_it_was_about(harness) -> None:  # type: ignore[no-untyped-def]
+async def test_an_upheld_objection_at_closing_declines_only_the_application_it_was_about(
+    harness: IntakeHarness
+) -> None:
     await harness.repo.save((await harness.repo.get(harness.app_id)).model_copy(
         update={"status": Status.PROPOSED_ACCREDITATION}))
     closed = PublicityClosed(application_id="R1", round_id="R1", closed_at=NOW, objections=[], decisions=[
@@ -172,7 +186,7 @@ async def test_an_upheld_objection_at_closing_declines_only_the_application_it_w
     assert app.status is Status.OBJECTION_UPHELD and "异议" in app.timeline[-1].summary
 
 
-async def test_intake_learns_the_rule_set_versions_screening_publishes(harness) -> None:  # type: ignore[no-untyped-def]
+async def test_intake_learns_the_rule_set_versions_screening_publishes(harness: IntakeHarness) -> None:
     from zhongshi_contracts.events import RuleSetPublished
 
     published = RuleSetPublished(application_id="hubei-2027-v1", round_id="", version="hubei-2027-v1",

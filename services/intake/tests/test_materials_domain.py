@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
 from pypdf import PdfReader
+from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.materials import MaterialReference
 from zhongshi_intake import domain
 from zhongshi_intake.domain import MaterialsMissing, Round, TransitionRefused
@@ -33,7 +35,9 @@ def test_a_round_names_only_known_kinds() -> None:
               required_materials=["selfie"])
 
 
-def test_submission_lists_every_missing_required_kind_then_carries_references(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_submission_lists_every_missing_required_kind_then_carries_references(
+    make_dossier: Callable[..., Dossier]
+) -> None:
     app = domain.attach(domain.draft(make_dossier(), ROUND, now=NOW), ref("application_form"), replaces=None, now=NOW)
     with pytest.raises(MaterialsMissing) as missing:
         domain.submit(app, ROUND, now=NOW, event_id="e1")
@@ -45,7 +49,7 @@ def test_submission_lists_every_missing_required_kind_then_carries_references(ma
         domain.attach(submitted, ref("site_proof"), replaces=None, now=NOW)
 
 
-def test_a_replacement_takes_the_place_of_its_predecessor(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_a_replacement_takes_the_place_of_its_predecessor(make_dossier: Callable[..., Dossier]) -> None:
     app = domain.attach(domain.draft(make_dossier(), ROUND, now=NOW), ref("equipment_list"), replaces=None, now=NOW)
     app = domain.attach(app, ref("equipment_list", 1), replaces="M-equipment_list-0", now=NOW)
     assert [m.id for m in app.materials] == ["M-equipment_list-1"]
@@ -53,7 +57,7 @@ def test_a_replacement_takes_the_place_of_its_predecessor(make_dossier) -> None:
         domain.attach(app, ref("equipment_list", 2), replaces="M-nothing", now=NOW)
 
 
-def test_only_a_never_submitted_draft_is_deletable(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_only_a_never_submitted_draft_is_deletable(make_dossier: Callable[..., Dossier]) -> None:
     app = domain.draft(make_dossier(), ROUND, now=NOW)
     domain.deletable(app)
     returned = app.model_copy(update={"status": domain.Status.RETURNED, "revision": 1})
@@ -74,7 +78,7 @@ def test_the_application_total_is_limited_counting_every_version() -> None:
         check_upload(ctx, Upload("equipment_list", "t", "a.pdf", b"%PDF-" + b"0" * 5000), used=0)
 
 
-def test_the_form_of_a_draft_says_it_is_not_screened_and_lists_checksums(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_the_form_of_a_draft_says_it_is_not_screened_and_lists_checksums(make_dossier: Callable[..., Dossier]) -> None:
     app = domain.draft(make_dossier(), ROUND, now=NOW)
     record = MaterialRecord(id="M-1", application_id=app.id, kind="equipment_list", title="设备清单",
                             filename="设备清单.pdf", media_type="application/pdf", sha256="ab" * 32, size=2048,

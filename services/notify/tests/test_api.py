@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -33,7 +35,7 @@ class Client:
         self.keys, self.http, self.repo, self.store = keys, http, repo, store
         self.uow = uow or InMemoryUnitOfWork()
 
-    async def call(self, who: tuple[Role, str] | None, method: str, path: str, **kw) -> httpx.Response:  # type: ignore[no-untyped-def]
+    async def call(self, who: tuple[Role, str] | None, method: str, path: str, **kw: Any) -> httpx.Response:
         token = mint_test_token(self.keys, role=who[0], organisation=who[1]) if who else ""
         headers = {"Authorization": f"Bearer {token}"} if who else {}
         return await self.http.request(method, path, headers=headers, **kw)
@@ -47,7 +49,7 @@ async def public_dns(host: str, port: int) -> list[str]:
     return [known[host]]
 
 
-def build(tmp_path: Path, repo, store, https_only: bool = False,  # type: ignore[no-untyped-def]
+def build(tmp_path: Path, repo: InMemoryNotifyRepository, store: InMemoryDeliveryStore, https_only: bool = False,
           uow: InMemoryUnitOfWork | None = None) -> FastAPI:
     app = api_app(tmp_path, api.router, webhooks_api.router)
     app.state.deps = Deps(repo, store, uow or InMemoryUnitOfWork(), Clock(), TOPICS, EgressGuard(resolver=public_dns),
@@ -56,7 +58,7 @@ def build(tmp_path: Path, repo, store, https_only: bool = False,  # type: ignore
 
 
 @pytest.fixture
-async def client(tmp_path: Path):  # type: ignore[no-untyped-def]
+async def client(tmp_path: Path) -> AsyncIterator[Client]:
     repo, store, uow = InMemoryNotifyRepository(), InMemoryDeliveryStore(), InMemoryUnitOfWork("notify")
     transport = httpx.ASGITransport(app=build(tmp_path, repo, store, uow=uow))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
@@ -68,7 +70,7 @@ def message(n: int, recipient: str) -> InboxMessage:
                         application_id="A1", event_type="t", created_at=NOW.replace(minute=n))
 
 
-async def test_the_inbox_lists_my_messages_newest_first_and_marks_them_read(client) -> None:  # type: ignore[no-untyped-def]
+async def test_the_inbox_lists_my_messages_newest_first_and_marks_them_read(client: Client) -> None:
     await client.repo.add_inbox([message(1, f"applicant:{APPLICANT[1]}"), message(2, f"applicant:{APPLICANT[1]}"),
                                  message(3, "official:420111")])
     page = (await client.call(APPLICANT, "GET", "/api/v1/inbox")).json()
@@ -84,7 +86,7 @@ async def test_the_inbox_lists_my_messages_newest_first_and_marks_them_read(clie
     assert (read.action, read.target_id, read.actor_subject) == ("inbox.read", first, f"applicant:{APPLICANT[1]}")
 
 
-async def test_preferences_belong_to_the_callers_scope(client) -> None:  # type: ignore[no-untyped-def]
+async def test_preferences_belong_to_the_callers_scope(client: Client) -> None:
     assert (await client.call(APPLICANT, "GET", "/api/v1/preferences")).json() == {"email": True, "sms": True}
     r = await client.call(APPLICANT, "PUT", "/api/v1/preferences", json={"email": True, "sms": False})
     assert r.status_code == 200
@@ -98,7 +100,7 @@ async def test_preferences_belong_to_the_callers_scope(client) -> None:  # type:
         "preferences.set", f"applicant:{APPLICANT[1]}", "email")
 
 
-async def test_an_expert_whose_id_is_a_city_code_reads_only_their_own_inbox(client) -> None:  # type: ignore[no-untyped-def]
+async def test_an_expert_whose_id_is_a_city_code_reads_only_their_own_inbox(client: Client) -> None:
     await client.repo.add_inbox([message(1, "official:420100"), message(2, "expert:420100")])
     expert, city = (Role.EXPERT, "420100"), (Role.CITY_OFFICIAL, "420100")
     assert [m["title"] for m in (await client.call(expert, "GET", "/api/v1/inbox")).json()["items"]] == ["标题2"]
@@ -110,12 +112,12 @@ async def test_an_expert_whose_id_is_a_city_code_reads_only_their_own_inbox(clie
     assert (await client.call((Role.COUNTY_OFFICIAL, "420100"), "GET", "/api/v1/inbox")).json()["items"] == []
 
 
-async def test_the_directory_is_kept_by_operators_and_the_province(client) -> None:  # type: ignore[no-untyped-def]
+async def test_the_directory_is_kept_by_operators_and_the_province(client: Client) -> None:
     entry = {"name": "武汉市经信局科技处", "email": "kjc@wh.gov.cn", "phone": "027-12345678"}
     for who in (OPERATOR, PROVINCE):
         assert (await client.call(who, "PUT", "/api/v1/contacts/420100", json=entry)).status_code == 200
     assert (await client.call(PROVINCE, "GET", "/api/v1/contacts/420100")).json() == entry
-    assert (await client.repo.directory_entry("420100")).email == "kjc@wh.gov.cn"  # type: ignore[union-attr]
+    assert (await client.repo.directory_entry("420100")).email == "kjc@wh.gov.cn"
     assert (await client.call(COUNTY, "PUT", "/api/v1/contacts/420111", json=entry)).status_code == 403
     assert (await client.call(OPERATOR, "GET", "/api/v1/contacts/420111")).status_code == 404
     unknown = await client.call(OPERATOR, "PUT", "/api/v1/contacts/110000", json=entry)
@@ -127,7 +129,7 @@ async def test_the_directory_is_kept_by_operators_and_the_province(client) -> No
     assert all("kjc@wh.gov.cn" not in r.model_dump_json() for r in client.uow.audit)  # no addresses in the trail
 
 
-async def test_an_operator_registers_a_webhook_and_sees_the_secret_once(client) -> None:  # type: ignore[no-untyped-def]
+async def test_an_operator_registers_a_webhook_and_sees_the_secret_once(client: Client) -> None:
     body = {"url": "https://gov.example/hook", "event_types": ["pilot.application.forwarded"], "description": "省政务"}
     created = await client.call(OPERATOR, "POST", "/api/v1/webhooks", json=body)
     assert created.status_code == 201, created.text
@@ -149,7 +151,9 @@ async def test_an_operator_registers_a_webhook_and_sees_the_secret_once(client) 
     ({"secret": "whsec_c2hvcnQ="}, ["body", "secret"]),
     ({"secret": "not-a-secret"}, ["body", "secret"]),
 ])
-async def test_a_bad_subscription_is_refused_naming_the_field(client, change, loc) -> None:  # type: ignore[no-untyped-def]
+async def test_a_bad_subscription_is_refused_naming_the_field(
+    client: Client, change: dict[str, Any], loc: list[str | int]
+) -> None:
     body = {"url": "https://gov.example/hook", "event_types": ["pilot.application.forwarded"], **change}
     r = await client.call(OPERATOR, "POST", "/api/v1/webhooks", json=body)
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == loc
@@ -166,7 +170,7 @@ async def test_production_accepts_only_https_callbacks(tmp_path: Path) -> None:
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "url"]
 
 
-async def test_the_operator_enables_a_subscription_and_reads_its_delivery_log(client) -> None:  # type: ignore[no-untyped-def]
+async def test_the_operator_enables_a_subscription_and_reads_its_delivery_log(client: Client) -> None:
     body = {"url": "https://gov.example/hook", "event_types": ["pilot.application.forwarded"]}
     sub_id = (await client.call(OPERATOR, "POST", "/api/v1/webhooks", json=body)).json()["id"]
     await client.store.subscription_failed(sub_id, 1, NOW)
@@ -188,14 +192,14 @@ async def test_the_operator_enables_a_subscription_and_reads_its_delivery_log(cl
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8001/api/v1/applications", "http://169.254.169.254/latest/",
                                  "https://intranet.example/hook", "http://review:8003/", "https://nowhere.example/"])
-async def test_a_subscription_to_an_internal_or_unresolvable_address_is_refused(client, url) -> None:  # type: ignore[no-untyped-def]
+async def test_a_subscription_to_an_internal_or_unresolvable_address_is_refused(client: Client, url: str) -> None:
     body = {"url": url, "event_types": ["pilot.application.forwarded"]}
     r = await client.call(OPERATOR, "POST", "/api/v1/webhooks", json=body)
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "url"], r.text
     assert client.store.subs == {} and client.uow.audit == []
 
 
-async def test_the_operator_rotates_a_secret_and_deletes_a_subscription(client) -> None:  # type: ignore[no-untyped-def]
+async def test_the_operator_rotates_a_secret_and_deletes_a_subscription(client: Client) -> None:
     body = {"url": "https://gov.example/hook", "event_types": ["pilot.application.forwarded"]}
     created = (await client.call(OPERATOR, "POST", "/api/v1/webhooks", json=body)).json()
     assert (await client.call(PROVINCE, "POST", f"/api/v1/webhooks/{created['id']}/rotate-secret")).status_code == 403

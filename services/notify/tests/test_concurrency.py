@@ -3,15 +3,17 @@ notices, deliveries and cases as handling its records one by one, in order."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from zhongshi_contracts.dossier import Dossier
 from zhongshi_notify import handlers
 from zhongshi_notify.settings import NotifySettings
 from zhongshi_runtime.messaging import one_record
 from zhongshi_runtime.testing import envelope
 
 from .samples import recommended, returned, screened, submitted
-from .test_handlers import new_harness
+from .test_handlers import NotifyHarness, new_harness
 
 
 class Batch:
@@ -26,7 +28,7 @@ class Record:
         self.headers = [(k, v.encode()) for k, v in published["headers"].items()]
 
 
-def round_of(make_dossier, apps: int) -> list[Record]:  # type: ignore[no-untyped-def]
+def round_of(make_dossier: Callable[..., Dossier], apps: int) -> list[Record]:
     """Each application submitted, screened, recommended, returned — the applications interleaved."""
     per_app = []
     for n in range(apps):
@@ -37,13 +39,13 @@ def round_of(make_dossier, apps: int) -> list[Record]:  # type: ignore[no-untype
     return [Record(i, envelope(e)) for i, e in enumerate(events)]
 
 
-async def state(h) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+async def state(h: NotifyHarness) -> dict[str, Any]:
     return {"inbox": sorted((m.id, m.title) for m in h.repo.messages.values()),
             "deliveries": sorted((d.id, d.status, d.address) for d in await h.store.deliveries()),
             "cases": {k: c.stage for k, c in h.repo.cases.items()}}
 
 
-async def test_concurrent_lanes_plan_what_one_at_a_time_plans(make_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_concurrent_lanes_plan_what_one_at_a_time_plans(make_dossier: Callable[..., Dossier]) -> None:
     records = round_of(make_dossier, apps=6)
     serial = new_harness()
     for record in records:

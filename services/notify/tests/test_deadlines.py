@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from zhongshi_contracts.dossier import Dossier
+from zhongshi_contracts.events import Event
 from zhongshi_notify.deadlines import annual_reports_due, publicity_due, rectifications_due, report_due, scoring_due
 from zhongshi_notify.domain import PROVINCE, Audience
 from zhongshi_notify.planning import Contact, reply_contact, webhook_data, webhook_payload
@@ -48,10 +51,16 @@ from .samples import (
 # ---- expert panels and the scoring deadline ------------------------------------------------------------
 
 
-def follow(events, start=None):  # type: ignore[no-untyped-def]
+def follow(events: Iterable[Event], start: ExpertPanel | None = None) -> ExpertPanel | None:
     panel = start
     for event in events:
         panel = panel_after(panel, event, "激光中试平台")
+    return panel
+
+
+def followed(events: Iterable[Event], start: ExpertPanel) -> ExpertPanel:
+    panel = follow(events, start)
+    assert panel is not None
     return panel
 
 
@@ -72,12 +81,14 @@ def test_the_panel_is_the_same_whatever_order_its_events_arrive_in(order: tuple[
     assert (panel.members, panel.unscored, panel.score_by) == (["E001", "E002", "E003"], ["E003"], SCORE_BY)
 
 
-def test_a_decision_or_a_withdrawal_closes_the_panel_and_unknown_panels_stay_unknown(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_a_decision_or_a_withdrawal_closes_the_panel_and_unknown_panels_stay_unknown(
+    make_dossier: Callable[..., Dossier]
+) -> None:
     d = make_dossier()
-    assert not follow([panel_drawn(), decided(d)]).open  # type: ignore[union-attr]
-    assert not follow([panel_drawn(), withdrawn(d)]).open  # type: ignore[union-attr]
+    assert not follow([panel_drawn(), decided(d)]).open
+    assert not follow([panel_drawn(), withdrawn(d)]).open
     assert follow([decided(d)]) is None and follow([withdrawn(d)]) is None
-    assert not follow([panel_drawn(score_by=None)]).open  # type: ignore[union-attr]  # no deadline: no timers
+    assert not follow([panel_drawn(score_by=None)]).open  # no deadline: no timers
 
 
 def panel(app_id: str, *experts: str, score_by: date = SCORE_BY, round_id: str = "R1") -> ExpertPanel:
@@ -87,7 +98,7 @@ def panel(app_id: str, *experts: str, score_by: date = SCORE_BY, round_id: str =
 
 
 def test_each_expert_is_reminded_once_per_window_of_all_their_unscored_assignments() -> None:
-    panels = [panel("A1", "E001", "E002"), panel("A2", "E001"), follow([scored("E001", "A3")], panel("A3", "E001"))]
+    panels = [panel("A1", "E001", "E002"), panel("A2", "E001"), followed([scored("E001", "A3")], panel("A3", "E001"))]
     assert scoring_due(SCORE_BY - timedelta(days=4), panels, [3, 1]) == []
     first, second = scoring_due(SCORE_BY - timedelta(days=3), panels, [3, 1])
     assert (first.kind, first.recipient, first.audience, first.window) == (
@@ -100,7 +111,7 @@ def test_each_expert_is_reminded_once_per_window_of_all_their_unscored_assignmen
 
 
 def test_the_day_after_the_deadline_the_province_is_told_of_every_unscored_assignment_once() -> None:
-    panels = [panel("A1", "E001", "E002"), follow([scored("E001", "A2")], panel("A2", "E001", "E003")),
+    panels = [panel("A1", "E001", "E002"), followed([scored("E001", "A2")], panel("A2", "E001", "E003")),
               panel("A3", "E009", score_by=SCORE_BY + timedelta(days=7)),  # drawn later: not late yet
               panel("B1", "E001", round_id="R2")]
     timers = scoring_due(SCORE_BY + timedelta(days=1), panels, [3, 1])
@@ -129,7 +140,7 @@ def test_scoring_reminders_come_only_before_and_escalation_only_after_the_last_d
 # ---- the end of publicity --------------------------------------------------------------------------------
 
 
-def window_of(make_dossier, *events) -> PublicityWindow:  # type: ignore[no-untyped-def]
+def window_of(make_dossier: Callable[..., Dossier], *events: Event) -> PublicityWindow:
     found = None
     for event in (publicity_opened(make_dossier()), *events):
         found = publicity_after(found, event)
@@ -137,7 +148,9 @@ def window_of(make_dossier, *events) -> PublicityWindow:  # type: ignore[no-unty
     return found
 
 
-def test_the_province_is_reminded_before_publicity_ends_with_the_objections_still_pending(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_the_province_is_reminded_before_publicity_ends_with_the_objections_still_pending(
+    make_dossier: Callable[..., Dossier]
+) -> None:
     w = window_of(make_dossier, objection_filed("OBJ-1"), objection_filed("OBJ-2"), objection_resolved())
     assert w.pending == 1
     [timer] = publicity_due(ENDS_ON - timedelta(days=3), [w], [3, 1])
@@ -146,7 +159,9 @@ def test_the_province_is_reminded_before_publicity_ends_with_the_objections_stil
     assert publicity_due(ENDS_ON - timedelta(days=4), [w], [3, 1]) == []
 
 
-def test_once_publicity_has_ended_the_province_is_told_it_can_close_after_resolving_objections(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_once_publicity_has_ended_the_province_is_told_it_can_close_after_resolving_objections(
+    make_dossier: Callable[..., Dossier]
+) -> None:
     pending = window_of(make_dossier, objection_filed())
     [timer] = publicity_due(ENDS_ON + timedelta(days=1), [pending], [3, 1])
     assert (timer.kind, timer.id) == (TimerKind.ESCALATION, "escalation:publicity:R1:2026-12-04")
@@ -157,7 +172,9 @@ def test_once_publicity_has_ended_the_province_is_told_it_can_close_after_resolv
     assert later.notice().facts["next_step"] == "可以结束公示"
 
 
-def test_closing_publicity_cancels_its_timers_and_events_in_any_order_give_one_window(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_closing_publicity_cancels_its_timers_and_events_in_any_order_give_one_window(
+    make_dossier: Callable[..., Dossier]
+) -> None:
     closed = window_of(make_dossier, publicity_closed())
     assert not closed.open and publicity_due(ENDS_ON, [closed], [3, 1]) == []
     early = publicity_after(publicity_after(None, objection_resolved()), objection_filed())  # before it opened
@@ -169,7 +186,7 @@ def test_closing_publicity_cancels_its_timers_and_events_in_any_order_give_one_w
 # ---- annual reports ----------------------------------------------------------------------------------------
 
 
-def platform_of(make_dossier, *events, on: date = date(2026, 12, 7)) -> Platform:  # type: ignore[no-untyped-def]
+def platform_of(make_dossier: Callable[..., Dossier], *events: Event, on: date = date(2026, 12, 7)) -> Platform:
     d = make_dossier()
     found = None
     for event in (decided(d), listed(d, on=on), *events):
@@ -178,7 +195,9 @@ def platform_of(make_dossier, *events, on: date = date(2026, 12, 7)) -> Platform
     return found
 
 
-def test_the_first_report_covers_the_year_of_accreditation_and_is_due_on_31_march_next_year(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_the_first_report_covers_the_year_of_accreditation_and_is_due_on_31_march_next_year(
+    make_dossier: Callable[..., Dossier]
+) -> None:
     p = platform_of(make_dossier)
     assert p.active and report_due(2026, (3, 31)) == date(2027, 3, 31)
     assert annual_reports_due(date(2027, 2, 28), [p], (3, 31), [30, 7]) == []
@@ -189,7 +208,9 @@ def test_the_first_report_covers_the_year_of_accreditation_and_is_due_on_31_marc
     assert annual_reports_due(date(2027, 3, 24), [p], (3, 31), [30, 7])[0].id.endswith(":7d")
 
 
-def test_an_unfiled_report_escalates_to_the_province_once_per_year_and_the_next_year_is_reminded(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_an_unfiled_report_escalates_to_the_province_once_per_year_and_the_next_year_is_reminded(
+    make_dossier: Callable[..., Dossier]
+) -> None:
     p = platform_of(make_dossier)
     [late] = annual_reports_due(date(2027, 4, 1), [p], (3, 31), [30, 7])
     assert (late.kind, late.id, late.recipient) == (TimerKind.ESCALATION, "escalation:annual_report:2026:2027-03-31",
@@ -199,7 +220,9 @@ def test_an_unfiled_report_escalates_to_the_province_once_per_year_and_the_next_
     assert ids == {"escalation:annual_report:2026:2027-03-31", "reminder:annual_report:P-A1:2027:2028-03-31:7d"}
 
 
-def test_a_filed_report_cancels_its_year_and_revocation_cancels_every_later_one(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_a_filed_report_cancels_its_year_and_revocation_cancels_every_later_one(
+    make_dossier: Callable[..., Dossier]
+) -> None:
     filed = platform_of(make_dossier, report_filed(2026))
     assert annual_reports_due(date(2027, 4, 1), [filed], (3, 31), [30, 7]) == []
     assert [t.id for t in annual_reports_due(date(2028, 3, 1), [filed], (3, 31), [30, 7])] == [
@@ -209,7 +232,9 @@ def test_a_filed_report_cancels_its_year_and_revocation_cancels_every_later_one(
     assert annual_reports_due(date(2028, 3, 1), [gone], (3, 31), [30, 7]) == []
 
 
-def test_a_cultivation_object_owes_no_annual_report_and_a_configured_due_day_moves_the_timers(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_a_cultivation_object_owes_no_annual_report_and_a_configured_due_day_moves_the_timers(
+    make_dossier: Callable[..., Dossier]
+) -> None:
     from zhongshi_contracts.registry import PlatformCultivationListed
 
     d = make_dossier()
@@ -220,7 +245,7 @@ def test_a_cultivation_object_owes_no_annual_report_and_a_configured_due_day_mov
         "reminder:annual_report:P-A1:2026:2027-04-30:7d"]
 
 
-def test_a_report_filed_before_the_accreditation_arrives_is_kept(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_a_report_filed_before_the_accreditation_arrives_is_kept(make_dossier: Callable[..., Dossier]) -> None:
     d = make_dossier()
     p = platform_after(platform_after(None, report_filed(2026)), listed(d))
     assert p is not None and p.active and p.reports_filed == [2026] and p.applicant_credit_code
@@ -229,7 +254,9 @@ def test_a_report_filed_before_the_accreditation_arrives_is_kept(make_dossier) -
 # ---- a warning's rectification deadline ----------------------------------------------------------------
 
 
-def test_a_warned_platform_is_reminded_before_its_rectification_day_and_the_province_told_after(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_a_warned_platform_is_reminded_before_its_rectification_day_and_the_province_told_after(
+    make_dossier: Callable[..., Dossier]
+) -> None:
     p = platform_of(make_dossier, warned(date(2027, 9, 30)))
     assert (p.rectify_by, p.warned_year) == (date(2027, 9, 30), 2026)
     assert rectifications_due(date(2027, 8, 30), [p], [30, 7]) == []
@@ -244,7 +271,7 @@ def test_a_warned_platform_is_reminded_before_its_rectification_day_and_the_prov
     assert late.notice().facts["overdue_days"] == "1"
 
 
-def test_a_confirmation_lifts_the_warning_and_revocation_ends_it(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_a_confirmation_lifts_the_warning_and_revocation_ends_it(make_dossier: Callable[..., Dossier]) -> None:
     lifted = platform_of(make_dossier, warned(), standing_confirmed(2026).model_copy(
         update={"confirmed_at": warned().warned_at + timedelta(days=30)}))
     assert lifted.rectify_by is None and rectifications_due(date(2027, 10, 1), [lifted], [30, 7]) == []
@@ -254,7 +281,9 @@ def test_a_confirmation_lifts_the_warning_and_revocation_ends_it(make_dossier) -
 
 
 @pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
-def test_the_evaluation_given_last_wins_whatever_order_the_two_topics_arrive_in(make_dossier, order) -> None:  # type: ignore[no-untyped-def]
+def test_the_evaluation_given_last_wins_whatever_order_the_two_topics_arrive_in(
+    make_dossier: Callable[..., Dossier], order: tuple[int, ...]
+) -> None:
     """warned (day 0) → confirmed (day 30) → warned again with a new deadline (day 60): the last stands."""
     start = warned().warned_at
     given = [warned(date(2027, 9, 30)),

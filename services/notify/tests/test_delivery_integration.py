@@ -9,13 +9,16 @@ import contextlib
 import json
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from cryptography.fernet import Fernet
 from faststream.kafka import TestKafkaBroker
+from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.events import Event
 from zhongshi_contracts.projections import public_event_id
 from zhongshi_notify import api, handlers, webhooks_api
@@ -25,7 +28,7 @@ from zhongshi_notify.dispatcher import Dispatcher
 from zhongshi_notify.egress import EgressGuard
 from zhongshi_notify.metrics import NotifyMetrics
 from zhongshi_notify.notices import NOTIFIED_EVENTS
-from zhongshi_notify.planning import Channel, Contact, RetryPolicy, Status, Subscription
+from zhongshi_notify.planning import Channel, Contact, Delivery, RetryPolicy, SendResult, Status, Subscription
 from zhongshi_notify.repository import MongoNotifyRepository
 from zhongshi_notify.sealing import SecretBox
 from zhongshi_notify.service import Deps
@@ -38,7 +41,9 @@ from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.outbox import MongoUnitOfWork
 from zhongshi_runtime.testing import HandlerHarness, api_app, envelope, mint_test_token
 
-from .conftest import eventually
+from zhongshi.polling import eventually
+
+from .conftest import Mailbox, Receiver
 from .samples import Clock, scheduled, screened, submitted
 
 pytestmark = pytest.mark.integration
@@ -89,7 +94,7 @@ class Notify:
 
 
 @pytest.fixture
-async def notify(mongo_db) -> Notify:  # type: ignore[no-untyped-def]
+async def notify(mongo_db: Any) -> Notify:
     n = Notify(mongo_db, list(Channel))
     await n.repo.ensure_indexes()
     await n.store.ensure_indexes()
@@ -110,8 +115,9 @@ async def until_sent(n: Notify, d: Dispatcher, expected: int) -> list[Any]:
     return await eventually(done, what=f"{expected} deliveries sent")
 
 
-async def test_real_mail_texts_and_signed_webhooks_go_out_for_submit_and_screen(  # type: ignore[no-untyped-def]
-    notify, make_dossier, smtp_server, http_receiver, caplog
+async def test_real_mail_texts_and_signed_webhooks_go_out_for_submit_and_screen(
+    notify: Notify, make_dossier: Callable[..., Dossier], smtp_server: tuple[int, Mailbox],
+    http_receiver: Callable[..., Awaitable[Receiver]], caplog: pytest.LogCaptureFixture
 ) -> None:
     port, mailbox = smtp_server
     gateway = await http_receiver("/sms/send")
@@ -156,8 +162,9 @@ async def test_real_mail_texts_and_signed_webhooks_go_out_for_submit_and_screen(
     assert notify.sample("zhongshi_notify_delivery_seconds_count", channel="webhook") == 2
 
 
-async def test_a_failing_receiver_is_retried_disabled_after_the_run_and_enabled_again(  # type: ignore[no-untyped-def]
-    notify, make_dossier, http_receiver, tmp_path
+async def test_a_failing_receiver_is_retried_disabled_after_the_run_and_enabled_again(
+    notify: Notify, make_dossier: Callable[..., Dossier], http_receiver: Callable[..., Awaitable[Receiver]],
+    tmp_path: Path
 ) -> None:
     hooks = await http_receiver("/hooks")
     sub = await notify.subscribe(hooks.url, "pilot.application.submitted")
@@ -195,8 +202,9 @@ async def test_a_failing_receiver_is_retried_disabled_after_the_run_and_enabled_
     assert [r.verified for r in hooks.accepted] in ([True], [True, True])
 
 
-async def test_a_hanging_smtp_server_holds_up_neither_the_inbox_nor_webhooks(  # type: ignore[no-untyped-def]
-    notify, make_dossier, hanging_smtp_server, http_receiver
+async def test_a_hanging_smtp_server_holds_up_neither_the_inbox_nor_webhooks(
+    notify: Notify, make_dossier: Callable[..., Dossier], hanging_smtp_server: int,
+    http_receiver: Callable[..., Awaitable[Receiver]]
 ) -> None:
     hooks = await http_receiver("/hooks")
     sub = await notify.subscribe(hooks.url, "pilot.application.submitted")
@@ -215,7 +223,9 @@ async def test_a_hanging_smtp_server_holds_up_neither_the_inbox_nor_webhooks(  #
     assert (stuck.status, stuck.attempts) == (Status.PENDING, 1) and "Timeout" in stuck.last_error
 
 
-async def test_a_restart_mid_batch_sends_every_delivery_exactly_once(mongo_db, make_dossier, http_receiver) -> None:  # type: ignore[no-untyped-def]
+async def test_a_restart_mid_batch_sends_every_delivery_exactly_once(
+    mongo_db: Any, make_dossier: Callable[..., Dossier], http_receiver: Callable[..., Awaitable[Receiver]]
+) -> None:
     notify = Notify(mongo_db, [Channel.INBOX, Channel.WEBHOOK])
     hooks = await http_receiver("/hooks")
     sub = await notify.subscribe(hooks.url, "pilot.application.submitted")
@@ -229,7 +239,7 @@ async def test_a_restart_mid_batch_sends_every_delivery_exactly_once(mongo_db, m
         def __init__(self) -> None:
             self.calls = 0
 
-        async def send(self, delivery, subscription):  # type: ignore[no-untyped-def]
+        async def send(self, delivery: Delivery, subscription: Subscription | None) -> SendResult:
             self.calls += 1
             if self.calls > 4:
                 await gate.wait()  # the process dies here, before these six ever leave it
@@ -265,7 +275,9 @@ async def test_a_restart_mid_batch_sends_every_delivery_exactly_once(mongo_db, m
     assert {x.status for x in await notify.store.deliveries()} == {Status.SENT}
 
 
-async def test_reminders_are_stored_timers_that_fire_once_across_restarts(mongo_db, make_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_reminders_are_stored_timers_that_fire_once_across_restarts(
+    mongo_db: Any, make_dossier: Callable[..., Dossier]
+) -> None:
     deadline = date(2026, 12, 10)
     clock = Clock()
     before = Notify(mongo_db, [Channel.INBOX], clock)
@@ -286,11 +298,13 @@ async def test_reminders_are_stored_timers_that_fire_once_across_restarts(mongo_
     assert county.count("办理提醒：县级初审将于2026年12月10日截止") == 1
 
 
-async def test_webhook_secrets_are_stored_sealed_and_old_plain_ones_are_sealed_at_start(notify, mongo_db) -> None:  # type: ignore[no-untyped-def]
+async def test_webhook_secrets_are_stored_sealed_and_old_plain_ones_are_sealed_at_start(
+    notify: Notify, mongo_db: Any
+) -> None:
     sub = await notify.subscribe("https://gov.example/hook", "pilot.application.submitted")
     stored = await mongo_db.subscriptions.find_one({"_id": sub.id})
     assert stored["secret"].startswith("fernet:") and sub.secret[6:] not in stored["secret"]
-    assert (await notify.store.subscription(sub.id)).secret == sub.secret  # type: ignore[union-attr]
+    assert (await notify.store.subscription(sub.id)).secret == sub.secret
     await mongo_db.subscriptions.update_one({"_id": sub.id}, {"$set": {"secret": sub.secret}})  # before sealing
     assert await notify.store.seal_secrets() == 1 and await notify.store.seal_secrets() == 0
     assert (await mongo_db.subscriptions.find_one({"_id": sub.id}))["secret"].startswith("fernet:")

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
+from zhongshi_notify.channels import Sender
 from zhongshi_notify.deliveries import InMemoryDeliveryStore
 from zhongshi_notify.dispatcher import Dispatcher
 from zhongshi_notify.metrics import NotifyMetrics
@@ -38,7 +41,7 @@ def delivery(n: int, channel: Channel = Channel.EMAIL, recipient: str = "c") -> 
                     created_at=NOW, next_attempt_at=NOW)
 
 
-def dispatcher(store, senders, clock, **kw) -> Dispatcher:  # type: ignore[no-untyped-def]
+def dispatcher(store: InMemoryDeliveryStore, senders: Mapping[Channel, Sender], clock: Clock, **kw: Any) -> Dispatcher:
     options = {"policy": RetryPolicy(max_attempts=3, backoff_s=10, backoff_max_s=60), "lease_s": 30, "batch": 10,
                "failure_threshold": 3, "metrics": NotifyMetrics(CollectorRegistry()), "clock": clock, "logger": LOG}
     return Dispatcher(store, senders, **{**options, **kw})
@@ -53,7 +56,9 @@ def store() -> InMemoryDeliveryStore:
     return InMemoryDeliveryStore()
 
 
-async def test_a_due_delivery_is_sent_once_and_logged(store, caplog) -> None:  # type: ignore[no-untyped-def]
+async def test_a_due_delivery_is_sent_once_and_logged(
+    store: InMemoryDeliveryStore, caplog: pytest.LogCaptureFixture
+) -> None:
     await store.add([delivery(1), delivery(2)])
     sender, clock = Scripted(), Clock()
     d = dispatcher(store, {Channel.EMAIL: sender}, clock)
@@ -67,7 +72,7 @@ async def test_a_due_delivery_is_sent_once_and_logged(store, caplog) -> None:  #
     assert "p***@example.cn" in caplog.text and "pilot0@" not in caplog.text
 
 
-async def test_a_failure_is_retried_after_its_backoff_then_given_up(store) -> None:  # type: ignore[no-untyped-def]
+async def test_a_failure_is_retried_after_its_backoff_then_given_up(store: InMemoryDeliveryStore) -> None:
     await store.add([delivery(1)])
     sender, clock = Scripted(FAIL, FAIL, FAIL), Clock()
     d = dispatcher(store, {Channel.EMAIL: sender}, clock)
@@ -86,14 +91,14 @@ async def test_a_failure_is_retried_after_its_backoff_then_given_up(store) -> No
     assert sample(d, "zhongshi_notify_deliveries_total", channel="email", outcome="retry") == 2
 
 
-async def test_a_permanent_refusal_is_not_retried(store) -> None:  # type: ignore[no-untyped-def]
+async def test_a_permanent_refusal_is_not_retried(store: InMemoryDeliveryStore) -> None:
     await store.add([delivery(1)])
     d = dispatcher(store, {Channel.EMAIL: Scripted(SendResult(ok=False, status_code=550, error="550"))}, Clock())
     await d.run_once()
     assert [(x.status, x.attempts) for x in await store.deliveries()] == [(Status.FAILED, 1)]
 
 
-async def test_a_sender_that_raises_costs_an_attempt_not_the_batch(store) -> None:  # type: ignore[no-untyped-def]
+async def test_a_sender_that_raises_costs_an_attempt_not_the_batch(store: InMemoryDeliveryStore) -> None:
     class Broken:
         async def send(self, delivery: Delivery, subscription: Subscription | None) -> SendResult:
             if delivery.id.startswith("e1"):
@@ -106,7 +111,7 @@ async def test_a_sender_that_raises_costs_an_attempt_not_the_batch(store) -> Non
         ("e1/c/email", Status.PENDING, "RuntimeError: bug"), ("e2/c/email", Status.SENT, "")]
 
 
-async def test_a_leased_delivery_is_left_alone_until_the_lease_expires(store) -> None:  # type: ignore[no-untyped-def]
+async def test_a_leased_delivery_is_left_alone_until_the_lease_expires(store: InMemoryDeliveryStore) -> None:
     await store.add([delivery(1)])
     clock = Clock()
     [claimed] = await store.claim(Channel.EMAIL, NOW, NOW + timedelta(seconds=30), "crashed-replica", 10)
@@ -120,7 +125,7 @@ async def test_a_leased_delivery_is_left_alone_until_the_lease_expires(store) ->
     assert (done.status, done.attempts) == (Status.SENT, 2)  # the crashed claim counted as an attempt
 
 
-async def test_a_hanging_channel_does_not_hold_up_another(store) -> None:  # type: ignore[no-untyped-def]
+async def test_a_hanging_channel_does_not_hold_up_another(store: InMemoryDeliveryStore) -> None:
     class Hanging:
         async def send(self, delivery: Delivery, subscription: Subscription | None) -> SendResult:
             await asyncio.Event().wait()
@@ -136,7 +141,9 @@ async def test_a_hanging_channel_does_not_hold_up_another(store) -> None:  # typ
     await d.cancel()
 
 
-async def test_a_webhook_run_of_failures_disables_it_holds_the_rest_and_enabling_releases_them(store) -> None:  # type: ignore[no-untyped-def]
+async def test_a_webhook_run_of_failures_disables_it_holds_the_rest_and_enabling_releases_them(
+    store: InMemoryDeliveryStore
+) -> None:
     store.subs["wh"] = Subscription(id="wh", url="http://x", event_types=["t"], secret="s", created_at=NOW)
     await store.add([delivery(n, Channel.WEBHOOK, "wh") for n in (1, 2, 3, 4)])
     hooks, clock = Scripted(FAIL, FAIL, FAIL), Clock()

@@ -4,16 +4,19 @@ redelivered event plans nothing new."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
+from typing import Any, NoReturn
 
 import pytest
 from faststream.kafka import TestKafkaBroker
+from zhongshi_contracts.dossier import Dossier
 from zhongshi_notify import handlers
-from zhongshi_notify.deliveries import InMemoryDeliveryStore
+from zhongshi_notify.deliveries import DeliveryStore, InMemoryDeliveryStore
 from zhongshi_notify.domain import legacy_reader
 from zhongshi_notify.metrics import NotifyMetrics
-from zhongshi_notify.planning import Channel, Contact, Preferences, Status, Subscription
-from zhongshi_notify.repository import InMemoryNotifyRepository
+from zhongshi_notify.planning import Channel, Contact, InboxMessage, Preferences, Status, Subscription
+from zhongshi_notify.repository import InMemoryNotifyRepository, NotifyRepository
 from zhongshi_notify.settings import NotifySettings
 from zhongshi_notify.templates import Templates
 from zhongshi_runtime.testing import HandlerHarness, InMemoryUnitOfWork, envelope
@@ -23,13 +26,24 @@ from .samples import NOW, Clock, recommended, scheduled, screened, submitted, wi
 TEMPLATES = Templates.load()
 
 
-def make_planner(repo, store, clock, enabled=tuple(Channel)):  # type: ignore[no-untyped-def]
+def make_planner(repo: NotifyRepository, store: DeliveryStore, clock: Clock,
+                 enabled: Iterable[Channel] = tuple(Channel)) -> handlers.Planner:
     return handlers.Planner(repo, store, TEMPLATES, enabled=enabled, clock=clock)
 
 
-def new_harness():  # type: ignore[no-untyped-def]
+class NotifyHarness(HandlerHarness):
+    """The handler harness plus notify's fakes, clock, metrics and planner."""
+
+    repo: InMemoryNotifyRepository
+    store: InMemoryDeliveryStore
+    clock: Clock
+    notify_metrics: NotifyMetrics
+    planner: handlers.Planner
+
+
+def new_harness() -> NotifyHarness:
     """Notify's handler over in-memory fakes, with a clock the test moves."""
-    h = HandlerHarness(NotifySettings(handler_retry_backoff_s=0))
+    h = NotifyHarness(NotifySettings(handler_retry_backoff_s=0))
     h.repo, h.store, h.clock = InMemoryNotifyRepository(), InMemoryDeliveryStore(), Clock()
     h.notify_metrics = NotifyMetrics(h.metrics.registry)
     h.planner = make_planner(h.repo, h.store, h.clock)
@@ -38,16 +52,16 @@ def new_harness():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def harness():  # type: ignore[no-untyped-def]
+def harness() -> NotifyHarness:
     return new_harness()
 
 
-async def inbox_of(h, recipient: str) -> list:  # type: ignore[no-untyped-def, type-arg]
+async def inbox_of(h: NotifyHarness, recipient: str) -> list[InboxMessage]:
     return (await h.repo.inbox(recipient if ":" in recipient else legacy_reader(recipient)))[1]
 
 
-async def test_submit_and_screen_tell_the_applicant_on_every_channel_and_the_county_in_its_inbox(  # type: ignore[no-untyped-def]
-    harness, make_dossier
+async def test_submit_and_screen_tell_the_applicant_on_every_channel_and_the_county_in_its_inbox(
+    harness: NotifyHarness, make_dossier: Callable[..., Dossier]
 ) -> None:
     d = make_dossier()
     async with TestKafkaBroker(harness.ready()) as broker:
@@ -67,8 +81,8 @@ async def test_submit_and_screen_tell_the_applicant_on_every_channel_and_the_cou
     assert sent_inbox == 3
 
 
-async def test_the_verdict_consumed_before_the_submission_is_still_e_mailed_and_texted(  # type: ignore[no-untyped-def]
-    harness, make_dossier
+async def test_the_verdict_consumed_before_the_submission_is_still_e_mailed_and_texted(
+    harness: NotifyHarness, make_dossier: Callable[..., Dossier]
 ) -> None:
     d = make_dossier()
     async with TestKafkaBroker(harness.ready()) as broker:
@@ -81,7 +95,9 @@ async def test_the_verdict_consumed_before_the_submission_is_still_e_mailed_and_
         (Channel.SMS, "13802710000", Status.PENDING), (Channel.SMS, "13802710000", Status.PENDING)]
 
 
-async def test_a_redelivered_event_plans_nothing_new(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_a_redelivered_event_plans_nothing_new(
+    harness: NotifyHarness, make_dossier: Callable[..., Dossier]
+) -> None:
     d = make_dossier()
     harness.store.subs["wh"] = Subscription(id="wh", url="http://x", event_types=["pilot.application.submitted"],
                                             secret="s", created_at=NOW)
@@ -96,7 +112,9 @@ async def test_a_redelivered_event_plans_nothing_new(harness, make_dossier) -> N
     assert sent_inbox == 1  # counted once the delivery committed, never for the duplicate
 
 
-async def test_a_replay_after_losing_the_consumed_record_still_plans_nothing_new(make_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_a_replay_after_losing_the_consumed_record_still_plans_nothing_new(
+    make_dossier: Callable[..., Dossier]
+) -> None:
     """Notify restarted mid-batch with a fresh consumer state: deterministic ids absorb the replay."""
     repo, store, clock = InMemoryNotifyRepository(), InMemoryDeliveryStore(), Clock()
     d = make_dossier()
@@ -111,7 +129,9 @@ async def test_a_replay_after_losing_the_consumed_record_still_plans_nothing_new
         assert len(await store.deliveries()) == 4 and len(repo.messages) == 3
 
 
-async def test_preferences_and_the_directory_decide_the_channels(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_preferences_and_the_directory_decide_the_channels(
+    harness: NotifyHarness, make_dossier: Callable[..., Dossier]
+) -> None:
     d = make_dossier()
     await harness.repo.set_preferences(f"applicant:{d.applicant.credit_code}", Preferences(sms=False))
     await harness.repo.set_directory_entry("420111", Contact(name="洪山区经信局", phone="13900001111"))
@@ -123,7 +143,7 @@ async def test_preferences_and_the_directory_decide_the_channels(harness, make_d
         ("420111", Channel.SMS), (d.applicant.credit_code, Channel.EMAIL), (d.applicant.credit_code, Channel.EMAIL)]
 
 
-async def test_unconfigured_channels_are_not_planned(make_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_unconfigured_channels_are_not_planned(make_dossier: Callable[..., Dossier]) -> None:
     h = HandlerHarness(NotifySettings())
     repo, store = InMemoryNotifyRepository(), InMemoryDeliveryStore()
     handlers.register(h.consumers, h.uow, make_planner(repo, store, Clock(), enabled=[Channel.INBOX]),
@@ -133,7 +153,9 @@ async def test_unconfigured_channels_are_not_planned(make_dossier) -> None:  # t
     assert await store.deliveries() == [] and len(repo.messages) == 1
 
 
-async def test_a_webhook_carries_the_redacted_event_under_its_cloudevent_id(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_a_webhook_carries_the_redacted_event_under_its_cloudevent_id(
+    harness: NotifyHarness, make_dossier: Callable[..., Dossier]
+) -> None:
     harness.store.subs["wh"] = Subscription(id="wh", url="http://x", event_types=["pilot.application.recommended"],
                                             secret="s", created_at=NOW)
     message = envelope(recommended(make_dossier()))
@@ -146,7 +168,9 @@ async def test_a_webhook_carries_the_redacted_event_under_its_cloudevent_id(harn
     assert payload["id"] == ce_id and "id" not in payload["data"]["actor"] and "13912345678" not in hook.body
 
 
-async def test_a_withdrawal_in_the_city_queue_tells_the_city(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_a_withdrawal_in_the_city_queue_tells_the_city(
+    harness: NotifyHarness, make_dossier: Callable[..., Dossier]
+) -> None:
     d = make_dossier()
     async with TestKafkaBroker(harness.ready()) as broker:
         for event in (submitted(d), screened(d), recommended(d), withdrawn(d)):
@@ -157,18 +181,22 @@ async def test_a_withdrawal_in_the_city_queue_tells_the_city(harness, make_dossi
     assert "申报已撤回" in [m.title for m in await inbox_of(harness, d.applicant.credit_code)]
 
 
-async def test_a_failing_store_surfaces_so_the_event_is_retried_then_dead_lettered(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
-    async def broken(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+async def test_a_failing_store_surfaces_so_the_event_is_retried_then_dead_lettered(
+    harness: NotifyHarness, make_dossier: Callable[..., Dossier]
+) -> None:
+    async def broken(*_args: Any, **_kwargs: Any) -> NoReturn:
         raise ValueError("a corrupt record")
 
-    harness.repo.case = broken
+    harness.repo.case = broken  # type: ignore[method-assign]  # the fake's read fails from now on
     async with TestKafkaBroker(harness.ready()) as broker:
         await broker.publish(**envelope(screened(make_dossier())))
     [(topic, headers, _)] = harness.dead_letters
     assert topic == "pilot.application.screened.dlq" and "a corrupt record" in headers["dlq_reason"]
 
 
-async def test_reminders_and_escalations_fire_once_each(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_reminders_and_escalations_fire_once_each(
+    harness: NotifyHarness, make_dossier: Callable[..., Dossier]
+) -> None:
     d = make_dossier()
     deadline = date(2026, 12, 10)
     await harness.repo.set_directory_entry("420100", Contact(name="武汉市经信局", email="kjc@wh.gov.cn"))
@@ -197,7 +225,7 @@ async def test_reminders_and_escalations_fire_once_each(harness, make_dossier) -
     assert fired == {"reminder": 2, "escalation": 1}
 
 
-async def test_an_event_with_many_notices_reads_their_addresses_once(harness) -> None:  # type: ignore[no-untyped-def]
+async def test_an_event_with_many_notices_reads_their_addresses_once(harness: NotifyHarness) -> None:
     quotas = {"420100": 3, "420200": 2, "420300": 1, "420500": 2}
     for city in quotas:
         await harness.repo.set_directory_entry(city, Contact(name="科技处", email=f"{city}@gov.cn"))

@@ -5,10 +5,13 @@ once."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
 from faststream.kafka import TestKafkaBroker
+from zhongshi_contracts.dossier import Dossier
+from zhongshi_contracts.events import Event
 from zhongshi_notify import handlers
 from zhongshi_notify.planning import Channel, Contact, Subscription
 from zhongshi_runtime.testing import envelope
@@ -34,22 +37,22 @@ from .samples import (
     submitted,
     warned,
 )
-from .test_handlers import inbox_of, new_harness
+from .test_handlers import NotifyHarness, inbox_of, new_harness
 
 
 @pytest.fixture
-def harness():  # type: ignore[no-untyped-def]
+def harness() -> NotifyHarness:
     return new_harness()
 
 
-async def publish(h, *events) -> None:  # type: ignore[no-untyped-def]
+async def publish(h: NotifyHarness, *events: Event) -> None:
     async with TestKafkaBroker(h.ready()) as broker:
         for event in events:
             await broker.publish(**envelope(event))
     assert h.dead_letters == []
 
 
-async def fire_on(h, day: date) -> list[str]:  # type: ignore[no-untyped-def]
+async def fire_on(h: NotifyHarness, day: date) -> list[str]:
     """Fire what is due on ``day``; return the titles of the inbox messages the timers wrote."""
     before = set(h.repo.messages)
     h.clock.now = NOW.replace(year=day.year, month=day.month, day=day.day)
@@ -57,7 +60,7 @@ async def fire_on(h, day: date) -> list[str]:  # type: ignore[no-untyped-def]
     return sorted(f"{m.recipient.partition(':')[2]}: {m.title}" for k, m in h.repo.messages.items() if k not in before)
 
 
-def reminders(h, kind: str, deadline: str) -> float:  # type: ignore[no-untyped-def]
+def reminders(h: NotifyHarness, kind: str, deadline: str) -> float:
     value = h.metrics.registry.get_sample_value("zhongshi_notify_reminders_total", {"kind": kind, "deadline": deadline})
     return value or 0.0
 
@@ -66,8 +69,9 @@ def reminders(h, kind: str, deadline: str) -> float:  # type: ignore[no-untyped-
 
 
 @pytest.mark.parametrize(("reply_to", "channel"), [(OBJECTOR_PHONE, Channel.SMS), (OBJECTOR_EMAIL, Channel.EMAIL)])
-async def test_the_objector_is_told_the_outcome_at_the_address_they_left(harness, make_dossier, reply_to,  # type: ignore[no-untyped-def]
-                                                                        channel) -> None:
+async def test_the_objector_is_told_the_outcome_at_the_address_they_left(
+    harness: NotifyHarness, make_dossier: Callable[..., Dossier], reply_to: str, channel: Channel
+) -> None:
     d = make_dossier()
     await publish(harness, submitted(d), decided(d), objection_resolved(reply_to=reply_to))
     [out] = [o for o in await harness.store.deliveries() if o.recipient == "OBJ-1"]
@@ -79,7 +83,9 @@ async def test_the_objector_is_told_the_outcome_at_the_address_they_left(harness
         harness, d.applicant.credit_code) if "异议" not in m.title]  # a dismissal changes nothing for the applicant
 
 
-async def test_an_upheld_objection_tells_the_applicant_its_decision_changes(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_an_upheld_objection_tells_the_applicant_its_decision_changes(
+    harness: NotifyHarness, make_dossier: Callable[..., Dossier]
+) -> None:
     d = make_dossier()
     await publish(harness, submitted(d), decided(d),
                   objection_resolved(upheld=True, reason="经核查，所报成果转化项目为关联方内部转让，异议成立。"))
@@ -93,7 +99,7 @@ async def test_an_upheld_objection_tells_the_applicant_its_decision_changes(harn
                     ("OBJ-1", Channel.SMS, OBJECTOR_PHONE)]
 
 
-async def test_a_landline_reaches_nobody_but_the_record_and_webhooks_never_carry_it(harness) -> None:  # type: ignore[no-untyped-def]
+async def test_a_landline_reaches_nobody_but_the_record_and_webhooks_never_carry_it(harness: NotifyHarness) -> None:
     harness.store.subs["wh"] = Subscription(id="wh", url="http://x", secret="s", created_at=NOW,
                                             event_types=["pilot.publicity.objection-resolved"])
     await publish(harness, objection_resolved(reply_to="027-87654321"))
@@ -106,8 +112,8 @@ async def test_a_landline_reaches_nobody_but_the_record_and_webhooks_never_carry
 # ---- standing, warning, revocation ----------------------------------------------------------------------
 
 
-async def test_the_yearly_evaluation_reaches_the_applicant_through_what_notify_knows_of_its_platform(  # type: ignore[no-untyped-def]
-    harness, make_dossier
+async def test_the_yearly_evaluation_reaches_the_applicant_through_what_notify_knows_of_its_platform(
+    harness: NotifyHarness, make_dossier: Callable[..., Dossier]
 ) -> None:
     d = make_dossier()
     await harness.repo.set_directory_entry("42", Contact(email="kjc@hbeitc.gov.cn"))
@@ -121,7 +127,7 @@ async def test_the_yearly_evaluation_reaches_the_applicant_through_what_notify_k
     assert "2027年9月30日前完成整改" in warning.body and warning.address == "13802710000"
 
 
-async def test_a_platform_notify_never_saw_accredited_addresses_nobody(harness) -> None:  # type: ignore[no-untyped-def]
+async def test_a_platform_notify_never_saw_accredited_addresses_nobody(harness: NotifyHarness) -> None:
     await publish(harness, standing_confirmed(), warned(None), revoked())
     assert harness.repo.messages == {}
 
@@ -129,7 +135,9 @@ async def test_a_platform_notify_never_saw_accredited_addresses_nobody(harness) 
 # ---- scoring ---------------------------------------------------------------------------------------------
 
 
-async def test_experts_are_reminded_and_the_province_told_of_unscored_assignments_once(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_experts_are_reminded_and_the_province_told_of_unscored_assignments_once(
+    harness: NotifyHarness, make_dossier: Callable[..., Dossier]
+) -> None:
     await harness.repo.set_directory_entry("expert:E002", Contact(email="e002@hust.edu.cn"))
     await publish(harness, panel_drawn(experts=("E001", "E002", "E004")), scored("E001"),
                   declined("E003", expert="E004"))
@@ -151,7 +159,9 @@ async def test_experts_are_reminded_and_the_province_told_of_unscored_assignment
     assert (reminders(harness, "reminder", "scoring"), reminders(harness, "escalation", "scoring")) == (3, 1)
 
 
-async def test_the_decision_cancels_the_scoring_timers(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_the_decision_cancels_the_scoring_timers(
+    harness: NotifyHarness, make_dossier: Callable[..., Dossier]
+) -> None:
     await publish(harness, panel_drawn(), decided(make_dossier()))
     assert await fire_on(harness, SCORE_BY) == [] and await fire_on(harness, SCORE_BY + timedelta(days=1)) == []
 
@@ -159,8 +169,8 @@ async def test_the_decision_cancels_the_scoring_timers(harness, make_dossier) ->
 # ---- publicity ---------------------------------------------------------------------------------------------
 
 
-async def test_the_province_is_reminded_before_publicity_ends_and_told_after_until_it_is_closed(  # type: ignore[no-untyped-def]
-    harness, make_dossier
+async def test_the_province_is_reminded_before_publicity_ends_and_told_after_until_it_is_closed(
+    harness: NotifyHarness, make_dossier: Callable[..., Dossier]
 ) -> None:
     await publish(harness, publicity_opened(make_dossier()), objection_filed())
     assert await fire_on(harness, ENDS_ON - timedelta(days=1)) == ["42: 公示提醒：批次R1公示将于2026年12月4日结束"]
@@ -172,7 +182,9 @@ async def test_the_province_is_reminded_before_publicity_ends_and_told_after_unt
     assert reminders(harness, "escalation", "publicity") == 1
 
 
-async def test_closing_publicity_before_its_reminders_cancels_them(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_closing_publicity_before_its_reminders_cancels_them(
+    harness: NotifyHarness, make_dossier: Callable[..., Dossier]
+) -> None:
     await publish(harness, publicity_opened(make_dossier()), publicity_closed())
     assert await fire_on(harness, ENDS_ON) == [] and await fire_on(harness, ENDS_ON + timedelta(days=1)) == []
 
@@ -180,7 +192,9 @@ async def test_closing_publicity_before_its_reminders_cancels_them(harness, make
 # ---- annual reports ----------------------------------------------------------------------------------------
 
 
-async def test_the_annual_report_is_reminded_to_the_applicant_and_escalated_when_overdue(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_the_annual_report_is_reminded_to_the_applicant_and_escalated_when_overdue(
+    harness: NotifyHarness, make_dossier: Callable[..., Dossier]
+) -> None:
     d = make_dossier()
     await publish(harness, submitted(d), decided(d), listed(d))
     code = d.applicant.credit_code
@@ -197,7 +211,9 @@ async def test_the_annual_report_is_reminded_to_the_applicant_and_escalated_when
     assert sent == (3, 1)
 
 
-async def test_a_filed_report_and_a_revocation_cancel_the_annual_report_timers(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_a_filed_report_and_a_revocation_cancel_the_annual_report_timers(
+    harness: NotifyHarness, make_dossier: Callable[..., Dossier]
+) -> None:
     d = make_dossier()
     await publish(harness, decided(d), listed(d), report_filed(2026))
     assert await fire_on(harness, date(2027, 3, 1)) == [] and await fire_on(harness, date(2027, 4, 1)) == []
@@ -208,8 +224,8 @@ async def test_a_filed_report_and_a_revocation_cancel_the_annual_report_timers(h
 # ---- rectification -----------------------------------------------------------------------------------------
 
 
-async def test_a_warned_platform_is_reminded_to_rectify_and_the_province_told_when_the_day_passes(  # type: ignore[no-untyped-def]
-    harness, make_dossier
+async def test_a_warned_platform_is_reminded_to_rectify_and_the_province_told_when_the_day_passes(
+    harness: NotifyHarness, make_dossier: Callable[..., Dossier]
 ) -> None:
     d = make_dossier()
     await publish(harness, submitted(d), decided(d), listed(d), report_filed(2026), warned(date(2027, 9, 30)))
@@ -227,7 +243,9 @@ async def test_a_warned_platform_is_reminded_to_rectify_and_the_province_told_wh
     assert sent == (2, 1)
 
 
-async def test_a_confirmation_after_the_warning_cancels_its_rectification_timers(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_a_confirmation_after_the_warning_cancels_its_rectification_timers(
+    harness: NotifyHarness, make_dossier: Callable[..., Dossier]
+) -> None:
     d = make_dossier()
     later = standing_confirmed(2026).model_copy(update={"confirmed_at": NOW + timedelta(days=30)})
     await publish(harness, decided(d), listed(d), report_filed(2026), later, warned(date(2027, 9, 30)))

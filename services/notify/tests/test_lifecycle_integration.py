@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
+from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.projections import public_event_id
 from zhongshi_notify import handlers
 from zhongshi_notify.channels import SmsSender, WebhookSender
 from zhongshi_notify.egress import EgressGuard
 from zhongshi_notify.planning import Channel, Contact
 
+from .conftest import Mailbox, Receiver
 from .samples import (
     ENDS_ON,
     OBJECTOR_EMAIL,
@@ -37,8 +41,9 @@ from .test_delivery_integration import LOG, TOKEN, Notify, email_sender, until_s
 pytestmark = pytest.mark.integration
 
 
-async def test_objectors_are_answered_by_text_or_e_mail_and_their_contact_stays_out_of_logs_and_webhooks(  # type: ignore[no-untyped-def]
-    mongo_db, make_dossier, smtp_server, http_receiver, caplog
+async def test_objectors_are_answered_by_text_or_e_mail_and_their_contact_stays_out_of_logs_and_webhooks(
+    mongo_db: Any, make_dossier: Callable[..., Dossier], smtp_server: tuple[int, Mailbox],
+    http_receiver: Callable[..., Awaitable[Receiver]], caplog: pytest.LogCaptureFixture
 ) -> None:
     notify = Notify(mongo_db, list(Channel))
     await notify.repo.ensure_indexes()
@@ -75,7 +80,9 @@ async def test_objectors_are_answered_by_text_or_e_mail_and_their_contact_stays_
     assert OBJECTOR_PHONE not in caplog.text and OBJECTOR_EMAIL not in caplog.text
 
 
-async def test_scoring_publicity_and_annual_report_timers_fire_once_across_a_restart(mongo_db, make_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_scoring_publicity_and_annual_report_timers_fire_once_across_a_restart(
+    mongo_db: Any, make_dossier: Callable[..., Dossier]
+) -> None:
     clock = Clock()
     before = Notify(mongo_db, [Channel.INBOX, Channel.EMAIL], clock)
     await before.repo.ensure_indexes()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.projections import public_event_id, public_view
 from zhongshi_notify.domain import Audience, Notice
 from zhongshi_notify.planning import (
@@ -37,11 +40,11 @@ CONTACT = Contact(name="张工", email="pilot0@example.cn", phone="13802710000")
 ALL = list(Channel)
 
 
-def render(kind: str, channel: Channel, facts: dict[str, str]) -> Rendered:
+def render(kind: str, channel: Channel, facts: Mapping[str, str]) -> Rendered:
     return Rendered(f"{kind}:{channel}", facts["x"])
 
 
-def delivery(**changes) -> Delivery:  # type: ignore[no-untyped-def]
+def delivery(**changes: Any) -> Delivery:
     base = Delivery(id="e1/c/email", source_id="e1", kind="k", channel=Channel.EMAIL, recipient="c",
                     address="a@b.cn", body="b", application_id="A1", created_at=NOW, next_attempt_at=NOW)
     return base.model_copy(update=changes)
@@ -54,8 +57,8 @@ def delivery(**changes) -> Delivery:  # type: ignore[no-untyped-def]
     (Contact(name="科技处", email="k@wh.gov.cn"), Preferences(), ALL, [(Channel.EMAIL, "k@wh.gov.cn")]),
     (None, Preferences(), ALL, []),  # no directory entry: inbox only
 ])
-def test_channels_need_an_address_the_recipients_wish_and_a_configured_channel(  # type: ignore[no-untyped-def]
-    contact, prefs, enabled, expected
+def test_channels_need_an_address_the_recipients_wish_and_a_configured_channel(
+    contact: Contact | None, prefs: Preferences, enabled: list[Channel], expected: list[tuple[Channel, str]]
 ) -> None:
     assert channels_for(contact, prefs, enabled) == expected
 
@@ -70,7 +73,9 @@ def test_a_notice_is_always_an_inbox_message_and_one_delivery_per_channel() -> N
     assert all(d.status is Status.PENDING and d.next_attempt_at == NOW and d.attempts == 0 for d in out)
 
 
-def test_outside_systems_get_no_contact_details_no_official_ids_and_masked_phones(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_outside_systems_get_no_contact_details_no_official_ids_and_masked_phones(
+    make_dossier: Callable[..., Dossier]
+) -> None:
     d = make_dossier()
     event = forwarded(d)
     payload = json.loads(webhook_payload(meta(event, "ev-1"), event))
@@ -99,7 +104,9 @@ def test_masking_walks_lists_and_nested_documents() -> None:
     assert found == {"opinions": [{"text": "电话 139****5678"}], "n": 3}
 
 
-def test_webhooks_go_to_subscriptions_of_the_event_type_and_are_held_while_disabled(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_webhooks_go_to_subscriptions_of_the_event_type_and_are_held_while_disabled(
+    make_dossier: Callable[..., Dossier]
+) -> None:
     event = submitted(make_dossier())
     subs = [Subscription(id=i, url=f"https://x/{i}", event_types=types, secret="s", enabled=on, created_at=NOW)
             for i, types, on in [("a", ["pilot.application.submitted"], True), ("b", ["pilot.round.scheduled"], True),
@@ -133,7 +140,9 @@ def test_a_retryable_failure_backs_off_and_the_last_attempt_gives_up() -> None:
 
 
 @given(st.integers(min_value=1, max_value=60), st.floats(min_value=0, max_value=1e5) | st.none())
-def test_backoff_never_exceeds_its_cap_and_honours_retry_after_within_it(attempts: int, retry_after) -> None:  # type: ignore[no-untyped-def]
+def test_backoff_never_exceeds_its_cap_and_honours_retry_after_within_it(
+    attempts: int, retry_after: float | None
+) -> None:
     policy = RetryPolicy(max_attempts=99, backoff_s=5, backoff_max_s=3600)
     delay = policy.delay(attempts, retry_after).total_seconds()
     assert delay <= 3600
@@ -155,7 +164,7 @@ def test_addresses_are_masked_for_logs() -> None:
     assert mask_address(refused) == "SMTPRecipientsRefused: [(550, 'no such user', 'p***@example.cn')] 138****0000"
 
 
-def test_webhooks_never_name_the_experts(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_webhooks_never_name_the_experts(make_dossier: Callable[..., Dossier]) -> None:
     import json
 
     from zhongshi_notify.planning import webhook_payload
@@ -167,7 +176,9 @@ def test_webhooks_never_name_the_experts(make_dossier) -> None:  # type: ignore[
         assert "E00" not in json.dumps(data), data
 
 
-def test_experts_are_told_of_their_assignment_and_the_applicant_of_the_decision(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_experts_are_told_of_their_assignment_and_the_applicant_of_the_decision(
+    make_dossier: Callable[..., Dossier]
+) -> None:
     from zhongshi_notify.notices import notices
 
     from .samples import decided, declined, panel_drawn

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 from zhongshi_notify.deliveries import InMemoryDeliveryStore
-from zhongshi_notify.planning import Channel
+from zhongshi_notify.planning import Channel, Delivery, SendResult, Subscription
 from zhongshi_notify.ratelimit import RateLimit
 
 from .samples import Clock
@@ -53,7 +53,7 @@ class Timed:
     def __init__(self, mono: Monotonic) -> None:
         self.mono, self.at = mono, []  # type: ignore[var-annotated]
 
-    async def send(self, delivery, subscription):  # type: ignore[no-untyped-def]
+    async def send(self, delivery: Delivery, subscription: Subscription | None) -> SendResult:
         self.at.append(self.mono())
         return OK
 

@@ -68,8 +68,8 @@ def test_a_changed_deadline_is_a_new_timer() -> None:
 
 
 @given(st.integers(min_value=-30, max_value=30), st.lists(st.integers(min_value=0, max_value=20), max_size=4))
-def test_at_most_one_timer_per_queue_reminders_only_before_and_escalation_only_after(  # type: ignore[no-untyped-def]
-    offset: int, days_before
+def test_at_most_one_timer_per_queue_reminders_only_before_and_escalation_only_after(
+    offset: int, days_before: list[int]
 ) -> None:
     today = DEADLINE + timedelta(days=offset)
     timers = due(today, ROUND, [case("a"), case("b")], sorted(set(days_before), reverse=True))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
-from zhongshi_notify.deliveries import InMemoryDeliveryStore, MongoDeliveryStore
+from zhongshi_notify.deliveries import DeliveryStore, InMemoryDeliveryStore, MongoDeliveryStore
 from zhongshi_notify.domain import Case, RoundSchedule, Stage
 from zhongshi_notify.planning import (
     ApplicantContact,
@@ -18,7 +19,7 @@ from zhongshi_notify.planning import (
     Status,
     Subscription,
 )
-from zhongshi_notify.repository import InMemoryNotifyRepository, MongoNotifyRepository
+from zhongshi_notify.repository import InMemoryNotifyRepository, MongoNotifyRepository, NotifyRepository
 from zhongshi_notify.tracking import ExpertPanel, Platform, PublicityWindow
 
 from .samples import NOW
@@ -27,7 +28,7 @@ LATER = NOW + timedelta(minutes=5)
 
 
 @pytest.fixture(params=["memory", pytest.param("mongo", marks=pytest.mark.integration)])
-async def repo(request):  # type: ignore[no-untyped-def]
+async def repo(request: pytest.FixtureRequest) -> NotifyRepository:
     if request.param == "memory":
         return InMemoryNotifyRepository()
     mongo = MongoNotifyRepository(request.getfixturevalue("mongo_db"))
@@ -36,7 +37,7 @@ async def repo(request):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(params=["memory", pytest.param("mongo", marks=pytest.mark.integration)])
-async def store(request):  # type: ignore[no-untyped-def]
+async def store(request: pytest.FixtureRequest) -> DeliveryStore:
     if request.param == "memory":
         return InMemoryDeliveryStore()
     mongo = MongoDeliveryStore(request.getfixturevalue("mongo_db"))
@@ -56,7 +57,7 @@ def delivery(n: int, channel: Channel = Channel.EMAIL, recipient: str = "c", sta
                     status=status, created_at=NOW + timedelta(seconds=n), next_attempt_at=NOW + timedelta(seconds=due))
 
 
-async def test_cases_contacts_and_schedules_round_trip(repo) -> None:  # type: ignore[no-untyped-def]
+async def test_cases_contacts_and_schedules_round_trip(repo: NotifyRepository) -> None:
     for app_id, stage in [("b", Stage.CITY_REVIEW), ("a", Stage.COUNTY_REVIEW), ("c", Stage.EXPERT_REVIEW)]:
         await repo.save_case(case(app_id, stage))
     await repo.save_case(case("a", Stage.EXCEPTION_REVIEW))
@@ -71,7 +72,9 @@ async def test_cases_contacts_and_schedules_round_trip(repo) -> None:  # type: i
     assert await repo.schedule("R1") == plan and await repo.schedules() == [plan]
 
 
-async def test_panels_publicity_and_platforms_are_found_by_whether_they_still_call_for_timers(repo) -> None:  # type: ignore[no-untyped-def]
+async def test_panels_publicity_and_platforms_are_found_by_whether_they_still_call_for_timers(
+    repo: NotifyRepository
+) -> None:
     waiting = ExpertPanel(application_id="A1", round_id="R1", score_by=date(2026, 12, 7), members=["E1", "E2"],
                           scored=["E1"])
     await repo.panels.put("A1", waiting)
@@ -90,7 +93,7 @@ async def test_panels_publicity_and_platforms_are_found_by_whether_they_still_ca
     assert await repo.platforms.find(active=True) == [active]
 
 
-async def test_directory_and_preferences_default_and_round_trip(repo) -> None:  # type: ignore[no-untyped-def]
+async def test_directory_and_preferences_default_and_round_trip(repo: NotifyRepository) -> None:
     assert await repo.directory_entry("420100") is None
     await repo.set_directory_entry("420100", Contact(name="科技处", email="k@wh.gov.cn"))
     assert await repo.directory_entry("420100") == Contact(name="科技处", email="k@wh.gov.cn")
@@ -99,7 +102,7 @@ async def test_directory_and_preferences_default_and_round_trip(repo) -> None:  
     assert await repo.preferences("x") == Preferences(sms=False)
 
 
-async def test_the_inbox_stores_a_message_once_and_pages_newest_first(repo) -> None:  # type: ignore[no-untyped-def]
+async def test_the_inbox_stores_a_message_once_and_pages_newest_first(repo: NotifyRepository) -> None:
     def message(n: int, recipient: str = "me", title: str = "t") -> InboxMessage:
         return InboxMessage(id=f"e{n}/{recipient}/inbox", recipient=recipient, title=title, body="b",
                             application_id="A1", event_type="x", created_at=NOW + timedelta(minutes=n))
@@ -114,7 +117,7 @@ async def test_the_inbox_stores_a_message_once_and_pages_newest_first(repo) -> N
     assert unread == 1 and [m.read for m in page] == [True]
 
 
-async def test_a_delivery_is_stored_once_and_claimed_by_one_lease(store) -> None:  # type: ignore[no-untyped-def]
+async def test_a_delivery_is_stored_once_and_claimed_by_one_lease(store: DeliveryStore) -> None:
     await store.add([delivery(1, due=2), delivery(2), delivery(3, Channel.SMS), delivery(4, status=Status.HELD)])
     await store.add([delivery(2).model_copy(update={"body": "changed"})])
     assert [d.id for d in await store.deliveries(Channel.EMAIL)] == ["e1/c/email", "e2/c/email", "e4/c/email"]
@@ -136,7 +139,7 @@ async def test_a_delivery_is_stored_once_and_claimed_by_one_lease(store) -> None
     assert stored["e2/c/email"].lease_owner == "" and stored["e3/c/sms"].attempts == 0
 
 
-async def test_deliveries_awaiting_the_applicants_contact_are_addressed_once_it_is_known(store) -> None:  # type: ignore[no-untyped-def]
+async def test_deliveries_awaiting_the_applicants_contact_are_addressed_once_it_is_known(store: DeliveryStore) -> None:
     waiting = [delivery(n, channel, status=Status.AWAITING).model_copy(update={"address": ""})
                for n, channel in ((1, Channel.EMAIL), (2, Channel.SMS))]
     other = delivery(3, status=Status.AWAITING).model_copy(update={"address": "", "application_id": "A2"})
@@ -151,7 +154,7 @@ async def test_deliveries_awaiting_the_applicants_contact_are_addressed_once_it_
     assert await store.address_awaiting("A1", "c", Contact(email="x@y.cn"), LATER) == 0
 
 
-async def test_subscriptions_count_failures_disable_and_enable_releasing_held_deliveries(store) -> None:  # type: ignore[no-untyped-def]
+async def test_subscriptions_count_failures_disable_and_enable_releasing_held_deliveries(store: DeliveryStore) -> None:
     sub = Subscription(id="wh", url="https://x", event_types=["pilot.application.submitted"], secret="s",
                        created_at=NOW)
     await store.add_subscription(sub)
@@ -172,7 +175,7 @@ async def test_subscriptions_count_failures_disable_and_enable_releasing_held_de
     assert [s.id for s in await store.subscriptions()] == ["wh"]
 
 
-async def test_the_delivery_log_is_per_recipient_newest_first(store) -> None:  # type: ignore[no-untyped-def]
+async def test_the_delivery_log_is_per_recipient_newest_first(store: DeliveryStore) -> None:
     for n, recipient in [(1, "wh"), (2, "wh"), (3, "other")]:
         await store.log_attempt(Attempt(delivery_id=f"e{n}", source_id=f"e{n}", channel=Channel.WEBHOOK,
                                         recipient=recipient, kind="k", attempt=1, at=NOW + timedelta(seconds=n),
@@ -183,7 +186,7 @@ async def test_the_delivery_log_is_per_recipient_newest_first(store) -> None:  #
 
 
 @pytest.mark.integration
-async def test_messages_and_preferences_stored_by_bare_code_get_their_reader_once(mongo_db) -> None:  # type: ignore[no-untyped-def]
+async def test_messages_and_preferences_stored_by_bare_code_get_their_reader_once(mongo_db: Any) -> None:
     repo = MongoNotifyRepository(mongo_db)
     legacy = {"420100": "official:420100", "42": "official:42", "91420111MA0000000W": "applicant:91420111MA0000000W",
               "E002": "expert:E002"}
@@ -202,7 +205,7 @@ async def test_messages_and_preferences_stored_by_bare_code_get_their_reader_onc
     assert (await mongo_db.inbox.find_one({"_id": "late"}))["recipient"] == "420111"
 
 
-async def test_reach_reads_contacts_directory_and_preferences_in_bulk(repo) -> None:  # type: ignore[no-untyped-def]
+async def test_reach_reads_contacts_directory_and_preferences_in_bulk(repo: NotifyRepository) -> None:
     contact = ApplicantContact(application_id="a", revision=1, contact=Contact(name="张三", email="z@x.cn"))
     await repo.save_contact(contact)
     await repo.set_directory_entry("420100", Contact(name="科技处", email="k@wh.gov.cn"))

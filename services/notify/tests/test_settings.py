@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 from zhongshi_notify.app import create_app, senders
 from zhongshi_notify.planning import Channel
 from zhongshi_notify.settings import NotifySettings
 
-PRODUCTION = {"environment": "production", "auth_issuer": "https://id.hubei.gov.cn", "auth_jwks_url": "https://k",
+PRODUCTION: dict[str, Any] = {"environment": "production", "auth_issuer": "https://id.hubei.gov.cn", "auth_jwks_url": "https://k",
               "mongodb_uri": "mongodb://notify:from-a-vault@mongo-0:27017/?replicaSet=rs0&tls=true",
               "webhook_secret_key": "cHJvZHVjdGlvbi10ZXN0LWtleS0zMi1ieXRlcy1sb24="}
 
@@ -40,7 +42,7 @@ def test_environment_variables_are_read_with_the_notify_prefix(monkeypatch: pyte
     ({"smtp_username": "notify", "smtp_password": ""}, "NOTIFY_SMTP_PASSWORD is required"),
     ({"smtp_username": "notify", "smtp_password": "secret"}, "placeholder"),
 ])
-def test_production_refuses_missing_or_placeholder_secrets(changes: dict[str, str], message: str) -> None:
+def test_production_refuses_missing_or_placeholder_secrets(changes: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         NotifySettings(**PRODUCTION, **changes)
     NotifySettings(**changes)  # development accepts them

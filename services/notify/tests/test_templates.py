@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
+from zhongshi_contracts.dossier import Dossier
 from zhongshi_notify.deadlines import annual_reports_due, publicity_due, rectifications_due, scoring_due
+from zhongshi_notify.domain import Notice
 from zhongshi_notify.notices import NOTIFIED_EVENTS, notices
 from zhongshi_notify.planning import HUMAN_CHANNELS, Channel
 from zhongshi_notify.reminders import due
@@ -32,14 +35,14 @@ from .test_reminders import DEADLINE, ROUND, case
 TEMPLATES = Templates.load()
 
 
-def outcome(d) -> Platform:  # type: ignore[no-untyped-def]
+def outcome(d: Dossier) -> Platform:
     """What notify knows of A1 once it was decided and accredited."""
     known = platform_after(platform_after(None, decided(d)), listed(d))
     assert known is not None
     return known
 
 
-def every_notice(d):  # type: ignore[no-untyped-def]
+def every_notice(d: Dossier) -> list[Notice]:
     """The notices of one event of every type, with and without a case before, plus the timers."""
     known = outcome(d)
     events = [*one_of_each(d), objection_resolved(upheld=True)]
@@ -53,6 +56,7 @@ def every_notice(d):  # type: ignore[no-untyped-def]
         found += [t.notice() for t in due(day, ROUND, [case("a")], [3, 1])]
     panel = panel_after(None, panel_drawn(), d.platform.name)
     window = publicity_after(publicity_after(None, publicity_opened(d)), objection_filed())
+    assert panel is not None and window is not None
     for day in (SCORE_BY, SCORE_BY + timedelta(days=1)):
         found += [t.notice() for t in scoring_due(day, [panel], [3, 1])]
     for day in (ENDS_ON, ENDS_ON + timedelta(days=1)):
@@ -80,7 +84,9 @@ def test_every_template_kind_exists_on_all_three_channels_and_nothing_else() -> 
     assert len(kinds) == 35
 
 
-def test_every_planned_notice_renders_on_every_channel_without_a_missing_fact(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_every_planned_notice_renders_on_every_channel_without_a_missing_fact(
+    make_dossier: Callable[..., Dossier]
+) -> None:
     planned = every_notice(make_dossier())
     kinds = {kind for kind, _ in TEMPLATES.keys}
     assert {n.template for n in planned} == kinds  # every template is used by some notice
@@ -91,13 +97,13 @@ def test_every_planned_notice_renders_on_every_channel_without_a_missing_fact(ma
             assert (title != "") is (channel is not Channel.SMS)
 
 
-def test_sms_texts_are_one_short_line(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_sms_texts_are_one_short_line(make_dossier: Callable[..., Dossier]) -> None:
     for notice in every_notice(make_dossier()):
         _, text = TEMPLATES.render(notice.template, Channel.SMS, notice.facts)
         assert "\n" not in text and text.startswith("【湖北中试平台】") and len(text) <= 140, text
 
 
-def test_the_titles_the_pipeline_relies_on(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_the_titles_the_pipeline_relies_on(make_dossier: Callable[..., Dossier]) -> None:
     d = make_dossier()
     [withdrawal] = notices(withdrawn(d), None, {})
     assert TEMPLATES.render(withdrawal.template, Channel.INBOX, withdrawal.facts).title == "申报已撤回"

@@ -12,8 +12,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from zhongshi_notify import api_verification
-from zhongshi_notify.channels import SendResult
-from zhongshi_notify.planning import Channel, Delivery, Subscription
+from zhongshi_notify.planning import Channel, Delivery, SendResult, Subscription
 from zhongshi_notify.verification_service import MAX_ATTEMPTS, Challenge, Verifier
 from zhongshi_runtime import contact_proof
 from zhongshi_runtime.store import MemoryStore
@@ -32,7 +31,8 @@ class FakeSms:
         return SendResult(ok=True, status_code=200)
 
     def code(self) -> str:
-        return re.findall(r"\d{6}", self.sent[-1].body)[0]
+        code: str = re.findall(r"\d{6}", self.sent[-1].body)[0]
+        return code
 
 
 class World:
@@ -57,7 +57,7 @@ async def test_a_right_code_earns_a_proof_once_and_the_code_is_kept_nowhere(worl
     assert r.status_code == 202 and r.json()["sent_to"] == "139****1111"
     verification, code = r.json()["id"], world.sms.code()
     assert world.sms.sent[-1].address == "13900001111"
-    stored = (await world.store.get(verification)).model_dump_json()  # type: ignore[union-attr]
+    stored = (await world.store.get(verification)).model_dump_json()
     recorded = [a.model_dump_json() for a in world.uow.audit]
     assert code not in stored and not [t for t in recorded if code in t or "13900001111" in t]
     wrong = "000000" if code != "000000" else "111111"

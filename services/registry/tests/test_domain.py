@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import chinese_calendar
 import pytest
@@ -191,7 +192,7 @@ def test_a_copy_issued_after_revocation_never_verifies_as_valid() -> None:
     assert verdict(signer, forged, signature, doc, revoked=False) is Verdict.INVALID
 
 
-def test_rotation_keeps_the_old_public_key_published(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_rotation_keeps_the_old_public_key_published(tmp_path: Path) -> None:
     from zhongshi_registry.certificates import rotate
 
     key_file, retired = tmp_path / "key.pem", tmp_path / "retired"

@@ -118,7 +118,7 @@ async def test_the_round_and_each_client_are_rate_limited_with_retry_after(clien
 
 
 async def test_the_public_list_is_paged_and_the_province_resolves_in_bulk(client: Client) -> None:
-    ids = []
+    ids: list[str] = []
     for n in range(5):
         client.clock.now = OPEN + timedelta(minutes=5 - n)  # filed in reverse id order: the list is by time
         ids.insert(0, (await as_person(client, f"p{n}")).json()["id"])

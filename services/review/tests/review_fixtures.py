@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.reference import region
@@ -21,6 +22,6 @@ def candidate_of(dossier: Dossier, app_id: str = "A1", priority: int = 1, round_
     )
 
 
-def expert(n: int, fields: list[str], **extra) -> Expert:  # type: ignore[no-untyped-def]
+def expert(n: int, fields: list[str], **extra: Any) -> Expert:
     return Expert.model_validate({"id": f"E{n:03d}", "name": f"专家{n}", "organisation": f"某大学{n}",
                                   "title": "教授", "fields": fields, "region_code": "420111", **extra})

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import AsyncIterator, Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from zhongshi_contracts.dossier import Dossier
 from zhongshi_review import api, api_draws, api_review, draw_service
 from zhongshi_review.repository import ReviewRepository
 from zhongshi_review.rubric import DEFAULT_RUBRIC
 from zhongshi_review.service import Deps
 from zhongshi_runtime.auth import Role
+from zhongshi_runtime.outbox import Work
 from zhongshi_runtime.testing import InMemoryUnitOfWork, api_app, mint_test_token
 
 from .review_fixtures import NOW, candidate_of, expert
@@ -22,11 +26,11 @@ class Client:
     def __init__(self, keys: Path, http: httpx.AsyncClient, deps: Deps, uow: InMemoryUnitOfWork) -> None:
         self.keys, self.http, self.deps, self.repo, self.uow = keys, http, deps, deps.repo, uow
 
-    async def as_(self, role: Role, scope: str, method: str, path: str, **kw) -> httpx.Response:  # type: ignore[no-untyped-def]
+    async def as_(self, role: Role, scope: str, method: str, path: str, **kw: Any) -> httpx.Response:
         token = mint_test_token(self.keys, role=role, organisation=scope)
         return await self.http.request(method, path, headers={"Authorization": f"Bearer {token}"}, **kw)
 
-    async def province(self, method: str, path: str, **kw) -> httpx.Response:  # type: ignore[no-untyped-def]
+    async def province(self, method: str, path: str, **kw: Any) -> httpx.Response:
         return await self.as_(Role.PROVINCE_OFFICIAL, "42", method, path, **kw)
 
     def published(self, topic: str) -> list:  # type: ignore[type-arg]
@@ -34,7 +38,7 @@ class Client:
 
 
 @pytest.fixture
-async def client(tmp_path: Path, make_dossier):  # type: ignore[no-untyped-def]
+async def client(tmp_path: Path, make_dossier: Callable[..., Dossier]) -> AsyncIterator[Client]:
     repo, uow = ReviewRepository.memory(), InMemoryUnitOfWork()
     app = api_app(tmp_path, api.router, api_draws.router, api_review.router)
     app.state.deps = deps = Deps(repo, uow, lambda: NOW)
@@ -60,25 +64,27 @@ async def commit(client: Client) -> dict:  # type: ignore[type-arg]
     return dict(r.json())
 
 
-async def draw(client: Client, **body) -> list[dict]:  # type: ignore[no-untyped-def, type-arg]
+async def draw(client: Client, **body: Any) -> list[dict[str, Any]]:
     await commit(client)
     r = await client.province("POST", "/api/v1/rounds/R1/panels", json=body)
     assert r.status_code == 200, r.text
     return list(r.json())
 
 
-async def test_a_draw_is_recorded_with_its_seed_and_announced(client) -> None:  # type: ignore[no-untyped-def]
+async def test_a_draw_is_recorded_with_its_seed_and_announced(client: Client) -> None:
     [first, second] = await draw(client)
     assert len(first["seed"]) == 32 and len(first["experts"]) == 5
     assert [e.experts for e in client.published("pilot.review.panel-drawn")] == [first["experts"], second["experts"]]
     assert await draw(client) == []  # drawn already: nothing redrawn
 
 
-async def test_panels_are_stored_a_batch_per_transaction_and_each_announced_once(client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    transactions = []
+async def test_panels_are_stored_a_batch_per_transaction_and_each_announced_once(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    transactions: list[Work] = []
     run = client.uow.run
 
-    async def counted(work, **kw):  # type: ignore[no-untyped-def]
+    async def counted(work: Work, **kw: Any) -> Any:
         transactions.append(work)
         return await run(work, **kw)
 
@@ -96,7 +102,7 @@ async def test_panels_are_stored_a_batch_per_transaction_and_each_announced_once
     assert len(transactions) == 3  # three candidates left, one transaction
 
 
-async def test_the_scoring_deadline_is_the_draw_day_plus_the_rounds_scoring_days(client) -> None:  # type: ignore[no-untyped-def]
+async def test_the_scoring_deadline_is_the_draw_day_plus_the_rounds_scoring_days(client: Client) -> None:
     settings = {"round_id": "R1", "scoring_days": 7}
     assert (await client.province("PUT", "/api/v1/rounds/R1/review-settings", json=settings)).status_code == 200
     [first] = await draw(client, application_ids=["A1"])
@@ -107,14 +113,14 @@ async def test_the_scoring_deadline_is_the_draw_day_plus_the_rounds_scoring_days
     assert [a["score_by"] for a in mine] == ["2026-12-04"]
 
 
-async def test_without_round_settings_experts_get_the_default_ten_days(client) -> None:  # type: ignore[no-untyped-def]
+async def test_without_round_settings_experts_get_the_default_ten_days(client: Client) -> None:
     [first, _] = await draw(client)
     assert first["score_by"] == "2026-12-07"
     r = await client.province("PUT", "/api/v1/rounds/R1/review-settings", json={"round_id": "R1", "scoring_days": 0})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "scoring_days"]
 
 
-async def test_experts_see_only_their_assignments_and_no_other_scores_before_closing(client) -> None:  # type: ignore[no-untyped-def]
+async def test_experts_see_only_their_assignments_and_no_other_scores_before_closing(client: Client) -> None:
     [panel, _] = await draw(client)
     members = panel["experts"]
     outsider = next(f"E{n:03d}" for n in range(8) if f"E{n:03d}" not in members)
@@ -135,7 +141,7 @@ async def test_experts_see_only_their_assignments_and_no_other_scores_before_clo
     assert (await client.as_(Role.APPLICANT, "x", "GET", "/api/v1/assignments/A1")).status_code == 403
 
 
-async def test_scoring_twice_is_a_409_and_a_bad_sheet_a_422_naming_the_criterion(client) -> None:  # type: ignore[no-untyped-def]
+async def test_scoring_twice_is_a_409_and_a_bad_sheet_a_422_naming_the_criterion(client: Client) -> None:
     [panel, _] = await draw(client)
     me = panel["experts"][0]
     bad = {"scores": {**sheet(7)["scores"], "talent_team": 2}}
@@ -146,7 +152,7 @@ async def test_scoring_twice_is_a_409_and_a_bad_sheet_a_422_naming_the_criterion
     assert again.status_code == 409 and len(client.published("pilot.review.scored")) == 1
 
 
-async def test_a_decline_draws_a_replacement_who_was_not_on_the_panel(client) -> None:  # type: ignore[no-untyped-def]
+async def test_a_decline_draws_a_replacement_who_was_not_on_the_panel(client: Client) -> None:
     [panel] = await draw(client, application_ids=["A1"])
     leaving = panel["experts"][2]
     r = await client.as_(Role.EXPERT, leaving, "POST", "/api/v1/assignments/A1/decline",
@@ -172,7 +178,7 @@ async def proposal_items(client: Client) -> dict[str, dict]:  # type: ignore[typ
     return {i["application_id"]: i for i in items}
 
 
-async def test_the_round_is_proposed_reconciled_overridden_and_confirmed_once(client) -> None:  # type: ignore[no-untyped-def]
+async def test_the_round_is_proposed_reconciled_overridden_and_confirmed_once(client: Client) -> None:
     await client.province("PUT", "/api/v1/rounds/R1/review-settings",
                           json={"round_id": "R1", "quota": 1, "accreditation_line": "80", "cultivation_line": "70"})
     await draw(client)
@@ -216,7 +222,7 @@ async def test_the_round_is_proposed_reconciled_overridden_and_confirmed_once(cl
     assert (confirm.target_kind, confirm.target_id, sorted(confirm.application_ids)) == ("round", "R1", ["A1", "A2"])
 
 
-async def test_a_failed_inspection_declines(client) -> None:  # type: ignore[no-untyped-def]
+async def test_a_failed_inspection_declines(client: Client) -> None:
     await draw(client)
     await score_all(client, "A1", [9, 9, 9, 9, 9])
     await score_all(client, "A2", [8, 8, 8, 8, 8])
@@ -229,7 +235,7 @@ async def test_a_failed_inspection_declines(client) -> None:  # type: ignore[no-
     assert items["A1"]["decision"] == "decline" and items["A1"]["rank"] is None and items["A2"]["rank"] == 1
 
 
-async def test_csv_import_reports_every_bad_row_and_imports_nothing(client) -> None:  # type: ignore[no-untyped-def]
+async def test_csv_import_reports_every_bad_row_and_imports_nothing(client: Client) -> None:
     header = "id,name,organisation,organisation_credit_code,title,fields,region_code,email,phone,active,relations\n"
     good = 'X1,李明,武汉大学,,教授,laser;new_materials,420111,li@example.cn,,true,\n'
     bad = 'X2,王芳,华中科技大学,,教授,steam,420111,,,true,\nX3,,某院,,研究员,laser,4201,,,true,"[{""x"":1}]"\n'
@@ -246,7 +252,7 @@ async def test_csv_import_reports_every_bad_row_and_imports_nothing(client) -> N
     assert ok.json() == {"imported": 1, "ids": ["X1"]}
 
 
-async def test_xlsx_import(client) -> None:  # type: ignore[no-untyped-def]
+async def test_xlsx_import(client: Client) -> None:
     import io
 
     from openpyxl import Workbook
@@ -264,7 +270,7 @@ async def test_xlsx_import(client) -> None:  # type: ignore[no-untyped-def]
     assert (await client.repo.experts.get("X9")).relations[0].kind == "shareholding"
 
 
-async def test_pool_changes_are_audited_and_a_refused_import_is_not(client) -> None:  # type: ignore[no-untyped-def]
+async def test_pool_changes_are_audited_and_a_refused_import_is_not(client: Client) -> None:
     body = expert(20, ["laser"]).model_dump(mode="json")
     assert (await client.province("PUT", "/api/v1/experts/E020", json=body)).status_code == 200
     assert (await client.province("PUT", "/api/v1/experts/E020", json={**body, "active": False})).status_code == 200
@@ -275,7 +281,7 @@ async def test_pool_changes_are_audited_and_a_refused_import_is_not(client) -> N
         ("expert.put", "E020", "新增"), ("expert.put", "E020", "停用")]
 
 
-async def test_the_rubric_cannot_change_once_scoring_started_so_no_aggregate_mixes_versions(client) -> None:  # type: ignore[no-untyped-def]
+async def test_the_rubric_cannot_change_once_scoring_started_so_no_aggregate_mixes_versions(client: Client) -> None:
     other = DEFAULT_RUBRIC.model_copy(update={"version": "hubei-review-2026-v2"}).model_dump(mode="json")
     before = {"round_id": "R1", "rubric": other}
     assert (await client.province("PUT", "/api/v1/rounds/R1/review-settings", json=before)).status_code == 200
@@ -299,7 +305,7 @@ def counted(client: Client, name: str, **labels: str) -> float:
     return client.deps.metrics.registry.get_sample_value(name, labels) or 0.0
 
 
-async def test_the_metrics_count_panels_declines_sheets_and_confirmed_decisions(client) -> None:  # type: ignore[no-untyped-def]
+async def test_the_metrics_count_panels_declines_sheets_and_confirmed_decisions(client: Client) -> None:
     [panel, _] = await draw(client)
     assert counted(client, "zhongshi_review_panels_drawn_total", kind="draw") == 2
     await client.as_(Role.EXPERT, panel["experts"][4], "POST", "/api/v1/assignments/A1/decline",
@@ -316,7 +322,7 @@ async def test_the_metrics_count_panels_declines_sheets_and_confirmed_decisions(
     assert sum(counted(client, "zhongshi_review_decisions_total", decision=d) for d in decided) == 2  # not on a 409
 
 
-async def test_a_confirmed_round_tells_a_caller_without_the_right_role_nothing(client) -> None:  # type: ignore[no-untyped-def]
+async def test_a_confirmed_round_tells_a_caller_without_the_right_role_nothing(client: Client) -> None:
     await draw(client)
     await score_all(client, "A1", [9, 9, 9, 9, 9])
     await score_all(client, "A2", [8, 8, 8, 8, 8])

@@ -79,7 +79,7 @@ async def _race(review: Review, first: Any, second: Any) -> tuple[httpx.Response
     return await held, done
 
 
-async def test_two_concurrent_declines_each_leave_the_panel(review) -> None:  # type: ignore[no-untyped-def]
+async def test_two_concurrent_declines_each_leave_the_panel(review: Review) -> None:
     x, y = (await review.panel())[1:3]
     reason = {"json": {"reason": "曾与申报单位合作研发项目"}}
     held, done = await _race(review, review.call(Role.EXPERT, x, "/api/v1/assignments/A1/decline", **reason),
@@ -92,7 +92,7 @@ async def test_two_concurrent_declines_each_leave_the_panel(review) -> None:  # 
     assert stored is not None and {d.expert_id for d in stored.declined} == {x, y}
 
 
-async def test_a_reconciliation_racing_a_decline_cannot_put_the_expert_back(review) -> None:  # type: ignore[no-untyped-def]
+async def test_a_reconciliation_racing_a_decline_cannot_put_the_expert_back(review: Review) -> None:
     experts = await review.panel()
     lead, leaving = experts[0], experts[3]
     held, done = await _race(
@@ -103,7 +103,7 @@ async def test_a_reconciliation_racing_a_decline_cannot_put_the_expert_back(revi
     assert leaving not in await review.panel()
 
 
-async def test_a_reconciliation_with_a_stale_if_match_is_refused_with_412(review) -> None:  # type: ignore[no-untyped-def]
+async def test_a_reconciliation_with_a_stale_if_match_is_refused_with_412(review: Review) -> None:
     experts = await review.panel()
     token = mint_test_token(review.keys, role=Role.EXPERT, organisation=experts[0])
     read = await review.http.get("/api/v1/assignments/A1", headers={"Authorization": f"Bearer {token}"})

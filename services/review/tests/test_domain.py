@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.review import Decision
 from zhongshi_review.domain import (
     DrawFailed,
@@ -102,7 +105,7 @@ def test_a_sheet_must_cover_the_rubric_within_range() -> None:
         check_sheet(DEFAULT_RUBRIC, {**full_marks(5), "talent_team": 11}, {})
 
 
-def test_conflicts_same_organisation_partner_and_recent_relations(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_conflicts_same_organisation_partner_and_recent_relations(make_dossier: Callable[..., Dossier]) -> None:
     app = candidate_of(make_dossier(5))  # a joint construction: it has partners
     partner = app.dossier.platform.partners[0]
     assert conflicts(expert(1, ["aerospace"], organisation=app.applicant_name), app, CONFIG, TODAY)
@@ -115,7 +118,7 @@ def test_conflicts_same_organisation_partner_and_recent_relations(make_dossier) 
     assert conflicts(expert(5, ["aerospace"]), app, same_city, TODAY) == ["与申报主体同属一个市州"]
 
 
-def test_the_same_seed_draws_the_same_panel_and_another_seed_another(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_the_same_seed_draws_the_same_panel_and_another_seed_another(make_dossier: Callable[..., Dossier]) -> None:
     app = candidate_of(make_dossier())  # clusters: optoelectronic_information, laser
     pool = [expert(n, ["laser"]) for n in range(30)]
     first = draw_panel(pool, app, CONFIG, "seed-1", TODAY).experts
@@ -124,7 +127,7 @@ def test_the_same_seed_draws_the_same_panel_and_another_seed_another(make_dossie
     assert len(first) == 5 and len(set(first)) == 5
 
 
-def test_too_few_qualified_experts_fail_the_draw_saying_why(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_too_few_qualified_experts_fail_the_draw_saying_why(make_dossier: Callable[..., Dossier]) -> None:
     app = candidate_of(make_dossier())
     pool = [expert(n, ["laser"]) for n in range(4)] + [expert(9, ["laser"], organisation=app.applicant_name)]
     with pytest.raises(DrawFailed, match="E009：与申报主体或共建方同单位"):
@@ -140,7 +143,7 @@ relations = st.lists(st.fixed_dictionaries({
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["A", "B", "某大学", "C"]), relations), min_size=5, max_size=25),
        st.text(min_size=1, max_size=8))
-def test_a_draw_never_picks_a_conflicted_expert(members, seed: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_draw_never_picks_a_conflicted_expert(members: list[tuple[str, list[dict[str, Any]]]], seed: str) -> None:
     from zhongshi_contracts.dossier import Dossier
 
     from zhongshi.demo import dossier
@@ -163,7 +166,9 @@ def test_a_draw_never_picks_a_conflicted_expert(members, seed: str) -> None:  # 
     " 武汉航空航天材料联合创新有限公司\t",
     "武汉航空航天材料联合创新\u200b有限公司", "武汉航空航天材料联合创新\u2060有限公司",
 ])
-def test_an_expert_from_the_applicant_is_found_however_the_name_is_spaced(make_dossier, written: str) -> None:  # type: ignore[no-untyped-def]
+def test_an_expert_from_the_applicant_is_found_however_the_name_is_spaced(
+    make_dossier: Callable[..., Dossier], written: str
+) -> None:
     app = candidate_of(make_dossier(5))
     assert app.applicant_name == "武汉航空航天材料联合创新有限公司"
     member = expert(1, ["aerospace"]).model_construct(  # as stored before names were checked for Cf
@@ -171,7 +176,7 @@ def test_an_expert_from_the_applicant_is_found_however_the_name_is_spaced(make_d
     assert conflicts(member, app, CONFIG, TODAY), written
 
 
-def test_full_width_letters_and_brackets_are_folded_in_relations(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_full_width_letters_and_brackets_are_folded_in_relations(make_dossier: Callable[..., Dossier]) -> None:
     dossier = make_dossier(5)
     partner = dossier.platform.partners[0].model_copy(update={"name": "ABC(武汉)新材料研究院", "credit_code": None})
     platform = dossier.platform.model_copy(update={"partners": [partner]})

@@ -46,7 +46,7 @@ async def test_a_draw_uses_the_pool_fixed_at_the_commitment_and_reproduces_later
     [a1, a2] = await draw(client)
     assert "E900" not in a1["experts"] + a2["experts"]
     leaving = a1["experts"][0]  # the pool changes after the draw: the check still re-runs the draw as it was
-    gone = (await client.repo.experts.get(leaving)).model_copy(update={"active": False})  # type: ignore[union-attr]
+    gone = (await client.repo.experts.get(leaving)).model_copy(update={"active": False})
     await client.repo.experts.put(leaving, gone)
     check = (await client.province("GET", "/api/v1/panels/A1/verification")).json()
     assert check["reproduced"] and check["recomputed"] == a1["experts"] and check["seed_matches_commitment"]
@@ -61,7 +61,7 @@ async def test_a_draw_uses_the_pool_fixed_at_the_commitment_and_reproduces_later
 async def test_a_panel_that_lost_a_member_is_topped_up_and_the_round_can_be_confirmed(client: Client) -> None:
     for n in range(5, 8):  # five experts: a decline cannot be replaced
         client.repo.experts.items.pop(f"E{n:03d}")  # type: ignore[attr-defined]
-    await client.repo.candidates.put("A2", (await client.repo.candidates.get("A2")).model_copy(  # type: ignore[union-attr]
+    await client.repo.candidates.put("A2", (await client.repo.candidates.get("A2")).model_copy(
         update={"withdrawn": True}))
     [panel] = await draw(client)
     leaving = panel["experts"][1]

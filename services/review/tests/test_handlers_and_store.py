@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from faststream.kafka import TestKafkaBroker
+from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.recommendation import Actor, ApplicationExceptionDecided, ApplicationForwarded
 from zhongshi_review import handlers
+from zhongshi_review.pool import Expert
 from zhongshi_review.repository import ReviewRepository
 from zhongshi_review.settings import ReviewSettings
-from zhongshi_runtime.store import MemoryStore, MongoStore
+from zhongshi_runtime.store import MemoryStore, MongoStore, Store
 from zhongshi_runtime.testing import HandlerHarness, envelope
 
 from .review_fixtures import NOW, expert
@@ -22,20 +26,30 @@ def common(app_id: str) -> dict:  # type: ignore[type-arg]
             "applicant_name": "a", "platform_name": "p"}
 
 
-def forwarded(make_dossier, app_id: str = "A1", flagged: list[str] | None = None) -> ApplicationForwarded:  # type: ignore[no-untyped-def]
+def forwarded(
+    make_dossier: Callable[..., Dossier], app_id: str = "A1", flagged: list[str] | None = None
+) -> ApplicationForwarded:
     return ApplicationForwarded(**common(app_id), level="city", priority=1, quota=3, opinions=[],
                                 flagged=flagged or [], rule_set_version="v1", clauses=[], dossier=make_dossier())
 
 
+class ReviewHarness(HandlerHarness):
+    """The handler harness plus review's in-memory repository."""
+
+    repo: ReviewRepository
+
+
 @pytest.fixture
-def harness():  # type: ignore[no-untyped-def]
-    h = HandlerHarness(ReviewSettings(handler_retry_backoff_s=0))
+def harness() -> ReviewHarness:
+    h = ReviewHarness(ReviewSettings(handler_retry_backoff_s=0))
     h.repo = ReviewRepository.memory()
     handlers.register(h.consumers, h.uow, h.repo)
     return h
 
 
-async def test_a_forwarded_application_becomes_a_candidate_once(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_a_forwarded_application_becomes_a_candidate_once(
+    harness: ReviewHarness, make_dossier: Callable[..., Dossier]
+) -> None:
     message = envelope(forwarded(make_dossier))
     async with TestKafkaBroker(harness.ready()) as broker:
         await broker.publish(**message)
@@ -44,7 +58,9 @@ async def test_a_forwarded_application_becomes_a_candidate_once(harness, make_do
     assert candidate.ready and harness.uow.duplicates == 1
 
 
-async def test_an_exception_decision_arriving_before_the_forwarding_is_kept(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_an_exception_decision_arriving_before_the_forwarding_is_kept(
+    harness: ReviewHarness, make_dossier: Callable[..., Dossier]
+) -> None:
     approved = ApplicationExceptionDecided(**common("A1"), level="province", approved=True, clauses=["C6"])
     async with TestKafkaBroker(harness.ready()) as broker:
         await broker.publish(**envelope(approved))
@@ -52,7 +68,9 @@ async def test_an_exception_decision_arriving_before_the_forwarding_is_kept(harn
     assert (await harness.repo.candidates.get("A1")).ready
 
 
-async def test_a_flagged_candidate_waits_and_a_refusal_keeps_it_out(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_a_flagged_candidate_waits_and_a_refusal_keeps_it_out(
+    harness: ReviewHarness, make_dossier: Callable[..., Dossier]
+) -> None:
     refused = ApplicationExceptionDecided(**common("A1"), level="province", approved=False, clauses=["C6"])
     async with TestKafkaBroker(harness.ready()) as broker:
         await broker.publish(**envelope(forwarded(make_dossier, flagged=["C6"])))
@@ -63,13 +81,11 @@ async def test_a_flagged_candidate_waits_and_a_refusal_keeps_it_out(harness, mak
 
 
 @pytest.fixture(params=["memory", pytest.param("mongo", marks=pytest.mark.integration)])
-def store(request):  # type: ignore[no-untyped-def]
-    from zhongshi_review.pool import Expert
-
+def store(request: pytest.FixtureRequest) -> Store[Expert]:
     return MemoryStore() if request.param == "memory" else MongoStore(request.getfixturevalue("mongo_db"), "x", Expert)
 
 
-async def test_the_store_contract(store) -> None:  # type: ignore[no-untyped-def]
+async def test_the_store_contract(store: Store[Expert]) -> None:
     a, b = expert(1, ["laser", "aerospace"]), expert(2, ["laser"])
     assert await store.add("E001", a) is True
     assert await store.add("E001", b) is False

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry
+from zhongshi_contracts.dossier import Dossier
+from zhongshi_contracts.recommendation import ApplicationForwarded
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.testing import InMemoryUnitOfWork, api_app, mint_test_token
 from zhongshi_screening import chain_api
@@ -32,8 +36,8 @@ class World:
         scope = self.codes.get(scope, scope)
         return {"Authorization": f"Bearer {mint_test_token(self.keys, role=role, organisation=scope)}"}
 
-    async def call(self, who: str, method: str, path: str, headers: dict[str, str] | None = None,  # type: ignore[no-untyped-def]
-                   **kwargs) -> httpx.Response:
+    async def call(self, who: str, method: str, path: str, headers: dict[str, str] | None = None,
+                   **kwargs: Any) -> httpx.Response:
         return await self.http.request(method, path, headers={**self.headers(who), **(headers or {})}, **kwargs)
 
 
@@ -47,7 +51,7 @@ CALLERS = {
 
 
 @pytest.fixture
-async def world(tmp_path: Path, make_dossier):  # type: ignore[no-untyped-def]
+async def world(tmp_path: Path, make_dossier: Callable[..., Dossier]) -> AsyncIterator[World]:
     repo, uow = InMemoryScreeningRepository(), InMemoryUnitOfWork()
     app = api_app(tmp_path, chain_api.router)
     app.state.deps = Deps(repo, uow, lambda: NOW, ChainMetrics(CollectorRegistry()))
@@ -102,7 +106,9 @@ NOBODY_ELSE = {"applicant": 403, "other_applicant": 403, "expert": 403, "operato
 
 @pytest.mark.parametrize(("what", "method", "path", "body", "allowed"), ACCESS, ids=[row[0] for row in ACCESS])
 @pytest.mark.parametrize("who", [*CALLERS, "anonymous"])
-async def test_the_access_table(world, what, method, path, body, allowed, who) -> None:  # type: ignore[no-untyped-def]
+async def test_the_access_table(
+    world: World, what: str, method: str, path: str, body: dict[str, Any], allowed: dict[str, int], who: str
+) -> None:
     expected = allowed.get(who, NOBODY_ELSE.get(who))
     response = await world.call(who, method, path, **body, headers={"X-Request-ID": f"req-{what}"})
     assert response.status_code == expected, response.text
@@ -118,7 +124,7 @@ async def test_the_access_table(world, what, method, path, body, allowed, who) -
         assert world.uow.audit == []
 
 
-async def test_queues_show_only_what_is_in_scope(world) -> None:  # type: ignore[no-untyped-def]
+async def test_queues_show_only_what_is_in_scope(world: World) -> None:
     async def ids(who: str, level: str) -> list[str]:
         return [i["id"] for i in (await world.call(who, "GET", f"/api/v1/queues/{level}")).json()["items"]]
 
@@ -133,20 +139,20 @@ async def test_queues_show_only_what_is_in_scope(world) -> None:  # type: ignore
     assert item["stage_label"] == "县级初审" and item["region_name"] == "洪山区" and len(item["clauses"]) == 9
 
 
-async def test_forwarding_beyond_the_quota_is_a_409_saying_quota_and_use(world) -> None:  # type: ignore[no-untyped-def]
+async def test_forwarding_beyond_the_quota_is_a_409_saying_quota_and_use(world: World) -> None:
     assert (await world.call("city", "POST", "/api/v1/applications/city-case/forward", **OPINION)).status_code == 200
     refused = await world.call("city", "POST", "/api/v1/applications/city-case-2/forward", **OPINION)
     assert refused.status_code == 409 and refused.json()["detail"] == "武汉市本批次推荐指标为1个，已推荐1个，指标已用完"
     assert len(world.uow.published) == 1 and (await world.repo.case("city-case-2")).stage is Stage.CITY_REVIEW
 
 
-async def test_forwarding_without_a_quota_is_refused(world) -> None:  # type: ignore[no-untyped-def]
+async def test_forwarding_without_a_quota_is_refused(world: World) -> None:
     await world.repo.save_settings(RoundSettings(round_id="R1"))
     refused = await world.call("city", "POST", "/api/v1/applications/city-case/forward", **OPINION)
     assert refused.status_code == 409 and "尚未下达" in refused.json()["detail"]
 
 
-async def test_a_double_action_is_a_409_and_no_second_event(world) -> None:  # type: ignore[no-untyped-def]
+async def test_a_double_action_is_a_409_and_no_second_event(world: World) -> None:
     path = "/api/v1/applications/county-case/recommend"
     assert (await world.call("county", "POST", path, **OPINION)).status_code == 200
     again = await world.call("county", "POST", path, **OPINION)
@@ -154,32 +160,34 @@ async def test_a_double_action_is_a_409_and_no_second_event(world) -> None:  # t
     assert len(world.uow.published) == 1
 
 
-async def test_acting_on_a_withdrawn_application_is_a_409(world) -> None:  # type: ignore[no-untyped-def]
+async def test_acting_on_a_withdrawn_application_is_a_409(world: World) -> None:
     from zhongshi_screening import chain
 
     case = await world.repo.case("county-case")
+    assert case is not None
     await world.repo.save_case(chain.withdrawn(case, 1, NOW))
     r = await world.call("county", "POST", "/api/v1/applications/county-case/recommend", **OPINION)
     assert r.status_code == 409 and "已撤回" in r.json()["detail"] and world.uow.published == []
 
 
-async def test_an_opinion_is_required(world) -> None:  # type: ignore[no-untyped-def]
+async def test_an_opinion_is_required(world: World) -> None:
     r = await world.call("county", "POST", "/api/v1/applications/county-case/recommend", json={"opinion": ""})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "opinion"]
 
 
-async def test_the_citys_order_travels_with_the_forwarded_application(world) -> None:  # type: ignore[no-untyped-def]
+async def test_the_citys_order_travels_with_the_forwarded_application(world: World) -> None:
     await world.repo.save_settings(RoundSettings(round_id="R1", quotas={"420100": 5}))
-    order = {"json": {"application_ids": ["city-case-2", "city-case"]}}
+    order: dict[str, Any] = {"json": {"application_ids": ["city-case-2", "city-case"]}}
     ranked = (await world.call("city", "PUT", "/api/v1/rounds/R1/priorities", **order)).json()
     assert [(c["id"], c["priority"]) for c in ranked] == [("city-case-2", 1), ("city-case", 2)]
     queue = (await world.call("city", "GET", "/api/v1/queues/city")).json()["items"]
     assert [c["id"] for c in queue] == ["city-case-2", "city-case"]
     await world.call("city", "POST", "/api/v1/applications/city-case/forward", **OPINION)
-    assert world.uow.published[0].priority == 2
+    [forwarded] = world.uow.published
+    assert isinstance(forwarded, ApplicationForwarded) and forwarded.priority == 2
 
 
-async def test_the_unit_recommendation_emits_both_steps_and_uses_its_quota(world) -> None:  # type: ignore[no-untyped-def]
+async def test_the_unit_recommendation_emits_both_steps_and_uses_its_quota(world: World) -> None:
     r = await world.call("unit", "POST", "/api/v1/applications/unit-case/recommend", **OPINION)
     assert r.status_code == 200 and r.json()["stage"] == "expert_review"
     assert [e.topic.name for e in world.uow.published] == ["pilot.application.recommended",
@@ -187,7 +195,7 @@ async def test_the_unit_recommendation_emits_both_steps_and_uses_its_quota(world
     assert await world.repo.quota_used("R1") == {"429004": 1}
 
 
-async def test_progress_counts_by_stage_quota_and_overdue(world) -> None:  # type: ignore[no-untyped-def]
+async def test_progress_counts_by_stage_quota_and_overdue(world: World) -> None:
     from datetime import date
 
     await world.repo.save_settings(RoundSettings(round_id="R1", quotas={"420100": 4},
@@ -200,13 +208,13 @@ async def test_progress_counts_by_stage_quota_and_overdue(world) -> None:  # typ
     assert [r["city_code"] for r in own] == ["420100"]
 
 
-async def test_settings_name_only_hubei_cities(world) -> None:  # type: ignore[no-untyped-def]
+async def test_settings_name_only_hubei_cities(world: World) -> None:
     r = await world.call("province", "PUT", "/api/v1/rounds/R1/settings",
                          json={"round_id": "R1", "quotas": {"110000": 3}})
     assert r.status_code == 422 and "110000" in r.text
 
 
-async def test_the_overdue_and_stage_gauges_follow_the_deadlines(world) -> None:  # type: ignore[no-untyped-def]
+async def test_the_overdue_and_stage_gauges_follow_the_deadlines(world: World) -> None:
     from datetime import date
 
     registry = CollectorRegistry()
@@ -223,7 +231,7 @@ async def test_the_overdue_and_stage_gauges_follow_the_deadlines(world) -> None:
     assert gauge("zhongshi_applications_by_stage", "county_review", "429004") == 1
 
 
-def test_leaving_a_stage_observes_the_time_spent_in_it(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_leaving_a_stage_observes_the_time_spent_in_it(make_dossier: Callable[..., Dossier]) -> None:
     from datetime import timedelta
 
     registry = CollectorRegistry()
@@ -242,7 +250,7 @@ def test_leaving_a_stage_observes_the_time_spent_in_it(make_dossier) -> None:  #
     assert sample("zhongshi_stage_seconds_count", "city_review") == 0  # exported at zero before anything leaves
 
 
-async def test_chain_steps_are_audited_with_stage_round_and_opinion(world) -> None:  # type: ignore[no-untyped-def]
+async def test_chain_steps_are_audited_with_stage_round_and_opinion(world: World) -> None:
     await world.call("county", "POST", "/api/v1/applications/county-case/recommend", json={"opinion": "同意推荐"})
     await world.call("province", "POST", "/api/v1/applications/exception-case/exception-decision",
                      json={"approved": False, "justification": "场地不足"})
@@ -252,7 +260,7 @@ async def test_chain_steps_are_audited_with_stage_round_and_opinion(world) -> No
         "chain.recommend", "county-case", ["county-case"], "R1", "city_review", "同意推荐")
     assert (exception.action, exception.actor_organisation, exception.reason) == (
         "chain.exception_refuse", "42", "场地不足")
-async def test_the_applicant_sees_the_department_that_gave_an_opinion_not_the_official(world) -> None:  # type: ignore[no-untyped-def]
+async def test_the_applicant_sees_the_department_that_gave_an_opinion_not_the_official(world: World) -> None:
     token = mint_test_token(world.keys, role=Role.COUNTY_OFFICIAL, organisation="420111", subject="u-7f3a", name="王磊")
     r = await world.http.post("/api/v1/applications/county-case/recommend", json={"opinion": "同意推荐"},
                               headers={"Authorization": f"Bearer {token}"})

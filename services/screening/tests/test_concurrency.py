@@ -53,7 +53,9 @@ async def city(mongo_db: Any, tmp_path: Path, make_dossier: Any
         yield http, repo, {"Authorization": f"Bearer {token}"}
 
 
-async def test_ordering_racing_a_forward_cannot_undo_it_nor_free_a_second_quota_slot(city) -> None:  # type: ignore[no-untyped-def]
+async def test_ordering_racing_a_forward_cannot_undo_it_nor_free_a_second_quota_slot(
+    city: tuple[httpx.AsyncClient, GatedRepository, dict[str, str]]
+) -> None:
     http, repo, me = city
     repo.gate.armed = True
     ordering = asyncio.create_task(http.put("/api/v1/rounds/R1/priorities", json={"application_ids": ["A1"]},

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any, NoReturn
 
 import pytest
 from faststream.kafka import TestKafkaBroker
+from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.events import ApplicationScreened, ApplicationSubmitted, ApplicationWithdrawn, ScreeningOutcome
 from zhongshi_contracts.materials import MaterialReference
 from zhongshi_runtime.testing import HandlerHarness, envelope
@@ -20,23 +23,31 @@ UPLOADED = [MaterialReference(id=f"M-{k}", kind=k, title=k, sha256="0" * 64, siz
             for k in DEFAULT_RULE_SET.required_mechanism_kinds]
 
 
+class ScreeningHarness(HandlerHarness):
+    """The handler harness plus screening's in-memory repository."""
+
+    repo: InMemoryScreeningRepository
+
+
 @pytest.fixture
-async def harness():  # type: ignore[no-untyped-def]
-    h = HandlerHarness(ScreeningSettings(handler_retry_backoff_s=0))
+async def harness() -> ScreeningHarness:
+    h = ScreeningHarness(ScreeningSettings(handler_retry_backoff_s=0))
     h.repo = InMemoryScreeningRepository()
     await h.repo.add_rule_set(DEFAULT_RULE_SET)
     handlers.register(h.consumers, h.uow, h.repo, ScreeningMetrics(h.metrics.registry), lambda: NOW)
     return h
 
 
-def submitted(make_dossier, revision: int = 1, **changes) -> ApplicationSubmitted:  # type: ignore[no-untyped-def]
+def submitted(make_dossier: Callable[..., Dossier], revision: int = 1, **changes: Any) -> ApplicationSubmitted:
     return ApplicationSubmitted(
         application_id="A1", round_id="R1", revision=revision, rule_set_version="hubei-2025-v1",
         submitted_at=NOW, city_code="420100", dossier=make_dossier(**changes), materials=UPLOADED,
     )
 
 
-async def test_a_submission_is_screened_and_announced(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_a_submission_is_screened_and_announced(
+    harness: ScreeningHarness, make_dossier: Callable[..., Dossier]
+) -> None:
     async with TestKafkaBroker(harness.ready()) as broker:
         await broker.publish(**envelope(submitted(make_dossier, platform={"site_area_m2": "100"})))
     [screened] = harness.uow.published
@@ -46,7 +57,9 @@ async def test_a_submission_is_screened_and_announced(harness, make_dossier) -> 
     assert [r["revision"] for r in await harness.repo.screenings("A1")] == [1]
 
 
-async def test_a_redelivered_event_changes_nothing(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_a_redelivered_event_changes_nothing(
+    harness: ScreeningHarness, make_dossier: Callable[..., Dossier]
+) -> None:
     message = envelope(submitted(make_dossier))
     async with TestKafkaBroker(harness.ready()) as broker:
         await broker.publish(**message)
@@ -58,8 +71,8 @@ async def test_a_redelivered_event_changes_nothing(harness, make_dossier) -> Non
 
 
 @pytest.mark.parametrize(("body", "reason"), [(b'{"application_id": "A1"}', "dossier"), (b"{not json", "JSON")])
-async def test_a_malformed_payload_is_dead_lettered_with_its_reason(  # type: ignore[no-untyped-def]
-    harness, make_dossier, body: bytes, reason: str
+async def test_a_malformed_payload_is_dead_lettered_with_its_reason(
+    harness: ScreeningHarness, make_dossier: Callable[..., Dossier], body: bytes, reason: str
 ) -> None:
     bad = envelope(submitted(make_dossier))
     bad["message"] = body
@@ -73,7 +86,9 @@ async def test_a_malformed_payload_is_dead_lettered_with_its_reason(  # type: ig
     assert len(harness.uow.published) == 1  # the next good message still flowed
 
 
-async def test_an_unknown_rule_set_is_dead_lettered_at_once(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_an_unknown_rule_set_is_dead_lettered_at_once(
+    harness: ScreeningHarness, make_dossier: Callable[..., Dossier]
+) -> None:
     event = submitted(make_dossier).model_copy(update={"rule_set_version": "nope"})
     async with TestKafkaBroker(harness.ready()) as broker:
         await broker.publish(**envelope(event))
@@ -82,11 +97,13 @@ async def test_an_unknown_rule_set_is_dead_lettered_at_once(harness, make_dossie
     assert harness.uow.published == []
 
 
-async def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
-    async def broken(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+async def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(
+    harness: ScreeningHarness, make_dossier: Callable[..., Dossier]
+) -> None:
+    async def broken(*_args: Any, **_kwargs: Any) -> NoReturn:
         raise ValueError("a corrupt record")
 
-    harness.repo.rule_set = broken
+    harness.repo.rule_set = broken  # type: ignore[method-assign]  # the fake's read fails from now on
     async with TestKafkaBroker(harness.ready()) as broker:
         await broker.publish(**envelope(submitted(make_dossier)))
     [(_, headers, _)] = harness.dead_letters
@@ -96,7 +113,9 @@ async def test_a_handler_that_keeps_failing_is_retried_then_dead_lettered(harnes
     assert retries == 2  # three attempts in all
 
 
-async def test_a_withdrawn_application_gets_no_late_verdict(harness, make_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_a_withdrawn_application_gets_no_late_verdict(
+    harness: ScreeningHarness, make_dossier: Callable[..., Dossier]
+) -> None:
     withdrawn = ApplicationWithdrawn(
         application_id="A1", round_id="R1", revision=1, withdrawn_at=NOW, reason="",
         applicant_credit_code="x", region_code="420111", city_code="420100",

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
-from zhongshi_screening.repository import InMemoryScreeningRepository, MongoScreeningRepository, RuleSetConflict
+from zhongshi_contracts.dossier import Dossier
+from zhongshi_screening.repository import (
+    InMemoryScreeningRepository,
+    MongoScreeningRepository,
+    RuleSetConflict,
+    ScreeningRepository,
+)
 from zhongshi_screening.rules import DEFAULT_RULE_SET
 
 
 @pytest.fixture(params=["memory", pytest.param("mongo", marks=pytest.mark.integration)])
-async def repo(request):  # type: ignore[no-untyped-def]
+async def repo(request: pytest.FixtureRequest) -> ScreeningRepository:
     if request.param == "memory":
         return InMemoryScreeningRepository()
     mongo = MongoScreeningRepository(request.getfixturevalue("mongo_db"))
@@ -16,7 +25,7 @@ async def repo(request):  # type: ignore[no-untyped-def]
     return mongo
 
 
-async def test_rule_set_versions_are_immutable(repo) -> None:  # type: ignore[no-untyped-def]
+async def test_rule_set_versions_are_immutable(repo: ScreeningRepository) -> None:
     assert await repo.add_rule_set(DEFAULT_RULE_SET) is True
     assert await repo.add_rule_set(DEFAULT_RULE_SET) is False  # the identical version again: fine
     with pytest.raises(RuleSetConflict):
@@ -28,7 +37,7 @@ async def test_rule_set_versions_are_immutable(repo) -> None:  # type: ignore[no
     assert [r.version for r in await repo.rule_sets()] == ["hubei-2025-v1", "hubei-2026-v1"]
 
 
-async def test_screenings_are_kept_per_revision_oldest_first(repo) -> None:  # type: ignore[no-untyped-def]
+async def test_screenings_are_kept_per_revision_oldest_first(repo: ScreeningRepository) -> None:
     for revision in (2, 1):
         await repo.save_screening({"_id": f"A1#{revision}", "application_id": "A1", "revision": revision})
     await repo.save_screening({"_id": "A1#2", "application_id": "A1", "revision": 2, "outcome": "eligible"})
@@ -39,7 +48,9 @@ async def test_screenings_are_kept_per_revision_oldest_first(repo) -> None:  # t
 
 
 
-async def test_cases_list_ranked_first_then_by_arrival_and_filter(repo, make_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_cases_list_ranked_first_then_by_arrival_and_filter(
+    repo: ScreeningRepository, make_dossier: Callable[..., Dossier]
+) -> None:
     from datetime import timedelta
 
     from zhongshi_screening.chain import Stage
@@ -58,7 +69,9 @@ async def test_cases_list_ranked_first_then_by_arrival_and_filter(repo, make_dos
     assert [c.id for c in county] == ["e"] and county[0] == stored
 
 
-async def test_a_case_written_from_a_stale_read_is_refused(repo, make_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_a_case_written_from_a_stale_read_is_refused(
+    repo: ScreeningRepository, make_dossier: Callable[..., Dossier]
+) -> None:
     from zhongshi_runtime.store import StaleWrite
     from zhongshi_screening.chain import Stage
 
@@ -74,7 +87,7 @@ async def test_a_case_written_from_a_stale_read_is_refused(repo, make_dossier) -
     assert (await repo.case("A1")).stage is Stage.EXPERT_REVIEW
 
 
-async def test_quota_slots_are_claimed_until_used_up_and_released(repo) -> None:  # type: ignore[no-untyped-def]
+async def test_quota_slots_are_claimed_until_used_up_and_released(repo: ScreeningRepository) -> None:
     assert [await repo.claim_quota("R1", "420100", 2) for _ in range(3)] == [1, 2, None]
     await repo.release_quota("R1", "420100")
     assert await repo.claim_quota("R1", "420100", 2) == 2
@@ -82,7 +95,7 @@ async def test_quota_slots_are_claimed_until_used_up_and_released(repo) -> None:
     assert await repo.quota_used("R2") == {}
 
 
-async def test_settings_and_withdrawals_round_trip(repo) -> None:  # type: ignore[no-untyped-def]
+async def test_settings_and_withdrawals_round_trip(repo: ScreeningRepository) -> None:
     from datetime import date
 
     from zhongshi_screening.chain import RoundSettings, Stage
@@ -96,7 +109,7 @@ async def test_settings_and_withdrawals_round_trip(repo) -> None:  # type: ignor
 
 
 @pytest.mark.integration
-async def test_the_mongo_adapter_reads_a_rule_set_version_once(mongo_db) -> None:  # type: ignore[no-untyped-def]
+async def test_the_mongo_adapter_reads_a_rule_set_version_once(mongo_db: Any) -> None:
     repo = MongoScreeningRepository(mongo_db)
     await repo.add_rule_set(DEFAULT_RULE_SET)
     assert await repo.rule_set(DEFAULT_RULE_SET.version) == DEFAULT_RULE_SET
@@ -105,7 +118,9 @@ async def test_the_mongo_adapter_reads_a_rule_set_version_once(mongo_db) -> None
     assert await repo.rule_set("missing") is None
 
 
-async def test_stage_counts_tally_cases_by_round_stage_and_city(repo, make_dossier) -> None:  # type: ignore[no-untyped-def]
+async def test_stage_counts_tally_cases_by_round_stage_and_city(
+    repo: ScreeningRepository, make_dossier: Callable[..., Dossier]
+) -> None:
     from zhongshi_screening.chain import Stage
 
     from .chain_fixtures import case_of
@@ -118,7 +133,7 @@ async def test_stage_counts_tally_cases_by_round_stage_and_city(repo, make_dossi
                                          ("R2", Stage.COUNTY_REVIEW, "420200"): 1}
 
 
-async def test_a_round_id_with_regular_expression_characters_is_read_literally(repo) -> None:  # type: ignore[no-untyped-def]
+async def test_a_round_id_with_regular_expression_characters_is_read_literally(repo: ScreeningRepository) -> None:
     assert await repo.claim_quota(r"R.*", "420100", 2) == 1
     assert await repo.quota_used(r"\1****\2") == {}  # not a pattern: no 500 for a round id the fuzzer made up
     assert await repo.quota_used(r"R.+") == {}  # and no other round's usage either

@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from zhongshi_contracts.events import ClauseStatus, ScreeningOutcome
+from zhongshi_contracts.dossier import Dossier
+from zhongshi_contracts.events import ClauseResult, ClauseStatus, ScreeningOutcome
 from zhongshi_screening.domain import evaluate, years_after
-from zhongshi_screening.rules import DEFAULT_RULE_SET
+from zhongshi_screening.rules import DEFAULT_RULE_SET, RuleSet
 
 AS_OF = date(2026, 11, 27)
 RULES = DEFAULT_RULE_SET
 UPLOADED = frozenset(RULES.required_mechanism_kinds)  # the kinds of the uploaded materials
 
 
-def clause(dossier, name: str, as_of: date = AS_OF, rules=RULES):  # type: ignore[no-untyped-def]
+def clause(dossier: Dossier, name: str, as_of: date = AS_OF, rules: RuleSet = RULES) -> ClauseResult:
     return next(c for c in evaluate(dossier, rules, as_of, UPLOADED).clauses if c.clause == name)
 
 
-def test_the_sample_dossier_is_eligible(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_the_sample_dossier_is_eligible(make_dossier: Callable[..., Dossier]) -> None:
     verdict = evaluate(make_dossier(), RULES, AS_OF, UPLOADED)
     assert verdict.outcome is ScreeningOutcome.ELIGIBLE
     assert [c.clause for c in verdict.clauses] == [f"C{i}" for i in range(1, 10)]
@@ -32,7 +35,7 @@ def test_the_sample_dossier_is_eligible(make_dossier) -> None:  # type: ignore[n
     ("enterprise", ClauseStatus.PASS), ("public_institution", ClauseStatus.PASS),
     ("social_organisation", ClauseStatus.PASS), ("unincorporated", ClauseStatus.FAIL),
 ])
-def test_c1_only_legal_persons_apply(make_dossier, kind: str, status: ClauseStatus) -> None:  # type: ignore[no-untyped-def]
+def test_c1_only_legal_persons_apply(make_dossier: Callable[..., Dossier], kind: str, status: ClauseStatus) -> None:
     assert clause(make_dossier(applicant={"legal_person_kind": kind}), "C1").status is status
 
 
@@ -41,7 +44,7 @@ def test_c1_only_legal_persons_apply(make_dossier, kind: str, status: ClauseStat
     (date(2025, 11, 28), ClauseStatus.FAIL),  # one day short
     (date(2025, 11, 26), ClauseStatus.PASS),
 ])
-def test_c2_one_year_of_operation(make_dossier, since: date, status: ClauseStatus) -> None:  # type: ignore[no-untyped-def]
+def test_c2_one_year_of_operation(make_dossier: Callable[..., Dossier], since: date, status: ClauseStatus) -> None:
     assert clause(make_dossier(platform={"operating_since": since.isoformat()}), "C2").status is status
 
 
@@ -53,12 +56,14 @@ def test_c2_leap_day_anniversary_is_28_february() -> None:
 @pytest.mark.parametrize("missing", [
     {"clusters": []}, {"service_kinds": []}, {"serves_external_clients": False},
 ])
-def test_c3_needs_a_cluster_a_service_and_public_character(make_dossier, missing) -> None:  # type: ignore[no-untyped-def]
+def test_c3_needs_a_cluster_a_service_and_public_character(
+    make_dossier: Callable[..., Dossier], missing: dict[str, Any]
+) -> None:
     assert clause(make_dossier(platform=missing), "C3").status is ClauseStatus.FAIL
 
 
 @pytest.mark.parametrize("field", ["has_pilot_line_or_test_site", "safety_facilities", "environmental_facilities"])
-def test_c4_each_facility_is_required(make_dossier, field: str) -> None:  # type: ignore[no-untyped-def]
+def test_c4_each_facility_is_required(make_dossier: Callable[..., Dossier], field: str) -> None:
     result = clause(make_dossier(platform={field: False}), "C4")
     assert result.status is ClauseStatus.FAIL and result.reason.startswith("缺少")
 
@@ -66,14 +71,18 @@ def test_c4_each_facility_is_required(make_dossier, field: str) -> None:  # type
 @pytest.mark.parametrize(("value", "status"), [
     ("10000000.00", ClauseStatus.PASS), ("9999999.99", ClauseStatus.FLAGGED), ("10000000.01", ClauseStatus.PASS),
 ])
-def test_c5_equipment_shortfall_is_flagged_not_failed(make_dossier, value: str, status: ClauseStatus) -> None:  # type: ignore[no-untyped-def]
+def test_c5_equipment_shortfall_is_flagged_not_failed(
+    make_dossier: Callable[..., Dossier], value: str, status: ClauseStatus
+) -> None:
     assert clause(make_dossier(platform={"equipment_original_value": value}), "C5").status is status
 
 
 @pytest.mark.parametrize(("area", "status"), [
     ("500", ClauseStatus.PASS), ("499.99", ClauseStatus.FLAGGED), ("500.01", ClauseStatus.PASS),
 ])
-def test_c6_site_area_shortfall_is_flagged_not_failed(make_dossier, area: str, status: ClauseStatus) -> None:  # type: ignore[no-untyped-def]
+def test_c6_site_area_shortfall_is_flagged_not_failed(
+    make_dossier: Callable[..., Dossier], area: str, status: ClauseStatus
+) -> None:
     assert clause(make_dossier(platform={"site_area_m2": area}), "C6").status is status
 
 
@@ -91,7 +100,9 @@ def test_c5_is_exactly_value_at_least_ten_million(value: Decimal) -> None:
 
 
 @pytest.mark.parametrize(("rd", "status"), [(5, ClauseStatus.PASS), (4, ClauseStatus.FAIL), (6, ClauseStatus.PASS)])
-def test_c7_ten_professionals_across_categories(make_dossier, rd: int, status: ClauseStatus) -> None:  # type: ignore[no-untyped-def]
+def test_c7_ten_professionals_across_categories(
+    make_dossier: Callable[..., Dossier], rd: int, status: ClauseStatus
+) -> None:
     staff = {"management": 2, "rd": rd, "testing": 2, "quality": 1}  # 5 + rd
     assert clause(make_dossier(platform={"professionals": staff}), "C7").status is status
 
@@ -112,25 +123,27 @@ def _outcomes(transfer_dates: list[str], revenue: str, start: str = "2024-01-01"
     (["2024-06-01", "2025-01-01"], "5000000.00", ClauseStatus.PASS),  # revenue alone suffices
     ([], "5000000.01", ClauseStatus.PASS),
 ])
-def test_c8_three_transfers_or_five_million_since_the_start_date(  # type: ignore[no-untyped-def]
-    make_dossier, transfers: list[str], revenue: str, status: ClauseStatus
+def test_c8_three_transfers_or_five_million_since_the_start_date(
+    make_dossier: Callable[..., Dossier], transfers: list[str], revenue: str, status: ClauseStatus
 ) -> None:
     assert clause(make_dossier(outcomes=_outcomes(transfers, revenue)), "C8").status is status
 
 
-def test_c8_revenue_of_a_period_starting_before_the_start_date_does_not_count(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_c8_revenue_of_a_period_starting_before_the_start_date_does_not_count(
+    make_dossier: Callable[..., Dossier]
+) -> None:
     d = make_dossier(outcomes=_outcomes([], "9000000", start="2023-12-31"))
     assert clause(d, "C8").status is ClauseStatus.FAIL
 
 
-def test_c9_every_required_mechanism_document_uploaded(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_c9_every_required_mechanism_document_uploaded(make_dossier: Callable[..., Dossier]) -> None:
     result = next(c for c in evaluate(make_dossier(), RULES, AS_OF, {"operations_management"}).clauses
                   if c.clause == "C9")
     assert result.status is ClauseStatus.FAIL
     assert "服务流程与收费制度" in result.reason and "安全环保管理制度" in result.reason
 
 
-def test_c9_typed_titles_are_no_evidence(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_c9_typed_titles_are_no_evidence(make_dossier: Callable[..., Dossier]) -> None:
     """The dossier still lists every mechanism document by title; without uploads C9 fails."""
     d = make_dossier()
     assert {m.kind for m in d.platform.mechanism_documents} >= set(RULES.required_mechanism_kinds)
@@ -138,7 +151,7 @@ def test_c9_typed_titles_are_no_evidence(make_dossier) -> None:  # type: ignore[
     assert result.status is ClauseStatus.FAIL and result.reason.startswith("未上传")
 
 
-def test_ineligible_lists_every_failing_clause_not_just_the_first(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_ineligible_lists_every_failing_clause_not_just_the_first(make_dossier: Callable[..., Dossier]) -> None:
     d = make_dossier(applicant={"legal_person_kind": "unincorporated"},
                      platform={"professionals": {"management": 1, "rd": 1, "testing": 1, "quality": 1},
                                "equipment_original_value": "1.00"})
@@ -148,12 +161,12 @@ def test_ineligible_lists_every_failing_clause_not_just_the_first(make_dossier) 
     assert verdict.flagged == ["C5"]
 
 
-def test_only_flagged_clauses_need_an_exception(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_only_flagged_clauses_need_an_exception(make_dossier: Callable[..., Dossier]) -> None:
     verdict = evaluate(make_dossier(platform={"site_area_m2": "10"}), RULES, AS_OF, UPLOADED)
     assert verdict.outcome is ScreeningOutcome.NEEDS_EXCEPTION and verdict.flagged == ["C6"]
 
 
-def test_a_later_rule_set_version_moves_thresholds_and_is_recorded(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_a_later_rule_set_version_moves_thresholds_and_is_recorded(make_dossier: Callable[..., Dossier]) -> None:
     stricter = RULES.model_copy(update={"version": "hubei-2027-v1", "min_professionals": 50,
                                         "in_principle": ["C5", "C6", "C7"]})
     d = make_dossier()
@@ -163,7 +176,7 @@ def test_a_later_rule_set_version_moves_thresholds_and_is_recorded(make_dossier)
     assert verdict.flagged == ["C7"] and verdict.outcome is ScreeningOutcome.NEEDS_EXCEPTION
 
 
-def test_the_as_of_date_decides_c2(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_the_as_of_date_decides_c2(make_dossier: Callable[..., Dossier]) -> None:
     d = make_dossier(platform={"operating_since": "2025-12-01"})
     assert clause(d, "C2", as_of=date(2026, 11, 30)).status is ClauseStatus.FAIL
     assert clause(d, "C2", as_of=date(2026, 11, 30) + timedelta(days=1)).status is ClauseStatus.PASS
