@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from pydantic import AliasChoices, BaseModel, Field
 from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -55,6 +56,37 @@ class Letter:
     @property
     def subject(self) -> str:
         return self.headers.get("ce_subject", "")
+
+
+class DeadLetter(BaseModel):
+    """One ledger entry as the API lists it: the stored document without the message."""
+
+    id: str = Field(validation_alias=AliasChoices("_id", "id"))
+    group: str
+    topic: str
+    partition: int
+    offset: int
+    kind: str
+    reason: str
+    status: str
+    subject: str
+    event_id: str
+    event_type: str
+    failed_at: datetime
+    redriven_at: datetime | None = None
+
+
+class StoredDeadLetter(DeadLetter):
+    """The entry with what only the ledger keeps: the message itself and its place in the order."""
+
+    key: str | None
+    headers: dict[str, str]
+    body: bytes
+    seq: int
+
+    def document(self) -> dict[str, Any]:
+        doc = self.model_dump(exclude={"id", "redriven_at"})
+        return {"_id": self.id, **doc}
 
 
 def original_headers(headers: Mapping[str, str], entry_id: str) -> dict[str, str]:
@@ -95,13 +127,14 @@ class DeadLetterLedger:
         """Keep a dead-lettered (or parked) message; a dead letter with a subject parks that subject."""
         now = datetime.now(UTC)
         status = Status.PARKED if letter.kind == "parked" else Status.DEAD
-        doc = {"group": letter.group, "topic": letter.topic, "partition": letter.partition, "offset": letter.offset,
-               "kind": letter.kind, "reason": letter.reason[:2000], "key": letter.key, "subject": letter.subject,
-               "event_id": letter.headers.get("ce_id", ""), "event_type": letter.headers.get("ce_type", ""),
-               "headers": dict(letter.headers), "body": letter.body, "status": status.value, "failed_at": now}
         existing = await self.db.dead_letters.find_one({"_id": letter.id}, {"seq": 1})
         seq = existing["seq"] if existing else time.time_ns()  # a redriven entry failing again keeps its place
-        await self.db.dead_letters.replace_one({"_id": letter.id}, {**doc, "seq": seq}, upsert=True)
+        entry = StoredDeadLetter(
+            id=letter.id, group=letter.group, topic=letter.topic, partition=letter.partition, offset=letter.offset,
+            kind=letter.kind, reason=letter.reason[:2000], key=letter.key, subject=letter.subject,
+            event_id=letter.headers.get("ce_id", ""), event_type=letter.headers.get("ce_type", ""),
+            headers=dict(letter.headers), body=letter.body, status=status.value, failed_at=now, seq=seq)
+        await self.db.dead_letters.replace_one({"_id": letter.id}, entry.document(), upsert=True)
         if letter.subject and status is Status.DEAD:
             await self.db.dlq_parking.update_one(
                 {"_id": letter.subject},
