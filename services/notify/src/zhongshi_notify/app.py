@@ -3,9 +3,11 @@ with reminders before deadlines and escalation after them."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
@@ -125,7 +127,22 @@ def create_app(settings: NotifySettings | None = None, clock: Clock = utc_now) -
     app = kit.asgi([api.router, webhooks_api.router, api_verification.router])
     app.state.deps = Deps(repo, store, kit.uow, clock, kit.consumers.topics, guard(settings), https_only)
     app.state.verifier = verifier
+    app.router.lifespan_context = stopping_sends(app.router.lifespan_context, dispatcher, settings.shutdown_grace_s)
     return app
+
+
+def stopping_sends(lifespan: Any, dispatcher: Dispatcher, grace_s: float) -> Any:
+    """The kit's lifespan, stopping the sends in flight while the database they are recorded in is still open
+    (left running, they fail to record once it closes and are sent a second time after their lease)."""
+    @contextlib.asynccontextmanager
+    async def stopping(app: FastAPI) -> AsyncIterator[None]:
+        async with lifespan(app):
+            try:
+                yield
+            finally:
+                await dispatcher.stop(grace_s)
+
+    return stopping
 
 
 def _drain(dispatcher: Dispatcher, channel: Channel) -> Callable[[], Awaitable[None]]:

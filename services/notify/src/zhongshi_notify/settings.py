@@ -67,6 +67,9 @@ class NotifySettings(ServiceSettings):
     retry_backoff_s: float = Field(5, ge=0, validation_alias="NOTIFY_RETRY_BACKOFF_S")
     retry_backoff_max_s: float = Field(3600, ge=0, validation_alias="NOTIFY_RETRY_BACKOFF_MAX_S")
     lease_s: float = Field(120, gt=0, validation_alias="NOTIFY_LEASE_S")
+    shutdown_grace_s: float = Field(
+        10, ge=0, validation_alias="NOTIFY_SHUTDOWN_GRACE_S",
+        description="At shutdown, wait this long for sends in flight to be recorded before cancelling them.")
 
     reminder_days_before: Annotated[list[int], NoDecode] = Field(
         default_factory=lambda: [3, 1], validation_alias="NOTIFY_REMINDER_DAYS_BEFORE",
