@@ -31,6 +31,8 @@ from zhongshi_notify.settings import NotifySettings
 from zhongshi_notify.templates import Templates
 from zhongshi_notify.verification_service import Challenge, Verifier
 
+VERIFICATIONS = "contact_verifications"  # the one-time codes (a MongoStore: times stored as text)
+
 
 def senders(settings: NotifySettings) -> dict[Channel, Sender]:
     """The channels switched on by the settings: webhooks always, e-mail and SMS when configured."""
@@ -54,11 +56,13 @@ def guard(settings: NotifySettings) -> EgressGuard:
 
 
 def retention_rules(settings: NotifySettings) -> list[Rule]:
-    """Addresses and texts of deliveries and their attempt log, the inbox, applicants' contacts."""
+    """Addresses and texts of deliveries and their attempt log, the inbox, applicants' contacts, the one-time
+    codes sent to objectors' contacts (their digests)."""
     return [Rule("deliveries", "created_at", settings.delivery_retention_days),
             Rule("delivery_attempts", "at", settings.delivery_retention_days),
             Rule("inbox", "created_at", settings.inbox_retention_days),
-            Rule("contacts", "stored_at", settings.contact_retention_days)]
+            Rule("contacts", "stored_at", settings.contact_retention_days),
+            Rule(VERIFICATIONS, "created_at", settings.verification_retention_days, stored_as_text=True)]
 
 
 def retry_policy(settings: NotifySettings) -> RetryPolicy:
@@ -121,7 +125,7 @@ def create_app(settings: NotifySettings | None = None, clock: Clock = utc_now) -
 
     kit.on_startup(load_proof_key)
     verifier = Verifier.of(
-        MongoStore(kit.db, "contact_verifications", Challenge), channels, proof_key, uow=kit.uow,
+        MongoStore(kit.db, VERIFICATIONS, Challenge), channels, proof_key, uow=kit.uow,
         clock=clock, per_client_hour=settings.verifications_per_client_hour,
         per_contact_hour=settings.verifications_per_contact_hour)
     app = kit.asgi([api.router, webhooks_api.router, api_verification.router])

@@ -61,6 +61,7 @@ class NotifySettings(ServiceSettings):
     delivery_retention_days: int = Field(180, ge=1, validation_alias="NOTIFY_DELIVERY_RETENTION_DAYS")
     inbox_retention_days: int = Field(1095, ge=1, validation_alias="NOTIFY_INBOX_RETENTION_DAYS")
     contact_retention_days: int = Field(365, ge=1, validation_alias="NOTIFY_CONTACT_RETENTION_DAYS")
+    verification_retention_days: int = Field(7, ge=1, validation_alias="NOTIFY_VERIFICATION_RETENTION_DAYS")
     dispatch_interval_s: float = Field(1.0, gt=0, validation_alias="NOTIFY_DISPATCH_INTERVAL_S")
     dispatch_batch: int = Field(50, ge=1, le=1000, validation_alias="NOTIFY_DISPATCH_BATCH")
     max_attempts: int = Field(8, ge=1, le=50, validation_alias="NOTIFY_MAX_ATTEMPTS")
