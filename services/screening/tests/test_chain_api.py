@@ -62,7 +62,9 @@ async def world(tmp_path: Path, make_dossier):  # type: ignore[no-untyped-def]
     await repo.save_settings(RoundSettings(round_id="R1", quotas={"420100": 1, "429004": 1}))
     codes = {"own": wuhan.applicant.credit_code, "other": make_dossier(1).applicant.credit_code}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
-        yield World(tmp_path, http, repo, uow, codes)
+        world = World(tmp_path, http, repo, uow, codes)
+        world.metrics = app.state.deps.metrics  # type: ignore[attr-defined]
+        yield world
 
 
 OPINION = {"json": {"opinion": "经审核，同意"}}
@@ -185,6 +187,19 @@ async def test_the_unit_recommendation_emits_both_steps_and_uses_its_quota(world
     assert [e.topic.name for e in world.uow.published] == ["pilot.application.recommended",
                                                           "pilot.application.forwarded"]
     assert await world.repo.quota_used("R1") == {"429004": 1}
+
+
+async def test_each_department_action_is_counted_once_at_its_level(world) -> None:  # type: ignore[no-untyped-def]
+    for who, path, body in [
+        ("county", "county-case/recommend", OPINION), ("city", "city-case/forward", OPINION),
+        ("city", "city-case-2/reject", OPINION), ("county", "county-case/recommend", OPINION),  # refused: no count
+        ("province", "exception-case/exception-decision", {"json": {"approved": False, "justification": "不符合"}}),
+    ]:
+        await world.call(who, "POST", f"/api/v1/applications/{path}", **body)
+    counted = {(s.labels["action"], s.labels["level"]): s.value for m in world.metrics.actions.collect()
+               for s in m.samples if s.name.endswith("_total")}
+    assert counted == {("recommend", "county"): 1, ("forward", "city"): 1, ("reject", "city"): 1,
+                       ("refuse", "province"): 1}
 
 
 async def test_progress_counts_by_stage_quota_and_overdue(world) -> None:  # type: ignore[no-untyped-def]
