@@ -10,10 +10,14 @@ from typing import Any
 import pytest
 from zhongshi_notify.app import create_app as create_notify
 from zhongshi_notify.app import retention_rules
+from zhongshi_notify.planning import Channel
 from zhongshi_notify.settings import NotifySettings
+from zhongshi_notify.verification_service import Challenge
 from zhongshi_registry.app import create_app as create_registry
 from zhongshi_registry.settings import RegistrySettings
+from zhongshi_runtime.contact_proof import contact_digest
 from zhongshi_runtime.retention import Retention, Rule
+from zhongshi_runtime.store import MongoStore
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 12, 4, 12, tzinfo=UTC)
@@ -31,7 +35,7 @@ async def ids(collection: Any) -> set[str]:
 async def test_every_store_forgets_what_is_past_its_period(mongo_db: Any) -> None:
     kit_rules = create_notify(NotifySettings()).state.kit.retention.rules
     assert {r.collection for r in kit_rules} == {"processed_events", "dead_letters", "deliveries",
-                                                 "delivery_attempts", "inbox", "contacts"}
+                                                 "delivery_attempts", "inbox", "contacts", "contact_verifications"}
     await mongo_db.processed_events.insert_many([{"_id": "h/old", "at": days_ago(401)}, {"_id": "h/new", "at": NOW}])
     await mongo_db.dead_letters.insert_many([
         {"_id": "redriven-old", "status": "redriven", "redriven_at": days_ago(91), "body": b"personal"},
@@ -52,7 +56,19 @@ async def test_every_store_forgets_what_is_past_its_period(mongo_db: Any) -> Non
                              ("contacts", {"c-new"})]:
         assert await ids(mongo_db[collection]) == kept, collection
     assert sum((await retention.purge()).values()) == 0
-    assert len(retention_rules(NotifySettings(delivery_retention_days=30))) == 4
+    assert len(retention_rules(NotifySettings(delivery_retention_days=30))) == 5
+
+
+async def test_a_one_time_code_and_its_contact_digest_are_forgotten_after_a_week(mongo_db: Any) -> None:
+    [rule] = [r for r in retention_rules(NotifySettings()) if r.collection == "contact_verifications"]
+    store = MongoStore(mongo_db, "contact_verifications", Challenge)  # as notify keeps them: times as text
+    for n, sent in (("old", days_ago(8)), ("recent", days_ago(6))):
+        await store.put(n, Challenge(id=n, channel=Channel.SMS, digest=contact_digest("13800000000"),
+                                     code_hash="h", created_at=sent, expires_at=sent + timedelta(minutes=10)))
+    retention = Retention(mongo_db, LOG, clock=lambda: NOW)
+    retention.keep(rule)
+    assert await retention.purge() == {"contact_verifications.created_at": 1}
+    assert await ids(mongo_db.contact_verifications) == {"recent"}
 
 
 async def test_an_objector_is_forgotten_a_year_after_the_resolution_but_the_objection_stays(mongo_db: Any) -> None:

@@ -15,7 +15,7 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import AutoReconnect, NetworkTimeout, ServerSelectionTimeoutError
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import ApplicationWithdrawn
-from zhongshi_runtime.dead_letters import REDRIVE_HEADER, DeadLetterLedger, Letter
+from zhongshi_runtime.dead_letters import REDRIVE_HEADER, DeadLetter, DeadLetterLedger, Letter
 from zhongshi_runtime.messaging import Consumers, Rejected, create_broker
 from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.retrying import Backoff, transient
@@ -102,6 +102,10 @@ async def test_a_subject_is_parked_behind_its_dead_letter_and_released_in_order_
     first = letter(1, "e1")
     assert await ledger.must_wait(first.headers) is None
     await ledger.record(first)
+    stored = await mongo_db.dead_letters.find_one({"_id": first.id})
+    view = DeadLetter.model_validate(stored)  # the API's view is the stored entry without the message
+    assert (view.id, view.event_id, view.status, view.subject) == (first.id, "e1", "dead", "A1")
+    assert set(stored) - set(DeadLetter.model_fields) == {"_id", "key", "headers", "body", "seq"}
     assert await ledger.holds(first.id) and not await ledger.holds(letter(2, "e2").id)
     for n in (2, 3):  # later events of A1 wait behind e1
         later = letter(n, f"e{n}", kind="parked")

@@ -4,13 +4,15 @@ disabled after a run of failures and enabled again."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
+from zhongshi_notify.app import stopping_sends
 from zhongshi_notify.channels import Sender
 from zhongshi_notify.deliveries import InMemoryDeliveryStore
 from zhongshi_notify.dispatcher import Dispatcher
@@ -141,6 +143,45 @@ async def test_a_hanging_channel_does_not_hold_up_another(store: InMemoryDeliver
     await d.cancel()
 
 
+class Hanging:
+    """A sender whose sends never end (a receiver that accepted the connection and went quiet)."""
+
+    async def send(self, delivery: Delivery, subscription: Subscription | None) -> SendResult:
+        await asyncio.Event().wait()
+        return OK
+
+
+async def test_stopping_lets_a_send_in_flight_be_recorded_and_claims_nothing_more(store: InMemoryDeliveryStore) -> None:
+    class Slow(Scripted):
+        async def send(self, delivery: Delivery, subscription: Subscription | None) -> SendResult:
+            await asyncio.sleep(0.2)  # a receiver taking its time: still in flight when the shutdown begins
+            return await super().send(delivery, subscription)
+
+    await store.add([delivery(1)])
+    sender = Slow()
+    d = dispatcher(store, {Channel.EMAIL: sender}, Clock())
+    await asyncio.wait_for(d.drain(Channel.EMAIL), 5)
+    await asyncio.wait_for(d.stop(grace_s=60), 30)
+    await store.add([delivery(2)])
+    assert await d.drain(Channel.EMAIL) == 0 and sender.sent == ["e1/c/email"]
+    assert [(x.id, x.status) for x in await store.deliveries()] == [
+        ("e1/c/email", Status.SENT), ("e2/c/email", Status.PENDING)]  # recorded: it is not sent a second time
+
+
+async def test_stopping_cancels_a_send_outlasting_the_grace_and_its_lease_brings_it_back(
+    store: InMemoryDeliveryStore
+) -> None:
+    await store.add([delivery(1)])
+    clock = Clock()
+    d = dispatcher(store, {Channel.EMAIL: Hanging()}, clock)
+    await asyncio.wait_for(d.drain(Channel.EMAIL), 5)
+    await asyncio.wait_for(d.stop(grace_s=0), 5)
+    assert d.in_flight(Channel.EMAIL) == 0
+    clock.now += timedelta(seconds=30)  # the lease
+    again = Scripted()
+    assert await dispatcher(store, {Channel.EMAIL: again}, clock).run_once() == 1 and again.sent == ["e1/c/email"]
+
+
 async def test_a_webhook_run_of_failures_disables_it_holds_the_rest_and_enabling_releases_them(
     store: InMemoryDeliveryStore
 ) -> None:
@@ -161,3 +202,20 @@ async def test_a_webhook_run_of_failures_disables_it_holds_the_rest_and_enabling
     assert await d.run_once() == 3 and await d.run_once() == 1  # three in flight at most
     assert {x.status for x in await store.deliveries()} == {Status.SENT}
     assert len(await store.attempts("wh")) == 7  # three failures, four successes (held claims are not attempts)
+
+
+async def test_the_service_stops_its_sends_before_the_kit_closes_the_database() -> None:
+    order: list[str] = []
+
+    @contextlib.asynccontextmanager
+    async def kit(_: object) -> AsyncIterator[None]:
+        yield
+        order.append("kit closed the database")
+
+    class Stoppable:
+        async def stop(self, grace_s: float) -> None:
+            order.append(f"sends stopped within {grace_s} s")
+
+    async with stopping_sends(kit, Stoppable(), 7)(None):  # type: ignore[arg-type]
+        assert order == []
+    assert order == ["sends stopped within 7 s", "kit closed the database"]

@@ -90,7 +90,7 @@ def test_outside_systems_get_no_contact_details_no_official_ids_and_masked_phone
     assert data["opinion"].endswith("139****5678")
 
 
-def test_a_webhook_sends_only_the_fields_classified_public_at_any_depth(make_dossier) -> None:  # type: ignore[no-untyped-def]
+def test_a_webhook_sends_only_the_fields_classified_public_at_any_depth(make_dossier: Callable[..., Dossier]) -> None:
     event = forwarded(make_dossier())
     ce_type, data = webhook_data(event)
     assert ce_type == "cn.gov.hubei.pilot.application.forwarded.v2"

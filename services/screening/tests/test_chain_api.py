@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -26,8 +26,9 @@ class World:
     """A round in Wuhan and 仙桃 with cases at every step, and a token for every kind of caller."""
 
     def __init__(self, keys: Path, http: httpx.AsyncClient, repo: InMemoryScreeningRepository,
-                 uow: InMemoryUnitOfWork, codes: dict[str, str]) -> None:
+                 uow: InMemoryUnitOfWork, codes: dict[str, str], metrics: ChainMetrics) -> None:
         self.keys, self.http, self.repo, self.uow, self.codes = keys, http, repo, uow, codes
+        self.metrics = metrics
 
     def headers(self, who: str) -> dict[str, str]:
         if who == "anonymous":
@@ -54,7 +55,8 @@ CALLERS = {
 async def world(tmp_path: Path, make_dossier: Callable[..., Dossier]) -> AsyncIterator[World]:
     repo, uow = InMemoryScreeningRepository(), InMemoryUnitOfWork()
     app = api_app(tmp_path, chain_api.router)
-    app.state.deps = Deps(repo, uow, lambda: NOW, ChainMetrics(CollectorRegistry()))
+    metrics = ChainMetrics(CollectorRegistry())
+    app.state.deps = Deps(repo, uow, lambda: NOW, metrics)
     wuhan = make_dossier()
     for app_id, stage, dossier in [
         ("county-case", Stage.COUNTY_REVIEW, wuhan), ("city-case", Stage.CITY_REVIEW, wuhan),
@@ -66,7 +68,7 @@ async def world(tmp_path: Path, make_dossier: Callable[..., Dossier]) -> AsyncIt
     await repo.save_settings(RoundSettings(round_id="R1", quotas={"420100": 1, "429004": 1}))
     codes = {"own": wuhan.applicant.credit_code, "other": make_dossier(1).applicant.credit_code}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
-        yield World(tmp_path, http, repo, uow, codes)
+        yield World(tmp_path, http, repo, uow, codes, metrics)
 
 
 OPINION = {"json": {"opinion": "经审核，同意"}}
@@ -193,6 +195,19 @@ async def test_the_unit_recommendation_emits_both_steps_and_uses_its_quota(world
     assert [e.topic.name for e in world.uow.published] == ["pilot.application.recommended",
                                                           "pilot.application.forwarded"]
     assert await world.repo.quota_used("R1") == {"429004": 1}
+
+
+async def test_each_department_action_is_counted_once_at_its_level(world: World) -> None:
+    for who, path, body in [
+        ("county", "county-case/recommend", OPINION), ("city", "city-case/forward", OPINION),
+        ("city", "city-case-2/reject", OPINION), ("county", "county-case/recommend", OPINION),  # refused: no count
+        ("province", "exception-case/exception-decision", {"json": {"approved": False, "justification": "不符合"}}),
+    ]:
+        await world.call(who, "POST", f"/api/v1/applications/{path}", **cast(dict[str, Any], body))
+    counted = {(s.labels["action"], s.labels["level"]): s.value for m in world.metrics.actions.collect()
+               for s in m.samples if s.name.endswith("_total")}
+    assert counted == {("recommend", "county"): 1, ("forward", "city"): 1, ("reject", "city"): 1,
+                       ("refuse", "province"): 1}
 
 
 async def test_progress_counts_by_stage_quota_and_overdue(world: World) -> None:

@@ -84,14 +84,27 @@ def create_app(issuer_url: str, keys_dir: Path) -> FastAPI:
     issuer = Issuer(issuer_url, KeyStore(keys_dir))
     app = FastAPI(title="zhongshi development identity provider", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.issuer = issuer
+    add_discovery(app, issuer)
+    add_login(app, issuer)
+    add_tokens(app, issuer)
+    add_logout(app, issuer)
+    return app
+
+
+def add_discovery(app: FastAPI, issuer: Issuer) -> None:
+    """Discovery and the signing keys."""
 
     @app.get("/.well-known/openid-configuration")
     async def configuration() -> dict[str, Any]:
-        return discovery(issuer_url)
+        return discovery(issuer.issuer)
 
     @app.get("/jwks")
     async def jwks() -> JSONResponse:
         return JSONResponse(issuer.keys.jwks(), headers={"Cache-Control": "max-age=60"})
+
+
+def add_login(app: FastAPI, issuer: Issuer) -> None:
+    """The code flow: authorize (straight back with a code if signed in) and the login form."""
 
     def grant_code(params: dict[str, str], session: str) -> RedirectResponse:
         code = issuer.code(session, params["client_id"], params["redirect_uri"], params["code_challenge"],
@@ -125,6 +138,10 @@ def create_app(issuer_url: str, keys_dir: Path) -> FastAPI:
         response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="lax", path="/")
         return response
 
+
+def add_tokens(app: FastAPI, issuer: Issuer) -> None:
+    """The token endpoint (every grant) and userinfo."""
+
     @app.post("/token")
     async def token(request: Request) -> JSONResponse:
         fields = await form(request)
@@ -145,6 +162,10 @@ def create_app(issuer_url: str, keys_dir: Path) -> FastAPI:
         keys = ("sub", "name", "preferred_username", "organisation", "organisation_name", "realm_access")
         return JSONResponse({k: claims[k] for k in keys if k in claims})
 
+
+def add_logout(app: FastAPI, issuer: Issuer) -> None:
+    """End-session: forget the session, back to a registered address or a farewell page."""
+
     @app.get("/logout")
     async def logout(request: Request) -> Response:
         issuer.logout(request.cookies.get(SESSION_COOKIE, ""))
@@ -156,6 +177,3 @@ def create_app(issuer_url: str, keys_dir: Path) -> FastAPI:
             response = HTMLResponse(message_page("已退出登录", "您已安全退出湖北省制造业中试平台认定系统。"))
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
-
-    return app
-

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -33,9 +33,10 @@ class Status(StrEnum):
     REDRIVEN = "redriven"  # republished to its source topic
 
 
-@dataclass(frozen=True)
-class Letter:
-    """One message as the consumer failed it: where from, why, and the message itself."""
+class Failure(BaseModel):
+    """Where a failed message came from and why it failed: what the consumer knows and the ledger keeps."""
+
+    model_config = ConfigDict(frozen=True)
 
     group: str
     topic: str
@@ -43,6 +44,11 @@ class Letter:
     offset: int
     kind: str
     reason: str
+
+
+class Letter(Failure):
+    """One message as the consumer failed it: where from, why, and the message itself."""
+
     key: str | None
     headers: Mapping[str, str]
     body: bytes
@@ -60,6 +66,31 @@ class Letter:
 def original_headers(headers: Mapping[str, str], entry_id: str) -> dict[str, str]:
     """The message's own headers (CloudEvent id and all) without the DLQ's, naming the entry it redrives."""
     return {**{k: v for k, v in headers.items() if k not in DLQ_HEADERS}, REDRIVE_HEADER: entry_id}
+
+
+class DeadLetter(Failure):
+    """One ledger entry as the API lists it: the stored document without the message."""
+
+    id: str = Field(validation_alias=AliasChoices("_id", "id"))
+    status: str
+    subject: str
+    event_id: str
+    event_type: str
+    failed_at: datetime
+    redriven_at: datetime | None = None
+
+
+class StoredDeadLetter(DeadLetter):
+    """The entry with what only the ledger keeps: the message itself and its place in the order."""
+
+    key: str | None
+    headers: dict[str, str]
+    body: bytes
+    seq: int
+
+    def document(self) -> dict[str, Any]:
+        doc = self.model_dump(exclude={"id", "redriven_at"})
+        return {"_id": self.id, **doc}
 
 
 class DeadLetterLedger:
@@ -95,13 +126,13 @@ class DeadLetterLedger:
         """Keep a dead-lettered (or parked) message; a dead letter with a subject parks that subject."""
         now = datetime.now(UTC)
         status = Status.PARKED if letter.kind == "parked" else Status.DEAD
-        doc = {"group": letter.group, "topic": letter.topic, "partition": letter.partition, "offset": letter.offset,
-               "kind": letter.kind, "reason": letter.reason[:2000], "key": letter.key, "subject": letter.subject,
-               "event_id": letter.headers.get("ce_id", ""), "event_type": letter.headers.get("ce_type", ""),
-               "headers": dict(letter.headers), "body": letter.body, "status": status.value, "failed_at": now}
         existing = await self.db.dead_letters.find_one({"_id": letter.id}, {"seq": 1})
         seq = existing["seq"] if existing else time.time_ns()  # a redriven entry failing again keeps its place
-        await self.db.dead_letters.replace_one({"_id": letter.id}, {**doc, "seq": seq}, upsert=True)
+        entry = StoredDeadLetter(
+            **{**letter.model_dump(), "reason": letter.reason[:2000]}, id=letter.id, subject=letter.subject,
+            event_id=letter.headers.get("ce_id", ""), event_type=letter.headers.get("ce_type", ""),
+            status=status.value, failed_at=now, seq=seq)
+        await self.db.dead_letters.replace_one({"_id": letter.id}, entry.document(), upsert=True)
         if letter.subject and status is Status.DEAD:
             await self.db.dlq_parking.update_one(
                 {"_id": letter.subject},

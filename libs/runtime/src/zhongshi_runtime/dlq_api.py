@@ -15,7 +15,7 @@ from pymongo import ASCENDING
 from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.audit_api import _instant
 from zhongshi_runtime.auth import Principal, Role, require
-from zhongshi_runtime.dead_letters import DeadLetterLedger, Status
+from zhongshi_runtime.dead_letters import DeadLetter, DeadLetterLedger, Status
 from zhongshi_runtime.errors import errors
 from zhongshi_runtime.outbox import Session, UnitOfWork
 from zhongshi_runtime.paging import Offset
@@ -25,23 +25,9 @@ REDRIVE_LIMIT = 1000  # one bulk redrive; narrow the filter for more
 NOT_DEAD = "只能重投仍在死信队列中的事件（等待中的事件随其前序事件自动重投）"
 
 
-class DeadLetter(BaseModel):
-    id: str
-    group: str
-    topic: str
-    partition: int
-    offset: int
-    kind: str
-    reason: str
-    status: str
-    subject: str
-    event_id: str
-    event_type: str
-    failed_at: datetime
-    redriven_at: datetime | None = None
-
-
 class DeadLetterDetail(DeadLetter):
+    """The ledger's entry with its message: headers, and body as text and as base64."""
+
     headers: dict[str, str]
     body: str
     body_base64: str
@@ -81,10 +67,6 @@ def _escaped(text: str) -> str:
     return "".join(f"\\{c}" if not c.isalnum() else c for c in text)
 
 
-def _letter(doc: dict[str, Any]) -> dict[str, Any]:
-    return {**doc, "id": doc["_id"]}
-
-
 def dlq_router(ledger: DeadLetterLedger, uow: UnitOfWork, wake: Any) -> APIRouter:
     api = APIRouter(prefix="/api/v1/dlq", tags=["operations"])
 
@@ -93,7 +75,7 @@ def dlq_router(ledger: DeadLetterLedger, uow: UnitOfWork, wake: Any) -> APIRoute
                       limit: Annotated[int, Query(ge=1, le=500)] = 100) -> DeadLetterPage:
         total = await ledger.db.dead_letters.count_documents(where.query)
         cursor = ledger.db.dead_letters.find(where.query, {"body": 0, "headers": 0}).sort("seq", ASCENDING)
-        return DeadLetterPage(total=total, items=[DeadLetter.model_validate(_letter(d))
+        return DeadLetterPage(total=total, items=[DeadLetter.model_validate(d)
                                                   async for d in cursor.skip(offset).limit(limit)])
 
     @api.get("/{entry_id}", summary="One dead letter with its headers and body (operator)", responses=errors(404))
@@ -102,7 +84,7 @@ def dlq_router(ledger: DeadLetterLedger, uow: UnitOfWork, wake: Any) -> APIRoute
         if doc is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "死信不存在")
         body = bytes(doc["body"])
-        return DeadLetterDetail.model_validate({**_letter(doc), "body": body.decode(errors="replace"),
+        return DeadLetterDetail.model_validate({**doc, "body": body.decode(errors="replace"),
                                                 "body_base64": base64.b64encode(body).decode()})
 
     async def redrive(entry_id: str, principal: Principal, request: Request) -> None:

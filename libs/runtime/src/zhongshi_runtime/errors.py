@@ -7,7 +7,7 @@ kit declares what it enforces itself on every operation (`document_kit_errors`):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -31,6 +31,16 @@ class NotFound(Refusal):
     """The record does not exist, or is outside the caller's scope (404, never saying which)."""
 
     status_code = 404
+
+
+T = TypeVar("T")
+
+
+def must_exist(record: T | None, detail: str) -> T:
+    """The record read, or `NotFound` with ``detail`` when there is none."""
+    if record is None:
+        raise NotFound(detail)
+    return record
 
 
 async def refused(request: Request, exc: Exception) -> JSONResponse:

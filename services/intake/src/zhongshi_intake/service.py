@@ -15,7 +15,7 @@ from zhongshi_contracts.events import Event
 from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.auth import OFFICIALS, Principal, Role
 from zhongshi_runtime.clock import Clock, shanghai_date
-from zhongshi_runtime.errors import NotFound, Refusal
+from zhongshi_runtime.errors import NotFound, Refusal, must_exist
 from zhongshi_runtime.outbox import Outcome, Session, UnitOfWork
 from zhongshi_runtime.preconditions import expect
 from zhongshi_runtime.validation import refuse_control_characters, refuse_future_dates, refuse_scope_mismatch
@@ -61,10 +61,7 @@ async def open_round(deps: Deps, round_: Round, audit: Audit) -> Round:
 
 async def round_of(deps: Deps, round_id: str) -> Round:
     """The round, or 404."""
-    found = await deps.repo.round(round_id)
-    if found is None:
-        raise NotFound(f"批次 {round_id} 不存在")
-    return found
+    return must_exist(await deps.repo.round(round_id), f"批次 {round_id} 不存在")
 
 
 async def readable(deps: Deps, application_id: str, caller: Principal, session: Session = None) -> Application:

@@ -3,9 +3,11 @@ with reminders before deadlines and escalation after them."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
@@ -28,6 +30,8 @@ from zhongshi_notify.service import Deps
 from zhongshi_notify.settings import NotifySettings
 from zhongshi_notify.templates import Templates
 from zhongshi_notify.verification_service import Challenge, Verifier
+
+VERIFICATIONS = "contact_verifications"  # the one-time codes (a MongoStore: times stored as text)
 
 
 def senders(settings: NotifySettings) -> dict[Channel, Sender]:
@@ -52,11 +56,13 @@ def guard(settings: NotifySettings) -> EgressGuard:
 
 
 def retention_rules(settings: NotifySettings) -> list[Rule]:
-    """Addresses and texts of deliveries and their attempt log, the inbox, applicants' contacts."""
+    """Addresses and texts of deliveries and their attempt log, the inbox, applicants' contacts, the one-time
+    codes sent to objectors' contacts (their digests)."""
     return [Rule("deliveries", "created_at", settings.delivery_retention_days),
             Rule("delivery_attempts", "at", settings.delivery_retention_days),
             Rule("inbox", "created_at", settings.inbox_retention_days),
-            Rule("contacts", "stored_at", settings.contact_retention_days)]
+            Rule("contacts", "stored_at", settings.contact_retention_days),
+            Rule(VERIFICATIONS, "created_at", settings.verification_retention_days, stored_as_text=True)]
 
 
 def retry_policy(settings: NotifySettings) -> RetryPolicy:
@@ -119,14 +125,29 @@ def create_app(settings: NotifySettings | None = None, clock: Clock = utc_now) -
 
     kit.on_startup(load_proof_key)
     verifier = Verifier.of(
-        MongoStore(kit.db, "contact_verifications", Challenge), channels, proof_key, uow=kit.uow,
+        MongoStore(kit.db, VERIFICATIONS, Challenge), channels, proof_key, uow=kit.uow,
         clock=clock, per_client_hour=settings.verifications_per_client_hour,
         per_contact_hour=settings.verifications_per_contact_hour)
     subscribable = sorted(m.topic.name for m in kit.consumers.models)  # public names, never pilot.internal.*
     app = kit.asgi([api.router, webhooks_api.router, api_verification.router])
     app.state.deps = Deps(repo, store, kit.uow, clock, subscribable, guard(settings), https_only)
     app.state.verifier = verifier
+    app.router.lifespan_context = stopping_sends(app.router.lifespan_context, dispatcher, settings.shutdown_grace_s)
     return app
+
+
+def stopping_sends(lifespan: Any, dispatcher: Dispatcher, grace_s: float) -> Any:
+    """The kit's lifespan, stopping the sends in flight while the database they are recorded in is still open
+    (left running, they fail to record once it closes and are sent a second time after their lease)."""
+    @contextlib.asynccontextmanager
+    async def stopping(app: FastAPI) -> AsyncIterator[None]:
+        async with lifespan(app):
+            try:
+                yield
+            finally:
+                await dispatcher.stop(grace_s)
+
+    return stopping
 
 
 def _drain(dispatcher: Dispatcher, channel: Channel) -> Callable[[], Awaitable[None]]:

@@ -52,6 +52,7 @@ class Dispatcher:
         self.owner = owner or f"dispatcher-{uuid.uuid4().hex[:12]}"
         self.limits, self.pause = dict(limits or {}), pause  # pause: how the drain waits for a channel's permit
         self._inflight: dict[Channel, set[asyncio.Task[None]]] = {}
+        self._stopping = False
 
     @property
     def channels(self) -> list[Channel]:
@@ -65,7 +66,7 @@ class Dispatcher:
         the next drain claims and sends the others (the lease keeps two drains from sending one delivery)."""
         total, limit = 0, self.limits.get(channel)
         inflight = self._inflight.setdefault(channel, set())
-        while True:
+        while not self._stopping:
             room = self.batch - len(inflight)
             if room <= 0:
                 return total
@@ -85,6 +86,7 @@ class Dispatcher:
             total += len(claimed)
             if len(claimed) < wanted:
                 return total
+        return total
 
     def in_flight(self, channel: Channel) -> int:
         return len(self._inflight.get(channel, ()))
@@ -100,6 +102,15 @@ class Dispatcher:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def stop(self, grace_s: float) -> None:
+        """Shutdown: claim nothing more, give the sends in flight ``grace_s`` to be recorded (a recorded send is
+        not sent again), then cancel the rest, whose leases expire and which are sent again."""
+        self._stopping = True
+        tasks = [t for group in self._inflight.values() for t in group]
+        if tasks:
+            await asyncio.wait(tasks, timeout=grace_s)
+        await self.cancel()
 
     async def run_once(self) -> int:
         """Drain every channel and wait for the sends (tests; the service runs one periodic drain per channel)."""

@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import AnyHttpUrl
 from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.clock import Clock
-from zhongshi_runtime.errors import NotFound
+from zhongshi_runtime.errors import NotFound, must_exist
 from zhongshi_runtime.outbox import Outcome, Session, UnitOfWork
 
 from zhongshi_notify.deliveries import DeliveryStore
@@ -70,10 +70,7 @@ async def set_contact(deps: Deps, scope: str, contact: Contact, audit: Audit) ->
 
 
 async def contact(deps: Deps, scope: str) -> Contact:
-    found = await deps.repo.directory_entry(scope)
-    if found is None:
-        raise NotFound(f"{scope} 尚未登记通知地址")
-    return found
+    return must_exist(await deps.repo.directory_entry(scope), f"{scope} 尚未登记通知地址")
 
 
 # ---- webhook subscriptions ----

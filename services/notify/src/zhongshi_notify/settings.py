@@ -61,12 +61,16 @@ class NotifySettings(ServiceSettings):
     delivery_retention_days: int = Field(180, ge=1, validation_alias="NOTIFY_DELIVERY_RETENTION_DAYS")
     inbox_retention_days: int = Field(1095, ge=1, validation_alias="NOTIFY_INBOX_RETENTION_DAYS")
     contact_retention_days: int = Field(365, ge=1, validation_alias="NOTIFY_CONTACT_RETENTION_DAYS")
+    verification_retention_days: int = Field(7, ge=1, validation_alias="NOTIFY_VERIFICATION_RETENTION_DAYS")
     dispatch_interval_s: float = Field(1.0, gt=0, validation_alias="NOTIFY_DISPATCH_INTERVAL_S")
     dispatch_batch: int = Field(50, ge=1, le=1000, validation_alias="NOTIFY_DISPATCH_BATCH")
     max_attempts: int = Field(8, ge=1, le=50, validation_alias="NOTIFY_MAX_ATTEMPTS")
     retry_backoff_s: float = Field(5, ge=0, validation_alias="NOTIFY_RETRY_BACKOFF_S")
     retry_backoff_max_s: float = Field(3600, ge=0, validation_alias="NOTIFY_RETRY_BACKOFF_MAX_S")
     lease_s: float = Field(120, gt=0, validation_alias="NOTIFY_LEASE_S")
+    shutdown_grace_s: float = Field(
+        10, ge=0, validation_alias="NOTIFY_SHUTDOWN_GRACE_S",
+        description="At shutdown, wait this long for sends in flight to be recorded before cancelling them.")
 
     reminder_days_before: Annotated[list[int], NoDecode] = Field(
         default_factory=lambda: [3, 1], validation_alias="NOTIFY_REMINDER_DAYS_BEFORE",

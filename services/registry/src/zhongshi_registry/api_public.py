@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ValidationError
-from zhongshi_runtime.errors import NotFound, errors
+from zhongshi_runtime.errors import errors, must_exist
 from zhongshi_runtime.paging import Offset
 
 from zhongshi_registry import public, statistics
@@ -76,9 +76,7 @@ async def platforms(request: Request, deps: Wired,
 @router.get("/platforms/{platform_id}", summary="One registry entry", responses={**CACHED, **errors(404)})
 async def platform(request: Request, platform_id: str, deps: Wired) -> Response:
     async def produce() -> dict[str, Any]:
-        entry = await deps.repo.entry(platform_id)
-        if entry is None:
-            raise NotFound(f"登记簿中没有 {platform_id}")
+        entry = must_exist(await deps.repo.entry(platform_id), f"登记簿中没有 {platform_id}")
         return public.published(entry)
 
     return await cached(deps, request, produce)

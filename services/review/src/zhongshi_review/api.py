@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from zhongshi_contracts.reference import Cluster
 from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.auth import Principal, Role, require
-from zhongshi_runtime.errors import NotFound, errors
+from zhongshi_runtime.errors import errors, must_exist
 from zhongshi_runtime.paging import Offset
 
 from zhongshi_review import service
@@ -78,10 +78,7 @@ async def list_experts(
 
 @router.get("/experts/{expert_id}", summary="One expert", responses=errors(404))
 async def get_expert(expert_id: str, _: Province, deps: Wired) -> Expert:
-    expert = await deps.repo.expert(expert_id)
-    if expert is None:
-        raise NotFound(f"专家 {expert_id} 不存在")
-    return expert
+    return must_exist(await deps.repo.expert(expert_id), f"专家 {expert_id} 不存在")
 
 @router.post("/experts/import", summary="Bulk import from CSV or XLSX (all rows or none)",
              description=f"Body: the file's bytes; `filename` ends in .csv or .xlsx. Columns: id, name, "

@@ -12,7 +12,7 @@ from zhongshi_contracts.events import Event
 from zhongshi_contracts.review import PanelDrawn
 from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.clock import shanghai_date
-from zhongshi_runtime.errors import NotFound
+from zhongshi_runtime.errors import must_exist
 from zhongshi_runtime.outbox import Outcome, Session
 
 from zhongshi_review.domain import Candidate, Draw, DrawFailed, commitment_of, draw_panel, draw_rules, snapshot_of
@@ -60,10 +60,7 @@ async def commit(deps: Deps, round_id: str, audit: Audit) -> DrawCommitment:
 
 
 async def read_commitment(deps: Deps, round_id: str) -> DrawCommitment:
-    found = await deps.repo.commitment(round_id)
-    if found is None:
-        raise NotFound(f"批次 {round_id} 尚未发布抽取承诺")
-    return found
+    return must_exist(await deps.repo.commitment(round_id), f"批次 {round_id} 尚未发布抽取承诺")
 
 
 async def _committed(deps: Deps, round_id: str) -> tuple[DrawCommitment, PoolSnapshot]:

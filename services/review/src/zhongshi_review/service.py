@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 from zhongshi_contracts.events import Event
 from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.clock import Clock
-from zhongshi_runtime.errors import NotFound, Refusal
+from zhongshi_runtime.errors import NotFound, Refusal, must_exist
 from zhongshi_runtime.outbox import Session, UnitOfWork
 
 from zhongshi_review.domain import Candidate
@@ -50,17 +50,11 @@ async def open_round(deps: Deps, round_id: str) -> None:
 
 
 async def candidate(deps: Deps, application_id: str) -> Candidate:
-    found = await deps.repo.candidate(application_id)
-    if found is None:
-        raise NotFound(f"申报 {application_id} 不在专家评审阶段")
-    return found
+    return must_exist(await deps.repo.candidate(application_id), f"申报 {application_id} 不在专家评审阶段")
 
 
 async def drawn_panel(deps: Deps, application_id: str) -> Panel:
-    found = await deps.repo.panel(application_id)
-    if found is None:
-        raise NotFound("尚未抽取评审组")
-    return found
+    return must_exist(await deps.repo.panel(application_id), "尚未抽取评审组")
 
 
 async def my_panel(deps: Deps, application_id: str, expert_id: str) -> Panel:

@@ -118,6 +118,13 @@ async def view(deps: Deps, case: Case, settings: RoundSettings | None = None) ->
     )
 
 
+async def _advanced(deps: Deps, application_id: str, body: OpinionBody, principal: Principal, request: Request,
+                    advance: chain_service.Advance, action: str) -> CaseView:
+    """The county recommends or the city forwards the case."""
+    audit = step_audit(principal, request, action, application_id, body.opinion)
+    return await view(deps, await advance(deps, application_id, principal, body.opinion, audit))
+
+
 async def _decided(deps: Deps, application_id: str, body: OpinionBody, principal: Principal, request: Request,
                    decide: chain_service.Decide, action: str) -> CaseView:
     """The county or city holding the case returns or rejects it."""
@@ -157,16 +164,14 @@ async def read_case(
              responses=errors(404, 409))
 async def recommend(application_id: str, body: OpinionBody, principal: CityOfficial, request: Request,
                     deps: Wired) -> CaseView:
-    audit = step_audit(principal, request, "recommend", application_id, body.opinion)
-    return await view(deps, await chain_service.recommend(deps, application_id, principal, body.opinion, audit))
+    return await _advanced(deps, application_id, body, principal, request, chain_service.recommend, "recommend")
 
 
 @router.post("/applications/{application_id}/forward", summary="City: forward to the province within the quota",
              responses=errors(404, 409))
 async def forward(application_id: str, body: OpinionBody, principal: CityOfficial, request: Request,
                   deps: Wired) -> CaseView:
-    audit = step_audit(principal, request, "forward", application_id, body.opinion)
-    return await view(deps, await chain_service.forward(deps, application_id, principal, body.opinion, audit))
+    return await _advanced(deps, application_id, body, principal, request, chain_service.forward, "forward")
 
 
 @router.post("/applications/{application_id}/return", summary="County or city: return for correction",

@@ -22,6 +22,7 @@ from zhongshi_screening.service import Deps
 
 Step = Callable[[Case, Session], Awaitable[tuple[Case, list[Event]]]]
 Decide = Callable[..., tuple[Case, list[Event]]]
+Advance = Callable[[Deps, str, Principal, str, Audit], Awaitable[Case]]
 
 
 class NotTheDepartment(Refusal):
@@ -60,8 +61,10 @@ async def visible(deps: Deps, application_id: str, principal: Principal, session
     return case
 
 
-async def act(deps: Deps, application_id: str, principal: Principal, step: Step, audit: Audit) -> Case:
-    """Load the case in scope, apply ``step`` and save it with its events and audit in one transaction."""
+async def act(deps: Deps, application_id: str, principal: Principal, step: Step, audit: Audit,
+              counted: tuple[str, str | None]) -> Case:
+    """Load the case in scope, apply ``step`` and save it with its events and audit in one transaction; count
+    the action at its level (None: the level of the opinion just given)."""
     async def work(session: Session) -> Outcome[tuple[Case, Case]]:
         case = await visible(deps, application_id, principal, session)
         updated, events = await step(case, session)
@@ -70,6 +73,8 @@ async def act(deps: Deps, application_id: str, principal: Principal, step: Step,
 
     before, after = await deps.uow.run(work, audit=audit)
     deps.metrics.left(before, after)
+    action, level = counted
+    deps.metrics.actions.labels(action, level or after.opinions[-1].level).inc()
     return after
 
 
@@ -96,9 +101,7 @@ async def recommend(deps: Deps, application_id: str, principal: Principal, opini
         quota, used = await claim_slot(deps, case, session)
         return chain.recommend_and_forward(case, actor(principal), opinion, deps.clock(), quota=quota, used=used)
 
-    done = await act(deps, application_id, principal, step, audit)
-    deps.metrics.actions.labels("recommend", "county").inc()
-    return done
+    return await act(deps, application_id, principal, step, audit, ("recommend", "county"))
 
 
 async def forward(deps: Deps, application_id: str, principal: Principal, opinion: str, audit: Audit) -> Case:
@@ -109,9 +112,7 @@ async def forward(deps: Deps, application_id: str, principal: Principal, opinion
         quota, used = await claim_slot(deps, case, session)
         return chain.forward(case, actor(principal), opinion, deps.clock(), quota=quota, used=used)
 
-    done = await act(deps, application_id, principal, step, audit)
-    deps.metrics.actions.labels("forward", "city").inc()
-    return done
+    return await act(deps, application_id, principal, step, audit, ("forward", "city"))
 
 
 async def department_decides(deps: Deps, application_id: str, principal: Principal, opinion: str, audit: Audit,
@@ -122,9 +123,7 @@ async def department_decides(deps: Deps, application_id: str, principal: Princip
         authority(principal, case, Level.COUNTY if case.stage is Stage.COUNTY_REVIEW else Level.CITY)
         return decide(case, actor(principal), opinion, deps.clock())
 
-    done = await act(deps, application_id, principal, step, audit)
-    deps.metrics.actions.labels(action, done.opinions[-1].level).inc()
-    return done
+    return await act(deps, application_id, principal, step, audit, (action, None))
 
 
 async def decide_exception(deps: Deps, application_id: str, principal: Principal, approved: bool,
@@ -133,9 +132,7 @@ async def decide_exception(deps: Deps, application_id: str, principal: Principal
     async def step(case: Case, session: Session) -> tuple[Case, list[Event]]:
         return chain.decide_exception(case, actor(principal), approved, justification, deps.clock())
 
-    done = await act(deps, application_id, principal, step, audit)
-    deps.metrics.actions.labels("approve" if approved else "refuse", "province").inc()
-    return done
+    return await act(deps, application_id, principal, step, audit, ("approve" if approved else "refuse", "province"))
 
 
 async def prioritise(deps: Deps, round_id: str, principal: Principal, application_ids: Sequence[str],

@@ -16,7 +16,7 @@ from zhongshi_contracts.materials import MaterialKind
 from zhongshi_runtime.audit import Actor, Audit
 from zhongshi_runtime.auth import OFFICIALS, Principal, Role
 from zhongshi_runtime.clock import Clock, shanghai_date
-from zhongshi_runtime.errors import NotFound
+from zhongshi_runtime.errors import NotFound, must_exist
 from zhongshi_runtime.outbox import Session, UnitOfWork
 from zhongshi_runtime.validation import refuse_future_dates
 
@@ -59,10 +59,7 @@ async def announce_rule_sets(repo: ScreeningRepository, uow: UnitOfWork, clock: 
 
 async def rule_set_of(deps: Deps, version: str) -> RuleSet:
     """The rule-set version, or 404."""
-    rule_set = await deps.repo.rule_set(version)
-    if rule_set is None:
-        raise NotFound(f"规则集 {version} 不存在")
-    return rule_set
+    return must_exist(await deps.repo.rule_set(version), f"规则集 {version} 不存在")
 
 
 async def add_rule_set(deps: Deps, rule_set: RuleSet, audit: Audit) -> RuleSet:

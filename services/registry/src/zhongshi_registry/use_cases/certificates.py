@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from zhongshi_runtime.clock import shanghai_date
-from zhongshi_runtime.errors import NotFound
+from zhongshi_runtime.errors import must_exist
 
 from zhongshi_registry.certificates import CertificateDocument, CertificateStatus, Verdict, verdict
 from zhongshi_registry.entries import Entry, Status
@@ -35,9 +35,7 @@ def document_of(entry: Entry, *, key_id: str = "", issued_on: date | None = None
 
 async def signed_copy(deps: Deps, number: str) -> SignedCopy:
     """A copy of the certificate, signed today with the current key."""
-    entry = await deps.repo.entry_by_certificate(number)
-    if entry is None:
-        raise NotFound(f"登记簿中没有证书 {number}")
+    entry = must_exist(await deps.repo.entry_by_certificate(number), f"登记簿中没有证书 {number}")
     keys = deps.signer()
     document = document_of(entry, key_id=keys.key_id, issued_on=shanghai_date(deps.clock()))
     return SignedCopy(document, keys.sign(document))

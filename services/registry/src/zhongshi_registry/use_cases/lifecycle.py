@@ -18,7 +18,7 @@ from zhongshi_contracts.registry import (
 )
 from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.clock import shanghai_date
-from zhongshi_runtime.errors import NotFound
+from zhongshi_runtime.errors import must_exist
 from zhongshi_runtime.outbox import Outcome, Session
 
 from zhongshi_registry import entries as lifecycle
@@ -29,10 +29,7 @@ Step = Callable[[Entry, datetime], tuple[Entry, Event]]
 
 
 async def entry_of(deps: Deps, platform_id: str, session: Session = None) -> Entry:
-    found = await deps.repo.entry(platform_id, session)
-    if found is None:
-        raise NotFound(f"登记簿中没有 {platform_id}")
-    return found
+    return must_exist(await deps.repo.entry(platform_id, session), f"登记簿中没有 {platform_id}")
 
 
 async def file_report(deps: Deps, entry: Entry, report: AnnualReport, audit: Audit) -> AnnualReport:

@@ -17,7 +17,7 @@ from zhongshi_contracts.registry import (
 from zhongshi_contracts.review import Decision
 from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.clock import shanghai_date
-from zhongshi_runtime.errors import NotFound
+from zhongshi_runtime.errors import must_exist
 from zhongshi_runtime.outbox import Outcome, Session
 
 from zhongshi_registry import domain
@@ -28,10 +28,7 @@ from zhongshi_registry.workdays import INSTALLED, Calendar, HolidaySchedule, lib
 
 
 async def publicity_of(deps: Deps, round_id: str) -> Publicity:
-    found = await deps.repo.publicity_of(round_id)
-    if found is None:
-        raise NotFound(f"批次 {round_id} 尚未公示")
-    return found
+    return must_exist(await deps.repo.publicity_of(round_id), f"批次 {round_id} 尚未公示")
 
 
 async def open_publicity(deps: Deps, round_id: str, working_days: int | None, audit: Audit) -> Publicity:
