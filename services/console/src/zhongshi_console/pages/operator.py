@@ -1,5 +1,5 @@
-"""The operator's pages: notify's webhook subscriptions (delivery log, enable, rotate the secret, delete) and
-each service's dead letters (list, show, redrive)."""
+"""The operator's pages: notify's webhook subscriptions (register, delivery log, enable, rotate the secret, delete)
+and each service's dead letters (list, show, redrive one or the selected ones)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
+from zhongshi_contracts.topics import ALL_TOPICS
 from zhongshi_runtime.auth import Role
 
 from zhongshi_console.auth import PageNotFound
@@ -22,6 +24,22 @@ SERVICE_LABELS = {"intake": "申报受理（intake）", "screening": "形式审�
                   "registry": "认定登记（registry）", "notify": "消息通知（notify）"}
 DLQ_STATUSES = {"dead": "死信", "parked": "等待前序事件", "redriven": "已重投"}
 WEBHOOK_ACTIONS = {"enable": ("POST", "/enable"), "delete": ("DELETE", "")}
+# The public event types (never pilot.internal.*); notify refuses, naming the field, one it does not forward.
+EVENT_TYPES = tuple(t.name for t in ALL_TOPICS if not t.internal)
+
+
+def subscription_of(form: FormData) -> dict[str, Any]:
+    """The registration form as notify's subscription request (notify generates the secret)."""
+    return {"url": str(form.get("url", "")).strip(), "description": str(form.get("description", "")).strip(),
+            "event_types": [t for t in form.getlist("event_types") if t in EVENT_TYPES]}
+
+
+def by_field(fields: dict[str, str]) -> dict[str, str]:
+    """Notify's errors by form field: ``event_types.2`` is shown beside the event types."""
+    found: dict[str, str] = {}
+    for name, message in fields.items():
+        found.setdefault(name.split(".")[0], message)
+    return found
 
 
 def service_of(name: str) -> str:
@@ -34,13 +52,27 @@ def service_of(name: str) -> str:
 def router(backends: Backends) -> APIRouter:
     api = APIRouter(include_in_schema=False)
 
-    async def subscriptions(request: Request, caller: Caller, **extra: Any) -> HTMLResponse:
+    async def subscriptions(request: Request, caller: Caller, status_code: int = 200, **extra: Any) -> HTMLResponse:
         found = await backends.call("notify", "GET", f"{API}/webhooks", caller.token)
-        return render(request, "operator/webhooks.html", {"subscriptions": found, **extra})
+        return render(request, "operator/webhooks.html", {"subscriptions": found, "event_types": EVENT_TYPES,
+                                                          "form": {}, "errors": {}, **extra}, status_code)
 
     @api.get("/operator/webhooks", response_class=HTMLResponse)
     async def webhooks(request: Request, caller: Operator) -> HTMLResponse:
         return await subscriptions(request, caller)
+
+    @api.post("/operator/webhooks", response_class=HTMLResponse)
+    async def register(request: Request, caller: Operator) -> HTMLResponse:
+        """The generated secret is shown on this answer only, like a rotated one."""
+        body = subscription_of(await request.form())
+        try:
+            created = await backends.call("notify", "POST", f"{API}/webhooks", caller.token, json=body)
+        except BackendError as exc:
+            if exc.status != 422:
+                raise
+            return await subscriptions(request, caller, 422, form=body, error=exc.message,
+                                       errors=by_field(exc.fields) or {"url": exc.message})
+        return await subscriptions(request, caller, created=created)
 
     @api.get("/operator/webhooks/{subscription_id}", response_class=HTMLResponse)
     async def delivery_log(request: Request, subscription_id: str, caller: Operator,
