@@ -24,7 +24,8 @@ API = "/api/v1"
 Province = Annotated[Caller, Depends(signed_in(Role.PROVINCE_OFFICIAL))]
 DECISIONS = {"accredit": "认定", "cultivate": "列为培育对象", "decline": "不予认定"}
 CURRENT = {"review-settings": ("review", API + "/rounds/{}/review-settings"),
-           "quotas": ("screening", API + "/rounds/{}/settings"), "deadlines": ("screening", API + "/rounds/{}/settings")}
+           "quotas": ("screening", API + "/rounds/{}/settings"),
+           "deadlines": ("screening", API + "/rounds/{}/settings")}
 # The chain's stages with a deadline (screening: RoundSettings.deadlines), the glossary's names.
 DEADLINE_STAGES = {"county_review": "县级初审", "city_review": "市州推荐", "exception_review": "省级例外认定"}
 SETTINGS = ("panel_size", "quota", "accreditation_line", "cultivation_line", "divergence_threshold")
