@@ -158,13 +158,33 @@ def test_dead_letters_of_every_service_are_listed_shown_and_redriven_once(client
     assert client.get("/operator/dlq", params={"service": "x"}).status_code == 404
 
 
+def test_the_selected_dead_letters_of_one_service_are_redriven_each_and_refusals_reported(
+        client: TestClient, services: Services) -> None:
+    listed = client.get("/operator/dlq", params={"service": "registry"})
+    assert 'form="redrive-registry" aria-label="选择死信 DL-1"' in listed.text
+    assert client.post("/operator/dlq/registry/redrive", data={"entry_ids": ["DL-1"]}).status_code == 403
+    token = csrf_of(listed.text)
+    none = client.post("/operator/dlq/registry/redrive", data={"csrf_token": token, "entry_ids": [".."]})
+    assert none.status_code == 200 and "请先勾选要重投的死信" in none.text and unsafe(services.calls) == []
+    done = client.post("/operator/dlq/registry/redrive",
+                       data={"csrf_token": token, "entry_ids": ["DL-1", "DL-9", "DL-1"]})
+    assert done.status_code == 200 and 'data-bulk-redriven="1"' in done.text
+    assert "已重投 1 条：DL-1" in done.text and "<li>DL-9：不存在</li>" in done.text
+    assert unsafe(services.calls) == [("registry", "POST", "/api/v1/dlq/DL-1/redrive"),
+                                      ("registry", "POST", "/api/v1/dlq/DL-9/redrive")]
+    assert client.post("/operator/dlq/mongodb/redrive", data={"csrf_token": token,
+                                                              "entry_ids": ["DL-1"]}).status_code == 404
+
+
 def test_the_operator_pages_are_the_404_page_for_other_roles(services: Services) -> None:
     store = SessionStore(idle_s=3600, max_sessions=100)
     app = create_app(ConsoleSettings(), store=store, transport=httpx.MockTransport(services))
     with TestClient(app, follow_redirects=False) as c:
         sign_in(c, store, "province_official", "42")
-        assert c.post("/operator/webhooks", data={"csrf_token": csrf_of(c.get("/").text),
-                                                  "url": "https://a.cn"}).status_code == 404
+        token = csrf_of(c.get("/").text)
+        assert c.post("/operator/webhooks", data={"csrf_token": token, "url": "https://a.cn"}).status_code == 404
+        assert c.post("/operator/dlq/registry/redrive", data={"csrf_token": token,
+                                                              "entry_ids": ["DL-1"]}).status_code == 404
         for path in ("/operator/webhooks", "/operator/webhooks/wh-1", "/operator/dlq", "/operator/dlq/registry/DL-1"):
             assert c.get(path).status_code == 404, path
     assert [c for c in services.calls if c[2] != "/api/v1/public/stats"] == []

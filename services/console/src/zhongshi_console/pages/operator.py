@@ -4,6 +4,7 @@ and each service's dead letters (list, show, redrive one or the selected ones)."
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -101,18 +102,33 @@ def router(backends: Backends) -> APIRouter:
         await backends.call("notify", method, f"{API}/webhooks/{subscription_id}{suffix}", caller.token)
         return RedirectResponse("/operator/webhooks", status_code=303)
 
-    @api.get("/operator/dlq", response_class=HTMLResponse)
-    async def dead_letters(request: Request, caller: Operator,
-                           service: Annotated[str, Query(max_length=20)] = "",
-                           status: Annotated[str, Query(max_length=20)] = "",
-                           topic: Annotated[str, Query(max_length=200)] = "") -> HTMLResponse:
+    async def letters(request: Request, caller: Caller, service: str, status: str, topic: str,
+                      **extra: Any) -> HTMLResponse:
         chosen = [service_of(service)] if service else list(SERVICES)
         params = {k: v for k, v in {"status": status if status in DLQ_STATUSES else "", "topic": topic.strip(),
                                     "limit": PAGE_SIZE}.items() if v}
         pages = {name: await backends.call(name, "GET", f"{API}/dlq", caller.token, params=params) for name in chosen}
         return render(request, "operator/dlq.html", {
             "pages": pages, "filters": {"service": service, "status": params.get("status", ""), "topic": topic},
-            "labels": SERVICE_LABELS, "statuses": DLQ_STATUSES, "redriven": request.query_params.get("redriven")})
+            "labels": SERVICE_LABELS, "statuses": DLQ_STATUSES, "redriven": request.query_params.get("redriven"),
+            **extra})
+
+    @api.get("/operator/dlq", response_class=HTMLResponse)
+    async def dead_letters(request: Request, caller: Operator,
+                           service: Annotated[str, Query(max_length=20)] = "",
+                           status: Annotated[str, Query(max_length=20)] = "",
+                           topic: Annotated[str, Query(max_length=200)] = "") -> HTMLResponse:
+        return await letters(request, caller, service, status, topic)
+
+    @api.post("/operator/dlq/{service}/redrive", response_class=HTMLResponse)
+    async def redrive_selected(request: Request, service: str, caller: Operator) -> HTMLResponse:
+        """Each selected letter through the service's one-letter redrive, each audited there; a letter redriven
+        meanwhile is reported, not an error."""
+        chosen = selected(await request.form())
+        if not chosen:
+            return await letters(request, caller, service_of(service), "", "", error="请先勾选要重投的死信")
+        done, refused = await redrive_each(backends, service_of(service), chosen, caller.token)
+        return await letters(request, caller, service, "", "", bulk={"done": done, "refused": refused})
 
     @api.get("/operator/dlq/{service}/{entry_id}", response_class=HTMLResponse)
     async def dead_letter(request: Request, service: str, entry_id: str, caller: Operator) -> HTMLResponse:
@@ -135,3 +151,26 @@ def router(backends: Backends) -> APIRouter:
         return RedirectResponse(f"/operator/dlq?service={service}&redriven={entry_id}", status_code=303)
 
     return api
+
+
+def selected(form: FormData) -> list[str]:
+    """The ticked letters' ids, at most a page of them (an id is one path segment of the service's address)."""
+    ids = [str(i).strip() for i in form.getlist("entry_ids")]
+    return list(dict.fromkeys(i for i in ids if i.strip(".") and len(i) <= 200))[:PAGE_SIZE]
+
+
+async def redrive_each(backends: Backends, service: str, ids: list[str], token: str
+                       ) -> tuple[list[str], dict[str, str]]:
+    """(the redriven ids, the refused ones with the service's reason), in the order selected."""
+    done: list[str] = []
+    refused: dict[str, str] = {}
+    for entry_id in ids:
+        try:
+            await backends.call(service, "POST", f"{API}/dlq/{quote(entry_id, safe='')}/redrive", token)
+        except BackendError as exc:
+            if exc.status not in (404, 409):
+                raise
+            refused[entry_id] = exc.message
+        else:
+            done.append(entry_id)
+    return done, refused
