@@ -1,8 +1,9 @@
-"""The operator's pages against stand-in services: webhook subscriptions with their delivery log, enable,
-rotate and delete; each service's dead letters, shown and redriven with the operator's token."""
+"""The operator's pages against stand-in services: webhook subscriptions registered, with their delivery log,
+enable, rotate and delete; each service's dead letters, shown and redriven with the operator's token."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import httpx
@@ -33,6 +34,7 @@ class Services:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, str, str]] = []
         self.redriven: set[str] = set()
+        self.registered: list[dict[str, object]] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         service, path, method = PORTS[request.url.port or 0], request.url.path, request.method
@@ -40,6 +42,8 @@ class Services:
         return self.answer(service, method, path, request)
 
     def answer(self, service: str, method: str, path: str, request: httpx.Request) -> httpx.Response:
+        if service == "notify" and path == "/api/v1/webhooks" and method == "POST":
+            return self.register(json.loads(request.content))
         if service == "notify" and path == "/api/v1/webhooks":
             return httpx.Response(200, json=[SUBSCRIPTION])
         if path == "/api/v1/webhooks/wh-1/deliveries":
@@ -62,6 +66,15 @@ class Services:
             self.redriven.add("DL-1")
             return httpx.Response(200, json={"redriven": ["DL-1"]})
         return httpx.Response(404, json={"detail": "不存在"})
+
+    def register(self, body: dict[str, object]) -> httpx.Response:
+        """Notify's answers: a private address refused naming ``url``, else the subscription with its secret."""
+        if "10.0.0.1" in str(body["url"]):
+            return httpx.Response(422, json={"detail": [{"loc": ["body", "url"], "type": "value_error",
+                                                         "msg": "回调地址不能指向内网地址"}]})
+        self.registered.append(body)
+        return httpx.Response(201, json={**SUBSCRIPTION, "id": "wh-2", "url": body["url"], "enabled": True,
+                                         "secret": "whsec_Zmlyc3Qtc2VjcmV0"})
 
 
 @pytest.fixture
@@ -108,6 +121,27 @@ def test_enable_rotate_and_delete_need_the_csrf_token_and_call_notify(client: Te
                                       ("notify", "DELETE", "/api/v1/webhooks/wh-1")]
 
 
+def test_a_subscription_is_registered_once_its_url_is_accepted_and_its_secret_shown_once(
+        client: TestClient, services: Services) -> None:
+    page = client.get("/operator/webhooks")
+    assert 'value="pilot.platform.accredited"' in page.text and "pilot.internal." not in page.text
+    form = {"url": "https://10.0.0.1/hook", "event_types": ["pilot.platform.accredited", "pilot.internal.x"],
+            "description": "省大数据中心"}
+    assert client.post("/operator/webhooks", data=form).status_code == 403
+    refused = client.post("/operator/webhooks", data={**form, "csrf_token": csrf_of(page.text)})
+    assert refused.status_code == 422 and services.registered == []
+    assert 'aria-invalid="true" aria-describedby="e-w-url"' in refused.text
+    assert '<p class="field-error" id="e-w-url">回调地址不能指向内网地址</p>' in refused.text
+    assert 'value="https://10.0.0.1/hook"' in refused.text and "whsec_" not in refused.text
+    created = client.post("/operator/webhooks", data={**form, "url": "https://hooks.example.cn/x",
+                                                      "csrf_token": csrf_of(page.text)})
+    assert created.status_code == 200 and 'data-created="wh-2"' in created.text
+    assert "whsec_Zmlyc3Qtc2VjcmV0" in created.text and "仅显示这一次" in created.text
+    assert services.registered == [{"url": "https://hooks.example.cn/x", "description": "省大数据中心",
+                                    "event_types": ["pilot.platform.accredited"]}]
+    assert "whsec_Zmlyc3Qtc2VjcmV0" not in client.get("/operator/webhooks").text
+
+
 def test_dead_letters_of_every_service_are_listed_shown_and_redriven_once(client: TestClient,
                                                                           services: Services) -> None:
     listed = client.get("/operator/dlq")
@@ -124,13 +158,35 @@ def test_dead_letters_of_every_service_are_listed_shown_and_redriven_once(client
     assert client.get("/operator/dlq", params={"service": "x"}).status_code == 404
 
 
+def test_the_selected_dead_letters_of_one_service_are_redriven_each_and_refusals_reported(
+        client: TestClient, services: Services) -> None:
+    listed = client.get("/operator/dlq", params={"service": "registry"})
+    assert 'form="redrive-registry" aria-label="选择死信 DL-1"' in listed.text
+    assert client.post("/operator/dlq/registry/redrive", data={"entry_ids": ["DL-1"]}).status_code == 403
+    token = csrf_of(listed.text)
+    none = client.post("/operator/dlq/registry/redrive", data={"csrf_token": token, "entry_ids": [".."]})
+    assert none.status_code == 200 and "请先勾选要重投的死信" in none.text and unsafe(services.calls) == []
+    done = client.post("/operator/dlq/registry/redrive",
+                       data={"csrf_token": token, "entry_ids": ["DL-1", "DL-9", "DL-1"]})
+    assert done.status_code == 200 and 'data-bulk-redriven="1"' in done.text
+    assert "已重投 1 条：DL-1" in done.text and "<li>DL-9：不存在</li>" in done.text
+    assert unsafe(services.calls) == [("registry", "POST", "/api/v1/dlq/DL-1/redrive"),
+                                      ("registry", "POST", "/api/v1/dlq/DL-9/redrive")]
+    assert client.post("/operator/dlq/mongodb/redrive", data={"csrf_token": token,
+                                                              "entry_ids": ["DL-1"]}).status_code == 404
+
+
 def test_the_operator_pages_are_the_404_page_for_other_roles(services: Services) -> None:
     store = SessionStore(idle_s=3600, max_sessions=100)
     app = create_app(ConsoleSettings(), store=store, transport=httpx.MockTransport(services))
     with TestClient(app, follow_redirects=False) as c:
         sign_in(c, store, "province_official", "42")
+        token = csrf_of(c.get("/").text)
+        assert c.post("/operator/webhooks", data={"csrf_token": token, "url": "https://a.cn"}).status_code == 404
+        assert c.post("/operator/dlq/registry/redrive", data={"csrf_token": token,
+                                                              "entry_ids": ["DL-1"]}).status_code == 404
         for path in ("/operator/webhooks", "/operator/webhooks/wh-1", "/operator/dlq", "/operator/dlq/registry/DL-1"):
             assert c.get(path).status_code == 404, path
-    assert services.calls == []
+    assert [c for c in services.calls if c[2] != "/api/v1/public/stats"] == []
 
 

@@ -1,12 +1,15 @@
-"""The operator's pages: notify's webhook subscriptions (delivery log, enable, rotate the secret, delete) and
-each service's dead letters (list, show, redrive)."""
+"""The operator's pages: notify's webhook subscriptions (register, delivery log, enable, rotate the secret, delete)
+and each service's dead letters (list, show, redrive one or the selected ones)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
+from zhongshi_contracts.topics import ALL_TOPICS
 from zhongshi_runtime.auth import Role
 
 from zhongshi_console.auth import PageNotFound
@@ -22,6 +25,22 @@ SERVICE_LABELS = {"intake": "申报受理（intake）", "screening": "形式审�
                   "registry": "认定登记（registry）", "notify": "消息通知（notify）"}
 DLQ_STATUSES = {"dead": "死信", "parked": "等待前序事件", "redriven": "已重投"}
 WEBHOOK_ACTIONS = {"enable": ("POST", "/enable"), "delete": ("DELETE", "")}
+# The public event types (never pilot.internal.*); notify refuses, naming the field, one it does not forward.
+EVENT_TYPES = tuple(t.name for t in ALL_TOPICS if not t.internal)
+
+
+def subscription_of(form: FormData) -> dict[str, Any]:
+    """The registration form as notify's subscription request (notify generates the secret)."""
+    return {"url": str(form.get("url", "")).strip(), "description": str(form.get("description", "")).strip(),
+            "event_types": [t for t in form.getlist("event_types") if t in EVENT_TYPES]}
+
+
+def by_field(fields: dict[str, str]) -> dict[str, str]:
+    """Notify's errors by form field: ``event_types.2`` is shown beside the event types."""
+    found: dict[str, str] = {}
+    for name, message in fields.items():
+        found.setdefault(name.split(".")[0], message)
+    return found
 
 
 def service_of(name: str) -> str:
@@ -34,13 +53,27 @@ def service_of(name: str) -> str:
 def router(backends: Backends) -> APIRouter:
     api = APIRouter(include_in_schema=False)
 
-    async def subscriptions(request: Request, caller: Caller, **extra: Any) -> HTMLResponse:
+    async def subscriptions(request: Request, caller: Caller, status_code: int = 200, **extra: Any) -> HTMLResponse:
         found = await backends.call("notify", "GET", f"{API}/webhooks", caller.token)
-        return render(request, "operator/webhooks.html", {"subscriptions": found, **extra})
+        return render(request, "operator/webhooks.html", {"subscriptions": found, "event_types": EVENT_TYPES,
+                                                          "form": {}, "errors": {}, **extra}, status_code)
 
     @api.get("/operator/webhooks", response_class=HTMLResponse)
     async def webhooks(request: Request, caller: Operator) -> HTMLResponse:
         return await subscriptions(request, caller)
+
+    @api.post("/operator/webhooks", response_class=HTMLResponse)
+    async def register(request: Request, caller: Operator) -> HTMLResponse:
+        """The generated secret is shown on this answer only, like a rotated one."""
+        body = subscription_of(await request.form())
+        try:
+            created = await backends.call("notify", "POST", f"{API}/webhooks", caller.token, json=body)
+        except BackendError as exc:
+            if exc.status != 422:
+                raise
+            return await subscriptions(request, caller, 422, form=body, error=exc.message,
+                                       errors=by_field(exc.fields) or {"url": exc.message})
+        return await subscriptions(request, caller, created=created)
 
     @api.get("/operator/webhooks/{subscription_id}", response_class=HTMLResponse)
     async def delivery_log(request: Request, subscription_id: str, caller: Operator,
@@ -69,18 +102,33 @@ def router(backends: Backends) -> APIRouter:
         await backends.call("notify", method, f"{API}/webhooks/{subscription_id}{suffix}", caller.token)
         return RedirectResponse("/operator/webhooks", status_code=303)
 
-    @api.get("/operator/dlq", response_class=HTMLResponse)
-    async def dead_letters(request: Request, caller: Operator,
-                           service: Annotated[str, Query(max_length=20)] = "",
-                           status: Annotated[str, Query(max_length=20)] = "",
-                           topic: Annotated[str, Query(max_length=200)] = "") -> HTMLResponse:
+    async def letters(request: Request, caller: Caller, service: str, status: str, topic: str,
+                      **extra: Any) -> HTMLResponse:
         chosen = [service_of(service)] if service else list(SERVICES)
         params = {k: v for k, v in {"status": status if status in DLQ_STATUSES else "", "topic": topic.strip(),
                                     "limit": PAGE_SIZE}.items() if v}
         pages = {name: await backends.call(name, "GET", f"{API}/dlq", caller.token, params=params) for name in chosen}
         return render(request, "operator/dlq.html", {
             "pages": pages, "filters": {"service": service, "status": params.get("status", ""), "topic": topic},
-            "labels": SERVICE_LABELS, "statuses": DLQ_STATUSES, "redriven": request.query_params.get("redriven")})
+            "labels": SERVICE_LABELS, "statuses": DLQ_STATUSES, "redriven": request.query_params.get("redriven"),
+            **extra})
+
+    @api.get("/operator/dlq", response_class=HTMLResponse)
+    async def dead_letters(request: Request, caller: Operator,
+                           service: Annotated[str, Query(max_length=20)] = "",
+                           status: Annotated[str, Query(max_length=20)] = "",
+                           topic: Annotated[str, Query(max_length=200)] = "") -> HTMLResponse:
+        return await letters(request, caller, service, status, topic)
+
+    @api.post("/operator/dlq/{service}/redrive", response_class=HTMLResponse)
+    async def redrive_selected(request: Request, service: str, caller: Operator) -> HTMLResponse:
+        """Each selected letter through the service's one-letter redrive, each audited there; a letter redriven
+        meanwhile is reported, not an error."""
+        chosen = selected(await request.form())
+        if not chosen:
+            return await letters(request, caller, service_of(service), "", "", error="请先勾选要重投的死信")
+        done, refused = await redrive_each(backends, service_of(service), chosen, caller.token)
+        return await letters(request, caller, service, "", "", bulk={"done": done, "refused": refused})
 
     @api.get("/operator/dlq/{service}/{entry_id}", response_class=HTMLResponse)
     async def dead_letter(request: Request, service: str, entry_id: str, caller: Operator) -> HTMLResponse:
@@ -103,3 +151,26 @@ def router(backends: Backends) -> APIRouter:
         return RedirectResponse(f"/operator/dlq?service={service}&redriven={entry_id}", status_code=303)
 
     return api
+
+
+def selected(form: FormData) -> list[str]:
+    """The ticked letters' ids, at most a page of them (an id is one path segment of the service's address)."""
+    ids = [str(i).strip() for i in form.getlist("entry_ids")]
+    return list(dict.fromkeys(i for i in ids if i.strip(".") and len(i) <= 200))[:PAGE_SIZE]
+
+
+async def redrive_each(backends: Backends, service: str, ids: list[str], token: str
+                       ) -> tuple[list[str], dict[str, str]]:
+    """(the redriven ids, the refused ones with the service's reason), in the order selected."""
+    done: list[str] = []
+    refused: dict[str, str] = {}
+    for entry_id in ids:
+        try:
+            await backends.call(service, "POST", f"{API}/dlq/{quote(entry_id, safe='')}/redrive", token)
+        except BackendError as exc:
+            if exc.status not in (404, 409):
+                raise
+            refused[entry_id] = exc.message
+        else:
+            done.append(entry_id)
+    return done, refused

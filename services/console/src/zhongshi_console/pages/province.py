@@ -1,4 +1,5 @@
-"""The province's pages: rounds (windows, rule set, required materials), a round's review settings, panel draw,
+"""The province's pages: rounds (windows, rule set, required materials), a round's city quotas and stage deadlines,
+review settings, panel draw,
 decision list with overrides and confirmation, publicity with its objections, and one application's audit trail."""
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ API = "/api/v1"
 Province = Annotated[Caller, Depends(signed_in(Role.PROVINCE_OFFICIAL))]
 DECISIONS = {"accredit": "认定", "cultivate": "列为培育对象", "decline": "不予认定"}
 CURRENT = {"review-settings": ("review", API + "/rounds/{}/review-settings"),
-           "quotas": ("screening", API + "/rounds/{}/settings")}
+           "quotas": ("screening", API + "/rounds/{}/settings"),
+           "deadlines": ("screening", API + "/rounds/{}/settings")}
+# The chain's stages with a deadline (screening: RoundSettings.deadlines), the glossary's names.
+DEADLINE_STAGES = {"county_review": "县级初审", "city_review": "市州推荐", "exception_review": "省级例外认定"}
 SETTINGS = ("panel_size", "quota", "accreditation_line", "cultivation_line", "divergence_threshold")
 
 
@@ -121,6 +125,8 @@ def round_action(round_id: str, action: str, form: dict[str, str],
                             {**(current or {}), "round_id": round_id, **shown}),
         "quotas": ("screening", "PUT", f"{API}/rounds/{round_id}/settings",
                    {**(current or {}), "round_id": round_id, "quotas": quotas_of(form)}),
+        "deadlines": ("screening", "PUT", f"{API}/rounds/{round_id}/settings",
+                      {**(current or {}), "round_id": round_id, "deadlines": deadlines_of(form)}),
         "draw-commitment": ("review", "POST", f"{API}/rounds/{round_id}/draw-commitment", None),
         "draw": ("review", "POST", f"{API}/rounds/{round_id}/panels", {}),
         "override": ("review", "POST", f"{API}/rounds/{round_id}/overrides/{target}",
@@ -138,6 +144,12 @@ def quotas_of(form: dict[str, str]) -> dict[str, Any]:
     """``quota.<city code>`` inputs; an empty one sets no quota for that city."""
     found = {k.removeprefix("quota."): v.strip() for k, v in form.items() if k.startswith("quota.") and v.strip()}
     return {code: int(v) if v.isdigit() else v for code, v in found.items()}
+
+
+def deadlines_of(form: dict[str, str]) -> dict[str, str]:
+    """``deadline.<stage>`` inputs (last day, Asia/Shanghai); an empty one sets no deadline for that stage."""
+    return {stage: form.get(f"deadline.{stage}", "").strip() for stage in DEADLINE_STAGES
+            if form.get(f"deadline.{stage}", "").strip()}
 
 
 async def round_view(backends: Backends, round_id: str, token: str) -> dict[str, Any]:
@@ -159,7 +171,7 @@ async def round_view(backends: Backends, round_id: str, token: str) -> dict[str,
     return {"round": found, "settings": settings, "proposal": proposal, "publicity": publicity, "chain": chain,
             "commitment": await commitment_of(backends, round_id, token),
             "progress": {p.get("city_code"): p for p in progress},
-            "objections": objections, "kinds": MATERIAL_KINDS,
+            "objections": objections, "kinds": MATERIAL_KINDS, "stages": DEADLINE_STAGES,
             "panels": {i["application_id"]: p for i, p in zip(proposal["incomplete"], panels, strict=True)}}
 
 
