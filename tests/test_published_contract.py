@@ -17,4 +17,7 @@ def test_every_message_carries_the_cloudevents_headers_and_a_payload_schema() ->
     assert {m["headers"]["required"][0] for m in messages} == {"ce_id"}
     assert all("application_id" in m["payload"]["properties"] for m in messages)
     actions = sorted(op["action"] for op in document["operations"].values())
-    assert actions == ["receive", "receive"] + ["send"] * 8
+    assert actions == ["receive", "receive"] + ["send"] * 9
+    # `forwarded` carries the applicant's contact: whole on its internal topic, its public projection beside it
+    assert {"screening:publish:pilot.internal.application.forwarded",
+            "screening:publish:pilot.application.forwarded"} <= set(document["operations"])

@@ -233,7 +233,7 @@ class Consumers:
     async def deliver(self, event: Event, meta: CloudEvent) -> None:
         """Hand one event straight to its topic's handler, as the live path does, but without retries, dead
         letters or parking: a replay reports what the handler refuses."""
-        await self._routes[event.topic.name][1](event, meta)
+        await self._routes[event.wire_topic().name][1](event, meta)
 
     async def _parked_behind(self, msg: KafkaMessage) -> str | None:
         """The dead letter this message must wait for; a database outage is waited out as a handler's is."""
