@@ -28,9 +28,13 @@ def before_events(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "status": domain.Status.DRAFT.value, "revision": 0, "chain_step": 0, "timeline": []}
 
 
-def without_request_ids(doc: dict[str, Any]) -> dict[str, Any]:
-    """A submission's or withdrawal's timeline step names an id the request made up, not the event's."""
-    steps = [{**s, "event_id": ""} if s.get("event_type") in OWN else s for s in doc.get("timeline", [])]
+def comparable(doc: dict[str, Any]) -> dict[str, Any]:
+    """A submission's or withdrawal's timeline step names an id the request made up, not the event's; and the
+    status beside a step is the application's once that step arrived, which depends on the order events of
+    different topics arrived in (a recommendation and its forwarding can come either way round). The
+    application's own status, which the lifecycle makes order-independent, is compared."""
+    steps = [{k: v for k, v in s.items() if k != "status"} for s in doc.get("timeline", [])]
+    steps = [{**s, "event_id": ""} if s.get("event_type") in OWN else s for s in steps]
     return {**doc, "timeline": steps}
 
 
@@ -41,11 +45,12 @@ SCOPE = Scope(
     left_out={
         "applications (dossier, materials, drafts)": "the applicant's requests: taken from the live database",
         "applications (updated_at)": "the last request's time; an edit after a return is in no event",
+        "applications (timeline step status)": "the status once the step arrived: depends on arrival order",
         "rounds": "opened by the province's requests: taken from the live database",
         "materials": "uploaded files and their records: requests, never in an event",
     },
     reference={"applications": before_events, "rounds": None},
-    normalise={"applications": without_request_ids},
+    normalise={"applications": comparable},
 )
 
 
