@@ -142,6 +142,30 @@ async def test_steps_arriving_out_of_order_across_topics_end_in_the_later_status
     assert steps == ["submitted", "screened", "recommended", "forwarded"]  # in the order they happened
 
 
+async def test_how_far_a_withdrawn_revision_got_does_not_depend_on_arrival_order(harness: IntakeHarness) -> None:
+    from zhongshi_contracts.recommendation import ApplicationForwarded, ApplicationRecommended
+
+    app = await harness.repo.get(harness.app_id)
+    assert app is not None
+    recommended = chain_step(ApplicationRecommended, app.id)
+    forwarded = chain_step(ApplicationForwarded, app.id, level="city", priority=1, quota=3, opinions=[],
+                           flagged=[], rule_set_version="v1", clauses=[], dossier=app.dossier)
+
+    def withdrawn(a: domain.Application) -> domain.Application:
+        return domain.withdraw(a, reason="不再申报", now=NOW, event_id="w")[0]
+
+    def step(event: Any) -> Callable[[domain.Application], domain.Application]:
+        return lambda a: domain.record_chain_step(a, event, event_id=event.topic.name)
+
+    before, after = app, app
+    for change in (step(recommended), step(forwarded), withdrawn):  # the order they happened in
+        before = change(before)
+    for change in (step(recommended), withdrawn, step(forwarded)):  # the forwarding read after the withdrawal
+        after = change(after)
+    assert (after.status, after.chain_step) == (before.status, before.chain_step) == (
+        Status.WITHDRAWN, domain.step_order(forwarded))
+
+
 def listed(app_id: str, accredited: bool) -> PlatformAccredited | PlatformCultivationListed:
     common: dict[str, Any] = {
               "application_id": app_id, "round_id": "R1", "platform_id": f"P-{app_id}", "platform_name": "p",

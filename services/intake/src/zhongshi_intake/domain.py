@@ -304,7 +304,9 @@ def record_chain_step(app: Application, event: ChainStep, *, event_id: str) -> A
         details={"revision": event.revision, "level": event.level, "opinion": event.opinion,
                  "actor": event.actor.model_dump()},
     )
-    step = step_order(event) if current else app.chain_step
+    # how far the revision got: the furthest of its steps, whatever their arrival order (a forwarding that
+    # arrives after the withdrawal still happened before it), while only a current step moves the status
+    step = max(app.chain_step, step_order(event)) if event.revision == app.revision else app.chain_step
     return app.model_copy(update={"status": status, "chain_step": step, "timeline": app.with_step(entry)})
 
 
