@@ -18,7 +18,7 @@ TODAY = date(2026, 11, 27)
 
 # The test pyramid's layers: every test gets one (a suite's tests that need a stack are `integration` too), so
 # `pytest -m "unit or handler"` is the fast inner loop.
-SUITES = {"faults": "faults", "deploy": "deploy", "api": "api"}  # top-level tests/<folder> → its layer
+SUITES = {"faults": "faults", "deploy": "deploy", "api": "api", "integration": "integration"}  # tests/<folder> → layer
 STACK_MARKERS = ("browser", "integration")  # tests that start or need real servers name their layer themselves
 
 
