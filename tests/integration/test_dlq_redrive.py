@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import ApplicationWithdrawn
@@ -18,13 +17,10 @@ from zhongshi_runtime.clock import utc_now
 
 from tests.integration.helpers import Api, read_topic
 from zhongshi import dlq
-from zhongshi.launcher import Stack, StackConfig
+from zhongshi.launcher import Stack
 from zhongshi.polling import eventually
 
 SUBMITTED, WITHDRAWN = "pilot.internal.application.submitted", "pilot.application.withdrawn"  # where consumers read
-
-
-pytestmark = pytest.mark.integration
 
 
 def headers_of(record: ConsumerRecord) -> dict[str, str]:
@@ -55,18 +51,6 @@ async def gauge_matches(api: Api, status: str) -> None:
 
     await eventually(same, f"the {status} gauge of {SUBMITTED} shows the DLQ's size", 90)
 
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """A stack of its own: this test publishes a submission and a withdrawal by hand, which the shared stack's
-    services would keep, parked or applied depending on timing, where the replay test compares every document."""
-    own = Stack(StackConfig.isolated(tmp_path_factory.mktemp("redrive")))
-    try:
-        own.start()
-        yield own
-    finally:
-        own.stop()
 
 async def test_a_redriven_dead_letter_is_applied_before_the_event_parked_behind_it(
     api: Api, stack: Stack, fresh_dossier: Callable[..., dict[str, Any]]
