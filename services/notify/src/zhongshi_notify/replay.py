@@ -5,6 +5,7 @@ reminders fired by the clock, whether a message was read — is left out of the 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from zhongshi_runtime.clock import utc_now
@@ -14,6 +15,7 @@ from zhongshi_runtime.rebuild import Database, Scope
 
 from zhongshi_notify import handlers
 from zhongshi_notify.deliveries import MongoDeliveryStore
+from zhongshi_notify.domain import PROVINCE
 from zhongshi_notify.metrics import NotifyMetrics
 from zhongshi_notify.planning import Channel
 from zhongshi_notify.repository import MongoNotifyRepository
@@ -28,6 +30,17 @@ def who_scored(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "scored": sorted(doc.get("scored", [])), "declined": sorted(doc.get("declined", []))}
 
 
+# An official's "entered your queue" notice is planned only if notify learns of the step before any later one
+# (`notices`: ``moved``). Events of one application reach notify on different topics, so when it was behind,
+# a later step may have come first and the notice was rightly skipped; the replay reads them in order.
+QUEUE_STEPS = tuple(f".application.{step}." for step in ("screened", "recommended", "forwarded", "withdrawn"))
+
+
+def skipped_queue_notice(message: dict[str, Any]) -> bool:
+    official = message["recipient"] == PROVINCE or re.fullmatch(r"\d{6}", message["recipient"]) is not None
+    return official and any(step in message["event_type"] for step in QUEUE_STEPS)
+
+
 SCOPE = Scope(
     service="notify",
     compared={
@@ -39,9 +52,12 @@ SCOPE = Scope(
         "deliveries": "the dispatcher's progress on each channel (sent, failed, held), and their attempts",
         "inbox (reminders)": "fired by the clock (提醒 / 逾期督办), not by an event",
         "inbox (created_at, read)": "when the replay wrote it, and whether the reader opened it (a request)",
+        "inbox (queue notices only rebuilt)": "a queue notice the live service skipped because a later step "
+                                                    "of the application reached it first",
     },
     only={"inbox": {"event_type": {"$regex": r"^cn\."}}},  # a message an event caused (timers: notify.*)
     normalise={"expert_panels": who_scored},
+    live_may_lack={"inbox": skipped_queue_notice},
 )
 
 
