@@ -22,7 +22,8 @@ CHARTS = Path(__file__).with_name("charts")
 def draw(figures: dict[str, Any], folder: Path = CHARTS) -> list[Path]:
     """Every chart the figures allow; the paths written."""
     folder.mkdir(parents=True, exist_ok=True)
-    drawn = [latency(figures, folder / "p1-latency.png")]
+    drawn = [latency(figures, folder / "p1-latency.png"), memory(figures, folder / "soak-rss.png"),
+             cpu(figures, folder / "profile.png")]
     series = figures.get("timeseries") or {}
     if series.get("samples"):
         drawn += [throughput(series, folder / "throughput.png"), lag(series, folder / "p2-consumer-lag.png")]
@@ -103,6 +104,50 @@ def lag(series: dict[str, Any], path: Path) -> Path | None:
         ax.legend(fontsize=7)
     else:
         ax.text(0.5, 0.5, "no lag sampled (the broker did not answer)", ha="center", transform=ax.transAxes)
+    return _save(fig, path)
+
+
+def memory(figures: dict[str, Any], path: Path) -> Path | None:
+    """Each process's RSS over the soak: a service's line that keeps rising after the warm-up leaks."""
+    found = figures.get("soak")
+    if not found or not found.get("samples"):
+        return None
+    fig, (ours, theirs) = plt.subplots(1, 2, figsize=(11, 4.5))
+    names = sorted({n for s in found["samples"] for n in s["rss_mb"]})
+    for name in names:
+        axis = theirs if name in ("broker", "database") else ours
+        points = [(s["t"] / 60, s["rss_mb"][name]) for s in found["samples"] if name in s["rss_mb"]]
+        axis.plot([t for t, _ in points], [m for _, m in points], label=name, linewidth=1)
+    for axis, what in ((ours, "the five services"), (theirs, "the embedded broker and database")):
+        axis.axvline(found["warm_up_s"] / 60, color="grey", linewidth=0.6, linestyle=":")
+        axis.set(xlabel="minutes into the soak", ylabel="RSS (MB)", title=what)
+        axis.set_ylim(bottom=0)
+        axis.legend(fontsize=7)
+    growth = found["five_services"]["growth_pct"]
+    fig.suptitle(_title(figures, f"Soak at {found['rate_per_s']:g} applications/s: five services' RSS "
+                                 f"{growth:+.1f} % after the warm-up"), fontsize=10)
+    return _save(fig, path)
+
+
+def cpu(figures: dict[str, Any], path: Path) -> Path | None:
+    """Per service, the share of its CPU samples spent in each library (py-spy during a sustained P1 run)."""
+    found = {k: v for k, v in (figures.get("profile") or {}).items() if isinstance(v, dict) and v.get("shares")}
+    if not found:
+        return None
+    libraries = sorted({lib for v in found.values() for lib in v["shares"]},
+                       key=lambda lib: -sum(v["shares"].get(lib, 0) for v in found.values()))
+    names = sorted(found, key=lambda n: -found[n]["samples"])
+    fig, ax = plt.subplots(figsize=(10, 0.6 * len(names) + 2))
+    left = [0.0] * len(names)
+    for library in libraries:
+        widths = [100 * found[n]["shares"].get(library, 0) for n in names]
+        ax.barh(names, widths, left=left, label=library)
+        left = [a + b for a, b in zip(left, widths, strict=True)]
+    ax.set_yticks(range(len(names)), [f"{n} ({found[n]['samples']} samples)" for n in names])
+    ax.invert_yaxis()
+    ax.set(xlabel="share of the service's CPU samples (%)", xlim=(0, 100),
+           title=_title(figures, "Where each service spends its CPU during a sustained P1 run (py-spy)"))
+    ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.25))
     return _save(fig, path)
 
 

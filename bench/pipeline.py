@@ -29,11 +29,20 @@ from zhongshi.launcher import Stack
 SERIALS = itertools.count(1)  # one new applicant (credit code) per application, across rounds
 
 
+def checked(r: httpx.Response) -> httpx.Response:
+    """``r``, or an error naming what the service refused and why (its 4xx body names the field)."""
+    if r.is_error:
+        raise httpx.HTTPStatusError(f"{r.request.method} {r.request.url}: {r.status_code} {r.text[:600]}",
+                                    request=r.request, response=r)
+    return r
+
+
 class Applicants:
     """Creates drafts and submits them through intake's HTTP API, as applicants do."""
 
-    def __init__(self, stack: Stack, http: httpx.AsyncClient) -> None:
-        self.stack, self.http = stack, http
+    def __init__(self, stack: Stack, http: httpx.AsyncClient, required: list[str] | None = None) -> None:
+        """``required``: the material kinds the round requires (none for the bench's own rounds)."""
+        self.stack, self.http, self.required = stack, http, required or []
         self.province = {"Authorization": f"Bearer {stack.token(Role.PROVINCE_OFFICIAL, '42')}"}
         self.today = shanghai_date(utc_now())
         self.tokens: dict[str, dict[str, str]] = {}
@@ -49,20 +58,21 @@ class Applicants:
         serial = next(SERIALS)
         i = serial % len(APPLICANTS)
         d = dossier(i, APPLICANTS[i], self.today)
-        code = make_credit_code(f"91{d['applicant']['region_code']}B{serial:08d}")
+        kind = d["applicant"]["credit_code"][:2]  # the registering department and kind match the legal person's
+        code = make_credit_code(f"{kind}{d['applicant']['region_code']}B{serial:08d}")
         d["applicant"]["credit_code"] = code
         me = {"Authorization": f"Bearer {self.stack.token(Role.APPLICANT, code)}"}
-        r = await self.http.post("/api/v1/applications", json={"round_id": round_id, "dossier": d}, headers=me)
-        r.raise_for_status()
+        r = checked(await self.http.post("/api/v1/applications", json={"round_id": round_id, "dossier": d},
+                                         headers=me))
         app_id = str(r.json()["id"])
-        for kind in kinds_for(d, []):  # the mechanism documents C9 rests on, as small real PDFs
-            (await self.http.post(f"/api/v1/applications/{app_id}/materials", headers=me,
-                                  **upload_parts(kind, d))).raise_for_status()
+        for kind in kinds_for(d, self.required):  # and the mechanism documents C9 rests on, as small PDFs
+            checked(await self.http.post(f"/api/v1/applications/{app_id}/materials", headers=me,
+                                         **upload_parts(kind, d)))
         self.tokens[app_id] = me
         return app_id
 
     async def submit(self, app_id: str) -> None:
-        (await self.http.post(f"/api/v1/applications/{app_id}/submit", headers=self.tokens[app_id])).raise_for_status()
+        checked(await self.http.post(f"/api/v1/applications/{app_id}/submit", headers=self.tokens[app_id]))
 
 
 async def wait_screened(stack: Stack, round_id: str, within_s: float = 600) -> None:

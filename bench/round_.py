@@ -20,7 +20,7 @@ from zhongshi_contracts.reference import hubei_cities
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.clock import shanghai_date, utc_now
 
-from bench.pipeline import Applicants, in_parallel, wait_screened
+from bench.pipeline import Applicants, checked, in_parallel, wait_screened
 from zhongshi import demo_data as d
 from zhongshi import demo_review
 from zhongshi.demo import demo_round
@@ -33,10 +33,7 @@ IN_CHAIN = ("draft", "submitted", "eligible", "needs_exception", "city_review", 
 
 
 def _ok(response: httpx.Response) -> Any:
-    if response.status_code >= 400:
-        raise RuntimeError(f"{response.request.method} {response.request.url}: {response.status_code} "
-                           f"{response.text[:300]}")
-    return response.json()
+    return checked(response).json()
 
 
 class Round:
@@ -72,11 +69,9 @@ class Round:
     async def submit_all(self) -> None:
         intake = httpx.AsyncClient(base_url=self.stack.url("intake"), timeout=60)
         async with intake:
-            applicants = Applicants(self.stack, intake)
-            today = shanghai_date(utc_now())
-            r = await intake.post("/api/v1/rounds", json={**demo_round(today), "id": self.round_id},
-                                  headers=self.province)
-            _ok(r)
+            round_ = {**demo_round(shanghai_date(utc_now())), "id": self.round_id}
+            _ok(await intake.post("/api/v1/rounds", json=round_, headers=self.province))
+            applicants = Applicants(self.stack, intake, round_["required_materials"])
 
             async def one(_: str) -> None:
                 await applicants.submit(await applicants.draft(self.round_id))

@@ -24,7 +24,7 @@ if __package__ in (None, ""):  # `python bench/run.py`
 
 import uvloop
 
-from bench import bare, charts, pipeline, reads, replay, report, round_
+from bench import bare, charts, pipeline, profile, reads, replay, report, round_, soak
 from bench.sampler import Sampler
 from zhongshi.launcher import Stack, StackConfig
 
@@ -32,12 +32,7 @@ SIDE_SERVICES = ("review", "registry", "notify")  # not on the submit→screened
 
 
 def rss_mb(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1])
-    return round(total / 1024, 1)
+    return round(sum(map(soak.rss_kb, pids)) / 1024, 1)
 
 
 def stack_pids(stack: Stack) -> list[int]:
@@ -47,17 +42,19 @@ def stack_pids(stack: Stack) -> list[int]:
 def parse(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--smoke", action="store_true", help="tiny sizes: checks that the bench runs")
-    p.add_argument("--round-size", type=int, default=300, help="P2: applications in the round (issue: 2,000)")
+    p.add_argument("--round-size", type=int, default=2000, help="P2: applications in the round")
     p.add_argument("--sustained", type=int, default=400, help="P1: applications in the sustained runs")
     p.add_argument("--events", type=int, default=100_000, help="P4: events to rebuild the registry from")
     p.add_argument("--seconds", type=float, default=10, help="P3: seconds per load run")
-    p.add_argument("--only", default="p1,p2,p3,p4", help="which of p1..p4 to run (P5 always)")
+    p.add_argument("--soak-minutes", type=float, default=30, help="soak: minutes at 5 applications/s")
+    p.add_argument("--only", default="p1,profile,p2,p3,soak,p4",
+                   help="which of p1, profile (py-spy during a P1 sustained run), p2, p3, soak, p4 (P5 always)")
     p.add_argument("--out", type=Path, default=report.RESULTS)
     p.add_argument("--charts", type=Path, default=charts.CHARTS, help="folder for the PNG charts")
     p.add_argument("--var", type=Path, help="keep the stack's data and logs here (default: a temporary folder)")
     args = p.parse_args(argv)
     if args.smoke:
-        args.round_size, args.sustained, args.events, args.seconds = 12, 16, 400, 1
+        args.round_size, args.sustained, args.events, args.seconds, args.soak_minutes = 12, 16, 400, 1, 0.5
     return args
 
 
@@ -113,6 +110,11 @@ def measure(stack: Stack, args: argparse.Namespace, figures: dict[str, Any]) -> 
         sampler.mark("p1 all five")
         done("steady_20_per_s", uvloop.run(pipeline.steady(stack, "R-bench-steady", steady_n)), "p1")
         done("all_services", uvloop.run(pipeline.sustained(stack, "R-bench-all", args.sustained)), "p1")
+    if "profile" in only:
+        sampler.mark("profile")
+        with profile.sampling(soak.processes(stack)) as found:
+            found["load"] = uvloop.run(pipeline.sustained(stack, "R-bench-profile", args.sustained))
+        done("profile", found)
     if "p2" in only or "p3" in only or "p4" in only:
         sampler.mark("p2")
         done("p2", round_.run(stack, "R-bench-round", args.round_size))
@@ -121,6 +123,9 @@ def measure(stack: Stack, args: argparse.Namespace, figures: dict[str, Any]) -> 
         sampler.mark("p3")
         done("p3", reads.measure(stack, args.seconds))
     done("after_load", rss_mb(stack_pids(stack)), "p5", "rss_mb")
+    if "soak" in only:
+        sampler.mark("soak")
+        done("soak", uvloop.run(soak.run(stack, "R-bench-soak", args.soak_minutes)))
     if "p1" in only:
         sampler.mark("p1 path")
         for name in SIDE_SERVICES:

@@ -21,13 +21,26 @@ def series() -> dict:  # type: ignore[type-arg]
     return {"every_s": 1.0, "marks": [[0.0, "p1 all five"], [3.0, "p2"], [9.0, "p3"]], "samples": samples}
 
 
+def soaked() -> dict:  # type: ignore[type-arg]
+    samples = [{"t": 10.0 * k, "rss_mb": {"intake": 90.0 + k, "notify": 80.0, "broker": 200.0 + 10 * k}}
+               for k in range(10)]
+    return {"rate_per_s": 5, "warm_up_s": 20, "samples": samples, "five_services": {"growth_pct": 3.5}}
+
+
+def profiled() -> dict:  # type: ignore[type-arg]
+    return {"intake": {"samples": 900, "shares": {"PyMongo, BSON": 0.4, "pydantic": 0.35, "other": 0.25}},
+            "notify": {"samples": 300, "shares": {"PyMongo, BSON": 0.7, "zhongshi": 0.3}},
+            "load": {"applications_per_s": 20.0}}
+
+
 def test_every_chart_is_drawn_from_the_figures(tmp_path: Path) -> None:
     figures = {"sizes": {"smoke": True}, "conditions_at_start": {"load_average_1m": 1.5},
                "p1": {"steady_20_per_s": {"latencies_ms": [40.0 + i % 17 for i in range(200)]},
                       "path_steady_20_per_s": {"latencies_ms": [20.0 + i % 7 for i in range(200)]}},
-               "timeseries": series()}
+               "timeseries": series(), "soak": soaked(), "profile": profiled()}
     drawn = charts.draw(figures, tmp_path)
-    assert sorted(p.name for p in drawn) == ["p1-latency.png", "p2-consumer-lag.png", "throughput.png"]
+    assert sorted(p.name for p in drawn) == ["p1-latency.png", "p2-consumer-lag.png", "profile.png", "soak-rss.png",
+                                             "throughput.png"]
     assert all(p.read_bytes().startswith(PNG) and p.stat().st_size > 5000 for p in drawn)
 
 
