@@ -33,9 +33,11 @@ from zhongshi_console.pages import (
 )
 from zhongshi_console.sessions import SessionMiddleware, SessionStore
 from zhongshi_console.settings import ConsoleSettings
-from zhongshi_console.web import HERE, render, templates
+from zhongshi_console.web import HERE, Reshown, render, templates
 
 log = logging.getLogger(__name__)
+PAGES = (login, public, objections, applicant, materials, officials, others, operator, province, experts, lifecycle,
+         city)
 
 
 def create_app(settings: ConsoleSettings | None = None, store: SessionStore | None = None,
@@ -55,17 +57,12 @@ def create_app(settings: ConsoleSettings | None = None, store: SessionStore | No
     app = FastAPI(title="zhongshi console", lifespan=lifespan, dependencies=[Depends(check_csrf)],
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.state.templates, app.state.backends, app.state.metrics, app.state.oauth = templates(), backends, metrics, client
-    app.state.settings = settings
+    app.state.settings, app.state.store = settings, store
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     add_probes(app, backends, metrics, store)
     add_error_pages(app, metrics)
-    for page_router in (login.router(settings, client, store, metrics), public.router(backends),
-                        objections.router(backends, public.publicity_context),
-                        applicant.router(backends), materials.router(backends), officials.router(backends),
-                        others.router(backends), operator.router(backends), province.router(backends),
-                        experts.router(backends), lifecycle.router(backends),
-                        city.router(backends)):
-        app.include_router(page_router)
+    for page in PAGES:
+        app.include_router(page.api)
     app.add_middleware(SessionMiddleware, store=store, secure=settings.public_url.startswith("https://"))
     instrument(app, metrics.runtime)
     return app
@@ -105,6 +102,10 @@ def add_error_pages(app: FastAPI, metrics: ConsoleMetrics) -> None:
     @app.exception_handler(PageNotFound)
     async def not_found(request: Request, exc: PageNotFound) -> Response:
         return render(request, "404.html", status_code=404)
+
+    @app.exception_handler(Reshown)
+    async def reshown(request: Request, exc: Reshown) -> Response:
+        return exc.response
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

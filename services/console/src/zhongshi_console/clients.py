@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from zhongshi_console.formats import field_errors
 from zhongshi_console.settings import SERVICES, ConsoleSettings
+
+T = TypeVar("T")
+D = TypeVar("D")
 
 
 class BackendError(Exception):
@@ -86,3 +90,13 @@ def refusal(response: httpx.Response) -> BackendError:
     if response.status_code >= 500 or not isinstance(detail, str):
         return BackendError(response.status_code, "服务暂时不可用，请稍后再试")
     return BackendError(response.status_code, detail)
+
+
+async def missing_as(call: Awaitable[T], default: D) -> T | D:
+    """The call's answer, or ``default`` when the service answers 404 (not there yet); other refusals raise."""
+    try:
+        return await call
+    except BackendError as exc:
+        if exc.status != 404:
+            raise
+        return default

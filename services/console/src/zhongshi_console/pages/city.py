@@ -10,9 +10,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from zhongshi_runtime.auth import Role
 
-from zhongshi_console.clients import BackendError, Backends
+from zhongshi_console.clients import Backends
+from zhongshi_console.deps import Wired
 from zhongshi_console.roles import Caller, signed_in
-from zhongshi_console.web import render
+from zhongshi_console.web import render, unless_refused
 
 API = "/api/v1"
 City = Annotated[Caller, Depends(signed_in(Role.CITY_OFFICIAL))]
@@ -48,49 +49,50 @@ def by_county(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [rows[code] for code in sorted(rows)]
 
 
-def router(backends: Backends) -> APIRouter:
-    api = APIRouter(prefix="/official", include_in_schema=False)
+api = APIRouter(prefix="/official", include_in_schema=False)
 
-    async def queue(caller: Caller, level: str, round_id: str | None = None) -> list[dict[str, Any]]:
-        params = {"limit": 200, **({"round_id": round_id} if round_id else {})}
-        page = await backends.call("screening", "GET", f"{API}/queues/{level}", caller.token, params=params)
-        return list(page["items"])
 
-    @api.get("/round", response_class=HTMLResponse)
-    async def choose(request: Request, caller: City,
-                     round_: Annotated[str, Query(alias="round", max_length=64)] = "") -> Response:
-        if round_.strip():
-            return RedirectResponse(f"/official/rounds/{round_.strip()}", status_code=303)
-        seen = {c["round_id"] for level in ("county", "city") for c in await queue(caller, level)}
-        return render(request, "official/rounds.html", {"rounds": sorted(seen, reverse=True)})
+async def queue(backends: Backends, caller: Caller, level: str, round_id: str | None = None) -> list[dict[str, Any]]:
+    params = {"limit": 200, **({"round_id": round_id} if round_id else {})}
+    page = await backends.call("screening", "GET", f"{API}/queues/{level}", caller.token, params=params)
+    return list(page["items"])
 
-    async def round_page(request: Request, round_id: str, caller: Caller, status_code: int = 200,
-                         **extra: Any) -> HTMLResponse:
-        progress = await backends.call("screening", "GET", f"{API}/rounds/{round_id}/progress", caller.token)
-        county, city = await queue(caller, "county", round_id), await queue(caller, "city", round_id)
-        city.sort(key=lambda c: (c["priority"] is None, c["priority"] or 0, c["id"]))
-        return render(request, "official/round.html", {
-            "round_id": round_id, "progress": progress, "counties": by_county(county + city), "cases": city,
-            "stages": STAGES, "form": {}, "errors": {}, **extra}, status_code)
 
-    @api.get("/rounds/{round_id}", response_class=HTMLResponse)
-    async def one_round(request: Request, round_id: str, caller: City) -> HTMLResponse:
-        return await round_page(request, round_id, caller)
+@api.get("/round", response_class=HTMLResponse)
+async def choose(request: Request, caller: City, backends: Wired,
+                 round_: Annotated[str, Query(alias="round", max_length=64)] = "") -> Response:
+    if round_.strip():
+        return RedirectResponse(f"/official/rounds/{round_.strip()}", status_code=303)
+    seen = {c["round_id"] for level in ("county", "city") for c in await queue(backends, caller, level)}
+    return render(request, "official/rounds.html", {"rounds": sorted(seen, reverse=True)})
 
-    @api.post("/rounds/{round_id}/priorities", response_class=HTMLResponse)
-    async def priorities(request: Request, round_id: str, caller: City) -> Response:
-        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-        order, errors = ranked(await queue(caller, "city", round_id), form)
-        if errors or not order:
-            return await round_page(request, round_id, caller, 422, form=form, errors=errors,
-                                    error="请检查标出的排序" if errors else "本市没有待推荐的申报")
-        try:
-            await backends.call("screening", "PUT", f"{API}/rounds/{round_id}/priorities", caller.token,
-                                json={"application_ids": order})
-        except BackendError as exc:
-            if exc.status not in (404, 409, 422):
-                raise
-            return await round_page(request, round_id, caller, exc.status, form=form, error=exc.message)
-        return RedirectResponse(f"/official/rounds/{round_id}?saved=1", status_code=303)
 
-    return api
+async def round_page(request: Request, backends: Backends, round_id: str, caller: Caller, status_code: int = 200,
+                     **extra: Any) -> HTMLResponse:
+    progress = await backends.call("screening", "GET", f"{API}/rounds/{round_id}/progress", caller.token)
+    county = await queue(backends, caller, "county", round_id)
+    city = await queue(backends, caller, "city", round_id)
+    city.sort(key=lambda c: (c["priority"] is None, c["priority"] or 0, c["id"]))
+    return render(request, "official/round.html", {
+        "round_id": round_id, "progress": progress, "counties": by_county(county + city), "cases": city,
+        "stages": STAGES, "form": {}, "errors": {}, **extra}, status_code)
+
+
+@api.get("/rounds/{round_id}", response_class=HTMLResponse)
+async def one_round(request: Request, round_id: str, caller: City, backends: Wired) -> HTMLResponse:
+    return await round_page(request, backends, round_id, caller)
+
+
+@api.post("/rounds/{round_id}/priorities", response_class=HTMLResponse)
+async def priorities(request: Request, round_id: str, caller: City, backends: Wired) -> Response:
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    order, errors = ranked(await queue(backends, caller, "city", round_id), form)
+    if errors or not order:
+        return await round_page(request, backends, round_id, caller, 422, form=form, errors=errors,
+                                error="请检查标出的排序" if errors else "本市没有待推荐的申报")
+    await unless_refused(
+        backends.call("screening", "PUT", f"{API}/rounds/{round_id}/priorities", caller.token,
+                      json={"application_ids": order}),
+        lambda exc: round_page(request, backends, round_id, caller, exc.status, form=form, error=exc.message),
+        statuses=(404, 409, 422))
+    return RedirectResponse(f"/official/rounds/{round_id}?saved=1", status_code=303)

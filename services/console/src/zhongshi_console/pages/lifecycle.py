@@ -12,10 +12,11 @@ from starlette.datastructures import FormData
 from zhongshi_runtime.auth import Role
 
 from zhongshi_console.auth import PageNotFound
-from zhongshi_console.clients import BackendError, Backends
+from zhongshi_console.clients import Backends
+from zhongshi_console.deps import Wired
 from zhongshi_console.pages.public import REGISTRY_STATUSES
 from zhongshi_console.roles import Caller, signed_in
-from zhongshi_console.web import render
+from zhongshi_console.web import render, unless_refused
 
 API = "/api/v1/platforms"
 PAGE_SIZE = 50
@@ -58,74 +59,74 @@ def standings_of(entry: dict[str, Any]) -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
-def router(backends: Backends) -> APIRouter:
-    api = APIRouter(include_in_schema=False)
+api = APIRouter(include_in_schema=False)
 
-    async def entry_of(platform_id: str) -> Any:
-        return await backends.call("registry", "GET", f"/api/v1/public/platforms/{platform_id}")
 
-    @api.get("/province/platforms", response_class=HTMLResponse)
-    async def platforms(request: Request, caller: Province, q: Annotated[str, Query(max_length=100)] = "",
-                        status: Annotated[str, Query(max_length=20)] = "") -> HTMLResponse:
-        params = {k: v for k, v in {"q": q.strip(), "status": status if status in REGISTRY_STATUSES else ""}.items()
-                  if v}
-        page = await backends.call("registry", "GET", "/api/v1/public/platforms", params={**params, "limit": PAGE_SIZE})
-        return render(request, "province/platforms.html", {"page": page, "q": q, "status": status,
-                                                           "statuses": REGISTRY_STATUSES})
+async def entry_of(backends: Backends, platform_id: str) -> Any:
+    return await backends.call("registry", "GET", f"/api/v1/public/platforms/{platform_id}")
 
-    async def province_page(request: Request, platform_id: str, caller: Caller, status_code: int = 200,
-                            **extra: Any) -> HTMLResponse:
-        entry = await entry_of(platform_id)
-        reports = await backends.call("registry", "GET", f"{API}/{platform_id}/annual-reports", caller.token)
-        return render(request, "province/platform.html", {
-            "entry": entry, "reports": reports, "standings": STANDINGS, "evaluated": standings_of(entry),
-            "dimensions": NATIONAL_DIMENSIONS,
-            "outcomes": OUTCOMES, "form": {}, "errors": {}, "action": "", **extra}, status_code)
 
-    @api.get("/province/platforms/{platform_id}", response_class=HTMLResponse)
-    async def province_platform(request: Request, platform_id: str, caller: Province) -> HTMLResponse:
-        return await province_page(request, platform_id, caller)
+@api.get("/province/platforms", response_class=HTMLResponse)
+async def platforms(request: Request, caller: Province, backends: Wired, q: Annotated[str, Query(max_length=100)] = "",
+                    status: Annotated[str, Query(max_length=20)] = "") -> HTMLResponse:
+    params = {k: v for k, v in {"q": q.strip(), "status": status if status in REGISTRY_STATUSES else ""}.items()
+              if v}
+    page = await backends.call("registry", "GET", "/api/v1/public/platforms", params={**params, "limit": PAGE_SIZE})
+    return render(request, "province/platforms.html", {"page": page, "q": q, "status": status,
+                                                       "statuses": REGISTRY_STATUSES})
 
-    @api.post("/province/platforms/{platform_id}/{action}", response_class=HTMLResponse)
-    async def province_action(request: Request, platform_id: str, action: str, caller: Province) -> Response:
-        if action not in ACTIONS:
-            raise PageNotFound
-        form = texts(await request.form())
-        if action == "evaluate" and not form.get("year", "").isdigit():  # the year is part of the address
-            return await province_page(request, platform_id, caller, 422, form=form, action=action,
-                                       errors={"year": "请填写评价年度"})
-        method, path, body = province_step(platform_id, action, form)
-        try:
-            await backends.call("registry", method, path, caller.token, json=body)
-        except BackendError as exc:
-            if exc.status not in (409, 422):
-                raise
-            return await province_page(request, platform_id, caller, exc.status, form=form, action=action,
-                                       errors=exc.fields, error=exc.message)
-        return RedirectResponse(f"/province/platforms/{platform_id}", status_code=303)
 
-    async def report_page(request: Request, platform_id: str, caller: Caller, status_code: int = 200,
-                          **extra: Any) -> HTMLResponse:
-        reports = await backends.call("registry", "GET", f"{API}/{platform_id}/annual-reports", caller.token)
-        entry = await entry_of(platform_id)
-        return render(request, "applicant/annual_report.html", {"entry": entry, "reports": reports, "form": {},
-                                                                "errors": {}, **extra}, status_code)
+async def province_page(request: Request, backends: Backends, platform_id: str, caller: Caller,
+                        status_code: int = 200, **extra: Any) -> HTMLResponse:
+    entry = await entry_of(backends, platform_id)
+    reports = await backends.call("registry", "GET", f"{API}/{platform_id}/annual-reports", caller.token)
+    return render(request, "province/platform.html", {
+        "entry": entry, "reports": reports, "standings": STANDINGS, "evaluated": standings_of(entry),
+        "dimensions": NATIONAL_DIMENSIONS,
+        "outcomes": OUTCOMES, "form": {}, "errors": {}, "action": "", **extra}, status_code)
 
-    @api.get("/applicant/platforms/{platform_id}", response_class=HTMLResponse)
-    async def annual_reports(request: Request, platform_id: str, caller: Applicant) -> HTMLResponse:
-        return await report_page(request, platform_id, caller)
 
-    @api.post("/applicant/platforms/{platform_id}/annual-reports", response_class=HTMLResponse)
-    async def file_report(request: Request, platform_id: str, caller: Applicant) -> Response:
-        form = texts(await request.form())
-        body = {k: form.get(k, "") for k in REPORT_FIELDS}
-        try:
-            await backends.call("registry", "POST", f"{API}/{platform_id}/annual-reports", caller.token, json=body)
-        except BackendError as exc:
-            if exc.status not in (409, 422):
-                raise
-            return await report_page(request, platform_id, caller, exc.status, form=form, errors=exc.fields,
-                                     error=exc.message)
-        return RedirectResponse(f"/applicant/platforms/{platform_id}?filed={body['year']}", status_code=303)
+@api.get("/province/platforms/{platform_id}", response_class=HTMLResponse)
+async def province_platform(request: Request, platform_id: str, caller: Province, backends: Wired) -> HTMLResponse:
+    return await province_page(request, backends, platform_id, caller)
 
-    return api
+
+@api.post("/province/platforms/{platform_id}/{action}", response_class=HTMLResponse)
+async def province_action(request: Request, platform_id: str, action: str, caller: Province,
+                          backends: Wired) -> Response:
+    if action not in ACTIONS:
+        raise PageNotFound
+    form = texts(await request.form())
+    if action == "evaluate" and not form.get("year", "").isdigit():  # the year is part of the address
+        return await province_page(request, backends, platform_id, caller, 422, form=form, action=action,
+                                   errors={"year": "请填写评价年度"})
+    method, path, body = province_step(platform_id, action, form)
+    await unless_refused(
+        backends.call("registry", method, path, caller.token, json=body),
+        lambda exc: province_page(request, backends, platform_id, caller, exc.status, form=form, action=action,
+                                  errors=exc.fields, error=exc.message))
+    return RedirectResponse(f"/province/platforms/{platform_id}", status_code=303)
+
+
+async def report_page(request: Request, backends: Backends, platform_id: str, caller: Caller, status_code: int = 200,
+                      **extra: Any) -> HTMLResponse:
+    reports = await backends.call("registry", "GET", f"{API}/{platform_id}/annual-reports", caller.token)
+    entry = await entry_of(backends, platform_id)
+    return render(request, "applicant/annual_report.html", {"entry": entry, "reports": reports, "form": {},
+                                                            "errors": {}, **extra}, status_code)
+
+
+@api.get("/applicant/platforms/{platform_id}", response_class=HTMLResponse)
+async def annual_reports(request: Request, platform_id: str, caller: Applicant, backends: Wired) -> HTMLResponse:
+    return await report_page(request, backends, platform_id, caller)
+
+
+@api.post("/applicant/platforms/{platform_id}/annual-reports", response_class=HTMLResponse)
+async def file_report(request: Request, platform_id: str, caller: Applicant, backends: Wired) -> Response:
+    form = texts(await request.form())
+    body = {k: form.get(k, "") for k in REPORT_FIELDS}
+    await unless_refused(
+        backends.call("registry", "POST", f"{API}/{platform_id}/annual-reports", caller.token, json=body),
+        lambda exc: report_page(request, backends, platform_id, caller, exc.status, form=form, errors=exc.fields,
+                                error=exc.message))
+    return RedirectResponse(f"/applicant/platforms/{platform_id}?filed={body['year']}", status_code=303)

@@ -13,7 +13,8 @@ from starlette.datastructures import UploadFile
 from zhongshi_contracts.materials import MATERIAL_KINDS, kind_label
 from zhongshi_runtime.auth import Role
 
-from zhongshi_console.clients import BackendError, Backends
+from zhongshi_console.clients import BackendError, Backends, missing_as
+from zhongshi_console.deps import Wired
 from zhongshi_console.roles import Caller, signed_in
 
 API = "/api/v1"
@@ -44,12 +45,7 @@ async def rows(backends: Backends, token: str, application_id: str, required: li
 
 async def readable_rows(backends: Backends, token: str, application_id: str) -> list[dict[str, Any]] | None:
     """The rows for an official or an expert; None while intake does not (yet) let them read the materials."""
-    try:
-        return await rows(backends, token, application_id)
-    except BackendError as exc:
-        if exc.status != 404:
-            raise
-        return None
+    return await missing_as(rows(backends, token, application_id), None)
 
 
 def declared_kinds(app: dict[str, Any]) -> list[str]:
@@ -81,24 +77,23 @@ async def upload(backends: Backends, request: Request, application_id: str, call
     return None if problem is None else {"kind": kind, "title": title, "status": problem[0], "message": problem[1]}
 
 
-def router(backends: Backends) -> APIRouter:
-    api = APIRouter(include_in_schema=False)
+api = APIRouter(include_in_schema=False)
 
-    @api.get("/certificates/{number}.pdf")
-    async def certificate(number: str) -> Response:
-        """The printable certificate with its QR code (public, like the registry's)."""
-        return await passed_on(backends, f"{API}/public/certificates/{quote(number, safe='')}.pdf", None, "registry")
 
-    @api.get("/materials/{application_id}/form.pdf")
-    async def form_pdf(application_id: str, caller: Reader) -> Response:
-        return await passed_on(backends, f"{API}/applications/{application_id}/form.pdf", caller.token)
+@api.get("/certificates/{number}.pdf")
+async def certificate(number: str, backends: Wired) -> Response:
+    """The printable certificate with its QR code (public, like the registry's)."""
+    return await passed_on(backends, f"{API}/public/certificates/{quote(number, safe='')}.pdf", None, "registry")
 
-    @api.get("/materials/{application_id}/{material_id}")
-    async def download(application_id: str, material_id: str, caller: Reader) -> Response:
-        return await passed_on(backends, f"{API}/applications/{application_id}/materials/{material_id}",
-                               caller.token)
 
-    return api
+@api.get("/materials/{application_id}/form.pdf")
+async def form_pdf(application_id: str, caller: Reader, backends: Wired) -> Response:
+    return await passed_on(backends, f"{API}/applications/{application_id}/form.pdf", caller.token)
+
+
+@api.get("/materials/{application_id}/{material_id}")
+async def download(application_id: str, material_id: str, caller: Reader, backends: Wired) -> Response:
+    return await passed_on(backends, f"{API}/applications/{application_id}/materials/{material_id}", caller.token)
 
 
 def refusal_before_sending(kind: str, file: object) -> tuple[int, str] | None:

@@ -12,12 +12,15 @@ from zhongshi_runtime import contact_proof
 
 from zhongshi_console.auth import LoginRequired, access_token, current_user
 from zhongshi_console.clients import BackendError, Backends, NotSignedIn
-from zhongshi_console.web import render
+from zhongshi_console.deps import Wired
+from zhongshi_console.pages.public import publicity_context
+from zhongshi_console.web import render, unless_refused
 
 VERIFICATION = "contact_verification"  # session key: the code sent, for which contact
 PROOF = "contact_proof"  # session key: notify's proof, reused until it expires (the code is single-use)
 PROOF_MARGIN_S = 60  # a proof this close to expiry is not presented: ask for a new code instead
 Text = Annotated[str, Form(max_length=4000)]
+CODE_REFUSALS = frozenset({*range(500), 503})  # shown beside the contact: a refusal, or notify unreachable
 
 
 class Unproven(Exception):
@@ -32,81 +35,79 @@ def same_contact(held: dict[str, Any], contact: str) -> bool:
     return held.get("digest") == contact_proof.contact_digest(contact)
 
 
-def router(backends: Backends, publicity_context: Any) -> APIRouter:
-    api = APIRouter(include_in_schema=False)
+api = APIRouter(include_in_schema=False)
 
-    async def page(request: Request, round_id: str, status_code: int = 200, **extra: Any) -> HTMLResponse:
-        return render(request, "publicity.html", {**await publicity_context(backends, round_id), **extra},
-                      status_code)
 
-    @api.post("/publicity/{round_id}/code", response_class=HTMLResponse)
-    async def send_code(request: Request, round_id: str, application_id: Text = "", name: Text = "",
-                        contact: Text = "", grounds: Text = "") -> HTMLResponse:
-        """Send a one-time code to the contact typed in the form; the form's other fields are kept."""
-        form = {"application_id": application_id, "name": name.strip(), "contact": contact.strip(),
-                "grounds": grounds.strip()}
-        try:
-            sent = await backends.call("notify", "POST", "/api/v1/public/contact-verifications",
-                                       json={"channel": channel_of(form["contact"]), "address": form["contact"]})
-        except BackendError as exc:
-            if exc.status >= 500 and exc.status != 503:
-                raise
-            message = exc.fields.get("address") or exc.message
-            return await page(request, round_id, exc.status, form=form, errors={"contact": message})
-        request.session[VERIFICATION] = {"id": sent["id"], "digest": contact_proof.contact_digest(form["contact"])}
-        return await page(request, round_id, form=form, code_sent=sent["sent_to"])
+async def page(request: Request, backends: Backends, round_id: str, status_code: int = 200,
+               **extra: Any) -> HTMLResponse:
+    return render(request, "publicity.html", {**await publicity_context(backends, round_id), **extra}, status_code)
 
-    @api.post("/publicity/{round_id}/objections", response_class=HTMLResponse)
-    async def objection(request: Request, round_id: str, application_id: Text = "", name: Text = "",
-                        contact: Text = "", grounds: Text = "", code: Text = "") -> HTMLResponse:
-        form = {"application_id": application_id, "name": name.strip(), "contact": contact.strip(),
-                "grounds": grounds.strip()}
-        try:
-            filed = await file(request, round_id, form, code.strip())
-        except Unproven as exc:
-            return await page(request, round_id, 422, form=form, errors={"code": str(exc)})
-        except BackendError as exc:
-            if exc.status >= 500:
-                raise
-            return await page(request, round_id, exc.status, form=form, errors=exc.fields, error=exc.message)
-        return await page(request, round_id, filed=filed)
 
-    async def file(request: Request, round_id: str, form: dict[str, str], code: str) -> Any:
-        """File as the signed-in person, or with the contact's proof."""
-        token = await objector_token(request)
-        headers = {} if token else {contact_proof.HEADER: await proof_for(request, form["contact"], code)}
-        try:
-            return await backends.call("registry", "POST", f"/api/v1/publicity/{round_id}/objections", token,
-                                       headers=headers, json=form)
-        except NotSignedIn:
-            if token:
-                raise
-            request.session.pop(PROOF, None)
-            raise Unproven("验证已过期，请重新获取验证码") from None
+@api.post("/publicity/{round_id}/code", response_class=HTMLResponse)
+async def send_code(request: Request, round_id: str, backends: Wired, application_id: Text = "", name: Text = "",
+                    contact: Text = "", grounds: Text = "") -> HTMLResponse:
+    """Send a one-time code to the contact typed in the form; the form's other fields are kept."""
+    form = {"application_id": application_id, "name": name.strip(), "contact": contact.strip(),
+            "grounds": grounds.strip()}
+    sent = await unless_refused(
+        backends.call("notify", "POST", "/api/v1/public/contact-verifications",
+                      json={"channel": channel_of(form["contact"]), "address": form["contact"]}),
+        lambda exc: page(request, backends, round_id, exc.status, form=form,
+                         errors={"contact": exc.fields.get("address") or exc.message}), statuses=CODE_REFUSALS)
+    request.session[VERIFICATION] = {"id": sent["id"], "digest": contact_proof.contact_digest(form["contact"])}
+    return await page(request, backends, round_id, form=form, code_sent=sent["sent_to"])
 
-    async def proof_for(request: Request, contact: str, code: str) -> str:
-        """The session's proof for this contact, or a new one for the code just typed."""
-        held: dict[str, Any] = request.session.get(PROOF) or {}
-        if same_contact(held, contact) and held["expires"] > time.time() + PROOF_MARGIN_S:
-            return str(held["proof"])
-        sent: dict[str, Any] = request.session.get(VERIFICATION) or {}
-        if not same_contact(sent, contact):
-            raise Unproven("请先获取验证码，验证这一联系方式")
-        if not code:
-            raise Unproven("请填写收到的 6 位验证码")
-        try:
-            proven = await backends.call("notify", "POST", f"/api/v1/public/contact-verifications/{sent['id']}/confirm",
-                                         json={"code": code})
-        except BackendError as exc:
-            if exc.status not in (409, 422):
-                raise
-            raise Unproven(exc.fields.get("code") or exc.message) from None
-        request.session.pop(VERIFICATION, None)
-        request.session[PROOF] = {"proof": proven["proof"], "digest": sent["digest"],
-                                  "expires": time.time() + 25 * 60}  # notify's proof lives 30 minutes
-        return str(proven["proof"])
 
-    return api
+@api.post("/publicity/{round_id}/objections", response_class=HTMLResponse)
+async def objection(request: Request, round_id: str, backends: Wired, application_id: Text = "", name: Text = "",
+                    contact: Text = "", grounds: Text = "", code: Text = "") -> HTMLResponse:
+    form = {"application_id": application_id, "name": name.strip(), "contact": contact.strip(),
+            "grounds": grounds.strip()}
+    try:
+        filed = await unless_refused(
+            file(request, backends, round_id, form, code.strip()),
+            lambda exc: page(request, backends, round_id, exc.status, form=form, errors=exc.fields,
+                             error=exc.message), statuses=range(500))
+    except Unproven as exc:
+        return await page(request, backends, round_id, 422, form=form, errors={"code": str(exc)})
+    return await page(request, backends, round_id, filed=filed)
+
+
+async def file(request: Request, backends: Backends, round_id: str, form: dict[str, str], code: str) -> Any:
+    """File as the signed-in person, or with the contact's proof."""
+    token = await objector_token(request)
+    headers = {} if token else {contact_proof.HEADER: await proof_for(request, backends, form["contact"], code)}
+    try:
+        return await backends.call("registry", "POST", f"/api/v1/publicity/{round_id}/objections", token,
+                                   headers=headers, json=form)
+    except NotSignedIn:
+        if token:
+            raise
+        request.session.pop(PROOF, None)
+        raise Unproven("验证已过期，请重新获取验证码") from None
+
+
+async def proof_for(request: Request, backends: Backends, contact: str, code: str) -> str:
+    """The session's proof for this contact, or a new one for the code just typed."""
+    held: dict[str, Any] = request.session.get(PROOF) or {}
+    if same_contact(held, contact) and held["expires"] > time.time() + PROOF_MARGIN_S:
+        return str(held["proof"])
+    sent: dict[str, Any] = request.session.get(VERIFICATION) or {}
+    if not same_contact(sent, contact):
+        raise Unproven("请先获取验证码，验证这一联系方式")
+    if not code:
+        raise Unproven("请填写收到的 6 位验证码")
+    try:
+        proven = await backends.call("notify", "POST", f"/api/v1/public/contact-verifications/{sent['id']}/confirm",
+                                     json={"code": code})
+    except BackendError as exc:
+        if exc.status not in (409, 422):
+            raise
+        raise Unproven(exc.fields.get("code") or exc.message) from None
+    request.session.pop(VERIFICATION, None)
+    request.session[PROOF] = {"proof": proven["proof"], "digest": sent["digest"],
+                              "expires": time.time() + 25 * 60}  # notify's proof lives 30 minutes
+    return str(proven["proof"])
 
 
 async def objector_token(request: Request) -> str | None:

@@ -14,11 +14,12 @@ from starlette.datastructures import FormData
 from zhongshi_contracts.materials import MATERIAL_KINDS
 from zhongshi_runtime.auth import Role
 
-from zhongshi_console.clients import BackendError, Backends
+from zhongshi_console.clients import Backends, missing_as
+from zhongshi_console.deps import Wired
 from zhongshi_console.pages.materials import passed_on
 from zhongshi_console.roles import Caller, signed_in
 from zhongshi_console.settings import SERVICES
-from zhongshi_console.web import render
+from zhongshi_console.web import render, unless_refused
 
 API = "/api/v1"
 Province = Annotated[Caller, Depends(signed_in(Role.PROVINCE_OFFICIAL))]
@@ -31,82 +32,80 @@ DEADLINE_STAGES = {"county_review": "县级初审", "city_review": "市州推荐
 SETTINGS = ("panel_size", "quota", "accreditation_line", "cultivation_line", "divergence_threshold")
 
 
-def router(backends: Backends) -> APIRouter:
-    api = APIRouter(prefix="/province", include_in_schema=False)
+api = APIRouter(prefix="/province", include_in_schema=False)
 
-    async def rounds_page(request: Request, caller: Caller, form: dict[str, Any] | None = None,
-                          errors: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
-        found = await backends.call("intake", "GET", f"{API}/rounds", caller.token)
-        rule_sets = await backends.call("intake", "GET", f"{API}/rule-sets", caller.token)
-        return render(request, "province/rounds.html", {
-            "rounds": found, "rule_sets": rule_sets, "kinds": MATERIAL_KINDS, "form": form or {},
-            "errors": errors or {}}, status_code)
 
-    @api.get("/rounds", response_class=HTMLResponse)
-    async def rounds(request: Request, caller: Province) -> HTMLResponse:
-        return await rounds_page(request, caller)
+async def rounds_page(request: Request, backends: Backends, caller: Caller, form: dict[str, Any] | None = None,
+                      errors: dict[str, str] | None = None, status_code: int = 200) -> HTMLResponse:
+    found = await backends.call("intake", "GET", f"{API}/rounds", caller.token)
+    rule_sets = await backends.call("intake", "GET", f"{API}/rule-sets", caller.token)
+    return render(request, "province/rounds.html", {
+        "rounds": found, "rule_sets": rule_sets, "kinds": MATERIAL_KINDS, "form": form or {},
+        "errors": errors or {}}, status_code)
 
-    @api.post("/rounds", response_class=HTMLResponse)
-    async def create(request: Request, caller: Province) -> Response:
-        body = round_of(await request.form())
-        try:
-            await backends.call("intake", "POST", f"{API}/rounds", caller.token, json=body)
-        except BackendError as exc:
-            if exc.status not in (409, 422):
-                raise
-            return await rounds_page(request, caller, body, exc.fields or {"id": exc.message}, exc.status)
-        return RedirectResponse(f"/province/rounds/{body['id']}", status_code=303)
 
-    @api.get("/rounds/{round_id}", response_class=HTMLResponse)
-    async def one_round(request: Request, round_id: str, caller: Province) -> HTMLResponse:
-        return await round_page(request, round_id, caller)
+@api.get("/rounds", response_class=HTMLResponse)
+async def rounds(request: Request, caller: Province, backends: Wired) -> HTMLResponse:
+    return await rounds_page(request, backends, caller)
 
-    async def round_page(request: Request, round_id: str, caller: Caller, status_code: int = 200,
-                         **extra: Any) -> HTMLResponse:
-        return render(request, "province/round.html", {**await round_view(backends, round_id, caller.token),
-                                                        "decisions": DECISIONS, "errors": {}, **extra}, status_code)
 
-    @api.post("/rounds/{round_id}/{action}", response_class=HTMLResponse)
-    async def act(request: Request, round_id: str, action: str, caller: Province) -> Response:
-        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-        current = None
-        if action in CURRENT:  # the form shows some settings: the others stay as they are
-            current = await backends.call(CURRENT[action][0], "GET", CURRENT[action][1].format(round_id),
-                                          caller.token)
-        call = round_action(round_id, action, form, current)
-        if call is None:
-            return render(request, "404.html", status_code=404)
-        try:
-            result = await backends.call(call[0], call[1], call[2], caller.token, json=call[3])
-        except BackendError as exc:
-            if exc.status not in (409, 422):
-                raise
-            return await round_page(request, round_id, caller, exc.status, error=exc.message, errors=exc.fields,
-                                    failed=action)
-        drawn = [r for r in result if r.get("error")] if action == "draw" and isinstance(result, list) else []
-        if drawn:
-            return await round_page(request, round_id, caller, error="；".join(
-                f"{r['application_id']}：{r['error']}" for r in drawn), failed=action)
-        return RedirectResponse(f"/province/rounds/{round_id}#{action}", status_code=303)
+@api.post("/rounds", response_class=HTMLResponse)
+async def create(request: Request, caller: Province, backends: Wired) -> Response:
+    body = round_of(await request.form())
+    await unless_refused(
+        backends.call("intake", "POST", f"{API}/rounds", caller.token, json=body),
+        lambda exc: rounds_page(request, backends, caller, body, exc.fields or {"id": exc.message}, exc.status))
+    return RedirectResponse(f"/province/rounds/{body['id']}", status_code=303)
 
-    @api.get("/exports/{name}")
-    async def export(request: Request, name: str, caller: Province,
-                     round_id: Annotated[str, Query(alias="round", max_length=40)] = "") -> Response:
-        """The registry's spreadsheets (the published list, a round's results), streamed through."""
-        kind, _, fmt = name.partition(".")
-        if kind not in ("platforms", "results") or fmt not in ("csv", "xlsx") or (kind == "results" and not round_id):
-            return render(request, "404.html", status_code=404)
-        path = f"{API}/exports/platforms.{fmt}" if kind == "platforms" else \
-            f"{API}/exports/rounds/{quote(round_id, safe='')}/results.{fmt}"
-        return await passed_on(backends, path, caller.token, "registry")
 
-    @api.get("/audit", response_class=HTMLResponse)
-    async def audit(request: Request, caller: Province,
-                    application: Annotated[str, Query(max_length=40)] = "") -> HTMLResponse:
-        records = await trail(backends, caller.token, application.strip()) if application.strip() else None
-        return render(request, "province/audit.html", {"application": application.strip(), "records": records})
+@api.get("/rounds/{round_id}", response_class=HTMLResponse)
+async def one_round(request: Request, round_id: str, caller: Province, backends: Wired) -> HTMLResponse:
+    return await round_page(request, backends, round_id, caller)
 
-    return api
+
+async def round_page(request: Request, backends: Backends, round_id: str, caller: Caller, status_code: int = 200,
+                     **extra: Any) -> HTMLResponse:
+    return render(request, "province/round.html", {**await round_view(backends, round_id, caller.token),
+                                                    "decisions": DECISIONS, "errors": {}, **extra}, status_code)
+
+
+@api.post("/rounds/{round_id}/{action}", response_class=HTMLResponse)
+async def act(request: Request, round_id: str, action: str, caller: Province, backends: Wired) -> Response:
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    current = None
+    if action in CURRENT:  # the form shows some settings: the others stay as they are
+        current = await backends.call(CURRENT[action][0], "GET", CURRENT[action][1].format(round_id), caller.token)
+    call = round_action(round_id, action, form, current)
+    if call is None:
+        return render(request, "404.html", status_code=404)
+    result = await unless_refused(
+        backends.call(call[0], call[1], call[2], caller.token, json=call[3]),
+        lambda exc: round_page(request, backends, round_id, caller, exc.status, error=exc.message,
+                               errors=exc.fields, failed=action))
+    drawn = [r for r in result if r.get("error")] if action == "draw" and isinstance(result, list) else []
+    if drawn:
+        return await round_page(request, backends, round_id, caller, error="；".join(
+            f"{r['application_id']}：{r['error']}" for r in drawn), failed=action)
+    return RedirectResponse(f"/province/rounds/{round_id}#{action}", status_code=303)
+
+
+@api.get("/exports/{name}")
+async def export(request: Request, name: str, caller: Province, backends: Wired,
+                 round_id: Annotated[str, Query(alias="round", max_length=40)] = "") -> Response:
+    """The registry's spreadsheets (the published list, a round's results), streamed through."""
+    kind, _, fmt = name.partition(".")
+    if kind not in ("platforms", "results") or fmt not in ("csv", "xlsx") or (kind == "results" and not round_id):
+        return render(request, "404.html", status_code=404)
+    path = f"{API}/exports/platforms.{fmt}" if kind == "platforms" else \
+        f"{API}/exports/rounds/{quote(round_id, safe='')}/results.{fmt}"
+    return await passed_on(backends, path, caller.token, "registry")
+
+
+@api.get("/audit", response_class=HTMLResponse)
+async def audit(request: Request, caller: Province, backends: Wired,
+                application: Annotated[str, Query(max_length=40)] = "") -> HTMLResponse:
+    records = await trail(backends, caller.token, application.strip()) if application.strip() else None
+    return render(request, "province/audit.html", {"application": application.strip(), "records": records})
 
 
 def round_of(form: FormData) -> dict[str, Any]:
@@ -160,13 +159,7 @@ async def round_view(backends: Backends, round_id: str, token: str) -> dict[str,
         backends.call("review", "GET", f"{API}/rounds/{round_id}/proposal", token),
         backends.call("screening", "GET", f"{API}/rounds/{round_id}/settings", token),
         backends.call("screening", "GET", f"{API}/rounds/{round_id}/progress", token))
-    try:
-        publicity = await backends.call("registry", "GET", f"{API}/public/publicity/{round_id}")
-        objections = await backends.call("registry", "GET", f"{API}/rounds/{round_id}/objections", token)
-    except BackendError as exc:
-        if exc.status != 404:
-            raise
-        publicity, objections = None, []
+    publicity, objections = await missing_as(publicity_of(backends, round_id, token), (None, []))
     panels = await asyncio.gather(*(panel_of(backends, i["application_id"], token) for i in proposal["incomplete"]))
     return {"round": found, "settings": settings, "proposal": proposal, "publicity": publicity, "chain": chain,
             "commitment": await commitment_of(backends, round_id, token),
@@ -175,26 +168,23 @@ async def round_view(backends: Backends, round_id: str, token: str) -> dict[str,
             "panels": {i["application_id"]: p for i, p in zip(proposal["incomplete"], panels, strict=True)}}
 
 
+async def publicity_of(backends: Backends, round_id: str, token: str) -> tuple[Any, Any]:
+    """The round's publicity and its objections (a 404 before the publicity opens)."""
+    publicity = await backends.call("registry", "GET", f"{API}/public/publicity/{round_id}")
+    return publicity, await backends.call("registry", "GET", f"{API}/rounds/{round_id}/objections", token)
+
+
 async def commitment_of(backends: Backends, round_id: str, token: str) -> dict[str, Any] | None:
     """The round's published draw commitment (the hash of the seed the draw will reveal), or None before it."""
-    try:
-        found: dict[str, Any] = await backends.call("review", "GET", f"{API}/rounds/{round_id}/draw-commitment",
-                                                    token)
-    except BackendError as exc:
-        if exc.status != 404:
-            raise
-        return None
+    found: dict[str, Any] | None = await missing_as(
+        backends.call("review", "GET", f"{API}/rounds/{round_id}/draw-commitment", token), None)
     return found
 
 
 async def panel_of(backends: Backends, application_id: str, token: str) -> list[str]:
     """The experts drawn for an application still under review (none before the draw)."""
-    try:
-        found = await backends.call("review", "GET", f"{API}/panels/{application_id}", token)
-    except BackendError as exc:
-        if exc.status != 404:
-            raise
-        return []
+    none_drawn: dict[str, Any] = {"panel": {"experts": []}}
+    found = await missing_as(backends.call("review", "GET", f"{API}/panels/{application_id}", token), none_drawn)
     return list(found["panel"]["experts"])
 
 

@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field, ValidationError
 from zhongshi_contracts.review import DECISION_LABELS
 
 from zhongshi_console.charts import Bar, bar_chart, progress_ring
-from zhongshi_console.clients import BackendError, Backends
+from zhongshi_console.clients import Backends, missing_as
+from zhongshi_console.deps import Wired
 from zhongshi_console.formats import field_errors
 from zhongshi_console.web import render
 
@@ -39,61 +40,61 @@ def blank_to_none(request: Request) -> dict[str, str]:
     return {k: v for k, v in request.query_params.items() if v != ""}
 
 
-def router(backends: Backends) -> APIRouter:
-    api = APIRouter(include_in_schema=False)
+api = APIRouter(include_in_schema=False)
 
-    @api.get("/", response_class=HTMLResponse)
-    async def home(request: Request) -> HTMLResponse:
-        stats = await backends.call("registry", "GET", f"{PUBLIC}/stats")
-        done, target = stats["accredited"]["provincial"], stats["targets"]["provincial"]
-        ring = progress_ring(done, target, "省级中试平台认定进展")
-        return render(request, "home.html", {"stats": stats, "ring": ring})
 
-    @api.get("/registry", response_class=HTMLResponse)
-    async def registry(request: Request) -> HTMLResponse:
-        given = blank_to_none(request)
-        try:
-            filters, errors = RegistryFilters.model_validate(given), {}
-        except ValidationError as exc:  # a hand-edited address: drop the bad filters and say which
-            errors = field_errors(exc.errors(), drop=0)
-            filters = RegistryFilters.model_validate({k: v for k, v in given.items() if k not in errors})
-        page = await backends.call("registry", "GET", f"{PUBLIC}/platforms",
-                                   params={**filters.params(), "limit": PAGE_SIZE})
-        return render(request, "registry.html", {"page": page, "filters": filters, "statuses": REGISTRY_STATUSES,
-                                                 "page_size": PAGE_SIZE, "errors": errors},
-                      status_code=422 if errors else 200)
+@api.get("/", response_class=HTMLResponse)
+async def home(request: Request, backends: Wired) -> HTMLResponse:
+    stats = await backends.call("registry", "GET", f"{PUBLIC}/stats")
+    done, target = stats["accredited"]["provincial"], stats["targets"]["provincial"]
+    ring = progress_ring(done, target, "省级中试平台认定进展")
+    return render(request, "home.html", {"stats": stats, "ring": ring})
 
-    @api.get("/registry/{platform_id}", response_class=HTMLResponse)
-    async def platform(request: Request, platform_id: str) -> HTMLResponse:
-        entry = await backends.call("registry", "GET", f"{PUBLIC}/platforms/{platform_id}")
-        return render(request, "platform.html", {"entry": entry})
 
-    @api.get("/verify", response_class=HTMLResponse)
-    async def verify(request: Request, no: Annotated[str, Query(max_length=60)] = "") -> HTMLResponse:
-        return render(request, "verify.html", {"number": no.strip(), **await verification(backends, no.strip())})
+@api.get("/registry", response_class=HTMLResponse)
+async def registry(request: Request, backends: Wired) -> HTMLResponse:
+    given = blank_to_none(request)
+    try:
+        filters, errors = RegistryFilters.model_validate(given), {}
+    except ValidationError as exc:  # a hand-edited address: drop the bad filters and say which
+        errors = field_errors(exc.errors(), drop=0)
+        filters = RegistryFilters.model_validate({k: v for k, v in given.items() if k not in errors})
+    page = await backends.call("registry", "GET", f"{PUBLIC}/platforms",
+                               params={**filters.params(), "limit": PAGE_SIZE})
+    return render(request, "registry.html", {"page": page, "filters": filters, "statuses": REGISTRY_STATUSES,
+                                             "page_size": PAGE_SIZE, "errors": errors},
+                  status_code=422 if errors else 200)
 
-    @api.get("/publicity", response_class=HTMLResponse)
-    async def publicity(request: Request,
-                        round_: Annotated[str, Query(alias="round", max_length=64)] = "") -> HTMLResponse:
-        return render(request, "publicity.html", await publicity_context(backends, round_.strip()))
 
-    @api.get("/progress", response_class=HTMLResponse)
-    async def progress(request: Request) -> HTMLResponse:
-        stats = await backends.call("registry", "GET", f"{PUBLIC}/stats")
-        return render(request, "progress.html", {"stats": stats, "charts": charts_of(stats)})
+@api.get("/registry/{platform_id}", response_class=HTMLResponse)
+async def platform(request: Request, platform_id: str, backends: Wired) -> HTMLResponse:
+    entry = await backends.call("registry", "GET", f"{PUBLIC}/platforms/{platform_id}")
+    return render(request, "platform.html", {"entry": entry})
 
-    return api
+
+@api.get("/verify", response_class=HTMLResponse)
+async def verify(request: Request, backends: Wired, no: Annotated[str, Query(max_length=60)] = "") -> HTMLResponse:
+    return render(request, "verify.html", {"number": no.strip(), **await verification(backends, no.strip())})
+
+
+@api.get("/publicity", response_class=HTMLResponse)
+async def publicity(request: Request, backends: Wired,
+                    round_: Annotated[str, Query(alias="round", max_length=64)] = "") -> HTMLResponse:
+    return render(request, "publicity.html", await publicity_context(backends, round_.strip()))
+
+
+@api.get("/progress", response_class=HTMLResponse)
+async def progress(request: Request, backends: Wired) -> HTMLResponse:
+    stats = await backends.call("registry", "GET", f"{PUBLIC}/stats")
+    return render(request, "progress.html", {"stats": stats, "charts": charts_of(stats)})
 
 
 async def verification(backends: Backends, number: str) -> dict[str, Any]:
     """The certificate and the registry's verdict on it, or why there is none."""
     if not number:
         return {}
-    try:
-        signed = await backends.call("registry", "GET", f"{PUBLIC}/certificates/{number}")
-    except BackendError as exc:
-        if exc.status != 404:
-            raise
+    signed = await missing_as(backends.call("registry", "GET", f"{PUBLIC}/certificates/{number}"), None)
+    if signed is None:
         return {"result": "unknown", "message": "登记簿中没有该证书编号，请核对后重新输入。"}
     verdict = await backends.call("registry", "POST", f"{PUBLIC}/certificates/verify", json=signed)
     return {"certificate": signed["document"], "result": verdict["result"], "message": verdict["message"]}
@@ -102,11 +103,8 @@ async def verification(backends: Backends, number: str) -> dict[str, Any]:
 async def publicity_context(backends: Backends, round_id: str) -> dict[str, Any]:
     if not round_id:
         return {"round_id": ""}
-    try:
-        shown = await backends.call("registry", "GET", f"{PUBLIC}/publicity/{round_id}")
-    except BackendError as exc:
-        if exc.status != 404:
-            raise
+    shown = await missing_as(backends.call("registry", "GET", f"{PUBLIC}/publicity/{round_id}"), None)
+    if shown is None:
         return {"round_id": round_id, "missing": True}
     return {"round_id": round_id, "publicity": shown,
             "decisions": {d.value: label for d, label in DECISION_LABELS.items()}}
