@@ -9,12 +9,12 @@ import io
 import json
 import zipfile
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from pymongo import MongoClient
+from pymongo import AsyncMongoClient, MongoClient, monitoring
 from pypdf import PdfReader
 from typer.testing import CliRunner, Result
 from zhongshi_contracts.dossier import Dossier
@@ -22,7 +22,7 @@ from zhongshi_contracts.events import Event
 from zhongshi_contracts.review import AssignmentDeclined, PanelDrawn
 from zhongshi_contracts.topics import APPLICATION_SUBMITTED
 from zhongshi_intake import domain, materials
-from zhongshi_intake.material_store import MaterialStore
+from zhongshi_intake.material_store import MaterialStore, Uploader, new_record
 from zhongshi_intake.repository import MongoIntakeRepository
 from zhongshi_intake.settings import IntakeSettings
 from zhongshi_runtime.audit import Actor, Audit
@@ -360,3 +360,45 @@ async def test_a_failed_transaction_leaves_no_chunks_behind(
     assert await mongo_db["material_files.chunks"].count_documents({}) == 0
     assert await mongo_db.materials.count_documents({}) == 0
     assert (await repo.get(app.id)).materials == []
+
+
+class Finds(monitoring.CommandListener):
+    """The collections a client asked ``find`` of."""
+
+    def __init__(self) -> None:
+        self.collections: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name == "find":
+            self.collections.append(str(event.command["find"]))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None: ...
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None: ...
+
+
+async def test_a_stored_file_reads_back_through_gridfs_and_storing_it_reads_no_collection(
+    mongo_db: Any, infrastructure: Stack
+) -> None:
+    finds = Finds()
+    client: AsyncMongoClient[Any] = AsyncMongoClient(infrastructure.mongodb_uri, tz_aware=True,
+                                                     event_listeners=[finds])
+    try:
+        store = MaterialStore(client[mongo_db.name])
+        await store.ensure_indexes()
+        content = b"%PDF-1.7\n" + bytes(range(256)) * 2400  # three chunks
+        record = new_record("A1", content, kind="equipment_list", title="设备清单", filename="a.pdf",
+                            media_type="application/pdf", uploaded_by=Uploader(subject="u", role="applicant",
+                                                                              organisation="o"),
+                            uploaded_at=datetime.now(UTC))
+        finds.collections.clear()
+        await store.put_file(record, content)
+        # GridFS's own writer read one document of each collection per upload: a scan on the embedded database
+        assert finds.collections == []
+        assert await store.read_file(record.id) == content
+        assert await mongo_db["material_files.chunks"].count_documents({"files_id": record.id}) == 3
+        assert await store.orphan_files(datetime.now(UTC) + timedelta(seconds=1)) == [record.id]
+        await store.delete_file(record.id)
+        assert await mongo_db["material_files.chunks"].count_documents({}) == 0
+    finally:
+        await client.close()
