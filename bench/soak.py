@@ -67,7 +67,7 @@ async def run(stack: Stack, round_id: str, minutes: float, rate: float = 5, ever
     """Start one application (draft, materials, submit) every 1/``rate`` s for ``minutes``; sample RSS every
     ``every_s``. Returns the growth, the samples, and whether every application was screened at the end."""
     pids, samples, failures = processes(stack), list[dict[str, Any]](), list[str]()
-    limit = asyncio.Semaphore(64)  # a stalled stack shows as failures and lag, not as unbounded tasks
+    limit = asyncio.Semaphore(64)  # applicants at once; beyond that the stack is saturated (counted, not queued)
     async with httpx.AsyncClient(base_url=stack.url("intake"), timeout=60) as http:
         applicants = Applicants(stack, http)
         await applicants.open_round(round_id)
@@ -79,14 +79,17 @@ async def run(stack: Stack, round_id: str, minutes: float, rate: float = 5, ever
                 except httpx.HTTPError as exc:
                     failures.append(f"{type(exc).__name__}: {exc}")
 
-        began, started, tasks = now(), 0, set[asyncio.Task[None]]()
+        began, started, skipped, tasks = now(), 0, 0, set[asyncio.Task[None]]()
         next_sample = began
         while (elapsed := now() - began) < 60 * minutes:
             if now() >= next_sample:
                 samples.append({"t": round(elapsed, 1),
                                 "rss_mb": {n: round(rss_kb(p) / 1024, 1) for n, p in pids.items()}})
                 next_sample += every_s
-            while started < elapsed * rate:
+            while started + skipped < elapsed * rate:
+                if limit.locked():  # the stack is not keeping up: do not queue work it will never catch up on
+                    skipped += 1
+                    continue
                 task = asyncio.create_task(apply())
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
@@ -104,6 +107,7 @@ async def run(stack: Stack, round_id: str, minutes: float, rate: float = 5, ever
                         "rss_mb": {n: round(rss_kb(p) / 1024, 1) for n, p in pids.items()}})
     warm_up_s = min(warm_up_s, samples[-1]["t"] / 4)  # a short (smoke) soak warms up for a quarter of it
     return {"minutes": minutes, "rate_per_s": rate, "applications": started, "failed": len(failures),
+            "not_started_stack_saturated": skipped, "achieved_per_s": round(started / (60 * minutes), 2),
             "failures": failures[:5], "warm_up_s": warm_up_s, "not_screened_when_load_stopped": backlog,
             "drained_after_s": drained,
             **growth(samples, warm_up_s), "samples": samples}
