@@ -4,7 +4,6 @@ when a later step of the application reached it first; never an applicant's noti
 from __future__ import annotations
 
 import pytest
-
 from zhongshi_notify.replay import skipped_queue_notice
 
 SCREENED = "cn.gov.hubei.pilot.application.screened.v1"

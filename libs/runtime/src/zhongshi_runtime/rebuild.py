@@ -109,6 +109,10 @@ async def copy_reference(scope: Scope, client: AsyncMongoClient[Any], live: str 
             await target[name].insert_many(documents)
 
 
+def _never(_: dict[str, Any]) -> bool:
+    return False
+
+
 def _as_it_is(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
@@ -125,7 +129,7 @@ async def differences(scope: Scope, live: Database, rebuilt: Database) -> list[s
         mine = {d["_id"]: _without(same(d), left_out) async for d in live[name].find(only)}
         theirs = {d["_id"]: _without(same(d), left_out) async for d in rebuilt[name].find(only)}
         found += [f"{name} {key}: only live" for key in sorted(mine.keys() - theirs.keys(), key=str)]
-        may_lack = scope.live_may_lack.get(name, lambda _: False)
+        may_lack = scope.live_may_lack.get(name, _never)
         found += [f"{name} {key}: only rebuilt" for key in sorted(theirs.keys() - mine.keys(), key=str)
                   if not may_lack(theirs[key])]
         for key in sorted(mine.keys() & theirs.keys(), key=str):
