@@ -136,14 +136,15 @@ def cpu(figures: dict[str, Any], path: Path) -> Path | None:
         return None
     libraries = sorted({lib for v in found.values() for lib in v["shares"]},
                        key=lambda lib: -sum(v["shares"].get(lib, 0) for v in found.values()))
-    names = sorted(found, key=lambda n: -found[n]["samples"])
+    names = sorted(found, key=lambda n: -found[n].get("core_share", 0))
     fig, ax = plt.subplots(figsize=(10, 0.6 * len(names) + 2))
     left = [0.0] * len(names)
     for library in libraries:
         widths = [100 * found[n]["shares"].get(library, 0) for n in names]
         ax.barh(names, widths, left=left, label=library)
         left = [a + b for a, b in zip(left, widths, strict=True)]
-    ax.set_yticks(range(len(names)), [f"{n} ({found[n]['samples']} samples)" for n in names])
+    ax.set_yticks(range(len(names)), [f"{n} ({100 * found[n].get('core_share', 0):.0f} % of a core)"
+                                      for n in names])
     ax.invert_yaxis()
     ax.set(xlabel="share of the service's CPU samples (%)", xlim=(0, 100),
            title=_title(figures, "Where each service spends its CPU during a sustained P1 run (py-spy)"))

@@ -5,11 +5,13 @@ PyMongo counts as PyMongo's). The shares go into results.json and a chart; the r
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,11 +64,20 @@ def shares(raw: str) -> dict[str, Any]:
             "our_hottest": [[name, round(n / total, 3)] for name, n in ours.most_common(5)] if total else []}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time the process has used so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
 def sampling(pids: dict[str, int], rate_hz: int = 50) -> Iterator[dict[str, Any]]:
     """py-spy on every process in ``pids`` while the block runs; afterwards the dict holds each one's shares.
-    py-spy reads the processes without pausing them (``--nonblocking``) to disturb the load least."""
+    py-spy reads the processes without pausing them (``--nonblocking``) to disturb the load least. Each one's
+    share of a core comes from the kernel's CPU time, not from the samples: py-spy cannot tell a thread waiting
+    in a C call from one working, which counts every idle connection thread of the database as busy."""
     found: dict[str, Any] = {}
+    began, used = time.monotonic(), {name: cpu_seconds(pid) for name, pid in pids.items()}
     if shutil.which("py-spy") is None:
         found["error"] = "py-spy is not installed (it is a dev dependency: make install)"
         yield found
@@ -81,7 +92,9 @@ def sampling(pids: dict[str, int], rate_hz: int = 50) -> Iterator[dict[str, Any]
         finally:
             for spy in spies.values():
                 spy.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C
+            elapsed = time.monotonic() - began
             for name, spy in spies.items():
                 spy.wait(timeout=60)
                 written = Path(f"{tmp}/{name}.txt")
                 found[name] = shares(written.read_text()) if written.exists() else {"samples": 0, "shares": {}}
+                found[name]["core_share"] = round((cpu_seconds(pids[name]) - used[name]) / elapsed, 3)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from bench.profile import OTHER, library_of, shares
+import os
+import time
+
+from bench.profile import OTHER, cpu_seconds, library_of, shares
 from bench.soak import growth
 
 PYMONGO = "/v/lib/python3.13/site-packages/pymongo/asynchronous/network.py"
@@ -33,3 +36,11 @@ def test_memory_growth_is_measured_from_the_end_of_the_warm_up_and_the_broker_ap
     found = growth(samples, warm_up_s=60)
     assert found["five_services"] == {"start_mb": 200.0, "end_mb": 210.0, "growth_pct": 5.0}
     assert found["each"]["broker"]["growth_pct"] == 100.0
+
+
+def test_cpu_seconds_are_the_process_own_and_grow_while_it_works() -> None:
+    before = cpu_seconds(os.getpid())
+    deadline = time.process_time() + 0.2
+    while time.process_time() < deadline:
+        pass
+    assert cpu_seconds(os.getpid()) - before >= 0.1
