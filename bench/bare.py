@@ -30,6 +30,8 @@ from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from zhongshi_runtime.settings import ServiceSettings
 
+from bench.pipeline import database_operations, per_application
+
 SUBMITTED, SCREENED = "bench.bare.submitted", "bench.bare.screened"
 FETCH_MAX_WAIT_MS = ServiceSettings.model_fields["kafka_fetch_max_wait_ms"].default  # the services' own
 
@@ -209,6 +211,7 @@ class BareLoop:
             while not all(c.assignment() for c in consumers):  # noqa: ASYNC110 - aiokafka has no such event
                 await asyncio.sleep(0.05)
             cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+            counted = await database_operations(self.client)
             began = time.monotonic()
             queue = list(reversed(ids))
 
@@ -220,6 +223,7 @@ class BareLoop:
             await asyncio.wait_for(self.finished.wait(), 600)
             wall = time.monotonic() - began
             cpu = resource.getrusage(resource.RUSAGE_SELF)
+            ops = per_application(counted, await database_operations(self.client), self.n)
         finally:
             intake_relay.stopping = screening_relay.stopping = True
             self.finished.set()
@@ -232,7 +236,8 @@ class BareLoop:
             await self.client.close()  # the databases stay: dropping them takes SecantusDB long
         busy = (cpu.ru_utime + cpu.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
         return {"n": self.n, "clients": self.clients, "wall_s": round(wall, 2),
-                "applications_per_s": round(self.n / wall, 2), "process_cpu_share": round(busy / wall, 2)}
+                "applications_per_s": round(self.n / wall, 2), "process_cpu_share": round(busy / wall, 2),
+                "database_operations_per_application": ops}
 
 
 async def measure(bootstrap: str, mongodb_uri: str, round_id: str, n: int, clients: int = 8) -> dict[str, Any]:

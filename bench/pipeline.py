@@ -89,6 +89,19 @@ async def wait_screened(stack: Stack, round_id: str, within_s: float = 600) -> N
         await client.close()
 
 
+async def database_operations(client: AsyncMongoClient[Any]) -> dict[str, int]:
+    """The database server's operation counters so far (serverStatus: insert, query, update, delete, getmore,
+    command), for the operations a phase cost per application."""
+    return dict((await client.admin.command("serverStatus"))["opcounters"])
+
+
+def per_application(before: dict[str, int], after: dict[str, int], n: int) -> dict[str, float]:
+    """Operations the database served per application between two readings of its counters (every client's:
+    the services', their pollers' and the bench's own few)."""
+    counted = {k: (after[k] - before[k]) / n for k in before if k in after}
+    return {k: round(v, 1) for k, v in {**counted, "total": sum(counted.values())}.items()}
+
+
 async def in_parallel(clients: int, items: list[Any], act: Callable[[Any], Awaitable[None]]) -> None:
     """``act`` on every item from ``clients`` concurrent workers."""
     queue = list(reversed(items))
@@ -111,13 +124,17 @@ async def sustained(stack: Stack, round_id: str, n: int, clients: int = 8) -> di
             ids.append(await applicants.draft(round_id))
 
         await in_parallel(clients, [str(i) for i in range(n)], draft)
+        mongo: AsyncMongoClient[Any] = AsyncMongoClient(stack.mongodb_uri)
+        counted = await database_operations(mongo)
         began = time.monotonic()
         await in_parallel(clients, ids, applicants.submit)
         submitted = time.monotonic() - began
         await wait_screened(stack, round_id)
         wall = time.monotonic() - began
+        ops = per_application(counted, await database_operations(mongo), n)
+        await mongo.close()
     return {"n": n, "clients": clients, "wall_s": round(wall, 2), "submit_s": round(submitted, 2),
-            "applications_per_s": round(n / wall, 2)}
+            "applications_per_s": round(n / wall, 2), "database_operations_per_application": ops}
 
 
 def screening_latencies(apps: list[dict[str, Any]]) -> list[float]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 
+from bench.pipeline import per_application
 from bench.profile import OTHER, cpu_seconds, library_of, shares
 from bench.soak import growth
 
@@ -44,3 +45,9 @@ def test_cpu_seconds_are_the_process_own_and_grow_while_it_works() -> None:
     while time.process_time() < deadline:
         pass
     assert cpu_seconds(os.getpid()) - before >= 0.1
+
+
+def test_database_operations_are_counted_per_application_with_their_total() -> None:
+    before = {"insert": 100, "query": 1000, "command": 10}
+    after = {"insert": 500, "query": 1800, "command": 50}
+    assert per_application(before, after, 40) == {"insert": 10.0, "query": 20.0, "command": 1.0, "total": 31.0}
