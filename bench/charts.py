@@ -139,17 +139,23 @@ def cpu(figures: dict[str, Any], path: Path) -> Path | None:
     names = sorted(found, key=lambda n: -found[n].get("core_share", 0))
     fig, ax = plt.subplots(figsize=(10, 0.6 * len(names) + 2))
     left = [0.0] * len(names)
-    for library in libraries:
+    colours = plt.get_cmap("tab20")
+    for k, library in enumerate(libraries):
         widths = [100 * found[n]["shares"].get(library, 0) for n in names]
-        ax.barh(names, widths, left=left, label=library)
+        ax.barh(names, widths, left=left, label=library, color=colours(k % 20))
         left = [a + b for a, b in zip(left, widths, strict=True)]
-    ax.set_yticks(range(len(names)), [f"{n} ({100 * found[n].get('core_share', 0):.0f} % of a core)"
-                                      for n in names])
+    ax.set_yticks(range(len(names)), [_cpu_label(n, found[n]) for n in names])
     ax.invert_yaxis()
     ax.set(xlabel="share of the service's CPU samples (%)", xlim=(0, 100),
            title=_title(figures, "Where each service spends its CPU during a sustained P1 run (py-spy)"))
     ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.25))
     return _save(fig, path)
+
+
+def _cpu_label(name: str, profiled: dict[str, Any]) -> str:
+    if "core_share" in profiled:
+        return f"{name} ({100 * profiled['core_share']:.0f} % of a core)"
+    return f"{name} ({profiled['samples']} samples)"  # a run from before the kernel's CPU time was read
 
 
 def _save(fig: Any, path: Path) -> Path:
