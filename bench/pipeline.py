@@ -75,13 +75,18 @@ class Applicants:
         checked(await self.http.post(f"/api/v1/applications/{app_id}/submit", headers=self.tokens[app_id]))
 
 
+async def unscreened(client: AsyncMongoClient[Any], round_id: str) -> int:
+    """Applications of the round in intake's database still waiting for their screening verdict."""
+    return await client.zhongshi_intake.applications.count_documents(
+        {"round_id": round_id, "status": {"$in": ["draft", "submitted"]}})
+
+
 async def wait_screened(stack: Stack, round_id: str, within_s: float = 600) -> None:
     """Until intake's database holds no application of the round still waiting for its verdict."""
     client: AsyncMongoClient[Any] = AsyncMongoClient(stack.mongodb_uri)
     try:
-        applications = client.zhongshi_intake.applications
         deadline = time.monotonic() + within_s
-        while await applications.count_documents({"round_id": round_id, "status": {"$in": ["draft", "submitted"]}}):
+        while await unscreened(client, round_id):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"round {round_id}: not all screened within {within_s}s")
             await asyncio.sleep(0.1)  # SecantusDB answers in Python: polling faster would load it measurably

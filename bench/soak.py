@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from pymongo import AsyncMongoClient
 
-from bench.pipeline import Applicants, wait_screened
+from bench.pipeline import Applicants, unscreened, wait_screened
 from zhongshi.launcher import Stack
 
 SERVICES = ("intake", "screening", "review", "registry", "notify")
@@ -37,14 +37,9 @@ def processes(stack: Stack) -> dict[str, int]:
     return found
 
 
-async def waiting(stack: Stack, round_id: str) -> int:
-    """Applications of the round still waiting for their screening verdict."""
-    client: AsyncMongoClient[Any] = AsyncMongoClient(stack.mongodb_uri)
-    try:
-        return await client.zhongshi_intake.applications.count_documents(
-            {"round_id": round_id, "status": {"$in": ["draft", "submitted"]}})
-    finally:
-        await client.close()
+def reading(pids: dict[str, int]) -> dict[str, float]:
+    """Each process's RSS now, in MB."""
+    return {name: round(rss_kb(pid) / 1024, 1) for name, pid in pids.items()}
 
 
 def growth(samples: list[dict[str, Any]], warm_up_s: float) -> dict[str, Any]:
@@ -83,8 +78,7 @@ async def run(stack: Stack, round_id: str, minutes: float, rate: float = 5, ever
         next_sample = began
         while (elapsed := now() - began) < 60 * minutes:
             if now() >= next_sample:
-                samples.append({"t": round(elapsed, 1),
-                                "rss_mb": {n: round(rss_kb(p) / 1024, 1) for n, p in pids.items()}})
+                samples.append({"t": round(elapsed, 1), "rss_mb": reading(pids)})
                 next_sample += every_s
             while started + skipped < elapsed * rate:
                 if limit.locked():  # the stack is not keeping up: do not queue work it will never catch up on
@@ -97,14 +91,17 @@ async def run(stack: Stack, round_id: str, minutes: float, rate: float = 5, ever
             await asyncio.sleep(min(1 / rate, max(0.0, next_sample - now())))
         await asyncio.gather(*tasks)
         stopped = now()
-        backlog = await waiting(stack, round_id)
+        mongo: AsyncMongoClient[Any] = AsyncMongoClient(stack.mongodb_uri)
+        try:
+            backlog = await unscreened(mongo, round_id)
+        finally:
+            await mongo.close()
         try:  # a stack that did not keep up drains its queue now: how long that takes is the figure, not a failure
             await wait_screened(stack, round_id, within_s=900)
             drained: float | None = round(now() - stopped, 1)
         except TimeoutError:
             drained = None
-        samples.append({"t": round(now() - began, 1),
-                        "rss_mb": {n: round(rss_kb(p) / 1024, 1) for n, p in pids.items()}})
+        samples.append({"t": round(now() - began, 1), "rss_mb": reading(pids)})
     warm_up_s = min(warm_up_s, samples[-1]["t"] / 4)  # a short (smoke) soak warms up for a quarter of it
     return {"minutes": minutes, "rate_per_s": rate, "applications": started, "failed": len(failures),
             "not_started_stack_saturated": skipped, "achieved_per_s": round(started / (60 * minutes), 2),

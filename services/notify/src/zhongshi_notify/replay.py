@@ -31,7 +31,7 @@ def who_scored(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 # An official's "entered your queue" notice is planned only if notify learns of the step before any later one
-# (`notices`: ``moved``). Events of one application reach notify on different topics, so when it was behind,
+# (`moved` in `notices`). Events of one application reach notify on different topics, so when it was behind,
 # a later step may have come first and the notice was rightly skipped; the replay reads them in order.
 QUEUE_STEPS = tuple(f".application.{step}." for step in ("screened", "recommended", "forwarded", "withdrawn"))
 
