@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import ctypes
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -86,10 +85,9 @@ def start_broker(host: str, port: int, log: Path, cluster_id: str = "tansu_clust
 
 def start_database(host: str, port: int, data: Path, log: Path) -> subprocess.Popen[bytes]:
     data.mkdir(parents=True, exist_ok=True)
-    executable = shutil.which("secantusd-py", path=str(Path(sys.executable).parent)) or "secantusd-py"
     process = spawn(
-        [executable, "--host", host, "--port", str(port), "--storage-path", str(data), "--sync-on-commit",
-         "--log-level", "WARNING"], log,
+        [sys.executable, "-m", "zhongshi.database_server", "--host", host, "--port", str(port),
+         "--storage-path", str(data), "--sync-on-commit", "--log-level", "WARNING"], log,
     )
     wait_until(lambda: port_open(host, port), "secantusdb", 60, process, log)
     return process

@@ -16,11 +16,11 @@ import pytest
 from tests.faults.chaos import Chaos
 from tests.faults.harness import APPS, SEED, Fault, Report, Scenario, seeded_points
 from tests.faults.kafka import Republisher, consumers_of, dead_letters, first_record, publish_poison
-from zhongshi.launcher import SERVICES
+from zhongshi.launcher import EMBEDDED_SESSION_TIMEOUT_MS, SERVICES
 from zhongshi.polling import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(max(900, APPS * 8))]
-SESSION_TIMEOUT_S = 10  # aiokafka's default session timeout, which FastStream keeps
+SESSION_TIMEOUT_S = EMBEDDED_SESSION_TIMEOUT_MS / 1000  # what the embedded launcher gives the consumers
 REBALANCES = "zhongshi_consumer_rebalances_total"
 
 
@@ -109,7 +109,7 @@ def test_a_consumer_paused_past_its_session_timeout_does_not_apply_twice(chaos: 
     [(stage, delay)] = seeded_points(rng, 1, ("chain",))
     scenario = Scenario(chaos, "4 zombie consumer (SIGSTOP)")
     try:
-        report, _ = scenario.run([Fault(stage, delay, f"SIGSTOP {zombie} past its {SESSION_TIMEOUT_S}s session",
+        report, _ = scenario.run([Fault(stage, delay, f"SIGSTOP {zombie} past its {SESSION_TIMEOUT_S:g} s session",
                                         pause_past_the_session)])
     finally:
         chaos.tally.scrape(zombie)

@@ -49,3 +49,12 @@ async def test_a_document_the_live_state_may_lack_is_no_difference_only_when_the
     rebuilt = Db(inbox=Collection([{"_id": "m2", "to": "county"}, {"_id": "m3", "to": "applicant"}]))
     assert await differences(scope, live, rebuilt) == [  # type: ignore[arg-type]
         "inbox m1: only live", "inbox m3: only rebuilt"]
+
+
+async def test_a_pair_the_live_state_may_hold_differently_is_no_difference_and_any_other_is() -> None:
+    scope = Scope(service="s", compared={"inbox": frozenset()},
+                  live_may_differ={"inbox": lambda live, rebuilt: live["day"] == "?" and rebuilt["day"] != "?"})
+    live = Db(inbox=Collection([{"_id": "m1", "day": "?"}, {"_id": "m2", "day": "1 May"}]))
+    rebuilt = Db(inbox=Collection([{"_id": "m1", "day": "2 May"}, {"_id": "m2", "day": "3 May"}]))
+    assert await differences(scope, live, rebuilt) == [  # type: ignore[arg-type]
+        "inbox m2.day: live '1 May' ≠ rebuilt '3 May'"]

@@ -1,10 +1,11 @@
-"""What notify's replay may find in the rebuild alone: an official's queue notice, which the live service skips
-when a later step of the application reached it first; never an applicant's notice or another kind."""
+"""What notify's replay may find different in the live inbox: an official's queue notice the live service skipped
+when a later step of the application reached it first (never an applicant's notice or another kind), and a
+deadline the live notice did not know yet (never another change)."""
 
 from __future__ import annotations
 
 import pytest
-from zhongshi_notify.replay import skipped_queue_notice
+from zhongshi_notify.replay import deadline_not_yet_known, skipped_queue_notice
 
 SCREENED = "cn.gov.hubei.pilot.application.screened.v1"
 
@@ -20,3 +21,22 @@ SCREENED = "cn.gov.hubei.pilot.application.screened.v1"
 def test_only_an_officials_queue_notice_may_be_missing_from_the_live_inbox(recipient: str, event_type: str,
                                                                          skippable: bool) -> None:
     assert skipped_queue_notice({"recipient": recipient, "event_type": event_type}) is skippable
+
+
+LIVE = {"recipient": "420100", "event_type": "cn.gov.hubei.pilot.application.recommended.v1",
+        "body": "……已进入贵单位市州推荐队列。公示期至2026年12月20日。\n请于批次规定期限前在推荐指标内完成推荐。"}
+
+
+@pytest.mark.parametrize(("rebuilt_body", "excused"), [
+    ("……已进入贵单位市州推荐队列。公示期至2026年12月20日。\n请于2026年12月25日前在推荐指标内完成推荐。", True),
+    (LIVE["body"], False),  # the same: nothing to excuse (and no difference either)
+    ("……已进入贵单位市州推荐队列。公示期至2026年12月21日。\n请于2026年12月25日前在推荐指标内完成推荐。", False),
+    ("……已进入贵单位区县推荐队列。公示期至2026年12月20日。\n请于2026年12月25日前在推荐指标内完成推荐。", False),
+])
+def test_only_a_deadline_the_live_notice_did_not_know_yet_may_differ(rebuilt_body: str, excused: bool) -> None:
+    assert deadline_not_yet_known(LIVE, {**LIVE, "body": rebuilt_body}) is excused
+
+
+def test_a_live_notice_that_names_another_day_is_a_difference() -> None:
+    live = {**LIVE, "body": LIVE["body"].replace("批次规定期限", "2026年12月24日")}
+    assert not deadline_not_yet_known(live, {**LIVE, "body": LIVE["body"].replace("批次规定期限", "2026年12月25日")})

@@ -171,6 +171,8 @@ class Consumers:
             group_id=self.group_id,
             auto_offset_reset="earliest",
             fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
+            session_timeout_ms=self.settings.kafka_session_timeout_ms,
+            heartbeat_interval_ms=self.settings.kafka_session_timeout_ms // 4,  # several beats per timeout
             ack_policy=AckPolicy.ACK,
             decoder=raw_body,  # we parse ourselves, so a body that is not JSON reaches the DLQ
             listener=self.assignments,

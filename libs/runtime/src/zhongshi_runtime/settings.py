@@ -29,6 +29,10 @@ class ServiceSettings(KafkaClientSettings):
     # The embedded broker sleeps a fetch's whole wait when it has nothing new: 100 ms adds ~50 ms per hop, and an
     # idle stack's polling costs a third of a core (0.8 at 20 ms). Kafka wakes on new records: 500 there.
     kafka_fetch_max_wait_ms: int = Field(100, ge=1, le=5000, validation_alias="KAFKA_FETCH_MAX_WAIT_MS")
+    # How long the group waits for a silent member before handing its partitions on. The embedded broker also
+    # holds every JoinGroup for half of it (5 s at Kafka's 10 s default, on each start and restart): the embedded
+    # launcher sets 4 s there. Kafka refuses less than its group.min.session.timeout.ms (6 s by default).
+    kafka_session_timeout_ms: int = Field(10_000, ge=1000, le=300_000, validation_alias="KAFKA_SESSION_TIMEOUT_MS")
     mongodb_uri: str = Field(
         "mongodb://127.0.0.1:27017/?directConnection=true", validation_alias="MONGODB_URI"
     )

@@ -130,9 +130,12 @@ def cn_date(day: date) -> str:
 Deadlines = Mapping[str, date]
 
 
+UNKNOWN_DEADLINE = "批次规定期限"  # a notice planned before the round's deadlines reached notify says this
+
+
 def deadline_text(deadlines: Deadlines, stage: Stage) -> str:
     day = deadlines.get(stage.value)
-    return cn_date(day) if day else "批次规定期限"
+    return cn_date(day) if day else UNKNOWN_DEADLINE
 
 
 # ---- where the application stands -------------------------------------------------------------------

@@ -15,7 +15,7 @@ from zhongshi_runtime.rebuild import Database, Scope
 
 from zhongshi_notify import handlers
 from zhongshi_notify.deliveries import MongoDeliveryStore
-from zhongshi_notify.domain import PROVINCE
+from zhongshi_notify.domain import PROVINCE, UNKNOWN_DEADLINE
 from zhongshi_notify.metrics import NotifyMetrics
 from zhongshi_notify.planning import Channel
 from zhongshi_notify.repository import MongoNotifyRepository
@@ -41,6 +41,16 @@ def skipped_queue_notice(message: dict[str, Any]) -> bool:
     return official and any(step in message["event_type"] for step in QUEUE_STEPS)
 
 
+# A round's deadlines come on a topic of their own: a notice planned before they reached notify names the round's
+# deadline (批次规定期限) where the replay, reading in the order things happened, names the day.
+A_DEADLINE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日(?=前)")  # 请于{day}前
+
+
+def deadline_not_yet_known(live: dict[str, Any], rebuilt: dict[str, Any]) -> bool:
+    """The live message is the rebuilt one with its days unknown, and nothing else differs."""
+    return live != rebuilt and live == {**rebuilt, "body": A_DEADLINE.sub(UNKNOWN_DEADLINE, str(rebuilt.get("body")))}
+
+
 SCOPE = Scope(
     service="notify",
     compared={
@@ -54,10 +64,13 @@ SCOPE = Scope(
         "inbox (created_at, read)": "when the replay wrote it, and whether the reader opened it (a request)",
         "inbox (queue notices only rebuilt)": "a queue notice the live service skipped because a later step "
                                                     "of the application reached it first",
+        "inbox (a deadline's day)": "a notice the live service wrote before the round's deadlines reached it "
+                                    "says 批次规定期限 where the rebuild names the day",
     },
     only={"inbox": {"event_type": {"$regex": r"^cn\."}}},  # a message an event caused (timers: notify.*)
     normalise={"expert_panels": who_scored},
     live_may_lack={"inbox": skipped_queue_notice},
+    live_may_differ={"inbox": deadline_not_yet_known},
 )
 
 
