@@ -34,8 +34,8 @@ browser-setup:
 	@test -f $(AXE) || npm install --silent --no-save --no-audit --no-fund --prefix var/browser \
 		axe-core@$(AXE_VERSION)
 
-test-fast: install  # the inner loop: unit and handler tests, no servers
-	$(UV) run pytest -m "unit or handler" $(PYTEST_ARGS)
+test-fast: install  # the inner loop: unit and handler tests, no servers, on every core (pytest-xdist)
+	$(UV) run pytest -n auto -m "unit or handler" $(PYTEST_ARGS)
 
 # Tests are checked by path (--explicit-package-bases): services/<name>/tests are namespace packages, so their
 # conftests and relative imports resolve without clashing.
