@@ -84,9 +84,10 @@ def _needs_infrastructure(item: pytest.Item) -> bool:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Run the tests that share the session's stack first, so it can stop before the suites that start stacks of
-    their own (API, deploy, faults): at most one stack runs at a time. Files keep their tests together."""
+    their own (API, deploy, faults): at most one stack runs at a time. Files keep their tests together. Of those,
+    the ones that watch the sample round load (`before_sample_round`) come first, before any test loads it."""
     sharing = {item.path for item in session.items if _needs_infrastructure(item)}
-    session.items.sort(key=lambda item: item.path not in sharing)
+    session.items.sort(key=lambda item: (item.path not in sharing, not item.get_closest_marker("before_sample_round")))
     session.config.stash[USERS_LEFT] = sum(map(_needs_infrastructure, session.items))
 
 

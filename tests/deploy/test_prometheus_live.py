@@ -41,7 +41,7 @@ from zhongshi.embedded import free_port
 from zhongshi.launcher import SERVICES, Stack, StackConfig
 from zhongshi.polling import wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.before_sample_round]  # it watches the round load
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS = ROOT / "deploy" / "prometheus"
@@ -160,8 +160,8 @@ def responds(url: str) -> bool:
 
 @pytest.fixture
 def round_stack(stack: Stack, tmp_path: Path) -> Iterator[Stack]:
-    """A stack the sample round has not been loaded into: the session's (tests/deploy runs before
-    tests/integration, which loads it), else a new one — a second load adds no event to watch."""
+    """A stack the sample round has not been loaded into: the session's (this module runs before any test
+    that loads it: `before_sample_round`), else a new one — a second load adds no event to watch."""
     province = {"Authorization": f"Bearer {stack.token(Role.PROVINCE_OFFICIAL, '42')}"}
     loaded = httpx.get(f"{stack.url('intake')}/api/v1/rounds/{demo.ROUND_ID}", headers=province, timeout=10)
     if loaded.status_code == 404:
