@@ -106,7 +106,8 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
 @pytest.fixture(scope="session")
 def infrastructure(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The real embedded broker and database (no services yet), on free ports, shared by the session."""
-    running = Stack(StackConfig.isolated(tmp_path_factory.mktemp("stack")))
+    # The DLQ gauges every 2 s, not 15: the dead-letter tests wait for them to show what the ledger lists.
+    running = Stack(StackConfig.isolated(tmp_path_factory.mktemp("stack"), extra_env={"DLQ_GAUGE_INTERVAL_S": "2"}))
     request.config.stash[INFRASTRUCTURE] = running
     try:
         running.start_infrastructure()

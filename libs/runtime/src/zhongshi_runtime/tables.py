@@ -9,8 +9,6 @@ import csv
 import io
 import re
 
-from openpyxl import Workbook
-
 Table = tuple[list[str], list[list[str]]]
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -40,6 +38,8 @@ def csv_bytes(table: Table) -> bytes:
 
 def xlsx_bytes(table: Table, title: str) -> bytes:
     """One sheet named ``title``; every cell is stored as text (openpyxl would store "=..." as a formula)."""
+    from openpyxl import Workbook  # here, not at the top: a third of a second of every service's start-up
+
     book = Workbook()
     sheet = book.active
     if sheet is None:
