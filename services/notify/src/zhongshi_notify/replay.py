@@ -15,7 +15,7 @@ from zhongshi_runtime.rebuild import Database, Scope
 
 from zhongshi_notify import handlers
 from zhongshi_notify.deliveries import MongoDeliveryStore
-from zhongshi_notify.domain import PROVINCE, UNKNOWN_DEADLINE
+from zhongshi_notify.domain import UNKNOWN_DEADLINE, Audience, reader
 from zhongshi_notify.metrics import NotifyMetrics
 from zhongshi_notify.planning import Channel
 from zhongshi_notify.repository import MongoNotifyRepository
@@ -37,7 +37,7 @@ QUEUE_STEPS = tuple(f".application.{step}." for step in ("screened", "recommende
 
 
 def skipped_queue_notice(message: dict[str, Any]) -> bool:
-    official = message["recipient"] == PROVINCE or re.fullmatch(r"\d{6}", message["recipient"]) is not None
+    official = str(message["recipient"]).startswith(reader(Audience.OFFICIAL, ""))  # an inbox is "official:<code>"
     return official and any(step in message["event_type"] for step in QUEUE_STEPS)
 
 
