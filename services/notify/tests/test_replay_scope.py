@@ -1,29 +1,30 @@
-"""What notify's replay may find different in the live inbox: an official's queue notice the live service skipped
-when a later step of the application reached it first (never an applicant's notice or another kind), and a
+"""What notify's replay may find different in the live inbox: an official's queue notice on one side only (it
+follows the order the application's events arrived in; never an applicant's notice or another kind), and a
 deadline the live notice did not know yet (never another change)."""
 
 from __future__ import annotations
 
 import pytest
 from zhongshi_notify.domain import Audience, reader
-from zhongshi_notify.replay import deadline_not_yet_known, skipped_queue_notice
+from zhongshi_notify.replay import deadline_not_yet_known, queue_notice
 
 SCREENED = "cn.gov.hubei.pilot.application.screened.v1"
 
 
-@pytest.mark.parametrize(("audience", "code", "event_type", "skippable"), [
+@pytest.mark.parametrize(("audience", "code", "event_type", "one_sided"), [
     (Audience.OFFICIAL, "420111", SCREENED, True),
     (Audience.OFFICIAL, "420100", "cn.gov.hubei.pilot.application.recommended.v1", True),
     (Audience.OFFICIAL, "42", "cn.gov.hubei.pilot.application.forwarded.v2", True),
+    (Audience.OFFICIAL, "420100", "cn.gov.hubei.pilot.application.withdrawn.v1", True),  # told to the city, not 42
     (Audience.APPLICANT, "91420111MA0000000W", SCREENED, False),
     (Audience.OFFICIAL, "420100", "cn.gov.hubei.pilot.application.exception-decided.v1", False),
     (Audience.EXPERT, "420100", SCREENED, False),  # an expert whose id looks like a department's code
     (Audience.EXPERT, "E-0007", "cn.gov.hubei.pilot.review.panel-drawn.v1", False),
 ])
-def test_only_an_officials_queue_notice_may_be_missing_from_the_live_inbox(audience: Audience, code: str,
-                                                                         event_type: str, skippable: bool) -> None:
+def test_only_an_officials_queue_notice_may_be_on_one_side_only(audience: Audience, code: str, event_type: str,
+                                                               one_sided: bool) -> None:
     message = {"recipient": reader(audience, code), "event_type": event_type}  # as the planner stores it
-    assert skipped_queue_notice(message) is skippable
+    assert queue_notice(message) is one_sided
 
 
 LIVE = {"recipient": reader(Audience.OFFICIAL, "420100"), "event_type": "cn.gov.hubei.pilot.application.recommended.v1",

@@ -41,9 +41,9 @@ class Scope:
     only: Mapping[str, dict[str, Any]] = field(default_factory=dict)  # a filter: the documents events made
     # What a request made up (a random id, say) taken out of a document, on both sides, before comparing.
     normalise: Mapping[str, Callable[[dict[str, Any]], dict[str, Any]]] = field(default_factory=dict)
-    # Documents the live state may lack: what a handler decides from the order events arrived in across
+    # Documents either side may hold alone: what a handler decides from the order events arrived in across
     # topics, which the log does not keep (the replay reads them in the order they happened).
-    live_may_lack: Mapping[str, Callable[[dict[str, Any]], bool]] = field(default_factory=dict)
+    one_sided: Mapping[str, Callable[[dict[str, Any]], bool]] = field(default_factory=dict)
     # Documents both have that may differ for the same reason: True for a (live, rebuilt) pair that does.
     live_may_differ: Mapping[str, Callable[[dict[str, Any], dict[str, Any]], bool]] = field(default_factory=dict)
 
@@ -134,10 +134,11 @@ async def differences(scope: Scope, live: Database, rebuilt: Database) -> list[s
         only, same = scope.only.get(name, {}), scope.normalise.get(name, _as_it_is)
         mine = {d["_id"]: _without(same(d), left_out) async for d in live[name].find(only)}
         theirs = {d["_id"]: _without(same(d), left_out) async for d in rebuilt[name].find(only)}
-        found += [f"{name} {key}: only live" for key in sorted(mine.keys() - theirs.keys(), key=str)]
-        may_lack = scope.live_may_lack.get(name, _never)
+        alone = scope.one_sided.get(name, _never)
+        found += [f"{name} {key}: only live" for key in sorted(mine.keys() - theirs.keys(), key=str)
+                  if not alone(mine[key])]
         found += [f"{name} {key}: only rebuilt" for key in sorted(theirs.keys() - mine.keys(), key=str)
-                  if not may_lack(theirs[key])]
+                  if not alone(theirs[key])]
         may_differ = scope.live_may_differ.get(name, _never_both)
         for key in sorted(mine.keys() & theirs.keys(), key=str):
             a, b = mine[key], theirs[key]

@@ -30,13 +30,14 @@ def who_scored(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "scored": sorted(doc.get("scored", [])), "declined": sorted(doc.get("declined", []))}
 
 
-# An official's "entered your queue" notice is planned only if notify learns of the step before any later one
-# (`moved` in `notices`). Events of one application reach notify on different topics, so when it was behind,
-# a later step may have come first and the notice was rightly skipped; the replay reads them in order.
+# An official's queue notice ("entered" or "left your queue") goes to the queue notify thinks the application is
+# in when the step reaches it (`moved` in `notices`). Events of one application reach notify on different topics:
+# when it was behind, a later step may have come first — the forwarding skipped, the withdrawal told to the city
+# rather than the province. The replay reads them in the order they happened, so either side may hold one alone.
 QUEUE_STEPS = tuple(f".application.{step}." for step in ("screened", "recommended", "forwarded", "withdrawn"))
 
 
-def skipped_queue_notice(message: dict[str, Any]) -> bool:
+def queue_notice(message: dict[str, Any]) -> bool:
     official = str(message["recipient"]).startswith(reader(Audience.OFFICIAL, ""))  # an inbox is "official:<code>"
     return official and any(step in message["event_type"] for step in QUEUE_STEPS)
 
@@ -62,14 +63,14 @@ SCOPE = Scope(
         "deliveries": "the dispatcher's progress on each channel (sent, failed, held), and their attempts",
         "inbox (reminders)": "fired by the clock (提醒 / 逾期督办), not by an event",
         "inbox (created_at, read)": "when the replay wrote it, and whether the reader opened it (a request)",
-        "inbox (queue notices only rebuilt)": "a queue notice the live service skipped because a later step "
-                                                    "of the application reached it first",
+        "inbox (a queue notice on one side)": "an official's queue notice follows the order the application's "
+                                              "events reached the live service in, which the log does not keep",
         "inbox (a deadline's day)": "a notice the live service wrote before the round's deadlines reached it "
                                     "says 批次规定期限 where the rebuild names the day",
     },
     only={"inbox": {"event_type": {"$regex": r"^cn\."}}},  # a message an event caused (timers: notify.*)
     normalise={"expert_panels": who_scored},
-    live_may_lack={"inbox": skipped_queue_notice},
+    one_sided={"inbox": queue_notice},
     live_may_differ={"inbox": deadline_not_yet_known},
 )
 
