@@ -17,7 +17,6 @@ from zhongshi.launcher import Stack
 ABANDON = """
 import os, sys
 from pymongo import MongoClient
-from pymongo.collection import Collection
 client = MongoClient(sys.argv[1])
 session = client.start_session()
 session.start_transaction()
