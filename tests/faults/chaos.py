@@ -160,10 +160,13 @@ class Chaos:
             self.stack.kill_service(name)
             self.note(f"kill -9 {name}")
 
-    def restart(self, name: str) -> None:
-        """Start it again and wait until it is ready."""
+    def restart(self, name: str, *, wait: bool = True) -> None:
+        """Start it again and wait until it is ready, or (``wait=False``) let it get ready in its own time."""
         with self._lock:
             self.spawn(lambda: self.stack.restart_service(name, timeout=None))
+        if not wait:
+            self.note(f"restarting {name}")
+            return
         self.stack.wait_ready((name,), READY_TIMEOUT_S)
         self.note(f"restarted {name}")
 
