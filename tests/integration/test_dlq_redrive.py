@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
+from pymongo import AsyncMongoClient
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import ApplicationWithdrawn
 from zhongshi_runtime.auth import Role
@@ -42,6 +43,20 @@ async def screening_dlq(api: Api, **params: str) -> list[dict[str, Any]]:
     return await dlq.listing({"screening": api.stack.url("screening")}, token, params)
 
 
+async def notify_knows(stack: Stack, application_id: str) -> None:
+    """Wait until notify holds the application's case. Notify reads the withdrawal's topic apart from the
+    submission's: a withdrawal published before it has read the submission is told with no platform name, as live
+    notify rightly does, while the later replay test's rebuild reads the two in order and names it."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongodb_uri)
+    try:
+        async def known() -> bool:
+            return await client.zhongshi_notify.cases.find_one({"_id": application_id}) is not None
+
+        await eventually(known, "notify applied the submission", 60)
+    finally:
+        await client.close()
+
+
 async def gauge_matches(api: Api, status: str) -> None:
     """The gauge (refreshed every few seconds) equals what the API lists for the topic."""
     async def same() -> bool:
@@ -70,6 +85,7 @@ async def test_a_redriven_dead_letter_is_applied_before_the_event_parked_behind_
 
     [head] = await eventually(dead, "the submission dead-lettered by screening", 60)
     assert (head["kind"], head["status"], head["event_id"]) == ("rejected", "dead", original["ce_id"])
+    await notify_knows(stack, subject)
     applicant = body["dossier"]["applicant"]
     withdrawal = ApplicationWithdrawn(application_id=subject, round_id=round_id, revision=body["revision"],
                                       withdrawn_at=utc_now(), reason="", region_code=applicant["region_code"],
