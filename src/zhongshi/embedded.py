@@ -54,10 +54,19 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 25.0) -> None:
         process.wait(5)
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports. Each socket stays bound until all are chosen: asked one at a time, the
+    system hands out a port it has just released again now and then, and two servers would race for it."""
+    with contextlib.ExitStack() as held:
+        sockets = [held.enter_context(socket.socket()) for _ in range(count)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """One free port, for a server started while the others already listen on theirs."""
+    return free_ports(1)[0]
 
 
 def port_open(host: str, port: int) -> bool:

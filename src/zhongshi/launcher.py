@@ -70,10 +70,10 @@ class StackConfig:
     @classmethod
     def isolated(cls, var_dir: Path, **overrides: object) -> StackConfig:
         """A stack on free ports under ``var_dir``, ignoring any external broker/database settings."""
-        ports = {name: embedded.free_port() for name in APPS}
-        return cls(var_dir=var_dir, kafka_port=embedded.free_port(), mongo_port=embedded.free_port(),
-                   mail_port=embedded.free_port(), idp_port=embedded.free_port(),
-                   ports=ports, kafka_bootstrap_servers="", mongodb_uri="", **overrides)  # type: ignore[arg-type]
+        kafka, mongo, mail, idp, *apps = embedded.free_ports(4 + len(APPS))
+        return cls(var_dir=var_dir, kafka_port=kafka, mongo_port=mongo, mail_port=mail, idp_port=idp,
+                   ports=dict(zip(APPS, apps, strict=True)), kafka_bootstrap_servers="", mongodb_uri="",
+                   **overrides)  # type: ignore[arg-type]
 
 
 class Stack:

@@ -37,7 +37,7 @@ import yaml
 from zhongshi_runtime.auth import Role
 
 from zhongshi import demo
-from zhongshi.embedded import free_port
+from zhongshi.embedded import free_ports
 from zhongshi.launcher import SERVICES, Stack, StackConfig
 from zhongshi.polling import wait_until
 
@@ -178,7 +178,7 @@ def round_stack(stack: Stack, tmp_path: Path) -> Iterator[Stack]:
 @pytest.fixture
 def prometheus(round_stack: Stack, prometheus_tools: dict[str, str], tmp_path: Path) -> Iterator[str]:
     """A real Prometheus scraping ``round_stack`` and a lag exporter every second; yields its URL."""
-    lag_port, port = free_port(), free_port()
+    lag_port, port = free_ports(2)
     logs = tmp_path / "logs"
     logs.mkdir()
     config = tmp_path / "prometheus.yml"

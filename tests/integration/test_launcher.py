@@ -17,7 +17,7 @@ from zhongshi_runtime.auth import Role
 
 from zhongshi import demo
 from zhongshi.demo_materials import DEMO_REQUIRED
-from zhongshi.embedded import free_port
+from zhongshi.embedded import free_ports
 from zhongshi.launcher import APPS, SERVICES, Stack
 
 pytestmark = pytest.mark.integration
@@ -45,9 +45,9 @@ def alive(pid: int) -> bool:
 
 
 def test_up_starts_everything_and_sigterm_leaves_no_process_behind(tmp_path: Path) -> None:
-    ports = {f"{name.upper()}_PORT": str(free_port()) for name in APPS}
-    idp_port = free_port()
-    env = {**os.environ, **ports, "ZHONGSHI_KAFKA_PORT": str(free_port()), "ZHONGSHI_MONGO_PORT": str(free_port()),
+    kafka_port, mongo_port, idp_port, *app_ports = free_ports(3 + len(APPS))
+    ports = {f"{name.upper()}_PORT": str(port) for name, port in zip(APPS, app_ports, strict=True)}
+    env = {**os.environ, **ports, "ZHONGSHI_KAFKA_PORT": str(kafka_port), "ZHONGSHI_MONGO_PORT": str(mongo_port),
            "ZHONGSHI_IDP_PORT": str(idp_port)}
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
     env.pop("MONGODB_URI", None)
