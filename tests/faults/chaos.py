@@ -217,5 +217,4 @@ class Chaos:
         self.note(f"{name} crashed after a commit, before its ack (injected)")
         exits = {k: v for k, v in self._hooks.get("exit_after_commits", {}).items() if k != name.split("-")[0]}
         self.set_hooks({**self._hooks, "exit_after_commits": exits})
-        self.spawn(lambda: self.stack.restart_service(name, timeout=None))  # ready in its own time
-        self.note(f"restarting {name}")
+        self.restart(name, wait=False)
