@@ -3,11 +3,14 @@ the five services, each its own process on its own port."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,7 +108,8 @@ class Stack:
             self.start_database()
         if self.embedded_broker:
             self.start_broker()
-        embedded.ensure_topics(self.bootstrap)
+        else:
+            embedded.ensure_topics(self.bootstrap)
         self.start_idp()
         if self.embedded_mail:
             self.mail_sink = embedded.start_mail_sink(self.config.host, self.config.mail_port, self.mailbox,
@@ -122,12 +126,18 @@ class Stack:
         return self.var / "idp" / "keys"
 
     def start_broker(self) -> None:
+        """Start an empty embedded broker and create the contract's topics before any service reaches it.
+
+        Tansu creates a topic a client's metadata request names, with its own partition count (four), and the
+        services' clients reconnect within milliseconds, so the running processes are paused meanwhile. The
+        services republish their retained outbox to the new broker: the epoch is also its cluster id, by which
+        services already running notice it."""
         c = self.config
-        # A new, empty broker: services republish their retained outbox. The epoch is also the broker's
-        # cluster id, so services already running notice the new broker too.
         self.epoch = uuid.uuid4().hex
-        self.broker = embedded.start_broker(c.host, c.kafka_port, self.var / "logs" / "tansu.log", self.epoch)
-        self.bootstrap = f"{c.host}:{c.kafka_port}"
+        with self.paused():
+            self.broker = embedded.start_broker(c.host, c.kafka_port, self.var / "logs" / "tansu.log", self.epoch)
+            self.bootstrap = f"{c.host}:{c.kafka_port}"
+            embedded.ensure_topics(self.bootstrap)
 
     def restart_broker(self) -> None:
         """Kill the embedded broker (it forgets every record) and start an empty one on the same port."""
@@ -135,7 +145,18 @@ class Stack:
             self.broker.kill()
             self.broker.wait(10)
         self.start_broker()
-        embedded.ensure_topics(self.bootstrap)
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """SIGSTOP the running processes for the block, SIGCONT them after."""
+        running = [process for process in self.processes.values() if process.poll() is None]
+        for process in running:
+            process.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for process in running:
+                process.send_signal(signal.SIGCONT)
 
     def start_database(self) -> None:
         c = self.config

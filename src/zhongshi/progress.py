@@ -41,8 +41,8 @@ class QuietSteps(Steps):
 
 
 class ReportingStack(Stack):
-    """The launcher's Stack, reporting each component as it comes up: database, broker, identity provider,
-    topics and mail sink, then each service."""
+    """The launcher's Stack, reporting each component as it comes up: database, broker with its topics,
+    identity provider and mail sink, then each service."""
 
     def __init__(self, config: StackConfig, steps: Steps) -> None:
         super().__init__(config)
@@ -53,7 +53,7 @@ class ReportingStack(Stack):
             super().start_database()
 
     def start_broker(self) -> None:
-        with self.steps.step(f"broker (Tansu) on port {self.config.kafka_port}"):
+        with self.steps.step(f"broker (Tansu) on port {self.config.kafka_port}, with the contract's topics"):
             super().start_broker()
 
     def start_idp(self) -> None:
@@ -62,7 +62,7 @@ class ReportingStack(Stack):
 
     def start_infrastructure(self) -> None:
         super().start_infrastructure()
-        self.steps.done("topics and mail sink")
+        self.steps.done("mail sink" if self.embedded_broker else "topics and mail sink")
 
     def wait_ready(self, names: tuple[str, ...] | None = None, timeout: float = 180) -> None:
         for name in names or tuple(self.processes):

@@ -1,36 +1,43 @@
 """A broker outage takes no HTTP API out of service: /ready stays 200 (reporting the broker separately), the
-applicants' submissions are taken into the outbox, and every one is delivered once the broker is back."""
+applicants' submissions are taken into the outbox, and every one is delivered once the broker is back. The
+broker comes back with the contract's topics, whatever the clients reconnecting to it ask for."""
 
 from __future__ import annotations
 
-import time
+import asyncio
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from zhongshi_contracts.topics import ALL_TOPICS
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.clock import shanghai_date, utc_now
 
 from tests.integration.helpers import fresh_credit_code
 from zhongshi import demo, embedded
 from zhongshi.launcher import Stack, StackConfig
+from zhongshi.polling import wait_until
 
 pytestmark = pytest.mark.integration
 
 SUBMISSIONS = 4
 
 
-def poll(check: Any, what: str, timeout: float = 90) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout}s (last: {result!r})")
-        time.sleep(0.1)
+def partition_counts(bootstrap: str) -> dict[str, int]:
+    async def describe() -> dict[str, int]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            topics = await admin.describe_topics([topic.name for topic in ALL_TOPICS])
+        finally:
+            await admin.close()
+        return {topic["topic"]: len(topic["partitions"]) for topic in topics}
+
+    return asyncio.run(describe())
 
 
 def submit(http: httpx.Client, stack: Stack, dossier: dict[str, Any]) -> str:
@@ -59,8 +66,11 @@ def test_the_api_stays_ready_and_loses_nothing_while_the_broker_is_down(
             assert stack.broker is not None
             stack.broker.kill()
             stack.broker.wait(10)
-            ready = poll(lambda: (r := http.get("/ready")).json().get("broker") == "unreachable" and r,
-                         "intake reporting the broker unreachable")
+            # a client that keeps asking for the topics' metadata, as the services' clients do on reconnecting
+            stack.processes["metadata-client"] = embedded.spawn(
+                [sys.executable, "-m", "tests.integration.metadata_client", stack.bootstrap], stack.log("metadata"))
+            ready = wait_until(lambda: (r := http.get("/ready")).json().get("broker") == "unreachable" and r,
+                               "intake reporting the broker unreachable", 90)
             assert ready.status_code == 200 and ready.json()["ready"] is True and ready.json()["database"] == "ok"
 
             today = shanghai_date(utc_now())
@@ -68,13 +78,14 @@ def test_the_api_stays_ready_and_loses_nothing_while_the_broker_is_down(
             assert http.get("/ready").status_code == 200
 
             stack.start_broker()  # an empty broker on the same port: the outbox republishes what it holds
-            embedded.ensure_topics(stack.bootstrap)
+            assert partition_counts(stack.bootstrap) == {topic.name: topic.partitions for topic in ALL_TOPICS}
 
             def screened() -> dict[str, str] | None:
                 statuses = {i: http.get(f"/api/v1/applications/{i}", headers=province).json()["status"] for i in ids}
                 return statuses if all(s != "submitted" for s in statuses.values()) else None
 
-            assert poll(screened, "every submission screened after the outage") == dict.fromkeys(ids, "eligible")
-            poll(lambda: http.get("/ready").json()["broker"] == "ok", "intake reporting the broker reachable again")
+            screenings = wait_until(screened, "every submission screened after the outage", 90)
+            assert screenings == dict.fromkeys(ids, "eligible")
+            wait_until(lambda: http.get("/ready").json()["broker"] == "ok", "intake reporting the broker back", 90)
     finally:
         stack.stop()
