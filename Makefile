@@ -19,7 +19,7 @@ run: install
 	$(UV) run zhongshi up --demo
 
 test: install browser-setup
-	$(UV) run pytest $(PYTEST_ARGS)
+	$(UV) run pytest --durations=30 $(PYTEST_ARGS)  # the 30 slowest steps close the report: where the minutes go
 
 browser-setup:
 	@if [ ! -x /usr/bin/chromium ] || [ ! -f $(CJK_FONT) ] || ! command -v npm >/dev/null 2>&1; then \
