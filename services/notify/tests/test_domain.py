@@ -136,6 +136,18 @@ def test_a_late_event_does_not_move_the_case_back_nor_tell_an_official(make_doss
         ("application.recommended.applicant", d.applicant.credit_code)]
 
 
+def test_an_event_read_late_names_the_case_and_tells_no_official(make_dossier: Callable[..., Dossier]) -> None:
+    """Notify reads each topic on its own: a withdrawal may come before the verdict that preceded it."""
+    d = make_dossier()
+    unnamed = advance(None, withdrawn(d))
+    assert unnamed is not None and (unnamed.applicant_name, unnamed.platform_name) == ("", "")
+    named = advance(unnamed, screened(d))
+    assert named == unnamed.model_copy(update={"applicant_name": d.applicant.name, "platform_name": d.platform.name})
+    told = who(notices(screened(d), unnamed, DEADLINES))
+    assert told == [("application.screened.applicant", d.applicant.credit_code)]
+    assert advance(named, submitted(make_dossier(1))) == named  # a name it has is kept
+
+
 def test_a_resubmission_starts_the_case_again(make_dossier: Callable[..., Dossier]) -> None:
     d = make_dossier()
     was_returned = case_in(Stage.RETURNED, make_dossier)

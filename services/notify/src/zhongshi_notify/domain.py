@@ -143,17 +143,24 @@ def deadline_text(deadlines: Deadlines, stage: Stage) -> str:
 
 def advance(case: Case | None, event: Event) -> Case | None:
     """The case after ``event``: only forward within a submission (events on different topics may arrive
-    in any order), and a newer submission starts again."""
+    in any order), and a newer submission starts again. An event behind the case still gives it the names it
+    lacks: a withdrawal read before its submission names no one."""
     after = lifecycle.position_after(event)
     if after is None or after.stage not in lifecycle.CHAIN_STAGES:
         return case
     if case is not None and after <= lifecycle.position(case.revision, case.stage):
-        return case
-    revision, stage = after.revision, after.stage
-    names = applicant_and_platform(event, case)
-    return Case(application_id=event.application_id, round_id=event.round_id, revision=revision, stage=stage,
-                region_code=region_of(event), city_code=getattr(event, "city_code", ""),
-                applicant_name=names[0], platform_name=names[1])
+        return named(case, event)
+    applicant, platform = names_in(event) or known_names(case)
+    return Case(application_id=event.application_id, round_id=event.round_id, revision=after.revision,
+                stage=after.stage, region_code=region_of(event), city_code=getattr(event, "city_code", ""),
+                applicant_name=applicant, platform_name=platform)
+
+
+def changed_stage(before: Case | None, after: Case | None) -> bool:
+    """Whether the application changed stage or submission (not only learned its names)."""
+    if after is None:
+        return False
+    return before is None or (after.revision, after.stage) != (before.revision, before.stage)
 
 
 def region_of(event: Event) -> str:
@@ -162,12 +169,35 @@ def region_of(event: Event) -> str:
     return str(getattr(event, "region_code", ""))
 
 
-def applicant_and_platform(event: Event, case: Case | None) -> tuple[str, str]:
+def names_in(event: Event) -> tuple[str, str] | None:
+    """The applicant's and the platform's names, when ``event`` carries them."""
     if isinstance(event, ApplicationSubmitted):
         return event.dossier.applicant.name, event.dossier.platform.name
     if isinstance(event, ApplicationScreened | ChainStep):
         return event.applicant_name, event.platform_name
-    return (case.applicant_name, case.platform_name) if case else ("申报主体", event.application_id)
+    return None
+
+
+def known_names(case: Case | None) -> tuple[str, str]:
+    """The case's names; empty when it has none (a case stored before names were filled in late kept the
+    application's id as its platform name)."""
+    if case is None or case.platform_name == case.application_id:
+        return "", ""
+    return case.applicant_name, case.platform_name
+
+
+def named(case: Case, event: Event) -> Case:
+    """``case`` with the names ``event`` carries, when it has none yet."""
+    names = names_in(event)
+    if names is None or any(known_names(case)):
+        return case
+    return case.model_copy(update={"applicant_name": names[0], "platform_name": names[1]})
+
+
+def applicant_and_platform(event: Event, case: Case | None) -> tuple[str, str]:
+    """The names a notice says: the event's, else the case's, else "申报主体" and the application's id."""
+    applicant, platform = names_in(event) or known_names(case)
+    return applicant or "申报主体", platform or event.application_id
 
 
 def schedule(current: RoundSchedule | None, event: RoundScheduled) -> RoundSchedule:

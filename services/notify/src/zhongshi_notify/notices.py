@@ -35,6 +35,7 @@ from zhongshi_notify.domain import (
     Stage,
     advance,
     applicant_and_platform,
+    changed_stage,
     cn_date,
     deadline_text,
     department,
@@ -74,9 +75,8 @@ def notices(event: Event, before: Case | None, deadlines: Deadlines, outcome: Pl
     builder = _BUILDERS.get(type(event))
     if builder is None:
         return registry_notices(event, outcome)
-    after = advance(before, event)
-    moved = after is not None and after != before
-    return builder(event, facts(event, before), before if moved else None, moved, deadlines)
+    stepped = changed_stage(before, advance(before, event))
+    return builder(event, facts(event, before), before if stepped else None, stepped, deadlines)
 
 
 def _applicant(event: Event, kind: str, base: dict[str, str], **more: str) -> Notice:

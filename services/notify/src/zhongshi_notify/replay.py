@@ -31,9 +31,10 @@ def who_scored(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 # An official's queue notice ("entered" or "left your queue") goes to the queue notify thinks the application is
-# in when the step reaches it (`moved` in `notices`). Events of one application reach notify on different topics:
-# when it was behind, a later step may have come first — the forwarding skipped, the withdrawal told to the city
-# rather than the province. The replay reads them in the order they happened, so either side may hold one alone.
+# in when the step reaches it (`changed_stage` in `notices`). Events of one application reach notify on different
+# topics: when it was behind, a later step may have come first — the forwarding skipped, the withdrawal told to
+# the city rather than the province. The replay reads them in the order they happened, so either side may hold
+# one alone.
 QUEUE_STEPS = tuple(f".application.{step}." for step in ("screened", "recommended", "forwarded", "withdrawn"))
 
 
