@@ -4,7 +4,8 @@ parsing) plus a raw bulk write of the same final documents the rebuild wrote (co
 rebuilt database and inserted again into an empty one, collection by collection).
 
 The events are one application's worth per four: screened, forwarded, decided and listed (accredited or
-cultivation), copied from the real ones of the round P2 ran, under new ids, on an empty broker."""
+cultivation), copied from the real ones of the round P2 ran, under new ids, on an empty broker, each on the topic
+the registry reads it from (the full decision on its internal topic, the forwarding on the public one)."""
 
 from __future__ import annotations
 
@@ -21,12 +22,14 @@ from zhongshi_contracts.events import ApplicationScreened, Event
 from zhongshi_contracts.recommendation import ApplicationForwarded
 from zhongshi_contracts.registry import PlatformAccredited, PlatformCultivationListed
 from zhongshi_contracts.review import ReviewDecided
-from zhongshi_registry.replay import rebuild
-from zhongshi_registry.repository import ensure_indexes
+from zhongshi_registry.replay import Projector, rebuild
+from zhongshi_registry.repository import RegistryRepository, ensure_indexes
 from zhongshi_runtime.replay import read_log
 
 MODELS: tuple[type[Event], ...] = (ApplicationScreened, ApplicationForwarded, ReviewDecided, PlatformAccredited,
                                    PlatformCultivationListed)
+# each kind's topic (by its public name) → the topic the registry reads it from
+READ_FROM = {m.topic.name: m.wire_topic().name for m in Projector(RegistryRepository.memory()).models}
 
 
 async def templates(bootstrap: str) -> dict[type[Event], Event]:
@@ -57,7 +60,7 @@ def copies(t: dict[type[Event], Event], n: int) -> list[tuple[str, str, bytes, l
         meta = CloudEvent.new(model.topic, source="/zhongshi/bench", subject=app_id,
                               at=began + timedelta(milliseconds=k))
         headers = [(name, value.encode()) for name, value in meta.headers().items()]
-        out.append((model.topic.name, app_id, event.model_dump_json().encode(), headers))
+        out.append((READ_FROM[model.topic.name], app_id, event.model_dump_json().encode(), headers))
     return out
 
 
@@ -82,8 +85,8 @@ async def raw_consume(bootstrap: str, expected: int) -> dict[str, Any]:
     try:
         began = time.monotonic()
         await consumer.topics()
-        partitions = [TopicPartition(m.topic.name, p) for m in MODELS
-                      for p in sorted(consumer.partitions_for_topic(m.topic.name) or ())]
+        topics = {READ_FROM[m.topic.name] for m in MODELS}
+        partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         count, size = 0, 0
@@ -123,6 +126,8 @@ async def measure(bootstrap: str, mongodb_uri: str, t: dict[type[Event], Event],
     began = time.monotonic()
     report = await rebuild(bootstrap, mongodb_uri, into)
     seconds = time.monotonic() - began
+    if report.records != len(records):  # each side must do the same work
+        raise RuntimeError(f"the rebuild read {report.records} of the {len(records)} records published")
     client: AsyncMongoClient[Any] = AsyncMongoClient(mongodb_uri)
     try:  # left in place: dropping a large database takes SecantusDB minutes, and the stack's folder goes anyway
         entries = await client[into].entries.count_documents({})
