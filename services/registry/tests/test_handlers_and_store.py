@@ -4,7 +4,7 @@ Mongo)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -12,11 +12,12 @@ import pytest
 from faststream.kafka import TestKafkaBroker
 from pymongo.errors import DuplicateKeyError
 from zhongshi_contracts.dossier import Dossier
+from zhongshi_contracts.events import ApplicationScreened, ScreeningOutcome
 from zhongshi_contracts.recommendation import Actor, ApplicationForwarded
 from zhongshi_contracts.review import Decision, ReviewDecided
 from zhongshi_registry import handlers
 from zhongshi_registry.entries import Entry, Status
-from zhongshi_registry.facts import ForwardedFacts
+from zhongshi_registry.facts import ForwardedFacts, ScreenedFacts
 from zhongshi_registry.public import Filters
 from zhongshi_registry.repository import RegistryRepository, ensure_indexes
 from zhongshi_registry.settings import RegistrySettings
@@ -146,3 +147,14 @@ def test_a_rebuild_reads_the_same_profile_from_the_forwarded_events_platform_fac
     event = forwarded(make_dossier(3))
     facts = ForwardedFacts.model_validate_json(event.model_dump_json().encode())
     assert handlers.profile_of(facts) == handlers.profile_of(event)
+
+
+@pytest.mark.parametrize("outcome", list(ScreeningOutcome))
+def test_a_rebuild_reads_the_same_candidacy_from_the_verdicts_facts(outcome: ScreeningOutcome) -> None:
+    event = ApplicationScreened(
+        application_id="A1", round_id="R1", revision=2, rule_set_version="hubei-2025-v1", as_of=date(2026, 5, 1),
+        outcome=outcome, clauses=[], failing=[], flagged=[], screened_at=datetime(2026, 5, 1, 2, tzinfo=UTC),
+        applicant_name="武汉某公司", applicant_credit_code="91420111MA4KXXXX0X", platform_name="中试平台",
+        region_code="420111", city_code="420100")
+    facts = ScreenedFacts.model_validate_json(event.model_dump_json().encode())
+    assert handlers.candidacy_of(facts) == handlers.candidacy_of(event)

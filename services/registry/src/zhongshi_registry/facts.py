@@ -1,12 +1,13 @@
 """The events as a rebuild reads them: only the fields the registry's projection uses are validated. A forwarded
 application carries its whole dossier; the registry keeps five facts of its platform, so a replay parses those
-(`model_validate_json` skips the rest of the bytes without building it)."""
+(`model_validate_json` skips the rest of the bytes without building it). A verdict carries every clause's
+measurement; the registry keeps whether the application is a candidate, and where."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 from zhongshi_contracts.dossier import Professionals, Yuan
-from zhongshi_contracts.events import Event
+from zhongshi_contracts.events import ApplicationScreened, Event, ScreeningOutcome
 from zhongshi_contracts.recommendation import ApplicationForwarded
 from zhongshi_contracts.reference import Cluster, PlatformType, ServiceKind
 
@@ -34,3 +35,11 @@ class ForwardedFacts(Event):
 
     topic = ApplicationForwarded.topic
     dossier: DossierFacts
+
+
+class ScreenedFacts(Event):
+    """`ApplicationScreened` as the registry's projection reads it."""
+
+    topic = ApplicationScreened.topic
+    outcome: ScreeningOutcome
+    city_code: str

@@ -20,7 +20,7 @@ from zhongshi_runtime.messaging import Consumers
 from zhongshi_runtime.outbox import UnitOfWork
 
 from zhongshi_registry.domain import DecisionRecord, Profile
-from zhongshi_registry.facts import ForwardedFacts
+from zhongshi_registry.facts import ForwardedFacts, ScreenedFacts
 from zhongshi_registry.repository import Candidacy, RegistryPort
 
 
@@ -32,7 +32,7 @@ def profile_of(event: ApplicationForwarded | ForwardedFacts) -> Profile:
                    professionals=platform.professionals.total)
 
 
-def candidacy_of(event: ApplicationScreened) -> Candidacy:
+def candidacy_of(event: ApplicationScreened | ScreenedFacts) -> Candidacy:
     return Candidacy(round_id=event.round_id, city_code=event.city_code,
                      candidate=event.outcome is not ScreeningOutcome.INELIGIBLE)
 

@@ -5,13 +5,14 @@ objector's name, grounds and evidence, kept private — is left blank and left o
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pymongo import AsyncMongoClient
-from zhongshi_contracts.events import ApplicationScreened, Event
+from zhongshi_contracts.events import Event
 from zhongshi_contracts.registry import (
     AnnualReportFiled,
     NationalOutcome,
@@ -35,7 +36,7 @@ from zhongshi_runtime.store import MemoryStore
 from zhongshi_registry import entries as lifecycle
 from zhongshi_registry.domain import Objection, ObjectionStatus, Publicity, Refused
 from zhongshi_registry.entries import AnnualReport, Entry, HistoryItem, Standing, Status
-from zhongshi_registry.facts import ForwardedFacts
+from zhongshi_registry.facts import ForwardedFacts, ScreenedFacts
 from zhongshi_registry.handlers import candidacy_of, decision_of, profile_of
 from zhongshi_registry.projection import DOCUMENT
 from zhongshi_registry.repository import MemorySequences, RegistryRepository, ensure_indexes
@@ -51,7 +52,7 @@ class Projector:
         self.applied: Counter[str] = Counter()
         self.refused: list[str] = []
         self._apply: dict[type[Event], Callable[[Any], Awaitable[None]]] = {
-            ApplicationScreened: self._screened, ForwardedFacts: self._forwarded,
+            ScreenedFacts: self._screened, ForwardedFacts: self._forwarded,
             ReviewDecided: self._decided, PublicityOpened: self._opened, PublicityObjectionFiled: self._objected,
             ObjectionResolved: self._resolved, PublicityClosed: self._closed,
             PlatformAccredited: self._listed, PlatformCultivationListed: self._listed,
@@ -71,7 +72,7 @@ class Projector:
             return
         self.applied[event.topic.name] += 1
 
-    async def _screened(self, e: ApplicationScreened) -> None:
+    async def _screened(self, e: ScreenedFacts) -> None:
         await self.repo.record_candidacy(e.application_id, candidacy_of(e))
 
     async def _forwarded(self, e: ForwardedFacts) -> None:
@@ -201,13 +202,23 @@ async def rebuild(bootstrap: str, mongodb_uri: str, into: str, compare_with: str
         await client.close()
 
 
+def _documents(store: MemoryStore[Any]) -> asyncio.Task[list[dict[str, Any]]]:
+    """A collection's documents, built in a worker thread."""
+    return asyncio.create_task(asyncio.to_thread(
+        lambda: [{"_id": key, **item.model_dump(mode="json")} for key, item in store.items.items()]))
+
+
 async def save(memory: RegistryRepository, db: Any) -> None:
-    """Write an in-memory registry into a database: the indexes, then each collection in one bulk insert."""
+    """Write an in-memory registry into a database: the indexes, then each collection in one bulk insert. The next
+    collection's documents are built in a thread while the database inserts the previous one."""
     await ensure_indexes(db)  # first: SecantusDB builds an index over stored documents ~3x slower than on insert
-    for name, store in memory.collections.items():
-        if isinstance(store, MemoryStore) and store.items:
-            await db[name].insert_many([{"_id": key, **item.model_dump(mode="json")}
-                                        for key, item in store.items.items()])
+    stores = [(name, store) for name, store in memory.collections.items()
+              if isinstance(store, MemoryStore) and store.items]
+    building: asyncio.Task[list[dict[str, Any]]] | None = None
+    for index, (name, store) in enumerate(stores):
+        documents = await (building or _documents(store))
+        building = _documents(stores[index + 1][1]) if index + 1 < len(stores) else None
+        await db[name].insert_many(documents)
     counts = {k: n for k, n in (await memory.tallies.counts()).items() if n}
     if counts:
         await db.statistics.insert_one({"_id": DOCUMENT, "counts": counts})
