@@ -70,6 +70,7 @@ def make_dossier(dossier_json: Callable[..., dict[str, Any]]) -> Callable[..., D
 
 
 INFRASTRUCTURE = pytest.StashKey[Stack]()
+SCRATCH = "intake"  # the database server that holds the tests' fresh databases (any of the stack's would do)
 USERS_LEFT = pytest.StashKey[int]()
 
 
@@ -131,7 +132,7 @@ def mongo_db(infrastructure: Stack) -> Iterator[Any]:
     from pymongo import AsyncMongoClient, MongoClient
 
     name = f"test_{uuid.uuid4().hex[:12]}"
-    client: AsyncMongoClient[Any] = AsyncMongoClient(infrastructure.mongodb_uri, tz_aware=True)
+    client: AsyncMongoClient[Any] = AsyncMongoClient(infrastructure.database_uri(SCRATCH), tz_aware=True)
     yield client[name]
-    with MongoClient(infrastructure.mongodb_uri) as sync_client:
+    with MongoClient(infrastructure.database_uri(SCRATCH)) as sync_client:
         sync_client.drop_database(name)

@@ -20,6 +20,7 @@ import contextlib
 import resource
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +38,17 @@ FETCH_MAX_WAIT_MS = ServiceSettings.model_fields["kafka_fetch_max_wait_ms"].defa
 
 
 @dataclass
+class Uris:
+    """Intake's and screening's database servers, as the stack runs them."""
+
+    intake: str
+    screening: str
+
+    def __iter__(self) -> Iterator[str]:
+        return iter((self.intake, self.screening))
+
+
+@dataclass
 class Templates:
     """One of each document the pipeline wrote for an application, to be copied under new ids."""
 
@@ -50,11 +62,12 @@ class Templates:
     screening_outbox: dict[str, Any]
 
 
-async def templates(mongodb_uri: str, round_id: str) -> Templates:
+async def templates(uris: Uris, round_id: str) -> Templates:
     """Copy one screened application's documents from the stack's databases."""
-    client: AsyncMongoClient[Any] = AsyncMongoClient(mongodb_uri, tz_aware=True)
+    intake_client: AsyncMongoClient[Any] = AsyncMongoClient(uris.intake, tz_aware=True)
+    screening_client: AsyncMongoClient[Any] = AsyncMongoClient(uris.screening, tz_aware=True)
     try:
-        intake, screening = client.zhongshi_intake, client.zhongshi_screening
+        intake, screening = intake_client.zhongshi_intake, screening_client.zhongshi_screening
         app = await intake.applications.find_one({"round_id": round_id, "status": {"$nin": ["draft", "submitted"]}})
         if app is None:
             raise RuntimeError(f"no screened application in round {round_id} to copy")
@@ -70,7 +83,8 @@ async def templates(mongodb_uri: str, round_id: str) -> Templates:
         round_, outbox, case, record, screened_outbox = found
         return Templates(draft, submitted, app, round_, outbox, case, record, screened_outbox)  # type: ignore[arg-type]
     finally:
-        await client.close()
+        await intake_client.close()
+        await screening_client.close()
 
 
 @dataclass
@@ -102,12 +116,13 @@ class BareLoop:
     """The two services' work for ``n`` applications, in one process, with the same concurrency shape: ``clients``
     concurrent submitters, one consumer per service handling one message at a time, one relay per service."""
 
-    def __init__(self, bootstrap: str, mongodb_uri: str, t: Templates, n: int, clients: int) -> None:
-        self.bootstrap, self.t, self.n, self.clients = bootstrap, t, n, clients
-        self.client: AsyncMongoClient[Any] = AsyncMongoClient(mongodb_uri, tz_aware=True)
+    def __init__(self, bootstrap: str, uris: Uris, t: Templates, n: int, clients: int) -> None:
+        self.bootstrap, self.uris, self.t, self.n, self.clients = bootstrap, uris, t, n, clients
+        self.intake_client: AsyncMongoClient[Any] = AsyncMongoClient(uris.intake, tz_aware=True)
+        self.screening_client: AsyncMongoClient[Any] = AsyncMongoClient(uris.screening, tz_aware=True)
         run = uuid.uuid4().hex[:8]
-        self.intake = self.client[f"bench_bare_intake_{run}"]
-        self.screening = self.client[f"bench_bare_screening_{run}"]
+        self.intake = self.intake_client[f"bench_bare_intake_{run}"]
+        self.screening = self.screening_client[f"bench_bare_screening_{run}"]
         self.group = f"bench-bare-{run}"
         self.done = 0
         self.finished = asyncio.Event()
@@ -142,7 +157,7 @@ class BareLoop:
                       "seq": seq, "published_at": None, "created_at": datetime.now(UTC)}
             await self.intake.outbox.insert_one(record, session=session)
 
-        async with self.client.start_session() as session:
+        async with self.intake_client.start_session() as session:
             await session.with_transaction(work)
         relay.wake.set()
 
@@ -162,7 +177,7 @@ class BareLoop:
                       "seq": seq, "published_at": None, "created_at": datetime.now(UTC)}
             await db.outbox.insert_one(record, session=session)
 
-        async with self.client.start_session() as session:
+        async with self.screening_client.start_session() as session:
             await session.with_transaction(work)
         relay.wake.set()
 
@@ -176,7 +191,7 @@ class BareLoop:
             await apps.find_one({"_id": app_id}, session=session)
             await apps.replace_one({"_id": app_id}, {**self.t.screened_app, "_id": app_id}, session=session)
 
-        async with self.client.start_session() as session:
+        async with self.intake_client.start_session() as session:
             await session.with_transaction(work)
         self.done += 1
         if self.done == self.n:
@@ -211,7 +226,7 @@ class BareLoop:
             while not all(c.assignment() for c in consumers):  # noqa: ASYNC110 - aiokafka has no such event
                 await asyncio.sleep(0.05)
             cpu_before = resource.getrusage(resource.RUSAGE_SELF)
-            counted = await database_operations(self.client)
+            counted = await database_operations(self.uris)
             began = time.monotonic()
             queue = list(reversed(ids))
 
@@ -223,7 +238,7 @@ class BareLoop:
             await asyncio.wait_for(self.finished.wait(), 600)
             wall = time.monotonic() - began
             cpu = resource.getrusage(resource.RUSAGE_SELF)
-            ops = per_application(counted, await database_operations(self.client), self.n)
+            ops = per_application(counted, await database_operations(self.uris), self.n)
         finally:
             intake_relay.stopping = screening_relay.stopping = True
             self.finished.set()
@@ -233,13 +248,14 @@ class BareLoop:
             for consumer in consumers:
                 await consumer.stop()
             await producer.stop()
-            await self.client.close()  # the databases stay: dropping them takes SecantusDB long
+            await self.intake_client.close()  # the databases stay: dropping them takes SecantusDB long
+            await self.screening_client.close()
         busy = (cpu.ru_utime + cpu.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
         return {"n": self.n, "clients": self.clients, "wall_s": round(wall, 2),
                 "applications_per_s": round(self.n / wall, 2), "process_cpu_share": round(busy / wall, 2),
                 "database_operations_per_application": ops}
 
 
-async def measure(bootstrap: str, mongodb_uri: str, round_id: str, n: int, clients: int = 8) -> dict[str, Any]:
+async def measure(bootstrap: str, uris: Uris, round_id: str, n: int, clients: int = 8) -> dict[str, Any]:
     """The bare loop's sustained applications/s, with documents copied from ``round_id``'s."""
-    return await BareLoop(bootstrap, mongodb_uri, await templates(mongodb_uri, round_id), n, clients).run()
+    return await BareLoop(bootstrap, uris, await templates(uris, round_id), n, clients).run()

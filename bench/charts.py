@@ -115,10 +115,10 @@ def memory(figures: dict[str, Any], path: Path) -> Path | None:
     fig, (ours, theirs) = plt.subplots(1, 2, figsize=(11, 4.5))
     names = sorted({n for s in found["samples"] for n in s["rss_mb"]})
     for name in names:
-        axis = theirs if name in ("broker", "database") else ours
+        axis = theirs if name == "broker" or name.startswith("database") else ours
         points = [(s["t"] / 60, s["rss_mb"][name]) for s in found["samples"] if name in s["rss_mb"]]
         axis.plot([t for t, _ in points], [m for _, m in points], label=name, linewidth=1)
-    for axis, what in ((ours, "the five services"), (theirs, "the embedded broker and database")):
+    for axis, what in ((ours, "the five services"), (theirs, "the embedded broker and databases")):
         axis.axvline(found["warm_up_s"] / 60, color="grey", linewidth=0.6, linestyle=":")
         axis.set(xlabel="minutes into the soak", ylabel="RSS (MB)", title=what)
         axis.set_ylim(bottom=0)

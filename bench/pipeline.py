@@ -10,7 +10,8 @@ import asyncio
 import itertools
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -83,7 +84,7 @@ async def unscreened(client: AsyncMongoClient[Any], round_id: str) -> int:
 
 async def wait_screened(stack: Stack, round_id: str, within_s: float = 600) -> None:
     """Until intake's database holds no application of the round still waiting for its verdict."""
-    client: AsyncMongoClient[Any] = AsyncMongoClient(stack.mongodb_uri)
+    client: AsyncMongoClient[Any] = AsyncMongoClient(stack.database_uri("intake"))
     try:
         deadline = time.monotonic() + within_s
         while await unscreened(client, round_id):
@@ -94,10 +95,15 @@ async def wait_screened(stack: Stack, round_id: str, within_s: float = 600) -> N
         await client.close()
 
 
-async def database_operations(client: AsyncMongoClient[Any]) -> dict[str, int]:
-    """The database server's operation counters so far (serverStatus: insert, query, update, delete, getmore,
-    command), for the operations a phase cost per application."""
-    return dict((await client.admin.command("serverStatus"))["opcounters"])
+async def database_operations(uris: Iterable[str]) -> Counter[str]:
+    """The database servers' operation counters so far, added up (serverStatus: insert, query, update, delete,
+    getmore, command), for the operations a phase cost per application."""
+    total = Counter[str]()
+    for uri in set(uris):
+        client: AsyncMongoClient[Any] = AsyncMongoClient(uri)
+        total.update((await client.admin.command("serverStatus"))["opcounters"])
+        await client.close()
+    return total
 
 
 def per_application(before: dict[str, int], after: dict[str, int], n: int) -> dict[str, float]:
@@ -129,15 +135,13 @@ async def sustained(stack: Stack, round_id: str, n: int, clients: int = 8) -> di
             ids.append(await applicants.draft(round_id))
 
         await in_parallel(clients, [str(i) for i in range(n)], draft)
-        mongo: AsyncMongoClient[Any] = AsyncMongoClient(stack.mongodb_uri)
-        counted = await database_operations(mongo)
+        counted = await database_operations(stack.database_uris.values())
         began = time.monotonic()
         await in_parallel(clients, ids, applicants.submit)
         submitted = time.monotonic() - began
         await wait_screened(stack, round_id)
         wall = time.monotonic() - began
-        ops = per_application(counted, await database_operations(mongo), n)
-        await mongo.close()
+        ops = per_application(counted, await database_operations(stack.database_uris.values()), n)
     return {"n": n, "clients": clients, "wall_s": round(wall, 2), "submit_s": round(submitted, 2),
             "applications_per_s": round(n / wall, 2), "database_operations_per_application": ops}
 

@@ -76,9 +76,9 @@ def requests(mongodb_uri: str) -> tuple[list[str], list[str]]:
 def measure(stack: Stack, seconds: float) -> dict[str, Any]:
     if shutil.which("wrk") is None:
         raise RuntimeError("P3 needs wrk: apt-get install wrk")
-    lists, ids = requests(stack.mongodb_uri)
+    lists, ids = requests(stack.database_uri("registry"))
     port = embedded.free_port()
-    bare = embedded.spawn([sys.executable, "-m", "bench.bare_registry", str(port), stack.mongodb_uri],
+    bare = embedded.spawn([sys.executable, "-m", "bench.bare_registry", str(port), stack.database_uri("registry")],
                           stack.var / "logs" / "bare-registry.log")
     try:
         wait_until(lambda: embedded.port_open("127.0.0.1", port), "bare registry", 30, bare)

@@ -42,7 +42,8 @@ class Round:
         self.screening = stack.url("screening") + "/api/v1"
         self.review = stack.url("review") + "/api/v1"
         self.province = self.auth(Role.PROVINCE_OFFICIAL, "42")
-        self.mongo: AsyncMongoClient[Any] = AsyncMongoClient(stack.mongodb_uri)
+        self.intake: AsyncMongoClient[Any] = AsyncMongoClient(stack.database_uri("intake"))
+        self.registry: AsyncMongoClient[Any] = AsyncMongoClient(stack.database_uri("registry"))
         self.stages: dict[str, float] = {}
 
     def auth(self, role: Role, scope: str) -> dict[str, str]:
@@ -55,7 +56,7 @@ class Round:
         print(f"P2 {self.round_id}: {name} done in {self.stages[name]} s", flush=True)
 
     async def count(self, statuses: tuple[str, ...]) -> int:
-        return await self.mongo.zhongshi_intake.applications.count_documents(
+        return await self.intake.zhongshi_intake.applications.count_documents(
             {"round_id": self.round_id, "status": {"$in": list(statuses)}})
 
     async def until(self, check: Callable[[], Awaitable[bool]], what: str, within_s: float = 900) -> None:
@@ -205,7 +206,7 @@ class Round:
                          "intake showing every listing")
 
     async def _registry_holds(self, decided: int) -> bool:
-        return await self.mongo.zhongshi_registry.decisions.count_documents({"round_id": self.round_id}) >= decided
+        return await self.registry.zhongshi_registry.decisions.count_documents({"round_id": self.round_id}) >= decided
 
     async def run(self) -> dict[str, Any]:
         began = time.monotonic()
@@ -215,11 +216,12 @@ class Round:
             await self.stage("expert_review", self.expert_review)
             await self.stage("publicity_and_registry", self.publicity)
             wall = time.monotonic() - began
-            entries = await self.mongo.zhongshi_registry.entries.count_documents({"round_id": self.round_id})
+            entries = await self.registry.zhongshi_registry.entries.count_documents({"round_id": self.round_id})
             by_status = {s: await self.count((s,)) for s in ("accredited", "cultivation", "review_declined",
                                                               "returned", "rejected", "declined", "objection_upheld")}
         finally:
-            await self.mongo.close()
+            await self.intake.close()
+            await self.registry.close()
         return {"applications": self.size, "wall_s": round(wall, 1), "stages_s": self.stages,
                 "registry_entries": entries, "final_statuses": by_status}
 

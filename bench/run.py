@@ -36,7 +36,7 @@ def rss_mb(pids: list[int]) -> float:
 
 
 def stack_pids(stack: Stack) -> list[int]:
-    return [p.pid for p in (*stack.processes.values(), stack.broker, stack.database, stack.mail_sink) if p]
+    return [p.pid for p in (*stack.processes.values(), stack.broker, *stack.databases.values(), stack.mail_sink) if p]
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -129,8 +129,8 @@ def measure(stack: Stack, args: argparse.Namespace, figures: dict[str, Any]) -> 
             stack.stop_service(name)
         done("path_steady_20_per_s", uvloop.run(pipeline.steady(stack, "R-bench-path-steady", steady_n)), "p1")
         done("path", uvloop.run(pipeline.sustained(stack, "R-bench-path", args.sustained)), "p1")
-        done("bare", uvloop.run(bare.measure(stack.bootstrap, stack.mongodb_uri, "R-bench-path", args.sustained)),
-             "p1")
+        uris = bare.Uris(stack.database_uri("intake"), stack.database_uri("screening"))
+        done("bare", uvloop.run(bare.measure(stack.bootstrap, uris, "R-bench-path", args.sustained)), "p1")
     if "soak" in only:  # last but P4: a stack that cannot keep up with it leaves a queue later phases would wait on
         sampler.mark("soak")
         stopped = tuple(name for name in SIDE_SERVICES if name not in stack.processes)
@@ -144,7 +144,7 @@ def measure(stack: Stack, args: argparse.Namespace, figures: dict[str, Any]) -> 
         for name in list(stack.processes):
             stack.stop_service(name)
         stack.restart_broker()  # empty: the rebuild reads exactly the records P4 publishes
-        done("p4", uvloop.run(replay.measure(stack.bootstrap, stack.mongodb_uri, templates, args.events)))
+        done("p4", uvloop.run(replay.measure(stack.bootstrap, stack.database_uri("registry"), templates, args.events)))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,7 @@
 """The soak: applicants create, upload to and submit applications at a steady rate for a long while, all five
 services running, and each process's resident memory is sampled throughout. A service whose memory keeps
 growing under a steady load leaks: the figure is the five services' growth from the end of a warm-up to the
-end, with the broker's and the database's reported apart (the embedded broker keeps every record in memory,
+end, with the broker's and the databases' reported apart (the embedded broker keeps every record in memory,
 so its growth is expected and says nothing about ours)."""
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ def rss_kb(pid: int) -> int:
 
 
 def processes(stack: Stack) -> dict[str, int]:
-    """The processes whose memory the soak follows: the five services, the broker and the database."""
+    """The processes whose memory the soak follows: the five services, the broker and the databases."""
     found = {name: stack.processes[name].pid for name in SERVICES if name in stack.processes}
-    for name, process in (("broker", stack.broker), ("database", stack.database)):
-        if process is not None:
-            found[name] = process.pid
+    if stack.broker is not None:
+        found["broker"] = stack.broker.pid
+    found |= {f"database ({name})": process.pid for name, process in stack.databases.items()}
     return found
 
 
@@ -91,7 +91,7 @@ async def run(stack: Stack, round_id: str, minutes: float, rate: float = 5, ever
             await asyncio.sleep(min(1 / rate, max(0.0, next_sample - now())))
         await asyncio.gather(*tasks)
         stopped = now()
-        mongo: AsyncMongoClient[Any] = AsyncMongoClient(stack.mongodb_uri)
+        mongo: AsyncMongoClient[Any] = AsyncMongoClient(stack.database_uri("intake"))
         try:
             backlog = await unscreened(mongo, round_id)
         finally:

@@ -26,5 +26,5 @@ def test_an_isolated_stack_takes_all_its_ports_at_once(monkeypatch: pytest.Monke
     monkeypatch.setattr(embedded, "free_ports", distinct)
     monkeypatch.setattr(embedded, "free_port", lambda: 40000)  # one at a time, a port can come back
     config = StackConfig.isolated(tmp_path)
-    ports = [config.kafka_port, config.mongo_port, config.mail_port, config.idp_port, *config.ports.values()]
+    ports = [config.kafka_port, *config.mongo_ports.values(), config.mail_port, config.idp_port, *config.ports.values()]
     assert asked == [len(ports)] and sorted(ports) == list(range(40000, 40000 + len(ports)))

@@ -56,7 +56,8 @@ def up(
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         seconds = stack.start()
-        typer.echo(f"zhongshi is up in {seconds:.1f}s (broker {stack.bootstrap}, database {stack.mongodb_uri})")
+        typer.echo(f"zhongshi is up in {seconds:.1f}s (broker {stack.bootstrap}, "
+                   f"intake's database {stack.database_uri('intake')})")
         for name in config.services:
             url = stack.url(name)
             typer.echo(f"  {name:<10} {url}/  (网页控制台)" if name == CONSOLE else
@@ -153,13 +154,13 @@ def purge_materials(
 ) -> None:
     """Delete the materials of a round's unsuccessful applications once its retention period has passed
     (INTAKE_MATERIAL_RETENTION_DAYS after the round closed), listing each removal. Database: MONGODB_URI,
-    else the embedded stack's port."""
+    else the embedded stack's (intake's database server)."""
     from zhongshi_intake.materials import NotDue, purge_round
     from zhongshi_intake.settings import IntakeSettings
 
     try:
-        removed, orphans = asyncio.run(purge_round(StackConfig().database_uri, IntakeSettings().database, round_id,
-                                                   dry_run=dry_run))
+        uri = StackConfig().database_uri("intake")
+        removed, orphans = asyncio.run(purge_round(uri, IntakeSettings().database, round_id, dry_run=dry_run))
     except (LookupError, NotDue) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None

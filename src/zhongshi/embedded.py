@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import functools
 import os
 import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
@@ -54,6 +56,15 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 25.0) -> None:
         process.wait(5)
 
 
+def stop_all(processes: list[subprocess.Popen[bytes]], timeout: float = 25.0) -> None:
+    """`stop` them side by side: SIGTERM to all, then wait for each."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        stop(process, timeout)
+
+
 def free_ports(count: int) -> list[int]:
     """``count`` distinct free ports. Each socket stays bound until all are chosen: asked one at a time, the
     system hands out a port it has just released again now and then, and two servers would race for it."""
@@ -92,14 +103,21 @@ def start_broker(host: str, port: int, log: Path, cluster_id: str = "tansu_clust
     return process
 
 
-def start_database(host: str, port: int, data: Path, log: Path) -> subprocess.Popen[bytes]:
-    data.mkdir(parents=True, exist_ok=True)
-    process = spawn(
-        [sys.executable, "-m", "zhongshi.database_server", "--host", host, "--port", str(port),
-         "--storage-path", str(data), "--sync-on-commit", "--log-level", "WARNING"], log,
-    )
-    wait_until(lambda: port_open(host, port), "secantusdb", 60, process, log)
-    return process
+def start_databases(host: str, ports: Mapping[str, int], data: Path, logs: Path) -> dict[str, subprocess.Popen[bytes]]:
+    """One SecantusDB server per name in ``ports``, started side by side, each with its data in ``data/<name>``.
+    A SecantusDB server is one Python process, bound by one interpreter lock to one core: a server per service
+    spreads the database work over the machine's cores, as a MongoDB server's threads do."""
+    processes = {}
+    for name, port in ports.items():
+        (data / name).mkdir(parents=True, exist_ok=True)
+        processes[name] = spawn(
+            [sys.executable, "-m", "zhongshi.database_server", "--host", host, "--port", str(port),
+             "--storage-path", str(data / name), "--sync-on-commit", "--log-level", "WARNING"], logs / f"db-{name}.log",
+        )
+    for name, port in ports.items():
+        wait_until(functools.partial(port_open, host, port), f"secantusdb ({name})", 60, processes[name],
+                   logs / f"db-{name}.log")
+    return processes
 
 
 def start_mail_sink(host: str, port: int, maildir: Path, log: Path) -> subprocess.Popen[bytes]:

@@ -10,11 +10,14 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
+from pymongo import MongoClient
+from pymongo.database import Database
 from zhongshi_runtime.auth import Role
 
 from zhongshi import embedded
@@ -39,7 +42,9 @@ class StackConfig:
     var_dir: Path = Path("var")
     host: str = "127.0.0.1"
     kafka_port: int = field(default_factory=lambda: int(os.environ.get("ZHONGSHI_KAFKA_PORT", "9092")))
-    mongo_port: int = field(default_factory=lambda: int(os.environ.get("ZHONGSHI_MONGO_PORT", "27017")))
+    # One embedded database server per service (embedded.start_databases says why), from intake's port up.
+    mongo_ports: dict[str, int] = field(default_factory=lambda: {
+        name: int(os.environ.get("ZHONGSHI_MONGO_PORT", "27017")) + i for i, name in enumerate(SERVICES)})
     mail_port: int = field(default_factory=lambda: int(os.environ.get("ZHONGSHI_SMTP_PORT", "2525")))
     idp_port: int = field(default_factory=lambda: int(os.environ.get("ZHONGSHI_IDP_PORT", "8010")))
     ports: dict[str, int] = field(default_factory=lambda: {
@@ -60,10 +65,9 @@ class StackConfig:
         """The configured Kafka, else where the embedded broker listens."""
         return self.kafka_bootstrap_servers or f"{self.host}:{self.kafka_port}"
 
-    @property
-    def database_uri(self) -> str:
-        """The configured MongoDB, else where the embedded database listens."""
-        return self.mongodb_uri or f"mongodb://{self.host}:{self.mongo_port}/?directConnection=true"
+    def database_uri(self, service: str) -> str:
+        """Where ``service``'s database lives: the configured MongoDB, else its embedded database server."""
+        return self.mongodb_uri or f"mongodb://{self.host}:{self.mongo_ports[service]}/?directConnection=true"
 
     @property
     def issuer(self) -> str:
@@ -73,9 +77,11 @@ class StackConfig:
     @classmethod
     def isolated(cls, var_dir: Path, **overrides: object) -> StackConfig:
         """A stack on free ports under ``var_dir``, ignoring any external broker/database settings."""
-        kafka, mongo, mail, idp, *apps = embedded.free_ports(4 + len(APPS))
-        return cls(var_dir=var_dir, kafka_port=kafka, mongo_port=mongo, mail_port=mail, idp_port=idp,
-                   ports=dict(zip(APPS, apps, strict=True)), kafka_bootstrap_servers="", mongodb_uri="",
+        kafka, mail, idp, *ports = embedded.free_ports(3 + len(APPS) + len(SERVICES))
+        apps, databases = ports[:len(APPS)], ports[len(APPS):]
+        return cls(var_dir=var_dir, kafka_port=kafka, mongo_ports=dict(zip(SERVICES, databases, strict=True)),
+                   mail_port=mail, idp_port=idp, ports=dict(zip(APPS, apps, strict=True)),
+                   kafka_bootstrap_servers="", mongodb_uri="",
                    **overrides)  # type: ignore[arg-type]
 
 
@@ -86,11 +92,10 @@ class Stack:
         self.config = config
         self.var = config.var_dir.resolve()
         self.broker: subprocess.Popen[bytes] | None = None
-        self.database: subprocess.Popen[bytes] | None = None
+        self.databases: dict[str, subprocess.Popen[bytes]] = {}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.epoch = ""
         self.bootstrap = config.kafka_bootstrap_servers
-        self.mongodb_uri = config.mongodb_uri
         self.embedded_broker = not config.kafka_bootstrap_servers
         self.embedded_database = not config.mongodb_uri
         self.embedded_mail = not os.environ.get("NOTIFY_SMTP_HOST")
@@ -105,7 +110,7 @@ class Stack:
     # ---- infrastructure ----
     def start_infrastructure(self) -> None:
         if self.embedded_database:
-            self.start_database()
+            self.start_databases()
         if self.embedded_broker:
             self.start_broker()
         else:
@@ -158,17 +163,25 @@ class Stack:
             for process in running:
                 process.send_signal(signal.SIGCONT)
 
-    def start_database(self) -> None:
+    def start_databases(self) -> None:
         c = self.config
-        self.database = embedded.start_database(c.host, c.mongo_port, self.var / "db", self.var / "logs" / "db.log")
-        self.mongodb_uri = c.database_uri
+        self.databases = embedded.start_databases(c.host, c.mongo_ports, self.var / "db", self.var / "logs")
 
-    def kill_database(self) -> None:
-        """SIGKILL the embedded database server (it syncs on commit: nothing acknowledged is lost)."""
-        if self.database is not None:
-            self.database.kill()
-            self.database.wait(10)
-            self.database = None
+    def kill_databases(self) -> None:
+        """SIGKILL the embedded database servers (they sync on commit: nothing acknowledged is lost)."""
+        for process in self.databases.values():
+            process.kill()
+            process.wait(10)
+        self.databases = {}
+
+    def database_uri(self, service: str) -> str:
+        """Where ``service``'s database lives (a replica ``screening-2`` shares its service's)."""
+        return self.config.database_uri(service.split("-")[0])
+
+    @property
+    def database_uris(self) -> dict[str, str]:
+        """Each service's database server, for tools that read several services' databases."""
+        return {name: self.database_uri(name) for name in SERVICES}
 
     @property
     def mailbox(self) -> Path:
@@ -182,7 +195,6 @@ class Stack:
             **os.environ,
             "ZHONGSHI_ENV": "development",  # the embedded stack mints its own keys: never production
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
-            "MONGODB_URI": self.mongodb_uri,
             "ZHONGSHI_PLUGINS": self.config.service_plugins(self.embedded_broker),
             "ZHONGSHI_BROKER_EPOCH": self.epoch,
             "AUTH_ISSUER": self.config.issuer,
@@ -195,7 +207,7 @@ class Stack:
             "NOTIFY_WEBHOOK_ALLOW_PRIVATE": os.environ.get("NOTIFY_WEBHOOK_ALLOW_PRIVATE", "true"),
             **({"NOTIFY_SMTP_HOST": self.config.host, "NOTIFY_SMTP_PORT": str(self.config.mail_port)}
                if self.mail_sink is not None else {}),
-            **(self.console_env() if base == CONSOLE else {}),
+            **(self.console_env() if base == CONSOLE else {"MONGODB_URI": self.database_uri(base)}),
             **({"KAFKA_SESSION_TIMEOUT_MS": str(EMBEDDED_SESSION_TIMEOUT_MS)} if self.embedded_broker else {}),
             **self.config.extra_env,
         }
@@ -290,19 +302,23 @@ class Stack:
         process.wait(10)
 
     def stop(self) -> None:
-        """Stop services (gracefully, in parallel), then the broker and the database."""
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.terminate()
-        for name in list(self.processes):
-            self.stop_service(name)
-        for infrastructure in (self.broker, self.database, self.mail_sink, self.idp):
-            if infrastructure is not None:
-                embedded.stop(infrastructure, timeout=15)
-        self.broker = self.database = self.mail_sink = self.idp = None
+        """Stop services, then the broker, the databases and the rest (each group gracefully, in parallel)."""
+        embedded.stop_all(list(self.processes.values()))
+        embedded.stop_all([p for p in (self.broker, *self.databases.values(), self.mail_sink, self.idp) if p], 15)
+        self.processes = {}
+        self.broker = self.mail_sink = self.idp = None
+        self.databases = {}
         self.tokens.close()
 
     def token(self, role: Role | str, organisation: str, subject: str | None = None) -> str:
         """An access token from the embedded provider for the demo person of ``role`` and ``organisation``
         (a service identity when there is none, or ``subject``); cached per identity."""
         return self.tokens.for_role(str(Role(role)), organisation, subject)
+
+
+@contextlib.contextmanager
+def service_databases(uris: Mapping[str, str], timeout_ms: int = 5000) -> Iterator[dict[str, Database[Any]]]:
+    """Each service's database (``zhongshi_<service>``) on its server, from `Stack.database_uris`."""
+    with contextlib.ExitStack() as clients:
+        yield {name: clients.enter_context(MongoClient[Any](uri, serverSelectionTimeoutMS=timeout_ms))
+               [f"zhongshi_{name}"] for name, uri in uris.items()}

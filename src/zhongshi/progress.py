@@ -41,16 +41,17 @@ class QuietSteps(Steps):
 
 
 class ReportingStack(Stack):
-    """The launcher's Stack, reporting each component as it comes up: database, broker with its topics,
+    """The launcher's Stack, reporting each component as it comes up: databases, broker with its topics,
     identity provider and mail sink, then each service."""
 
     def __init__(self, config: StackConfig, steps: Steps) -> None:
         super().__init__(config)
         self.steps = steps
 
-    def start_database(self) -> None:
-        with self.steps.step(f"database (SecantusDB) on port {self.config.mongo_port}"):
-            super().start_database()
+    def start_databases(self) -> None:
+        ports = ", ".join(map(str, self.config.mongo_ports.values()))
+        with self.steps.step(f"databases (SecantusDB, one per service) on ports {ports}"):
+            super().start_databases()
 
     def start_broker(self) -> None:
         with self.steps.step(f"broker (Tansu) on port {self.config.kafka_port}, with the contract's topics"):

@@ -57,7 +57,7 @@ def run_generic(service: str, into: str | None, compare_with: str | None) -> Non
     target, compare = into or f"{live}_replay", live if compare_with is None else (compare_with or None)
     with Counter(f"reading {service}'s events") as read:
         report = asyncio.run(rebuild(found.SCOPE, found.wire, bootstrap=config.broker_address,
-                                     mongodb_uri=config.database_uri, into=target, compare_with=compare,
+                                     mongodb_uri=config.database_uri(service), into=target, compare_with=compare,
                                      progress=read.update))
     show(report, compare, dict(found.SCOPE.left_out))
 
@@ -85,6 +85,6 @@ def replay_registry(into: Into = None, compare_with: CompareWith = None) -> None
     compare = "zhongshi_registry" if compare_with is None else (compare_with or None)
     target = into or "zhongshi_registry_replay"
     with Counter("reading the registry's events") as read:
-        report = asyncio.run(rebuild_registry(config.broker_address, config.database_uri, target, compare,
+        report = asyncio.run(rebuild_registry(config.broker_address, config.database_uri("registry"), target, compare,
                                               progress=read.update))
     show(report, compare, {"objections": "an objector's name, contact, grounds and evidence: private, in no event"})

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 async def world(api_stack: Stack) -> AsyncIterator[World]:
     async with httpx.AsyncClient(timeout=30) as http:
-        yield await World(Api(api_stack, http)).build(api_stack.mongodb_uri)
+        yield await World(Api(api_stack, http)).build()
 
 
 def test_the_table_covers_every_operation_of_every_service(api_stack: Stack) -> None:

@@ -38,7 +38,7 @@ GENERIC: dict[str, tuple[bytes, int, tuple[str, ...]]] = {
 @pytest.fixture(scope="module")
 async def world(api_stack: Stack) -> AsyncIterator[World]:
     async with httpx.AsyncClient(timeout=30) as http:
-        yield await World(Api(api_stack, http)).build(api_stack.mongodb_uri, full=False)
+        yield await World(Api(api_stack, http)).build(full=False)
 
 
 async def stored(world: World) -> dict[str, int]:

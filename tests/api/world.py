@@ -27,6 +27,7 @@ from tests.integration.helpers import Api, eventually, unique_credit_code
 from zhongshi.demo import dossier as demo_dossier
 from zhongshi.demo_data import APPLICANTS
 from zhongshi.demo_materials import upload_parts
+from zhongshi.launcher import SERVICES
 
 COUNTY, OTHER_COUNTY, CITY, OTHER_CITY = "420111", "420115", "420100", "420200"
 OPINION = {"opinion": "经审核，同意"}
@@ -77,7 +78,7 @@ class World:
         return r.json()
 
     # ---- building ----
-    async def build(self, stack_mongodb_uri: str, *, full: bool = True) -> World:
+    async def build(self, *, full: bool = True) -> World:
         """Every record the matrix needs; without ``full``, only a round, an application and the registry's."""
         if full:
             await self.intake_and_chain()
@@ -85,8 +86,8 @@ class World:
         else:
             self.ids["round"] = await self.api.open_round()
             self.ids["read"] = self.ids["r1"] = await self.application(submit=False)
-        await self.registry(stack_mongodb_uri)
-        await self.dead_letter(stack_mongodb_uri)
+        await self.registry()
+        await self.dead_letter()
         if full:
             await self.notify()
         self.make_bodies()
@@ -156,21 +157,21 @@ class World:
 
         self.ids["r1_material"] = await eventually(readable, "r1's materials readable by its panel's lead", 60)
 
-    async def dead_letter(self, mongodb_uri: str) -> None:
+    async def dead_letter(self) -> None:
         """A dead letter redriven already in every service's ledger: shown to operators, not redriven again."""
-        client: AsyncMongoClient[Any] = AsyncMongoClient(mongodb_uri, tz_aware=True)
         self.ids["dead_letter"] = entry_id = f"pilot.application.submitted:0:{self.uid}"
         now = datetime.now(UTC)
-        for service in ("intake", "screening", "review", "registry", "notify"):
+        for service in SERVICES:
+            client: AsyncMongoClient[Any] = AsyncMongoClient(self.api.stack.database_uri(service), tz_aware=True)
             await client[f"zhongshi_{service}"].dead_letters.insert_one({
                 "_id": entry_id, "group": f"zhongshi-{service}", "topic": "pilot.application.submitted",
                 "partition": 0, "offset": 0, "kind": "invalid", "reason": "matrix", "key": "", "subject": "",
                 "event_id": "", "event_type": "", "headers": {}, "body": b"{}", "status": "redriven",
                 "failed_at": now, "redriven_at": now, "seq": 0})
-        await client.close()
+            await client.close()
 
-    async def registry(self, mongodb_uri: str) -> None:
-        client: AsyncMongoClient[Any] = AsyncMongoClient(mongodb_uri, tz_aware=True)
+    async def registry(self) -> None:
+        client: AsyncMongoClient[Any] = AsyncMongoClient(self.api.stack.database_uri("registry"), tz_aware=True)
         repo = RegistryRepository.mongo(client["zhongshi_registry"])
         now, round_id = datetime.now(UTC), self.ids["round"]
         entry = Entry(id=f"P-{self.uid}", kind="platform", status=Status.ACCREDITED, application_id=self.ids["r1"],

@@ -196,12 +196,12 @@ class Chaos:
             self.spawn(self.stack.restart_broker)
             self.note("broker killed and started empty: every record and committed offset is gone")
 
-    def restart_database(self, down: float) -> None:
-        self.stack.kill_database()
-        self.note("kill -9 the database")
+    def restart_databases(self, down: float) -> None:
+        self.stack.kill_databases()
+        self.note("kill -9 the databases")
         time.sleep(down)
-        self.spawn(self.stack.start_database)
-        self.note("database restarted")
+        self.spawn(self.stack.start_databases)
+        self.note("databases restarted")
 
     def _watch(self) -> None:
         while not self._stop.wait(1.0):

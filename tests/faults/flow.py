@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from pymongo import MongoClient
+from pymongo.database import Database
 from zhongshi_contracts.credit_code import make_credit_code
 from zhongshi_contracts.reference import hubei_cities
 from zhongshi_runtime.auth import Role
@@ -25,7 +25,7 @@ from zhongshi.demo_data import APPLICANTS
 from zhongshi.demo_officials import Officials
 from zhongshi.demo_registry import run_publicity
 from zhongshi.demo_review import run_review
-from zhongshi.launcher import Stack
+from zhongshi.launcher import Stack, service_databases
 from zhongshi.polling import wait_until
 
 STAGES = ("submit", "screening", "chain", "review", "publicity", "settle", "done")
@@ -83,13 +83,13 @@ class RoundFlow:
         self._scheduled = False
         self.pause = max(0.3, size / 200)  # between polls: a large round is polled less often
         self._lock = threading.Lock()
+        self.db: dict[str, Database[Any]] = {}  # each service's, while the round runs
         self.province = {"Authorization": f"Bearer {stack.token(Role.PROVINCE_OFFICIAL, '42')}"}
 
     # ---- the whole round ----
     def run(self) -> None:
-        # One client each for the whole round (the database's reconnects by itself after a restart).
-        self.db: MongoClient[dict[str, Any]] = MongoClient(self.stack.mongodb_uri, serverSelectionTimeoutMS=5000)
-        with httpx.Client(timeout=30) as http, self.db:
+        # One client each for the whole round (a database's reconnects by itself after a restart).
+        with httpx.Client(timeout=30) as http, service_databases(self.stack.database_uris) as self.db:
             self.http = http
             try:
                 self._step("submit", self.submit_all, lambda: len(self.rows) == self.size)
@@ -198,7 +198,7 @@ class RoundFlow:
     def statuses(self) -> dict[str, str]:
         """Each application's status, from intake's database: asking its API for a large round every few
         seconds would take a good share of the capacity the round itself needs."""
-        found = self.db.zhongshi_intake.applications.find({"round_id": self.round_id}, {"status": 1})
+        found = self.db["intake"].applications.find({"round_id": self.round_id}, {"status": 1})
         return {a["_id"]: a["status"] for a in found}
 
     def _all_in(self, accepted: Callable[[str], bool]) -> bool:
@@ -225,7 +225,7 @@ class RoundFlow:
     def _review_pass(self) -> None:
         """Experts review only once review holds every forwarded candidate, ready (its consumer may lag)."""
         expected = self.in_review()
-        review = self.db.zhongshi_review
+        review = self.db["review"]
         confirmed = review.round_states.find_one({"_id": self.round_id}) is not None
         ready = {c["_id"] for c in review.candidates.find(
             {"round_id": self.round_id, "awaiting_exception": False, "withdrawn": False,
@@ -241,7 +241,7 @@ class RoundFlow:
     def _publicity_pass(self) -> None:
         """Publicity opens once the registry holds every decision; its clock starts at today's date."""
         decided = len(self.in_review())
-        held = self.db.zhongshi_registry.decisions.count_documents({"round_id": self.round_id})
+        held = self.db["registry"].decisions.count_documents({"round_id": self.round_id})
         if held < decided:
             raise NotYet(f"the registry holds {held} of {decided} decisions")
         result = run_publicity(self.stack, self.round_id, opens_on=shanghai_date(utc_now()))

@@ -149,7 +149,7 @@ class Scenario:
         return self.flow.stage == "settle" or STAGES.index(self.flow.stage) >= STAGES.index(stage)
 
     def _quiescence(self) -> Quiescence:
-        return Quiescence(self.chaos.stack.bootstrap, self.chaos.stack.mongodb_uri, list(self.flow.rows))
+        return Quiescence(self.chaos.stack.bootstrap, self.chaos.stack.database_uris, list(self.flow.rows))
 
     def _busy(self) -> bool:
         """Whether the stack still works through the round (a stage waiting on it may wait past its time)."""
@@ -160,7 +160,7 @@ class Scenario:
 
     def _settle(self) -> tuple[Findings, set[str], str]:
         """Wait until `Judge` says the round can be judged; the findings, the late applications and how."""
-        invariant = Invariant(self.chaos.stack.mongodb_uri, self.round_id, dict(self.flow.rows),
+        invariant = Invariant(self.chaos.stack.database_uris, self.round_id, dict(self.flow.rows),
                               registry=not self.flow.publicity_note)
         quiet, judge = self._quiescence(), Judge(time.monotonic(), NOMINAL_S, self.settle_timeout)
 

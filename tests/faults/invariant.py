@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pymongo import MongoClient
+from pymongo.database import Database
 from zhongshi_contracts.catalog import FULL_TYPES
 
 from zhongshi.demo_data import APPLICANTS, COUNTY_REJECTS, COUNTY_RETURNS, EXCEPTION_REFUSALS
+from zhongshi.launcher import SERVICES, service_databases
 
 SCREENED_OUT = {"c1", "c2", "c3", "c4", "c7", "c8", "c9"}
 FLAGGED = {"c5", "c6"}
 DECISION_STATUS = {"accredit": "proposed_accreditation", "cultivate": "proposed_cultivation",
                    "decline": "review_declined"}
 ENTRY_KIND = {"accredit": "platform", "cultivate": "cultivation"}
-SERVICES = ("intake", "screening", "review", "registry", "notify")
 PER_EXPERT = {"pilot.review.scored", "pilot.review.assignment-declined"}  # several per application by design
 # whole events with personal data travel on internal topics (what consumers read), projections on the public one
 WHOLE = {m.internal_topic.name: m.topic.name for m in FULL_TYPES if m.internal_topic is not None}
@@ -81,31 +82,30 @@ def expected_path(row: int, decision: str | None, published: bool) -> tuple[str,
 
 
 class Invariant:
-    def __init__(self, mongodb_uri: str, round_id: str, rows: dict[str, int], *, registry: bool = True) -> None:
-        self.uri, self.round_id, self.rows, self.registry = mongodb_uri, round_id, rows, registry
+    def __init__(self, uris: Mapping[str, str], round_id: str, rows: dict[str, int], *, registry: bool = True) -> None:
+        self.uris, self.round_id, self.rows, self.registry = uris, round_id, rows, registry
 
     def check(self) -> Findings:
         found = Findings()
-        client: MongoClient[dict[str, Any]]
-        with MongoClient(self.uri, serverSelectionTimeoutMS=10_000) as client:
-            produced = self._produced(client, found)
+        with service_databases(self.uris, timeout_ms=10_000) as db:
+            produced = self._produced(db, found)
             decisions = {key: json.loads(r["value"])["decision"] for (topic, key), r in produced.items()
                          if topic == DEC}
             mine = {"round_id": self.round_id}
-            stored: list[dict[str, Any]] = list(client.zhongshi_intake.applications.find(mine))
+            stored: list[dict[str, Any]] = list(db["intake"].applications.find(mine))
             apps = {a["_id"]: a for a in stored}
             for app_id, row in sorted(self.rows.items()):
                 self._application(apps.get(app_id), app_id, row, decisions.get(app_id), found)
             if self.registry:
-                self._registry(client.zhongshi_registry, decisions, found)
-            self._notify(client.zhongshi_notify, apps, produced, found)
+                self._registry(db["registry"], decisions, found)
+            self._notify(db["notify"], apps, produced, found)
         return found
 
-    def _produced(self, client: MongoClient[Any], found: Findings) -> dict[tuple[str, str], dict[str, Any]]:
+    def _produced(self, db: Mapping[str, Database[Any]], found: Findings) -> dict[tuple[str, str], dict[str, Any]]:
         """Every event each service produced about the round's applications; any produced twice is a duplicate."""
         produced: dict[tuple[str, str], dict[str, Any]] = {}
         for service in SERVICES:
-            records = client[f"zhongshi_{service}"].outbox.find({"key": {"$in": list(self.rows)}})
+            records = db[service].outbox.find({"key": {"$in": list(self.rows)}})
             for record in records:
                 if record["topic"] in WHOLE.values():
                     continue  # a public projection: zhongshi's consumers read the whole event

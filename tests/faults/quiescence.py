@@ -5,18 +5,17 @@ round only then (or at its deadline): before, a missing step is only late."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from pymongo import MongoClient
 from zhongshi_contracts.topics import ALL_TOPICS
 
 from tests.faults.kafka import consumers_of
+from zhongshi.launcher import SERVICES, service_databases
 
-SERVICES = ("intake", "screening", "review", "registry", "notify")
 UNSENT = ["pending", "awaiting_contact"]  # notify's deliveries still to go out (held ones wait for an operator)
 
 
@@ -45,19 +44,17 @@ class State:
 class Quiescence:
     """Reads the consumer groups' lag from the broker and the outboxes and deliveries from the databases."""
 
-    def __init__(self, bootstrap: str, mongodb_uri: str, keys: Collection[str]) -> None:
-        self.bootstrap, self.uri, self.keys = bootstrap, mongodb_uri, keys
+    def __init__(self, bootstrap: str, uris: Mapping[str, str], keys: Collection[str]) -> None:
+        self.bootstrap, self.uris, self.keys = bootstrap, uris, keys
         self.groups = _groups()
 
     def state(self) -> State:
         state = State()
-        client: MongoClient[dict[str, Any]]
         try:
             state.lag = asyncio.run(asyncio.wait_for(self._lag(), 30))
-            with MongoClient(self.uri, serverSelectionTimeoutMS=5000) as client:
-                state.unpublished = {s: client[f"zhongshi_{s}"].outbox.count_documents({"published_at": None})
-                                     for s in SERVICES}
-                state.unsent = client.zhongshi_notify.deliveries.count_documents(
+            with service_databases(self.uris) as db:
+                state.unpublished = {s: db[s].outbox.count_documents({"published_at": None}) for s in SERVICES}
+                state.unsent = db["notify"].deliveries.count_documents(
                     {"application_id": {"$in": list(self.keys)}, "status": {"$in": UNSENT}})
         except Exception as exc:  # the broker or the database is restarting: not settled
             state.error = f"{type(exc).__name__}: {exc}"[:200]

@@ -124,7 +124,7 @@ def test_kill_9_of_the_database_loses_no_acknowledged_write(chaos: Chaos, report
     down = rng.uniform(1, 3)
     scenario = Scenario(chaos, "6 kill -9 the database")
     report, _ = scenario.run([Fault(stage, delay, f"kill -9 the database, {down:.1f}s down",
-                                    lambda: chaos.restart_database(down))])
+                                    lambda: chaos.restart_databases(down))])
     passed(report, scenario, reports, 1)
 
 

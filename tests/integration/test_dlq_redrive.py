@@ -47,7 +47,7 @@ async def notify_knows(stack: Stack, application_id: str) -> None:
     """Wait until notify holds the application's case. Notify reads the withdrawal's topic apart from the
     submission's: a withdrawal published before it has read the submission is told with no platform name, as live
     notify rightly does, while the later replay test's rebuild reads the two in order and names it."""
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongodb_uri)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.database_uri("notify"))
     try:
         async def known() -> bool:
             return await client.zhongshi_notify.cases.find_one({"_id": application_id}) is not None

@@ -28,10 +28,11 @@ os._exit(0)  # killed inside the transaction: no commit, no abort
 def test_a_transaction_left_open_by_a_killed_process_stops_blocking_writers_soon(infrastructure: Stack) -> None:
     name = f"test_{uuid.uuid4().hex[:12]}"
     client: MongoClient[dict[str, Any]]
-    with MongoClient(infrastructure.mongodb_uri) as client:
+    uri = infrastructure.database_uri("intake")
+    with MongoClient(uri) as client:
         docs: Collection[dict[str, Any]] = client[name].docs
         docs.insert_one({"_id": 1, "n": 0})
-        subprocess.run([sys.executable, "-c", ABANDON, infrastructure.mongodb_uri, name], check=True, timeout=60)
+        subprocess.run([sys.executable, "-c", ABANDON, uri, name], check=True, timeout=60)
         began = time.monotonic()
         with client.start_session() as session:
             session.with_transaction(lambda s: docs.update_one({"_id": 1}, {"$inc": {"n": 10}}, session=s))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -36,6 +38,19 @@ def children_of(pid: int) -> set[int]:
     return found
 
 
+def free_block(count: int) -> int:
+    """The first of ``count`` consecutive free ports."""
+    for first in range(30000, 60000, count):
+        with contextlib.ExitStack() as held:
+            try:
+                for port in range(first, first + count):
+                    held.enter_context(socket.create_server(("127.0.0.1", port)))
+            except OSError:
+                continue
+            return first
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
 def alive(pid: int) -> bool:
     try:
         state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -45,10 +60,11 @@ def alive(pid: int) -> bool:
 
 
 def test_up_starts_everything_and_sigterm_leaves_no_process_behind(tmp_path: Path) -> None:
-    kafka_port, mongo_port, idp_port, *app_ports = free_ports(3 + len(APPS))
+    kafka_port, idp_port, mail_port, *app_ports = free_ports(3 + len(APPS))
+    mongo_port = free_block(len(SERVICES))  # the databases listen on consecutive ports from ZHONGSHI_MONGO_PORT
     ports = {f"{name.upper()}_PORT": str(port) for name, port in zip(APPS, app_ports, strict=True)}
     env = {**os.environ, **ports, "ZHONGSHI_KAFKA_PORT": str(kafka_port), "ZHONGSHI_MONGO_PORT": str(mongo_port),
-           "ZHONGSHI_IDP_PORT": str(idp_port)}
+           "ZHONGSHI_IDP_PORT": str(idp_port), "ZHONGSHI_SMTP_PORT": str(mail_port)}
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
     env.pop("MONGODB_URI", None)
     up = subprocess.Popen([sys.executable, "-m", "zhongshi.cli", "up", "--var-dir", str(tmp_path)], env=env,
@@ -64,8 +80,8 @@ def test_up_starts_everything_and_sigterm_leaves_no_process_behind(tmp_path: Pat
         output = "".join(lines)
         assert "zhongshi is up" in output, output
         # each component reported as it came up (zhongshi.progress), before the summary
-        for component in ("database (SecantusDB)", "broker (Tansu)", "identity provider (OpenID Connect)",
-                          *(f"service {n} ready" for n in SERVICES)):
+        for component in ("databases (SecantusDB, one per service)", "broker (Tansu)",
+                          "identity provider (OpenID Connect)", *(f"service {n} ready" for n in SERVICES)):
             assert f"✓ {component}" in output, output
         for name in SERVICES:
             url = f"http://127.0.0.1:{ports[f'{name.upper()}_PORT']}"
@@ -77,7 +93,7 @@ def test_up_starts_everything_and_sigterm_leaves_no_process_behind(tmp_path: Pat
         console = f"http://127.0.0.1:{ports['CONSOLE_PORT']}"
         assert f"{console}/" in output and httpx.get(console + "/ready").status_code == 200
         children = children_of(up.pid)
-        assert len(children) == 10  # broker, database, identity provider, mail sink, five services and the console
+        assert len(children) == 3 + len(APPS) + len(SERVICES)  # broker, provider, mail sink; apps; services' databases
         up.send_signal(signal.SIGTERM)
         assert up.wait(60) == 0
         assert "stopped" in up.stdout.read()

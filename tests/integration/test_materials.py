@@ -66,7 +66,7 @@ class Applicant:
 
     def stored(self) -> tuple[int, int, int]:
         """GridFS files and chunks of this application, and its material records — counted in the database."""
-        with MongoClient[dict[str, Any]](self.stack.mongodb_uri) as client:
+        with MongoClient[dict[str, Any]](self.stack.database_uri("intake")) as client:
             db = client["zhongshi_intake"]
             files = [f["_id"] for f in db["material_files.files"].find({"metadata.application_id": self.id})]
             return (len(files), db["material_files.chunks"].count_documents({"files_id": {"$in": files}}),
@@ -93,7 +93,7 @@ async def test_upload_then_download_byte_identical_with_its_checksum(applicant: 
     assert got.headers["x-content-type-options"] == "nosniff"
     assert got.headers["content-type"] == "application/pdf"
     assert "filename*=UTF-8''%E8%AE%BE%E5%A4%87%E6%B8%85%E5%8D%95%202026.pdf" in got.headers["content-disposition"]
-    with MongoClient[dict[str, Any]](applicant.stack.mongodb_uri) as client:
+    with MongoClient[dict[str, Any]](applicant.stack.database_uri("intake")) as client:
         audit = client["zhongshi_intake"].audit.find_one({"action": "material.download", "target_id": record["id"]})
     assert audit is not None and audit["application_ids"] == [applicant.id]
     assert (audit["actor_role"], audit["actor_organisation"]) == ("applicant", applicant.code)
@@ -256,7 +256,7 @@ async def test_who_may_download_for_every_role(
             if got != status:
                 wrong.append(f"{caller} GET {path}: {got}, expected {status}")
     assert not wrong, "\n".join(wrong)
-    with MongoClient[dict[str, Any]](stack.mongodb_uri) as client:
+    with MongoClient[dict[str, Any]](stack.database_uri("intake")) as client:
         roles = {a["actor_role"] for a in client["zhongshi_intake"].audit.find(
             {"action": "material.download", "target_id": material})}
     assert roles == {"applicant", "county_official", "city_official", "province_official", "expert"}
@@ -291,7 +291,7 @@ async def test_the_purge_command_removes_unsuccessful_materials_after_retention(
     fresh = await api.open_round()
     kept = await Applicant(api, stack, fresh_dossier()).draft(fresh)
     assert (await kept.upload(sample_pdf("site_proof", kept.dossier), kind="site_proof")).status_code == 201
-    monkeypatch.setenv("MONGODB_URI", stack.mongodb_uri)
+    monkeypatch.setenv("MONGODB_URI", stack.database_uri("intake"))
 
     async def purge(*args: str) -> Result:  # the command runs its own event loop: in a thread
         return await asyncio.to_thread(CliRunner().invoke, cli, ["materials", "purge", *args])
@@ -381,7 +381,7 @@ async def test_a_stored_file_reads_back_through_gridfs_and_storing_it_reads_no_c
     mongo_db: Any, infrastructure: Stack
 ) -> None:
     finds = Finds()
-    client: AsyncMongoClient[Any] = AsyncMongoClient(infrastructure.mongodb_uri, tz_aware=True,
+    client: AsyncMongoClient[Any] = AsyncMongoClient(infrastructure.database_uri("intake"), tz_aware=True,
                                                      event_listeners=[finds])
     try:
         store = MaterialStore(client[mongo_db.name])

@@ -46,7 +46,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 async def open_publicity(stack: Stack, round_id: str, today: date) -> None:
     """A publicity whose window covers the registry's today (written as the registry would store it)."""
-    client: AsyncMongoClient[Any] = AsyncMongoClient(stack.mongodb_uri, tz_aware=True)
+    client: AsyncMongoClient[Any] = AsyncMongoClient(stack.database_uri("registry"), tz_aware=True)
     item = PublicityItem(application_id=f"{round_id}-A", platform_name="洪流测试平台", applicant_name="洪流测试单位",
                          city_code="420100", region_code="420111", decision=Decision.ACCREDIT)
     publicity = Publicity(round_id=round_id, working_days=5, starts_on=today - timedelta(days=1),

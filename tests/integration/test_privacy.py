@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from pymongo import MongoClient
 from zhongshi_contracts.topics import ALL_TOPICS
 from zhongshi_notify.handlers import CONSUMED_EVENTS
 from zhongshi_runtime.auth import Role
@@ -21,7 +20,7 @@ from zhongshi_runtime.logs import _EMAIL, _ID_CARD, _LANDLINE, _MOBILE
 
 from tests.faults.flow import RoundFlow
 from zhongshi.demo_review import expert_pool
-from zhongshi.launcher import Stack
+from zhongshi.launcher import Stack, service_databases
 
 pytestmark = pytest.mark.integration
 
@@ -95,10 +94,10 @@ def test_no_public_topic_and_no_webhook_carries_a_phone_an_email_an_id_number_or
     round_id = f"RP-{uuid.uuid4().hex[:6]}"
     RoundFlow(stack, round_id, size=4, rate=10, log=lambda _: None, stage_timeout=240).run()
     experts = {e["id"] for e in expert_pool()}
-    with MongoClient[dict[str, Any]](stack.mongodb_uri) as db:
-        experts |= {e["_id"] for e in db.zhongshi_review.experts.find({}, {"_id": 1})}
-        contacts = db.zhongshi_notify.contacts.count_documents({})
-        hooks = [d["body"] for d in db.zhongshi_notify.deliveries.find({"recipient": subscription})]
+    with service_databases(stack.database_uris) as db:
+        experts |= {e["_id"] for e in db["review"].experts.find({}, {"_id": 1})}
+        contacts = db["notify"].contacts.count_documents({})
+        hooks = [d["body"] for d in db["notify"].deliveries.find({"recipient": subscription})]
 
     records = asyncio.run(_everything_on(stack.bootstrap, PUBLIC_TOPICS))
     ours = {topic for topic, value in records if f'"round_id":"{round_id}"'.encode() in value}

@@ -67,7 +67,7 @@ async def test_replaying_the_registry_topics_rebuilds_the_live_registry(stack: S
 
     async def equal() -> Report | None:
         counts.clear()
-        last[:] = [await rebuild(stack.bootstrap, stack.mongodb_uri, f"replay_{uuid.uuid4().hex[:8]}",
+        last[:] = [await rebuild(stack.bootstrap, stack.database_uri("registry"), f"replay_{uuid.uuid4().hex[:8]}",
                                  compare_with="zhongshi_registry", progress=counts.append)]
         return last[0] if last[0].differences == [] else None
 
@@ -84,7 +84,7 @@ async def test_replaying_the_registry_topics_rebuilds_the_live_registry(stack: S
     assert own <= set(report.applied), report.applied
 
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", stack.bootstrap)
-    monkeypatch.setenv("MONGODB_URI", stack.mongodb_uri)
+    monkeypatch.setenv("MONGODB_URI", stack.database_uri("registry"))
     result = await asyncio.to_thread(CliRunner().invoke, app, ["replay", "registry", "--into",
                                                                 f"replay_{uuid.uuid4().hex[:8]}"])
     assert result.exit_code == 0, result.output

@@ -40,8 +40,9 @@ async def test_a_service_rebuilt_from_its_topics_equals_the_live_one(stack: Stac
     found, last = spec(service), list[Report]()
 
     async def equal() -> Report | None:
-        last[:] = [await rebuild(found.SCOPE, found.wire, bootstrap=stack.bootstrap, mongodb_uri=stack.mongodb_uri,
-                                 into=f"replay_{uuid.uuid4().hex[:8]}", compare_with=f"zhongshi_{service}")]
+        last[:] = [await rebuild(found.SCOPE, found.wire, bootstrap=stack.bootstrap,
+                                 mongodb_uri=stack.database_uri(service), into=f"replay_{uuid.uuid4().hex[:8]}",
+                                 compare_with=f"zhongshi_{service}")]
         return last[0] if last[0].differences == [] else None
 
     try:
@@ -56,7 +57,7 @@ async def test_a_service_rebuilt_from_its_topics_equals_the_live_one(stack: Stac
 async def test_the_command_reports_no_difference_and_what_it_leaves_out(stack: Stack, sample_round: demo.RoundOutcome,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", stack.bootstrap)
-    monkeypatch.setenv("MONGODB_URI", stack.mongodb_uri)
+    monkeypatch.setenv("MONGODB_URI", stack.database_uri("review"))
     result = await asyncio.to_thread(CliRunner().invoke, app, ["replay", "review", "--into",
                                                                 f"replay_{uuid.uuid4().hex[:8]}"])
     assert result.exit_code == 0, result.output

@@ -95,9 +95,9 @@ def letter(offset: int, event_id: str, kind: str = "failed", **headers: str) -> 
 
 @pytest.mark.integration
 async def test_a_subject_is_parked_behind_its_dead_letter_and_released_in_order_after_the_redrive(
-        mongo_db: Any, infrastructure: Any) -> None:
-    client: AsyncMongoClient[Any] = AsyncMongoClient(infrastructure.mongodb_uri, tz_aware=True)
-    ledger = DeadLetterLedger(client, client[mongo_db.name], "zhongshi-test")
+        mongo_db: Any) -> None:
+    client: AsyncMongoClient[Any] = mongo_db.client
+    ledger = DeadLetterLedger(client, mongo_db, "zhongshi-test")
     await ledger.ensure_indexes()
     first = letter(1, "e1")
     assert await ledger.must_wait(first.headers) is None
