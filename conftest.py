@@ -70,7 +70,6 @@ def make_dossier(dossier_json: Callable[..., dict[str, Any]]) -> Callable[..., D
 
 
 INFRASTRUCTURE = pytest.StashKey[Stack]()
-SCRATCH = "intake"  # the database server that holds the tests' fresh databases (any of the stack's would do)
 USERS_LEFT = pytest.StashKey[int]()
 
 
@@ -125,14 +124,20 @@ def stack(infrastructure: Stack) -> Stack:
 
 
 @pytest.fixture
-def mongo_db(infrastructure: Stack) -> Iterator[Any]:
+def scratch_uri(infrastructure: Stack) -> str:
+    """The database server that holds the tests' fresh databases: intake's (any of the stack's would do)."""
+    return infrastructure.database_uri("intake")
+
+
+@pytest.fixture
+def mongo_db(scratch_uri: str) -> Iterator[Any]:
     """A fresh database on the real SecantusDB (an async handle), dropped afterwards. No services needed."""
     import uuid
 
     from pymongo import AsyncMongoClient, MongoClient
 
     name = f"test_{uuid.uuid4().hex[:12]}"
-    client: AsyncMongoClient[Any] = AsyncMongoClient(infrastructure.database_uri(SCRATCH), tz_aware=True)
+    client: AsyncMongoClient[Any] = AsyncMongoClient(scratch_uri, tz_aware=True)
     yield client[name]
-    with MongoClient(infrastructure.database_uri(SCRATCH)) as sync_client:
+    with MongoClient(scratch_uri) as sync_client:
         sync_client.drop_database(name)

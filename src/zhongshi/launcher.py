@@ -175,8 +175,8 @@ class Stack:
         self.databases = {}
 
     def database_uri(self, service: str) -> str:
-        """Where ``service``'s database lives (a replica ``screening-2`` shares its service's)."""
-        return self.config.database_uri(service.split("-")[0])
+        """Where ``service``'s database lives."""
+        return self.config.database_uri(service)
 
     @property
     def database_uris(self) -> dict[str, str]:

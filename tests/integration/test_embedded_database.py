@@ -12,7 +12,6 @@ from pymongo import MongoClient
 from pymongo.collection import Collection
 
 from zhongshi.database_server import TRANSACTION_LIFETIME_S
-from zhongshi.launcher import Stack
 
 ABANDON = """
 import os, sys
@@ -25,14 +24,13 @@ os._exit(0)  # killed inside the transaction: no commit, no abort
 """
 
 
-def test_a_transaction_left_open_by_a_killed_process_stops_blocking_writers_soon(infrastructure: Stack) -> None:
+def test_a_transaction_left_open_by_a_killed_process_stops_blocking_writers_soon(scratch_uri: str) -> None:
     name = f"test_{uuid.uuid4().hex[:12]}"
     client: MongoClient[dict[str, Any]]
-    uri = infrastructure.database_uri("intake")
-    with MongoClient(uri) as client:
+    with MongoClient(scratch_uri) as client:
         docs: Collection[dict[str, Any]] = client[name].docs
         docs.insert_one({"_id": 1, "n": 0})
-        subprocess.run([sys.executable, "-c", ABANDON, uri, name], check=True, timeout=60)
+        subprocess.run([sys.executable, "-c", ABANDON, scratch_uri, name], check=True, timeout=60)
         began = time.monotonic()
         with client.start_session() as session:
             session.with_transaction(lambda s: docs.update_one({"_id": 1}, {"$inc": {"n": 10}}, session=s))

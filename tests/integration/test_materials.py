@@ -378,11 +378,10 @@ class Finds(monitoring.CommandListener):
 
 
 async def test_a_stored_file_reads_back_through_gridfs_and_storing_it_reads_no_collection(
-    mongo_db: Any, infrastructure: Stack
+    mongo_db: Any, scratch_uri: str
 ) -> None:
     finds = Finds()
-    client: AsyncMongoClient[Any] = AsyncMongoClient(infrastructure.database_uri("intake"), tz_aware=True,
-                                                     event_listeners=[finds])
+    client: AsyncMongoClient[Any] = AsyncMongoClient(scratch_uri, tz_aware=True, event_listeners=[finds])
     try:
         store = MaterialStore(client[mongo_db.name])
         await store.ensure_indexes()
