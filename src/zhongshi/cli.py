@@ -56,12 +56,11 @@ def up(
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         seconds = stack.start()
-        typer.echo(f"zhongshi is up in {seconds:.1f}s (broker {stack.bootstrap}, "
-                   f"intake's database {stack.database_uri('intake')})")
+        typer.echo(f"zhongshi is up in {seconds:.1f}s (broker {stack.bootstrap})")
         for name in config.services:
             url = stack.url(name)
             typer.echo(f"  {name:<10} {url}/  (网页控制台)" if name == CONSOLE else
-                       f"  {name:<10} {url}/docs  {url}/asyncapi  {url}/metrics")
+                       f"  {name:<10} {url}/docs  {url}/asyncapi  {url}/metrics  {stack.database_uri(name)}")
         typer.echo(f"  identity   {config.issuer}  (logs in {var_dir}/logs)")
         typer.echo(demo_logins())
         if load_demo:

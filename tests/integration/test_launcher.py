@@ -86,6 +86,8 @@ def test_up_starts_everything_and_sigterm_leaves_no_process_behind(tmp_path: Pat
         for name in SERVICES:
             url = f"http://127.0.0.1:{ports[f'{name.upper()}_PORT']}"
             assert f"{url}/docs" in output and f"{url}/asyncapi" in output and f"{url}/metrics" in output
+            database = f"mongodb://127.0.0.1:{mongo_port + SERVICES.index(name)}/"  # each its own server
+            assert f"{url}/metrics  {database}" in output, output
             assert httpx.get(url + "/ready").status_code == 200
         issuer = f"http://127.0.0.1:{idp_port}"
         assert f"identity   {issuer}" in output and "applicant01b" in output and "zhongshi-demo" in output
