@@ -30,7 +30,9 @@ class RetryableRecordsInOrder(transactions.TransactionRegistry):  # type: ignore
     The stock registry prunes those records on every retryable write by scanning all of them, and once it holds
     its cap of 10,000 it sorts them all by age: about 5 ms of the server's one core per write. Records are stored
     as time passes, so the oldest is always first: pruning here drops from that end what is past its lifetime or
-    over the cap, and stops at the first record it keeps. What is kept, and for how long, is unchanged.
+    over the cap, and stops at the first record it keeps. What is kept, and for how long, is unchanged, with one
+    exception: a session and number reused for a different write keep their first place, so a record behind them
+    may outlive its 30 minutes until they expire (kept longer, never dropped early).
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
