@@ -1,5 +1,6 @@
 """The embedded database's retryable-write records: pruned from the oldest end, and kept exactly as SecantusDB's
-own registry keeps them."""
+own registry keeps them while no session and number is reused for a different write (the one difference,
+documented on `RetryableRecordsInOrder`)."""
 
 from __future__ import annotations
 
