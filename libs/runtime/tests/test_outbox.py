@@ -9,7 +9,8 @@ import pytest
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import ApplicationWithdrawn, Event
 from zhongshi_runtime.metrics import RuntimeMetrics
-from zhongshi_runtime.outbox import Consumed, MongoUnitOfWork, Session
+from zhongshi_runtime.outbox import Consumed, MongoUnitOfWork, Session, Step
+from zhongshi_runtime.plugins import Plugin
 
 pytestmark = pytest.mark.integration
 
@@ -40,3 +41,56 @@ async def test_a_redelivered_event_changes_nothing_and_is_counted_once(mongo_db:
     assert commits == [1]
     assert metrics.registry.get_sample_value("zhongshi_duplicate_events_total",
                                              {"service": "probe", "topic": event.topic.name}) == 1
+
+
+class CountingCommits(Plugin):
+    def __init__(self) -> None:
+        self.consumed_commits = 0
+
+    def after_consumed_commit(self) -> None:
+        self.consumed_commits += 1
+
+
+def step(mongo_db: Any, consumed: Consumed, fail: bool = False) -> Step:
+    """A consumed event's step: records how many changes it saw before its own, and publishes the event."""
+    async def work(session: Session) -> list[Event]:
+        seen = await mongo_db.changes.count_documents({}, session=session)
+        await mongo_db.changes.insert_one({"event": consumed.event.id, "seen": seen}, session=session)
+        if fail:
+            raise RuntimeError("a handler's bug")
+        return [withdrawn()]
+
+    return Step(work, consumed)
+
+
+def consumed_withdrawal() -> Consumed:
+    event = withdrawn()
+    return Consumed("probe.on_withdrawn", CloudEvent.new(event.topic, source="/test", subject="A1"), event.topic.name)
+
+
+async def test_steps_run_together_commit_once_each_seeing_the_ones_before_and_skip_what_was_consumed(
+        mongo_db: Any) -> None:
+    metrics, commits, plugin = RuntimeMetrics("probe"), [], CountingCommits()
+    uow = MongoUnitOfWork(mongo_db.client, mongo_db, source="/zhongshi/probe", metrics=metrics,
+                          on_commit=lambda: commits.append(1), plugins=plugin)
+    before, first, second = consumed_withdrawal(), consumed_withdrawal(), consumed_withdrawal()
+    assert await uow.run(step(mongo_db, before).work, consumed=before) is True
+    together = [step(mongo_db, c) for c in (before, first, first, second)]  # one consumed already, one twice
+    assert await uow.run_together(together) == [False, True, False, True]
+    changes = [(d["event"], d["seen"]) async for d in mongo_db.changes.find({}, sort=[("seen", 1)])]
+    assert changes == [(before.event.id, 0), (first.event.id, 1), (second.event.id, 2)]
+    assert await mongo_db.processed_events.count_documents({}) == 3
+    assert await mongo_db.outbox.count_documents({}) == 3 and await mongo_db.audit.count_documents({}) == 3
+    assert commits == [1, 1] and plugin.consumed_commits == 3
+    assert metrics.registry.get_sample_value("zhongshi_duplicate_events_total",
+                                             {"service": "probe", "topic": withdrawn().topic.name}) == 2
+
+
+async def test_a_failing_step_leaves_nothing_of_the_steps_run_together(mongo_db: Any) -> None:
+    uow = MongoUnitOfWork(mongo_db.client, mongo_db, source="/zhongshi/probe", metrics=RuntimeMetrics("probe"),
+                          on_commit=lambda: None)
+    with pytest.raises(RuntimeError, match="a handler's bug"):
+        await uow.run_together([step(mongo_db, consumed_withdrawal()),
+                                step(mongo_db, consumed_withdrawal(), fail=True)])
+    for collection in ("changes", "processed_events", "outbox", "audit"):
+        assert await mongo_db[collection].count_documents({}) == 0, collection

@@ -6,6 +6,10 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from pymongo import AsyncMongoClient
+from pymongo.monitoring import CommandListener, CommandStartedEvent
+from zhongshi_contracts.envelope import CloudEvent
+from zhongshi_contracts.events import ApplicationWithdrawn, Event
 from zhongshi_notify.deliveries import DeliveryStore, InMemoryDeliveryStore, MongoDeliveryStore
 from zhongshi_notify.domain import Case, RoundSchedule, Stage
 from zhongshi_notify.planning import (
@@ -21,6 +25,8 @@ from zhongshi_notify.planning import (
 )
 from zhongshi_notify.repository import InMemoryNotifyRepository, MongoNotifyRepository, NotifyRepository
 from zhongshi_notify.tracking import ExpertPanel, Platform, PublicityWindow
+from zhongshi_runtime.metrics import RuntimeMetrics
+from zhongshi_runtime.outbox import Consumed, MongoUnitOfWork, Step
 
 from .samples import NOW
 
@@ -216,3 +222,54 @@ async def test_reach_reads_contacts_directory_and_preferences_in_bulk(repo: Noti
     assert reach.preferences_of("420100") == Preferences(sms=False)
     assert reach.preferences_of("91420100X") == Preferences()  # none stored: the defaults
     assert await repo.reach([], [], []) == type(reach)()
+
+
+class Commands(CommandListener):
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def started(self, event: CommandStartedEvent) -> None:
+        self.seen.append(f"{event.command_name} {event.command.get(event.command_name)}")
+
+    def succeeded(self, event: Any) -> None:
+        return None
+
+    def failed(self, event: Any) -> None:
+        return None
+
+
+@pytest.mark.integration
+async def test_a_transaction_reads_the_schedule_and_subscriptions_once_for_all_its_steps(
+        mongo_db: Any, scratch_uri: str) -> None:
+    """What several events planned in one transaction share is read once, a schedule saved by one step is what
+    the next reads, and the next transaction reads afresh."""
+    commands = Commands()
+    client: AsyncMongoClient[Any] = AsyncMongoClient(scratch_uri, tz_aware=True, event_listeners=[commands])
+    db = client[mongo_db.name]
+    repo, store = MongoNotifyRepository(db), MongoDeliveryStore(db)
+    uow = MongoUnitOfWork(client, db, source="/zhongshi/notify", metrics=RuntimeMetrics("notify"),
+                          on_commit=lambda: None)
+    old = RoundSchedule(round_id="R1", deadlines={"county_review": date(2026, 12, 1)}, scheduled_at=NOW)
+    new = old.model_copy(update={"deadlines": {"county_review": date(2026, 12, 8)}, "scheduled_at": LATER})
+    await repo.save_schedule(old)
+    await store.add_subscription(Subscription(id="wh", url="https://x", event_types=[], secret="s", created_at=NOW))
+    seen: list[tuple[RoundSchedule | None, list[str]]] = []
+
+    def planning(saves: RoundSchedule | None = None) -> Step:
+        async def work(session: Any) -> list[Event]:
+            if saves:
+                await repo.save_schedule(saves, session)
+            seen.append((await repo.schedule("R1", session), [s.id for s in await store.subscriptions(session)]))
+            return []
+
+        event = CloudEvent.new(ApplicationWithdrawn.topic, source="/t", subject="A1")
+        return Step(work, Consumed("notify.plan", event, "t"))
+
+    commands.seen.clear()
+    await uow.run_together([planning(), planning(saves=new), planning()])
+    assert seen == [(old, ["wh"]), (new, ["wh"]), (new, ["wh"])]
+    assert commands.seen.count("find schedules") == 1 and commands.seen.count("find subscriptions") == 1
+    await store.remove_subscription("wh")
+    await uow.run_together([planning()])
+    assert seen[-1] == (new, [])  # a new transaction: read again
+    await client.close()

@@ -12,7 +12,7 @@ time in the order they arrived, and drops the parking record after the last. See
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -117,6 +117,12 @@ class DeadLetterLedger:
         if redrives and await self.db.dead_letters.count_documents({"_id": redrives, "status": Status.REDRIVEN}):
             return None  # a copy of an entry released earlier: applied already, the idempotent consumer absorbs it
         return str(parking["head"])
+
+    async def parks_any(self, subjects: Iterable[str]) -> bool:
+        """Whether any of these subjects is parked: one read for a batch of messages, which `must_wait` then
+        needs only when it is."""
+        wanted = sorted({s for s in subjects if s})
+        return bool(wanted) and bool(await self.db.dlq_parking.count_documents({"_id": {"$in": wanted}}, limit=1))
 
     async def holds(self, entry_id: str) -> bool:
         """Whether the ledger keeps this entry already (a batch read again after a nack offers it twice)."""

@@ -11,7 +11,7 @@ from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import Event
 
 from zhongshi_runtime.audit import Audit
-from zhongshi_runtime.outbox import Consumed, Session, UnitOfWork
+from zhongshi_runtime.outbox import Consumed, Session, Step, UnitOfWork
 
 E = TypeVar("E", bound=Event)
 
@@ -51,6 +51,13 @@ class Transactional(Generic[E]):
     audit: AuditOf | None = None
 
     async def __call__(self, event: E, meta: CloudEvent) -> None:
+        step, units = self.step(event, meta)
+        if await self.uow.run(step.work, consumed=step.consumed, audit=step.audit) and units:
+            units[0].committed()
+
+    def step(self, event: E, meta: CloudEvent) -> tuple[Step, list[EventUnit]]:
+        """One delivery as a unit of work's step, and where its `EventUnit` will be once the step ran (to call
+        `EventUnit.committed` after the commit)."""
         units: list[EventUnit] = []
 
         async def work(session: Session) -> list[Event]:
@@ -58,9 +65,7 @@ class Transactional(Generic[E]):
             return await self.handler(event, units[0])
 
         consumed = Consumed(self.key, meta, event.topic.name, event)
-        audit = self.audit(consumed) if self.audit else None
-        if await self.uow.run(work, consumed=consumed, audit=audit) and units:
-            units[0].committed()
+        return Step(work, consumed, self.audit(consumed) if self.audit else None), units
 
 
 def handler_key(service: str, handler: Callable[..., Any], name: str | None = None) -> str:

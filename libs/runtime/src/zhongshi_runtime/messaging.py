@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -22,10 +23,10 @@ from zhongshi_contracts.events import Event
 from zhongshi_contracts.topics import DLQ_SUFFIX
 
 from zhongshi_runtime.dead_letters import REDRIVE_HEADER, DeadLetterLedger, Letter
-from zhongshi_runtime.handling import AuditOf, Transactional, TxHandler, handler_key
+from zhongshi_runtime.handling import AuditOf, EventUnit, Transactional, TxHandler, handler_key
 from zhongshi_runtime.logs import bound
 from zhongshi_runtime.metrics import RuntimeMetrics
-from zhongshi_runtime.outbox import UnitOfWork
+from zhongshi_runtime.outbox import Step, UnitOfWork
 from zhongshi_runtime.plugins import Plugin, Plugins
 from zhongshi_runtime.retrying import Backoff, transient
 from zhongshi_runtime.settings import ServiceSettings
@@ -39,6 +40,27 @@ Lane = Callable[[str, bytes | None], Hashable]
 def by_key(topic: str, key: bytes | None) -> Hashable:
     """The default lane: the record's key (the application id), so one application's events keep their order."""
     return key if key else topic
+
+
+def packed(lanes: Iterable[list[Any]], size: int) -> list[list[Any]]:
+    """Whole lanes packed in order into groups of at most ``size`` records (a longer lane is a group alone)."""
+    groups: list[list[Any]] = []
+    for lane in lanes:
+        if groups and len(groups[-1]) + len(lane) <= size:
+            groups[-1] += lane
+        else:
+            groups.append(list(lane))
+    return groups
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A parsed message for a transactional handler."""
+
+    topic: str
+    handler: Transactional[Any]
+    event: Event
+    meta: CloudEvent
 
 
 class Rejected(Exception):
@@ -189,26 +211,83 @@ class Consumers:
         self.assignments.consumer = lambda: subscriber.consumer
 
     async def dispatch_batch(self, msg: KafkaMessage) -> None:
-        """Handle one fetched batch with up to ``consumer_concurrency`` lanes at a time, each lane's records in
-        order (a lane is a key: one application). The batch is acked — its offsets committed — only when every
-        record was handled or dead-lettered; otherwise it is nacked, every partition rewound to its first
-        record of the batch, and read again (handlers are idempotent, so the records already done are no-ops)."""
+        """Handle one fetched batch in groups, up to ``consumer_concurrency`` at a time. A group is whole lanes
+        (a lane is a key: one application, its records in order) of about ``consumer_events_per_transaction``
+        records, handled in one transaction when it can be (`_together`), else record by record. The batch is
+        acked — its offsets committed — only when every record was handled or dead-lettered; otherwise it is
+        nacked, every partition rewound to its first record of the batch, and read again (handlers are
+        idempotent, so the records already done are no-ops)."""
         lanes: dict[Hashable, list[Any]] = {}
         for record in msg.raw_message:
             lanes.setdefault(self.lane(record.topic, record.key), []).append(record)
         slots = asyncio.Semaphore(self.settings.consumer_concurrency)
+        together = self.settings.consumer_events_per_transaction
 
         async def drain(records: Sequence[Any]) -> None:
             async with slots:
+                if together > 1 and len(records) > 1 and await self._together(records, msg):
+                    return
                 for record in records:
                     await self.dispatch(one_record(record, msg))
 
-        outcomes = await asyncio.gather(*(drain(r) for r in lanes.values()), return_exceptions=True)
+        outcomes = await asyncio.gather(*(drain(g) for g in packed(lanes.values(), together)),
+                                        return_exceptions=True)
         failed = [o for o in outcomes if isinstance(o, BaseException)]
         if failed:
-            self.logger.error("could not handle nor dead-letter %d lane(s): %r; the batch will be read again",
+            self.logger.error("could not handle nor dead-letter %d group(s): %r; the batch will be read again",
                               len(failed), failed[0])
             raise NackMessage() from failed[0]
+
+    async def _together(self, records: Sequence[Any], batch: KafkaMessage) -> bool:
+        """Handle ``records`` in one transaction (`UnitOfWork.run_together`) when each is a first delivery to a
+        transactional handler of one unit of work and none of their subjects is parked; True when they were.
+        False when not, or when the transaction failed: nothing of them is written then, and the caller handles
+        them one by one, with retries, dead letters and parking."""
+        deliveries = [self._ordinary(one_record(record, batch)) for record in records]
+        if None in deliveries or len({id(d.handler.uow) for d in deliveries if d}) != 1:
+            return False
+        ready = [d for d in deliveries if d]
+        steps = [self._step(d) for d in ready]
+        try:
+            if self.ledger is not None and await self.ledger.parks_any(d.meta.subject for d in ready):
+                return False
+            applied = await ready[0].handler.uow.run_together([step for step, _ in steps])
+        except Exception as exc:
+            self.logger.warning("could not handle %d events in one transaction: %r; handling them one by one",
+                                len(ready), exc)
+            return False
+        for delivery, (_, units), fresh in zip(ready, steps, applied, strict=True):
+            if fresh:
+                for unit in units:
+                    unit.committed()
+                self._observe_delivery(delivery.topic, delivery.meta)
+        return True
+
+    def _ordinary(self, msg: KafkaMessage) -> Delivery | None:
+        """The message as a delivery `_together` may take: a first delivery (not redriven) that parses, to a
+        transactional handler."""
+        topic: str = msg.raw_message.topic  # type: ignore[union-attr]
+        model, handler = self._routes[topic]
+        if not isinstance(handler, Transactional) or REDRIVE_HEADER in msg.headers:
+            return None
+        try:
+            meta = CloudEvent.from_headers(msg.headers)
+            return Delivery(topic, handler, self.upcasters.parse(model, meta.type, msg.body), meta)
+        except (ValueError, TypeError):
+            return None
+
+    def _step(self, delivery: Delivery) -> tuple[Step, list[EventUnit]]:
+        """The delivery's step, timed, logged and hooked as `_handle_with_retries` does its attempts."""
+        step, units = delivery.handler.step(delivery.event, delivery.meta)
+        topic, meta = delivery.topic, delivery.meta
+
+        async def work(session: Any) -> Sequence[Event]:
+            with bound(event_id=meta.id, application_id=meta.subject, topic=topic), \
+                    self.metrics.handled.labels(self.metrics.service, topic).time():
+                self.plugins.before_handle(meta.subject)
+                return await step.work(session)
+
+        return replace(step, work=work), units
 
     async def dispatch(self, msg: KafkaMessage) -> None:
         record = msg.raw_message

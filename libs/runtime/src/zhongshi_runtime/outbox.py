@@ -12,7 +12,8 @@ import contextlib
 import itertools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar, overload
@@ -67,10 +68,20 @@ class Consumed:
         return f"{self.handler}/{self.event.id}"
 
 
+@dataclass(frozen=True)
+class Step:
+    """One consumed event's work, as `UnitOfWork.run_together` takes it with others."""
+
+    work: Callable[[Session], Awaitable[Sequence[Event]]]
+    consumed: Consumed
+    audit: Audit | None = None
+
+
 class UnitOfWork(Protocol):
     """Runs ``work`` atomically with its outgoing events and its audit record. A request's work must bring its
     `Audit` and returns an `Outcome`, whose value `run` returns; a consumed event's work returns its events, and
-    `run` returns False when the event was already consumed."""
+    `run` returns False when the event was already consumed. `run_together` runs several consumed events' works
+    as one unit: each as `run` would, in order, and all or none of them committed."""
 
     @overload
     async def run(self, work: Callable[[Session], Awaitable[Outcome[T]]], *, audit: Audit) -> T: ...
@@ -78,6 +89,8 @@ class UnitOfWork(Protocol):
     @overload
     async def run(self, work: Callable[[Session], Awaitable[Sequence[Event]]], *,
                   consumed: Consumed | None = None, audit: Audit | None = None) -> bool: ...
+
+    async def run_together(self, steps: Sequence[Step]) -> list[bool]: ...
 
 
 def audit_of(service: str, consumed: Consumed | None, audit: Audit | None) -> Audit:
@@ -87,6 +100,27 @@ def audit_of(service: str, consumed: Consumed | None, audit: Audit | None) -> Au
     if consumed is None:
         raise TypeError("a unit of work that consumes no event must be given its audit (who did what)")
     return Audit.consumed(service, consumed)
+
+
+_memo: ContextVar[dict[Hashable, Any] | None] = ContextVar("zhongshi_transaction_memo", default=None)
+
+
+def transaction_memo() -> dict[Hashable, Any]:
+    """What this attempt of the running transaction has read, shared by every step `run_together` runs in it: an
+    adapter keeps there a read that later steps repeat (the transaction reads one snapshot, so a second read would
+    return the same) and writes through what it changes. A retried attempt starts empty; outside a transaction
+    this is a new dict each time, so nothing is kept."""
+    memo = _memo.get()
+    return {} if memo is None else memo
+
+
+@contextlib.contextmanager
+def _remembering() -> Iterator[None]:
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
 
 
 class _Sequence:
@@ -159,13 +193,11 @@ class MongoUnitOfWork:
                 await self.db.processed_events.insert_one(
                     {"_id": consumed.key, "topic": consumed.topic, "at": now}, session=session
                 )
-            value, events = split(await work(session))
+            with _remembering():
+                value, events = split(await work(session))
             if events:
-                records = [r for e in events
-                           for r in outbox_records(e, source=self.source, seq=self._seq.next, at=now)]
-                await self.db.outbox.insert_many(records, session=session)
-            record = trail.record(service=self.metrics.service, at=now, seq=self._seq.next())
-            await self.db.audit.insert_one(stored(record), session=session)
+                await self.db.outbox.insert_many(self._outgoing(events, now), session=session)
+            await self.db.audit.insert_one(self._audit_record(trail, now), session=session)
             await self.plugins.before_commit()
 
         async with self.client.start_session() as session:
@@ -180,6 +212,48 @@ class MongoUnitOfWork:
             self.plugins.after_consumed_commit()
         self._on_commit()
         return value
+
+    async def run_together(self, steps: Sequence[Step]) -> list[bool]:
+        """One transaction for every step, in order, each seeing the ones before it: one lookup of the processed
+        events, one insert per collection and one commit for all. A step whose event was consumed already (or
+        earlier in ``steps``) is skipped: its entry in the result is False. A consumer that takes several events
+        at a time saves most of its round trips; any failure leaves nothing of them written."""
+        applied: list[bool] = []
+
+        async def transaction(session: Session) -> None:
+            now, keys = datetime.now(UTC), [step.consumed.key for step in steps]
+            done = {d["_id"] async for d in self.db.processed_events.find({"_id": {"$in": keys}}, {"_id": 1},
+                                                                          session=session)}
+            applied[:], processed, outgoing, trail = [], [], [], []
+            with _remembering():
+                for step in steps:
+                    applied.append(step.consumed.key not in done)
+                    if not applied[-1]:
+                        continue
+                    done.add(step.consumed.key)
+                    outgoing += self._outgoing(await step.work(session), now)
+                    processed.append({"_id": step.consumed.key, "topic": step.consumed.topic, "at": now})
+                    trail.append(self._audit_record(audit_of(self.metrics.service, step.consumed, step.audit), now))
+            for collection, documents in (("processed_events", processed), ("outbox", outgoing), ("audit", trail)):
+                if documents:
+                    await self.db[collection].insert_many(documents, session=session)
+            await self.plugins.before_commit()
+
+        async with self.client.start_session() as session:
+            await session.with_transaction(transaction)
+        for step, fresh in zip(steps, applied, strict=True):
+            if fresh:
+                self.plugins.after_consumed_commit()
+            else:
+                self._count_duplicate(step.consumed)
+        self._on_commit()
+        return applied
+
+    def _outgoing(self, events: Sequence[Event], now: datetime) -> list[dict[str, Any]]:
+        return [r for e in events for r in outbox_records(e, source=self.source, seq=self._seq.next, at=now)]
+
+    def _audit_record(self, trail: Audit, now: datetime) -> dict[str, Any]:
+        return stored(trail.record(service=self.metrics.service, at=now, seq=self._seq.next()))
 
     def _count_duplicate(self, consumed: Consumed) -> None:
         # labelled like the other consumer series: by the topic read (an internal one for personal data)

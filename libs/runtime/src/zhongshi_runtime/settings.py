@@ -61,6 +61,10 @@ class ServiceSettings(KafkaClientSettings):
                     "(applications) concurrently, each key in order; offsets are committed after the whole batch.")
     consumer_batch: int = Field(200, ge=1, le=5000, validation_alias="CONSUMER_BATCH",
                                 description="Most records in one fetched batch (with CONSUMER_CONCURRENCY > 1).")
+    consumer_events_per_transaction: int = Field(
+        1, ge=1, le=1000, validation_alias="CONSUMER_EVENTS_PER_TRANSACTION",
+        description="With CONSUMER_CONCURRENCY > 1: about this many events of a batch handled in one transaction, "
+                    "whole lanes together (those that cannot be are handled one by one).")
     # Retention (docs/retention.md). Processed-event ids outlive any redelivery: the outbox's replay window and
     # a dead letter's redrive, which reaches every group again with the original id.
     processed_event_retention_days: int = Field(400, ge=30, validation_alias="PROCESSED_EVENT_RETENTION_DAYS")

@@ -7,6 +7,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from zhongshi_runtime.errors import Refusal, refused
 from zhongshi_runtime.messaging import Consumers, create_broker, raw_body
 from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.oidc import Authenticator, KeySet
-from zhongshi_runtime.outbox import Consumed, MongoUnitOfWork, Work, audit_of, split
+from zhongshi_runtime.outbox import Consumed, MongoUnitOfWork, Step, Work, audit_of, split
 from zhongshi_runtime.preconditions import stale_write
 from zhongshi_runtime.settings import ServiceSettings
 from zhongshi_runtime.store import StaleWrite
@@ -56,6 +57,26 @@ class InMemoryUnitOfWork:
         self.published.extend(events)
         self.audit.append(trail.record(service=self.service, at=datetime.now(UTC), seq=time.time_ns()))
         return value
+
+    async def run_together(self, steps: Sequence[Step]) -> list[bool]:
+        """Each step as `run` runs it, in order, and all or none of them kept, as one transaction would: when a step
+        raises, no step's event is recorded as consumed and no event or audit record of theirs is kept (what their
+        work wrote to other fakes stays, as with `run`)."""
+        applied, consumed = [], set(self.consumed)
+        published: list[Event] = []
+        audit: list[AuditRecord] = []
+        async with self._serial:
+            for step in steps:
+                applied.append(step.consumed.key not in consumed)
+                if applied[-1]:
+                    published += await step.work(None)
+                    consumed.add(step.consumed.key)
+                    trail = audit_of(self.service, step.consumed, step.audit)
+                    audit.append(trail.record(service=self.service, at=datetime.now(UTC), seq=time.time_ns()))
+        self.consumed, self.duplicates = consumed, self.duplicates + applied.count(False)
+        self.published += published
+        self.audit += audit
+        return applied
 
 
 class HandlerHarness:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
-from zhongshi_runtime.outbox import Session
+from zhongshi_runtime.outbox import Session, transaction_memo
 from zhongshi_runtime.store import insert_missing
 
 from zhongshi_notify.planning import EPOCH, Attempt, Channel, Contact, Delivery, Status, Subscription, addressed
@@ -151,8 +151,13 @@ class MongoDeliveryStore:
         return self._subscription(doc) if doc else None
 
     async def subscriptions(self, session: Session = None) -> list[Subscription]:
-        cursor = self.db.subscriptions.find({}, session=session).sort([("created_at", ASCENDING), ("_id", ASCENDING)])
-        return [self._subscription(d) async for d in cursor]
+        """Read (and unsealed) once per transaction, however many events it plans."""
+        memo = transaction_memo()
+        if "subscriptions" not in memo:
+            order = [("created_at", ASCENDING), ("_id", ASCENDING)]
+            memo["subscriptions"] = [self._subscription(d)
+                                     async for d in self.db.subscriptions.find({}, session=session).sort(order)]
+        return list(memo["subscriptions"])
 
     async def subscription_failed(self, subscription_id: str, threshold: int, now: datetime) -> bool:
         doc = await self.db.subscriptions.find_one_and_update(

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from zhongshi_runtime.outbox import Session
+from zhongshi_runtime.outbox import Session, transaction_memo
 from zhongshi_runtime.store import MemoryStore, MongoStore, Store, insert_missing
 
 from zhongshi_notify.domain import QUEUE_STAGES, Case, RoundSchedule, legacy_reader
@@ -119,12 +119,18 @@ class MongoNotifyRepository:
         await self.db.contacts.replace_one({"_id": contact.application_id}, doc, upsert=True, session=session)
 
     async def schedule(self, round_id: str, session: Session = None) -> RoundSchedule | None:
-        doc = await self.db.schedules.find_one({"_id": round_id}, session=session)
-        return RoundSchedule.model_validate(doc) if doc else None
+        """Read once per transaction, however many of the round's events it plans."""
+        memo = transaction_memo()
+        if ("schedule", round_id) not in memo:
+            doc = await self.db.schedules.find_one({"_id": round_id}, session=session)
+            memo["schedule", round_id] = RoundSchedule.model_validate(doc) if doc else None
+        found: RoundSchedule | None = memo["schedule", round_id]
+        return found
 
     async def save_schedule(self, schedule: RoundSchedule, session: Session = None) -> None:
         doc = {**schedule.model_dump(mode="json"), "scheduled_at": schedule.scheduled_at}
         await self.db.schedules.replace_one({"_id": schedule.round_id}, doc, upsert=True, session=session)
+        transaction_memo()["schedule", schedule.round_id] = schedule
 
     async def schedules(self) -> list[RoundSchedule]:
         return [RoundSchedule.model_validate(d) async for d in self.db.schedules.find().sort("_id")]

@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request, Response
 from zhongshi_runtime.audit import Audit
-from zhongshi_runtime.outbox import Consumed, UnitOfWork, Work
+from zhongshi_runtime.outbox import Consumed, Step, UnitOfWork, Work
 
 
 @dataclass(frozen=True)
@@ -93,5 +93,11 @@ class Invalidating:
     async def run(self, work: Work, *, consumed: Consumed | None = None, audit: Audit | None = None) -> Any:
         try:
             return await self.inner.run(work, consumed=consumed, audit=audit)  # type: ignore[arg-type]  # either form
+        finally:
+            self.cache.invalidate()
+
+    async def run_together(self, steps: Sequence[Step]) -> list[bool]:
+        try:
+            return await self.inner.run_together(steps)
         finally:
             self.cache.invalidate()
