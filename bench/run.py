@@ -1,11 +1,12 @@
 """`make bench`: figures a reviewer can rerun, each against a baseline measured in the same run (issue #8).
 
 One embedded stack serves every figure, in this order: P5 cold start and idle RSS; P1 latency at a steady
-20/s and sustained throughput with all five services; P2 a round through every stage; P3 public registry reads
-(with the registry P2 published) against a bare FastAPI endpoint; RSS after load; P1 latency at a steady 20/s
-and sustained throughput with only intake and screening running, and the bare loop; P4 (services stopped, an
-empty broker) the registry rebuilt from 100k events against the raw consume rate of the same records. Prints a
-table and writes bench/results.json. ``--smoke`` runs everything tiny (it checks the bench, not the stack)."""
+20/s and sustained throughput with all five services; P2 a round through every stage; notify's planning of the
+events it consumed, one event to a transaction against several; P3 public registry reads (with the registry P2
+published) against a bare FastAPI endpoint; RSS after load; P1 latency at a steady 20/s and sustained
+throughput with only intake and screening running, and the bare loop; P4 (services stopped, an empty broker)
+the registry rebuilt from 100k events against the raw consume rate of the same records. Prints a table and
+writes bench/results.json. ``--smoke`` runs everything tiny (it checks the bench, not the stack)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ if __package__ in (None, ""):  # `python bench/run.py`
 
 import uvloop
 
-from bench import bare, charts, pipeline, profile, reads, replay, report, round_, soak
+from bench import bare, charts, pipeline, planning, profile, reads, replay, report, round_, soak
 from bench.sampler import Sampler
 from zhongshi.launcher import Stack, StackConfig
 
@@ -47,14 +48,17 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--events", type=int, default=100_000, help="P4: events to rebuild the registry from")
     p.add_argument("--seconds", type=float, default=10, help="P3: seconds per load run")
     p.add_argument("--soak-minutes", type=float, default=30, help="soak: minutes at 5 applications/s")
-    p.add_argument("--only", default="p1,profile,p2,p3,soak,p4",
-                   help="which of p1, profile (py-spy during a P1 sustained run), p2, p3, soak, p4 (P5 always)")
+    p.add_argument("--only", default="p1,profile,p2,planning,p3,soak,p4",
+                   help="which of p1, profile (py-spy during a P1 sustained run), p2, planning (notify's, one "
+                        "event to a transaction against several), p3, soak, p4 (P5 always)")
+    p.add_argument("--planning-events", type=int, default=4000, help="planning: events notify plans per setting")
     p.add_argument("--out", type=Path, default=report.RESULTS)
     p.add_argument("--charts", type=Path, default=charts.CHARTS, help="folder for the PNG charts")
     p.add_argument("--var", type=Path, help="keep the stack's data and logs here (default: a temporary folder)")
     args = p.parse_args(argv)
     if args.smoke:
         args.round_size, args.sustained, args.events, args.seconds, args.soak_minutes = 12, 16, 400, 1, 0.5
+        args.planning_events = 200
     return args
 
 
@@ -119,6 +123,10 @@ def measure(stack: Stack, args: argparse.Namespace, figures: dict[str, Any]) -> 
         sampler.mark("p2")
         done("p2", round_.run(stack, "R-bench-round", args.round_size))
         done("notify_catch_up_s", sampler.caught_up("notify"), "p2")  # after the round's last stage
+    if "planning" in only:  # the events notify consumed, planned again apart from the running notify
+        sampler.mark("planning")
+        done("planning", uvloop.run(planning.measure(stack.bootstrap, stack.database_uri("notify"),
+                                                     stack.databases["notify"].pid, args.planning_events)))
     if "p3" in only:
         sampler.mark("p3")
         done("p3", reads.measure(stack, args.seconds))

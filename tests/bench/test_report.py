@@ -49,3 +49,13 @@ def test_p4_is_reported_against_both_its_baselines(tmp_path: Path) -> None:
                          "raw_consume": {"records_per_s": 35000.0}}}, out)
     assert json.loads(out.read_text())["ratios"] == {
         "p4.rebuild.records_per_s": 0.7, "p4.rebuild.records_per_s vs p4.raw_consume.records_per_s": 0.02}
+
+
+def test_notify_planning_is_reported_against_one_event_to_a_transaction(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    alone = {"events_per_s": 80.0, "commands_per_event": 13.0, "cpu_ms_per_event": 20.0}
+    together = {"events_per_s": 120.0, "commands_per_event": 7.8, "cpu_ms_per_event": 12.0}
+    report.write({"planning": {"alone": alone, "together": together}}, out)
+    assert json.loads(out.read_text())["ratios"] == {"planning.together.events_per_s": 1.5,
+                                                     "planning.together.commands_per_event": 0.6,
+                                                     "planning.together.cpu_ms_per_event": 0.6}

@@ -241,8 +241,8 @@ class Commands(CommandListener):
 @pytest.mark.integration
 async def test_a_transaction_reads_the_schedule_and_subscriptions_once_for_all_its_steps(
         mongo_db: Any, scratch_uri: str) -> None:
-    """What several events planned in one transaction share is read once, a schedule saved by one step is what
-    the next reads, and the next transaction reads afresh."""
+    """What several events planned in one transaction share is read once; a schedule saved or a subscription added
+    by one step is what the next reads; the next transaction reads afresh."""
     commands = Commands()
     client: AsyncMongoClient[Any] = AsyncMongoClient(scratch_uri, tz_aware=True, event_listeners=[commands])
     db = client[mongo_db.name]
@@ -255,10 +255,13 @@ async def test_a_transaction_reads_the_schedule_and_subscriptions_once_for_all_i
     await store.add_subscription(Subscription(id="wh", url="https://x", event_types=[], secret="s", created_at=NOW))
     seen: list[tuple[RoundSchedule | None, list[str]]] = []
 
-    def planning(saves: RoundSchedule | None = None) -> Step:
+    def planning(saves: RoundSchedule | None = None, subscribes: str = "") -> Step:
         async def work(session: Any) -> list[Event]:
             if saves:
                 await repo.save_schedule(saves, session)
+            if subscribes:
+                await store.add_subscription(Subscription(id=subscribes, url="https://y", event_types=[], secret="t",
+                                                          created_at=LATER), session)
             seen.append((await repo.schedule("R1", session), [s.id for s in await store.subscriptions(session)]))
             return []
 
@@ -266,10 +269,11 @@ async def test_a_transaction_reads_the_schedule_and_subscriptions_once_for_all_i
         return Step(work, Consumed("notify.plan", event, "t"))
 
     commands.seen.clear()
-    await uow.run_together([planning(), planning(saves=new), planning()])
-    assert seen == [(old, ["wh"]), (new, ["wh"]), (new, ["wh"])]
-    assert commands.seen.count("find schedules") == 1 and commands.seen.count("find subscriptions") == 1
+    await uow.run_together([planning(), planning(), planning(saves=new, subscribes="wh2"), planning()])
+    assert seen == [(old, ["wh"]), (old, ["wh"]), (new, ["wh", "wh2"]), (new, ["wh", "wh2"])]
+    assert commands.seen.count("find schedules") == 1  # then what the third saved
+    assert commands.seen.count("find subscriptions") == 2  # again after the third added one
     await store.remove_subscription("wh")
     await uow.run_together([planning()])
-    assert seen[-1] == (new, [])  # a new transaction: read again
+    assert seen[-1] == (new, ["wh2"])  # a new transaction: read again
     await client.close()

@@ -54,8 +54,8 @@ def packed(lanes: Iterable[list[Any]], size: int) -> list[list[Any]]:
 
 
 @dataclass(frozen=True)
-class Delivery:
-    """A parsed message for a transactional handler."""
+class Parsed:
+    """A message parsed for a transactional handler."""
 
     topic: str
     handler: Transactional[Any]
@@ -243,43 +243,42 @@ class Consumers:
         transactional handler of one unit of work and none of their subjects is parked; True when they were.
         False when not, or when the transaction failed: nothing of them is written then, and the caller handles
         them one by one, with retries, dead letters and parking."""
-        deliveries = [self._ordinary(one_record(record, batch)) for record in records]
-        if None in deliveries or len({id(d.handler.uow) for d in deliveries if d}) != 1:
+        ready = [parsed for record in records if (parsed := self._ordinary(one_record(record, batch)))]
+        if len(ready) < len(records) or len({id(parsed.handler.uow) for parsed in ready}) != 1:
             return False
-        ready = [d for d in deliveries if d]
         steps = [self._step(d) for d in ready]
         try:
-            if self.ledger is not None and await self.ledger.parks_any(d.meta.subject for d in ready):
+            if self.ledger is not None and await self.ledger.parks_any(parsed.meta.subject for parsed in ready):
                 return False
             applied = await ready[0].handler.uow.run_together([step for step, _ in steps])
         except Exception as exc:
             self.logger.warning("could not handle %d events in one transaction: %r; handling them one by one",
                                 len(ready), exc)
             return False
-        for delivery, (_, units), fresh in zip(ready, steps, applied, strict=True):
+        for parsed, (_, units), fresh in zip(ready, steps, applied, strict=True):
             if fresh:
                 for unit in units:
                     unit.committed()
-                self._observe_delivery(delivery.topic, delivery.meta)
+                self._observe_delivery(parsed.topic, parsed.meta)
         return True
 
-    def _ordinary(self, msg: KafkaMessage) -> Delivery | None:
-        """The message as a delivery `_together` may take: a first delivery (not redriven) that parses, to a
-        transactional handler."""
+    def _ordinary(self, msg: KafkaMessage) -> Parsed | None:
+        """The message as `_together` may take it: a first delivery (not redriven) that parses, to a transactional
+        handler."""
         topic: str = msg.raw_message.topic  # type: ignore[union-attr]
         model, handler = self._routes[topic]
         if not isinstance(handler, Transactional) or REDRIVE_HEADER in msg.headers:
             return None
         try:
             meta = CloudEvent.from_headers(msg.headers)
-            return Delivery(topic, handler, self.upcasters.parse(model, meta.type, msg.body), meta)
+            return Parsed(topic, handler, self.upcasters.parse(model, meta.type, msg.body), meta)
         except (ValueError, TypeError):
             return None
 
-    def _step(self, delivery: Delivery) -> tuple[Step, list[EventUnit]]:
-        """The delivery's step, timed, logged and hooked as `_handle_with_retries` does its attempts."""
-        step, units = delivery.handler.step(delivery.event, delivery.meta)
-        topic, meta = delivery.topic, delivery.meta
+    def _step(self, parsed: Parsed) -> tuple[Step, list[EventUnit]]:
+        """The message's step, timed, logged and hooked as `_handle_with_retries` does its attempts."""
+        step, units = parsed.handler.step(parsed.event, parsed.meta)
+        topic, meta = parsed.topic, parsed.meta
 
         async def work(session: Any) -> Sequence[Event]:
             with bound(event_id=meta.id, application_id=meta.subject, topic=topic), \

@@ -108,8 +108,8 @@ _memo: ContextVar[dict[Hashable, Any] | None] = ContextVar("zhongshi_transaction
 def transaction_memo() -> dict[Hashable, Any]:
     """What this attempt of the running transaction has read, shared by every step `run_together` runs in it: an
     adapter keeps there a read that later steps repeat (the transaction reads one snapshot, so a second read would
-    return the same) and writes through what it changes. A retried attempt starts empty; outside a transaction
-    this is a new dict each time, so nothing is kept."""
+    return the same) and writes through, or forgets, what it changes. A retried attempt starts empty; outside a
+    transaction this is a new dict each time, so nothing is kept."""
     memo = _memo.get()
     return {} if memo is None else memo
 

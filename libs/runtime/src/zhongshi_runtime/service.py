@@ -130,10 +130,15 @@ class ServiceKit:
                         description=self.description)
         return finish(spec.to_specification().to_jsonable(), models)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
+    async def prepare(self) -> None:
+        """Run the start-up hooks (indexes, reference data): the first step of the lifespan, and all a tool that
+        drives the service's parts without its broker needs (the bench)."""
         for hook in self._startup:
             await hook()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
+        await self.prepare()
         await self.broker.start()
         await self.relay.start()
         # the broker's reachability, for BrokerUnreachable (readiness leaves the broker out)

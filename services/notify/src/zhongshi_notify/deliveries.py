@@ -145,6 +145,7 @@ class MongoDeliveryStore:
     async def add_subscription(self, subscription: Subscription, session: Session = None) -> None:
         doc = {**subscription.model_dump(exclude={"id"}), "secret": self.box.seal(subscription.secret)}
         await self.db.subscriptions.insert_one({"_id": subscription.id, **doc}, session=session)
+        _forget_subscriptions()
 
     async def subscription(self, subscription_id: str) -> Subscription | None:
         doc = await self.db.subscriptions.find_one({"_id": subscription_id})
@@ -175,6 +176,7 @@ class MongoDeliveryStore:
         result = await self.db.subscriptions.update_one(
             {"_id": subscription_id}, {"$set": {"enabled": True, "consecutive_failures": 0, "disabled_at": None}},
             session=session)
+        _forget_subscriptions()
         if result.matched_count == 0:
             return None
         await self.db.deliveries.update_many(
@@ -185,6 +187,7 @@ class MongoDeliveryStore:
 
     async def remove_subscription(self, subscription_id: str, session: Session = None) -> bool:
         result = await self.db.subscriptions.delete_one({"_id": subscription_id}, session=session)
+        _forget_subscriptions()
         await self.db.deliveries.update_many({"recipient": subscription_id, "channel": Channel.WEBHOOK.value,
                                               **_UNSENT}, {"$set": _REMOVED}, session=session)
         return result.deleted_count == 1
@@ -192,7 +195,13 @@ class MongoDeliveryStore:
     async def rotate_secret(self, subscription_id: str, secret: str, session: Session = None) -> bool:
         result = await self.db.subscriptions.update_one(
             {"_id": subscription_id}, {"$set": {"secret": self.box.seal(secret)}}, session=session)
+        _forget_subscriptions()
         return result.matched_count == 1
+
+
+def _forget_subscriptions() -> None:
+    """After a change to the subscriptions, the transaction reads them again (`MongoDeliveryStore.subscriptions`)."""
+    transaction_memo().pop("subscriptions", None)
 
 
 class InMemoryDeliveryStore:

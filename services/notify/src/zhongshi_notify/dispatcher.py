@@ -71,8 +71,9 @@ class Dispatcher:
             if room <= 0:
                 return total
             wanted = room if limit is None else limit.take(room)
-            if wanted == 0:  # the channel's quota is used up: wait for the next permit, the outbox holds the rest
-                await self.pause(limit.wait_s() if limit else 0)
+            if wanted == 0:  # the channel's quota is used up: the outbox holds the rest until a batch of permits,
+                # not one: each claim reads the channel's whole backlog of due deliveries
+                await self.pause(limit.wait_s(room) if limit else 0)
                 continue
             now = self.clock()
             claimed = await self.store.claim(channel, now, now + self.lease, self.owner, wanted)

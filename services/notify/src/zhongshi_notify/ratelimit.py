@@ -33,7 +33,7 @@ class RateLimit:
         """Return permits taken for sends that did not happen (fewer deliveries were due)."""
         self.tokens = min(self.burst, self.tokens + unused)
 
-    def wait_s(self) -> float:
-        """Seconds until the next permit."""
+    def wait_s(self, permits: int = 1) -> float:
+        """Seconds until ``permits`` permits (at most the burst) are there."""
         self._refill()
-        return max(0.0, (1 - self.tokens) / self.per_s)
+        return max(0.0, (min(permits, self.burst) - self.tokens) / self.per_s)
