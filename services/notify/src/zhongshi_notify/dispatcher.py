@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -52,6 +53,7 @@ class Dispatcher:
         self.owner = owner or f"dispatcher-{uuid.uuid4().hex[:12]}"
         self.limits, self.pause = dict(limits or {}), pause  # pause: how the drain waits for a channel's permit
         self._inflight: dict[Channel, set[asyncio.Task[None]]] = {}
+        self._pacing: dict[Channel, asyncio.Lock] = {}
         self._stopping = False
 
     @property
@@ -59,35 +61,41 @@ class Dispatcher:
         return list(self.senders)
 
     async def drain(self, channel: Channel) -> int:
-        """Start every due delivery of ``channel``, up to ``batch`` in flight and within its rate limit; return
-        how many were started.
+        """Start every due delivery of ``channel``, as many as may be in flight; return how many were started.
 
         It does not wait for the sends it started: a slow receiver keeps its own slot until its deadline while
-        the next drain claims and sends the others (the lease keeps two drains from sending one delivery)."""
-        total, limit = 0, self.limits.get(channel)
-        inflight = self._inflight.setdefault(channel, set())
-        while not self._stopping:
-            room = self.batch - len(inflight)
-            if room <= 0:
-                return total
-            wanted = room if limit is None else limit.take(room)
-            if wanted == 0:  # the channel's quota is used up: the outbox holds the rest until a batch of permits,
-                # not one: each claim reads the channel's whole backlog of due deliveries
-                await self.pause(limit.wait_s(room) if limit else 0)
-                continue
+        the next drain claims and sends the others (the lease keeps two drains from sending one delivery). A
+        rate-limited channel's sends wait for their permits in the order they were claimed, so a claim takes
+        many at a time (each claim reads the channel's whole backlog of due deliveries on the embedded
+        database), never more than can be sent within half a lease."""
+        total, inflight = 0, self._inflight.setdefault(channel, set())
+        while not self._stopping and (room := self._most_in_flight(channel) - len(inflight)) > 0:
             now = self.clock()
-            claimed = await self.store.claim(channel, now, now + self.lease, self.owner, wanted)
-            if limit is not None:
-                limit.give_back(wanted - len(claimed))
+            claimed = await self.store.claim(channel, now, now + self.lease, self.owner, room)
             subscriptions = await self._subscriptions(claimed)
             for delivery in claimed:
                 task = asyncio.create_task(self._recorded(delivery, subscriptions))
                 inflight.add(task)
                 task.add_done_callback(inflight.discard)
             total += len(claimed)
-            if len(claimed) < wanted:
+            if len(claimed) < room:
                 return total
         return total
+
+    def _most_in_flight(self, channel: Channel) -> int:
+        limit = self.limits.get(channel)
+        if limit is None:
+            return self.batch
+        return max(1, min(self.batch, math.floor(limit.per_s * self.lease.total_seconds() / 2)))
+
+    async def _permit(self, channel: Channel) -> None:
+        """Wait for the channel's next send permit; the sends waiting queue in order (the lock is fair)."""
+        limit = self.limits.get(channel)
+        if limit is None:
+            return
+        async with self._pacing.setdefault(channel, asyncio.Lock()):
+            while not limit.take():
+                await self.pause(limit.wait_s())
 
     def in_flight(self, channel: Channel) -> int:
         return len(self._inflight.get(channel, ()))
@@ -138,6 +146,7 @@ class Dispatcher:
             if subscription is None or not subscription.enabled:
                 await self._hold(delivery)
                 return
+        await self._permit(delivery.channel)
         started = time.monotonic()
         result = await self._send(delivery, subscription)
         elapsed_ms = (time.monotonic() - started) * 1000

@@ -3,7 +3,6 @@ round's publicity closes must queue in the outbox instead of being refused (or b
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 
@@ -22,18 +21,15 @@ class RateLimit:
         self.tokens = min(self.burst, self.tokens + (now - self._at) * self.per_s)
         self._at = now
 
-    def take(self, wanted: int) -> int:
-        """Take up to ``wanted`` permits now; how many were taken (0 when the bucket is empty)."""
+    def take(self) -> bool:
+        """Take a permit if there is one now."""
         self._refill()
-        taken = min(wanted, math.floor(self.tokens + 1e-9))  # a refill to 1 may come out as 0.999…
-        self.tokens -= taken
-        return taken
+        if self.tokens < 1 - 1e-9:  # a refill to 1 may come out as 0.999…
+            return False
+        self.tokens -= 1
+        return True
 
-    def give_back(self, unused: int) -> None:
-        """Return permits taken for sends that did not happen (fewer deliveries were due)."""
-        self.tokens = min(self.burst, self.tokens + unused)
-
-    def wait_s(self, permits: int = 1) -> float:
-        """Seconds until ``permits`` permits (at most the burst) are there."""
+    def wait_s(self) -> float:
+        """Seconds until the next permit."""
         self._refill()
-        return max(0.0, (min(permits, self.burst) - self.tokens) / self.per_s)
+        return max(0.0, (1 - self.tokens) / self.per_s)
