@@ -221,22 +221,7 @@ class MongoUnitOfWork:
         applied: list[bool] = []
 
         async def transaction(session: Session) -> None:
-            now, keys = datetime.now(UTC), [step.consumed.key for step in steps]
-            done = {d["_id"] async for d in self.db.processed_events.find({"_id": {"$in": keys}}, {"_id": 1},
-                                                                          session=session)}
-            applied[:], processed, outgoing, trail = [], [], [], []
-            with _remembering():
-                for step in steps:
-                    applied.append(step.consumed.key not in done)
-                    if not applied[-1]:
-                        continue
-                    done.add(step.consumed.key)
-                    outgoing += self._outgoing(await step.work(session), now)
-                    processed.append({"_id": step.consumed.key, "topic": step.consumed.topic, "at": now})
-                    trail.append(self._audit_record(audit_of(self.metrics.service, step.consumed, step.audit), now))
-            for collection, documents in (("processed_events", processed), ("outbox", outgoing), ("audit", trail)):
-                if documents:
-                    await self.db[collection].insert_many(documents, session=session)
+            applied[:] = await self._run_steps(steps, session)
             await self.plugins.before_commit()
 
         async with self.client.start_session() as session:
@@ -247,6 +232,27 @@ class MongoUnitOfWork:
             else:
                 self._count_duplicate(step.consumed)
         self._on_commit()
+        return applied
+
+    async def _run_steps(self, steps: Sequence[Step], session: Session) -> list[bool]:
+        """Run each step whose event is not consumed yet, then write the processed-event, outbox and audit records
+        of them all; return which ran."""
+        now, keys = datetime.now(UTC), [step.consumed.key for step in steps]
+        done = {d["_id"] async for d in self.db.processed_events.find({"_id": {"$in": keys}}, {"_id": 1},
+                                                                      session=session)}
+        applied, processed, outgoing, trail = [], [], [], []
+        with _remembering():
+            for step in steps:
+                applied.append(step.consumed.key not in done)
+                if not applied[-1]:
+                    continue
+                done.add(step.consumed.key)
+                outgoing += self._outgoing(await step.work(session), now)
+                processed.append({"_id": step.consumed.key, "topic": step.consumed.topic, "at": now})
+                trail.append(self._audit_record(audit_of(self.metrics.service, step.consumed, step.audit), now))
+        for collection, documents in (("processed_events", processed), ("outbox", outgoing), ("audit", trail)):
+            if documents:
+                await self.db[collection].insert_many(documents, session=session)
         return applied
 
     def _outgoing(self, events: Sequence[Event], now: datetime) -> list[dict[str, Any]]:
