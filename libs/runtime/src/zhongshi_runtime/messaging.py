@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -246,7 +247,7 @@ class Consumers:
         ready = [parsed for record in records if (parsed := self._ordinary(one_record(record, batch)))]
         if len(ready) < len(records) or len({id(parsed.handler.uow) for parsed in ready}) != 1:
             return False
-        steps = [self._step(d) for d in ready]
+        steps = [self._step(parsed) for parsed in ready]
         try:
             if self.ledger is not None and await self.ledger.parks_any(parsed.meta.subject for parsed in ready):
                 return False
@@ -270,10 +271,22 @@ class Consumers:
         if not isinstance(handler, Transactional) or REDRIVE_HEADER in msg.headers:
             return None
         try:
-            meta = CloudEvent.from_headers(msg.headers)
-            return Parsed(topic, handler, self.upcasters.parse(model, meta.type, msg.body), meta)
+            event, meta = self._parse(model, msg)
         except (ValueError, TypeError):
             return None
+        return Parsed(topic, handler, event, meta)
+
+    def _parse(self, model: type[Event], msg: KafkaMessage) -> tuple[Event, CloudEvent]:
+        """The message's event and envelope; `ValueError` or `TypeError` when either is malformed."""
+        meta = CloudEvent.from_headers(msg.headers)
+        return self.upcasters.parse(model, meta.type, msg.body), meta
+
+    @contextlib.contextmanager
+    def _attempt(self, topic: str, meta: CloudEvent) -> Iterator[None]:
+        """One attempt at handling an event: timed, and hooked for the plug-ins (which may fail it)."""
+        with self.metrics.handled.labels(self.metrics.service, topic).time():
+            self.plugins.before_handle(meta.subject)
+            yield
 
     def _step(self, parsed: Parsed) -> tuple[Step, list[EventUnit]]:
         """The message's step, timed, logged and hooked as `_handle_with_retries` does its attempts."""
@@ -281,9 +294,7 @@ class Consumers:
         topic, meta = parsed.topic, parsed.meta
 
         async def work(session: Any) -> Sequence[Event]:
-            with bound(event_id=meta.id, application_id=meta.subject, topic=topic), \
-                    self.metrics.handled.labels(self.metrics.service, topic).time():
-                self.plugins.before_handle(meta.subject)
+            with bound(event_id=meta.id, application_id=meta.subject, topic=topic), self._attempt(topic, meta):
                 return await step.work(session)
 
         return replace(step, work=work), units
@@ -293,8 +304,7 @@ class Consumers:
         topic: str = record.topic  # type: ignore[union-attr]
         model, handler = self._routes[topic]
         try:
-            meta = CloudEvent.from_headers(msg.headers)
-            event = self.upcasters.parse(model, meta.type, msg.body)
+            event, meta = self._parse(model, msg)
         except (ValueError, TypeError) as exc:  # a malformed envelope is bad input, never a crash-and-redeliver
             reason = describe_validation_error(exc) if isinstance(exc, ValidationError) else repr(exc)
             await self.dead_letter(msg, topic, "invalid", reason)
@@ -345,8 +355,7 @@ class Consumers:
         attempts, retry = self.settings.handler_max_attempts, Backoff(self.settings)
         for attempt in itertools.count(1):
             try:
-                with self.metrics.handled.labels(self.metrics.service, topic).time():
-                    self.plugins.before_handle(meta.subject)
+                with self._attempt(topic, meta):
                     await handler(event, meta)
             except Rejected as exc:
                 await self.dead_letter(msg, topic, "rejected", str(exc))
