@@ -60,14 +60,15 @@ async def consumed(bootstrap: str, topics: list[str], limit: int) -> list[Any]:
     return sorted(found, key=lambda r: (r.timestamp, r.topic, r.partition, r.offset))[:limit]
 
 
-async def plan(uri: str, database: str, records: list[Any], per_transaction: int, database_pid: int,
-               batch: int) -> dict[str, float]:
-    """Plan ``records`` with notify's consumer in ``database`` (fresh), in fetched batches of ``batch``."""
+async def plan(uri: str, database: str, records: list[Any], per_transaction: int, database_pid: int
+               ) -> dict[str, float]:
+    """Plan ``records`` with notify's consumer in ``database`` (fresh), in fetched batches of notify's size."""
     settings = development(mongodb_uri=uri, database=database, smtp_host="127.0.0.1", log_level="WARNING",
                            consumer_events_per_transaction=per_transaction)
     kit = create_app(settings).state.kit
     await kit.prepare()
     before = Usage.now(database_pid)
+    batch = settings.consumer_batch
     for start in range(0, len(records), batch):
         await kit.consumers.dispatch_batch(Fetched(tuple(records[start:start + batch])))
     used = Usage.now(database_pid) - before
@@ -123,6 +124,5 @@ async def measure(bootstrap: str, uri: str, database_pid: int, events: int) -> d
         return figures  # nothing consumed yet: run it after p1 or p2
     for name, per_transaction in SETTINGS.items():
         with scratch(uri) as database:
-            figures[name] = await plan(uri, database, records, per_transaction, database_pid,
-                                       NotifySettings.model_fields["consumer_batch"].default)
+            figures[name] = await plan(uri, database, records, per_transaction, database_pid)
     return figures

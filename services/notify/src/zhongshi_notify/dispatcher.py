@@ -51,7 +51,7 @@ class Dispatcher:
         self.lease, self.batch, self.failure_threshold = timedelta(seconds=lease_s), batch, failure_threshold
         self.metrics, self.clock, self.logger = metrics, clock, logger
         self.owner = owner or f"dispatcher-{uuid.uuid4().hex[:12]}"
-        self.limits, self.pause = dict(limits or {}), pause  # pause: how the drain waits for a channel's permit
+        self.limits, self.pause = dict(limits or {}), pause  # pause: how a send waits for its channel's permit
         self._inflight: dict[Channel, set[asyncio.Task[None]]] = {}
         self._pacing: dict[Channel, asyncio.Lock] = {}
         self._stopping = False

@@ -55,7 +55,7 @@ class NotifySettings(ServiceSettings):
     consumer_events_per_transaction: int = Field(
         50, ge=1, le=1000, validation_alias="NOTIFY_CONSUMER_EVENTS_PER_TRANSACTION",
         description="About this many events planned in one transaction: one commit and one processed-event "
-                    "lookup for all of them, which cuts the database's work per event by a third.")
+                    "lookup for all of them, about half the database commands an event (docs/performance.md).")
     email_per_s: float = Field(10, ge=0, validation_alias="NOTIFY_EMAIL_PER_S",
                                description="Most e-mails sent a second (0: no limit); the SMTP relay's quota.")
     sms_per_s: float = Field(5, ge=0, validation_alias="NOTIFY_SMS_PER_S",
