@@ -10,7 +10,7 @@ from pymongo import AsyncMongoClient
 from pymongo.monitoring import CommandListener, CommandStartedEvent
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import ApplicationWithdrawn, Event
-from zhongshi_notify.deliveries import DeliveryStore, InMemoryDeliveryStore, MongoDeliveryStore
+from zhongshi_notify.deliveries import DeliveryStore, InMemoryDeliveryStore, MongoDeliveryStore, due
 from zhongshi_notify.domain import Case, RoundSchedule, Stage
 from zhongshi_notify.planning import (
     ApplicantContact,
@@ -131,18 +131,31 @@ async def test_a_delivery_is_stored_once_and_claimed_by_one_lease(store: Deliver
     lease = NOW + timedelta(seconds=30)
     [first] = await store.claim(Channel.EMAIL, NOW, lease, "A", 10)  # e1 is not due yet, e4 is held
     assert (first.id, first.attempts, first.lease_owner, first.lease_until) == ("e2/c/email", 1, "A", lease)
+    assert first.next_attempt_at == lease  # a claimed delivery is next due when its lease runs out
     assert await store.claim(Channel.EMAIL, NOW, lease, "B", 10) == []
     later = NOW + timedelta(seconds=31)
-    [again] = await store.claim(Channel.EMAIL, later, later + timedelta(seconds=30), "B", 1)  # A's lease expired
-    assert (again.id, again.attempts) == ("e2/c/email", 2)  # the earliest due first
-    taken = await store.claim(Channel.EMAIL, later, later + timedelta(seconds=30), "B", 5)
-    assert [(d.id, d.attempts) for d in taken] == [("e1/c/email", 1)]
+    [earliest] = await store.claim(Channel.EMAIL, later, later + timedelta(seconds=30), "B", 1)
+    assert (earliest.id, earliest.attempts) == ("e1/c/email", 1)  # due since NOW+2 s, before A's lease ran out
+    [again] = await store.claim(Channel.EMAIL, later, later + timedelta(seconds=30), "B", 5)  # A's lease expired
+    assert (again.id, again.attempts) == ("e2/c/email", 2)
     assert not await store.finish(first.model_copy(update={"status": Status.SENT}), "A")
     assert await store.finish(again.model_copy(update={"status": Status.SENT, "sent_at": later, "lease_owner": ""}),
                               "B")
     stored = {d.id: d for d in await store.deliveries()}
     assert stored["e2/c/email"].status is Status.SENT and stored["e2/c/email"].sent_at == later
     assert stored["e2/c/email"].lease_owner == "" and stored["e3/c/sms"].attempts == 0
+
+
+@pytest.mark.integration
+async def test_a_claim_reads_the_due_deliveries_from_the_index_not_every_delivery(mongo_db: Any) -> None:
+    """Deliveries sent long ago stay stored: a claim that read them all would slow with every round."""
+    store = MongoDeliveryStore(mongo_db)
+    await store.ensure_indexes()
+    await store.add([delivery(n, status=Status.SENT) for n in range(300)] + [delivery(300 + n) for n in range(3)])
+    stats = (await mongo_db.command("explain", {"find": "deliveries", "filter": due(Channel.EMAIL, NOW)},
+                                    verbosity="executionStats"))["executionStats"]
+    assert (stats["nReturned"], stats["totalDocsExamined"]) == (3, 3)
+    assert len(await store.claim(Channel.EMAIL, NOW, LATER, "A", 10)) == 3
 
 
 async def test_deliveries_awaiting_the_applicants_contact_are_addressed_once_it_is_known(store: DeliveryStore) -> None:

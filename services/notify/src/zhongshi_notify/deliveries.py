@@ -3,8 +3,12 @@ MongoDB adapter and the in-memory fake (one contract test covers both).
 
 A delivery's id is ``<event id>/<recipient>/<channel>``: adding it twice stores it once, so a replayed
 event plans nothing new. A dispatcher *claims* a due delivery by setting a lease (``lease_until``,
-``lease_owner``) in one atomic update; another replica skips it until the lease expires, and only the
-lease owner may record the outcome.
+``lease_owner``) and moving its next attempt to the lease's end, in one atomic update; another replica finds
+it due again only when the lease expires, and only the lease owner may record the outcome.
+
+A claim looks for due deliveries with the fields of the (channel, status, next attempt) index alone
+(`due`). On the embedded database a filter on any other field reads the whole collection instead of the
+index: a claim among 9,000 deliveries sent earlier took 400 ms that way, against 3 ms.
 """
 
 from __future__ import annotations
@@ -26,6 +30,11 @@ from zhongshi_notify.sealing import PREFIX, SecretBox
 _OUTCOME_FIELDS = ("status", "attempts", "next_attempt_at", "lease_until", "lease_owner", "last_error", "sent_at")
 _ADDRESSED_FIELDS = {"status", "address", "next_attempt_at", "last_error"}
 _RELEASE = {"status": Status.PENDING.value, "attempts": 0}
+
+
+def due(channel: Channel, now: datetime) -> dict[str, Any]:
+    """The deliveries of ``channel`` a claim may take at ``now``: pending, their next attempt come."""
+    return {"channel": channel.value, "status": Status.PENDING.value, "next_attempt_at": {"$lte": now}}
 
 
 class DeliveryStore(Protocol):
@@ -113,13 +122,16 @@ class MongoDeliveryStore:
 
     async def claim(self, channel: Channel, now: datetime, lease_until: datetime, owner: str,
                     limit: int) -> list[Delivery]:
-        due = {"channel": channel.value, "status": Status.PENDING.value, "next_attempt_at": {"$lte": now},
-               "lease_until": {"$lte": now}}
         order = [("next_attempt_at", ASCENDING), ("_id", ASCENDING)]
-        candidates = [d["_id"] async for d in self.db.deliveries.find(due, {"_id": 1}).sort(order).limit(limit)]
-        lease = {"$set": {"lease_until": lease_until, "lease_owner": owner}, "$inc": {"attempts": 1}}
-        # Each candidate is taken with a conditional update: of two dispatchers racing for it, one wins.
-        results = await asyncio.gather(*(self.db.deliveries.update_one({"_id": i, **due}, lease) for i in candidates))
+        found = self.db.deliveries.find(due(channel, now), {"_id": 1}).sort(order).limit(limit)
+        candidates = [d["_id"] async for d in found]
+        lease = {"$set": {"lease_until": lease_until, "lease_owner": owner, "next_attempt_at": lease_until},
+                 "$inc": {"attempts": 1}}
+        # Each candidate is taken with a conditional update: of two dispatchers racing for it, one wins. The
+        # lease is checked here too, for a delivery leased before claims moved the next attempt.
+        unleased = due(channel, now) | {"lease_until": {"$lte": now}}
+        results = await asyncio.gather(*(self.db.deliveries.update_one({"_id": i, **unleased}, lease)
+                                         for i in candidates))
         won = [i for i, r in zip(candidates, results, strict=True) if r.modified_count == 1]
         docs = {d["_id"]: d async for d in self.db.deliveries.find({"_id": {"$in": won}, "lease_owner": owner})}
         return [Delivery.model_validate({**docs[i], "id": i}) for i in won if i in docs]
@@ -225,11 +237,11 @@ class InMemoryDeliveryStore:
 
     async def claim(self, channel: Channel, now: datetime, lease_until: datetime, owner: str,
                     limit: int) -> list[Delivery]:
-        due = sorted((d for d in self.items.values() if d.channel is channel and d.status is Status.PENDING
-                      and d.next_attempt_at <= now and d.lease_until <= now),
-                     key=lambda d: (d.next_attempt_at, d.id))[:limit]
+        ready = sorted((d for d in self.items.values() if d.channel is channel and d.status is Status.PENDING
+                        and d.next_attempt_at <= now and d.lease_until <= now),
+                       key=lambda d: (d.next_attempt_at, d.id))[:limit]
         claimed = [d.model_copy(update={"lease_until": lease_until, "lease_owner": owner,
-                                        "attempts": d.attempts + 1}) for d in due]
+                                        "next_attempt_at": lease_until, "attempts": d.attempts + 1}) for d in ready]
         self.items.update({d.id: d for d in claimed})
         return claimed
 
