@@ -30,6 +30,7 @@ from zhongshi_contracts.topics import wire_name
 from zhongshi_runtime.audit import Audit, stored
 from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.plugins import Plugin, Plugins
+from zhongshi_runtime.queries import id_batches
 
 Session = Any  # AsyncClientSession for Mongo, None for the in-memory fakes
 T = TypeVar("T")
@@ -325,9 +326,9 @@ class OutboxRelay:
             for d in docs
         ]
         await asyncio.gather(*pending)
-        await self.db.outbox.update_many(
-            {"_id": {"$in": [d["_id"] for d in docs]}}, {"$set": {"published_at": datetime.now(UTC)}}
-        )
+        published = {"$set": {"published_at": datetime.now(UTC)}}
+        for batch in id_batches([d["_id"] for d in docs]):
+            await self.db.outbox.update_many({"_id": {"$in": batch}}, published)
         for d in docs:
             self.metrics.outbox_published.labels(self.metrics.service, d["topic"]).inc()
         return len(docs)

@@ -18,6 +18,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from zhongshi_runtime.outbox import Session
+from zhongshi_runtime.queries import find_by_ids
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -131,7 +132,7 @@ class MongoStore(Generic[M]):
         wanted = list(keys)
         if not wanted:  # a candidate without a panel has no sheets: no query
             return {}
-        return {d["_id"]: self.item(d) async for d in self.collection.find({"_id": {"$in": wanted}})}
+        return {d["_id"]: self.item(d) async for d in find_by_ids(self.collection, wanted)}
 
 
 class MemoryStore(Generic[M]):

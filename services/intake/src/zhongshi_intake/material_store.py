@@ -19,6 +19,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from zhongshi_contracts.materials import MaterialKind, MaterialReference
 from zhongshi_runtime.auth import Principal
 from zhongshi_runtime.outbox import Session
+from zhongshi_runtime.queries import find_by_ids
 
 BUCKET = "material_files"  # GridFS: material_files.files and material_files.chunks
 CHUNK = 255 * 1024  # GridFS's default chunk size
@@ -107,7 +108,7 @@ class MaterialStore:
     async def orphan_files(self, before: datetime) -> list[str]:
         """Files older than ``before`` that no record names (a crash between upload and commit)."""
         ids = [d["_id"] async for d in self.db[f"{BUCKET}.files"].find({"uploadDate": {"$lt": before}}, {"_id": 1})]
-        recorded = {d["_id"] async for d in self.db.materials.find({"_id": {"$in": ids}}, {"_id": 1})}
+        recorded = {d["_id"] async for d in find_by_ids(self.db.materials, ids, {"_id": 1})}
         return [i for i in ids if i not in recorded]
 
     # ---- records ----

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from zhongshi_runtime.outbox import Session, transaction_memo
+from zhongshi_runtime.queries import find_by_ids
 from zhongshi_runtime.store import MemoryStore, MongoStore, Store, insert_missing
 
 from zhongshi_notify.domain import QUEUE_STAGES, Case, RoundSchedule, legacy_reader
@@ -152,7 +153,7 @@ class MongoNotifyRepository:
             wanted = sorted(set(keys))
             if not wanted:
                 return {}
-            return {d["_id"]: d async for d in self.db[collection].find({"_id": {"$in": wanted}}, session=session)}
+            return {d["_id"]: d async for d in find_by_ids(self.db[collection], wanted, session=session)}
 
         contacts, directory = await by_id("contacts", applications), await by_id("directory", officials)
         preferences = await by_id("preferences", recipients)
