@@ -164,8 +164,9 @@ async def test_stage_counts_are_kept_apart_from_the_cases_and_cases_stored_befor
     await repo.save_case(case_of(make_dossier(), "a", Stage.CITY_REVIEW))
     await mongo_db.cases.insert_one({"_id": "old", "round_id": "R1", "stage": "city_review", "city_code": "420100"})
     assert await repo.stage_counts() == {("R1", Stage.CITY_REVIEW, "420100"): 1}  # not from the cases
-    await mongo_db.stage_counts.delete_many({})
-    await repo.count_stored_cases()  # a database from before the counts: tallied from its cases
+    stale = {"round_id": "R9", "stage": "city_review", "city_code": "420100"}
+    await mongo_db.stage_counts.insert_one({"_id": stale, "n": 5})
+    await repo.count_stored_cases()  # a database from before the counts: tallied afresh from its cases
     await repo.save_case(case_of(make_dossier(), "b", Stage.CITY_REVIEW))
     assert await repo.stage_counts() == {("R1", Stage.CITY_REVIEW, "420100"): 3}
     await mongo_db.cases.delete_one({"_id": "old"})

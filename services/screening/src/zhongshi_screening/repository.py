@@ -161,6 +161,7 @@ class MongoScreeningRepository:
         if await self.db.migrations.find_one({"_id": STAGE_COUNTS_MIGRATION}):
             return
         counts = Counter([tuple(_place(d).items()) async for d in self.db.cases.find({}, _PLACE)])
+        await self.db.stage_counts.delete_many({})  # a tally asked for again starts afresh
         for place, n in counts.items():
             await self.db.stage_counts.replace_one({"_id": dict(place)}, {"n": n}, upsert=True)
         await self.db.migrations.replace_one({"_id": STAGE_COUNTS_MIGRATION}, {}, upsert=True)
