@@ -133,47 +133,6 @@ async def test_stage_counts_tally_cases_by_round_stage_and_city(
                                          ("R2", Stage.COUNTY_REVIEW, "420200"): 1}
 
 
-async def test_stage_counts_follow_a_case_from_stage_to_stage_and_ignore_a_refused_write(
-    repo: ScreeningRepository, make_dossier: Callable[..., Dossier]
-) -> None:
-    from zhongshi_runtime.store import StaleWrite
-    from zhongshi_screening.chain import Stage
-
-    from .chain_fixtures import case_of
-
-    first = await repo.save_case(case_of(make_dossier(), "a", Stage.COUNTY_REVIEW))
-    await repo.save_case(case_of(make_dossier(), "b", Stage.COUNTY_REVIEW))
-    moved = await repo.save_case(first.model_copy(update={"stage": Stage.CITY_REVIEW}))
-    await repo.save_case(moved.model_copy(update={"priority": 1}))  # the same stage: no move
-    with pytest.raises(StaleWrite):
-        await repo.save_case(first.model_copy(update={"stage": Stage.RETURNED}))
-    assert await repo.stage_counts() == {("R1", Stage.COUNTY_REVIEW, "420100"): 1,
-                                         ("R1", Stage.CITY_REVIEW, "420100"): 1}
-
-
-@pytest.mark.integration
-async def test_stage_counts_are_kept_apart_from_the_cases_and_cases_stored_before_are_counted_once(
-    mongo_db: Any, make_dossier: Callable[..., Dossier]
-) -> None:
-    """The gauges ask every 15 s: reading every case for them grew with each round (300 ms at 2,000 cases)."""
-    from zhongshi_screening.chain import Stage
-
-    from .chain_fixtures import case_of
-
-    repo = MongoScreeningRepository(mongo_db)
-    await repo.save_case(case_of(make_dossier(), "a", Stage.CITY_REVIEW))
-    await mongo_db.cases.insert_one({"_id": "old", "round_id": "R1", "stage": "city_review", "city_code": "420100"})
-    assert await repo.stage_counts() == {("R1", Stage.CITY_REVIEW, "420100"): 1}  # not from the cases
-    stale = {"round_id": "R9", "stage": "city_review", "city_code": "420100"}
-    await mongo_db.stage_counts.insert_one({"_id": stale, "n": 5})
-    await repo.count_stored_cases()  # a database from before the counts: tallied afresh from its cases
-    await repo.save_case(case_of(make_dossier(), "b", Stage.CITY_REVIEW))
-    assert await repo.stage_counts() == {("R1", Stage.CITY_REVIEW, "420100"): 3}
-    await mongo_db.cases.delete_one({"_id": "old"})
-    await repo.count_stored_cases()  # only once: from then on, each save keeps them
-    assert await repo.stage_counts() == {("R1", Stage.CITY_REVIEW, "420100"): 3}
-
-
 async def test_a_round_id_with_regular_expression_characters_is_read_literally(repo: ScreeningRepository) -> None:
     assert await repo.claim_quota(r"R.*", "420100", 2) == 1
     assert await repo.quota_used(r"\1****\2") == {}  # not a pattern: no 500 for a round id the fuzzer made up

@@ -35,7 +35,6 @@ def create_app(settings: ScreeningSettings | None = None, clock: Clock = utc_now
 
     async def prepare() -> None:
         await repo.ensure_indexes()
-        await repo.count_stored_cases()
         await repo.add_rule_set(DEFAULT_RULE_SET)
         await service.announce_rule_sets(repo, kit.uow, clock)
 

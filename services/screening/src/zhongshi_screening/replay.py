@@ -20,7 +20,7 @@ CHAIN_FIELDS = frozenset({"stage", "stage_since", "opinions", "earlier_opinions"
 SCOPE = Scope(
     service="screening",
     compared={"screenings": frozenset({"screened_at"}), "cases": CHAIN_FIELDS, "withdrawals": frozenset()},
-    left_out={"round_settings": BY_REQUEST, "quota_usage": BY_REQUEST, "stage_counts": BY_REQUEST,
+    left_out={"round_settings": BY_REQUEST, "quota_usage": BY_REQUEST,
               "cases (stage, opinions, priority)": BY_REQUEST,
               "screenings (screened_at)": "when the replay screened it, not when the live service did"},
     reference={"rule_sets": None},

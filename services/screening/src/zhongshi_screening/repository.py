@@ -7,12 +7,12 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from zhongshi_runtime.errors import Refusal
 from zhongshi_runtime.outbox import Session
-from zhongshi_runtime.store import StaleWrite, check_version, version_filter
+from zhongshi_runtime.store import check_version, replace_versioned
 
 from zhongshi_screening.chain import Case, RoundSettings, Stage
 from zhongshi_screening.rules import RuleSet
@@ -52,7 +52,7 @@ class ScreeningRepository(Protocol):
         ...
     async def cases(self, where: CaseFilter, *, offset: int = 0, limit: int = 10_000) -> tuple[int, list[Case]]: ...
     async def stage_counts(self) -> dict[tuple[str, Stage, str], int]:
-        """How many cases each (round, stage, city) holds — without reading the cases."""
+        """How many cases each (round, stage, city) holds — without loading the cases."""
         ...
     async def withdrawal(self, application_id: str, session: Session = None) -> int:
         """The revision at which the application was withdrawn, 0 when it was not."""
@@ -78,14 +78,6 @@ def _case_doc(case: Case) -> dict[str, Any]:
 def _queue_order(case: Case) -> tuple[int, Any, str]:
     """Ranked cases first (1, 2, …), then unranked in arrival order — the order a city works in."""
     return (UNRANKED if case.priority is None else case.priority, case.stage_since, case.id)
-
-
-STAGE_COUNTS_MIGRATION = "stage-counts-v1"
-_PLACE = {"_id": 0, "round_id": 1, "stage": 1, "city_code": 1}  # what a case's stage count is keyed by
-
-
-def _place(doc: dict[str, Any]) -> dict[str, str]:
-    return {"round_id": doc["round_id"], "stage": doc["stage"], "city_code": doc["city_code"]}
 
 
 def _case(doc: dict[str, Any]) -> Case:
@@ -136,35 +128,8 @@ class MongoScreeningRepository:
         return _case(doc) if doc else None
 
     async def save_case(self, case: Case, session: Session = None) -> Case:
-        """Compare-and-set the case, and move it between the stage counts in the same transaction."""
-        doc = {**_case_doc(case), "version": case.version + 1}
-        try:
-            before = await self.db.cases.find_one_and_replace(
-                version_filter(case.id, case.version), doc, projection=_PLACE, upsert=not case.version,
-                return_document=ReturnDocument.BEFORE, session=session)
-        except DuplicateKeyError:  # version 0, but the case exists at a later version
-            raise StaleWrite(case.id) from None
-        if before is None and case.version:
-            raise StaleWrite(case.id)
-        await self._move(before, _place(doc), session)
-        return case.model_copy(update={"version": case.version + 1})
-
-    async def _move(self, before: dict[str, Any] | None, after: dict[str, str], session: Session) -> None:
-        if before is not None and _place(before) == after:
-            return
-        moves = [(after, 1)] + ([(_place(before), -1)] if before is not None else [])
-        await self.db.stage_counts.bulk_write([UpdateOne({"_id": place}, {"$inc": {"n": n}}, upsert=True)
-                                               for place, n in moves], ordered=False, session=session)
-
-    async def count_stored_cases(self) -> None:
-        """Tally the cases stored before the stage counts were kept, once."""
-        if await self.db.migrations.find_one({"_id": STAGE_COUNTS_MIGRATION}):
-            return
-        counts = Counter([tuple(_place(d).items()) async for d in self.db.cases.find({}, _PLACE)])
-        await self.db.stage_counts.delete_many({})  # a tally asked for again starts afresh
-        for place, n in counts.items():
-            await self.db.stage_counts.replace_one({"_id": dict(place)}, {"n": n}, upsert=True)
-        await self.db.migrations.replace_one({"_id": STAGE_COUNTS_MIGRATION}, {}, upsert=True)
+        version = await replace_versioned(self.db.cases, case.id, _case_doc(case), case.version, session)
+        return case.model_copy(update={"version": version})
 
     async def cases(self, where: CaseFilter, *, offset: int = 0, limit: int = 10_000) -> tuple[int, list[Case]]:
         query = where.query()
@@ -173,8 +138,10 @@ class MongoScreeningRepository:
         return total, [_case(d) async for d in self.db.cases.find(query).sort(order).skip(offset).limit(limit)]
 
     async def stage_counts(self) -> dict[tuple[str, Stage, str], int]:
-        return {(d["_id"]["round_id"], Stage(d["_id"]["stage"]), d["_id"]["city_code"]): d["n"]
-                async for d in self.db.stage_counts.find({"n": {"$gt": 0}})}
+        counts: Counter[tuple[str, Stage, str]] = Counter()
+        async for d in self.db.cases.find({}, {"_id": 0, "round_id": 1, "stage": 1, "city_code": 1}):
+            counts[d["round_id"], Stage(d["stage"]), d["city_code"]] += 1
+        return dict(counts)
 
     async def withdrawal(self, application_id: str, session: Session = None) -> int:
         doc = await self.db.withdrawals.find_one({"_id": application_id}, session=session)
