@@ -30,7 +30,7 @@ from zhongshi_contracts.topics import wire_name
 from zhongshi_runtime.audit import Audit, stored
 from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.plugins import Plugin, Plugins
-from zhongshi_runtime.queries import id_batches
+from zhongshi_runtime.queries import find_by_ids, id_batches
 
 Session = Any  # AsyncClientSession for Mongo, None for the in-memory fakes
 T = TypeVar("T")
@@ -239,8 +239,7 @@ class MongoUnitOfWork:
         """Run each step whose event is not consumed yet, then write the processed-event, outbox and audit records
         of them all; return which ran."""
         now, keys = datetime.now(UTC), [step.consumed.key for step in steps]
-        done = {d["_id"] async for d in self.db.processed_events.find({"_id": {"$in": keys}}, {"_id": 1},
-                                                                      session=session)}
+        done = {d["_id"] async for d in find_by_ids(self.db.processed_events, keys, {"_id": 1}, session=session)}
         applied, processed, outgoing, trail = [], [], [], []
         with _remembering():
             for step in steps:
