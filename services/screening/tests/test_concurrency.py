@@ -1,8 +1,10 @@
-"""Lost updates on the real database: the city's ordering that raced its own forward cannot undo it."""
+"""Concurrency on the real database: the city's ordering that raced its own forward cannot undo it, and a
+county's actions at once neither conflict with each other nor escape the stage gauges' tally."""
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -10,13 +12,14 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry
+from zhongshi_runtime.audit import ensure_audit_indexes
 from zhongshi_runtime.auth import Role
-from zhongshi_runtime.outbox import Session
+from zhongshi_runtime.outbox import Session, ensure_outbox_indexes
 from zhongshi_runtime.testing import Gate, api_app, mint_test_token, mongo_unit_of_work
 from zhongshi_screening import chain_api
 from zhongshi_screening.chain import Case, RoundSettings, Stage
 from zhongshi_screening.metrics import ChainMetrics
-from zhongshi_screening.repository import MongoScreeningRepository
+from zhongshi_screening.repository import CaseFilter, MongoScreeningRepository
 from zhongshi_screening.service import Deps
 
 from .chain_fixtures import NOW, case_of
@@ -72,3 +75,45 @@ async def test_ordering_racing_a_forward_cannot_undo_it_nor_free_a_second_quota_
     assert stored is not None and stored.stage is Stage.EXPERT_REVIEW
     assert await repo.quota_used("R1") == {"420100": 1}
 
+
+
+class Reading(MongoScreeningRepository):
+    """Counts the reads of each case: an action's transaction reads its case once per attempt."""
+
+    def __init__(self, db: Any) -> None:
+        super().__init__(db)
+        self.reads = Counter[str]()
+
+    async def case(self, application_id: str, session: Session = None) -> Case | None:
+        self.reads[application_id] += 1
+        return await super().case(application_id, session)
+
+
+async def test_a_countys_recommendations_at_once_are_never_retried_and_the_tally_counts_each(
+    mongo_db: Any, tmp_path: Path, make_dossier: Any
+) -> None:
+    repo, dossier, ids = Reading(mongo_db), make_dossier(), [f"A{i}" for i in range(20)]
+    await repo.ensure_indexes()  # and the kit's, as a service starts
+    await ensure_outbox_indexes(mongo_db)
+    await ensure_audit_indexes(mongo_db)
+    for app_id in ids:
+        await repo.save_case(case_of(dossier, app_id, Stage.COUNTY_REVIEW))
+    app = api_app(tmp_path, chain_api.router)
+    uow = mongo_unit_of_work(mongo_db, "screening")
+    app.state.deps = Deps(repo, uow, lambda: NOW, ChainMetrics(CollectorRegistry()))
+    token = mint_test_token(tmp_path, role=Role.COUNTY_OFFICIAL, organisation=dossier.applicant.region_code)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
+                                 headers={"Authorization": f"Bearer {token}"}) as http:
+        # one first, alone: the embedded database's very first array in the audit's index makes concurrent
+        # inserts conflict once, which no running service meets again
+        first = await http.post(f"/api/v1/applications/{ids[0]}/recommend", json=OPINION)
+        recommended = [http.post(f"/api/v1/applications/{a}/recommend", json=OPINION) for a in ids[1:]]
+        counting = [asyncio.create_task(repo.stage_counts()) for _ in range(2)]  # the gauges refresh meanwhile
+        responses = await asyncio.gather(*recommended)
+        await asyncio.gather(*counting)
+    assert [r.status_code for r in (first, *responses)] == [200] * len(ids), [r.text for r in responses]
+    assert repo.reads == dict.fromkeys(ids, 1)  # no write conflict made any action's transaction run again
+    _, cases = await repo.cases(CaseFilter())
+    assert {c.stage for c in cases} == {Stage.CITY_REVIEW}
+    assert await repo.stage_counts() == Counter((c.round_id, c.stage, c.city_code) for c in cases)
+    assert await mongo_db.stage_moves.count_documents({}) == 0  # every move folded into the tally

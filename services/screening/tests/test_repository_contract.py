@@ -125,10 +125,18 @@ async def test_stage_counts_tally_cases_by_round_stage_and_city(
 
     from .chain_fixtures import case_of
 
+    saved = {}
     for app_id, stage in (("a", Stage.CITY_REVIEW), ("b", Stage.CITY_REVIEW), ("c", Stage.COUNTY_REVIEW)):
-        await repo.save_case(case_of(make_dossier(), app_id, stage))
+        saved[app_id] = await repo.save_case(case_of(make_dossier(), app_id, stage))
     await repo.save_case(case_of(make_dossier(7), "d", Stage.COUNTY_REVIEW, round_id="R2"))
     assert await repo.stage_counts() == {("R1", Stage.CITY_REVIEW, "420100"): 2,
+                                         ("R1", Stage.COUNTY_REVIEW, "420100"): 1,
+                                         ("R2", Stage.COUNTY_REVIEW, "420200"): 1}
+    # moves after the first count: one case on, one case saved without moving, one new
+    await repo.save_case(saved["c"].model_copy(update={"stage": Stage.CITY_REVIEW}))
+    await repo.save_case(saved["a"].model_copy(update={"priority": 1}))
+    await repo.save_case(case_of(make_dossier(), "e", Stage.COUNTY_REVIEW))
+    assert await repo.stage_counts() == {("R1", Stage.CITY_REVIEW, "420100"): 3,
                                          ("R1", Stage.COUNTY_REVIEW, "420100"): 1,
                                          ("R2", Stage.COUNTY_REVIEW, "420200"): 1}
 

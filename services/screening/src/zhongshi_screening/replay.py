@@ -22,6 +22,7 @@ SCOPE = Scope(
     compared={"screenings": frozenset({"screened_at"}), "cases": CHAIN_FIELDS, "withdrawals": frozenset()},
     left_out={"round_settings": BY_REQUEST, "quota_usage": BY_REQUEST,
               "cases (stage, opinions, priority)": BY_REQUEST,
+              "stage_moves, stage_tally": "the stage gauges' count of the cases, kept beside them",
               "screenings (screened_at)": "when the replay screened it, not when the live service did"},
     reference={"rule_sets": None},
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -9,10 +10,11 @@ from typing import Any, Protocol
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import CollectionInvalid, DuplicateKeyError
 from zhongshi_runtime.errors import Refusal
 from zhongshi_runtime.outbox import Session
-from zhongshi_runtime.store import check_version, replace_versioned
+from zhongshi_runtime.queries import id_batches
+from zhongshi_runtime.store import check_version, swap_versioned
 
 from zhongshi_screening.chain import Case, RoundSettings, Stage
 from zhongshi_screening.rules import RuleSet
@@ -80,6 +82,22 @@ def _queue_order(case: Case) -> tuple[int, Any, str]:
     return (UNRANKED if case.priority is None else case.priority, case.stage_since, case.id)
 
 
+Tally = tuple[str, str, str]  # (round, stage, city): what the stage gauges count cases by
+TALLIED = ("round_id", "stage", "city_code")
+
+
+def _tally(doc: dict[str, Any]) -> Tally:
+    return doc["round_id"], doc["stage"], doc["city_code"]
+
+
+def _moves(before: dict[str, Any] | None, case: Case) -> list[tuple[str, str, str, int]]:
+    """What a save changes in the tally: (round, stage, city, ±1) for the tally left and the one joined."""
+    after: Tally = (case.round_id, case.stage.value, case.city_code)
+    if before is not None and _tally(before) == after:
+        return []
+    return ([(*_tally(before), -1)] if before is not None else []) + [(*after, 1)]
+
+
 def _case(doc: dict[str, Any]) -> Case:
     return Case.model_validate({**{k: v for k, v in doc.items() if k != "queue_order"}, "id": doc["_id"]})
 
@@ -94,6 +112,8 @@ class MongoScreeningRepository:
         for key in ("region_code", "city_code"):
             await self.db.cases.create_index([(key, ASCENDING), ("stage", ASCENDING), ("round_id", ASCENDING)])
         await self.db.cases.create_index([("round_id", ASCENDING), ("stage", ASCENDING)])
+        with contextlib.suppress(CollectionInvalid):  # made now: concurrent saves creating it would conflict
+            await self.db.create_collection("stage_moves")
 
     async def rule_set(self, version: str, session: Session = None) -> RuleSet | None:
         if version not in self._rule_sets:
@@ -128,8 +148,14 @@ class MongoScreeningRepository:
         return _case(doc) if doc else None
 
     async def save_case(self, case: Case, session: Session = None) -> Case:
-        version = await replace_versioned(self.db.cases, case.id, _case_doc(case), case.version, session)
-        return case.model_copy(update={"version": version})
+        """Write the case and, when it moves between (round, stage, city) tallies, a record of the move beside it:
+        an insert, which concurrent saves of one city never conflict on (see `stage_counts`)."""
+        before = await swap_versioned(self.db.cases, case.id, _case_doc(case), case.version, dict.fromkeys(TALLIED, 1),
+                                      session)
+        moves = _moves(before, case)
+        if moves:
+            await self.db.stage_moves.insert_one({"moves": moves}, session=session)
+        return case.model_copy(update={"version": case.version + 1})
 
     async def cases(self, where: CaseFilter, *, offset: int = 0, limit: int = 10_000) -> tuple[int, list[Case]]:
         query = where.query()
@@ -138,10 +164,34 @@ class MongoScreeningRepository:
         return total, [_case(d) async for d in self.db.cases.find(query).sort(order).skip(offset).limit(limit)]
 
     async def stage_counts(self) -> dict[tuple[str, Stage, str], int]:
-        counts: Counter[tuple[str, Stage, str]] = Counter()
-        async for d in self.db.cases.find({}, {"_id": 0, "round_id": 1, "stage": 1, "city_code": 1}):
-            counts[d["round_id"], Stage(d["stage"]), d["city_code"]] += 1
-        return dict(counts)
+        """The tally, with the moves recorded since folded into it, in one transaction of its own. Reading every
+        case instead took 300–600 ms at 2,000–3,600 cases (the embedded database decodes each whole case); a
+        counter per tally updated by each save made concurrent actions of one city conflict."""
+        async with self.db.client.start_session() as session:
+            counts: Counter[Tally] = await session.with_transaction(self._fold)
+        return {(r, Stage(s), c): n for (r, s, c), n in counts.items()}
+
+    async def _fold(self, session: Session) -> Counter[Tally]:
+        """Add the recorded moves to the stored tally and delete them; the first time, tally the cases themselves
+        (the moves seen are in them). A move committed after this transaction began is neither seen nor deleted."""
+        tally = await self.db.stage_tally.find_one({"_id": "cases"}, session=session)
+        moves = await self.db.stage_moves.find({}, session=session).to_list(None)
+        if tally is not None and not moves:
+            return Counter({(r, s, c): n for r, s, c, n in tally["counts"]})
+        counts = Counter[Tally]()
+        if tally is None:
+            async for d in self.db.cases.find({}, dict.fromkeys(TALLIED, 1), session=session):
+                counts[_tally(d)] += 1
+        else:
+            counts.update({(r, s, c): n for r, s, c, n in tally["counts"]})
+            for r, s, c, n in (move for d in moves for move in d["moves"]):
+                counts[r, s, c] += n
+        counts = +counts  # a tally emptied by its moves is dropped
+        await self.db.stage_tally.replace_one({"_id": "cases"}, {"counts": [[*k, n] for k, n in counts.items()]},
+                                              upsert=True, session=session)
+        for batch in id_batches([d["_id"] for d in moves]):
+            await self.db.stage_moves.delete_many({"_id": {"$in": batch}}, session=session)
+        return counts
 
     async def withdrawal(self, application_id: str, session: Session = None) -> int:
         doc = await self.db.withdrawals.find_one({"_id": application_id}, session=session)
