@@ -20,7 +20,7 @@ from zhongshi_contracts.reference import hubei_cities
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.clock import shanghai_date, utc_now
 
-from bench.pipeline import Applicants, checked, in_parallel, wait_screened
+from bench.pipeline import Applicants, checked, in_parallel, probed, wait_screened
 from zhongshi import demo_data as d
 from zhongshi import demo_review
 from zhongshi.demo import demo_round
@@ -61,10 +61,9 @@ class Round:
 
     async def until(self, check: Callable[[], Awaitable[bool]], what: str, within_s: float = 900) -> None:
         deadline = time.monotonic() + within_s
-        while not await check():
+        while not await probed(check):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{self.round_id}: {what} not within {within_s:.0f}s")
-            await asyncio.sleep(0.5)
 
     # ---- applicants ----
     async def submit_all(self) -> None:

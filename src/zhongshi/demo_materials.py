@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from zhongshi_contracts.materials import kind_label
@@ -15,9 +16,14 @@ DEMO_REQUIRED = ["application_form", "business_licence", "equipment_list", "site
 
 def sample_pdf(kind: str, dossier: dict[str, Any]) -> bytes:
     """A one-page PDF of this kind for this dossier's applicant."""
-    applicant, platform = dossier["applicant"]["name"], dossier["platform"]["name"]
-    rows = [["申报主体", applicant], ["统一社会信用代码", dossier["applicant"]["credit_code"]],
-            ["中试平台", platform], ["材料类别", kind_label(kind)]]
+    return _rendered(kind, dossier["applicant"]["name"], dossier["applicant"]["credit_code"],
+                     dossier["platform"]["name"])
+
+
+@functools.cache  # about 10 ms each: the tests' and the bench's applicants upload the same few again and again
+def _rendered(kind: str, applicant: str, credit_code: str, platform: str) -> bytes:
+    rows = [["申报主体", applicant], ["统一社会信用代码", credit_code], ["中试平台", platform],
+            ["材料类别", kind_label(kind)]]
     return render([para(kind_label(kind), "title"), table(rows, [40, 134]),
                    para("（示例材料：由演示程序生成，内容仅用于展示。）", "small")],
                   title=f"{kind_label(kind)} - {applicant}")
