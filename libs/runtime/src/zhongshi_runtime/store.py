@@ -58,21 +58,6 @@ async def replace_versioned(
     return version + 1
 
 
-async def swap_versioned(collection: AsyncCollection[Any], key: str, doc: dict[str, Any], version: int,
-                         projection: dict[str, int], session: Session = None) -> dict[str, Any] | None:
-    """`replace_versioned` in the same one round trip, returning the ``projection`` of the document it replaced
-    (None for a new record), for an adapter that keeps something derived from what changed."""
-    new = {**doc, "_id": key, "version": version + 1}
-    try:
-        before = await collection.find_one_and_replace(version_filter(key, version), new, {**projection, "_id": 1},
-                                                       upsert=not version, session=session)
-    except DuplicateKeyError:
-        raise StaleWrite(key) from None
-    if before is None and version:
-        raise StaleWrite(key)
-    return before
-
-
 def _version(item: BaseModel) -> int:
     if not isinstance(item, Versioned):
         raise TypeError(f"{type(item).__name__} is not Versioned: it cannot be compared and set")

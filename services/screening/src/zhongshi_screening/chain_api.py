@@ -229,8 +229,8 @@ async def progress(round_id: str, principal: Official, deps: Wired) -> list[dict
 
 
 async def refresh_gauges(repo: ScreeningRepository, metrics: ChainMetrics, clock: Clock) -> None:
-    """Recompute applications by stage and overdue items for the dashboards and alerts, from counts: loading
-    every case with its dossier every 15 s grew with each round (7 % of screening's time in `make bench`)."""
+    """Recompute applications by stage and overdue items for the dashboards and alerts, from the repository's
+    tally of cases by round, stage and city (`stage_counts`), never from the cases themselves."""
     today = shanghai_date(clock())
     settings: dict[str, RoundSettings | None] = {}
     stages: dict[tuple[str, str], int] = {}

@@ -12,9 +12,9 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import CollectionInvalid, DuplicateKeyError
 from zhongshi_runtime.errors import Refusal
-from zhongshi_runtime.outbox import Session
+from zhongshi_runtime.outbox import Session, transaction_memo
 from zhongshi_runtime.queries import id_batches
-from zhongshi_runtime.store import check_version, swap_versioned
+from zhongshi_runtime.store import check_version, replace_versioned
 
 from zhongshi_screening.chain import Case, RoundSettings, Stage
 from zhongshi_screening.rules import RuleSet
@@ -90,12 +90,12 @@ def _tally(doc: dict[str, Any]) -> Tally:
     return doc["round_id"], doc["stage"], doc["city_code"]
 
 
-def _moves(before: dict[str, Any] | None, case: Case) -> list[tuple[str, str, str, int]]:
+def _moves(before: Tally | None, case: Case) -> list[tuple[str, str, str, int]]:
     """What a save changes in the tally: (round, stage, city, ±1) for the tally left and the one joined."""
     after: Tally = (case.round_id, case.stage.value, case.city_code)
-    if before is not None and _tally(before) == after:
+    if before == after:
         return []
-    return ([(*_tally(before), -1)] if before is not None else []) + [(*after, 1)]
+    return ([(*before, -1)] if before is not None else []) + [(*after, 1)]
 
 
 def _case(doc: dict[str, Any]) -> Case:
@@ -145,17 +145,26 @@ class MongoScreeningRepository:
 
     async def case(self, application_id: str, session: Session = None) -> Case | None:
         doc = await self.db.cases.find_one({"_id": application_id}, session=session)
+        # what `save_case` would otherwise read again: the tally the case is in at the version read
+        read_at = (doc.get("version") or 0) if doc else 0
+        transaction_memo()[TALLIED, application_id, read_at] = _tally(doc) if doc else None
         return _case(doc) if doc else None
 
     async def save_case(self, case: Case, session: Session = None) -> Case:
         """Write the case and, when it moves between (round, stage, city) tallies, a record of the move beside it:
-        an insert, which concurrent saves of one city never conflict on (see `stage_counts`)."""
-        before = await swap_versioned(self.db.cases, case.id, _case_doc(case), case.version, dict.fromkeys(TALLIED, 1),
-                                      session)
-        moves = _moves(before, case)
-        if moves:
+        an insert, which concurrent saves of one city never conflict on (see `stage_counts`). The tally it
+        leaves is the one it was in at the version it was read at (the write is a compare-and-set on it)."""
+        memo, read_at = transaction_memo(), (TALLIED, case.id, case.version)
+        before = memo[read_at] if read_at in memo else await self._tally_of(case.id, session)
+        version = await replace_versioned(self.db.cases, case.id, _case_doc(case), case.version, session)
+        if moves := _moves(before, case):
             await self.db.stage_moves.insert_one({"moves": moves}, session=session)
-        return case.model_copy(update={"version": case.version + 1})
+        memo[TALLIED, case.id, version] = (case.round_id, case.stage.value, case.city_code)
+        return case.model_copy(update={"version": version})
+
+    async def _tally_of(self, application_id: str, session: Session) -> Tally | None:
+        doc = await self.db.cases.find_one({"_id": application_id}, dict.fromkeys(TALLIED, 1), session=session)
+        return _tally(doc) if doc else None
 
     async def cases(self, where: CaseFilter, *, offset: int = 0, limit: int = 10_000) -> tuple[int, list[Case]]:
         query = where.query()
