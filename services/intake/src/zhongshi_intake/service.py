@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,7 +26,7 @@ from zhongshi_intake.materials import Materials
 from zhongshi_intake.metrics import IntakeMetrics
 from zhongshi_intake.repository import AlreadyExists, ApplicationFilter, IntakeRepository
 
-Step = Callable[[Application], tuple[Application, Event]]
+Step = Callable[[Application], Awaitable[tuple[Application, Event]]]
 
 
 class NotYours(Refusal):
@@ -127,30 +127,32 @@ async def edit(deps: Deps, application_id: str, patch: dict[str, Any], caller: P
 async def submit(deps: Deps, application_id: str, caller: Principal, audit: Audit, if_match: str | None
                  ) -> Application:
     """Submit (or resubmit) the caller's application within its round's window."""
-    app = about(audit, await readable(deps, application_id, caller))
-    round_ = await deps.repo.round(app.round_id)
-    if round_ is None:
-        raise Refusal(f"批次 {app.round_id} 不存在")
-    return await transition(deps, app.id, caller, audit, if_match, lambda current: domain.submit(
-        current, round_, now=deps.clock(), event_id=str(uuid.uuid4())))
+    async def step(current: Application) -> tuple[Application, Event]:
+        round_ = await deps.repo.round(current.round_id)
+        if round_ is None:
+            raise Refusal(f"批次 {current.round_id} 不存在")
+        return domain.submit(current, round_, now=deps.clock(), event_id=str(uuid.uuid4()))
+
+    return await transition(deps, application_id, caller, audit, if_match, step)
 
 
 async def withdraw(deps: Deps, application_id: str, caller: Principal, audit: Audit, if_match: str | None,
                    reason: str) -> Application:
     """Withdraw the caller's application."""
-    app = about(audit, await readable(deps, application_id, caller))
-    return await transition(deps, app.id, caller, audit, if_match, lambda current: domain.withdraw(
-        current, reason=reason, now=deps.clock(), event_id=str(uuid.uuid4())))
+    async def step(current: Application) -> tuple[Application, Event]:
+        return domain.withdraw(current, reason=reason, now=deps.clock(), event_id=str(uuid.uuid4()))
+
+    return await transition(deps, application_id, caller, audit, if_match, step)
 
 
 async def transition(deps: Deps, application_id: str, caller: Principal, audit: Audit, if_match: str | None,
                      step: Step) -> Application:
     """Apply ``step`` to the stored application (if it is still the version ``if_match`` names) and write it with
-    its event in one transaction."""
+    its event in one transaction: the application is read once, in it."""
     async def work(session: Session) -> Outcome[Application]:
-        current = await readable(deps, application_id, caller, session)
+        current = about(audit, await readable(deps, application_id, caller, session))
         expect(if_match, current.id, current.version)
-        updated, event = step(current)
+        updated, event = await step(current)
         audit.outcome = updated.status.value
         return Outcome(await deps.repo.save(updated, session), [event])
 
