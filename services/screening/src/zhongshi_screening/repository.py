@@ -90,9 +90,8 @@ def _tally(doc: dict[str, Any]) -> Tally:
     return doc["round_id"], doc["stage"], doc["city_code"]
 
 
-def _moves(before: Tally | None, case: Case) -> list[tuple[str, str, str, int]]:
+def _moves(before: Tally | None, after: Tally) -> list[tuple[str, str, str, int]]:
     """What a save changes in the tally: (round, stage, city, ±1) for the tally left and the one joined."""
-    after: Tally = (case.round_id, case.stage.value, case.city_code)
     if before == after:
         return []
     return ([(*before, -1)] if before is not None else []) + [(*after, 1)]
@@ -157,9 +156,10 @@ class MongoScreeningRepository:
         memo, read_at = transaction_memo(), (TALLIED, case.id, case.version)
         before = memo[read_at] if read_at in memo else await self._tally_of(case.id, session)
         version = await replace_versioned(self.db.cases, case.id, _case_doc(case), case.version, session)
-        if moves := _moves(before, case):
+        after: Tally = (case.round_id, case.stage.value, case.city_code)
+        if moves := _moves(before, after):
             await self.db.stage_moves.insert_one({"moves": moves}, session=session)
-        memo[TALLIED, case.id, version] = (case.round_id, case.stage.value, case.city_code)
+        memo[TALLIED, case.id, version] = after
         return case.model_copy(update={"version": version})
 
     async def _tally_of(self, application_id: str, session: Session) -> Tally | None:
@@ -185,14 +185,14 @@ class MongoScreeningRepository:
         (the moves seen are in them). A move committed after this transaction began is neither seen nor deleted."""
         tally = await self.db.stage_tally.find_one({"_id": "cases"}, session=session)
         moves = await self.db.stage_moves.find({}, session=session).to_list(None)
-        if tally is not None and not moves:
-            return Counter({(r, s, c): n for r, s, c, n in tally["counts"]})
         counts = Counter[Tally]()
         if tally is None:
             async for d in self.db.cases.find({}, dict.fromkeys(TALLIED, 1), session=session):
                 counts[_tally(d)] += 1
         else:
             counts.update({(r, s, c): n for r, s, c, n in tally["counts"]})
+            if not moves:
+                return counts
             for r, s, c, n in (move for d in moves for move in d["moves"]):
                 counts[r, s, c] += n
         counts = +counts  # a tally emptied by its moves is dropped
