@@ -14,7 +14,7 @@ from typing import Any, cast
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from pymongo import AsyncMongoClient, MongoClient, monitoring
+from pymongo import AsyncMongoClient, MongoClient
 from pypdf import PdfReader
 from typer.testing import CliRunner, Result
 from zhongshi_contracts.dossier import Dossier
@@ -28,7 +28,7 @@ from zhongshi_intake.settings import IntakeSettings
 from zhongshi_runtime.audit import Actor, Audit
 from zhongshi_runtime.auth import Principal, Role
 from zhongshi_runtime.outbox import UnitOfWork
-from zhongshi_runtime.testing import envelope
+from zhongshi_runtime.testing import Commands, envelope
 
 from tests.integration.helpers import Api, eventually, read_topic, unique_credit_code
 from zhongshi.cli import app as cli
@@ -362,26 +362,11 @@ async def test_a_failed_transaction_leaves_no_chunks_behind(
     assert (await repo.get(app.id)).materials == []
 
 
-class Finds(monitoring.CommandListener):
-    """The collections a client asked ``find`` of."""
-
-    def __init__(self) -> None:
-        self.collections: list[str] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name == "find":
-            self.collections.append(str(event.command["find"]))
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None: ...
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None: ...
-
-
 async def test_a_stored_file_reads_back_through_gridfs_and_storing_it_reads_no_collection(
     mongo_db: Any, scratch_uri: str
 ) -> None:
-    finds = Finds()
-    client: AsyncMongoClient[Any] = AsyncMongoClient(scratch_uri, tz_aware=True, event_listeners=[finds])
+    commands = Commands()
+    client: AsyncMongoClient[Any] = AsyncMongoClient(scratch_uri, tz_aware=True, event_listeners=[commands])
     try:
         store = MaterialStore(client[mongo_db.name])
         await store.ensure_indexes()
@@ -390,10 +375,10 @@ async def test_a_stored_file_reads_back_through_gridfs_and_storing_it_reads_no_c
                             media_type="application/pdf", uploaded_by=Uploader(subject="u", role="applicant",
                                                                               organisation="o"),
                             uploaded_at=datetime.now(UTC))
-        finds.collections.clear()
+        commands.sent.clear()
         await store.put_file(record, content)
         # GridFS's own writer read one document of each collection per upload: a scan on the embedded database
-        assert finds.collections == []
+        assert [c.target for c in commands.sent if c.name == "find"] == []
         assert await store.read_file(record.id) == content
         assert await mongo_db["material_files.chunks"].count_documents({"files_id": record.id}) == 3
         assert await store.orphan_files(datetime.now(UTC) + timedelta(seconds=1)) == [record.id]

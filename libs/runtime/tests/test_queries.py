@@ -12,31 +12,19 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 from pymongo import AsyncMongoClient
-from pymongo.monitoring import CommandListener, CommandStartedEvent, CommandSucceededEvent
 from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.outbox import OutboxRelay
 from zhongshi_runtime.queries import IDS_PER_QUERY
 from zhongshi_runtime.store import MongoStore
+from zhongshi_runtime.testing import Commands
 
 pytestmark = pytest.mark.integration
 
 
-class Ids(CommandListener):
+def asked(commands: Commands) -> list[int]:
     """The number of ids each `$in` on ``_id`` asked for."""
-
-    def __init__(self) -> None:
-        self.asked: list[int] = []
-
-    def started(self, event: CommandStartedEvent) -> None:
-        command = event.command
-        filters = [command.get("filter")] + [u.get("q") for u in command.get("updates", [])]
-        self.asked += [len(f["_id"]["$in"]) for f in filters if isinstance(f, dict) and "$in" in f.get("_id", {})]
-
-    def succeeded(self, event: CommandSucceededEvent) -> None:
-        return None
-
-    def failed(self, event: Any) -> None:
-        return None
+    return [len(f["_id"]["$in"]) for sent in commands.sent for f in sent.filters
+            if isinstance(f.get("_id"), dict) and "$in" in f["_id"]]
 
 
 class Sheet(BaseModel):
@@ -53,23 +41,23 @@ class Broker:
 
 
 @pytest.fixture
-def watched(mongo_db: Any, scratch_uri: str) -> tuple[Any, Ids]:
-    ids = Ids()
-    client: AsyncMongoClient[Any] = AsyncMongoClient(scratch_uri, tz_aware=True, event_listeners=[ids])
-    return client[mongo_db.name], ids
+def watched(mongo_db: Any, scratch_uri: str) -> tuple[Any, Commands]:
+    commands = Commands()
+    client: AsyncMongoClient[Any] = AsyncMongoClient(scratch_uri, tz_aware=True, event_listeners=[commands])
+    return client[mongo_db.name], commands
 
 
-async def test_many_reads_every_stored_key_a_batch_of_ids_at_a_time(watched: tuple[Any, Ids]) -> None:
-    db, ids = watched
+async def test_many_reads_every_stored_key_a_batch_of_ids_at_a_time(watched: tuple[Any, Commands]) -> None:
+    db, commands = watched
     store = MongoStore(db, "sheets", Sheet)
     await db.sheets.insert_many([{"_id": f"s{n:03d}", "total": n} for n in range(230)])
     found = await store.many(f"s{n:03d}" for n in range(250))
     assert sorted(found) == [f"s{n:03d}" for n in range(230)] and found["s229"] == Sheet(total=229)
-    assert ids.asked == [IDS_PER_QUERY, IDS_PER_QUERY, 50]
+    assert asked(commands) == [IDS_PER_QUERY, IDS_PER_QUERY, 50]
 
 
-async def test_the_relay_marks_a_whole_batch_published_a_batch_of_ids_at_a_time(watched: tuple[Any, Ids]) -> None:
-    db, ids = watched
+async def test_the_relay_marks_a_whole_batch_published_a_batch_of_ids_at_a_time(watched: tuple[Any, Commands]) -> None:
+    db, commands = watched
     await db.outbox.insert_many([{"_id": f"e{n}", "seq": n, "topic": "pilot.application.submitted", "key": f"A{n}",
                                   "headers": {}, "value": "{}", "published_at": None} for n in range(250)])
     broker = Broker()
@@ -77,4 +65,4 @@ async def test_the_relay_marks_a_whole_batch_published_a_batch_of_ids_at_a_time(
                         logger=logging.getLogger("test"))
     assert await relay.publish_pending() == 250 and broker.sent == 250
     assert await db.outbox.count_documents({"published_at": None}) == 0
-    assert max(ids.asked) <= IDS_PER_QUERY and sum(ids.asked) == 250
+    assert max(asked(commands)) <= IDS_PER_QUERY and sum(asked(commands)) == 250

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
-from pymongo.monitoring import CommandListener, CommandStartedEvent
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import ApplicationWithdrawn, Event
 from zhongshi_notify.deliveries import DeliveryStore, InMemoryDeliveryStore, MongoDeliveryStore, due
@@ -27,6 +26,7 @@ from zhongshi_notify.repository import InMemoryNotifyRepository, MongoNotifyRepo
 from zhongshi_notify.tracking import ExpertPanel, Platform, PublicityWindow
 from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.outbox import Consumed, MongoUnitOfWork, Step
+from zhongshi_runtime.testing import Commands
 
 from .samples import NOW
 
@@ -237,20 +237,6 @@ async def test_reach_reads_contacts_directory_and_preferences_in_bulk(repo: Noti
     assert await repo.reach([], [], []) == type(reach)()
 
 
-class Commands(CommandListener):
-    def __init__(self) -> None:
-        self.seen: list[str] = []
-
-    def started(self, event: CommandStartedEvent) -> None:
-        self.seen.append(f"{event.command_name} {event.command.get(event.command_name)}")
-
-    def succeeded(self, event: Any) -> None:
-        return None
-
-    def failed(self, event: Any) -> None:
-        return None
-
-
 @pytest.mark.integration
 async def test_a_transaction_reads_the_schedule_and_subscriptions_once_for_all_its_steps(
         mongo_db: Any, scratch_uri: str) -> None:
@@ -281,11 +267,12 @@ async def test_a_transaction_reads_the_schedule_and_subscriptions_once_for_all_i
         event = CloudEvent.new(ApplicationWithdrawn.topic, source="/t", subject="A1")
         return Step(work, Consumed("notify.plan", event, "t"))
 
-    commands.seen.clear()
+    commands.sent.clear()
     await uow.run_together([planning(), planning(), planning(saves=new, subscribes="wh2"), planning()])
     assert seen == [(old, ["wh"]), (old, ["wh"]), (new, ["wh", "wh2"]), (new, ["wh", "wh2"])]
-    assert commands.seen.count("find schedules") == 1  # then what the third saved
-    assert commands.seen.count("find subscriptions") == 2  # again after the third added one
+    sent = [str(c) for c in commands.sent]
+    assert sent.count("find schedules") == 1  # then what the third saved
+    assert sent.count("find subscriptions") == 2  # again after the third added one
     await store.remove_subscription("wh")
     await uow.run_together([planning()])
     assert seen[-1] == (new, ["wh2"])  # a new transaction: read again

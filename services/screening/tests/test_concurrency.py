@@ -13,11 +13,10 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
-from pymongo.monitoring import CommandFailedEvent, CommandListener, CommandStartedEvent, CommandSucceededEvent
 from zhongshi_runtime.audit import ensure_audit_indexes
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.outbox import Session, ensure_outbox_indexes
-from zhongshi_runtime.testing import Gate, api_app, mint_test_token, mongo_unit_of_work
+from zhongshi_runtime.testing import Commands, Gate, api_app, mint_test_token, mongo_unit_of_work
 from zhongshi_screening import chain_api
 from zhongshi_screening.chain import Case, RoundSettings, Stage
 from zhongshi_screening.metrics import ChainMetrics
@@ -78,25 +77,6 @@ async def test_ordering_racing_a_forward_cannot_undo_it_nor_free_a_second_quota_
     assert await repo.quota_used("R1") == {"420100": 1}
 
 
-class CaseCommands(CommandListener):
-    """The commands sent about single cases (by id), by name, once ``recording``."""
-
-    def __init__(self) -> None:
-        self.recording, self.sent = False, Counter[str]()
-
-    def started(self, event: CommandStartedEvent) -> None:
-        command, name = event.command, event.command_name
-        by_id = [command.get("filter"), command.get("query"), *(u.get("q") for u in command.get("updates", []))]
-        if self.recording and command.get(name) == "cases" and any(isinstance(f, dict) and "_id" in f for f in by_id):
-            self.sent[name] += 1
-
-    def succeeded(self, event: CommandSucceededEvent) -> None:
-        return None
-
-    def failed(self, event: CommandFailedEvent) -> None:
-        return None
-
-
 class Reading(MongoScreeningRepository):
     """Counts the reads of each case: an action's transaction reads its case once per attempt."""
 
@@ -112,7 +92,7 @@ class Reading(MongoScreeningRepository):
 async def test_a_countys_recommendations_at_once_are_never_retried_and_the_tally_counts_each(
     mongo_db: Any, scratch_uri: str, tmp_path: Path, make_dossier: Any
 ) -> None:
-    commands = CaseCommands()
+    commands = Commands()
     mongo_db = AsyncMongoClient(scratch_uri, tz_aware=True, event_listeners=[commands])[mongo_db.name]
     repo, dossier, ids = Reading(mongo_db), make_dossier(), [f"A{i}" for i in range(20)]
     await repo.ensure_indexes()  # and the kit's, as a service starts
@@ -128,18 +108,18 @@ async def test_a_countys_recommendations_at_once_are_never_retried_and_the_tally
                                  headers={"Authorization": f"Bearer {token}"}) as http:
         # one first, alone: the embedded database's very first array in the audit's index makes concurrent
         # inserts conflict once, which no running service meets again
-        commands.recording = True
+        commands.sent.clear()
         first = await http.post(f"/api/v1/applications/{ids[0]}/recommend", json=OPINION)
         recommended = [http.post(f"/api/v1/applications/{a}/recommend", json=OPINION) for a in ids[1:]]
         counting = [asyncio.create_task(repo.stage_counts()) for _ in range(2)]  # the gauges refresh meanwhile
         responses = await asyncio.gather(*recommended)
         await asyncio.gather(*counting)
-        commands.recording = False
+        by_id = Counter(c.name for c in commands.sent if c.target == "cases" and any("_id" in f for f in c.filters))
     assert [r.status_code for r in (first, *responses)] == [200] * len(ids), [r.text for r in responses]
     assert repo.reads == dict.fromkeys(ids, 1)  # no write conflict made any action's transaction run again
     # each action read its case once and replaced it by id: no second read for the tally it leaves, and no
     # find-and-modify, which the embedded database answers by reading every case
-    assert commands.sent == {"find": len(ids), "update": len(ids)}
+    assert by_id == {"find": len(ids), "update": len(ids)}
     _, cases = await repo.cases(CaseFilter())
     assert {c.stage for c in cases} == {Stage.CITY_REVIEW}
     assert await repo.stage_counts() == Counter((c.round_id, c.stage, c.city_code) for c in cases)

@@ -8,6 +8,7 @@ import logging
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker, KafkaMessage
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.monitoring import CommandFailedEvent, CommandListener, CommandStartedEvent, CommandSucceededEvent
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import Event
 
@@ -158,6 +160,43 @@ class Gate:
             self.armed = False
             self.reached.set()
             await self.released.wait()
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A command as a client sent it: its name, what it names (a collection, mostly) and the filters it carries."""
+
+    name: str
+    target: Any
+    filters: tuple[dict[str, Any], ...]
+
+    @classmethod
+    def of(cls, event: CommandStartedEvent) -> Sent:
+        command = event.command
+        statements = [*command.get("updates", []), *command.get("deletes", [])]
+        filters = [command.get("filter"), command.get("query"), *(s.get("q") for s in statements)]
+        name = event.command_name
+        return cls(name, command.get(name), tuple(f for f in filters if isinstance(f, dict)))
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.target}"
+
+
+class Commands(CommandListener):
+    """Every command a client sends, in order: a test's view of what reached the database. Give it to the client
+    (`AsyncMongoClient(..., event_listeners=[commands])`)."""
+
+    def __init__(self) -> None:
+        self.sent: list[Sent] = []
+
+    def started(self, event: CommandStartedEvent) -> None:
+        self.sent.append(Sent.of(event))
+
+    def succeeded(self, event: CommandSucceededEvent) -> None:
+        return None
+
+    def failed(self, event: CommandFailedEvent) -> None:
+        return None
 
 
 def mongo_unit_of_work(db: AsyncDatabase[Any], service: str = "test") -> MongoUnitOfWork:
