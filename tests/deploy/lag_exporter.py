@@ -3,8 +3,8 @@
 docker-compose.yml runs danielqsj/kafka-exporter, which cannot run here. This serves the series the dashboards
 and alerts read from it, under its names and labels: ``kafka_consumergroup_lag`` and
 ``kafka_consumergroup_current_offset`` {consumergroup, topic, partition} and
-``kafka_topic_partition_current_offset`` {topic, partition}. Tansu sometimes answers a wrong latest offset
-(DESIGN §9), so the values are not to be trusted here, only the series; lag is never shown below zero.
+``kafka_topic_partition_current_offset`` {topic, partition}. Tansu sometimes answers a wrong latest offset,
+so the values are not to be trusted here, only the series; lag is never shown below zero.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every clause of DIGEST §5b at, just under and just over its boundary."""
+"""Every clause of 《湖北省制造业中试平台培育建设工作指引》五、条件要求 at, just under and just over its boundary."""
 
 from __future__ import annotations
 

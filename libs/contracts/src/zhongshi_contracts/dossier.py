@@ -1,4 +1,5 @@
-"""The application dossier (申报材料): everything DIGEST §2–§4 and §5b ask an applicant to declare."""
+"""The application dossier (申报材料): everything 《湖北省制造业中试平台培育建设工作指引》 二 to 四 and 五、条件要求
+ask an applicant to declare."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""CloudEvents 1.0 Kafka binary-mode headers (DESIGN §4)."""
+"""CloudEvents 1.0 Kafka binary-mode headers (docs/integration.md, "Envelope")."""
 
 from __future__ import annotations
 

@@ -89,7 +89,7 @@ class ClauseStatus(StrEnum):
 
 
 class ClauseResult(BaseModel):
-    """One condition of DIGEST §5b as measured on a dossier."""
+    """One condition of 《湖北省制造业中试平台培育建设工作指引》五、条件要求 as measured on a dossier."""
 
     model_config = ConfigDict(frozen=True, json_schema_extra=mark_fields)
     classification: ClassVar[Classification] = Classification.PUBLIC

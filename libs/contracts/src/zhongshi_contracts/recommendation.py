@@ -1,4 +1,5 @@
-"""Events of the recommendation chain (初审推荐, DIGEST §6 steps 1–2): county, city, province."""
+"""Events of the recommendation chain: county, city, province (初审推荐,
+《湖北省制造业中试平台培育建设工作指引》六（一）（二）)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Events of the registry (DIGEST §1, §6 steps 3–4): publicity, accredited platforms, cultivation objects,
-annual reports, standing, revocation and national recommendation.
+"""Events of the registry (《湖北省制造业中试平台培育建设工作指引》一、目标任务 and
+六（三）（四）): publicity, accredited platforms, cultivation objects, annual reports, standing, revocation and
+national recommendation.
 
 Publicity events are keyed by the round id (``application_id`` carries the round id, as `RoundScheduled`
 does); platform events keep the originating application id as key and add ``platform_id``. Only

@@ -1,4 +1,5 @@
-"""Events of expert review (评审认定, DIGEST §6 step 3): panels, declines, scores, decisions."""
+"""Events of expert review: panels, declines, scores, decisions (评审认定,
+《湖北省制造业中试平台培育建设工作指引》六（三）)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Topic names (DESIGN §4): one topic per event type, `pilot.<aggregate>.<event>`."""
+"""Topic names: one topic per event type, `pilot.<aggregate>.<event>` (docs/integration.md, "Topics, keys,
+ordering")."""
 
 from __future__ import annotations
 

@@ -99,7 +99,8 @@ def new_entry(decision: DecisionRecord, profile: Profile | None, *, accredit: bo
 
 
 class Thresholds(BaseModel):
-    """The accreditation thresholds an annual report is checked against (DIGEST §5b C5, C7, C8)."""
+    """The accreditation thresholds an annual report is checked against (C5, C7 and C8 of
+    《湖北省制造业中试平台培育建设工作指引》五、条件要求)."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -49,7 +49,8 @@ class Aggregation(StrEnum):
     TRIMMED_MEAN = "trimmed_mean"  # drop one highest and one lowest when there are ≥ 5 scores
 
 
-# The default follows the eight construction paths of DIGEST §5 plus service outcomes (§5b C8).
+# The default follows the eight construction paths of 《湖北省制造业中试平台培育建设工作指引》五、建设路径,
+# plus service outcomes (五、条件要求, C8).
 DEFAULT_RUBRIC = Rubric(
     version="hubei-review-2025-v1",
     criteria=[

@@ -27,7 +27,8 @@ def create_app(settings: ScreeningSettings | None = None, clock: Clock = utc_now
     settings = settings or ScreeningSettings()
     kit = ServiceKit(
         settings, title="zhongshi screening",
-        description="Checks each submitted application against its round's rule set (C1–C9, DIGEST §5b).",
+        description="Checks each submitted application against its round's rule set (C1–C9, "
+                    "《湖北省制造业中试平台培育建设工作指引》五、条件要求).",
         produces=[ApplicationScreened, ApplicationRecommended, ApplicationReturned, ApplicationRejected,
                   ApplicationForwarded, ApplicationExceptionDecided, RoundScheduled, RuleSetPublished],
     )

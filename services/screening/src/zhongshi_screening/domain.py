@@ -1,4 +1,5 @@
-"""Pure screening rules: `evaluate(dossier, rule_set, as_of, uploaded)` measures every clause of DIGEST §5b.
+"""Pure screening rules: `evaluate(dossier, rule_set, as_of, uploaded)` measures every clause of
+《湖北省制造业中试平台培育建设工作指引》五、条件要求.
 
 No I/O, no clock. A shortfall is a result with a reason, never an exception. Thresholds are inclusive
 ("以上" means ≥); money is Decimal yuan.

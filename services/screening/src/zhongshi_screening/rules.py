@@ -1,4 +1,4 @@
-"""Rule sets: the C1–C9 thresholds of DIGEST §5b as versioned data."""
+"""Rule sets: the C1–C9 thresholds of 《湖北省制造业中试平台培育建设工作指引》五、条件要求 as versioned data."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from importlib import resources
 
 
 class ClusterTier(StrEnum):
-    """The three tiers of the "51020" clusters (DIGEST §3)."""
+    """The three tiers of the "51020" clusters (《湖北省制造业中试平台培育建设工作指引》三、重点领域)."""
 
     TRILLION = "trillion"  # 万亿级
     FIVE_HUNDRED_BILLION = "five_hundred_billion"  # 5000亿级
@@ -105,7 +105,7 @@ CLUSTERS: dict[Cluster, tuple[str, ClusterTier]] = {
 
 
 class ServiceKind(StrEnum):
-    """The nine pilot service kinds (DIGEST §2)."""
+    """The nine pilot service kinds (《湖北省制造业中试平台培育建设工作指引》二、功能定位)."""
 
     PROJECT_SELECTION = "project_selection"
     RD_TRANSFER = "rd_transfer"
@@ -132,7 +132,7 @@ SERVICE_KIND_LABELS = {
 
 
 class PlatformType(StrEnum):
-    """The six platform types (DIGEST §4)."""
+    """The six platform types (《湖北省制造业中试平台培育建设工作指引》四、平台类型)."""
 
     GOVERNMENT_PUBLIC_SERVICE = "government_public_service"
     UNIVERSITY_INSTITUTE_TRANSFER = "university_institute_transfer"
