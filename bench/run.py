@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -92,11 +93,12 @@ def cold_start(stack: Stack, within_s: float = 900) -> float:
     return time.monotonic() - began
 
 
+Done = Callable[..., None]  # done(phase, value, *path): record a figure under figures[path...][phase], write it out
+
+
 def measure(stack: Stack, args: argparse.Namespace, figures: dict[str, Any]) -> None:
     """Fill ``figures`` phase by phase; each phase is written out as soon as it is measured."""
     only = set(args.only.split(","))
-    steady_n = 20 if args.smoke else 200
-
     sampler: Sampler = figures["_sampler"]
 
     def done(phase: str, value: Any, *path: str) -> None:
@@ -110,9 +112,36 @@ def measure(stack: Stack, args: argparse.Namespace, figures: dict[str, Any]) -> 
     done("cold_start_s", round(cold_start(stack), 1), "p5")
     sampler.start()  # once the broker and the services are up
     done("idle", rss_mb(stack_pids(stack)), "p5", "rss_mb")
+    with_all_five(stack, args, only, sampler, done)
+    done("after_load", rss_mb(stack_pids(stack)), "p5", "rss_mb")
+    if "p1" in only:
+        path_alone(stack, args, sampler, done)
+    if "soak" in only:  # last but P4: a stack that cannot keep up with it leaves a queue later phases would wait on
+        sampler.mark("soak")
+        stopped = tuple(name for name in SIDE_SERVICES if name not in stack.processes)
+        for name in stopped:
+            stack.start_service(name)
+        stack.wait_ready(stopped, timeout=600)
+        done("soak", uvloop.run(soak.run(stack, "R-bench-soak", args.soak_minutes)))
+    if "p4" in only:
+        sampler.mark("p4")
+        templates = uvloop.run(replay.templates(stack.bootstrap))
+        for name in list(stack.processes):
+            stack.stop_service(name)
+        stack.restart_broker()  # empty: the rebuild reads exactly the records P4 publishes
+        done("p4", uvloop.run(replay.measure(stack.bootstrap, stack.database_uri("registry"), templates, args.events)))
+
+
+def steady_n(args: argparse.Namespace) -> int:
+    """Submissions in a steady-rate run: 200 (ten seconds at 20 a second), 20 for the smoke run."""
+    return 20 if args.smoke else 200
+
+
+def with_all_five(stack: Stack, args: argparse.Namespace, only: set[str], sampler: Sampler, done: Done) -> None:
+    """The phases measured with every service running: P1, its profile, P2, notify's planning, P3."""
     if "p1" in only:
         sampler.mark("p1 all five")
-        done("steady_20_per_s", uvloop.run(pipeline.steady(stack, "R-bench-steady", steady_n)), "p1")
+        done("steady_20_per_s", uvloop.run(pipeline.steady(stack, "R-bench-steady", steady_n(args))), "p1")
         done("all_services", uvloop.run(pipeline.sustained(stack, "R-bench-all", args.sustained)), "p1")
     if "profile" in only:
         sampler.mark("profile")
@@ -130,29 +159,17 @@ def measure(stack: Stack, args: argparse.Namespace, figures: dict[str, Any]) -> 
     if "p3" in only:
         sampler.mark("p3")
         done("p3", reads.measure(stack, args.seconds))
-    done("after_load", rss_mb(stack_pids(stack)), "p5", "rss_mb")
-    if "p1" in only:
-        sampler.mark("p1 path")
-        for name in SIDE_SERVICES:
-            stack.stop_service(name)
-        done("path_steady_20_per_s", uvloop.run(pipeline.steady(stack, "R-bench-path-steady", steady_n)), "p1")
-        done("path", uvloop.run(pipeline.sustained(stack, "R-bench-path", args.sustained)), "p1")
-        uris = bare.Uris(stack.database_uri("intake"), stack.database_uri("screening"))
-        done("bare", uvloop.run(bare.measure(stack.bootstrap, uris, "R-bench-path", args.sustained)), "p1")
-    if "soak" in only:  # last but P4: a stack that cannot keep up with it leaves a queue later phases would wait on
-        sampler.mark("soak")
-        stopped = tuple(name for name in SIDE_SERVICES if name not in stack.processes)
-        for name in stopped:
-            stack.start_service(name)
-        stack.wait_ready(stopped, timeout=600)
-        done("soak", uvloop.run(soak.run(stack, "R-bench-soak", args.soak_minutes)))
-    if "p4" in only:
-        sampler.mark("p4")
-        templates = uvloop.run(replay.templates(stack.bootstrap))
-        for name in list(stack.processes):
-            stack.stop_service(name)
-        stack.restart_broker()  # empty: the rebuild reads exactly the records P4 publishes
-        done("p4", uvloop.run(replay.measure(stack.bootstrap, stack.database_uri("registry"), templates, args.events)))
+
+
+def path_alone(stack: Stack, args: argparse.Namespace, sampler: Sampler, done: Done) -> None:
+    """P1 with intake and screening alone, then the bare loop on their database servers."""
+    sampler.mark("p1 path")
+    for name in SIDE_SERVICES:
+        stack.stop_service(name)
+    done("path_steady_20_per_s", uvloop.run(pipeline.steady(stack, "R-bench-path-steady", steady_n(args))), "p1")
+    done("path", uvloop.run(pipeline.sustained(stack, "R-bench-path", args.sustained)), "p1")
+    uris = bare.Uris(stack.database_uri("intake"), stack.database_uri("screening"))
+    done("bare", uvloop.run(bare.measure(stack.bootstrap, uris, "R-bench-path", args.sustained)), "p1")
 
 
 def main(argv: list[str] | None = None) -> int:

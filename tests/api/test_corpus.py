@@ -100,11 +100,14 @@ async def test_every_write_endpoint_refuses_malformed_bodies_naming_them(world: 
     assert await stored(world) == before
 
 
-def _field_cases(world: World) -> list[tuple[str, str, str, tuple[Role, str], Any, tuple[str | int, ...]]]:
-    me, province = (Role.APPLICANT, world.code), (Role.PROVINCE_OFFICIAL, "42")
-    city, operator = (Role.CITY_OFFICIAL, "420100"), (Role.OPERATOR, "*")
+Case = tuple[str, str, str, tuple[Role, str], Any, tuple[str | int, ...]]  # service, method, path, caller, body, loc
+
+
+def _dossier_cases(world: World) -> list[Case]:
+    me, apps, d = (Role.APPLICANT, world.code), "/api/v1/applications", ("body", "dossier")
 
     def application(**changes: Any) -> dict[str, Any]:
+        """A draft's body with the dossier's dotted fields changed."""
         dossier = copy.deepcopy(world.dossier())
         for dotted, value in changes.items():
             *parents, leaf = dotted.split(".")
@@ -114,11 +117,6 @@ def _field_cases(world: World) -> list[tuple[str, str, str, tuple[Role, str], An
             target[leaf] = value
         return {"round_id": world.ids["round"], "dossier": dossier}
 
-    apps = "/api/v1/applications"
-    d = ("body", "dossier")
-    report = world.bodies["annual_report"]
-    platform = f"/api/v1/platforms/{world.ids['platform']}/annual-reports"
-    round_ = world.bodies["new_round"]
     return [
         ("intake", "POST", apps, me, application(**{"applicant.credit_code": "91420111MA0000000X"}),
          (*d, "applicant", "credit_code")),  # a wrong check digit
@@ -148,7 +146,19 @@ def _field_cases(world: World) -> list[tuple[str, str, str, tuple[Role, str], An
          (*d, "platform", "serves_external_clients")),
         ("intake", "POST", apps, me, application(**{"platform.name": HUGE}), (*d, "platform", "name")),
         ("intake", "POST", apps, me, application(**{"platform.name": "平台\x00\x07名称"}), (*d, "platform", "name")),
-        ("intake", "POST", apps, me, {"round_id": "R-none", "dossier": world.dossier()}, ("body", "round_id")),
+    ]
+
+
+def _field_cases(world: World) -> list[Case]:
+    me, province = (Role.APPLICANT, world.code), (Role.PROVINCE_OFFICIAL, "42")
+    city, operator = (Role.CITY_OFFICIAL, "420100"), (Role.OPERATOR, "*")
+    report = world.bodies["annual_report"]
+    platform = f"/api/v1/platforms/{world.ids['platform']}/annual-reports"
+    round_ = world.bodies["new_round"]
+    return [
+        *_dossier_cases(world),
+        ("intake", "POST", "/api/v1/applications", me, {"round_id": "R-none", "dossier": world.dossier()},
+         ("body", "round_id")),
         ("intake", "POST", "/api/v1/rounds", province, {**round_, "id": f"R-c-{world.uid}", "opens_on": "soon"},
          ("body", "opens_on")),
         ("intake", "POST", "/api/v1/rounds", province, {**round_, "id": f"R-c2-{world.uid}", "title": HUGE},

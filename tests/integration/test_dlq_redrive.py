@@ -67,17 +67,18 @@ async def gauge_matches(api: Api, status: str) -> None:
     await eventually(same, f"the {status} gauge of {SUBMITTED} shows the DLQ's size", 90)
 
 
-async def test_a_redriven_dead_letter_is_applied_before_the_event_parked_behind_it(
-    api: Api, stack: Stack, fresh_dossier: Callable[..., dict[str, Any]]
-) -> None:
+async def dead_letter_a_submission(api: Api, stack: Stack, dossier: dict[str, Any]
+                                   ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A copy of a real submission under a new subject and an unknown rule set, which screening rejects to its
+    DLQ: the copy's body and its dead letter."""
     round_id = await api.open_round()
-    real = await api.submit(round_id, fresh_dossier())
+    real = await api.submit(round_id, dossier)
     template = await read_topic(stack.bootstrap, SUBMITTED, lambda r: headers_of(r).get("ce_subject") == real["id"])
     uid = uuid.uuid4().hex[:8]
-    subject, version = f"A-REDRIVE-{uid}", f"redrive-{uid}"
-    body = {**json.loads(template.value), "application_id": subject, "rule_set_version": version}
+    subject = f"A-REDRIVE-{uid}"
+    body = {**json.loads(template.value), "application_id": subject, "rule_set_version": f"redrive-{uid}"}
     original = {**headers_of(template), "ce_id": str(uuid.uuid4()), "ce_subject": subject}
-    await publish(stack, SUBMITTED, subject, json.dumps(body).encode(), original)  # an unknown rule set: rejected
+    await publish(stack, SUBMITTED, subject, json.dumps(body).encode(), original)
 
     async def dead() -> list[dict[str, Any]] | None:
         found = [e for e in await screening_dlq(api) if e["subject"] == subject]
@@ -85,9 +86,13 @@ async def test_a_redriven_dead_letter_is_applied_before_the_event_parked_behind_
 
     [head] = await eventually(dead, "the submission dead-lettered by screening", 60)
     assert (head["kind"], head["status"], head["event_id"]) == ("rejected", "dead", original["ce_id"])
-    await notify_knows(stack, subject)
-    applicant = body["dossier"]["applicant"]
-    withdrawal = ApplicationWithdrawn(application_id=subject, round_id=round_id, revision=body["revision"],
+    return body, head
+
+
+async def withdraw_behind(api: Api, stack: Stack, body: dict[str, Any], head: dict[str, Any]) -> None:
+    """Publish the application's withdrawal, and see it parked behind its dead submission."""
+    subject, applicant = body["application_id"], body["dossier"]["applicant"]
+    withdrawal = ApplicationWithdrawn(application_id=subject, round_id=body["round_id"], revision=body["revision"],
                                       withdrawn_at=utc_now(), reason="", region_code=applicant["region_code"],
                                       applicant_credit_code=applicant["credit_code"], city_code=body["city_code"])
     later = CloudEvent.new(withdrawal.topic, source="/test", subject=subject).headers()
@@ -99,20 +104,21 @@ async def test_a_redriven_dead_letter_is_applied_before_the_event_parked_behind_
 
     waiting = await eventually(parked, "the withdrawal parked behind the dead submission", 60)
     assert waiting["event_id"] == later["ce_id"] and head["id"] in waiting["reason"]
-    await gauge_matches(api, "dead")
 
+
+async def add_rule_set(api: Api, version: str) -> None:
+    """The cause fixed: the rule set the submission named now exists."""
     rule_set = (await api.call("GET", "screening", "/api/v1/rule-sets/hubei-2025-v1", Role.OPERATOR, "*")).json()
     added = await api.call("POST", "screening", "/api/v1/rule-sets", Role.PROVINCE_OFFICIAL, "42",
                            json={**rule_set, "version": version})
-    assert added.status_code == 201, added.text  # the cause is fixed: now the redrive can succeed
-    duplicates = await api.metric("notify", "zhongshi_duplicate_events_total", topic=SUBMITTED)
-    operator = stack.token(Role.OPERATOR, "*")
-    done = await dlq.redrive({"screening": stack.url("screening")}, operator, {}, head["id"])
-    assert done == {"screening": [head["id"]]}
+    assert added.status_code == 201, added.text
 
+
+async def applied_in_order(api: Api, stack: Stack, subject: str) -> None:
+    """The redriven submission screened, the parked withdrawal released and applied after it."""
     screened = await read_topic(stack.bootstrap, "pilot.application.screened",
                                 lambda r: headers_of(r).get("ce_subject") == subject, timeout=60)
-    assert json.loads(screened.value)["application_id"] == subject  # applied before the withdrawal, not after
+    assert json.loads(screened.value)["application_id"] == subject
 
     async def released() -> bool:
         return not [e for e in await screening_dlq(api) if e["subject"] == subject]
@@ -127,6 +133,21 @@ async def test_a_redriven_dead_letter_is_applied_before_the_event_parked_behind_
 
     actions = await eventually(applied, "the released withdrawal applied", 60)
     assert actions.index("screening.on_submitted") < actions.index("screening.on_withdrawn"), actions
+
+
+async def test_a_redriven_dead_letter_is_applied_before_the_event_parked_behind_it(
+    api: Api, stack: Stack, fresh_dossier: Callable[..., dict[str, Any]]
+) -> None:
+    body, head = await dead_letter_a_submission(api, stack, fresh_dossier())
+    subject = body["application_id"]
+    await notify_knows(stack, subject)
+    await withdraw_behind(api, stack, body, head)
+    await gauge_matches(api, "dead")
+    await add_rule_set(api, body["rule_set_version"])
+    duplicates = await api.metric("notify", "zhongshi_duplicate_events_total", topic=SUBMITTED)
+    done = await dlq.redrive({"screening": stack.url("screening")}, stack.token(Role.OPERATOR, "*"), {}, head["id"])
+    assert done == {"screening": [head["id"]]}
+    await applied_in_order(api, stack, subject)
     redrives = (await api.call("GET", "screening", "/api/v1/audit", Role.OPERATOR, "*",
                                params={"action": "dlq.redrive", "target": head["id"]})).json()["items"]
     assert [(r["actor_role"], r["target_kind"]) for r in redrives] == [("operator", "dead_letter")]
@@ -138,5 +159,3 @@ async def test_a_redriven_dead_letter_is_applied_before_the_event_parked_behind_
     again = await api.call("POST", "screening", f"/api/v1/dlq/{head['id']}/redrive", Role.OPERATOR, "*")
     assert again.status_code == 409
     assert (await api.call("GET", "screening", "/api/v1/dlq", Role.PROVINCE_OFFICIAL, "42")).status_code == 403
-    await gauge_matches(api, "dead")
-    await gauge_matches(api, "parked")
