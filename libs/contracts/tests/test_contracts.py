@@ -123,3 +123,11 @@ def test_future_dates_are_located(make_dossier: Callable[..., Dossier]) -> None:
     d = make_dossier()
     assert d.future_dates(date(2026, 11, 27)) == []
     assert ("platform", "operating_since") in d.future_dates(date(2000, 1, 1))
+
+
+def test_a_revenue_period_not_yet_ended_is_a_future_date(make_dossier: Callable[..., Dossier]) -> None:
+    """Revenue is reported once earned: a period ending after today is refused, naming its end."""
+    revenue = [{"period_start": "2026-01-01", "period_end": "2026-12-31", "amount": "100.00"}]
+    d = make_dossier(outcomes={"service_revenue": revenue})
+    assert d.future_dates(date(2026, 12, 30)) == [("outcomes", "service_revenue", "0", "period_end")]
+    assert d.future_dates(date(2026, 12, 31)) == []

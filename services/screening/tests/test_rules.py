@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
+from zhongshi_contracts.credit_code import make_credit_code
 from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.events import ClauseResult, ClauseStatus, ScreeningOutcome
-from zhongshi_screening.domain import evaluate, years_after
+from zhongshi_screening.domain import evaluate, latest_start, years_after
 from zhongshi_screening.rules import DEFAULT_RULE_SET, RuleSet
 
 AS_OF = date(2026, 11, 27)
@@ -31,12 +33,25 @@ def test_the_sample_dossier_is_eligible(make_dossier: Callable[..., Dossier]) ->
     assert verdict.rule_set_version == "hubei-2025-v1"
 
 
-@pytest.mark.parametrize(("kind", "status"), [
-    ("enterprise", ClauseStatus.PASS), ("public_institution", ClauseStatus.PASS),
-    ("social_organisation", ClauseStatus.PASS), ("unincorporated", ClauseStatus.FAIL),
+@pytest.mark.parametrize(("category", "kind", "status"), [
+    ("91", "enterprise", ClauseStatus.PASS), ("12", "public_institution", ClauseStatus.PASS),
+    ("51", "social_organisation", ClauseStatus.PASS), ("91", "unincorporated", ClauseStatus.FAIL),
 ])
-def test_c1_only_legal_persons_apply(make_dossier: Callable[..., Dossier], kind: str, status: ClauseStatus) -> None:
-    assert clause(make_dossier(applicant={"legal_person_kind": kind}), "C1").status is status
+def test_c1_only_legal_persons_apply(
+    make_dossier: Callable[..., Dossier], category: str, kind: str, status: ClauseStatus
+) -> None:
+    code = make_credit_code(f"{category}420111MA0000000")
+    assert clause(make_dossier(applicant={"credit_code": code, "legal_person_kind": kind}), "C1").status is status
+
+
+@pytest.mark.parametrize(("category", "kind"), [("92", "enterprise"), ("91", "public_institution")])
+def test_c1_the_credit_code_decides_the_kind_not_the_declaration(
+    make_dossier: Callable[..., Dossier], category: str, kind: str
+) -> None:
+    """The self-check sees this too: a sole trader (92) declared an enterprise is not a legal person."""
+    code = make_credit_code(f"{category}420111MA0000000")
+    result = clause(make_dossier(applicant={"credit_code": code, "legal_person_kind": kind}), "C1")
+    assert result.status is ClauseStatus.FAIL and f"前两位“{category}”" in result.reason
 
 
 @pytest.mark.parametrize(("since", "status"), [
@@ -48,9 +63,12 @@ def test_c2_one_year_of_operation(make_dossier: Callable[..., Dossier], since: d
     assert clause(make_dossier(platform={"operating_since": since.isoformat()}), "C2").status is status
 
 
-def test_c2_leap_day_anniversary_is_28_february() -> None:
+def test_c2_leap_day_anniversary_is_28_february(make_dossier: Callable[..., Dossier]) -> None:
     assert years_after(date(2024, 2, 29), 1) == date(2025, 2, 28)
     assert years_after(date(2024, 2, 29), 4) == date(2028, 2, 29)
+    result = clause(make_dossier(platform={"operating_since": "2024-02-29"}), "C2", as_of=date(2025, 2, 28))
+    assert result.status is ClauseStatus.PASS and result.threshold == "不晚于2024-02-29开始运行"  # not the 28th
+    assert latest_start(date(2028, 2, 28), 4) == date(2024, 2, 28)  # the 29th's fourth anniversary is the 29th
 
 
 @pytest.mark.parametrize("missing", [
@@ -134,6 +152,36 @@ def test_c8_revenue_of_a_period_starting_before_the_start_date_does_not_count(
 ) -> None:
     d = make_dossier(outcomes=_outcomes([], "9000000", start="2023-12-31"))
     assert clause(d, "C8").status is ClauseStatus.FAIL
+
+
+def test_c8_revenue_of_a_period_not_yet_ended_does_not_count(make_dossier: Callable[..., Dossier]) -> None:
+    """Revenue earned since the start date: a period ending after the application's date is not earned yet."""
+    revenue = [{"period_start": "2026-01-01", "period_end": "2026-12-31", "amount": "9000000"}]
+    d = make_dossier(outcomes={"technology_transfers": [], "service_revenue": revenue})
+    assert clause(d, "C8", as_of=date(2026, 12, 30)).status is ClauseStatus.FAIL
+    assert clause(d, "C8", as_of=date(2026, 12, 31)).status is ClauseStatus.PASS
+
+
+def test_the_clause_titles_state_the_rule_sets_thresholds(make_dossier: Callable[..., Dossier]) -> None:
+    titles = {c.clause: c.title for c in evaluate(make_dossier(), RULES, AS_OF, UPLOADED).clauses}
+    assert (titles["C5"], titles["C6"], titles["C7"]) == ("中试设备设施原值1000万元以上", "试验场地面积500平方米以上",
+                                                          "专业人才10人以上")
+    moved = RULES.model_copy(update={"min_equipment_value": Decimal("15000000"), "min_site_area_m2": Decimal("800"),
+                                     "min_professionals": 50})
+    titles = {c.clause: c.title for c in evaluate(make_dossier(), moved, AS_OF, UPLOADED).clauses}
+    assert (titles["C5"], titles["C6"], titles["C7"]) == ("中试设备设施原值1500万元以上", "试验场地面积800平方米以上",
+                                                          "专业人才50人以上")
+
+
+@pytest.mark.parametrize(("field", "value", "named"), [
+    ("in_principle", ["c5", "C6"], "c5"), ("required_mechanism_kinds", ["safety_managment"], "safety_managment"),
+])
+def test_a_rule_set_naming_an_unknown_clause_or_material_kind_is_refused(field: str, value: list[str],
+                                                                         named: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        RuleSet.model_validate({**RULES.model_dump(), field: value})
+    [error] = refused.value.errors()
+    assert error["loc"] == (field,) and named in error["msg"]
 
 
 def test_c9_every_required_mechanism_document_uploaded(make_dossier: Callable[..., Dossier]) -> None:

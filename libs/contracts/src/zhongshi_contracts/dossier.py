@@ -206,7 +206,7 @@ class Dossier(_Part):
         for i, t in enumerate(self.outcomes.technology_transfers):
             if t.date > today:
                 found.append(("outcomes", "technology_transfers", str(i), "date"))
-        for i, r in enumerate(self.outcomes.service_revenue):
-            if r.period_start > today:
-                found.append(("outcomes", "service_revenue", str(i), "period_start"))
+        for i, r in enumerate(self.outcomes.service_revenue):  # revenue earned: a period that has ended
+            found += [("outcomes", "service_revenue", str(i), end) for end in ("period_start", "period_end")
+                      if getattr(r, end) > today]
         return found

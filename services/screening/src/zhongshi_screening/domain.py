@@ -10,15 +10,16 @@ from __future__ import annotations
 import calendar
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
-from zhongshi_contracts.credit_code import credit_code_problem
+from zhongshi_contracts.credit_code import credit_code_problem, kind_problem
 from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.events import ClauseResult, ClauseStatus, ScreeningOutcome
+from zhongshi_contracts.materials import MATERIAL_KINDS
 from zhongshi_contracts.reference import LEGAL_PERSON_KIND_LABELS
 
-from zhongshi_screening.rules import MECHANISM_KIND_LABELS, RuleSet
+from zhongshi_screening.rules import RuleSet
 
 PASS, FAIL = ClauseStatus.PASS, ClauseStatus.FAIL
 
@@ -45,10 +46,23 @@ def yuan(amount: Decimal) -> str:
     return f"{amount:,.2f}元"
 
 
+def wan_yuan(amount: Decimal) -> str:
+    """Yuan in 万元, as the guideline writes its thresholds: 10,000,000 is 1000万元."""
+    return f"{(amount / 10000).normalize():f}万元"
+
+
 def years_after(start: date, years: int) -> date:
     """The same calendar day ``years`` later; 29 February becomes 28 February in a common year."""
     year = start.year + years
     return start.replace(year=year, day=min(start.day, calendar.monthrange(year, start.month)[1]))
+
+
+def latest_start(as_of: date, years: int) -> date:
+    """The last day a platform may have started to have run ``years`` by ``as_of``: a year before 28 February
+    2025 is 28 February 2024, but one started on the 29th has its anniversary on the 28th as well."""
+    day = years_after(as_of, -years)
+    after = day + timedelta(days=1)
+    return after if years_after(after, years) <= as_of else day
 
 
 def _clause(
@@ -65,12 +79,14 @@ def _clause(
 def c1_applicant(d: Dossier, r: RuleSet) -> ClauseResult:
     kind = d.applicant.legal_person_kind
     code_problem = credit_code_problem(d.applicant.credit_code)
-    reasons = [code_problem] if code_problem else []
+    kind_mismatch = None if code_problem else kind_problem(d.applicant.credit_code, kind.value,
+                                                           LEGAL_PERSON_KIND_LABELS[kind])
+    reasons = [why for why in (code_problem, kind_mismatch) if why]
     if kind not in r.allowed_legal_person_kinds:
         reasons.append(f"申报主体须为法人单位，当前为{LEGAL_PERSON_KIND_LABELS[kind]}")
     return _clause(
         "C1", "申报主体为提供中试服务的法人单位", r, not reasons,
-        f"{LEGAL_PERSON_KIND_LABELS[kind]}，统一社会信用代码{'有效' if not code_problem else '无效'}",
+        f"{LEGAL_PERSON_KIND_LABELS[kind]}，统一社会信用代码{'无效' if code_problem else '有效'}",
         "法人单位且统一社会信用代码有效", "；".join(reasons),
     )
 
@@ -80,7 +96,7 @@ def c2_operating(d: Dossier, r: RuleSet, as_of: date) -> ClauseResult:
     ok = as_of >= years_after(since, r.min_operating_years)
     return _clause(
         "C2", f"正式运行{r.min_operating_years}年以上", r, ok, f"自{since.isoformat()}起正式运行",
-        f"不晚于{years_after(as_of, -r.min_operating_years).isoformat()}开始运行",
+        f"不晚于{latest_start(as_of, r.min_operating_years).isoformat()}开始运行",
         f"截至{as_of.isoformat()}正式运行不满{r.min_operating_years}年",
     )
 
@@ -121,7 +137,7 @@ def c4_facilities(d: Dossier, r: RuleSet) -> ClauseResult:
 def c5_equipment(d: Dossier, r: RuleSet) -> ClauseResult:
     value = d.platform.equipment_original_value
     return _clause(
-        "C5", "中试设备设施原值1000万元以上", r, value >= r.min_equipment_value, yuan(value),
+        "C5", f"中试设备设施原值{wan_yuan(r.min_equipment_value)}以上", r, value >= r.min_equipment_value, yuan(value),
         f"≥ {yuan(r.min_equipment_value)}", f"设备原值{yuan(value)}低于{yuan(r.min_equipment_value)}",
     )
 
@@ -129,7 +145,7 @@ def c5_equipment(d: Dossier, r: RuleSet) -> ClauseResult:
 def c6_site_area(d: Dossier, r: RuleSet) -> ClauseResult:
     area = d.platform.site_area_m2
     return _clause(
-        "C6", "试验场地面积500平方米以上", r, area >= r.min_site_area_m2, f"{area}㎡",
+        "C6", f"试验场地面积{r.min_site_area_m2.normalize():f}平方米以上", r, area >= r.min_site_area_m2, f"{area}㎡",
         f"≥ {r.min_site_area_m2}㎡", f"试验场地{area}㎡低于{r.min_site_area_m2}㎡",
     )
 
@@ -137,7 +153,7 @@ def c6_site_area(d: Dossier, r: RuleSet) -> ClauseResult:
 def c7_professionals(d: Dossier, r: RuleSet) -> ClauseResult:
     staff = d.platform.professionals
     return _clause(
-        "C7", "专业人才10人以上", r, staff.total >= r.min_professionals,
+        "C7", f"专业人才{r.min_professionals}人以上", r, staff.total >= r.min_professionals,
         f"{staff.total}人（管理{staff.management}、研发{staff.rd}、检测{staff.testing}、质量{staff.quality}）",
         f"≥ {r.min_professionals}人", f"专业人才{staff.total}人，不足{r.min_professionals}人",
     )
@@ -147,7 +163,8 @@ def c8_outcomes(d: Dossier, r: RuleSet, as_of: date) -> ClauseResult:
     since = r.outcomes_since
     transfers = sum(1 for t in d.outcomes.technology_transfers if since <= t.date <= as_of)
     revenue = sum(
-        (p.amount for p in d.outcomes.service_revenue if since <= p.period_start <= as_of), Decimal(0)
+        (p.amount for p in d.outcomes.service_revenue if since <= p.period_start and p.period_end <= as_of),
+        Decimal(0)
     )
     ok = transfers >= r.min_technology_transfers or revenue >= r.min_service_revenue
     return _clause(
@@ -163,10 +180,10 @@ def c9_mechanism(uploaded: Collection[str], r: RuleSet) -> ClauseResult:
     """Rests on uploaded documents (their kinds), never on titles typed into the dossier."""
     present = [k for k in r.required_mechanism_kinds if k in uploaded]
     missing = [k for k in r.required_mechanism_kinds if k not in uploaded]
-    labels = [MECHANISM_KIND_LABELS.get(k, k) for k in missing]
+    labels = [MATERIAL_KINDS[k] for k in missing]
     return _clause(
         "C9", "建立完善的运行体系和机制", r, not missing, f"已上传运行机制文件{len(present)}类",
-        "、".join(MECHANISM_KIND_LABELS.get(k, k) for k in r.required_mechanism_kinds) or "无",
+        "、".join(MATERIAL_KINDS[k] for k in r.required_mechanism_kinds) or "无",
         "未上传" + "、".join(labels),
     )
 

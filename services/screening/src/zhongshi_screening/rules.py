@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from zhongshi_contracts.materials import MATERIAL_KINDS
 from zhongshi_contracts.reference import LegalPersonKind
 
@@ -30,6 +30,22 @@ class RuleSet(BaseModel):
     required_mechanism_kinds: list[str] = Field(description="C9: material kinds that must be uploaded")
     in_principle: list[str] = Field(description="Clauses whose shortfall is flagged, not failed (原则上)")
 
+    @field_validator("required_mechanism_kinds")
+    @classmethod
+    def _known_kinds(cls, kinds: list[str]) -> list[str]:
+        """A misspelt kind could never be uploaded, and C9 would fail every application."""
+        if unknown := [k for k in kinds if k not in MATERIAL_KINDS]:
+            raise ValueError(f"未知的材料类别：{'、'.join(unknown)}（可选：{'、'.join(MATERIAL_KINDS)}）")
+        return kinds
+
+    @field_validator("in_principle")
+    @classmethod
+    def _known_clauses(cls, clauses: list[str]) -> list[str]:
+        """A misspelt clause (``c5``) would turn a 原则上 shortfall into a failure."""
+        if unknown := [c for c in clauses if c not in CLAUSE_IDS]:
+            raise ValueError(f"未知的条款：{'、'.join(unknown)}（可选：{'、'.join(CLAUSE_IDS)}）")
+        return clauses
+
 
 DEFAULT_RULE_SET = RuleSet(
     version="hubei-2025-v1",
@@ -47,6 +63,3 @@ DEFAULT_RULE_SET = RuleSet(
     required_mechanism_kinds=["operations_management", "service_process", "safety_management"],
     in_principle=["C5", "C6"],
 )
-
-MECHANISM_KIND_LABELS = {k: MATERIAL_KINDS[k] for k in ("operations_management", "service_process",
-                                                          "safety_management")}
