@@ -1,5 +1,6 @@
 """Lost updates on the real database: a decline or a reconciliation that raced another decline cannot put
-back an expert who declared a conflict."""
+back an expert who declared a conflict, and a withdrawal handled while its forwarding is keeps the application
+out of review."""
 
 from __future__ import annotations
 
@@ -10,14 +11,20 @@ from typing import Any
 
 import httpx
 import pytest
-from zhongshi_review import api_draws, api_review
-from zhongshi_review.records import Panel
-from zhongshi_review.repository import ReviewRepository
+from pymongo import AsyncMongoClient
+from zhongshi_contracts.events import ApplicationWithdrawn
+from zhongshi_contracts.recommendation import Actor, ApplicationForwarded
+from zhongshi_review import api_draws, api_review, handlers
+from zhongshi_review.records import CandidateNote, Panel
+from zhongshi_review.repository import ReviewRepository, ensure_indexes
 from zhongshi_review.service import Deps
+from zhongshi_runtime.audit import ensure_audit_indexes
 from zhongshi_runtime.auth import Role
-from zhongshi_runtime.outbox import Session
+from zhongshi_runtime.outbox import Session, ensure_outbox_indexes
+from zhongshi_runtime.rebuild import replay_consumers
 from zhongshi_runtime.store import MongoStore
-from zhongshi_runtime.testing import Gate, api_app, mint_test_token, mongo_unit_of_work
+from zhongshi_runtime.testing import Commands, Gate, api_app, meta_of, mint_test_token, mongo_unit_of_work, race
+from zhongshi_runtime.turns import ensure_turns
 
 from .review_fixtures import NOW, candidate_of, expert
 
@@ -118,3 +125,46 @@ async def test_a_reconciliation_with_a_stale_if_match_is_refused_with_412(review
                               json={"note": "分歧已协调"}, headers={"If-Match": again.headers["ETag"]})
     assert fresh.status_code == 200 and fresh.json()["reconciliation"] == "分歧已协调"
     assert fresh.headers["ETag"] not in (stale, again.headers["ETag"])
+
+
+class GatedNotes(MongoStore[CandidateNote]):
+    """Pauses the first read of a note once the gate is armed."""
+
+    gate = Gate()
+
+    async def get(self, key: str, session: Session = None) -> CandidateNote | None:
+        found = await super().get(key, session)
+        await self.gate.pause()
+        return found
+
+
+async def test_a_withdrawal_handled_while_its_forwarding_is_stays_out_of_review(
+    mongo_db: Any, scratch_uri: str, make_dossier: Any
+) -> None:
+    """The two come on different topics, so they may be handled at once: the withdrawal must not find no
+    candidate and commit while the forwarding, which read no note, makes a candidate ready for a panel."""
+    commands = Commands()
+    client: AsyncMongoClient[Any] = AsyncMongoClient(scratch_uri, tz_aware=True, event_listeners=[commands])
+    db = client[mongo_db.name]
+    for ensure in (ensure_indexes(db), ensure_outbox_indexes(db), ensure_audit_indexes(db), ensure_turns(db)):
+        await ensure
+    repo = ReviewRepository.mongo(db)
+    repo.notes = notes = GatedNotes(db, "candidate_notes", CandidateNote)
+    notes.gate = Gate()
+    consumers = replay_consumers("review")  # handlers called directly, as the live consumer calls them
+    handlers.register(consumers, mongo_unit_of_work(db, "review"), repo)
+    forwarding = ApplicationForwarded(
+        application_id="A1", round_id="R1", revision=1, actor=Actor(id="u", role="city_official", region_code="420100"),
+        opinion="同意", acted_at=NOW, region_code="420111", city_code="420100", applicant_credit_code="c",
+        applicant_name="a", platform_name="p", level="city", priority=1, quota=3, opinions=[], flagged=[],
+        rule_set_version="v1", clauses=[], dossier=make_dossier())
+    withdrawal = ApplicationWithdrawn(application_id="A1", round_id="R1", revision=1, withdrawn_at=NOW, reason="",
+                                      applicant_credit_code="c", region_code="420111", city_code="420100")
+    # another application's first: the embedded database's first array in the audit's index conflicts once
+    await consumers.deliver(withdrawal.model_copy(update={"application_id": "A0"}), meta_of(withdrawal))
+    # the forwarding has read (no note) when the withdrawal is handled
+    await race(consumers.deliver(forwarding, meta_of(forwarding)), consumers.deliver(withdrawal, meta_of(withdrawal)),
+               notes.gate, commands)
+    candidate = await repo.candidate("A1")
+    assert candidate is not None and candidate.withdrawn and not candidate.ready
+

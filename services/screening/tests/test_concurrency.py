@@ -1,5 +1,6 @@
-"""Concurrency on the real database: the city's ordering that raced its own forward cannot undo it, and a
-county's actions at once neither conflict with each other nor escape the stage gauges' tally."""
+"""Concurrency on the real database: the city's ordering that raced its own forward cannot undo it, a
+county's actions at once neither conflict with each other nor escape the stage gauges' tally, and a withdrawal
+handled while its submission is screened is not lost."""
 
 from __future__ import annotations
 
@@ -13,14 +14,18 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
+from zhongshi_contracts.events import ApplicationSubmitted, ApplicationWithdrawn
 from zhongshi_runtime.audit import ensure_audit_indexes
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.outbox import Session, ensure_outbox_indexes
-from zhongshi_runtime.testing import Commands, Gate, api_app, mint_test_token, mongo_unit_of_work
-from zhongshi_screening import chain_api
+from zhongshi_runtime.rebuild import replay_consumers
+from zhongshi_runtime.testing import Commands, Gate, api_app, meta_of, mint_test_token, mongo_unit_of_work, race
+from zhongshi_runtime.turns import ensure_turns
+from zhongshi_screening import chain_api, handlers
 from zhongshi_screening.chain import Case, RoundSettings, Stage
-from zhongshi_screening.metrics import ChainMetrics
+from zhongshi_screening.metrics import ChainMetrics, ScreeningMetrics
 from zhongshi_screening.repository import CaseFilter, MongoScreeningRepository
+from zhongshi_screening.rules import DEFAULT_RULE_SET
 from zhongshi_screening.service import Deps
 
 from .chain_fixtures import NOW, case_of
@@ -124,3 +129,34 @@ async def test_a_countys_recommendations_at_once_are_never_retried_and_the_tally
     assert {c.stage for c in cases} == {Stage.CITY_REVIEW}
     assert await repo.stage_counts() == Counter((c.round_id, c.stage, c.city_code) for c in cases)
     assert await mongo_db.stage_moves.count_documents({}) == 0  # every move folded into the tally
+
+
+async def test_a_withdrawal_read_while_its_submission_is_screened_still_closes_the_case(
+    mongo_db: Any, scratch_uri: str, make_dossier: Any
+) -> None:
+    """The two events come on different topics, so they may be handled at once: the withdrawal must not find
+    no case, commit, and leave the case the submission then creates in the county's queue."""
+    commands = Commands()
+    client: AsyncMongoClient[Any] = AsyncMongoClient(scratch_uri, tz_aware=True, event_listeners=[commands])
+    db = client[mongo_db.name]
+    repo = GatedRepository(db)
+    for ensure in (repo.ensure_indexes(), ensure_outbox_indexes(db), ensure_audit_indexes(db), ensure_turns(db)):
+        await ensure
+    await repo.add_rule_set(DEFAULT_RULE_SET)
+    consumers = replay_consumers("screening")  # handlers called directly, as the live consumer calls them
+    handlers.register(consumers, mongo_unit_of_work(db, "screening"), repo,
+                      ScreeningMetrics(consumers.metrics.registry), lambda: NOW)
+    dossier = make_dossier()
+    submission = ApplicationSubmitted(application_id="A1", round_id="R1", revision=1, rule_set_version="hubei-2025-v1",
+                                      submitted_at=NOW, city_code="420100", dossier=dossier)
+    withdrawal = ApplicationWithdrawn(application_id="A1", round_id="R1", revision=1, withdrawn_at=NOW, reason="",
+                                      applicant_credit_code=dossier.applicant.credit_code,
+                                      region_code=dossier.applicant.region_code, city_code="420100")
+    # another application's first: the embedded database's first array in the audit's index conflicts once
+    await consumers.deliver(withdrawal.model_copy(update={"application_id": "A0"}), meta_of(withdrawal))
+    # the submission has read (no withdrawal, no case) when the withdrawal is handled
+    await race(consumers.deliver(submission, meta_of(submission)), consumers.deliver(withdrawal, meta_of(withdrawal)),
+               repo.gate, commands)
+    case = await repo.case("A1")
+    assert case is not None and case.stage is Stage.WITHDRAWN
+

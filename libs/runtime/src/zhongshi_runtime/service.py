@@ -38,6 +38,7 @@ from zhongshi_runtime.preconditions import stale_write
 from zhongshi_runtime.retention import Retention, Rule
 from zhongshi_runtime.settings import ServiceSettings
 from zhongshi_runtime.store import StaleWrite
+from zhongshi_runtime.turns import ensure_turns
 
 StartupHook = Callable[[], Awaitable[None]]
 
@@ -74,7 +75,7 @@ class ServiceKit:
         self.ledger = DeadLetterLedger(self.mongo, self.db, f"zhongshi-{name}")
         self.consumers = Consumers(self.broker, settings, self.metrics, self.logger, self.plugins, ledger=self.ledger)
         self.authenticator = Authenticator.from_settings(settings)
-        self._startup: list[StartupHook] = [lambda: ensure_outbox_indexes(self.db),
+        self._startup: list[StartupHook] = [lambda: ensure_outbox_indexes(self.db), lambda: ensure_turns(self.db),
                                             lambda: ensure_audit_indexes(self.db), self.ledger.ensure_indexes]
         self.retention = Retention(self.db, self.logger)
         self.retention.keep(

@@ -7,7 +7,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -102,9 +102,14 @@ class HandlerHarness:
         self.dead_letters.append((msg.raw_message.topic, dict(msg.headers), msg.body))  # type: ignore[union-attr]
 
 
+def meta_of(event: Event) -> CloudEvent:
+    """A new CloudEvent envelope for ``event``: what a consumer reads beside its body."""
+    return CloudEvent.new(event.topic, source="/test", subject=event.application_id)
+
+
 def envelope(event: Event, **header_overrides: Any) -> dict[str, Any]:
     """Publish kwargs for ``event`` as its producer's outbox would send it."""
-    headers = CloudEvent.new(event.topic, source="/test", subject=event.application_id).headers()
+    headers = meta_of(event).headers()
     return {"message": event.model_dump_json().encode(), "topic": event.wire_topic().name,
             "key": event.application_id.encode(), "headers": {**headers, **header_overrides}}
 
@@ -183,11 +188,14 @@ class Sent:
 
 
 class Commands(CommandListener):
-    """Every command a client sends, in order: a test's view of what reached the database. Give it to the client
-    (`AsyncMongoClient(..., event_listeners=[commands])`)."""
+    """Every command a client sends, in order, and the error code of each that failed (``WriteConflict``, say):
+    a test's view of what reached the database. Give it to the client (`AsyncMongoClient(...,
+    event_listeners=[commands])`)."""
 
     def __init__(self) -> None:
         self.sent: list[Sent] = []
+        self.failures: list[str] = []
+        self.conflicted = asyncio.Event()  # set by the first write conflict
 
     def started(self, event: CommandStartedEvent) -> None:
         self.sent.append(Sent.of(event))
@@ -196,7 +204,25 @@ class Commands(CommandListener):
         return None
 
     def failed(self, event: CommandFailedEvent) -> None:
-        return None
+        self.failures.append(str(event.failure.get("codeName", event.failure.get("code"))))
+        if self.failures[-1] == "WriteConflict":
+            self.conflicted.set()
+
+
+async def race(first: Awaitable[Any], second: Awaitable[Any], gate: Gate, commands: Commands,
+               within_s: float = 60) -> None:
+    """Two transactions interleaved the same way every run: ``first`` until it reaches ``gate`` (armed here),
+    then ``second`` until it ends or meets a write conflict (then it waits for ``first``), then ``first`` on;
+    both must end. ``commands`` listens to the client both use."""
+    gate.armed = True
+    one = asyncio.ensure_future(first)
+    await asyncio.wait_for(gate.reached.wait(), within_s)
+    two = asyncio.ensure_future(second)
+    conflict = asyncio.ensure_future(commands.conflicted.wait())
+    await asyncio.wait([two, conflict], timeout=within_s, return_when=asyncio.FIRST_COMPLETED)
+    conflict.cancel()
+    gate.released.set()
+    await asyncio.gather(one, two)
 
 
 def mongo_unit_of_work(db: AsyncDatabase[Any], service: str = "test") -> MongoUnitOfWork:

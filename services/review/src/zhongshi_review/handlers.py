@@ -37,6 +37,7 @@ def with_note(candidate: Candidate, note: CandidateNote | None) -> Candidate:
 
 async def noted(repo: ReviewRepository, application_id: str, session: Session, **change: object) -> None:
     """Keep what another topic says about an application, and apply it to its candidate if known."""
+    await repo.take_turn(application_id, session)  # the forwarded handler reads the note and writes the candidate
     note = (await repo.note(application_id, session) or CandidateNote()).model_copy(update=change)
     await repo.save_note(application_id, note, session)
     known = await repo.candidate(application_id, session)
@@ -50,6 +51,7 @@ def register(consumers: Consumers, uow: UnitOfWork, repo: ReviewRepository) -> N
 
     @on(ApplicationForwarded)
     async def on_forwarded(event: ApplicationForwarded, uow: EventUnit) -> list[Event]:
+        await repo.take_turn(event.application_id, uow.session)
         note = await repo.note(event.application_id, uow.session)
         await repo.save_candidate(with_note(candidate_of(event), note), uow.session)
         return []

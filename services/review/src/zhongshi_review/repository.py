@@ -3,11 +3,12 @@ per record type (`Store`: a MongoDB adapter and an in-memory fake that pass the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
+from zhongshi_runtime import turns
 from zhongshi_runtime.outbox import Session
 from zhongshi_runtime.store import MemoryStore, MongoStore, Store
 
@@ -31,7 +32,8 @@ class ReviewRepository:
     """What review keeps, read and written by name; `mongo` and `memory` build it over the two adapters. The
     stores are the adapter detail (the handlers and the tests' seeding still reach them directly)."""
 
-    def __init__(self, make: Any) -> None:
+    def __init__(self, make: Any, turn: Callable[[str, Session], Awaitable[None]]) -> None:
+        self._turn = turn
         self.experts: Store[Expert] = make("experts", Expert)
         self.candidates: Store[Candidate] = make("candidates", Candidate)
         self.panels: Store[Panel] = make("panels", Panel)
@@ -75,6 +77,11 @@ class ReviewRepository:
 
     async def save_candidate(self, candidate: Candidate, session: Session) -> None:
         await self.candidates.put(candidate.id, candidate, session)
+
+    async def take_turn(self, application_id: str, session: Session) -> None:
+        """Let no other transaction taking the application's turn commit beside this one (`zhongshi_runtime.turns`):
+        the forwarded handler reads the note the others write, and they read the candidate it writes."""
+        await self._turn(application_id, session)
 
     async def note(self, application_id: str, session: Session = None) -> CandidateNote | None:
         """What other topics said of an application (exception decisions, withdrawal), kept for its candidate."""
@@ -159,11 +166,16 @@ class ReviewRepository:
 
     @classmethod
     def mongo(cls, db: AsyncDatabase[Any]) -> ReviewRepository:
-        return cls(lambda name, model: MongoStore(db, name, model))
+        return cls(lambda name, model: MongoStore(db, name, model),
+                   lambda key, session: turns.take_turn(db, key, session))
 
     @classmethod
     def memory(cls) -> ReviewRepository:
-        return cls(lambda name, model: MemoryStore())
+        return cls(lambda name, model: MemoryStore(), _one_at_a_time)
+
+
+async def _one_at_a_time(key: str, session: Session) -> None:
+    return None  # one event at a time: nothing interleaves in memory
 
 
 def sheet_key(application_id: str, expert_id: str) -> str:

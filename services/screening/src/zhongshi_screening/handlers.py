@@ -47,6 +47,7 @@ def register(
     @on(ApplicationSubmitted)
     async def on_submitted(event: ApplicationSubmitted, uow: EventUnit) -> list[Event]:
         verdict = await verdict_on(repo, event)
+        await repo.take_turn(event.application_id, uow.session)  # the withdrawal handler reads what this writes
         if await repo.withdrawal(event.application_id, uow.session) >= event.revision:
             return []  # withdrawn before this submission was screened: no verdict to announce
         case = await repo.case(event.application_id, uow.session)
@@ -60,6 +61,7 @@ def register(
 
     @on(ApplicationWithdrawn)
     async def on_withdrawn(event: ApplicationWithdrawn, uow: EventUnit) -> list[Event]:
+        await repo.take_turn(event.application_id, uow.session)
         await repo.record_withdrawal(event.application_id, event.revision, uow.session)
         case = await repo.case(event.application_id, uow.session)
         if case and case.stage is not Stage.WITHDRAWN:

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import CollectionInvalid, DuplicateKeyError
+from zhongshi_runtime import turns
 from zhongshi_runtime.errors import Refusal
 from zhongshi_runtime.outbox import Session, transaction_memo
 from zhongshi_runtime.queries import id_batches
@@ -55,6 +56,10 @@ class ScreeningRepository(Protocol):
     async def cases(self, where: CaseFilter, *, offset: int = 0, limit: int = 10_000) -> tuple[int, list[Case]]: ...
     async def stage_counts(self) -> dict[tuple[str, Stage, str], int]:
         """How many cases each (round, stage, city) holds — without loading the cases."""
+        ...
+    async def take_turn(self, application_id: str, session: Session) -> None:
+        """Let no other transaction taking the application's turn commit beside this one (`zhongshi_runtime.turns`):
+        its handlers read what each other writes."""
         ...
     async def withdrawal(self, application_id: str, session: Session = None) -> int:
         """The revision at which the application was withdrawn, 0 when it was not."""
@@ -202,6 +207,9 @@ class MongoScreeningRepository:
             await self.db.stage_moves.delete_many({"_id": {"$in": batch}}, session=session)
         return counts
 
+    async def take_turn(self, application_id: str, session: Session) -> None:
+        await turns.take_turn(self.db, application_id, session)
+
     async def withdrawal(self, application_id: str, session: Session = None) -> int:
         doc = await self.db.withdrawals.find_one({"_id": application_id}, session=session)
         return int(doc["revision"]) if doc else 0
@@ -287,6 +295,9 @@ class InMemoryScreeningRepository:
 
     async def stage_counts(self) -> dict[tuple[str, Stage, str], int]:
         return dict(Counter((c.round_id, c.stage, c.city_code) for c in self._cases.values()))
+
+    async def take_turn(self, application_id: str, session: Session) -> None:
+        return None  # one event at a time: nothing interleaves in memory
 
     async def withdrawal(self, application_id: str, session: Session = None) -> int:
         return self._withdrawals.get(application_id, 0)
