@@ -3,10 +3,14 @@ a right code (once, within a few attempts) for a proof the registry can verify; 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -15,8 +19,9 @@ from zhongshi_notify import api_verification
 from zhongshi_notify.planning import Channel, Delivery, SendResult, Subscription
 from zhongshi_notify.verification_service import MAX_ATTEMPTS, Challenge, Verifier
 from zhongshi_runtime import contact_proof
-from zhongshi_runtime.store import MemoryStore
-from zhongshi_runtime.testing import InMemoryUnitOfWork, api_app
+from zhongshi_runtime.outbox import UnitOfWork
+from zhongshi_runtime.store import MemoryStore, MongoStore, Store
+from zhongshi_runtime.testing import InMemoryUnitOfWork, api_app, mongo_unit_of_work
 
 NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
 PATH = "/api/v1/public/contact-verifications"
@@ -36,15 +41,20 @@ class FakeSms:
 
 
 class World:
-    def __init__(self, http: httpx.AsyncClient, sms: FakeSms, store: MemoryStore[Challenge],
-                 uow: InMemoryUnitOfWork, keys: Path) -> None:
+    def __init__(self, http: httpx.AsyncClient, sms: FakeSms, store: Any, uow: Any, keys: Path) -> None:
         self.http, self.sms, self.store, self.uow, self.keys = http, sms, store, uow, keys
 
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
+    async with world_on(tmp_path, MemoryStore[Challenge](), InMemoryUnitOfWork()) as world:
+        yield world
+
+
+@contextlib.asynccontextmanager
+async def world_on(tmp_path: Path, store: Store[Challenge], uow: UnitOfWork) -> AsyncIterator[World]:
     key = contact_proof.load_private_key(tmp_path / "proof.pem", create=True)
-    sms, store, uow = FakeSms(), MemoryStore[Challenge](), InMemoryUnitOfWork()
+    sms = FakeSms()
     app = api_app(tmp_path, api_verification.router)
     app.state.verifier = Verifier.of(store, {Channel.SMS: sms}, lambda: key, uow=uow, clock=lambda: NOW,
                                      per_client_hour=6, per_contact_hour=3)
@@ -81,6 +91,19 @@ async def test_guessing_is_cut_off_after_five_wrong_codes(world: World) -> None:
         await world.http.post(f"{PATH}/{verification}/confirm", json={"code": wrong})
     r = await world.http.post(f"{PATH}/{verification}/confirm", json={"code": code})
     assert r.status_code == 409 and "次数过多" in r.json()["detail"]
+
+
+@pytest.mark.integration
+async def test_wrong_codes_sent_at_once_are_each_counted(tmp_path: Path, mongo_db: Any) -> None:
+    """A guesser sending many codes at once gets no more than five tries: each reads the count another wrote."""
+    store = MongoStore(mongo_db, "challenges", Challenge)
+    async with world_on(tmp_path, store, mongo_unit_of_work(mongo_db, "notify")) as world:
+        verification = (await world.http.post(PATH, json={"channel": "sms", "address": "13900003333"})).json()["id"]
+        wrong = "000000" if world.sms.code() != "000000" else "111111"
+        tries = [world.http.post(f"{PATH}/{verification}/confirm", json={"code": wrong}) for _ in range(12)]
+        answers = Counter(r.status_code for r in await asyncio.gather(*tries))
+        assert answers == {422: MAX_ATTEMPTS, 409: 12 - MAX_ATTEMPTS}
+        assert (await store.get(verification)).attempts == MAX_ATTEMPTS
 
 
 async def test_codes_are_rate_limited_per_contact_and_per_client_and_addresses_are_checked(world: World) -> None:

@@ -64,8 +64,8 @@ class Challenges:
     def __init__(self, store: Store[Challenge]) -> None:
         self.store = store
 
-    async def challenge(self, challenge_id: str) -> Challenge | None:
-        return await self.store.get(challenge_id)
+    async def challenge(self, challenge_id: str, session: Session = None) -> Challenge | None:
+        return await self.store.get(challenge_id, session)
 
     async def save(self, challenge: Challenge, session: Session) -> None:
         await self.store.put(challenge.id, challenge, session)
@@ -112,10 +112,6 @@ def _message(challenge: Challenge, address: str, code: str) -> Delivery:
                     application_id="", created_at=challenge.created_at, next_attempt_at=challenge.created_at)
 
 
-async def _save(verifier: Verifier, challenge: Challenge, audit: Audit) -> None:
-    await audited(verifier.uow, audit, lambda session: verifier.challenges.save(challenge, session))
-
-
 async def send_code(verifier: Verifier, channel: Channel, address: str, client: str, audit: Audit) -> Challenge:
     """Send a one-time code to a checked address, within the client's and the contact's hourly limits."""
     sender = verifier.senders.get(channel)
@@ -129,24 +125,35 @@ async def send_code(verifier: Verifier, channel: Channel, address: str, client: 
     if not (await sender.send(_message(challenge, address, code), None)).ok:
         raise Unavailable("验证码发送失败，请稍后再试")
     audit.target_id, audit.outcome = challenge.id, channel.value
-    await _save(verifier, challenge, audit)
+    await audited(verifier.uow, audit, lambda session: verifier.challenges.save(challenge, session))
     return challenge
 
 
-async def confirm(verifier: Verifier, challenge_id: str, code: str, audit: Audit) -> dict[str, Any]:
-    """Check the code; a right one returns the proof to present with an objection."""
-    now = verifier.clock()
-    challenge = await verifier.challenges.challenge(challenge_id)
+def _tried(challenge: Challenge | None, code: str, now: datetime) -> Challenge:
+    """The challenge after one more try of ``code``: verified, or with one attempt more; refused when spent."""
     if challenge is None or challenge.expires_at <= now or challenge.verified_at is not None:
         # unknown, expired and used alike: the answer does not tell whether an id exists
         raise VerificationRefused("验证码已失效或不存在，请重新获取")
     if challenge.attempts >= MAX_ATTEMPTS:
         raise VerificationRefused("验证码错误次数过多，请重新获取")
     right = hmac.compare_digest(challenge.code_hash, _hash(challenge.id, code))
-    audit.outcome = "通过" if right else "验证码错误"
-    await _save(verifier, challenge.model_copy(update={"verified_at": now} if right else
-                                               {"attempts": challenge.attempts + 1}), audit)
-    if not right:
+    return challenge.model_copy(update={"verified_at": now} if right else {"attempts": challenge.attempts + 1})
+
+
+async def confirm(verifier: Verifier, challenge_id: str, code: str, audit: Audit) -> dict[str, Any]:
+    """Check the code; a right one returns the proof to present with an objection. The challenge is read and
+    written back in one transaction: guesses sent at once conflict and are counted one after another, so no
+    more than `MAX_ATTEMPTS` are ever tried, and a right code is traded for one proof."""
+    now = verifier.clock()
+
+    async def attempt(session: Session) -> Challenge:
+        challenge = _tried(await verifier.challenges.challenge(challenge_id, session), code, now)
+        audit.outcome = "通过" if challenge.verified_at else "验证码错误"
+        await verifier.challenges.save(challenge, session)
+        return challenge
+
+    challenge = await audited(verifier.uow, audit, attempt)
+    if challenge.verified_at is None:
         raise RequestValidationError([{"loc": ("body", "code"), "type": "value_error", "msg": "验证码不正确"}])
     issued = utc_now()  # the registry checks the proof's expiry against the wall clock, not a test clock
     proof = contact_proof.issue(verifier.signing_key(), challenge.digest, challenge.id, issued, PROOF_TTL)
