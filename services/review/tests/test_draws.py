@@ -84,3 +84,24 @@ async def test_a_panel_that_lost_a_member_is_topped_up_and_the_round_can_be_conf
         assert r.status_code == 200, r.text
     assert (await client.province("POST", "/api/v1/rounds/R1/confirm")).json()["confirmed"] == 1
     assert [a.action for a in client.uow.audit].count("panel.top_up") == 1
+
+
+async def test_replacements_and_top_ups_keep_the_rules_the_commitment_fixed(client: Client) -> None:
+    """Settings changed after the commitment (here, same-city experts allowed again) do not reach the round's
+    later draws: a replacement or a top-up is drawn under the rules published before the first panel."""
+    for n in range(5):  # five experts from another city; the other three share the applicant's city
+        await client.repo.experts.put(f"E{n:03d}", expert(n, ["laser"], region_code="420502"))
+    await client.repo.candidates.put("A2", (await client.repo.candidates.get("A2")).model_copy(
+        update={"withdrawn": True}))
+    settings = (await client.province("GET", "/api/v1/rounds/R1/review-settings")).json()
+    r = await client.province("PUT", "/api/v1/rounds/R1/review-settings", json={**settings, "exclude_same_city": True})
+    assert r.status_code == 200, r.text
+    [panel] = await draw(client)
+    assert sorted(panel["experts"]) == [f"E{n:03d}" for n in range(5)]
+    r = await client.province("PUT", "/api/v1/rounds/R1/review-settings", json={**settings, "exclude_same_city": False})
+    assert r.status_code == 200, r.text
+    r = await client.as_(Role.EXPERT, "E000", "POST", "/api/v1/assignments/A1/decline", json={"reason": "近三年曾合作"})
+    assert r.status_code == 200 and r.json()["replacement_drawn"] is False, r.text  # none from another city is left
+    assert (await client.province("POST", "/api/v1/panels/A1/top-up")).status_code == 409
+    members = (await client.repo.panels.get("A1")).experts
+    assert sorted(members) == [f"E{n:03d}" for n in range(1, 5)]

@@ -20,7 +20,7 @@ from zhongshi_contracts.review import Decision
 from zhongshi_runtime.errors import Refusal
 
 from zhongshi_review.pool import Expert
-from zhongshi_review.records import Declination, Panel
+from zhongshi_review.records import Declination, DrawCommitment, Panel
 from zhongshi_review.rubric import Aggregation, RoundConfig, Rubric
 
 CENT = Decimal("0.01")
@@ -134,9 +134,16 @@ def commitment_of(seed: str) -> str:
 
 
 def draw_rules(round_id: str, panel_size: int, conflict_years: int, exclude_same_city: bool) -> RoundConfig:
-    """The settings a draw depends on, as fixed by the round's commitment."""
+    """The settings a draw depends on, as fixed by the round's commitment (or recorded with a top-up)."""
     return RoundConfig(round_id=round_id, panel_size=panel_size, conflict_years=conflict_years,
                        exclude_same_city=exclude_same_city)
+
+
+def committed_rules(commitment: DrawCommitment) -> RoundConfig:
+    """The draw rules ``commitment`` fixed: every draw of its round keeps to them, a replacement or a top-up as
+    much as the first, whatever the round's settings say now."""
+    return draw_rules(commitment.round_id, commitment.panel_size, commitment.conflict_years,
+                      commitment.exclude_same_city)
 
 
 # ---- scoring ----

@@ -15,10 +15,10 @@ from zhongshi_runtime.clock import shanghai_date
 from zhongshi_runtime.errors import must_exist
 from zhongshi_runtime.outbox import Outcome, Session
 
-from zhongshi_review.domain import Candidate, Draw, DrawFailed, commitment_of, draw_panel, draw_rules, snapshot_of
+from zhongshi_review.domain import Candidate, Draw, DrawFailed, commitment_of, committed_rules, draw_panel, snapshot_of
 from zhongshi_review.records import DrawCommitment, Panel, PoolSnapshot, TopUp
 from zhongshi_review.rubric import RoundConfig
-from zhongshi_review.service import Deps, ReviewRefused, candidate, drawn_panel
+from zhongshi_review.service import Deps, ReviewRefused, candidate, draw_rules_of, drawn_panel
 from zhongshi_review.verification import verify_panel
 
 DRAW_BATCH = 100  # panels stored per transaction: a round of 1,000 candidates is drawn in ten
@@ -85,7 +85,7 @@ async def _plan(deps: Deps, round_id: str, commitment: DrawCommitment, pool: Poo
                 only: list[str] | None) -> tuple[list[dict[str, Any]], Drawn]:
     """The panels to draw for the round's ready candidates without one, and a result line per candidate."""
     settings, now = await deps.repo.round_config(round_id), deps.clock()
-    rules = draw_rules(round_id, commitment.panel_size, commitment.conflict_years, commitment.exclude_same_city)
+    rules = committed_rules(commitment)
     wanted = [c for c in await deps.repo.ready_candidates(round_id) if only is None or c.id in only]
     before = await deps.repo.panels_by_id(c.id for c in wanted)
     results: list[dict[str, Any]] = []
@@ -157,10 +157,10 @@ def topped_up(panel: Panel, cand: Candidate, settings: RoundConfig, pool: PoolSn
 
 
 async def top_up(deps: Deps, panel: Panel, audit: Audit) -> Panel:
-    """Fill a panel short of members from the current pool."""
-    settings, cand = await deps.repo.round_config(panel.round_id), await candidate(deps, panel.application_id)
+    """Fill a panel short of members from the current pool, under the rules the round's commitment fixed."""
+    rules, cand = await draw_rules_of(deps, panel.round_id), await candidate(deps, panel.application_id)
     pool = await snapshot(deps)
-    updated, drawn = topped_up(panel, cand, settings, pool, deps.clock())
+    updated, drawn = topped_up(panel, cand, rules, pool, deps.clock())
 
     async def work(session: Session) -> Outcome[Panel]:
         if await deps.repo.panel(panel.application_id, session) != panel:  # changed meanwhile: the caller retries

@@ -18,7 +18,7 @@ from zhongshi_review.domain import ScoreProblem, check_sheet, weighted_total, wi
 from zhongshi_review.progress import standing
 from zhongshi_review.records import Panel, ScoreSheet, ScoringStarted
 from zhongshi_review.rubric import Rubric
-from zhongshi_review.service import Deps, NotLead, ReviewRefused, candidate, my_panel, open_round
+from zhongshi_review.service import Deps, NotLead, ReviewRefused, candidate, draw_rules_of, my_panel, open_round
 
 
 class Sheet(BaseModel):
@@ -108,7 +108,7 @@ async def decline(deps: Deps, application_id: str, expert_id: str, reason: str, 
     if await deps.repo.sheet(application_id, expert_id):
         raise ReviewRefused("已评分的任务不能回避")
     cand = await candidate(deps, application_id)
-    settings, pool = await deps.repo.round_config(cand.round_id), await deps.repo.pool()
+    rules, pool = await draw_rules_of(deps, cand.round_id), await deps.repo.pool()
 
     async def work(session: Session) -> Outcome[str | None]:
         """The panel is read and written in one transaction, over its version: no decline is undone."""
@@ -117,7 +117,7 @@ async def decline(deps: Deps, application_id: str, expert_id: str, reason: str, 
             raise ReviewRefused("该任务已回避")
         expect(if_match, application_id, current.version)
         now = deps.clock()
-        updated, replacement = without_member(current, expert_id, reason, pool, cand, settings, now,
+        updated, replacement = without_member(current, expert_id, reason, pool, cand, rules, now,
                                               shanghai_date(now))
         await deps.repo.update_panel(updated, session)
         audit.outcome = f"补抽 {replacement}" if replacement else "待补充"

@@ -14,7 +14,7 @@ from zhongshi_runtime.clock import Clock
 from zhongshi_runtime.errors import NotFound, Refusal, must_exist
 from zhongshi_runtime.outbox import Session, UnitOfWork
 
-from zhongshi_review.domain import Candidate
+from zhongshi_review.domain import Candidate, committed_rules
 from zhongshi_review.metrics import ReviewMetrics
 from zhongshi_review.pool import Expert
 from zhongshi_review.records import Panel
@@ -47,6 +47,11 @@ async def open_round(deps: Deps, round_id: str) -> None:
     state = await deps.repo.round_state(round_id)
     if state and state.confirmed_at:
         raise ReviewRefused("本批次评审结果已确认")
+
+
+async def draw_rules_of(deps: Deps, round_id: str) -> RoundConfig:
+    """The draw rules the round's commitment fixed (`domain.committed_rules`)."""
+    return committed_rules(must_exist(await deps.repo.commitment(round_id), f"批次 {round_id} 尚未发布抽取承诺"))
 
 
 async def candidate(deps: Deps, application_id: str) -> Candidate:

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from zhongshi_review.domain import Candidate, DrawFailed, commitment_of, draw_panel, draw_rules, snapshot_of
+from zhongshi_review.domain import (
+    Candidate,
+    DrawFailed,
+    commitment_of,
+    committed_rules,
+    draw_panel,
+    draw_rules,
+    snapshot_of,
+)
 from zhongshi_review.pool import Expert
 from zhongshi_review.records import DrawCommitment, Panel
 from zhongshi_review.repository import ReviewRepository
@@ -31,7 +39,7 @@ async def verify_panel(repo: ReviewRepository, panel: Panel, commitment: DrawCom
                        ) -> dict[str, Any]:
     """Whether the panel reproduces; each check is reported so a failure says which input differs."""
     pool, intact = await _pool(repo, commitment.pool_version)
-    rules = draw_rules(panel.round_id, commitment.panel_size, commitment.conflict_years, commitment.exclude_same_city)
+    rules = committed_rules(commitment)
     recomputed = _rerun(pool, cand, rules, panel.seed, commitment.on)
     seed_ok = commitment_of(panel.seed) == commitment.commitment == panel.commitment
     checks = []
