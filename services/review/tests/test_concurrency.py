@@ -5,7 +5,7 @@ out of review."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from pymongo import AsyncMongoClient
 from zhongshi_contracts.events import ApplicationWithdrawn
 from zhongshi_contracts.recommendation import Actor, ApplicationForwarded
 from zhongshi_review import api_draws, api_review, handlers
-from zhongshi_review.records import CandidateNote, Panel
+from zhongshi_review.records import CandidateNote, Override, Panel
 from zhongshi_review.repository import ReviewRepository, ensure_indexes
 from zhongshi_review.service import Deps
 from zhongshi_runtime.audit import ensure_audit_indexes
@@ -27,6 +27,7 @@ from zhongshi_runtime.testing import Commands, Gate, api_app, meta_of, mint_test
 from zhongshi_runtime.turns import ensure_turns
 
 from .review_fixtures import NOW, candidate_of, expert
+from .test_api import sheet
 
 pytestmark = pytest.mark.integration
 
@@ -42,9 +43,21 @@ class GatedPanels(MongoStore[Panel]):
         return found
 
 
+class GatedOverrides(MongoStore[Override]):
+    """Pauses the first read of several overrides (the decision list's) once the gate is armed."""
+
+    gate = Gate()
+
+    async def many(self, keys: Iterable[str]) -> dict[str, Override]:
+        found = await super().many(keys)
+        await self.gate.pause()
+        return found
+
+
 class Review:
-    def __init__(self, keys: Path, http: httpx.AsyncClient, repo: ReviewRepository, gate: Gate) -> None:
-        self.keys, self.http, self.repo, self.gate = keys, http, repo, gate
+    def __init__(self, keys: Path, http: httpx.AsyncClient, repo: ReviewRepository, gate: Gate,
+                 commands: Commands) -> None:
+        self.keys, self.http, self.repo, self.gate, self.commands = keys, http, repo, gate, commands
 
     def call(self, role: Role, who: str, path: str, **kw: Any) -> Any:
         token = mint_test_token(self.keys, role=role, organisation=who)
@@ -55,19 +68,24 @@ class Review:
 
 
 @pytest.fixture
-async def review(mongo_db: Any, tmp_path: Path, make_dossier: Any) -> AsyncIterator[Review]:
-    repo = ReviewRepository.mongo(mongo_db)
-    panels = GatedPanels(mongo_db, "panels", Panel)
+async def review(mongo_db: Any, scratch_uri: str, tmp_path: Path, make_dossier: Any) -> AsyncIterator[Review]:
+    commands = Commands()
+    client: AsyncMongoClient[Any] = AsyncMongoClient(scratch_uri, tz_aware=True, event_listeners=[commands])
+    db = client[mongo_db.name]
+    await ensure_turns(db)  # as the service does at start
+    repo = ReviewRepository.mongo(db)
+    panels = GatedPanels(db, "panels", Panel)
     panels.gate = Gate()
     repo.panels = panels
+    repo.overrides = GatedOverrides(db, "overrides", Override)
     for n in range(10):
         await repo.experts.put(f"E{n:03d}", expert(n, ["laser"]))
     await repo.candidates.put("A1", candidate_of(make_dossier(), "A1"))
-    uow = mongo_unit_of_work(mongo_db, "review")
+    uow = mongo_unit_of_work(db, "review")
     app = api_app(tmp_path, api_review.router, api_draws.router)
     app.state.deps = Deps(repo, uow, lambda: NOW)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
-        r = Review(tmp_path, http, repo, panels.gate)
+        r = Review(tmp_path, http, repo, panels.gate, commands)
         committed = await r.call(Role.PROVINCE_OFFICIAL, "42", "/api/v1/rounds/R1/draw-commitment")
         assert committed.status_code == 201, committed.text
         drawn = await r.call(Role.PROVINCE_OFFICIAL, "42", "/api/v1/rounds/R1/panels",
@@ -125,6 +143,29 @@ async def test_a_reconciliation_with_a_stale_if_match_is_refused_with_412(review
                               json={"note": "分歧已协调"}, headers={"If-Match": again.headers["ETag"]})
     assert fresh.status_code == 200 and fresh.json()["reconciliation"] == "分歧已协调"
     assert fresh.headers["ETag"] not in (stale, again.headers["ETag"])
+
+
+async def test_an_override_made_while_the_round_is_confirmed_is_in_the_decision_or_refused(review: Review) -> None:
+    """The confirmation reads the overrides; one committed after that read, before the confirmation, would be
+    stored and answered 200 and yet reach no decision, in a round now closed to changes."""
+    for member in await review.panel():
+        scored = await review.call(Role.EXPERT, member, "/api/v1/assignments/A1/score", json=sheet(8))
+        assert scored.status_code == 200, scored.text
+    responses: list[httpx.Response] = []
+
+    async def answered(request: Awaitable[httpx.Response]) -> None:
+        responses.append(await request)
+
+    overrides = review.repo.overrides
+    assert isinstance(overrides, GatedOverrides)
+    await race(answered(review.call(Role.PROVINCE_OFFICIAL, "42", "/api/v1/rounds/R1/confirm")),
+               answered(review.call(Role.PROVINCE_OFFICIAL, "42", "/api/v1/rounds/R1/overrides/A1",
+                                    json={"decision": "decline", "justification": "现场核查发现设备不符"})),
+               overrides.gate, review.commands)
+    by_path = {r.request.url.path.rsplit("/", 1)[-1]: r for r in responses}
+    assert by_path["confirm"].status_code == 200, by_path["confirm"].text
+    assert by_path["A1"].status_code == 409, by_path["A1"].text  # waited for the confirmation, then refused
+    assert await review.repo.overrides.get("A1") is None
 
 
 class GatedNotes(MongoStore[CandidateNote]):

@@ -13,8 +13,10 @@ again, and reads what the first committed.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 from typing import Any
 
+from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import CollectionInvalid
 
@@ -32,4 +34,12 @@ async def ensure_turns(db: AsyncDatabase[Any]) -> None:
 async def take_turn(db: AsyncDatabase[Any], key: str, session: Session) -> None:
     """Write ``key``'s turn in the running transaction: an increment, which always changes the document (a write
     that changed nothing would not conflict)."""
-    await db[TURNS].update_one({"_id": key}, {"$inc": {"taken": 1}}, upsert=True, session=session)
+    await take_turns(db, [key], session)
+
+
+async def take_turns(db: AsyncDatabase[Any], keys: Iterable[str], session: Session) -> None:
+    """Every key's turn, in one command: a transaction that reads what many applications' transactions write
+    (a round's confirmation) takes all their turns, so they need not share one turn among themselves."""
+    writes = [UpdateOne({"_id": key}, {"$inc": {"taken": 1}}, upsert=True) for key in keys]
+    if writes:
+        await db[TURNS].bulk_write(writes, ordered=False, session=session)

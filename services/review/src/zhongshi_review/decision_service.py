@@ -10,13 +10,13 @@ from zhongshi_contracts.events import Event
 from zhongshi_contracts.review import DECISION_LABELS, Decision, PanelMember, ReviewDecided
 from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.errors import NotFound
-from zhongshi_runtime.outbox import Session
+from zhongshi_runtime.outbox import Outcome, Session
 
 from zhongshi_review.domain import Proposal
 from zhongshi_review.progress import Standing, propose, round_standings, standing
 from zhongshi_review.records import Inspection, Override, RoundState
 from zhongshi_review.rubric import RoundConfig
-from zhongshi_review.service import Deps, ReviewRefused, candidate, open_round
+from zhongshi_review.service import Deps, ReviewRefused, candidate, open_round, still_open
 
 
 async def read_panel(deps: Deps, application_id: str) -> dict[str, Any]:
@@ -36,6 +36,7 @@ async def record_inspection(deps: Deps, application_id: str, passed: bool, notes
     record = Inspection(application_id=application_id, passed=passed, notes=notes, at=deps.clock())
 
     async def work(session: Session) -> list[Event]:
+        await still_open(deps, cand.round_id, application_id, session)
         await deps.repo.save_inspection(record, session)
         return []
 
@@ -53,6 +54,7 @@ async def override(deps: Deps, round_id: str, application_id: str, decision: Dec
                       at=deps.clock())
 
     async def work(session: Session) -> list[Event]:
+        await still_open(deps, round_id, application_id, session)
         await deps.repo.save_override(record, session)
         return []
 
@@ -95,28 +97,37 @@ def _decided(p: Proposal, s: Standing, o: Override | None, settings: RoundConfig
         city_code=s.candidate.city_code, decided_at=now)
 
 
-async def confirm(deps: Deps, round_id: str, audit: Audit) -> tuple[int, datetime]:
-    """Confirm the round's decision list: pilot.deps.decided for each candidate; how many, and when."""
+async def decisions(deps: Deps, round_id: str, now: datetime) -> list[ReviewDecided]:
+    """The round's decision list as it stands: refused while a candidate's review is unfinished."""
     settings, standings = await round_standings(deps.repo, round_id)
     missing = [f"{s.candidate.id}（{s.missing}）" for s in standings if s.missing]
     if missing:
         raise ReviewRefused("以下申报尚未完成评审，不能确认：" + "；".join(missing))
     if not standings:
         raise ReviewRefused("本批次没有可确认的评审结果")
-    by_id, now = {s.candidate.id: s for s in standings}, deps.clock()
+    by_id = {s.candidate.id: s for s in standings}
     proposed = propose(settings, standings)
     overrides = await deps.repo.overrides_by_id(p.application_id for p in proposed)
-    events = [_decided(p, by_id[p.application_id], overrides.get(p.application_id), settings, round_id, now)
-              for p in proposed]
+    return [_decided(p, by_id[p.application_id], overrides.get(p.application_id), settings, round_id, now)
+            for p in proposed]
 
-    async def work(session: Session) -> list[Event]:
+
+async def confirm(deps: Deps, round_id: str, audit: Audit) -> tuple[int, datetime]:
+    """Confirm the round's decision list: pilot.review.decided for each candidate; how many, and when. The list
+    is read once every candidate's turn is taken (`still_open`): a score, decline, inspection or override
+    committed before is in it, and one trying to commit meanwhile waits and then finds the round confirmed."""
+    now = deps.clock()
+
+    async def work(session: Session) -> Outcome[list[ReviewDecided]]:
+        await deps.repo.take_turns(await deps.repo.candidate_ids(round_id), session)
+        events = await decisions(deps, round_id, now)
         if not await deps.repo.confirm_round(RoundState(round_id=round_id, confirmed_at=now), session):
             raise ReviewRefused("本批次评审结果已确认")
-        return list(events)
+        audit.outcome = f"确认 {len(events)} 项"
+        audit.touches(e.application_id for e in events)
+        return Outcome(events, events)
 
-    audit.outcome = f"确认 {len(events)} 项"
-    audit.touches(e.application_id for e in events)
-    await deps.uow.run(work, audit=audit)
+    events: list[ReviewDecided] = await deps.uow.run(work, audit=audit)
     for event in events:
         deps.metrics.decisions.labels(event.decision.value).inc()
     return len(events), now

@@ -32,8 +32,8 @@ class ReviewRepository:
     """What review keeps, read and written by name; `mongo` and `memory` build it over the two adapters. The
     stores are the adapter detail (the handlers and the tests' seeding still reach them directly)."""
 
-    def __init__(self, make: Any, turn: Callable[[str, Session], Awaitable[None]]) -> None:
-        self._turn = turn
+    def __init__(self, make: Any, turns: Callable[[list[str], Session], Awaitable[None]]) -> None:
+        self._turns = turns
         self.experts: Store[Expert] = make("experts", Expert)
         self.candidates: Store[Candidate] = make("candidates", Candidate)
         self.panels: Store[Panel] = make("panels", Panel)
@@ -81,7 +81,11 @@ class ReviewRepository:
     async def take_turn(self, application_id: str, session: Session) -> None:
         """Let no other transaction taking the application's turn commit beside this one (`zhongshi_runtime.turns`):
         the forwarded handler reads the note the others write, and they read the candidate it writes."""
-        await self._turn(application_id, session)
+        await self._turns([application_id], session)
+
+    async def take_turns(self, application_ids: Iterable[str], session: Session) -> None:
+        """Every application's turn at once: a round's confirmation reads what their transactions write."""
+        await self._turns(list(application_ids), session)
 
     async def note(self, application_id: str, session: Session = None) -> CandidateNote | None:
         """What other topics said of an application (exception decisions, withdrawal), kept for its candidate."""
@@ -92,6 +96,9 @@ class ReviewRepository:
 
     async def candidates_by_id(self, ids: Iterable[str]) -> dict[str, Candidate]:
         return await self.candidates.many(ids)
+
+    async def candidate_ids(self, round_id: str) -> list[str]:
+        return [c.id for c in await self.candidates.find(round_id=round_id)]
 
     async def ready_candidates(self, round_id: str) -> list[Candidate]:
         """The round's candidates that can be reviewed (not withdrawn, declined or awaiting an exception)."""
@@ -138,8 +145,8 @@ class ReviewRepository:
     async def overrides_by_id(self, ids: Iterable[str]) -> dict[str, Override]:
         return await self.overrides.many(ids)
 
-    async def round_state(self, round_id: str) -> RoundState | None:
-        return await self.rounds.get(round_id)
+    async def round_state(self, round_id: str, session: Session = None) -> RoundState | None:
+        return await self.rounds.get(round_id, session)
 
     async def confirm_round(self, state: RoundState, session: Session) -> bool:
         """Record the round's confirmation; False when it was confirmed already."""
@@ -167,14 +174,14 @@ class ReviewRepository:
     @classmethod
     def mongo(cls, db: AsyncDatabase[Any]) -> ReviewRepository:
         return cls(lambda name, model: MongoStore(db, name, model),
-                   lambda key, session: turns.take_turn(db, key, session))
+                   lambda keys, session: turns.take_turns(db, keys, session))
 
     @classmethod
     def memory(cls) -> ReviewRepository:
         return cls(lambda name, model: MemoryStore(), _one_at_a_time)
 
 
-async def _one_at_a_time(key: str, session: Session) -> None:
+async def _one_at_a_time(keys: list[str], session: Session) -> None:
     return None  # one event at a time: nothing interleaves in memory
 
 

@@ -18,7 +18,16 @@ from zhongshi_review.domain import ScoreProblem, check_sheet, weighted_total, wi
 from zhongshi_review.progress import standing
 from zhongshi_review.records import Panel, ScoreSheet, ScoringStarted
 from zhongshi_review.rubric import Rubric
-from zhongshi_review.service import Deps, NotLead, ReviewRefused, candidate, draw_rules_of, my_panel, open_round
+from zhongshi_review.service import (
+    Deps,
+    NotLead,
+    ReviewRefused,
+    candidate,
+    draw_rules_of,
+    my_panel,
+    open_round,
+    still_open,
+)
 
 
 class Sheet(BaseModel):
@@ -87,6 +96,7 @@ async def score(deps: Deps, application_id: str, expert_id: str, sheet: Sheet, a
                         scored_at=deps.clock())
 
     async def work(session: Session) -> list[Event]:
+        await still_open(deps, panel.round_id, application_id, session)
         await _pin_rubric(deps, panel.round_id, rubric, session)
         if not await deps.repo.add_sheet(record, session):
             raise ReviewRefused("您已对该申报评分，不能重复提交")
@@ -112,6 +122,7 @@ async def decline(deps: Deps, application_id: str, expert_id: str, reason: str, 
 
     async def work(session: Session) -> Outcome[str | None]:
         """The panel is read and written in one transaction, over its version: no decline is undone."""
+        await still_open(deps, panel.round_id, application_id, session)
         current = await deps.repo.panel(application_id, session)
         if current is None or expert_id not in current.experts:
             raise ReviewRefused("该任务已回避")

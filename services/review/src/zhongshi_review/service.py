@@ -42,11 +42,20 @@ class NotLead(Refusal):
     status_code = 403
 
 
-async def open_round(deps: Deps, round_id: str) -> None:
+async def open_round(deps: Deps, round_id: str, session: Session = None) -> None:
     """Refuse any change to a round whose decisions were confirmed."""
-    state = await deps.repo.round_state(round_id)
+    state = await deps.repo.round_state(round_id, session)
     if state and state.confirmed_at:
         raise ReviewRefused("本批次评审结果已确认")
+
+
+async def still_open(deps: Deps, round_id: str, application_id: str, session: Session) -> None:
+    """In a transaction changing what an application's decision rests on (a score sheet, a decline, an
+    inspection, an override): take the application's turn, then refuse if its round was confirmed. Confirming
+    takes every candidate's turn, so the two cannot both commit: the second runs again and sees the first, a
+    change the confirmation included or a round now closed to it."""
+    await deps.repo.take_turn(application_id, session)
+    await open_round(deps, round_id, session)
 
 
 async def draw_rules_of(deps: Deps, round_id: str) -> RoundConfig:
