@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from zhongshi_notify import api, webhooks_api
 from zhongshi_notify.deliveries import InMemoryDeliveryStore
 from zhongshi_notify.egress import EgressGuard
 from zhongshi_notify.notices import NOTIFIED_EVENTS
-from zhongshi_notify.planning import Attempt, Channel, Delivery, InboxMessage, Status
+from zhongshi_notify.planning import Attempt, Channel, Delivery, InboxMessage, Status, Subscription
 from zhongshi_notify.repository import InMemoryNotifyRepository
 from zhongshi_notify.service import Deps
 from zhongshi_runtime.auth import Role
@@ -217,3 +218,29 @@ async def test_the_operator_rotates_a_secret_and_deletes_a_subscription(client: 
     assert left.status is Status.FAILED and left.last_error == "subscription deleted"  # never sent afterwards
     assert [r.action for r in client.uow.audit] == ["webhook.register", "webhook.rotate_secret", "webhook.delete"]
     assert all(rotated["secret"] not in r.model_dump_json() for r in client.uow.audit)
+
+
+class HeldDuringTheEnable(InMemoryDeliveryStore):
+    """A dispatcher that read the subscription as disabled holds a delivery while the enable's transaction runs,
+    after it released what was held: the enable's own release cannot see it."""
+
+    async def enable(self, subscription_id: str, now: datetime, session: Any = None) -> Subscription | None:
+        enabled = await super().enable(subscription_id, now, session)
+        held = next(iter(self.items.values())).model_copy(update={"status": Status.HELD})
+        self.items[held.id] = held
+        return enabled
+
+
+async def test_a_delivery_held_while_the_subscription_is_enabled_is_released_after_it(tmp_path: Path) -> None:
+    repo, store = InMemoryNotifyRepository(), HeldDuringTheEnable()
+    transport = httpx.ASGITransport(app=build(tmp_path, repo, store))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        c = Client(tmp_path, http, repo, store)
+        body = {"url": "https://gov.example/hook", "event_types": ["pilot.application.forwarded"]}
+        sub_id = (await c.call(OPERATOR, "POST", "/api/v1/webhooks", json=body)).json()["id"]
+        await store.subscription_failed(sub_id, 1, NOW)
+        await store.add([Delivery(id=f"e1/{sub_id}/webhook", source_id="e1", kind="t", channel=Channel.WEBHOOK,
+                                  recipient=sub_id, address="", title="t", body="b", application_id="A1",
+                                  created_at=NOW, next_attempt_at=NOW)])
+        assert (await c.call(OPERATOR, "POST", f"/api/v1/webhooks/{sub_id}/enable")).status_code == 200
+    assert [d.status for d in await store.deliveries()] == [Status.PENDING]

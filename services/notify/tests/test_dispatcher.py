@@ -219,3 +219,25 @@ async def test_the_service_stops_its_sends_before_the_kit_closes_the_database() 
     async with stopping_sends(kit, Stoppable(), 7)(None):  # type: ignore[arg-type]
         assert order == []
     assert order == ["sends stopped within 7 s", "kit closed the database"]
+
+
+class EnabledRightAfterReading(InMemoryDeliveryStore):
+    """The operator enables the subscription just after a batch read it as disabled."""
+
+    async def subscriptions(self, session: Any = None) -> list[Subscription]:
+        read = await super().subscriptions(session)
+        await self.enable("wh", NOW)  # nothing is held yet: this releases nothing
+        return read
+
+
+async def test_a_delivery_for_a_subscription_enabled_after_the_batch_read_it_is_not_held_for_good() -> None:
+    store = EnabledRightAfterReading()
+    store.subs["wh"] = Subscription(id="wh", url="http://x", event_types=["t"], secret="s", created_at=NOW,
+                                    enabled=False)
+    await store.add([delivery(1, Channel.WEBHOOK, "wh")])
+    hooks = Scripted()
+    d = dispatcher(store, {Channel.WEBHOOK: hooks}, Clock())
+    await d.run_once()  # held as the batch read it, then released: the subscription is enabled now
+    assert [x.status for x in await store.deliveries()] == [Status.PENDING]
+    await d.run_once()
+    assert [x.status for x in await store.deliveries()] == [Status.SENT] and hooks.sent == ["e1/wh/webhook"]

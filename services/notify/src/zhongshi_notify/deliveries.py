@@ -67,6 +67,9 @@ class DeliveryStore(Protocol):
     async def enable(self, subscription_id: str, now: datetime, session: Session = None) -> Subscription | None:
         """Enable again with a clean run, and release the deliveries held while it was disabled."""
         ...
+    async def release_held(self, subscription_id: str, now: datetime, session: Session = None) -> None:
+        """Release the deliveries held for a subscription, due at ``now``."""
+        ...
     async def remove_subscription(self, subscription_id: str, session: Session = None) -> bool:
         """Delete a subscription; its unsent deliveries fail for good. False when it does not exist."""
         ...
@@ -191,11 +194,14 @@ class MongoDeliveryStore:
         _forget_subscriptions()
         if result.matched_count == 0:
             return None
+        await self.release_held(subscription_id, now, session)
+        doc = await self.db.subscriptions.find_one({"_id": subscription_id}, session=session)
+        return self._subscription(doc) if doc else None
+
+    async def release_held(self, subscription_id: str, now: datetime, session: Session = None) -> None:
         await self.db.deliveries.update_many(
             {"recipient": subscription_id, "status": Status.HELD.value},
             {"$set": {**_RELEASE, "next_attempt_at": now, "lease_until": EPOCH, "lease_owner": ""}}, session=session)
-        doc = await self.db.subscriptions.find_one({"_id": subscription_id}, session=session)
-        return self._subscription(doc) if doc else None
 
     async def remove_subscription(self, subscription_id: str, session: Session = None) -> bool:
         result = await self.db.subscriptions.delete_one({"_id": subscription_id}, session=session)
@@ -293,11 +299,14 @@ class InMemoryDeliveryStore:
             return None
         self.subs[subscription_id] = sub.model_copy(update={"enabled": True, "consecutive_failures": 0,
                                                             "disabled_at": None})
+        await self.release_held(subscription_id, now)
+        return self.subs[subscription_id]
+
+    async def release_held(self, subscription_id: str, now: datetime, session: Session = None) -> None:
         for d in list(self.items.values()):
             if d.recipient == subscription_id and d.status is Status.HELD:
                 self.items[d.id] = d.model_copy(update={**_RELEASE, "status": Status.PENDING, "next_attempt_at": now,
                                                         "lease_until": EPOCH, "lease_owner": ""})
-        return self.subs[subscription_id]
 
     async def remove_subscription(self, subscription_id: str, session: Session = None) -> bool:
         unsent = (Status.PENDING, Status.HELD, Status.AWAITING)

@@ -171,10 +171,16 @@ class Dispatcher:
             return SendResult(ok=False, retryable=True, error=f"{type(exc).__name__}: {exc}"[:500])
 
     async def _hold(self, delivery: Delivery) -> None:
+        """Hold a delivery for a subscription the batch found disabled, and release it again if the subscription
+        was enabled since the batch read it: enabling released what was held then, not this one. (An enable
+        committing after this hold releases it itself, `service.enable`.)"""
         held = delivery.model_copy(update={"status": Status.HELD, "attempts": delivery.attempts - 1,
                                            "lease_until": EPOCH, "lease_owner": ""})
         await self.store.finish(held, self.owner)
         self.metrics.deliveries.labels(delivery.channel.value, "held").inc()
+        current = await self.store.subscription(delivery.recipient)
+        if current is not None and current.enabled:
+            await self.store.release_held(delivery.recipient, self.clock())
 
     def _count(self, before: Delivery, done: Delivery) -> None:
         outcome = outcome_of(done)

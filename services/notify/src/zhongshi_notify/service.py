@@ -121,14 +121,17 @@ async def register(deps: Deps, url: AnyHttpUrl, event_types: list[str], secret: 
 
 
 async def enable(deps: Deps, subscription_id: str, audit: Audit) -> Subscription:
-    """Enable a subscription again, releasing its held deliveries."""
+    """Enable a subscription again, releasing its held deliveries: those held before the transaction, then, once
+    it committed, any a dispatcher held meanwhile (having read the subscription as disabled just before)."""
     async def change(session: Session) -> Subscription:
         sub = await deps.store.enable(subscription_id, deps.clock(), session)
         if sub is None:
             raise NoSubscription()
         return sub
 
-    return await audited(deps.uow, audit, change)
+    enabled = await audited(deps.uow, audit, change)
+    await deps.store.release_held(subscription_id, deps.clock())
+    return enabled
 
 
 async def delivery_log(deps: Deps, subscription_id: str, offset: int, limit: int) -> list[Attempt]:
