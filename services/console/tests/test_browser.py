@@ -19,7 +19,7 @@ from zhongshi.demo_data import APPLICANTS
 from zhongshi.demo_materials import DEMO_REQUIRED, kinds_for, sample_pdf, upload_parts
 from zhongshi.launcher import Stack
 
-from .conftest import AXE, Console, sign_in
+from .conftest import AXE, Console, capture, sign_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 PUBLIC_PAGES = {"home": ("/", "制造业中试平台认定与服务"), "registry": ("/registry", "湖北省制造业中试平台名录"),
@@ -40,7 +40,7 @@ def test_public_pages_render_in_chinese(page: Any, screenshots: Path) -> None:
         assert response.status == 200, path
         assert page.locator("h1, h2").filter(has_text=heading).count() >= 1, path
         assert page.title().endswith("湖北省制造业中试平台服务平台")
-        page.screenshot(path=screenshots / f"public-{name}.png", full_page=True)
+        capture(page, screenshots / f"public-{name}.png", full_page=True)
     page.goto("/progress")
     assert page.locator("svg.chart, .chart svg").count() == 4  # by city, tier, type and year
 
@@ -53,7 +53,7 @@ def test_small_screenshots_for_the_docs(browser: Any, console: Console, screensh
     for name, path in (("registry", "/registry"), ("progress", "/progress"),
                        ("verify", f"/verify?no={accredited(console)[0]['certificate_no']}")):
         small.goto(path)
-        small.screenshot(path=screenshots / f"docs-console-{name}.png")
+        capture(small, screenshots / f"docs-console-{name}.png")
         assert (screenshots / f"docs-console-{name}.png").stat().st_size < 250_000
     context.close()
 
@@ -66,7 +66,7 @@ def test_public_pages_fit_a_phone(browser: Any, console: Console, screenshots: P
         overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"{path} scrolls sideways on a phone by {overflow}px"
     phone.goto("/registry")
-    phone.screenshot(path=screenshots / "public-registry-phone.png")
+    capture(phone, screenshots / "public-registry-phone.png")
     context.close()
 
 
@@ -96,7 +96,7 @@ def test_a_real_certificate_verifies_and_a_made_up_one_does_not(page: Any, conso
     verdict = page.locator("[data-result]")
     assert verdict.get_attribute("data-result") == "valid"
     assert "证书有效" in verdict.inner_text() and platform["platform_name"] in verdict.inner_text()
-    page.screenshot(path=screenshots / "public-verify-valid.png", full_page=True)
+    capture(page, screenshots / "public-verify-valid.png", full_page=True)
     page.click(f"text={platform['platform_name']}")
     assert page.locator("h1").inner_text() == platform["platform_name"]
     page.goto("/verify")
@@ -117,7 +117,7 @@ def test_applicant_and_official_see_their_own_pages(page: Any, screenshots: Path
     sign_in(page, "applicant01")
     page.wait_for_url(re.compile(r"/applicant$"))
     assert page.locator("h1").inner_text() == "我的申报" and page.locator("table.list tbody tr").count() >= 1
-    page.screenshot(path=screenshots / "applicant-home.png", full_page=True)
+    capture(page, screenshots / "applicant-home.png", full_page=True)
     page.locator("table.list tbody tr a").first.click()
     assert page.locator("h2").filter(has_text="办理进程").count() == 1
     assert page.locator("ol.timeline li").count() >= 2  # submitted, screened, ...
@@ -274,7 +274,7 @@ def test_the_county_recommends_with_a_required_opinion(page: Any, demo_stack: St
     error = page.locator("#e-opinion")
     assert error.inner_text() == "至少填写 2 个字符"  # pydantic's string_too_short, in Chinese, by the field
     assert page.locator("#opinion").get_attribute("aria-invalid") == "true"
-    page.screenshot(path=screenshots / "official-case-opinion-required.png", full_page=True)
+    capture(page, screenshots / "official-case-opinion-required.png", full_page=True)
     page.fill("#opinion", "经核查，申报材料真实完整，同意推荐。")
     page.click("button:has-text('提交')")
     page.wait_for_url(re.compile(r"/official/queue$"))
@@ -311,7 +311,7 @@ def test_the_applicant_drafts_a_dossier_with_errors_by_their_fields_then_submits
     assert page.locator("#e-d-platform-name").inner_text() == "至少填写 1 个字符"
     assert page.locator("#e-d-platform-platform_type").inner_text() == "请从列表中选择"
     assert "Input should" not in page.content() and "String should" not in page.content()
-    page.screenshot(path=screenshots / "applicant-dossier-errors.png", full_page=True)
+    capture(page, screenshots / "applicant-dossier-errors.png", full_page=True)
     today = shanghai_date(utc_now())
     dossier = demo.dossier(0, APPLICANTS[0], today)
     fill_dossier(page, {**to_form(dossier), "platform.name": "光电子器件可靠性中试平台"})
@@ -326,7 +326,7 @@ def test_the_applicant_drafts_a_dossier_with_errors_by_their_fields_then_submits
     page.click("a:has-text('自查申报条件')")
     assert page.locator("[data-outcome]").get_attribute("data-outcome") == "eligible"
     assert page.locator("table.clauses tbody tr td:first-child").all_inner_texts() == [f"C{i}" for i in range(1, 10)]
-    page.screenshot(path=screenshots / "applicant-self-check.png", full_page=True)
+    capture(page, screenshots / "applicant-self-check.png", full_page=True)
     page.go_back()
     page.click("button:has-text('提交申报')")
     page.wait_for_url(re.compile(r"/applicant/applications/[^/]+$"))
@@ -357,7 +357,7 @@ def upload_materials(page: Any, dossier: dict[str, Any], screenshots: Path) -> N
     page.click(f"#m-{first} button:has-text('上传')")  # a new version replaces the first
     page.wait_for_selector(f"#m-{first}:has-text('第 2 版')")
     assert page.locator(f"#m-{first} details summary").inner_text() == "历史版本（1）"
-    page.screenshot(path=screenshots / "applicant-materials.png", full_page=True)
+    capture(page, screenshots / "applicant-materials.png", full_page=True)
     with page.expect_download() as download:
         page.click(f"#m-{first} .material a")
     assert download.value.suggested_filename.endswith(".pdf")
@@ -377,4 +377,4 @@ def test_an_expert_file_with_bad_rows_is_refused_row_by_row(page: Any, screensho
     problems = page.locator("ul.problems li").all_inner_texts()
     assert problems and all("未导入任何专家" in p for p in problems) and any("fields" in p for p in problems)
     assert page.locator("p.count").inner_text() == before  # all rows or none
-    page.screenshot(path=screenshots / "province-experts-refused.png", full_page=True)
+    capture(page, screenshots / "province-experts-refused.png", full_page=True)

@@ -27,7 +27,7 @@ from zhongshi.demo_materials import DEMO_REQUIRED
 from zhongshi.launcher import Stack
 from zhongshi.polling import wait_until
 
-from .conftest import Console, sign_in
+from .conftest import Console, capture, sign_in
 from .test_browser import fill_dossier, upload_materials
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -64,7 +64,7 @@ class People:
         """The whole page, or the screen that shows ``at`` at its top (for the docs' first-screen images)."""
         if at:
             page.locator(at).first.evaluate("element => element.scrollIntoView()")
-        page.screenshot(path=self.shots / f"e2e-{name}.png", full_page=full_page and not at)
+        capture(page, self.shots / f"e2e-{name}.png", full_page=full_page and not at)
 
     def close(self) -> None:
         for page in self.pages.values():
