@@ -104,6 +104,8 @@ TABLE: list[Row] = [
         args={"application_id": "c_exc"}, body="exception", record="c_exc"),
     Row("screening", "PUT", "/api/v1/rounds/{round_id}/settings", {PR: 200}, args={"round_id": "round"},
         body="chain_settings"),
+    Row("screening", "PATCH", "/api/v1/rounds/{round_id}/settings", {PR: 200}, args={"round_id": "round"},
+        body="chain_settings_part"),
     Row("screening", "GET", "/api/v1/rounds/{round_id}/settings", {**OFFICIALS_200, OCO: 200, OCI: 200},
         args={"round_id": "round"}),
     Row("screening", "GET", "/api/v1/rounds/{round_id}/progress", {**OFFICIALS_200, OCO: 200, OCI: HIDDEN},

@@ -220,6 +220,7 @@ class World:
             "priorities": {"application_ids": [self.ids.get("c_rej", "")]},
             "exception": {"approved": True, "justification": "依托共享设备，能力满足要求"},
             "chain_settings": {"round_id": self.ids["round"], "quotas": {CITY: 10, OTHER_CITY: 10}},
+            "chain_settings_part": {"quotas": {CITY: 10, OTHER_CITY: 10}},
             "new_expert": {"id": self.ids["new_expert_id"], "name": "新专家", "organisation": "矩阵大学",
                            "title": "教授", "fields": ["laser"], "region_code": OTHER_CITY},
             "expert_csv": ("id,name,organisation,organisation_credit_code,title,fields,region_code,email,phone,"

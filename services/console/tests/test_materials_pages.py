@@ -138,8 +138,8 @@ def test_the_round_actions_call_the_right_service() -> None:
         "round_id": "R1", "panel_size": "3", "quota": 10, "rubric": {"version": "v1"}}  # the rest is kept
     assert round_action("R1", "resolve", {"objection_id": "O-1", "upheld": "false", "reason": " 不成立 "}) == (
         "registry", "POST", "/api/v1/objections/O-1/resolve", {"upheld": False, "reason": "不成立"})
-    assert round_action("R1", "quotas", {"quota.420100": "3", "quota.420200": " "}, {"deadlines": {"x": 1}})[3] == {
-        "round_id": "R1", "quotas": {"420100": 3}, "deadlines": {"x": 1}}
+    assert round_action("R1", "quotas", {"quota.420100": "3", "quota.420200": " "}) == (
+        "screening", "PATCH", "/api/v1/rounds/R1/settings", {"quotas": {"420100": 3}})  # the deadlines untouched
     assert round_action("R1", "delete-everything", {}) is None
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -160,3 +161,43 @@ async def test_a_withdrawal_read_while_its_submission_is_screened_still_closes_t
     case = await repo.case("A1")
     assert case is not None and case.stage is Stage.WITHDRAWN
 
+
+
+class GatedSettings(MongoScreeningRepository):
+    """Pauses the first read of a round's settings once the gate is armed."""
+
+    def __init__(self, db: Any) -> None:
+        super().__init__(db)
+        self.gate = Gate()
+
+    async def settings(self, round_id: str, session: Session = None) -> RoundSettings | None:
+        found = await super().settings(round_id, session)
+        await self.gate.pause()
+        return found
+
+
+async def test_quotas_and_deadlines_changed_at_once_are_both_kept(
+    mongo_db: Any, scratch_uri: str, tmp_path: Path
+) -> None:
+    """Two officials save the two parts of a round's settings at the same moment: neither save undoes the other."""
+    commands = Commands()
+    client: AsyncMongoClient[Any] = AsyncMongoClient(scratch_uri, tz_aware=True, event_listeners=[commands])
+    db = client[mongo_db.name]
+    repo = GatedSettings(db)
+    for ensure in (repo.ensure_indexes(), ensure_outbox_indexes(db), ensure_audit_indexes(db)):
+        await ensure
+    app = api_app(tmp_path, chain_api.router)
+    app.state.deps = Deps(repo, mongo_unit_of_work(db, "screening"), lambda: NOW, ChainMetrics(CollectorRegistry()))
+    token = mint_test_token(tmp_path, role=Role.PROVINCE_OFFICIAL, organisation="42")
+    answers: list[httpx.Response] = []
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
+                                 headers={"Authorization": f"Bearer {token}"}) as http:
+        async def saved(body: dict[str, Any]) -> None:
+            answers.append(await http.patch("/api/v1/rounds/R1/settings", json=body))
+
+        await race(saved({"quotas": {"420100": 3}}), saved({"deadlines": {"city_review": "2026-12-20"}}),
+                   repo.gate, commands)
+    assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+    stored = await repo.settings("R1")
+    assert stored is not None and stored.quotas == {"420100": 3}
+    assert stored.deadlines == {Stage.CITY_REVIEW: date(2026, 12, 20)}

@@ -218,6 +218,25 @@ async def put_settings(round_id: str, body: RoundSettings, principal: Province, 
     return await chain_service.schedule(deps, body, principal, audit)
 
 
+class SettingsChange(BaseModel):
+    """Part of a round's settings: a part given replaces that part, a part left out stays as it is."""
+
+    quotas: dict[str, int] | None = Field(None, description="City-level code → how many it may forward.")
+    deadlines: dict[Stage, date] | None = Field(None, description="Last day of county_review, city_review, "
+                                                                  "exception_review (Asia/Shanghai).")
+
+
+@router.patch("/rounds/{round_id}/settings", summary="Province: change the quotas or the deadlines, keeping the rest")
+async def patch_settings(round_id: str, body: SettingsChange, principal: Province, request: Request,
+                         deps: Wired) -> RoundSettings:
+    change = body.model_dump(exclude_none=True)
+    part = RoundSettings(round_id=round_id, **change)
+    _check_settings(round_id, part)
+    audit = Audit.request(principal, request, "round.settings", "round", round_id, round_id=round_id,
+                          outcome=_settings_summary(part))
+    return await chain_service.reschedule(deps, round_id, change, principal, audit)
+
+
 @router.get("/rounds/{round_id}/settings", summary="Quotas and deadlines of a round")
 async def get_settings(round_id: str, _: Official, deps: Wired) -> RoundSettings:
     return await deps.repo.settings(round_id) or RoundSettings(round_id=round_id)

@@ -157,14 +157,31 @@ async def prioritise(deps: Deps, round_id: str, principal: Principal, applicatio
 async def schedule(deps: Deps, settings: RoundSettings, principal: Principal, audit: Audit) -> RoundSettings:
     """Province: set a round's quotas per city and its stage deadlines, and announce them."""
     async def work(session: Session) -> Outcome[RoundSettings]:
-        await deps.repo.save_settings(settings, session)
-        return Outcome(settings, [RoundScheduled(
-            application_id=settings.round_id, round_id=settings.round_id, quotas=settings.quotas,
-            deadlines={stage.value: day for stage, day in settings.deadlines.items()}, scheduled_at=deps.clock(),
-            actor=actor(principal),
-        )])
+        return await _scheduled(deps, settings, principal, session)
 
     return await deps.uow.run(work, audit=audit)
+
+
+async def reschedule(deps: Deps, round_id: str, change: dict[str, Any], principal: Principal, audit: Audit
+                     ) -> RoundSettings:
+    """Province: change one part of a round's settings (its quotas, or its deadlines), keeping the rest. Read
+    and written in one transaction: a change to the other part made at the same moment is kept as well."""
+    async def work(session: Session) -> Outcome[RoundSettings]:
+        current = await deps.repo.settings(round_id, session) or RoundSettings(round_id=round_id)
+        return await _scheduled(deps, RoundSettings.model_validate({**current.model_dump(), **change}), principal,
+                                session)
+
+    return await deps.uow.run(work, audit=audit)
+
+
+async def _scheduled(deps: Deps, settings: RoundSettings, principal: Principal, session: Session
+                     ) -> Outcome[RoundSettings]:
+    await deps.repo.save_settings(settings, session)
+    return Outcome(settings, [RoundScheduled(
+        application_id=settings.round_id, round_id=settings.round_id, quotas=settings.quotas,
+        deadlines={stage.value: day for stage, day in settings.deadlines.items()}, scheduled_at=deps.clock(),
+        actor=actor(principal),
+    )])
 
 
 async def progress(deps: Deps, round_id: str, principal: Principal) -> list[dict[str, Any]]:

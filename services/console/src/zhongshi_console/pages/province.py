@@ -24,9 +24,7 @@ from zhongshi_console.web import render, unless_refused
 API = "/api/v1"
 Province = Annotated[Caller, Depends(signed_in(Role.PROVINCE_OFFICIAL))]
 DECISIONS = {"accredit": "认定", "cultivate": "列为培育对象", "decline": "不予认定"}
-CURRENT = {"review-settings": ("review", API + "/rounds/{}/review-settings"),
-           "quotas": ("screening", API + "/rounds/{}/settings"),
-           "deadlines": ("screening", API + "/rounds/{}/settings")}
+CURRENT = {"review-settings": ("review", API + "/rounds/{}/review-settings")}
 # The chain's stages with a deadline (screening: RoundSettings.deadlines), the glossary's names.
 DEADLINE_STAGES = {"county_review": "县级初审", "city_review": "市州推荐", "exception_review": "省级例外认定"}
 SETTINGS = ("panel_size", "quota", "accreditation_line", "cultivation_line", "divergence_threshold")
@@ -122,10 +120,9 @@ def round_action(round_id: str, action: str, form: dict[str, str],
     calls: dict[str, tuple[str, str, str, Any]] = {
         "review-settings": ("review", "PUT", f"{API}/rounds/{round_id}/review-settings",
                             {**(current or {}), "round_id": round_id, **shown}),
-        "quotas": ("screening", "PUT", f"{API}/rounds/{round_id}/settings",
-                   {**(current or {}), "round_id": round_id, "quotas": quotas_of(form)}),
-        "deadlines": ("screening", "PUT", f"{API}/rounds/{round_id}/settings",
-                      {**(current or {}), "round_id": round_id, "deadlines": deadlines_of(form)}),
+        # each form changes its part only (a PATCH): quotas and deadlines saved at once by two officials both stay
+        "quotas": ("screening", "PATCH", f"{API}/rounds/{round_id}/settings", {"quotas": quotas_of(form)}),
+        "deadlines": ("screening", "PATCH", f"{API}/rounds/{round_id}/settings", {"deadlines": deadlines_of(form)}),
         "draw-commitment": ("review", "POST", f"{API}/rounds/{round_id}/draw-commitment", None),
         "draw": ("review", "POST", f"{API}/rounds/{round_id}/panels", {}),
         "override": ("review", "POST", f"{API}/rounds/{round_id}/overrides/{target}",
