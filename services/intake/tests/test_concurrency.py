@@ -1,4 +1,5 @@
-"""Lost updates on the real database: an edit that raced a submit is refused, never written over it."""
+"""Lost updates on the real database: an edit that raced a submit is refused, never written over it, and two
+uploads at once cannot together exceed an application's allowance."""
 
 from __future__ import annotations
 
@@ -11,14 +12,20 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry
-from zhongshi_intake import api
+from pymongo import AsyncMongoClient
+from zhongshi_intake import api, api_materials
 from zhongshi_intake.domain import Application
+from zhongshi_intake.material_store import MaterialRecord, MaterialStore
+from zhongshi_intake.materials import Materials
 from zhongshi_intake.metrics import IntakeMetrics
 from zhongshi_intake.repository import MongoIntakeRepository
 from zhongshi_intake.service import Deps
+from zhongshi_intake.settings import IntakeSettings
+from zhongshi_intake.sniff import Refused
+from zhongshi_runtime.audit import ensure_audit_indexes
 from zhongshi_runtime.auth import Role
-from zhongshi_runtime.outbox import Session
-from zhongshi_runtime.testing import Gate, api_app, mint_test_token, mongo_unit_of_work
+from zhongshi_runtime.outbox import Session, ensure_outbox_indexes
+from zhongshi_runtime.testing import Commands, Gate, api_app, mint_test_token, mongo_unit_of_work, race
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
@@ -97,3 +104,53 @@ async def test_a_stale_if_match_is_refused_with_412_and_a_fresh_one_succeeds(
     assert stale_submit.status_code == 412
     fresh = await http.post(f"/api/v1/applications/{app_id}/submit", headers={**me, "If-Match": first.headers["ETag"]})
     assert fresh.status_code == 200 and fresh.json()["dossier"]["platform"]["name"] == "第一次修改"
+
+
+class GatedMaterials(MaterialStore):
+    """Pauses the first read of an application's stored versions inside a transaction once the gate is armed."""
+
+    def __init__(self, db: Any) -> None:
+        super().__init__(db)
+        self.gate = Gate()
+
+    async def of_application(self, application_id: str, session: Session = None) -> list[MaterialRecord]:
+        found = await super().of_application(application_id, session)
+        if session is not None:
+            await self.gate.pause()
+        return found
+
+
+async def test_two_uploads_at_once_cannot_together_exceed_the_applications_allowance(
+    mongo_db: Any, scratch_uri: str, tmp_path: Path, dossier_json: Callable[..., dict[str, Any]]
+) -> None:
+    """Each fits the allowance alone, not both: the second to commit is refused, whichever it is."""
+    commands = Commands()
+    client: AsyncMongoClient[Any] = AsyncMongoClient(scratch_uri, tz_aware=True, event_listeners=[commands])
+    db = client[mongo_db.name]
+    repo, store = MongoIntakeRepository(db), GatedMaterials(db)
+    for ensure in (repo.ensure_indexes(), store.ensure_indexes(), ensure_outbox_indexes(db), ensure_audit_indexes(db)):
+        await ensure
+    await repo.learn_rule_set(ROUND["rule_set_version"])
+    settings = IntakeSettings(material_max_bytes=8_000, application_materials_max_bytes=12_000)
+    uow = mongo_unit_of_work(db, "intake")
+    materials = Materials(repo=repo, store=store, uow=uow, clock=lambda: NOW, settings=settings)
+    app = api_app(tmp_path, api.router, api_materials.limited(settings.material_max_bytes), api_materials.router)
+    app.state.deps = Deps(repo, uow, lambda: NOW, IntakeMetrics(CollectorRegistry()), materials)
+    app.add_exception_handler(Refused, api_materials.file_refused)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        token = mint_test_token(tmp_path, role=Role.PROVINCE_OFFICIAL, organisation="42")
+        province = {"Authorization": f"Bearer {token}"}
+        assert (await http.post("/api/v1/rounds", json=ROUND, headers=province)).status_code == 201
+        app_id, me = await _draft(http, tmp_path, dossier_json())
+        answers: list[httpx.Response] = []
+
+        async def uploaded(kind: str) -> None:
+            files = {"file": (f"{kind}.pdf", b"%PDF-" + b"0" * 7_000, "application/pdf")}
+            answers.append(await http.post(f"/api/v1/applications/{app_id}/materials", headers=me, files=files,
+                                           data={"kind": kind, "title": kind}))
+
+        await race(uploaded("equipment_list"), uploaded("site_proof"), store.gate, commands)
+    assert sorted(a.status_code for a in answers) == [201, 422], [a.text for a in answers]
+    stored = await store.of_application(app_id)
+    assert len(stored) == 1 and sum(r.size for r in stored) <= settings.application_materials_max_bytes
+    assert await db["material_files.files"].count_documents({}) == 1  # the refused one's file is gone too

@@ -16,7 +16,7 @@ from zhongshi_runtime.auth import OFFICIALS, Principal, Role
 from zhongshi_runtime.clock import Clock, shanghai_date, utc_now
 from zhongshi_runtime.errors import NotFound
 from zhongshi_runtime.metrics import RuntimeMetrics
-from zhongshi_runtime.outbox import MongoUnitOfWork, Session, UnitOfWork
+from zhongshi_runtime.outbox import MongoUnitOfWork, Outcome, Session, UnitOfWork
 
 from zhongshi_intake import domain
 from zhongshi_intake.domain import Application, Status
@@ -92,10 +92,25 @@ def check_upload(ctx: Materials, upload: Upload, used: int) -> str:
     if upload.kind not in MATERIAL_KINDS:
         raise Refused(422, f"材料类别 {upload.kind} 不存在，可选：{'、'.join(MATERIAL_KINDS)}", field="kind")
     media_type = sniff(upload.content, ctx.limits)
-    limit = ctx.settings.application_materials_max_bytes
-    if used + len(upload.content) > limit:
-        raise Refused(422, f"本申报的材料合计将达{used + len(upload.content)}字节，超过每份申报上限{limit}字节")
+    check_room(ctx, upload, used)
     return media_type
+
+
+def check_room(ctx: Materials, upload: Upload, used: int) -> None:
+    """`Refused` when the application's stored versions (``used`` bytes) and this one exceed its allowance."""
+    total, limit = used + len(upload.content), ctx.settings.application_materials_max_bytes
+    if total > limit:
+        raise Refused(422, f"本申报的材料合计将达{total}字节，超过每份申报上限{limit}字节")
+
+
+def stored_bytes(records: list[MaterialRecord]) -> int:
+    return sum(r.size for r in records)
+
+
+def version_of(upload: Upload, earlier: list[MaterialRecord]) -> int:
+    """1 for a new material, the replaced version's number + 1 for a replacement."""
+    previous = next((r for r in earlier if r.id == upload.replaces), None)
+    return previous.version + 1 if previous else 1
 
 
 async def upload(ctx: Materials, app: Application, principal: Principal, item: Upload, audit: Audit
@@ -106,34 +121,36 @@ async def upload(ctx: Materials, app: Application, principal: Principal, item: U
         raise domain.TransitionRefused(f"申报当前状态为“{app.status_label}”，材料已随申报冻结，不能上传")
     if item.replaces is not None and item.replaces not in {m.id for m in app.materials}:
         raise Refused(422, f"申报中没有材料 {item.replaces}，无法替换", field="replaces")
-    earlier = await ctx.store.of_application(app.id)
-    media_type = check_upload(ctx, item, sum(r.size for r in earlier))
-    previous = next((r for r in earlier if r.id == item.replaces), None)
+    media_type = check_upload(ctx, item, stored_bytes(await ctx.store.of_application(app.id)))  # before any file
     record = new_record(
         app.id, item.content, kind=item.kind, title=item.title, filename=safe_filename(item.filename, media_type),
-        media_type=media_type, version=previous.version + 1 if previous else 1, replaces=item.replaces,
-        uploaded_by=Uploader.of(principal), uploaded_at=ctx.clock())
+        media_type=media_type, replaces=item.replaces, uploaded_by=Uploader.of(principal), uploaded_at=ctx.clock())
 
-    async def work(session: Session) -> list[Event]:
+    async def work(session: Session) -> Outcome[MaterialRecord]:
+        """Checked again on what the transaction reads: uploads at once to one application all save it, so they
+        conflict, and the second runs again on what the first stored (its allowance, a replaced version)."""
         current = await ctx.repo.get(app.id, session)
         if current is None:
             raise domain.TransitionRefused(f"申报 {app.id} 已不存在")
+        earlier = await ctx.store.of_application(app.id, session)
+        check_room(ctx, item, stored_bytes(earlier))
+        stored = record.model_copy(update={"version": version_of(item, earlier)})
         try:
-            attached = domain.attach(current, record.reference(), replaces=item.replaces, now=record.uploaded_at)
+            attached = domain.attach(current, stored.reference(), replaces=item.replaces, now=stored.uploaded_at)
         except ValueError as exc:  # the replaced material went away since it was checked
             raise Refused(422, str(exc), field="replaces") from None
         await ctx.repo.save(attached, session)
-        await ctx.store.add(record, session)
-        audit.target_id, audit.outcome = record.id, f"{record.kind} v{record.version} {record.sha256[:12]}"
-        return []
+        await ctx.store.add(stored, session)
+        audit.target_id, audit.outcome = stored.id, f"{stored.kind} v{stored.version} {stored.sha256[:12]}"
+        return Outcome(stored)
 
     await ctx.store.put_file(record, item.content)
     try:
-        await ctx.uow.run(work, audit=audit)
+        stored: MaterialRecord = await ctx.uow.run(work, audit=audit)
     except BaseException:
         await ctx.store.delete_file(record.id)  # GridFS is outside the transaction: clean up its chunks
         raise
-    return record
+    return stored
 
 
 async def download(ctx: Materials, app: Application, material_id: str, audit: Audit
