@@ -34,17 +34,20 @@ class RuleSet(BaseModel):
     @classmethod
     def _known_kinds(cls, kinds: list[str]) -> list[str]:
         """A misspelt kind could never be uploaded, and C9 would fail every application."""
-        if unknown := [k for k in kinds if k not in MATERIAL_KINDS]:
-            raise ValueError(f"未知的材料类别：{'、'.join(unknown)}（可选：{'、'.join(MATERIAL_KINDS)}）")
-        return kinds
+        return known(kinds, list(MATERIAL_KINDS), "材料类别")
 
     @field_validator("in_principle")
     @classmethod
     def _known_clauses(cls, clauses: list[str]) -> list[str]:
         """A misspelt clause (``c5``) would turn a 原则上 shortfall into a failure."""
-        if unknown := [c for c in clauses if c not in CLAUSE_IDS]:
-            raise ValueError(f"未知的条款：{'、'.join(unknown)}（可选：{'、'.join(CLAUSE_IDS)}）")
-        return clauses
+        return known(clauses, list(CLAUSE_IDS), "条款")
+
+
+def known(values: list[str], allowed: list[str], what: str) -> list[str]:
+    """``values``, or a ValueError naming those not ``allowed`` (pydantic makes it a 422 naming the field)."""
+    if unknown := [v for v in values if v not in allowed]:
+        raise ValueError(f"未知的{what}：{'、'.join(unknown)}（可选：{'、'.join(allowed)}）")
+    return values
 
 
 DEFAULT_RULE_SET = RuleSet(
