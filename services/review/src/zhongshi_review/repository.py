@@ -32,8 +32,8 @@ class ReviewRepository:
     """What review keeps, read and written by name; `mongo` and `memory` build it over the two adapters. The
     stores are the adapter detail (the handlers and the tests' seeding still reach them directly)."""
 
-    def __init__(self, make: Any, turns: Callable[[list[str], Session], Awaitable[None]]) -> None:
-        self._turns = turns
+    def __init__(self, make: Any, take: Callable[[list[str], Session], Awaitable[None]]) -> None:
+        self._take = take  # the turns of the applications named (`zhongshi_runtime.turns`)
         self.experts: Store[Expert] = make("experts", Expert)
         self.candidates: Store[Candidate] = make("candidates", Candidate)
         self.panels: Store[Panel] = make("panels", Panel)
@@ -81,11 +81,11 @@ class ReviewRepository:
     async def take_turn(self, application_id: str, session: Session) -> None:
         """Let no other transaction taking the application's turn commit beside this one (`zhongshi_runtime.turns`):
         the forwarded handler reads the note the others write, and they read the candidate it writes."""
-        await self._turns([application_id], session)
+        await self._take([application_id], session)
 
     async def take_turns(self, application_ids: Iterable[str], session: Session) -> None:
         """Every application's turn at once: a round's confirmation reads what their transactions write."""
-        await self._turns(list(application_ids), session)
+        await self._take(list(application_ids), session)
 
     async def note(self, application_id: str, session: Session = None) -> CandidateNote | None:
         """What other topics said of an application (exception decisions, withdrawal), kept for its candidate."""
