@@ -95,6 +95,10 @@ class ReviewDecided(Event):
     rank: int | None = Field(description="Rank within the round, 1 = best (None when not ranked).")
     rubric_version: str
     aggregation: str = Field(examples=["trimmed_mean"])
+    accreditation_line: Decimal | None = Field(None, description="The round's accreditation line (认定分数线) the "
+                                               "decision was proposed against; absent in events before it was kept.")
+    cultivation_line: Decimal | None = Field(None, description="The round's cultivation line (培育分数线).")
+    quota: int | None = Field(None, description="How many the round accredits (认定名额).")
     panel: list[PanelMember]
     overridden: bool = Field(description="The province overrode the proposed decision.")
     justification: str = Field(description="Why, in Simplified Chinese (the override's or the rule's).")

@@ -217,6 +217,7 @@ async def race(first: Awaitable[Any], second: Awaitable[Any], gate: Gate, comman
     gate.armed = True
     one = asyncio.ensure_future(first)
     await asyncio.wait_for(gate.reached.wait(), within_s)
+    commands.conflicted.clear()  # a conflict before this point (a first insert into an index, say) is not ``second``'s
     two = asyncio.ensure_future(second)
     conflict = asyncio.ensure_future(commands.conflicted.wait())
     await asyncio.wait([two, conflict], timeout=within_s, return_when=asyncio.FIRST_COMPLETED)

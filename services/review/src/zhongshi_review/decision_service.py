@@ -90,6 +90,8 @@ def _decided(p: Proposal, s: Standing, o: Override | None, settings: RoundConfig
     return ReviewDecided(
         application_id=p.application_id, round_id=round_id, decision=o.decision if o else p.decision,
         score=p.score, rank=p.rank, rubric_version=settings.rubric.version, aggregation=settings.aggregation.value,
+        accreditation_line=settings.accreditation_line, cultivation_line=settings.cultivation_line,
+        quota=settings.quota,
         panel=[PanelMember(expert_id=e, total=totals.get(e)) for e in (s.panel.experts if s.panel else [])],
         overridden=o is not None, justification=o.justification if o else p.reason,
         platform_name=s.candidate.platform_name, applicant_name=s.candidate.applicant_name,
