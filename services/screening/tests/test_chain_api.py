@@ -229,6 +229,24 @@ async def test_settings_name_only_hubei_cities(world: World) -> None:
     assert r.status_code == 422 and "110000" in r.text
 
 
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
+async def test_settings_of_a_round_id_no_round_can_have_are_refused(world: World, method: str) -> None:
+    """A round id with a control character would reach the announcing event's CloudEvents subject (a 500 there)."""
+    r = await world.call("province", method, "/api/v1/rounds/R%C2%9401/settings",
+                         json={"round_id": "R\u009401", "quotas": {"420100": 3}})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["path", "round_id"]
+    assert await world.repo.settings("R\u009401") is None
+
+
+async def test_part_of_the_settings_changes_alone(world: World) -> None:
+    r = await world.call("province", "PATCH", "/api/v1/rounds/R1/settings",
+                         json={"deadlines": {"city_review": "2026-12-20"}})
+    assert r.status_code == 200, r.text
+    assert r.json()["quotas"] == {"420100": 1, "429004": 1} and r.json()["deadlines"] == {"city_review": "2026-12-20"}
+    refused = await world.call("province", "PATCH", "/api/v1/rounds/R1/settings", json={"quotas": {"110000": 3}})
+    assert refused.status_code == 422 and "110000" in refused.text
+
+
 async def test_the_overdue_and_stage_gauges_follow_the_deadlines(world: World) -> None:
     from datetime import date
 

@@ -16,6 +16,7 @@ from pydantic import BeforeValidator, StrictBool
 from pydantic_core import PydanticCustomError
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+ROUND_ID_PATTERN = r"^[A-Za-z0-9-]{1,40}$"  # a round's id (批次编号), as intake opens it: R2026-01
 
 
 def _calendar_date(value: Any) -> Any:

@@ -15,7 +15,7 @@ from zhongshi_contracts.events import (
     ApplicationWithdrawn,
     ScreeningOutcome,
 )
-from zhongshi_contracts.inputs import CalendarDate
+from zhongshi_contracts.inputs import ROUND_ID_PATTERN, CalendarDate
 from zhongshi_contracts.lifecycle import (
     DECISION_STAGE,
     DESCRIPTIONS,
@@ -48,7 +48,7 @@ class Round(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: str = Field(pattern=r"^[A-Za-z0-9-]{1,40}$", examples=["R2026-01"])
+    id: str = Field(pattern=ROUND_ID_PATTERN, examples=["R2026-01"])
     title: str = Field(min_length=1, max_length=200, examples=["2026年度第一批省级制造业中试平台认定"])
     opens_on: CalendarDate
     closes_on: CalendarDate

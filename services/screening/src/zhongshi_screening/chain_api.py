@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field, field_validator
 from zhongshi_contracts.events import ClauseResult, ScreeningOutcome
-from zhongshi_contracts.inputs import Flag
+from zhongshi_contracts.inputs import ROUND_ID_PATTERN, Flag
 from zhongshi_contracts.recommendation import Level, Opinion
 from zhongshi_contracts.reference import hubei_cities, region
 from zhongshi_runtime.audit import Audit
@@ -209,8 +209,11 @@ async def priorities(round_id: str, body: Priorities, principal: CityOfficial, r
     return [await view(deps, c) for c in ranked]
 
 
+RoundId = Annotated[str, Path(pattern=ROUND_ID_PATTERN, examples=["R2026-01"])]
+
+
 @router.put("/rounds/{round_id}/settings", summary="Province: quotas per city and stage deadlines")
-async def put_settings(round_id: str, body: RoundSettings, principal: Province, request: Request,
+async def put_settings(round_id: RoundId, body: RoundSettings, principal: Province, request: Request,
                        deps: Wired) -> RoundSettings:
     _check_settings(round_id, body)
     audit = Audit.request(principal, request, "round.settings", "round", round_id, round_id=round_id,
@@ -227,7 +230,7 @@ class SettingsChange(BaseModel):
 
 
 @router.patch("/rounds/{round_id}/settings", summary="Province: change the quotas or the deadlines, keeping the rest")
-async def patch_settings(round_id: str, body: SettingsChange, principal: Province, request: Request,
+async def patch_settings(round_id: RoundId, body: SettingsChange, principal: Province, request: Request,
                          deps: Wired) -> RoundSettings:
     change = body.model_dump(exclude_none=True)
     part = RoundSettings(round_id=round_id, **change)
