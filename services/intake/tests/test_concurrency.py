@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry
-from pymongo import AsyncMongoClient
 from zhongshi_intake import api, api_materials
 from zhongshi_intake.domain import Application
 from zhongshi_intake.material_store import MaterialRecord, MaterialStore
@@ -25,7 +24,7 @@ from zhongshi_intake.sniff import Refused
 from zhongshi_runtime.audit import ensure_audit_indexes
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.outbox import Session, ensure_outbox_indexes
-from zhongshi_runtime.testing import Commands, Gate, api_app, mint_test_token, mongo_unit_of_work, race
+from zhongshi_runtime.testing import Gate, api_app, mint_test_token, mongo_unit_of_work, race, watched
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
@@ -124,9 +123,7 @@ async def test_two_uploads_at_once_cannot_together_exceed_the_applications_allow
     mongo_db: Any, scratch_uri: str, tmp_path: Path, dossier_json: Callable[..., dict[str, Any]]
 ) -> None:
     """Each fits the allowance alone, not both: the second to commit is refused, whichever it is."""
-    commands = Commands()
-    client: AsyncMongoClient[Any] = AsyncMongoClient(scratch_uri, tz_aware=True, event_listeners=[commands])
-    db = client[mongo_db.name]
+    db, commands = watched(scratch_uri, mongo_db.name)
     repo, store = MongoIntakeRepository(db), GatedMaterials(db)
     for ensure in (repo.ensure_indexes(), store.ensure_indexes(), ensure_outbox_indexes(db), ensure_audit_indexes(db)):
         await ensure

@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-from pymongo import AsyncMongoClient
 from zhongshi_contracts.events import ApplicationWithdrawn
 from zhongshi_contracts.recommendation import Actor, ApplicationForwarded
 from zhongshi_review import api_draws, api_review, handlers
@@ -23,7 +22,16 @@ from zhongshi_runtime.auth import Role
 from zhongshi_runtime.outbox import Session, ensure_outbox_indexes
 from zhongshi_runtime.rebuild import replay_consumers
 from zhongshi_runtime.store import MongoStore
-from zhongshi_runtime.testing import Commands, Gate, api_app, meta_of, mint_test_token, mongo_unit_of_work, race
+from zhongshi_runtime.testing import (
+    Commands,
+    Gate,
+    api_app,
+    meta_of,
+    mint_test_token,
+    mongo_unit_of_work,
+    race,
+    watched,
+)
 from zhongshi_runtime.turns import ensure_turns
 
 from .review_fixtures import NOW, candidate_of, expert
@@ -69,9 +77,7 @@ class Review:
 
 @pytest.fixture
 async def review(mongo_db: Any, scratch_uri: str, tmp_path: Path, make_dossier: Any) -> AsyncIterator[Review]:
-    commands = Commands()
-    client: AsyncMongoClient[Any] = AsyncMongoClient(scratch_uri, tz_aware=True, event_listeners=[commands])
-    db = client[mongo_db.name]
+    db, commands = watched(scratch_uri, mongo_db.name)
     await ensure_turns(db)  # as the service does at start
     repo = ReviewRepository.mongo(db)
     panels = GatedPanels(db, "panels", Panel)
@@ -184,9 +190,7 @@ async def test_a_withdrawal_handled_while_its_forwarding_is_stays_out_of_review(
 ) -> None:
     """The two come on different topics, so they may be handled at once: the withdrawal must not find no
     candidate and commit while the forwarding, which read no note, makes a candidate ready for a panel."""
-    commands = Commands()
-    client: AsyncMongoClient[Any] = AsyncMongoClient(scratch_uri, tz_aware=True, event_listeners=[commands])
-    db = client[mongo_db.name]
+    db, commands = watched(scratch_uri, mongo_db.name)
     for ensure in (ensure_indexes(db), ensure_outbox_indexes(db), ensure_audit_indexes(db), ensure_turns(db)):
         await ensure
     repo = ReviewRepository.mongo(db)

@@ -20,7 +20,16 @@ from zhongshi_runtime.audit import ensure_audit_indexes
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.outbox import Session, ensure_outbox_indexes
 from zhongshi_runtime.rebuild import replay_consumers
-from zhongshi_runtime.testing import Commands, Gate, api_app, meta_of, mint_test_token, mongo_unit_of_work, race
+from zhongshi_runtime.testing import (
+    Commands,
+    Gate,
+    api_app,
+    meta_of,
+    mint_test_token,
+    mongo_unit_of_work,
+    race,
+    watched,
+)
 from zhongshi_runtime.turns import ensure_turns
 from zhongshi_screening import chain_api, handlers
 from zhongshi_screening.chain import Case, RoundSettings, Stage
@@ -137,9 +146,7 @@ async def test_a_withdrawal_read_while_its_submission_is_screened_still_closes_t
 ) -> None:
     """The two events come on different topics, so they may be handled at once: the withdrawal must not find
     no case, commit, and leave the case the submission then creates in the county's queue."""
-    commands = Commands()
-    client: AsyncMongoClient[Any] = AsyncMongoClient(scratch_uri, tz_aware=True, event_listeners=[commands])
-    db = client[mongo_db.name]
+    db, commands = watched(scratch_uri, mongo_db.name)
     repo = GatedRepository(db)
     for ensure in (repo.ensure_indexes(), ensure_outbox_indexes(db), ensure_audit_indexes(db), ensure_turns(db)):
         await ensure
@@ -180,9 +187,7 @@ async def test_quotas_and_deadlines_changed_at_once_are_both_kept(
     mongo_db: Any, scratch_uri: str, tmp_path: Path
 ) -> None:
     """Two officials save the two parts of a round's settings at the same moment: neither save undoes the other."""
-    commands = Commands()
-    client: AsyncMongoClient[Any] = AsyncMongoClient(scratch_uri, tz_aware=True, event_listeners=[commands])
-    db = client[mongo_db.name]
+    db, commands = watched(scratch_uri, mongo_db.name)
     repo = GatedSettings(db)
     for ensure in (repo.ensure_indexes(), ensure_outbox_indexes(db), ensure_audit_indexes(db)):
         await ensure

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker, KafkaMessage
+from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.monitoring import CommandFailedEvent, CommandListener, CommandStartedEvent, CommandSucceededEvent
 from zhongshi_contracts.envelope import CloudEvent
@@ -207,6 +208,13 @@ class Commands(CommandListener):
         self.failures.append(str(event.failure.get("codeName", event.failure.get("code"))))
         if self.failures[-1] == "WriteConflict":
             self.conflicted.set()
+
+
+def watched(uri: str, name: str) -> tuple[AsyncDatabase[Any], Commands]:
+    """Database ``name`` on a new client of ``uri`` whose every command ``Commands`` records."""
+    commands = Commands()
+    client: AsyncMongoClient[Any] = AsyncMongoClient(uri, tz_aware=True, event_listeners=[commands])
+    return client[name], commands
 
 
 async def race(first: Awaitable[Any], second: Awaitable[Any], gate: Gate, commands: Commands,
