@@ -12,10 +12,10 @@ import pytest
 from faststream.kafka import TestKafkaBroker
 from pymongo.errors import DuplicateKeyError
 from zhongshi_contracts.dossier import Dossier
-from zhongshi_contracts.events import ApplicationScreened, ScreeningOutcome
+from zhongshi_contracts.events import ApplicationScreened, ApplicationWithdrawn, ScreeningOutcome
 from zhongshi_contracts.recommendation import Actor, ApplicationForwarded
 from zhongshi_contracts.review import Decision, ReviewDecided
-from zhongshi_registry import handlers
+from zhongshi_registry import handlers, statistics
 from zhongshi_registry.entries import Entry, Status
 from zhongshi_registry.facts import ForwardedFacts, ScreenedFacts
 from zhongshi_registry.public import Filters
@@ -149,12 +149,39 @@ def test_a_rebuild_reads_the_same_profile_from_the_forwarded_events_platform_fac
     assert handlers.profile_of(facts) == handlers.profile_of(event)
 
 
-@pytest.mark.parametrize("outcome", list(ScreeningOutcome))
-def test_a_rebuild_reads_the_same_candidacy_from_the_verdicts_facts(outcome: ScreeningOutcome) -> None:
-    event = ApplicationScreened(
-        application_id="A1", round_id="R1", revision=2, rule_set_version="hubei-2025-v1", as_of=date(2026, 5, 1),
+def screened(outcome: ScreeningOutcome, app_id: str = "A1") -> ApplicationScreened:
+    return ApplicationScreened(
+        application_id=app_id, round_id="R1", revision=2, rule_set_version="hubei-2025-v1", as_of=date(2026, 5, 1),
         outcome=outcome, clauses=[], failing=[], flagged=[], screened_at=datetime(2026, 5, 1, 2, tzinfo=UTC),
         applicant_name="武汉某公司", applicant_credit_code="91420111MA4KXXXX0X", platform_name="中试平台",
         region_code="420111", city_code="420100")
+
+
+def withdrawn(app_id: str = "A1") -> ApplicationWithdrawn:
+    return ApplicationWithdrawn(application_id=app_id, round_id="R1", revision=2, reason="",
+                                withdrawn_at=datetime(2026, 5, 2, 2, tzinfo=UTC), applicant_credit_code="c",
+                                region_code="420111", city_code="420100")
+
+
+@pytest.mark.parametrize("outcome", list(ScreeningOutcome))
+def test_a_rebuild_reads_the_same_candidacy_from_the_verdicts_facts(outcome: ScreeningOutcome) -> None:
+    event = screened(outcome)
     facts = ScreenedFacts.model_validate_json(event.model_dump_json().encode())
     assert handlers.candidacy_of(facts) == handlers.candidacy_of(event)
+
+
+def candidates_of_wuhan(counts: dict[str, int]) -> int:
+    return next(c["candidates"] for c in statistics.stats(counts)["candidates_by_city"] if c["city_code"] == "420100")
+
+
+@pytest.mark.parametrize("withdrawal_first", [False, True])
+async def test_a_withdrawn_application_is_no_citys_candidate_whichever_event_arrives_first(
+        harness: Any, withdrawal_first: bool) -> None:
+    """Screening and withdrawal come on two topics, consumed apart: either order ends the same."""
+    events = [screened(ScreeningOutcome.ELIGIBLE, "A1"), withdrawn("A1")]
+    async with TestKafkaBroker(harness.ready()) as broker:
+        for event in reversed(events) if withdrawal_first else events:
+            await broker.publish(**envelope(event))
+        await broker.publish(**envelope(screened(ScreeningOutcome.ELIGIBLE, "A2")))  # stays a candidate
+    assert candidates_of_wuhan(await harness.repo.statistics()) == 1
+    assert (await harness.repo.candidacy("A1")).withdrawn and harness.dead_letters == []

@@ -62,9 +62,9 @@ entries = st.builds(
     n=st.integers(0, 5), status=st.sampled_from(Status), city=st.sampled_from(CITIES),
     clusters=st.lists(st.sampled_from(list(Cluster)[:5]), max_size=3), kind=st.none() | st.sampled_from(PlatformType),
     year=st.sampled_from([None, 2026, 2027]), national=st.none() | st.sampled_from(NationalOutcome))
-candidacies = st.builds(lambda n, city, candidate: (f"A{n}", Candidacy(round_id="R1", city_code=city,
-                                                                         candidate=candidate)),
-                        n=st.integers(0, 5), city=st.sampled_from(CITIES), candidate=st.booleans())
+candidacies = st.builds(lambda n, city, candidate, withdrawn: (f"A{n}", Candidacy(
+    round_id="R1", city_code=city, candidate=candidate, withdrawn=withdrawn)),
+    n=st.integers(0, 5), city=st.sampled_from(CITIES), candidate=st.booleans(), withdrawn=st.booleans())
 
 
 def nonzero(counts: dict[str, int]) -> dict[str, int]:
@@ -75,16 +75,17 @@ def nonzero(counts: dict[str, int]) -> dict[str, int]:
 @given(changes=st.lists(entries | candidacies, min_size=1, max_size=25))
 async def test_the_counters_equal_a_recount_after_every_change(changes: list[Any]) -> None:
     repo = RegistryRepository.memory()
-    for change in changes:  # an entry listed, warned, revoked, upgraded… or a candidacy screened again
+    for change in changes:  # an entry listed, warned, revoked, upgraded… or a candidacy screened again or withdrawn
         if isinstance(change, Entry):
             await repo.entries.put(change.id, change)
         else:
             await repo.pipeline.put(*change)
         stored, pipeline = await repo.entries.find(), await repo.pipeline.find()
         counts = await repo.tallies.counts()
+        counted = [c for c in pipeline if c.candidate and not c.withdrawn]
         assert nonzero(counts) == nonzero(dict(statistics.recount(
-            stored, [(c.city_code, c.candidate) for c in pipeline])))
-        by_city = Counter(c.city_code for c in pipeline if c.candidate)
+            stored, [(c.city_code, c in counted) for c in pipeline])))
+        by_city = Counter(c.city_code for c in counted)
         assert statistics.stats(counts) == oracle(stored, dict(by_city))
         assert progress_of(counts) == progress(stored)
 

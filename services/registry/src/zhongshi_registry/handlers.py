@@ -1,10 +1,11 @@
-"""The registry's handlers: screened applications feed the pipeline statistics, forwarded applications
-leave a public profile (type, clusters, service kinds), review decisions wait for publicity."""
+"""The registry's handlers: screened applications feed the pipeline statistics (and withdrawn ones leave
+them), forwarded applications leave a public profile (type, clusters, service kinds), review decisions wait
+for publicity."""
 
 from __future__ import annotations
 
 from zhongshi_contracts.envelope import CloudEvent
-from zhongshi_contracts.events import ApplicationScreened, Event, ScreeningOutcome
+from zhongshi_contracts.events import ApplicationScreened, ApplicationWithdrawn, Event, ScreeningOutcome
 from zhongshi_contracts.recommendation import ApplicationForwarded
 from zhongshi_contracts.registry import (
     NationalRecommended,
@@ -32,9 +33,18 @@ def profile_of(event: ApplicationForwarded | ForwardedFacts) -> Profile:
                    professionals=platform.professionals.total)
 
 
-def candidacy_of(event: ApplicationScreened | ScreenedFacts) -> Candidacy:
+def candidacy_of(event: ApplicationScreened | ScreenedFacts, before: Candidacy | None = None) -> Candidacy:
+    """A candidate of its city unless ineligible; a withdrawal that arrived first still holds (the two topics
+    are consumed apart)."""
     return Candidacy(round_id=event.round_id, city_code=event.city_code,
-                     candidate=event.outcome is not ScreeningOutcome.INELIGIBLE)
+                     candidate=event.outcome is not ScreeningOutcome.INELIGIBLE,
+                     withdrawn=before is not None and before.withdrawn)
+
+
+def withdrawal_of(event: ApplicationWithdrawn, before: Candidacy | None) -> Candidacy:
+    """No city's candidate any more; a withdrawal before screening is kept for the screening that may follow."""
+    found = before or Candidacy(round_id=event.round_id, city_code=event.city_code, candidate=False)
+    return found.model_copy(update={"withdrawn": True})
 
 
 def decision_of(event: ReviewDecided) -> DecisionRecord:
@@ -60,7 +70,14 @@ def register(consumers: Consumers, uow: UnitOfWork, repo: RegistryPort) -> None:
 
     @on(ApplicationScreened)
     async def on_screened(event: ApplicationScreened, uow: EventUnit) -> list[Event]:
-        await repo.record_candidacy(event.application_id, candidacy_of(event), uow.session)
+        before = await repo.candidacy(event.application_id, uow.session)
+        await repo.record_candidacy(event.application_id, candidacy_of(event, before), uow.session)
+        return []
+
+    @on(ApplicationWithdrawn)
+    async def on_withdrawn(event: ApplicationWithdrawn, uow: EventUnit) -> list[Event]:
+        before = await repo.candidacy(event.application_id, uow.session)
+        await repo.record_candidacy(event.application_id, withdrawal_of(event, before), uow.session)
         return []
 
     @on(ApplicationForwarded)

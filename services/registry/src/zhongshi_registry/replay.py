@@ -1,4 +1,4 @@
-"""Rebuilding the registry from events alone. Its inputs (screened, forwarded, decided) and its own events
+"""Rebuilding the registry from events alone. Its inputs (screened, withdrawn, forwarded, decided) and its own events
 (publicity, objections, entries and their lifecycle) are applied in the order they happened, through the
 same rules the live service uses, so the result equals the live state. What no event carries — an
 objector's name, grounds and evidence, kept private — is left blank and left out of the comparison."""
@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pymongo import AsyncMongoClient
-from zhongshi_contracts.events import Event
+from zhongshi_contracts.events import ApplicationWithdrawn, Event
 from zhongshi_contracts.registry import (
     AnnualReportFiled,
     NationalOutcome,
@@ -37,7 +37,7 @@ from zhongshi_registry import entries as lifecycle
 from zhongshi_registry.domain import Objection, ObjectionStatus, Publicity, Refused
 from zhongshi_registry.entries import AnnualReport, Entry, HistoryItem, Standing, Status
 from zhongshi_registry.facts import ForwardedFacts, ScreenedFacts
-from zhongshi_registry.handlers import candidacy_of, decision_of, profile_of
+from zhongshi_registry.handlers import candidacy_of, decision_of, profile_of, withdrawal_of
 from zhongshi_registry.projection import DOCUMENT
 from zhongshi_registry.repository import MemorySequences, RegistryRepository, ensure_indexes
 
@@ -52,7 +52,7 @@ class Projector:
         self.applied: Counter[str] = Counter()
         self.refused: list[str] = []
         self._apply: dict[type[Event], Callable[[Any], Awaitable[None]]] = {
-            ScreenedFacts: self._screened, ForwardedFacts: self._forwarded,
+            ScreenedFacts: self._screened, ApplicationWithdrawn: self._withdrawn, ForwardedFacts: self._forwarded,
             ReviewDecided: self._decided, PublicityOpened: self._opened, PublicityObjectionFiled: self._objected,
             ObjectionResolved: self._resolved, PublicityClosed: self._closed,
             PlatformAccredited: self._listed, PlatformCultivationListed: self._listed,
@@ -73,7 +73,12 @@ class Projector:
         self.applied[event.topic.name] += 1
 
     async def _screened(self, e: ScreenedFacts) -> None:
-        await self.repo.record_candidacy(e.application_id, candidacy_of(e))
+        before = await self.repo.candidacy(e.application_id)
+        await self.repo.record_candidacy(e.application_id, candidacy_of(e, before))
+
+    async def _withdrawn(self, e: ApplicationWithdrawn) -> None:
+        before = await self.repo.candidacy(e.application_id)
+        await self.repo.record_candidacy(e.application_id, withdrawal_of(e, before))
 
     async def _forwarded(self, e: ForwardedFacts) -> None:
         await self.repo.keep_profile(profile_of(e))

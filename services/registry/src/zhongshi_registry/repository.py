@@ -29,11 +29,17 @@ from zhongshi_registry.workdays import HolidaySchedule
 
 
 class Candidacy(BaseModel):
-    """An application screened as a candidate (or not), for the pipeline-by-city statistics."""
+    """An application screened as a candidate (or not), for the pipeline-by-city statistics; a withdrawn one is
+    no city's candidate, whichever of its screening and its withdrawal arrived first."""
 
     round_id: str
     city_code: str
     candidate: bool
+    withdrawn: bool = False
+
+    @property
+    def counted(self) -> bool:
+        return self.candidate and not self.withdrawn
 
 
 class RegistryPort(Protocol):
@@ -41,6 +47,7 @@ class RegistryPort(Protocol):
 
     cache: ReadCache
 
+    async def candidacy(self, application_id: str, session: Session = None) -> Candidacy | None: ...
     async def record_candidacy(self, application_id: str, candidacy: Candidacy, session: Session = None) -> None: ...
     async def keep_profile(self, profile: Profile, session: Session = None) -> None: ...
     async def record_decision(self, decision: DecisionRecord, session: Session = None) -> None: ...
@@ -124,7 +131,7 @@ class MemoryListing:
 
 
 def _candidacy_counts(candidacy: Candidacy) -> Counter[str]:
-    return of_candidacy(candidacy.city_code, candidacy.candidate)
+    return of_candidacy(candidacy.city_code, candidacy.counted)
 
 
 class RegistryRepository:
@@ -151,6 +158,9 @@ class RegistryRepository:
         self.reports: Store[AnnualReport] = store("annual_reports", AnnualReport)
         # by year; entered by the province, not projected from events: a replay neither rebuilds nor compares it
         self.holidays: Store[HolidaySchedule] = make("holiday_schedules", HolidaySchedule)
+
+    async def candidacy(self, application_id: str, session: Session = None) -> Candidacy | None:
+        return await self.pipeline.get(application_id, session)
 
     async def record_candidacy(self, application_id: str, candidacy: Candidacy, session: Session = None) -> None:
         await self.pipeline.put(application_id, candidacy, session)
@@ -259,7 +269,7 @@ async def ensure_statistics(repo: RegistryRepository) -> None:
     """Count a registry stored before the statistics projection existed (once: later writes keep it)."""
     if await repo.tallies.exists():
         return
-    counts = recount(await repo.entries.find(), [(c.city_code, c.candidate) for c in await repo.pipeline.find()])
+    counts = recount(await repo.entries.find(), [(c.city_code, c.counted) for c in await repo.pipeline.find()])
     if counts:
         await repo.tallies.add(counts)
 
