@@ -20,7 +20,7 @@ from zhongshi_runtime.messaging import Consumers, Rejected, create_broker
 from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.retrying import Backoff, transient
 from zhongshi_runtime.settings import ServiceSettings
-from zhongshi_runtime.testing import HandlerHarness, envelope
+from zhongshi_runtime.testing import Gate, HandlerHarness, envelope, race, watched
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 WITHDRAWN = ApplicationWithdrawn(application_id="A1", round_id="R1", revision=1, withdrawn_at=NOW, reason="",
@@ -110,7 +110,7 @@ async def test_a_subject_is_parked_behind_its_dead_letter_and_released_in_order_
     for n in (2, 3):  # later events of A1 wait behind e1
         later = letter(n, f"e{n}", kind="parked")
         assert await ledger.must_wait(later.headers) == first.id
-        await ledger.record(later)
+        assert await ledger.park(later)
     assert await ledger.must_wait({"ce_id": "x", "ce_subject": "A2"}) is None  # other subjects flow
     assert await ledger.parks_any(["A2", "A1"]) and not await ledger.parks_any(["A2", ""])  # one read for a batch
     assert await ledger.sizes() == {("pilot.application.withdrawn", "dead"): 1,
@@ -139,6 +139,72 @@ async def test_a_subject_is_parked_behind_its_dead_letter_and_released_in_order_
     await client.close()
 
 
+async def parked_head(mongo_db: Any) -> tuple[DeadLetterLedger, Letter, dict[str, str]]:
+    """A ledger whose subject A1 is parked behind e1, redriven: e1's republished headers, about to be handled."""
+    ledger = DeadLetterLedger(mongo_db.client, mongo_db, "zhongshi-test")
+    await ledger.ensure_indexes()
+    head = letter(1, "e1")
+    await ledger.record(head)
+    async with mongo_db.client.start_session() as session:
+        await session.with_transaction(lambda s: ledger.redrive(head.id, s))
+    redriven = await mongo_db.outbox.find_one({})
+    return ledger, head, redriven["headers"]
+
+
+@pytest.mark.integration
+async def test_an_event_that_found_its_subject_parked_is_handled_when_the_head_was_released_meanwhile(
+        mongo_db: Any) -> None:
+    """e2 read the parking record (behind e1) just before e1's redrive was handled and released the subject:
+    parking e2 now would keep it for good, since no release would come for it."""
+    ledger, head, redriven = await parked_head(mongo_db)
+    later = letter(2, "e2", kind="parked")
+    assert await ledger.must_wait(later.headers) == head.id
+    assert await ledger.handled(redriven) is None  # nothing was parked yet: the subject is released
+    assert not await ledger.park(later)  # so e2 is not parked: the consumer handles it
+    assert not await ledger.holds(later.id) and await mongo_db.dlq_parking.count_documents({}) == 0
+    await mongo_db.client.close()
+
+
+class GatedEntries:
+    """``dead_letters`` whose first replacement (parking's entry) pauses once the gate is armed."""
+
+    def __init__(self, collection: Any, gate: Gate) -> None:
+        self.collection, self.gate = collection, gate
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.collection, name)
+
+    async def replace_one(self, *args: Any, **kwargs: Any) -> Any:
+        await self.gate.pause()
+        return await self.collection.replace_one(*args, **kwargs)
+
+
+class GatedDatabase:
+    def __init__(self, db: Any, gate: Gate) -> None:
+        self.db, self.dead_letters = db, GatedEntries(db.dead_letters, gate)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.db, name)
+
+
+@pytest.mark.integration
+async def test_a_release_and_a_parking_at_once_leave_the_parked_event_released(mongo_db: Any,
+                                                                             scratch_uri: str) -> None:
+    """The release reads that nothing is parked and drops the parking record while e2's parking, which read the
+    record, has not committed: the two write the record, so the release runs again and releases e2."""
+    db, commands = watched(scratch_uri, mongo_db.name)
+    ledger, _, redriven = await parked_head(db)
+    gate = Gate()
+    ledger.db = GatedDatabase(db, gate)  # type: ignore[assignment]
+    later = letter(2, "e2", kind="parked")
+    await race(ledger.park(later), ledger.handled(redriven), gate, commands)
+    assert "WriteConflict" in commands.failures
+    [released] = [d["headers"] async for d in db.outbox.find({"headers.ce_id": "e2"})]
+    assert released[REDRIVE_HEADER] == later.id
+    assert (await db.dlq_parking.find_one({"_id": "A1"}))["head"] == later.id  # released next, after e2
+    await db.client.close()
+
+
 class Ledger:
     """The ledger's parking rules in memory (the real one is tested on the database above)."""
 
@@ -156,9 +222,12 @@ class Ledger:
         return entry_id in self.entries
 
     async def record(self, letter: Letter) -> None:
-        self.entries[letter.id] = "parked" if letter.kind == "parked" else "dead"
-        if letter.kind != "parked":
-            self.parking.setdefault(letter.subject, letter.id)
+        self.entries[letter.id] = "dead"
+        self.parking.setdefault(letter.subject, letter.id)
+
+    async def park(self, letter: Letter) -> bool:
+        self.entries[letter.id] = "parked"
+        return True
 
     async def handled(self, headers: dict[str, str]) -> None:
         return None

@@ -171,7 +171,8 @@ def test_a_rebuild_reads_the_same_candidacy_from_the_verdicts_facts(outcome: Scr
 
 
 def candidates_of_wuhan(counts: dict[str, int]) -> int:
-    return next(c["candidates"] for c in statistics.stats(counts)["candidates_by_city"] if c["city_code"] == "420100")
+    return int(next(c["candidates"] for c in statistics.stats(counts)["candidates_by_city"]
+                    if c["city_code"] == "420100"))
 
 
 @pytest.mark.parametrize("withdrawal_first", [False, True])

@@ -129,21 +129,32 @@ class DeadLetterLedger:
         return bool(await self.db.dead_letters.count_documents({"_id": entry_id}, limit=1))
 
     async def record(self, letter: Letter) -> None:
-        """Keep a dead-lettered (or parked) message; a dead letter with a subject parks that subject."""
-        now = datetime.now(UTC)
-        status = Status.PARKED if letter.kind == "parked" else Status.DEAD
+        """Keep a dead-lettered message; one with a subject parks that subject."""
         existing = await self.db.dead_letters.find_one({"_id": letter.id}, {"seq": 1})
         seq = existing["seq"] if existing else time.time_ns()  # a redriven entry failing again keeps its place
-        entry = StoredDeadLetter(
-            **{**letter.model_dump(), "reason": letter.reason[:2000]}, id=letter.id, subject=letter.subject,
-            event_id=letter.headers.get("ce_id", ""), event_type=letter.headers.get("ce_type", ""),
-            status=status.value, failed_at=now, seq=seq)
-        await self.db.dead_letters.replace_one({"_id": letter.id}, entry.document(), upsert=True)
-        if letter.subject and status is Status.DEAD:
+        await self.db.dead_letters.replace_one({"_id": letter.id}, _entry(letter, Status.DEAD, seq), upsert=True)
+        if letter.subject:
             await self.db.dlq_parking.update_one(
                 {"_id": letter.subject},
-                {"$set": {"head": letter.id, "state": "dead", "topic": letter.topic},
-                 "$setOnInsert": {"since": now}}, upsert=True)
+                {"$set": {"head": letter.id, "state": "dead", "topic": letter.topic}, "$setOnInsert": {"since": now()}},
+                upsert=True)
+
+    async def park(self, letter: Letter) -> bool:
+        """Keep a later event of a parked subject behind its head; False when the subject was released since
+        `must_wait` read it (handle the event now, then). One transaction with the parking record, which it
+        writes: a release running at once writes it too, so whichever commits second runs again and sees the
+        other (else the release could miss this event and drop the record, leaving it parked for good)."""
+        async def keep(session: Session) -> bool:
+            touched = await self.db.dlq_parking.update_one({"_id": letter.subject}, {"$set": {"parked_at": now()}},
+                                                           session=session)
+            if not touched.matched_count:
+                return False
+            await self.db.dead_letters.replace_one({"_id": letter.id}, _entry(letter, Status.PARKED, time.time_ns()),
+                                                   upsert=True, session=session)
+            return True
+
+        async with self.client.start_session() as session:
+            return bool(await session.with_transaction(keep))
 
     async def redrive(self, entry_id: str, session: Session) -> dict[str, Any] | None:
         """Mark a dead entry redriven and queue it for its source topic (inside the caller's transaction)."""
@@ -196,6 +207,13 @@ class DeadLetterLedger:
                     {"$group": {"_id": {"topic": "$topic", "status": "$status"}, "n": {"$sum": 1}}}]
         return {(d["_id"]["topic"], d["_id"]["status"]): d["n"]
                 async for d in await self.db.dead_letters.aggregate(pipeline)}
+
+
+def _entry(letter: Letter, status: Status, seq: int) -> dict[str, Any]:
+    return StoredDeadLetter(
+        **{**letter.model_dump(), "reason": letter.reason[:2000]}, id=letter.id, subject=letter.subject,
+        event_id=letter.headers.get("ce_id", ""), event_type=letter.headers.get("ce_type", ""),
+        status=status.value, failed_at=now(), seq=seq).document()
 
 
 def now() -> datetime:

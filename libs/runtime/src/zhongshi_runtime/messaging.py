@@ -95,13 +95,6 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}" for e in exc.errors())[:2000]
 
 
-def entry_id(msg: KafkaMessage, topic: str) -> str:
-    """The ledger entry this message is, or would be, kept as (`Letter.id`)."""
-    record = msg.raw_message
-    return msg.headers.get(REDRIVE_HEADER) or (
-        f"{topic}:{getattr(record, 'partition', -1)}:{getattr(record, 'offset', -1)}")
-
-
 def one_record(record: Any, batch: KafkaMessage) -> KafkaMessage:
     """One record of a fetched batch as a message of its own (never acked by itself: the batch is)."""
     return RecordMessage(body=record.value or b"", headers={k: v.decode() for k, v in record.headers},
@@ -310,11 +303,8 @@ class Consumers:
             await self.dead_letter(msg, topic, "invalid", reason)
             return
         with bound(event_id=meta.id, application_id=meta.subject, topic=topic):
-            if self.ledger is not None and (head := await self._parked_behind(msg)):
-                if await self.ledger.holds(entry_id(msg, topic)):  # read again after a nacked batch: kept already
-                    self.logger.info("already in the ledger behind %s; not parked twice", head)
-                    return
-                await self.dead_letter(msg, topic, "parked", f"waits for {head}, an earlier event of {meta.subject}")
+            if self.ledger is not None and (head := await self._parked_behind(msg)) and await self._park(
+                    msg, topic, f"waits for {head}, an earlier event of {meta.subject}"):
                 return
             applied = await self._handle_with_retries(msg, topic, handler, event, meta)
             if applied and self.ledger is not None and (released := await self.ledger.handled(msg.headers)):
@@ -382,7 +372,27 @@ class Consumers:
         except Exception:
             self.logger.warning("could not compute the delivery age of %s (ce_time %r)", meta.id, meta.time)
 
+    async def _park(self, msg: KafkaMessage, topic: str, reason: str) -> bool:
+        """Keep the message in the ledger behind its subject's dead letter; False when that subject was released
+        since it was read (the message is handled now instead)."""
+        assert self.ledger is not None
+        letter = self._letter(msg, topic, "parked", reason)
+        if await self.ledger.holds(letter.id):  # read again after a nacked batch: kept already
+            self.logger.info("already in the ledger (%s); not parked twice", reason)
+            return True
+        if not await self.ledger.park(letter):
+            self.logger.info("no longer parked (%s): handled now", reason)
+            return False
+        await self._copy_to_dlq(msg, topic, "parked", reason)
+        return True
+
     async def dead_letter(self, msg: KafkaMessage, topic: str, kind: str, reason: str) -> None:
+        await self._copy_to_dlq(msg, topic, kind, reason)
+        if self.ledger is not None:  # before the ack: a failure here nacks, and the message is read again
+            await self.ledger.record(self._letter(msg, topic, kind, reason))
+
+    async def _copy_to_dlq(self, msg: KafkaMessage, topic: str, kind: str, reason: str) -> None:
+        """The broker's copy on ``<topic>.dlq``, with where the message came from and why it is there."""
         record = msg.raw_message
         headers = {
             **msg.headers,
@@ -396,11 +406,11 @@ class Consumers:
         }
         await self.broker.publish(msg.body, topic=topic + DLQ_SUFFIX, key=getattr(record, "key", None),
                                   headers=headers)
-        if self.ledger is not None:  # before the ack: a failure here nacks, and the message is read again
-            key = getattr(record, "key", None)
-            await self.ledger.record(Letter(
-                group=self.group_id, topic=topic, partition=int(getattr(record, "partition", -1)),
-                offset=int(getattr(record, "offset", -1)), kind=kind, reason=reason, body=msg.body,
-                key=key.decode(errors="replace") if isinstance(key, bytes) else key, headers=dict(msg.headers)))
         self.metrics.dead_letters.labels(self.metrics.service, topic, kind).inc()
         self.logger.error("dead-lettered (%s): %s", kind, reason)
+
+    def _letter(self, msg: KafkaMessage, topic: str, kind: str, reason: str) -> Letter:
+        record, key = msg.raw_message, getattr(msg.raw_message, "key", None)
+        return Letter(group=self.group_id, topic=topic, partition=int(getattr(record, "partition", -1)),
+                      offset=int(getattr(record, "offset", -1)), kind=kind, reason=reason, body=msg.body,
+                      key=key.decode(errors="replace") if isinstance(key, bytes) else key, headers=dict(msg.headers))
