@@ -26,7 +26,12 @@ ROUND = Round(id="R1", title="2026年度第一批", opens_on="2026-11-01", close
 
 
 def ref(kind: str, i: int = 0) -> MaterialReference:
-    return MaterialReference(id=f"M-{kind}-{i}", kind=kind, title=kind, sha256=f"{i:064x}", size=10)
+    return MaterialReference(id=f"M-{kind}-{i}", kind=kind, title=kind, sha256=f"{i:064x}", size=10 + i)
+
+
+def attach(app: domain.Application, material: MaterialReference, replaces: str | None = None) -> domain.Application:
+    assert app.stored is not None
+    return domain.attach(app, material, stored=app.stored, replaces=replaces, now=NOW)
 
 
 def test_a_round_names_only_known_kinds() -> None:
@@ -38,23 +43,26 @@ def test_a_round_names_only_known_kinds() -> None:
 def test_submission_lists_every_missing_required_kind_then_carries_references(
     make_dossier: Callable[..., Dossier]
 ) -> None:
-    app = domain.attach(domain.draft(make_dossier(), ROUND, now=NOW), ref("application_form"), replaces=None, now=NOW)
+    app = attach(domain.draft(make_dossier(), ROUND, now=NOW), ref("application_form"))
     with pytest.raises(MaterialsMissing) as missing:
         domain.submit(app, ROUND, now=NOW, event_id="e1")
     assert missing.value.kinds == ["equipment_list"] and "设备清单" in str(missing.value)
-    app = domain.attach(app, ref("equipment_list"), replaces=None, now=NOW)
+    app = attach(app, ref("equipment_list"))
     submitted, event = domain.submit(app, ROUND, now=NOW, event_id="e1")
     assert [m.kind for m in event.materials] == ["application_form", "equipment_list"]
     with pytest.raises(TransitionRefused, match="冻结"):
-        domain.attach(submitted, ref("site_proof"), replaces=None, now=NOW)
+        attach(submitted, ref("site_proof"))
 
 
 def test_a_replacement_takes_the_place_of_its_predecessor(make_dossier: Callable[..., Dossier]) -> None:
-    app = domain.attach(domain.draft(make_dossier(), ROUND, now=NOW), ref("equipment_list"), replaces=None, now=NOW)
-    app = domain.attach(app, ref("equipment_list", 1), replaces="M-equipment_list-0", now=NOW)
-    assert [m.id for m in app.materials] == ["M-equipment_list-1"]
+    app = attach(domain.draft(make_dossier(), ROUND, now=NOW), ref("equipment_list"))
+    app = attach(app, ref("equipment_list", 1), replaces="M-equipment_list-0")
+    app = attach(app, ref("equipment_list", 2), replaces="M-equipment_list-1")
+    assert [m.id for m in app.materials] == ["M-equipment_list-2"]
+    assert app.stored is not None and app.stored.total == 10 + 11 + 12  # every version counts toward the allowance
+    assert app.stored.versions["M-equipment_list-2"] == 3 and app.stored.next_version(None) == 1
     with pytest.raises(ValueError, match="无法替换"):
-        domain.attach(app, ref("equipment_list", 2), replaces="M-nothing", now=NOW)
+        attach(app, ref("equipment_list", 3), replaces="M-nothing")
 
 
 def test_only_a_never_submitted_draft_is_deletable(make_dossier: Callable[..., Dossier]) -> None:
@@ -83,7 +91,7 @@ def test_the_form_of_a_draft_says_it_is_not_screened_and_lists_checksums(make_do
     record = MaterialRecord(id="M-1", application_id=app.id, kind="equipment_list", title="设备清单",
                             filename="设备清单.pdf", media_type="application/pdf", sha256="ab" * 32, size=2048,
                             uploaded_by=Uploader(subject="u", role="applicant", organisation="x"), uploaded_at=NOW)
-    app = domain.attach(app, record.reference(), replaces=None, now=NOW)
+    app = attach(app, record.reference())
     text = PdfReader(io.BytesIO(form_pdf(app, ROUND, [record]))).pages
     joined = "".join(p.extract_text() for p in text).replace("\n", "").replace(" ", "")
     assert app.dossier.applicant.name in joined and "尚未进行形式审查" in joined

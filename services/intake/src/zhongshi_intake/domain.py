@@ -114,6 +114,24 @@ class TimelineEntry(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
+class Stored(BaseModel):
+    """What an application's materials take in storage, kept on it so that an upload need not read the records."""
+
+    model_config = ConfigDict(frozen=True)
+
+    total: int = Field(0, ge=0, description="Bytes of every version stored, replaced ones included: what the "
+                       "application's allowance counts.")
+    versions: dict[str, int] = Field(default_factory=dict, description="Each material's version number.")
+
+    def next_version(self, replaces: str | None) -> int:
+        """1 for a new material, the replaced one's version + 1 for a replacement."""
+        return self.versions.get(replaces, 0) + 1 if replaces is not None else 1
+
+    def adding(self, material: MaterialReference, replaces: str | None) -> Stored:
+        return Stored(total=self.total + material.size,
+                      versions={**self.versions, material.id: self.next_version(replaces)})
+
+
 class Application(Versioned):
     """An application (申报) of one applicant in one round; every write bumps its version (`save`)."""
 
@@ -132,6 +150,9 @@ class Application(Versioned):
     timeline: list[TimelineEntry] = Field(default_factory=list)
     materials: list[MaterialReference] = Field(
         default_factory=list, description="The uploaded materials it lists now (the latest version of each).")
+    stored: Stored | None = Field(
+        None, description="What its materials take in storage; None for an application saved before intake kept "
+        "this (counted from the material records then).")
 
     @property
     def status_label(self) -> str:
@@ -156,7 +177,7 @@ def draft(
     return Application(
         id=new_application_id(now), round_id=round_.id, applicant_credit_code=dossier.applicant.credit_code,
         region_code=county.code, city_code=county.city_code, dossier=dossier,
-        idempotency_key=idempotency_key, created_at=now, updated_at=now,
+        idempotency_key=idempotency_key, created_at=now, updated_at=now, stored=Stored(),
     )
 
 
@@ -204,15 +225,18 @@ def submit(
     return updated, event
 
 
-def attach(app: Application, material: MaterialReference, *, replaces: str | None, now: datetime) -> Application:
-    """List an uploaded material, or a new version in place of ``replaces``; the earlier version is kept in
-    storage, and a submitted dossier's materials are frozen with it (only drafts and returned ones change)."""
+def attach(app: Application, material: MaterialReference, *, stored: Stored, replaces: str | None, now: datetime
+           ) -> Application:
+    """List an uploaded material, or a new version in place of ``replaces``, counted in ``stored`` (what the
+    application had stored before); the earlier version is kept in storage, and a submitted dossier's materials
+    are frozen with it (only drafts and returned ones change)."""
     if app.status not in EDITABLE:
         raise TransitionRefused(f"申报当前状态为“{app.status_label}”，材料已随申报冻结，不能上传")
     listed = [m for m in app.materials if m.id != replaces]
     if replaces is not None and len(listed) == len(app.materials):
         raise ValueError(f"申报中没有材料 {replaces}，无法替换")
-    return app.model_copy(update={"materials": [*listed, material], "updated_at": now})
+    return app.model_copy(update={"materials": [*listed, material], "stored": stored.adding(material, replaces),
+                                  "updated_at": now})
 
 
 def deletable(app: Application) -> None:

@@ -19,7 +19,7 @@ from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.outbox import MongoUnitOfWork, Outcome, Session, UnitOfWork
 
 from zhongshi_intake import domain
-from zhongshi_intake.domain import Application, Status
+from zhongshi_intake.domain import Application, Status, Stored
 from zhongshi_intake.material_store import MaterialRecord, MaterialStore, Uploader, new_record
 from zhongshi_intake.repository import IntakeRepository, MongoIntakeRepository
 from zhongshi_intake.settings import IntakeSettings
@@ -103,14 +103,13 @@ def check_room(ctx: Materials, upload: Upload, used: int) -> None:
         raise Refused(422, f"本申报的材料合计将达{total}字节，超过每份申报上限{limit}字节")
 
 
-def stored_bytes(records: list[MaterialRecord]) -> int:
-    return sum(r.size for r in records)
-
-
-def version_of(upload: Upload, earlier: list[MaterialRecord]) -> int:
-    """1 for a new material, the replaced version's number + 1 for a replacement."""
-    previous = next((r for r in earlier if r.id == upload.replaces), None)
-    return previous.version + 1 if previous else 1
+async def stored_of(ctx: Materials, app: Application, session: Session = None) -> Stored:
+    """What the application's materials take in storage: kept on it, or counted from the records for one saved
+    before intake kept it."""
+    if app.stored is not None:
+        return app.stored
+    records = await ctx.store.of_application(app.id, session)
+    return Stored(total=sum(r.size for r in records), versions={r.id: r.version for r in records})
 
 
 async def upload(ctx: Materials, app: Application, principal: Principal, item: Upload, audit: Audit
@@ -121,7 +120,7 @@ async def upload(ctx: Materials, app: Application, principal: Principal, item: U
         raise domain.TransitionRefused(f"申报当前状态为“{app.status_label}”，材料已随申报冻结，不能上传")
     if item.replaces is not None and item.replaces not in {m.id for m in app.materials}:
         raise Refused(422, f"申报中没有材料 {item.replaces}，无法替换", field="replaces")
-    media_type = check_upload(ctx, item, stored_bytes(await ctx.store.of_application(app.id)))  # before any file
+    media_type = check_upload(ctx, item, (await stored_of(ctx, app)).total)  # before any file
     record = new_record(
         app.id, item.content, kind=item.kind, title=item.title, filename=safe_filename(item.filename, media_type),
         media_type=media_type, replaces=item.replaces, uploaded_by=Uploader.of(principal), uploaded_at=ctx.clock())
@@ -132,25 +131,25 @@ async def upload(ctx: Materials, app: Application, principal: Principal, item: U
         current = await ctx.repo.get(app.id, session)
         if current is None:
             raise domain.TransitionRefused(f"申报 {app.id} 已不存在")
-        earlier = await ctx.store.of_application(app.id, session)
-        check_room(ctx, item, stored_bytes(earlier))
-        stored = record.model_copy(update={"version": version_of(item, earlier)})
+        stored = await stored_of(ctx, current, session)
+        check_room(ctx, item, stored.total)
+        kept = record.model_copy(update={"version": stored.next_version(item.replaces)})
         try:
-            attached = domain.attach(current, stored.reference(), replaces=item.replaces, now=stored.uploaded_at)
+            attached = domain.attach(current, kept.reference(), stored=stored, replaces=item.replaces,
+                                     now=kept.uploaded_at)
         except ValueError as exc:  # the replaced material went away since it was checked
             raise Refused(422, str(exc), field="replaces") from None
         await ctx.repo.save(attached, session)
-        await ctx.store.add(stored, session)
-        audit.target_id, audit.outcome = stored.id, f"{stored.kind} v{stored.version} {stored.sha256[:12]}"
-        return Outcome(stored)
+        await ctx.store.add(kept, session)
+        audit.target_id, audit.outcome = kept.id, f"{kept.kind} v{kept.version} {kept.sha256[:12]}"
+        return Outcome(kept)
 
     await ctx.store.put_file(record, item.content)
     try:
-        stored: MaterialRecord = await ctx.uow.run(work, audit=audit)
+        return await ctx.uow.run(work, audit=audit)
     except BaseException:
         await ctx.store.delete_file(record.id)  # GridFS is outside the transaction: clean up its chunks
         raise
-    return stored
 
 
 async def download(ctx: Materials, app: Application, material_id: str, audit: Audit
