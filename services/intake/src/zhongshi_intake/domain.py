@@ -75,7 +75,6 @@ STATUS_LABELS = DESCRIPTIONS
 FINAL = (Status.WITHDRAWN, Status.REJECTED, Status.DECLINED, Status.PROPOSED_ACCREDITATION,
          Status.PROPOSED_CULTIVATION, Status.REVIEW_DECLINED, Status.ACCREDITED, Status.CULTIVATION,
          Status.OBJECTION_UPHELD)  # withdrawal is possible until the decision
-PROPOSED = (Status.PROPOSED_ACCREDITATION, Status.PROPOSED_CULTIVATION)
 DECISION_STATUS = DECISION_STAGE
 LEVEL_LABELS = {Level.COUNTY: "县市区经信部门", Level.CITY: "市州经信部门", Level.PROVINCE: "省经信厅"}
 OUTCOME_STATUS = SCREENING_STAGE
@@ -316,10 +315,17 @@ def step_order(event: ChainStep) -> int:
     return RANK[chain_status(event)]
 
 
+def moves(app: Application, stage: Status) -> bool:
+    """Whether an event of the current submission leading to ``stage`` moves the application: a stage gives way
+    only to one of higher rank, since events on different topics arrive in any order (a decision can overtake
+    the forwarding it followed) and a withdrawal ends everything."""
+    return RANK[stage] > RANK[app.status]
+
+
 def record_chain_step(app: Application, event: ChainStep, *, event_id: str) -> Application:
     """Add a department's step, with its opinion, to the timeline; it moves the status only if it is about
-    the current submission, the application is not withdrawn and no later step arrived first."""
-    current = (event.revision == app.revision and app.status is not Status.WITHDRAWN
+    the current submission and no later step (or decision, listing, withdrawal) arrived first."""
+    current = (event.revision == app.revision and moves(app, chain_status(event))
                and step_order(event) > app.chain_step)
     status = chain_status(event) if current else app.status
     entry = TimelineEntry(
@@ -342,8 +348,10 @@ def record_panel(app: Application, event: PanelDrawn, *, event_id: str) -> Appli
 
 
 def record_decision(app: Application, event: ReviewDecided, *, event_id: str) -> Application:
-    current = app.status is Status.EXPERT_REVIEW  # nothing can be resubmitted once in expert review
-    status = DECISION_STATUS[event.decision] if current else app.status
+    """The province's proposed decision (nothing can be resubmitted once in expert review, so it concerns the
+    current submission), even when it arrives before the forwarding that led to it."""
+    decided = DECISION_STATUS[event.decision]
+    status = decided if moves(app, decided) else app.status
     score = f"综合得分{event.score}，排名第{event.rank}。" if event.rank else ""
     entry = TimelineEntry(
         at=event.decided_at, event_type=event.topic.name, event_id=event_id, status=status,
@@ -362,7 +370,7 @@ def record_listing(app: Application, event: PlatformAccredited | PlatformCultiva
         summary = f"公示期满，认定为省级制造业中试平台，证书编号{number}（认定日期{event.accredited_on}）。"
     else:
         final, number, summary = Status.CULTIVATION, None, "公示期满，列为省级制造业中试平台培育对象。"
-    status = final if app.status in PROPOSED else app.status
+    status = final if moves(app, final) else app.status
     entry = TimelineEntry(at=event.listed_at or app.updated_at, event_type=event.topic.name, event_id=event_id,
                           status=status, actor_role="province_official", summary=summary,
                           details={"platform_id": event.platform_id, "certificate_no": number})
@@ -371,7 +379,7 @@ def record_listing(app: Application, event: PlatformAccredited | PlatformCultiva
 
 def record_objection_upheld(app: Application, event: PublicityClosed, *, event_id: str) -> Application:
     """Publicity closed with an upheld objection against this application: it is not accredited."""
-    status = Status.OBJECTION_UPHELD if app.status in PROPOSED else app.status
+    status = Status.OBJECTION_UPHELD if moves(app, Status.OBJECTION_UPHELD) else app.status
     entry = TimelineEntry(at=event.closed_at, event_type=event.topic.name, event_id=event_id, status=status,
                           actor_role="province_official", summary="公示期间收到的实名异议经核查成立，不予认定。")
     return app.model_copy(update={"status": status, "timeline": app.with_step(entry)})
