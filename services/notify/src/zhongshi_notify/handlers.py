@@ -63,6 +63,11 @@ class Planner:
         self.enabled = frozenset(enabled)
 
     async def plan(self, event: Event, meta: CloudEvent, session: Session) -> Planned:
+        # Events of one application on different topics are planned at once (by two replicas, say), and one
+        # may write what the other reads without both writing one document: an applicant's submission saves
+        # the contact and addresses the deliveries waiting for it, while a recommendation reads no contact and
+        # queues deliveries to wait. Both would commit, and those deliveries would wait for good.
+        await self.repo.take_turn(event.application_id, session)
         before = await self._follow(event, session)
         outcome = await self._track(event, before, session)
         known = await self.repo.schedule(event.round_id, session)
@@ -73,6 +78,7 @@ class Planner:
         return inbox, outgoing
 
     async def fire(self, timer: Due, session: Session) -> Planned:
+        await self.repo.take_turn(timer.application_id, session)  # as `plan`: a timer's notices may wait too
         said = [timer.notice()]
         inbox, outgoing = await self._plan(timer.id, f"notify.{timer.kind.value}", timer.application_id, said, session)
         await self._store(inbox, outgoing, session)

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
+from zhongshi_runtime import turns
 from zhongshi_runtime.outbox import Session, transaction_memo
 from zhongshi_runtime.queries import find_by_ids
 from zhongshi_runtime.store import MemoryStore, MongoStore, Store, insert_missing
@@ -25,6 +26,10 @@ class NotifyRepository(Protocol):
     publicity: Store[PublicityWindow]  # by round id; ``open=True``: not closed
     platforms: Store[Platform]  # by application id; ``active=True``: accredited, not revoked
 
+    async def take_turn(self, application_id: str, session: Session) -> None:
+        """The application's turn (`zhongshi_runtime.turns`): two events of one application are planned one
+        after the other, each on what the other committed."""
+        ...
     async def case(self, application_id: str, session: Session = None) -> Case | None: ...
     async def save_case(self, case: Case, session: Session = None) -> None: ...
     async def open_cases(self) -> list[Case]:
@@ -98,6 +103,9 @@ class MongoNotifyRepository:
                                                       {**doc, "_id": legacy_reader(doc["_id"])}, upsert=True)
                 await self.db.preferences.delete_one({"_id": doc["_id"]})
         await self.db.migrations.replace_one({"_id": READERS_MIGRATION}, {"_id": READERS_MIGRATION}, upsert=True)
+
+    async def take_turn(self, application_id: str, session: Session) -> None:
+        await turns.take_turn(self.db, application_id, session)
 
     async def case(self, application_id: str, session: Session = None) -> Case | None:
         doc = await self.db.cases.find_one({"_id": application_id}, session=session)
@@ -194,6 +202,9 @@ class InMemoryNotifyRepository:
         self.publicity: Store[PublicityWindow] = MemoryStore()
         self.platforms: Store[Platform] = MemoryStore()
         self.reads = 0  # bulk reads of `reach` (tests count them)
+
+    async def take_turn(self, application_id: str, session: Session) -> None:
+        return None  # one event at a time in memory
 
     async def case(self, application_id: str, session: Session = None) -> Case | None:
         return self.cases.get(application_id)
