@@ -165,6 +165,19 @@ async def test_an_event_that_found_its_subject_parked_is_handled_when_the_head_w
     await mongo_db.client.close()
 
 
+@pytest.mark.integration
+async def test_a_later_dead_letter_of_a_parked_subject_does_not_take_the_heads_place(mongo_db: Any) -> None:
+    """An event that cannot be read is dead-lettered before the parking is consulted: were it the head, the
+    redriven head's release would find another head and release nothing behind it."""
+    ledger, head, redriven = await parked_head(mongo_db)
+    later = letter(2, "e2", kind="parked")
+    assert await ledger.park(later)
+    await ledger.record(letter(3, "e3", kind="invalid"))
+    assert (await mongo_db.dlq_parking.find_one({"_id": "A1"}))["head"] == head.id
+    assert await ledger.handled(redriven) == later.id  # e2 is released after e1, as it would have been
+    await mongo_db.client.close()
+
+
 class GatedEntries:
     """``dead_letters`` whose first replacement (parking's entry) pauses once the gate is armed."""
 

@@ -129,14 +129,20 @@ class DeadLetterLedger:
         return bool(await self.db.dead_letters.count_documents({"_id": entry_id}, limit=1))
 
     async def record(self, letter: Letter) -> None:
-        """Keep a dead-lettered message; one with a subject parks that subject."""
+        """Keep a dead-lettered message; one with a subject parks that subject behind it, unless the subject is
+        parked already: the head stays the event a redrive releases the rest after (a later event that could
+        not even be read is dead-lettered before the parking is consulted, and must not take its place)."""
         existing = await self.db.dead_letters.find_one({"_id": letter.id}, {"seq": 1})
         seq = existing["seq"] if existing else time.time_ns()  # a redriven entry failing again keeps its place
         await self.db.dead_letters.replace_one({"_id": letter.id}, _entry(letter, Status.DEAD, seq), upsert=True)
-        if letter.subject:
+        if not letter.subject:
+            return
+        again = await self.db.dlq_parking.update_one({"_id": letter.subject, "head": letter.id},
+                                                     {"$set": {"state": "dead"}})  # the head, failing again
+        if not again.matched_count:
             await self.db.dlq_parking.update_one(
                 {"_id": letter.subject},
-                {"$set": {"head": letter.id, "state": "dead", "topic": letter.topic}, "$setOnInsert": {"since": now()}},
+                {"$setOnInsert": {"head": letter.id, "state": "dead", "topic": letter.topic, "since": now()}},
                 upsert=True)
 
     async def park(self, letter: Letter) -> bool:
