@@ -112,6 +112,23 @@ async def _new() -> dict[str, str]:
     return {"status": "new"}
 
 
+async def test_a_response_is_read_again_once_it_is_keep_s_old() -> None:
+    """Another replica's change (whose event this replica may never consume) is served within ``keep_s``."""
+    now = [100.0]
+    cache, status = ReadCache(keep_s=5, clock=lambda: now[0]), ["old"]
+
+    async def produce() -> dict[str, str]:
+        return {"status": status[0]}
+
+    first = await cache.load("k", produce)
+    status[0], now[0] = "new", 104.9  # changed in the database by another replica
+    assert await cache.load("k", produce) == first
+    now[0] = 105.0
+    fresh = await cache.load("k", produce)
+    assert fresh.body == b'{"status":"new"}' and fresh.etag != first.etag
+    assert cache.stored == len(fresh.body) and list(cache._items) == ["k"]
+
+
 def test_if_none_match_compares_weakly() -> None:
     assert matches('W/"a", "b"', '"a"') and matches("*", '"a"')
     assert not matches('"b"', '"a"') and not matches(None, '"a"')

@@ -50,6 +50,7 @@ def create_app(settings: RegistrySettings | None = None, clock: Clock = utc_now,
     kit = ServiceKit(settings, title="zhongshi registry", produces=PRODUCES,
                      description="Publicity, accredited platforms, cultivation objects, certificates, public data.")
     repo = RegistryRepository.mongo(kit.db)
+    repo.cache.keep_s = settings.public_cache_keep_s
 
     @cache
     def signing_key() -> Signer:

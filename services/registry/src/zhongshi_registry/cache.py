@@ -1,15 +1,19 @@
-"""The public read cache: each public response kept as its bytes and ETag until the registry changes.
+"""The public read cache: each public response kept as its bytes and ETag until the registry changes, for at
+most a few seconds.
 
 It is dropped whole whenever this replica writes an entry or a candidacy (inside the transaction and again
-after it commits) and whenever it consumes an event that changes the registry — its own platform events
-included, so a change made by another replica reaches this one's cache with that event. A response is
-stored only if no drop happened while it was read, so a read that raced a change is never kept.
+after it commits) and whenever it consumes an event that changes the registry, its own platform events
+included. Replicas share one consumer group, so each event reaches one of them: a change another replica made
+reaches this one's cache with an event only now and then, and a response is therefore read again once it is
+``keep_s`` old (`REGISTRY_PUBLIC_CACHE_KEEP_S`). A response is stored only if no drop happened while it was
+read, so a read that raced a change is never kept.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -24,14 +28,16 @@ from zhongshi_runtime.outbox import Consumed, Step, UnitOfWork, Work
 class Cached:
     body: bytes
     etag: str
+    read_at: float = 0.0
 
 
 class ReadCache:
     """Responses by request (path and query), at most ``budget`` bytes of them (a page of 200 entries is
-    ~100 kB), least recently used dropped first."""
+    ~100 kB), least recently used dropped first, none kept longer than ``keep_s`` seconds."""
 
-    def __init__(self, budget: int = 32 * 1024 * 1024) -> None:
-        self.budget, self.generation, self.stored = budget, 0, 0
+    def __init__(self, budget: int = 32 * 1024 * 1024, keep_s: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.budget, self.keep_s, self.clock, self.generation, self.stored = budget, keep_s, clock, 0, 0
         self._items: OrderedDict[str, Cached] = OrderedDict()
         self.hits = self.misses = 0
 
@@ -43,20 +49,27 @@ class ReadCache:
     async def load(self, key: str, produce: Callable[[], Awaitable[Any]]) -> Cached:
         """The cached response for ``key``, or ``produce``'s (kept unless the registry changed meanwhile)."""
         hit = self._items.get(key)
-        if hit is not None:
+        if hit is not None and self.clock() - hit.read_at < self.keep_s:
             self._items.move_to_end(key)
             self.hits += 1
             return hit
         self.misses += 1
-        generation = self.generation
+        generation, read_at = self.generation, self.clock()
         body = json.dumps(await produce(), ensure_ascii=False, separators=(",", ":")).encode()
-        made = Cached(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"')
-        if generation == self.generation and key not in self._items:
+        made = Cached(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"', read_at)
+        if generation == self.generation:
+            self._drop(key)
             self._items[key] = made
             self.stored += len(body)
             while self.stored > self.budget:
                 self.stored -= len(self._items.popitem(last=False)[1].body)
         return made
+
+    def _drop(self, key: str) -> None:
+        """Forget ``key``'s response (one too old to serve, say) and the bytes it took."""
+        gone = self._items.pop(key, None)
+        if gone is not None:
+            self.stored -= len(gone.body)
 
 
 def request_key(request: Request) -> str:
