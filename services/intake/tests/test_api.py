@@ -166,6 +166,8 @@ async def test_withdrawal_is_final(client: Client, dossier_json: Callable[..., d
     d = dossier_json()
     app = (await create(client, d)).json()
     me = client.auth(Role.APPLICANT, d["applicant"]["credit_code"])
+    draft = await client.http.post(f"/api/v1/applications/{app['id']}/withdraw", json={"reason": "x"}, headers=me)
+    assert draft.status_code == 409 and "删除草稿" in draft.json()["detail"]  # never submitted: nothing announced
     await client.http.post(f"/api/v1/applications/{app['id']}/submit", headers=me)
     w = await client.http.post(f"/api/v1/applications/{app['id']}/withdraw", json={"reason": "调整方案"}, headers=me)
     assert w.json()["status"] == "withdrawn"

@@ -91,6 +91,8 @@ CHAIN_STAGES = (Stage.SUBMITTED, Stage.SCREENED_OUT, Stage.COUNTY_REVIEW, Stage.
 CHAIN_ENDS = (Stage.SCREENED_OUT, Stage.RETURNED, Stage.REJECTED, Stage.DECLINED)
 DECIDED = (Stage.PROPOSED_ACCREDITATION, Stage.PROPOSED_CULTIVATION, Stage.REVIEW_DECLINED)
 LISTED = (Stage.ACCREDITED, Stage.CULTIVATION, Stage.OBJECTION_UPHELD)
+# Where a submitted application's round ends for it: withdrawal is possible until the decision, not after.
+FINAL = (Stage.WITHDRAWN, Stage.REJECTED, Stage.DECLINED, *DECIDED, *LISTED)
 
 # Within one submission a stage only gives way to one of higher rank; withdrawal ends everything.
 RANK: dict[Stage, int] = {

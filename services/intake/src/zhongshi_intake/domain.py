@@ -20,6 +20,7 @@ from zhongshi_contracts.lifecycle import (
     DECISION_STAGE,
     DESCRIPTIONS,
     EDITABLE,
+    FINAL,
     RANK,
     SCREENING_STAGE,
     Stage,
@@ -72,9 +73,6 @@ class Round(BaseModel):
 
 Status = Stage  # the application's stage, from the shared lifecycle (`zhongshi_contracts.lifecycle`)
 STATUS_LABELS = DESCRIPTIONS
-FINAL = (Status.WITHDRAWN, Status.REJECTED, Status.DECLINED, Status.PROPOSED_ACCREDITATION,
-         Status.PROPOSED_CULTIVATION, Status.REVIEW_DECLINED, Status.ACCREDITED, Status.CULTIVATION,
-         Status.OBJECTION_UPHELD)  # withdrawal is possible until the decision
 DECISION_STATUS = DECISION_STAGE
 LEVEL_LABELS = {Level.COUNTY: "县市区经信部门", Level.CITY: "市州经信部门", Level.PROVINCE: "省经信厅"}
 OUTCOME_STATUS = SCREENING_STAGE
@@ -249,8 +247,10 @@ def withdraw(
 ) -> tuple[Application, ApplicationWithdrawn]:
     if app.status in FINAL:
         raise TransitionRefused(f"申报当前状态为“{app.status_label}”，不能撤回")
+    if not app.revision:  # no service has heard of it: a withdrawal would announce what was never submitted
+        raise TransitionRefused("申报尚未提交，无需撤回；不再申报可删除草稿")
     event = ApplicationWithdrawn(
-        application_id=app.id, round_id=app.round_id, revision=max(app.revision, 1), withdrawn_at=now,
+        application_id=app.id, round_id=app.round_id, revision=app.revision, withdrawn_at=now,
         reason=reason, applicant_credit_code=app.applicant_credit_code, region_code=app.region_code,
         city_code=app.city_code,
     )

@@ -72,7 +72,8 @@ class Planner:
         outcome = await self._track(event, before, session)
         known = await self.repo.schedule(event.round_id, session)
         said = notices(event, before, known.deadlines if known else {}, outcome)
-        inbox, outgoing = await self._plan(meta.id, meta.type, event.application_id, said, session)
+        inbox, outgoing = await self._plan(meta.id, meta.type, event.application_id, said, session,
+                                           revision=getattr(event, "revision", None))
         outgoing += webhook_deliveries(meta, event, await self.store.subscriptions(session), self.clock())
         await self._store(inbox, outgoing, session)
         return inbox, outgoing
@@ -119,8 +120,9 @@ class Planner:
         return before
 
     async def _plan(self, source_id: str, event_type: str, application_id: str, said: Sequence[Notice],
-                    session: Session) -> Planned:
-        """Plan every notice from one bulk read of the contacts, directory entries and preferences they need."""
+                    session: Session, revision: int | None = None) -> Planned:
+        """Plan every notice from one bulk read of the contacts, directory entries and preferences they need;
+        an applicant's contact is taken only from ``revision`` (of ``application_id``) or a later submission."""
         if not said:
             return [], []
         abouts = [notice.application_id or application_id for notice in said]
@@ -130,7 +132,9 @@ class Planner:
             [reader(n.audience, n.recipient) for n in said], session)
         inbox, outgoing = [], []
         for notice, about in zip(said, abouts, strict=True):
-            message, deliveries = plan_notice(source_id, event_type, about, notice, _contact(notice, about, reach),
+            since = revision if about == application_id else None
+            message, deliveries = plan_notice(source_id, event_type, about, notice,
+                                              _contact(notice, about, reach, since),
                                               reach.preferences_of(reader(notice.audience, notice.recipient)),
                                               self.enabled, self.templates.render, self.clock())
             inbox.append(message)
@@ -142,12 +146,14 @@ class Planner:
         await self.store.add(outgoing, session)
 
 
-def _contact(notice: Notice, application_id: str, reach: Reach) -> Contact | None:
+def _contact(notice: Notice, application_id: str, reach: Reach, revision: int | None) -> Contact | None:
+    """Where ``notice`` goes; None when not known yet. An applicant's contact from an earlier submission than
+    the event's is not known yet: the resubmission that may change it is read later (its deliveries wait)."""
     if notice.audience is Audience.PUBLIC:
         return reply_contact(notice.address)
     if notice.audience is Audience.APPLICANT:
         known = reach.contacts.get(application_id)
-        return known.contact if known else None
+        return known.contact if known and (revision is None or known.revision >= revision) else None
     return reach.directory.get(_directory_key(notice))
 
 

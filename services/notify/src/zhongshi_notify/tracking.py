@@ -77,8 +77,6 @@ def panel_after(panel: ExpertPanel | None, event: Event, platform_name: str = ""
     """The panel after a review event (or a withdrawal); ``platform_name`` names it if it has no name yet."""
     if not isinstance(event, PANEL_EVENTS):
         return panel
-    if panel is None and isinstance(event, ReviewDecided | ApplicationWithdrawn):
-        return None  # no panel known: nothing to close
     current = panel or ExpertPanel(application_id=event.application_id, round_id=event.round_id)
     if platform_name and not current.platform_name:
         current = current.model_copy(update={"platform_name": platform_name})

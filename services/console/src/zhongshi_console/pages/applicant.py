@@ -49,7 +49,8 @@ async def show(request: Request, backends: Backends, application_id: str, caller
     found, _, listed = await with_materials(backends, application_id, caller)
     return render(request, "applicant/application.html", {
         "app": found, "error": error, "materials": listed, "upload_error": upload_error or {},
-        "editable": found["status"] in lifecycle.EDITABLE}, status_code)
+        "editable": found["status"] in lifecycle.EDITABLE,
+        "withdrawable": found["revision"] > 0 and found["status"] not in lifecycle.FINAL}, status_code)
 
 
 async def with_materials(backends: Backends, application_id: str, caller: Caller) -> tuple[Any, Any, Any]:
