@@ -95,6 +95,23 @@ async def test_the_verdict_consumed_before_the_submission_is_still_e_mailed_and_
         (Channel.SMS, "13802710000", Status.PENDING), (Channel.SMS, "13802710000", Status.PENDING)]
 
 
+async def test_a_resubmissions_verdict_read_before_it_waits_for_its_contact_not_the_previous_one(
+    harness: NotifyHarness, make_dossier: Callable[..., Dossier]
+) -> None:
+    """The applicant changed its contact person on resubmitting; the second verdict overtook the resubmission."""
+    d = make_dossier()
+    moved = d.model_copy(update={"applicant": d.applicant.model_copy(update={"contact": d.applicant.contact.model_copy(
+        update={"email": "new-contact@example.cn", "phone": "13902710001"})})})
+    async with TestKafkaBroker(harness.ready()) as broker:
+        for event in (submitted(d), screened(d, outcome="ineligible"), screened(moved, revision=2)):
+            await broker.publish(**envelope(event))
+        verdict = [o for o in await harness.store.deliveries() if o.status is Status.AWAITING]
+        assert len(verdict) == 2  # e-mail and SMS of the second verdict, not sent to the old contact
+        await broker.publish(**envelope(submitted(moved, revision=2)))
+    addressed = {o.address for o in await harness.store.deliveries() if o.id in {v.id for v in verdict}}
+    assert addressed == {"new-contact@example.cn", "13902710001"}
+
+
 async def test_a_redelivered_event_plans_nothing_new(
     harness: NotifyHarness, make_dossier: Callable[..., Dossier]
 ) -> None:
