@@ -87,6 +87,14 @@ def test_transient_errors_are_told_from_permanent_ones_and_delays_grow_with_jitt
     assert Backoff(ServiceSettings(handler_transient_retry_s=0)).next() is None
 
 
+def test_an_entry_is_named_by_its_place_and_its_event_as_offsets_may_start_again() -> None:
+    before, after = letter(7, "3f9c2a1b-7d4e"), letter(7, "0a1b2c3d-4e5f")  # the same place, another event
+    assert before.id == "pilot.application.withdrawn:0:7:3f9c2a1b" and after.id != before.id
+    assert letter(7, "e/../x\n").id == "pilot.application.withdrawn:0:7:ex"  # what a URL path can carry
+    redriven = letter(9, "3f9c2a1b-7d4e", **{REDRIVE_HEADER: before.id})
+    assert redriven.id == before.id  # a redriven copy is its entry
+
+
 def letter(offset: int, event_id: str, kind: str = "failed", **headers: str) -> Letter:
     return Letter(group="zhongshi-test", topic="pilot.application.withdrawn", partition=0, offset=offset, kind=kind,
                   reason="boom", key="A1", body=b'{"application_id": "A1"}',
@@ -127,11 +135,11 @@ async def test_a_subject_is_parked_behind_its_dead_letter_and_released_in_order_
     assert head["ce_id"] == "e1" and head[REDRIVE_HEADER] == first.id and "dlq_kind" not in head
     assert await ledger.must_wait(head) is None  # the redriven head is handled ...
     assert await ledger.must_wait(letter(9, "e9").headers) == first.id  # ... a newcomer still waits
-    assert await ledger.handled(head) == "pilot.application.withdrawn:0:2"  # then e2 is released, alone
+    assert await ledger.handled(head) == "pilot.application.withdrawn:0:2:e2"  # then e2 is released, alone
     second = (await republished())[1]
     assert second["ce_id"] == "e2" and await ledger.must_wait(second) is None
     assert await ledger.must_wait(letter(3, "e3").headers) is not None  # e3 still after e2
-    assert await ledger.handled(second) == "pilot.application.withdrawn:0:3"
+    assert await ledger.handled(second) == "pilot.application.withdrawn:0:3:e3"
     third = (await republished())[2]
     assert third["ce_id"] == "e3" and await ledger.handled(third) is None
     assert await mongo_db.dlq_parking.count_documents({}) == 0 and await ledger.sizes() == {}
@@ -276,7 +284,7 @@ async def test_a_batch_read_again_after_a_nack_keeps_its_dead_letter_the_head_an
     batch = Batch([record(0), record(1)])
     for _ in range(2):  # the second time as after a nack of the batch
         await consumers.dispatch_batch(batch)  # type: ignore[arg-type]
-    head = f"{WITHDRAWN.topic.name}:0:0"
+    head = f"{WITHDRAWN.topic.name}:0:0:e0"
     assert ledger.parking == {"A1": head}
-    assert ledger.entries == {head: "dead", f"{WITHDRAWN.topic.name}:0:1": "parked"}
+    assert ledger.entries == {head: "dead", f"{WITHDRAWN.topic.name}:0:1:e1": "parked"}
     assert [h["dlq_kind"] for h in published] == ["rejected", "parked"]  # the second reading adds nothing

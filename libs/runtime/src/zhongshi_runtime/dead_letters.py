@@ -11,6 +11,7 @@ time in the order they arrived, and drops the parking record after the last. See
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -55,8 +56,12 @@ class Letter(Failure):
 
     @property
     def id(self) -> str:
+        """Where the message was read, and the start of its event id: an embedded broker started again numbers
+        offsets from 0, so the place alone could name an entry kept before (and a new message found "kept
+        already" would be acked unhandled). A redriven copy keeps its entry's id."""
         redriven = self.headers.get(REDRIVE_HEADER, "")
-        return redriven or f"{self.topic}:{self.partition}:{self.offset}"
+        event = re.sub(r"[^0-9A-Za-z_-]", "", self.headers.get("ce_id", ""))[:8]
+        return redriven or f"{self.topic}:{self.partition}:{self.offset}" + (f":{event}" if event else "")
 
     @property
     def subject(self) -> str:
