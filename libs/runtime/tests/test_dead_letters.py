@@ -74,6 +74,19 @@ async def test_a_permanent_refusal_is_dead_lettered_at_once() -> None:
     assert len(calls) == 1 and [d[1]["dlq_kind"] for d in h.dead_letters] == ["rejected"]
 
 
+async def test_an_outage_waited_out_spends_none_of_the_plain_attempts() -> None:
+    def down_then_one_error(calls: list[float]) -> None:
+        if len(calls) <= 3:
+            raise NetworkTimeout("timed out")
+        if len(calls) == 4:
+            raise ValueError("a bug met once")
+
+    h, calls = harness(down_then_one_error, handler_transient_retry_s=60, handler_max_attempts=3)
+    async with TestKafkaBroker(h.ready()) as broker:
+        await broker.publish(**envelope(WITHDRAWN))
+    assert h.dead_letters == [] and len(calls) == 5  # three waits, one plain failure of three, then applied
+
+
 def test_transient_errors_are_told_from_permanent_ones_and_delays_grow_with_jitter_within_the_budget() -> None:
     assert all(map(transient, [AutoReconnect("x"), NetworkTimeout("x"), ServerSelectionTimeoutError("x"),
                                ConnectionRefusedError(), TimeoutError()]))

@@ -342,7 +342,7 @@ class Consumers:
 
         A transient error (database or network unreachable, a timeout) is retried with backoff and jitter for
         up to ``handler_transient_retry_s``; any other error ``handler_max_attempts`` times; `Rejected` never."""
-        attempts, retry = self.settings.handler_max_attempts, Backoff(self.settings)
+        attempts, retry, failed = self.settings.handler_max_attempts, Backoff(self.settings), 0
         for attempt in itertools.count(1):
             try:
                 with self._attempt(topic, meta):
@@ -351,7 +351,8 @@ class Consumers:
                 await self.dead_letter(msg, topic, "rejected", str(exc))
                 return False
             except Exception as exc:
-                delay = retry.next() if transient(exc) else retry.plain(attempt, attempts)
+                failed += not transient(exc)  # a database outage waited out spends none of the plain attempts
+                delay = retry.next() if transient(exc) else retry.plain(failed, attempts)
                 if delay is None:
                     self.logger.exception("handler failed (attempt %d); dead-lettering", attempt)
                     await self.dead_letter(msg, topic, "failed", f"{type(exc).__name__}: {exc}")
