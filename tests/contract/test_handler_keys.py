@@ -40,7 +40,7 @@ RECORDED_KEYS: dict[str, dict[type[Event], str]] = {
     "review": {ApplicationForwarded: "review.on_forwarded", ApplicationExceptionDecided: "review.on_exception_decided",
                ApplicationWithdrawn: "review.on_withdrawn"},
     "registry": {ApplicationScreened: "registry.on_screened", ApplicationForwarded: "registry.on_forwarded",
-                 ReviewDecided: "registry.on_decided"},
+                 ReviewDecided: "registry.on_decided", ApplicationWithdrawn: "registry.on_withdrawn"},  # new, 6 Dec
     "notify": dict.fromkeys(CONSUMED_EVENTS, "notify.plan"),
 }
 

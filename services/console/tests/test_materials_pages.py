@@ -15,7 +15,7 @@ from zhongshi_console.settings import ConsoleSettings
 
 from .test_pages import ASSIGNMENT, csrf_of, sign_in
 
-APP = {"id": "APP-1", "round_id": "R1", "status": "draft", "status_label": "草稿", "timeline": [],
+APP = {"id": "APP-1", "round_id": "R1", "status": "draft", "status_label": "草稿", "revision": 0, "timeline": [],
        "dossier": {"platform": {"name": "光电平台", "mechanism_documents": [{"kind": "safety_management",
                                                                           "title": "安全环保管理制度"}]}}}
 RECORD = {"id": "M-1", "kind": "equipment_list", "title": "设备清单（2026年）", "filename": "设备清单.pdf",
@@ -97,6 +97,7 @@ def test_the_application_lists_required_kinds_with_what_is_uploaded(client: Test
     assert 'data-kind="equipment_list" data-uploaded="yes"' in page.text and "第 1 版 · 2 KB" in page.text
     assert 'data-kind="site_proof" data-uploaded="no"' in page.text
     assert 'name="replaces" value="M-1"' in page.text and 'enctype="multipart/form-data"' in page.text
+    assert "撤回申报" not in page.text  # a draft never submitted is deleted, not withdrawn
 
 
 def test_an_upload_is_forwarded_with_the_users_token_and_a_refusal_shown_by_its_kind(
