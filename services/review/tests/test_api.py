@@ -324,6 +324,20 @@ async def test_the_metrics_count_panels_declines_sheets_and_confirmed_decisions(
     assert sum(counted(client, "zhongshi_review_decisions_total", decision=d) for d in decided) == 2  # not on a 409
 
 
+async def test_the_round_is_not_confirmed_while_a_candidate_awaits_the_provinces_exception_decision(
+        client: Client, make_dossier: Callable[..., Dossier]) -> None:
+    """Approved after the confirmation, it would find the round closed and never be decided."""
+    await draw(client)
+    await score_all(client, "A1", [9, 9, 9, 9, 9])
+    await score_all(client, "A2", [8, 8, 8, 8, 8])
+    flagged = candidate_of(make_dossier(), "A3", priority=3).model_copy(update={"awaiting_exception": True})
+    await client.deps.repo.candidates.put("A3", flagged)
+    refused = await client.province("POST", "/api/v1/rounds/R1/confirm")
+    assert refused.status_code == 409 and "尚待省级例外认定" in refused.json()["detail"] and "A3" in refused.text
+    await client.deps.repo.candidates.put("A3", flagged.model_copy(update={"declined_by_province": True}))
+    assert (await client.province("POST", "/api/v1/rounds/R1/confirm")).json()["confirmed"] == 2
+
+
 async def test_a_confirmed_round_tells_a_caller_without_the_right_role_nothing(client: Client) -> None:
     await draw(client)
     await score_all(client, "A1", [9, 9, 9, 9, 9])

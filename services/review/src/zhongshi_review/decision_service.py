@@ -100,11 +100,14 @@ def _decided(p: Proposal, s: Standing, o: Override | None, settings: RoundConfig
 
 
 async def decisions(deps: Deps, round_id: str, now: datetime) -> list[ReviewDecided]:
-    """The round's decision list as it stands: refused while a candidate's review is unfinished."""
+    """The round's decision list as it stands: refused while a candidate's review is unfinished, or while one
+    still waits for the province's exception decision (approved later, it would find the round closed)."""
     settings, standings = await round_standings(deps.repo, round_id)
     missing = [f"{s.candidate.id}（{s.missing}）" for s in standings if s.missing]
     if missing:
         raise ReviewRefused("以下申报尚未完成评审，不能确认：" + "；".join(missing))
+    if waiting := await deps.repo.awaiting_exception(round_id):
+        raise ReviewRefused("以下申报尚待省级例外认定，不能确认：" + "、".join(c.id for c in waiting))
     if not standings:
         raise ReviewRefused("本批次没有可确认的评审结果")
     by_id = {s.candidate.id: s for s in standings}

@@ -104,6 +104,11 @@ class ReviewRepository:
         """The round's candidates that can be reviewed (not withdrawn, declined or awaiting an exception)."""
         return [c for c in await self.candidates.find(round_id=round_id) if c.ready]
 
+    async def awaiting_exception(self, round_id: str) -> list[Candidate]:
+        """The round's candidates still waiting for the province's exception decision (C5/C6 flagged)."""
+        return [c for c in await self.candidates.find(round_id=round_id)
+                if c.awaiting_exception and not (c.withdrawn or c.declined_by_province)]
+
     async def panel(self, application_id: str, session: Session = None) -> Panel | None:
         return await self.panels.get(application_id, session)
 
