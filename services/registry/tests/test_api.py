@@ -18,8 +18,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from openpyxl import load_workbook
 from zhongshi_contracts.dossier import Dossier
+from zhongshi_contracts.events import ApplicationWithdrawn
 from zhongshi_contracts.review import Decision
-from zhongshi_registry import api_exports, api_lifecycle, api_objections, api_public, api_publicity
+from zhongshi_registry import api_exports, api_lifecycle, api_objections, api_public, api_publicity, handlers
 from zhongshi_registry.certificates import Signer
 from zhongshi_registry.entries import Thresholds
 from zhongshi_registry.repository import RegistryRepository
@@ -86,6 +87,16 @@ async def test_publicity_opens_on_the_next_working_day_and_lists_no_declined_app
     assert client.published("pilot.publicity.opened")[0].ends_on.isoformat() == "2026-12-04"
     assert (await client.province("POST", "/api/v1/rounds/R1/publicity", json={})).status_code == 409
     assert (await client.http.post("/api/v1/rounds/R1/publicity", json={})).status_code == 401
+
+
+async def test_an_application_withdrawn_after_its_decision_is_not_publicised(client: Client) -> None:
+    """Intake accepts a withdrawal made before it heard of the decision; the registry honours it."""
+    withdrawn = ApplicationWithdrawn(application_id="A1", round_id="R1", revision=1, reason="",
+                                     withdrawn_at=FRIDAY, applicant_credit_code="c", region_code="420111",
+                                     city_code="420100")
+    await client.repo.record_candidacy("A1", handlers.withdrawal_of(withdrawn, await client.repo.candidacy("A1")))
+    r = await client.province("POST", "/api/v1/rounds/R1/publicity", json={})
+    assert [i["application_id"] for i in r.json()["items"]] == ["A0", "A2"]
 
 
 async def test_a_window_reaching_an_uncovered_year_is_refused_with_409(client: Client) -> None:

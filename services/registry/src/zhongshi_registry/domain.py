@@ -3,6 +3,7 @@ standing. No I/O, no clock: callers pass ``today``/``now``."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -89,10 +90,13 @@ class Objection(_Record):
 
 
 def open_publicity(round_id: str, decisions: list[DecisionRecord], profiles: dict[str, Profile],
-                   today: date, working_days: int, now: datetime, calendar: workdays.Calendar) -> Publicity:
-    """Publicity for every accredit/cultivate decision, opening on the next working day after ``today``."""
+                   today: date, working_days: int, now: datetime, calendar: workdays.Calendar,
+                   withdrawn: Collection[str] = ()) -> Publicity:
+    """Publicity for every accredit/cultivate decision, opening on the next working day after ``today``; an
+    application its applicant withdrew is not publicised (intake may accept a withdrawal it made before it
+    heard of the decision)."""
     items = [_item(d, profiles.get(d.application_id)) for d in sorted(decisions, key=_order)
-             if d.decision is not Decision.DECLINE]
+             if d.decision is not Decision.DECLINE and d.application_id not in withdrawn]
     if not items:
         raise Refused(f"批次 {round_id} 没有拟认定或拟培育的评审结果，无法公示")
     starts = calendar.next_working_day(today)

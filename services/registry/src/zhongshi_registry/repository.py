@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -48,6 +49,7 @@ class RegistryPort(Protocol):
     cache: ReadCache
 
     async def candidacy(self, application_id: str, session: Session = None) -> Candidacy | None: ...
+    async def withdrawn_among(self, application_ids: Iterable[str]) -> set[str]: ...
     async def record_candidacy(self, application_id: str, candidacy: Candidacy, session: Session = None) -> None: ...
     async def keep_profile(self, profile: Profile, session: Session = None) -> None: ...
     async def record_decision(self, decision: DecisionRecord, session: Session = None) -> None: ...
@@ -161,6 +163,10 @@ class RegistryRepository:
 
     async def candidacy(self, application_id: str, session: Session = None) -> Candidacy | None:
         return await self.pipeline.get(application_id, session)
+
+    async def withdrawn_among(self, application_ids: Iterable[str]) -> set[str]:
+        """Those of ``application_ids`` their applicants withdrew (as far as this registry has heard)."""
+        return {i for i, c in (await self.pipeline.many(application_ids)).items() if c.withdrawn}
 
     async def record_candidacy(self, application_id: str, candidacy: Candidacy, session: Session = None) -> None:
         await self.pipeline.put(application_id, candidacy, session)

@@ -35,11 +35,12 @@ async def open_publicity(deps: Deps, round_id: str, working_days: int | None, au
     """List the round's accredit and cultivate decisions for the given working days (the settings' default)."""
     if await deps.repo.publicity_of(round_id) is not None:
         raise Refused(f"批次 {round_id} 已公示")
-    now = deps.clock()
+    now, decided = deps.clock(), await deps.repo.decisions_of_round(round_id)
     publicity = domain.open_publicity(
-        round_id, await deps.repo.decisions_of_round(round_id), await deps.repo.profiles_of_round(round_id),
+        round_id, decided, await deps.repo.profiles_of_round(round_id),
         shanghai_date(now), working_days or deps.settings.publicity_working_days, now,
-        Calendar(await deps.repo.holiday_schedules()))
+        Calendar(await deps.repo.holiday_schedules()),
+        await deps.repo.withdrawn_among(d.application_id for d in decided))
 
     async def work(session: Session) -> Outcome[Publicity]:
         if not await deps.repo.open_publicity(publicity, session):
