@@ -303,6 +303,17 @@ async def test_the_rubric_cannot_change_once_scoring_started_so_no_aggregate_mix
     assert [a.action for a in client.uow.audit].count("round.review_settings") == 2
 
 
+@pytest.mark.parametrize("rule", [{"panel_size": 3}, {"conflict_years": 1}, {"exclude_same_city": True}])
+async def test_the_draw_rules_cannot_change_once_committed(client: Client, rule: dict[str, Any]) -> None:
+    """Panels are drawn, topped up and judged complete by the committed rules: a smaller size would make a panel
+    that lost two experts complete, a larger one would make every panel incomplete for good."""
+    await draw(client)
+    r = await client.province("PUT", "/api/v1/rounds/R1/review-settings", json={"round_id": "R1", **rule})
+    assert r.status_code == 409 and "抽取承诺" in r.json()["detail"]
+    r = await client.province("PUT", "/api/v1/rounds/R1/review-settings", json={"round_id": "R1", "quota": 3})
+    assert r.status_code == 200
+
+
 def counted(client: Client, name: str, **labels: str) -> float:
     return client.deps.metrics.registry.get_sample_value(name, labels) or 0.0
 

@@ -95,8 +95,12 @@ async def put_expert(deps: Deps, expert: Expert, audit: Audit) -> Expert:
     return expert
 
 
+DRAW_RULES = ("panel_size", "conflict_years", "exclude_same_city")
+
+
 async def put_settings(deps: Deps, settings: RoundConfig, audit: Audit) -> RoundConfig:
-    """Set the round's review settings; the rubric is fixed once scoring has started."""
+    """Set the round's review settings; the draw rules are fixed by the draw commitment (the panels were drawn,
+    and are judged complete, by them), the rubric once scoring has started."""
     round_id = settings.round_id
     state = await deps.repo.round_state(round_id)
     if state and state.confirmed_at:
@@ -105,6 +109,9 @@ async def put_settings(deps: Deps, settings: RoundConfig, audit: Audit) -> Round
     async def work(session: Session) -> list[Event]:
         started = await deps.repo.scoring_started_in(round_id, session)
         current = await deps.repo.round_config(round_id, session)
+        committed = await deps.repo.commitment(round_id, session)
+        if committed is not None and any(getattr(settings, f) != getattr(committed, f) for f in DRAW_RULES):
+            raise ReviewRefused("本批次已发布抽取承诺，评审组人数、回避年限和同城回避不能再修改；其他设置仍可修改")
         if started is not None and settings.rubric != current.rubric:  # never two rubrics in one aggregate
             raise ReviewRefused(f"本批次已开始评分（评分标准 {started.rubric_version}），"
                                 "不能修改评分标准；其他设置仍可修改")
