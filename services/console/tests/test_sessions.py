@@ -1,6 +1,6 @@
 import pytest
 from zhongshi_console.auth import User, safe_next
-from zhongshi_console.sessions import CSRF_KEY, SessionStore
+from zhongshi_console.sessions import CSRF_KEY, USER_KEY, SessionStore
 
 
 class Clock:
@@ -33,6 +33,20 @@ def test_the_least_recently_used_sessions_go_first_beyond_the_limit() -> None:
     for _ in range(9):
         store.create()
     assert store.load(second) is None and store.load(first) is not None and len(store) == 10
+
+
+def test_a_flood_of_requests_without_a_cookie_does_not_log_anyone_out() -> None:
+    store = SessionStore(idle_s=60, max_sessions=10)
+    signed_in = [store.create() for _ in range(3)]
+    for _, data in signed_in:
+        data[USER_KEY] = {"sub": "u"}
+    for _ in range(1000):  # each request without a cookie makes a session
+        store.create()
+    assert all(store.load(sid) is not None for sid, _ in signed_in) and len(store) == 10
+    for _ in range(10):  # all signed in: the least recently used goes, never the new one
+        _, data = store.create()
+        data[USER_KEY] = {"sub": "u"}
+    assert all(store.load(sid) is None for sid, _ in signed_in) and len(store) == 10
 
 
 def test_each_session_has_its_own_csrf_token() -> None:

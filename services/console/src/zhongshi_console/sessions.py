@@ -16,12 +16,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 COOKIE = "zhongshi_console"
 CSRF_KEY = "csrf"
+USER_KEY = "user"  # set once someone signed in (`pages.login`), read by `auth`
+EVICTION_LOOKS = 64  # how many of the oldest sessions eviction looks through for one nobody signed in to
 UNSESSIONED = ("/health", "/ready", "/metrics", "/static/")  # probes and files: no session each
 
 
 @dataclass
 class SessionStore:
-    """Sessions by id, forgotten after ``idle_s`` without use or when more than ``max_sessions`` exist (LRU).
+    """Sessions by id, forgotten after ``idle_s`` without use or when more than ``max_sessions`` exist (LRU, a
+    session nobody signed in to first: every request without a cookie makes one, and a flood of them must not
+    log everyone out).
 
     In memory: a restart or another replica asks users to log in again (the provider's own session then
     usually makes that a redirect)."""
@@ -45,10 +49,21 @@ class SessionStore:
     def create(self) -> tuple[str, dict[str, Any]]:
         session_id = secrets.token_urlsafe(32)
         data: dict[str, Any] = {CSRF_KEY: secrets.token_urlsafe(32)}
+        while len(self._data) >= self.max_sessions:
+            self._evict()
         self._data[session_id] = (self.clock(), data)
-        while len(self._data) > self.max_sessions:
-            self._data.popitem(last=False)
         return session_id, data
+
+    def _evict(self) -> None:
+        """Forget the least recently used session nobody signed in to among the oldest few; a signed-in one
+        passed over goes to the back (it still expires when idle), and when all of them are signed in, the
+        oldest goes."""
+        for _ in range(min(EVICTION_LOOKS, len(self._data))):
+            session_id, entry = self._data.popitem(last=False)
+            if USER_KEY not in entry[1]:
+                return
+            self._data[session_id] = entry
+        self._data.popitem(last=False)
 
     def drop(self, session_id: str) -> None:
         self._data.pop(session_id, None)
