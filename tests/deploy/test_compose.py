@@ -126,25 +126,35 @@ def test_every_replica_of_every_service_is_scraped_through_dns() -> None:
 
 # ---- the gateway -----------------------------------------------------------------------------------------
 _ROUTE = re.compile(r"^\t(handle_path|handle)\s*(\S*)\s*\{\n(.*?)^\t\}", re.MULTILINE | re.DOTALL)
+_MATCHER = re.compile(r"^\t@(\S+) path (.+)$", re.MULTILINE)
 _UPSTREAM = re.compile(r"dynamic a (\S+) (\d+)|reverse_proxy ([\w.-]+):(\d+)")
+_STRIP = re.compile(r"uri strip_prefix (\S+)")
 
 
-def routes() -> list[tuple[str, bool, str, int]]:
-    """(path pattern, prefix stripped, upstream host, port) for every proxied route of the Caddyfile."""
+def routes() -> list[tuple[str, str, str, int]]:
+    """(path pattern, prefix stripped, upstream host, port) for every proxied route of the Caddyfile; a named
+    matcher (``@registry path …``) gives one route per path it lists."""
     text = (ROOT / "deploy" / "gateway" / "Caddyfile").read_text()
+    matchers = {name: paths.split() for name, paths in _MATCHER.findall(text)}
     found = []
     for directive, pattern, body in _ROUTE.findall(text):
+        patterns = matchers[pattern[1:]] if pattern.startswith("@") else [pattern or "*"]
+        stripped = _STRIP.search(body)
         for match in _UPSTREAM.finditer(body):
             host, port = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
-            found.append((pattern or "*", directive == "handle_path", host, int(port)))
+            for path in patterns:
+                strip = path.removesuffix("/*") if directive == "handle_path" else stripped.group(1) if stripped else ""
+                found.append((path, strip, host, int(port)))
     return found
 
 
 def route_for(path: str) -> tuple[str, str]:
-    """(upstream, path it receives) for a request path: the longest matching prefix, as Caddy sorts them."""
-    matching = [r for r in routes() if r[0] == "*" or path.startswith(r[0].removesuffix("*"))]
-    pattern, strip, host, _ = max(matching, key=lambda r: len(r[0]))
-    return host, path.removeprefix(pattern.removesuffix("/*")) if strip else path
+    """(upstream, path it receives) for a request path: the longest matching pattern, as Caddy sorts them."""
+    def matches(pattern: str) -> bool:
+        return pattern == "*" or (path.startswith(pattern[:-1]) if pattern.endswith("*") else path == pattern)
+
+    _, strip, host, _ = max((r for r in routes() if matches(r[0])), key=lambda r: len(r[0]))
+    return host, path.removeprefix(strip)
 
 
 def test_every_gateway_route_reaches_a_service_of_the_stack_on_its_port() -> None:
@@ -160,6 +170,13 @@ def test_every_api_path_of_every_service_is_routed_to_it(name: str) -> None:
     for path in paths:
         assert route_for(f"/{name}{path}") == (name, path)
     assert route_for("/") == ("console", "/") and route_for("/auth/realms/zhongshi")[0] == "keycloak"
+
+
+def test_the_consoles_own_paths_reach_the_console() -> None:
+    """Its login callback, its public registry pages; and Keycloak's admin console is not published."""
+    for path in ("/auth/callback", "/registry", "/registry/P-A20261201-0001", "/auth/admin/master/console/"):
+        assert route_for(path) == ("console", path)
+    assert route_for("/registry/api/v1/public/stats") == ("registry", "/api/v1/public/stats")
 
 
 def test_keycloak_imports_the_realm_whose_issuer_the_services_trust() -> None:

@@ -6,6 +6,7 @@ dependencies are what the code and the other deploy files say."""
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -106,15 +107,30 @@ def test_network_policies_deny_by_default_and_admit_the_gateway_to_every_api(ove
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_the_ingress_routes_every_service_by_name_and_port(overlay: str) -> None:
-    [ingress] = objects(overlay, "Ingress").values()
-    [rule] = ingress["spec"]["rules"]
-    backends = {p["path"]: p["backend"]["service"] for p in rule["http"]["paths"]}
+    ingresses = objects(overlay, "Ingress")
+    rules = [rule for ingress in ingresses.values() for rule in ingress["spec"]["rules"]]
+    backends = {p["path"]: p["backend"]["service"] for rule in rules for p in rule["http"]["paths"]}
     services = objects(overlay, "Service")
     for name in HTTP_SERVICES:
-        path = "/()(.*)" if name == "console" else f"/{name}(/|$)(.*)"
-        assert backends[path]["name"] == name
+        [path] = [p for p, backend in backends.items() if backend["name"] == name]
+        assert re.fullmatch(path, "/api/v1/x" if name == "console" else f"/{name}/api/v1/x"), path
         assert backends[path]["port"]["name"] in {p["name"] for p in services[name]["spec"]["ports"]}
-    assert ingress["spec"]["tls"][0]["hosts"] == [rule["host"]]
+    for ingress in ingresses.values():
+        assert ingress["spec"]["tls"][0]["hosts"] == [rule["host"] for rule in ingress["spec"]["rules"]]
+    assert len({rule["host"] for rule in rules}) == 1
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_consoles_pages_are_not_taken_by_a_service_and_a_browser_stays_with_its_replica(overlay: str) -> None:
+    """/registry and /registry/<platform id> are the console's public pages; sessions live in one replica."""
+    ingresses = objects(overlay, "Ingress")
+    service_paths = [p["path"] for name, ingress in ingresses.items() if name != "zhongshi-console"
+                     for p in ingress["spec"]["rules"][0]["http"]["paths"]]
+    for page in ("/registry", "/registry/P-A20261201-0001", "/auth/callback"):
+        assert not any(re.match(path, page) for path in service_paths), page
+    assert re.match(next(p for p in service_paths if p.startswith("/registry")), "/registry/api/v1/public/stats")
+    annotations = ingresses["zhongshi-console"]["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/affinity"] == "cookie"
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
