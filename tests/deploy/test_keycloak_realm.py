@@ -94,6 +94,14 @@ def test_the_console_is_a_confidential_code_flow_client_with_pkce(realm: dict[st
     assert "basic" in console["defaultClientScopes"]  # Keycloak 25+: the `sub` claim
 
 
+def test_every_sign_in_sign_out_and_failure_is_kept_by_the_provider(realm: dict[str, Any]) -> None:
+    """The sign-in trail (who, when, from which address, and every failure) is the provider's: 180 days, with
+    every change an administrator makes."""
+    assert realm["eventsEnabled"] and realm["eventsExpiration"] == 180 * 24 * 3600
+    assert {"LOGIN", "LOGIN_ERROR", "LOGOUT", "CLIENT_LOGIN", "CLIENT_LOGIN_ERROR"} <= set(realm["enabledEventTypes"])
+    assert realm["adminEventsEnabled"] and realm["adminEventsDetailsEnabled"]
+
+
 def test_people_cannot_edit_their_own_role_or_organisation(realm: dict[str, Any]) -> None:
     [provider] = realm["components"]["org.keycloak.userprofile.UserProfileProvider"]
     profile = json.loads(provider["config"]["kc.user.profile.config"][0])
