@@ -110,6 +110,29 @@ async def test_only_the_province_and_operators_read_the_audit(probe: Probe) -> N
     assert (await probe.http.get("/api/v1/audit", headers=probe.auth(Role.OPERATOR, "*"))).status_code == 200
 
 
+async def test_who_the_experts_are_is_for_the_province_not_for_operators(probe: Probe) -> None:
+    """A panel's members and an expert's own actions: an operator (the integration client too) sees that they
+    happened, not who or what, and cannot find them by asking for an expert's id."""
+    expert = Actor("E001", Role.EXPERT.value, "E001", "王专家")
+    await probe.change(audit(expert, "assignment.score", "A1", reason="工艺成熟"))
+    drawn = Audit(ZHANG, "panel.draw", "round", "R1", round_id="R1", outcome="A1：E001、E002", confidential=True)
+    await probe.change(drawn)
+    await probe.change(audit(LI, "chain.forward", "A1", reason="同意推荐"))
+    operator = probe.auth(Role.OPERATOR, "*")
+    shown = (await probe.http.get("/api/v1/audit", headers=operator)).json()["items"]
+    by_action = {i["action"]: i for i in shown}
+    assert "E001" not in str([by_action["assignment.score"], by_action["panel.draw"]])
+    assert "王专家" not in str(shown) and "工艺成熟" not in str(shown)
+    assert (by_action["chain.forward"]["actor_name"], by_action["chain.forward"]["reason"]) == ("李四", "同意推荐")
+    found = await probe.http.get("/api/v1/audit", params={"actor": "E001"}, headers=operator)
+    assert found.json()["total"] == 0
+    export = await probe.http.get("/api/v1/audit/export", headers=operator)
+    assert "E001" not in export.text and "王专家" not in export.text
+    province = await probe.audit(actor="E001")
+    assert [(i["actor_name"], i["reason"]) for i in province["items"]] == [("王专家", "工艺成熟")]
+    assert "E001、E002" in str((await probe.audit(action="panel.draw"))["items"])
+
+
 async def test_no_api_updates_or_deletes_a_record(probe: Probe) -> None:
     await probe.change(audit(ZHANG, "application.submit", "A1"))
     [record] = (await probe.audit())["items"]

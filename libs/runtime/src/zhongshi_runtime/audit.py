@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from zhongshi_runtime.auth import Principal
+from zhongshi_runtime.auth import Principal, Role
 
 if TYPE_CHECKING:
     from fastapi import Request
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from zhongshi_runtime.outbox import Consumed
 
 SERVICE_ROLE = "service"  # the actor of a consumed event: the service that applied it
+EXPERT_ROLE = Role.EXPERT.value
 REQUEST_ID_HEADER = "X-Request-ID"
 
 
@@ -48,6 +49,12 @@ class AuditRecord(BaseModel):
     request_id: str = ""
     event_id: str = ""
     outcome: str = "ok"
+    confidential: bool = Field(False, description="Names review experts (a panel's members): shown in full to "
+                               "province officials only, as is every record of an expert's own action.")
+
+    @property
+    def names_experts(self) -> bool:
+        return self.confidential or self.actor_role == EXPERT_ROLE
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,7 @@ class Audit:
     request_id: str = ""
     event_id: str = ""
     outcome: str = "ok"
+    confidential: bool = False  # see `AuditRecord.confidential`
 
     @classmethod
     def request(cls, principal: Principal, request: Request, action: str, target_kind: str, target_id: str,
@@ -121,6 +129,7 @@ class Audit:
             actor_role=a.role, actor_organisation=a.organisation, action=self.action, target_kind=self.target_kind,
             target_id=self.target_id, application_ids=self.application_ids, round_id=self.round_id,
             reason=self.reason, request_id=self.request_id, event_id=self.event_id, outcome=self.outcome,
+            confidential=self.confidential,
         )
 
 

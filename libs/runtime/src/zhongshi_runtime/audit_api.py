@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from zhongshi_runtime.audit import AuditRecord, loaded
+from zhongshi_runtime.audit import EXPERT_ROLE, AuditRecord, loaded
 from zhongshi_runtime.auth import Principal, Role, require
 from zhongshi_runtime.paging import Offset
 from zhongshi_runtime.tables import Table, csv_bytes, xlsx_bytes
@@ -52,6 +52,14 @@ class AuditFilter:
             self.query["at"] = window
 
 
+def readable(reader: Principal, where: AuditFilter) -> dict[str, Any]:
+    """The filter's query for ``reader``: an operator filtering by actor finds no record that names experts
+    (else asking for an expert's id would tell what that expert did)."""
+    if reader.role is Role.PROVINCE_OFFICIAL or "actor_subject" not in where.query:
+        return where.query
+    return {**where.query, "actor_role": {"$ne": EXPERT_ROLE}, "confidential": {"$ne": True}}
+
+
 def _instant(value: datetime, name: str) -> datetime:
     """The instant in UTC (a time without an offset is taken as UTC); one beyond the calendar is bad input."""
     try:
@@ -59,6 +67,20 @@ def _instant(value: datetime, name: str) -> datetime:
     except OverflowError:
         raise RequestValidationError([{"loc": ("query", name), "msg": "时间超出可表示的范围",
                                        "type": "value_error"}]) from None
+
+
+HIDDEN = "（保密：评审专家信息）"
+EXPERT_FIELDS = ("actor_subject", "actor_name", "actor_organisation", "reason", "event_id", "outcome")
+
+
+def shown_to(reader: Principal, record: AuditRecord) -> AuditRecord:
+    """The record as ``reader`` may read it: who the experts are (a panel's members, an expert's own actions:
+    who scored, declined or read what, and what they wrote) is for the province; an operator sees that it
+    happened, not who or what (《湖北省制造业中试平台培育建设工作指引》 has the province organise the review; the
+    panel is kept confidential)."""
+    if reader.role is Role.PROVINCE_OFFICIAL or not record.names_experts:
+        return record
+    return record.model_copy(update=dict.fromkeys(EXPERT_FIELDS, HIDDEN))
 
 
 def table(records: list[AuditRecord]) -> Table:
@@ -72,24 +94,24 @@ def audit_router(db: AsyncDatabase[Any], service: str) -> APIRouter:
     api = APIRouter(prefix="/api/v1/audit", tags=["audit"])
     order = [("at", DESCENDING), ("seq", DESCENDING)]
 
-    async def find(where: AuditFilter, offset: int, limit: int) -> list[AuditRecord]:
-        cursor = db.audit.find(where.query).sort(order).skip(offset).limit(limit)
-        return [loaded(d) async for d in cursor]
+    async def find(reader: Principal, where: AuditFilter, offset: int, limit: int) -> list[AuditRecord]:
+        cursor = db.audit.find(readable(reader, where)).sort(order).skip(offset).limit(limit)
+        return [shown_to(reader, loaded(d)) async for d in cursor]
 
     @api.get("", summary="Audit records, newest first (province officials and operators)")
     async def listing(
-        _: Auditor, where: Annotated[AuditFilter, Depends()],
+        reader: Auditor, where: Annotated[AuditFilter, Depends()],
         offset: Offset = 0, limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> AuditPage:
-        total = await db.audit.count_documents(where.query)
-        return AuditPage(total=total, offset=offset, limit=limit, items=await find(where, offset, limit))
+        total = await db.audit.count_documents(readable(reader, where))
+        return AuditPage(total=total, offset=offset, limit=limit, items=await find(reader, where, offset, limit))
 
     @api.get("/export", summary="The filtered records as CSV or XLSX (formula cells neutralised)",
              responses={200: {"content": {"text/csv": {}, XLSX: {}}}})
     async def export(
-        _: Auditor, where: Annotated[AuditFilter, Depends()], format: Literal["csv", "xlsx"] = "csv",
+        reader: Auditor, where: Annotated[AuditFilter, Depends()], format: Literal["csv", "xlsx"] = "csv",
     ) -> Response:
-        records = await find(where, 0, EXPORT_LIMIT)
+        records = await find(reader, where, 0, EXPORT_LIMIT)
         name = f"audit-{service}.{format}"
         if format == "csv":
             body, media = csv_bytes(table(records)), "text/csv; charset=utf-8"

@@ -229,7 +229,8 @@ async def fire_due_timers(uow: UnitOfWork, planner: Planner, metrics: NotifyMetr
 
         consumed = Consumed("notify.timer", timer_event(timer, planner), "notify.timers")
         audit = Audit.consumed("notify", consumed, target_kind=f"{timer.deadline_name} {timer.kind.value}",
-                               target_id=timer.subject, application_ids=[], outcome="fired")
+                               target_id=timer.subject, application_ids=[], outcome="fired",
+                               confidential=timer.deadline_name == deadlines.SCORING)  # its id names the expert
         if await uow.run(work, consumed=consumed, audit=audit):
             metrics.reminders.labels(timer.kind.value, timer.deadline_name).inc()
             metrics.deliveries.labels(Channel.INBOX.value, "sent").inc()

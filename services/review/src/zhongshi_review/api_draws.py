@@ -46,7 +46,8 @@ async def read_commitment(round_id: str, _: ProvinceOrExpert, deps: Wired) -> di
 async def draw(round_id: str, body: DrawRequest, principal: ProvinceOnOpenRound, request: Request, deps: Wired
                ) -> list[dict[str, Any]]:
     def audit(reason: str) -> Audit:
-        return Audit.request(principal, request, "panel.draw", "round", round_id, round_id=round_id, reason=reason)
+        return Audit.request(principal, request, "panel.draw", "round", round_id, round_id=round_id, reason=reason,
+                             confidential=True)  # its outcome names the panels' members
 
     return await draw_service.draw(deps, round_id, body.application_ids, audit)
 
@@ -57,7 +58,8 @@ async def top_up(application_id: str, principal: Province, request: Request, dep
     panel = await drawn_panel(deps, application_id)
     await open_round(deps, panel.round_id)
     return await draw_service.top_up(deps, panel, Audit.request(
-        principal, request, "panel.top_up", "application", application_id, application_ids=[application_id]))
+        principal, request, "panel.top_up", "application", application_id, application_ids=[application_id],
+        confidential=True))
 
 
 @router.get("/panels/{application_id}/verification", summary="Re-run a panel's draw from its commitment and pool "
