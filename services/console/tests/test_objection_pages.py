@@ -28,10 +28,13 @@ class Public:
         self.sent: list[dict[str, str]] = []
         self.confirmed: list[str] = []
         self.filed: list[tuple[str | None, dict[str, str]]] = []
+        self.forwarded: list[str | None] = []  # the browser's address on each public call
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
         body = json.loads(request.content) if request.content else {}
+        if request.method == "POST":
+            self.forwarded.append(request.headers.get("x-forwarded-for"))
         if path == "/api/v1/public/publicity/R1":
             return httpx.Response(200, json=PUBLICITY)
         if path == "/api/v1/public/contact-verifications":
@@ -87,6 +90,21 @@ def test_an_anonymous_objector_proves_the_contact_with_a_code_and_files(client: 
     filed = client.post("/publicity/R1/objections", data={**FORM, "csrf_token": token})  # the proof, not the code
     assert filed.status_code == 200 and "异议已受理" in filed.text and "OBJ-2" in filed.text
     assert public.confirmed == ["V-1", "V-1"] and [proof for proof, _ in public.filed] == [PROOF, PROOF]
+
+
+@pytest.mark.parametrize(("trusted", "seen"), [(True, "203.0.113.7"), (False, "testclient")])
+def test_the_browsers_address_goes_with_the_public_calls_so_each_person_has_their_own_limit(
+        public: Public, trusted: bool, seen: str) -> None:
+    """Notify and the registry limit codes and objections per address: without it every console user shares
+    the console's one limit. The gateway's X-Forwarded-For is believed only when the console is told to."""
+    app = create_app(ConsoleSettings(trust_forwarded_for=trusted), store=SessionStore(idle_s=3600, max_sessions=10),
+                     transport=httpx.MockTransport(public))
+    with TestClient(app, follow_redirects=False, headers={"X-Forwarded-For": "203.0.113.7"}) as browser:
+        token = csrf_of(browser.get("/publicity", params={"round": "R1"}).text)
+        browser.post("/publicity/R1/code", data={**FORM, "csrf_token": token})
+        browser.post("/publicity/R1/objections", data={**FORM, "code": CODE, "csrf_token": token})
+    assert len(public.filed) == 1 and len(public.forwarded) == 3  # the code, its confirmation, the objection
+    assert public.forwarded[0] == seen and public.forwarded[-1] == seen
 
 
 def test_another_contact_needs_its_own_code_and_a_bad_number_is_named(client: TestClient, public: Public) -> None:

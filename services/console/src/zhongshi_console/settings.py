@@ -30,6 +30,10 @@ class ConsoleSettings(ServiceSettings):
     session_max: int = Field(10_000, ge=10, validation_alias="CONSOLE_SESSION_MAX",
                              description="Sessions kept at most; the least recently used go first.")
     backend_timeout_s: float = Field(10.0, gt=0, validation_alias="CONSOLE_BACKEND_TIMEOUT_S")
+    trust_forwarded_for: bool = Field(False, validation_alias="CONSOLE_TRUST_FORWARDED_FOR",
+                                      description="Take the browser's address from X-Forwarded-For (behind the "
+                                      "gateway); passed on with the public objection calls, which notify and the "
+                                      "registry limit per address.")
 
     def service_url(self, name: str) -> str:
         return str(getattr(self, f"{name}_url")).rstrip("/")

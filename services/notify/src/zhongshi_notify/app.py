@@ -127,7 +127,7 @@ def create_app(settings: NotifySettings | None = None, clock: Clock = utc_now) -
     verifier = Verifier.of(
         MongoStore(kit.db, VERIFICATIONS, Challenge), channels, proof_key, uow=kit.uow,
         clock=clock, per_client_hour=settings.verifications_per_client_hour,
-        per_contact_hour=settings.verifications_per_contact_hour)
+        per_contact_hour=settings.verifications_per_contact_hour, trust_forwarded_for=settings.trust_forwarded_for)
     subscribable = sorted(m.topic.name for m in kit.consumers.models)  # public names, never pilot.internal.*
     app = kit.asgi([api.router, webhooks_api.router, api_verification.router])
     app.state.deps = Deps(repo, store, kit.uow, clock, subscribable, guard(settings), https_only)

@@ -34,6 +34,9 @@ class NotifySettings(ServiceSettings):
         description="Ed25519 key signing the proofs of a verified contact (objections); the public key is "
                     "beside it (.pub) for the registry. Created in development when missing.")
     verifications_per_client_hour: int = Field(10, ge=1, validation_alias="NOTIFY_VERIFICATIONS_PER_CLIENT_HOUR")
+    trust_forwarded_for: bool = Field(False, validation_alias="NOTIFY_TRUST_FORWARDED_FOR",
+                                      description="Take the client address from X-Forwarded-For (behind the "
+                                      "gateway or the console): what the per-client code limit counts by.")
     verifications_per_contact_hour: int = Field(3, ge=1, validation_alias="NOTIFY_VERIFICATIONS_PER_CONTACT_HOUR")
 
     webhook_timeout_s: float = Field(10, gt=0, validation_alias="NOTIFY_WEBHOOK_TIMEOUT_S")

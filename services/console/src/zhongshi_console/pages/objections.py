@@ -9,10 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 from zhongshi_runtime import contact_proof
+from zhongshi_runtime.ratelimit import client_key
 
 from zhongshi_console.auth import LoginRequired, access_token, current_user
 from zhongshi_console.clients import BackendError, Backends, NotSignedIn
-from zhongshi_console.deps import Wired
+from zhongshi_console.deps import Wired, settings
 from zhongshi_console.pages.public import publicity_context
 from zhongshi_console.web import render, unless_refused
 
@@ -38,6 +39,12 @@ def same_contact(held: dict[str, Any], contact: str) -> bool:
 api = APIRouter(include_in_schema=False)
 
 
+def browser(request: Request) -> dict[str, str]:
+    """The browser's address for the service, which limits these public calls per address: without it every
+    console user would share the console's one limit, and one person could use it up for everyone."""
+    return {"X-Forwarded-For": client_key(request, settings(request).trust_forwarded_for)}
+
+
 async def page(request: Request, backends: Backends, round_id: str, status_code: int = 200,
                **extra: Any) -> HTMLResponse:
     return render(request, "publicity.html", {**await publicity_context(backends, round_id), **extra}, status_code)
@@ -50,7 +57,7 @@ async def send_code(request: Request, round_id: str, backends: Wired, applicatio
     form = {"application_id": application_id, "name": name.strip(), "contact": contact.strip(),
             "grounds": grounds.strip()}
     sent = await unless_refused(
-        backends.call("notify", "POST", "/api/v1/public/contact-verifications",
+        backends.call("notify", "POST", "/api/v1/public/contact-verifications", headers=browser(request),
                       json={"channel": channel_of(form["contact"]), "address": form["contact"]}),
         lambda exc: page(request, backends, round_id, exc.status, form=form,
                          errors={"contact": exc.fields.get("address") or exc.message}), statuses=CODE_REFUSALS)
@@ -76,7 +83,8 @@ async def objection(request: Request, round_id: str, backends: Wired, applicatio
 async def file(request: Request, backends: Backends, round_id: str, form: dict[str, str], code: str) -> Any:
     """File as the signed-in person, or with the contact's proof."""
     token = await objector_token(request)
-    headers = {} if token else {contact_proof.HEADER: await proof_for(request, backends, form["contact"], code)}
+    headers = browser(request) | (
+        {} if token else {contact_proof.HEADER: await proof_for(request, backends, form["contact"], code)})
     try:
         return await backends.call("registry", "POST", f"/api/v1/publicity/{round_id}/objections", token,
                                    headers=headers, json=form)
