@@ -113,7 +113,8 @@ async def download(application_id: str, material_id: str, principal: Caller, req
             response_class=Response, responses={**errors(404), 200: {"content": {"application/pdf": {}}}})
 async def form(application_id: str, principal: Caller, request: Request, ctx: MaterialsWired) -> Response:
     app = await materials.readable(ctx, application_id, principal)
-    content = form_pdf(app, await ctx.repo.round(app.round_id), await ctx.store.of_application(app.id))
+    content = form_pdf(app, await ctx.repo.round(app.round_id), await ctx.store.of_application(app.id),
+                       with_contact=principal.role is not Role.EXPERT)
     await materials.record_read(ctx, _audit(principal, request, "form.download", app))
     return Response(content, media_type="application/pdf", headers={
         **SAFE_HEADERS, "Content-Disposition": content_disposition(f"申报书-{app.id}.pdf")})

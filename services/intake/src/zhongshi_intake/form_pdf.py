@@ -34,13 +34,14 @@ def _has(flag: bool) -> str:
     return "有" if flag else "无"
 
 
-def _applicant(app: Application) -> list[Flowable]:
+def _applicant(app: Application, with_contact: bool) -> list[Flowable]:
     a = app.dossier.applicant
     county = region(a.region_code)
     rows = [["申报主体", a.name], ["统一社会信用代码", a.credit_code],
             ["法人类型", LEGAL_PERSON_KIND_LABELS[a.legal_person_kind]],
             ["所在地", f"{county.city_name}{county.name}（{a.region_code}）"],
-            ["联系人", f"{a.contact.name}  {a.contact.phone}  {a.contact.email}"]]
+            ["联系人", f"{a.contact.name}  {a.contact.phone}  {a.contact.email}" if with_contact
+             else "（评审专家不予显示）"]]
     return [para("一、申报主体", "heading"), table(rows, [40, 134])]
 
 
@@ -94,14 +95,16 @@ def _materials(records: list[MaterialRecord], app: Application) -> list[Flowable
     return [para("五、申报材料清单", "heading"), body]
 
 
-def form_pdf(app: Application, round_: Round | None, records: list[MaterialRecord]) -> bytes:
-    """The printable application form of ``app``."""
+def form_pdf(app: Application, round_: Round | None, records: list[MaterialRecord], with_contact: bool = True
+             ) -> bytes:
+    """The printable application form of ``app``; without the contact person's name, phone and e-mail for an
+    expert (a reviewer has no business contacting the applicant, and the review is independent of it)."""
     round_title = round_.title if round_ else app.round_id
     story: list[Flowable] = [
         para("湖北省制造业中试平台认定申报书", "title"),
         para(f"批次：{round_title}　申报编号：{app.id}　状态：{app.status_label}", "small"),
         para(f"生成日期：{shanghai_date(app.updated_at).isoformat()}", "small"),
-        *_applicant(app), *_platform(app), *_outcomes(app), *_verdict(app), *_materials(records, app),
+        *_applicant(app, with_contact), *_platform(app), *_outcomes(app), *_verdict(app), *_materials(records, app),
         para("六、申报单位承诺", "heading"), para(COMMITMENT), Spacer(1, 18),
         para(f"申报单位（盖章）：{app.dossier.applicant.name}　　　　法定代表人（签字）：　　　　　　日期："),
     ]
