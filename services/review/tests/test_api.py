@@ -303,6 +303,17 @@ async def test_the_rubric_cannot_change_once_scoring_started_so_no_aggregate_mix
     assert [a.action for a in client.uow.audit].count("round.review_settings") == 2
 
 
+async def test_the_tie_break_criterion_must_be_one_of_the_rubrics(client: Client) -> None:
+    """Else every candidate's tie-break mean is 0 and a tie at the quota line falls to the city's priority."""
+    other = DEFAULT_RUBRIC.model_copy(update={"version": "v2", "criteria": [
+        c.model_copy(update={"key": "outcomes"}) if c.key == "service_outcomes" else c
+        for c in DEFAULT_RUBRIC.criteria]}).model_dump(mode="json")
+    r = await client.province("PUT", "/api/v1/rounds/R1/review-settings", json={"round_id": "R1", "rubric": other})
+    assert r.status_code == 422 and "service_outcomes" in r.text and "同分比较项" in r.text
+    fixed = {"round_id": "R1", "rubric": other, "tie_break_criterion": "outcomes"}
+    assert (await client.province("PUT", "/api/v1/rounds/R1/review-settings", json=fixed)).status_code == 200
+
+
 @pytest.mark.parametrize("rule", [{"panel_size": 3}, {"conflict_years": 1}, {"exclude_same_city": True}])
 async def test_the_draw_rules_cannot_change_once_committed(client: Client, rule: dict[str, Any]) -> None:
     """Panels are drawn, topped up and judged complete by the committed rules: a smaller size would make a panel

@@ -94,4 +94,7 @@ class RoundConfig(BaseModel):
     def _lines_ordered(self) -> Self:
         if self.cultivation_line > self.accreditation_line:
             raise ValueError("培育线不得高于认定线")
+        keys = [c.key for c in self.rubric.criteria]
+        if self.tie_break_criterion not in keys:  # else every tie-break mean is 0 and ties fall to city priority
+            raise ValueError(f"同分比较项 {self.tie_break_criterion} 不在评分标准中，可选：{'、'.join(keys)}")
         return self
