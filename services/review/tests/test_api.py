@@ -303,6 +303,20 @@ async def test_the_rubric_cannot_change_once_scoring_started_so_no_aggregate_mix
     assert [a.action for a in client.uow.audit].count("round.review_settings") == 2
 
 
+async def test_the_lead_coordinates_only_a_divergence_that_exists(client: Client) -> None:
+    """A note written after two sheets would stand for totals 45 points apart that came later."""
+    [panel, _] = await draw(client)
+    lead, note = panel["experts"][0], {"note": "经组内讨论，维持各自评分"}
+    for member, value in zip(panel["experts"][:2], [9, 9], strict=True):
+        await client.as_(Role.EXPERT, member, "POST", "/api/v1/assignments/A1/score", json=sheet(value))
+    early = await client.as_(Role.EXPERT, lead, "POST", "/api/v1/assignments/A1/reconcile", json=note)
+    assert early.status_code == 409 and "无需出具协调意见" in early.json()["detail"]
+    for member, value in zip(panel["experts"][2:], [5, 5, 3], strict=True):
+        await client.as_(Role.EXPERT, member, "POST", "/api/v1/assignments/A1/score", json=sheet(value))
+    assert (await client.as_(Role.EXPERT, lead, "POST", "/api/v1/assignments/A1/reconcile", json=note)
+            ).status_code == 200
+
+
 async def test_the_tie_break_criterion_must_be_one_of_the_rubrics(client: Client) -> None:
     """Else every candidate's tie-break mean is 0 and a tie at the quota line falls to the city's priority."""
     other = DEFAULT_RUBRIC.model_copy(update={"version": "v2", "criteria": [

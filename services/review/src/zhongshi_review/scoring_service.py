@@ -14,7 +14,7 @@ from zhongshi_runtime.clock import shanghai_date
 from zhongshi_runtime.outbox import Outcome, Session
 from zhongshi_runtime.preconditions import expect
 
-from zhongshi_review.domain import ScoreProblem, check_sheet, weighted_total, without_member
+from zhongshi_review.domain import ScoreProblem, check_sheet, divergent, weighted_total, without_member
 from zhongshi_review.progress import standing
 from zhongshi_review.records import Panel, ScoreSheet, ScoringStarted
 from zhongshi_review.rubric import Rubric
@@ -142,6 +142,15 @@ async def decline(deps: Deps, application_id: str, expert_id: str, reason: str, 
     return replacement
 
 
+async def diverging(deps: Deps, panel: Panel) -> None:
+    """Refused unless every member scored and the totals diverge beyond the round's threshold: a note written
+    before would stand for a divergence nobody had seen."""
+    threshold = (await deps.repo.round_config(panel.round_id)).divergence_threshold
+    sheets = await deps.repo.sheets((panel.application_id, e) for e in panel.experts)
+    if len(sheets) < len(panel.experts) or not divergent([s.total for s in sheets.values()], threshold):
+        raise ReviewRefused("评审组尚未全部评分，或评分分歧未超过阈值，无需出具协调意见")
+
+
 async def reconcile(deps: Deps, application_id: str, expert_id: str, note: str, if_match: str | None,
                     audit: Audit) -> Panel:
     """The lead's note on diverging scores."""
@@ -152,6 +161,8 @@ async def reconcile(deps: Deps, application_id: str, expert_id: str, note: str, 
         raise NotLead("仅评审组组长可出具协调意见")
 
     async def work(session: Session) -> Outcome[Panel]:
+        await still_open(deps, panel.round_id, application_id, session)  # a score or the confirmation at once
+        await diverging(deps, panel)
         noted = panel.model_copy(update={"reconciliation": note})
         return Outcome(await deps.repo.update_panel(noted, session))  # a decline since: StaleWrite
 
