@@ -99,6 +99,6 @@ def test_the_form_of_a_draft_says_it_is_not_screened_and_lists_checksums(make_do
     contact = app.dossier.applicant.contact
     assert contact.phone in joined and contact.email in joined
     for_expert = PdfReader(io.BytesIO(form_pdf(app, ROUND, [record], with_contact=False))).pages
-    text = "".join(p.extract_text() for p in for_expert).replace("\n", "").replace(" ", "")
-    assert contact.phone not in text and contact.email not in text and contact.name not in text
-    assert "评审专家不予显示" in text and app.dossier.applicant.name in text
+    shown = "".join(p.extract_text() for p in for_expert).replace("\n", "").replace(" ", "")
+    assert contact.phone not in shown and contact.email not in shown and contact.name not in shown
+    assert "评审专家不予显示" in shown and app.dossier.applicant.name in shown
