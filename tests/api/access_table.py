@@ -135,7 +135,7 @@ TABLE: list[Row] = [
     Row("review", "POST", "/api/v1/assignments/{application_id}/score", {EX: 200, OEX: 404},
         args={"application_id": "r1"}, body="sheet", record="r1"),
     Row("review", "POST", "/api/v1/assignments/{application_id}/reconcile", {EX: 200, OEX: 404},
-        args={"application_id": "r1"}, body="note", record="r1"),  # "expert" is the panel's lead
+        args={"application_id": "r1"}, body="note", record="r1"),  # the lead, whose sheet (above) diverges
     Row("review", "POST", "/api/v1/assignments/{application_id}/decline", {EX: 200, OEX: 404},
         args={"application_id": "r2"}, body="reason", record="r2"),
     Row("review", "POST", "/api/v1/applications/{application_id}/inspection", {PR: 200},

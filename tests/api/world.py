@@ -146,6 +146,15 @@ class World:
         self.ids["lead"] = self.panels["r1"]["experts"][0]
         await self.materials_readable_by_the_lead()
         self.rubric = (await self.ok("GET", "review", f"/api/v1/rounds/{round_id}/review-settings"))["rubric"]
+        await self.scores_apart()
+
+    async def scores_apart(self) -> None:
+        """r1's other member scores low: once its lead scores (the score row, before the reconcile row), the two
+        totals are far apart and the lead has a divergence to coordinate."""
+        criteria, other = self.rubric["criteria"], self.panels["r1"]["experts"][1]
+        sheet = {"scores": {c["key"]: 0 for c in criteria},
+                 "comments": {c["key"]: "该项基础薄弱，尚不具备条件。" for c in criteria}}
+        await self.ok("POST", "review", f"/api/v1/assignments/{self.ids['r1']}/score", (Role.EXPERT, other), json=sheet)
 
     async def materials_readable_by_the_lead(self) -> None:
         """Intake learns the panel from review's event: wait until r1's lead may read its materials."""

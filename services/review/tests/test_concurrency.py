@@ -144,6 +144,9 @@ async def test_a_reconciliation_with_a_stale_if_match_is_refused_with_412(review
     refused = await review.call(Role.EXPERT, experts[0], "/api/v1/assignments/A1/reconcile",
                                 json={"note": "分歧已协调"}, headers={"If-Match": stale})
     assert refused.status_code == 412, refused.text
+    for member, value in zip(await review.panel(), [9, 9, 5, 3, 3], strict=False):  # now a divergence to coordinate
+        scored = await review.call(Role.EXPERT, member, "/api/v1/assignments/A1/score", json=sheet(value))
+        assert scored.status_code == 200, scored.text
     again = await review.http.get("/api/v1/assignments/A1", headers={"Authorization": f"Bearer {token}"})
     fresh = await review.call(Role.EXPERT, experts[0], "/api/v1/assignments/A1/reconcile",
                               json={"note": "分歧已协调"}, headers={"If-Match": again.headers["ETag"]})
