@@ -58,6 +58,10 @@ class RuntimeMetrics:
         self.outbox_pending = Gauge(
             "zhongshi_outbox_pending", "Events written but not yet published", ["service"], registry=r
         )
+        self.outbox_refused = Gauge(
+            "zhongshi_outbox_refused", "Events the broker refused for good (too large), kept in the outbox "
+            "unpublished for the operator", ["service"], registry=r
+        )
         self.broker_reachable = Gauge(
             "zhongshi_broker_reachable", "1 when the last broker ping succeeded (readiness leaves the broker out)",
             ["service"], registry=r,
@@ -75,6 +79,7 @@ class RuntimeMetrics:
             registry=r, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
         )
         self.outbox_pending.labels(self.service).set(0)
+        self.outbox_refused.labels(self.service).set(0)
         self.outbox_replays.labels(self.service)
 
     def consuming(self, topics: Iterable[str]) -> None:

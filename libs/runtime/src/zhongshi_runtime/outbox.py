@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar, overload
 
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 from faststream.kafka import KafkaBroker
 from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
@@ -271,6 +272,24 @@ async def ensure_outbox_indexes(db: AsyncDatabase[Any]) -> None:
     await db.outbox.create_index([("seq", ASCENDING)])
 
 
+PENDING: dict[str, Any] = {"published_at": None, "refused": None}
+REFUSED: dict[str, Any] = {"refused": {"$ne": None}}
+# Errors no retry can cure: retrying such a record would hold up every record after it for good. A connection
+# or authorisation error is not among them (it passes, or an operator fixes it, and the record then goes).
+REFUSED_FOR_GOOD: tuple[type[KafkaError], ...] = (MessageSizeTooLargeError,)
+
+
+async def _settled(queued: Awaitable[Any] | KafkaError) -> KafkaError | None:
+    """None once the broker has the record; the refusal when it refuses it for good; other errors raise."""
+    if isinstance(queued, KafkaError):
+        return queued
+    try:
+        await queued
+    except REFUSED_FOR_GOOD as exc:
+        return exc
+    return None
+
+
 class OutboxRelay:
     """Publishes outbox records in write order; plug-ins may ask it to publish the retained ones again."""
 
@@ -313,24 +332,42 @@ class OutboxRelay:
         return int(result.modified_count)
 
     async def publish_pending(self, limit: int = 500) -> int:
-        """Publish one batch of unpublished records in order; return how many were published."""
-        docs = await self.db.outbox.find({"published_at": None}).sort("seq", ASCENDING).to_list(limit)
+        """Publish one batch of unpublished records in order; return how many were published. A record the
+        broker refuses for good is set aside (`_refuse`) so the records after it are not held up."""
+        docs = await self.db.outbox.find(PENDING).sort("seq", ASCENDING).to_list(limit)
         if not docs:
             return 0
-        pending = [
-            await self.broker.publish(
-                d["value"].encode(), topic=d["topic"], key=d["key"].encode(), headers=d["headers"],
+        queued = [await self._queue(d) for d in docs]
+        outcomes = await asyncio.gather(*map(_settled, queued))
+        published = [d for d, refusal in zip(docs, outcomes, strict=True) if refusal is None]
+        for d, refusal in zip(docs, outcomes, strict=True):
+            if refusal is not None:
+                await self._refuse(d, refusal)
+        marked = {"$set": {"published_at": datetime.now(UTC)}}
+        for batch in id_batches([d["_id"] for d in published]):
+            await self.db.outbox.update_many({"_id": {"$in": batch}}, marked)
+        for d in published:
+            self.metrics.outbox_published.labels(self.metrics.service, d["topic"]).inc()
+        return len(published)
+
+    async def _queue(self, doc: dict[str, Any]) -> Awaitable[Any] | KafkaError:
+        try:
+            return await self.broker.publish(
+                doc["value"].encode(), topic=doc["topic"], key=doc["key"].encode(), headers=doc["headers"],
                 no_confirm=True,
             )
-            for d in docs
-        ]
-        await asyncio.gather(*pending)
-        published = {"$set": {"published_at": datetime.now(UTC)}}
-        for batch in id_batches([d["_id"] for d in docs]):
-            await self.db.outbox.update_many({"_id": {"$in": batch}}, published)
-        for d in docs:
-            self.metrics.outbox_published.labels(self.metrics.service, d["topic"]).inc()
-        return len(docs)
+        except REFUSED_FOR_GOOD as exc:
+            return exc
+
+    async def _refuse(self, doc: dict[str, Any], refusal: KafkaError) -> None:
+        """Keep a record the broker will never take, marked with the reason, for the operator (it is never
+        pruned, and `zhongshi_outbox_refused` counts it); the relay goes on with the records after it."""
+        reason = f"{type(refusal).__name__}: {refusal}"[:500]
+        await self.db.outbox.update_one({"_id": doc["_id"]}, {"$set": {"refused": {"at": datetime.now(UTC),
+                                                                                   "reason": reason}}})
+        self.logger.error("outbox record %s (%s) refused by the broker for good: %s", doc["_id"], doc["topic"],
+                          reason)
+        self.metrics.outbox_refused.labels(self.metrics.service).inc()  # the periodic count then keeps it exact
 
     async def prune(self) -> None:
         cutoff = datetime.now(UTC) - self.retention
@@ -346,8 +383,7 @@ class OutboxRelay:
                 published = await self.publish_pending() if await self.plugins.relay_tick(self) else 0
                 if tick % 120 == 0:
                     await self.prune()
-                    pending = await self.db.outbox.count_documents({"published_at": None})
-                    self.metrics.outbox_pending.labels(self.metrics.service).set(pending)
+                    await self._count()
                 failures = 0
             except Exception:
                 failures += 1
@@ -357,6 +393,11 @@ class OutboxRelay:
             if not published:
                 self.metrics.outbox_pending.labels(self.metrics.service).set(0)
                 await self._idle()
+
+    async def _count(self) -> None:
+        service = self.metrics.service
+        self.metrics.outbox_pending.labels(service).set(await self.db.outbox.count_documents(PENDING))
+        self.metrics.outbox_refused.labels(service).set(await self.db.outbox.count_documents(REFUSED))
 
     async def _idle(self) -> None:
         with contextlib.suppress(TimeoutError):
