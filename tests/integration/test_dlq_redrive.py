@@ -86,6 +86,9 @@ async def dead_letter_a_submission(api: Api, stack: Stack, dossier: dict[str, An
 
     [head] = await eventually(dead, "the submission dead-lettered by screening", 60)
     assert (head["kind"], head["status"], head["event_id"]) == ("rejected", "dead", original["ce_id"])
+    shown = (await api.call("GET", "screening", f"/api/v1/dlq/{head['id']}", Role.OPERATOR, "*")).json()
+    contact = body["dossier"]["applicant"]["contact"]  # the operator reads the event, not the applicant's contact
+    assert subject in shown["body"] and not any(contact[k] in shown["body"] for k in ("name", "phone", "email"))
     return body, head
 
 

@@ -59,7 +59,7 @@ class Services:
         if service == "registry" and path == "/api/v1/dlq/DL-1":
             status = "redriven" if "DL-1" in self.redriven else "dead"
             return httpx.Response(200, json={**LETTER, "status": status, "headers": {"event_type": "x"},
-                                             "body": '{"decision": "maybe"}', "body_base64": ""})
+                                             "body": '{"decision": "maybe"}'})
         if service == "registry" and path == "/api/v1/dlq/DL-1/redrive":
             if "DL-1" in self.redriven:
                 return httpx.Response(409, json={"detail": "只能重投仍在死信队列中的事件"})

@@ -4,19 +4,23 @@ audited). `zhongshi dlq` calls these routes on every service."""
 
 from __future__ import annotations
 
-import base64
+import contextlib
+import json
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel
 from pymongo import ASCENDING
+from zhongshi_contracts.catalog import FULL_TYPES
+from zhongshi_contracts.privacy import public_data
 
 from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.audit_api import _instant
 from zhongshi_runtime.auth import Principal, Role, require
 from zhongshi_runtime.dead_letters import DeadLetter, DeadLetterLedger, Status
 from zhongshi_runtime.errors import errors
+from zhongshi_runtime.logs import mask_personal_data
 from zhongshi_runtime.outbox import Session, UnitOfWork
 from zhongshi_runtime.paging import Offset
 
@@ -26,11 +30,11 @@ NOT_DEAD = "只能重投仍在死信队列中的事件（等待中的事件随�
 
 
 class DeadLetterDetail(DeadLetter):
-    """The ledger's entry with its message: headers, and body as text and as base64."""
+    """The ledger's entry with its message: headers, and the body as an operator may read it (`readable_body`;
+    the redrive sends the stored bytes)."""
 
     headers: dict[str, str]
     body: str
-    body_base64: str
 
 
 class DeadLetterPage(BaseModel):
@@ -63,6 +67,19 @@ class DeadLetterFilter:
             self.query["failed_at"] = window
 
 
+CARRYING_PERSONAL_DATA = {m.ce_type(): m for m in FULL_TYPES if m.internal_topic is not None}
+
+
+def readable_body(body: bytes, ce_type: str) -> str:
+    """What an operator reads of a dead letter's body: an event carrying personal fields (a contact, who sits
+    on a panel) as its public fields only, when it parses; any text with contacts and ID numbers masked."""
+    model = CARRYING_PERSONAL_DATA.get(ce_type)
+    if model is not None:
+        with contextlib.suppress(ValueError):
+            body = json.dumps(public_data(model.model_validate_json(body)), ensure_ascii=False).encode()
+    return mask_personal_data(body.decode(errors="replace"))
+
+
 def _escaped(text: str) -> str:
     return "".join(f"\\{c}" if not c.isalnum() else c for c in text)
 
@@ -83,9 +100,8 @@ def dlq_router(ledger: DeadLetterLedger, uow: UnitOfWork, wake: Any) -> APIRoute
         doc = await ledger.db.dead_letters.find_one({"_id": entry_id})
         if doc is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "死信不存在")
-        body = bytes(doc["body"])
-        return DeadLetterDetail.model_validate({**doc, "body": body.decode(errors="replace"),
-                                                "body_base64": base64.b64encode(body).decode()})
+        body = readable_body(bytes(doc["body"]), doc.get("headers", {}).get("ce_type", ""))
+        return DeadLetterDetail.model_validate({**doc, "body": body})
 
     async def redrive(entry_id: str, principal: Principal, request: Request) -> None:
         async def work(session: Session) -> list[Any]:
