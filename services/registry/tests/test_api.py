@@ -9,6 +9,7 @@ import io
 import json
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -94,7 +95,7 @@ async def test_an_application_withdrawn_after_its_decision_is_not_publicised(cli
     withdrawn = ApplicationWithdrawn(application_id="A1", round_id="R1", revision=1, reason="",
                                      withdrawn_at=FRIDAY, applicant_credit_code="c", region_code="420111",
                                      city_code="420100")
-    await client.repo.record_candidacy("A1", handlers.withdrawal_of(withdrawn, await client.repo.candidacy("A1")))
+    await client.repo.fold_candidacy("A1", partial(handlers.withdrawal_of, withdrawn))
     r = await client.province("POST", "/api/v1/rounds/R1/publicity", json={})
     assert [i["application_id"] for i in r.json()["items"]] == ["A0", "A2"]
 

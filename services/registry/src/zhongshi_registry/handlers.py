@@ -4,6 +4,8 @@ for publicity."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import ApplicationScreened, ApplicationWithdrawn, Event, ScreeningOutcome
 from zhongshi_contracts.recommendation import ApplicationForwarded
@@ -70,14 +72,12 @@ def register(consumers: Consumers, uow: UnitOfWork, repo: RegistryPort) -> None:
 
     @on(ApplicationScreened)
     async def on_screened(event: ApplicationScreened, uow: EventUnit) -> list[Event]:
-        before = await repo.candidacy(event.application_id, uow.session)
-        await repo.record_candidacy(event.application_id, candidacy_of(event, before), uow.session)
+        await repo.fold_candidacy(event.application_id, partial(candidacy_of, event), uow.session)
         return []
 
     @on(ApplicationWithdrawn)
     async def on_withdrawn(event: ApplicationWithdrawn, uow: EventUnit) -> list[Event]:
-        before = await repo.candidacy(event.application_id, uow.session)
-        await repo.record_candidacy(event.application_id, withdrawal_of(event, before), uow.session)
+        await repo.fold_candidacy(event.application_id, partial(withdrawal_of, event), uow.session)
         return []
 
     @on(ApplicationForwarded)

@@ -9,6 +9,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -73,12 +74,10 @@ class Projector:
         self.applied[event.topic.name] += 1
 
     async def _screened(self, e: ScreenedFacts) -> None:
-        before = await self.repo.candidacy(e.application_id)
-        await self.repo.record_candidacy(e.application_id, candidacy_of(e, before))
+        await self.repo.fold_candidacy(e.application_id, partial(candidacy_of, e))
 
     async def _withdrawn(self, e: ApplicationWithdrawn) -> None:
-        before = await self.repo.candidacy(e.application_id)
-        await self.repo.record_candidacy(e.application_id, withdrawal_of(e, before))
+        await self.repo.fold_candidacy(e.application_id, partial(withdrawal_of, e))
 
     async def _forwarded(self, e: ForwardedFacts) -> None:
         await self.repo.keep_profile(profile_of(e))

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -50,7 +50,8 @@ class RegistryPort(Protocol):
 
     async def candidacy(self, application_id: str, session: Session = None) -> Candidacy | None: ...
     async def withdrawn_among(self, application_ids: Iterable[str]) -> set[str]: ...
-    async def record_candidacy(self, application_id: str, candidacy: Candidacy, session: Session = None) -> None: ...
+    async def fold_candidacy(self, application_id: str, fold: Callable[[Candidacy | None], Candidacy],
+                             session: Session = None) -> None: ...
     async def keep_profile(self, profile: Profile, session: Session = None) -> None: ...
     async def record_decision(self, decision: DecisionRecord, session: Session = None) -> None: ...
     async def decisions_of_round(self, round_id: str) -> list[DecisionRecord]: ...
@@ -168,8 +169,10 @@ class RegistryRepository:
         """Those of ``application_ids`` their applicants withdrew (as far as this registry has heard)."""
         return {i for i, c in (await self.pipeline.many(application_ids)).items() if c.withdrawn}
 
-    async def record_candidacy(self, application_id: str, candidacy: Candidacy, session: Session = None) -> None:
-        await self.pipeline.put(application_id, candidacy, session)
+    async def fold_candidacy(self, application_id: str, fold: Callable[[Candidacy | None], Candidacy],
+                             session: Session = None) -> None:
+        """Record what ``fold`` makes of the application's candidacy as recorded so far (None: none yet)."""
+        await self.pipeline.put(application_id, fold(await self.pipeline.get(application_id, session)), session)
 
     async def keep_profile(self, profile: Profile, session: Session = None) -> None:
         await self.profiles.put(profile.application_id, profile, session)
