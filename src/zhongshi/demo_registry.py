@@ -14,6 +14,7 @@ import httpx
 from zhongshi_runtime.auth import Role
 
 from zhongshi.launcher import Stack
+from zhongshi.polling import wait_until
 
 OBJECTION = {
     "name": "张三", "contact": "13800001111",
@@ -42,7 +43,12 @@ def run_publicity(stack: Stack, round_id: str, timeout: float = 30, opens_on: da
 
         if opens_on is not None and http.get(f"{registry}/public/publicity/{round_id}").status_code == 404:
             set_clock(opens_on)
-        opened = http.post(f"{registry}/rounds/{round_id}/publicity", json={}, headers=province)
+        def open_once_every_decision_arrived() -> tuple[httpx.Response] | None:  # they come by the broker
+            r = http.post(f"{registry}/rounds/{round_id}/publicity", json={}, headers=province)
+            return None if r.status_code == 409 and "未送达" in r.json().get("detail", "") else (r,)
+
+        [opened] = wait_until(open_once_every_decision_arrived, "the registry holding every decision", timeout,
+                              interval=0.2)
         if opened.status_code not in (200, 409):
             opened.raise_for_status()
         shown = http.get(f"{registry}/public/publicity/{round_id}")

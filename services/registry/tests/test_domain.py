@@ -110,6 +110,16 @@ def test_declined_applications_are_not_publicised() -> None:
     assert [i.application_id for i in publicity().items] == ["A1", "A2"]
 
 
+def test_publicity_waits_until_every_decision_the_confirmation_made_has_arrived() -> None:
+    decided = [decision("A1", Decision.ACCREDIT).model_copy(update={"decided_in_round": 3}),
+               decision("A3", Decision.DECLINE, 3).model_copy(update={"decided_in_round": 3})]
+    with pytest.raises(Refused, match="尚有 1 项评审结果未送达"):  # A2's decision lags (or is dead-lettered)
+        domain.open_publicity("R1", decided, {}, date(2025, 9, 26), 5, NOW, LIBRARY)
+    decided.append(decision("A2", Decision.CULTIVATE, 2).model_copy(update={"decided_in_round": 3}))
+    opened = domain.open_publicity("R1", decided, {}, date(2025, 9, 26), 5, NOW, LIBRARY)
+    assert [i.application_id for i in opened.items] == ["A1", "A2"]
+
+
 def test_objections_are_accepted_only_inside_the_window() -> None:
     p = publicity()
     domain.check_objection(p, "A1", date(2025, 9, 28))

@@ -204,6 +204,7 @@ async def test_the_round_is_proposed_reconciled_overridden_and_confirmed_once(cl
     assert decided["A1"].score == 90 and decided["A1"].rubric_version == DEFAULT_RUBRIC.version
     lines = {(e.accreditation_line, e.cultivation_line, e.quota) for e in decided.values()}
     assert lines == {(80, 70, 1)}  # each decision records the lines and the quota it was proposed against
+    assert {e.decided_in_round for e in decided.values()} == {2}  # and how many the confirmation decided
     assert [m.expert_id for m in decided["A1"].panel] == experts_a1
     assert (await client.province("POST", "/api/v1/rounds/R1/confirm")).status_code == 409
     assert len(client.published("pilot.review.decided")) == 2

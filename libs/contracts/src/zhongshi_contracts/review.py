@@ -99,6 +99,9 @@ class ReviewDecided(Event):
                                                "decision was proposed against; absent in events before it was kept.")
     cultivation_line: Decimal | None = Field(None, description="The round's cultivation line (培育分数线).")
     quota: int | None = Field(None, description="How many the round accredits (认定名额).")
+    decided_in_round: int | None = Field(None, ge=1, description="How many applications the round's "
+                                         "confirmation decided, carried by each of its decisions: a consumer "
+                                         "knows when it holds them all. Absent in events before it was kept.")
     panel: list[PanelMember]
     overridden: bool = Field(description="The province overrode the proposed decision.")
     justification: str = Field(description="Why, in Simplified Chinese (the override's or the rule's).")

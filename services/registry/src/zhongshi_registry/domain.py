@@ -51,6 +51,7 @@ class DecisionRecord(_Record):
     region_code: str
     city_code: str
     decided_at: datetime
+    decided_in_round: int | None = None  # how many the confirmation decided (None: an event before it was kept)
 
 
 class Publicity(_Record):
@@ -95,6 +96,8 @@ def open_publicity(round_id: str, decisions: list[DecisionRecord], profiles: dic
     """Publicity for every accredit/cultivate decision, opening on the next working day after ``today``; an
     application its applicant withdrew is not publicised (intake may accept a withdrawal it made before it
     heard of the decision)."""
+    if (missing := not_yet_received(decisions)) > 0:  # a lagging or dead-lettered decision would be left out
+        raise Refused(f"批次 {round_id} 尚有 {missing} 项评审结果未送达登记服务，请稍后再公示")
     items = [_item(d, profiles.get(d.application_id)) for d in sorted(decisions, key=_order)
              if d.decision is not Decision.DECLINE and d.application_id not in withdrawn]
     if not items:
@@ -102,6 +105,12 @@ def open_publicity(round_id: str, decisions: list[DecisionRecord], profiles: dic
     starts = calendar.next_working_day(today)
     return Publicity(round_id=round_id, working_days=working_days, starts_on=starts,
                      ends_on=calendar.window(starts, working_days), opened_at=now, items=items)
+
+
+def not_yet_received(decisions: Collection[DecisionRecord]) -> int:
+    """How many of the round's confirmed decisions have not reached the registry: each carries how many the
+    confirmation decided."""
+    return max((d.decided_in_round or 0 for d in decisions), default=0) - len(decisions)
 
 
 def _order(d: DecisionRecord) -> tuple[int, str]:

@@ -113,8 +113,9 @@ async def decisions(deps: Deps, round_id: str, now: datetime) -> list[ReviewDeci
     by_id = {s.candidate.id: s for s in standings}
     proposed = propose(settings, standings)
     overrides = await deps.repo.overrides_by_id(p.application_id for p in proposed)
-    return [_decided(p, by_id[p.application_id], overrides.get(p.application_id), settings, round_id, now)
-            for p in proposed]
+    decided = [_decided(p, by_id[p.application_id], overrides.get(p.application_id), settings, round_id, now)
+               for p in proposed]
+    return [d.model_copy(update={"decided_in_round": len(decided)}) for d in decided]
 
 
 async def confirm(deps: Deps, round_id: str, audit: Audit) -> tuple[int, datetime]:
