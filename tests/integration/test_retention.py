@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from zhongshi_notify.app import create_app as create_notify
 from zhongshi_notify.app import retention_rules
-from zhongshi_notify.planning import Channel
+from zhongshi_notify.domain import Audience, Notice
+from zhongshi_notify.planning import ApplicantContact, Channel, Contact, Preferences, Rendered, plan_notice
+from zhongshi_notify.repository import MongoNotifyRepository
 from zhongshi_notify.settings import NotifySettings
 from zhongshi_notify.verification_service import Challenge
 from zhongshi_registry.app import create_app as create_registry
@@ -22,6 +24,7 @@ from zhongshi_runtime.store import MongoStore
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 12, 4, 12, tzinfo=UTC)
 LOG = logging.getLogger("test.retention")
+CONTACT = Contact(name="张工", email="pilot0@example.cn", phone="13802710000")
 
 
 def days_ago(n: int) -> datetime:
@@ -47,16 +50,40 @@ async def test_every_store_forgets_what_is_past_its_period(mongo_db: Any) -> Non
     await mongo_db.inbox.insert_many([{"_id": "m-old", "created_at": days_ago(1096)},
                                       {"_id": "m-new", "created_at": days_ago(1000)}])
     await mongo_db.contacts.insert_many([{"_id": "c-old", "stored_at": days_ago(366)},
-                                         {"_id": "c-new", "stored_at": days_ago(300)}])
+                                         {"_id": "c-new", "stored_at": days_ago(300)}])  # blanked: next test
     retention = Retention(mongo_db, LOG, clock=lambda: NOW)
     retention.keep(*kit_rules)
     assert sum((await retention.purge()).values()) == 6
     for collection, kept in [("processed_events", {"h/new"}), ("dead_letters", {"redriven-new", "dead-old"}),
                              ("deliveries", {"d-new"}), ("delivery_attempts", {"a-new"}), ("inbox", {"m-new"}),
-                             ("contacts", {"c-new"})]:
+                             ("contacts", {"c-old", "c-new"})]:
         assert await ids(mongo_db[collection]) == kept, collection
     assert sum((await retention.purge()).values()) == 0
     assert len(retention_rules(NotifySettings(delivery_retention_days=30))) == 5
+
+
+async def test_an_applicant_s_contact_is_blanked_after_a_year_and_later_notices_go_to_the_inbox_alone(
+        mongo_db: Any) -> None:
+    repo = MongoNotifyRepository(mongo_db)
+    for application, stored in (("A-old", days_ago(366)), ("A-new", days_ago(300))):
+        await repo.save_contact(ApplicantContact(application_id=application, revision=1, contact=CONTACT))
+        await mongo_db.contacts.update_one({"_id": application}, {"$set": {"stored_at": stored}})
+    retention = Retention(mongo_db, LOG, clock=lambda: NOW)
+    retention.keep(*[r for r in retention_rules(NotifySettings()) if r.collection == "contacts"])
+    assert await retention.purge() == {"contacts.stored_at": 1}
+    assert await retention.purge() == {"contacts.stored_at": 0}  # blanked once
+    erased = await repo.contact("A-old")
+    assert erased is not None and erased.contact == Contact() and erased.revision == 1
+    assert "138" not in str(await mongo_db.contacts.find_one({"_id": "A-old"}))
+    assert (await repo.contact("A-new")).contact == CONTACT
+    # An annual-report notice a year on: the inbox message, and no e-mail or SMS left waiting for the contact.
+    notice = Notice(template="t", recipient="91420111MA0000000W", audience=Audience.APPLICANT, facts={})
+    _, deliveries = plan_notice("e1", "ce.type", "A-old", notice, erased.contact, Preferences(), list(Channel),
+                                lambda *_: Rendered("t", "b"), NOW)
+    assert deliveries == []
+    await repo.save_contact(ApplicantContact(application_id="A-old", revision=2, contact=CONTACT))
+    assert await retention.purge() == {"contacts.stored_at": 0}  # a new submission's contact starts its year
+    assert (await repo.contact("A-old")).contact == CONTACT
 
 
 async def test_a_one_time_code_and_its_contact_digest_are_forgotten_after_a_week(mongo_db: Any) -> None:

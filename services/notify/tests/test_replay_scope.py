@@ -1,12 +1,16 @@
 """What notify's replay may find different in the live inbox: an official's queue notice on one side only (it
 follows the order the application's events arrived in; never an applicant's notice or another kind), and a
-deadline the live notice did not know yet (never another change)."""
+deadline the live notice did not know yet (never another change); a contact blanked past its retention period
+(never another submission's)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from zhongshi_notify.app import ERASED
 from zhongshi_notify.domain import Audience, reader
-from zhongshi_notify.replay import deadline_not_yet_known, queue_notice
+from zhongshi_notify.replay import contact_erased, deadline_not_yet_known, queue_notice
 
 SCREENED = "cn.gov.hubei.pilot.application.screened.v1"
 
@@ -44,3 +48,17 @@ def test_only_a_deadline_the_live_notice_did_not_know_yet_may_differ(rebuilt_bod
 def test_a_live_notice_that_names_another_day_is_a_difference() -> None:
     live = {**LIVE, "body": LIVE["body"].replace("批次规定期限", "2026年12月24日")}
     assert not deadline_not_yet_known(live, {**LIVE, "body": LIVE["body"].replace("批次规定期限", "2026年12月25日")})
+
+
+CONTACT: dict[str, Any] = {"_id": "A1", "application_id": "A1", "revision": 2,
+                           "contact": {"name": "张工", "email": "pilot0@example.cn", "phone": "13802710000"}}
+
+
+@pytest.mark.parametrize(("live", "excused"), [
+    ({**CONTACT, **ERASED}, True),
+    ({**CONTACT, **ERASED, "revision": 1}, False),  # blanked, but the rebuild found a later submission
+    ({**CONTACT, "contact": {**CONTACT["contact"], "phone": "13900000000"}}, False),  # not erased: a difference
+])
+def test_only_a_contact_blanked_past_its_period_may_differ_from_the_rebuilt_one(live: dict[str, object],
+                                                                               excused: bool) -> None:
+    assert contact_erased(live, CONTACT) is excused

@@ -23,7 +23,7 @@ from zhongshi_notify.deliveries import MongoDeliveryStore
 from zhongshi_notify.dispatcher import Dispatcher
 from zhongshi_notify.egress import EgressGuard
 from zhongshi_notify.metrics import NotifyMetrics
-from zhongshi_notify.planning import Channel, RetryPolicy
+from zhongshi_notify.planning import Channel, Contact, RetryPolicy
 from zhongshi_notify.ratelimit import RateLimit
 from zhongshi_notify.repository import MongoNotifyRepository
 from zhongshi_notify.service import Deps
@@ -55,13 +55,20 @@ def guard(settings: NotifySettings) -> EgressGuard:
     return EgressGuard(allow_private=settings.webhook_allow_private)
 
 
+# An applicant's contact past its period is blanked, not deleted: the record left says the submission was read
+# and its contact forgotten, so the applicant's later notices (annual reports, warnings) go to the console inbox
+# alone instead of waiting, as for a submission not read yet, for a contact that will never come.
+ERASABLE: dict[str, Any] = {"erased": {"$ne": True}}
+ERASED: dict[str, Any] = {"contact": Contact().model_dump(), "erased": True}
+
+
 def retention_rules(settings: NotifySettings) -> list[Rule]:
     """Addresses and texts of deliveries and their attempt log, the inbox, applicants' contacts, the one-time
     codes sent to objectors' contacts (their digests)."""
     return [Rule("deliveries", "created_at", settings.delivery_retention_days),
             Rule("delivery_attempts", "at", settings.delivery_retention_days),
             Rule("inbox", "created_at", settings.inbox_retention_days),
-            Rule("contacts", "stored_at", settings.contact_retention_days),
+            Rule("contacts", "stored_at", settings.contact_retention_days, where=ERASABLE, blank=ERASED),
             Rule(VERIFICATIONS, "created_at", settings.verification_retention_days, stored_as_text=True)]
 
 
