@@ -139,6 +139,19 @@ def test_a_retryable_failure_backs_off_and_the_last_attempt_gives_up() -> None:
     assert sent.status is Status.SENT and sent.sent_at == NOW
 
 
+def test_a_receiver_asking_to_slow_down_backs_off_without_using_up_the_attempts_for_a_day() -> None:
+    policy = RetryPolicy(max_attempts=3, backoff_s=10, backoff_max_s=25)
+    slow_down, failed = http_result(429, "60"), http_result(503)
+    throttled = after_attempt(delivery(attempts=3, throttled=1), slow_down, policy, NOW)  # 2 of 3 were 429s
+    assert throttled.status is Status.PENDING and throttled.throttled == 2
+    assert throttled.next_attempt_at == NOW + timedelta(seconds=25)  # backs off (capped), Retry-After too
+    assert after_attempt(delivery(attempts=4, throttled=2), failed, policy, NOW).status is Status.PENDING  # 2 failed
+    assert after_attempt(delivery(attempts=5, throttled=2), failed, policy, NOW).status is Status.FAILED  # the 3rd
+    a_day_on = NOW + policy.throttled_for
+    assert after_attempt(delivery(attempts=2, throttled=1), slow_down, policy, a_day_on).status is Status.FAILED
+    assert after_attempt(delivery(attempts=2), failed, policy, a_day_on).status is Status.PENDING  # held, released
+
+
 @given(st.integers(min_value=1, max_value=60), st.floats(min_value=0, max_value=1e5) | st.none())
 def test_backoff_never_exceeds_its_cap_and_honours_retry_after_within_it(
     attempts: int, retry_after: float | None

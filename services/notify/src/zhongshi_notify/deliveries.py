@@ -27,9 +27,10 @@ from zhongshi_runtime.store import insert_missing
 from zhongshi_notify.planning import EPOCH, Attempt, Channel, Contact, Delivery, Status, Subscription, addressed
 from zhongshi_notify.sealing import PREFIX, SecretBox
 
-_OUTCOME_FIELDS = ("status", "attempts", "next_attempt_at", "lease_until", "lease_owner", "last_error", "sent_at")
+_OUTCOME_FIELDS = ("status", "attempts", "throttled", "next_attempt_at", "lease_until", "lease_owner", "last_error",
+                   "sent_at")
 _ADDRESSED_FIELDS = {"status", "address", "next_attempt_at", "last_error"}
-_RELEASE = {"status": Status.PENDING.value, "attempts": 0}
+_RELEASE = {"status": Status.PENDING.value, "attempts": 0, "throttled": 0}
 
 
 def due(channel: Channel, now: datetime) -> dict[str, Any]:

@@ -105,6 +105,7 @@ class Delivery(BaseModel):
     application_id: str
     status: Status = Status.PENDING
     attempts: int = 0
+    throttled: int = Field(0, description="Of the attempts, those the receiver answered 429 (slow down): not failures.")
     created_at: datetime
     next_attempt_at: datetime
     lease_until: datetime = EPOCH
@@ -265,9 +266,10 @@ class SendResult:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    max_attempts: int = 8
+    max_attempts: int = 8  # failed attempts; a receiver's 429 (slow down) is not one
     backoff_s: float = 5
     backoff_max_s: float = 3600
+    throttled_for: timedelta = timedelta(days=1)  # retried through 429s this long after its creation, then failed
 
     def delay(self, attempts: int, retry_after_s: float | None = None) -> timedelta:
         """Exponential backoff after the ``attempts``-th attempt, at least what the receiver asked for."""
@@ -278,11 +280,17 @@ class RetryPolicy:
 
 
 def after_attempt(delivery: Delivery, result: SendResult, policy: RetryPolicy, now: datetime) -> Delivery:
-    """The delivery after its latest attempt (``delivery.attempts`` counts it): sent, retried later, or given up."""
+    """The delivery after its latest attempt (``delivery.attempts`` counts it): sent, retried later, or given up.
+    A 429 asks the sender to slow down (a burst of notices, several replicas): it backs off like a failure but
+    does not use up the attempts, until ``policy.throttled_for`` has passed."""
+    slow_down = result.status_code == 429
+    throttled = delivery.throttled + slow_down
+    given_up = (delivery.attempts - throttled >= policy.max_attempts
+                or (slow_down and now - delivery.created_at >= policy.throttled_for))
     if result.ok:
         update: dict[str, Any] = {"status": Status.SENT, "sent_at": now, "last_error": ""}
-    elif result.retryable and delivery.attempts < policy.max_attempts:
-        update = {"status": Status.PENDING, "last_error": result.error,
+    elif result.retryable and not given_up:
+        update = {"status": Status.PENDING, "last_error": result.error, "throttled": throttled,
                   "next_attempt_at": now + policy.delay(delivery.attempts, result.retry_after_s)}
     else:
         update = {"status": Status.FAILED, "last_error": result.error}
