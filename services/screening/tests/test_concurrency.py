@@ -1,6 +1,7 @@
 """Concurrency on the real database: the city's ordering that raced its own forward cannot undo it, a
-county's actions at once neither conflict with each other nor escape the stage gauges' tally, and a withdrawal
-handled while its submission is screened is not lost."""
+county's actions at once neither conflict with each other nor escape the stage gauges' tally, a withdrawal
+handled while its submission is screened is not lost, and a quota lowered during a forward never ends below the
+slots taken."""
 
 from __future__ import annotations
 
@@ -206,3 +207,37 @@ async def test_quotas_and_deadlines_changed_at_once_are_both_kept(
     stored = await repo.settings("R1")
     assert stored is not None and stored.quotas == {"420100": 3}
     assert stored.deadlines == {Stage.CITY_REVIEW: date(2026, 12, 20)}
+
+
+async def test_a_quota_lowered_at_the_moment_of_a_forward_never_ends_below_the_slots_taken(
+    mongo_db: Any, scratch_uri: str, tmp_path: Path, make_dossier: Any
+) -> None:
+    """Wuhan has forwarded one of two; the province lowers the quota to one while the city forwards a second.
+    Whichever commits first, the other is refused: never two forwarded against a quota of one."""
+    db, commands = watched(scratch_uri, mongo_db.name)
+    repo = GatedSettings(db)
+    for ensure in (repo.ensure_indexes(), ensure_outbox_indexes(db), ensure_audit_indexes(db)):
+        await ensure
+    await repo.save_settings(RoundSettings(round_id="R1", quotas={"420100": 2}))
+    await repo.save_case(case_of(make_dossier(), "A1", Stage.CITY_REVIEW))
+    assert await repo.claim_quota("R1", "420100", 2) == 1  # an earlier forward
+    app = api_app(tmp_path, chain_api.router)
+    app.state.deps = Deps(repo, mongo_unit_of_work(db, "screening"), lambda: NOW, ChainMetrics(CollectorRegistry()))
+    as_city, as_province = ({"Authorization": f"Bearer {mint_test_token(tmp_path, role=role, organisation=scope)}"}
+                            for role, scope in ((Role.CITY_OFFICIAL, "420100"), (Role.PROVINCE_OFFICIAL, "42")))
+    answers: dict[str, httpx.Response] = {}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        async def forward() -> None:  # reads the quota (two), then pauses
+            answers["forward"] = await http.post("/api/v1/applications/A1/forward", json=OPINION, headers=as_city)
+
+        async def lower() -> None:
+            answers["lower"] = await http.patch("/api/v1/rounds/R1/settings", json={"quotas": {"420100": 1}},
+                                                headers=as_province)
+
+        await race(forward(), lower(), repo.gate, commands)
+        assert sorted(a.status_code for a in answers.values()) == [200, 409], {k: a.text for k, a in answers.items()}
+        settings, used = await repo.settings("R1"), (await repo.quota_used("R1"))["420100"]
+        assert settings is not None and used <= settings.quotas["420100"], (used, settings.quotas)
+        below = await http.patch("/api/v1/rounds/R1/settings", json={"quotas": {"420100": used - 1}},
+                                 headers=as_province)
+        assert below.status_code == 409 and f"武汉市本批次已推荐{used}个" in below.json()["detail"]

@@ -176,12 +176,25 @@ async def reschedule(deps: Deps, round_id: str, change: dict[str, Any], principa
 
 async def _scheduled(deps: Deps, settings: RoundSettings, principal: Principal, session: Session
                      ) -> Outcome[RoundSettings]:
+    await _set_quotas(deps, settings, session)
     await deps.repo.save_settings(settings, session)
     return Outcome(settings, [RoundScheduled(
         application_id=settings.round_id, round_id=settings.round_id, quotas=settings.quotas,
         deadlines={stage.value: day for stage, day in settings.deadlines.items()}, scheduled_at=deps.clock(),
         actor=actor(principal),
     )])
+
+
+async def _set_quotas(deps: Deps, settings: RoundSettings, session: Session) -> None:
+    """Refuse a quota below what the city has forwarded already; written where forwards claim their slots, so a
+    quota lowered at the moment of a forward cannot end below the slots taken."""
+    before = await deps.repo.settings(settings.round_id, session)
+    for city, quota in settings.quotas.items():
+        if before is not None and before.quotas.get(city) == quota:
+            continue
+        if await deps.repo.set_quota(settings.round_id, city, quota, session) is None:
+            used = (await deps.repo.quota_used(settings.round_id)).get(city, 0)
+            raise ActionRefused(f"{hubei_cities()[city]}本批次已推荐{used}个，推荐指标不得少于已推荐数")
 
 
 async def progress(deps: Deps, round_id: str, principal: Principal) -> list[dict[str, Any]]:

@@ -71,6 +71,10 @@ class ScreeningRepository(Protocol):
         """Take one of the city's forwarding slots: the number used including it, or None when all are used."""
         ...
     async def release_quota(self, round_id: str, city_code: str, session: Session = None) -> None: ...
+    async def set_quota(self, round_id: str, city_code: str, quota: int, session: Session) -> int | None:
+        """Record a new quota on the city's usage, which a forward's claim writes too (so the two conflict
+        rather than both commit); None when the city has forwarded more already, else the number used."""
+        ...
     async def quota_used(self, round_id: str) -> dict[str, int]: ...
 
 
@@ -240,6 +244,15 @@ class MongoScreeningRepository:
         await self.db.quota_usage.update_one({"_id": f"{round_id}/{city_code}", "used": {"$gt": 0}},
                                              {"$inc": {"used": -1}}, session=session)
 
+    async def set_quota(self, round_id: str, city_code: str, quota: int, session: Session) -> int | None:
+        key = f"{round_id}/{city_code}"
+        await self.db.quota_usage.update_one({"_id": key}, {"$setOnInsert": {"used": 0}}, upsert=True,
+                                             session=session)
+        doc = await self.db.quota_usage.find_one_and_update(
+            {"_id": key, "used": {"$lte": quota}}, {"$set": {"quota": quota}}, return_document=True, session=session
+        )
+        return int(doc["used"]) if doc else None
+
     async def quota_used(self, round_id: str) -> dict[str, int]:
         prefix = f"{round_id}/"
         return {d["_id"].removeprefix(prefix): int(d["used"])
@@ -321,6 +334,10 @@ class InMemoryScreeningRepository:
     async def release_quota(self, round_id: str, city_code: str, session: Session = None) -> None:
         key = f"{round_id}/{city_code}"
         self._used[key] = max(0, self._used.get(key, 0) - 1)
+
+    async def set_quota(self, round_id: str, city_code: str, quota: int, session: Session) -> int | None:
+        used = self._used.get(f"{round_id}/{city_code}", 0)
+        return used if used <= quota else None
 
     async def quota_used(self, round_id: str) -> dict[str, int]:
         return {k.split("/", 1)[1]: v for k, v in self._used.items() if k.startswith(f"{round_id}/")}
