@@ -134,6 +134,14 @@ async def test_a_refused_file_names_the_problem_and_stores_nothing(applicant: Ap
     assert listed.json()["materials"] == []
 
 
+async def test_a_malformed_form_is_refused_naming_the_body(applicant: Applicant) -> None:
+    r = await applicant.api.call("POST", "intake", f"/api/v1/applications/{applicant.id}/materials", Role.APPLICANT,
+                                 applicant.code, content=b"--b0\r\n[]--b0--\r\n",  # found by the fuzz test
+                                 headers={"Content-Type": "multipart/form-data; boundary=b0"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body"], r.text
+    assert "表单数据" in r.json()["detail"][0]["msg"] and applicant.stored() == (0, 0, 0)
+
+
 async def test_an_unknown_kind_or_a_title_with_control_characters_is_refused(applicant: Applicant) -> None:
     pdf = sample_pdf("other", applicant.dossier)
     r = await applicant.upload(pdf, kind="virus")

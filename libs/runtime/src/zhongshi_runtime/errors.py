@@ -107,10 +107,17 @@ async def too_large(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=413)
 
 
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
 async def unreadable_body(request: Request, exc: Exception) -> JSONResponse:
-    """FastAPI answers a body it cannot decode (bytes that are not UTF-8) with an English 400; it is bad
-    input like any malformed JSON, so it gets the same 422 naming the body."""
-    problem = [{"loc": ["body"], "msg": "请求体不是有效的 JSON（须为 UTF-8 编码）", "type": "json_invalid"}]
-    if isinstance(exc, HTTPException) and exc.detail != "There was an error parsing the body":
+    """FastAPI answers a body it cannot decode (bytes that are not UTF-8) with an English 400, and Starlette a
+    malformed form (an upload) with another; each is bad input like any malformed JSON, so it gets the same 422
+    naming the body."""
+    if request.headers.get("content-type", "").startswith(FORM_TYPES):
+        problem = [{"loc": ["body"], "msg": "请求体不是有效的表单数据（multipart/form-data）", "type": "form_invalid"}]
+    elif isinstance(exc, HTTPException) and exc.detail != "There was an error parsing the body":
         return JSONResponse({"detail": exc.detail}, status_code=400)
+    else:
+        problem = [{"loc": ["body"], "msg": "请求体不是有效的 JSON（须为 UTF-8 编码）", "type": "json_invalid"}]
     return JSONResponse({"detail": problem}, status_code=422)
