@@ -51,6 +51,18 @@ def test_dead_letter_and_retry_series_are_exported_at_zero_before_any_failure() 
     assert b"zhongshi_event_delivery_seconds_count" in generate_latest(h.metrics.registry)
 
 
+async def test_faststreams_consumer_series_are_exported_at_zero_and_are_the_ones_it_counts_in() -> None:
+    h = harness()
+    received = {"app_name": "probe", "broker": "kafka", "handler": TOPIC}
+    processed = "faststream_received_processed_messages_duration_seconds_count"
+    async with TestKafkaBroker(h.ready()) as broker:
+        assert h.metrics.registry.get_sample_value(processed, received) == 0  # before the first message
+        assert h.metrics.registry.get_sample_value("faststream_received_processed_messages_total",
+                                                   {**received, "status": "acked"}) == 0
+        await broker.publish(**envelope(withdrawn()))
+    assert h.metrics.registry.get_sample_value(processed, received) == 1  # the same series, not a new one
+
+
 async def test_a_handled_event_is_timed_from_its_cloudevents_time() -> None:
     h = harness()
     message = envelope(withdrawn())

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI
+from faststream.prometheus.container import MetricsContainer
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -84,12 +85,22 @@ class RuntimeMetrics:
 
     def consuming(self, topics: Iterable[str]) -> None:
         """Export every consumer series at zero from the start: a dashboard or alert on dead letters or
-        retries sees a series before the first failure, not an empty result."""
+        retries sees a series before the first failure, not an empty result. FastStream's own (processing
+        time, message size) too: a series born at the first message holds the whole first burst when that
+        burst falls between two scrapes (a round's forwardings reach review within a second), and its rate
+        shows nothing."""
+        faststream = MetricsContainer(self.registry, custom_label_names=())  # the middleware's, by name
         for topic in topics:
             for series in (self.retries, self.duplicates, self.handled, self.delivery):
                 series.labels(self.service, topic)
             for kind in DEAD_LETTER_KINDS:
                 self.dead_letters.labels(self.service, topic, kind)
+            received = {"app_name": self.service, "broker": "kafka", "handler": topic}
+            for family in (faststream.received_messages_total, faststream.received_messages_size_bytes,
+                           faststream.received_messages_in_process,
+                           faststream.received_processed_messages_duration_seconds):
+                family.labels(**received)
+            faststream.received_processed_messages_total.labels(**received, status="acked")
 
     def serving(self, routes: Iterable[tuple[str, str]]) -> None:
         """Export each (method, route)'s server-error series at zero from the start, as `consuming` does."""
