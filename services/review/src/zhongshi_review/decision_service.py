@@ -84,14 +84,14 @@ async def proposal(deps: Deps, round_id: str) -> dict[str, Any]:
             "confirmed_at": state.confirmed_at if state else None}
 
 
-def _decided(p: Proposal, s: Standing, o: Override | None, settings: RoundConfig, round_id: str, now: datetime
-             ) -> ReviewDecided:
+def _decided(p: Proposal, s: Standing, o: Override | None, settings: RoundConfig, round_id: str, now: datetime,
+             in_round: int) -> ReviewDecided:
     totals = {sheet.expert_id: sheet.total for sheet in s.sheets}
     return ReviewDecided(
         application_id=p.application_id, round_id=round_id, decision=o.decision if o else p.decision,
         score=p.score, rank=p.rank, rubric_version=settings.rubric.version, aggregation=settings.aggregation.value,
         accreditation_line=settings.accreditation_line, cultivation_line=settings.cultivation_line,
-        quota=settings.quota,
+        quota=settings.quota, decided_in_round=in_round,
         panel=[PanelMember(expert_id=e, total=totals.get(e)) for e in (s.panel.experts if s.panel else [])],
         overridden=o is not None, justification=o.justification if o else p.reason,
         platform_name=s.candidate.platform_name, applicant_name=s.candidate.applicant_name,
@@ -113,9 +113,8 @@ async def decisions(deps: Deps, round_id: str, now: datetime) -> list[ReviewDeci
     by_id = {s.candidate.id: s for s in standings}
     proposed = propose(settings, standings)
     overrides = await deps.repo.overrides_by_id(p.application_id for p in proposed)
-    decided = [_decided(p, by_id[p.application_id], overrides.get(p.application_id), settings, round_id, now)
-               for p in proposed]
-    return [d.model_copy(update={"decided_in_round": len(decided)}) for d in decided]
+    return [_decided(p, by_id[p.application_id], overrides.get(p.application_id), settings, round_id, now,
+                     len(proposed)) for p in proposed]
 
 
 async def confirm(deps: Deps, round_id: str, audit: Audit) -> tuple[int, datetime]:
