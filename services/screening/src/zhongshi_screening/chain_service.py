@@ -192,8 +192,7 @@ async def _set_quotas(deps: Deps, settings: RoundSettings, session: Session) -> 
     for city, quota in settings.quotas.items():
         if before is not None and before.quotas.get(city) == quota:
             continue
-        if await deps.repo.set_quota(settings.round_id, city, quota, session) is None:
-            used = (await deps.repo.quota_used(settings.round_id)).get(city, 0)
+        if (used := await deps.repo.set_quota(settings.round_id, city, quota, session)) > quota:
             raise ActionRefused(f"{hubei_cities()[city]}本批次已推荐{used}个，推荐指标不得少于已推荐数")
 
 

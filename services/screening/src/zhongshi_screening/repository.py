@@ -71,9 +71,9 @@ class ScreeningRepository(Protocol):
         """Take one of the city's forwarding slots: the number used including it, or None when all are used."""
         ...
     async def release_quota(self, round_id: str, city_code: str, session: Session = None) -> None: ...
-    async def set_quota(self, round_id: str, city_code: str, quota: int, session: Session) -> int | None:
+    async def set_quota(self, round_id: str, city_code: str, quota: int, session: Session) -> int:
         """Record a new quota on the city's usage, which a forward's claim writes too (so the two conflict
-        rather than both commit); None when the city has forwarded more already, else the number used."""
+        rather than both commit), unless the city has forwarded more already; how many it has forwarded."""
         ...
     async def quota_used(self, round_id: str) -> dict[str, int]: ...
 
@@ -231,10 +231,15 @@ class MongoScreeningRepository:
             {"_id": settings.round_id}, settings.model_dump(mode="json"), upsert=True, session=session
         )
 
-    async def claim_quota(self, round_id: str, city_code: str, quota: int, session: Session = None) -> int | None:
+    async def _usage(self, round_id: str, city_code: str, session: Session) -> str:
+        """The key of the city's usage record, made (nothing used) if missing."""
         key = f"{round_id}/{city_code}"
         await self.db.quota_usage.update_one({"_id": key}, {"$setOnInsert": {"used": 0}}, upsert=True,
                                              session=session)
+        return key
+
+    async def claim_quota(self, round_id: str, city_code: str, quota: int, session: Session = None) -> int | None:
+        key = await self._usage(round_id, city_code, session)
         doc = await self.db.quota_usage.find_one_and_update(
             {"_id": key, "used": {"$lt": quota}}, {"$inc": {"used": 1}}, return_document=True, session=session
         )
@@ -244,14 +249,13 @@ class MongoScreeningRepository:
         await self.db.quota_usage.update_one({"_id": f"{round_id}/{city_code}", "used": {"$gt": 0}},
                                              {"$inc": {"used": -1}}, session=session)
 
-    async def set_quota(self, round_id: str, city_code: str, quota: int, session: Session) -> int | None:
-        key = f"{round_id}/{city_code}"
-        await self.db.quota_usage.update_one({"_id": key}, {"$setOnInsert": {"used": 0}}, upsert=True,
-                                             session=session)
+    async def set_quota(self, round_id: str, city_code: str, quota: int, session: Session) -> int:
+        key = await self._usage(round_id, city_code, session)
         doc = await self.db.quota_usage.find_one_and_update(
             {"_id": key, "used": {"$lte": quota}}, {"$set": {"quota": quota}}, return_document=True, session=session
-        )
-        return int(doc["used"]) if doc else None
+        ) or await self.db.quota_usage.find_one({"_id": key}, session=session)
+        assert doc is not None  # `_usage` made it in this transaction
+        return int(doc["used"])
 
     async def quota_used(self, round_id: str) -> dict[str, int]:
         prefix = f"{round_id}/"
@@ -335,9 +339,8 @@ class InMemoryScreeningRepository:
         key = f"{round_id}/{city_code}"
         self._used[key] = max(0, self._used.get(key, 0) - 1)
 
-    async def set_quota(self, round_id: str, city_code: str, quota: int, session: Session) -> int | None:
-        used = self._used.get(f"{round_id}/{city_code}", 0)
-        return used if used <= quota else None
+    async def set_quota(self, round_id: str, city_code: str, quota: int, session: Session) -> int:
+        return self._used.get(f"{round_id}/{city_code}", 0)
 
     async def quota_used(self, round_id: str) -> dict[str, int]:
         return {k.split("/", 1)[1]: v for k, v in self._used.items() if k.startswith(f"{round_id}/")}
