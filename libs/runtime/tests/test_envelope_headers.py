@@ -3,13 +3,17 @@ malformed headers are read safely (issue 18, item 11)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from aiokafka import ConsumerRecord
 from faststream.kafka import TestKafkaBroker
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import ApplicationWithdrawn
+from zhongshi_runtime.messaging import readable_headers, unreadable_headers
 from zhongshi_runtime.settings import ServiceSettings
 from zhongshi_runtime.testing import HandlerHarness, envelope
 
@@ -54,3 +58,21 @@ def test_naive_times_are_read_as_utc_and_written_with_an_offset() -> None:
                                     "ce_time": "2026-11-27T10:00:00"})
     assert meta.time == datetime(2026, 11, 27, 10, tzinfo=UTC)
     assert meta.headers()["ce_time"] == "2026-11-27T10:00:00Z"
+
+
+async def test_a_header_that_is_not_utf_8_is_read_with_replacements_and_named_as_unreadable() -> None:
+    """FastStream decodes headers strictly before any handler; `readable_headers` hands it readable copies and
+    keeps the records as they came, for `Consumers._parse` to dead-letter the unreadable one."""
+    good = ConsumerRecord(topic="t", partition=0, offset=1, timestamp=0, timestamp_type=0, key=b"A1", value=b"{}",
+                          checksum=None, serialized_key_size=2, serialized_value_size=2, headers=[("ce_id", b"e1")])
+    bad = replace(good, offset=2, headers=[("ce_id", b"e2"), ("x-note", "备注".encode("gb18030"))])
+    seen: list[Any] = []
+
+    async def strict(records: Any) -> Any:  # as FastStream's parser reads a batch
+        seen.append(records)
+        return SimpleNamespace(headers=[{k: v.decode() for k, v in r.headers} for r in records], raw_message=None)
+
+    msg = await readable_headers((good, bad), strict)
+    assert msg.raw_message == (good, bad) and seen[0][0] is good  # the readable record is not copied
+    assert msg.headers[1]["x-note"] == "备注".encode("gb18030").decode(errors="replace")
+    assert unreadable_headers(bad) == ["x-note"] and unreadable_headers(good) == []

@@ -95,9 +95,37 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}" for e in exc.errors())[:2000]
 
 
+def unreadable_headers(record: Any) -> list[str]:
+    """The names of the record's headers whose value is not UTF-8 (another producer's, in a legacy encoding)."""
+    unreadable = []
+    for name, value in getattr(record, "headers", None) or ():
+        try:
+            value.decode()
+        except UnicodeDecodeError:
+            unreadable.append(name)
+    return unreadable
+
+
+def _readable_copy(record: Any) -> Any:
+    if not unreadable_headers(record):
+        return record
+    return replace(record, headers=[(k, v.decode(errors="replace").encode()) for k, v in record.headers])
+
+
+async def readable_headers(record: Any, parse: Callable[[Any], Awaitable[KafkaMessage]]) -> KafkaMessage:
+    """FastStream's parsing (``parse``) of the record, or of each record of a batch, with any header that is not
+    UTF-8 read with U+FFFD in place of its bad bytes. FastStream reads headers as UTF-8 before any handler runs,
+    and a record it cannot read would be acknowledged unread, with the whole batch around it. The message keeps
+    the records as they came, so `Consumers._parse` finds the bad header and the record is dead-lettered."""
+    msg = await parse(tuple(map(_readable_copy, record)) if isinstance(record, tuple) else _readable_copy(record))
+    msg.raw_message = record
+    return msg
+
+
 def one_record(record: Any, batch: KafkaMessage) -> KafkaMessage:
     """One record of a fetched batch as a message of its own (never acked by itself: the batch is)."""
-    return RecordMessage(body=record.value or b"", headers={k: v.decode() for k, v in record.headers},
+    headers = {k: v.decode(errors="replace") for k, v in record.headers}  # as `readable_headers` read them
+    return RecordMessage(body=record.value or b"", headers=headers,
                          raw_message=record, consumer=batch.consumer)
 
 
@@ -191,6 +219,7 @@ class Consumers:
             heartbeat_interval_ms=self.settings.kafka_session_timeout_ms // 4,  # several beats per timeout
             ack_policy=AckPolicy.ACK,
             decoder=raw_body,  # we parse ourselves, so a body that is not JSON reaches the DLQ
+            parser=readable_headers,  # and so does a header that is not UTF-8
             listener=self.assignments,
             title=f"{self.settings.service_name}:consume",
             description="Consumes: " + ", ".join(self.topics),
@@ -271,6 +300,8 @@ class Consumers:
 
     def _parse(self, model: type[Event], msg: KafkaMessage) -> tuple[Event, CloudEvent]:
         """The message's event and envelope; `ValueError` or `TypeError` when either is malformed."""
+        if unreadable := unreadable_headers(msg.raw_message):
+            raise ValueError(f"headers not UTF-8 (read with U+FFFD for their bad bytes): {', '.join(unreadable)}")
         meta = CloudEvent.from_headers(msg.headers)
         return self.upcasters.parse(model, meta.type, msg.body), meta
 
