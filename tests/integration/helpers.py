@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import httpx
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
+from pymongo import AsyncMongoClient
 from zhongshi_contracts.credit_code import make_credit_code
 from zhongshi_runtime.auth import Role
 
@@ -113,3 +114,17 @@ async def read_topic(bootstrap: str, topic: str, match: Callable[[ConsumerRecord
         raise AssertionError(f"no matching record on {topic} within {timeout}s")
     finally:
         await consumer.stop()
+
+
+async def notify_knows(stack: Stack, application_id: str) -> None:
+    """Wait until notify holds the application's case. Notify reads the withdrawal's topic apart from the
+    submission's: a withdrawal published before it has read the submission is told with no platform name, as live
+    notify rightly does, while the later replay test's rebuild reads the two in order and names it."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.database_uri("notify"))
+    try:
+        async def known() -> bool:
+            return await client.zhongshi_notify.cases.find_one({"_id": application_id}) is not None
+
+        await eventually(known, "notify applied the submission", 60)
+    finally:
+        await client.close()

@@ -10,13 +10,12 @@ from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
-from pymongo import AsyncMongoClient
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import ApplicationWithdrawn
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.clock import utc_now
 
-from tests.integration.helpers import Api, read_topic
+from tests.integration.helpers import Api, notify_knows, read_topic
 from zhongshi import dlq
 from zhongshi.launcher import Stack
 from zhongshi.polling import eventually
@@ -41,20 +40,6 @@ async def publish(stack: Stack, topic: str, key: str, body: bytes, headers: dict
 async def screening_dlq(api: Api, **params: str) -> list[dict[str, Any]]:
     token = api.stack.token(Role.OPERATOR, "*")
     return await dlq.listing({"screening": api.stack.url("screening")}, token, params)
-
-
-async def notify_knows(stack: Stack, application_id: str) -> None:
-    """Wait until notify holds the application's case. Notify reads the withdrawal's topic apart from the
-    submission's: a withdrawal published before it has read the submission is told with no platform name, as live
-    notify rightly does, while the later replay test's rebuild reads the two in order and names it."""
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.database_uri("notify"))
-    try:
-        async def known() -> bool:
-            return await client.zhongshi_notify.cases.find_one({"_id": application_id}) is not None
-
-        await eventually(known, "notify applied the submission", 60)
-    finally:
-        await client.close()
 
 
 async def gauge_matches(api: Api, status: str) -> None:
@@ -163,45 +148,3 @@ async def test_a_redriven_dead_letter_is_applied_before_the_event_parked_behind_
     assert again.status_code == 409
     assert (await api.call("GET", "screening", "/api/v1/dlq", Role.PROVINCE_OFFICIAL, "42")).status_code == 403
 
-
-async def test_a_header_that_is_not_utf_8_is_dead_lettered_by_every_consumer_and_the_next_event_applied(
-    api: Api, stack: Stack, fresh_dossier: Callable[..., dict[str, Any]]
-) -> None:
-    """Kafka headers are bytes, and FastStream reads them as UTF-8 before any handler runs: a record another
-    producer sent with one that is not was acknowledged unread, alone (screening) or with the whole fetched batch
-    around it (notify). Each consumer now dead-letters it, naming the header, and goes on."""
-    dossier = fresh_dossier()
-    real = await api.submit(await api.open_round(), dossier)
-    await notify_knows(stack, real["id"])
-    applicant, subject = dossier["applicant"], f"A-BADHEADER-{uuid.uuid4().hex[:8]}"
-    withdrawal = ApplicationWithdrawn(application_id=subject, round_id=real["round_id"], revision=1,
-                                      withdrawn_at=utc_now(), reason="", region_code=applicant["region_code"],
-                                      applicant_credit_code=applicant["credit_code"], city_code=real["city_code"])
-    headers = [(k, v.encode()) for k, v in CloudEvent.new(withdrawal.topic, source="/test", subject=subject).headers(
-        ).items()] + [("x-note", "备注".encode("gb18030"))]  # a legacy system's encoding
-    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap, acks="all")
-    await producer.start()
-    try:
-        await producer.send_and_wait(WITHDRAWN, withdrawal.model_dump_json().encode(), key=subject.encode(),
-                                     headers=headers)
-    finally:
-        await producer.stop()
-    code = applicant["credit_code"]  # the next event on the topic, after the unreadable one:
-    r = await api.call("POST", "intake", f"/api/v1/applications/{real['id']}/withdraw", Role.APPLICANT, code,
-                       json={"reason": "企业战略调整"})
-    assert r.status_code == 200, r.text
-
-    urls = {name: stack.url(name) for name in ("screening", "notify")}  # one record at a time; batches
-
-    async def dead_everywhere() -> list[dict[str, Any]] | None:
-        found = [e for e in await dlq.listing(urls, stack.token(Role.OPERATOR, "*"), {}) if e["subject"] == subject]
-        return found if len(found) == len(urls) else None
-
-    found = await eventually(dead_everywhere, "the unreadable record dead-lettered by screening and notify", 60)
-    assert all(e["kind"] == "invalid" and "x-note" in e["reason"] for e in found), found
-
-    async def told() -> bool:  # notify read on past it
-        items = (await api.call("GET", "notify", "/api/v1/inbox", Role.APPLICANT, code)).json()["items"]
-        return any(m["title"] == "申报已撤回" for m in items)
-
-    await eventually(told, "the withdrawal after it in the applicant's inbox", 60)
