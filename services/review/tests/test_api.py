@@ -386,3 +386,17 @@ async def test_a_confirmed_round_tells_a_caller_without_the_right_role_nothing(c
     refused = await client.province("POST", "/api/v1/rounds/R1/overrides/A1",
                                     json={"decision": "cultivate", "justification": "地方产业急需"})
     assert (refused.status_code, refused.json()["detail"]) == (409, "本批次评审结果已确认")
+
+
+async def test_reading_the_pool_or_an_expert_is_audited_with_whom_it_showed(client: Client) -> None:
+    """The pool holds the experts' phones and e-mails: each read says who read whose."""
+    for n in (30, 31):
+        body = expert(n, ["laser"]).model_dump(mode="json")
+        assert (await client.province("PUT", f"/api/v1/experts/E0{n}", json=body)).status_code == 200
+    before = len(client.uow.audit)
+    listed = (await client.province("GET", "/api/v1/experts", params={"field": "laser", "limit": 1})).json()
+    assert (await client.province("GET", "/api/v1/experts/E030")).status_code == 200
+    assert (await client.province("GET", "/api/v1/experts/E999")).status_code == 404  # nothing shown, no record
+    assert [(r.action, r.target_id, r.outcome, r.actor_role) for r in client.uow.audit[before:]] == [
+        ("expert_pool.read", "laser", f"1 人：{listed['items'][0]['id']}", "province_official"),
+        ("expert.read", "E030", "ok", "province_official")]

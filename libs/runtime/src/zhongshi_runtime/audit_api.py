@@ -6,14 +6,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from zhongshi_runtime.audit import EXPERT_ROLE, AuditRecord, loaded
+from zhongshi_runtime.audit import EXPERT_ROLE, Audit, AuditRecord, loaded
 from zhongshi_runtime.auth import Principal, Role, require
+from zhongshi_runtime.outbox import UnitOfWork, record_read
 from zhongshi_runtime.paging import Offset
 from zhongshi_runtime.tables import Table, csv_bytes, xlsx_bytes
 
@@ -90,7 +91,7 @@ def table(records: list[AuditRecord]) -> Table:
     return HEADERS, rows
 
 
-def audit_router(db: AsyncDatabase[Any], service: str) -> APIRouter:
+def audit_router(db: AsyncDatabase[Any], uow: UnitOfWork, service: str) -> APIRouter:
     api = APIRouter(prefix="/api/v1/audit", tags=["audit"])
     order = [("at", DESCENDING), ("seq", DESCENDING)]
 
@@ -109,9 +110,12 @@ def audit_router(db: AsyncDatabase[Any], service: str) -> APIRouter:
     @api.get("/export", summary="The filtered records as CSV or XLSX (formula cells neutralised)",
              responses={200: {"content": {"text/csv": {}, XLSX: {}}}})
     async def export(
-        reader: Auditor, where: Annotated[AuditFilter, Depends()], format: Literal["csv", "xlsx"] = "csv",
+        reader: Auditor, request: Request, where: Annotated[AuditFilter, Depends()],
+        format: Literal["csv", "xlsx"] = "csv",
     ) -> Response:
-        records = await find(reader, where, 0, EXPORT_LIMIT)
+        records = await find(reader, where, 0, EXPORT_LIMIT)  # who did what, by name: the export is audited
+        await record_read(uow, Audit.request(reader, request, "audit.export", "audit_trail", service,
+                                             outcome=f"{len(records)} 条"))
         name = f"audit-{service}.{format}"
         if format == "csv":
             body, media = csv_bytes(table(records)), "text/csv; charset=utf-8"

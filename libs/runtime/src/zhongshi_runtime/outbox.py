@@ -95,6 +95,15 @@ class UnitOfWork(Protocol):
     async def run_together(self, steps: Sequence[Step]) -> list[bool]: ...
 
 
+async def record_read(uow: UnitOfWork, audit: Audit) -> None:
+    """Audit a read that hands out personal data or confidential material (a material's download, the expert
+    pool, an export of the trail) before the answer is sent: none goes unrecorded. It changes nothing else."""
+    async def nothing(_: Session) -> list[Event]:
+        return []
+
+    await uow.run(nothing, audit=audit)
+
+
 def audit_of(service: str, consumed: Consumed | None, audit: Audit | None) -> Audit:
     """The audit a unit of work writes: the given one, else the consumed event's; a request without one is a bug."""
     if audit is not None:

@@ -188,7 +188,7 @@ class ServiceKit:
         app.add_exception_handler(413, too_large)
         app.add_exception_handler(StaleWrite, stale_write)
         app.add_exception_handler(Refusal, refused)
-        for router in (*routers, audit_router(self.db, self.settings.service_name),
+        for router in (*routers, audit_router(self.db, self.uow, self.settings.service_name),
                        dlq_router(self.ledger, self.uow, self.relay.wake)):
             app.include_router(router)
         generate = app.openapi

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.auth import Principal, Role, current_principal, require
 from zhongshi_runtime.errors import errors
+from zhongshi_runtime.outbox import record_read
 
 from zhongshi_intake import materials
 from zhongshi_intake.api import Wired
@@ -115,7 +116,7 @@ async def form(application_id: str, principal: Caller, request: Request, ctx: Ma
     app = await materials.readable(ctx, application_id, principal)
     content = form_pdf(app, await ctx.repo.round(app.round_id), await ctx.store.of_application(app.id),
                        with_contact=principal.role is not Role.EXPERT)
-    await materials.record_read(ctx, _audit(principal, request, "form.download", app))
+    await record_read(ctx.uow, _audit(principal, request, "form.download", app))
     return Response(content, media_type="application/pdf", headers={
         **SAFE_HEADERS, "Content-Disposition": content_disposition(f"申报书-{app.id}.pdf")})
 

@@ -16,7 +16,7 @@ from zhongshi_runtime.auth import OFFICIALS, Principal, Role
 from zhongshi_runtime.clock import Clock, shanghai_date, utc_now
 from zhongshi_runtime.errors import NotFound
 from zhongshi_runtime.metrics import RuntimeMetrics
-from zhongshi_runtime.outbox import MongoUnitOfWork, Outcome, Session, UnitOfWork
+from zhongshi_runtime.outbox import MongoUnitOfWork, Outcome, Session, UnitOfWork, record_read
 
 from zhongshi_intake import domain
 from zhongshi_intake.domain import Application, Status, Stored
@@ -158,16 +158,8 @@ async def download(ctx: Materials, app: Application, material_id: str, audit: Au
     record = await ctx.store.get(material_id)
     if record is None or record.application_id != app.id:
         raise NotFound(f"材料 {material_id} 不存在")
-    await record_read(ctx, audit)
+    await record_read(ctx.uow, audit)
     return record, await ctx.store.read_file(material_id)
-
-
-async def record_read(ctx: Materials, audit: Audit) -> None:
-    """Audit a read of materials (a download, the printable form) before the bytes are sent: none goes unrecorded."""
-    async def nothing(_: Session) -> list[Event]:
-        return []
-
-    await ctx.uow.run(nothing, audit=audit)
 
 
 async def delete_draft(ctx: Materials, app: Application, audit: Audit) -> list[str]:

@@ -12,6 +12,7 @@ from zhongshi_contracts.reference import Cluster
 from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.auth import Principal, Role, require
 from zhongshi_runtime.errors import errors, must_exist
+from zhongshi_runtime.outbox import record_read
 from zhongshi_runtime.paging import Offset
 
 from zhongshi_review import service
@@ -67,18 +68,23 @@ async def put_expert(expert_id: str, expert: Expert, principal: Province, reques
     return await service.put_expert(deps, expert, Audit.request(principal, request, "expert.put", "expert",
                                                                   expert_id))
 
-@router.get("/experts", summary="The pool, with filters")
+@router.get("/experts", summary="The pool, with filters (each read audited: it holds the experts' contacts)")
 async def list_experts(
-    _: Province, deps: Wired, field: Cluster | None = None, active: bool | None = None,
+    principal: Province, request: Request, deps: Wired, field: Cluster | None = None, active: bool | None = None,
     offset: Offset = 0, limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     found = [e for e in await deps.repo.pool()
              if (field is None or field in e.fields) and (active is None or e.active is active)]
-    return {"total": len(found), "items": found[offset : offset + limit]}
+    page = found[offset : offset + limit]
+    await record_read(deps.uow, Audit.request(principal, request, "expert_pool.read", "expert_pool", field or "*",
+                                              outcome=f"{len(page)} 人：" + "、".join(e.id for e in page)))
+    return {"total": len(found), "items": page}
 
-@router.get("/experts/{expert_id}", summary="One expert", responses=errors(404))
-async def get_expert(expert_id: str, _: Province, deps: Wired) -> Expert:
-    return must_exist(await deps.repo.expert(expert_id), f"专家 {expert_id} 不存在")
+@router.get("/experts/{expert_id}", summary="One expert (each read audited)", responses=errors(404))
+async def get_expert(expert_id: str, principal: Province, request: Request, deps: Wired) -> Expert:
+    found = must_exist(await deps.repo.expert(expert_id), f"专家 {expert_id} 不存在")
+    await record_read(deps.uow, Audit.request(principal, request, "expert.read", "expert", expert_id))
+    return found
 
 @router.post("/experts/import", summary="Bulk import from CSV or XLSX (all rows or none)",
              description=f"Body: the file's bytes; `filename` ends in .csv or .xlsx. Columns: id, name, "
