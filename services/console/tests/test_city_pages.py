@@ -4,6 +4,7 @@ saved in the order typed (bad or repeated ranks shown beside their row, nothing 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,7 +28,7 @@ def case(app_id: str, stage: str, region: tuple[str, str], overdue: bool = False
 
 JIANGAN, HONGSHAN = ("420102", "江岸区"), ("420111", "洪山区")
 QUEUES = {"county": [case("A3", "county_review", JIANGAN, overdue=True)],
-          "city": [case("A1", "city_review", HONGSHAN, priority=2), case("A2", "city_review", JIANGAN, priority=1)]}
+          "city": [case("A1", "city_review", HONGSHAN, priority=5), case("A2", "city_review", JIANGAN, priority=4)]}
 PROGRESS = [{"city_code": "420100", "city_name": "武汉市", "quota": 5, "quota_used": 2, "overdue": 1,
              "by_stage": {"county_review": 1, "city_review": 2, "expert_review": 2}}]
 
@@ -73,6 +74,8 @@ def test_the_city_sees_its_quota_and_each_countys_progress(client: TestClient) -
     assert "<td>江岸区</td><td>1</td><td>1</td>" in rows and "<td>洪山区</td><td>0</td><td>1</td>" in rows
     ranking = page.text.split('<table class="list ranking">')[1]
     assert ranking.index('data-application="A2"') < ranking.index('data-application="A1"')  # by priority
+    # ranks count on after those already forwarded (three here): the form shows the places in this queue
+    assert re.findall(r'name="rank\.(A\d)"[^>]*value="(\d+)"', ranking) == [("A2", "1"), ("A1", "2")]
 
 
 def test_priorities_are_saved_in_the_order_typed(client: TestClient, screening: Screening) -> None:

@@ -30,7 +30,7 @@ def test_county_recommends_then_city_forwards_with_the_chain_of_opinions(make_do
     case = case_of(make_dossier())
     case, [recommended] = chain.recommend(case, COUNTY, "材料齐全，同意推荐", NOW)
     assert isinstance(recommended, ApplicationRecommended) and case.stage is Stage.CITY_REVIEW
-    case, [forwarded] = chain.forward(case, CITY, "同意推荐至省厅", NOW, quota=5, used=2)
+    case, [forwarded] = chain.forward(case, CITY, "同意推荐至省厅", NOW, quota=5, unranked=2)
     assert isinstance(forwarded, ApplicationForwarded)
     assert [o.text for o in forwarded.opinions] == ["材料齐全，同意推荐", "同意推荐至省厅"]
     assert forwarded.priority == 2 and forwarded.quota == 5 and forwarded.flagged == []
@@ -41,7 +41,7 @@ def test_county_recommends_then_city_forwards_with_the_chain_of_opinions(make_do
 def test_a_flagged_application_waits_for_the_provinces_exception_decision(make_dossier: Callable[..., Dossier]) -> None:
     case = case_of(make_dossier(platform={"site_area_m2": "100"}))
     case, _ = chain.recommend(case, COUNTY, "同意", NOW)
-    case, [forwarded] = chain.forward(case, CITY, "同意", NOW, quota=5, used=1)
+    case, [forwarded] = chain.forward(case, CITY, "同意", NOW, quota=5, unranked=1)
     assert isinstance(forwarded, ApplicationForwarded)
     assert forwarded.flagged == ["C6"] and case.stage is Stage.EXCEPTION_REVIEW
     approved, [decided] = chain.decide_exception(case, PROVINCE, True, "场地虽小但设备先进", NOW)
@@ -55,7 +55,7 @@ def test_a_province_administered_unit_does_both_steps_in_one_action(make_dossier
     case = case_of(make_dossier(30))  # 仙桃
     assert case.province_administered
     unit = Actor(id="u4", role="county_official", region_code="429004")
-    case, events = chain.recommend_and_forward(case, unit, "同意推荐", NOW, quota=2, used=1)
+    case, events = chain.recommend_and_forward(case, unit, "同意推荐", NOW, quota=2, unranked=1)
     assert [type(e) for e in events] == [ApplicationRecommended, ApplicationForwarded]
     levels = [e.level for e in events if isinstance(e, ApplicationRecommended | ApplicationForwarded)]
     assert levels == [Level.COUNTY, Level.CITY] and case.stage is Stage.EXPERT_REVIEW

@@ -189,6 +189,45 @@ async def test_the_citys_order_travels_with_the_forwarded_application(world: Wor
     assert isinstance(forwarded, ApplicationForwarded) and forwarded.priority == 2
 
 
+def forwarded_priorities(world: World) -> dict[str, int]:
+    return {e.application_id: e.priority for e in world.uow.published if isinstance(e, ApplicationForwarded)}
+
+
+async def forward(world: World, *application_ids: str) -> None:
+    for application_id in application_ids:
+        r = await world.call("city", "POST", f"/api/v1/applications/{application_id}/forward", **OPINION)
+        assert r.status_code == 200, r.text
+
+
+async def test_a_withdrawal_frees_its_quota_slot_but_not_its_priority(
+        world: World, make_dossier: Callable[..., Dossier]) -> None:
+    await world.repo.save_settings(RoundSettings(round_id="R1", quotas={"420100": 2}))
+    await world.repo.save_case(case_of(make_dossier(), "city-case-3", Stage.CITY_REVIEW))
+    await forward(world, "city-case", "city-case-2")  # unranked: each takes the next priority
+    await world.repo.release_quota("R1", "420100")  # city-case withdrawn: its slot is free again
+    await forward(world, "city-case-3")
+    assert forwarded_priorities(world) == {"city-case": 1, "city-case-2": 2, "city-case-3": 3}
+
+
+async def test_a_ranking_counts_on_after_the_forwarded_and_keeps_the_citys_other_ranks(
+        world: World, make_dossier: Callable[..., Dossier]) -> None:
+    await world.repo.save_settings(RoundSettings(round_id="R1", quotas={"420100": 5}))
+    for application_id in ("city-case-3", "city-case-4", "city-case-5"):
+        await world.repo.save_case(case_of(make_dossier(), application_id, Stage.CITY_REVIEW))
+    await forward(world, "city-case")  # unranked: the first priority
+    order: dict[str, Any] = {"json": {"application_ids": ["city-case-3", "city-case-2"]}}
+    ranked = (await world.call("city", "PUT", "/api/v1/rounds/R1/priorities", **order)).json()
+    assert [(c["id"], c["priority"]) for c in ranked] == [("city-case-3", 2), ("city-case-2", 3)]
+    order = {"json": {"application_ids": ["city-case-4"]}}  # listed alone: first, the earlier ranks after it
+    ranked = (await world.call("city", "PUT", "/api/v1/rounds/R1/priorities", **order)).json()
+    assert [(c["id"], c["priority"]) for c in ranked] == [("city-case-4", 2)]
+    queue = (await world.call("city", "GET", "/api/v1/queues/city")).json()["items"]
+    assert [c["id"] for c in queue] == ["city-case-4", "city-case-3", "city-case-2", "city-case-5"]
+    await forward(world, "city-case-5", "city-case-2", "city-case-3", "city-case-4")
+    assert forwarded_priorities(world) == {"city-case": 1, "city-case-4": 2, "city-case-3": 3, "city-case-2": 4,
+                                           "city-case-5": 5}  # unranked: after every priority given
+
+
 async def test_the_unit_recommendation_emits_both_steps_and_uses_its_quota(world: World) -> None:
     r = await world.call("unit", "POST", "/api/v1/applications/unit-case/recommend", **OPINION)
     assert r.status_code == 200 and r.json()["stage"] == "expert_review"

@@ -93,6 +93,24 @@ async def test_ordering_racing_a_forward_cannot_undo_it_nor_free_a_second_quota_
     assert await repo.quota_used("R1") == {"420100": 1}
 
 
+async def test_an_ordering_racing_a_forward_of_another_application_gives_no_priority_twice(
+    city: tuple[httpx.AsyncClient, GatedRepository, dict[str, str]], make_dossier: Any
+) -> None:
+    http, repo, me = city
+    await repo.save_case(case_of(make_dossier(), "A2", Stage.CITY_REVIEW))
+    repo.gate.armed = True
+    ordering = asyncio.create_task(http.put("/api/v1/rounds/R1/priorities", json={"application_ids": ["A1"]},
+                                            headers=me))
+    await repo.gate.reached.wait()  # the ordering has begun ...
+    forwarded = await http.post("/api/v1/applications/A2/forward", json=OPINION, headers=me)
+    assert forwarded.status_code == 200, forwarded.text  # ... A2, unranked, is forwarded with the first priority
+    repo.gate.released.set()
+    ordered = await ordering  # ... and the ordering, from a snapshot before it, must not give A1 the same
+    a1, a2 = await repo.case("A1"), await repo.case("A2")
+    assert a1 is not None and a2 is not None and a2.priority == 1
+    assert (ordered.status_code, a1.priority) in ((200, 2), (409, None)), ordered.text
+
+
 class Reading(MongoScreeningRepository):
     """Counts the reads of each case: an action's transaction reads its case once per attempt."""
 

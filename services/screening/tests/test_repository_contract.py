@@ -10,6 +10,7 @@ from zhongshi_contracts.dossier import Dossier
 from zhongshi_screening.repository import (
     InMemoryScreeningRepository,
     MongoScreeningRepository,
+    PriorityMarks,
     RuleSetConflict,
     ScreeningRepository,
 )
@@ -93,6 +94,20 @@ async def test_quota_slots_are_claimed_until_used_up_and_released(repo: Screenin
     assert await repo.claim_quota("R1", "420100", 2) == 2
     assert await repo.quota_used("R1") == {"420100": 2}
     assert await repo.quota_used("R2") == {}
+
+
+async def test_priority_marks_keep_the_highest_forwarded_and_the_latest_ranking(repo: ScreeningRepository) -> None:
+    assert (await repo.priority_marks("R1", "420100")).next == 1
+    await repo.mark_ranked("R1", "420100", 4)
+    await repo.mark_forwarded("R1", "420100", 3)
+    await repo.mark_forwarded("R1", "420100", 2)  # a ranked one forwarded later: the highest stays
+    assert await repo.priority_marks("R1", "420100") == PriorityMarks(forwarded=3, ranked=4)
+    await repo.mark_ranked("R1", "420100", 2)  # a new ranking replaces the last
+    assert await repo.priority_marks("R1", "420100") == PriorityMarks(forwarded=3, ranked=2)
+    assert (await repo.priority_marks("R1", "420100")).next == 4
+    assert await repo.claim_quota("R1", "420100", 5) == 1  # the marks made the usage: nothing used yet
+    assert await repo.priority_marks("R1", "420100") == PriorityMarks(forwarded=3, ranked=2)
+    assert await repo.priority_marks("R2", "420100") == PriorityMarks()
 
 
 async def test_settings_and_withdrawals_round_trip(repo: ScreeningRepository) -> None:

@@ -130,13 +130,14 @@ def recommend(case: Case, actor: Actor, opinion: str, now: datetime) -> tuple[Ca
 
 
 def forward(
-    case: Case, actor: Actor, opinion: str, now: datetime, *, quota: int, used: int
+    case: Case, actor: Actor, opinion: str, now: datetime, *, quota: int, unranked: int
 ) -> tuple[Case, list[Event]]:
-    """The city forwards to the province; ``used`` counts this one (the caller claimed the quota slot)."""
+    """The city forwards to the province (the caller claimed the quota slot). The application keeps the priority
+    the city ranked it at, or takes ``unranked``: the next after every priority the city has given."""
     expect_stage(case, Stage.CITY_REVIEW)
     said = Opinion(level=Level.CITY, action="forward", actor=actor, text=opinion, at=now)
     moved = _moved(case, Stage.EXCEPTION_REVIEW if case.flagged else Stage.EXPERT_REVIEW, now, said)
-    priority = case.priority or used
+    priority = case.priority or unranked
     moved = moved.model_copy(update={"priority": priority})
     event = _step(
         ApplicationForwarded, case, Level.CITY, actor, opinion, now, priority=priority, quota=quota,
@@ -147,10 +148,10 @@ def forward(
 
 
 def recommend_and_forward(case: Case, actor: Actor, opinion: str, now: datetime, *, quota: int,
-                          used: int) -> tuple[Case, list[Event]]:
+                          unranked: int) -> tuple[Case, list[Event]]:
     """仙桃、潜江、天门、神农架: one department, one action, both steps — and both events."""
     recommended, first = recommend(case, actor, opinion, now)
-    forwarded, second = forward(recommended, actor, opinion, now, quota=quota, used=used)
+    forwarded, second = forward(recommended, actor, opinion, now, quota=quota, unranked=unranked)
     return forwarded, [*first, *second]
 
 

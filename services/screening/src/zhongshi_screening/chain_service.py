@@ -4,6 +4,7 @@ and deadlines, per-city progress. Plain async functions over `service.Deps`."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any
 
 from zhongshi_contracts.events import Event
@@ -78,17 +79,28 @@ async def act(deps: Deps, application_id: str, principal: Principal, step: Step,
     return after
 
 
-async def claim_slot(deps: Deps, case: Case, session: Session) -> tuple[int, int]:
-    """Take one of the city's forwarding slots or refuse, saying the quota and how many are used."""
+async def claim_slot(deps: Deps, case: Case, session: Session) -> int:
+    """Take one of the city's forwarding slots and return its quota, or refuse, saying the quota and how many
+    are used."""
     settings = await deps.repo.settings(case.round_id, session)
     city = hubei_cities()[case.city_code]
     if settings is None or case.city_code not in settings.quotas:
         raise ActionRefused(f"省经信厅尚未下达{city}本批次的推荐指标")
     quota = settings.quotas[case.city_code]
-    used = await deps.repo.claim_quota(case.round_id, case.city_code, quota, session)
-    if used is None:
+    if await deps.repo.claim_quota(case.round_id, case.city_code, quota, session) is None:
         raise ActionRefused(f"{city}本批次推荐指标为{quota}个，已推荐{quota}个，指标已用完")
-    return quota, used
+    return quota
+
+
+async def forwarded(deps: Deps, case: Case, session: Session, decide: Decide) -> tuple[Case, list[Event]]:
+    """Forward ``case`` within its city's quota by ``decide(quota=…, unranked=…)``, and record the priority it
+    takes: the city's priorities stay distinct whatever the order of rankings, forwards and withdrawals."""
+    quota = await claim_slot(deps, case, session)
+    marks = await deps.repo.priority_marks(case.round_id, case.city_code, session)
+    moved, events = decide(quota=quota, unranked=marks.next)
+    assert moved.priority is not None  # a forward always gives one
+    await deps.repo.mark_forwarded(case.round_id, case.city_code, moved.priority, session)
+    return moved, events
 
 
 async def recommend(deps: Deps, application_id: str, principal: Principal, opinion: str, audit: Audit) -> Case:
@@ -98,8 +110,8 @@ async def recommend(deps: Deps, application_id: str, principal: Principal, opini
         if not case.province_administered:
             return chain.recommend(case, actor(principal), opinion, deps.clock())
         chain.expect_stage(case, Stage.COUNTY_REVIEW)
-        quota, used = await claim_slot(deps, case, session)
-        return chain.recommend_and_forward(case, actor(principal), opinion, deps.clock(), quota=quota, used=used)
+        return await forwarded(deps, case, session, partial(chain.recommend_and_forward, case, actor(principal),
+                                                            opinion, deps.clock()))
 
     return await act(deps, application_id, principal, step, audit, ("recommend", "county"))
 
@@ -109,8 +121,8 @@ async def forward(deps: Deps, application_id: str, principal: Principal, opinion
     async def step(case: Case, session: Session) -> tuple[Case, list[Event]]:
         authority(principal, case, Level.CITY)
         chain.expect_stage(case, Stage.CITY_REVIEW)
-        quota, used = await claim_slot(deps, case, session)
-        return chain.forward(case, actor(principal), opinion, deps.clock(), quota=quota, used=used)
+        return await forwarded(deps, case, session, partial(chain.forward, case, actor(principal), opinion,
+                                                            deps.clock()))
 
     return await act(deps, application_id, principal, step, audit, ("forward", "city"))
 
@@ -138,20 +150,33 @@ async def decide_exception(deps: Deps, application_id: str, principal: Principal
 async def prioritise(deps: Deps, round_id: str, principal: Principal, application_ids: Sequence[str],
                      audit: Audit) -> list[Case]:
     """City: rank its recommendations, read and written in one transaction over the versions read (a forward in
-    between cannot be undone)."""
+    between cannot be undone). Ranks count on after the priorities of those already forwarded; the city's other
+    ranked recommendations follow the listed ones in their earlier order, so no two share a priority."""
     async def work(session: Session) -> Outcome[list[Case]]:
-        ranked = []
-        for rank, application_id in enumerate(application_ids, start=1):
-            case = await visible(deps, application_id, principal, session)
-            if case.round_id != round_id:
-                raise NotFound(f"申报 {application_id} 不存在")
-            authority(principal, case, Level.CITY)
-            if case.stage is not Stage.CITY_REVIEW:
-                raise ActionRefused(f"申报 {application_id} 不在市州推荐阶段，不能调整排序")
-            ranked.append(await deps.repo.save_case(case.model_copy(update={"priority": rank}), session))
-        return Outcome(ranked)
+        listed = [await rankable(deps, round_id, principal, application_id, session)
+                  for application_id in application_ids]
+        city = listed[0].city_code
+        _, pending = await deps.repo.cases(CaseFilter(round_id=round_id, stage=Stage.CITY_REVIEW, city_code=city))
+        rest = sorted((c for c in pending if c.priority is not None and c.id not in application_ids),
+                      key=lambda c: c.priority or 0)
+        first = (await deps.repo.priority_marks(round_id, city, session)).forwarded + 1
+        ranked = [await deps.repo.save_case(case.model_copy(update={"priority": rank}), session)
+                  for rank, case in enumerate([*listed, *rest], start=first)]
+        await deps.repo.mark_ranked(round_id, city, first + len(ranked) - 1, session)
+        return Outcome(ranked[:len(listed)])
 
     return await deps.uow.run(work, audit=audit)
+
+
+async def rankable(deps: Deps, round_id: str, principal: Principal, application_id: str, session: Session) -> Case:
+    """The round's case awaiting the caller's city, or 404/403/409."""
+    case = await visible(deps, application_id, principal, session)
+    if case.round_id != round_id:
+        raise NotFound(f"申报 {application_id} 不存在")
+    authority(principal, case, Level.CITY)
+    if case.stage is not Stage.CITY_REVIEW:
+        raise ActionRefused(f"申报 {application_id} 不在市州推荐阶段，不能调整排序")
+    return case
 
 
 async def schedule(deps: Deps, settings: RoundSettings, principal: Principal, audit: Audit) -> RoundSettings:

@@ -29,6 +29,21 @@ class RuleSetConflict(Refusal):
 
 
 @dataclass(frozen=True)
+class PriorityMarks:
+    """The highest priority a city has given in a round: to an application it forwarded (fixed from then on), and
+    in its latest ranking of those still awaiting it. Every priority given comes after both, so no two of the
+    city's applications share one."""
+
+    forwarded: int = 0
+    ranked: int = 0
+
+    @property
+    def next(self) -> int:
+        """The priority an application the city did not rank takes when it is forwarded."""
+        return max(self.forwarded, self.ranked) + 1
+
+
+@dataclass(frozen=True)
 class CaseFilter:
     """Which cases a queue or summary covers."""
 
@@ -76,6 +91,13 @@ class ScreeningRepository(Protocol):
         rather than both commit), unless the city has forwarded more already; how many it has forwarded."""
         ...
     async def quota_used(self, round_id: str) -> dict[str, int]: ...
+    async def priority_marks(self, round_id: str, city_code: str, session: Session = None) -> PriorityMarks: ...
+    async def mark_forwarded(self, round_id: str, city_code: str, priority: int, session: Session = None) -> None:
+        """Record a forwarded application's priority, on the usage a forward's claim writes."""
+        ...
+    async def mark_ranked(self, round_id: str, city_code: str, last: int, session: Session = None) -> None:
+        """Record the last priority of the city's new ranking (written, so a forward at the same moment conflicts)."""
+        ...
 
 
 UNRANKED = 10**9
@@ -262,6 +284,20 @@ class MongoScreeningRepository:
         return {d["_id"].removeprefix(prefix): int(d["used"])
                 async for d in self.db.quota_usage.find({"_id": {"$regex": f"^{re.escape(round_id)}/"}})}
 
+    async def priority_marks(self, round_id: str, city_code: str, session: Session = None) -> PriorityMarks:
+        doc = await self.db.quota_usage.find_one({"_id": f"{round_id}/{city_code}"}, session=session) or {}
+        return PriorityMarks(forwarded=doc.get("forwarded", 0), ranked=doc.get("ranked", 0))
+
+    async def mark_forwarded(self, round_id: str, city_code: str, priority: int, session: Session = None) -> None:
+        await self._mark(round_id, city_code, {"$max": {"forwarded": priority}}, session)
+
+    async def mark_ranked(self, round_id: str, city_code: str, last: int, session: Session = None) -> None:
+        await self._mark(round_id, city_code, {"$set": {"ranked": last}}, session)
+
+    async def _mark(self, round_id: str, city_code: str, update: dict[str, Any], session: Session) -> None:
+        await self.db.quota_usage.update_one({"_id": f"{round_id}/{city_code}"},
+                                             {**update, "$setOnInsert": {"used": 0}}, upsert=True, session=session)
+
 
 class InMemoryScreeningRepository:
     """The fake for fast tests; behaves as the Mongo adapter does (see the contract test)."""
@@ -273,6 +309,7 @@ class InMemoryScreeningRepository:
         self._withdrawals: dict[str, int] = {}
         self._settings: dict[str, RoundSettings] = {}
         self._used: dict[str, int] = {}
+        self._marks: dict[str, PriorityMarks] = {}
 
     async def rule_set(self, version: str, session: Session = None) -> RuleSet | None:
         return self._rule_sets.get(version)
@@ -344,3 +381,14 @@ class InMemoryScreeningRepository:
 
     async def quota_used(self, round_id: str) -> dict[str, int]:
         return {k.split("/", 1)[1]: v for k, v in self._used.items() if k.startswith(f"{round_id}/")}
+
+    async def priority_marks(self, round_id: str, city_code: str, session: Session = None) -> PriorityMarks:
+        return self._marks.get(f"{round_id}/{city_code}", PriorityMarks())
+
+    async def mark_forwarded(self, round_id: str, city_code: str, priority: int, session: Session = None) -> None:
+        marks = await self.priority_marks(round_id, city_code)
+        self._marks[f"{round_id}/{city_code}"] = PriorityMarks(max(marks.forwarded, priority), marks.ranked)
+
+    async def mark_ranked(self, round_id: str, city_code: str, last: int, session: Session = None) -> None:
+        marks = await self.priority_marks(round_id, city_code)
+        self._marks[f"{round_id}/{city_code}"] = PriorityMarks(marks.forwarded, last)
