@@ -28,6 +28,7 @@ import uvloop
 
 from bench import bare, charts, pipeline, planning, profile, reads, replay, report, round_, soak
 from bench.sampler import Sampler
+from zhongshi import embedded
 from zhongshi.launcher import Stack, StackConfig
 
 SIDE_SERVICES = ("review", "registry", "notify")  # not on the submit→screened path
@@ -38,7 +39,10 @@ def rss_mb(pids: list[int]) -> float:
 
 
 def stack_pids(stack: Stack) -> list[int]:
-    return [p.pid for p in (*stack.processes.values(), stack.broker, *stack.databases.values(), stack.mail_sink) if p]
+    server = embedded.running_fork_server()
+    processes = (*stack.processes.values(), stack.broker, *stack.databases.values(), stack.mail_sink,
+                 server.process if server else None)
+    return [p.pid for p in processes if p]
 
 
 def parse(argv: list[str]) -> argparse.Namespace:

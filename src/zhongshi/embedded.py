@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import functools
+import logging
 import os
-import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 import httpx
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -22,29 +22,79 @@ from aiokafka.errors import TopicAlreadyExistsError
 from zhongshi_contracts.topics import ALL_TOPICS
 from zhongshi_runtime.kafka_client import KafkaClientSettings
 
+from zhongshi.forkserver import ForkServer, die_with_parent
 from zhongshi.polling import wait_until
 
 DLQ_PARTITIONS = 1
-_PR_SET_PDEATHSIG = 1
+FORKSERVER = "ZHONGSHI_FORKSERVER"  # "off": every Python child starts as its own interpreter
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """Children get SIGTERM when the launcher dies, even by SIGKILL: no process is left behind. (The signal
-    follows the thread that spawned the child: start processes from a thread that lives as long as they do.)"""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    os.setpgrp()
+class Child(Protocol):
+    """A child process as the launcher handles it: a `subprocess.Popen` or a fork server's `Forked`."""
+
+    pid: int
+    returncode: int | None
+
+    def poll(self) -> int | None: ...
+    def wait(self, timeout: float | None = None) -> int: ...
+    def send_signal(self, sig: int) -> None: ...
+    def terminate(self) -> None: ...
+    def kill(self) -> None: ...
 
 
 def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     log.parent.mkdir(parents=True, exist_ok=True)
     out: IO[bytes] = log.open("ab")
     return subprocess.Popen(
-        args, stdout=out, stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent
+        args, stdout=out, stderr=subprocess.STDOUT, env=env, preexec_fn=die_with_parent
     )
 
 
-def stop(process: subprocess.Popen[bytes], timeout: float = 25.0) -> None:
+def spawn_module(module: str, args: list[str], log: Path, env: dict[str, str] | None = None) -> Child:
+    """``python -m module *args``, forked from the fork server (zhongshi.forkserver) unless it is off or
+    could not start."""
+    server = _fork_server(log.parent / "forkserver.log")
+    if server is None:
+        return spawn([sys.executable, "-m", module, *args], log, env)
+    return server.spawn(module, args, log, dict(os.environ if env is None else env))
+
+
+_server: ForkServer | None = None
+_server_lock = threading.Lock()
+_server_failed = False
+
+
+def _fork_server(log: Path) -> ForkServer | None:
+    """The process's one fork server, started on first use (again if it died); None when off or broken."""
+    global _server, _server_failed
+    with _server_lock:
+        if os.environ.get(FORKSERVER, "on") == "off" or _server_failed:
+            return None
+        if _server is None or _server.gone:
+            try:
+                _server = ForkServer(_preloaded(), log)
+            except RuntimeError as exc:
+                logging.getLogger(__name__).warning("%s; starting each child on its own", exc)
+                _server_failed = True
+                return None
+        return _server
+
+
+def running_fork_server() -> ForkServer | None:
+    """The fork server, while it runs: its memory is the stack's too (the bench counts it)."""
+    return _server if _server is not None and not _server.gone else None
+
+
+def _preloaded() -> list[str]:
+    """What the stack's Python children import: the apps, the database server, the provider, the mail sink. (Not the
+    modules run as ``__main__`` themselves: those run afresh in each child.)"""
+    from zhongshi.launcher import APPS
+
+    apps = [f"zhongshi_{app}.{part}" for app in APPS for part in ("app", "settings")]
+    return ["zhongshi_runtime.serve", *apps, "secantus.cli", "secantus.server", "zhongshi.idp.app", "aiosmtpd.main"]
+
+
+def stop(process: Child, timeout: float = 25.0) -> None:
     """SIGTERM, then SIGKILL after ``timeout``."""
     if process.poll() is not None:
         return
@@ -56,7 +106,7 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 25.0) -> None:
         process.wait(5)
 
 
-def stop_all(processes: list[subprocess.Popen[bytes]], timeout: float = 25.0) -> None:
+def stop_all(processes: list[Child], timeout: float = 25.0) -> None:
     """`stop` them side by side: SIGTERM to all, then wait for each."""
     for process in processes:
         if process.poll() is None:
@@ -103,37 +153,35 @@ def start_broker(host: str, port: int, log: Path, cluster_id: str = "tansu_clust
     return process
 
 
-def start_databases(host: str, ports: Mapping[str, int], data: Path, logs: Path) -> dict[str, subprocess.Popen[bytes]]:
+def start_databases(host: str, ports: Mapping[str, int], data: Path, logs: Path) -> dict[str, Child]:
     """One SecantusDB server per name in ``ports``, started side by side, each with its data in ``data/<name>``.
     A SecantusDB server is one Python process, bound by one interpreter lock to one core: a server per service
     spreads the database work over the machine's cores, as a MongoDB server's threads do."""
-    processes = {}
+    processes: dict[str, Child] = {}
     for name, port in ports.items():
         (data / name).mkdir(parents=True, exist_ok=True)
-        processes[name] = spawn(
-            [sys.executable, "-m", "zhongshi.database_server", "--host", host, "--port", str(port),
-             "--storage-path", str(data / name), "--sync-on-commit", "--log-level", "WARNING"], logs / f"db-{name}.log",
-        )
+        processes[name] = spawn_module(
+            "zhongshi.database_server", ["--host", host, "--port", str(port), "--storage-path", str(data / name),
+                                         "--sync-on-commit", "--log-level", "WARNING"], logs / f"db-{name}.log")
     for name, port in ports.items():
         wait_until(functools.partial(port_open, host, port), f"secantusdb ({name})", 60, processes[name],
                    logs / f"db-{name}.log")
     return processes
 
 
-def start_mail_sink(host: str, port: int, maildir: Path, log: Path) -> subprocess.Popen[bytes]:
+def start_mail_sink(host: str, port: int, maildir: Path, log: Path) -> Child:
     """A local SMTP server (aiosmtpd) that files every message into a maildir, for development e-mail."""
     for part in ("tmp", "new", "cur"):  # a maildir's three folders
         (maildir / part).mkdir(parents=True, exist_ok=True)
-    process = spawn([sys.executable, "-m", "aiosmtpd", "-n", "-u", "-l", f"{host}:{port}",
-                     "-c", "aiosmtpd.handlers.Mailbox", str(maildir)], log)
+    process = spawn_module("aiosmtpd", ["-n", "-u", "-l", f"{host}:{port}", "-c", "aiosmtpd.handlers.Mailbox",
+                                        str(maildir)], log)
     wait_until(lambda: port_open(host, port), "mail sink", 30, process, log)
     return process
 
 
-def start_idp(host: str, port: int, keys: Path, log: Path) -> subprocess.Popen[bytes]:
+def start_idp(host: str, port: int, keys: Path, log: Path) -> Child:
     """The development OpenID Connect provider, ready when its discovery document answers."""
-    process = spawn([sys.executable, "-m", "zhongshi.idp", "--host", host, "--port", str(port), "--keys", str(keys)],
-                    log)
+    process = spawn_module("zhongshi.idp", ["--host", host, "--port", str(port), "--keys", str(keys)], log)
     wait_until(lambda: _answers(f"http://{host}:{port}/.well-known/openid-configuration"), "identity provider", 60,
                process, log)
     return process

@@ -7,7 +7,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -92,15 +91,15 @@ class Stack:
         self.config = config
         self.var = config.var_dir.resolve()
         self.broker: subprocess.Popen[bytes] | None = None
-        self.databases: dict[str, subprocess.Popen[bytes]] = {}
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.databases: dict[str, embedded.Child] = {}
+        self.processes: dict[str, embedded.Child] = {}
         self.epoch = ""
         self.bootstrap = config.kafka_bootstrap_servers
         self.embedded_broker = not config.kafka_bootstrap_servers
         self.embedded_database = not config.mongodb_uri
         self.embedded_mail = not os.environ.get("NOTIFY_SMTP_HOST")
-        self.mail_sink: subprocess.Popen[bytes] | None = None
-        self.idp: subprocess.Popen[bytes] | None = None
+        self.mail_sink: embedded.Child | None = None
+        self.idp: embedded.Child | None = None
         self.tokens = TokenClient(config.issuer)
         # The OpenID provider the console logs users in with: the embedded one unless configured.
         self.oidc_issuer = os.environ.get("CONSOLE_OIDC_ISSUER", "") or config.issuer
@@ -221,8 +220,7 @@ class Stack:
 
     def start_service(self, name: str) -> None:
         module = f"zhongshi_{name.split('-')[0]}"  # a replica ("screening-2") runs its service's module
-        self.processes[name] = embedded.spawn([sys.executable, "-m", module], self.log(name),
-                                              env=self.service_env(name))
+        self.processes[name] = embedded.spawn_module(module, [], self.log(name), env=self.service_env(name))
 
     def restart_service(self, name: str, timeout: float | None = 180) -> None:
         """Start ``name`` again (after a kill or a crash) and wait until it is ready (``timeout=None``: don't)."""

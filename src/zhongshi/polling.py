@@ -4,16 +4,23 @@ servers and consumers (never a fixed sleep)."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 T = TypeVar("T")
 
 
-def wait_until(check: Callable[[], T | None], what: str, timeout: float, process: subprocess.Popen[bytes] | None = None,
+class Process(Protocol):
+    """What a wait needs of a process it watches: whether, and how, it exited."""
+
+    returncode: int | None
+
+    def poll(self) -> int | None: ...
+
+
+def wait_until(check: Callable[[], T | None], what: str, timeout: float, process: Process | None = None,
                log: Path | None = None, interval: float = 0.05) -> T:
     """Poll ``check`` until it returns something truthy and return that; fail with the log's tail when
     ``process`` exits first or ``timeout`` seconds pass."""

@@ -21,20 +21,23 @@ from zhongshi import demo
 from zhongshi.demo_materials import DEMO_REQUIRED
 from zhongshi.embedded import free_ports
 from zhongshi.launcher import APPS, SERVICES, Stack
+from zhongshi.polling import wait_until
 
 pytestmark = pytest.mark.integration
 
 
-def children_of(pid: int) -> set[int]:
-    found = set()
+def descendants_of(pid: int) -> set[int]:
+    parents = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
             except OSError:
                 continue
-            if int(fields[1]) == pid:
-                found.add(int(entry.name))
+    found: set[int] = set()
+    level = {pid}
+    while level := {child for child, parent in parents.items() if parent in level} - found:
+        found |= level
     return found
 
 
@@ -94,12 +97,13 @@ def test_up_starts_everything_and_sigterm_leaves_no_process_behind(tmp_path: Pat
         assert httpx.get(issuer + "/.well-known/openid-configuration").json()["issuer"] == issuer
         console = f"http://127.0.0.1:{ports['CONSOLE_PORT']}"
         assert f"{console}/" in output and httpx.get(console + "/ready").status_code == 200
-        children = children_of(up.pid)
-        assert len(children) == 3 + len(APPS) + len(SERVICES)  # broker, provider, mail sink; apps; services' databases
+        processes = descendants_of(up.pid)
+        # broker, fork server, provider, mail sink; apps; services' databases
+        assert len(processes) == 4 + len(APPS) + len(SERVICES), processes
         up.send_signal(signal.SIGTERM)
         assert up.wait(60) == 0
         assert "stopped" in up.stdout.read()
-        assert not [pid for pid in children if alive(pid)]
+        wait_until(lambda: not [pid for pid in processes if alive(pid)], "every process gone", 10)
     finally:
         if up.poll() is None:
             up.kill()
