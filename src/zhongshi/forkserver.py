@@ -21,6 +21,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import gc
 import importlib
 import itertools
 import json
@@ -58,8 +59,10 @@ def serve(modules: Sequence[str]) -> int:
     requests, replies = os.dup(0), os.dup(1)  # the protocol's pipes; stray output of an import goes to the log
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     os.dup2(2, 1)
+    gc.disable()  # as the gc module advises before forking: no collection leaves holes in shared pages,
     for name in modules:
         importlib.import_module(name)
+    gc.freeze()  # and the children's collections leave the imported objects alone (`_become` enables it again)
     if threading.active_count() > 1:  # a fork copies one thread: a lock another one held would stay locked
         _say(replies, {"refused": f"threads running after the imports: {threading.enumerate()}"})
         return 1
@@ -119,6 +122,7 @@ def _become(request: dict[str, Any], keep_closed: tuple[int, ...]) -> None:  # p
     """The child's own process: default signal handling, its log as stdout and stderr, its environment."""
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    gc.enable()
     for fd in keep_closed:
         os.close(fd)
     die_with_parent()
