@@ -255,10 +255,8 @@ class MongoScreeningRepository:
 
     async def _usage(self, round_id: str, city_code: str, session: Session) -> str:
         """The key of the city's usage record, made (nothing used) if missing."""
-        key = f"{round_id}/{city_code}"
-        await self.db.quota_usage.update_one({"_id": key}, {"$setOnInsert": {"used": 0}}, upsert=True,
-                                             session=session)
-        return key
+        await self._mark(round_id, city_code, {}, session)
+        return f"{round_id}/{city_code}"
 
     async def claim_quota(self, round_id: str, city_code: str, quota: int, session: Session = None) -> int | None:
         key = await self._usage(round_id, city_code, session)
