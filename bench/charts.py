@@ -22,7 +22,7 @@ CHARTS = Path(__file__).with_name("charts")
 def draw(figures: dict[str, Any], folder: Path = CHARTS) -> list[Path]:
     """Every chart the figures allow; the paths written."""
     folder.mkdir(parents=True, exist_ok=True)
-    drawn = [latency(figures, folder / "p1-latency.png"), memory(figures, folder / "soak-rss.png"),
+    drawn = [latency(figures, folder / "p1-latency.png"), memory(figures, folder / "soak-memory.png"),
              cpu(figures, folder / "profile.png")]
     series = figures.get("timeseries") or {}
     if series.get("samples"):
@@ -108,23 +108,23 @@ def lag(series: dict[str, Any], path: Path) -> Path | None:
 
 
 def memory(figures: dict[str, Any], path: Path) -> Path | None:
-    """Each process's RSS over the soak: a service's line that keeps rising after the warm-up leaks."""
+    """Each process's PSS over the soak: a service's line that keeps rising after the warm-up leaks."""
     found = figures.get("soak")
     if not found or not found.get("samples"):
         return None
     fig, (ours, theirs) = plt.subplots(1, 2, figsize=(11, 4.5))
-    names = sorted({n for s in found["samples"] for n in s["rss_mb"]})
+    names = sorted({n for s in found["samples"] for n in s["pss_mb"]})
     for name in names:
         axis = theirs if name == "broker" or name.startswith("database") else ours
-        points = [(s["t"] / 60, s["rss_mb"][name]) for s in found["samples"] if name in s["rss_mb"]]
+        points = [(s["t"] / 60, s["pss_mb"][name]) for s in found["samples"] if name in s["pss_mb"]]
         axis.plot([t for t, _ in points], [m for _, m in points], label=name, linewidth=1)
     for axis, what in ((ours, "the five services"), (theirs, "the embedded broker and databases")):
         axis.axvline(found["warm_up_s"] / 60, color="grey", linewidth=0.6, linestyle=":")
-        axis.set(xlabel="minutes into the soak", ylabel="RSS (MB)", title=what)
+        axis.set(xlabel="minutes into the soak", ylabel="PSS (MB)", title=what)
         axis.set_ylim(bottom=0)
         axis.legend(fontsize=7)
     growth = found["five_services"]["growth_pct"]
-    fig.suptitle(_title(figures, f"Soak at {found['rate_per_s']:g} applications/s: five services' RSS "
+    fig.suptitle(_title(figures, f"Soak at {found['rate_per_s']:g} applications/s: five services' PSS "
                                  f"{growth:+.1f} % after the warm-up"), fontsize=10)
     return _save(fig, path)
 

@@ -67,11 +67,11 @@ ROWS: tuple[tuple[str, str, str, str], ...] = (
      "p4.raw_consume_and_write.records_per_s", "records/s"),
     ("P4 registry rebuild ÷ raw consume alone", "p4.rebuild.records_per_s", "p4.raw_consume.records_per_s",
      "records/s"),
-    ("soak: five services' RSS growth", "soak.five_services.growth_pct", "", "%"),
-    ("soak: the broker's RSS growth (apart)", "soak.each.broker.growth_pct", "", "%"),
+    ("soak: five services' PSS growth", "soak.five_services.growth_pct", "", "%"),
+    ("soak: the broker's PSS growth (apart)", "soak.each.broker.growth_pct", "", "%"),
     ("P5 cold start to all healthy", "p5.cold_start_s", "", "s"),
-    ("P5 total RSS idle", "p5.rss_mb.idle", "", "MB"),
-    ("P5 total RSS after load", "p5.rss_mb.after_load", "", "MB"),
+    ("P5 total PSS idle", "p5.pss_mb.idle", "", "MB"),
+    ("P5 total PSS after load", "p5.pss_mb.after_load", "", "MB"),
 )
 
 

@@ -1,9 +1,9 @@
 """`make bench`: figures a reviewer can rerun, each against a baseline measured in the same run (issue #8).
 
-One embedded stack serves every figure, in this order: P5 cold start and idle RSS; P1 latency at a steady
+One embedded stack serves every figure, in this order: P5 cold start and idle PSS; P1 latency at a steady
 20/s and sustained throughput with all five services; P2 a round through every stage; notify's planning of the
 events it consumed, one event to a transaction against several; P3 public registry reads (with the registry P2
-published) against a bare FastAPI endpoint; RSS after load; P1 latency at a steady 20/s and sustained
+published) against a bare FastAPI endpoint; PSS after load; P1 latency at a steady 20/s and sustained
 throughput with only intake and screening running, and the bare loop; P4 (services stopped, an empty broker)
 the registry rebuilt from 100k events against the raw consume rate of the same records. Prints a table and
 writes bench/results.json. ``--smoke`` runs everything tiny (it checks the bench, not the stack)."""
@@ -34,8 +34,8 @@ from zhongshi.launcher import Stack, StackConfig
 SIDE_SERVICES = ("review", "registry", "notify")  # not on the submit→screened path
 
 
-def rss_mb(pids: list[int]) -> float:
-    return round(sum(map(soak.rss_kb, pids)) / 1024, 1)
+def pss_mb(pids: list[int]) -> float:
+    return round(sum(map(soak.pss_kb, pids)) / 1024, 1)
 
 
 def stack_pids(stack: Stack) -> list[int]:
@@ -115,9 +115,9 @@ def measure(stack: Stack, args: argparse.Namespace, figures: dict[str, Any]) -> 
 
     done("cold_start_s", round(cold_start(stack), 1), "p5")
     sampler.start()  # once the broker and the services are up
-    done("idle", rss_mb(stack_pids(stack)), "p5", "rss_mb")
+    done("idle", pss_mb(stack_pids(stack)), "p5", "pss_mb")
     with_all_five(stack, args, only, sampler, done)
-    done("after_load", rss_mb(stack_pids(stack)), "p5", "rss_mb")
+    done("after_load", pss_mb(stack_pids(stack)), "p5", "pss_mb")
     if "p1" in only:
         path_alone(stack, args, sampler, done)
     if "soak" in only:  # last but P4: a stack that cannot keep up with it leaves a queue later phases would wait on

@@ -1,5 +1,5 @@
 """The soak: applicants create, upload to and submit applications at a steady rate for a long while, all five
-services running, and each process's resident memory is sampled throughout. A service whose memory keeps
+services running, and each process's memory (PSS, `pss_kb`) is sampled throughout. A service whose memory keeps
 growing under a steady load leaks: the figure is the five services' growth from the end of a warm-up to the
 end, with the broker's and the databases' reported apart (the embedded broker keeps every record in memory,
 so its growth is expected and says nothing about ours)."""
@@ -21,9 +21,12 @@ from zhongshi.launcher import Stack
 SERVICES = ("intake", "screening", "review", "registry", "notify")
 
 
-def rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+def pss_kb(pid: int) -> int:
+    """The memory ``pid`` accounts for: its proportional set size, each page it shares with others (the imported
+    code the stack's Python children share from the fork server) counted once over all of them. RSS would
+    count a shared page in full in every process that maps it."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
             return int(line.split()[1])
     return 0
 
@@ -38,15 +41,15 @@ def processes(stack: Stack) -> dict[str, int]:
 
 
 def reading(pids: dict[str, int]) -> dict[str, float]:
-    """Each process's RSS now, in MB."""
-    return {name: round(rss_kb(pid) / 1024, 1) for name, pid in pids.items()}
+    """Each process's PSS now, in MB."""
+    return {name: round(pss_kb(pid) / 1024, 1) for name, pid in pids.items()}
 
 
 def growth(samples: list[dict[str, Any]], warm_up_s: float) -> dict[str, Any]:
-    """Per process and for the five services together: RSS (MB) at the end of the warm-up and at the end, and the
+    """Per process and for the five services together: PSS (MB) at the end of the warm-up and at the end, and the
     growth between them in percent."""
     after = [s for s in samples if s["t"] >= warm_up_s] or samples
-    first, last = after[0]["rss_mb"], samples[-1]["rss_mb"]
+    first, last = after[0]["pss_mb"], samples[-1]["pss_mb"]
 
     def change(before: float, now: float) -> dict[str, float]:
         return {"start_mb": round(before, 1), "end_mb": round(now, 1),
@@ -59,7 +62,7 @@ def growth(samples: list[dict[str, Any]], warm_up_s: float) -> dict[str, Any]:
 
 async def run(stack: Stack, round_id: str, minutes: float, rate: float = 5, every_s: float = 10,
               warm_up_s: float = 120, now: Callable[[], float] = time.monotonic) -> dict[str, Any]:
-    """Start one application (draft, materials, submit) every 1/``rate`` s for ``minutes``; sample RSS every
+    """Start one application (draft, materials, submit) every 1/``rate`` s for ``minutes``; sample PSS every
     ``every_s``. Returns the growth, the samples, and whether every application was screened at the end."""
     pids, samples, failures = processes(stack), list[dict[str, Any]](), list[str]()
     limit = asyncio.Semaphore(64)  # applicants at once; beyond that the stack is saturated (counted, not queued)
@@ -78,7 +81,7 @@ async def run(stack: Stack, round_id: str, minutes: float, rate: float = 5, ever
         next_sample = began
         while (elapsed := now() - began) < 60 * minutes:
             if now() >= next_sample:
-                samples.append({"t": round(elapsed, 1), "rss_mb": reading(pids)})
+                samples.append({"t": round(elapsed, 1), "pss_mb": reading(pids)})
                 next_sample += every_s
             while started + skipped < elapsed * rate:
                 if limit.locked():  # the stack is not keeping up: do not queue work it will never catch up on
@@ -101,7 +104,7 @@ async def run(stack: Stack, round_id: str, minutes: float, rate: float = 5, ever
             drained: float | None = round(now() - stopped, 1)
         except TimeoutError:
             drained = None
-        samples.append({"t": round(now() - began, 1), "rss_mb": reading(pids)})
+        samples.append({"t": round(now() - began, 1), "pss_mb": reading(pids)})
     warm_up_s = min(warm_up_s, samples[-1]["t"] / 4)  # a short (smoke) soak warms up for a quarter of it
     return {"minutes": minutes, "rate_per_s": rate, "applications": started, "failed": len(failures),
             "not_started_stack_saturated": skipped, "achieved_per_s": round(started / (60 * minutes), 2),

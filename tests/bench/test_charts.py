@@ -22,7 +22,7 @@ def series() -> dict:  # type: ignore[type-arg]
 
 
 def soaked() -> dict:  # type: ignore[type-arg]
-    samples = [{"t": 10.0 * k, "rss_mb": {"intake": 90.0 + k, "notify": 80.0, "broker": 200.0 + 10 * k}}
+    samples = [{"t": 10.0 * k, "pss_mb": {"intake": 90.0 + k, "notify": 80.0, "broker": 200.0 + 10 * k}}
                for k in range(10)]
     return {"rate_per_s": 5, "warm_up_s": 20, "samples": samples, "five_services": {"growth_pct": 3.5}}
 
@@ -40,7 +40,7 @@ def test_every_chart_is_drawn_from_the_figures(tmp_path: Path) -> None:
                       "path_steady_20_per_s": {"latencies_ms": [20.0 + i % 7 for i in range(200)]}},
                "timeseries": series(), "soak": soaked(), "profile": profiled()}
     drawn = charts.draw(figures, tmp_path)
-    assert sorted(p.name for p in drawn) == ["p1-latency.png", "p2-consumer-lag.png", "profile.png", "soak-rss.png",
+    assert sorted(p.name for p in drawn) == ["p1-latency.png", "p2-consumer-lag.png", "profile.png", "soak-memory.png",
                                              "throughput.png"]
     assert all(p.read_bytes().startswith(PNG) and p.stat().st_size > 5000 for p in drawn)
 

@@ -13,7 +13,7 @@ FIGURES = {
            "path_steady_20_per_s": {"p50_ms": 40.0, "p99_ms": 90.0}},
     "p3": {"list": {"max": {"requests_per_s": 300.0}, "at_200": {"p99_ms": 12.0}},
            "bare_list": {"max": {"requests_per_s": 600.0}, "at_200": {"p99_ms": 6.0}}},
-    "p5": {"cold_start_s": 12.0, "rss_mb": {"idle": 500.0}},
+    "p5": {"cold_start_s": 12.0, "pss_mb": {"idle": 500.0}},
 }
 
 

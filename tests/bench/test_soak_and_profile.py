@@ -31,9 +31,9 @@ def test_shares_add_up_and_name_our_hottest_functions() -> None:
 
 
 def test_memory_growth_is_measured_from_the_end_of_the_warm_up_and_the_broker_apart() -> None:
-    samples = [{"t": 0.0, "rss_mb": {"intake": 50.0, "notify": 50.0, "broker": 100.0}},
-               {"t": 60.0, "rss_mb": {"intake": 100.0, "notify": 100.0, "broker": 150.0}},
-               {"t": 600.0, "rss_mb": {"intake": 105.0, "notify": 105.0, "broker": 300.0}}]
+    samples = [{"t": 0.0, "pss_mb": {"intake": 50.0, "notify": 50.0, "broker": 100.0}},
+               {"t": 60.0, "pss_mb": {"intake": 100.0, "notify": 100.0, "broker": 150.0}},
+               {"t": 600.0, "pss_mb": {"intake": 105.0, "notify": 105.0, "broker": 300.0}}]
     found = growth(samples, warm_up_s=60)
     assert found["five_services"] == {"start_mb": 200.0, "end_mb": 210.0, "growth_pct": 5.0}
     assert found["each"]["broker"]["growth_pct"] == 100.0
