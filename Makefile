@@ -13,7 +13,7 @@ AXE := var/browser/node_modules/axe-core/axe.min.js
 
 install:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
-	@$(UV) sync --all-packages --frozen --quiet
+	@$(UV) sync --all-packages --frozen --quiet --compile-bytecode  # compiled once here, not at every start (see docs/testing.md)
 
 run: install
 	$(UV) run zhongshi up --demo
