@@ -23,19 +23,17 @@ from zhongshi_contracts.topics import ALL_TOPICS
 from zhongshi_runtime.kafka_client import KafkaClientSettings
 
 from zhongshi.forkserver import ForkServer, die_with_parent
-from zhongshi.polling import wait_until
+from zhongshi.polling import Process, wait_until
 
 DLQ_PARTITIONS = 1
 FORKSERVER = "ZHONGSHI_FORKSERVER"  # "off": every Python child starts as its own interpreter
 
 
-class Child(Protocol):
+class Child(Process, Protocol):
     """A child process as the launcher handles it: a `subprocess.Popen` or a fork server's `Forked`."""
 
     pid: int
-    returncode: int | None
 
-    def poll(self) -> int | None: ...
     def wait(self, timeout: float | None = None) -> int: ...
     def send_signal(self, sig: int) -> None: ...
     def terminate(self) -> None: ...

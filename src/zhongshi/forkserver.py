@@ -47,9 +47,13 @@ def die_with_parent() -> None:  # pragma: no cover - runs in a child
     """The child gets SIGTERM when its parent dies, even by SIGKILL: no process is left behind. (The signal follows
     the thread that spawned the child: start processes from a thread that lives as long as they do.) It also
     leaves the parent's process group, so a terminal's Ctrl-C reaches the launcher alone, which stops the rest."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     os.setpgrp()
+
+
+def _prctl(option: int, value: object) -> None:  # pragma: no cover - runs in a child
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(option, value)
 
 
 # ---- the server: ``python -m zhongshi.forkserver MODULE...`` ----
@@ -126,8 +130,7 @@ def _become(request: dict[str, Any], keep_closed: tuple[int, ...]) -> None:  # p
     for fd in keep_closed:
         os.close(fd)
     die_with_parent()
-    with contextlib.suppress(OSError, AttributeError):  # `ps -o comm`, `pgrep`, `top` show the module
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_NAME, request["module"].encode()[:15])
+    _prctl(_PR_SET_NAME, request["module"].encode()[:15])  # `ps -o comm`, `pgrep`, `top` show the module
     log = os.open(request["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     os.dup2(log, 1)
     os.dup2(log, 2)
