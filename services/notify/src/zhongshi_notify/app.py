@@ -24,7 +24,7 @@ from zhongshi_notify.dispatcher import Dispatcher
 from zhongshi_notify.egress import EgressGuard
 from zhongshi_notify.metrics import NotifyMetrics
 from zhongshi_notify.planning import Channel, Contact, RetryPolicy
-from zhongshi_notify.ratelimit import RateLimit
+from zhongshi_notify.ratelimit import RateLimit, SendSchedule, SharedPace
 from zhongshi_notify.repository import MongoNotifyRepository
 from zhongshi_notify.service import Deps
 from zhongshi_notify.settings import NotifySettings
@@ -77,10 +77,10 @@ def retry_policy(settings: NotifySettings) -> RetryPolicy:
                        backoff_max_s=settings.retry_backoff_max_s)
 
 
-def rate_limits(settings: NotifySettings) -> dict[Channel, RateLimit]:
-    """The per-channel send quotas (a rate of 0 is no limit)."""
+def rate_limits(settings: NotifySettings) -> dict[str, RateLimit]:
+    """The per-channel send quotas, shared by every replica (a rate of 0 is no limit)."""
     rates = {Channel.EMAIL: settings.email_per_s, Channel.SMS: settings.sms_per_s}
-    return {channel: RateLimit(per_s) for channel, per_s in rates.items() if per_s > 0}
+    return {channel.value: RateLimit(per_s) for channel, per_s in rates.items() if per_s > 0}
 
 
 def create_app(settings: NotifySettings | None = None, clock: Clock = utc_now) -> FastAPI:
@@ -97,7 +97,7 @@ def create_app(settings: NotifySettings | None = None, clock: Clock = utc_now) -
     dispatcher = Dispatcher(
         store, channels, policy=retry_policy(settings), lease_s=settings.lease_s, batch=settings.dispatch_batch,
         failure_threshold=settings.webhook_failure_threshold, metrics=metrics, clock=clock, logger=kit.logger,
-        limits=rate_limits(settings),
+        pace=SharedPace(MongoStore(kit.db, "send_schedules", SendSchedule), rate_limits(settings)),
     )
     for channel in dispatcher.channels:  # one loop per channel: a hanging SMTP server never delays webhooks
         kit.every(settings.dispatch_interval_s, _drain(dispatcher, channel))

@@ -17,7 +17,7 @@ import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from zhongshi_runtime.clock import Clock
 
@@ -37,23 +37,22 @@ from zhongshi_notify.planning import (
     mask_address,
     outcome_of,
 )
-from zhongshi_notify.ratelimit import RateLimit
+from zhongshi_notify.ratelimit import SharedPace
 
 
 class Dispatcher:
     def __init__(
         self, store: DeliveryStore, senders: Mapping[Channel, Sender], *, policy: RetryPolicy, lease_s: float,
         batch: int, failure_threshold: int, metrics: NotifyMetrics, clock: Clock, logger: logging.Logger,
-        owner: str | None = None, limits: Mapping[Channel, RateLimit] | None = None,
+        owner: str | None = None, pace: SharedPace | None = None,
         pause: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.store, self.senders, self.policy = store, dict(senders), policy
         self.lease, self.batch, self.failure_threshold = timedelta(seconds=lease_s), batch, failure_threshold
         self.metrics, self.clock, self.logger = metrics, clock, logger
         self.owner = owner or f"dispatcher-{uuid.uuid4().hex[:12]}"
-        self.limits, self.pause = dict(limits or {}), pause  # pause: how a send waits for its channel's permit
+        self.pace, self.pause = pace, pause  # pause: how a send waits for its booked time
         self._inflight: dict[Channel, set[asyncio.Task[None]]] = {}
-        self._pacing: dict[Channel, asyncio.Lock] = {}
         self._stopping = False
 
     @property
@@ -65,37 +64,49 @@ class Dispatcher:
 
         It does not wait for the sends it started: a slow receiver keeps its own slot until its deadline while
         the next drain claims and sends the others (the lease keeps two drains from sending one delivery). A
-        rate-limited channel's sends wait for their permits in the order they were claimed, so a claim takes
-        many at a time (each claim reads the channel's whole backlog of due deliveries on the embedded
-        database), never more than can be sent within half a lease."""
+        rate-limited channel's sends wait for the times booked for them in the channel's schedule, which every
+        replica shares (`SharedPace`), so a claim takes many at a time (each claim reads the channel's whole
+        backlog of due deliveries on the embedded database), never more than can be sent within half a lease;
+        those the schedule has no time for within it (other replicas booked it) are given back at once."""
         total, inflight = 0, self._inflight.setdefault(channel, set())
         while not self._stopping and (room := self._most_in_flight(channel) - len(inflight)) > 0:
             now = self.clock()
             claimed = await self.store.claim(channel, now, now + self.lease, self.owner, room)
+            times = await self._book(channel, len(claimed), now)
             subscriptions = await self._subscriptions(claimed)
-            for delivery in claimed:
-                task = asyncio.create_task(self._recorded(delivery, subscriptions))
+            for delivery, at in zip(claimed, times, strict=False):
+                task = asyncio.create_task(self._recorded(delivery, subscriptions, at))
                 inflight.add(task)
                 task.add_done_callback(inflight.discard)
-            total += len(claimed)
-            if len(claimed) < room:
+            for delivery in claimed[len(times):]:
+                await self._give_back(delivery, now)
+            total += len(times)
+            if len(times) < room:
                 return total
         return total
 
     def _most_in_flight(self, channel: Channel) -> int:
-        limit = self.limits.get(channel)
+        limit = self.pace.limit(channel.value) if self.pace else None
         if limit is None:
             return self.batch
         return max(1, min(self.batch, math.floor(limit.per_s * self.lease.total_seconds() / 2)))
 
-    async def _permit(self, channel: Channel) -> None:
-        """Wait for the channel's next send permit; the sends waiting queue in order (the lock is fair)."""
-        limit = self.limits.get(channel)
-        if limit is None:
-            return
-        async with self._pacing.setdefault(channel, asyncio.Lock()):
-            while not limit.take():
-                await self.pause(limit.wait_s())
+    async def _book(self, channel: Channel, count: int, now: datetime) -> list[datetime | None]:
+        """When each of ``count`` claimed sends may go: now on a channel without a quota; else the times booked
+        in the channel's schedule within half a lease (fewer when it is full that far)."""
+        if not count or self.pace is None or self.pace.limit(channel.value) is None:
+            return [None] * count
+        return list(await self.pace.book(channel.value, count, now, now + self.lease / 2))
+
+    async def _give_back(self, delivery: Delivery, now: datetime) -> None:
+        """Release a claimed delivery unsent and due now, its attempt uncounted: no time was booked for it."""
+        released = delivery.model_copy(update={"attempts": delivery.attempts - 1, "next_attempt_at": now,
+                                               "lease_until": EPOCH, "lease_owner": ""})
+        await self.store.finish(released, self.owner)
+
+    async def _wait_for(self, at: datetime | None) -> None:
+        if at is not None and (wait := (at - self.clock()).total_seconds()) > 0:
+            await self.pause(wait)
 
     def in_flight(self, channel: Channel) -> int:
         return len(self._inflight.get(channel, ()))
@@ -127,9 +138,10 @@ class Dispatcher:
         await self.settle()
         return started
 
-    async def _recorded(self, delivery: Delivery, subscriptions: Mapping[str, Subscription]) -> None:
+    async def _recorded(self, delivery: Delivery, subscriptions: Mapping[str, Subscription],
+                        at: datetime | None) -> None:
         try:
-            await self._deliver(delivery, subscriptions)
+            await self._deliver(delivery, subscriptions, at)
         except Exception as exc:  # its lease expires and it is tried again
             self.logger.error("recording delivery %s failed: %r", delivery.id, exc)
 
@@ -139,14 +151,15 @@ class Dispatcher:
             return {}
         return {s.id: s for s in await self.store.subscriptions()}
 
-    async def _deliver(self, delivery: Delivery, subscriptions: Mapping[str, Subscription]) -> None:
+    async def _deliver(self, delivery: Delivery, subscriptions: Mapping[str, Subscription],
+                       at: datetime | None) -> None:
         subscription = None
         if delivery.channel is Channel.WEBHOOK:
             subscription = subscriptions.get(delivery.recipient)
             if subscription is None or not subscription.enabled:
                 await self._hold(delivery)
                 return
-        await self._permit(delivery.channel)
+        await self._wait_for(at)
         started = time.monotonic()
         result = await self._send(delivery, subscription)
         elapsed_ms = (time.monotonic() - started) * 1000

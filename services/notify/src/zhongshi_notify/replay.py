@@ -1,7 +1,8 @@
 """Notify's replay: its one handler follows every case, contact, schedule, panel, publicity window and
 outcome from the topics it consumes, and writes each event's inbox messages. What requests and the
-dispatcher own — preferences, the directory, webhook subscriptions, deliveries and their attempts,
-reminders fired by the clock, whether a message was read — is left out of the comparison."""
+dispatcher own — preferences, the directory, webhook subscriptions, deliveries and their attempts, the
+channels' send schedules, reminders fired by the clock, whether a message was read — is left out of the
+comparison."""
 
 from __future__ import annotations
 
@@ -68,6 +69,7 @@ SCOPE = Scope(
     left_out={
         "preferences": BY_REQUEST, "directory": BY_REQUEST, "subscriptions": BY_REQUEST,
         "deliveries": "the dispatcher's progress on each channel (sent, failed, held), and their attempts",
+        "send_schedules": "the send times the dispatchers booked against each channel's quota",
         "inbox (reminders)": "fired by the clock (提醒 / 逾期督办), not by an event",
         "inbox (created_at, read)": "when the replay wrote it, and whether the reader opened it (a request)",
         "inbox (a queue notice on one side)": "an official's queue notice follows the order the application's "

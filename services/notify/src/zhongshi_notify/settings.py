@@ -60,9 +60,11 @@ class NotifySettings(ServiceSettings):
         description="About this many events planned in one transaction: one commit and one processed-event "
                     "lookup for all of them, about half the database commands an event (docs/performance.md).")
     email_per_s: float = Field(10, ge=0, validation_alias="NOTIFY_EMAIL_PER_S",
-                               description="Most e-mails sent a second (0: no limit); the SMTP relay's quota.")
+                               description="Most e-mails sent a second by all replicas together (0: no limit): the "
+                                           "SMTP relay's quota.")
     sms_per_s: float = Field(5, ge=0, validation_alias="NOTIFY_SMS_PER_S",
-                             description="Most text messages sent a second (0: no limit); the gateway's quota.")
+                             description="Most text messages sent a second by all replicas together (0: no limit): the "
+                                         "gateway's quota.")
 
     # Retention of personal data (docs/retention.md), in days.
     delivery_retention_days: int = Field(180, ge=1, validation_alias="NOTIFY_DELIVERY_RETENTION_DAYS")
