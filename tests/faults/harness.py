@@ -173,8 +173,9 @@ class Scenario:
             return findings, judge.late(findings), how
 
         # A check reads the whole round back: a large round's is spaced out, not to take the database from the
-        # stack it waits for. The deadline is the judge's: wait_until's only guards against a hung check.
-        result = wait_until(judged, "the round judged", self.settle_timeout + 600, interval=2 + self.size / 100)
+        # stack it waits for (half a second for the suite's dozen applications, 20 s for 2,000). The deadline is
+        # the judge's: wait_until's only guards against a hung check.
+        result = wait_until(judged, "the round judged", self.settle_timeout + 600, interval=0.5 + self.size / 100)
         assert result is not None
         return result
 
