@@ -4,6 +4,7 @@ registry events it consumes (another replica's changes)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Any
 
@@ -124,9 +125,50 @@ async def test_a_response_is_read_again_once_it_is_keep_s_old() -> None:
     status[0], now[0] = "new", 104.9  # changed in the database by another replica
     assert await cache.load("k", produce) == first
     now[0] = 105.0
-    fresh = await cache.load("k", produce)
-    assert fresh.body == b'{"status":"new"}' and fresh.etag != first.etag
+    fresh = await cache.load("k", produce)  # never served once keep_s old, whatever is being read meanwhile
+    assert fresh.body == b'{"status":"new"}' and fresh.etag != first.etag and fresh.read_at == 105.0
     assert cache.stored == len(fresh.body) and list(cache._items) == ["k"]
+    await cache.refreshed()
+
+
+async def test_a_busy_response_is_read_again_in_the_background_before_it_expires() -> None:
+    """Past half its keep a response is still served, and one read, however many requests come, refreshes it:
+    a busy page never makes its requests wait for the database."""
+    now, status, reads = [100.0], ["old"], [0]
+    cache = ReadCache(keep_s=5, clock=lambda: now[0])
+
+    async def produce() -> dict[str, str]:
+        reads[0] += 1
+        await asyncio.sleep(0)  # the database read: more requests come meanwhile
+        return {"status": status[0]}
+
+    first = await cache.load("k", produce)
+    status[0], now[0] = "new", 102.5
+    assert await asyncio.gather(*(cache.load("k", produce) for _ in range(10))) == [first] * 10
+    await cache.refreshed()
+    now[0] = 104.9
+    fresh = await cache.load("k", produce)
+    assert fresh.body == b'{"status":"new"}' and fresh.read_at == 102.5 and reads[0] == 2
+
+
+async def test_a_refresh_that_fails_or_raced_a_change_is_not_kept() -> None:
+    now = [100.0]
+    cache = ReadCache(keep_s=5, clock=lambda: now[0])
+    first = await cache.load("k", _new)
+
+    async def failing() -> dict[str, str]:
+        raise ConnectionError("the database is restarting")
+
+    async def raced() -> dict[str, str]:
+        cache.invalidate()  # the registry changed while this response was being read
+        return {"status": "old"}
+
+    now[0] = 103.0
+    assert await cache.load("k", failing) == first  # the failure stays in the background
+    await cache.refreshed()
+    assert await cache.load("k", raced) == first  # the next request tries again
+    await cache.refreshed()
+    assert list(cache._items) == [] and (await cache.load("k", _new)).read_at == 103.0
 
 
 def test_if_none_match_compares_weakly() -> None:

@@ -4,15 +4,20 @@ most a few seconds.
 It is dropped whole whenever this replica writes an entry or a candidacy (inside the transaction and again
 after it commits) and whenever it consumes an event that changes the registry, its own platform events
 included. Replicas share one consumer group, so each event reaches one of them: a change another replica made
-reaches this one's cache with an event only now and then, and a response is therefore read again once it is
-``keep_s`` old (`REGISTRY_PUBLIC_CACHE_KEEP_S`). A response is stored only if no drop happened while it was
-read, so a read that raced a change is never kept.
+reaches this one's cache with an event only now and then, and a response is therefore never served once it is
+``keep_s`` old (`REGISTRY_PUBLIC_CACHE_KEEP_S`). A busy response does not wait for that: once it is half as old
+it is read again in the background, one read a response at a time, while the requests are still served from
+memory (otherwise every response read in one burst expired in one burst, every ``keep_s``, and their requests
+queued on the database). A response is stored only if no drop happened while it was read, so a read that raced
+a change is never kept.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
@@ -39,6 +44,7 @@ class ReadCache:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.budget, self.keep_s, self.clock, self.generation, self.stored = budget, keep_s, clock, 0, 0
         self._items: OrderedDict[str, Cached] = OrderedDict()
+        self._refreshing: dict[str, asyncio.Task[Cached]] = {}
         self.hits = self.misses = 0
 
     def invalidate(self) -> None:
@@ -47,13 +53,31 @@ class ReadCache:
         self.stored = 0
 
     async def load(self, key: str, produce: Callable[[], Awaitable[Any]]) -> Cached:
-        """The cached response for ``key``, or ``produce``'s (kept unless the registry changed meanwhile)."""
+        """The cached response for ``key``, or ``produce``'s (kept unless the registry changed meanwhile); one
+        past half its keep is served while it is read again in the background."""
         hit = self._items.get(key)
-        if hit is not None and self.clock() - hit.read_at < self.keep_s:
+        age = self.clock() - hit.read_at if hit is not None else math.inf
+        if hit is not None and age < self.keep_s:
             self._items.move_to_end(key)
             self.hits += 1
+            if age >= self.keep_s / 2 and key not in self._refreshing:
+                self._refreshing[key] = task = asyncio.create_task(self._read(key, produce))
+                task.add_done_callback(lambda done: self._refreshed(key, done))
             return hit
         self.misses += 1
+        return await self._read(key, produce)
+
+    def _refreshed(self, key: str, done: asyncio.Task[Cached]) -> None:
+        """A read in the background ended; one that failed leaves the response as it was, to be read again."""
+        self._refreshing.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # retrieved: the next request past half the keep tries again
+
+    async def refreshed(self) -> None:
+        """Wait for the reads running in the background (tests)."""
+        await asyncio.gather(*self._refreshing.values(), return_exceptions=True)
+
+    async def _read(self, key: str, produce: Callable[[], Awaitable[Any]]) -> Cached:
         generation, read_at = self.generation, self.clock()
         body = json.dumps(await produce(), ensure_ascii=False, separators=(",", ":")).encode()
         made = Cached(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"', read_at)

@@ -37,8 +37,9 @@ class RegistrySettings(ServiceSettings):
         description="Cache-Control max-age of the public list, detail and statistics (0: revalidate every time).")
     public_cache_keep_s: float = Field(
         5.0, gt=0, le=300, validation_alias="REGISTRY_PUBLIC_CACHE_KEEP_S",
-        description="How long a replica serves a public response from memory before reading it again: the most "
-        "it lags behind a change another replica made (the replica that made it drops its cache at once).")
+        description="How long a replica serves a public response from memory: the most it lags behind a change "
+        "another replica made (the replica that made it drops its cache at once). Past half of it a requested "
+        "response is read again in the background.")
 
     contact_proof_public_key_file: str = Field(
         "var/notify/contact-proof-ed25519.pub", validation_alias="REGISTRY_CONTACT_PROOF_PUBLIC_KEY_FILE",
