@@ -37,7 +37,7 @@ from zhongshi_notify.planning import (
     mask_address,
     outcome_of,
 )
-from zhongshi_notify.ratelimit import SharedPace
+from zhongshi_notify.ratelimit import RateLimit, SharedPace
 
 
 class Dispatcher:
@@ -85,8 +85,11 @@ class Dispatcher:
                 return total
         return total
 
+    def _limit(self, channel: Channel) -> RateLimit | None:
+        return self.pace.limit(channel.value) if self.pace else None
+
     def _most_in_flight(self, channel: Channel) -> int:
-        limit = self.pace.limit(channel.value) if self.pace else None
+        limit = self._limit(channel)
         if limit is None:
             return self.batch
         return max(1, min(self.batch, math.floor(limit.per_s * self.lease.total_seconds() / 2)))
@@ -94,15 +97,13 @@ class Dispatcher:
     async def _book(self, channel: Channel, count: int, now: datetime) -> list[datetime | None]:
         """When each of ``count`` claimed sends may go: now on a channel without a quota; else the times booked
         in the channel's schedule within half a lease (fewer when it is full that far)."""
-        if not count or self.pace is None or self.pace.limit(channel.value) is None:
+        if not count or self.pace is None or self._limit(channel) is None:
             return [None] * count
         return list(await self.pace.book(channel.value, count, now, now + self.lease / 2))
 
     async def _give_back(self, delivery: Delivery, now: datetime) -> None:
         """Release a claimed delivery unsent and due now, its attempt uncounted: no time was booked for it."""
-        released = delivery.model_copy(update={"attempts": delivery.attempts - 1, "next_attempt_at": now,
-                                               "lease_until": EPOCH, "lease_owner": ""})
-        await self.store.finish(released, self.owner)
+        await self.store.finish(_unclaimed(delivery, next_attempt_at=now), self.owner)
 
     async def _wait_for(self, at: datetime | None) -> None:
         if at is not None and (wait := (at - self.clock()).total_seconds()) > 0:
@@ -187,9 +188,7 @@ class Dispatcher:
         """Hold a delivery for a subscription the batch found disabled, and release it again if the subscription
         was enabled since the batch read it: enabling released what was held then, not this one. (An enable
         committing after this hold releases it itself, `service.enable`.)"""
-        held = delivery.model_copy(update={"status": Status.HELD, "attempts": delivery.attempts - 1,
-                                           "lease_until": EPOCH, "lease_owner": ""})
-        await self.store.finish(held, self.owner)
+        await self.store.finish(_unclaimed(delivery, status=Status.HELD), self.owner)
         self.metrics.deliveries.labels(delivery.channel.value, "held").inc()
         current = await self.store.subscription(delivery.recipient)
         if current is not None and current.enabled:
@@ -214,3 +213,9 @@ class Dispatcher:
         if await self.store.subscription_failed(subscription.id, self.failure_threshold, self.clock()):
             self.logger.warning("webhook subscription %s disabled after %d failures in a row", subscription.id,
                                 self.failure_threshold)
+
+
+def _unclaimed(delivery: Delivery, **changes: object) -> Delivery:
+    """``delivery`` as before its claim (its attempt uncounted, leased by nobody), with ``changes``."""
+    return delivery.model_copy(update={"attempts": delivery.attempts - 1, "lease_until": EPOCH, "lease_owner": "",
+                                       **changes})

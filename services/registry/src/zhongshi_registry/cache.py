@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import math
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
@@ -56,8 +55,7 @@ class ReadCache:
         """The cached response for ``key``, or ``produce``'s (kept unless the registry changed meanwhile); one
         past half its keep is served while it is read again in the background."""
         hit = self._items.get(key)
-        age = self.clock() - hit.read_at if hit is not None else math.inf
-        if hit is not None and age < self.keep_s:
+        if hit is not None and (age := self.clock() - hit.read_at) < self.keep_s:
             self._items.move_to_end(key)
             self.hits += 1
             if age >= self.keep_s / 2 and key not in self._refreshing:
