@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from zhongshi_contracts.credit_code import ALPHABET, credit_code_problem, make_credit_code
 from zhongshi_contracts.dossier import Dossier
-from zhongshi_contracts.envelope import CloudEvent
+from zhongshi_contracts.envelope import CloudEvent, free_of_control_and_format
 from zhongshi_contracts.reference import CLUSTERS, ClusterTier, hubei_cities, hubei_counties, region
 from zhongshi_contracts.topics import ALL_TOPICS, APPLICATION_SUBMITTED
 
@@ -76,6 +77,19 @@ def test_missing_cloudevent_header_is_a_validation_error() -> None:
     headers = CloudEvent.new(APPLICATION_SUBMITTED, source="s", subject="A1").headers()
     del headers["ce_id"]
     with pytest.raises(ValidationError, match="id"):
+        CloudEvent.from_headers(headers)
+
+
+@given(st.text(st.characters(codec="ascii")) | st.text())
+def test_the_ascii_shortcut_judges_attributes_as_the_unicode_categories_do(value: str) -> None:
+    assert free_of_control_and_format(value) == (
+        not any(unicodedata.category(c) in ("Cc", "Cf") for c in value))
+
+
+@pytest.mark.parametrize("attribute", ["A1\x00", "A1\x7f", "A1\t", "A1\u200b", "A1\u0085", "A1\ufeff"])
+def test_a_cloudevent_attribute_with_a_control_or_format_character_is_refused(attribute: str) -> None:
+    headers = CloudEvent.new(APPLICATION_SUBMITTED, source="s", subject="A1").headers() | {"ce_subject": attribute}
+    with pytest.raises(ValidationError, match="control or format"):
         CloudEvent.from_headers(headers)
 
 

@@ -16,6 +16,15 @@ SPEC_VERSION: Literal["1.0"] = "1.0"
 CONTENT_TYPE = "application/json"
 
 
+def free_of_control_and_format(value: str) -> bool:
+    """No control (Cc) or format (Cf) character. ASCII has no format characters and `str.isprintable` is false for
+    exactly its control characters, so the usual all-ASCII attribute is decided in C: a replay checks four per
+    record, a hundred thousand records a run."""
+    if value.isascii():
+        return value.isprintable()
+    return not any(unicodedata.category(c) in ("Cc", "Cf") for c in value)
+
+
 class CloudEvent(BaseModel):
     """The CloudEvents attributes carried as ``ce_*`` headers; the value is the event model as JSON."""
 
@@ -33,7 +42,7 @@ class CloudEvent(BaseModel):
     @field_validator("id", "source", "type", "subject")
     @classmethod
     def _printable(cls, value: str) -> str:
-        if any(unicodedata.category(c) in ("Cc", "Cf") for c in value):
+        if not free_of_control_and_format(value):
             raise ValueError("control or format characters in a CloudEvents attribute")
         return value
 
