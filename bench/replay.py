@@ -1,7 +1,7 @@
-"""P4: the registry rebuilt from ``n`` events (`zhongshi_registry.replay.rebuild`: read, project in memory, write
-in bulk) against a fair baseline measured in the same run: the raw consume of the same records (aiokafka, no
-parsing) plus a raw bulk write of the same final documents the rebuild wrote (copied, untimed, out of the
-rebuilt database and inserted again into an empty one, collection by collection).
+"""P4: the registry rebuilt from ``n`` events (`zhongshi_registry.replay.rebuild`: read, then parse and project in
+memory while what changed is written in bulk) against a fair baseline measured in the same run: the raw consume
+of the same records (aiokafka, no parsing) plus a raw bulk write of the same final documents the rebuild wrote
+(copied, untimed, out of the rebuilt database and inserted again into an empty one, collection by collection).
 
 The events are one application's worth per four: screened, forwarded, decided and listed (accredited or
 cultivation), copied from the real ones of the round P2 ran, under new ids, on an empty broker, each on the topic

@@ -268,8 +268,9 @@ class RegistryRepository:
         return repo
 
     @classmethod
-    def memory(cls) -> RegistryRepository:
-        repo = cls(lambda name, model: MemoryStore(), MemoryTallies())
+    def memory(cls, store: Callable[[], MemoryStore[Any]] = MemoryStore) -> RegistryRepository:
+        """In memory; ``store`` makes each collection's store (a replay's notes what changed)."""
+        repo = cls(lambda name, model: store(), MemoryTallies())
         repo.sequences, repo.listing = MemorySequences(), MemoryListing(repo.entries)
         return repo
 
