@@ -32,7 +32,7 @@ class Batch:
 
 
 def consumers(concurrency: int) -> Consumers:
-    settings = ServiceSettings(consumer_concurrency=concurrency)
+    settings = ServiceSettings(consumer_concurrency=concurrency, consumer_events_per_transaction=1)  # lanes alone
     metrics, logger = RuntimeMetrics("probe"), logging.getLogger("test")
     return Consumers(create_broker(settings, metrics, logger), settings, metrics, logger)
 

@@ -56,13 +56,13 @@ class ServiceSettings(KafkaClientSettings):
     http_host: str = Field("127.0.0.1", validation_alias="HTTP_HOST")
     outbox_retention_hours: int = Field(168, ge=1, validation_alias="OUTBOX_RETENTION_HOURS")
     consumer_concurrency: int = Field(
-        1, ge=1, le=64, validation_alias="CONSUMER_CONCURRENCY",
+        4, ge=1, le=64, validation_alias="CONSUMER_CONCURRENCY",
         description="Lanes handled at once: above 1 the consumer fetches batches and handles distinct keys "
                     "(applications) concurrently, each key in order; offsets are committed after the whole batch.")
     consumer_batch: int = Field(200, ge=1, le=5000, validation_alias="CONSUMER_BATCH",
                                 description="Most records in one fetched batch (with CONSUMER_CONCURRENCY > 1).")
     consumer_events_per_transaction: int = Field(
-        1, ge=1, le=1000, validation_alias="CONSUMER_EVENTS_PER_TRANSACTION",
+        50, ge=1, le=1000, validation_alias="CONSUMER_EVENTS_PER_TRANSACTION",
         description="With CONSUMER_CONCURRENCY > 1: about this many events of a batch handled in one transaction, "
                     "whole lanes together (those that cannot be are handled one by one).")
     # Retention (docs/retention.md). Processed-event ids outlive any redelivery: the outbox's replay window and
