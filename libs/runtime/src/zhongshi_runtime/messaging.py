@@ -43,6 +43,14 @@ def by_key(topic: str, key: bytes | None) -> Hashable:
     return key if key else topic
 
 
+# How long the batch subscriber waits for fetched records before it looks again. FastStream waits this long for
+# records aiokafka's fetcher has already read (the fetcher asks the broker in the background, waiting up to
+# KAFKA_FETCH_MAX_WAIT_MS there), and when none came it sleeps this long again before the next look: at the fetch
+# wait (100 ms) a record that arrived while the consumer was idle waited up to 100 ms more at each hop. An idle
+# consumer looks about 100 times a second, each look a check of a local buffer.
+BATCH_WAIT_MS = 5
+
+
 def packed(lanes: Iterable[list[Any]], size: int) -> list[list[Any]]:
     """Whole lanes packed in order into groups of at most ``size`` records (a longer lane is a group alone)."""
     groups: list[list[Any]] = []
@@ -226,7 +234,7 @@ class Consumers:
         )
         if self.settings.consumer_concurrency > 1:
             subscriber = self.broker.subscriber(*self.topics, batch=True, max_records=self.settings.consumer_batch,
-                                                batch_timeout_ms=self.settings.kafka_fetch_max_wait_ms, **options)
+                                                batch_timeout_ms=BATCH_WAIT_MS, **options)
             subscriber(self.dispatch_batch)
         else:
             subscriber = self.broker.subscriber(*self.topics, **options)
