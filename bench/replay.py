@@ -78,7 +78,7 @@ async def publish(bootstrap: str, records: list[tuple[str, str, bytes, list[tupl
 
 
 async def raw_consume(bootstrap: str, expected: int) -> dict[str, Any]:
-    """Read the records from the beginning as `read_log` does (same consumer settings), without parsing."""
+    """Read the records from the beginning as the rebuild does (`read_records`'s consumer settings), without parsing."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
                                 fetch_max_wait_ms=100, max_partition_fetch_bytes=8 * 1024 * 1024)
     await consumer.start()

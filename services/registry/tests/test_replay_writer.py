@@ -31,10 +31,15 @@ def listed(n: int, status: Status) -> Entry:
                  listed_on=date(2026, 12, 1), certificate_no=f"鄂中试〔2026〕00{n}号", accredited_on=date(2026, 12, 1))
 
 
+@pytest.fixture
+async def writer(mongo_db: Any) -> Writer:
+    """A writer into the empty test database, of a registry projected in tracked memory stores."""
+    return Writer(RegistryRepository.memory(Tracked), mongo_db)
+
+
 async def test_what_changed_after_it_was_written_is_written_again_and_the_database_ends_equal(
-        mongo_db: Any, make_dossier: Callable[..., Dossier]) -> None:
-    memory, dossier = RegistryRepository.memory(Tracked), make_dossier()
-    writer = Writer(memory, mongo_db)
+        writer: Writer, mongo_db: Any, make_dossier: Callable[..., Dossier]) -> None:
+    memory, dossier = writer.memory, make_dossier()
     await memory.record_decision(decision_of(dossier, "A1", Decision.ACCREDIT, 1))
     await memory.keep_profile(profile_of(dossier, "A1"))
     await memory.save_entry(listed(1, Status.ACCREDITED))
@@ -51,10 +56,9 @@ async def test_what_changed_after_it_was_written_is_written_again_and_the_databa
     assert await mongo_db.sequences.count_documents({}) == 1
 
 
-async def test_a_hand_over_is_written_while_the_projection_goes_on(mongo_db: Any,
-                                                                   make_dossier: Callable[..., Dossier]) -> None:
-    memory, dossier = RegistryRepository.memory(Tracked), make_dossier()
-    writer = Writer(memory, mongo_db)
+async def test_a_hand_over_is_written_while_the_projection_goes_on(
+        writer: Writer, mongo_db: Any, make_dossier: Callable[..., Dossier]) -> None:
+    memory, dossier = writer.memory, make_dossier()
     await memory.keep_profile(profile_of(dossier, "A1"))
     writer.flush()
     await eventually(lambda: _stored(mongo_db, "profiles"), "the profile written before the writer is closed",
@@ -64,10 +68,9 @@ async def test_a_hand_over_is_written_while_the_projection_goes_on(mongo_db: Any
     assert await mongo_db.profiles.count_documents({}) == 2
 
 
-async def test_a_projection_that_fails_stops_the_writes_still_waiting(mongo_db: Any,
-                                                                      make_dossier: Callable[..., Dossier]) -> None:
-    memory, dossier = RegistryRepository.memory(Tracked), make_dossier()
-    writer = Writer(memory, mongo_db)
+async def test_a_projection_that_fails_stops_the_writes_still_waiting(
+        writer: Writer, make_dossier: Callable[..., Dossier]) -> None:
+    memory, dossier = writer.memory, make_dossier()
     await memory.keep_profile(profile_of(dossier, "A1"))
     writer.flush()
 
