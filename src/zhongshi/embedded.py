@@ -22,7 +22,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from zhongshi_contracts.topics import ALL_TOPICS
 from zhongshi_runtime.kafka_client import KafkaClientSettings
 
-from zhongshi.forkserver import ForkServer, die_with_parent
+from zhongshi.forkserver import ForkServer, become_child
 from zhongshi.polling import Process, wait_until
 
 DLQ_PARTITIONS = 1
@@ -40,21 +40,24 @@ class Child(Process, Protocol):
     def kill(self) -> None: ...
 
 
-def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def spawn(args: list[str], log: Path, env: dict[str, str] | None = None, nice: int = 0) -> subprocess.Popen[bytes]:
+    """``args`` as a child that dies with this process, its output appended to ``log``, ``nice`` added to its
+    CPU niceness (all its threads start from it)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     out: IO[bytes] = log.open("ab")
     return subprocess.Popen(
-        args, stdout=out, stderr=subprocess.STDOUT, env=env, preexec_fn=die_with_parent
+        args, stdout=out, stderr=subprocess.STDOUT, env=env, preexec_fn=functools.partial(become_child, nice)
     )
 
 
-def spawn_module(module: str, args: list[str], log: Path, env: dict[str, str] | None = None) -> Child:
+def spawn_module(module: str, args: list[str], log: Path, env: dict[str, str] | None = None, nice: int = 0
+                 ) -> Child:
     """``python -m module *args``, forked from the fork server (zhongshi.forkserver) unless it is off or
     could not start."""
     server = _fork_server(log.parent / "forkserver.log")
     if server is None:
-        return spawn([sys.executable, "-m", module, *args], log, env)
-    return server.spawn(module, args, log, dict(os.environ if env is None else env))
+        return spawn([sys.executable, "-m", module, *args], log, env, nice)
+    return server.spawn(module, args, log, dict(os.environ if env is None else env), nice)
 
 
 _server: ForkServer | None = None
@@ -151,16 +154,19 @@ def start_broker(host: str, port: int, log: Path, cluster_id: str = "tansu_clust
     return process
 
 
-def start_databases(host: str, ports: Mapping[str, int], data: Path, logs: Path) -> dict[str, Child]:
-    """One SecantusDB server per name in ``ports``, started side by side, each with its data in ``data/<name>``.
-    A SecantusDB server is one Python process, bound by one interpreter lock to one core: a server per service
-    spreads the database work over the machine's cores, as a MongoDB server's threads do."""
+def start_databases(host: str, ports: Mapping[str, int], data: Path, logs: Path, nice: Mapping[str, int]
+                    ) -> dict[str, Child]:
+    """One SecantusDB server per name in ``ports``, started side by side, each with its data in ``data/<name>``
+    and at the niceness ``nice`` names for it (0 when none). A SecantusDB server is one Python process, bound by
+    one interpreter lock to one core: a server per service spreads the database work over the machine's cores,
+    as a MongoDB server's threads do."""
     processes: dict[str, Child] = {}
     for name, port in ports.items():
         (data / name).mkdir(parents=True, exist_ok=True)
         processes[name] = spawn_module(
             "zhongshi.database_server", ["--host", host, "--port", str(port), "--storage-path", str(data / name),
-                                         "--sync-on-commit", "--log-level", "WARNING"], logs / f"db-{name}.log")
+                                         "--sync-on-commit", "--log-level", "WARNING"], logs / f"db-{name}.log",
+            nice=nice.get(name, 0))
     for name, port in ports.items():
         wait_until(functools.partial(port_open, host, port), f"secantusdb ({name})", 60, processes[name],
                    logs / f"db-{name}.log")

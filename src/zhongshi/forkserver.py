@@ -43,12 +43,15 @@ _PR_SET_PDEATHSIG, _PR_SET_NAME = 1, 15
 READY_TIMEOUT_S = 120.0
 
 
-def die_with_parent() -> None:  # pragma: no cover - runs in a child
+def become_child(nice: int = 0) -> None:  # pragma: no cover - runs in a child
     """The child gets SIGTERM when its parent dies, even by SIGKILL: no process is left behind. (The signal follows
     the thread that spawned the child: start processes from a thread that lives as long as they do.) It also
-    leaves the parent's process group, so a terminal's Ctrl-C reaches the launcher alone, which stops the rest."""
+    leaves the parent's process group, so a terminal's Ctrl-C reaches the launcher alone, which stops the rest.
+    ``nice`` is added to its CPU niceness before it starts any thread (its threads inherit it)."""
     _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     os.setpgrp()
+    if nice:
+        os.nice(nice)
 
 
 def _prctl(option: int, value: object) -> None:  # pragma: no cover - runs in a child
@@ -85,7 +88,7 @@ def serve(modules: Sequence[str]) -> int:
         if requests in readable:
             chunk = os.read(requests, 65536)
             if not chunk:
-                return 0  # the launcher is gone: the children follow (SIGTERM, `die_with_parent`)
+                return 0  # the launcher is gone: the children follow (SIGTERM, `become_child`)
             *lines, pending = (pending + chunk).split(b"\n")
             for line in lines:
                 request = json.loads(line)
@@ -129,7 +132,7 @@ def _become(request: dict[str, Any], keep_closed: tuple[int, ...]) -> None:  # p
     gc.enable()
     for fd in keep_closed:
         os.close(fd)
-    die_with_parent()
+    become_child(request.get("nice", 0))
     _prctl(_PR_SET_NAME, request["module"].encode()[:15])  # `ps -o comm`, `pgrep`, `top` show the module
     log = os.open(request["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     os.dup2(log, 1)
@@ -229,13 +232,15 @@ class ForkServer:
             self.close()
             raise RuntimeError(f"the fork server did not start: {self._ready or 'no answer'} (log: {log})")
 
-    def spawn(self, module: str, argv: Sequence[str], log: Path, env: dict[str, str]) -> Forked:
-        """Start ``python -m module *argv`` as a child with ``env``, its output appended to ``log``."""
+    def spawn(self, module: str, argv: Sequence[str], log: Path, env: dict[str, str], nice: int = 0) -> Forked:
+        """Start ``python -m module *argv`` as a child with ``env`` and ``nice`` added to its niceness, its
+        output appended to ``log``."""
         log.parent.mkdir(parents=True, exist_ok=True)
         log.touch()  # there from the start, as when the launcher opens a child's log itself
         child = Forked(self, next(self._ids))
         child.args = f"{module} {' '.join(argv)}"
-        request = {"id": child.ident, "module": module, "argv": list(argv), "log": str(log), "env": env}
+        request = {"id": child.ident, "module": module, "argv": list(argv), "log": str(log), "env": env,
+                   "nice": nice}
         with self._changed:
             self._children[child.ident] = child
             self._requests.write(json.dumps(request).encode() + b"\n")

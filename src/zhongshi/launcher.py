@@ -31,6 +31,13 @@ APPS = (*SERVICES, CONSOLE)
 # The embedded broker answers a JoinGroup only after half the session timeout: 5 s on every start and restart
 # at Kafka's 10 s. At 4 s a service joins in 2 s, and a killed member's partitions move on in 4 s.
 EMBEDDED_SESSION_TIMEOUT_MS = 4000
+# On one machine the services and their databases share the cores. An applicant waits on intake and screening
+# (submit → screening verdict); notify plans the notices of events that have happened already, and may trail
+# them by seconds (its target: caught up within 30 s of a round's last event). So the embedded stack runs notify
+# and its database this much nicer: when the cores are contended the kernel serves the applicant's path first
+# and notify with the rest, and an idle core still goes to notify at once (docs/performance.md, "Notify yields
+# the CPU"). A deployment gives each service its own CPU (deploy/), where the question does not arise.
+EMBEDDED_NICE = {"notify": 10}
 DEFAULT_PORTS = {"intake": 8001, "screening": 8002, "review": 8003, "registry": 8004, "notify": 8005, CONSOLE: 8000}
 
 
@@ -164,7 +171,8 @@ class Stack:
 
     def start_databases(self) -> None:
         c = self.config
-        self.databases = embedded.start_databases(c.host, c.mongo_ports, self.var / "db", self.var / "logs")
+        self.databases = embedded.start_databases(c.host, c.mongo_ports, self.var / "db", self.var / "logs",
+                                                  EMBEDDED_NICE)
 
     def kill_databases(self) -> None:
         """SIGKILL the embedded database servers (they sync on commit: nothing acknowledged is lost)."""
@@ -219,8 +227,9 @@ class Stack:
                 "CONSOLE_OIDC_CLIENT_SECRET": self.console_client_secret}
 
     def start_service(self, name: str) -> None:
-        module = f"zhongshi_{name.split('-')[0]}"  # a replica ("screening-2") runs its service's module
-        self.processes[name] = embedded.spawn_module(module, [], self.log(name), env=self.service_env(name))
+        base = name.split("-")[0]  # a replica ("screening-2") runs its service's module
+        self.processes[name] = embedded.spawn_module(f"zhongshi_{base}", [], self.log(name), env=self.service_env(name),
+                                                     nice=EMBEDDED_NICE.get(base, 0))
 
     def restart_service(self, name: str, timeout: float | None = 180) -> None:
         """Start ``name`` again (after a kill or a crash) and wait until it is ready (``timeout=None``: don't)."""

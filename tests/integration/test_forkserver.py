@@ -9,12 +9,14 @@ import logging
 import os
 import signal
 import subprocess
+import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.integration.helpers import niceness_of_threads
 from zhongshi import embedded
 from zhongshi.forkserver import Forked, ForkServer
 from zhongshi.polling import wait_until
@@ -35,6 +37,13 @@ if sys.argv[1] == "exit":
 if sys.argv[1] == "raise":
     raise ValueError("a broken child")
 time.sleep(600)  # "wait": until a signal ends it
+"""
+
+THREADED = """\
+import threading, time
+threading.Thread(target=time.sleep, args=(600,), daemon=True).start()
+print("running", flush=True)
+time.sleep(600)
 """
 
 
@@ -63,6 +72,28 @@ def test_a_child_runs_its_module_with_its_arguments_environment_and_log_on_code_
     assert json.loads(other_log.read_text())["probe"] == "second"
     assert (tmp_path / "imported-by").read_text().split() == [str(server.process.pid)]  # not once per child
     assert len({child.pid, other.pid, server.process.pid}) == 3
+
+
+def test_a_child_runs_at_the_niceness_asked_for_with_every_thread_it_starts(server: ForkServer,
+                                                                           tmp_path: Path) -> None:
+    child, log = started_nicer(server, tmp_path, 3)
+    wait_until(lambda: log.read_text(), "the child running", 30)
+    popen = embedded.spawn([sys.executable, "-c", THREADED], tmp_path / "popen.log", nice=3)  # started on its own
+    wait_until(lambda: (tmp_path / "popen.log").read_text(), "the other child running", 30)
+    nicer = min(19, os.getpriority(os.PRIO_PROCESS, 0) + 3)
+    try:
+        for pid in (child.pid, popen.pid):
+            assert niceness_of_threads(pid) == [nicer, nicer]  # the main thread and the one it started
+    finally:
+        child.kill()
+        popen.kill()
+        popen.wait(30)
+
+
+def started_nicer(server: ForkServer, tmp_path: Path, nice: int) -> tuple[Forked, Path]:
+    (tmp_path / "threaded.py").write_text(THREADED)
+    log = tmp_path / "threaded.log"
+    return server.spawn("threaded", [], log, dict(os.environ), nice), log
 
 
 def test_a_child_that_raises_exits_1_with_its_traceback_in_its_log(server: ForkServer, tmp_path: Path) -> None:

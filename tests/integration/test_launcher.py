@@ -17,10 +17,11 @@ import pytest
 from zhongshi_contracts.reference import PlatformType, region
 from zhongshi_runtime.auth import Role
 
+from tests.integration.helpers import niceness_of_threads
 from zhongshi import demo
 from zhongshi.demo_materials import DEMO_REQUIRED
 from zhongshi.embedded import free_ports
-from zhongshi.launcher import APPS, SERVICES, Stack
+from zhongshi.launcher import APPS, EMBEDDED_NICE, SERVICES, Stack
 from zhongshi.polling import wait_until
 
 pytestmark = pytest.mark.integration
@@ -147,3 +148,14 @@ def test_the_sample_round_loads_idempotently_and_goes_through_the_chain(stack: S
     assert second.mails >= len(apps)  # every applicant was e-mailed at least once, into the local maildir
     table = demo.summary(second)
     assert "拟认定为省级制造业中试平台" in table and "推荐指标" in table and f"共{len(apps)}份申报" in table
+
+
+def test_notify_and_its_database_yield_the_cpu_to_the_applicants_path(stack: Stack) -> None:
+    """Every thread of notify and of its database runs at the niceness EMBEDDED_NICE gives it, more than the
+    path's (intake, screening): contended cores go to the path first."""
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    nicer = min(19, own + EMBEDDED_NICE["notify"])
+    assert nicer > own
+    for name, niceness in (("intake", own), ("screening", own), ("notify", nicer)):
+        for process in (stack.processes[name], stack.databases[name]):
+            assert set(niceness_of_threads(process.pid)) == {niceness}, name
