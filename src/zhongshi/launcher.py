@@ -37,7 +37,7 @@ EMBEDDED_SESSION_TIMEOUT_MS = 4000
 # and its database this much nicer: when the cores are contended the kernel serves the applicant's path first
 # and notify with the rest, and an idle core still goes to notify at once (docs/performance.md, "Notify yields
 # the CPU"). A deployment gives each service its own CPU (deploy/), where the question does not arise.
-EMBEDDED_NICE = {"notify": 10}
+EMBEDDED_NICE = {"notify": 5}
 DEFAULT_PORTS = {"intake": 8001, "screening": 8002, "review": 8003, "registry": 8004, "notify": 8005, CONSOLE: 8000}
 
 
