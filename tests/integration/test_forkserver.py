@@ -29,21 +29,16 @@ with open(os.environ["IMPORTED_BY"], "a") as out:  # who imported this module
     out.write(f"{os.getpid()}\\n")
 """
 PROBE = """\
-import json, os, sys, time
+import json, os, sys, threading, time
 import preloaded
+if sys.argv[1] == "thread":  # a thread of its own, then as "wait"
+    threading.Thread(target=time.sleep, args=(600,), daemon=True).start()
 print(json.dumps({"argv": sys.argv[1:], "probe": os.environ.get("PROBE"), "name": __name__}), flush=True)
 if sys.argv[1] == "exit":
     sys.exit(int(sys.argv[2]))
 if sys.argv[1] == "raise":
     raise ValueError("a broken child")
 time.sleep(600)  # "wait": until a signal ends it
-"""
-
-THREADED = """\
-import threading, time
-threading.Thread(target=time.sleep, args=(600,), daemon=True).start()
-print("running", flush=True)
-time.sleep(600)
 """
 
 
@@ -58,9 +53,9 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ForkServ
     running.close()
 
 
-def started(server: ForkServer, tmp_path: Path, *argv: str, **env: str) -> tuple[Forked, Path]:
+def started(server: ForkServer, tmp_path: Path, *argv: str, nice: int = 0, **env: str) -> tuple[Forked, Path]:
     log = tmp_path / f"probe-{'-'.join(argv)}.log"
-    return server.spawn("probe", list(argv), log, {**os.environ, **env}), log
+    return server.spawn("probe", list(argv), log, {**os.environ, **env}, nice), log
 
 
 def test_a_child_runs_its_module_with_its_arguments_environment_and_log_on_code_imported_once(
@@ -76,9 +71,10 @@ def test_a_child_runs_its_module_with_its_arguments_environment_and_log_on_code_
 
 def test_a_child_runs_at_the_niceness_asked_for_with_every_thread_it_starts(server: ForkServer,
                                                                            tmp_path: Path) -> None:
-    child, log = started_nicer(server, tmp_path, 3)
+    child, log = started(server, tmp_path, "thread", nice=3)
     wait_until(lambda: log.read_text(), "the child running", 30)
-    popen = embedded.spawn([sys.executable, "-c", THREADED], tmp_path / "popen.log", nice=3)  # started on its own
+    popen = embedded.spawn([sys.executable, str(tmp_path / "probe.py"), "thread"], tmp_path / "popen.log",
+                           nice=3)  # started on its own
     wait_until(lambda: (tmp_path / "popen.log").read_text(), "the other child running", 30)
     nicer = min(19, os.getpriority(os.PRIO_PROCESS, 0) + 3)
     try:
@@ -88,12 +84,6 @@ def test_a_child_runs_at_the_niceness_asked_for_with_every_thread_it_starts(serv
         child.kill()
         popen.kill()
         popen.wait(30)
-
-
-def started_nicer(server: ForkServer, tmp_path: Path, nice: int) -> tuple[Forked, Path]:
-    (tmp_path / "threaded.py").write_text(THREADED)
-    log = tmp_path / "threaded.log"
-    return server.spawn("threaded", [], log, dict(os.environ), nice), log
 
 
 def test_a_child_that_raises_exits_1_with_its_traceback_in_its_log(server: ForkServer, tmp_path: Path) -> None:
