@@ -38,6 +38,11 @@ EMBEDDED_SESSION_TIMEOUT_MS = 4000
 # and notify with the rest, and an idle core still goes to notify at once (docs/performance.md, "Notify yields
 # the CPU"). A deployment gives each service its own CPU (deploy/), where the question does not arise.
 EMBEDDED_NICE = {"notify": 5}
+# The applicant waits on one hop, intake's submitted event to screening's verdict. The embedded broker answers a
+# fetch that finds nothing new only after the whole wait (100 ms by default), so a record arriving meanwhile waits
+# out the rest: screening alone fetches at 20 ms. Every service at 20 ms would cost half a core of idle polling;
+# screening's share is within the noise of an idle stack (docs/performance.md, "Screening fetches at 20 ms").
+EMBEDDED_FETCH_WAIT_MS = {"screening": 20}
 DEFAULT_PORTS = {"intake": 8001, "screening": 8002, "review": 8003, "registry": 8004, "notify": 8005, CONSOLE: 8000}
 
 
@@ -216,6 +221,8 @@ class Stack:
                if self.mail_sink is not None else {}),
             **(self.console_env() if base == CONSOLE else {"MONGODB_URI": self.database_uri(base)}),
             **({"KAFKA_SESSION_TIMEOUT_MS": str(EMBEDDED_SESSION_TIMEOUT_MS)} if self.embedded_broker else {}),
+            **({"KAFKA_FETCH_MAX_WAIT_MS": str(EMBEDDED_FETCH_WAIT_MS[base])}
+               if self.embedded_broker and base in EMBEDDED_FETCH_WAIT_MS else {}),
             **self.config.extra_env,
         }
         return env
