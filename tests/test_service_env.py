@@ -24,3 +24,9 @@ def test_a_real_kafka_keeps_every_services_fetch_wait(tmp_path: Path, monkeypatc
     monkeypatch.delenv("KAFKA_FETCH_MAX_WAIT_MS", raising=False)
     stack = Stack(replace(StackConfig.isolated(tmp_path), kafka_bootstrap_servers="kafka:9092"))
     assert all("KAFKA_FETCH_MAX_WAIT_MS" not in stack.service_env(name) for name in SERVICES)
+
+
+def test_a_fetch_wait_set_in_the_environment_is_every_services(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKA_FETCH_MAX_WAIT_MS", "250")
+    stack = Stack(StackConfig.isolated(tmp_path))
+    assert {stack.service_env(name)["KAFKA_FETCH_MAX_WAIT_MS"] for name in SERVICES} == {"250"}

@@ -221,11 +221,16 @@ class Stack:
                if self.mail_sink is not None else {}),
             **(self.console_env() if base == CONSOLE else {"MONGODB_URI": self.database_uri(base)}),
             **({"KAFKA_SESSION_TIMEOUT_MS": str(EMBEDDED_SESSION_TIMEOUT_MS)} if self.embedded_broker else {}),
-            **({"KAFKA_FETCH_MAX_WAIT_MS": str(EMBEDDED_FETCH_WAIT_MS[base])}
-               if self.embedded_broker and base in EMBEDDED_FETCH_WAIT_MS else {}),
+            **self.fetch_wait(base),
             **self.config.extra_env,
         }
         return env
+
+    def fetch_wait(self, base: str) -> dict[str, str]:
+        """``base``'s fetch wait on the embedded broker (EMBEDDED_FETCH_WAIT_MS), unless the environment sets one."""
+        if not self.embedded_broker or base not in EMBEDDED_FETCH_WAIT_MS or "KAFKA_FETCH_MAX_WAIT_MS" in os.environ:
+            return {}
+        return {"KAFKA_FETCH_MAX_WAIT_MS": str(EMBEDDED_FETCH_WAIT_MS[base])}
 
     def console_env(self) -> dict[str, str]:
         """The console reaches the five services and the OpenID provider through these."""
