@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -55,15 +56,17 @@ def latency(figures: dict[str, Any], path: Path) -> Path | None:
 
 
 def _rates(samples: list[dict[str, Any]], kind: str) -> dict[str, tuple[list[float], list[float]]]:
-    """Per service: times and per-second rates of a cumulative counter (a restart's drop is left out)."""
+    """Per service: times and per-second rates of a cumulative counter. Where the service was not sampled before
+    (stopped) or its counter dropped (restarted) the rate is NaN, which the chart draws as a gap, not as a line
+    across the time it was away."""
     out: dict[str, tuple[list[float], list[float]]] = {}
     for before, after in itertools.pairwise(samples):
         dt = after["t"] - before["t"]
         for name, value in after[kind].items():
-            if name in before[kind] and dt > 0 and value >= before[kind][name]:
-                times, rates = out.setdefault(name, ([], []))
-                times.append(after["t"])
-                rates.append((value - before[kind][name]) / dt)
+            times, rates = out.setdefault(name, ([], []))
+            counted = name in before[kind] and dt > 0 and value >= before[kind][name]
+            times.append(after["t"])
+            rates.append((value - before[kind][name]) / dt if counted else math.nan)
     return out
 
 

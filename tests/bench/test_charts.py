@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from prometheus_client import generate_latest
@@ -49,10 +50,13 @@ def test_a_run_without_latencies_or_series_draws_what_it_can(tmp_path: Path) -> 
     assert charts.draw({"sizes": {"smoke": True}}, tmp_path) == []
 
 
-def test_rates_are_per_second_and_a_restarted_counter_is_skipped() -> None:
+def test_rates_are_per_second_and_a_stopped_or_restarted_service_is_a_gap() -> None:
     samples = [{"t": 0.0, "handled": {"a": 0.0}}, {"t": 2.0, "handled": {"a": 10.0}},
-               {"t": 3.0, "handled": {"a": 1.0}}, {"t": 4.0, "handled": {"a": 4.0}}]
-    assert charts._rates(samples, "handled") == {"a": ([2.0, 4.0], [5.0, 3.0])}
+               {"t": 3.0, "handled": {"a": 1.0}}, {"t": 4.0, "handled": {"a": 4.0}},
+               {"t": 5.0, "handled": {}}, {"t": 9.0, "handled": {"a": 8.0}}, {"t": 10.0, "handled": {"a": 10.0}}]
+    times, rates = charts._rates(samples, "handled")["a"]
+    assert times == [2.0, 3.0, 4.0, 9.0, 10.0]
+    assert [None if math.isnan(r) else r for r in rates] == [5.0, None, 3.0, None, 2.0]
 
 
 def test_the_sampler_adds_up_handled_events_and_http_requests() -> None:
