@@ -21,6 +21,7 @@ def test_a_copy_is_expected_once_per_recorder() -> None:
     republisher = Republisher("unused:9092", keys=[], share=0.05, seed=1)
     accredited, decided = PlatformAccredited.wire_topic().name, ReviewDecided.wire_topic().name
     republisher.republished.update({accredited: 1, decided: 2})
-    expected = len(recorders_of()[accredited]) + 2 * len(recorders_of()[decided])
+    readers, recorders = consumers_of(), recorders_of()
+    expected = len(recorders[accredited]) + 2 * len(recorders[decided])
     assert republisher.expected_duplicates() == expected
-    assert expected < len(consumers_of()[accredited]) + 2 * len(consumers_of()[decided])
+    assert expected < len(readers[accredited]) + 2 * len(readers[decided])
