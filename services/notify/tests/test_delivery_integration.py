@@ -212,13 +212,14 @@ async def test_a_hanging_smtp_server_holds_up_neither_the_inbox_nor_webhooks(
     d = make_dossier()
     await notify.publish(submitted(d))
     assert len((await notify.repo.inbox(f"applicant:{d.applicant.credit_code}"))[1]) == 1  # written with the event
-    dispatcher = notify.dispatcher({Channel.EMAIL: email_sender(hanging_smtp_server, timeout_s=1.5),
+    smtp_timeout_s = 3.0  # the webhook goes out within it, while the e-mail's send still hangs
+    dispatcher = notify.dispatcher({Channel.EMAIL: email_sender(hanging_smtp_server, timeout_s=smtp_timeout_s),
                                     Channel.WEBHOOK: WebhookSender(5, guard=LOOPBACK)}, lease_s=10)
-    await asyncio.wait_for(dispatcher.drain(Channel.EMAIL), 1.0)  # starts the send, never waits for it
-    await asyncio.wait_for(dispatcher.drain(Channel.WEBHOOK), 1.0)
-    await asyncio.wait_for(dispatcher.settle(Channel.WEBHOOK), 1.0)
+    await asyncio.wait_for(dispatcher.drain(Channel.EMAIL), smtp_timeout_s)  # starts the send, never waits for it
+    await asyncio.wait_for(dispatcher.drain(Channel.WEBHOOK), smtp_timeout_s)
+    await asyncio.wait_for(dispatcher.settle(Channel.WEBHOOK), smtp_timeout_s)
     assert len(hooks.accepted) == 1 and dispatcher.in_flight(Channel.EMAIL) == 1
-    await asyncio.wait_for(dispatcher.settle(Channel.EMAIL), 5)
+    await asyncio.wait_for(dispatcher.settle(Channel.EMAIL), 10)
     [stuck] = await notify.store.deliveries(Channel.EMAIL)
     assert (stuck.status, stuck.attempts) == (Status.PENDING, 1) and "Timeout" in stuck.last_error
 

@@ -24,6 +24,7 @@ from .samples import NOW, Clock
 LOG = logging.getLogger("test.notify")
 FAIL = SendResult(ok=False, retryable=True, status_code=503, error="HTTP 503")
 OK = SendResult(ok=True, status_code=200)
+HANG_S = 10  # a bound that catches a hang only: a busy machine may stretch a step, never a test's verdict
 
 
 class Scripted:
@@ -127,28 +128,23 @@ async def test_a_leased_delivery_is_left_alone_until_the_lease_expires(store: In
     assert (done.status, done.attempts) == (Status.SENT, 2)  # the crashed claim counted as an attempt
 
 
-async def test_a_hanging_channel_does_not_hold_up_another(store: InMemoryDeliveryStore) -> None:
-    class Hanging:
-        async def send(self, delivery: Delivery, subscription: Subscription | None) -> SendResult:
-            await asyncio.Event().wait()
-            return OK
-
-    await store.add([delivery(1), delivery(2, Channel.SMS)])
-    sms = Scripted()
-    d = dispatcher(store, {Channel.EMAIL: Hanging(), Channel.SMS: sms}, Clock())
-    await asyncio.wait_for(d.drain(Channel.EMAIL), 1)  # starts the hanging send and returns
-    assert await asyncio.wait_for(d.drain(Channel.SMS), 1) == 1
-    await asyncio.wait_for(d.settle(Channel.SMS), 1)
-    assert sms.sent == ["e2/c/sms"] and d.in_flight(Channel.EMAIL) == 1
-    await d.cancel()
-
-
 class Hanging:
     """A sender whose sends never end (a receiver that accepted the connection and went quiet)."""
 
     async def send(self, delivery: Delivery, subscription: Subscription | None) -> SendResult:
         await asyncio.Event().wait()
         return OK
+
+
+async def test_a_hanging_channel_does_not_hold_up_another(store: InMemoryDeliveryStore) -> None:
+    await store.add([delivery(1), delivery(2, Channel.SMS)])
+    sms = Scripted()
+    d = dispatcher(store, {Channel.EMAIL: Hanging(), Channel.SMS: sms}, Clock())
+    await asyncio.wait_for(d.drain(Channel.EMAIL), HANG_S)  # starts the hanging send and returns
+    assert await asyncio.wait_for(d.drain(Channel.SMS), HANG_S) == 1
+    await asyncio.wait_for(d.settle(Channel.SMS), HANG_S)
+    assert sms.sent == ["e2/c/sms"] and d.in_flight(Channel.EMAIL) == 1
+    await d.cancel()
 
 
 async def test_stopping_lets_a_send_in_flight_be_recorded_and_claims_nothing_more(store: InMemoryDeliveryStore) -> None:
@@ -160,7 +156,7 @@ async def test_stopping_lets_a_send_in_flight_be_recorded_and_claims_nothing_mor
     await store.add([delivery(1)])
     sender = Slow()
     d = dispatcher(store, {Channel.EMAIL: sender}, Clock())
-    await asyncio.wait_for(d.drain(Channel.EMAIL), 5)
+    await asyncio.wait_for(d.drain(Channel.EMAIL), HANG_S)
     await asyncio.wait_for(d.stop(grace_s=60), 30)
     await store.add([delivery(2)])
     assert await d.drain(Channel.EMAIL) == 0 and sender.sent == ["e1/c/email"]
@@ -174,8 +170,8 @@ async def test_stopping_cancels_a_send_outlasting_the_grace_and_its_lease_brings
     await store.add([delivery(1)])
     clock = Clock()
     d = dispatcher(store, {Channel.EMAIL: Hanging()}, clock)
-    await asyncio.wait_for(d.drain(Channel.EMAIL), 5)
-    await asyncio.wait_for(d.stop(grace_s=0), 5)
+    await asyncio.wait_for(d.drain(Channel.EMAIL), HANG_S)
+    await asyncio.wait_for(d.stop(grace_s=0), HANG_S)
     assert d.in_flight(Channel.EMAIL) == 0
     clock.now += timedelta(seconds=30)  # the lease
     again = Scripted()
