@@ -35,13 +35,14 @@ EMBEDDED_SESSION_TIMEOUT_MS = 4000
 # (submit → screening verdict); notify plans the notices of events that have happened already, and may trail
 # them by seconds (its target: caught up within 30 s of a round's last event). So the embedded stack runs notify
 # and its database this much nicer: when the cores are contended the kernel serves the applicant's path first
-# and notify with the rest, and an idle core still goes to notify at once (docs/performance.md, "Notify yields
-# the CPU"). A deployment gives each service its own CPU (deploy/), where the question does not arise.
+# and notify with the rest, and an idle core still goes to notify at once (docs/performance-history.md, "Notify
+# yields the CPU"). A deployment gives each service its own CPU (deploy/), where the question does not arise.
 EMBEDDED_NICE = {"notify": 5}
 # The applicant waits on one hop, intake's submitted event to screening's verdict. The embedded broker answers a
 # fetch that finds nothing new only after the whole wait (100 ms by default), so a record arriving meanwhile waits
 # out the rest: screening alone fetches at 20 ms. Every service at 20 ms would cost half a core of idle polling;
-# screening's share is within the noise of an idle stack (docs/performance.md, "Screening fetches at 20 ms").
+# screening's share is within the noise of an idle stack (docs/performance-history.md, "Screening fetches at
+# 20 ms").
 EMBEDDED_FETCH_WAIT_MS = {"screening": 20}
 DEFAULT_PORTS = {"intake": 8001, "screening": 8002, "review": 8003, "registry": 8004, "notify": 8005, CONSOLE: 8000}
 
