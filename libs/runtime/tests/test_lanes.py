@@ -63,7 +63,7 @@ def batch_of(keys: list[int]) -> list[Record]:
     return [Record("pilot.t", k % 2, i, f"app-{k}".encode(), b"{}") for i, k in enumerate(keys)]
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=50)
 @given(keys=st.lists(st.integers(0, 6), min_size=1, max_size=40), concurrency=st.integers(2, 5), seed=st.integers())
 async def test_each_key_is_handled_in_order_and_no_more_lanes_run_than_allowed(
         keys: list[int], concurrency: int, seed: int) -> None:

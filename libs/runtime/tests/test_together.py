@@ -73,7 +73,7 @@ def records(plan: list[tuple[int, str]], first: int = 0) -> list[Record]:
     return made
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(plan=st.lists(st.tuples(st.integers(0, 4), st.sampled_from(KINDS)), min_size=1, max_size=30),
        per_transaction=st.integers(2, 12), cut=st.integers(1, 30))
 async def test_several_to_a_transaction_ends_as_one_by_one(plan: list[tuple[int, str]], per_transaction: int,

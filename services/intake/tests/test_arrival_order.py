@@ -105,7 +105,7 @@ def status_after(event: Any) -> Status:
     return domain.chain_status(event)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.data())
 def test_any_arrival_order_ends_in_the_status_of_what_happened_last(make_dossier: Callable[..., Dossier],
                                                                     data: st.DataObject) -> None:

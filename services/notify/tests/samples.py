@@ -37,6 +37,7 @@ from zhongshi_contracts.registry import (
 from zhongshi_contracts.review import AssignmentDeclined, PanelDrawn, PanelMember, ReviewDecided, Scored
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+HANG_S = 10  # a bound on a wait that catches a hang only: a busy machine may stretch a step, never a verdict
 
 
 class Clock:

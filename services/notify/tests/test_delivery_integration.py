@@ -44,7 +44,7 @@ from zhongshi_runtime.testing import HandlerHarness, api_app, envelope, mint_tes
 from zhongshi.polling import eventually
 
 from .conftest import Mailbox, Receiver
-from .samples import Clock, scheduled, screened, submitted
+from .samples import HANG_S, Clock, scheduled, screened, submitted
 
 pytestmark = pytest.mark.integration
 LOG = logging.getLogger("zhongshi.notify.test")
@@ -219,7 +219,7 @@ async def test_a_hanging_smtp_server_holds_up_neither_the_inbox_nor_webhooks(
     await asyncio.wait_for(dispatcher.drain(Channel.WEBHOOK), smtp_timeout_s)
     await asyncio.wait_for(dispatcher.settle(Channel.WEBHOOK), smtp_timeout_s)
     assert len(hooks.accepted) == 1 and dispatcher.in_flight(Channel.EMAIL) == 1
-    await asyncio.wait_for(dispatcher.settle(Channel.EMAIL), 10)
+    await asyncio.wait_for(dispatcher.settle(Channel.EMAIL), HANG_S)
     [stuck] = await notify.store.deliveries(Channel.EMAIL)
     assert (stuck.status, stuck.attempts) == (Status.PENDING, 1) and "Timeout" in stuck.last_error
 

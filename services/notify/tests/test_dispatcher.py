@@ -19,12 +19,11 @@ from zhongshi_notify.dispatcher import Dispatcher
 from zhongshi_notify.metrics import NotifyMetrics
 from zhongshi_notify.planning import Channel, Delivery, RetryPolicy, SendResult, Status, Subscription
 
-from .samples import NOW, Clock
+from .samples import HANG_S, NOW, Clock
 
 LOG = logging.getLogger("test.notify")
 FAIL = SendResult(ok=False, retryable=True, status_code=503, error="HTTP 503")
 OK = SendResult(ok=True, status_code=200)
-HANG_S = 10  # a bound that catches a hang only: a busy machine may stretch a step, never a test's verdict
 
 
 class Scripted:

@@ -15,7 +15,7 @@ from zhongshi_notify.deliveries import InMemoryDeliveryStore
 from zhongshi_notify.egress import EgressGuard, Refused
 from zhongshi_notify.planning import Channel, Delivery, SendResult, Status, Subscription
 
-from .samples import NOW, Clock
+from .samples import HANG_S, NOW, Clock
 from .test_dispatcher import OK, delivery, dispatcher
 
 PUBLIC = "93.184.216.34"
@@ -134,12 +134,12 @@ async def test_one_slow_receiver_does_not_hold_up_deliveries_to_the_others() -> 
         await store.add_subscription(subscription("https://gov.example/h").model_copy(update={"id": sub}))
     await store.add([delivery(1, Channel.WEBHOOK, "slow")])
     d = dispatcher(store, {Channel.WEBHOOK: sender}, clock)
-    await asyncio.wait_for(d.drain(Channel.WEBHOOK), 10)  # starts the slow send and returns
+    await asyncio.wait_for(d.drain(Channel.WEBHOOK), HANG_S)  # starts the slow send and returns
     await store.add([delivery(2, Channel.WEBHOOK, "fast")])
-    await asyncio.wait_for(d.drain(Channel.WEBHOOK), 10)
+    await asyncio.wait_for(d.drain(Channel.WEBHOOK), HANG_S)
 
-    await asyncio.wait_for(sender.fast_sent.wait(), 10)
+    await asyncio.wait_for(sender.fast_sent.wait(), HANG_S)
     assert "e1/slow/webhook" not in sender.sent
     sender.release.set()
-    await asyncio.wait_for(d.settle(), 10)
+    await asyncio.wait_for(d.settle(), HANG_S)
     assert {x.status for x in await store.deliveries()} == {Status.SENT}

@@ -71,7 +71,7 @@ def nonzero(counts: dict[str, int]) -> dict[str, int]:
     return {k: n for k, n in counts.items() if n}
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(changes=st.lists(entries | candidacies, min_size=1, max_size=25))
 async def test_the_counters_equal_a_recount_after_every_change(changes: list[Any]) -> None:
     repo = RegistryRepository.memory()

@@ -140,7 +140,7 @@ relations = st.lists(st.fixed_dictionaries({
     max_size=2)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(st.lists(st.tuples(st.sampled_from(["A", "B", "某大学", "C"]), relations), min_size=5, max_size=25),
        st.text(min_size=1, max_size=8))
 def test_a_draw_never_picks_a_conflicted_expert(members: list[tuple[str, list[dict[str, Any]]]], seed: str) -> None:
