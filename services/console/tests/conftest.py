@@ -18,11 +18,9 @@ from playwright.sync_api import Error as PlaywrightError
 from zhongshi_console.app import create_app
 from zhongshi_console.sessions import SessionStore
 from zhongshi_console.settings import SERVICES, ConsoleSettings
-from zhongshi_runtime.auth import Role
-from zhongshi_runtime.clock import shanghai_date, utc_now
 
 from zhongshi import demo, embedded
-from zhongshi.demo_data import APPLICANTS
+from zhongshi.idp.people import CLIENTS
 from zhongshi.launcher import Stack
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -58,44 +56,15 @@ def demo_stack(stack: Stack) -> Stack:
 
 
 @dataclass
-class Logins:
-    """The demo people of docs/security.md that the tests sign in as, by username."""
-
-    accounts: dict[str, tuple[Role, str]]
-
-    @classmethod
-    def of_demo(cls) -> Logins:
-        today = shanghai_date(utc_now())
-        credit = demo.dossier(0, APPLICANTS[0], today)["applicant"]["credit_code"]
-        return cls({"applicant01": (Role.APPLICANT, credit), "county420111": (Role.COUNTY_OFFICIAL, "420111"),
-                    "city420100": (Role.CITY_OFFICIAL, "420100"), "province01": (Role.PROVINCE_OFFICIAL, "42"),
-                    "expert001": (Role.EXPERT, "E001"), "operator": (Role.OPERATOR, "*")})
-
-
-@dataclass
 class Provider:
     issuer: str
     client_secret: str
 
 
 @pytest.fixture(scope="session")
-def provider(stack: Stack) -> Iterator[Any]:
-    """The OpenID provider: the stack's embedded one once the identity work is merged (docs/security.md),
-    else the stand-in with its contract (tests/oidc_fake.py) issuing the stack's development tokens."""
-    try:
-        from zhongshi.idp.people import CLIENTS
-    except ImportError:
-        from .oidc_fake import Account, FakeProvider, app_of  # its dev tokens go with the identity merge
-
-        accounts = {name: Account(PASSWORD, role, organisation)
-                    for name, (role, organisation) in Logins.of_demo().accounts.items()}
-        fake = FakeProvider(issuer="", keys=stack.var / "auth", accounts=accounts)
-        url, stop = serve(app_of(fake))
-        fake.issuer = url
-        yield fake
-        stop()
-        return
-    yield Provider(issuer=stack.config.issuer, client_secret=CLIENTS["zhongshi-console"].secret)
+def provider(stack: Stack) -> Provider:
+    """The stack's embedded OpenID provider and the console's client secret with it."""
+    return Provider(issuer=stack.config.issuer, client_secret=CLIENTS["zhongshi-console"].secret)
 
 
 class Clock:
@@ -117,7 +86,7 @@ class Console:
 
 
 @pytest.fixture(scope="session")
-def console(demo_stack: Stack, provider: Any) -> Iterator[Console]:
+def console(demo_stack: Stack, provider: Provider) -> Iterator[Console]:
     urls = {f"CONSOLE_{name.upper()}_URL": demo_stack.url(name) for name in SERVICES}
     settings = ConsoleSettings.model_validate({**urls, "CONSOLE_OIDC_ISSUER": provider.issuer,
                                                "CONSOLE_OIDC_CLIENT_SECRET": provider.client_secret})
