@@ -8,11 +8,14 @@ import logging
 import random
 from typing import Any, NamedTuple
 
+import anyio
 import pytest
 from faststream.exceptions import NackMessage
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from zhongshi_runtime.messaging import Consumers, create_broker
+from zhongshi_contracts.envelope import CloudEvent
+from zhongshi_contracts.events import ApplicationWithdrawn
+from zhongshi_runtime.messaging import LOOK_MS, Consumers, create_broker
 from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.settings import ServiceSettings
 
@@ -91,3 +94,38 @@ async def test_a_lane_that_fails_nacks_the_batch_and_stops_that_lane_only() -> N
     with pytest.raises(NackMessage):
         await subject.dispatch_batch(Batch(records))  # type: ignore[arg-type]
     assert {r.offset for r in probe.handled} == {0, 2, 4}  # key 1's later record waits for the redelivery
+
+
+class Fetcher:
+    """Stands in for aiokafka's consumer: hands out ``fetches`` one look at a time and keeps what each look asked."""
+
+    def __init__(self, *fetches: dict[Any, list[Record]]) -> None:
+        self.fetches, self.asked = list(fetches), list[tuple[int, int]]()
+
+    async def getmany(self, *, timeout_ms: int, max_records: int) -> dict[Any, list[Record]]:
+        self.asked.append((timeout_ms, max_records))
+        return self.fetches.pop(0)
+
+
+async def test_a_look_that_finds_nothing_is_followed_by_the_next_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The subscriber waits in aiokafka's `getmany`, which returns as soon as records are fetched; FastStream's own
+    look sleeps after finding nothing, when a record arriving would wait out the sleep (and a short look woke an
+    idle service hundreds of times a second)."""
+    subject = consumers(4)
+
+    @subject.on(ApplicationWithdrawn)
+    async def handle(event: ApplicationWithdrawn, meta: CloudEvent) -> None: ...
+
+    subject.subscribe()
+    subscribers: list[Any] = list(subject.broker.subscribers)  # FastStream types them without `get_msg`
+    [subscriber] = subscribers
+
+    async def slept(seconds: float) -> None:
+        raise AssertionError(f"the subscriber slept {seconds} s after a look")
+
+    monkeypatch.setattr(anyio, "sleep", slept)
+    records = batch_of([0, 1, 0])
+    fetcher = Fetcher({}, {("pilot.t", 0): records[::2], ("pilot.t", 1): records[1:2]})
+    assert await subscriber.get_msg(fetcher) == ()
+    assert sorted(await subscriber.get_msg(fetcher), key=lambda r: r.offset) == records
+    assert fetcher.asked == [(LOOK_MS, subject.settings.consumer_batch)] * 2

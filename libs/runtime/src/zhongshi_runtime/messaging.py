@@ -43,12 +43,22 @@ def by_key(topic: str, key: bytes | None) -> Hashable:
     return key if key else topic
 
 
-# How long the batch subscriber waits for fetched records before it looks again. FastStream waits this long for
-# records aiokafka's fetcher has already read (the fetcher asks the broker in the background, waiting up to
-# KAFKA_FETCH_MAX_WAIT_MS there), and when none came it sleeps this long again before the next look: at the fetch
-# wait (100 ms) a record that arrived while the consumer was idle waited up to 100 ms more at each hop. An idle
-# consumer looks about 100 times a second, each look a check of a local buffer.
-BATCH_WAIT_MS = 5
+# How long one look at the records aiokafka's fetcher holds may wait. aiokafka's `getmany` returns as soon as the
+# fetcher holds records, so a long look costs no latency; FastStream's batch subscriber, though, sleeps as long
+# again after a look that found nothing, so a short look made an idle consumer wake about 200 times a second (a
+# twentieth of a core for each service, idle) and a long one would delay a record arriving during the sleep.
+# The subscriber is given a look that never sleeps (`looks_without_sleeping`): idle, it wakes once a second.
+LOOK_MS = 1000
+
+
+def looks_without_sleeping(subscriber: Any, max_records: int) -> None:
+    """FastStream's batch ``subscriber`` with a look that waits up to LOOK_MS for fetched records and, finding
+    none, looks again at once (FastStream's own sleeps as long again first)."""
+    async def get_msg(consumer: Any) -> tuple[Any, ...]:
+        fetched = await consumer.getmany(timeout_ms=LOOK_MS, max_records=max_records)
+        return tuple(itertools.chain.from_iterable(fetched.values()))
+
+    subscriber.get_msg = get_msg
 
 
 def packed(lanes: Iterable[list[Any]], size: int) -> list[list[Any]]:
@@ -234,7 +244,8 @@ class Consumers:
         )
         if self.settings.consumer_concurrency > 1:
             subscriber = self.broker.subscriber(*self.topics, batch=True, max_records=self.settings.consumer_batch,
-                                                batch_timeout_ms=BATCH_WAIT_MS, **options)
+                                                batch_timeout_ms=LOOK_MS, **options)
+            looks_without_sleeping(subscriber, self.settings.consumer_batch)
             subscriber(self.dispatch_batch)
         else:
             subscriber = self.broker.subscriber(*self.topics, **options)
