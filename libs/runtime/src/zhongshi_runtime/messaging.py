@@ -43,11 +43,10 @@ def by_key(topic: str, key: bytes | None) -> Hashable:
     return key if key else topic
 
 
-# How long one look at the records aiokafka's fetcher holds may wait. aiokafka's `getmany` returns as soon as the
-# fetcher holds records, so a long look costs no latency; FastStream's batch subscriber, though, sleeps as long
-# again after a look that found nothing, so a short look made an idle consumer wake about 200 times a second (a
-# twentieth of a core for each service, idle) and a long one would delay a record arriving during the sleep.
-# The subscriber is given a look that never sleeps (`looks_without_sleeping`): idle, it wakes once a second.
+# How long one look at the records aiokafka's fetcher holds may wait. `getmany` returns as soon as the fetcher
+# holds records, so a long look costs no latency. FastStream's batch subscriber sleeps as long again after a look
+# that found nothing, which would delay a record arriving during the sleep (and with short looks wakes an idle
+# service hundreds of times a second), so it is given a look that never sleeps (`looks_without_sleeping`).
 LOOK_MS = 1000
 
 
