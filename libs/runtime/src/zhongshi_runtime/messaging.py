@@ -50,11 +50,11 @@ def by_key(topic: str, key: bytes | None) -> Hashable:
 LOOK_MS = 1000
 
 
-def looks_without_sleeping(subscriber: Any, max_records: int) -> None:
-    """FastStream's batch ``subscriber`` with a look that waits up to LOOK_MS for fetched records and, finding
-    none, looks again at once (FastStream's own sleeps as long again first)."""
+def looks_without_sleeping(subscriber: Any) -> None:
+    """FastStream's batch ``subscriber`` with a look that waits up to its ``batch_timeout_ms`` for fetched records
+    and, finding none, looks again at once (FastStream's own sleeps as long again first)."""
     async def get_msg(consumer: Any) -> tuple[Any, ...]:
-        fetched = await consumer.getmany(timeout_ms=LOOK_MS, max_records=max_records)
+        fetched = await consumer.getmany(timeout_ms=subscriber.batch_timeout_ms, max_records=subscriber.max_records)
         return tuple(itertools.chain.from_iterable(fetched.values()))
 
     subscriber.get_msg = get_msg
@@ -244,7 +244,7 @@ class Consumers:
         if self.settings.consumer_concurrency > 1:
             subscriber = self.broker.subscriber(*self.topics, batch=True, max_records=self.settings.consumer_batch,
                                                 batch_timeout_ms=LOOK_MS, **options)
-            looks_without_sleeping(subscriber, self.settings.consumer_batch)
+            looks_without_sleeping(subscriber)
             subscriber(self.dispatch_batch)
         else:
             subscriber = self.broker.subscriber(*self.topics, **options)
