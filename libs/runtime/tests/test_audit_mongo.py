@@ -62,7 +62,7 @@ async def probe(mongo_db: Any, tmp_path: Path) -> AsyncIterator[Probe]:
     app = FastAPI()
     app.state.authenticator = file_authenticator(tmp_path)
     uow = MongoUnitOfWork(mongo_db.client, mongo_db, source="/zhongshi/probe", metrics=RuntimeMetrics("probe"),
-                          on_commit=lambda: None)
+                          on_outbox=lambda: None)
     app.include_router(audit_router(mongo_db, uow, "probe"))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
         yield Probe(mongo_db, tmp_path, http, uow)

@@ -1,16 +1,23 @@
-"""The Mongo unit of work on the real database: a redelivered event is absorbed by its processed-event insert."""
+"""The Mongo unit of work and the outbox relay on the real database: a redelivered event is absorbed by its
+processed-event insert; the relay reads the outbox no more than it must."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import ApplicationWithdrawn, Event
 from zhongshi_runtime.metrics import RuntimeMetrics
-from zhongshi_runtime.outbox import Consumed, MongoUnitOfWork, Session, Step
+from zhongshi_runtime.outbox import Consumed, MongoUnitOfWork, OutboxRelay, Session, Step
 from zhongshi_runtime.plugins import Plugin
+from zhongshi_runtime.testing import watched
+
+from zhongshi.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +31,7 @@ def withdrawn() -> ApplicationWithdrawn:
 async def test_a_redelivered_event_changes_nothing_and_is_counted_once(mongo_db: Any) -> None:
     metrics, commits = RuntimeMetrics("probe"), []
     uow = MongoUnitOfWork(mongo_db.client, mongo_db, source="/zhongshi/probe", metrics=metrics,
-                          on_commit=lambda: commits.append(1))
+                          on_outbox=lambda: commits.append(1))
     event = withdrawn()
     consumed = Consumed("probe.on_withdrawn", CloudEvent.new(event.topic, source="/test", subject="A1"),
                         event.topic.name)
@@ -41,6 +48,25 @@ async def test_a_redelivered_event_changes_nothing_and_is_counted_once(mongo_db:
     assert commits == [1]
     assert metrics.registry.get_sample_value("zhongshi_duplicate_events_total",
                                              {"service": "probe", "topic": event.topic.name}) == 1
+
+
+async def test_only_a_commit_that_wrote_to_the_outbox_wakes_the_relay(mongo_db: Any) -> None:
+    wakes: list[str] = []
+    uow = MongoUnitOfWork(mongo_db.client, mongo_db, source="/zhongshi/probe", metrics=RuntimeMetrics("probe"),
+                          on_outbox=lambda: wakes.append("woken"))
+
+    def changing(*events: Event) -> Callable[[Session], Awaitable[list[Event]]]:
+        async def work(session: Session) -> list[Event]:
+            await mongo_db.changes.insert_one({}, session=session)
+            return list(events)
+        return work
+
+    await uow.run(changing(), consumed=consumed_withdrawal())
+    await uow.run_together([Step(changing(), consumed_withdrawal())])
+    assert wakes == [] and await mongo_db.changes.count_documents({}) == 2
+    await uow.run(changing(withdrawn()), consumed=consumed_withdrawal())
+    await uow.run_together([Step(changing(withdrawn()), consumed_withdrawal())])
+    assert wakes == ["woken", "woken"]
 
 
 class CountingCommits(Plugin):
@@ -72,7 +98,7 @@ async def test_steps_run_together_commit_once_each_seeing_the_ones_before_and_sk
         mongo_db: Any) -> None:
     metrics, commits, plugin = RuntimeMetrics("probe"), [], CountingCommits()
     uow = MongoUnitOfWork(mongo_db.client, mongo_db, source="/zhongshi/probe", metrics=metrics,
-                          on_commit=lambda: commits.append(1), plugins=plugin)
+                          on_outbox=lambda: commits.append(1), plugins=plugin)
     before, first, second = consumed_withdrawal(), consumed_withdrawal(), consumed_withdrawal()
     assert await uow.run(step(mongo_db, before).work, consumed=before) is True
     together = [step(mongo_db, c) for c in (before, first, first, second)]  # one consumed already, one twice
@@ -88,9 +114,44 @@ async def test_steps_run_together_commit_once_each_seeing_the_ones_before_and_sk
 
 async def test_a_failing_step_leaves_nothing_of_the_steps_run_together(mongo_db: Any) -> None:
     uow = MongoUnitOfWork(mongo_db.client, mongo_db, source="/zhongshi/probe", metrics=RuntimeMetrics("probe"),
-                          on_commit=lambda: None)
+                          on_outbox=lambda: None)
     with pytest.raises(RuntimeError, match="a handler's bug"):
         await uow.run_together([step(mongo_db, consumed_withdrawal()),
                                 step(mongo_db, consumed_withdrawal(), fail=True)])
     for collection in ("changes", "processed_events", "outbox", "audit"):
         assert await mongo_db[collection].count_documents({}) == 0, collection
+
+
+async def test_the_relay_reads_the_outbox_once_for_a_batch_that_held_everything(
+        mongo_db: Any, scratch_uri: str) -> None:
+    """A batch short of the relay's limit was all there was: the relay waits for the next commit's wake (or its
+    poll) rather than reading the outbox again to find it empty."""
+    db, commands = watched(scratch_uri, mongo_db.name)
+    await db.outbox.insert_many([{"_id": f"e{n}", "seq": n, "topic": "pilot.application.submitted", "key": f"A{n}",
+                                  "headers": {}, "value": "{}", "published_at": None, "refused": None}
+                                 for n in range(3)])
+    sent: list[bytes] = []
+
+    class Broker:
+        async def publish(self, body: bytes, **_: Any) -> Awaitable[None]:
+            sent.append(body)
+            return asyncio.sleep(0)
+
+    relay = OutboxRelay(db, Broker(), metrics=RuntimeMetrics("probe"), retention=timedelta(days=1),  # type: ignore[arg-type]
+                        logger=logging.getLogger("test"), idle_poll_s=3600)
+    reads_when_idle: list[int] = []
+
+    async def idle() -> None:
+        reads_when_idle.append(sum(1 for sent in commands.sent if (sent.name, sent.target) == ("find", "outbox")))
+        await relay._wake.wait()  # set by `stop`
+
+    relay._idle = idle  # type: ignore[method-assign]
+    await relay.start()
+    try:
+        async def gone_idle() -> bool:
+            return bool(reads_when_idle)
+
+        await eventually(gone_idle, "the relay idle")
+    finally:
+        await relay.stop()
+    assert len(sent) == 3 and reads_when_idle == [1]

@@ -22,7 +22,7 @@ async def test_an_event_with_personal_data_goes_whole_to_its_internal_topic_and_
     mongo_db: Any,
 ) -> None:
     uow = MongoUnitOfWork(mongo_db.client, mongo_db, source="/zhongshi/probe", metrics=RuntimeMetrics("probe"),
-                          on_commit=lambda: None)
+                          on_outbox=lambda: None)
     event = ObjectionResolved(application_id="R1", round_id="R1", objection_id="OBJ-1", objected_application_id="A1",
                               upheld=False, reason="理由不成立", resolved_at=datetime.now(UTC), reply_to="13912345678")
 

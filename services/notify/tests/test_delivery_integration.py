@@ -62,7 +62,7 @@ class Notify:
         self.runtime = RuntimeMetrics("notify")
         self.metrics = NotifyMetrics(self.runtime.registry)
         self.uow = MongoUnitOfWork(db.client, db, source="/zhongshi/notify", metrics=self.runtime,
-                                   on_commit=lambda: None)
+                                   on_outbox=lambda: None)
         self.planner = handlers.Planner(self.repo, self.store, Templates.load(), enabled=enabled, clock=clock)
 
     async def publish(self, *events: Event) -> list[str]:

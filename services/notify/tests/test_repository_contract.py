@@ -247,7 +247,7 @@ async def test_a_transaction_reads_the_schedule_and_subscriptions_once_for_all_i
     db = client[mongo_db.name]
     repo, store = MongoNotifyRepository(db), MongoDeliveryStore(db)
     uow = MongoUnitOfWork(client, db, source="/zhongshi/notify", metrics=RuntimeMetrics("notify"),
-                          on_commit=lambda: None)
+                          on_outbox=lambda: None)
     old = RoundSchedule(round_id="R1", deadlines={"county_review": date(2026, 12, 1)}, scheduled_at=NOW)
     new = old.model_copy(update={"deadlines": {"county_review": date(2026, 12, 8)}, "scheduled_at": LATER})
     await repo.save_schedule(old)

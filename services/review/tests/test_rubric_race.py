@@ -34,7 +34,7 @@ async def test_a_rubric_change_racing_the_first_sheet_never_leaves_mixed_rubrics
         tmp_path: Path, mongo_db: Any, make_dossier: Any) -> None:
     repo = ReviewRepository.mongo(mongo_db)
     uow = MongoUnitOfWork(mongo_db.client, mongo_db, source="/zhongshi/review", metrics=RuntimeMetrics("race"),
-                          on_commit=lambda: None)
+                          on_outbox=lambda: None)
     app = api_app(tmp_path, api.router, api_draws.router, api_review.router)
     app.state.deps = Deps(repo, uow, lambda: NOW)
     for n in range(5):

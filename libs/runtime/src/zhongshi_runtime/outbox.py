@@ -183,22 +183,24 @@ class MongoUnitOfWork:
         *,
         source: str,
         metrics: RuntimeMetrics,
-        on_commit: Callable[[], None],
+        on_outbox: Callable[[], None],
         plugins: Plugin | None = None,
     ) -> None:
+        """``on_outbox`` is called after each commit that wrote outbox records (the relay's wake-up)."""
         self.client, self.db, self.source, self.metrics = client, db, source, metrics
-        self._on_commit = on_commit
+        self._on_outbox = on_outbox
         self.plugins = plugins or Plugins()
         self._seq = _Sequence()
 
     async def run(self, work: Work, *, consumed: Consumed | None = None, audit: Audit | None = None) -> Any:
         trail = audit_of(self.metrics.service, consumed, audit)
         value: Any = None
+        events: Sequence[Event] = ()
 
         # No lookup of the processed event first: its insert is the transaction's first write, so a redelivered
         # event fails there (duplicate key) and aborts, and the common case saves a round trip per event.
         async def transaction(session: Session) -> None:
-            nonlocal value
+            nonlocal value, events
             now = datetime.now(UTC)
             if consumed:
                 await self.db.processed_events.insert_one(
@@ -221,7 +223,8 @@ class MongoUnitOfWork:
                 raise
         if consumed:
             self.plugins.after_consumed_commit()
-        self._on_commit()
+        if events:
+            self._on_outbox()
         return value
 
     async def run_together(self, steps: Sequence[Step]) -> list[bool]:
@@ -230,9 +233,11 @@ class MongoUnitOfWork:
         earlier in ``steps``) is skipped: its entry in the result is False. A consumer that takes several events
         at a time saves most of its round trips; any failure leaves nothing of them written."""
         applied: list[bool] = []
+        wrote = False
 
         async def transaction(session: Session) -> None:
-            applied[:] = await self._run_steps(steps, session)
+            nonlocal wrote
+            applied[:], wrote = await self._run_steps(steps, session)
             await self.plugins.before_commit()
 
         async with self.client.start_session() as session:
@@ -242,12 +247,13 @@ class MongoUnitOfWork:
                 self.plugins.after_consumed_commit()
             else:
                 self._count_duplicate(step.consumed)
-        self._on_commit()
+        if wrote:
+            self._on_outbox()
         return applied
 
-    async def _run_steps(self, steps: Sequence[Step], session: Session) -> list[bool]:
+    async def _run_steps(self, steps: Sequence[Step], session: Session) -> tuple[list[bool], bool]:
         """Run each step whose event is not consumed yet, then write the processed-event, outbox and audit records
-        of them all; return which ran."""
+        of them all; return which ran, and whether any wrote to the outbox."""
         now, keys = datetime.now(UTC), [step.consumed.key for step in steps]
         done = {d["_id"] async for d in find_by_ids(self.db.processed_events, keys, {"_id": 1}, session=session)}
         applied, processed, outgoing, trail = [], [], [], []
@@ -263,7 +269,7 @@ class MongoUnitOfWork:
         for collection, documents in (("processed_events", processed), ("outbox", outgoing), ("audit", trail)):
             if documents:
                 await self.db[collection].insert_many(documents, session=session)
-        return applied
+        return applied, bool(outgoing)
 
     def _outgoing(self, events: Sequence[Event], now: datetime) -> list[dict[str, Any]]:
         return [r for e in events for r in outbox_records(e, source=self.source, seq=self._seq.next, at=now)]
@@ -282,6 +288,7 @@ async def ensure_outbox_indexes(db: AsyncDatabase[Any]) -> None:
 
 
 PENDING: dict[str, Any] = {"published_at": None, "refused": None}
+RELAY_BATCH = 500  # records the relay reads at once
 REFUSED: dict[str, Any] = {"refused": {"$ne": None}}
 # Errors no retry can cure: retrying such a record would hold up every record after it for good. A connection
 # or authorisation error is not among them (it passes, or an operator fixes it, and the record then goes).
@@ -340,9 +347,9 @@ class OutboxRelay:
             self.metrics.outbox_replays.labels(self.metrics.service).inc()
         return int(result.modified_count)
 
-    async def publish_pending(self, limit: int = 500) -> int:
-        """Publish one batch of unpublished records in order; return how many were published. A record the
-        broker refuses for good is set aside (`_refuse`) so the records after it are not held up."""
+    async def publish_pending(self, limit: int = RELAY_BATCH) -> int:
+        """Publish one batch of unpublished records in order; return how many it took. A record the broker
+        refuses for good is set aside (`_refuse`) so the records after it are not held up."""
         docs = await self.db.outbox.find(PENDING).sort("seq", ASCENDING).to_list(limit)
         if not docs:
             return 0
@@ -357,7 +364,7 @@ class OutboxRelay:
             await self.db.outbox.update_many({"_id": {"$in": batch}}, marked)
         for d in published:
             self.metrics.outbox_published.labels(self.metrics.service, d["topic"]).inc()
-        return len(published)
+        return len(docs)
 
     async def _queue(self, doc: dict[str, Any]) -> Awaitable[Any] | KafkaError:
         try:
@@ -389,7 +396,7 @@ class OutboxRelay:
                 return
             self._wake.clear()  # before reading, so a commit during the batch wakes the next round
             try:
-                published = await self.publish_pending() if await self.plugins.relay_tick(self) else 0
+                taken = await self.publish_pending() if await self.plugins.relay_tick(self) else 0
                 if tick % 120 == 0:
                     await self.prune()
                     await self._count()
@@ -399,8 +406,9 @@ class OutboxRelay:
                 self.logger.exception("outbox relay failed (attempt %d); retrying", failures)
                 await asyncio.sleep(min(5.0, 0.1 * 2**failures))
                 continue
-            if not published:
+            if not taken:
                 self.metrics.outbox_pending.labels(self.metrics.service).set(0)
+            if taken < RELAY_BATCH:  # that was all there was; a commit since has woken the relay, nothing else can
                 await self._idle()
 
     async def _count(self) -> None:

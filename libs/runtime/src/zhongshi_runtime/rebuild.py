@@ -81,7 +81,7 @@ async def rebuild(scope: Scope, wire: Wire, *, bootstrap: str, mongodb_uri: str,
         await copy_reference(scope, client, live or compare_with, target)
         consumers = replay_consumers(scope.service)
         uow = MongoUnitOfWork(client, target, source=f"/zhongshi/{scope.service}", metrics=consumers.metrics,
-                              on_commit=lambda: None)  # the outbox is written, never relayed: nothing is published
+                              on_outbox=lambda: None)  # the outbox is written, never relayed: nothing is published
         await wire(consumers, uow, target)
         log = await read_log(bootstrap, consumers.models, progress=progress, upcasters=upcasters)
         read = time.monotonic()

@@ -69,7 +69,7 @@ class ServiceKit:
             logger=self.logger, plugins=self.plugins,
         )
         self.uow = MongoUnitOfWork(
-            self.mongo, self.db, source=f"/zhongshi/{name}", metrics=self.metrics, on_commit=self.relay.wake,
+            self.mongo, self.db, source=f"/zhongshi/{name}", metrics=self.metrics, on_outbox=self.relay.wake,
             plugins=self.plugins,
         )
         self.ledger = DeadLetterLedger(self.mongo, self.db, f"zhongshi-{name}")

@@ -237,7 +237,7 @@ async def race(first: Awaitable[Any], second: Awaitable[Any], gate: Gate, comman
 def mongo_unit_of_work(db: AsyncDatabase[Any], service: str = "test") -> MongoUnitOfWork:
     """The real unit of work on ``db``: transactions and outbox as in production, with no relay behind it."""
     return MongoUnitOfWork(db.client, db, source=f"/zhongshi/{service}", metrics=RuntimeMetrics(service),
-                           on_commit=lambda: None)
+                           on_outbox=lambda: None)
 
 
 def api_app(keys: Path, *routers: APIRouter) -> FastAPI:

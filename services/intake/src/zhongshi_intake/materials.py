@@ -245,7 +245,7 @@ async def purge_round(mongodb_uri: str, database: str, round_id: str, *, dry_run
     try:
         db = client[database]
         uow = MongoUnitOfWork(client, db, source="/zhongshi/intake", metrics=RuntimeMetrics("intake-cli"),
-                              on_commit=lambda: None)
+                              on_outbox=lambda: None)
         ctx = Materials(repo=MongoIntakeRepository(db), store=MaterialStore(db), uow=uow, clock=utc_now,
                         settings=IntakeSettings())
         removed = await purge(ctx, round_id, dry_run=dry_run)
