@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from typing import Any
 
@@ -156,6 +157,23 @@ async def test_a_claim_reads_the_due_deliveries_from_the_index_not_every_deliver
                                     verbosity="executionStats"))["executionStats"]
     assert (stats["nReturned"], stats["totalDocsExamined"]) == (3, 3)
     assert len(await store.claim(Channel.EMAIL, NOW, LATER, "A", 10)) == 3
+
+
+@pytest.mark.integration
+async def test_dispatchers_claiming_at_once_take_each_delivery_once_with_one_update_a_claim(
+        mongo_db: Any, scratch_uri: str) -> None:
+    commands = Commands()
+    client: AsyncMongoClient[Any] = AsyncMongoClient(scratch_uri, tz_aware=True, event_listeners=[commands])
+    store = MongoDeliveryStore(client[mongo_db.name])
+    await store.ensure_indexes()
+    await store.add([delivery(n) for n in range(40)])
+    commands.sent.clear()
+    claims = await asyncio.gather(*(store.claim(Channel.EMAIL, NOW, LATER, owner, 40) for owner in "ABC"))
+    taken = [d.id for claimed in claims for d in claimed]
+    assert sorted(taken) == sorted(d.id for d in await store.deliveries()) and len(set(taken)) == 40
+    for owner, claimed in zip("ABC", claims, strict=True):
+        assert all((d.lease_owner, d.lease_until, d.attempts) == (owner, LATER, 1) for d in claimed)
+    assert [sent.name for sent in commands.sent].count("update") == 3  # one a claim, however many it takes
 
 
 async def test_deliveries_awaiting_the_applicants_contact_are_addressed_once_it_is_known(store: DeliveryStore) -> None:

@@ -22,8 +22,8 @@ def id_batches(ids: Sequence[Any]) -> Iterator[list[Any]]:
 
 
 async def find_by_ids(collection: AsyncCollection[Any], ids: Sequence[Any], projection: dict[str, Any] | None = None,
-                      session: Any = None) -> AsyncIterator[dict[str, Any]]:
-    """The stored documents among ``ids``, a batch of ids to a query."""
+                      session: Any = None, where: dict[str, Any] | None = None) -> AsyncIterator[dict[str, Any]]:
+    """The stored documents among ``ids`` (and matching ``where``), a batch of ids to a query."""
     for batch in id_batches(ids):
-        async for doc in collection.find({"_id": {"$in": batch}}, projection, session=session):
+        async for doc in collection.find({"_id": {"$in": batch}, **(where or {})}, projection, session=session):
             yield doc

@@ -13,7 +13,6 @@ instead of the index: a claim among 9,000 deliveries sent earlier took 400 ms th
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Protocol
@@ -22,6 +21,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from zhongshi_runtime.outbox import Session, transaction_memo
+from zhongshi_runtime.queries import find_by_ids, id_batches
 from zhongshi_runtime.store import insert_missing
 
 from zhongshi_notify.planning import EPOCH, Attempt, Channel, Contact, Delivery, Status, Subscription, addressed
@@ -131,14 +131,15 @@ class MongoDeliveryStore:
         candidates = [d["_id"] async for d in found]
         lease = {"$set": {"lease_until": lease_until, "lease_owner": owner, "next_attempt_at": lease_until},
                  "$inc": {"attempts": 1}}
-        # Each candidate is taken with a conditional update: of two dispatchers racing for it, one wins. The
-        # lease is checked here too, for a delivery leased before claims moved the next attempt.
+        # One conditional update takes the candidates: each only if it is still due and unleased, so of two
+        # dispatchers racing for one, one wins (the lease is checked too, for a delivery leased before claims
+        # moved the next attempt). The ones this claim won carry its owner and its lease's end.
         unleased = due(channel, now) | {"lease_until": {"$lte": now}}
-        results = await asyncio.gather(*(self.db.deliveries.update_one({"_id": i, **unleased}, lease)
-                                         for i in candidates))
-        won = [i for i, r in zip(candidates, results, strict=True) if r.modified_count == 1]
-        docs = {d["_id"]: d async for d in self.db.deliveries.find({"_id": {"$in": won}, "lease_owner": owner})}
-        return [Delivery.model_validate({**docs[i], "id": i}) for i in won if i in docs]
+        for batch in id_batches(candidates):
+            await self.db.deliveries.update_many({"_id": {"$in": batch}, **unleased}, lease)
+        won = {"lease_owner": owner, "lease_until": lease_until}
+        docs = {d["_id"]: d async for d in find_by_ids(self.db.deliveries, candidates, where=won)}
+        return [Delivery.model_validate({**docs[i], "id": i}) for i in candidates if i in docs]
 
     async def finish(self, delivery: Delivery, owner: str) -> bool:
         outcome = delivery.model_dump(include=set(_OUTCOME_FIELDS))
