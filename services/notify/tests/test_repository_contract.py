@@ -176,6 +176,29 @@ async def test_dispatchers_claiming_at_once_take_each_delivery_once_with_one_upd
     assert [sent.name for sent in commands.sent].count("update") == 3  # one a claim, however many it takes
 
 
+@pytest.mark.integration
+async def test_the_claims_that_follow_a_read_of_the_due_deliveries_take_from_it_until_others_took_them(
+        mongo_db: Any, scratch_uri: str) -> None:
+    """The embedded database reads every due delivery for any claim's query: one read serves the next claims."""
+    commands = Commands()
+    client: AsyncMongoClient[Any] = AsyncMongoClient(scratch_uri, tz_aware=True, event_listeners=[commands])
+    mine, other = MongoDeliveryStore(client[mongo_db.name]), MongoDeliveryStore(client[mongo_db.name])
+    await mine.add([delivery(n, due=n) for n in range(40)])  # due one a second, in order
+
+    def reads() -> int:
+        return sum(1 for sent in commands.sent if sent.name == "find" and "next_attempt_at" in sent.filters[0])
+
+    def numbers(claimed: list[Delivery]) -> list[int]:
+        return [int(d.source_id[1:]) for d in claimed]
+
+    later = NOW + timedelta(minutes=1)
+    assert numbers(await mine.claim(Channel.EMAIL, later, LATER, "A", 10)) == list(range(10))
+    assert numbers(await mine.claim(Channel.EMAIL, later, LATER, "A", 10)) == list(range(10, 20)) and reads() == 1
+    assert numbers(await other.claim(Channel.EMAIL, later, LATER, "B", 10)) == list(range(20, 30))  # its own read
+    assert await mine.claim(Channel.EMAIL, later, LATER, "A", 10) == []  # what it read, B took
+    assert numbers(await mine.claim(Channel.EMAIL, later, LATER, "A", 10)) == list(range(30, 40)) and reads() == 3
+
+
 async def test_deliveries_awaiting_the_applicants_contact_are_addressed_once_it_is_known(store: DeliveryStore) -> None:
     waiting = [delivery(n, channel, status=Status.AWAITING).model_copy(update={"address": ""})
                for n, channel in ((1, Channel.EMAIL), (2, Channel.SMS))]

@@ -408,7 +408,7 @@ class OutboxRelay:
                 continue
             if not taken:
                 self.metrics.outbox_pending.labels(self.metrics.service).set(0)
-            if taken < RELAY_BATCH:  # that was all there was; a commit since has woken the relay, nothing else can
+            if taken < RELAY_BATCH:  # all there was: a commit since has woken the relay; the poll finds others'
                 await self._idle()
 
     async def _count(self) -> None:
