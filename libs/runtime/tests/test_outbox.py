@@ -3,7 +3,6 @@ processed-event insert; the relay reads the outbox no more than it must."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -15,7 +14,7 @@ from zhongshi_contracts.events import ApplicationWithdrawn, Event
 from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.outbox import Consumed, MongoUnitOfWork, OutboxRelay, Session, Step
 from zhongshi_runtime.plugins import Plugin
-from zhongshi_runtime.testing import watched
+from zhongshi_runtime.testing import CountingBroker, watched
 
 from zhongshi.polling import eventually
 
@@ -130,14 +129,8 @@ async def test_the_relay_reads_the_outbox_once_for_a_batch_that_held_everything(
     await db.outbox.insert_many([{"_id": f"e{n}", "seq": n, "topic": "pilot.application.submitted", "key": f"A{n}",
                                   "headers": {}, "value": "{}", "published_at": None, "refused": None}
                                  for n in range(3)])
-    sent: list[bytes] = []
-
-    class Broker:
-        async def publish(self, body: bytes, **_: Any) -> Awaitable[None]:
-            sent.append(body)
-            return asyncio.sleep(0)
-
-    relay = OutboxRelay(db, Broker(), metrics=RuntimeMetrics("probe"), retention=timedelta(days=1),  # type: ignore[arg-type]
+    broker = CountingBroker()
+    relay = OutboxRelay(db, broker, metrics=RuntimeMetrics("probe"), retention=timedelta(days=1),  # type: ignore[arg-type]
                         logger=logging.getLogger("test"), idle_poll_s=3600)
     reads_when_idle: list[int] = []
 
@@ -154,4 +147,4 @@ async def test_the_relay_reads_the_outbox_once_for_a_batch_that_held_everything(
         await eventually(gone_idle, "the relay idle")
     finally:
         await relay.stop()
-    assert len(sent) == 3 and reads_when_idle == [1]
+    assert broker.sent == 3 and reads_when_idle == [1]

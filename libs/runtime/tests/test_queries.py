@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +14,7 @@ from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.outbox import OutboxRelay
 from zhongshi_runtime.queries import IDS_PER_QUERY
 from zhongshi_runtime.store import MongoStore
-from zhongshi_runtime.testing import Commands
+from zhongshi_runtime.testing import Commands, CountingBroker
 
 pytestmark = pytest.mark.integration
 
@@ -29,15 +27,6 @@ def asked(commands: Commands) -> list[int]:
 
 class Sheet(BaseModel):
     total: int
-
-
-class Broker:
-    def __init__(self) -> None:
-        self.sent = 0
-
-    async def publish(self, body: bytes, **_: Any) -> Awaitable[None]:
-        self.sent += 1
-        return asyncio.sleep(0)
 
 
 @pytest.fixture
@@ -60,7 +49,7 @@ async def test_the_relay_marks_a_whole_batch_published_a_batch_of_ids_at_a_time(
     db, commands = watched
     await db.outbox.insert_many([{"_id": f"e{n}", "seq": n, "topic": "pilot.application.submitted", "key": f"A{n}",
                                   "headers": {}, "value": "{}", "published_at": None} for n in range(250)])
-    broker = Broker()
+    broker = CountingBroker()
     relay = OutboxRelay(db, broker, metrics=RuntimeMetrics("probe"), retention=timedelta(days=1),  # type: ignore[arg-type]
                         logger=logging.getLogger("test"))
     assert await relay.publish_pending() == 250 and broker.sent == 250

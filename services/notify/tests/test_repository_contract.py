@@ -7,7 +7,6 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
 from zhongshi_contracts.envelope import CloudEvent
 from zhongshi_contracts.events import ApplicationWithdrawn, Event
 from zhongshi_notify.deliveries import DeliveryStore, InMemoryDeliveryStore, MongoDeliveryStore, due
@@ -27,7 +26,7 @@ from zhongshi_notify.repository import InMemoryNotifyRepository, MongoNotifyRepo
 from zhongshi_notify.tracking import ExpertPanel, Platform, PublicityWindow
 from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.outbox import Consumed, MongoUnitOfWork, Step
-from zhongshi_runtime.testing import Commands
+from zhongshi_runtime.testing import watched
 
 from .samples import NOW
 
@@ -162,9 +161,8 @@ async def test_a_claim_reads_the_due_deliveries_from_the_index_not_every_deliver
 @pytest.mark.integration
 async def test_dispatchers_claiming_at_once_take_each_delivery_once_with_one_update_a_claim(
         mongo_db: Any, scratch_uri: str) -> None:
-    commands = Commands()
-    client: AsyncMongoClient[Any] = AsyncMongoClient(scratch_uri, tz_aware=True, event_listeners=[commands])
-    store = MongoDeliveryStore(client[mongo_db.name])
+    db, commands = watched(scratch_uri, mongo_db.name)
+    store = MongoDeliveryStore(db)
     await store.ensure_indexes()
     await store.add([delivery(n) for n in range(40)])
     commands.sent.clear()
@@ -180,9 +178,8 @@ async def test_dispatchers_claiming_at_once_take_each_delivery_once_with_one_upd
 async def test_the_claims_that_follow_a_read_of_the_due_deliveries_take_from_it_until_others_took_them(
         mongo_db: Any, scratch_uri: str) -> None:
     """The embedded database reads every due delivery for any claim's query: one read serves the next claims."""
-    commands = Commands()
-    client: AsyncMongoClient[Any] = AsyncMongoClient(scratch_uri, tz_aware=True, event_listeners=[commands])
-    mine, other = MongoDeliveryStore(client[mongo_db.name]), MongoDeliveryStore(client[mongo_db.name])
+    db, commands = watched(scratch_uri, mongo_db.name)
+    mine, other = MongoDeliveryStore(db), MongoDeliveryStore(db)
     await mine.add([delivery(n, due=n) for n in range(40)])  # due one a second, in order
 
     def reads() -> int:
@@ -283,11 +280,9 @@ async def test_a_transaction_reads_the_schedule_and_subscriptions_once_for_all_i
         mongo_db: Any, scratch_uri: str) -> None:
     """What several events planned in one transaction share is read once; a schedule saved or a subscription added
     by one step is what the next reads; the next transaction reads afresh."""
-    commands = Commands()
-    client: AsyncMongoClient[Any] = AsyncMongoClient(scratch_uri, tz_aware=True, event_listeners=[commands])
-    db = client[mongo_db.name]
+    db, commands = watched(scratch_uri, mongo_db.name)
     repo, store = MongoNotifyRepository(db), MongoDeliveryStore(db)
-    uow = MongoUnitOfWork(client, db, source="/zhongshi/notify", metrics=RuntimeMetrics("notify"),
+    uow = MongoUnitOfWork(db.client, db, source="/zhongshi/notify", metrics=RuntimeMetrics("notify"),
                           on_outbox=lambda: None)
     old = RoundSchedule(round_id="R1", deadlines={"county_review": date(2026, 12, 1)}, scheduled_at=NOW)
     new = old.model_copy(update={"deadlines": {"county_review": date(2026, 12, 8)}, "scheduled_at": LATER})
@@ -317,4 +312,4 @@ async def test_a_transaction_reads_the_schedule_and_subscriptions_once_for_all_i
     await store.remove_subscription("wh")
     await uow.run_together([planning()])
     assert seen[-1] == (new, ["wh2"])  # a new transaction: read again
-    await client.close()
+    await db.client.close()

@@ -210,6 +210,17 @@ class Commands(CommandListener):
             self.conflicted.set()
 
 
+class CountingBroker:
+    """Stands in for the outbox relay's broker: counts what is published, each acknowledged at once."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    async def publish(self, body: bytes, **_: Any) -> Awaitable[None]:
+        self.sent += 1
+        return asyncio.sleep(0)
+
+
 def watched(uri: str, name: str) -> tuple[AsyncDatabase[Any], Commands]:
     """Database ``name`` on a new client of ``uri`` whose every command ``Commands`` records."""
     commands = Commands()
