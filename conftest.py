@@ -16,6 +16,7 @@ from zhongshi.demo_data import APPLICANTS
 from zhongshi.launcher import Stack, StackConfig
 
 TODAY = date(2026, 11, 27)
+pytest_plugins = ["tests.timing"]  # each suite's wall time and the machine's busy time, printed at the end
 
 # No per-example deadline (hypothesis's default is 200 ms): on a busy machine a descheduled example overruns it and
 # the test fails for the machine, not the code. Speed is measured in `make bench`, not in tests.
