@@ -14,7 +14,7 @@ from typing import Any, cast
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from pymongo import AsyncMongoClient, MongoClient
+from pymongo import MongoClient
 from pypdf import PdfReader
 from typer.testing import CliRunner, Result
 from zhongshi_contracts.dossier import Dossier
@@ -28,7 +28,7 @@ from zhongshi_intake.settings import IntakeSettings
 from zhongshi_runtime.audit import Actor, Audit
 from zhongshi_runtime.auth import Principal, Role
 from zhongshi_runtime.outbox import UnitOfWork
-from zhongshi_runtime.testing import Commands, envelope
+from zhongshi_runtime.testing import envelope, watched
 
 from tests.integration.helpers import Api, eventually, read_topic, unique_credit_code
 from zhongshi.cli import app as cli
@@ -373,10 +373,9 @@ async def test_a_failed_transaction_leaves_no_chunks_behind(
 async def test_a_stored_file_reads_back_through_gridfs_and_storing_it_reads_no_collection(
     mongo_db: Any, scratch_uri: str
 ) -> None:
-    commands = Commands()
-    client: AsyncMongoClient[Any] = AsyncMongoClient(scratch_uri, tz_aware=True, event_listeners=[commands])
+    db, commands = watched(scratch_uri, mongo_db.name)
     try:
-        store = MaterialStore(client[mongo_db.name])
+        store = MaterialStore(db)
         await store.ensure_indexes()
         content = b"%PDF-1.7\n" + bytes(range(256)) * 2400  # three chunks
         record = new_record("A1", content, kind="equipment_list", title="设备清单", filename="a.pdf",
@@ -393,4 +392,4 @@ async def test_a_stored_file_reads_back_through_gridfs_and_storing_it_reads_no_c
         await store.delete_file(record.id)
         assert await mongo_db["material_files.chunks"].count_documents({}) == 0
     finally:
-        await client.close()
+        await db.client.close()

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
-from pymongo import AsyncMongoClient
+from zhongshi_runtime import testing
 from zhongshi_runtime.metrics import RuntimeMetrics
 from zhongshi_runtime.outbox import OutboxRelay
 from zhongshi_runtime.queries import IDS_PER_QUERY
@@ -31,9 +31,7 @@ class Sheet(BaseModel):
 
 @pytest.fixture
 def watched(mongo_db: Any, scratch_uri: str) -> tuple[Any, Commands]:
-    commands = Commands()
-    client: AsyncMongoClient[Any] = AsyncMongoClient(scratch_uri, tz_aware=True, event_listeners=[commands])
-    return client[mongo_db.name], commands
+    return testing.watched(scratch_uri, mongo_db.name)
 
 
 async def test_many_reads_every_stored_key_a_batch_of_ids_at_a_time(watched: tuple[Any, Commands]) -> None:

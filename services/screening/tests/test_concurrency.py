@@ -15,14 +15,12 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry
-from pymongo import AsyncMongoClient
 from zhongshi_contracts.events import ApplicationSubmitted, ApplicationWithdrawn
 from zhongshi_runtime.audit import ensure_audit_indexes
 from zhongshi_runtime.auth import Role
 from zhongshi_runtime.outbox import Session, ensure_outbox_indexes
 from zhongshi_runtime.rebuild import replay_consumers
 from zhongshi_runtime.testing import (
-    Commands,
     Gate,
     api_app,
     meta_of,
@@ -126,8 +124,7 @@ class Reading(MongoScreeningRepository):
 async def test_a_countys_recommendations_at_once_are_never_retried_and_the_tally_counts_each(
     mongo_db: Any, scratch_uri: str, tmp_path: Path, make_dossier: Any
 ) -> None:
-    commands = Commands()
-    mongo_db = AsyncMongoClient(scratch_uri, tz_aware=True, event_listeners=[commands])[mongo_db.name]
+    mongo_db, commands = watched(scratch_uri, mongo_db.name)
     repo, dossier, ids = Reading(mongo_db), make_dossier(), [f"A{i}" for i in range(20)]
     await repo.ensure_indexes()  # and the kit's, as a service starts
     await ensure_outbox_indexes(mongo_db)
