@@ -42,17 +42,21 @@ def suite_of(nodeid: str) -> str:
 
 def table(spent: Iterable[Spent], cores: int) -> list[str]:
     """One line a suite, longest first: wall seconds, busy core-seconds and the share of the machine's cores."""
-    totals: dict[str, list[float]] = {}
+    totals: dict[str, tuple[float, float]] = {}
     for s in spent:
-        wall_busy = totals.setdefault(s.suite, [0.0, 0.0])
-        wall_busy[0] += s.wall_s
-        wall_busy[1] += s.busy_core_s
+        wall, busy = totals.get(s.suite, (0.0, 0.0))
+        totals[s.suite] = (wall + s.wall_s, busy + s.busy_core_s)
     rows = sorted(totals.items(), key=lambda item: -item[1][0])
-    rest = [sum(v[i] for _, v in rows[SHOWN:]) for i in (0, 1)]
-    shown = [*rows[:SHOWN], *([(f"{len(rows) - SHOWN} more", rest)] if len(rows) > SHOWN else [])]
-    everything = [sum(v[i] for _, v in rows) for i in (0, 1)]
+    if len(rows) > SHOWN:
+        rows = [*rows[:SHOWN], (f"{len(rows) - SHOWN} more", summed(rows[SHOWN:]))]
     return [f"{wall:7.1f} s  {busy:7.1f} core-s  {share(wall, busy, cores):>4}  {name}"
-            for name, (wall, busy) in [*shown, ("all", everything)]]
+            for name, (wall, busy) in [*rows, ("all", summed(totals.items()))]]
+
+
+def summed(rows: Iterable[tuple[str, tuple[float, float]]]) -> tuple[float, float]:
+    """The wall and busy seconds of ``rows`` together."""
+    listed = list(rows)
+    return sum(wall for _, (wall, _) in listed), sum(busy for _, (_, busy) in listed)
 
 
 def share(wall: float, busy: float, cores: int) -> str:
