@@ -5,6 +5,7 @@ registry events it consumes (another replica's changes)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from faststream.kafka import TestKafkaBroker
 from zhongshi_contracts.registry import PlatformWarned
 from zhongshi_registry import handlers
-from zhongshi_registry.cache import ReadCache, matches
+from zhongshi_registry.cache import Family, ReadCache, matches
 from zhongshi_registry.entries import Status
 from zhongshi_registry.settings import RegistrySettings
 from zhongshi_runtime.testing import HandlerHarness, envelope
@@ -82,6 +83,7 @@ async def test_a_change_here_is_served_at_once(client: Client) -> None:  # noqa:
 async def test_another_replicas_change_is_served_once_its_event_is_consumed(client: Client) -> None:  # noqa: F811
     await publish(client)
     cached = await client.http.get("/api/v1/public/platforms/P-A0")
+    await client.repo.cache.refreshed()  # the other entries' pages, read in the background
     entry = await client.repo.entries.get("P-A0")
     assert entry is not None
     warned = entry.model_copy(update={"status": Status.WARNING})
@@ -185,3 +187,50 @@ async def test_the_cache_keeps_within_its_byte_budget_dropping_the_least_recentl
     for n in range(5):
         await cache.load(f"k{n}", lambda n=n: page(n))  # type: ignore[misc]
     assert cache.stored <= 100 and list(cache._items) == ["k3", "k4"]
+
+
+async def test_reading_one_entry_page_reads_every_entry_page_in_the_background(
+        client: Client, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    """A visitor (or a crawler) going through the entries one by one waits for the database once, not for each."""
+    await publish(client)
+    await client.http.get("/api/v1/public/platforms/P-A0")
+    await client.repo.cache.refreshed()
+    reads = Reads(client, monkeypatch)
+    served = {p: await client.http.get(f"/api/v1/public/platforms/{p}") for p in ("P-A1", "P-A2")}
+    assert reads.count == 0
+    client.repo.cache.invalidate()
+    for platform, response in served.items():
+        alone = await client.http.get(f"/api/v1/public/platforms/{platform}")  # read by itself
+        assert alone.headers["etag"] == response.headers["etag"] and alone.json()["id"] == platform
+
+
+def family_of(reads: list[int], payload: dict[str, str], before: Any = None) -> Family:
+    async def members() -> AsyncIterator[tuple[str, Any]]:
+        reads[0] += 1
+        if before:
+            before()
+        for key, value in payload.items():
+            yield key, {"status": value}
+
+    return Family("pages", members)
+
+
+async def test_a_family_is_read_at_most_once_in_half_a_keep_and_refreshes_its_members() -> None:
+    now, reads = [100.0], [0]
+    cache = ReadCache(keep_s=5, clock=lambda: now[0])
+    family = family_of(reads, {"a": "new", "b": "new"})
+    await cache.load("a", _new, family)
+    await cache.load("zzz", _new, family)  # another miss meanwhile: no second read of the family
+    await cache.refreshed()
+    assert reads[0] == 1 and cache.misses == 2
+    now[0] = 102.5
+    assert (await cache.load("b", _new, family)).read_at == 100.0  # a member, from the family's read
+    await cache.refreshed()
+    assert reads[0] == 2 and cache._items["b"].read_at == 102.5  # past half its keep: the family is read again
+
+
+async def test_a_family_read_that_raced_a_change_is_not_kept() -> None:
+    cache, reads = ReadCache(), [0]
+    await cache.load("a", _new, family_of(reads, {"b": "old"}, before=cache.invalidate))
+    await cache.refreshed()
+    assert reads[0] == 1 and list(cache._items) == []  # the change dropped "a"; "b", read before it, is not kept

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from zhongshi_contracts.dossier import Dossier
 from zhongshi_contracts.review import Decision
+from zhongshi_registry import repository
 from zhongshi_registry.domain import Objection, ObjectionStatus, Publicity
 from zhongshi_registry.entries import AnnualReport, Entry, Status
 from zhongshi_registry.repository import RegistryPort, RegistryRepository
@@ -84,6 +85,13 @@ async def test_an_accreditation_upgrades_the_applicants_latest_cultivation_objec
     assert await repo.entry_by_certificate("鄂中试〔2026〕009号") is None
     assert len(await repo.all_entries()) == 4
     assert getattr(await repo.entry("P-A4"), "status", None) is Status.CULTIVATION
+
+
+async def test_every_entry_is_read_a_batch_at_a_time(repo: RegistryPort, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(repository, "EACH_BATCH", 2)
+    for n in range(5):
+        await repo.save_entry(entry(n, f"C{n}", Status.ACCREDITED, date(2026, 1, 5)))
+    assert sorted([e async for e in repo.each_entry()], key=lambda e: e.id) == await repo.all_entries()
 
 
 async def test_certificate_numbers_run_on_per_year_across_claims(repo: RegistryPort) -> None:

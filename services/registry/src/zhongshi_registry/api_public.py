@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import binascii
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -15,7 +15,7 @@ from zhongshi_runtime.paging import Offset
 
 from zhongshi_registry import public, statistics
 from zhongshi_registry.api import Wired
-from zhongshi_registry.cache import cached_response
+from zhongshi_registry.cache import Family, cached_response, key_of
 from zhongshi_registry.certificate_pdf import certificate_pdf, decode_payload, verification_url
 from zhongshi_registry.certificates import CertificateDocument, Verdict
 from zhongshi_registry.use_cases import Deps
@@ -57,8 +57,20 @@ CACHED: dict[int | str, dict[str, Any]] = {200: {"description": "JSON, with ETag
 router = APIRouter(prefix="/api/v1/public", tags=["public"])
 
 
-def cached(deps: Deps, request: Request, produce: Callable[[], Awaitable[Any]]) -> Awaitable[Response]:
-    return cached_response(request, deps.repo.cache, deps.settings.public_max_age_s, produce)
+def cached(deps: Deps, request: Request, produce: Callable[[], Awaitable[Any]],
+           family: Family | None = None) -> Awaitable[Response]:
+    return cached_response(request, deps.repo.cache, deps.settings.public_max_age_s, produce, family)
+
+
+def entry_pages(deps: Deps, path: str) -> Family:
+    """Every entry's detail response, read in one query (`ReadCache`: a family); ``path`` is one entry's."""
+    folder = path.rsplit("/", 1)[0]
+
+    async def members() -> AsyncIterator[tuple[str, Any]]:
+        async for entry in deps.repo.each_entry():
+            yield key_of(f"{folder}/{entry.id}"), public.published(entry)
+
+    return Family("entry pages", members)
 
 
 @router.get("/platforms", summary="Accredited platforms and cultivation objects, filtered and paged",
@@ -79,7 +91,7 @@ async def platform(request: Request, platform_id: str, deps: Wired) -> Response:
         entry = must_exist(await deps.repo.entry(platform_id), f"登记簿中没有 {platform_id}")
         return public.published(entry)
 
-    return await cached(deps, request, produce)
+    return await cached(deps, request, produce, entry_pages(deps, request.url.path))
 
 
 @router.get("/stats", summary="Progress toward the 2030 targets, by city, tier, cluster, type and year",

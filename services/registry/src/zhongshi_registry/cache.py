@@ -10,6 +10,12 @@ it is read again in the background, one read a response at a time, while the req
 memory (otherwise every response read in one burst expired in one burst, every ``keep_s``, and their requests
 queued on the database). A response is stored only if no drop happened while it was read, so a read that raced
 a change is never kept.
+
+Some responses are read as a **family**: every entry's detail page in one query. Visitors and crawlers that go
+through the entries one by one would otherwise each wait for a database read (a thousand entries revisited
+every few seconds outlive the keep), and a read of one document costs the database about what a read of a
+hundred does. A family member that is missing is read alone, as before, and its family is read in the
+background; a family is read at most once every half keep, whatever asks for it.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import hashlib
 import json
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,12 +33,22 @@ from fastapi import Request, Response
 from zhongshi_runtime.audit import Audit
 from zhongshi_runtime.outbox import Consumed, Step, UnitOfWork, Work
 
+YIELD_EVERY = 50  # a family's members encoded between two turns of the event loop (~1 ms of work)
+
 
 @dataclass(frozen=True)
 class Cached:
     body: bytes
     etag: str
     read_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class Family:
+    """Responses read together: ``members`` yields each one's key (`key_of`) and payload."""
+
+    name: str
+    members: Callable[[], AsyncIterator[tuple[str, Any]]]
 
 
 class ReadCache:
@@ -43,7 +59,8 @@ class ReadCache:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.budget, self.keep_s, self.clock, self.generation, self.stored = budget, keep_s, clock, 0, 0
         self._items: OrderedDict[str, Cached] = OrderedDict()
-        self._refreshing: dict[str, asyncio.Task[Cached]] = {}
+        self._refreshing: dict[str, asyncio.Task[Any]] = {}  # by key, or by family name
+        self._family_read_at: dict[str, float] = {}
         self.hits = self.misses = 0
 
     def invalidate(self) -> None:
@@ -51,23 +68,38 @@ class ReadCache:
         self._items.clear()
         self.stored = 0
 
-    async def load(self, key: str, produce: Callable[[], Awaitable[Any]]) -> Cached:
+    async def load(self, key: str, produce: Callable[[], Awaitable[Any]], family: Family | None = None) -> Cached:
         """The cached response for ``key``, or ``produce``'s (kept unless the registry changed meanwhile); one
-        past half its keep is served while it is read again in the background."""
+        past half its keep is served while it (or its ``family``) is read again in the background."""
         hit = self._items.get(key)
         if hit is not None and (age := self.clock() - hit.read_at) < self.keep_s:
             self._items.move_to_end(key)
             self.hits += 1
-            if age >= self.keep_s / 2 and key not in self._refreshing:
-                self._refreshing[key] = task = asyncio.create_task(self._read(key, produce))
-                task.add_done_callback(lambda done: self._refreshed(key, done))
+            if age >= self.keep_s / 2 and family is not None:
+                self._read_family(family)
+            elif age >= self.keep_s / 2:
+                self._in_background(key, lambda: self._read(key, produce))
             return hit
         self.misses += 1
+        if family is not None:
+            self._read_family(family)
         return await self._read(key, produce)
 
-    def _refreshed(self, key: str, done: asyncio.Task[Cached]) -> None:
-        """A read in the background ended; one that failed leaves the response as it was, to be read again."""
-        self._refreshing.pop(key, None)
+    def _read_family(self, family: Family) -> None:
+        """Read every member of ``family`` in the background, unless that was begun less than half a keep ago."""
+        if self.clock() - self._family_read_at.get(family.name, -self.keep_s) >= self.keep_s / 2:
+            self._family_read_at[family.name] = self.clock()
+            self._in_background(family.name, lambda: self._read_members(family))
+
+    def _in_background(self, name: str, read: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+        """Run ``read`` as a task, one at a time for each ``name``."""
+        if name not in self._refreshing:
+            self._refreshing[name] = task = asyncio.create_task(read())
+            task.add_done_callback(lambda done: self._refreshed(name, done))
+
+    def _refreshed(self, name: str, done: asyncio.Task[Any]) -> None:
+        """A read in the background ended; one that failed leaves the responses as they were, to be read again."""
+        self._refreshing.pop(name, None)
         if not done.cancelled():
             done.exception()  # retrieved: the next request past half the keep tries again
 
@@ -77,15 +109,27 @@ class ReadCache:
 
     async def _read(self, key: str, produce: Callable[[], Awaitable[Any]]) -> Cached:
         generation, read_at = self.generation, self.clock()
-        body = json.dumps(await produce(), ensure_ascii=False, separators=(",", ":")).encode()
-        made = Cached(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"', read_at)
+        made = cached(await produce(), read_at)
         if generation == self.generation:
-            self._drop(key)
-            self._items[key] = made
-            self.stored += len(body)
-            while self.stored > self.budget:
-                self.stored -= len(self._items.popitem(last=False)[1].body)
+            self._keep(key, made)
         return made
+
+    async def _read_members(self, family: Family) -> None:
+        generation, read_at, made = self.generation, self.clock(), []
+        async for key, payload in family.members():
+            made.append((key, cached(payload, read_at)))
+            if len(made) % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # not a wait: the requests being served meanwhile get the event loop
+        if generation == self.generation:
+            for key, response in made:
+                self._keep(key, response)
+
+    def _keep(self, key: str, made: Cached) -> None:
+        self._drop(key)
+        self._items[key] = made
+        self.stored += len(made.body)
+        while self.stored > self.budget:
+            self.stored -= len(self._items.popitem(last=False)[1].body)
 
     def _drop(self, key: str) -> None:
         """Forget ``key``'s response (one too old to serve, say) and the bytes it took."""
@@ -94,9 +138,19 @@ class ReadCache:
             self.stored -= len(gone.body)
 
 
-def request_key(request: Request) -> str:
+def cached(payload: Any, read_at: float) -> Cached:
+    """The response's bytes and an ETag that changes with them."""
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    return Cached(body, f'"{hashlib.sha256(body).hexdigest()[:32]}"', read_at)
+
+
+def key_of(path: str, query: Sequence[tuple[str, str]] = ()) -> str:
     """Path and query, the query in a fixed order (the same filters in another order are the same page)."""
-    return request.url.path + "?" + "&".join(f"{k}={v}" for k, v in sorted(request.query_params.multi_items()))
+    return path + "?" + "&".join(f"{k}={v}" for k, v in sorted(query))
+
+
+def request_key(request: Request) -> str:
+    return key_of(request.url.path, request.query_params.multi_items())
 
 
 def matches(if_none_match: str | None, etag: str) -> bool:
@@ -108,9 +162,9 @@ def matches(if_none_match: str | None, etag: str) -> bool:
 
 
 async def cached_response(request: Request, cache: ReadCache, max_age_s: int,
-                          produce: Callable[[], Awaitable[Any]]) -> Response:
+                          produce: Callable[[], Awaitable[Any]], family: Family | None = None) -> Response:
     """A 304 when the client holds the current version (no database read on a cache hit), else the JSON."""
-    found = await cache.load(request_key(request), produce)
+    found = await cache.load(request_key(request), produce, family)
     control = f"public, max-age={max_age_s}" if max_age_s else "no-cache"
     headers = {"ETag": found.etag, "Cache-Control": control}
     if matches(request.headers.get("if-none-match"), found.etag):

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, Protocol
 
 from pydantic import BaseModel
@@ -75,6 +75,7 @@ class RegistryPort(Protocol):
     async def latest_cultivation_of(self, credit_code: str) -> Entry | None: ...
     async def claim_certificate_numbers(self, year: int, count: int, session: Session = None) -> range: ...
     async def platforms_page(self, filters: Filters, offset: int, limit: int) -> tuple[int, list[Entry]]: ...
+    def each_entry(self) -> AsyncIterator[Entry]: ...
     async def statistics(self) -> dict[str, int]: ...
     async def file_report(self, report: AnnualReport, session: Session = None) -> None: ...
     async def reports_of(self, platform_id: str) -> list[AnnualReport]: ...
@@ -87,9 +88,16 @@ class Sequences(Protocol):
         ...
 
 
+EACH_BATCH = 100  # entries a read of every entry decodes at a time: a few milliseconds of the event loop
+
+
 class Listing(Protocol):
     async def page(self, filters: Filters, offset: int, limit: int) -> tuple[int, list[Entry]]:
         """Entries matching the public filters, by id: the total and one page."""
+        ...
+
+    def each(self) -> AsyncIterator[Entry]:
+        """Every entry, read a batch at a time (the caller's other tasks run between batches)."""
         ...
 
 
@@ -123,6 +131,10 @@ class MongoListing:
         cursor = self.entries.collection.find(query).sort("_id", ASCENDING).skip(offset).limit(limit)
         return total, [self.entries.item(d) async for d in cursor]
 
+    async def each(self) -> AsyncIterator[Entry]:
+        async for doc in self.entries.collection.find({}, batch_size=EACH_BATCH):
+            yield self.entries.item(doc)
+
 
 class MemoryListing:
     def __init__(self, entries: Store[Entry]) -> None:
@@ -131,6 +143,10 @@ class MemoryListing:
     async def page(self, filters: Filters, offset: int, limit: int) -> tuple[int, list[Entry]]:
         found = [e for e in await self.entries.find() if filters.matches(e)]
         return len(found), found[offset:offset + limit]
+
+    async def each(self) -> AsyncIterator[Entry]:
+        for entry in await self.entries.find():
+            yield entry
 
 
 def _candidacy_counts(candidacy: Candidacy) -> Counter[str]:
@@ -248,6 +264,9 @@ class RegistryRepository:
 
     async def platforms_page(self, filters: Filters, offset: int, limit: int) -> tuple[int, list[Entry]]:
         return await self.listing.page(filters, offset, limit)
+
+    def each_entry(self) -> AsyncIterator[Entry]:
+        return self.listing.each()
 
     async def statistics(self) -> dict[str, int]:
         return await self.tallies.counts()
