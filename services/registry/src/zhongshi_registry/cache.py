@@ -75,10 +75,11 @@ class ReadCache:
         if hit is not None and (age := self.clock() - hit.read_at) < self.keep_s:
             self._items.move_to_end(key)
             self.hits += 1
-            if age >= self.keep_s / 2 and family is not None:
-                self._read_family(family)
-            elif age >= self.keep_s / 2:
-                self._in_background(key, lambda: self._read(key, produce))
+            if age >= self.keep_s / 2:  # read again in the background, alone or with its family
+                if family is None:
+                    self._in_background(key, lambda: self._read(key, produce))
+                else:
+                    self._read_family(family)
             return hit
         self.misses += 1
         if family is not None:
